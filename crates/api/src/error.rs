@@ -1,0 +1,135 @@
+use std::fmt;
+
+use serde::ser::SerializeStruct;
+use serde::{Serialize, Serializer};
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What kind of failure happened, for a program to act on (the UI switches on it, the CLI maps
+/// it to an exit code). Add a code only when a caller needs to act on it differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Code {
+    /// The caller sent something that is not valid; the message names the field.
+    InvalidInput,
+    /// The data folder cannot be created, read or written.
+    DataDirUnavailable,
+    /// A bug or an environment failure the user cannot fix by changing input.
+    Internal,
+}
+
+impl Code {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::InvalidInput => "invalid_input",
+            Code::DataDirUnavailable => "data_dir_unavailable",
+            Code::Internal => "internal",
+        }
+    }
+
+    /// True when the person at the keyboard can fix it (CLI exit code 1); false for internal
+    /// failures (exit code 2).
+    pub fn is_user_error(self) -> bool {
+        !matches!(self, Code::Internal)
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The one error every use case returns. It crosses IPC and the CLI's `--json` output as
+/// `{ "code": "...", "message": "..." }`.
+///
+/// The message is for people and never contains KYC values (names, tax ids, account numbers):
+/// it names the field or the operation, not what was in it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Error {
+    code: Code,
+    message: String,
+}
+
+impl Error {
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn invalid_input(field: &str, problem: &str) -> Self {
+        Self::new(Code::InvalidInput, format!("{field}: {problem}"))
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(Code::Internal, message)
+    }
+
+    pub fn code(&self) -> Code {
+        self.code
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl Serialize for Error {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("Error", 2)?;
+        s.serialize_field("code", &self.code)?;
+        s.serialize_field("message", &self.message)?;
+        s.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serialises_as_code_and_message_only() {
+        let err = Error::new(
+            Code::DataDirUnavailable,
+            "the data folder is not a directory",
+        );
+        let json = serde_json::to_value(&err).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "code": "data_dir_unavailable",
+                "message": "the data folder is not a directory"
+            }),
+            "the IPC and --json contract is exactly {{code, message}}"
+        );
+    }
+
+    #[test]
+    fn code_strings_match_their_serde_names() {
+        for code in [Code::InvalidInput, Code::DataDirUnavailable, Code::Internal] {
+            let json = serde_json::to_value(code).unwrap();
+            assert_eq!(
+                json,
+                code.as_str(),
+                "as_str and serde must agree for {code:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_internal_errors_are_not_the_users_to_fix() {
+        assert!(Code::InvalidInput.is_user_error());
+        assert!(Code::DataDirUnavailable.is_user_error());
+        assert!(!Code::Internal.is_user_error());
+    }
+
+    #[test]
+    fn invalid_input_names_the_field() {
+        let err = Error::invalid_input("data dir", "must not be empty");
+        assert_eq!(err.code(), Code::InvalidInput);
+        assert_eq!(err.message(), "data dir: must not be empty");
+    }
+}

@@ -1,0 +1,61 @@
+use std::path::PathBuf;
+
+use domain::VaultState;
+use serde::Serialize;
+
+use crate::{DataDir, Result};
+
+pub const APP_NAME: &str = "Boarding Desk";
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// What the status bar and `desk info` show. Needs no session: it says nothing about any
+/// merchant, only about this installation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AppInfo {
+    pub name: &'static str,
+    pub version: &'static str,
+    pub data_dir: PathBuf,
+    pub vault: VaultState,
+}
+
+/// Use case: describe this installation.
+pub fn app_info(data_dir: &DataDir) -> Result<AppInfo> {
+    let vault = if data_dir.vault_path().exists() {
+        VaultState::Locked
+    } else {
+        VaultState::NotCreated
+    };
+    Ok(AppInfo {
+        name: APP_NAME,
+        version: VERSION,
+        data_dir: data_dir.path().to_path_buf(),
+        vault,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fresh_data_dir_has_no_vault() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = DataDir::open(tmp.path()).unwrap();
+        let info = app_info(&dir).unwrap();
+        assert_eq!(
+            info.vault,
+            VaultState::NotCreated,
+            "nothing was created yet"
+        );
+        assert_eq!(info.version, env!("CARGO_PKG_VERSION"));
+        assert_eq!(info.data_dir, dir.path());
+    }
+
+    #[test]
+    fn an_existing_vault_file_reads_as_locked() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = DataDir::open(tmp.path()).unwrap();
+        std::fs::write(dir.vault_path(), b"").unwrap();
+        assert_eq!(app_info(&dir).unwrap().vault, VaultState::Locked);
+    }
+}

@@ -1,0 +1,16 @@
+//! The use cases of Boarding Desk.
+//!
+//! Both faces of the product — the Tauri shell (`src-tauri`) and the `desk` CLI — call this crate
+//! and nothing else, so they cannot drift apart. Every use case takes the handles it needs
+//! explicitly (a [`DataDir`] today; a vault and a session once they exist) and returns
+//! [`Result`] with the one serialisable [`Error`].
+
+mod data_dir;
+mod error;
+mod info;
+pub mod logging;
+
+pub use data_dir::{DataDir, DATA_DIR_ENV};
+pub use domain;
+pub use error::{Code, Error, Result};
+pub use info::{app_info, AppInfo, APP_NAME, VERSION};

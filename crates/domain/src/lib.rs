@@ -1,0 +1,10 @@
+//! Domain types of Boarding Desk.
+//!
+//! Parse, don't validate: every type here has a private representation and one way in
+//! (`parse` / `FromStr` / `TryFrom`). Holding a value means it is valid. Nothing here does I/O.
+
+mod role;
+mod vault_state;
+
+pub use role::{ParseRoleError, Role};
+pub use vault_state::VaultState;
