@@ -1,0 +1,132 @@
+//! Runs the real `desk` binary, as a script or a person would, headless.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn desk(args: &[&str], env_data_dir: Option<&Path>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_desk"));
+    cmd.args(args).env_remove("BOARDING_DESK_DATA_DIR");
+    if let Some(dir) = env_data_dir {
+        cmd.env("BOARDING_DESK_DATA_DIR", dir);
+    }
+    cmd.output().expect("desk binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn help_works_headless_and_lists_verbs() {
+    let out = desk(&["--help"], None);
+    assert_eq!(out.status.code(), Some(0), "--help is a success");
+    let text = stdout(&out);
+    assert!(text.contains("info"), "help lists the info verb:\n{text}");
+    assert!(text.contains("--json"), "help documents --json:\n{text}");
+    assert!(
+        text.contains("Exit codes"),
+        "help documents exit codes:\n{text}"
+    );
+}
+
+#[test]
+fn info_reads_text_and_json_for_a_fresh_data_dir() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("vault-home");
+    let dir_s = dir.to_str().unwrap();
+
+    let text = desk(&["--data-dir", dir_s, "info"], None);
+    assert_eq!(
+        text.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&text.stderr)
+    );
+    let text = stdout(&text);
+    assert!(text.contains("vault:       not created"), "{text}");
+    assert!(text.contains(env!("CARGO_PKG_VERSION")), "{text}");
+
+    let json = desk(&["info", "--json", "--data-dir", dir_s], None);
+    assert_eq!(json.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("--json prints JSON");
+    assert_eq!(v["vault"], "not_created");
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(v["data_dir"], dir_s, "reports the folder it was pointed at");
+    assert!(dir.is_dir(), "info creates the data folder");
+}
+
+#[test]
+fn env_var_selects_the_data_dir_and_flag_overrides_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let from_env = tmp.path().join("env");
+    let from_flag = tmp.path().join("flag");
+
+    let out = desk(&["--json", "info"], Some(&from_env));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["data_dir"],
+        from_env.to_str().unwrap(),
+        "env var picks the folder"
+    );
+
+    let out = desk(
+        &["--json", "--data-dir", from_flag.to_str().unwrap(), "info"],
+        Some(&from_env),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["data_dir"],
+        from_flag.to_str().unwrap(),
+        "--data-dir beats the env var"
+    );
+}
+
+#[test]
+fn unusable_data_dir_is_a_user_error_with_its_code() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+
+    let out = desk(
+        &["--json", "--data-dir", file.to_str().unwrap(), "info"],
+        None,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "an unusable folder is the user's to fix"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"]["code"], "data_dir_unavailable");
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("not a directory"));
+
+    let out = desk(&["--data-dir", file.to_str().unwrap(), "info"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "text-mode errors go to stderr");
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: data folder"));
+}
+
+#[test]
+fn bad_arguments_exit_1_and_json_mode_reports_them_as_json() {
+    let out = desk(&["frobnicate"], None);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "unknown verb is a usage error, exit 1"
+    );
+
+    let out = desk(&["--json", "frobnicate"], None);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON error on stdout");
+    assert_eq!(v["error"]["code"], "invalid_input");
+
+    let out = desk(&[], None);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "no verb at all is a usage error"
+    );
+}
