@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { BackendError, titleFor, toBackendError } from './errors';
+
+describe('toBackendError', () => {
+  it('keeps the code and message Rust sent', () => {
+    const err = toBackendError({ code: 'data_dir_unavailable', message: 'not a directory' });
+    expect(err).toBeInstanceOf(BackendError);
+    expect(err.code).toBe('data_dir_unavailable');
+    expect(err.message).toBe('not a directory');
+  });
+
+  it('treats an unknown code as internal rather than trusting it', () => {
+    expect(toBackendError({ code: 'weird', message: 'x' }).code).toBe('internal');
+  });
+
+  it('maps a plain string rejection (missing or forbidden command) to ipc', () => {
+    const err = toBackendError('Command app_infox not found');
+    expect(err.code).toBe('ipc');
+    expect(err.message).toContain('not found');
+  });
+
+  it('never throws on odd values', () => {
+    expect(toBackendError(undefined).code).toBe('ipc');
+    expect(toBackendError({ code: 1, message: 2 }).code).toBe('ipc');
+  });
+});
+
+describe('titleFor', () => {
+  it('gives each code its own heading', () => {
+    const codes = ['invalid_input', 'data_dir_unavailable', 'internal', 'ipc'] as const;
+    const titles = new Set(codes.map(titleFor));
+    expect(titles.size).toBe(codes.length);
+  });
+});
