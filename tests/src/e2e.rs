@@ -1,0 +1,402 @@
+//! The end-to-end harness: the real app window, driven through tauri-driver + WebKitWebDriver.
+
+use std::fs::{self, File};
+use std::future::Future;
+use std::io::{BufRead, BufReader};
+use std::net::{TcpListener, TcpStream};
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use fantoccini::{Client, ClientBuilder, Locator};
+use futures::FutureExt;
+use hyper_util::client::legacy::connect::HttpConnector;
+use tokio::sync::{Mutex, MutexGuard};
+
+use crate::paths::{artifacts_dir, target_dir, workspace_root};
+use crate::process::{kill_processes_mentioning, Guarded};
+
+/// Env var naming a prebuilt app binary to test instead of building `target/debug/boarding-desk`
+/// (e.g. a release build).
+pub const APP_ENV: &str = "DESK_E2E_APP";
+
+const APP_PACKAGE: &str = "boarding-desk";
+const WAIT: Duration = Duration::from_secs(10);
+
+/// One scenario at a time: each starts a whole app, and the machines this runs on are small.
+static SERIAL: Mutex<()> = Mutex::const_new(());
+static APP_BINARY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+
+/// Runs one scenario against a freshly launched app whose data folder is `<tmp>/data`.
+///
+/// On failure (an `Err` or a panic) it saves a screenshot, the app's log and tauri-driver's log
+/// under `target/e2e-artifacts/<name>/`, then fails the test. Processes are always stopped.
+pub async fn scenario<F, Fut>(name: &str, body: F)
+where
+    F: FnOnce(Page) -> Fut,
+    Fut: Future<Output = Result<()>>,
+{
+    scenario_with(name, |tmp| tmp.join("data"), body).await
+}
+
+/// Like [`scenario`], with `data_dir(tmp)` choosing what the app gets as `--data-dir` (it may
+/// prepare something unusual there, such as a file where a folder should be).
+pub async fn scenario_with<D, F, Fut>(name: &str, data_dir: D, body: F)
+where
+    D: FnOnce(&Path) -> PathBuf,
+    F: FnOnce(Page) -> Fut,
+    Fut: Future<Output = Result<()>>,
+{
+    let app = match App::launch(name, data_dir).await {
+        Ok(app) => app,
+        Err(e) => panic!(
+            "scenario {name}: the app did not start: {e:#}\nlogs: {}",
+            artifacts_dir().join(name).display()
+        ),
+    };
+    let outcome = AssertUnwindSafe(body(app.page())).catch_unwind().await;
+    let ok = matches!(outcome, Ok(Ok(())));
+    if !ok {
+        app.save_failure_artifacts().await;
+    }
+    app.close(ok).await;
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => panic!(
+            "scenario {name} failed: {e:#}\nscreenshot and logs: {}",
+            artifacts_dir().join(name).display()
+        ),
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
+/// What a scenario gets: the WebDriver client on the app window, with a few helpers.
+#[derive(Clone)]
+pub struct Page {
+    pub client: Client,
+}
+
+impl Page {
+    /// Waits for the first element matching `css`.
+    pub async fn find(&self, css: &str) -> Result<fantoccini::elements::Element> {
+        self.client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
+            .await
+            .with_context(|| format!("no element matches {css:?}"))
+    }
+
+    /// Text of the first element matching `css` (waiting for it to exist).
+    pub async fn text(&self, css: &str) -> Result<String> {
+        Ok(self.find(css).await?.text().await?)
+    }
+
+    /// The element's `innerText` as the page lays it out. WebKitWebDriver's visible-text
+    /// algorithm reports "" for an element that clips its own overflow (an ellipsised path, say)
+    /// even when a person sees it; use this for such elements.
+    pub async fn rendered_text(&self, css: &str) -> Result<String> {
+        let el = self.find(css).await?;
+        let value = self
+            .client
+            .execute(
+                "return arguments[0].innerText;",
+                vec![serde_json::to_value(&el)?],
+            )
+            .await?;
+        value
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow!("innerText of {css:?} was not a string: {value}"))
+    }
+
+    /// Waits until the text of `css` contains `expected`; returns the full text.
+    pub async fn wait_for_text(&self, css: &str, expected: &str) -> Result<String> {
+        let deadline = Instant::now() + WAIT;
+        let mut last = String::new();
+        while Instant::now() < deadline {
+            if let Ok(el) = self.client.find(Locator::Css(css)).await {
+                last = el.text().await.unwrap_or_default();
+                if last.contains(expected) {
+                    return Ok(last);
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        bail!("{css:?} never contained {expected:?}; last text was {last:?}")
+    }
+
+    /// Saves a screenshot of the window as `target/e2e-artifacts/screenshots/<name>.png`.
+    pub async fn screenshot(&self, name: &str) -> Result<PathBuf> {
+        let dir = artifacts_dir().join("screenshots");
+        fs::create_dir_all(&dir)?;
+        let path = dir.join(format!("{name}.png"));
+        fs::write(&path, self.client.screenshot().await?)?;
+        Ok(path)
+    }
+}
+
+/// A running app and everything started for it. Dropping it stops them all.
+struct App {
+    name: String,
+    client: Client,
+    scenario_dir: PathBuf,
+    data_dir: PathBuf,
+    tmp: tempfile::TempDir,
+    driver: Guarded,
+    xvfb: Option<Guarded>,
+    _serial: MutexGuard<'static, ()>,
+}
+
+impl App {
+    async fn launch(name: &str, data_dir: impl FnOnce(&Path) -> PathBuf) -> Result<Self> {
+        let serial = SERIAL.lock().await;
+        let binary = app_binary()?;
+        let scenario_dir = artifacts_dir().join(name);
+        let _ = fs::remove_dir_all(&scenario_dir);
+        fs::create_dir_all(&scenario_dir)?;
+
+        let tmp = tempfile::Builder::new().prefix("desk-e2e-").tempdir()?;
+        let data_dir = data_dir(tmp.path());
+
+        let (display, xvfb) = match std::env::var("DISPLAY") {
+            Ok(d) if !d.is_empty() => (d, None),
+            _ => {
+                let (display, guard) = start_xvfb()?;
+                (display, Some(guard))
+            }
+        };
+
+        let port = free_port()?;
+        let native_port = free_port()?;
+        let log = File::create(scenario_dir.join("tauri-driver.log"))?;
+        let child = Command::new(tauri_driver()?)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native_port.to_string(),
+            ])
+            .env("DISPLAY", &display)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .context("starting tauri-driver")?;
+        let mut driver = Guarded::new("tauri-driver", child, Duration::from_secs(3));
+        wait_for_port(port, &mut driver)?;
+
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "tauri:options".into(),
+            serde_json::json!({
+                "application": binary,
+                "args": ["--data-dir", data_dir],
+            }),
+        );
+        let client = tokio::time::timeout(
+            Duration::from_secs(60),
+            ClientBuilder::new(HttpConnector::new())
+                .capabilities(caps)
+                .connect(&format!("http://127.0.0.1:{port}")),
+        )
+        .await
+        .context("timed out opening a WebDriver session")?
+        .context("opening a WebDriver session (is WebKitWebDriver installed?)")?;
+
+        Ok(Self {
+            name: name.to_string(),
+            client,
+            scenario_dir,
+            data_dir,
+            tmp,
+            driver,
+            xvfb,
+            _serial: serial,
+        })
+    }
+
+    fn page(&self) -> Page {
+        Page {
+            client: self.client.clone(),
+        }
+    }
+
+    async fn save_failure_artifacts(&self) {
+        if let Ok(png) = self.client.screenshot().await {
+            let _ = fs::write(self.scenario_dir.join("screenshot.png"), png);
+        }
+        if let Ok(html) = self.client.source().await {
+            let _ = fs::write(self.scenario_dir.join("page.html"), html);
+        }
+        let _ = fs::copy(
+            self.data_dir.join("logs").join("boarding-desk.log"),
+            self.scenario_dir.join("boarding-desk.log"),
+        );
+        eprintln!(
+            "e2e {}: artifacts saved in {}",
+            self.name,
+            self.scenario_dir.display()
+        );
+    }
+
+    async fn close(self, passed: bool) {
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.client.clone().close()).await;
+        if passed {
+            let _ = fs::remove_dir_all(&self.scenario_dir);
+        }
+        drop(self);
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        // The app is WebKitWebDriver's child, not ours; find it by its unique temp folder.
+        kill_processes_mentioning(self.tmp.path());
+        let _ = (&self.driver, &self.xvfb); // dropped next, in this order: driver, then Xvfb
+    }
+}
+
+/// Builds the UI and the app once per test run (a no-op when both are fresh), or takes the binary
+/// named by `DESK_E2E_APP`.
+pub fn app_binary() -> Result<PathBuf> {
+    APP_BINARY
+        .get_or_init(|| build_app().map_err(|e| format!("{e:#}")))
+        .clone()
+        .map_err(|e| anyhow!(e))
+}
+
+fn build_app() -> Result<PathBuf> {
+    if let Some(path) = std::env::var_os(APP_ENV).filter(|p| !p.is_empty()) {
+        let path = PathBuf::from(path);
+        if !path.is_file() {
+            bail!(
+                "{APP_ENV} points at {}, which is not a file",
+                path.display()
+            );
+        }
+        return Ok(path);
+    }
+    let root = workspace_root();
+    let ui = root.join("ui");
+    if !ui.join("node_modules").is_dir() {
+        bail!("ui/node_modules is missing: run `npm ci --prefix ui` (make test does)");
+    }
+    run(
+        Command::new("npm")
+            .args(["run", "--silent", "build"])
+            .current_dir(&ui),
+        "npm run build (ui)",
+    )?;
+
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut build = Command::new(cargo);
+    build
+        .args(["build", "--quiet", "-p", APP_PACKAGE])
+        .current_dir(&root);
+    // Do not leak the test binary's cargo-set variables into the nested build.
+    for (key, _) in std::env::vars_os() {
+        let key_s = key.to_string_lossy();
+        if key_s.starts_with("CARGO_") && key_s != "CARGO_HOME" && key_s != "CARGO_TARGET_DIR" {
+            build.env_remove(&key);
+        }
+    }
+    run(&mut build, "cargo build -p boarding-desk")?;
+
+    let binary = target_dir().join("debug").join(APP_PACKAGE);
+    if !binary.is_file() {
+        bail!("the build finished but {} does not exist", binary.display());
+    }
+    Ok(binary)
+}
+
+fn run(cmd: &mut Command, what: &str) -> Result<()> {
+    let out = cmd.output().with_context(|| format!("running {what}"))?;
+    if !out.status.success() {
+        bail!(
+            "{what} failed ({}):\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
+}
+
+fn tauri_driver() -> Result<PathBuf> {
+    let on_path = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|dir| dir.join("tauri-driver"));
+    let in_cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .map(|home| home.join("bin").join("tauri-driver"));
+    on_path
+        .chain(in_cargo_home)
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            anyhow!("tauri-driver not found: `cargo install tauri-driver --version ^2 --locked` (make test does)")
+        })
+}
+
+/// Starts a private Xvfb and returns its display name (`:N`, chosen by Xvfb itself).
+fn start_xvfb() -> Result<(String, Guarded)> {
+    let mut child = Command::new("Xvfb")
+        .args([
+            "-displayfd",
+            "1",
+            "-screen",
+            "0",
+            "1280x800x24",
+            "-nolisten",
+            "tcp",
+            "-noreset",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("starting Xvfb (apt-get install xvfb; make test does)")?;
+    let stdout = child.stdout.take().context("Xvfb stdout")?;
+    let guard = Guarded::new("Xvfb", child, Duration::from_secs(2));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx
+        .recv_timeout(WAIT)
+        .map_err(|_| anyhow!("Xvfb did not report a display within {WAIT:?}"))?;
+    let number: u32 = line
+        .trim()
+        .parse()
+        .with_context(|| format!("Xvfb reported {line:?} as its display"))?;
+    Ok((format!(":{number}"), guard))
+}
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn wait_for_port(port: u16, process: &mut Guarded) -> Result<()> {
+    let deadline = Instant::now() + WAIT;
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(());
+        }
+        if !process.is_running() {
+            let status = process.child_mut().wait()?;
+            bail!("{} exited early ({status}); see its log", process.name());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    bail!(
+        "{} did not listen on port {port} within {WAIT:?}",
+        process.name()
+    )
+}
