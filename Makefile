@@ -1,0 +1,49 @@
+# Boarding Desk — `make run` sets up and opens the app; `make test` runs every test.
+# Both install what is missing first (apt packages need root or sudo).
+
+SHELL := /bin/bash
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+CARGO ?= cargo
+APP := target/debug/boarding-desk
+UI_STAMP := ui/node_modules/.package-lock.json
+
+.PHONY: run test prereqs ui app fmt-check lint test-ui test-rust release bench-build clean-e2e
+
+## Set up everything and open the app window (local vault in the OS data dir; ARGS="--data-dir DIR" to change).
+run: prereqs ui
+	$(CARGO) build -p boarding-desk
+	$(APP) $(ARGS)
+
+## Run every test: formatting, lints, UI unit tests, Rust unit/integration tests, end-to-end tests in the real window.
+test: prereqs ui fmt-check test-ui lint test-rust
+
+prereqs:
+	@scripts/install-prereqs.sh
+
+$(UI_STAMP): ui/package-lock.json ui/package.json
+	cd ui && npm ci --no-audit --no-fund
+	@touch $(UI_STAMP)
+
+## Build the UI that the app embeds (ui/dist).
+ui: $(UI_STAMP)
+	cd ui && npm run --silent build
+
+fmt-check:
+	$(CARGO) fmt --all --check
+
+lint: ui
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+test-ui: $(UI_STAMP)
+	cd ui && npm run --silent check
+	cd ui && npm test
+
+test-rust: ui
+	$(CARGO) test --workspace --locked
+
+## Optimised app binary at target/release/boarding-desk.
+release: prereqs ui
+	$(CARGO) build -p boarding-desk --release
+
+clean-e2e:
+	rm -rf target/e2e-artifacts
