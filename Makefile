@@ -39,6 +39,7 @@ test-ui: $(UI_STAMP)
 	cd ui && npm test
 
 test-rust: ui
+	$(CARGO) build -p boarding-desk --locked
 	$(CARGO) test --workspace --locked
 
 ## Optimised app binary at target/release/boarding-desk.

@@ -189,6 +189,9 @@ impl App {
         let mut driver = Guarded::new("tauri-driver", child, Duration::from_secs(3));
         wait_for_port(port, &mut driver)?;
 
+        // tauri-driver answers before WebKitWebDriver listens; wait for both.
+        wait_for_port(native_port, &mut driver)?;
+
         let mut caps = serde_json::Map::new();
         caps.insert(
             "tauri:options".into(),
@@ -197,15 +200,26 @@ impl App {
                 "args": ["--data-dir", data_dir],
             }),
         );
-        let client = tokio::time::timeout(
-            Duration::from_secs(60),
-            ClientBuilder::new(HttpConnector::new())
-                .capabilities(caps)
-                .connect(&format!("http://127.0.0.1:{port}")),
-        )
-        .await
-        .context("timed out opening a WebDriver session")?
-        .context("opening a WebDriver session (is WebKitWebDriver installed?)")?;
+        let url = format!("http://127.0.0.1:{port}");
+        let mut attempt = 0;
+        let client = loop {
+            attempt += 1;
+            let mut builder = ClientBuilder::new(HttpConnector::new());
+            builder.capabilities(caps.clone());
+            let connect = builder.connect(&url);
+            match tokio::time::timeout(Duration::from_secs(60), connect).await {
+                Ok(Ok(client)) => break client,
+                Ok(Err(e)) if attempt < 3 => {
+                    eprintln!("e2e {name}: new session attempt {attempt} failed ({e}); retrying");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Ok(Err(e)) => {
+                    return Err(e)
+                        .context("opening a WebDriver session (is WebKitWebDriver installed?)")
+                }
+                Err(_) => bail!("timed out opening a WebDriver session"),
+            }
+        };
 
         Ok(Self {
             name: name.to_string(),
