@@ -12,6 +12,23 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Code {
     /// The caller sent something that is not valid; the message names the field.
     InvalidInput,
+    /// No session, an expired (idle-locked) session, or a stage that must be finished first:
+    /// the UI shows the sign-in screen.
+    Unauthorized,
+    /// Signed in, but the role may not do this.
+    Forbidden,
+    /// Sign-in failed; deliberately does not say which factor or whether the user exists.
+    BadCredentials,
+    /// Too many failed sign-ins; the message says until when.
+    AccountLocked,
+    /// No vault in the data folder yet: the UI offers set-up.
+    VaultNotCreated,
+    /// The vault file or its keyring is damaged, missing or from another vault.
+    VaultDamaged,
+    /// The thing named does not exist.
+    NotFound,
+    /// The request contradicts the current state (e.g. disabling the last admin).
+    Conflict,
     /// The data folder cannot be created, read or written.
     DataDirUnavailable,
     /// A bug or an environment failure the user cannot fix by changing input.
@@ -19,9 +36,31 @@ pub enum Code {
 }
 
 impl Code {
+    pub const ALL: [Code; 11] = [
+        Code::InvalidInput,
+        Code::Unauthorized,
+        Code::Forbidden,
+        Code::BadCredentials,
+        Code::AccountLocked,
+        Code::VaultNotCreated,
+        Code::VaultDamaged,
+        Code::NotFound,
+        Code::Conflict,
+        Code::DataDirUnavailable,
+        Code::Internal,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Code::InvalidInput => "invalid_input",
+            Code::Unauthorized => "unauthorized",
+            Code::Forbidden => "forbidden",
+            Code::BadCredentials => "bad_credentials",
+            Code::AccountLocked => "account_locked",
+            Code::VaultNotCreated => "vault_not_created",
+            Code::VaultDamaged => "vault_damaged",
+            Code::NotFound => "not_found",
+            Code::Conflict => "conflict",
             Code::DataDirUnavailable => "data_dir_unavailable",
             Code::Internal => "internal",
         }
@@ -68,6 +107,10 @@ impl Error {
         Self::new(Code::Internal, message)
     }
 
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(Code::Unauthorized, message)
+    }
+
     pub fn code(&self) -> Code {
         self.code
     }
@@ -83,6 +126,28 @@ impl Serialize for Error {
         s.serialize_field("code", &self.code)?;
         s.serialize_field("message", &self.message)?;
         s.end()
+    }
+}
+
+impl From<vault::VaultError> for Error {
+    fn from(e: vault::VaultError) -> Self {
+        use vault::VaultError as V;
+        let code = match &e {
+            V::NotCreated => Code::VaultNotCreated,
+            V::AlreadyExists | V::Conflict(_) => Code::Conflict,
+            V::KeyringMissing | V::KeyringDamaged(_) | V::VaultDamaged(_) | V::WeakKdf => {
+                Code::VaultDamaged
+            }
+            V::BadCredentials => Code::BadCredentials,
+            V::Locked { .. } => Code::AccountLocked,
+            V::Invalid { .. } => Code::InvalidInput,
+            V::NotFound(_) => Code::NotFound,
+            V::Storage { .. } | V::Io { .. } => Code::Internal,
+        };
+        if code == Code::Internal {
+            tracing::error!("vault failure: {e}");
+        }
+        Error::new(code, e.to_string())
     }
 }
 
@@ -109,7 +174,7 @@ mod tests {
 
     #[test]
     fn code_strings_match_their_serde_names() {
-        for code in [Code::InvalidInput, Code::DataDirUnavailable, Code::Internal] {
+        for code in Code::ALL {
             let json = serde_json::to_value(code).unwrap();
             assert_eq!(
                 json,
@@ -121,9 +186,9 @@ mod tests {
 
     #[test]
     fn only_internal_errors_are_not_the_users_to_fix() {
-        assert!(Code::InvalidInput.is_user_error());
-        assert!(Code::DataDirUnavailable.is_user_error());
-        assert!(!Code::Internal.is_user_error());
+        for code in Code::ALL {
+            assert_eq!(code.is_user_error(), code != Code::Internal, "{code:?}");
+        }
     }
 
     #[test]
@@ -131,5 +196,21 @@ mod tests {
         let err = Error::invalid_input("data dir", "must not be empty");
         assert_eq!(err.code(), Code::InvalidInput);
         assert_eq!(err.message(), "data dir: must not be empty");
+    }
+
+    #[test]
+    fn vault_errors_map_to_codes_the_ui_acts_on() {
+        assert_eq!(
+            Error::from(vault::VaultError::BadCredentials).code(),
+            Code::BadCredentials
+        );
+        assert_eq!(
+            Error::from(vault::VaultError::KeyringMissing).code(),
+            Code::VaultDamaged
+        );
+        assert_eq!(
+            Error::from(vault::VaultError::NotCreated).code(),
+            Code::VaultNotCreated
+        );
     }
 }

@@ -3,8 +3,10 @@
 //! Parse, don't validate: every type here has a private representation and one way in
 //! (`parse` / `FromStr` / `TryFrom`). Holding a value means it is valid. Nothing here does I/O.
 
+mod identity;
 mod role;
 mod vault_state;
 
+pub use identity::{NewPassword, PasswordError, Username, UsernameError};
 pub use role::{ParseRoleError, Role};
 pub use vault_state::VaultState;

@@ -10,6 +10,8 @@ pub enum VaultState {
     NotCreated,
     /// A vault file exists; nobody has unlocked it in this process.
     Locked,
+    /// The vault file exists but its keyring (the wrapped keys beside it) does not.
+    KeyringMissing,
 }
 
 impl VaultState {
@@ -18,6 +20,7 @@ impl VaultState {
         match self {
             VaultState::NotCreated => "not created",
             VaultState::Locked => "locked",
+            VaultState::KeyringMissing => "keyring missing",
         }
     }
 }

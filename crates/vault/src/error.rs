@@ -1,0 +1,100 @@
+use time::OffsetDateTime;
+
+pub type Result<T, E = VaultError> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the vault. Messages name files, fields and operations, never
+/// a secret or a KYC value.
+#[derive(Debug, thiserror::Error)]
+pub enum VaultError {
+    #[error("no vault exists in this data folder")]
+    NotCreated,
+    #[error("a vault already exists in this data folder")]
+    AlreadyExists,
+    #[error(
+        "keyring missing: keyring.json is not beside the vault file, so the vault cannot be opened"
+    )]
+    KeyringMissing,
+    #[error("keyring damaged: {0}")]
+    KeyringDamaged(&'static str),
+    #[error("vault damaged: {0}")]
+    VaultDamaged(&'static str),
+    /// Deliberately vague: it never says whether the user exists or which factor was wrong.
+    #[error("wrong username, password or authenticator code")]
+    BadCredentials,
+    #[error("too many failed sign-ins: this account is locked until {} UTC", fmt_time(.until))]
+    Locked { until: OffsetDateTime },
+    #[error("{field}: {problem}")]
+    Invalid {
+        field: &'static str,
+        problem: String,
+    },
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(&'static str),
+    #[error("key derivation parameters are below the enforced minimum")]
+    WeakKdf,
+    #[error("storage failed while {context}: {message}")]
+    Storage {
+        context: &'static str,
+        message: String,
+    },
+    #[error("{what} could not be {action}: {kind}")]
+    Io {
+        what: &'static str,
+        action: &'static str,
+        kind: std::io::ErrorKind,
+    },
+}
+
+impl VaultError {
+    pub fn invalid(field: &'static str, problem: impl Into<String>) -> Self {
+        Self::Invalid {
+            field,
+            problem: problem.into(),
+        }
+    }
+
+    pub(crate) fn storage(context: &'static str) -> impl FnOnce(rusqlite::Error) -> Self {
+        move |e| {
+            if is_not_a_database(&e) {
+                return VaultError::VaultDamaged("the file is not a vault this keyring can open");
+            }
+            // rusqlite's messages carry SQL and constraint names, never bound values.
+            VaultError::Storage {
+                context,
+                message: e.to_string(),
+            }
+        }
+    }
+
+    pub(crate) fn io(
+        what: &'static str,
+        action: &'static str,
+    ) -> impl FnOnce(std::io::Error) -> Self {
+        move |e| VaultError::Io {
+            what,
+            action,
+            kind: e.kind(),
+        }
+    }
+}
+
+pub(crate) fn is_not_a_database(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(f.code, rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt)
+    )
+}
+
+pub(crate) fn fmt_time(t: &OffsetDateTime) -> String {
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
+}

@@ -1,0 +1,92 @@
+//! Field-level sealing on top of the file encryption, and blind indexes.
+//!
+//! Each record has a random salt in `record_keys`; its field key is HKDF(root key, salt). A field
+//! is sealed with XChaCha20-Poly1305 bound to (record id, field name). Deleting the record's salt
+//! crypto-shreds every field of it. A blind index is HMAC-SHA256 under a key derived for the kind
+//! of value (EIN, SSN, bank account), so equal values can be found without decrypting.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use zeroize::Zeroizing;
+
+use crate::crypto::{self, Key};
+use crate::{Result, VaultError};
+
+/// The key of one record's sealed fields.
+pub struct RecordKey {
+    record_id: String,
+    key: Key,
+}
+
+impl RecordKey {
+    fn aad(&self, field: &str) -> Vec<u8> {
+        [self.record_id.as_bytes(), b"|", field.as_bytes()].concat()
+    }
+
+    pub fn seal(&self, field: &str, plaintext: &[u8]) -> Vec<u8> {
+        crypto::seal(&self.key, &self.aad(field), plaintext)
+    }
+
+    pub fn open(&self, field: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        crypto::open(&self.key, &self.aad(field), sealed).ok_or(VaultError::VaultDamaged(
+            "a sealed field does not open with its record key",
+        ))
+    }
+}
+
+fn record_key_from_salt(root: &Key, record_id: &str, salt: &[u8]) -> RecordKey {
+    RecordKey {
+        record_id: record_id.to_string(),
+        key: crypto::derive(root, salt, b"boarding-desk/record/v1"),
+    }
+}
+
+/// The record's key, creating its salt on first use.
+pub fn record_key(conn: &Connection, root: &Key, record_id: &str) -> Result<RecordKey> {
+    if let Some(key) = existing_record_key(conn, root, record_id)? {
+        return Ok(key);
+    }
+    let salt: [u8; 32] = crypto::random_bytes();
+    let now = OffsetDateTime::now_utc()
+        .format(&Rfc3339)
+        .unwrap_or_default();
+    conn.execute(
+        "INSERT INTO record_keys (record_id, salt, created_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (record_id) DO NOTHING",
+        params![record_id, salt.as_slice(), now],
+    )
+    .map_err(VaultError::storage("creating a record key"))?;
+    existing_record_key(conn, root, record_id)?.ok_or(VaultError::NotFound("record key"))
+}
+
+/// The record's key if it still exists (`None` once shredded).
+pub fn existing_record_key(
+    conn: &Connection,
+    root: &Key,
+    record_id: &str,
+) -> Result<Option<RecordKey>> {
+    let salt: Option<Vec<u8>> = conn
+        .query_row(
+            "SELECT salt FROM record_keys WHERE record_id = ?1",
+            [record_id],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(VaultError::storage("reading a record key"))?;
+    Ok(salt.map(|salt| record_key_from_salt(root, record_id, &salt)))
+}
+
+/// Destroys a record's key: its sealed fields can never be opened again.
+pub fn shred(conn: &Connection, record_id: &str) -> Result<bool> {
+    let n = conn
+        .execute("DELETE FROM record_keys WHERE record_id = ?1", [record_id])
+        .map_err(VaultError::storage("shredding a record key"))?;
+    Ok(n > 0)
+}
+
+/// Keyed HMAC of an already-normalised value, for exact-match look-ups.
+pub fn blind_index(root: &Key, kind: &str, normalised: &str) -> [u8; 32] {
+    let key = crypto::derive(root, b"blind-index", kind.as_bytes());
+    crypto::hmac(&key, &[normalised.as_bytes()])
+}

@@ -1,0 +1,992 @@
+//! The open vault and the operations that need its keys.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use domain::{NewPassword, Role, Username, VaultState};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+use crate::audit::{self, Event, Outcome};
+use crate::crypto::{self, KdfParams, Key};
+use crate::db::{self, VAULT_FILE};
+use crate::keyring::{Keyring, KeyringFile, KeyringLock, PendingEvent};
+use crate::recovery::RecoveryKey;
+use crate::seal::{self, RecordKey};
+use crate::totp::{self, Enrolment, Rejected, Secret};
+use crate::{Result, VaultError};
+
+/// Sign-in and key-derivation policy. `Default` is what the product uses.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    /// Failed sign-ins before the account locks (PCI DSS 8.3.4: at most 10).
+    pub max_failures: u32,
+    /// How long a locked account stays locked (PCI DSS 8.3.4: at least 30 minutes).
+    pub lock_for: time::Duration,
+    /// argon2id cost for new password slots (never below `KdfParams::MINIMUM`).
+    pub kdf: KdfParams,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            max_failures: 10,
+            lock_for: time::Duration::minutes(30),
+            kdf: KdfParams::DEFAULT,
+        }
+    }
+}
+
+/// A user as the admin pages show it. No secret in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    pub id: String,
+    pub username: String,
+    pub role: Role,
+    pub disabled: bool,
+    pub must_change_password: bool,
+    pub totp_enrolled: bool,
+    pub created_at: String,
+    pub last_login_at: Option<String>,
+    /// When the account is locked after failed sign-ins, until when (RFC 3339).
+    pub locked_until: Option<String>,
+}
+
+/// What the user must do before the session is fully usable.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum NextStep {
+    Ready,
+    ChangePassword,
+    EnrolTotp { enrolment: Enrolment },
+}
+
+/// A one-time password an admin hands to a user; shown once.
+#[derive(Clone, Serialize)]
+pub struct OneTimePassword(String);
+
+impl OneTimePassword {
+    fn generate() -> Self {
+        // 16 characters from an alphabet without look-alikes: ~90 bits.
+        const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzACDEFGHJKMNPQRSTUVWXYZ23456789";
+        let bytes: [u8; 16] = crypto::random_bytes();
+        let text = bytes
+            .iter()
+            .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+            .collect();
+        Self(text)
+    }
+
+    /// To show once to the admin who created it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for OneTimePassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OneTimePassword(••••)")
+    }
+}
+
+/// The result of creating a vault: the open vault, its first admin, and what is shown once.
+pub struct Created {
+    pub vault: Vault,
+    pub admin: User,
+    pub recovery_key: RecoveryKey,
+    pub enrolment: Enrolment,
+}
+
+/// An open (unlocked) vault. Dropping it closes the database and zeroizes the root key.
+pub struct Vault {
+    conn: Connection,
+    root: Key,
+    vault_id: Uuid,
+    keyring: KeyringFile,
+    policy: Policy,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vault")
+            .field("vault_id", &self.vault_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where the vault stands in `dir`, without opening anything.
+pub fn state(dir: &Path) -> VaultState {
+    let db = dir.join(VAULT_FILE).exists();
+    let ring = KeyringFile::in_dir(dir).exists();
+    match (db, ring) {
+        (false, false) => VaultState::NotCreated,
+        (true, false) => VaultState::KeyringMissing,
+        _ => VaultState::Locked,
+    }
+}
+
+fn slot_id(username: &str) -> String {
+    let digest = crypto::sha256(&[b"boarding-desk/slot/v1", username.as_bytes()]);
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("user:{hex}")
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+fn unix(t: OffsetDateTime) -> u64 {
+    t.unix_timestamp().max(0) as u64
+}
+
+fn remove_vault_files(dir: &Path) {
+    for name in [VAULT_FILE, "vault.db-wal", "vault.db-shm"] {
+        let _ = fs::remove_file(dir.join(name));
+    }
+}
+
+impl Vault {
+    /// Creates a new vault in `dir` with its first admin. Fails, leaving nothing behind, if a
+    /// vault or keyring already exists or anything goes wrong half-way.
+    pub fn create(
+        dir: &Path,
+        username: &Username,
+        password: &NewPassword,
+        policy: Policy,
+        now: OffsetDateTime,
+    ) -> Result<Created> {
+        policy.kdf.check()?;
+        let keyring_file = KeyringFile::in_dir(dir);
+        let lock = keyring_file.lock()?;
+        if dir.join(VAULT_FILE).exists() || keyring_file.exists() {
+            return Err(VaultError::AlreadyExists);
+        }
+        let result =
+            Self::create_locked(dir, username, password, policy, now, &keyring_file, &lock);
+        if result.is_err() {
+            remove_vault_files(dir);
+        }
+        result
+    }
+
+    fn create_locked(
+        dir: &Path,
+        username: &Username,
+        password: &NewPassword,
+        policy: Policy,
+        now: OffsetDateTime,
+        keyring_file: &KeyringFile,
+        lock: &KeyringLock,
+    ) -> Result<Created> {
+        let root = Key::random();
+        let db_key = Key::random();
+        let vault_id = Uuid::new_v4();
+        let mut ring = Keyring::new(vault_id, String::new());
+        ring.db_key = ring.wrap_db_key(&root, &db_key);
+        ring.set_password_slot(
+            &slot_id(username.as_str()),
+            password.expose().as_bytes(),
+            &root,
+            policy.kdf,
+        )?;
+        let recovery_key = RecoveryKey::generate();
+        ring.set_recovery_slot(recovery_key.key(), &root);
+
+        let conn = db::open(&dir.join(VAULT_FILE), &db_key, true)?;
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('vault_id', ?1)",
+            [vault_id.to_string()],
+        )
+        .map_err(VaultError::storage("recording the vault id"))?;
+        let vault = Vault {
+            conn,
+            root,
+            vault_id,
+            keyring: keyring_file.clone(),
+            policy,
+        };
+        let admin_id = vault.insert_user(username, Role::Admin, false, now)?;
+        let secret = Secret::generate();
+        vault.store_totp_secret(&admin_id, &secret)?;
+        let head_key = vault.head_key();
+        audit::append(
+            &vault.conn,
+            &Event {
+                actor: username.as_str(),
+                action: "vault.create",
+                target: None,
+                outcome: Outcome::Ok,
+                detail: None,
+            },
+            now,
+            &head_key,
+        )?;
+        let head = audit::append(
+            &vault.conn,
+            &Event {
+                actor: username.as_str(),
+                action: "user.create",
+                target: Some(username.as_str()),
+                outcome: Outcome::Ok,
+                detail: Some("role=admin"),
+            },
+            now,
+            &head_key,
+        )?;
+        ring.audit_head = Some(head);
+        keyring_file.save(&ring, lock)?;
+        let admin = vault.user_by_id(&admin_id)?;
+        Ok(Created {
+            enrolment: totp::enrolment(&secret, username.as_str()),
+            vault,
+            admin,
+            recovery_key,
+        })
+    }
+
+    /// Signs in: password (unwraps the root key), then the TOTP code once the user has enrolled.
+    ///
+    /// Every failure is counted per username (existing or not) and `policy.max_failures` of
+    /// them lock it for `policy.lock_for`; the counter lives in the keyring, so it survives
+    /// restarts. Failures are audited when the vault is next opened.
+    pub fn sign_in(
+        dir: &Path,
+        username: &str,
+        password: &str,
+        code: Option<&str>,
+        policy: Policy,
+        now: OffsetDateTime,
+    ) -> Result<(Vault, User, NextStep)> {
+        let keyring_file = KeyringFile::in_dir(dir);
+        if !dir.join(VAULT_FILE).exists() {
+            return Err(if keyring_file.exists() {
+                VaultError::VaultDamaged("the vault file is missing")
+            } else {
+                VaultError::NotCreated
+            });
+        }
+        let lock = keyring_file.lock()?;
+        let mut ring = keyring_file.load()?;
+        let name = username.trim().to_ascii_lowercase();
+        let slot = slot_id(&name);
+
+        if let Some(until) = ring.locked_until(&slot, now) {
+            ring.push_pending(PendingEvent {
+                at: now,
+                action: "auth.sign_in".into(),
+                slot,
+                outcome: "denied: account locked".into(),
+            });
+            keyring_file.save(&ring, &lock)?;
+            return Err(VaultError::Locked { until });
+        }
+
+        let fail = |ring: &mut Keyring, why: &str| -> Result<VaultError> {
+            let locked = ring.record_failure(&slot, now, policy.max_failures, policy.lock_for);
+            ring.push_pending(PendingEvent {
+                at: now,
+                action: "auth.sign_in".into(),
+                slot: slot.clone(),
+                outcome: format!("failed: {why}"),
+            });
+            if locked.is_some() {
+                ring.push_pending(PendingEvent {
+                    at: now,
+                    action: "auth.lockout".into(),
+                    slot: slot.clone(),
+                    outcome: "ok".into(),
+                });
+            }
+            keyring_file.save(ring, &lock)?;
+            Ok(match locked {
+                Some(until) => VaultError::Locked { until },
+                None => VaultError::BadCredentials,
+            })
+        };
+
+        let Some(root) = ring.open_password_slot(&slot, password.as_bytes())? else {
+            return Err(fail(&mut ring, "password")?);
+        };
+        let vault = Self::open_with_root(dir, &keyring_file, &mut ring, root, policy, &lock)?;
+        let Some(user) = vault.user_by_name(&name)? else {
+            return Err(fail(&mut ring, "no such user")?);
+        };
+        if user.disabled {
+            return Err(fail(&mut ring, "disabled")?);
+        }
+
+        let mut totp_step = None;
+        if user.totp_enrolled {
+            let secret = vault.totp_secret(&user.id)?;
+            let last = vault.totp_last_step(&user.id)?;
+            match totp::verify(&secret, code.unwrap_or(""), unix(now), last) {
+                Ok(step) => totp_step = Some(step),
+                Err(Rejected::Replayed) => {
+                    return Err(fail(&mut ring, "authenticator code replayed")?)
+                }
+                Err(_) => return Err(fail(&mut ring, "authenticator code")?),
+            }
+        }
+
+        ring.clear_lockout(&slot);
+        vault.flush_pending(&mut ring)?;
+        vault.conn
+            .execute(
+                "UPDATE users SET last_login_at = ?2, totp_last_step = COALESCE(?3, totp_last_step) WHERE id = ?1",
+                params![user.id, rfc3339(now), totp_step],
+            )
+            .map_err(VaultError::storage("recording the sign-in"))?;
+        let head = audit::append(
+            &vault.conn,
+            &Event {
+                actor: &user.username,
+                action: "auth.sign_in",
+                target: None,
+                outcome: Outcome::Ok,
+                detail: None,
+            },
+            now,
+            &vault.head_key(),
+        )?;
+        ring.audit_head = Some(head);
+        keyring_file.save(&ring, &lock)?;
+
+        let next = if user.must_change_password {
+            NextStep::ChangePassword
+        } else if !user.totp_enrolled {
+            NextStep::EnrolTotp {
+                enrolment: vault.begin_totp_enrolment(&user.id, &user.username)?,
+            }
+        } else {
+            NextStep::Ready
+        };
+        let user = vault.user_by_id(&user.id)?;
+        Ok((vault, user, next))
+    }
+
+    /// Opens the vault with the recovery key and gives `username` a new password, clearing
+    /// their authenticator (they enrol again at next sign-in) and any lockout.
+    pub fn recover(
+        dir: &Path,
+        recovery_key: &RecoveryKey,
+        username: &Username,
+        new_password: &NewPassword,
+        policy: Policy,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        let keyring_file = KeyringFile::in_dir(dir);
+        let lock = keyring_file.lock()?;
+        let mut ring = keyring_file.load()?;
+        let root = ring
+            .open_recovery_slot(recovery_key.key())?
+            .ok_or(VaultError::BadCredentials)?;
+        let vault = Self::open_with_root(dir, &keyring_file, &mut ring, root, policy, &lock)?;
+        let user = vault
+            .user_by_name(username.as_str())?
+            .ok_or(VaultError::NotFound("user"))?;
+        let slot = slot_id(username.as_str());
+        ring.set_password_slot(
+            &slot,
+            new_password.expose().as_bytes(),
+            &vault.root,
+            policy.kdf,
+        )?;
+        ring.clear_lockout(&slot);
+        vault.conn
+            .execute(
+                "UPDATE users SET disabled = 0, must_change_password = 0, totp_secret = NULL, totp_confirmed = 0,
+                 totp_last_step = NULL, password_changed_at = ?2 WHERE id = ?1",
+                params![user.id, rfc3339(now)],
+            )
+            .map_err(VaultError::storage("recovering the account"))?;
+        vault.flush_pending(&mut ring)?;
+        let head = audit::append(
+            &vault.conn,
+            &Event {
+                actor: "recovery-key",
+                action: "user.recover",
+                target: Some(&user.username),
+                outcome: Outcome::Ok,
+                detail: None,
+            },
+            now,
+            &vault.head_key(),
+        )?;
+        ring.audit_head = Some(head);
+        keyring_file.save(&ring, &lock)
+    }
+
+    fn open_with_root(
+        dir: &Path,
+        keyring_file: &KeyringFile,
+        ring: &mut Keyring,
+        root: Key,
+        policy: Policy,
+        lock: &KeyringLock,
+    ) -> Result<Vault> {
+        let path = dir.join(VAULT_FILE);
+        let conn = match db::open(&path, &ring.unwrap_db_key(&root, &ring.db_key)?, false) {
+            Ok(conn) => conn,
+            // A rotation was interrupted after `PRAGMA rekey`: finish it.
+            Err(VaultError::VaultDamaged(_)) if ring.db_key_next.is_some() => {
+                let next = ring.db_key_next.clone().unwrap_or_default();
+                let conn = db::open(&path, &ring.unwrap_db_key(&root, &next)?, false)?;
+                ring.db_key = next;
+                ring.db_key_next = None;
+                keyring_file.save(ring, lock)?;
+                conn
+            }
+            Err(e) => return Err(e),
+        };
+        let stored: Option<String> = conn
+            .query_row("SELECT value FROM meta WHERE key = 'vault_id'", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(VaultError::storage("reading the vault id"))?;
+        if stored.as_deref() != Some(ring.vault_id.to_string().as_str()) {
+            return Err(VaultError::VaultDamaged(
+                "the vault file belongs to another keyring",
+            ));
+        }
+        Ok(Vault {
+            conn,
+            root,
+            vault_id: ring.vault_id,
+            keyring: keyring_file.clone(),
+            policy,
+        })
+    }
+
+    /// Writes the audit events that happened while the vault was locked.
+    fn flush_pending(&self, ring: &mut Keyring) -> Result<()> {
+        if ring.pending_audit.is_empty() {
+            return Ok(());
+        }
+        let names = self.slot_names()?;
+        let head_key = self.head_key();
+        for ev in std::mem::take(&mut ring.pending_audit) {
+            let (outcome, detail) = match ev.outcome.split_once(": ") {
+                Some((o, d)) => (o.to_string(), Some(d.to_string())),
+                None => (ev.outcome.clone(), None),
+            };
+            let outcome = match outcome.as_str() {
+                "ok" => Outcome::Ok,
+                "denied" => Outcome::Denied,
+                _ => Outcome::Failed,
+            };
+            let known = names
+                .iter()
+                .find(|(slot, _)| *slot == ev.slot)
+                .map(|(_, n)| n.as_str());
+            let target = known
+                .map(str::to_string)
+                .unwrap_or_else(|| "unknown user".to_string());
+            let head = audit::append(
+                &self.conn,
+                &Event {
+                    actor: "anonymous",
+                    action: &ev.action,
+                    target: Some(&target),
+                    outcome,
+                    detail: detail.as_deref(),
+                },
+                ev.at,
+                &head_key,
+            )?;
+            ring.audit_head = Some(head);
+        }
+        Ok(())
+    }
+
+    fn slot_names(&self) -> Result<Vec<(String, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT username FROM users")
+            .map_err(VaultError::storage("listing users"))?;
+        let names = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(VaultError::storage("listing users"))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(VaultError::storage("listing users"))?;
+        Ok(names.into_iter().map(|n| (slot_id(&n), n)).collect())
+    }
+
+    fn head_key(&self) -> Key {
+        crypto::derive(&self.root, b"audit", b"boarding-desk/audit-head/v1")
+    }
+
+    /// The open database, for the crates that store records in the vault.
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub fn vault_id(&self) -> Uuid {
+        self.vault_id
+    }
+
+    // ---- audit ------------------------------------------------------------------------------
+
+    /// Appends an audit entry and moves the keyring's head to it.
+    pub fn audit(&self, event: &Event<'_>, now: OffsetDateTime) -> Result<()> {
+        let lock = self.keyring.lock()?;
+        let head = audit::append(&self.conn, event, now, &self.head_key())?;
+        let mut ring = self.keyring.load()?;
+        ring.audit_head = Some(head);
+        self.keyring.save(&ring, &lock)
+    }
+
+    pub fn verify_audit(&self) -> Result<audit::Report> {
+        let ring = self.keyring.load()?;
+        audit::verify(&self.conn, ring.audit_head.as_ref(), &self.head_key())
+    }
+
+    pub fn audit_entries(&self, limit: u32, before: Option<i64>) -> Result<Vec<audit::Entry>> {
+        audit::list(&self.conn, limit, before)
+    }
+
+    // ---- sealing ----------------------------------------------------------------------------
+
+    pub fn record_key(&self, record_id: &str) -> Result<RecordKey> {
+        seal::record_key(&self.conn, &self.root, record_id)
+    }
+
+    pub fn existing_record_key(&self, record_id: &str) -> Result<Option<RecordKey>> {
+        seal::existing_record_key(&self.conn, &self.root, record_id)
+    }
+
+    pub fn shred_record(&self, record_id: &str) -> Result<bool> {
+        seal::shred(&self.conn, record_id)
+    }
+
+    pub fn blind_index(&self, kind: &str, normalised: &str) -> [u8; 32] {
+        seal::blind_index(&self.root, kind, normalised)
+    }
+
+    // ---- users ------------------------------------------------------------------------------
+
+    fn insert_user(
+        &self,
+        username: &Username,
+        role: Role,
+        must_change: bool,
+        now: OffsetDateTime,
+    ) -> Result<String> {
+        let id = Uuid::new_v4().to_string();
+        let inserted = self.conn.execute(
+            "INSERT INTO users (id, username, role, must_change_password, created_at, password_changed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+            params![id, username.as_str(), role.as_str(), must_change, rfc3339(now)],
+        );
+        match inserted {
+            Ok(_) => Ok(id),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                Err(VaultError::invalid("username", "is already taken"))
+            }
+            Err(e) => Err(VaultError::storage("adding a user")(e)),
+        }
+    }
+
+    fn store_totp_secret(&self, user_id: &str, secret: &Secret) -> Result<()> {
+        let sealed = self
+            .record_key(user_id)?
+            .seal("totp_secret", secret.expose());
+        self.conn
+            .execute(
+                "UPDATE users SET totp_secret = ?2, totp_confirmed = 0, totp_last_step = NULL WHERE id = ?1",
+                params![user_id, sealed],
+            )
+            .map_err(VaultError::storage("storing an authenticator secret"))?;
+        Ok(())
+    }
+
+    fn totp_secret(&self, user_id: &str) -> Result<Secret> {
+        let sealed: Option<Vec<u8>> = self
+            .conn
+            .query_row(
+                "SELECT totp_secret FROM users WHERE id = ?1",
+                [user_id],
+                |r| r.get(0),
+            )
+            .map_err(VaultError::storage("reading an authenticator secret"))?;
+        let sealed = sealed.ok_or(VaultError::NotFound("authenticator secret"))?;
+        let bytes: Zeroizing<Vec<u8>> = self.record_key(user_id)?.open("totp_secret", &sealed)?;
+        Ok(Secret::from_bytes(bytes.to_vec()))
+    }
+
+    fn totp_last_step(&self, user_id: &str) -> Result<Option<i64>> {
+        self.conn
+            .query_row(
+                "SELECT totp_last_step FROM users WHERE id = ?1",
+                [user_id],
+                |r| r.get(0),
+            )
+            .map_err(VaultError::storage("reading an authenticator"))
+    }
+
+    /// Starts (or restarts) authenticator enrolment with a fresh secret.
+    pub fn begin_totp_enrolment(&self, user_id: &str, username: &str) -> Result<Enrolment> {
+        let secret = Secret::generate();
+        self.store_totp_secret(user_id, &secret)?;
+        Ok(totp::enrolment(&secret, username))
+    }
+
+    /// Confirms enrolment with a code from the authenticator; from then on sign-in needs codes.
+    pub fn confirm_totp(&self, user_id: &str, code: &str, now: OffsetDateTime) -> Result<()> {
+        let user = self.user_by_id(user_id)?;
+        let secret = self.totp_secret(user_id)?;
+        let step = match totp::verify(&secret, code, unix(now), None) {
+            Ok(step) => step,
+            Err(Rejected::Malformed) => {
+                return Err(VaultError::invalid(
+                    "authenticator code",
+                    "must be 6 digits",
+                ))
+            }
+            Err(_) => {
+                return Err(VaultError::invalid(
+                    "authenticator code",
+                    "does not match; check the device's clock and try the next code",
+                ))
+            }
+        };
+        self.conn
+            .execute(
+                "UPDATE users SET totp_confirmed = 1, totp_last_step = ?2 WHERE id = ?1",
+                params![user_id, step],
+            )
+            .map_err(VaultError::storage("confirming an authenticator"))?;
+        self.audit(
+            &Event {
+                actor: &user.username,
+                action: "user.totp_enrol",
+                target: Some(&user.username),
+                outcome: Outcome::Ok,
+                detail: None,
+            },
+            now,
+        )
+    }
+
+    pub fn users(&self) -> Result<Vec<User>> {
+        let ids: Vec<String> = {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT id FROM users ORDER BY username")
+                .map_err(VaultError::storage("listing users"))?;
+            let rows = stmt
+                .query_map([], |r| r.get(0))
+                .map_err(VaultError::storage("listing users"))?;
+            rows.collect::<rusqlite::Result<_>>()
+                .map_err(VaultError::storage("listing users"))?
+        };
+        ids.iter().map(|id| self.user_by_id(id)).collect()
+    }
+
+    pub fn user_by_id(&self, id: &str) -> Result<User> {
+        self.user_where("id", id)?
+            .ok_or(VaultError::NotFound("user"))
+    }
+
+    pub fn user_by_name(&self, username: &str) -> Result<Option<User>> {
+        self.user_where("username", username)
+    }
+
+    fn user_where(&self, column: &str, value: &str) -> Result<Option<User>> {
+        let sql = format!(
+            "SELECT id, username, role, disabled, must_change_password, totp_confirmed, created_at, last_login_at
+             FROM users WHERE {column} = ?1"
+        );
+        let row = self
+            .conn
+            .query_row(&sql, [value], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, bool>(3)?,
+                    r.get::<_, bool>(4)?,
+                    r.get::<_, bool>(5)?,
+                    r.get::<_, String>(6)?,
+                    r.get::<_, Option<String>>(7)?,
+                ))
+            })
+            .optional()
+            .map_err(VaultError::storage("reading a user"))?;
+        let Some((
+            id,
+            username,
+            role,
+            disabled,
+            must_change_password,
+            totp_enrolled,
+            created_at,
+            last_login_at,
+        )) = row
+        else {
+            return Ok(None);
+        };
+        let role = role
+            .parse()
+            .map_err(|_| VaultError::VaultDamaged("a user has an unknown role"))?;
+        let ring = self.keyring.load()?;
+        let locked_until = ring
+            .locked_until(&slot_id(&username), OffsetDateTime::now_utc())
+            .map(rfc3339);
+        Ok(Some(User {
+            id,
+            username,
+            role,
+            disabled,
+            must_change_password,
+            totp_enrolled,
+            created_at,
+            last_login_at,
+            locked_until,
+        }))
+    }
+
+    /// Adds a user with a one-time password they must change at first sign-in.
+    pub fn create_user(
+        &self,
+        actor: &str,
+        username: &Username,
+        role: Role,
+        now: OffsetDateTime,
+    ) -> Result<(User, OneTimePassword)> {
+        let otp = OneTimePassword::generate();
+        let id = self.insert_user(username, role, true, now)?;
+        self.set_slot(username.as_str(), otp.expose())?;
+        self.audit(
+            &Event {
+                actor,
+                action: "user.create",
+                target: Some(username.as_str()),
+                outcome: Outcome::Ok,
+                detail: Some(&format!("role={role}")),
+            },
+            now,
+        )?;
+        Ok((self.user_by_id(&id)?, otp))
+    }
+
+    fn set_slot(&self, username: &str, password: &str) -> Result<()> {
+        let lock = self.keyring.lock()?;
+        let mut ring = self.keyring.load()?;
+        ring.set_password_slot(
+            &slot_id(username),
+            password.as_bytes(),
+            &self.root,
+            self.policy.kdf,
+        )?;
+        self.keyring.save(&ring, &lock)
+    }
+
+    fn remove_slot(&self, username: &str) -> Result<()> {
+        let lock = self.keyring.lock()?;
+        let mut ring = self.keyring.load()?;
+        ring.slots.remove(&slot_id(username));
+        self.keyring.save(&ring, &lock)
+    }
+
+    /// The user's own password change: re-wraps the root key, never re-encrypts the database.
+    pub fn change_password(
+        &self,
+        user_id: &str,
+        new_password: &NewPassword,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        let user = self.user_by_id(user_id)?;
+        self.set_slot(&user.username, new_password.expose())?;
+        self.conn
+            .execute(
+                "UPDATE users SET must_change_password = 0, password_changed_at = ?2 WHERE id = ?1",
+                params![user_id, rfc3339(now)],
+            )
+            .map_err(VaultError::storage("changing a password"))?;
+        self.audit(
+            &Event {
+                actor: &user.username,
+                action: "user.password_change",
+                target: Some(&user.username),
+                outcome: Outcome::Ok,
+                detail: None,
+            },
+            now,
+        )
+    }
+
+    /// Disables a user (their key slot is removed, so they cannot unlock at all) or re-enables
+    /// one (with a new one-time password). The last enabled admin cannot be disabled.
+    pub fn set_disabled(
+        &self,
+        actor: &str,
+        user_id: &str,
+        disabled: bool,
+        now: OffsetDateTime,
+    ) -> Result<Option<OneTimePassword>> {
+        let user = self.user_by_id(user_id)?;
+        if disabled && user.role == Role::Admin && !user.disabled {
+            let admins: i64 = self
+                .conn
+                .query_row(
+                    "SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(VaultError::storage("counting admins"))?;
+            if admins <= 1 {
+                return Err(VaultError::Conflict("the last admin cannot be disabled"));
+            }
+        }
+        let otp = if disabled {
+            self.remove_slot(&user.username)?;
+            None
+        } else {
+            let otp = OneTimePassword::generate();
+            self.set_slot(&user.username, otp.expose())?;
+            Some(otp)
+        };
+        self.conn
+            .execute("UPDATE users SET disabled = ?2, must_change_password = must_change_password OR ?3 WHERE id = ?1", params![user_id, disabled, !disabled])
+            .map_err(VaultError::storage("changing a user"))?;
+        let action = if disabled {
+            "user.disable"
+        } else {
+            "user.enable"
+        };
+        self.audit(
+            &Event {
+                actor,
+                action,
+                target: Some(&user.username),
+                outcome: Outcome::Ok,
+                detail: None,
+            },
+            now,
+        )?;
+        Ok(otp)
+    }
+
+    /// Gives a user a new one-time password (they must change it at next sign-in).
+    pub fn reset_password(
+        &self,
+        actor: &str,
+        user_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<OneTimePassword> {
+        let user = self.user_by_id(user_id)?;
+        if user.disabled {
+            return Err(VaultError::Conflict("enable the user first"));
+        }
+        let otp = OneTimePassword::generate();
+        self.set_slot(&user.username, otp.expose())?;
+        self.conn
+            .execute(
+                "UPDATE users SET must_change_password = 1 WHERE id = ?1",
+                [user_id],
+            )
+            .map_err(VaultError::storage("resetting a password"))?;
+        self.audit(
+            &Event {
+                actor,
+                action: "user.password_reset",
+                target: Some(&user.username),
+                outcome: Outcome::Ok,
+                detail: None,
+            },
+            now,
+        )?;
+        Ok(otp)
+    }
+
+    /// Clears a user's authenticator; they enrol a new one at next sign-in.
+    pub fn reset_totp(&self, actor: &str, user_id: &str, now: OffsetDateTime) -> Result<()> {
+        let user = self.user_by_id(user_id)?;
+        self.conn
+            .execute("UPDATE users SET totp_secret = NULL, totp_confirmed = 0, totp_last_step = NULL WHERE id = ?1", [user_id])
+            .map_err(VaultError::storage("resetting an authenticator"))?;
+        self.audit(
+            &Event {
+                actor,
+                action: "user.totp_reset",
+                target: Some(&user.username),
+                outcome: Outcome::Ok,
+                detail: None,
+            },
+            now,
+        )
+    }
+
+    /// Lifts a sign-in lockout early.
+    pub fn unlock_user(&self, actor: &str, user_id: &str, now: OffsetDateTime) -> Result<()> {
+        let user = self.user_by_id(user_id)?;
+        {
+            let lock = self.keyring.lock()?;
+            let mut ring = self.keyring.load()?;
+            ring.clear_lockout(&slot_id(&user.username));
+            self.keyring.save(&ring, &lock)?;
+        }
+        self.audit(
+            &Event {
+                actor,
+                action: "user.unlock",
+                target: Some(&user.username),
+                outcome: Outcome::Ok,
+                detail: None,
+            },
+            now,
+        )
+    }
+
+    /// Re-keys the database file with a new random key (`PRAGMA rekey`). Safe against a crash
+    /// at any point: the new key is in the keyring before the file changes.
+    pub fn rotate_db_key(&self, actor: &str, now: OffsetDateTime) -> Result<()> {
+        let new_key = Key::random();
+        {
+            let lock = self.keyring.lock()?;
+            let mut ring = self.keyring.load()?;
+            ring.db_key_next = Some(ring.wrap_db_key(&self.root, &new_key));
+            self.keyring.save(&ring, &lock)?;
+            self.conn
+                .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+                .map_err(VaultError::storage("checkpointing before re-keying"))?;
+            db::rekey(&self.conn, &new_key)?;
+            ring.db_key = ring.db_key_next.take().unwrap_or_default();
+            self.keyring.save(&ring, &lock)?;
+        }
+        self.audit(
+            &Event {
+                actor,
+                action: "vault.rotate_key",
+                target: None,
+                outcome: Outcome::Ok,
+                detail: None,
+            },
+            now,
+        )
+    }
+
+    pub fn policy(&self) -> Policy {
+        self.policy
+    }
+
+    /// Paths of the files that make up this vault (for tests and backups).
+    pub fn files(dir: &Path) -> Vec<PathBuf> {
+        [
+            "vault.db",
+            "vault.db-wal",
+            "vault.db-shm",
+            crate::keyring::KEYRING_FILE,
+        ]
+        .iter()
+        .map(|f| dir.join(f))
+        .collect()
+    }
+}

@@ -1,0 +1,64 @@
+use crate::support::*;
+
+#[test]
+fn the_audit_log_refuses_updates_and_deletes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (created, _) = created(tmp.path());
+    let conn = created.vault.conn();
+    assert!(
+        conn.execute("UPDATE audit SET actor = 'mallory'", [])
+            .is_err(),
+        "append-only"
+    );
+    assert!(
+        conn.execute("DELETE FROM audit", []).is_err(),
+        "append-only"
+    );
+}
+
+#[test]
+fn verify_finds_an_altered_entry() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (created, _) = created(tmp.path());
+    let conn = created.vault.conn();
+    conn.execute_batch(
+        "DROP TRIGGER audit_no_update; UPDATE audit SET actor = 'mallory' WHERE seq = 2;",
+    )
+    .unwrap();
+    let report = created.vault.verify_audit().unwrap();
+    assert!(!report.intact);
+    assert_eq!(
+        report.broken_at,
+        Some(2),
+        "points at the altered entry: {report:?}"
+    );
+}
+
+#[test]
+fn verify_finds_a_truncated_log_through_the_keyring_head() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (created, _) = created(tmp.path());
+    let total = created.vault.verify_audit().unwrap().entries;
+    assert!(total >= 3, "creation, user and enrolment were logged");
+    let conn = created.vault.conn();
+    conn.execute_batch(&format!(
+        "DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq = {total};"
+    ))
+    .unwrap();
+    let report = created.vault.verify_audit().unwrap();
+    assert!(
+        !report.intact,
+        "a removed tail entry is detected: {report:?}"
+    );
+    assert_eq!(report.broken_at, Some(total));
+}
+
+#[test]
+fn audit_entries_are_newest_first_and_page_backwards() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (created, _) = created(tmp.path());
+    let all = created.vault.audit_entries(100, None).unwrap();
+    assert!(all.windows(2).all(|w| w[0].seq > w[1].seq));
+    let older = created.vault.audit_entries(100, Some(all[0].seq)).unwrap();
+    assert_eq!(older.len(), all.len() - 1);
+}

@@ -1,0 +1,228 @@
+use desk_vault::{NextStep, Vault, VaultError};
+
+use crate::support::*;
+
+#[test]
+fn admin_signs_in_with_password_and_code() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (created, secret) = created(tmp.path());
+    drop(created);
+    let vault = sign_in_admin(tmp.path(), &secret, at(1));
+    assert!(vault.verify_audit().unwrap().intact);
+}
+
+#[test]
+fn wrong_password_wrong_code_and_unknown_user_all_read_the_same() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (created, secret) = created(tmp.path());
+    drop(created);
+    let code = code_at(&secret, at(1));
+    let wrong_pw = Vault::sign_in(
+        tmp.path(),
+        ADMIN,
+        "not the password",
+        Some(&code),
+        policy(),
+        at(1),
+    )
+    .unwrap_err();
+    let wrong_code =
+        Vault::sign_in(tmp.path(), ADMIN, ADMIN_PW, Some("000000"), policy(), at(1)).unwrap_err();
+    let no_code = Vault::sign_in(tmp.path(), ADMIN, ADMIN_PW, None, policy(), at(1)).unwrap_err();
+    let nobody = Vault::sign_in(
+        tmp.path(),
+        "mallory",
+        ADMIN_PW,
+        Some(&code),
+        policy(),
+        at(1),
+    )
+    .unwrap_err();
+    for e in [&wrong_pw, &wrong_code, &no_code, &nobody] {
+        assert!(matches!(e, VaultError::BadCredentials), "got {e:?}");
+        assert_eq!(
+            e.to_string(),
+            wrong_pw.to_string(),
+            "one message for every failure"
+        );
+    }
+}
+
+#[test]
+fn a_code_cannot_be_replayed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (created, secret) = created(tmp.path());
+    drop(created);
+    let code = code_at(&secret, at(1));
+    drop(Vault::sign_in(tmp.path(), ADMIN, ADMIN_PW, Some(&code), policy(), at(1)).unwrap());
+    let replay =
+        Vault::sign_in(tmp.path(), ADMIN, ADMIN_PW, Some(&code), policy(), at(1)).unwrap_err();
+    assert!(
+        matches!(replay, VaultError::BadCredentials),
+        "replayed code refused: {replay:?}"
+    );
+    let vault = sign_in_admin(tmp.path(), &secret, at(2));
+    let log = vault.audit_entries(50, None).unwrap();
+    assert!(
+        log.iter().any(|e| e.action == "auth.sign_in"
+            && e.detail.as_deref() == Some("authenticator code replayed")),
+        "the replay is audited once the vault is open again"
+    );
+}
+
+#[test]
+fn ten_failures_lock_for_thirty_minutes_and_the_lock_survives_restarts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (created, secret) = created(tmp.path());
+    drop(created);
+    for i in 1..10 {
+        let e = Vault::sign_in(tmp.path(), ADMIN, "wrong password!", None, policy(), at(1))
+            .unwrap_err();
+        assert!(
+            matches!(e, VaultError::BadCredentials),
+            "attempt {i}: {e:?}"
+        );
+    }
+    let tenth =
+        Vault::sign_in(tmp.path(), ADMIN, "wrong password!", None, policy(), at(1)).unwrap_err();
+    assert!(
+        matches!(tenth, VaultError::Locked { .. }),
+        "10th failure locks: {tenth:?}"
+    );
+    // Every call re-reads the keyring from disk, as a restarted app would.
+    let right = Vault::sign_in(
+        tmp.path(),
+        ADMIN,
+        ADMIN_PW,
+        Some(&code_at(&secret, at(20))),
+        policy(),
+        at(20),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(right, VaultError::Locked { .. }),
+        "even the right password waits: {right:?}"
+    );
+    let vault = sign_in_admin(tmp.path(), &secret, at(32));
+    let log = vault.audit_entries(100, None).unwrap();
+    let failed = log
+        .iter()
+        .filter(|e| e.action == "auth.sign_in" && e.outcome == "failed")
+        .count();
+    assert_eq!(failed, 10, "every failed attempt is audited");
+    assert!(
+        log.iter().any(|e| e.action == "auth.lockout"),
+        "the lockout is audited"
+    );
+    assert!(
+        log.iter()
+            .any(|e| e.action == "auth.sign_in" && e.outcome == "denied"),
+        "the blocked try is audited"
+    );
+}
+
+#[test]
+fn unknown_usernames_lock_too_so_lockout_does_not_reveal_who_exists() {
+    let tmp = tempfile::tempdir().unwrap();
+    drop(created(tmp.path()));
+    let mut last = None;
+    for _ in 0..10 {
+        last = Some(
+            Vault::sign_in(
+                tmp.path(),
+                "mallory",
+                "whatever pass",
+                None,
+                policy(),
+                at(1),
+            )
+            .unwrap_err(),
+        );
+    }
+    assert!(matches!(last, Some(VaultError::Locked { .. })), "{last:?}");
+}
+
+#[test]
+fn new_user_changes_one_time_password_then_enrols_totp() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (created, secret) = created(tmp.path());
+    let (bob, otp) = created
+        .vault
+        .create_user(ADMIN, &username("bob"), domain::Role::Underwriter, t0())
+        .unwrap();
+    drop(created);
+    let (vault, user, next) =
+        Vault::sign_in(tmp.path(), "bob", otp.expose(), None, policy(), at(1)).unwrap();
+    assert_eq!(user.id, bob.id);
+    assert!(
+        matches!(next, NextStep::ChangePassword),
+        "one-time password must be changed"
+    );
+    vault
+        .change_password(&bob.id, &password("quiet river stones", "bob"), at(1))
+        .unwrap();
+    let enrolment = vault.begin_totp_enrolment(&bob.id, "bob").unwrap();
+    vault
+        .confirm_totp(&bob.id, &code_at(&enrolment.secret, at(1)), at(1))
+        .unwrap();
+    drop(vault);
+    assert!(
+        Vault::sign_in(tmp.path(), "bob", otp.expose(), None, policy(), at(2)).is_err(),
+        "old password is gone"
+    );
+    let (_, _, next) = Vault::sign_in(
+        tmp.path(),
+        "bob",
+        "quiet river stones",
+        Some(&code_at(&enrolment.secret, at(2))),
+        policy(),
+        at(2),
+    )
+    .unwrap();
+    assert!(matches!(next, NextStep::Ready));
+    let _ = secret;
+}
+
+#[test]
+fn recovery_key_resets_a_forgotten_password() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (created, _) = created(tmp.path());
+    let shown = created.recovery_key.display();
+    drop(created);
+    let key = desk_vault::RecoveryKey::parse(&shown).unwrap();
+    Vault::recover(
+        tmp.path(),
+        &key,
+        &username(ADMIN),
+        &password("a brand new passphrase", ADMIN),
+        policy(),
+        at(1),
+    )
+    .unwrap();
+    let (_, _, next) = Vault::sign_in(
+        tmp.path(),
+        ADMIN,
+        "a brand new passphrase",
+        None,
+        policy(),
+        at(2),
+    )
+    .unwrap();
+    assert!(
+        matches!(next, NextStep::EnrolTotp { .. }),
+        "recovery clears the authenticator"
+    );
+    let wrong =
+        desk_vault::RecoveryKey::parse(&desk_vault::RecoveryKey::generate().display()).unwrap();
+    assert!(matches!(
+        Vault::recover(
+            tmp.path(),
+            &wrong,
+            &username(ADMIN),
+            &password("another new passphrase", ADMIN),
+            policy(),
+            at(3)
+        ),
+        Err(VaultError::BadCredentials)
+    ));
+}

@@ -1,0 +1,127 @@
+use desk_vault::{Vault, VaultError, KEYRING_FILE};
+use domain::Role;
+
+use crate::support::*;
+
+#[test]
+fn the_last_admin_cannot_be_disabled() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (created, _) = created(tmp.path());
+    let err = created
+        .vault
+        .set_disabled(ADMIN, &created.admin.id, true, t0())
+        .unwrap_err();
+    assert!(matches!(err, VaultError::Conflict(_)), "{err:?}");
+    let (second, _) = created
+        .vault
+        .create_user(ADMIN, &username("carol"), Role::Admin, t0())
+        .unwrap();
+    created
+        .vault
+        .set_disabled(ADMIN, &created.admin.id, true, t0())
+        .unwrap();
+    assert!(matches!(
+        created.vault.set_disabled(ADMIN, &second.id, true, t0()),
+        Err(VaultError::Conflict(_))
+    ));
+}
+
+#[test]
+fn a_disabled_user_cannot_unlock_even_with_the_right_password() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (created, _) = created(tmp.path());
+    let (bob, otp) = created
+        .vault
+        .create_user(ADMIN, &username("bob"), Role::Auditor, t0())
+        .unwrap();
+    created
+        .vault
+        .set_disabled(ADMIN, &bob.id, true, t0())
+        .unwrap();
+    let err = Vault::sign_in(tmp.path(), "bob", otp.expose(), None, policy(), at(1)).unwrap_err();
+    assert!(matches!(err, VaultError::BadCredentials), "{err:?}");
+    let otp2 = created
+        .vault
+        .set_disabled(ADMIN, &bob.id, false, t0())
+        .unwrap()
+        .expect("re-enabling issues a one-time password");
+    drop(created);
+    assert!(Vault::sign_in(tmp.path(), "bob", otp2.expose(), None, policy(), at(1)).is_ok());
+}
+
+#[test]
+fn duplicate_usernames_are_a_field_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (created, _) = created(tmp.path());
+    let err = created
+        .vault
+        .create_user(ADMIN, &username("ALICE"), Role::Auditor, t0())
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            VaultError::Invalid {
+                field: "username",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn changing_a_password_rewraps_without_touching_the_database_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (created, secret) = created(tmp.path());
+    let ring = |p: &std::path::Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(p.join(KEYRING_FILE)).unwrap()).unwrap()
+    };
+    let before = ring(tmp.path());
+    created
+        .vault
+        .change_password(
+            &created.admin.id,
+            &password("a different passphrase", ADMIN),
+            t0(),
+        )
+        .unwrap();
+    let after = ring(tmp.path());
+    assert_eq!(
+        before["db_key"], after["db_key"],
+        "the database key is not re-encrypted"
+    );
+    assert_ne!(
+        before["slots"], after["slots"],
+        "the admin's slot is re-wrapped"
+    );
+    drop(created);
+    let (_, _, _) = Vault::sign_in(
+        tmp.path(),
+        ADMIN,
+        "a different passphrase",
+        Some(&code_at(&secret, at(1))),
+        policy(),
+        at(1),
+    )
+    .unwrap();
+}
+
+#[test]
+fn rotating_the_database_key_rekeys_the_file_and_keeps_the_data() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (created, secret) = created(tmp.path());
+    let before: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join(KEYRING_FILE)).unwrap()).unwrap();
+    created.vault.rotate_db_key(ADMIN, t0()).unwrap();
+    let after: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join(KEYRING_FILE)).unwrap()).unwrap();
+    assert_ne!(before["db_key"], after["db_key"], "a new database key");
+    assert!(after.get("db_key_next").is_none(), "rotation finished");
+    drop(created);
+    let vault = sign_in_admin(tmp.path(), &secret, at(1));
+    assert!(
+        vault.users().unwrap().iter().any(|u| u.username == ADMIN),
+        "data survives the re-key"
+    );
+    assert!(vault.verify_audit().unwrap().intact);
+}
