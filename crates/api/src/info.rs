@@ -20,11 +20,7 @@ pub struct AppInfo {
 
 /// Use case: describe this installation.
 pub fn app_info(data_dir: &DataDir) -> Result<AppInfo> {
-    let vault = if data_dir.vault_path().exists() {
-        VaultState::Locked
-    } else {
-        VaultState::NotCreated
-    };
+    let vault: VaultState = vault::state(data_dir.path());
     Ok(AppInfo {
         name: APP_NAME,
         version: VERSION,
@@ -56,6 +52,12 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = DataDir::open(tmp.path()).unwrap();
         std::fs::write(dir.vault_path(), b"").unwrap();
+        assert_eq!(
+            app_info(&dir).unwrap().vault,
+            VaultState::KeyringMissing,
+            "no keyring beside it"
+        );
+        std::fs::write(dir.path().join(vault::KEYRING_FILE), b"{}").unwrap();
         assert_eq!(app_info(&dir).unwrap().vault, VaultState::Locked);
     }
 }

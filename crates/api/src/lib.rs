@@ -5,12 +5,19 @@
 //! explicitly (a [`DataDir`] today; a vault and a session once they exist) and returns
 //! [`Result`] with the one serialisable [`Error`].
 
+pub mod audit_log;
+pub mod auth;
 mod data_dir;
 mod error;
 mod info;
 pub mod logging;
+pub mod session;
+pub mod settings;
+pub mod users;
 
 pub use data_dir::{DataDir, DATA_DIR_ENV};
 pub use domain;
 pub use error::{Code, Error, Result};
 pub use info::{app_info, AppInfo, APP_NAME, VERSION};
+pub use session::{Access, SessionInfo, SessionSlot};
+pub use vault::{KdfParams, Policy};

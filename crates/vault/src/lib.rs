@@ -29,3 +29,6 @@ pub use seal::RecordKey;
 pub use vault::{state, Created, NextStep, OneTimePassword, Policy, User, Vault};
 
 pub use db::VAULT_FILE;
+
+/// The SQLite binding the vault is built on, for crates that store records in it.
+pub use rusqlite;

@@ -973,6 +973,14 @@ impl Vault {
         )
     }
 
+    /// Whether `password` is the user's current password (for a voluntary change).
+    pub fn check_password(&self, username: &str, password: &str) -> Result<bool> {
+        let ring = self.keyring.load()?;
+        Ok(ring
+            .open_password_slot(&slot_id(username), password.as_bytes())?
+            .is_some())
+    }
+
     pub fn policy(&self) -> Policy {
         self.policy
     }

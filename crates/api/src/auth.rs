@@ -1,0 +1,189 @@
+//! Use cases of getting in and out: set-up, sign-in, authenticator enrolment, password change,
+//! lock, recovery.
+
+use domain::{NewPassword, Username};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use vault::audit::Outcome;
+use vault::{NextStep, Policy, RecoveryKey, Vault};
+
+use crate::session::{Session, SessionInfo, SessionSlot, Stage};
+use crate::{DataDir, Error, Result};
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SetupInput {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SetupOutput {
+    pub session: SessionInfo,
+    /// Shown once; it can open the vault if every admin password is lost.
+    pub recovery_key: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SignInInput {
+    pub username: String,
+    pub password: String,
+    #[serde(default)]
+    pub code: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ChangePasswordInput {
+    /// Required for a voluntary change; not asked right after a one-time password.
+    #[serde(default)]
+    pub current: Option<String>,
+    pub new_password: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RecoverInput {
+    pub recovery_key: String,
+    pub username: String,
+    pub new_password: String,
+}
+
+fn parse_username(text: &str) -> Result<Username> {
+    Username::parse(text)
+        .map_err(|e| Error::invalid_input("username", &e.to_string().replace("username ", "")))
+}
+
+fn parse_password(text: &str, username: &Username, field: &str) -> Result<NewPassword> {
+    NewPassword::parse(text, username)
+        .map_err(|e| Error::invalid_input(field, &e.to_string().replace("password ", "")))
+}
+
+/// Use case: create the vault and its first admin (first run). The admin is signed in at the
+/// authenticator-enrolment step.
+pub fn setup_vault(
+    dir: &DataDir,
+    input: SetupInput,
+    slot: &mut SessionSlot,
+    policy: Policy,
+) -> Result<SetupOutput> {
+    let username = parse_username(&input.username)?;
+    let password = parse_password(&input.password, &username, "password")?;
+    let created = Vault::create(
+        dir.path(),
+        &username,
+        &password,
+        policy,
+        OffsetDateTime::now_utc(),
+    )?;
+    tracing::info!("vault created");
+    let session = Session::new(
+        created.vault,
+        created.admin,
+        Stage::EnrolTotp,
+        Some(created.enrolment),
+    );
+    let info = session.info();
+    slot.open(session);
+    Ok(SetupOutput {
+        session: info,
+        recovery_key: created.recovery_key.display(),
+    })
+}
+
+/// Use case: sign in with username, password and (once enrolled) an authenticator code.
+pub fn sign_in(
+    dir: &DataDir,
+    input: SignInInput,
+    slot: &mut SessionSlot,
+    policy: Policy,
+) -> Result<SessionInfo> {
+    slot.lock()?;
+    let now = OffsetDateTime::now_utc();
+    let (vault, user, next) = Vault::sign_in(
+        dir.path(),
+        &input.username,
+        &input.password,
+        input.code.as_deref(),
+        policy,
+        now,
+    )?;
+    let (stage, enrolment) = match next {
+        NextStep::Ready => (Stage::Ready, None),
+        NextStep::ChangePassword => (Stage::ChangePassword, None),
+        NextStep::EnrolTotp { enrolment } => (Stage::EnrolTotp, Some(enrolment)),
+    };
+    let session = Session::new(vault, user, stage, enrolment);
+    let info = session.info();
+    slot.open(session);
+    Ok(info)
+}
+
+/// Use case: finish authenticator enrolment with a code from the device.
+pub fn confirm_totp(slot: &mut SessionSlot, code: &str) -> Result<SessionInfo> {
+    let session = slot.require_stage(Stage::EnrolTotp, std::time::Instant::now())?;
+    session
+        .vault
+        .confirm_totp(&session.user.id, code, OffsetDateTime::now_utc())?;
+    session.stage = Stage::Ready;
+    session.enrolment = None;
+    Ok(session.info())
+}
+
+/// Use case: change one's own password — required after a one-time password, voluntary
+/// otherwise (then the current password is asked for).
+pub fn change_password(slot: &mut SessionSlot, input: ChangePasswordInput) -> Result<SessionInfo> {
+    let now = std::time::Instant::now();
+    let forced = slot
+        .current_mut()
+        .is_some_and(|s| s.stage == Stage::ChangePassword);
+    let session = if forced {
+        slot.require_stage(Stage::ChangePassword, now)?
+    } else {
+        slot.require_stage(Stage::Ready, now)?
+    };
+    let username = parse_username(&session.user.username)?;
+    if !forced {
+        let current = input.current.as_deref().unwrap_or("");
+        if !session.vault.check_password(username.as_str(), current)? {
+            session.audit(
+                "user.password_change",
+                Some(username.as_str()),
+                Outcome::Failed,
+                Some("current password wrong"),
+            )?;
+            return Err(Error::invalid_input("current password", "is not correct"));
+        }
+    }
+    let password = parse_password(&input.new_password, &username, "new password")?;
+    session
+        .vault
+        .change_password(&session.user.id, &password, OffsetDateTime::now_utc())?;
+    session.user = session.vault.user_by_id(&session.user.id)?;
+    if forced {
+        if session.user.totp_enrolled {
+            session.stage = Stage::Ready;
+        } else {
+            session.enrolment = Some(
+                session
+                    .vault
+                    .begin_totp_enrolment(&session.user.id, username.as_str())?,
+            );
+            session.stage = Stage::EnrolTotp;
+        }
+    }
+    Ok(session.info())
+}
+
+/// Use case: reset a user's password with the recovery key (no session needed).
+pub fn recover(dir: &DataDir, input: RecoverInput, policy: Policy) -> Result<()> {
+    let key = RecoveryKey::parse(&input.recovery_key)?;
+    let username = parse_username(&input.username)?;
+    let password = parse_password(&input.new_password, &username, "new password")?;
+    Vault::recover(
+        dir.path(),
+        &key,
+        &username,
+        &password,
+        policy,
+        OffsetDateTime::now_utc(),
+    )?;
+    Ok(())
+}

@@ -1,0 +1,267 @@
+//! The signed-in session: who, with which role, at which stage of sign-in, and the open vault.
+//!
+//! Every use case that touches data calls [`SessionSlot::require`] first: no session, an idle
+//! session (locked on the spot), an unfinished sign-in or a role that may not do it all end in
+//! an error, and denied attempts by a signed-in user are audited.
+
+use std::time::{Duration, Instant};
+
+use domain::Role;
+use serde::Serialize;
+use time::OffsetDateTime;
+use vault::audit::{Event, Outcome};
+use vault::totp::Enrolment;
+use vault::Vault;
+
+use crate::{Code, Error, Result};
+
+/// PCI DSS 8.2.8: at most 15 minutes idle before re-authentication.
+pub const MAX_IDLE_MINUTES: u32 = 15;
+
+/// Who may call a use case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Any signed-in role.
+    SignedIn,
+    /// Roles that change data: admin, underwriter.
+    Write,
+    /// Admins only.
+    Admin,
+    /// Those who oversee: admin, auditor.
+    Oversight,
+}
+
+impl Access {
+    pub fn allows(self, role: Role) -> bool {
+        match self {
+            Access::SignedIn => true,
+            Access::Write => role.can_write(),
+            Access::Admin => role == Role::Admin,
+            Access::Oversight => matches!(role, Role::Admin | Role::Auditor),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    Ready,
+    ChangePassword,
+    EnrolTotp,
+}
+
+pub struct Session {
+    pub(crate) vault: Vault,
+    pub(crate) user: vault::User,
+    pub(crate) stage: Stage,
+    pub(crate) enrolment: Option<Enrolment>,
+    last_activity: Instant,
+    idle_limit: Duration,
+}
+
+/// What the UI and CLI learn about the session.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionInfo {
+    pub username: String,
+    pub role: Role,
+    pub stage: Stage,
+    pub idle_minutes: u32,
+    /// Present while the user must enrol an authenticator.
+    pub enrolment: Option<Enrolment>,
+}
+
+impl Session {
+    pub(crate) fn new(
+        vault: Vault,
+        user: vault::User,
+        stage: Stage,
+        enrolment: Option<Enrolment>,
+    ) -> Self {
+        let idle_minutes = crate::settings::idle_minutes(&vault);
+        Self {
+            vault,
+            user,
+            stage,
+            enrolment,
+            last_activity: Instant::now(),
+            idle_limit: Duration::from_secs(u64::from(idle_minutes) * 60),
+        }
+    }
+
+    pub fn info(&self) -> SessionInfo {
+        SessionInfo {
+            username: self.user.username.clone(),
+            role: self.user.role,
+            stage: self.stage,
+            idle_minutes: (self.idle_limit.as_secs() / 60) as u32,
+            enrolment: self.enrolment.clone(),
+        }
+    }
+
+    pub fn vault(&self) -> &Vault {
+        &self.vault
+    }
+
+    pub fn username(&self) -> &str {
+        &self.user.username
+    }
+
+    pub(crate) fn set_idle_limit(&mut self, minutes: u32) {
+        self.idle_limit = Duration::from_secs(u64::from(minutes) * 60);
+    }
+
+    pub(crate) fn audit(
+        &self,
+        action: &str,
+        target: Option<&str>,
+        outcome: Outcome,
+        detail: Option<&str>,
+    ) -> Result<()> {
+        self.vault.audit(
+            &Event {
+                actor: &self.user.username,
+                action,
+                target,
+                outcome,
+                detail,
+            },
+            OffsetDateTime::now_utc(),
+        )?;
+        Ok(())
+    }
+}
+
+/// Holds at most one session. The shell keeps one for the window; the CLI one per command.
+#[derive(Default)]
+pub struct SessionSlot {
+    current: Option<Session>,
+}
+
+impl SessionSlot {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub(crate) fn open(&mut self, session: Session) {
+        self.current = Some(session);
+    }
+
+    /// The current session if it is signed in, not idle, past every sign-in step and allowed
+    /// `access`. `action` names the use case for the audit log when access is denied.
+    pub fn require(&mut self, access: Access, action: &str) -> Result<&mut Session> {
+        self.require_at(access, action, Instant::now())
+    }
+
+    pub fn require_at(
+        &mut self,
+        access: Access,
+        action: &str,
+        now: Instant,
+    ) -> Result<&mut Session> {
+        self.require_stage(Stage::Ready, now)?;
+        let session = self.current.as_mut().ok_or_else(not_signed_in)?;
+        if !access.allows(session.user.role) {
+            session.audit("access.denied", None, Outcome::Denied, Some(action))?;
+            return Err(Error::new(
+                Code::Forbidden,
+                format!("the {} role may not do this", session.user.role),
+            ));
+        }
+        Ok(session)
+    }
+
+    /// The session at a given sign-in stage (set-up steps use this).
+    pub(crate) fn require_stage(&mut self, stage: Stage, now: Instant) -> Result<&mut Session> {
+        if self.lock_if_idle(now) {
+            return Err(Error::unauthorized(
+                "the session was locked after inactivity; sign in again",
+            ));
+        }
+        let session = self.current.as_mut().ok_or_else(not_signed_in)?;
+        if session.stage != stage {
+            return Err(Error::unauthorized(match session.stage {
+                Stage::ChangePassword => "choose a new password first",
+                Stage::EnrolTotp => "set up your authenticator first",
+                Stage::Ready => "already signed in",
+            }));
+        }
+        session.last_activity = now;
+        Ok(session)
+    }
+
+    /// Locks the session when it has been idle too long; true when it did.
+    pub fn lock_if_idle(&mut self, now: Instant) -> bool {
+        let idle = self
+            .current
+            .as_ref()
+            .is_some_and(|s| now.saturating_duration_since(s.last_activity) >= s.idle_limit);
+        if idle {
+            if let Some(session) = self.current.take() {
+                let _ = session.audit("auth.idle_lock", None, Outcome::Ok, None);
+                tracing::info!("session locked after inactivity");
+            }
+        }
+        idle
+    }
+
+    /// Explicit lock: the vault closes and its keys are zeroized.
+    pub fn lock(&mut self) -> Result<()> {
+        if let Some(session) = self.current.take() {
+            session.audit("auth.lock", None, Outcome::Ok, None)?;
+        }
+        Ok(())
+    }
+
+    /// Records activity that did not need a use case (typing, scrolling in the window).
+    pub fn touch(&mut self) -> Option<SessionInfo> {
+        let now = Instant::now();
+        if self.lock_if_idle(now) {
+            return None;
+        }
+        self.current.as_mut().map(|s| {
+            s.last_activity = now;
+            s.info()
+        })
+    }
+
+    pub fn info(&mut self) -> Option<SessionInfo> {
+        if self.lock_if_idle(Instant::now()) {
+            return None;
+        }
+        self.current.as_ref().map(Session::info)
+    }
+
+    pub(crate) fn current_mut(&mut self) -> Option<&mut Session> {
+        self.current.as_mut()
+    }
+}
+
+fn not_signed_in() -> Error {
+    Error::unauthorized("sign in first")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_rules_match_the_roles() {
+        assert!(Access::Admin.allows(Role::Admin));
+        assert!(!Access::Admin.allows(Role::Underwriter));
+        assert!(
+            !Access::Write.allows(Role::Auditor),
+            "auditors are read-only"
+        );
+        assert!(Access::Oversight.allows(Role::Auditor));
+        assert!(!Access::Oversight.allows(Role::Underwriter));
+        assert!(Access::SignedIn.allows(Role::Auditor));
+    }
+
+    #[test]
+    fn an_empty_slot_is_unauthorized() {
+        let mut slot = SessionSlot::new();
+        let err = slot.require(Access::SignedIn, "anything").err().unwrap();
+        assert_eq!(err.code(), Code::Unauthorized);
+        assert!(slot.info().is_none());
+    }
+}
