@@ -1,6 +1,26 @@
 // The app manifest lists our own commands so tauri-build generates one `allow-<command>`
 // permission for each; capabilities/main.json grants exactly those and nothing else.
-const COMMANDS: &[&str] = &["app_info"];
+const COMMANDS: &[&str] = &[
+    "app_info",
+    "session_info",
+    "session_touch",
+    "setup_vault",
+    "sign_in",
+    "confirm_totp",
+    "change_password",
+    "lock_session",
+    "recover",
+    "set_idle_minutes",
+    "list_users",
+    "create_user",
+    "set_user_disabled",
+    "reset_user_password",
+    "reset_user_totp",
+    "unlock_user",
+    "verify_audit",
+    "list_audit",
+    "rotate_key",
+];
 
 fn main() {
     let attributes = tauri_build::Attributes::new()

@@ -9,6 +9,17 @@ mod state;
 
 use state::AppState;
 
+/// The product's policy. Debug builds accept `BOARDING_DESK_TEST_KDF=minimum` so end-to-end
+/// tests derive keys at the OWASP baseline instead of the slower default; release builds ignore it.
+fn policy() -> api::Policy {
+    let mut policy = api::Policy::default();
+    if cfg!(debug_assertions) && std::env::var("BOARDING_DESK_TEST_KDF").as_deref() == Ok("minimum")
+    {
+        policy.kdf = api::KdfParams::MINIMUM;
+    }
+    policy
+}
+
 /// Starts the app: parses `--data-dir`, opens the data folder, starts logging, opens the window.
 ///
 /// An unusable data folder does not stop the window from opening: the UI shows the error that
@@ -27,9 +38,31 @@ pub fn run() {
         tracing::warn!("ignoring unknown argument {unknown:?}");
     }
 
+    let state = AppState::new(data_dir, policy());
+    state.spawn_idle_watchdog();
     let result = tauri::Builder::default()
-        .manage(AppState::new(data_dir))
-        .invoke_handler(tauri::generate_handler![commands::info::app_info])
+        .manage(state)
+        .invoke_handler(tauri::generate_handler![
+            commands::info::app_info,
+            commands::auth::session_info,
+            commands::auth::session_touch,
+            commands::auth::setup_vault,
+            commands::auth::sign_in,
+            commands::auth::confirm_totp,
+            commands::auth::change_password,
+            commands::auth::lock_session,
+            commands::auth::recover,
+            commands::auth::set_idle_minutes,
+            commands::users::list_users,
+            commands::users::create_user,
+            commands::users::set_user_disabled,
+            commands::users::reset_user_password,
+            commands::users::reset_user_totp,
+            commands::users::unlock_user,
+            commands::audit::verify_audit,
+            commands::audit::list_audit,
+            commands::audit::rotate_key,
+        ])
         .run(tauri::generate_context!());
     if let Err(e) = result {
         tracing::error!("the app stopped with an error: {e}");

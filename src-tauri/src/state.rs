@@ -1,17 +1,54 @@
-use api::DataDir;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use api::{DataDir, Policy, SessionSlot};
 
 /// Handles acquired once at start-up and passed to commands through Tauri state.
 pub struct AppState {
     data_dir: Result<DataDir, api::Error>,
+    session: Arc<Mutex<SessionSlot>>,
+    policy: Policy,
 }
 
 impl AppState {
-    pub fn new(data_dir: Result<DataDir, api::Error>) -> Self {
-        Self { data_dir }
+    pub fn new(data_dir: Result<DataDir, api::Error>, policy: Policy) -> Self {
+        Self {
+            data_dir,
+            session: Arc::default(),
+            policy,
+        }
     }
 
     /// The data folder, or the error that made it unusable at start-up.
     pub fn data_dir(&self) -> Result<&DataDir, api::Error> {
         self.data_dir.as_ref().map_err(Clone::clone)
+    }
+
+    /// Runs a use case on a blocking thread (argon2 and SQLCipher must not stall the async
+    /// runtime) with the data folder, the session and the policy.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, api::Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&DataDir, &mut SessionSlot, Policy) -> api::Result<T> + Send + 'static,
+    {
+        let dir = self.data_dir()?.clone();
+        let session = Arc::clone(&self.session);
+        let policy = self.policy;
+        tauri::async_runtime::spawn_blocking(move || {
+            let mut slot = session.lock().unwrap_or_else(PoisonError::into_inner);
+            f(&dir, &mut slot, policy)
+        })
+        .await
+        .map_err(|_| api::Error::internal("a background task failed"))?
+    }
+
+    /// Locks the session once it has been idle too long, even if the window sends nothing.
+    pub fn spawn_idle_watchdog(&self) {
+        let session = Arc::clone(&self.session);
+        std::thread::spawn(move || loop {
+            std::thread::sleep(Duration::from_secs(10));
+            let mut slot = session.lock().unwrap_or_else(PoisonError::into_inner);
+            slot.lock_if_idle(Instant::now());
+        });
     }
 }

@@ -4,5 +4,6 @@
 //! Needs: the UI's node_modules, tauri-driver, WebKitWebDriver and Xvfb (when there is no
 //! display) — `make test` installs them all.
 
+mod auth;
 mod security;
 mod shell;

@@ -6,7 +6,7 @@ use serde_json::Value;
 async fn run_js(page: &Page, body: &str) -> Result<Value> {
     let script = format!(
         "const done = arguments[arguments.length - 1];
-         (async () => {{ {body} }})().then(done, (e) => done({{ thrown: String(e) }}));"
+         (async () => {{ {body} }})().then(done, (e) => done({{ thrown: typeof e === 'object' && e !== null && 'code' in e ? e : String(e) }}));"
     );
     Ok(page.client.execute_async(&script, vec![]).await?)
 }
@@ -40,6 +40,13 @@ async fn window_is_locked_down_by_csp_capabilities_and_frozen_prototypes() {
         ensure!(
             blocked.contains("Content Security Policy"),
             "eval must be blocked by the CSP: {eval}"
+        );
+
+        // Our own command, but it needs a session: Rust refuses with the code the UI acts on.
+        let no_session = run_js(&page, "return await window.__TAURI_INTERNALS__.invoke('list_users');").await?;
+        ensure!(
+            no_session["thrown"]["code"] == "unauthorized",
+            "list_users without a session must be unauthorized: {no_session}"
         );
 
         // freezePrototype: prototype pollution cannot reach the IPC layer.

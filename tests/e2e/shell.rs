@@ -1,11 +1,14 @@
 use anyhow::{ensure, Result};
 use desk_tests::e2e::{scenario, scenario_with, Page};
 
+pub const ADMIN: &str = "admin";
+pub const PASSWORD: &str = "correct horse battery";
+
 const SECTIONS: [(&str, &str, &str); 4] = [
     ("applications", "Applications", "No applications yet"),
     ("review", "Review queue", "The review queue is empty"),
     ("merchants", "Merchants", "No boarded merchants yet"),
-    ("admin", "Admin", "Nothing to administer yet"),
+    ("admin", "Admin", ""),
 ];
 
 async fn expect_section(page: &Page, id: &str, label: &str, empty_title: &str) -> Result<()> {
@@ -15,8 +18,10 @@ async fn expect_section(page: &Page, id: &str, label: &str, empty_title: &str) -
         main.attr("data-section").await?.as_deref() == Some(id),
         "main content must show the {id} section"
     );
-    page.wait_for_text("main [role=status] h2", empty_title)
-        .await?;
+    if !empty_title.is_empty() {
+        page.wait_for_text("main [role=status] h2", empty_title)
+            .await?;
+    }
     let link = page.find(&format!("nav a[href='#/{id}']")).await?;
     ensure!(
         link.attr("aria-current").await?.as_deref() == Some("page"),
@@ -37,6 +42,9 @@ async fn shell_renders_with_version_and_vault_state_from_rust() {
         );
         page.wait_for_text("[data-testid=vault-state]", "Vault: not created")
             .await?;
+        page.set_up_vault(ADMIN, PASSWORD).await?;
+        page.wait_for_text("[data-testid=vault-state]", "Vault: unlocked")
+            .await?;
         let dir = page.rendered_text("[data-testid=data-dir]").await?;
         ensure!(
             dir.starts_with("Data: /") && dir.ends_with("/data") && dir.contains("desk-e2e-"),
@@ -47,7 +55,7 @@ async fn shell_renders_with_version_and_vault_state_from_rust() {
         for (_, label, _) in SECTIONS {
             ensure!(nav.contains(label), "sidebar lists {label}: {nav:?}");
         }
-        ensure!(page.text("[aria-label='Signed-in user']").await? == "Not signed in");
+        ensure!(page.text("[aria-label='Signed-in user']").await? == "admin · admin");
         expect_section(&page, "applications", "Applications", "No applications yet").await?;
         page.screenshot("shell").await?;
         Ok(())
@@ -58,6 +66,7 @@ async fn shell_renders_with_version_and_vault_state_from_rust() {
 #[tokio::test]
 async fn each_sidebar_item_navigates_to_its_section() {
     scenario("sidebar_navigates", |page| async move {
+        page.set_up_vault(ADMIN, PASSWORD).await?;
         // Visit in an order that leaves and re-enters the default section.
         for i in [1, 2, 3, 0, 3] {
             let (id, label, empty) = SECTIONS[i];
@@ -75,6 +84,7 @@ async fn each_sidebar_item_navigates_to_its_section() {
 #[tokio::test]
 async fn keyboard_moves_between_sections() {
     scenario("keyboard_navigation", |page| async move {
+        page.set_up_vault(ADMIN, PASSWORD).await?;
         let first = page.find("nav a[href='#/applications']").await?;
         first.click().await?;
         // Arrow keys move through the sidebar (U+E015 is WebDriver's ArrowDown).
@@ -89,7 +99,7 @@ async fn keyboard_moves_between_sections() {
         );
         // Alt+4 jumps to Admin from anywhere (U+E00A is Alt, U+E000 releases modifiers).
         focused.send_keys("\u{E00A}4\u{E000}").await?;
-        expect_section(&page, "admin", "Admin", "Nothing to administer yet").await?;
+        expect_section(&page, "admin", "Admin", "").await?;
         // ArrowDown wraps from the last item to the first.
         let admin = page.client.active_element().await?;
         admin.send_keys("\u{E015}").await?;
@@ -122,12 +132,14 @@ async fn rust_error_reaches_the_ui_with_its_code() {
         );
         page.wait_for_text("[data-testid=status-error]", "data_dir_unavailable")
             .await?;
-        // The rest of the window still works.
-        page.find("nav a[href='#/merchants']")
-            .await?
-            .click()
-            .await?;
-        page.wait_for_text("header h1", "Merchants").await?;
+        // Nothing behind it is offered: no set-up or sign-in form, no sections.
+        ensure!(
+            page.client
+                .find(fantoccini::Locator::Css("form"))
+                .await
+                .is_err(),
+            "no form is offered on an unusable data folder"
+        );
         Ok(())
     })
     .await;

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, ensure, Context, Result};
 use fantoccini::{Client, ClientBuilder, Locator};
 use futures::FutureExt;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -129,6 +129,62 @@ impl Page {
         bail!("{css:?} never contained {expected:?}; last text was {last:?}")
     }
 
+    /// Types into the input labelled by `id` (its `<label for>`), replacing what is there.
+    pub async fn fill(&self, id: &str, text: &str) -> Result<()> {
+        let input = self.find(&format!("#{id}")).await?;
+        input.clear().await?;
+        if !text.is_empty() {
+            input.send_keys(text).await?;
+        }
+        Ok(())
+    }
+
+    /// Clicks the first button whose text is exactly `label`.
+    pub async fn click_button(&self, label: &str) -> Result<()> {
+        let xpath = format!("//button[normalize-space()='{label}']");
+        let button = self
+            .client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::XPath(&xpath))
+            .await
+            .with_context(|| format!("no button {label:?}"))?;
+        button.click().await?;
+        Ok(())
+    }
+
+    /// Walks the first-run wizard: creates the vault and admin, acknowledges the recovery key,
+    /// enrols the authenticator. Returns the TOTP secret the window showed.
+    pub async fn set_up_vault(&self, username: &str, password: &str) -> Result<String> {
+        self.fill("setup-username", username).await?;
+        self.fill("setup-password", password).await?;
+        self.fill("setup-confirm", password).await?;
+        self.click_button("Create vault").await?;
+        let key = self.text("[data-testid=recovery-key]").await?;
+        ensure!(
+            key.split('-').count() == 13,
+            "a recovery key of 13 groups is shown, got {key:?}"
+        );
+        self.find("input[type=checkbox]").await?.click().await?;
+        self.click_button("Continue").await?;
+        let secret = self
+            .text("[data-testid=totp-secret]")
+            .await?
+            .replace(' ', "");
+        self.fill("totp-code", &totp_code(&secret, 0)?).await?;
+        self.click_button("Confirm").await?;
+        self.find("nav[aria-label=Sections]").await?;
+        Ok(secret)
+    }
+
+    /// Signs in through the sign-in form.
+    pub async fn sign_in(&self, username: &str, password: &str, code: Option<&str>) -> Result<()> {
+        self.fill("signin-username", username).await?;
+        self.fill("signin-password", password).await?;
+        self.fill("signin-code", code.unwrap_or("")).await?;
+        self.click_button("Sign in").await
+    }
+
     /// Saves a screenshot of the window as `target/e2e-artifacts/screenshots/<name>.png`.
     pub async fn screenshot(&self, name: &str) -> Result<PathBuf> {
         let dir = artifacts_dir().join("screenshots");
@@ -181,6 +237,8 @@ impl App {
                 &native_port.to_string(),
             ])
             .env("DISPLAY", &display)
+            // Debug builds only: argon2id at the OWASP baseline keeps ten sign-ins quick.
+            .env("BOARDING_DESK_TEST_KDF", "minimum")
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -272,6 +330,17 @@ impl Drop for App {
         kill_processes_mentioning(self.tmp.path());
         let _ = (&self.driver, &self.xvfb); // dropped next, in this order: driver, then Xvfb
     }
+}
+
+/// The TOTP code for now plus `steps_ahead` time steps (30 s each), from a base32 secret.
+pub fn totp_code(secret_b32: &str, steps_ahead: u64) -> Result<String> {
+    let bytes = data_encoding::BASE32_NOPAD
+        .decode(secret_b32.as_bytes())
+        .context("the TOTP secret shown is not base32")?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
+    Ok(vault::totp::Secret::from_bytes(bytes).code_at(now + 30 * steps_ahead))
 }
 
 /// Builds the UI and the app once per test run (a no-op when both are fresh), or takes the binary

@@ -2,43 +2,34 @@ import { fireEvent, render, screen } from '@testing-library/svelte';
 import { afterEach, describe, expect, it } from 'vitest';
 import App from './App.svelte';
 import { BackendError } from './lib/backend/errors';
-import type { AppInfo, Backend } from './lib/backend/types';
+import { READY_ADMIN, fakeBackend as fake } from './lib/backend/fake';
 
-const INFO: AppInfo = {
-  name: 'Boarding Desk',
-  version: '9.8.7',
-  data_dir: '/tmp/desk-test',
-  vault: 'not_created',
-};
-
-const fakeBackend = (over: Partial<Backend> = {}): Backend => ({
-  appInfo: async () => INFO,
-  ...over,
-});
+/** Signed in and ready: the shell itself. */
+const fakeBackend = () => fake({ vault: 'locked', session: READY_ADMIN });
 
 afterEach(() => history.replaceState(null, '', '#/'));
 
 describe('App shell', () => {
-  it('shows the sidebar sections, the header and the default page', () => {
+  it('shows the sidebar sections, the header and the default page', async () => {
     render(App, { backend: fakeBackend() });
-    const nav = screen.getByRole('navigation', { name: 'Sections' });
+    const nav = await screen.findByRole('navigation', { name: 'Sections' });
     const labels = Array.from(nav.querySelectorAll('a')).map((a) => a.textContent?.replace(/Alt \d/, '').trim());
     expect(labels).toEqual(['Applications', 'Review queue', 'Merchants', 'Admin']);
     expect(screen.getByRole('heading', { level: 1 })).toHaveTextContent('Applications');
     expect(screen.getByText('No applications yet')).toBeInTheDocument();
-    expect(screen.getByLabelText('Signed-in user')).toHaveTextContent('Not signed in');
+    expect(screen.getByLabelText('Signed-in user')).toHaveTextContent('alice · admin');
   });
 
   it('shows version, vault state and data folder from the backend in the status bar', async () => {
     render(App, { backend: fakeBackend() });
     expect(await screen.findByTestId('app-version')).toHaveTextContent('Boarding Desk 9.8.7');
-    expect(screen.getByTestId('vault-state')).toHaveTextContent('Vault: not created');
+    expect(screen.getByTestId('vault-state')).toHaveTextContent('Vault: unlocked');
     expect(screen.getByText('Data: /tmp/desk-test')).toBeInTheDocument();
   });
 
   it('navigates when a sidebar item is clicked and marks it current', async () => {
     render(App, { backend: fakeBackend() });
-    await fireEvent.click(screen.getByRole('link', { name: /Merchants/ }));
+    await fireEvent.click(await screen.findByRole('link', { name: /Merchants/ }));
     expect(screen.getByRole('heading', { level: 1 })).toHaveTextContent('Merchants');
     expect(screen.getByText('No boarded merchants yet')).toBeInTheDocument();
     expect(screen.getByRole('link', { name: /Merchants/ })).toHaveAttribute('aria-current', 'page');
@@ -47,6 +38,7 @@ describe('App shell', () => {
 
   it('jumps to a section with Alt+digit from anywhere', async () => {
     render(App, { backend: fakeBackend() });
+    await screen.findByRole('navigation', { name: 'Sections' });
     await fireEvent.keyDown(window, { key: '4', code: 'Digit4', altKey: true });
     expect(screen.getByRole('heading', { level: 1 })).toHaveTextContent('Admin');
     await fireEvent.keyDown(window, { key: '2', code: 'Digit2', altKey: true });
@@ -55,7 +47,7 @@ describe('App shell', () => {
 
   it('moves through the sidebar with arrow keys, keeping focus on the current item', async () => {
     render(App, { backend: fakeBackend() });
-    const first = screen.getByRole('link', { name: /Applications/ });
+    const first = await screen.findByRole('link', { name: /Applications/ });
     first.focus();
     await fireEvent.keyDown(first, { key: 'ArrowDown' });
     const review = screen.getByRole('link', { name: /Review queue/ });
@@ -71,16 +63,74 @@ describe('App shell', () => {
   });
 
   it('shows a Rust error with its code and a heading for that code', async () => {
-    const backend = fakeBackend({
-      appInfo: async () => {
-        throw new BackendError('data_dir_unavailable', 'data folder /x is not a directory');
-      },
-    });
+    const backend = fake({ appInfoError: new BackendError('data_dir_unavailable', 'data folder /x is not a directory') });
     render(App, { backend });
     const alert = await screen.findByRole('alert');
     expect(alert).toHaveAttribute('data-code', 'data_dir_unavailable');
     expect(alert).toHaveTextContent('The data folder cannot be used');
     expect(alert).toHaveTextContent('data folder /x is not a directory');
     expect(screen.getByTestId('status-error')).toHaveTextContent('data_dir_unavailable');
+  });
+});
+
+describe('sign-in gate', () => {
+  it('offers set-up on a fresh data folder, shows the recovery key once, then enrols the authenticator', async () => {
+    const backend = fake({ vault: 'not_created', session: null });
+    render(App, { backend });
+    await fireEvent.input(await screen.findByLabelText('Admin username'), { target: { value: 'alice' } });
+    await fireEvent.input(screen.getByLabelText('Password'), { target: { value: 'correct horse battery' } });
+    await fireEvent.input(screen.getByLabelText('Confirm password'), { target: { value: 'correct horse battery' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Create vault' }));
+    expect(await screen.findByTestId('recovery-key')).toHaveTextContent('AAAA-BBBB-CCCC');
+    const cont = screen.getByRole('button', { name: 'Continue' });
+    expect(cont).toBeDisabled();
+    await fireEvent.click(screen.getByLabelText(/I have stored the recovery key/));
+    await fireEvent.click(cont);
+    await fireEvent.input(await screen.findByLabelText('Code from your authenticator'), { target: { value: '123456' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Confirm' }));
+    expect(await screen.findByRole('navigation', { name: 'Sections' })).toBeInTheDocument();
+    expect(screen.queryByTestId('recovery-key')).toBeNull();
+  });
+
+  it('checks the password confirmation before calling Rust', async () => {
+    const backend = fake({ vault: 'not_created', session: null });
+    render(App, { backend });
+    await fireEvent.input(await screen.findByLabelText('Admin username'), { target: { value: 'alice' } });
+    await fireEvent.input(screen.getByLabelText('Password'), { target: { value: 'correct horse battery' } });
+    await fireEvent.input(screen.getByLabelText('Confirm password'), { target: { value: 'correct horse batterx' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Create vault' }));
+    expect(await screen.findByRole('alert')).toHaveTextContent('confirm password: does not match');
+    expect(backend.calls).not.toContain('setupVault');
+  });
+
+  it('shows the Rust code and message when sign-in fails, and clears the password', async () => {
+    const backend = fake({ vault: 'locked', session: null });
+    render(App, { backend });
+    await fireEvent.input(await screen.findByLabelText('Username'), { target: { value: 'alice' } });
+    await fireEvent.input(screen.getByLabelText('Password'), { target: { value: 'wrong password!' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Sign in' }));
+    const alert = await screen.findByRole('alert');
+    expect(alert).toHaveAttribute('data-code', 'bad_credentials');
+    expect(alert).toHaveTextContent('Sign-in failed');
+    expect(screen.getByLabelText('Password')).toHaveValue('');
+  });
+
+  it('locks from the header and returns to sign-in', async () => {
+    const backend = fakeBackend();
+    render(App, { backend });
+    await fireEvent.click(await screen.findByRole('button', { name: 'Lock' }));
+    expect(await screen.findByRole('form', { name: 'Sign in' })).toBeInTheDocument();
+    expect(screen.getByRole('status')).toHaveTextContent('Locked');
+    expect(backend.calls).toContain('lock');
+    expect(screen.queryByRole('navigation', { name: 'Sections' })).toBeNull();
+  });
+
+  it('returns to sign-in when Rust reports the session gone', async () => {
+    const backend = fakeBackend();
+    render(App, { backend, pollMs: 50 });
+    await screen.findByRole('navigation', { name: 'Sections' });
+    await backend.lock();
+    expect(await screen.findByRole('form', { name: 'Sign in' }, { timeout: 2000 })).toBeInTheDocument();
+    expect(screen.getByRole('status')).toHaveTextContent('inactivity');
   });
 });

@@ -2,7 +2,8 @@
 
 use serde::Serialize;
 use time::OffsetDateTime;
-use vault::audit::{Entry, Outcome, Report};
+use vault::audit::Outcome;
+pub use vault::audit::{Entry, Report};
 
 use crate::session::{Access, SessionSlot};
 use crate::Result;

@@ -21,3 +21,8 @@ pub use error::{Code, Error, Result};
 pub use info::{app_info, AppInfo, APP_NAME, VERSION};
 pub use session::{Access, SessionInfo, SessionSlot};
 pub use vault::{KdfParams, Policy};
+
+/// The user record the Users page shows (no secrets in it).
+pub mod vault_user {
+    pub use vault::User;
+}

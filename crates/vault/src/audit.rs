@@ -274,7 +274,7 @@ pub fn verify(conn: &Connection, head: Option<&AuditHead>, head_key: &Key) -> Re
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())

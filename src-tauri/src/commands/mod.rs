@@ -1,4 +1,8 @@
 //! Tauri commands, one file per area. Each takes `State`, calls one api use case and returns its
-//! result; `api::Error` serialises as `{ code, message }` for the UI.
+//! result; `api::Error` serialises as `{ code, message }` for the UI. Every command but
+//! `app_info` and the sign-in ones goes through a use case that checks the session and role.
 
+pub mod audit;
+pub mod auth;
 pub mod info;
+pub mod users;

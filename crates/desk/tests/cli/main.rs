@@ -1,5 +1,8 @@
 //! Runs the real `desk` binary, as a script or a person would, headless.
 
+// A panic in a test is a failed test: unwrap is the clearest way to say "this must work".
+#![allow(clippy::unwrap_used)]
+
 use std::path::Path;
 use std::process::{Command, Output};
 

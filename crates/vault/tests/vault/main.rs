@@ -1,5 +1,8 @@
 //! The vault through its public API, on real files in temp folders.
 
+// A panic in a test is a failed test: unwrap is the clearest way to say "this must work".
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 mod audit_chain;

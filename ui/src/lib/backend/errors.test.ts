@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BackendError, titleFor, toBackendError } from './errors';
+import { BackendError, ERROR_CODES, titleFor, toBackendError } from './errors';
 
 describe('toBackendError', () => {
   it('keeps the code and message Rust sent', () => {
@@ -27,8 +27,7 @@ describe('toBackendError', () => {
 
 describe('titleFor', () => {
   it('gives each code its own heading', () => {
-    const codes = ['invalid_input', 'data_dir_unavailable', 'internal', 'ipc'] as const;
-    const titles = new Set(codes.map(titleFor));
-    expect(titles.size).toBe(codes.length);
+    const titles = new Set(ERROR_CODES.map(titleFor));
+    expect(titles.size).toBe(ERROR_CODES.length);
   });
 });

@@ -1,9 +1,35 @@
 // The `{ code, message }` errors that Rust returns, and what the UI tells a person for each code.
 
 /** Codes from `api::Code`, plus `ipc` for a call that never reached Rust properly. */
-export type ErrorCode = 'invalid_input' | 'data_dir_unavailable' | 'internal' | 'ipc';
+export type ErrorCode =
+  | 'invalid_input'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'bad_credentials'
+  | 'account_locked'
+  | 'vault_not_created'
+  | 'vault_damaged'
+  | 'not_found'
+  | 'conflict'
+  | 'data_dir_unavailable'
+  | 'internal'
+  | 'ipc';
 
-const KNOWN: readonly ErrorCode[] = ['invalid_input', 'data_dir_unavailable', 'internal', 'ipc'];
+export const ERROR_CODES: readonly ErrorCode[] = [
+  'invalid_input',
+  'unauthorized',
+  'forbidden',
+  'bad_credentials',
+  'account_locked',
+  'vault_not_created',
+  'vault_damaged',
+  'not_found',
+  'conflict',
+  'data_dir_unavailable',
+  'internal',
+  'ipc',
+];
+const KNOWN = ERROR_CODES;
 
 export class BackendError extends Error {
   readonly code: ErrorCode;
@@ -35,6 +61,22 @@ export function titleFor(code: ErrorCode): string {
   switch (code) {
     case 'invalid_input':
       return 'Please check what you entered';
+    case 'unauthorized':
+      return 'Please sign in';
+    case 'forbidden':
+      return 'Your role may not do this';
+    case 'bad_credentials':
+      return 'Sign-in failed';
+    case 'account_locked':
+      return 'Account locked';
+    case 'vault_not_created':
+      return 'No vault yet';
+    case 'vault_damaged':
+      return 'The vault cannot be opened';
+    case 'not_found':
+      return 'Not found';
+    case 'conflict':
+      return 'That is not possible right now';
     case 'data_dir_unavailable':
       return 'The data folder cannot be used';
     case 'internal':

@@ -1,0 +1,26 @@
+use api::audit_log::{self, AuditPage};
+use tauri::State;
+
+use crate::state::AppState;
+
+#[tauri::command]
+pub async fn verify_audit(
+    state: State<'_, AppState>,
+) -> Result<api::audit_log::Report, api::Error> {
+    state.run(|_, slot, _| audit_log::verify_audit(slot)).await
+}
+
+#[tauri::command]
+pub async fn list_audit(
+    state: State<'_, AppState>,
+    before: Option<i64>,
+) -> Result<AuditPage, api::Error> {
+    state
+        .run(move |_, slot, _| audit_log::list_audit(slot, before, 100))
+        .await
+}
+
+#[tauri::command]
+pub async fn rotate_key(state: State<'_, AppState>) -> Result<(), api::Error> {
+    state.run(|_, slot, _| audit_log::rotate_key(slot)).await
+}

@@ -1,0 +1,108 @@
+use anyhow::{ensure, Result};
+use desk_tests::e2e::{scenario, totp_code, Page};
+
+use crate::shell::{ADMIN, PASSWORD};
+
+async fn expect_alert(page: &Page, code: &str) -> Result<String> {
+    let alert = page.find("[role=alert]").await?;
+    let got = alert.attr("data-code").await?;
+    ensure!(
+        got.as_deref() == Some(code),
+        "expected an alert with code {code}, got {got:?}"
+    );
+    Ok(alert.text().await?)
+}
+
+/// Set-up → enrol TOTP → lock → unlock → lock → wrong password ×10 → locked.
+#[tokio::test]
+async fn setup_enrol_lock_unlock_and_lockout() {
+    scenario("auth_journey", |page| async move {
+        let secret = page.set_up_vault(ADMIN, PASSWORD).await?;
+        page.wait_for_text("[aria-label='Signed-in user']", "admin · admin")
+            .await?;
+
+        page.click_button("Lock").await?;
+        page.wait_for_text("[role=status]", "Locked").await?;
+        ensure!(
+            page.client
+                .find(fantoccini::Locator::Css("nav[aria-label=Sections]"))
+                .await
+                .is_err(),
+            "nothing behind the lock screen"
+        );
+
+        // The enrolment code was used; the next time step's code is within the drift window.
+        page.sign_in(ADMIN, PASSWORD, Some(&totp_code(&secret, 1)?))
+            .await?;
+        page.find("nav[aria-label=Sections]").await?;
+        page.click_button("Lock").await?;
+
+        for attempt in 1..=9 {
+            page.sign_in(ADMIN, "not the password", None).await?;
+            let text = expect_alert(&page, "bad_credentials").await?;
+            ensure!(
+                text.contains("wrong username, password or authenticator code"),
+                "attempt {attempt}: {text}"
+            );
+            // Let the form settle before the next try.
+            page.wait_for_text("button[type=submit]", "Sign in").await?;
+        }
+        page.sign_in(ADMIN, "not the password", None).await?;
+        let text = expect_alert(&page, "account_locked").await?;
+        ensure!(
+            text.contains("locked until"),
+            "the lockout says until when: {text}"
+        );
+
+        // Even the right password and code wait out the lock.
+        page.wait_for_text("button[type=submit]", "Sign in").await?;
+        page.sign_in(ADMIN, PASSWORD, Some(&totp_code(&secret, 1)?))
+            .await?;
+        expect_alert(&page, "account_locked").await?;
+        page.screenshot("locked_out").await?;
+        Ok(())
+    })
+    .await;
+}
+
+/// An admin adds an underwriter, who signs in with the one-time password, changes it and
+/// enrols; the underwriter sees no user administration.
+#[tokio::test]
+async fn admin_adds_an_underwriter_who_completes_first_sign_in() {
+    scenario("first_sign_in", |page| async move {
+        page.set_up_vault(ADMIN, PASSWORD).await?;
+        page.find("nav a[href='#/admin']").await?.click().await?;
+        page.fill("new-username", "uma").await?;
+        page.click_button("Add user").await?;
+        let issued = page.text("[data-testid=one-time-password]").await?;
+        let otp = issued
+            .split("uma: ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .map(str::to_string);
+        let Some(otp) = otp else {
+            anyhow::bail!("no one-time password shown: {issued:?}")
+        };
+        page.wait_for_text("table", "must change password").await?;
+        page.screenshot("users").await?;
+
+        page.click_button("Lock").await?;
+        page.sign_in("uma", &otp, None).await?;
+        page.fill("pw-new", "quiet river stones").await?;
+        page.fill("pw-confirm", "quiet river stones").await?;
+        page.click_button("Save password").await?;
+        let secret = page
+            .text("[data-testid=totp-secret]")
+            .await?
+            .replace(' ', "");
+        page.fill("totp-code", &totp_code(&secret, 0)?).await?;
+        page.click_button("Confirm").await?;
+        page.wait_for_text("[aria-label='Signed-in user']", "uma · underwriter")
+            .await?;
+        page.find("nav a[href='#/admin']").await?.click().await?;
+        page.wait_for_text("main", "Admin tools are for admins and auditors")
+            .await?;
+        Ok(())
+    })
+    .await;
+}
