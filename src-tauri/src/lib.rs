@@ -9,17 +9,6 @@ mod state;
 
 use state::AppState;
 
-/// The product's policy. Debug builds accept `BOARDING_DESK_TEST_KDF=minimum` so end-to-end
-/// tests derive keys at the OWASP baseline instead of the slower default; release builds ignore it.
-fn policy() -> api::Policy {
-    let mut policy = api::Policy::default();
-    if cfg!(debug_assertions) && std::env::var("BOARDING_DESK_TEST_KDF").as_deref() == Ok("minimum")
-    {
-        policy.kdf = api::KdfParams::MINIMUM;
-    }
-    policy
-}
-
 /// Starts the app: parses `--data-dir`, opens the data folder, starts logging, opens the window.
 ///
 /// An unusable data folder does not stop the window from opening: the UI shows the error that
@@ -38,7 +27,7 @@ pub fn run() {
         tracing::warn!("ignoring unknown argument {unknown:?}");
     }
 
-    let state = AppState::new(data_dir, policy());
+    let state = AppState::new(data_dir, api::product_policy());
     state.spawn_idle_watchdog();
     let result = tauri::Builder::default()
         .manage(state)

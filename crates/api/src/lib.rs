@@ -22,6 +22,18 @@ pub use info::{app_info, AppInfo, APP_NAME, VERSION};
 pub use session::{Access, SessionInfo, SessionSlot};
 pub use vault::{KdfParams, Policy};
 
+/// The product's sign-in and key-derivation policy, for both faces. Debug builds accept
+/// `BOARDING_DESK_TEST_KDF=minimum` so tests derive keys at the OWASP baseline instead of the
+/// slower default; release builds ignore it.
+pub fn product_policy() -> Policy {
+    let mut policy = Policy::default();
+    if cfg!(debug_assertions) && std::env::var("BOARDING_DESK_TEST_KDF").as_deref() == Ok("minimum")
+    {
+        policy.kdf = KdfParams::MINIMUM;
+    }
+    policy
+}
+
 /// The user record the Users page shows (no secrets in it).
 pub mod vault_user {
     pub use vault::User;

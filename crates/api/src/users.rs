@@ -26,6 +26,17 @@ pub fn list_users(slot: &mut SessionSlot) -> Result<Vec<User>> {
     Ok(session.vault().users()?)
 }
 
+/// Finds a user by username (the CLI names users; the window uses ids).
+pub fn find_user(slot: &mut SessionSlot, username: &str) -> Result<User> {
+    let name = Username::parse(username)
+        .map_err(|e| Error::invalid_input("username", &e.to_string().replace("username ", "")))?;
+    let session = slot.require(Access::Admin, "users.find")?;
+    session
+        .vault()
+        .user_by_name(name.as_str())?
+        .ok_or_else(|| Error::new(crate::Code::NotFound, "no user has that username"))
+}
+
 pub fn create_user(slot: &mut SessionSlot, input: NewUserInput) -> Result<IssuedPassword> {
     let username = Username::parse(&input.username)
         .map_err(|e| Error::invalid_input("username", &e.to_string().replace("username ", "")))?;

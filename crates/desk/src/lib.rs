@@ -6,13 +6,19 @@
 //! Exit codes: 0 ok, 1 the user's error (bad arguments, bad input, unusable data folder),
 //! 2 internal error.
 
+mod prompt;
+
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
 
-use api::{Code, DataDir, Error};
+use api::auth::{self, RecoverInput, SetupInput, SignInInput};
+use api::session::Stage;
+use api::{Code, DataDir, Error, SessionSlot};
 use clap::{Parser, Subcommand};
 use serde::Serialize;
+
+pub use prompt::{LinePrompt, Prompt, StdPrompt};
 
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_USER_ERROR: u8 = 1;
@@ -35,6 +41,14 @@ struct Cli {
     #[arg(long, global = true)]
     json: bool,
 
+    /// Who signs in for verbs that need a session (the password is prompted or read from stdin)
+    #[arg(long, global = true, value_name = "USERNAME")]
+    user: Option<String>,
+
+    /// Authenticator code for the sign-in (prompted or read from stdin when absent)
+    #[arg(long, global = true, value_name = "CODE")]
+    code: Option<String>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -43,10 +57,82 @@ struct Cli {
 enum Command {
     /// Show the version, the data folder and the vault's state
     Info,
+    /// Create the vault and its first admin; prints the recovery key and the authenticator secret
+    Init {
+        /// The first admin's username
+        #[arg(long)]
+        username: String,
+    },
+    /// Manage users (admin)
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+    /// The audit log (admin, auditor)
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+    /// Re-encrypt the vault file under a new random key (admin)
+    RotateKey,
+    /// Give a user a new password with the recovery key (both read from a prompt or stdin)
+    Recover {
+        /// Whose password to reset
+        #[arg(long)]
+        username: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserAction {
+    /// List users with role and status
+    List,
+    /// Add a user; prints a one-time password they must change at first sign-in
+    Add {
+        username: String,
+        /// admin, underwriter or auditor
+        #[arg(long)]
+        role: String,
+    },
+    /// Disable a user (they can no longer unlock the vault)
+    Disable { username: String },
+    /// Re-enable a user; prints a one-time password
+    Enable { username: String },
+    /// Issue a new one-time password
+    ResetPassword { username: String },
+    /// Clear the user's authenticator; they enrol again at next sign-in
+    ResetTotp { username: String },
+    /// Lift a sign-in lockout
+    Unlock { username: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditAction {
+    /// Check the hash chain end to end; exit 1 if it is broken
+    Verify,
+    /// Show the newest entries
+    List {
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
 }
 
 /// Runs the CLI with `args` (the first is the program name) and returns the exit code.
 pub fn run<I, T>(args: I, out: &mut dyn Write, err: &mut dyn Write) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    run_with(args, &mut StdPrompt, out, err)
+}
+
+/// [`run`] with answers to prompts taken from `prompt` (tests, embedding).
+pub fn run_with<I, T>(
+    args: I,
+    prompt: &mut dyn Prompt,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
@@ -57,8 +143,23 @@ where
         Err(e) => return usage_error(&args, &e, out, err),
     };
     let printer = Printer { json: cli.json };
+    let ctx = Ctx {
+        data_dir: cli.data_dir,
+        user: cli.user,
+        code: cli.code,
+    };
     let result = match cli.command {
-        Command::Info => info(cli.data_dir, &printer, out),
+        Command::Info => info(ctx.data_dir, &printer, out),
+        Command::Init { username } => init(&ctx, &username, prompt, &printer, out),
+        Command::Recover { username } => recover(&ctx, &username, prompt, &printer, out),
+        Command::User { action } => user(&ctx, action, prompt, &printer, out),
+        Command::Audit { action } => audit(&ctx, action, prompt, &printer, out),
+        Command::RotateKey => with_session(&ctx, prompt, |slot| api::audit_log::rotate_key(slot))
+            .and_then(|()| {
+                printer.value(out, &serde_json::json!({ "rotated": true }), |w| {
+                    writeln!(w, "The vault file was re-encrypted under a new key.")
+                })
+            }),
     };
     match result {
         Ok(()) => EXIT_OK,
@@ -74,6 +175,304 @@ fn info(data_dir: Option<PathBuf>, printer: &Printer, out: &mut dyn Write) -> Re
         writeln!(w, "data folder: {}", info.data_dir.display())?;
         writeln!(w, "vault:       {}", info.vault)
     })
+}
+
+struct Ctx {
+    data_dir: Option<PathBuf>,
+    user: Option<String>,
+    code: Option<String>,
+}
+
+fn ask_secret(prompt: &mut dyn Prompt, label: &str, field: &str) -> Result<String, Error> {
+    prompt
+        .secret(label)
+        .map_err(|_| Error::invalid_input(field, "could not be read from the terminal or stdin"))
+}
+
+fn ask_line(prompt: &mut dyn Prompt, label: &str, field: &str) -> Result<String, Error> {
+    prompt
+        .line(label)
+        .map_err(|_| Error::invalid_input(field, "could not be read from the terminal or stdin"))
+}
+
+/// A new password: asked twice when a person is typing.
+fn ask_new_password(prompt: &mut dyn Prompt, label: &str) -> Result<String, Error> {
+    let password = ask_secret(prompt, label, "password")?;
+    if prompt.interactive() {
+        let again = ask_secret(prompt, "Repeat it: ", "password")?;
+        if again != password {
+            return Err(Error::invalid_input("password", "the two entries differ"));
+        }
+    }
+    Ok(password)
+}
+
+/// Signs in as `--user` (password and code from the prompt or stdin) and runs `f`.
+fn with_session<T>(
+    ctx: &Ctx,
+    prompt: &mut dyn Prompt,
+    f: impl FnOnce(&mut SessionSlot) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let dir = open_data_dir(ctx.data_dir.clone())?;
+    let username = ctx
+        .user
+        .clone()
+        .ok_or_else(|| Error::invalid_input("--user", "this verb needs a signed-in user"))?;
+    let password = ask_secret(prompt, "Password: ", "password")?;
+    let code = match &ctx.code {
+        Some(code) => code.clone(),
+        None => ask_line(prompt, "Authenticator code: ", "authenticator code")?,
+    };
+    let mut slot = SessionSlot::new();
+    let info = auth::sign_in(
+        &dir,
+        SignInInput {
+            username,
+            password,
+            code: Some(code),
+        },
+        &mut slot,
+        api::product_policy(),
+    )?;
+    if info.stage != Stage::Ready {
+        slot.lock()?;
+        return Err(Error::unauthorized(
+            "finish your first sign-in (new password, authenticator) in the app first",
+        ));
+    }
+    let result = f(&mut slot);
+    slot.lock()?;
+    result
+}
+
+fn init(
+    ctx: &Ctx,
+    username: &str,
+    prompt: &mut dyn Prompt,
+    printer: &Printer,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    let dir = open_data_dir(ctx.data_dir.clone())?;
+    let password = ask_new_password(prompt, "Password for the first admin: ")?;
+    let mut slot = SessionSlot::new();
+    let setup = auth::setup_vault(
+        &dir,
+        SetupInput {
+            username: username.to_string(),
+            password,
+        },
+        &mut slot,
+        api::product_policy(),
+    )?;
+    let enrolment = setup
+        .session
+        .enrolment
+        .clone()
+        .ok_or_else(|| Error::internal("no enrolment after set-up"))?;
+    let shown = serde_json::json!({
+        "recovery_key": setup.recovery_key,
+        "authenticator": { "secret": enrolment.secret, "otpauth_url": enrolment.otpauth_url },
+    });
+    // Shown before the code is asked for: the person needs the secret to produce one.
+    printer.line(out, &shown, |w| {
+        writeln!(
+            w,
+            "Vault created. Write down the recovery key; it is shown only this once:"
+        )?;
+        writeln!(w, "recovery key: {}", setup.recovery_key)?;
+        writeln!(
+            w,
+            "Add this to your authenticator app, then enter the code it shows."
+        )?;
+        writeln!(w, "authenticator secret: {}", enrolment.secret)?;
+        writeln!(w, "authenticator url: {}", enrolment.otpauth_url)
+    })?;
+    let code = match &ctx.code {
+        Some(code) => code.clone(),
+        None => ask_line(prompt, "Authenticator code: ", "authenticator code")?,
+    };
+    auth::confirm_totp(&mut slot, &code)?;
+    slot.lock()?;
+    printer.line(
+        out,
+        &serde_json::json!({ "authenticator_confirmed": true }),
+        |w| {
+            writeln!(
+                w,
+                "Authenticator confirmed. Sign in as {username} in the app or with --user."
+            )
+        },
+    )
+}
+
+fn recover(
+    ctx: &Ctx,
+    username: &str,
+    prompt: &mut dyn Prompt,
+    printer: &Printer,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    let dir = open_data_dir(ctx.data_dir.clone())?;
+    let recovery_key = ask_secret(prompt, "Recovery key: ", "recovery key")?;
+    let new_password = ask_new_password(prompt, "New password: ")?;
+    auth::recover(
+        &dir,
+        RecoverInput {
+            recovery_key,
+            username: username.to_string(),
+            new_password,
+        },
+        api::product_policy(),
+    )?;
+    printer.value(out, &serde_json::json!({ "recovered": username }), |w| {
+        writeln!(
+            w,
+            "Password reset. {username} enrols a new authenticator at next sign-in."
+        )
+    })
+}
+
+fn user(
+    ctx: &Ctx,
+    action: UserAction,
+    prompt: &mut dyn Prompt,
+    printer: &Printer,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    use api::users;
+    let issued = |out: &mut dyn Write, p: users::IssuedPassword| {
+        printer.value(out, &p, |w| {
+            // Shown once to the admin at the keyboard, as in the window.
+            writeln!(
+                w,
+                "one-time password for {}: {}",
+                p.user.username, p.one_time_password
+            )?;
+            writeln!(w, "They must change it at first sign-in.")
+        })
+    };
+    match action {
+        UserAction::List => {
+            let list = with_session(ctx, prompt, users::list_users)?;
+            printer.value(out, &list, |w| {
+                for u in &list {
+                    let status = if u.disabled {
+                        "disabled"
+                    } else if u.locked_until.is_some() {
+                        "locked"
+                    } else {
+                        "active"
+                    };
+                    writeln!(w, "{:<24} {:<12} {}", u.username, u.role, status)?;
+                }
+                Ok(())
+            })
+        }
+        UserAction::Add { username, role } => {
+            let p = with_session(ctx, prompt, |slot| {
+                users::create_user(slot, users::NewUserInput { username, role })
+            })?;
+            issued(out, p)
+        }
+        UserAction::Enable { username } => {
+            let p = with_session(ctx, prompt, |slot| {
+                let id = users::find_user(slot, &username)?.id;
+                users::set_user_disabled(slot, &id, false)?
+                    .ok_or_else(|| Error::internal("no one-time password issued"))
+            })?;
+            issued(out, p)
+        }
+        UserAction::ResetPassword { username } => {
+            let p = with_session(ctx, prompt, |slot| {
+                let id = users::find_user(slot, &username)?.id;
+                users::reset_password(slot, &id)
+            })?;
+            issued(out, p)
+        }
+        UserAction::Disable { username } => {
+            let user = with_session(ctx, prompt, |slot| {
+                let id = users::find_user(slot, &username)?.id;
+                users::set_user_disabled(slot, &id, true)?;
+                users::find_user(slot, &username)
+            })?;
+            printer.value(out, &user, |w| {
+                writeln!(w, "{} is disabled.", user.username)
+            })
+        }
+        UserAction::ResetTotp { username } => {
+            let user = with_session(ctx, prompt, |slot| {
+                let id = users::find_user(slot, &username)?.id;
+                users::reset_totp(slot, &id)
+            })?;
+            printer.value(out, &user, |w| {
+                writeln!(
+                    w,
+                    "{} enrols a new authenticator at next sign-in.",
+                    user.username
+                )
+            })
+        }
+        UserAction::Unlock { username } => {
+            let user = with_session(ctx, prompt, |slot| {
+                let id = users::find_user(slot, &username)?.id;
+                users::unlock_user(slot, &id)
+            })?;
+            printer.value(out, &user, |w| {
+                writeln!(w, "{} may sign in again.", user.username)
+            })
+        }
+    }
+}
+
+fn audit(
+    ctx: &Ctx,
+    action: AuditAction,
+    prompt: &mut dyn Prompt,
+    printer: &Printer,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    match action {
+        AuditAction::Verify => {
+            let report = with_session(ctx, prompt, api::audit_log::verify_audit)?;
+            printer.value(out, &report, |w| match report.broken_at {
+                None => writeln!(
+                    w,
+                    "intact: {} entries, every link checks out",
+                    report.entries
+                ),
+                Some(at) => writeln!(
+                    w,
+                    "BROKEN at entry {at}: {}",
+                    report.problem.as_deref().unwrap_or("")
+                ),
+            })?;
+            if report.intact {
+                Ok(())
+            } else {
+                Err(Error::new(Code::Conflict, "the audit chain is broken"))
+            }
+        }
+        AuditAction::List { limit } => {
+            let page = with_session(ctx, prompt, |slot| {
+                api::audit_log::list_audit(slot, None, limit)
+            })?;
+            printer.value(out, &page.entries, |w| {
+                for e in &page.entries {
+                    writeln!(
+                        w,
+                        "{:>6} {} {:<16} {:<22} {:<16} {}",
+                        e.seq,
+                        e.at,
+                        e.actor,
+                        e.action,
+                        e.target.as_deref().unwrap_or("-"),
+                        e.outcome
+                    )?;
+                }
+                Ok(())
+            })
+        }
+    }
 }
 
 fn open_data_dir(explicit: Option<PathBuf>) -> Result<DataDir, Error> {
@@ -100,6 +499,24 @@ impl Printer {
         } else {
             text(out)
         };
+        written.map_err(|e| Error::internal(format!("cannot write output: {}", e.kind())))
+    }
+
+    /// One JSON document per line (for verbs that print before asking something more).
+    fn line<T: Serialize>(
+        &self,
+        out: &mut dyn Write,
+        value: &T,
+        text: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> Result<(), Error> {
+        let written = if self.json {
+            serde_json::to_writer(&mut *out, value)
+                .map_err(std::io::Error::from)
+                .and_then(|()| writeln!(out))
+        } else {
+            text(out)
+        }
+        .and_then(|()| out.flush());
         written.map_err(|e| Error::internal(format!("cannot write output: {}", e.kind())))
     }
 

@@ -133,3 +133,207 @@ fn bad_arguments_exit_1_and_json_mode_reports_them_as_json() {
         "no verb at all is a usage error"
     );
 }
+
+mod vault_verbs {
+    use std::io::{BufRead, BufReader, Write};
+    use std::path::Path;
+    use std::process::{Command, Output, Stdio};
+
+    const PW: &str = "correct horse battery";
+
+    fn code(secret: &str, steps_ahead: u64) -> String {
+        let bytes = data_encoding::BASE32_NOPAD
+            .decode(secret.as_bytes())
+            .unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        vault::totp::Secret::from_bytes(bytes).code_at(now + 30 * steps_ahead)
+    }
+
+    fn desk_cmd(dir: &Path, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_desk"));
+        cmd.arg("--data-dir")
+            .arg(dir)
+            .args(args)
+            .env("BOARDING_DESK_TEST_KDF", "minimum")
+            .env_remove("BOARDING_DESK_DATA_DIR");
+        cmd
+    }
+
+    /// `desk init` as a script runs it: password on stdin, read the secret it prints, answer
+    /// with a code. Returns the authenticator secret.
+    fn init(dir: &Path) -> String {
+        let mut child = desk_cmd(dir, &["init", "--username", "admin"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "{PW}").unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut secret = None;
+        let mut printed = String::new();
+        while secret.is_none() {
+            let mut line = String::new();
+            assert!(
+                stdout.read_line(&mut line).unwrap() > 0,
+                "init ended early: {printed}"
+            );
+            printed.push_str(&line);
+            secret = line
+                .strip_prefix("authenticator secret: ")
+                .map(|s| s.trim().to_string());
+        }
+        assert!(
+            printed.contains("recovery key: "),
+            "the recovery key is shown: {printed}"
+        );
+        let secret = secret.unwrap();
+        writeln!(stdin, "{}", code(&secret, 0)).unwrap();
+        drop(stdin);
+        let status = child.wait().unwrap();
+        assert!(status.success(), "init exits 0");
+        secret
+    }
+
+    fn with_stdin(mut cmd: Command, input: &str) -> Output {
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    #[test]
+    fn init_then_verify_the_audit_chain_as_the_admin() {
+        let tmp = tempfile::tempdir().unwrap();
+        let secret = init(tmp.path());
+        let out = with_stdin(
+            desk_cmd(
+                tmp.path(),
+                &[
+                    "--user",
+                    "admin",
+                    "--code",
+                    &code(&secret, 1),
+                    "--json",
+                    "audit",
+                    "verify",
+                ],
+            ),
+            &format!("{PW}\n"),
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["intact"], true);
+        assert!(v["entries"].as_i64().unwrap() >= 3);
+    }
+
+    #[test]
+    fn admin_adds_a_user_and_gets_a_one_time_password() {
+        let tmp = tempfile::tempdir().unwrap();
+        let secret = init(tmp.path());
+        let out = with_stdin(
+            desk_cmd(
+                tmp.path(),
+                &[
+                    "--user",
+                    "admin",
+                    "user",
+                    "add",
+                    "bob",
+                    "--role",
+                    "underwriter",
+                ],
+            ),
+            &format!("{PW}\n{}\n", code(&secret, 1)),
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.starts_with("one-time password for bob: "), "{text}");
+    }
+
+    #[test]
+    fn a_wrong_password_is_exit_1_with_the_sign_in_code() {
+        let tmp = tempfile::tempdir().unwrap();
+        let secret = init(tmp.path());
+        let out = with_stdin(
+            desk_cmd(
+                tmp.path(),
+                &[
+                    "--user",
+                    "admin",
+                    "--code",
+                    &code(&secret, 1),
+                    "--json",
+                    "user",
+                    "list",
+                ],
+            ),
+            "not the password\n",
+        );
+        assert_eq!(out.status.code(), Some(1));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["error"]["code"], "bad_credentials");
+    }
+
+    #[test]
+    fn session_verbs_need_a_user_and_init_refuses_an_existing_vault() {
+        let tmp = tempfile::tempdir().unwrap();
+        init(tmp.path());
+        let out = with_stdin(desk_cmd(tmp.path(), &["--json", "audit", "verify"]), "");
+        assert_eq!(out.status.code(), Some(1));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["error"]["code"], "invalid_input");
+        assert!(v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("--user:"));
+
+        let out = with_stdin(
+            desk_cmd(tmp.path(), &["--json", "init", "--username", "zed"]),
+            "quiet river stones\n",
+        );
+        assert_eq!(out.status.code(), Some(1));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["error"]["code"], "conflict", "a second vault is refused");
+    }
+
+    #[test]
+    fn a_weak_password_at_init_is_a_field_error_and_leaves_no_vault() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = with_stdin(
+            desk_cmd(tmp.path(), &["--json", "init", "--username", "admin"]),
+            "short\n",
+        );
+        assert_eq!(out.status.code(), Some(1));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["error"]["code"], "invalid_input");
+        assert!(v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("password:"));
+        assert!(!tmp.path().join("vault.db").exists(), "nothing written");
+    }
+}
