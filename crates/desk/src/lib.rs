@@ -154,7 +154,7 @@ where
         Command::Recover { username } => recover(&ctx, &username, prompt, &printer, out),
         Command::User { action } => user(&ctx, action, prompt, &printer, out),
         Command::Audit { action } => audit(&ctx, action, prompt, &printer, out),
-        Command::RotateKey => with_session(&ctx, prompt, |slot| api::audit_log::rotate_key(slot))
+        Command::RotateKey => with_session(&ctx, prompt, api::audit_log::rotate_key)
             .and_then(|()| {
                 printer.value(out, &serde_json::json!({ "rotated": true }), |w| {
                     writeln!(w, "The vault file was re-encrypted under a new key.")
