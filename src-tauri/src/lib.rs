@@ -29,7 +29,7 @@ pub fn run() {
 
     let state = AppState::new(data_dir, api::product_policy());
     state.spawn_idle_watchdog();
-    let result = tauri::Builder::default()
+    let app = tauri::Builder::default()
         .manage(state)
         .invoke_handler(tauri::generate_handler![
             commands::info::app_info,
@@ -52,7 +52,16 @@ pub fn run() {
             commands::audit::list_audit,
             commands::audit::rotate_key,
         ])
-        .run(tauri::generate_context!());
+        .build(tauri::generate_context!());
+    let result = app.map(|app| {
+        app.run(|handle, event| {
+            // Close the vault (zeroizing its keys) when the app exits, not only on lock.
+            if let tauri::RunEvent::Exit = event {
+                use tauri::Manager;
+                handle.state::<AppState>().lock_now();
+            }
+        })
+    });
     if let Err(e) = result {
         tracing::error!("the app stopped with an error: {e}");
         std::process::exit(2);

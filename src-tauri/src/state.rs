@@ -42,6 +42,14 @@ impl AppState {
         .map_err(|_| api::Error::internal("a background task failed"))?
     }
 
+    /// Locks at once (app exit): the vault closes and its keys are zeroized.
+    pub fn lock_now(&self) {
+        let mut slot = self.session.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Err(e) = slot.lock() {
+            tracing::warn!(code = %e.code(), "locking at exit: {e}");
+        }
+    }
+
     /// Locks the session once it has been idle too long, even if the window sends nothing.
     pub fn spawn_idle_watchdog(&self) {
         let session = Arc::clone(&self.session);

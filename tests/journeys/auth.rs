@@ -12,14 +12,12 @@ fn policy() -> Policy {
 }
 
 pub fn code_now(secret_b32: &str) -> String {
-    let bytes = data_encoding::BASE32_NOPAD
-        .decode(secret_b32.as_bytes())
-        .unwrap();
+    let secret = vault::totp::Secret::from_base32(secret_b32).unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    vault::totp::Secret::from_bytes(bytes).code_at(now)
+    secret.code_at(now)
 }
 
 fn setup(dir: &DataDir, slot: &mut SessionSlot) -> String {
@@ -228,14 +226,12 @@ fn explicit_lock_then_sign_in_again() {
     // The enrolment code's time step was used; wait for the next one is not needed because
     // sign-in accepts the next step's code within the drift window.
     let next = {
-        let bytes = data_encoding::BASE32_NOPAD
-            .decode(secret.as_bytes())
-            .unwrap();
+        let secret = vault::totp::Secret::from_base32(&secret).unwrap();
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_secs();
-        vault::totp::Secret::from_bytes(bytes).code_at(now + 30)
+        secret.code_at(now + 30)
     };
     let info = auth::sign_in(
         &dir,

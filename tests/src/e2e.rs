@@ -334,13 +334,12 @@ impl Drop for App {
 
 /// The TOTP code for now plus `steps_ahead` time steps (30 s each), from a base32 secret.
 pub fn totp_code(secret_b32: &str, steps_ahead: u64) -> Result<String> {
-    let bytes = data_encoding::BASE32_NOPAD
-        .decode(secret_b32.as_bytes())
+    let secret = vault::totp::Secret::from_base32(secret_b32)
         .context("the TOTP secret shown is not base32")?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_secs();
-    Ok(vault::totp::Secret::from_bytes(bytes).code_at(now + 30 * steps_ahead))
+    Ok(secret.code_at(now + 30 * steps_ahead))
 }
 
 /// Builds the UI and the app once per test run (a no-op when both are fresh), or takes the binary

@@ -154,12 +154,13 @@ where
         Command::Recover { username } => recover(&ctx, &username, prompt, &printer, out),
         Command::User { action } => user(&ctx, action, prompt, &printer, out),
         Command::Audit { action } => audit(&ctx, action, prompt, &printer, out),
-        Command::RotateKey => with_session(&ctx, prompt, api::audit_log::rotate_key)
-            .and_then(|()| {
+        Command::RotateKey => {
+            with_session(&ctx, prompt, api::audit_log::rotate_key).and_then(|()| {
                 printer.value(out, &serde_json::json!({ "rotated": true }), |w| {
                     writeln!(w, "The vault file was re-encrypted under a new key.")
                 })
-            }),
+            })
+        }
     };
     match result {
         Ok(()) => EXIT_OK,
@@ -486,32 +487,40 @@ struct Printer {
 }
 
 impl Printer {
+    /// One value: pretty JSON with `--json`, else the text `text` writes.
     fn value<T: Serialize>(
         &self,
         out: &mut dyn Write,
         value: &T,
         text: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
     ) -> Result<(), Error> {
-        let written = if self.json {
-            serde_json::to_writer_pretty(&mut *out, value)
-                .map_err(std::io::Error::from)
-                .and_then(|()| writeln!(out))
-        } else {
-            text(out)
-        };
-        written.map_err(|e| Error::internal(format!("cannot write output: {}", e.kind())))
+        self.write(out, value, true, text)
     }
 
-    /// One JSON document per line (for verbs that print before asking something more).
+    /// One JSON document per line, flushed (for verbs that print before asking for more).
     fn line<T: Serialize>(
         &self,
         out: &mut dyn Write,
         value: &T,
         text: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
     ) -> Result<(), Error> {
+        self.write(out, value, false, text)
+    }
+
+    fn write<T: Serialize>(
+        &self,
+        out: &mut dyn Write,
+        value: &T,
+        pretty: bool,
+        text: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> Result<(), Error> {
         let written = if self.json {
-            serde_json::to_writer(&mut *out, value)
-                .map_err(std::io::Error::from)
+            let json = if pretty {
+                serde_json::to_writer_pretty(&mut *out, value)
+            } else {
+                serde_json::to_writer(&mut *out, value)
+            };
+            json.map_err(std::io::Error::from)
                 .and_then(|()| writeln!(out))
         } else {
             text(out)

@@ -15,28 +15,42 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 fn code(secret: &str, at: OffsetDateTime) -> String {
-    let bytes = data_encoding::BASE32_NOPAD.decode(secret.as_bytes()).expect("base32");
-    totp::Secret::from_bytes(bytes).code_at(at.unix_timestamp() as u64)
+    let secret = totp::Secret::from_base32(secret).expect("base32");
+    secret.code_at(at.unix_timestamp() as u64)
 }
 
 /// Full sign-in (keyring, argon2id, SQLCipher open with integrity check, TOTP, audit append,
 /// keyring write) at `kdf`, median of `runs`.
 fn unlock(kdf: KdfParams, runs: u32) -> Duration {
     let tmp = tempfile::tempdir().expect("temp dir");
-    let policy = Policy { kdf, ..Policy::default() };
+    let policy = Policy {
+        kdf,
+        ..Policy::default()
+    };
     let user = Username::parse("admin").expect("username");
     let pw = NewPassword::parse(PASSWORD, &user).expect("password");
     let t0 = OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("time");
     let created = Vault::create(tmp.path(), &user, &pw, policy, t0).expect("create");
     let secret = created.enrolment.secret.clone();
-    created.vault.confirm_totp(&created.admin.id, &code(&secret, t0), t0).expect("enrol");
+    created
+        .vault
+        .confirm_totp(&created.admin.id, &code(&secret, t0), t0)
+        .expect("enrol");
     drop(created);
     let mut times = Vec::new();
     for i in 1..=runs {
         // Each sign-in is one TOTP step later, so no code is a replay.
         let at = t0 + time::Duration::seconds(30 * i64::from(i));
         let start = Instant::now();
-        let (vault, _, next) = Vault::sign_in(tmp.path(), "admin", PASSWORD, Some(&code(&secret, at)), policy, at).expect("sign in");
+        let (vault, _, next) = Vault::sign_in(
+            tmp.path(),
+            "admin",
+            PASSWORD,
+            Some(&code(&secret, at)),
+            policy,
+            at,
+        )
+        .expect("sign in");
         times.push(start.elapsed());
         assert!(matches!(next, NextStep::Ready));
         drop(vault);
@@ -46,10 +60,14 @@ fn unlock(kdf: KdfParams, runs: u32) -> Duration {
 
 fn sealing(records: usize, fields_per_record: usize) -> (f64, f64, f64) {
     let tmp = tempfile::tempdir().expect("temp dir");
-    let policy = Policy { kdf: KdfParams::MINIMUM, ..Policy::default() };
+    let policy = Policy {
+        kdf: KdfParams::MINIMUM,
+        ..Policy::default()
+    };
     let user = Username::parse("admin").expect("username");
     let pw = NewPassword::parse(PASSWORD, &user).expect("password");
-    let created = Vault::create(tmp.path(), &user, &pw, policy, OffsetDateTime::now_utc()).expect("create");
+    let created =
+        Vault::create(tmp.path(), &user, &pw, policy, OffsetDateTime::now_utc()).expect("create");
     let vault = created.vault;
     let value = b"078-05-1120 / 12-3456789 / 000123456789";
     let total = (records * fields_per_record) as f64;
@@ -60,7 +78,9 @@ fn sealing(records: usize, fields_per_record: usize) -> (f64, f64, f64) {
     vault.conn().execute_batch("BEGIN").expect("begin");
     for r in 0..records {
         let key = vault.record_key(&format!("rec-{r}")).expect("record key");
-        let fields: Vec<Vec<u8>> = (0..fields_per_record).map(|f| key.seal(&format!("f{f}"), value)).collect();
+        let fields: Vec<Vec<u8>> = (0..fields_per_record)
+            .map(|f| key.seal(&format!("f{f}"), value))
+            .collect();
         sealed.push(fields);
     }
     vault.conn().execute_batch("COMMIT").expect("commit");
@@ -69,7 +89,10 @@ fn sealing(records: usize, fields_per_record: usize) -> (f64, f64, f64) {
     // Open: look each record key up again, then open its fields.
     let start = Instant::now();
     for (r, fields) in sealed.iter().enumerate() {
-        let key = vault.existing_record_key(&format!("rec-{r}")).expect("lookup").expect("key");
+        let key = vault
+            .existing_record_key(&format!("rec-{r}"))
+            .expect("lookup")
+            .expect("key");
         for (f, blob) in fields.iter().enumerate() {
             let plain = key.open(&format!("f{f}"), blob).expect("open");
             assert_eq!(plain.as_slice(), value);
@@ -90,14 +113,31 @@ fn main() {
     // `cargo test --benches` runs this binary with `--bench` absent; keep that quick.
     let quick = !std::env::args().any(|a| a == "--bench");
     let runs = if quick { 1 } else { 9 };
-    println!("Boarding Desk vault benchmarks ({} runs per unlock row)", runs);
-    for (name, kdf) in [("default (64 MiB, t=3, p=1)", KdfParams::DEFAULT), ("minimum (19 MiB, t=2, p=1)", KdfParams::MINIMUM)] {
+    println!(
+        "Boarding Desk vault benchmarks ({} runs per unlock row)",
+        runs
+    );
+    for (name, kdf) in [
+        ("default (64 MiB, t=3, p=1)", KdfParams::DEFAULT),
+        ("minimum (19 MiB, t=2, p=1)", KdfParams::MINIMUM),
+    ] {
         let t = unlock(kdf, runs);
-        println!("unlock, argon2id {name}: median {:.0} ms", t.as_secs_f64() * 1000.0);
+        println!(
+            "unlock, argon2id {name}: median {:.0} ms",
+            t.as_secs_f64() * 1000.0
+        );
     }
     let (records, per) = if quick { (100, 10) } else { (1_000, 10) };
     let (seal, open, index) = sealing(records, per);
-    println!("seal {} fields ({records} records x {per}): {:.0} fields/s", records * per, seal);
+    println!(
+        "seal {} fields ({records} records x {per}): {:.0} fields/s",
+        records * per,
+        seal
+    );
     println!("open {} fields: {:.0} fields/s", records * per, open);
-    println!("blind index {} values: {:.0} values/s", records * per, index);
+    println!(
+        "blind index {} values: {:.0} values/s",
+        records * per,
+        index
+    );
 }

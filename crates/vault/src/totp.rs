@@ -24,6 +24,15 @@ impl Secret {
         Self(bytes)
     }
 
+    /// The secret as an enrolment shows it (base32, spaces allowed).
+    pub fn from_base32(text: &str) -> Option<Self> {
+        let clean: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        data_encoding::BASE32_NOPAD
+            .decode(clean.as_bytes())
+            .ok()
+            .map(Self)
+    }
+
     /// The raw secret, to seal it into the vault.
     pub fn expose(&self) -> &[u8] {
         &self.0

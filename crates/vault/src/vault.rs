@@ -776,23 +776,30 @@ impl Vault {
         Ok((self.user_by_id(&id)?, otp))
     }
 
-    fn set_slot(&self, username: &str, password: &str) -> Result<()> {
+    /// Reads, changes and atomically writes the keyring under its lock.
+    fn update_keyring(&self, change: impl FnOnce(&mut Keyring) -> Result<()>) -> Result<()> {
         let lock = self.keyring.lock()?;
         let mut ring = self.keyring.load()?;
-        ring.set_password_slot(
-            &slot_id(username),
-            password.as_bytes(),
-            &self.root,
-            self.policy.kdf,
-        )?;
+        change(&mut ring)?;
         self.keyring.save(&ring, &lock)
     }
 
+    fn set_slot(&self, username: &str, password: &str) -> Result<()> {
+        self.update_keyring(|ring| {
+            ring.set_password_slot(
+                &slot_id(username),
+                password.as_bytes(),
+                &self.root,
+                self.policy.kdf,
+            )
+        })
+    }
+
     fn remove_slot(&self, username: &str) -> Result<()> {
-        let lock = self.keyring.lock()?;
-        let mut ring = self.keyring.load()?;
-        ring.slots.remove(&slot_id(username));
-        self.keyring.save(&ring, &lock)
+        self.update_keyring(|ring| {
+            ring.slots.remove(&slot_id(username));
+            Ok(())
+        })
     }
 
     /// The user's own password change: re-wraps the root key, never re-encrypts the database.
@@ -927,12 +934,10 @@ impl Vault {
     /// Lifts a sign-in lockout early.
     pub fn unlock_user(&self, actor: &str, user_id: &str, now: OffsetDateTime) -> Result<()> {
         let user = self.user_by_id(user_id)?;
-        {
-            let lock = self.keyring.lock()?;
-            let mut ring = self.keyring.load()?;
+        self.update_keyring(|ring| {
             ring.clear_lockout(&slot_id(&user.username));
-            self.keyring.save(&ring, &lock)?;
-        }
+            Ok(())
+        })?;
         self.audit(
             &Event {
                 actor,

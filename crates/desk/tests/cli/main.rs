@@ -142,14 +142,12 @@ mod vault_verbs {
     const PW: &str = "correct horse battery";
 
     fn code(secret: &str, steps_ahead: u64) -> String {
-        let bytes = data_encoding::BASE32_NOPAD
-            .decode(secret.as_bytes())
-            .unwrap();
+        let secret = vault::totp::Secret::from_base32(secret).unwrap();
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_secs();
-        vault::totp::Secret::from_bytes(bytes).code_at(now + 30 * steps_ahead)
+        secret.code_at(now + 30 * steps_ahead)
     }
 
     fn desk_cmd(dir: &Path, args: &[&str]) -> Command {

@@ -1,6 +1,6 @@
 use std::path::Path;
 
-use desk_vault::{totp, Created, KdfParams, NextStep, Policy, Vault};
+use desk_vault::{Created, KdfParams, NextStep, Policy, Vault};
 use domain::{NewPassword, Username};
 use time::OffsetDateTime;
 
@@ -50,10 +50,8 @@ pub fn created(dir: &Path) -> (Created, String) {
 }
 
 pub fn code_at(secret_b32: &str, when: OffsetDateTime) -> String {
-    let bytes = data_encoding::BASE32_NOPAD
-        .decode(secret_b32.as_bytes())
-        .unwrap();
-    totp::Secret::from_bytes(bytes).code_at(when.unix_timestamp() as u64)
+    let secret = desk_vault::totp::Secret::from_base32(secret_b32).unwrap();
+    secret.code_at(when.unix_timestamp() as u64)
 }
 
 pub fn sign_in_admin(dir: &Path, secret: &str, when: OffsetDateTime) -> Vault {
