@@ -56,10 +56,10 @@ describe('App shell', () => {
     expect(first).toHaveAttribute('tabindex', '-1');
   });
 
-  it('opens the section named in the URL hash', () => {
+  it('opens the section named in the URL hash', async () => {
     history.replaceState(null, '', '#/admin');
     render(App, { backend: fakeBackend() });
-    expect(screen.getByRole('heading', { level: 1 })).toHaveTextContent('Admin');
+    expect(await screen.findByRole('heading', { level: 1, name: 'Admin' })).toBeInTheDocument();
   });
 
   it('shows a Rust error with its code and a heading for that code', async () => {
@@ -121,6 +121,7 @@ describe('sign-in gate', () => {
     await fireEvent.click(await screen.findByRole('button', { name: 'Lock' }));
     expect(await screen.findByRole('form', { name: 'Sign in' })).toBeInTheDocument();
     expect(screen.getByRole('status')).toHaveTextContent('Locked');
+    expect(screen.getByRole('heading', { level: 1, name: '' })).toBeInTheDocument();
     expect(backend.calls).toContain('lock');
     expect(screen.queryByRole('navigation', { name: 'Sections' })).toBeNull();
   });
