@@ -4,6 +4,7 @@
 //! (`parse` / `FromStr` / `TryFrom`). Holding a value means it is valid. Nothing here does I/O.
 
 mod identity;
+pub mod intake;
 pub mod mask;
 mod role;
 mod vault_state;

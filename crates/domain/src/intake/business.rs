@@ -1,0 +1,276 @@
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::text::{digits, FieldError};
+
+/// A US Employer Identification Number: 9 digits with a prefix the IRS assigns.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Ein(String);
+
+/// Prefixes the IRS does not assign (IRS EIN prefix table).
+const UNUSED_EIN_PREFIXES: [&str; 13] = [
+    "00", "07", "08", "09", "17", "18", "19", "28", "29", "49", "69", "70", "78",
+];
+const MORE_UNUSED_EIN_PREFIXES: [&str; 4] = ["79", "89", "96", "97"];
+
+impl Ein {
+    pub fn parse(input: &str) -> Result<Self, FieldError> {
+        const FIELD: &str = "EIN";
+        let d = digits(FIELD, input, &['-', ' '])?;
+        if d.len() != 9 {
+            return Err(FieldError::new(FIELD, "must be 9 digits"));
+        }
+        let prefix = &d[..2];
+        if UNUSED_EIN_PREFIXES.contains(&prefix) || MORE_UNUSED_EIN_PREFIXES.contains(&prefix) {
+            return Err(FieldError::new(
+                FIELD,
+                "has a prefix the IRS does not assign",
+            ));
+        }
+        Ok(Self(d))
+    }
+
+    /// The 9 digits without separator: what blind indexes and the platform take.
+    pub fn digits(&self) -> &str {
+        &self.0
+    }
+
+    pub fn last4(&self) -> &str {
+        &self.0[5..]
+    }
+}
+
+impl fmt::Display for Ein {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", &self.0[..2], &self.0[2..])
+    }
+}
+
+impl fmt::Debug for Ein {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Ein(••-•••{})", self.last4())
+    }
+}
+
+/// The legal form of the business, as Stripe models it (`business_type` + `company.structure`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntityType {
+    SoleProprietorship,
+    SingleMemberLlc,
+    MultiMemberLlc,
+    PrivateCorporation,
+    PublicCorporation,
+    Partnership,
+    NonProfit,
+    GovernmentEntity,
+}
+
+impl EntityType {
+    pub const ALL: [EntityType; 8] = [
+        EntityType::SoleProprietorship,
+        EntityType::SingleMemberLlc,
+        EntityType::MultiMemberLlc,
+        EntityType::PrivateCorporation,
+        EntityType::PublicCorporation,
+        EntityType::Partnership,
+        EntityType::NonProfit,
+        EntityType::GovernmentEntity,
+    ];
+
+    /// Stripe's `business_type` and `company.structure` (API 2020-08-27).
+    pub fn stripe(self) -> (&'static str, Option<&'static str>) {
+        match self {
+            EntityType::SoleProprietorship => ("individual", None),
+            EntityType::SingleMemberLlc => ("company", Some("single_member_llc")),
+            EntityType::MultiMemberLlc => ("company", Some("multi_member_llc")),
+            EntityType::PrivateCorporation => ("company", Some("private_corporation")),
+            EntityType::PublicCorporation => ("company", Some("public_corporation")),
+            EntityType::Partnership => ("company", Some("private_partnership")),
+            EntityType::NonProfit => ("non_profit", None),
+            EntityType::GovernmentEntity => ("government_entity", None),
+        }
+    }
+
+    /// A sole proprietor's owner is the business; no separate owners are collected.
+    pub fn owner_is_business(self) -> bool {
+        matches!(self, EntityType::SoleProprietorship)
+    }
+}
+
+/// How the card brands and our policy treat a merchant category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MccTier {
+    Standard,
+    /// Card-brand high-risk: enhanced due diligence.
+    HighRisk,
+    /// Not boarded under this payfac's program.
+    Prohibited,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MccInfo {
+    pub code: &'static str,
+    pub description: &'static str,
+    pub tier: MccTier,
+}
+
+const MCC_TABLE: &str = include_str!("mcc.csv");
+
+/// A Merchant Category Code from the bundled table.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Mcc(&'static str);
+
+impl Mcc {
+    pub fn parse(input: &str) -> Result<Self, FieldError> {
+        const FIELD: &str = "MCC";
+        let code = input.trim();
+        if code.len() != 4 || !code.chars().all(|c| c.is_ascii_digit()) {
+            return Err(FieldError::new(FIELD, "must be 4 digits"));
+        }
+        Self::table()
+            .find(|m| m.code == code)
+            .map(|m| Self(m.code))
+            .ok_or_else(|| FieldError::new(FIELD, "is not a merchant category code we know"))
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.0
+    }
+
+    pub fn info(&self) -> MccInfo {
+        Self::table().find(|m| m.code == self.0).unwrap_or(MccInfo {
+            code: self.0,
+            description: "",
+            tier: MccTier::Standard,
+        })
+    }
+
+    /// Every code in the bundled table.
+    pub fn table() -> impl Iterator<Item = MccInfo> {
+        MCC_TABLE
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .filter_map(|line| {
+                let mut parts = line.splitn(3, ',');
+                let code = parts.next()?.trim();
+                let tier = match parts.next()?.trim() {
+                    "high_risk" => MccTier::HighRisk,
+                    "prohibited" => MccTier::Prohibited,
+                    _ => MccTier::Standard,
+                };
+                Some(MccInfo {
+                    code,
+                    description: parts.next()?.trim(),
+                    tier,
+                })
+            })
+    }
+}
+
+/// A percentage with two decimals, 0–100 (ownership).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Percent(u16);
+
+impl Percent {
+    pub fn parse(field: &'static str, input: &str) -> Result<Self, FieldError> {
+        let text = input.trim().trim_end_matches('%').trim();
+        let value: f64 = text
+            .parse()
+            .map_err(|_| FieldError::new(field, "must be a number from 0 to 100"))?;
+        if !(0.0..=100.0).contains(&value) || !value.is_finite() {
+            return Err(FieldError::new(field, "must be a number from 0 to 100"));
+        }
+        let hundredths = (value * 100.0).round();
+        Ok(Self(hundredths as u16))
+    }
+
+    pub fn hundredths(self) -> u16 {
+        self.0
+    }
+
+    pub fn at_least(self, whole: u16) -> bool {
+        self.0 >= whole * 100
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ein_accepts_both_spellings_and_rejects_unassigned_prefixes() {
+        let e = Ein::parse("12-3456789").unwrap();
+        assert_eq!(e.digits(), "123456789");
+        assert_eq!(e.to_string(), "12-3456789");
+        assert_eq!(Ein::parse(" 123456789 ").unwrap(), e);
+        for prefix in [
+            "00", "07", "08", "09", "17", "18", "19", "28", "29", "49", "69", "70", "78", "79",
+            "89", "96", "97",
+        ] {
+            let err = Ein::parse(&format!("{prefix}-1234567")).unwrap_err();
+            assert_eq!(err.field, "EIN");
+            assert!(err.reason.contains("prefix"), "{prefix}: {err}");
+        }
+        assert_eq!(
+            Ein::parse("12-345678").unwrap_err().reason,
+            "must be 9 digits"
+        );
+        assert!(Ein::parse("12-34567a9").is_err());
+        assert!(!format!("{e:?}").contains("12345"), "Debug masks the EIN");
+    }
+
+    #[test]
+    fn entity_types_map_to_stripe() {
+        assert_eq!(
+            EntityType::SoleProprietorship.stripe(),
+            ("individual", None)
+        );
+        assert_eq!(
+            EntityType::MultiMemberLlc.stripe(),
+            ("company", Some("multi_member_llc"))
+        );
+        assert_eq!(EntityType::NonProfit.stripe().0, "non_profit");
+    }
+
+    #[test]
+    fn mcc_comes_from_the_table_with_its_tier() {
+        let m = Mcc::parse("5812").unwrap();
+        assert_eq!(m.info().tier, MccTier::Standard);
+        assert!(!m.info().description.is_empty());
+        for high in [
+            "5122", "5912", "5962", "5966", "5967", "5993", "7273", "7995",
+        ] {
+            assert_eq!(
+                Mcc::parse(high).unwrap().info().tier,
+                MccTier::HighRisk,
+                "{high}"
+            );
+        }
+        assert_eq!(
+            Mcc::parse("0000").unwrap_err().reason,
+            "is not a merchant category code we know"
+        );
+        assert_eq!(Mcc::parse("581").unwrap_err().reason, "must be 4 digits");
+        assert!(Mcc::table().count() > 100, "a real table is bundled");
+    }
+
+    #[test]
+    fn percent_parses_and_bounds() {
+        assert_eq!(
+            Percent::parse("ownership", "25").unwrap().hundredths(),
+            2500
+        );
+        assert_eq!(
+            Percent::parse("ownership", "33.33%").unwrap().hundredths(),
+            3333
+        );
+        assert!(Percent::parse("ownership", "25").unwrap().at_least(25));
+        assert!(!Percent::parse("ownership", "24.99").unwrap().at_least(25));
+        assert!(Percent::parse("ownership", "101").is_err());
+        assert!(Percent::parse("ownership", "-1").is_err());
+        assert!(Percent::parse("ownership", "NaN").is_err());
+    }
+}

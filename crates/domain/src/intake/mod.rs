@@ -1,0 +1,18 @@
+//! Intake values: what a KYB/KYC application is made of, each valid by construction.
+//!
+//! Every parser returns a [`FieldError`] naming the field and the rule that failed — never the
+//! value itself, which may be a tax id or a name.
+
+mod bank;
+mod business;
+mod contact;
+mod lifecycle;
+mod person;
+mod text;
+
+pub use bank::{Iban, RoutingNumber};
+pub use business::{Ein, EntityType, Mcc, MccInfo, MccTier, Percent};
+pub use contact::{CountryCode, Email, Phone, UsState, WebsiteUrl, ZipCode};
+pub use lifecycle::{ApplicationStatus, IllegalTransition};
+pub use person::{DateOfBirth, Itin, Ssn};
+pub use text::{clean_text, FieldError};
