@@ -108,10 +108,11 @@ pub struct DateOfBirth {
 }
 
 fn days_in_month(year: i32, month: u8) -> u8 {
+    let leap = (year.rem_euclid(4) == 0 && year.rem_euclid(100) != 0) || year.rem_euclid(400) == 0;
     match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
-        2 if (year.rem_euclid(4) == 0 && year.rem_euclid(100) != 0) || year.rem_euclid(400) == 0 => 29,
+        2 if leap => 29,
         2 => 28,
         _ => 0,
     }
