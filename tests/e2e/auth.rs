@@ -84,6 +84,16 @@ async fn admin_adds_an_underwriter_who_completes_first_sign_in() {
             anyhow::bail!("no one-time password shown: {issued:?}")
         };
         page.wait_for_text("table", "must change password").await?;
+        // The audit log on the same page shows the change at once.
+        page.wait_for_text("section[aria-label='Audit log'] table", "user.create")
+            .await?;
+        let log = page
+            .text("section[aria-label='Audit log'] tbody tr")
+            .await?;
+        ensure!(
+            log.contains("uma") && log.contains("user.create"),
+            "newest entry is the new user: {log:?}"
+        );
         page.screenshot("users").await?;
 
         page.click_button("Lock").await?;
