@@ -118,6 +118,13 @@ impl std::fmt::Debug for Vault {
     }
 }
 
+/// The columns a user can be looked up by.
+#[derive(Clone, Copy)]
+enum UserKey {
+    Id,
+    Username,
+}
+
 /// Where the vault stands in `dir`, without opening anything.
 pub fn state(dir: &Path) -> VaultState {
     let db = dir.join(VAULT_FILE).exists();
@@ -690,15 +697,20 @@ impl Vault {
     }
 
     pub fn user_by_id(&self, id: &str) -> Result<User> {
-        self.user_where("id", id)?
+        self.user_where(UserKey::Id, id)?
             .ok_or(VaultError::NotFound("user"))
     }
 
     pub fn user_by_name(&self, username: &str) -> Result<Option<User>> {
-        self.user_where("username", username)
+        self.user_where(UserKey::Username, username)
     }
 
-    fn user_where(&self, column: &str, value: &str) -> Result<Option<User>> {
+    fn user_where(&self, key: UserKey, value: &str) -> Result<Option<User>> {
+        // A closed set of columns: nothing from outside is ever formatted into SQL.
+        let column = match key {
+            UserKey::Id => "id",
+            UserKey::Username => "username",
+        };
         let sql = format!(
             "SELECT id, username, role, disabled, must_change_password, totp_confirmed, created_at, last_login_at
              FROM users WHERE {column} = ?1"
