@@ -682,86 +682,72 @@ impl Vault {
     }
 
     pub fn users(&self) -> Result<Vec<User>> {
-        let ids: Vec<String> = {
-            let mut stmt = self
-                .conn
-                .prepare("SELECT id FROM users ORDER BY username")
-                .map_err(VaultError::storage("listing users"))?;
-            let rows = stmt
-                .query_map([], |r| r.get(0))
-                .map_err(VaultError::storage("listing users"))?;
-            rows.collect::<rusqlite::Result<_>>()
-                .map_err(VaultError::storage("listing users"))?
-        };
-        ids.iter().map(|id| self.user_by_id(id)).collect()
+        self.select_users(None)
     }
 
     pub fn user_by_id(&self, id: &str) -> Result<User> {
-        self.user_where(UserKey::Id, id)?
+        self.select_users(Some((UserKey::Id, id)))?
+            .pop()
             .ok_or(VaultError::NotFound("user"))
     }
 
     pub fn user_by_name(&self, username: &str) -> Result<Option<User>> {
-        self.user_where(UserKey::Username, username)
+        Ok(self
+            .select_users(Some((UserKey::Username, username)))?
+            .pop())
     }
 
-    fn user_where(&self, key: UserKey, value: &str) -> Result<Option<User>> {
+    /// One query for the users (all, or the one matching `filter`), and one keyring read for
+    /// their lockout state — however many users there are.
+    fn select_users(&self, filter: Option<(UserKey, &str)>) -> Result<Vec<User>> {
         // A closed set of columns: nothing from outside is ever formatted into SQL.
-        let column = match key {
-            UserKey::Id => "id",
-            UserKey::Username => "username",
+        let (condition, value) = match filter {
+            None => ("?1 IS NULL", None),
+            Some((UserKey::Id, v)) => ("id = ?1", Some(v)),
+            Some((UserKey::Username, v)) => ("username = ?1", Some(v)),
         };
         let sql = format!(
             "SELECT id, username, role, disabled, must_change_password, totp_confirmed, created_at, last_login_at
-             FROM users WHERE {column} = ?1"
+             FROM users WHERE {condition} ORDER BY username"
         );
-        let row = self
-            .conn
-            .query_row(&sql, [value], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, bool>(3)?,
-                    r.get::<_, bool>(4)?,
-                    r.get::<_, bool>(5)?,
-                    r.get::<_, String>(6)?,
-                    r.get::<_, Option<String>>(7)?,
-                ))
-            })
-            .optional()
-            .map_err(VaultError::storage("reading a user"))?;
-        let Some((
-            id,
-            username,
-            role,
-            disabled,
-            must_change_password,
-            totp_enrolled,
-            created_at,
-            last_login_at,
-        )) = row
-        else {
-            return Ok(None);
-        };
-        let role = role
-            .parse()
-            .map_err(|_| VaultError::VaultDamaged("a user has an unknown role"))?;
         let ring = self.keyring.load()?;
-        let locked_until = ring
-            .locked_until(&slot_id(&username), OffsetDateTime::now_utc())
-            .map(rfc3339);
-        Ok(Some(User {
-            id,
-            username,
-            role,
-            disabled,
-            must_change_password,
-            totp_enrolled,
-            created_at,
-            last_login_at,
-            locked_until,
-        }))
+        let now = OffsetDateTime::now_utc();
+        let mut stmt = self
+            .conn
+            .prepare(&sql)
+            .map_err(VaultError::storage("reading users"))?;
+        let rows = stmt
+            .query_map([value], |r| {
+                let username: String = r.get(1)?;
+                let role = r.get::<_, String>(2)?.parse::<Role>().map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        2,
+                        rusqlite::types::Type::Text,
+                        Box::new(e),
+                    )
+                })?;
+                Ok(User {
+                    id: r.get(0)?,
+                    locked_until: ring.locked_until(&slot_id(&username), now).map(rfc3339),
+                    username,
+                    role,
+                    disabled: r.get(3)?,
+                    must_change_password: r.get(4)?,
+                    totp_enrolled: r.get(5)?,
+                    created_at: r.get(6)?,
+                    last_login_at: r.get(7)?,
+                })
+            })
+            .map_err(VaultError::storage("reading users"))?;
+        rows.map(|row| {
+            row.map_err(|e| match e {
+                rusqlite::Error::FromSqlConversionFailure(..) => {
+                    VaultError::VaultDamaged("a user has an unknown role")
+                }
+                other => VaultError::storage("reading users")(other),
+            })
+        })
+        .collect()
     }
 
     /// Adds a user with a one-time password they must change at first sign-in.

@@ -125,3 +125,31 @@ fn rotating_the_database_key_rekeys_the_file_and_keeps_the_data() {
     );
     assert!(vault.verify_audit().unwrap().intact);
 }
+
+#[test]
+fn listing_users_is_ordered_and_shows_lockouts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (created, _) = created(tmp.path());
+    created
+        .vault
+        .create_user(ADMIN, &username("zoe"), Role::Auditor, t0())
+        .unwrap();
+    created
+        .vault
+        .create_user(ADMIN, &username("bob"), Role::Underwriter, t0())
+        .unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    for _ in 0..10 {
+        let _ = Vault::sign_in(tmp.path(), "bob", "not bobs password", None, policy(), now);
+    }
+    let users = created.vault.users().unwrap();
+    let names: Vec<_> = users.iter().map(|u| u.username.as_str()).collect();
+    assert_eq!(names, ["alice", "bob", "zoe"], "sorted by username");
+    assert!(users[1].locked_until.is_some(), "bob is locked out");
+    assert!(users[0].locked_until.is_none() && users[2].locked_until.is_none());
+    assert_eq!(
+        created.vault.user_by_name("zoe").unwrap().unwrap().role,
+        Role::Auditor
+    );
+    assert!(created.vault.user_by_name("nobody").unwrap().is_none());
+}
