@@ -15,6 +15,20 @@ fn desk(args: &[&str], env_data_dir: Option<&Path>) -> Output {
     cmd.output().expect("desk binary runs")
 }
 
+/// A `--json` run that failed as the user's error: exit 1 and `{"error": {code, message}}` on
+/// stdout. Returns the code and the message.
+fn user_error(out: &Output) -> (String, String) {
+    assert_eq!(out.status.code(), Some(1), "a user error exits 1");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON error on stdout");
+    let field = |k: &str| {
+        v["error"][k]
+            .as_str()
+            .expect("error fields are strings")
+            .to_string()
+    };
+    (field("code"), field("message"))
+}
+
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -94,17 +108,10 @@ fn unusable_data_dir_is_a_user_error_with_its_code() {
         &["--json", "--data-dir", file.to_str().unwrap(), "info"],
         None,
     );
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "an unusable folder is the user's to fix"
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["error"]["code"], "data_dir_unavailable");
-    assert!(v["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("not a directory"));
+    // An unusable folder is the user's to fix: exit 1.
+    let (code, message) = user_error(&out);
+    assert_eq!(code, "data_dir_unavailable");
+    assert!(message.contains("not a directory"));
 
     let out = desk(&["--data-dir", file.to_str().unwrap(), "info"], None);
     assert_eq!(out.status.code(), Some(1));
@@ -122,9 +129,7 @@ fn bad_arguments_exit_1_and_json_mode_reports_them_as_json() {
     );
 
     let out = desk(&["--json", "frobnicate"], None);
-    assert_eq!(out.status.code(), Some(1));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON error on stdout");
-    assert_eq!(v["error"]["code"], "invalid_input");
+    assert_eq!(user_error(&out).0, "invalid_input");
 
     let out = desk(&[], None);
     assert_eq!(
@@ -138,6 +143,8 @@ mod vault_verbs {
     use std::io::{BufRead, BufReader, Write};
     use std::path::Path;
     use std::process::{Command, Output, Stdio};
+
+    use super::user_error;
 
     const PW: &str = "correct horse battery";
 
@@ -291,9 +298,7 @@ mod vault_verbs {
             ),
             "not the password\n",
         );
-        assert_eq!(out.status.code(), Some(1));
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert_eq!(v["error"]["code"], "bad_credentials");
+        assert_eq!(user_error(&out).0, "bad_credentials");
     }
 
     #[test]
@@ -301,21 +306,15 @@ mod vault_verbs {
         let tmp = tempfile::tempdir().unwrap();
         init(tmp.path());
         let out = with_stdin(desk_cmd(tmp.path(), &["--json", "audit", "verify"]), "");
-        assert_eq!(out.status.code(), Some(1));
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert_eq!(v["error"]["code"], "invalid_input");
-        assert!(v["error"]["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("--user:"));
+        let (code, message) = user_error(&out);
+        assert_eq!(code, "invalid_input");
+        assert!(message.starts_with("--user:"));
 
         let out = with_stdin(
             desk_cmd(tmp.path(), &["--json", "init", "--username", "zed"]),
             "quiet river stones\n",
         );
-        assert_eq!(out.status.code(), Some(1));
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert_eq!(v["error"]["code"], "conflict", "a second vault is refused");
+        assert_eq!(user_error(&out).0, "conflict", "a second vault is refused");
     }
 
     #[test]
@@ -325,13 +324,9 @@ mod vault_verbs {
             desk_cmd(tmp.path(), &["--json", "init", "--username", "admin"]),
             "short\n",
         );
-        assert_eq!(out.status.code(), Some(1));
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert_eq!(v["error"]["code"], "invalid_input");
-        assert!(v["error"]["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("password:"));
+        let (code, message) = user_error(&out);
+        assert_eq!(code, "invalid_input");
+        assert!(message.starts_with("password:"));
         assert!(!tmp.path().join("vault.db").exists(), "nothing written");
     }
 }
