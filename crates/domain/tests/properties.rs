@@ -1,6 +1,8 @@
 //! Properties of the intake parsers over arbitrary input.
 
-use desk_domain::intake::{clean_text, Ein, Iban, Mcc, Phone, RoutingNumber, Ssn, WebsiteUrl};
+use desk_domain::intake::{
+    clean_text, Amount, Ein, Iban, Mcc, Percent, Phone, RoutingNumber, Ssn, WebsiteUrl,
+};
 use proptest::prelude::*;
 
 proptest! {
@@ -58,5 +60,31 @@ proptest! {
         let plain = format!("{area:03}{group:02}{serial:04}");
         let dashed = format!("{area:03}-{group:02}-{serial:04}");
         prop_assert_eq!(Ssn::parse(&plain).ok(), Ssn::parse(&dashed).ok());
+    }
+
+    /// Any amount in cents shows as dollars that parse back to the same cents.
+    #[test]
+    fn amounts_round_trip(cents in 0u64..=Amount::MAX_CENTS) {
+        let a = Amount::parse(&format!("{}.{:02}", cents / 100, cents % 100)).unwrap();
+        prop_assert_eq!(a.cents(), cents);
+        prop_assert_eq!(Amount::parse(&a.to_string()).unwrap(), a);
+    }
+
+    /// A percentage with two decimals shows in a form that parses back to itself.
+    #[test]
+    fn percents_round_trip(h in 0u16..=10_000) {
+        let p = Percent::parse("ownership", &format!("{}.{:02}", h / 100, h % 100)).unwrap();
+        prop_assert_eq!(p.hundredths(), h);
+        prop_assert_eq!(Percent::parse("ownership", &p.to_string()).unwrap(), p);
+    }
+
+    /// Masking keeps the length and shows exactly the last four digits of a longer value
+    /// (a value of four or fewer is masked whole — see `mask_tail`).
+    #[test]
+    fn masking_never_shows_more_than_four(value in "[0-9]{5,17}") {
+        let m = desk_domain::mask::mask_tail(&value, 4);
+        prop_assert_eq!(m.chars().count(), value.chars().count());
+        prop_assert_eq!(m.chars().filter(|c| c.is_ascii_digit()).count(), 4);
+        prop_assert!(m.ends_with(&value[value.len() - 4..]));
     }
 }

@@ -39,6 +39,62 @@ impl fmt::Debug for RoutingNumber {
     }
 }
 
+/// A US bank account number: 4–17 digits (the range ACH accepts).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct AccountNumber(String);
+
+impl AccountNumber {
+    pub fn parse(input: &str) -> Result<Self, FieldError> {
+        const FIELD: &str = "account number";
+        let d = digits(FIELD, input, &[' ', '-'])?;
+        if !(4..=17).contains(&d.len()) {
+            return Err(FieldError::new(FIELD, "must be 4 to 17 digits"));
+        }
+        if d.bytes().all(|b| b == b'0') {
+            return Err(FieldError::new(FIELD, "must not be all zeros"));
+        }
+        Ok(Self(d))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn last4(&self) -> &str {
+        &self.0[self.0.len() - 4..]
+    }
+}
+
+impl fmt::Debug for AccountNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "AccountNumber(…{})", self.last4())
+    }
+}
+
+/// Checking or savings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BankAccountType {
+    Checking,
+    Savings,
+}
+
+impl BankAccountType {
+    pub fn parse(input: &str) -> Option<Self> {
+        match input.trim().to_ascii_lowercase().as_str() {
+            "checking" => Some(Self::Checking),
+            "savings" => Some(Self::Savings),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Checking => "checking",
+            Self::Savings => "savings",
+        }
+    }
+}
+
 /// An International Bank Account Number with a valid mod-97 check.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Iban(String);

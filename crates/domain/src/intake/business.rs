@@ -1,4 +1,5 @@
 use std::fmt;
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
@@ -79,6 +80,25 @@ impl EntityType {
         EntityType::GovernmentEntity,
     ];
 
+    /// The snake_case name used in forms, files and storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntityType::SoleProprietorship => "sole_proprietorship",
+            EntityType::SingleMemberLlc => "single_member_llc",
+            EntityType::MultiMemberLlc => "multi_member_llc",
+            EntityType::PrivateCorporation => "private_corporation",
+            EntityType::PublicCorporation => "public_corporation",
+            EntityType::Partnership => "partnership",
+            EntityType::NonProfit => "non_profit",
+            EntityType::GovernmentEntity => "government_entity",
+        }
+    }
+
+    pub fn parse(input: &str) -> Option<Self> {
+        let wanted = input.trim().to_ascii_lowercase();
+        Self::ALL.into_iter().find(|e| e.as_str() == wanted)
+    }
+
     /// Stripe's `business_type` and `company.structure` (API 2020-08-27).
     pub fn stripe(self) -> (&'static str, Option<&'static str>) {
         match self {
@@ -110,7 +130,7 @@ pub enum MccTier {
     Prohibited,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct MccInfo {
     pub code: &'static str,
     pub description: &'static str,
@@ -119,38 +139,10 @@ pub struct MccInfo {
 
 const MCC_TABLE: &str = include_str!("mcc.csv");
 
-/// A Merchant Category Code from the bundled table.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Mcc(&'static str);
-
-impl Mcc {
-    pub fn parse(input: &str) -> Result<Self, FieldError> {
-        const FIELD: &str = "MCC";
-        let code = input.trim();
-        if code.len() != 4 || !code.chars().all(|c| c.is_ascii_digit()) {
-            return Err(FieldError::new(FIELD, "must be 4 digits"));
-        }
-        Self::table()
-            .find(|m| m.code == code)
-            .map(|m| Self(m.code))
-            .ok_or_else(|| FieldError::new(FIELD, "is not a merchant category code we know"))
-    }
-
-    pub fn code(&self) -> &'static str {
-        self.0
-    }
-
-    pub fn info(&self) -> MccInfo {
-        Self::table().find(|m| m.code == self.0).unwrap_or(MccInfo {
-            code: self.0,
-            description: "",
-            tier: MccTier::Standard,
-        })
-    }
-
-    /// Every code in the bundled table.
-    pub fn table() -> impl Iterator<Item = MccInfo> {
-        MCC_TABLE
+fn mcc_table() -> &'static [MccInfo] {
+    static TABLE: OnceLock<Vec<MccInfo>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut rows: Vec<MccInfo> = MCC_TABLE
             .lines()
             .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
             .filter_map(|line| {
@@ -167,6 +159,50 @@ impl Mcc {
                     tier,
                 })
             })
+            .collect();
+        rows.sort_by(|a, b| a.code.cmp(b.code));
+        rows
+    })
+}
+
+/// A Merchant Category Code from the bundled table.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Mcc(&'static str);
+
+impl Mcc {
+    pub fn parse(input: &str) -> Result<Self, FieldError> {
+        const FIELD: &str = "MCC";
+        let code = input.trim();
+        if code.len() != 4 || !code.chars().all(|c| c.is_ascii_digit()) {
+            return Err(FieldError::new(FIELD, "must be 4 digits"));
+        }
+        let table = mcc_table();
+        table
+            .binary_search_by(|m| m.code.cmp(code))
+            .ok()
+            .map(|i| Self(table[i].code))
+            .ok_or_else(|| FieldError::new(FIELD, "is not a merchant category code we know"))
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.0
+    }
+
+    pub fn info(&self) -> MccInfo {
+        let table = mcc_table();
+        table
+            .binary_search_by(|m| m.code.cmp(self.0))
+            .map(|i| table[i])
+            .unwrap_or(MccInfo {
+                code: self.0,
+                description: "",
+                tier: MccTier::Standard,
+            })
+    }
+
+    /// Every code in the bundled table, in code order (parsed once).
+    pub fn table() -> impl Iterator<Item = MccInfo> {
+        mcc_table().iter().copied()
     }
 }
 
@@ -193,6 +229,68 @@ impl Percent {
 
     pub fn at_least(self, whole: u16) -> bool {
         self.0 >= whole * 100
+    }
+}
+
+impl fmt::Display for Percent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (whole, frac) = (self.0 / 100, self.0 % 100);
+        if frac == 0 {
+            write!(f, "{whole}")
+        } else if frac % 10 == 0 {
+            write!(f, "{whole}.{}", frac / 10)
+        } else {
+            write!(f, "{whole}.{frac:02}")
+        }
+    }
+}
+
+/// An amount of US dollars, in cents: at most 2 decimals, up to one billion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Amount(u64);
+
+impl Amount {
+    pub const MAX_CENTS: u64 = 100_000_000_000;
+
+    /// Parses `1234.5`, `$1,234.50`, `1 234`.
+    pub fn parse(input: &str) -> Result<Self, FieldError> {
+        const FIELD: &str = "amount";
+        let bad = || FieldError::new(FIELD, "must be an amount in dollars, like 1250.00");
+        let s: String = input
+            .trim()
+            .trim_start_matches('$')
+            .chars()
+            .filter(|c| !matches!(c, ',' | ' '))
+            .collect();
+        let (whole, frac) = s.split_once('.').unwrap_or((&s, ""));
+        if whole.is_empty()
+            || whole.len() > 12
+            || frac.len() > 2
+            || !whole.chars().all(|c| c.is_ascii_digit())
+            || !frac.chars().all(|c| c.is_ascii_digit())
+        {
+            return Err(bad());
+        }
+        let whole: u64 = whole.parse().map_err(|_| bad())?;
+        let frac: u64 = format!("{frac:0<2}").parse().map_err(|_| bad())?;
+        let cents = whole
+            .checked_mul(100)
+            .and_then(|c| c.checked_add(frac))
+            .ok_or_else(bad)?;
+        if cents > Self::MAX_CENTS {
+            return Err(FieldError::new(FIELD, "must be at most 1,000,000,000.00"));
+        }
+        Ok(Self(cents))
+    }
+
+    pub fn cents(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for Amount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{:02}", self.0 / 100, self.0 % 100)
     }
 }
 

@@ -3,6 +3,7 @@
 //! Every parser returns a [`FieldError`] naming the field and the rule that failed — never the
 //! value itself, which may be a tax id or a name.
 
+mod application;
 mod bank;
 mod business;
 mod contact;
@@ -10,9 +11,13 @@ mod lifecycle;
 mod person;
 mod text;
 
-pub use bank::{Iban, RoutingNumber};
-pub use business::{Ein, EntityType, Mcc, MccInfo, MccTier, Percent};
+pub use application::{
+    AddressForm, ApplicationForm, BankForm, BusinessForm, Completeness, IndexKind, PersonForm,
+    TermsForm, MAX_PEOPLE,
+};
+pub use bank::{AccountNumber, BankAccountType, Iban, RoutingNumber};
+pub use business::{Amount, Ein, EntityType, Mcc, MccInfo, MccTier, Percent};
 pub use contact::{CountryCode, Email, Phone, UsState, WebsiteUrl, ZipCode};
 pub use lifecycle::{ApplicationStatus, IllegalTransition};
-pub use person::{DateOfBirth, Itin, Ssn};
+pub use person::{DateOfBirth, Itin, PassportNumber, Ssn};
 pub use text::{clean_text, FieldError};

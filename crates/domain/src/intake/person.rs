@@ -99,6 +99,60 @@ impl fmt::Debug for Itin {
     }
 }
 
+/// `123-45-6789`: the canonical way an SSN or ITIN is stored and typed.
+fn dashed(d: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    write!(f, "{}-{}-{}", &d[..3], &d[3..5], &d[5..])
+}
+
+impl fmt::Display for Ssn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        dashed(&self.0, f)
+    }
+}
+
+impl fmt::Display for Itin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        dashed(&self.0, f)
+    }
+}
+
+/// A passport number: 5–20 letters and digits (ICAO 9303 allows up to 9 in the MRZ; national
+/// formats vary, so only the shape is checked). Stored upper-case without spaces.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PassportNumber(String);
+
+impl PassportNumber {
+    pub fn parse(input: &str) -> Result<Self, FieldError> {
+        const FIELD: &str = "passport number";
+        let s: String = input
+            .trim()
+            .chars()
+            .filter(|c| *c != ' ')
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
+        if !s.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(FieldError::new(
+                FIELD,
+                "may contain only letters and digits",
+            ));
+        }
+        if !(5..=20).contains(&s.len()) {
+            return Err(FieldError::new(FIELD, "must be 5 to 20 letters and digits"));
+        }
+        Ok(Self(s))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for PassportNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PassportNumber(…)")
+    }
+}
+
 /// A date of birth of someone at least 18 years old (and born after 1900) on `today`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DateOfBirth {

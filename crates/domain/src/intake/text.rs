@@ -3,15 +3,24 @@ use std::fmt;
 /// A value that failed a rule: which field, and which rule. Never the value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
-    pub field: &'static str,
+    /// The field's path in the form, e.g. `business.ein` or `people[1].ssn`.
+    pub field: String,
     pub reason: String,
 }
 
 impl FieldError {
-    pub fn new(field: &'static str, reason: impl Into<String>) -> Self {
+    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Self {
-            field,
+            field: field.into(),
             reason: reason.into(),
+        }
+    }
+
+    /// The same rule failure, reported at a form path instead of the value's own name.
+    pub fn at(self, path: impl Into<String>) -> Self {
+        Self {
+            field: path.into(),
+            reason: self.reason,
         }
     }
 }
