@@ -12,7 +12,10 @@ pub const VAULT_FILE: &str = "vault.db";
 
 /// Append-only: never edit or reorder an entry; add a new one. `migrations_are_valid` checks.
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("migrations/0001_identities.sql"))])
+    Migrations::new(vec![
+        M::up(include_str!("migrations/0001_identities.sql")),
+        M::up(include_str!("migrations/0002_applications.sql")),
+    ])
 }
 
 /// Opens (or, with `create`, creates) the vault file keyed with `key`.

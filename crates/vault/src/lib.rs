@@ -11,6 +11,7 @@
 //!
 //! Raw primitives live only in the private `crypto` module.
 
+pub mod applications;
 pub mod audit;
 mod crypto;
 mod db;

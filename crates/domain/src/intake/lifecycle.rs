@@ -81,11 +81,31 @@ impl ApplicationStatus {
         }
     }
 
+    /// Whether the applicant side may still change the form (a draft, or one sent back with a
+    /// request for information).
+    pub fn is_editable(self) -> bool {
+        matches!(
+            self,
+            ApplicationStatus::Draft | ApplicationStatus::InfoRequested
+        )
+    }
+
     /// No way out: the application's story is over.
     pub fn is_final(self) -> bool {
         ApplicationStatus::ALL
             .iter()
             .all(|&to| !self.can_move_to(to))
+    }
+}
+
+impl std::str::FromStr for ApplicationStatus {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        ApplicationStatus::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or(())
     }
 }
 

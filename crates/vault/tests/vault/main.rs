@@ -5,6 +5,7 @@
 
 mod support;
 
+mod applications;
 mod audit_chain;
 mod damage;
 mod sign_in;

@@ -1,0 +1,769 @@
+//! Applications in the vault: one row per application with the columns lists and filters need,
+//! the sealed parts (business profile, each person, the bank account, documents), blind indexes
+//! on EIN, SSN/ITIN and bank account, and the status history.
+//!
+//! The record key of every sealed part is the application's: shredding the application's key
+//! makes all of it unreadable at once.
+
+use domain::intake::{
+    ApplicationForm, ApplicationStatus, BankForm, BusinessForm, IndexKind, PersonForm, TermsForm,
+};
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter, OptionalExtension, TransactionBehavior};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::{RecordKey, Result, Vault, VaultError};
+
+/// Where an application came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Wizard,
+    Import,
+    Demo,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Wizard => "wizard",
+            Source::Import => "import",
+            Source::Demo => "demo",
+        }
+    }
+}
+
+/// A new application to store; its form has been checked by the caller.
+pub struct NewApplication<'a> {
+    pub id: &'a str,
+    pub status: ApplicationStatus,
+    pub source: Source,
+    pub form: &'a ApplicationForm,
+    pub actor: &'a str,
+    pub now_ms: i64,
+}
+
+/// What a list row shows: no sealed value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub id: String,
+    pub status: ApplicationStatus,
+    pub legal_name: String,
+    pub dba: String,
+    pub entity_type: String,
+    pub mcc: String,
+    pub people_count: i64,
+    pub source: String,
+    pub created_by: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub submitted_at: Option<i64>,
+    pub version: i64,
+}
+
+/// One application with its form opened (sensitive values in clear: mask before showing).
+pub struct Stored {
+    pub summary: Summary,
+    pub form: ApplicationForm,
+}
+
+/// Filters of the application list; all optional, combined with AND.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ListFilter {
+    pub status: Option<ApplicationStatus>,
+    pub mcc: Option<String>,
+    /// Created at or after (unix ms).
+    pub created_from: Option<i64>,
+    /// Created before (unix ms).
+    pub created_to: Option<i64>,
+    /// Prefix of the legal name or the DBA, any case.
+    pub name_prefix: Option<String>,
+    /// Exact EIN (normalised digits): looked up through its blind index.
+    pub ein_digits: Option<String>,
+}
+
+/// Keyset cursor: the last row of the previous page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    pub created_at: i64,
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Page {
+    pub items: Vec<Summary>,
+    pub total: i64,
+    pub next: Option<Cursor>,
+}
+
+/// One status change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HistoryEntry {
+    pub at: i64,
+    pub actor: String,
+    pub from: Option<String>,
+    pub to: String,
+    pub note: Option<String>,
+}
+
+/// Document metadata (the file name is opened; the content is not loaded).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DocumentMeta {
+    pub id: String,
+    pub application_id: String,
+    pub kind: String,
+    pub media_type: String,
+    pub size: i64,
+    pub file_name: String,
+    pub uploaded_by: String,
+    pub uploaded_at: i64,
+}
+
+pub struct NewDocument<'a> {
+    pub id: &'a str,
+    pub application_id: &'a str,
+    pub kind: &'a str,
+    pub media_type: &'a str,
+    pub file_name: &'a str,
+    pub content: &'a [u8],
+    pub actor: &'a str,
+    pub now_ms: i64,
+}
+
+/// The lower-case, whitespace-folded form used for prefix search.
+pub fn search_key(text: &str) -> String {
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+#[derive(Serialize, Deserialize)]
+struct Body {
+    business: BusinessForm,
+    terms: TermsForm,
+}
+
+const SUMMARY_COLUMNS: &str = "id, status, legal_name, dba, entity_type, mcc, people_count, \
+     source, created_by, created_at, updated_at, submitted_at, version";
+
+fn summary_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Summary> {
+    let status: String = r.get(1)?;
+    Ok(Summary {
+        id: r.get(0)?,
+        status: status.parse().map_err(|_| {
+            rusqlite::Error::FromSqlConversionFailure(
+                1,
+                rusqlite::types::Type::Text,
+                "unknown application status".into(),
+            )
+        })?,
+        legal_name: r.get(2)?,
+        dba: r.get(3)?,
+        entity_type: r.get(4)?,
+        mcc: r.get(5)?,
+        people_count: r.get(6)?,
+        source: r.get(7)?,
+        created_by: r.get(8)?,
+        created_at: r.get(9)?,
+        updated_at: r.get(10)?,
+        submitted_at: r.get(11)?,
+        version: r.get(12)?,
+    })
+}
+
+fn to_json<T: Serialize>(value: &T) -> Zeroizing<Vec<u8>> {
+    // Serialising plain structs of strings cannot fail.
+    Zeroizing::new(serde_json::to_vec(value).unwrap_or_default())
+}
+
+fn from_json<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes)
+        .map_err(|_| VaultError::VaultDamaged("a sealed application part is not readable"))
+}
+
+fn person_field(person_id: &str) -> String {
+    format!("person:{person_id}")
+}
+
+impl Vault {
+    fn begin(&self) -> Result<rusqlite::Transaction<'_>> {
+        rusqlite::Transaction::new_unchecked(self.conn(), TransactionBehavior::Immediate)
+            .map_err(VaultError::storage("starting a transaction"))
+    }
+
+    /// Writes the sealed parts and blind indexes of `form` (the application row must exist).
+    fn write_parts(&self, key: &RecordKey, id: &str, form: &ApplicationForm) -> Result<()> {
+        let conn = self.conn();
+        let mut person = conn
+            .prepare_cached(
+                "INSERT INTO application_people (application_id, person_id, position, body)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )
+            .map_err(VaultError::storage("storing people"))?;
+        for (i, p) in form.people.iter().enumerate() {
+            let body = key.seal(&person_field(&p.id), &to_json(p));
+            person
+                .execute(params![id, p.id, i as i64, body])
+                .map_err(|e| match e {
+                    rusqlite::Error::SqliteFailure(f, _)
+                        if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                    {
+                        VaultError::invalid("people", "two people have the same id")
+                    }
+                    e => VaultError::storage("storing people")(e),
+                })?;
+        }
+        conn.prepare_cached(
+            "INSERT INTO bank_accounts (application_id, body) VALUES (?1, ?2)
+             ON CONFLICT (application_id) DO UPDATE SET body = excluded.body",
+        )
+        .and_then(|mut s| s.execute(params![id, key.seal("bank", &to_json(&form.bank))]))
+        .map_err(VaultError::storage("storing the bank account"))?;
+        let mut index = conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO blind_indexes (kind, digest, application_id)
+                 VALUES (?1, ?2, ?3)",
+            )
+            .map_err(VaultError::storage("storing blind indexes"))?;
+        for (kind, value) in form.index_values() {
+            let digest = self.blind_index(kind.as_str(), &value);
+            index
+                .execute(params![kind.as_str(), digest.as_slice(), id])
+                .map_err(VaultError::storage("storing blind indexes"))?;
+        }
+        Ok(())
+    }
+
+    fn insert_one(&self, new: &NewApplication<'_>) -> Result<()> {
+        let key = self.record_key(new.id)?;
+        let b = &new.form.business;
+        let body = key.seal(
+            "application",
+            &to_json(&Body {
+                business: b.clone(),
+                terms: new.form.terms.clone(),
+            }),
+        );
+        let submitted_at = (new.status != ApplicationStatus::Draft).then_some(new.now_ms);
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO applications (id, status, legal_name, legal_name_key, dba, dba_key,
+                     entity_type, mcc, people_count, source, created_by, created_at, updated_at,
+                     submitted_at, version, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, 1, ?14)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    new.id,
+                    new.status.as_str(),
+                    b.legal_name,
+                    search_key(&b.legal_name),
+                    b.dba,
+                    search_key(&b.dba),
+                    b.entity_type,
+                    b.mcc,
+                    new.form.people.len() as i64,
+                    new.source.as_str(),
+                    new.actor,
+                    new.now_ms,
+                    submitted_at,
+                    body,
+                ])
+            })
+            .map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _)
+                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    VaultError::Conflict("an application with that id already exists")
+                }
+                e => VaultError::storage("storing an application")(e),
+            })?;
+        self.write_parts(&key, new.id, new.form)?;
+        self.add_history(new.id, new.now_ms, new.actor, None, new.status, None)
+    }
+
+    fn add_history(
+        &self,
+        id: &str,
+        at: i64,
+        actor: &str,
+        from: Option<ApplicationStatus>,
+        to: ApplicationStatus,
+        note: Option<&str>,
+    ) -> Result<()> {
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO application_history (application_id, at, actor, from_status,
+                     to_status, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    id,
+                    at,
+                    actor,
+                    from.map(ApplicationStatus::as_str),
+                    to.as_str(),
+                    note
+                ])
+            })
+            .map_err(VaultError::storage("recording the status history"))?;
+        Ok(())
+    }
+
+    /// Stores one application with all its parts, or nothing.
+    pub fn insert_application(&self, new: &NewApplication<'_>) -> Result<()> {
+        let tx = self.begin()?;
+        self.insert_one(new)?;
+        tx.commit()
+            .map_err(VaultError::storage("committing an application"))
+    }
+
+    /// Stores many applications in one transaction; each is whole or absent (a savepoint per
+    /// application, its record key included), and one failing never stops the others.
+    pub fn insert_applications(&self, batch: &[NewApplication<'_>]) -> Result<Vec<Result<()>>> {
+        let tx = self.begin()?;
+        let mut results = Vec::with_capacity(batch.len());
+        for new in batch {
+            let sp = tx
+                .execute_batch("SAVEPOINT one")
+                .map_err(VaultError::storage("starting a savepoint"));
+            let outcome = sp.and_then(|()| self.insert_one(new));
+            let end = if outcome.is_ok() {
+                "RELEASE one"
+            } else {
+                "ROLLBACK TO one; RELEASE one"
+            };
+            tx.execute_batch(end)
+                .map_err(VaultError::storage("ending a savepoint"))?;
+            results.push(outcome);
+        }
+        tx.commit()
+            .map_err(VaultError::storage("committing applications"))?;
+        Ok(results)
+    }
+
+    pub fn application_summary(&self, id: &str) -> Result<Summary> {
+        self.conn()
+            .query_row(
+                &format!("SELECT {SUMMARY_COLUMNS} FROM applications WHERE id = ?1"),
+                [id],
+                summary_from_row,
+            )
+            .optional()
+            .map_err(VaultError::storage("reading an application"))?
+            .ok_or(VaultError::NotFound("application"))
+    }
+
+    /// One application with every part opened.
+    pub fn application(&self, id: &str) -> Result<Stored> {
+        let summary = self.application_summary(id)?;
+        let key = self
+            .existing_record_key(id)?
+            .ok_or(VaultError::NotFound("application"))?;
+        let conn = self.conn();
+        let body: Vec<u8> = conn
+            .query_row("SELECT body FROM applications WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .map_err(VaultError::storage("reading an application"))?;
+        let body: Body = from_json(&key.open("application", &body)?)?;
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT person_id, body FROM application_people WHERE application_id = ?1
+                 ORDER BY position",
+            )
+            .map_err(VaultError::storage("reading people"))?;
+        let rows = stmt
+            .query_map([id], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })
+            .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
+            .map_err(VaultError::storage("reading people"))?;
+        let people = rows
+            .iter()
+            .map(|(pid, sealed)| from_json::<PersonForm>(&key.open(&person_field(pid), sealed)?))
+            .collect::<Result<Vec<_>>>()?;
+        let bank: Option<Vec<u8>> = conn
+            .query_row(
+                "SELECT body FROM bank_accounts WHERE application_id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(VaultError::storage("reading the bank account"))?;
+        let bank = match bank {
+            Some(sealed) => from_json::<BankForm>(&key.open("bank", &sealed)?)?,
+            None => BankForm::default(),
+        };
+        Ok(Stored {
+            summary,
+            form: ApplicationForm {
+                business: body.business,
+                people,
+                bank,
+                terms: body.terms,
+            },
+        })
+    }
+
+    /// Replaces the form of an application, if it is still at `expected_version` and in a
+    /// state where it may be edited. Returns the new version.
+    pub fn update_application(
+        &self,
+        id: &str,
+        expected_version: i64,
+        form: &ApplicationForm,
+        now_ms: i64,
+    ) -> Result<i64> {
+        let tx = self.begin()?;
+        let current = self.application_summary(id)?;
+        if current.version != expected_version {
+            return Err(VaultError::Conflict(
+                "the application was changed by someone else meanwhile: reload it",
+            ));
+        }
+        if !current.status.is_editable() {
+            return Err(VaultError::Conflict(
+                "the application is not editable in its current status",
+            ));
+        }
+        let key = self
+            .existing_record_key(id)?
+            .ok_or(VaultError::NotFound("application"))?;
+        let b = &form.business;
+        let body = key.seal(
+            "application",
+            &to_json(&Body {
+                business: b.clone(),
+                terms: form.terms.clone(),
+            }),
+        );
+        let conn = self.conn();
+        conn.execute(
+            "UPDATE applications SET legal_name = ?2, legal_name_key = ?3, dba = ?4, dba_key = ?5,
+                 entity_type = ?6, mcc = ?7, people_count = ?8, updated_at = ?9,
+                 version = version + 1, body = ?10
+             WHERE id = ?1",
+            params![
+                id,
+                b.legal_name,
+                search_key(&b.legal_name),
+                b.dba,
+                search_key(&b.dba),
+                b.entity_type,
+                b.mcc,
+                form.people.len() as i64,
+                now_ms,
+                body
+            ],
+        )
+        .map_err(VaultError::storage("updating an application"))?;
+        for table in ["application_people", "blind_indexes"] {
+            conn.execute(
+                &format!("DELETE FROM {table} WHERE application_id = ?1"),
+                [id],
+            )
+            .map_err(VaultError::storage("updating an application"))?;
+        }
+        self.write_parts(&key, id, form)?;
+        tx.commit()
+            .map_err(VaultError::storage("committing an application"))?;
+        Ok(expected_version + 1)
+    }
+
+    /// Moves an application to `to` if the state machine allows it from its current status
+    /// and nobody changed it since `expected_version`. Returns the new version.
+    pub fn transition_application(
+        &self,
+        id: &str,
+        expected_version: i64,
+        to: ApplicationStatus,
+        actor: &str,
+        note: Option<&str>,
+        now_ms: i64,
+    ) -> Result<i64> {
+        let tx = self.begin()?;
+        let current = self.application_summary(id)?;
+        if current.version != expected_version {
+            return Err(VaultError::Conflict(
+                "the application was changed by someone else meanwhile: reload it",
+            ));
+        }
+        current.status.move_to(to).map_err(|_| {
+            VaultError::Conflict("that status change is not allowed from the current status")
+        })?;
+        self.conn()
+            .execute(
+                "UPDATE applications SET status = ?2, updated_at = ?3, version = version + 1,
+                     submitted_at = CASE WHEN ?2 = 'submitted' THEN ?3 ELSE submitted_at END
+                 WHERE id = ?1",
+                params![id, to.as_str(), now_ms],
+            )
+            .map_err(VaultError::storage("changing an application's status"))?;
+        self.add_history(id, now_ms, actor, Some(current.status), to, note)?;
+        tx.commit()
+            .map_err(VaultError::storage("committing a status change"))?;
+        Ok(expected_version + 1)
+    }
+
+    pub fn application_history(&self, id: &str) -> Result<Vec<HistoryEntry>> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached(
+                "SELECT at, actor, from_status, to_status, note FROM application_history
+                 WHERE application_id = ?1 ORDER BY at, rowid",
+            )
+            .map_err(VaultError::storage("reading the history"))?;
+        stmt.query_map([id], |r| {
+            Ok(HistoryEntry {
+                at: r.get(0)?,
+                actor: r.get(1)?,
+                from: r.get(2)?,
+                to: r.get(3)?,
+                note: r.get(4)?,
+            })
+        })
+        .and_then(Iterator::collect)
+        .map_err(VaultError::storage("reading the history"))
+    }
+
+    /// Ids of applications holding a value equal to `normalised` (exact, via blind index).
+    pub fn applications_with(&self, kind: IndexKind, normalised: &str) -> Result<Vec<String>> {
+        let digest = self.blind_index(kind.as_str(), normalised);
+        let mut stmt = self
+            .conn()
+            .prepare_cached(
+                "SELECT application_id FROM blind_indexes WHERE kind = ?1 AND digest = ?2
+                 ORDER BY application_id",
+            )
+            .map_err(VaultError::storage("looking up a blind index"))?;
+        stmt.query_map(params![kind.as_str(), digest.as_slice()], |r| r.get(0))
+            .and_then(Iterator::collect)
+            .map_err(VaultError::storage("looking up a blind index"))
+    }
+
+    /// A page of applications, newest first, with the total matching the filter.
+    pub fn list_applications(
+        &self,
+        filter: &ListFilter,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> Result<Page> {
+        // Only fixed fragments go into the SQL; every value is a parameter.
+        let mut clauses: Vec<&str> = Vec::new();
+        let mut values: Vec<Value> = Vec::new();
+        if let Some(status) = filter.status {
+            clauses.push("status = ?");
+            values.push(Value::Text(status.as_str().into()));
+        }
+        if let Some(mcc) = &filter.mcc {
+            clauses.push("mcc = ?");
+            values.push(Value::Text(mcc.clone()));
+        }
+        if let Some(from) = filter.created_from {
+            clauses.push("created_at >= ?");
+            values.push(Value::Integer(from));
+        }
+        if let Some(to) = filter.created_to {
+            clauses.push("created_at < ?");
+            values.push(Value::Integer(to));
+        }
+        if let Some(prefix) = filter.name_prefix.as_deref().map(search_key) {
+            if !prefix.is_empty() {
+                clauses.push(
+                    "((legal_name_key >= ? AND legal_name_key < ?) OR (dba_key >= ? AND dba_key < ?))",
+                );
+                let end = format!("{prefix}\u{10FFFF}");
+                values.extend([
+                    Value::Text(prefix.clone()),
+                    Value::Text(end.clone()),
+                    Value::Text(prefix),
+                    Value::Text(end),
+                ]);
+            }
+        }
+        if let Some(ein) = &filter.ein_digits {
+            clauses.push(
+                "id IN (SELECT application_id FROM blind_indexes WHERE kind = 'ein' AND digest = ?)",
+            );
+            values.push(Value::Blob(
+                self.blind_index(IndexKind::Ein.as_str(), ein).to_vec(),
+            ));
+        }
+        let filter_sql = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", clauses.join(" AND "))
+        };
+        let conn = self.conn();
+        let total: i64 = conn
+            .prepare_cached(&format!("SELECT count(*) FROM applications {filter_sql}"))
+            .and_then(|mut s| s.query_row(params_from_iter(values.iter()), |r| r.get(0)))
+            .map_err(VaultError::storage("counting applications"))?;
+
+        let mut page_values = values;
+        if let Some(c) = after {
+            clauses.push("(created_at, id) < (?, ?)");
+            page_values.push(Value::Integer(c.created_at));
+            page_values.push(Value::Text(c.id.clone()));
+        }
+        let page_filter = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", clauses.join(" AND "))
+        };
+        let limit = limit.clamp(1, 200);
+        page_values.push(Value::Integer(i64::from(limit)));
+        let items: Vec<Summary> = conn
+            .prepare_cached(&format!(
+                "SELECT {SUMMARY_COLUMNS} FROM applications {page_filter}
+                 ORDER BY created_at DESC, id DESC LIMIT ?"
+            ))
+            .and_then(|mut s| {
+                s.query_map(params_from_iter(page_values.iter()), summary_from_row)?
+                    .collect()
+            })
+            .map_err(VaultError::storage("listing applications"))?;
+        let next = (items.len() == limit as usize)
+            .then(|| items.last())
+            .flatten()
+            .map(|s| Cursor {
+                created_at: s.created_at,
+                id: s.id.clone(),
+            });
+        Ok(Page { items, total, next })
+    }
+
+    // ---- documents --------------------------------------------------------------------------
+
+    pub fn add_document(&self, doc: &NewDocument<'_>) -> Result<DocumentMeta> {
+        let tx = self.begin()?;
+        let summary = self.application_summary(doc.application_id)?;
+        if !summary.status.is_editable() {
+            return Err(VaultError::Conflict(
+                "documents can be added only while the application is editable",
+            ));
+        }
+        let key = self
+            .existing_record_key(doc.application_id)?
+            .ok_or(VaultError::NotFound("application"))?;
+        let digest = crate::crypto::sha256(&[doc.content]);
+        self.conn()
+            .execute(
+                "INSERT INTO documents (id, application_id, kind, media_type, size, sha256,
+                     file_name, content, uploaded_by, uploaded_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    doc.id,
+                    doc.application_id,
+                    doc.kind,
+                    doc.media_type,
+                    doc.content.len() as i64,
+                    digest.as_slice(),
+                    key.seal(
+                        &format!("document-name:{}", doc.id),
+                        doc.file_name.as_bytes()
+                    ),
+                    key.seal(&format!("document:{}", doc.id), doc.content),
+                    doc.actor,
+                    doc.now_ms,
+                ],
+            )
+            .map_err(VaultError::storage("storing a document"))?;
+        tx.commit()
+            .map_err(VaultError::storage("committing a document"))?;
+        Ok(DocumentMeta {
+            id: doc.id.to_string(),
+            application_id: doc.application_id.to_string(),
+            kind: doc.kind.to_string(),
+            media_type: doc.media_type.to_string(),
+            size: doc.content.len() as i64,
+            file_name: doc.file_name.to_string(),
+            uploaded_by: doc.actor.to_string(),
+            uploaded_at: doc.now_ms,
+        })
+    }
+
+    fn document_rows(&self, where_sql: &str, arg: &str) -> Result<Vec<(DocumentMeta, Vec<u8>)>> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached(&format!(
+                "SELECT id, application_id, kind, media_type, size, file_name, uploaded_by,
+                     uploaded_at FROM documents WHERE {where_sql} ORDER BY uploaded_at, id"
+            ))
+            .map_err(VaultError::storage("reading documents"))?;
+        stmt.query_map([arg], |r| {
+            Ok((
+                DocumentMeta {
+                    id: r.get(0)?,
+                    application_id: r.get(1)?,
+                    kind: r.get(2)?,
+                    media_type: r.get(3)?,
+                    size: r.get(4)?,
+                    file_name: String::new(),
+                    uploaded_by: r.get(6)?,
+                    uploaded_at: r.get(7)?,
+                },
+                r.get::<_, Vec<u8>>(5)?,
+            ))
+        })
+        .and_then(Iterator::collect)
+        .map_err(VaultError::storage("reading documents"))
+    }
+
+    fn open_name(&self, mut meta: DocumentMeta, sealed: &[u8]) -> Result<DocumentMeta> {
+        let key = self
+            .existing_record_key(&meta.application_id)?
+            .ok_or(VaultError::NotFound("application"))?;
+        let name = key.open(&format!("document-name:{}", meta.id), sealed)?;
+        meta.file_name = String::from_utf8_lossy(&name).into_owned();
+        Ok(meta)
+    }
+
+    pub fn documents(&self, application_id: &str) -> Result<Vec<DocumentMeta>> {
+        self.document_rows("application_id = ?1", application_id)?
+            .into_iter()
+            .map(|(meta, name)| self.open_name(meta, &name))
+            .collect()
+    }
+
+    /// A document's metadata and opened content.
+    pub fn document(&self, id: &str) -> Result<(DocumentMeta, Zeroizing<Vec<u8>>)> {
+        let (meta, name) = self
+            .document_rows("id = ?1", id)?
+            .pop()
+            .ok_or(VaultError::NotFound("document"))?;
+        let meta = self.open_name(meta, &name)?;
+        let sealed: Vec<u8> = self
+            .conn()
+            .query_row("SELECT content FROM documents WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .map_err(VaultError::storage("reading a document"))?;
+        let key = self
+            .existing_record_key(&meta.application_id)?
+            .ok_or(VaultError::NotFound("application"))?;
+        let content = key.open(&format!("document:{id}"), &sealed)?;
+        Ok((meta, content))
+    }
+
+    pub fn delete_document(&self, id: &str) -> Result<DocumentMeta> {
+        let tx = self.begin()?;
+        let (meta, _) = self.document(id)?;
+        let status = self.application_summary(&meta.application_id)?.status;
+        if !status.is_editable() {
+            return Err(VaultError::Conflict(
+                "documents can be removed only while the application is editable",
+            ));
+        }
+        self.conn()
+            .execute("DELETE FROM documents WHERE id = ?1", [id])
+            .map_err(VaultError::storage("deleting a document"))?;
+        tx.commit()
+            .map_err(VaultError::storage("committing a document deletion"))?;
+        Ok(meta)
+    }
+}
