@@ -4,7 +4,7 @@ use api::auth::{self, ChangePasswordInput, SetupInput, SignInInput};
 use api::session::Stage;
 use api::{users, Access, Code, DataDir, KdfParams, Policy, SessionSlot};
 
-fn policy() -> Policy {
+pub fn policy() -> Policy {
     Policy {
         kdf: KdfParams::MINIMUM,
         ..Policy::default()
@@ -20,7 +20,7 @@ pub fn code_now(secret_b32: &str) -> String {
     secret.code_at(now)
 }
 
-fn setup(dir: &DataDir, slot: &mut SessionSlot) -> String {
+pub fn setup(dir: &DataDir, slot: &mut SessionSlot) -> String {
     let out = auth::setup_vault(
         dir,
         SetupInput {
@@ -45,6 +45,45 @@ fn setup(dir: &DataDir, slot: &mut SessionSlot) -> String {
     let info = auth::confirm_totp(slot, &code_now(&secret)).unwrap();
     assert_eq!(info.stage, Stage::Ready);
     secret
+}
+
+/// A user created by the admin, signed in with a new password and an enrolled authenticator.
+pub fn signed_in_user(
+    dir: &DataDir,
+    admin: &mut SessionSlot,
+    name: &str,
+    role: &str,
+) -> SessionSlot {
+    let issued = users::create_user(
+        admin,
+        users::NewUserInput {
+            username: name.into(),
+            role: role.into(),
+        },
+    )
+    .unwrap();
+    let mut slot = SessionSlot::new();
+    auth::sign_in(
+        dir,
+        SignInInput {
+            username: name.into(),
+            password: issued.one_time_password,
+            code: None,
+        },
+        &mut slot,
+        policy(),
+    )
+    .unwrap();
+    let info = auth::change_password(
+        &mut slot,
+        ChangePasswordInput {
+            current: None,
+            new_password: "quiet river stones".into(),
+        },
+    )
+    .unwrap();
+    auth::confirm_totp(&mut slot, &code_now(&info.enrolment.unwrap().secret)).unwrap();
+    slot
 }
 
 #[test]

@@ -89,6 +89,25 @@ impl fmt::Display for Code {
 pub struct Error {
     code: Code,
     message: String,
+    /// For `invalid_input` about a form: every field that failed, so the UI can mark each one.
+    fields: Vec<FieldIssue>,
+}
+
+/// One field that failed a rule: its path in the form (`business.ein`, `people[1].ssn`) and the
+/// rule — never the value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldIssue {
+    pub field: String,
+    pub reason: String,
+}
+
+impl From<domain::intake::FieldError> for FieldIssue {
+    fn from(e: domain::intake::FieldError) -> Self {
+        Self {
+            field: e.field,
+            reason: e.reason,
+        }
+    }
 }
 
 impl Error {
@@ -96,7 +115,33 @@ impl Error {
         Self {
             code,
             message: message.into(),
+            fields: Vec::new(),
         }
+    }
+
+    /// `invalid_input` naming every field that failed.
+    pub fn fields(errors: Vec<domain::intake::FieldError>) -> Self {
+        let fields: Vec<FieldIssue> = errors.into_iter().map(FieldIssue::from).collect();
+        let message = match fields.as_slice() {
+            [one] => format!("{}: {}", one.field, one.reason),
+            many => format!(
+                "{} fields need attention — {}",
+                many.len(),
+                many.iter()
+                    .map(|f| format!("{}: {}", f.field, f.reason))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        };
+        Self {
+            code: Code::InvalidInput,
+            message,
+            fields,
+        }
+    }
+
+    pub fn field_issues(&self) -> &[FieldIssue] {
+        &self.fields
     }
 
     pub fn invalid_input(field: &str, problem: &str) -> Self {
@@ -122,9 +167,14 @@ impl Error {
 
 impl Serialize for Error {
     fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        let mut s = serializer.serialize_struct("Error", 2)?;
+        let mut s = serializer.serialize_struct("Error", 3)?;
         s.serialize_field("code", &self.code)?;
         s.serialize_field("message", &self.message)?;
+        if self.fields.is_empty() {
+            s.skip_field("fields")?;
+        } else {
+            s.serialize_field("fields", &self.fields)?;
+        }
         s.end()
     }
 }
@@ -169,6 +219,21 @@ mod tests {
                 "message": "the data folder is not a directory"
             }),
             "the IPC and --json contract is exactly {{code, message}}"
+        );
+    }
+
+    #[test]
+    fn form_errors_list_every_field() {
+        let err = Error::fields(vec![
+            domain::intake::FieldError::new("business.ein", "must be 9 digits"),
+            domain::intake::FieldError::new("people[0].ssn", "is required"),
+        ]);
+        assert_eq!(err.code(), Code::InvalidInput);
+        let json = serde_json::to_value(&err).unwrap();
+        assert_eq!(json["fields"][1]["field"], "people[0].ssn");
+        assert_eq!(
+            err.message(),
+            "2 fields need attention — business.ein: must be 9 digits; people[0].ssn: is required"
         );
     }
 

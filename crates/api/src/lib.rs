@@ -10,6 +10,7 @@ pub mod auth;
 mod data_dir;
 mod error;
 mod info;
+pub mod intake;
 pub mod logging;
 pub mod session;
 pub mod settings;
@@ -17,7 +18,7 @@ pub mod users;
 
 pub use data_dir::{DataDir, DATA_DIR_ENV};
 pub use domain;
-pub use error::{Code, Error, Result};
+pub use error::{Code, Error, FieldIssue, Result};
 pub use info::{app_info, AppInfo, APP_NAME, VERSION};
 pub use session::{Access, SessionInfo, SessionSlot};
 pub use vault::{KdfParams, Policy};

@@ -106,6 +106,10 @@ impl Session {
         &self.user.username
     }
 
+    pub fn role(&self) -> Role {
+        self.user.role
+    }
+
     pub(crate) fn set_idle_limit(&mut self, minutes: u32) {
         self.idle_limit = Duration::from_secs(u64::from(minutes) * 60);
     }

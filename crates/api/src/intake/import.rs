@@ -1,0 +1,970 @@
+//! Bulk import of complete applications from CSV (one row each, people as repeated column
+//! groups `owner1_…` to `owner5_`) or JSON (an array in Stripe's Accounts/Persons shape).
+//! The format is documented in `docs/IMPORT.md` with a sample in `docs/samples/`.
+//!
+//! Every row is checked as a complete application. A bad row is reported with its row number,
+//! field and reason and never stops the good ones; each good row is stored whole (a savepoint
+//! per application). Imported applications start as `submitted`. A problem with the file itself
+//! (unknown or missing columns, not JSON) rejects the whole file before anything is written.
+
+use std::path::Path;
+
+use domain::intake::{ApplicationForm, Completeness, FieldError, PersonForm, MAX_PEOPLE};
+use serde::Serialize;
+use serde_json::Value;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use vault::applications::{NewApplication, Source};
+use vault::audit::Outcome;
+
+use super::{new_id, now_ms};
+use crate::session::{Access, SessionSlot};
+use crate::{Error, Result};
+
+/// Each row of a file, numbered from 1, as a form or the problems found reading it.
+type Rows = Vec<(usize, std::result::Result<ApplicationForm, Vec<FieldError>>)>;
+
+/// The largest file accepted (about 100,000 applications of CSV).
+pub const MAX_IMPORT_BYTES: usize = 256 * 1024 * 1024;
+const BATCH: usize = 500;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Json,
+}
+
+impl Format {
+    /// From the file name, else from the first non-blank byte (`[` or `{` means JSON).
+    pub fn detect(file_name: &str, content: &[u8]) -> Format {
+        let lower = file_name.to_ascii_lowercase();
+        if lower.ends_with(".json") {
+            return Format::Json;
+        }
+        if lower.ends_with(".csv") {
+            return Format::Csv;
+        }
+        match content.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'[' | b'{') => Format::Json,
+            _ => Format::Csv,
+        }
+    }
+}
+
+/// One rejected row: the row number (1 = the first application in the file), the column or
+/// JSON path, and the rule. Never the value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RowError {
+    pub row: usize,
+    pub field: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportReport {
+    pub rows: usize,
+    pub imported: usize,
+    /// Rows with at least one problem.
+    pub rejected_rows: usize,
+    pub errors: Vec<RowError>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Progress {
+    pub done: usize,
+    pub total: usize,
+}
+
+// ---- CSV columns ------------------------------------------------------------------------------
+
+type FormField = fn(&mut ApplicationForm) -> &mut String;
+type PersonField = fn(&mut PersonForm) -> &mut String;
+
+/// Business, bank and terms columns: (column, path in the form, accessor).
+const FORM_COLUMNS: &[(&str, &str, FormField)] = &[
+    ("legal_name", "business.legal_name", |f| {
+        &mut f.business.legal_name
+    }),
+    ("dba", "business.dba", |f| &mut f.business.dba),
+    ("entity_type", "business.entity_type", |f| {
+        &mut f.business.entity_type
+    }),
+    ("ein", "business.ein", |f| &mut f.business.ein),
+    ("incorporation_date", "business.incorporation_date", |f| {
+        &mut f.business.incorporation_date
+    }),
+    ("incorporation_state", "business.incorporation_state", |f| {
+        &mut f.business.incorporation_state
+    }),
+    (
+        "incorporation_country",
+        "business.incorporation_country",
+        |f| &mut f.business.incorporation_country,
+    ),
+    ("address_line1", "business.address.line1", |f| {
+        &mut f.business.address.line1
+    }),
+    ("address_line2", "business.address.line2", |f| {
+        &mut f.business.address.line2
+    }),
+    ("address_city", "business.address.city", |f| {
+        &mut f.business.address.city
+    }),
+    ("address_state", "business.address.state", |f| {
+        &mut f.business.address.state
+    }),
+    ("address_postal_code", "business.address.postal_code", |f| {
+        &mut f.business.address.postal_code
+    }),
+    ("address_country", "business.address.country", |f| {
+        &mut f.business.address.country
+    }),
+    ("operating_line1", "business.operating_address.line1", |f| {
+        &mut f.business.operating_address.line1
+    }),
+    ("operating_line2", "business.operating_address.line2", |f| {
+        &mut f.business.operating_address.line2
+    }),
+    ("operating_city", "business.operating_address.city", |f| {
+        &mut f.business.operating_address.city
+    }),
+    ("operating_state", "business.operating_address.state", |f| {
+        &mut f.business.operating_address.state
+    }),
+    (
+        "operating_postal_code",
+        "business.operating_address.postal_code",
+        |f| &mut f.business.operating_address.postal_code,
+    ),
+    (
+        "operating_country",
+        "business.operating_address.country",
+        |f| &mut f.business.operating_address.country,
+    ),
+    ("phone", "business.phone", |f| &mut f.business.phone),
+    ("email", "business.email", |f| &mut f.business.email),
+    ("website", "business.website", |f| &mut f.business.website),
+    ("mcc", "business.mcc", |f| &mut f.business.mcc),
+    ("product_description", "business.product_description", |f| {
+        &mut f.business.product_description
+    }),
+    ("monthly_volume", "business.monthly_volume", |f| {
+        &mut f.business.monthly_volume
+    }),
+    ("average_ticket", "business.average_ticket", |f| {
+        &mut f.business.average_ticket
+    }),
+    ("max_ticket", "business.max_ticket", |f| {
+        &mut f.business.max_ticket
+    }),
+    (
+        "card_present_percent",
+        "business.card_present_percent",
+        |f| &mut f.business.card_present_percent,
+    ),
+    ("bank_holder_name", "bank.holder_name", |f| {
+        &mut f.bank.holder_name
+    }),
+    ("bank_country", "bank.country", |f| &mut f.bank.country),
+    ("bank_routing_number", "bank.routing_number", |f| {
+        &mut f.bank.routing_number
+    }),
+    ("bank_account_number", "bank.account_number", |f| {
+        &mut f.bank.account_number
+    }),
+    ("bank_account_type", "bank.account_type", |f| {
+        &mut f.bank.account_type
+    }),
+    ("bank_iban", "bank.iban", |f| &mut f.bank.iban),
+    ("terms_accepted_at", "terms.accepted_at", |f| {
+        &mut f.terms.accepted_at
+    }),
+    ("terms_signer_name", "terms.signer_name", |f| {
+        &mut f.terms.signer_name
+    }),
+    ("terms_ip", "terms.ip", |f| &mut f.terms.ip),
+    ("terms_user_agent", "terms.user_agent", |f| {
+        &mut f.terms.user_agent
+    }),
+];
+
+/// Columns of one person group, after the `ownerN_` prefix; `is_control` is handled apart.
+const PERSON_COLUMNS: &[(&str, &str, PersonField)] = &[
+    ("first_name", "first_name", |p| &mut p.first_name),
+    ("last_name", "last_name", |p| &mut p.last_name),
+    ("title", "title", |p| &mut p.title),
+    ("dob", "dob", |p| &mut p.dob),
+    ("ssn", "ssn", |p| &mut p.ssn),
+    ("itin", "itin", |p| &mut p.itin),
+    ("passport_number", "passport_number", |p| {
+        &mut p.passport_number
+    }),
+    ("passport_country", "passport_country", |p| {
+        &mut p.passport_country
+    }),
+    ("address_line1", "address.line1", |p| &mut p.address.line1),
+    ("address_line2", "address.line2", |p| &mut p.address.line2),
+    ("address_city", "address.city", |p| &mut p.address.city),
+    ("address_state", "address.state", |p| &mut p.address.state),
+    ("address_postal_code", "address.postal_code", |p| {
+        &mut p.address.postal_code
+    }),
+    ("address_country", "address.country", |p| {
+        &mut p.address.country
+    }),
+    ("email", "email", |p| &mut p.email),
+    ("phone", "phone", |p| &mut p.phone),
+    ("ownership_percent", "ownership_percent", |p| {
+        &mut p.ownership_percent
+    }),
+];
+const IS_CONTROL: &str = "is_control";
+
+fn optional_column(name: &str) -> bool {
+    name.starts_with("operating_")
+}
+
+/// Every column, in file order, for `people` person groups.
+pub fn csv_header(people: usize) -> Vec<String> {
+    let mut cols: Vec<String> = FORM_COLUMNS.iter().map(|(c, _, _)| c.to_string()).collect();
+    for n in 1..=people {
+        cols.extend(
+            PERSON_COLUMNS
+                .iter()
+                .map(|(c, _, _)| format!("owner{n}_{c}")),
+        );
+        cols.push(format!("owner{n}_{IS_CONTROL}"));
+    }
+    cols
+}
+
+/// The CSV column for a form path (`people[1].ssn` → `owner2_ssn`).
+fn csv_column(path: &str) -> String {
+    if let Some((_, col, _)) = FORM_COLUMNS
+        .iter()
+        .map(|(c, p, a)| (p, c, a))
+        .find(|(p, _, _)| **p == path)
+    {
+        return col.to_string();
+    }
+    if let Some(rest) = path.strip_prefix("people[") {
+        if let Some((i, field)) = rest.split_once("].") {
+            if let Ok(i) = i.parse::<usize>() {
+                let col = PERSON_COLUMNS
+                    .iter()
+                    .find(|(_, p, _)| *p == field)
+                    .map_or(field, |(c, _, _)| c);
+                return format!("owner{}_{col}", i + 1);
+            }
+        }
+    }
+    if path == "people" {
+        return "owner columns".into();
+    }
+    path.to_string()
+}
+
+fn parse_bool(s: &str) -> Option<bool> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "" | "no" | "n" | "false" | "0" => Some(false),
+        "yes" | "y" | "true" | "1" => Some(true),
+        _ => None,
+    }
+}
+
+/// A column name safe to show: short, printable.
+fn shown(name: &str) -> String {
+    let clean: String = name.chars().filter(|c| !c.is_control()).take(40).collect();
+    if clean.is_empty() {
+        "(blank)".into()
+    } else {
+        clean
+    }
+}
+
+enum Slot {
+    Form(FormField),
+    Person(usize, PersonField),
+    Control(usize),
+}
+
+fn parse_csv(content: &[u8]) -> Result<Rows> {
+    let content = content.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(content);
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(true)
+        .from_reader(content);
+    let header = reader
+        .byte_headers()
+        .map_err(|_| Error::invalid_input("file", "the CSV header cannot be read"))?
+        .clone();
+    let mut slots = Vec::with_capacity(header.len());
+    let mut seen = std::collections::HashSet::new();
+    for raw in header.iter() {
+        let name = std::str::from_utf8(raw)
+            .map_err(|_| Error::invalid_input("file", "a column name is not valid UTF-8"))?
+            .trim()
+            .to_ascii_lowercase();
+        if !seen.insert(name.clone()) {
+            return Err(Error::invalid_input(
+                "file",
+                &format!("column {} appears twice", shown(&name)),
+            ));
+        }
+        let slot = if let Some((_, _, f)) = FORM_COLUMNS.iter().find(|(c, _, _)| *c == name) {
+            Slot::Form(*f)
+        } else {
+            let person = name
+                .strip_prefix("owner")
+                .and_then(|rest| rest.split_once('_'))
+                .and_then(|(n, col)| Some((n.parse::<usize>().ok()?, col)))
+                .filter(|(n, _)| (1..=MAX_PEOPLE).contains(n));
+            match person {
+                Some((n, IS_CONTROL)) => Slot::Control(n - 1),
+                Some((n, col)) => match PERSON_COLUMNS.iter().find(|(c, _, _)| *c == col) {
+                    Some((_, _, f)) => Slot::Person(n - 1, *f),
+                    None => {
+                        return Err(Error::invalid_input(
+                            "file",
+                            &format!("unknown column {}", shown(&name)),
+                        ))
+                    }
+                },
+                None => {
+                    return Err(Error::invalid_input(
+                        "file",
+                        &format!(
+                            "unknown column {} (see docs/IMPORT.md for the columns)",
+                            shown(&name)
+                        ),
+                    ))
+                }
+            }
+        };
+        slots.push(slot);
+    }
+    let missing: Vec<&str> = FORM_COLUMNS
+        .iter()
+        .map(|(c, _, _)| *c)
+        .filter(|c| !optional_column(c) && !seen.contains(*c))
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::invalid_input(
+            "file",
+            &format!("missing columns: {}", missing.join(", ")),
+        ));
+    }
+    let groups = (1..=MAX_PEOPLE)
+        .filter(|n| seen.iter().any(|c| c.starts_with(&format!("owner{n}_"))))
+        .collect::<Vec<_>>();
+    for n in &groups {
+        let wanted = PERSON_COLUMNS
+            .iter()
+            .map(|(c, _, _)| format!("owner{n}_{c}"))
+            .chain([format!("owner{n}_{IS_CONTROL}")]);
+        let absent: Vec<String> = wanted.filter(|c| !seen.contains(c)).collect();
+        if !absent.is_empty() {
+            return Err(Error::invalid_input(
+                "file",
+                &format!("missing columns: {}", absent.join(", ")),
+            ));
+        }
+    }
+    if !groups.contains(&1) {
+        return Err(Error::invalid_input(
+            "file",
+            "missing columns: the owner1_ group (see docs/IMPORT.md)",
+        ));
+    }
+
+    let names: Vec<String> = header
+        .iter()
+        .map(|h| String::from_utf8_lossy(h).trim().to_ascii_lowercase())
+        .collect();
+    let mut rows = Vec::new();
+    let mut record = csv::ByteRecord::new();
+    let mut row = 0;
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(_) => {
+                row += 1;
+                rows.push((
+                    row,
+                    Err(vec![FieldError::new(
+                        "row",
+                        "cannot be read as CSV (bad quoting?)",
+                    )]),
+                ));
+                continue;
+            }
+        }
+        row += 1;
+        if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
+            row -= 1; // a blank line is not an application
+            continue;
+        }
+        if record.len() != slots.len() {
+            rows.push((
+                row,
+                Err(vec![FieldError::new(
+                    "row",
+                    format!(
+                        "has {} fields; the header has {}",
+                        record.len(),
+                        slots.len()
+                    ),
+                )]),
+            ));
+            continue;
+        }
+        let mut form = ApplicationForm::default();
+        let mut people: Vec<Option<PersonForm>> = vec![None; MAX_PEOPLE];
+        let mut errors = Vec::new();
+        for ((raw, slot), name) in record.iter().zip(&slots).zip(&names) {
+            let Ok(text) = std::str::from_utf8(raw) else {
+                errors.push(FieldError::new(name.clone(), "is not valid UTF-8 text"));
+                continue;
+            };
+            match slot {
+                Slot::Form(f) => *f(&mut form) = text.to_string(),
+                Slot::Person(i, f) => {
+                    if !text.trim().is_empty() {
+                        *f(people[*i].get_or_insert_with(PersonForm::default)) = text.to_string();
+                    }
+                }
+                Slot::Control(i) => match parse_bool(text) {
+                    Some(true) => {
+                        people[*i]
+                            .get_or_insert_with(PersonForm::default)
+                            .is_control = true
+                    }
+                    Some(false) => {}
+                    None => errors.push(FieldError::new(name.clone(), "must be yes or no")),
+                },
+            }
+        }
+        form.people = people
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, p)| {
+                p.map(|mut p| {
+                    p.id = format!("owner{}", i + 1);
+                    p
+                })
+            })
+            .collect();
+        rows.push((
+            row,
+            if errors.is_empty() {
+                Ok(form)
+            } else {
+                Err(errors)
+            },
+        ));
+    }
+    Ok(rows)
+}
+
+// ---- JSON (Stripe-like) -----------------------------------------------------------------------
+
+/// Reads text at a dotted path of a JSON object: absent or null is blank; numbers are
+/// accepted as their decimal text; anything else is a typed error at that path.
+fn text_at(v: &Value, path: &str) -> std::result::Result<String, FieldError> {
+    let mut cur = v;
+    for key in path.split('.') {
+        match cur.get(key) {
+            Some(next) => cur = next,
+            None => return Ok(String::new()),
+        }
+    }
+    match cur {
+        Value::Null => Ok(String::new()),
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        _ => Err(FieldError::new(path, "must be text or a number")),
+    }
+}
+
+fn bool_at(v: &Value, path: &str) -> std::result::Result<bool, FieldError> {
+    let mut cur = v;
+    for key in path.split('.') {
+        match cur.get(key) {
+            Some(next) => cur = next,
+            None => return Ok(false),
+        }
+    }
+    match cur {
+        Value::Null => Ok(false),
+        Value::Bool(b) => Ok(*b),
+        _ => Err(FieldError::new(path, "must be true or false")),
+    }
+}
+
+/// JSON paths of the Stripe-like shape, with the form path each fills.
+const JSON_FIELDS: &[(&str, &str)] = &[
+    ("company.name", "business.legal_name"),
+    ("business_profile.name", "business.dba"),
+    ("company.tax_id", "business.ein"),
+    ("company.incorporation.date", "business.incorporation_date"),
+    (
+        "company.incorporation.state",
+        "business.incorporation_state",
+    ),
+    (
+        "company.incorporation.country",
+        "business.incorporation_country",
+    ),
+    ("company.address.line1", "business.address.line1"),
+    ("company.address.line2", "business.address.line2"),
+    ("company.address.city", "business.address.city"),
+    ("company.address.state", "business.address.state"),
+    (
+        "company.address.postal_code",
+        "business.address.postal_code",
+    ),
+    ("company.address.country", "business.address.country"),
+    (
+        "business_profile.support_address.line1",
+        "business.operating_address.line1",
+    ),
+    (
+        "business_profile.support_address.line2",
+        "business.operating_address.line2",
+    ),
+    (
+        "business_profile.support_address.city",
+        "business.operating_address.city",
+    ),
+    (
+        "business_profile.support_address.state",
+        "business.operating_address.state",
+    ),
+    (
+        "business_profile.support_address.postal_code",
+        "business.operating_address.postal_code",
+    ),
+    (
+        "business_profile.support_address.country",
+        "business.operating_address.country",
+    ),
+    ("company.phone", "business.phone"),
+    ("business_profile.support_email", "business.email"),
+    ("business_profile.url", "business.website"),
+    ("business_profile.mcc", "business.mcc"),
+    (
+        "business_profile.product_description",
+        "business.product_description",
+    ),
+    ("business_profile.monthly_volume", "business.monthly_volume"),
+    ("business_profile.average_ticket", "business.average_ticket"),
+    ("business_profile.max_ticket", "business.max_ticket"),
+    (
+        "business_profile.card_present_percent",
+        "business.card_present_percent",
+    ),
+    ("external_account.account_holder_name", "bank.holder_name"),
+    ("external_account.country", "bank.country"),
+    ("external_account.routing_number", "bank.routing_number"),
+    ("external_account.account_type", "bank.account_type"),
+    ("tos_acceptance.ip", "terms.ip"),
+    ("tos_acceptance.user_agent", "terms.user_agent"),
+    ("tos_acceptance.signer_name", "terms.signer_name"),
+];
+
+const JSON_PERSON_FIELDS: &[(&str, &str)] = &[
+    ("first_name", "first_name"),
+    ("last_name", "last_name"),
+    ("relationship.title", "title"),
+    ("id_number", "ssn"),
+    ("itin", "itin"),
+    ("passport_number", "passport_number"),
+    ("passport_country", "passport_country"),
+    ("address.line1", "address.line1"),
+    ("address.line2", "address.line2"),
+    ("address.city", "address.city"),
+    ("address.state", "address.state"),
+    ("address.postal_code", "address.postal_code"),
+    ("address.country", "address.country"),
+    ("email", "email"),
+    ("phone", "phone"),
+    ("relationship.percent_ownership", "ownership_percent"),
+];
+
+/// The JSON path for a form path, for error reports.
+fn json_path(path: &str) -> String {
+    if let Some((j, _)) = JSON_FIELDS.iter().find(|(_, p)| *p == path) {
+        return j.to_string();
+    }
+    match path {
+        "business.entity_type" => return "business_type".into(),
+        "bank.account_number" | "bank.iban" => return "external_account.account_number".into(),
+        "terms.accepted_at" => return "tos_acceptance.date".into(),
+        _ => {}
+    }
+    if let Some(rest) = path.strip_prefix("people[") {
+        if let Some((i, field)) = rest.split_once("].") {
+            let j = match field {
+                "dob" => "dob",
+                "is_control" => "relationship.representative",
+                f => JSON_PERSON_FIELDS
+                    .iter()
+                    .find(|(_, p)| *p == f)
+                    .map_or(f, |(j, _)| j),
+            };
+            return format!("persons[{i}].{j}");
+        }
+    }
+    if path == "people" {
+        return "persons".into();
+    }
+    path.to_string()
+}
+
+fn set(form: &mut ApplicationForm, path: &str, value: String) {
+    if let Some((_, _, f)) = FORM_COLUMNS.iter().find(|(_, p, _)| *p == path) {
+        *f(form) = value;
+    }
+}
+
+fn set_person(p: &mut PersonForm, path: &str, value: String) {
+    if let Some((_, _, f)) = PERSON_COLUMNS.iter().find(|(_, q, _)| *q == path) {
+        *f(p) = value;
+    }
+}
+
+fn entity_from_stripe(v: &Value) -> std::result::Result<String, FieldError> {
+    let business_type = text_at(v, "business_type")?;
+    let structure = text_at(v, "company.structure")?;
+    let entity = match (business_type.as_str(), structure.as_str()) {
+        ("", _) => "",
+        ("individual", _) => "sole_proprietorship",
+        ("non_profit", _) => "non_profit",
+        ("government_entity", _) => "government_entity",
+        ("company", "private_partnership") => "partnership",
+        (
+            "company",
+            s @ ("single_member_llc" | "multi_member_llc" | "private_corporation"
+            | "public_corporation"),
+        ) => s,
+        ("company", "") => {
+            return Err(FieldError::new(
+                "company.structure",
+                "is required for a company",
+            ))
+        }
+        ("company", _) => {
+            return Err(FieldError::new(
+                "company.structure",
+                "must be single_member_llc, multi_member_llc, private_corporation, public_corporation or private_partnership",
+            ))
+        }
+        _ => {
+            return Err(FieldError::new(
+                "business_type",
+                "must be individual, company, non_profit or government_entity",
+            ))
+        }
+    };
+    Ok(entity.to_string())
+}
+
+fn from_stripe(v: &Value) -> std::result::Result<ApplicationForm, Vec<FieldError>> {
+    if !v.is_object() {
+        return Err(vec![FieldError::new("row", "must be a JSON object")]);
+    }
+    let mut errors = Vec::new();
+    let mut keep = |r: std::result::Result<String, FieldError>| {
+        r.unwrap_or_else(|e| {
+            errors.push(e);
+            String::new()
+        })
+    };
+    let mut form = ApplicationForm::default();
+    form.business.entity_type = keep(entity_from_stripe(v));
+    for (json, path) in JSON_FIELDS {
+        let value = keep(text_at(v, json));
+        set(&mut form, path, value);
+    }
+    let account = keep(text_at(v, "external_account.account_number"));
+    if form.bank.country.trim().eq_ignore_ascii_case("US") || form.bank.country.trim().is_empty() {
+        form.bank.account_number = account;
+    } else {
+        form.bank.iban = account;
+    }
+    form.terms.accepted_at = match v.pointer("/tos_acceptance/date") {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
+            .and_then(|t| t.format(&Rfc3339).ok())
+            .unwrap_or_else(|| {
+                errors.push(FieldError::new(
+                    "tos_acceptance.date",
+                    "must be a Unix timestamp in seconds",
+                ));
+                String::new()
+            }),
+        Some(Value::String(s)) => s.clone(),
+        Some(_) => {
+            errors.push(FieldError::new(
+                "tos_acceptance.date",
+                "must be a Unix timestamp in seconds",
+            ));
+            String::new()
+        }
+    };
+    match v.get("persons") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(persons)) => {
+            for (i, pv) in persons.iter().enumerate() {
+                let mut p = PersonForm::default();
+                let mut keep = |r: std::result::Result<String, FieldError>| {
+                    r.unwrap_or_else(|e| {
+                        errors.push(FieldError::new(
+                            format!("persons[{i}].{}", e.field),
+                            e.reason,
+                        ));
+                        String::new()
+                    })
+                };
+                p.id = keep(text_at(pv, "id"));
+                if p.id.is_empty() {
+                    p.id = format!("person{}", i + 1);
+                }
+                for (json, path) in JSON_PERSON_FIELDS {
+                    let value = keep(text_at(pv, json));
+                    set_person(&mut p, path, value);
+                }
+                let (y, m, d) = (
+                    keep(text_at(pv, "dob.year")),
+                    keep(text_at(pv, "dob.month")),
+                    keep(text_at(pv, "dob.day")),
+                );
+                if !(y.is_empty() && m.is_empty() && d.is_empty()) {
+                    p.dob = format!("{y:0>4}-{m:0>2}-{d:0>2}");
+                }
+                let owner = bool_at(pv, "relationship.owner").unwrap_or_else(|e| {
+                    errors.push(FieldError::new(
+                        format!("persons[{i}].{}", e.field),
+                        e.reason,
+                    ));
+                    true // reported; do not also complain about the percentage
+                });
+                if !owner && !p.ownership_percent.is_empty() && p.ownership_percent != "0" {
+                    errors.push(FieldError::new(
+                        format!("persons[{i}].relationship.owner"),
+                        "must be true when percent_ownership is given",
+                    ));
+                }
+                p.is_control = bool_at(pv, "relationship.representative").unwrap_or_else(|e| {
+                    errors.push(FieldError::new(
+                        format!("persons[{i}].{}", e.field),
+                        e.reason,
+                    ));
+                    false
+                });
+                form.people.push(p);
+            }
+        }
+        Some(_) => errors.push(FieldError::new("persons", "must be a list")),
+    }
+    if form.terms.signer_name.is_empty() {
+        if let Some(rep) = form.people.iter().find(|p| p.is_control) {
+            form.terms.signer_name = format!("{} {}", rep.first_name, rep.last_name);
+        }
+    }
+    if errors.is_empty() {
+        Ok(form)
+    } else {
+        Err(errors)
+    }
+}
+
+fn parse_json(content: &[u8]) -> Result<Rows> {
+    let value: Value = serde_json::from_slice(content).map_err(|e| {
+        // serde_json's message can quote the input; say only where.
+        Error::invalid_input(
+            "file",
+            &format!(
+                "is not valid JSON (line {}, column {})",
+                e.line(),
+                e.column()
+            ),
+        )
+    })?;
+    let items = match value {
+        Value::Array(items) => items,
+        Value::Object(mut o) => match o.remove("data").or_else(|| o.remove("applications")) {
+            Some(Value::Array(items)) => items,
+            _ => {
+                return Err(Error::invalid_input(
+                    "file",
+                    "must be a JSON array of applications (or an object with a \"data\" array)",
+                ))
+            }
+        },
+        _ => {
+            return Err(Error::invalid_input(
+                "file",
+                "must be a JSON array of applications",
+            ))
+        }
+    };
+    Ok(items
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (i + 1, from_stripe(v)))
+        .collect())
+}
+
+// ---- the use case -----------------------------------------------------------------------------
+
+/// Imports applications from `content`. Progress is reported after each stored batch.
+pub fn import(
+    slot: &mut SessionSlot,
+    file_name: &str,
+    content: &[u8],
+    progress: &mut dyn FnMut(Progress),
+) -> Result<ImportReport> {
+    import_as(slot, file_name, content, Source::Import, progress)
+}
+
+pub(crate) fn import_as(
+    slot: &mut SessionSlot,
+    file_name: &str,
+    content: &[u8],
+    source: Source,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<ImportReport> {
+    if content.len() > MAX_IMPORT_BYTES {
+        return Err(Error::invalid_input("file", "must be at most 256 MB"));
+    }
+    let session = slot.require(Access::Write, "application.import")?;
+    let format = Format::detect(file_name, content);
+    let parsed = match format {
+        Format::Csv => parse_csv(content)?,
+        Format::Json => parse_json(content)?,
+    };
+    let name_field = |field: &str| match format {
+        Format::Csv => csv_column(field),
+        Format::Json => json_path(field),
+    };
+    let now = OffsetDateTime::now_utc();
+    let total = parsed.len();
+    let mut errors = Vec::new();
+    let mut rejected_rows = 0;
+    let mut good: Vec<(usize, String, ApplicationForm)> = Vec::with_capacity(total);
+    for (row, result) in parsed {
+        match result.and_then(|f| f.check(now, Completeness::Complete)) {
+            Ok(form) => good.push((row, new_id(), form)),
+            Err(problems) => {
+                rejected_rows += 1;
+                errors.extend(problems.into_iter().map(|e| RowError {
+                    row,
+                    field: name_field(&e.field),
+                    reason: e.reason,
+                }));
+            }
+        }
+    }
+    progress(Progress {
+        done: rejected_rows,
+        total,
+    });
+    let mut imported = 0;
+    let stamp = now_ms(now);
+    for chunk in good.chunks(BATCH) {
+        let batch: Vec<NewApplication<'_>> = chunk
+            .iter()
+            .map(|(_, id, form)| NewApplication {
+                id,
+                status: domain::intake::ApplicationStatus::Submitted,
+                source,
+                form,
+                actor: session.username(),
+                now_ms: stamp,
+            })
+            .collect();
+        let results = session.vault().insert_applications(&batch)?;
+        for ((row, _, _), result) in chunk.iter().zip(results) {
+            match result {
+                Ok(()) => imported += 1,
+                Err(e) => {
+                    rejected_rows += 1;
+                    let e = Error::from(e);
+                    errors.push(RowError {
+                        row: *row,
+                        field: "row".into(),
+                        reason: e.message().to_string(),
+                    });
+                }
+            }
+        }
+        progress(Progress {
+            done: rejected_rows + imported,
+            total,
+        });
+    }
+    errors.sort_by_key(|e| e.row);
+    let detail = format!("{imported} imported, {rejected_rows} rejected of {total}");
+    session.audit("application.import", None, Outcome::Ok, Some(&detail))?;
+    Ok(ImportReport {
+        rows: total,
+        imported,
+        rejected_rows,
+        errors,
+    })
+}
+
+/// Reads a file (at most [`MAX_IMPORT_BYTES`]) and imports it.
+pub fn import_file(
+    slot: &mut SessionSlot,
+    path: &Path,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<ImportReport> {
+    let meta = std::fs::metadata(path)
+        .map_err(|_| Error::invalid_input("file", "cannot be read (does it exist?)"))?;
+    if meta.len() > MAX_IMPORT_BYTES as u64 {
+        return Err(Error::invalid_input("file", "must be at most 256 MB"));
+    }
+    let content =
+        std::fs::read(path).map_err(|_| Error::invalid_input("file", "cannot be read"))?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    import(slot, name, &content, progress)
+}
+
+/// Writes forms as CSV in the import format (the demo generator and the docs sample use it).
+pub fn to_csv(forms: &[ApplicationForm]) -> Vec<u8> {
+    let people = forms
+        .iter()
+        .map(|f| f.people.len())
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let header = csv_header(people);
+    let _ = w.write_record(&header);
+    for form in forms {
+        let mut f = form.clone();
+        let mut row: Vec<String> = FORM_COLUMNS
+            .iter()
+            .map(|(_, _, get)| get(&mut f).clone())
+            .collect();
+        for n in 0..people {
+            match f.people.get_mut(n) {
+                Some(p) => {
+                    row.extend(PERSON_COLUMNS.iter().map(|(_, _, get)| get(p).clone()));
+                    row.push(if p.is_control { "yes" } else { "no" }.into());
+                }
+                None => row.extend(std::iter::repeat_n(String::new(), PERSON_COLUMNS.len() + 1)),
+            }
+        }
+        let _ = w.write_record(&row);
+    }
+    w.into_inner().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,380 @@
+use api::intake::{self, demo, import, ListQuery, SaveDraft};
+use api::{Code, DataDir, SessionSlot};
+use domain::intake::{ApplicationForm, ApplicationStatus};
+
+use crate::auth::{setup, signed_in_user};
+
+fn admin() -> (tempfile::TempDir, DataDir, SessionSlot) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = DataDir::open(tmp.path()).unwrap();
+    let mut slot = SessionSlot::new();
+    setup(&dir, &mut slot);
+    (tmp, dir, slot)
+}
+
+fn sample() -> ApplicationForm {
+    demo::generate(1, 11).remove(0)
+}
+
+fn audit_actions(slot: &mut SessionSlot) -> Vec<(String, Option<String>)> {
+    api::audit_log::list_audit(slot, None, 200)
+        .unwrap()
+        .entries
+        .into_iter()
+        .map(|e| (e.action, e.detail))
+        .collect()
+}
+
+#[test]
+fn a_draft_is_saved_step_by_step_resumed_masked_and_submitted() {
+    let (_tmp, dir, mut admin) = admin();
+    let mut uw = signed_in_user(&dir, &mut admin, "uma", "underwriter");
+    let full = sample();
+
+    // Step 1: the business only.
+    let mut form = ApplicationForm {
+        business: full.business.clone(),
+        ..ApplicationForm::default()
+    };
+    let view = intake::save_draft(
+        &mut uw,
+        SaveDraft {
+            id: None,
+            version: None,
+            form: form.clone(),
+        },
+    )
+    .unwrap();
+    let id = view.summary.id.clone();
+    assert_eq!(view.summary.status, ApplicationStatus::Draft);
+    assert!(
+        !view.missing.is_empty(),
+        "people, bank and terms are still missing"
+    );
+    if !full.business.ein.is_empty() {
+        assert!(
+            view.form.business.ein.starts_with("••-"),
+            "the EIN comes back masked"
+        );
+    }
+
+    // Step 2: people and bank, resuming from the masked view (masked values are kept).
+    form = view.form.clone();
+    form.people = full.people.clone();
+    form.bank = full.bank.clone();
+    let view = intake::save_draft(
+        &mut uw,
+        SaveDraft {
+            id: Some(id.clone()),
+            version: Some(view.summary.version),
+            form,
+        },
+    )
+    .unwrap();
+    assert_eq!(view.summary.version, 2);
+    assert!(view.form.people[0].ssn.starts_with("•••-••-"));
+
+    // Submitting without the terms names what is missing, and changes nothing.
+    let err = intake::submit(&mut uw, &id, 2).unwrap_err();
+    assert_eq!(err.code(), Code::InvalidInput);
+    assert!(err
+        .field_issues()
+        .iter()
+        .any(|f| f.field == "terms.accepted_at"));
+    assert!(!err.message().contains(&full.people[0].last_name));
+
+    // A stale version is a conflict, not a lost update.
+    let mut form = view.form.clone();
+    form.terms = full.terms.clone();
+    let err = intake::save_draft(
+        &mut uw,
+        SaveDraft {
+            id: Some(id.clone()),
+            version: Some(1),
+            form: form.clone(),
+        },
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), Code::Conflict);
+    let view = intake::save_draft(
+        &mut uw,
+        SaveDraft {
+            id: Some(id.clone()),
+            version: Some(2),
+            form,
+        },
+    )
+    .unwrap();
+    assert!(view.missing.is_empty(), "{:?}", view.missing);
+
+    // The stored values are the real ones, not the masks.
+    let ssn = intake::reveal(&mut uw, &id, "people[0].ssn").unwrap();
+    assert_eq!(
+        ssn,
+        domain::intake::Ssn::parse(&full.people[0].ssn)
+            .unwrap()
+            .to_string()
+    );
+
+    let view = intake::submit(&mut uw, &id, view.summary.version).unwrap();
+    assert_eq!(view.summary.status, ApplicationStatus::Submitted);
+    assert_eq!(view.history.len(), 2);
+    let err = intake::save_draft(
+        &mut uw,
+        SaveDraft {
+            id: Some(id.clone()),
+            version: Some(view.summary.version),
+            form: view.form.clone(),
+        },
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.code(),
+        Code::Conflict,
+        "a submitted application is no longer editable"
+    );
+
+    let actions = audit_actions(&mut admin);
+    assert!(actions.contains(&("application.reveal".into(), Some("people[0].ssn".into()))));
+    assert!(actions.iter().any(|(a, _)| a == "application.submit"));
+}
+
+#[test]
+fn bad_input_is_refused_field_by_field_with_nothing_written() {
+    let (_tmp, _dir, mut admin) = admin();
+    let mut form = sample();
+    form.business.ein = "00-1234567".into();
+    form.people[0].ssn = "666-12-3456".into();
+    form.business.legal_name = "x".repeat(1 << 20);
+    let err = intake::save_draft(
+        &mut admin,
+        SaveDraft {
+            id: None,
+            version: None,
+            form,
+        },
+    )
+    .unwrap_err();
+    let fields: Vec<&str> = err
+        .field_issues()
+        .iter()
+        .map(|f| f.field.as_str())
+        .collect();
+    assert_eq!(
+        fields,
+        ["business.legal_name", "business.ein", "people[0].ssn"]
+    );
+    assert!(!err.message().contains("666-12") && !err.message().contains("xxxx"));
+    let page = intake::list_applications(&mut admin, &ListQuery::default()).unwrap();
+    assert_eq!(page.total, 0, "nothing half-written");
+
+    let mut masked_new = sample();
+    masked_new.business.ein = "••-•••1234".into();
+    let err = intake::save_draft(
+        &mut admin,
+        SaveDraft {
+            id: None,
+            version: None,
+            form: masked_new,
+        },
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidInput);
+}
+
+#[test]
+fn auditors_read_masked_data_but_cannot_reveal_or_write() {
+    let (_tmp, dir, mut admin) = admin();
+    let view = intake::save_draft(
+        &mut admin,
+        SaveDraft {
+            id: None,
+            version: None,
+            form: sample(),
+        },
+    )
+    .unwrap();
+    let mut auditor = signed_in_user(&dir, &mut admin, "audrey", "auditor");
+    let seen = intake::get_application(&mut auditor, &view.summary.id).unwrap();
+    assert!(!seen.can_reveal);
+    assert_eq!(
+        intake::reveal(&mut auditor, &view.summary.id, "people[0].ssn")
+            .unwrap_err()
+            .code(),
+        Code::Forbidden
+    );
+    assert_eq!(
+        intake::save_draft(
+            &mut auditor,
+            SaveDraft {
+                id: None,
+                version: None,
+                form: sample()
+            }
+        )
+        .unwrap_err()
+        .code(),
+        Code::Forbidden
+    );
+    let err = intake::reveal(&mut admin, &view.summary.id, "business.legal_name").unwrap_err();
+    assert_eq!(
+        err.code(),
+        Code::InvalidInput,
+        "only sensitive fields are revealed"
+    );
+    let mut locked = SessionSlot::new();
+    assert_eq!(
+        intake::list_applications(&mut locked, &ListQuery::default())
+            .unwrap_err()
+            .code(),
+        Code::Unauthorized
+    );
+}
+
+#[test]
+fn import_keeps_good_rows_reports_bad_ones_and_lists_search_them() {
+    let (_tmp, _dir, mut admin) = admin();
+    let forms = demo::generate(30, 5);
+    let csv = String::from_utf8(import::to_csv(&forms)).unwrap();
+    let mut lines: Vec<String> = csv.lines().map(str::to_string).collect();
+    let header: Vec<&str> = lines[0].split(',').collect();
+    let routing = header
+        .iter()
+        .position(|c| *c == "bank_routing_number")
+        .unwrap();
+    let mut cells: Vec<String> = lines[5].split(',').map(str::to_string).collect();
+    cells[routing] = "021000022".into();
+    lines[5] = cells.join(",");
+    lines.insert(9, "too,few".into());
+    let mut seen = Vec::new();
+    let report = import::import(
+        &mut admin,
+        "batch.csv",
+        lines.join("\n").as_bytes(),
+        &mut |p| seen.push(p.done),
+    )
+    .unwrap();
+    assert_eq!(
+        (report.rows, report.imported, report.rejected_rows),
+        (31, 29, 2)
+    );
+    assert_eq!(report.errors[0].row, 5);
+    assert_eq!(report.errors[0].field, "bank_routing_number");
+    assert!(report.errors[0].reason.contains("checksum"));
+    assert_eq!(report.errors[1].row, 9);
+    assert_eq!(seen.last(), Some(&31), "progress reaches the total");
+
+    let page = intake::list_applications(
+        &mut admin,
+        &ListQuery {
+            status: Some("submitted".into()),
+            limit: Some(10),
+            ..ListQuery::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(page.total, 29);
+    assert_eq!(page.items.len(), 10);
+    let next = intake::list_applications(
+        &mut admin,
+        &ListQuery {
+            status: Some("submitted".into()),
+            limit: Some(10),
+            after: page.next.clone(),
+            ..ListQuery::default()
+        },
+    )
+    .unwrap();
+    assert!(next
+        .items
+        .iter()
+        .all(|s| !page.items.iter().any(|p| p.id == s.id)));
+
+    let with_ein = forms.iter().find(|f| !f.business.ein.is_empty()).unwrap();
+    let by_ein = intake::list_applications(
+        &mut admin,
+        &ListQuery {
+            search: Some(with_ein.business.ein.clone()),
+            ..ListQuery::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(by_ein.items[0].legal_name, with_ein.business.legal_name);
+    let prefix: String = forms[0].business.dba.chars().take(6).collect();
+    let by_name = intake::list_applications(
+        &mut admin,
+        &ListQuery {
+            search: Some(prefix.to_lowercase()),
+            ..ListQuery::default()
+        },
+    )
+    .unwrap();
+    assert!(by_name.total >= 1);
+
+    let err = intake::list_applications(
+        &mut admin,
+        &ListQuery {
+            status: Some("nope".into()),
+            ..ListQuery::default()
+        },
+    )
+    .unwrap_err();
+    assert_eq!(err.message(), "status: is not an application status");
+    let err =
+        import::import(&mut admin, "x.csv", b"legal_name,nonsense\n", &mut |_| {}).unwrap_err();
+    assert!(err.message().contains("unknown column nonsense"));
+    assert!(audit_actions(&mut admin).contains(&(
+        "application.import".into(),
+        Some("29 imported, 2 rejected of 31".into())
+    )));
+}
+
+#[test]
+fn documents_are_checked_by_content_sealed_and_their_views_audited() {
+    let (_tmp, _dir, mut admin) = admin();
+    let view = intake::save_draft(
+        &mut admin,
+        SaveDraft {
+            id: None,
+            version: None,
+            form: sample(),
+        },
+    )
+    .unwrap();
+    let id = view.summary.id;
+    let png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR rest of a tiny image".to_vec();
+    let meta = intake::add_document(
+        &mut admin,
+        &id,
+        "voided_check",
+        "C:\\scans\\check.png",
+        &png,
+    )
+    .unwrap();
+    assert_eq!(meta.media_type, "image/png");
+    assert_eq!(meta.file_name, "check.png");
+
+    let exe = b"MZ\x90\x00 not a pdf".to_vec();
+    let err = intake::add_document(&mut admin, &id, "articles", "articles.pdf", &exe).unwrap_err();
+    assert_eq!(err.message(), "file: must be a PDF, PNG or JPEG file");
+    let mut huge = b"%PDF-1.7\n".to_vec();
+    huge.resize(10 * 1024 * 1024 + 1, b' ');
+    let err = intake::add_document(&mut admin, &id, "articles", "big.pdf", &huge).unwrap_err();
+    assert_eq!(err.message(), "file: must be at most 10 MB");
+    let err = intake::add_document(&mut admin, &id, "selfie", "a.png", &png).unwrap_err();
+    assert!(err.message().starts_with("kind:"));
+
+    let (got, content) = intake::document_content(&mut admin, &meta.id).unwrap();
+    assert_eq!(got.id, meta.id);
+    assert_eq!(content.as_slice(), png.as_slice());
+    let view = intake::get_application(&mut admin, &id).unwrap();
+    assert_eq!(view.documents.len(), 1);
+    intake::delete_document(&mut admin, &meta.id).unwrap();
+    assert!(intake::get_application(&mut admin, &id)
+        .unwrap()
+        .documents
+        .is_empty());
+    let actions = audit_actions(&mut admin);
+    assert!(actions.contains(&("document.view".into(), Some(meta.id.clone()))));
+    assert!(actions.contains(&("document.delete".into(), Some(meta.id))));
+}
