@@ -81,6 +81,58 @@ enum Command {
         #[arg(long)]
         username: String,
     },
+    /// Import complete applications from a CSV or JSON file (format: docs/IMPORT.md);
+    /// exits 1 when any row was rejected, after importing the good ones
+    Import {
+        /// The file (.csv, or .json in Stripe's Accounts/Persons shape)
+        file: PathBuf,
+    },
+    /// Applications: list and show (sensitive values masked)
+    Application {
+        #[command(subcommand)]
+        action: ApplicationAction,
+    },
+    /// Demo data: realistic valid applications, the same for the same seed
+    Demo {
+        #[command(subcommand)]
+        action: DemoAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ApplicationAction {
+    /// Newest first; filter by status, MCC, or search a name prefix or an exact EIN
+    List {
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        mcc: Option<String>,
+        /// Legal name or DBA prefix, or an EIN (12-3456789)
+        #[arg(long)]
+        search: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// One application, masked, with its history and documents
+    Show { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum DemoAction {
+    /// Store N demo applications in the vault (admin, underwriter)
+    Seed {
+        #[arg(long)]
+        count: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Print N demo applications as an import CSV (no vault needed)
+    Csv {
+        #[arg(long)]
+        count: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -154,6 +206,9 @@ where
         Command::Recover { username } => recover(&ctx, &username, prompt, &printer, out),
         Command::User { action } => user(&ctx, action, prompt, &printer, out),
         Command::Audit { action } => audit(&ctx, action, prompt, &printer, out),
+        Command::Import { file } => import(&ctx, &file, prompt, &printer, out, err),
+        Command::Application { action } => application(&ctx, action, prompt, &printer, out),
+        Command::Demo { action } => demo(&ctx, action, prompt, &printer, out, err),
         Command::RotateKey => {
             with_session(&ctx, prompt, api::audit_log::rotate_key).and_then(|()| {
                 printer.value(out, &serde_json::json!({ "rotated": true }), |w| {
@@ -472,6 +527,159 @@ fn audit(
                 }
                 Ok(())
             })
+        }
+    }
+}
+
+/// A progress line on stderr, rewritten in place (text mode only).
+fn progress_line<'a>(
+    printer: &Printer,
+    err: &'a mut dyn Write,
+) -> impl FnMut(api::intake::import::Progress) + 'a {
+    let show = !printer.json;
+    move |p| {
+        if show && p.total > 0 {
+            let _ = write!(err, "\r{}/{} rows", p.done, p.total);
+            if p.done == p.total {
+                let _ = writeln!(err);
+            }
+            let _ = err.flush();
+        }
+    }
+}
+
+fn print_report(
+    printer: &Printer,
+    out: &mut dyn Write,
+    report: &api::intake::import::ImportReport,
+) -> Result<(), Error> {
+    printer.value(out, report, |w| {
+        writeln!(
+            w,
+            "imported {} of {} applications; {} rejected",
+            report.imported, report.rows, report.rejected_rows
+        )?;
+        for e in &report.errors {
+            writeln!(w, "row {}, {}: {}", e.row, e.field, e.reason)?;
+        }
+        Ok(())
+    })?;
+    if report.rejected_rows > 0 {
+        Err(Error::new(
+            Code::InvalidInput,
+            format!("{} rows were rejected", report.rejected_rows),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+fn import(
+    ctx: &Ctx,
+    file: &std::path::Path,
+    prompt: &mut dyn Prompt,
+    printer: &Printer,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), Error> {
+    let mut progress = progress_line(printer, err);
+    let report = with_session(ctx, prompt, |slot| {
+        api::intake::import::import_file(slot, file, &mut progress)
+    })?;
+    print_report(printer, out, &report)
+}
+
+fn application(
+    ctx: &Ctx,
+    action: ApplicationAction,
+    prompt: &mut dyn Prompt,
+    printer: &Printer,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    use api::intake;
+    match action {
+        ApplicationAction::List {
+            status,
+            mcc,
+            search,
+            limit,
+        } => {
+            let query = intake::ListQuery {
+                status,
+                mcc,
+                search,
+                limit: Some(limit),
+                ..intake::ListQuery::default()
+            };
+            let page = with_session(ctx, prompt, |slot| intake::list_applications(slot, &query))?;
+            printer.value(out, &page, |w| {
+                writeln!(w, "{} matching", page.total)?;
+                for a in &page.items {
+                    writeln!(w, "{}  {:<15} {}  {}", a.id, a.status, a.mcc, a.legal_name)?;
+                }
+                Ok(())
+            })
+        }
+        ApplicationAction::Show { id } => {
+            let view = with_session(ctx, prompt, |slot| intake::get_application(slot, &id))?;
+            printer.value(out, &view, |w| {
+                let b = &view.form.business;
+                writeln!(w, "{}  {}", view.summary.id, view.summary.status)?;
+                writeln!(w, "legal name: {}", b.legal_name)?;
+                writeln!(w, "DBA:        {}", b.dba)?;
+                writeln!(w, "entity:     {}", b.entity_type)?;
+                writeln!(w, "EIN:        {}", b.ein)?;
+                writeln!(w, "MCC:        {}", b.mcc)?;
+                for p in &view.form.people {
+                    let role = if p.is_control { "control" } else { "owner" };
+                    writeln!(
+                        w,
+                        "person:     {} {} ({role}, {}%) SSN {}",
+                        p.first_name, p.last_name, p.ownership_percent, p.ssn
+                    )?;
+                }
+                writeln!(
+                    w,
+                    "bank:       {} {}",
+                    view.form.bank.routing_number, view.form.bank.account_number
+                )?;
+                for d in &view.documents {
+                    writeln!(
+                        w,
+                        "document:   {} {} ({} bytes)",
+                        d.kind, d.file_name, d.size
+                    )?;
+                }
+                for m in &view.missing {
+                    writeln!(w, "missing:    {}: {}", m.field, m.reason)?;
+                }
+                Ok(())
+            })
+        }
+    }
+}
+
+fn demo(
+    ctx: &Ctx,
+    action: DemoAction,
+    prompt: &mut dyn Prompt,
+    printer: &Printer,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), Error> {
+    match action {
+        DemoAction::Csv { count, seed } => {
+            let csv = api::intake::demo::csv(count, seed);
+            out.write_all(&csv)
+                .and_then(|()| out.flush())
+                .map_err(|e| Error::internal(format!("cannot write output: {}", e.kind())))
+        }
+        DemoAction::Seed { count, seed } => {
+            let mut progress = progress_line(printer, err);
+            let report = with_session(ctx, prompt, |slot| {
+                api::intake::demo::seed(slot, count, seed, &mut progress)
+            })?;
+            print_report(printer, out, &report)
         }
     }
 }

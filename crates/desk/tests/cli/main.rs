@@ -329,4 +329,89 @@ mod vault_verbs {
         assert!(message.starts_with("password:"));
         assert!(!tmp.path().join("vault.db").exists(), "nothing written");
     }
+
+    #[test]
+    fn demo_csv_then_import_keeps_good_rows_and_names_bad_ones() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = desk_cmd(tmp.path(), &["demo", "csv", "--count", "20", "--seed", "4"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "demo csv needs no vault");
+        let text = String::from_utf8(out.stdout).unwrap();
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        assert_eq!(lines.len(), 21, "a header and 20 rows");
+        let header: Vec<&str> = lines[0].split(',').collect();
+        let ein = header.iter().position(|c| *c == "ein").unwrap();
+        let mut cells: Vec<String> = lines[3].split(',').map(str::to_string).collect();
+        cells[ein] = "07-1234567".into();
+        lines[3] = cells.join(",");
+        let file = tmp.path().join("apps.csv");
+        std::fs::write(&file, lines.join("\n")).unwrap();
+
+        let secret = init(tmp.path());
+        let out = with_stdin(
+            desk_cmd(
+                tmp.path(),
+                &[
+                    "--user",
+                    "admin",
+                    "--code",
+                    &code(&secret, 1),
+                    "import",
+                    file.to_str().unwrap(),
+                ],
+            ),
+            &format!("{PW}\n"),
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "a rejected row exits 1: {stderr}"
+        );
+        assert!(
+            stdout.contains("imported 19 of 20 applications; 1 rejected"),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains("row 3, ein: has a prefix the IRS does not assign"),
+            "{stdout}"
+        );
+        assert!(!stdout.contains("07-1234567"), "never the value");
+        assert!(stderr.contains("20/20 rows"), "a progress line: {stderr}");
+        assert!(stderr.contains("error: 1 rows were rejected"));
+    }
+
+    #[test]
+    fn demo_seed_stores_valid_applications() {
+        let tmp = tempfile::tempdir().unwrap();
+        let secret = init(tmp.path());
+        let out = with_stdin(
+            desk_cmd(
+                tmp.path(),
+                &[
+                    "--user",
+                    "admin",
+                    "--code",
+                    &code(&secret, 1),
+                    "--json",
+                    "demo",
+                    "seed",
+                    "--count",
+                    "25",
+                ],
+            ),
+            &format!("{PW}\n"),
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["imported"], 25);
+        assert_eq!(v["errors"].as_array().unwrap().len(), 0);
+    }
 }
