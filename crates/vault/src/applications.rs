@@ -327,17 +327,17 @@ impl Vault {
         let tx = self.begin()?;
         let mut results = Vec::with_capacity(batch.len());
         for new in batch {
-            let sp = tx
-                .execute_batch("SAVEPOINT one")
-                .map_err(VaultError::storage("starting a savepoint"));
-            let outcome = sp.and_then(|()| self.insert_one(new));
-            let end = if outcome.is_ok() {
-                "RELEASE one"
-            } else {
-                "ROLLBACK TO one; RELEASE one"
+            let run = |sql: &str| {
+                tx.prepare_cached(sql)
+                    .and_then(|mut s| s.execute([]))
+                    .map(|_| ())
+                    .map_err(VaultError::storage("running a savepoint"))
             };
-            tx.execute_batch(end)
-                .map_err(VaultError::storage("ending a savepoint"))?;
+            let outcome = run("SAVEPOINT one").and_then(|()| self.insert_one(new));
+            if outcome.is_err() {
+                run("ROLLBACK TO one")?;
+            }
+            run("RELEASE one")?;
             results.push(outcome);
         }
         tx.commit()

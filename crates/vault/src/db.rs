@@ -54,6 +54,10 @@ pub fn open(path: &Path, key: &Key, create: bool) -> Result<Connection> {
 }
 
 /// Pragmas that must hold on every connection (not part of migrations).
+///
+/// The page cache is 64 MiB (SQLite's default is 2 MiB): every page read from disk is decrypted
+/// and authenticated by SQLCipher, so keeping indexes in memory is what makes bulk import and
+/// listing over 100,000 applications fast (docs/BENCHMARKS.md).
 fn apply_pragmas(conn: &Connection) -> Result<()> {
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
@@ -61,7 +65,8 @@ fn apply_pragmas(conn: &Connection) -> Result<()> {
          PRAGMA busy_timeout = 5000;
          PRAGMA temp_store = MEMORY;
          PRAGMA secure_delete = ON;
-         PRAGMA synchronous = FULL;",
+         PRAGMA synchronous = FULL;
+         PRAGMA cache_size = -65536;",
     )
     .map_err(VaultError::storage("configuring the vault"))
 }

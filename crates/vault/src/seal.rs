@@ -51,11 +51,11 @@ pub fn record_key(conn: &Connection, root: &Key, record_id: &str) -> Result<Reco
     let now = OffsetDateTime::now_utc()
         .format(&Rfc3339)
         .unwrap_or_default();
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO record_keys (record_id, salt, created_at) VALUES (?1, ?2, ?3)
          ON CONFLICT (record_id) DO NOTHING",
-        params![record_id, salt.as_slice(), now],
     )
+    .and_then(|mut s| s.execute(params![record_id, salt.as_slice(), now]))
     .map_err(VaultError::storage("creating a record key"))?;
     existing_record_key(conn, root, record_id)?.ok_or(VaultError::NotFound("record key"))
 }
@@ -67,12 +67,8 @@ pub fn existing_record_key(
     record_id: &str,
 ) -> Result<Option<RecordKey>> {
     let salt: Option<Vec<u8>> = conn
-        .query_row(
-            "SELECT salt FROM record_keys WHERE record_id = ?1",
-            [record_id],
-            |r| r.get(0),
-        )
-        .optional()
+        .prepare_cached("SELECT salt FROM record_keys WHERE record_id = ?1")
+        .and_then(|mut s| s.query_row([record_id], |r| r.get(0)).optional())
         .map_err(VaultError::storage("reading a record key"))?;
     Ok(salt.map(|salt| record_key_from_salt(root, record_id, &salt)))
 }
