@@ -20,6 +20,19 @@ const COMMANDS: &[&str] = &[
     "verify_audit",
     "list_audit",
     "rotate_key",
+    "save_draft",
+    "get_application",
+    "submit_application",
+    "withdraw_application",
+    "reveal_field",
+    "list_applications",
+    "check_application",
+    "mcc_codes",
+    "add_document",
+    "document_content",
+    "delete_document",
+    "import_applications",
+    "seed_demo",
 ];
 
 fn main() {

@@ -51,6 +51,19 @@ pub fn run() {
             commands::audit::verify_audit,
             commands::audit::list_audit,
             commands::audit::rotate_key,
+            commands::intake::save_draft,
+            commands::intake::get_application,
+            commands::intake::submit_application,
+            commands::intake::withdraw_application,
+            commands::intake::reveal_field,
+            commands::intake::list_applications,
+            commands::intake::check_application,
+            commands::intake::mcc_codes,
+            commands::intake::add_document,
+            commands::intake::document_content,
+            commands::intake::delete_document,
+            commands::intake::import_applications,
+            commands::intake::seed_demo,
         ])
         .build(tauri::generate_context!());
     let result = app.map(|app| {

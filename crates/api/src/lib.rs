@@ -35,6 +35,11 @@ pub fn product_policy() -> Policy {
     policy
 }
 
+/// Storage types the shell passes through unchanged.
+pub mod vault_apps {
+    pub use vault::applications::{Cursor, Page, Summary};
+}
+
 /// The user record the Users page shows (no secrets in it).
 pub mod vault_user {
     pub use vault::User;

@@ -94,9 +94,15 @@ pub struct Cursor {
 #[derive(Debug, Clone, Serialize)]
 pub struct Page {
     pub items: Vec<Summary>,
+    /// How many match. Exact for the status filter alone (kept by triggers); with other
+    /// filters it is counted up to [`COUNT_CAP`], and `total_exact` says whether it was reached.
     pub total: i64,
+    pub total_exact: bool,
     pub next: Option<Cursor>,
 }
+
+/// Beyond this many matches a filtered list says "10,000+" instead of counting every row.
+pub const COUNT_CAP: i64 = 10_000;
 
 /// One status change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -599,10 +605,35 @@ impl Vault {
             format!("WHERE {}", clauses.join(" AND "))
         };
         let conn = self.conn();
-        let total: i64 = conn
-            .prepare_cached(&format!("SELECT count(*) FROM applications {filter_sql}"))
-            .and_then(|mut s| s.query_row(params_from_iter(values.iter()), |r| r.get(0)))
-            .map_err(VaultError::storage("counting applications"))?;
+        let status_only = filter.mcc.is_none()
+            && filter.created_from.is_none()
+            && filter.created_to.is_none()
+            && filter.ein_digits.is_none()
+            && filter
+                .name_prefix
+                .as_deref()
+                .is_none_or(|p| search_key(p).is_empty());
+        let (total, total_exact) = if status_only {
+            let n: i64 = conn
+                .prepare_cached(
+                    "SELECT coalesce(sum(n), 0) FROM application_counts
+                     WHERE ?1 IS NULL OR status = ?1",
+                )
+                .and_then(|mut s| {
+                    s.query_row([filter.status.map(ApplicationStatus::as_str)], |r| r.get(0))
+                })
+                .map_err(VaultError::storage("counting applications"))?;
+            (n, true)
+        } else {
+            let n: i64 = conn
+                .prepare_cached(&format!(
+                    "SELECT count(*) FROM (SELECT 1 FROM applications {filter_sql} LIMIT {})",
+                    COUNT_CAP + 1
+                ))
+                .and_then(|mut s| s.query_row(params_from_iter(values.iter()), |r| r.get(0)))
+                .map_err(VaultError::storage("counting applications"))?;
+            (n.min(COUNT_CAP), n <= COUNT_CAP)
+        };
 
         let mut page_values = values;
         if let Some(c) = after {
@@ -634,7 +665,12 @@ impl Vault {
                 created_at: s.created_at,
                 id: s.id.clone(),
             });
-        Ok(Page { items, total, next })
+        Ok(Page {
+            items,
+            total,
+            total_exact,
+            next,
+        })
     }
 
     // ---- documents --------------------------------------------------------------------------

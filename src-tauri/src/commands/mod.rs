@@ -5,4 +5,5 @@
 pub mod audit;
 pub mod auth;
 pub mod info;
+pub mod intake;
 pub mod users;

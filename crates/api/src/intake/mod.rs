@@ -303,3 +303,9 @@ pub fn check_form(slot: &mut SessionSlot, form: &ApplicationForm) -> Result<Vec<
         },
     )
 }
+
+/// The bundled MCC table, for the wizard's MCC picker.
+pub fn mcc_codes(slot: &mut SessionSlot) -> Result<Vec<domain::intake::MccInfo>> {
+    slot.require(Access::SignedIn, "mcc.list")?;
+    Ok(domain::intake::Mcc::table().collect())
+}

@@ -275,3 +275,35 @@ fn no_sealed_value_is_in_the_file_even_after_decrypting_the_pages() {
         "legal names are inside the encrypted file"
     );
 }
+
+#[test]
+fn status_counts_follow_inserts_and_transitions() {
+    let (_tmp, vault) = vault_with(4);
+    let count = |status: Option<ApplicationStatus>| {
+        let filter = ListFilter {
+            status,
+            ..ListFilter::default()
+        };
+        let page = vault.list_applications(&filter, 1, None).unwrap();
+        assert!(page.total_exact);
+        page.total
+    };
+    assert_eq!(count(None), 4);
+    assert_eq!(count(Some(ApplicationStatus::Submitted)), 4);
+    vault
+        .transition_application("app-0001", 1, ApplicationStatus::InReview, ADMIN, None, 9)
+        .unwrap();
+    assert_eq!(count(Some(ApplicationStatus::Submitted)), 3);
+    assert_eq!(count(Some(ApplicationStatus::InReview)), 1);
+    assert_eq!(count(None), 4);
+    let by_name = ListFilter {
+        name_prefix: Some("acme".into()),
+        ..ListFilter::default()
+    };
+    let page = vault.list_applications(&by_name, 50, None).unwrap();
+    assert_eq!(
+        (page.total, page.total_exact),
+        (4, true),
+        "counted when filtered"
+    );
+}

@@ -19,6 +19,16 @@ describe('toBackendError', () => {
     expect(err.message).toContain('not found');
   });
 
+  it('keeps the per-field problems of a form error, dropping malformed ones', () => {
+    const err = toBackendError({
+      code: 'invalid_input',
+      message: '2 fields need attention',
+      fields: [{ field: 'business.ein', reason: 'must be 9 digits' }, { field: 3 }],
+    });
+    expect(err.fields).toEqual([{ field: 'business.ein', reason: 'must be 9 digits' }]);
+    expect(toBackendError({ code: 'conflict', message: 'x' }).fields).toEqual([]);
+  });
+
   it('never throws on odd values', () => {
     expect(toBackendError(undefined).code).toBe('ipc');
     expect(toBackendError({ code: 1, message: 2 }).code).toBe('ipc');

@@ -31,24 +31,41 @@ export const ERROR_CODES: readonly ErrorCode[] = [
 ];
 const KNOWN = ERROR_CODES;
 
+/** One form field that failed a rule: its path (`business.ein`, `people[1].ssn`) and why. */
+export interface FieldIssue {
+  field: string;
+  reason: string;
+}
+
 export class BackendError extends Error {
   readonly code: ErrorCode;
+  /** For `invalid_input` about a form: every failing field. */
+  readonly fields: FieldIssue[];
 
-  constructor(code: ErrorCode, message: string) {
+  constructor(code: ErrorCode, message: string, fields: FieldIssue[] = []) {
     super(message);
     this.name = 'BackendError';
     this.code = code;
+    this.fields = fields;
   }
+}
+
+function fieldIssues(raw: unknown): FieldIssue[] {
+  if (!Array.isArray(raw)) return [];
+  return raw.filter(
+    (f): f is FieldIssue =>
+      typeof f === 'object' && f !== null && typeof f.field === 'string' && typeof f.reason === 'string',
+  );
 }
 
 /** Turns whatever `invoke` rejected with into a BackendError; never throws. */
 export function toBackendError(raw: unknown): BackendError {
   if (raw instanceof BackendError) return raw;
   if (typeof raw === 'object' && raw !== null && 'code' in raw && 'message' in raw) {
-    const { code, message } = raw as { code: unknown; message: unknown };
+    const { code, message, fields } = raw as { code: unknown; message: unknown; fields?: unknown };
     if (typeof code === 'string' && typeof message === 'string') {
       const known = (KNOWN as readonly string[]).includes(code);
-      return new BackendError(known ? (code as ErrorCode) : 'internal', message);
+      return new BackendError(known ? (code as ErrorCode) : 'internal', message, fieldIssues(fields));
     }
   }
   // Tauri rejects with a plain string when a command is missing or not permitted.

@@ -1,6 +1,22 @@
 // An in-memory Backend for component tests: just enough state to walk the sign-in gate.
 import { BackendError } from './errors';
-import type { AppInfo, Backend, SessionInfo, User } from './types';
+import type {
+  AppInfo,
+  ApplicationForm,
+  ApplicationSummary,
+  ApplicationView,
+  Backend,
+  DocumentMeta,
+  SessionInfo,
+  User,
+} from './types';
+
+/** The fake's stand-in for Rust's masking: all but the last four digits become dots. */
+export function fakeMask(value: string): string {
+  const digits = value.replace(/\D/g, '').length;
+  let seen = 0;
+  return value.replace(/\d/g, (d) => (++seen > digits - 4 ? d : '•'));
+}
 
 export interface FakeOptions {
   vault?: AppInfo['vault'];
@@ -23,6 +39,23 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
   let session: SessionInfo | null = opts.session === undefined ? null : opts.session;
   const users: User[] = [];
   const calls: string[] = [];
+  const apps = new Map<string, { summary: ApplicationSummary; form: ApplicationForm; documents: DocumentMeta[] }>();
+  let clock = 1_780_000_000_000;
+  const masked = (f: ApplicationForm): ApplicationForm => {
+    const m = structuredClone(f);
+    m.business.ein = m.business.ein && fakeMask(m.business.ein);
+    m.bank.account_number = m.bank.account_number && fakeMask(m.bank.account_number);
+    for (const p of m.people) p.ssn = p.ssn && fakeMask(p.ssn);
+    return m;
+  };
+  const viewOf = (id: string): ApplicationView => {
+    const app = apps.get(id);
+    if (!app) throw new BackendError('not_found', 'application not found');
+    const missing = [];
+    if (!app.form.business.legal_name) missing.push({ field: 'business.legal_name', reason: 'is required' });
+    if (app.form.people.length === 0) missing.push({ field: 'people', reason: 'add the owners and the control person' });
+    return { summary: { ...app.summary }, form: masked(app.form), history: [], documents: [...app.documents], missing, can_reveal: true };
+  };
   const needSession = () => {
     if (!session || session.stage !== 'ready') throw new BackendError('unauthorized', 'sign in first');
     return session;
@@ -87,6 +120,103 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
       return { entries: [], next_before: null };
     },
     rotateKey: async () => undefined,
+    saveDraft: async (id, version, form) => {
+      needSession();
+      calls.push('saveDraft');
+      // A few of Rust's rules, enough to exercise the UI's error handling.
+      const fields = [];
+      if (form.business.ein && !form.business.ein.includes('•') && form.business.ein.replace(/\D/g, '').length !== 9)
+        fields.push({ field: 'business.ein', reason: 'must be 9 digits' });
+      form.people.forEach((p, i) => {
+        if (p.ssn && !p.ssn.includes('•') && p.ssn.replace(/\D/g, '').length !== 9)
+          fields.push({ field: `people[${i}].ssn`, reason: 'must be 9 digits' });
+      });
+      if (fields.length > 0) throw new BackendError('invalid_input', `${fields.length} fields need attention`, fields);
+      const existing = id ? apps.get(id) : undefined;
+      if (id && !existing) throw new BackendError('not_found', 'application not found');
+      if (existing && existing.summary.version !== version)
+        throw new BackendError('conflict', 'the application was changed by someone else meanwhile: reload it');
+      const kept = structuredClone(form);
+      if (existing) {
+        if (kept.business.ein.includes('•')) kept.business.ein = existing.form.business.ein;
+        if (kept.bank.account_number.includes('•')) kept.bank.account_number = existing.form.bank.account_number;
+        for (const p of kept.people) {
+          const old = existing.form.people.find((o) => o.id === p.id);
+          if (p.ssn.includes('•') && old) p.ssn = old.ssn;
+        }
+      }
+      const newId = id ?? `app-${apps.size + 1}`;
+      clock += 1000;
+      const summary: ApplicationSummary = existing
+        ? { ...existing.summary, legal_name: kept.business.legal_name, dba: kept.business.dba, version: existing.summary.version + 1, updated_at: clock }
+        : {
+            id: newId, status: 'draft', legal_name: kept.business.legal_name, dba: kept.business.dba, entity_type: kept.business.entity_type,
+            mcc: kept.business.mcc, people_count: kept.people.length, source: 'wizard', created_by: needSession().username,
+            created_at: clock, updated_at: clock, submitted_at: null, version: 1,
+          };
+      apps.set(newId, { summary, form: kept, documents: existing?.documents ?? [] });
+      return viewOf(newId);
+    },
+    getApplication: async (id) => viewOf(id),
+    submitApplication: async (id) => {
+      const app = apps.get(id);
+      if (!app) throw new BackendError('not_found', 'application not found');
+      app.summary = { ...app.summary, status: 'submitted', version: app.summary.version + 1 };
+      return viewOf(id);
+    },
+    withdrawApplication: async (id) => {
+      const app = apps.get(id);
+      if (!app) throw new BackendError('not_found', 'application not found');
+      app.summary = { ...app.summary, status: 'withdrawn', version: app.summary.version + 1 };
+      return viewOf(id);
+    },
+    revealField: async (id, field) => {
+      calls.push(`reveal:${field}`);
+      const app = apps.get(id);
+      if (!app) throw new BackendError('not_found', 'application not found');
+      if (field === 'business.ein') return app.form.business.ein;
+      const m = /^people\[(\d+)\]\.ssn$/.exec(field);
+      if (m) return app.form.people[Number(m[1])]?.ssn ?? '';
+      throw new BackendError('invalid_input', 'field: is not a sensitive field of the form');
+    },
+    listApplications: async (query) => {
+      needSession();
+      const all = [...apps.values()]
+        .map((a) => a.summary)
+        .filter((s) => !query.status || s.status === query.status)
+        .filter((s) => !query.search || s.legal_name.toLowerCase().startsWith(query.search.toLowerCase()))
+        .reverse();
+      return { items: all.slice(0, query.limit ?? 50), total: all.length, total_exact: true, next: null };
+    },
+    checkApplication: async (form) => {
+      const issues = [];
+      if (form.business.ein && !form.business.ein.includes('•') && form.business.ein.replace(/\D/g, '').length !== 9)
+        issues.push({ field: 'business.ein', reason: 'must be 9 digits' });
+      return issues;
+    },
+    mccCodes: async () => [{ code: '5734', description: 'Computer Software Stores', tier: 'standard' }],
+    addDocument: async (applicationId, kind, fileName, content) => {
+      const app = apps.get(applicationId);
+      if (!app) throw new BackendError('not_found', 'application not found');
+      const meta: DocumentMeta = {
+        id: `doc-${app.documents.length + 1}`, application_id: applicationId, kind, media_type: 'image/png',
+        size: content.length, file_name: fileName, uploaded_by: 'alice', uploaded_at: clock,
+      };
+      app.documents.push(meta);
+      return meta;
+    },
+    documentContent: async () => new Uint8Array([0x89, 0x50, 0x4e, 0x47]).buffer,
+    deleteDocument: async () => undefined,
+    importApplications: async (fileName, content, onProgress) => {
+      calls.push(`import:${fileName}:${content.length}`);
+      onProgress({ done: 1, total: 3 });
+      onProgress({ done: 3, total: 3 });
+      return { rows: 3, imported: 2, rejected_rows: 1, errors: [{ row: 2, field: 'ein', reason: 'has a prefix the IRS does not assign' }] };
+    },
+    seedDemo: async (count, onProgress) => {
+      onProgress({ done: count, total: count });
+      return { rows: count, imported: count, rejected_rows: 0, errors: [] };
+    },
   };
 
   function needSessionAny(): SessionInfo {

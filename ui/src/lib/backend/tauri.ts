@@ -1,6 +1,22 @@
-import { invoke } from '@tauri-apps/api/core';
+import { Channel, invoke } from '@tauri-apps/api/core';
 import { toBackendError } from './errors';
-import type { Backend } from './types';
+import type { Backend, Progress } from './types';
+
+/** Files cross IPC as base64 in one JSON argument; chunked so large files do not overflow. */
+export function toBase64(bytes: Uint8Array): string {
+  let binary = '';
+  const chunk = 0x8000;
+  for (let i = 0; i < bytes.length; i += chunk) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + chunk));
+  }
+  return btoa(binary);
+}
+
+function progressChannel(onProgress: (p: Progress) => void): Channel<Progress> {
+  const channel = new Channel<Progress>();
+  channel.onmessage = onProgress;
+  return channel;
+}
 
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
   try {
@@ -30,4 +46,23 @@ export const tauriBackend: Backend = {
   verifyAudit: () => call('verify_audit'),
   listAudit: (before) => call('list_audit', { before }),
   rotateKey: () => call('rotate_key'),
+  saveDraft: (id, version, form) => call('save_draft', { input: { id, version, form } }),
+  getApplication: (id) => call('get_application', { id }),
+  submitApplication: (id, version) => call('submit_application', { id, version }),
+  withdrawApplication: (id, version) => call('withdraw_application', { id, version }),
+  revealField: (id, field) => call('reveal_field', { id, field }),
+  listApplications: (query) => call('list_applications', { query }),
+  checkApplication: (form) => call('check_application', { form }),
+  mccCodes: () => call('mcc_codes'),
+  addDocument: (applicationId, kind, fileName, content) =>
+    call('add_document', { applicationId, kind, fileName, contentBase64: toBase64(content) }),
+  documentContent: (id) => call('document_content', { id }),
+  deleteDocument: (id) => call('delete_document', { id }),
+  importApplications: (fileName, content, onProgress) =>
+    call('import_applications', {
+      fileName,
+      contentBase64: toBase64(content),
+      onProgress: progressChannel(onProgress),
+    }),
+  seedDemo: (count, onProgress) => call('seed_demo', { count, onProgress: progressChannel(onProgress) }),
 };

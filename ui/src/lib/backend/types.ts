@@ -1,5 +1,7 @@
 // Wire types: what the Rust api crate serialises. Keep in step with crates/api.
 
+import type { FieldIssue } from './errors';
+
 export type VaultState = 'not_created' | 'locked' | 'keyring_missing';
 export type Role = 'admin' | 'underwriter' | 'auditor';
 export type Stage = 'ready' | 'change_password' | 'enrol_totp';
@@ -69,6 +71,181 @@ export interface AuditReport {
   problem: string | null;
 }
 
+// ---- intake ---------------------------------------------------------------------------------
+
+export interface AddressForm {
+  line1: string;
+  line2: string;
+  city: string;
+  state: string;
+  postal_code: string;
+  country: string;
+}
+
+export interface BusinessForm {
+  legal_name: string;
+  dba: string;
+  entity_type: string;
+  ein: string;
+  incorporation_date: string;
+  incorporation_state: string;
+  incorporation_country: string;
+  address: AddressForm;
+  operating_address: AddressForm;
+  phone: string;
+  email: string;
+  website: string;
+  mcc: string;
+  product_description: string;
+  monthly_volume: string;
+  average_ticket: string;
+  max_ticket: string;
+  card_present_percent: string;
+}
+
+export interface PersonForm {
+  id: string;
+  first_name: string;
+  last_name: string;
+  title: string;
+  dob: string;
+  ssn: string;
+  itin: string;
+  passport_number: string;
+  passport_country: string;
+  address: AddressForm;
+  email: string;
+  phone: string;
+  ownership_percent: string;
+  is_control: boolean;
+}
+
+export interface BankForm {
+  holder_name: string;
+  country: string;
+  routing_number: string;
+  account_number: string;
+  account_type: string;
+  iban: string;
+}
+
+export interface TermsForm {
+  accepted_at: string;
+  signer_name: string;
+  ip: string;
+  user_agent: string;
+}
+
+export interface ApplicationForm {
+  business: BusinessForm;
+  people: PersonForm[];
+  bank: BankForm;
+  terms: TermsForm;
+}
+
+export type ApplicationStatus =
+  | 'draft'
+  | 'submitted'
+  | 'in_review'
+  | 'info_requested'
+  | 'approved'
+  | 'declined'
+  | 'boarding'
+  | 'boarded'
+  | 'boarding_failed'
+  | 'withdrawn';
+
+export interface ApplicationSummary {
+  id: string;
+  status: ApplicationStatus;
+  legal_name: string;
+  dba: string;
+  entity_type: string;
+  mcc: string;
+  people_count: number;
+  source: string;
+  created_by: string;
+  created_at: number;
+  updated_at: number;
+  submitted_at: number | null;
+  version: number;
+}
+
+export interface HistoryEntry {
+  at: number;
+  actor: string;
+  from: string | null;
+  to: string;
+  note: string | null;
+}
+
+export interface DocumentMeta {
+  id: string;
+  application_id: string;
+  kind: string;
+  media_type: string;
+  size: number;
+  file_name: string;
+  uploaded_by: string;
+  uploaded_at: number;
+}
+
+export interface ApplicationView {
+  summary: ApplicationSummary;
+  form: ApplicationForm;
+  history: HistoryEntry[];
+  documents: DocumentMeta[];
+  missing: FieldIssue[];
+  can_reveal: boolean;
+}
+
+export interface Cursor {
+  created_at: number;
+  id: string;
+}
+
+export interface ApplicationPage {
+  items: ApplicationSummary[];
+  total: number;
+  /** False when a filtered count stopped at 10,000 ("10,000+"). */
+  total_exact: boolean;
+  next: Cursor | null;
+}
+
+export interface ListQuery {
+  status?: string | null;
+  mcc?: string | null;
+  created_from?: string | null;
+  created_to?: string | null;
+  search?: string | null;
+  limit?: number;
+  after?: Cursor | null;
+}
+
+export interface MccInfo {
+  code: string;
+  description: string;
+  tier: 'standard' | 'high_risk' | 'prohibited';
+}
+
+export interface RowError {
+  row: number;
+  field: string;
+  reason: string;
+}
+
+export interface ImportReport {
+  rows: number;
+  imported: number;
+  rejected_rows: number;
+  errors: RowError[];
+}
+
+export interface Progress {
+  done: number;
+  total: number;
+}
+
 /** Everything the UI asks of Rust. The Tauri implementation is in tauri.ts; tests pass fakes. */
 export interface Backend {
   appInfo(): Promise<AppInfo>;
@@ -89,4 +266,17 @@ export interface Backend {
   verifyAudit(): Promise<AuditReport>;
   listAudit(before: number | null): Promise<AuditPage>;
   rotateKey(): Promise<void>;
+  saveDraft(id: string | null, version: number | null, form: ApplicationForm): Promise<ApplicationView>;
+  getApplication(id: string): Promise<ApplicationView>;
+  submitApplication(id: string, version: number): Promise<ApplicationView>;
+  withdrawApplication(id: string, version: number): Promise<ApplicationView>;
+  revealField(id: string, field: string): Promise<string>;
+  listApplications(query: ListQuery): Promise<ApplicationPage>;
+  checkApplication(form: ApplicationForm): Promise<FieldIssue[]>;
+  mccCodes(): Promise<MccInfo[]>;
+  addDocument(applicationId: string, kind: string, fileName: string, content: Uint8Array): Promise<DocumentMeta>;
+  documentContent(id: string): Promise<ArrayBuffer>;
+  deleteDocument(id: string): Promise<void>;
+  importApplications(fileName: string, content: Uint8Array, onProgress: (p: Progress) => void): Promise<ImportReport>;
+  seedDemo(count: number, onProgress: (p: Progress) => void): Promise<ImportReport>;
 }
