@@ -5,5 +5,6 @@
 //! display) — `make test` installs them all.
 
 mod auth;
+mod intake;
 mod security;
 mod shell;

@@ -378,3 +378,78 @@ fn documents_are_checked_by_content_sealed_and_their_views_audited() {
     assert!(actions.contains(&("document.view".into(), Some(meta.id.clone()))));
     assert!(actions.contains(&("document.delete".into(), Some(meta.id))));
 }
+
+/// The sample files in docs/ are what docs/IMPORT.md tells people to copy: they must import.
+#[test]
+fn the_documented_samples_import_cleanly() {
+    let (_tmp, _dir, mut admin) = admin();
+    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/samples");
+    for name in ["applications.csv", "applications.json"] {
+        let report = import::import_file(&mut admin, &docs.join(name), &mut |_| {}).unwrap();
+        assert_eq!(report.rejected_rows, 0, "{name}: {:?}", report.errors);
+        assert!(report.imported >= 2, "{name}");
+    }
+}
+
+/// Whatever lands in the data folder (vault, WAL, keyring, logs) holds no KYC value in clear.
+#[test]
+fn no_kyc_value_reaches_the_data_folder_in_plaintext() {
+    let (tmp, _dir, mut admin) = admin();
+    let mut form = sample();
+    form.business.legal_name = "Zyxwvut Quokka Holdings LLC".into();
+    form.people[0].first_name = "Quintessa".into();
+    form.people[0].ssn = "536-22-8471".into();
+    form.business.ein = "12-9876543".into();
+    form.bank.account_number = "987654321012".into();
+    let view = intake::save_draft(
+        &mut admin,
+        SaveDraft {
+            id: None,
+            version: None,
+            form,
+        },
+    )
+    .unwrap();
+    // A failed save with bad values must not leak them into logs either.
+    let mut bad = sample();
+    bad.people[0].ssn = "666-77-8888".into();
+    let _ = intake::save_draft(
+        &mut admin,
+        SaveDraft {
+            id: None,
+            version: None,
+            form: bad,
+        },
+    );
+    intake::reveal(&mut admin, &view.summary.id, "people[0].ssn").unwrap();
+    admin.lock().unwrap(); // closes the vault: WAL checkpointed or left as it is
+
+    let needles: [&[u8]; 8] = [
+        b"Zyxwvut Quokka",
+        b"Quintessa",
+        b"536-22-8471",
+        b"536228471",
+        b"987654321012",
+        b"12-9876543",
+        b"129876543",
+        b"666-77-8888",
+    ];
+    let mut files = vec![tmp.path().to_path_buf()];
+    let mut scanned = 0;
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        scanned += 1;
+        for needle in needles {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "{} holds a KYC value in plaintext",
+                path.display()
+            );
+        }
+    }
+    assert!(scanned >= 2, "the vault and its keyring were scanned");
+}
