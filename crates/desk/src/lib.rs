@@ -107,6 +107,12 @@ enum ApplicationAction {
         status: Option<String>,
         #[arg(long)]
         mcc: Option<String>,
+        /// Created on or after this day (YYYY-MM-DD, UTC)
+        #[arg(long, value_name = "DATE")]
+        created_from: Option<String>,
+        /// Created on or before this day (YYYY-MM-DD, UTC)
+        #[arg(long, value_name = "DATE")]
+        created_to: Option<String>,
         /// Legal name or DBA prefix, or an EIN (12-3456789)
         #[arg(long)]
         search: Option<String>,
@@ -601,19 +607,24 @@ fn application(
         ApplicationAction::List {
             status,
             mcc,
+            created_from,
+            created_to,
             search,
             limit,
         } => {
             let query = intake::ListQuery {
                 status,
                 mcc,
+                created_from,
+                created_to,
                 search,
                 limit: Some(limit),
                 ..intake::ListQuery::default()
             };
             let page = with_session(ctx, prompt, |slot| intake::list_applications(slot, &query))?;
             printer.value(out, &page, |w| {
-                writeln!(w, "{} matching", page.total)?;
+                let more = if page.total_exact { "" } else { "+" };
+                writeln!(w, "{}{more} matching", page.total)?;
                 for a in &page.items {
                     writeln!(w, "{}  {:<15} {}  {}", a.id, a.status, a.mcc, a.legal_name)?;
                 }
