@@ -320,6 +320,29 @@ fn import_keeps_good_rows_reports_bad_ones_and_lists_search_them() {
     )
     .unwrap_err();
     assert_eq!(err.message(), "status: is not an application status");
+    let today = time::OffsetDateTime::now_utc().date();
+    let day = |d: time::Date| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day());
+    let mut in_range = |from: time::Date, to: time::Date| {
+        let query = ListQuery {
+            created_from: Some(day(from)),
+            created_to: Some(day(to)),
+            ..ListQuery::default()
+        };
+        intake::list_applications(&mut admin, &query).unwrap().total
+    };
+    assert_eq!(
+        in_range(today, today),
+        29,
+        "both ends of the range are inclusive days"
+    );
+    let yesterday = today.previous_day().unwrap();
+    assert_eq!(in_range(yesterday, yesterday), 0);
+    let query = ListQuery {
+        created_from: Some("25/11/2026".into()),
+        ..ListQuery::default()
+    };
+    let err = intake::list_applications(&mut admin, &query).unwrap_err();
+    assert_eq!(err.message(), "created_from: must be a date as YYYY-MM-DD");
     let err =
         import::import(&mut admin, "x.csv", b"legal_name,nonsense\n", &mut |_| {}).unwrap_err();
     assert!(err.message().contains("unknown column nonsense"));
