@@ -110,7 +110,8 @@ fn main() {
         .step_by(25)
         .map(|e| (e.uid.clone(), e.names[0].text.clone(), e.kind))
         .collect();
-    let variants: [(&str, fn(&str, usize) -> String); 5] = [
+    type Variant = fn(&str, usize) -> String;
+    let variants: [(&str, Variant); 5] = [
         ("exact", |n, _| n.to_string()),
         ("reordered", |n, _| reorder(n)),
         ("one typo", typo),
