@@ -6,3 +6,4 @@
 mod auth;
 mod info;
 mod intake;
+mod screening;

@@ -97,6 +97,31 @@ enum Command {
         #[command(subcommand)]
         action: DemoAction,
     },
+    /// Sanctions list versions: import OFAC's CSV files (admin), show what is loaded
+    Lists {
+        #[command(subcommand)]
+        action: ListsAction,
+    },
+    /// Screen a name against the loaded sanctions lists, with the reasons for each hit
+    Screen {
+        name: String,
+        /// Year (or full date, YYYY-MM-DD) of birth
+        #[arg(long)]
+        dob: Option<String>,
+        /// Country (ISO code or name)
+        #[arg(long)]
+        country: Option<String>,
+    },
+    /// Screen every application still in play that was not screened against the loaded lists
+    Rescreen,
+}
+
+#[derive(Debug, Subcommand)]
+enum ListsAction {
+    /// Import sdn.csv/alt.csv/add.csv/sdn_comments.csv and/or cons_*.csv from a folder
+    Import { dir: PathBuf },
+    /// List versions: source, entries, when, by whom, active
+    Show,
 }
 
 #[derive(Debug, Subcommand)]
@@ -215,6 +240,17 @@ where
         Command::Import { file } => import(&ctx, &file, prompt, &printer, out, err),
         Command::Application { action } => application(&ctx, action, prompt, &printer, out),
         Command::Demo { action } => demo(&ctx, action, prompt, &printer, out, err),
+        Command::Lists { action } => lists(&ctx, action, prompt, &printer, out),
+        Command::Screen { name, dob, country } => screen(
+            &ctx,
+            &name,
+            dob.as_deref(),
+            country.as_deref(),
+            prompt,
+            &printer,
+            out,
+        ),
+        Command::Rescreen => rescreen(&ctx, prompt, &printer, out, err),
         Command::RotateKey => {
             with_session(&ctx, prompt, api::audit_log::rotate_key).and_then(|()| {
                 printer.value(out, &serde_json::json!({ "rotated": true }), |w| {
@@ -693,6 +729,107 @@ fn demo(
             print_report(printer, out, &report)
         }
     }
+}
+
+fn lists(
+    ctx: &Ctx,
+    action: ListsAction,
+    prompt: &mut dyn Prompt,
+    printer: &Printer,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    let versions = match action {
+        ListsAction::Import { dir } => {
+            with_session(ctx, prompt, |slot| api::screening::import_lists(slot, &dir))?
+        }
+        ListsAction::Show => with_session(ctx, prompt, api::screening::list_versions)?,
+    };
+    printer.value(out, &versions, |w| {
+        for v in &versions {
+            writeln!(
+                w,
+                "{} {:<12} {:>6} entries {:>6} names  by {}{}",
+                v.id,
+                v.source,
+                v.entry_count,
+                v.name_count,
+                v.imported_by,
+                if v.active { "  (active)" } else { "" }
+            )?;
+        }
+        Ok(())
+    })
+}
+
+fn screen(
+    ctx: &Ctx,
+    name: &str,
+    dob: Option<&str>,
+    country: Option<&str>,
+    prompt: &mut dyn Prompt,
+    printer: &Printer,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    let year = match dob {
+        None => None,
+        Some(d) => Some(
+            d.get(..4)
+                .and_then(|y| y.parse::<i32>().ok())
+                .ok_or_else(|| Error::invalid_input("dob", "must be a year or YYYY-MM-DD"))?,
+        ),
+    };
+    let hits = with_session(ctx, prompt, |slot| {
+        api::screening::screen_name(slot, name, year, country)
+    })?;
+    printer.value(out, &hits, |w| {
+        if hits.is_empty() {
+            writeln!(w, "no hits")?;
+        }
+        for h in &hits {
+            writeln!(
+                w,
+                "{:.3}  {}  {} ({}) [{}]",
+                h.score,
+                h.uid,
+                h.matched_name,
+                h.name_kind.as_str(),
+                h.programs.join(", ")
+            )?;
+            let aligned: Vec<String> = h
+                .alignment
+                .iter()
+                .map(|a| match &a.list_token {
+                    Some(t) => format!("{}≈{} {:.2}", a.query_token, t, a.similarity),
+                    None => format!("{} unmatched", a.query_token),
+                })
+                .collect();
+            writeln!(w, "       tokens: {}", aligned.join(", "))?;
+            for adj in &h.adjustments {
+                writeln!(w, "       {adj}")?;
+            }
+        }
+        Ok(())
+    })
+}
+
+fn rescreen(
+    ctx: &Ctx,
+    prompt: &mut dyn Prompt,
+    printer: &Printer,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), Error> {
+    let mut progress = progress_line(printer, err);
+    let report = with_session(ctx, prompt, |slot| {
+        api::screening::rescreen(slot, &mut progress)
+    })?;
+    printer.value(out, &report, |w| {
+        writeln!(
+            w,
+            "screened {} applications in {:.1} s; {} with new hits ({} hits)",
+            report.screened, report.seconds, report.with_new_hits, report.new_hits
+        )
+    })
 }
 
 fn open_data_dir(explicit: Option<PathBuf>) -> Result<DataDir, Error> {

@@ -60,6 +60,10 @@ pub struct Summary {
     pub updated_at: i64,
     pub submitted_at: Option<i64>,
     pub version: i64,
+    /// Screening hits without a disposition.
+    pub open_hits: i64,
+    /// Whether it was ever screened (against any list version).
+    pub screened: bool,
 }
 
 /// One application with its form opened (sensitive values in clear: mask before showing).
@@ -153,7 +157,8 @@ struct Body {
 }
 
 const SUMMARY_COLUMNS: &str = "id, status, legal_name, dba, entity_type, mcc, people_count, \
-     source, created_by, created_at, updated_at, submitted_at, version";
+     source, created_by, created_at, updated_at, submitted_at, version, open_hits, \
+     screened_with IS NOT NULL";
 
 fn summary_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Summary> {
     let status: String = r.get(1)?;
@@ -177,6 +182,8 @@ fn summary_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Summary> {
         updated_at: r.get(10)?,
         submitted_at: r.get(11)?,
         version: r.get(12)?,
+        open_hits: r.get(13)?,
+        screened: r.get(14)?,
     })
 }
 

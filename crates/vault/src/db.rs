@@ -15,6 +15,7 @@ fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("migrations/0001_identities.sql")),
         M::up(include_str!("migrations/0002_applications.sql")),
+        M::up(include_str!("migrations/0003_screening.sql")),
     ])
 }
 

@@ -43,6 +43,8 @@ pub struct ApplicationView {
     pub form: ApplicationForm,
     pub history: Vec<HistoryEntry>,
     pub documents: Vec<DocumentMeta>,
+    /// Sanctions screening hits, best first, with their dispositions.
+    pub hits: Vec<vault::screening::StoredHit>,
     /// Empty when the application is complete.
     pub missing: Vec<FieldIssue>,
     /// Whether the signed-in role may reveal masked values.
@@ -72,6 +74,7 @@ fn view(session: &Session, id: &str) -> Result<ApplicationView> {
         form: stored.form.masked(),
         history: vault.application_history(id)?,
         documents: vault.documents(id)?,
+        hits: vault.screening_hits(id)?,
         missing,
         can_reveal: Access::Write.allows(session.role()),
         summary: stored.summary,
@@ -160,6 +163,7 @@ pub fn submit(slot: &mut SessionSlot, id: &str, version: i64) -> Result<Applicat
         now_ms(now),
     )?;
     session.audit("application.submit", Some(id), Outcome::Ok, None)?;
+    crate::screening::screen_if_possible(session, id)?;
     view(session, id)
 }
 

@@ -1,0 +1,455 @@
+//! Sanctions screening use cases: list versions, screening a name or an application,
+//! re-screening after a list update, and dispositions of hits.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use domain::intake::ApplicationForm;
+use screening::{Entry, Hit, Index, Query, DEFAULT_THRESHOLD};
+use serde::Serialize;
+use time::OffsetDateTime;
+use vault::audit::Outcome;
+use vault::rusqlite::OptionalExtension;
+use vault::screening::{ListVersion, NewHit, NewList, ScreeningOutcome, StoredHit};
+use vault::Vault;
+
+use crate::intake::{new_id, now_ms};
+use crate::session::{Access, Session, SessionSlot};
+use crate::{Code, Error, Result};
+
+/// The index of the active list versions, built once per set of versions.
+struct Cached {
+    key: String,
+    index: Arc<Index>,
+}
+
+static INDEX: Mutex<Option<Cached>> = Mutex::new(None);
+
+/// The active versions as one key (`sdn:<id>+consolidated:<id>`), or `None` without lists.
+fn active_key(vault: &Vault) -> Result<Option<(String, Vec<ListVersion>)>> {
+    let mut active: Vec<ListVersion> = vault
+        .list_versions()?
+        .into_iter()
+        .filter(|v| v.active)
+        .collect();
+    if active.is_empty() {
+        return Ok(None);
+    }
+    active.sort_by(|a, b| a.source.cmp(&b.source));
+    let key = active
+        .iter()
+        .map(|v| format!("{}:{}", v.source, v.id))
+        .collect::<Vec<_>>()
+        .join("+");
+    Ok(Some((key, active)))
+}
+
+fn no_lists() -> Error {
+    Error::new(
+        Code::Conflict,
+        "no sanctions list is loaded: an admin imports OFAC's files first (desk lists import DIR, or Admin → Sanctions lists)",
+    )
+}
+
+/// The index for the active lists, building it when they changed.
+fn index(vault: &Vault) -> Result<(String, Arc<Index>)> {
+    let (key, active) = active_key(vault)?.ok_or_else(no_lists)?;
+    let mut cache = INDEX.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(c) = cache.as_ref().filter(|c| c.key == key) {
+        return Ok((key, Arc::clone(&c.index)));
+    }
+    let mut entries: Vec<Entry> = Vec::new();
+    for version in &active {
+        for body in vault.list_entries(&version.id)? {
+            entries.push(serde_json::from_str(&body).map_err(|_| {
+                Error::new(
+                    Code::VaultDamaged,
+                    "a stored sanctions entry is not readable",
+                )
+            })?);
+        }
+    }
+    let index = Arc::new(Index::build(entries));
+    *cache = Some(Cached {
+        key: key.clone(),
+        index: Arc::clone(&index),
+    });
+    Ok((key, index))
+}
+
+/// The score at or above which a name is a hit (admin setting; 0.88 when unset).
+pub fn threshold(vault: &Vault) -> f64 {
+    vault
+        .conn()
+        .query_row(
+            "SELECT value FROM settings WHERE key = 'screening_threshold'",
+            [],
+            |r| r.get::<_, String>(0),
+        )
+        .optional()
+        .ok()
+        .flatten()
+        .and_then(|v| v.parse().ok())
+        .filter(|t: &f64| (0.5..=1.0).contains(t))
+        .unwrap_or(DEFAULT_THRESHOLD)
+}
+
+/// Use case (admin): set the hit threshold, 0.70–0.99.
+pub fn set_threshold(slot: &mut SessionSlot, value: f64) -> Result<f64> {
+    if !(0.70..=0.99).contains(&value) {
+        return Err(Error::invalid_input(
+            "threshold",
+            "must be between 0.70 and 0.99",
+        ));
+    }
+    let session = slot.require(Access::Admin, "settings.screening_threshold")?;
+    let old = threshold(session.vault());
+    session
+        .vault()
+        .conn()
+        .execute(
+            "INSERT INTO settings (key, value) VALUES ('screening_threshold', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [value.to_string()],
+        )
+        .map_err(|e| Error::internal(format!("saving a setting failed: {e}")))?;
+    session.audit(
+        "settings.change",
+        Some("screening_threshold"),
+        Outcome::Ok,
+        Some(&format!("{old} -> {value}")),
+    )?;
+    Ok(value)
+}
+
+/// Use case (admin): import OFAC's files from a folder as new active list versions. The files
+/// are read and checked completely before anything is stored; a bad file leaves the previous
+/// versions active and names the file and line.
+pub fn import_lists(slot: &mut SessionSlot, dir: &Path) -> Result<Vec<ListVersion>> {
+    let session = slot.require(Access::Admin, "lists.import")?;
+    let lists = screening::ofac::parse_dir(dir)
+        .map_err(|e| Error::invalid_input("lists", &e.to_string()))?;
+    let now = now_ms(OffsetDateTime::now_utc());
+    let mut stored = Vec::new();
+    for list in lists {
+        let id = new_id();
+        let names: usize = list.entries.iter().map(|e| e.names.len()).sum();
+        let entries: Vec<(String, String)> = list
+            .entries
+            .iter()
+            .map(|e| (e.uid.clone(), serde_json::to_string(e).unwrap_or_default()))
+            .collect();
+        let files_json = serde_json::to_string(&list.files).unwrap_or_default();
+        session.vault().store_list(&NewList {
+            id: &id,
+            source: list.source.as_str(),
+            actor: session.username(),
+            now_ms: now,
+            entry_count: list.entries.len() as i64,
+            name_count: names as i64,
+            files_json: &files_json,
+            entries: &entries,
+        })?;
+        let detail = format!(
+            "{}: {} entries, {} names; {}",
+            list.source.as_str(),
+            list.entries.len(),
+            names,
+            list.files
+                .iter()
+                .map(|f| format!("{} sha256 {}", f.name, &f.sha256[..16]))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        session.audit("lists.import", Some(&id), Outcome::Ok, Some(&detail))?;
+        stored.push(id);
+    }
+    Ok(session
+        .vault()
+        .list_versions()?
+        .into_iter()
+        .filter(|v| stored.contains(&v.id))
+        .collect())
+}
+
+pub fn list_versions(slot: &mut SessionSlot) -> Result<Vec<ListVersion>> {
+    let session = slot.require(Access::SignedIn, "lists.view")?;
+    Ok(session.vault().list_versions()?)
+}
+
+/// Use case: screen one name (the `desk screen` verb and the window's "screen a name" box).
+/// The name is not logged or audited (it may be a person's).
+pub fn screen_name(
+    slot: &mut SessionSlot,
+    name: &str,
+    birth_year: Option<i32>,
+    country: Option<&str>,
+) -> Result<Vec<Hit>> {
+    let name = domain::intake::clean_text("name", name, 200)
+        .map_err(|e| Error::invalid_input("name", &e.reason))?;
+    if let Some(y) = birth_year {
+        if !(1850..=2100).contains(&y) {
+            return Err(Error::invalid_input(
+                "dob",
+                "must be a year between 1850 and 2100",
+            ));
+        }
+    }
+    let session = slot.require(Access::Write, "screen.name")?;
+    let (_, index) = index(session.vault())?;
+    Ok(index.screen(
+        &Query {
+            name: &name,
+            birth_year,
+            country,
+            individual: None,
+        },
+        threshold(session.vault()),
+    ))
+}
+
+/// Who is screened in an application, with what.
+struct Subject {
+    path: String,
+    key: String,
+    name: String,
+    birth_year: Option<i32>,
+    country: String,
+    individual: Option<bool>,
+}
+
+fn subjects(form: &ApplicationForm) -> Vec<Subject> {
+    let b = &form.business;
+    let sole = b.entity_type == "sole_proprietorship";
+    let mut out = Vec::new();
+    if !b.legal_name.is_empty() {
+        out.push(Subject {
+            path: "business.legal_name".into(),
+            key: "business".into(),
+            name: b.legal_name.clone(),
+            birth_year: None,
+            country: b.address.country.clone(),
+            individual: if sole { None } else { Some(false) },
+        });
+    }
+    if !b.dba.is_empty() && b.dba != b.legal_name {
+        out.push(Subject {
+            path: "business.dba".into(),
+            key: "dba".into(),
+            name: b.dba.clone(),
+            birth_year: None,
+            country: b.address.country.clone(),
+            individual: Some(false),
+        });
+    }
+    for (i, p) in form.people.iter().enumerate() {
+        let name = format!("{} {}", p.first_name, p.last_name);
+        if name.trim().is_empty() {
+            continue;
+        }
+        out.push(Subject {
+            path: format!("people[{i}]"),
+            key: format!("person:{}", p.id),
+            name,
+            birth_year: p.dob.get(..4).and_then(|y| y.parse().ok()),
+            country: if p.passport_country.is_empty() {
+                p.address.country.clone()
+            } else {
+                p.passport_country.clone()
+            },
+            individual: Some(true),
+        });
+    }
+    out
+}
+
+#[derive(Serialize)]
+struct HitDetail<'a> {
+    subject: &'a str,
+    #[serde(flatten)]
+    hit: &'a Hit,
+}
+
+fn screen_stored(
+    session: &Session,
+    index: &Index,
+    key: &str,
+    application_id: &str,
+    threshold: f64,
+) -> Result<ScreeningOutcome> {
+    let vault = session.vault();
+    let stored = vault.application(application_id)?;
+    let mut found: Vec<(String, String, Hit)> = Vec::new();
+    for s in subjects(&stored.form) {
+        for hit in index.screen(
+            &Query {
+                name: &s.name,
+                birth_year: s.birth_year,
+                country: Some(&s.country)
+                    .filter(|c| !c.is_empty())
+                    .map(String::as_str),
+                individual: s.individual,
+            },
+            threshold,
+        ) {
+            found.push((s.path.clone(), s.key.clone(), hit));
+        }
+    }
+    let ids: Vec<String> = found.iter().map(|_| new_id()).collect();
+    let details: Vec<String> = found
+        .iter()
+        .map(|(path, _, hit)| {
+            serde_json::to_string(&HitDetail { subject: path, hit }).unwrap_or_default()
+        })
+        .collect();
+    let hits: Vec<NewHit<'_>> = found
+        .iter()
+        .zip(&ids)
+        .zip(&details)
+        .map(|(((path, subject_key, hit), id), detail)| NewHit {
+            id,
+            subject: path,
+            subject_key,
+            list_uid: &hit.uid,
+            fingerprint: &hit.fingerprint,
+            score: hit.score,
+            detail_json: detail,
+        })
+        .collect();
+    Ok(vault.record_screening(
+        application_id,
+        key,
+        now_ms(OffsetDateTime::now_utc()),
+        &hits,
+    )?)
+}
+
+/// Use case: screen one application now (the detail page's "Screen now"; submission does it
+/// too when lists are loaded).
+pub fn screen_application(slot: &mut SessionSlot, id: &str) -> Result<ScreeningOutcome> {
+    let session = slot.require(Access::Write, "screen.application")?;
+    let (key, index) = index(session.vault())?;
+    let outcome = screen_stored(session, &index, &key, id, threshold(session.vault()))?;
+    session.audit(
+        "screen.application",
+        Some(id),
+        Outcome::Ok,
+        Some(&format!(
+            "{} new, {} open, {} suppressed",
+            outcome.new_hits, outcome.open_hits, outcome.suppressed
+        )),
+    )?;
+    Ok(outcome)
+}
+
+/// Screens a just-submitted application when lists are loaded; without lists it stays
+/// unscreened (the list shows it) until an admin loads them and a re-screen runs.
+pub(crate) fn screen_if_possible(session: &Session, id: &str) -> Result<Option<ScreeningOutcome>> {
+    if active_key(session.vault())?.is_none() {
+        return Ok(None);
+    }
+    let (key, index) = index(session.vault())?;
+    screen_stored(session, &index, &key, id, threshold(session.vault())).map(Some)
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct RescreenReport {
+    pub screened: usize,
+    pub with_new_hits: usize,
+    pub new_hits: usize,
+    pub seconds: f64,
+}
+
+/// Use case: screen every application still in play that was not screened against the active
+/// lists (after a list update, or after an import). Progress after each batch.
+pub fn rescreen(
+    slot: &mut SessionSlot,
+    progress: &mut dyn FnMut(crate::intake::import::Progress),
+) -> Result<RescreenReport> {
+    let started = Instant::now();
+    let session = slot.require(Access::Write, "screen.rescreen")?;
+    let (key, index) = index(session.vault())?;
+    let threshold = threshold(session.vault());
+    let total = session.vault().count_to_screen(&key)? as usize;
+    let mut report = RescreenReport {
+        screened: 0,
+        with_new_hits: 0,
+        new_hits: 0,
+        seconds: 0.0,
+    };
+    let mut after = String::new();
+    loop {
+        let batch = session.vault().applications_to_screen(&key, &after, 500)?;
+        let Some(last) = batch.last() else { break };
+        after = last.clone();
+        for id in &batch {
+            let outcome = screen_stored(session, &index, &key, id, threshold)?;
+            report.screened += 1;
+            report.new_hits += outcome.new_hits;
+            if outcome.new_hits > 0 {
+                report.with_new_hits += 1;
+            }
+        }
+        progress(crate::intake::import::Progress {
+            done: report.screened,
+            total,
+        });
+    }
+    report.seconds = started.elapsed().as_secs_f64();
+    session.audit(
+        "screen.rescreen",
+        None,
+        Outcome::Ok,
+        Some(&format!(
+            "{} screened, {} with new hits ({} hits)",
+            report.screened, report.with_new_hits, report.new_hits
+        )),
+    )?;
+    Ok(report)
+}
+
+pub fn hits(slot: &mut SessionSlot, application_id: &str) -> Result<Vec<StoredHit>> {
+    let session = slot.require(Access::SignedIn, "screen.hits")?;
+    Ok(session.vault().screening_hits(application_id)?)
+}
+
+/// Use case: an underwriter records whether a hit is the listed party (`true_match`) or not
+/// (`false_positive`), with a note. Audited; a false positive is not raised again for the same
+/// person and the same, unchanged, list entry.
+pub fn dispose_hit(
+    slot: &mut SessionSlot,
+    hit_id: &str,
+    disposition: &str,
+    note: &str,
+) -> Result<()> {
+    if !matches!(disposition, "true_match" | "false_positive") {
+        return Err(Error::invalid_input(
+            "disposition",
+            "must be true_match or false_positive",
+        ));
+    }
+    let note = domain::intake::clean_text("note", note, 1000)
+        .map_err(|e| Error::invalid_input("note", &e.reason))?;
+    if note.chars().count() < 5 {
+        return Err(Error::invalid_input(
+            "note",
+            "must say why, in at least 5 characters",
+        ));
+    }
+    let session = slot.require(Access::Write, "screen.disposition")?;
+    let application = session.vault().dispose_hit(
+        hit_id,
+        disposition,
+        &note,
+        session.username(),
+        now_ms(OffsetDateTime::now_utc()),
+    )?;
+    session.audit(
+        "screen.disposition",
+        Some(&application),
+        Outcome::Ok,
+        Some(&format!("hit {hit_id}: {disposition}")),
+    )?;
+    Ok(())
+}

@@ -1,0 +1,405 @@
+//! Sanctions list versions and screening hits in the vault.
+//!
+//! The vault does not parse lists or score names (the screening crate does); it keeps versions
+//! (one active per source, switched in the same transaction that stores the new one, so a failed
+//! import leaves the previous version active) and each application's hits with their
+//! dispositions. A hit's explanation holds the applicant's name tokens, so it is sealed with the
+//! application's record key.
+
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+
+use crate::{Result, Vault, VaultError};
+
+pub struct NewList<'a> {
+    pub id: &'a str,
+    pub source: &'a str,
+    pub actor: &'a str,
+    pub now_ms: i64,
+    pub entry_count: i64,
+    pub name_count: i64,
+    /// JSON: the files read, with their hashes.
+    pub files_json: &'a str,
+    /// (uid, JSON of the parsed entry)
+    pub entries: &'a [(String, String)],
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ListVersion {
+    pub id: String,
+    pub source: String,
+    pub imported_at: i64,
+    pub imported_by: String,
+    pub entry_count: i64,
+    pub name_count: i64,
+    pub files: serde_json::Value,
+    pub active: bool,
+}
+
+pub struct NewHit<'a> {
+    pub id: &'a str,
+    pub subject: &'a str,
+    pub subject_key: &'a str,
+    pub list_uid: &'a str,
+    pub fingerprint: &'a str,
+    pub score: f64,
+    pub detail_json: &'a str,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredHit {
+    pub id: String,
+    pub application_id: String,
+    pub subject: String,
+    pub list_uid: String,
+    pub score: f64,
+    /// The screening crate's explanation (matched name, alignment, adjustments), opened.
+    pub detail: serde_json::Value,
+    pub screened_at: i64,
+    pub disposition: Option<String>,
+    pub disposition_note: Option<String>,
+    pub disposed_by: Option<String>,
+    pub disposed_at: Option<i64>,
+}
+
+/// What one screening run changed for an application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ScreeningOutcome {
+    /// Hits never seen before for this application.
+    pub new_hits: usize,
+    /// Hits without a disposition after this run.
+    pub open_hits: i64,
+    /// Matches already dispositioned as false positives (same entity, same list entry).
+    pub suppressed: usize,
+}
+
+fn hit_field(id: &str) -> String {
+    format!("hit:{id}")
+}
+
+impl Vault {
+    fn tx(&self) -> Result<rusqlite::Transaction<'_>> {
+        rusqlite::Transaction::new_unchecked(self.conn(), rusqlite::TransactionBehavior::Immediate)
+            .map_err(VaultError::storage("starting a transaction"))
+    }
+
+    /// Stores a list version and makes it the active one of its source, in one transaction.
+    pub fn store_list(&self, list: &NewList<'_>) -> Result<()> {
+        let tx = self.tx()?;
+        let conn = self.conn();
+        conn.execute(
+            "INSERT INTO sanctions_lists (id, source, imported_at, imported_by, entry_count,
+                 name_count, files, active) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)",
+            params![
+                list.id,
+                list.source,
+                list.now_ms,
+                list.actor,
+                list.entry_count,
+                list.name_count,
+                list.files_json
+            ],
+        )
+        .map_err(VaultError::storage("storing a sanctions list"))?;
+        {
+            let mut insert = conn
+                .prepare_cached(
+                    "INSERT INTO sanctions_entries (list_id, uid, body) VALUES (?1, ?2, ?3)",
+                )
+                .map_err(VaultError::storage("storing sanctions entries"))?;
+            for (uid, body) in list.entries {
+                insert
+                    .execute(params![list.id, uid, body])
+                    .map_err(VaultError::storage("storing sanctions entries"))?;
+            }
+        }
+        conn.execute(
+            "UPDATE sanctions_lists SET active = 0 WHERE source = ?1 AND active = 1",
+            [list.source],
+        )
+        .and_then(|_| {
+            conn.execute(
+                "UPDATE sanctions_lists SET active = 1 WHERE id = ?1",
+                [list.id],
+            )
+        })
+        .map_err(VaultError::storage("activating a sanctions list"))?;
+        tx.commit()
+            .map_err(VaultError::storage("committing a sanctions list"))
+    }
+
+    pub fn list_versions(&self) -> Result<Vec<ListVersion>> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached(
+                "SELECT id, source, imported_at, imported_by, entry_count, name_count, files,
+                     active FROM sanctions_lists ORDER BY imported_at DESC, id",
+            )
+            .map_err(VaultError::storage("reading sanctions lists"))?;
+        stmt.query_map([], |r| {
+            let files: String = r.get(6)?;
+            Ok(ListVersion {
+                id: r.get(0)?,
+                source: r.get(1)?,
+                imported_at: r.get(2)?,
+                imported_by: r.get(3)?,
+                entry_count: r.get(4)?,
+                name_count: r.get(5)?,
+                files: serde_json::from_str(&files).unwrap_or(serde_json::Value::Null),
+                active: r.get::<_, i64>(7)? == 1,
+            })
+        })
+        .and_then(Iterator::collect)
+        .map_err(VaultError::storage("reading sanctions lists"))
+    }
+
+    /// The JSON bodies of a list version's entries.
+    pub fn list_entries(&self, list_id: &str) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT body FROM sanctions_entries WHERE list_id = ?1")
+            .map_err(VaultError::storage("reading sanctions entries"))?;
+        stmt.query_map([list_id], |r| r.get(0))
+            .and_then(Iterator::collect)
+            .map_err(VaultError::storage("reading sanctions entries"))
+    }
+
+    /// Records one screening of an application against the list versions `screened_with`:
+    /// new matches become open hits; a match already dispositioned as a false positive for the
+    /// same subject and the same (unchanged) list entry is not raised again; open hits that no
+    /// longer match are removed (dispositioned ones stay, as the record of a decision).
+    pub fn record_screening(
+        &self,
+        application_id: &str,
+        screened_with: &str,
+        now_ms: i64,
+        hits: &[NewHit<'_>],
+    ) -> Result<ScreeningOutcome> {
+        let tx = self.tx()?;
+        let conn = self.conn();
+        let key = self
+            .existing_record_key(application_id)?
+            .ok_or(VaultError::NotFound("application"))?;
+        let mut outcome = ScreeningOutcome {
+            new_hits: 0,
+            open_hits: 0,
+            suppressed: 0,
+        };
+        let mut kept: Vec<String> = Vec::with_capacity(hits.len());
+        for hit in hits {
+            let existing: Option<(String, Option<String>)> = conn
+                .prepare_cached(
+                    "SELECT id, disposition FROM screening_hits WHERE application_id = ?1
+                     AND subject_key = ?2 AND list_uid = ?3 AND fingerprint = ?4",
+                )
+                .and_then(|mut s| {
+                    s.query_row(
+                        params![
+                            application_id,
+                            hit.subject_key,
+                            hit.list_uid,
+                            hit.fingerprint
+                        ],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()
+                })
+                .map_err(VaultError::storage("reading screening hits"))?;
+            match existing {
+                Some((_, Some(d))) if d == "false_positive" => outcome.suppressed += 1,
+                Some((id, disposition)) => {
+                    let sealed = key.seal(&hit_field(&id), hit.detail_json.as_bytes());
+                    conn.prepare_cached(
+                        "UPDATE screening_hits SET subject = ?2, score = ?3, detail = ?4,
+                             screened_with = ?5, screened_at = ?6 WHERE id = ?1",
+                    )
+                    .and_then(|mut s| {
+                        s.execute(params![
+                            id,
+                            hit.subject,
+                            hit.score,
+                            sealed,
+                            screened_with,
+                            now_ms
+                        ])
+                    })
+                    .map_err(VaultError::storage("updating a screening hit"))?;
+                    if disposition.is_none() {
+                        kept.push(id);
+                    }
+                }
+                None => {
+                    let sealed = key.seal(&hit_field(hit.id), hit.detail_json.as_bytes());
+                    conn.prepare_cached(
+                        "INSERT INTO screening_hits (id, application_id, subject, subject_key,
+                             list_uid, fingerprint, score, detail, screened_with, screened_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    )
+                    .and_then(|mut s| {
+                        s.execute(params![
+                            hit.id,
+                            application_id,
+                            hit.subject,
+                            hit.subject_key,
+                            hit.list_uid,
+                            hit.fingerprint,
+                            hit.score,
+                            sealed,
+                            screened_with,
+                            now_ms
+                        ])
+                    })
+                    .map_err(VaultError::storage("storing a screening hit"))?;
+                    outcome.new_hits += 1;
+                    kept.push(hit.id.to_string());
+                }
+            }
+        }
+        // Open hits this run did not find again no longer apply.
+        let open: Vec<String> = conn
+            .prepare_cached(
+                "SELECT id FROM screening_hits WHERE application_id = ?1 AND disposition IS NULL",
+            )
+            .and_then(|mut s| {
+                s.query_map([application_id], |r| r.get(0))?
+                    .collect::<rusqlite::Result<Vec<String>>>()
+            })
+            .map_err(VaultError::storage("reading screening hits"))?;
+        for id in open.iter().filter(|id| !kept.contains(id)) {
+            conn.execute("DELETE FROM screening_hits WHERE id = ?1", [id])
+                .map_err(VaultError::storage("removing a stale screening hit"))?;
+        }
+        outcome.open_hits = kept.len() as i64;
+        conn.prepare_cached(
+            "UPDATE applications SET screened_with = ?2, open_hits = ?3 WHERE id = ?1",
+        )
+        .and_then(|mut s| s.execute(params![application_id, screened_with, outcome.open_hits]))
+        .map_err(VaultError::storage("recording a screening"))?;
+        tx.commit()
+            .map_err(VaultError::storage("committing a screening"))?;
+        Ok(outcome)
+    }
+
+    pub fn screening_hits(&self, application_id: &str) -> Result<Vec<StoredHit>> {
+        let Some(key) = self.existing_record_key(application_id)? else {
+            return Ok(Vec::new());
+        };
+        let mut stmt = self
+            .conn()
+            .prepare_cached(
+                "SELECT id, application_id, subject, list_uid, score, detail, screened_at,
+                     disposition, disposition_note, disposed_by, disposed_at
+                 FROM screening_hits WHERE application_id = ?1 ORDER BY score DESC, id",
+            )
+            .map_err(VaultError::storage("reading screening hits"))?;
+        let rows = stmt
+            .query_map([application_id], |r| {
+                Ok((
+                    StoredHit {
+                        id: r.get(0)?,
+                        application_id: r.get(1)?,
+                        subject: r.get(2)?,
+                        list_uid: r.get(3)?,
+                        score: r.get(4)?,
+                        detail: serde_json::Value::Null,
+                        screened_at: r.get(6)?,
+                        disposition: r.get(7)?,
+                        disposition_note: r.get(8)?,
+                        disposed_by: r.get(9)?,
+                        disposed_at: r.get(10)?,
+                    },
+                    r.get::<_, Vec<u8>>(5)?,
+                ))
+            })
+            .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
+            .map_err(VaultError::storage("reading screening hits"))?;
+        rows.into_iter()
+            .map(|(mut hit, sealed)| {
+                let opened = key.open(&hit_field(&hit.id), &sealed)?;
+                hit.detail = serde_json::from_slice(&opened).map_err(|_| {
+                    VaultError::VaultDamaged("a screening hit's explanation is not readable")
+                })?;
+                Ok(hit)
+            })
+            .collect()
+    }
+
+    /// Records a disposition of an open hit; a hit already dispositioned is a conflict (two
+    /// underwriters at once).
+    pub fn dispose_hit(
+        &self,
+        hit_id: &str,
+        disposition: &str,
+        note: &str,
+        actor: &str,
+        now_ms: i64,
+    ) -> Result<String> {
+        let tx = self.tx()?;
+        let conn = self.conn();
+        let application_id: String = conn
+            .query_row(
+                "SELECT application_id FROM screening_hits WHERE id = ?1",
+                [hit_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(VaultError::storage("reading a screening hit"))?
+            .ok_or(VaultError::NotFound("screening hit"))?;
+        let changed = conn
+            .execute(
+                "UPDATE screening_hits SET disposition = ?2, disposition_note = ?3,
+                     disposed_by = ?4, disposed_at = ?5
+                 WHERE id = ?1 AND disposition IS NULL",
+                params![hit_id, disposition, note, actor, now_ms],
+            )
+            .map_err(VaultError::storage("recording a disposition"))?;
+        if changed == 0 {
+            return Err(VaultError::Conflict(
+                "that hit already has a disposition: reload the application",
+            ));
+        }
+        conn.execute(
+            "UPDATE applications SET open_hits = (SELECT count(*) FROM screening_hits
+                 WHERE application_id = ?1 AND disposition IS NULL) WHERE id = ?1",
+            [&application_id],
+        )
+        .map_err(VaultError::storage("recording a disposition"))?;
+        tx.commit()
+            .map_err(VaultError::storage("committing a disposition"))?;
+        Ok(application_id)
+    }
+
+    /// Up to `limit` applications, after `after_id`, that are still in play (not declined or
+    /// withdrawn) and were not screened against `screened_with`: what a re-screen works through.
+    pub fn applications_to_screen(
+        &self,
+        screened_with: &str,
+        after_id: &str,
+        limit: u32,
+    ) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached(
+                "SELECT id FROM applications
+                 WHERE id > ?1 AND status NOT IN ('declined', 'withdrawn')
+                   AND (screened_with IS NULL OR screened_with <> ?2)
+                 ORDER BY id LIMIT ?3",
+            )
+            .map_err(VaultError::storage("finding applications to screen"))?;
+        stmt.query_map(params![after_id, screened_with, limit], |r| r.get(0))
+            .and_then(Iterator::collect)
+            .map_err(VaultError::storage("finding applications to screen"))
+    }
+
+    /// How many applications are still in play and not screened against `screened_with`.
+    pub fn count_to_screen(&self, screened_with: &str) -> Result<i64> {
+        self.conn()
+            .query_row(
+                "SELECT count(*) FROM applications WHERE status NOT IN ('declined', 'withdrawn')
+                   AND (screened_with IS NULL OR screened_with <> ?1)",
+                [screened_with],
+                |r| r.get(0),
+            )
+            .map_err(VaultError::storage("counting applications to screen"))
+    }
+}
