@@ -33,6 +33,12 @@ const COMMANDS: &[&str] = &[
     "delete_document",
     "import_applications",
     "seed_demo",
+    "import_lists",
+    "list_versions",
+    "screen_name",
+    "screen_application",
+    "rescreen",
+    "dispose_hit",
 ];
 
 fn main() {

@@ -64,6 +64,12 @@ pub fn run() {
             commands::intake::delete_document,
             commands::intake::import_applications,
             commands::intake::seed_demo,
+            commands::screening::import_lists,
+            commands::screening::list_versions,
+            commands::screening::screen_name,
+            commands::screening::screen_application,
+            commands::screening::rescreen,
+            commands::screening::dispose_hit,
         ])
         .build(tauri::generate_context!());
     let result = app.map(|app| {

@@ -6,5 +6,6 @@
 
 mod auth;
 mod intake;
+mod screening;
 mod security;
 mod shell;

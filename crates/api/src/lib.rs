@@ -36,6 +36,11 @@ pub fn product_policy() -> Policy {
     policy
 }
 
+/// Screening storage types the shell passes through unchanged.
+pub mod vault_screening {
+    pub use vault::screening::{ListVersion, ScreeningOutcome, StoredHit};
+}
+
 /// Storage types the shell passes through unchanged.
 pub mod vault_apps {
     pub use vault::applications::{Cursor, Page, Summary};

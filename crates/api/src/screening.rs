@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use domain::intake::ApplicationForm;
-use screening::{Entry, Hit, Index, Query, DEFAULT_THRESHOLD};
+pub use screening::Hit;
+use screening::{Entry, Index, Query, DEFAULT_THRESHOLD};
 use serde::Serialize;
 use time::OffsetDateTime;
 use vault::audit::Outcome;

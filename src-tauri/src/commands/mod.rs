@@ -6,4 +6,5 @@ pub mod audit;
 pub mod auth;
 pub mod info;
 pub mod intake;
+pub mod screening;
 pub mod users;

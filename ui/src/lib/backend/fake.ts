@@ -41,6 +41,7 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
   const calls: string[] = [];
   const apps = new Map<string, { summary: ApplicationSummary; form: ApplicationForm; documents: DocumentMeta[] }>();
   let clock = 1_780_000_000_000;
+  let lists: import('./types').ListVersion[] = [];
   const masked = (f: ApplicationForm): ApplicationForm => {
     const m = structuredClone(f);
     m.business.ein = m.business.ein && fakeMask(m.business.ein);
@@ -54,7 +55,7 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
     const missing = [];
     if (!app.form.business.legal_name) missing.push({ field: 'business.legal_name', reason: 'is required' });
     if (app.form.people.length === 0) missing.push({ field: 'people', reason: 'add the owners and the control person' });
-    return { summary: { ...app.summary }, form: masked(app.form), history: [], documents: [...app.documents], missing, can_reveal: true };
+    return { summary: { ...app.summary }, form: masked(app.form), history: [], documents: [...app.documents], hits: [], missing, can_reveal: true };
   };
   const needSession = () => {
     if (!session || session.stage !== 'ready') throw new BackendError('unauthorized', 'sign in first');
@@ -152,7 +153,7 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
         : {
             id: newId, status: 'draft', legal_name: kept.business.legal_name, dba: kept.business.dba, entity_type: kept.business.entity_type,
             mcc: kept.business.mcc, people_count: kept.people.length, source: 'wizard', created_by: needSession().username,
-            created_at: clock, updated_at: clock, submitted_at: null, version: 1,
+            created_at: clock, updated_at: clock, submitted_at: null, version: 1, open_hits: 0, screened: false,
           };
       apps.set(newId, { summary, form: kept, documents: existing?.documents ?? [] });
       return viewOf(newId);
@@ -216,6 +217,22 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
     seedDemo: async (count, onProgress) => {
       onProgress({ done: count, total: count });
       return { rows: count, imported: count, rejected_rows: 0, errors: [] };
+    },
+    importLists: async (dir) => {
+      calls.push(`importLists:${dir}`);
+      if (!dir.startsWith('/')) throw new BackendError('invalid_input', 'lists: cannot be read as a folder');
+      lists = [{ id: 'l1', source: 'sdn', imported_at: clock, imported_by: 'alice', entry_count: 17, name_count: 40, files: [], active: true }];
+      return lists;
+    },
+    listVersions: async () => lists,
+    screenName: async () => [],
+    screenApplication: async () => ({ new_hits: 0, open_hits: 0, suppressed: 0 }),
+    rescreen: async (onProgress) => {
+      onProgress({ done: 2, total: 2 });
+      return { screened: 2, with_new_hits: 1, new_hits: 1, seconds: 0.01 };
+    },
+    disposeHit: async (hitId, disposition) => {
+      calls.push(`disposeHit:${hitId}:${disposition}`);
     },
   };
 

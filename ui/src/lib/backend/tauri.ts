@@ -65,4 +65,10 @@ export const tauriBackend: Backend = {
       onProgress: progressChannel(onProgress),
     }),
   seedDemo: (count, onProgress) => call('seed_demo', { count, onProgress: progressChannel(onProgress) }),
+  importLists: (dir) => call('import_lists', { dir }),
+  listVersions: () => call('list_versions'),
+  screenName: (name, birthYear, country) => call('screen_name', { name, birthYear, country }),
+  screenApplication: (id) => call('screen_application', { id }),
+  rescreen: (onProgress) => call('rescreen', { onProgress: progressChannel(onProgress) }),
+  disposeHit: (hitId, disposition, note) => call('dispose_hit', { hitId, disposition, note }),
 };

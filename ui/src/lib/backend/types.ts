@@ -169,6 +169,8 @@ export interface ApplicationSummary {
   updated_at: number;
   submitted_at: number | null;
   version: number;
+  open_hits: number;
+  screened: boolean;
 }
 
 export interface HistoryEntry {
@@ -195,6 +197,7 @@ export interface ApplicationView {
   form: ApplicationForm;
   history: HistoryEntry[];
   documents: DocumentMeta[];
+  hits: StoredHit[];
   missing: FieldIssue[];
   can_reveal: boolean;
 }
@@ -246,6 +249,65 @@ export interface Progress {
   total: number;
 }
 
+// ---- screening ------------------------------------------------------------------------------
+
+export interface ListVersion {
+  id: string;
+  source: 'sdn' | 'consolidated';
+  imported_at: number;
+  imported_by: string;
+  entry_count: number;
+  name_count: number;
+  files: { name: string; sha256: string; rows: number; orphans: number }[];
+  active: boolean;
+}
+
+export interface Alignment {
+  query_token: string;
+  list_token: string | null;
+  similarity: number;
+}
+
+export interface Hit {
+  uid: string;
+  entry_name: string;
+  matched_name: string;
+  name_kind: 'primary' | 'aka' | 'fka' | 'nka';
+  programs: string[];
+  score: number;
+  name_score: number;
+  alignment: Alignment[];
+  adjustments: string[];
+  fingerprint: string;
+}
+
+export interface StoredHit {
+  id: string;
+  application_id: string;
+  subject: string;
+  list_uid: string;
+  score: number;
+  detail: Hit & { subject: string };
+  screened_at: number;
+  disposition: 'true_match' | 'false_positive' | null;
+  disposition_note: string | null;
+  disposed_by: string | null;
+  disposed_at: number | null;
+}
+
+export interface ScreeningOutcome {
+  new_hits: number;
+  open_hits: number;
+  suppressed: number;
+}
+
+export interface RescreenReport {
+  screened: number;
+  with_new_hits: number;
+  new_hits: number;
+  seconds: number;
+}
+
 /** Everything the UI asks of Rust. The Tauri implementation is in tauri.ts; tests pass fakes. */
 export interface Backend {
   appInfo(): Promise<AppInfo>;
@@ -279,4 +341,10 @@ export interface Backend {
   deleteDocument(id: string): Promise<void>;
   importApplications(fileName: string, content: Uint8Array, onProgress: (p: Progress) => void): Promise<ImportReport>;
   seedDemo(count: number, onProgress: (p: Progress) => void): Promise<ImportReport>;
+  importLists(dir: string): Promise<ListVersion[]>;
+  listVersions(): Promise<ListVersion[]>;
+  screenName(name: string, birthYear: number | null, country: string | null): Promise<Hit[]>;
+  screenApplication(id: string): Promise<ScreeningOutcome>;
+  rescreen(onProgress: (p: Progress) => void): Promise<RescreenReport>;
+  disposeHit(hitId: string, disposition: 'true_match' | 'false_positive', note: string): Promise<void>;
 }

@@ -1,0 +1,74 @@
+use std::path::PathBuf;
+
+use api::intake::import::Progress;
+use api::screening::{self, RescreenReport};
+use tauri::ipc::Channel;
+use tauri::State;
+
+use crate::state::AppState;
+
+type ListVersion = api::vault_screening::ListVersion;
+type ScreeningOutcome = api::vault_screening::ScreeningOutcome;
+
+#[tauri::command]
+pub async fn import_lists(
+    state: State<'_, AppState>,
+    dir: String,
+) -> Result<Vec<ListVersion>, api::Error> {
+    state
+        .run(move |_, slot, _| screening::import_lists(slot, &PathBuf::from(dir)))
+        .await
+}
+
+#[tauri::command]
+pub async fn list_versions(state: State<'_, AppState>) -> Result<Vec<ListVersion>, api::Error> {
+    state.run(|_, slot, _| screening::list_versions(slot)).await
+}
+
+#[tauri::command]
+pub async fn screen_name(
+    state: State<'_, AppState>,
+    name: String,
+    birth_year: Option<i32>,
+    country: Option<String>,
+) -> Result<Vec<api::screening::Hit>, api::Error> {
+    state
+        .run(move |_, slot, _| screening::screen_name(slot, &name, birth_year, country.as_deref()))
+        .await
+}
+
+#[tauri::command]
+pub async fn screen_application(
+    state: State<'_, AppState>,
+    id: String,
+) -> Result<ScreeningOutcome, api::Error> {
+    state
+        .run(move |_, slot, _| screening::screen_application(slot, &id))
+        .await
+}
+
+#[tauri::command]
+pub async fn rescreen(
+    state: State<'_, AppState>,
+    on_progress: Channel<Progress>,
+) -> Result<RescreenReport, api::Error> {
+    state
+        .run(move |_, slot, _| {
+            screening::rescreen(slot, &mut |p| {
+                let _ = on_progress.send(p);
+            })
+        })
+        .await
+}
+
+#[tauri::command]
+pub async fn dispose_hit(
+    state: State<'_, AppState>,
+    hit_id: String,
+    disposition: String,
+    note: String,
+) -> Result<(), api::Error> {
+    state
+        .run(move |_, slot, _| screening::dispose_hit(slot, &hit_id, &disposition, &note))
+        .await
+}
