@@ -278,7 +278,7 @@ fn screen_stored(
     key: &str,
     application_id: &str,
     threshold: f64,
-) -> Result<ScreeningOutcome> {
+) -> vault::Result<ScreeningOutcome> {
     let vault = session.vault();
     let stored = vault.application(application_id)?;
     let mut found: Vec<(String, String, Hit)> = Vec::new();
@@ -318,12 +318,12 @@ fn screen_stored(
             detail_json: detail,
         })
         .collect();
-    Ok(vault.record_screening(
+    vault.record_screening(
         application_id,
         key,
         now_ms(OffsetDateTime::now_utc()),
         &hits,
-    )?)
+    )
 }
 
 /// Use case: screen one application now (the detail page's "Screen now"; submission does it
@@ -351,7 +351,13 @@ pub(crate) fn screen_if_possible(session: &Session, id: &str) -> Result<Option<S
         return Ok(None);
     }
     let (key, index) = index(session.vault())?;
-    screen_stored(session, &index, &key, id, threshold(session.vault())).map(Some)
+    Ok(Some(screen_stored(
+        session,
+        &index,
+        &key,
+        id,
+        threshold(session.vault()),
+    )?))
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -384,14 +390,18 @@ pub fn rescreen(
         let batch = session.vault().applications_to_screen(&key, &after, 500)?;
         let Some(last) = batch.last() else { break };
         after = last.clone();
-        for id in &batch {
-            let outcome = screen_stored(session, &index, &key, id, threshold)?;
-            report.screened += 1;
-            report.new_hits += outcome.new_hits;
-            if outcome.new_hits > 0 {
-                report.with_new_hits += 1;
+        // One commit per batch: a crash loses at most the batch, which the next run redoes.
+        session.vault().batch(|| {
+            for id in &batch {
+                let outcome = screen_stored(session, &index, &key, id, threshold)?;
+                report.screened += 1;
+                report.new_hits += outcome.new_hits;
+                if outcome.new_hits > 0 {
+                    report.with_new_hits += 1;
+                }
             }
-        }
+            Ok(())
+        })?;
         progress(crate::intake::import::Progress {
             done: report.screened,
             total,

@@ -78,6 +78,39 @@ fn hit_field(id: &str) -> String {
 }
 
 impl Vault {
+    /// Runs `f` under a savepoint: whole or not at all, inside a [`Vault::batch`] or alone.
+    fn savepoint<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        let run = |sql: &str| {
+            self.conn()
+                .prepare_cached(sql)
+                .and_then(|mut s| s.execute([]))
+                .map(|_| ())
+                .map_err(VaultError::storage("running a savepoint"))
+        };
+        run("SAVEPOINT part")?;
+        match f() {
+            Ok(v) => {
+                run("RELEASE part")?;
+                Ok(v)
+            }
+            Err(e) => {
+                run("ROLLBACK TO part")?;
+                run("RELEASE part")?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Runs `f` in one transaction (many small writes, one commit): committed when `f`
+    /// succeeds, rolled back when it fails.
+    pub fn batch<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        let tx = self.tx()?;
+        let out = f()?;
+        tx.commit()
+            .map_err(VaultError::storage("committing a batch"))?;
+        Ok(out)
+    }
+
     fn tx(&self) -> Result<rusqlite::Transaction<'_>> {
         rusqlite::Transaction::new_unchecked(self.conn(), rusqlite::TransactionBehavior::Immediate)
             .map_err(VaultError::storage("starting a transaction"))
@@ -175,7 +208,16 @@ impl Vault {
         now_ms: i64,
         hits: &[NewHit<'_>],
     ) -> Result<ScreeningOutcome> {
-        let tx = self.tx()?;
+        self.savepoint(|| self.record_screening_inner(application_id, screened_with, now_ms, hits))
+    }
+
+    fn record_screening_inner(
+        &self,
+        application_id: &str,
+        screened_with: &str,
+        now_ms: i64,
+        hits: &[NewHit<'_>],
+    ) -> Result<ScreeningOutcome> {
         let conn = self.conn();
         let key = self
             .existing_record_key(application_id)?
@@ -275,8 +317,6 @@ impl Vault {
         )
         .and_then(|mut s| s.execute(params![application_id, screened_with, outcome.open_hits]))
         .map_err(VaultError::storage("recording a screening"))?;
-        tx.commit()
-            .map_err(VaultError::storage("committing a screening"))?;
         Ok(outcome)
     }
 

@@ -1,0 +1,84 @@
+//! `cargo bench -p desk-api --bench rescreen`: re-screen every application after a list update —
+//! legal name, DBA and every person against the full 2021 SDN list plus the consolidated list
+//! from ../shared — and store the hits. `RESCREEN_BENCH_TOTAL` (default 100000) sets how many
+//! applications. Results are recorded in docs/BENCHMARKS.md.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use desk_api::auth::{self, SetupInput};
+use desk_api::intake::{demo, import};
+use desk_api::{screening, DataDir, KdfParams, Policy, SessionSlot};
+
+fn code_now(secret: &str) -> String {
+    let secret = vault::totp::Secret::from_base32(secret).expect("base32");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    secret.code_at(now)
+}
+
+fn main() {
+    let lists = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/sanctions");
+    if !lists.is_dir() {
+        eprintln!("skipped: {} is absent", lists.display());
+        return;
+    }
+    let total: usize = std::env::var("RESCREEN_BENCH_TOTAL")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = DataDir::open(tmp.path()).expect("data dir");
+    let mut slot = SessionSlot::new();
+    let policy = Policy {
+        kdf: KdfParams::MINIMUM,
+        ..Policy::default()
+    };
+    let out = auth::setup_vault(
+        &dir,
+        SetupInput {
+            username: "bench".into(),
+            password: "correct horse battery".into(),
+        },
+        &mut slot,
+        policy,
+    )
+    .expect("set up");
+    let secret = out.session.enrolment.expect("enrolment").secret;
+    auth::confirm_totp(&mut slot, &code_now(&secret)).expect("enrol");
+
+    let started = Instant::now();
+    let mut stored = 0;
+    let mut seed = 100;
+    while stored < total {
+        let n = (total - stored).min(10_000);
+        let r = import::import(&mut slot, "grow.csv", &demo::csv(n, seed), &mut |_| {})
+            .expect("import");
+        stored += r.imported;
+        seed += 1;
+    }
+    println!(
+        "{stored} applications stored in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let started = Instant::now();
+    screening::import_lists(&mut slot, &lists.join("ofac-sdn-2021")).expect("SDN");
+    screening::import_lists(&mut slot, &lists.join("ofac-consolidated")).expect("consolidated");
+    println!(
+        "lists imported (SDN 2021 + consolidated) in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let report = screening::rescreen(&mut slot, &mut |_| {}).expect("rescreen");
+    println!(
+        "re-screen {} applications: {:.1} s = {:.0}/s; {} with hits ({} hits) (target <= 60 s for 100,000)",
+        report.screened,
+        report.seconds,
+        report.screened as f64 / report.seconds,
+        report.with_new_hits,
+        report.new_hits
+    );
+}
