@@ -20,7 +20,8 @@ fn code_now(secret: &str) -> String {
 }
 
 fn main() {
-    let lists = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/sanctions");
+    let lists =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/sanctions");
     if !lists.is_dir() {
         eprintln!("skipped: {} is absent", lists.display());
         return;

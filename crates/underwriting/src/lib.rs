@@ -1,0 +1,378 @@
+//! Underwriting rules: an explained, reproducible risk score.
+//!
+//! [`assess`] looks at a checked application and what the vault found about it (screening hits,
+//! duplicates through blind indexes, blocklist matches) and returns every factor that applied
+//! with its points and why. The score is the sum of the factors' points, capped at 100, so it
+//! can always be recomputed from the stored factor list. Weights and limits are data
+//! ([`RuleSet`]): an admin tunes them; the defaults follow card-brand guidance (high-risk MCCs,
+//! card-not-present share, business age against volume).
+
+use std::collections::BTreeMap;
+
+use domain::intake::{Amount, ApplicationForm, Mcc, MccTier, Percent};
+use serde::{Deserialize, Serialize};
+use time::Date;
+
+/// Weights and limits. Unknown factor codes in `points` are ignored; a missing code scores 0.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RuleSet {
+    /// Points per factor code.
+    pub points: BTreeMap<String, i32>,
+    /// A business younger than this many days…
+    pub young_business_days: i32,
+    /// …expecting more than this monthly volume (USD) is a factor.
+    pub young_business_volume: u64,
+    /// Card-not-present share (%) from which CNP is a factor.
+    pub cnp_share_high: u16,
+    /// Maximum ticket above this many average tickets is an outlier.
+    pub ticket_ratio: u64,
+    /// Average ticket above this (USD) is an outlier.
+    pub average_ticket_high: u64,
+    /// Monthly volume above this (USD) is a factor.
+    pub monthly_volume_high: u64,
+    /// Owners younger than this are a factor.
+    pub young_owner_age: i32,
+    /// Scores at or above this need a second approver (four-eyes).
+    pub four_eyes_score: i32,
+    /// Bands: below `medium_from` is low, from `high_from` high.
+    pub medium_from: i32,
+    pub high_from: i32,
+}
+
+impl Default for RuleSet {
+    fn default() -> Self {
+        let points = [
+            ("mcc_prohibited", 60),
+            ("mcc_high_risk", 25),
+            ("sanctions_true_match", 100),
+            ("sanctions_open_hit", 40),
+            ("blocklist_match", 60),
+            ("duplicate_ein", 15),
+            ("duplicate_ssn", 15),
+            ("duplicate_bank_account", 20),
+            ("duplicate_contact", 10),
+            ("young_business_high_volume", 15),
+            ("ticket_outlier", 10),
+            ("card_not_present", 10),
+            ("no_website_cnp", 10),
+            ("young_owner", 5),
+            ("po_box_address", 10),
+            ("high_volume", 10),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        Self {
+            points,
+            young_business_days: 365,
+            young_business_volume: 50_000,
+            cnp_share_high: 80,
+            ticket_ratio: 10,
+            average_ticket_high: 1_000,
+            monthly_volume_high: 1_000_000,
+            young_owner_age: 21,
+            four_eyes_score: 60,
+            medium_from: 30,
+            high_from: 60,
+        }
+    }
+}
+
+/// What the vault found about the application, beyond its form.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checks {
+    pub open_hits: u32,
+    pub true_matches: u32,
+    /// Other applications or merchants with the same EIN / SSN / bank account / email or phone.
+    pub duplicate_ein: u32,
+    pub duplicate_ssn: u32,
+    pub duplicate_bank_account: u32,
+    pub duplicate_contact: u32,
+    /// Blocklisted identifiers this application carries: `ein`, `ssn`, `bank_account`.
+    pub blocklisted: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Factor {
+    pub code: String,
+    pub points: i32,
+    /// Why, in words; never a KYC value.
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Band {
+    Low,
+    Medium,
+    High,
+}
+
+impl Band {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Band::Low => "low",
+            Band::Medium => "medium",
+            Band::High => "high",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Recommendation {
+    Approve,
+    /// Enhanced due diligence before any approval.
+    EnhancedDueDiligence,
+    Decline,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assessment {
+    pub score: i32,
+    pub band: Band,
+    pub recommendation: Recommendation,
+    pub factors: Vec<Factor>,
+    /// Whether approving needs a second, different approver.
+    pub four_eyes: bool,
+}
+
+/// The score a factor list adds up to (what a stored assessment is checked against).
+pub fn score_of(factors: &[Factor]) -> i32 {
+    factors.iter().map(|f| f.points).sum::<i32>().clamp(0, 100)
+}
+
+fn age_on(dob: &str, today: Date) -> Option<i32> {
+    let y: i32 = dob.get(..4)?.parse().ok()?;
+    let m: u8 = dob.get(5..7)?.parse().ok()?;
+    let d: u8 = dob.get(8..10)?.parse().ok()?;
+    let mut age = today.year() - y;
+    if (u8::from(today.month()), today.day()) < (m, d) {
+        age -= 1;
+    }
+    Some(age)
+}
+
+fn is_po_box(line: &str) -> bool {
+    let folded: String = line
+        .to_ascii_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    folded.starts_with("pobox") || folded.contains("postofficebox")
+}
+
+/// Assesses a checked (normalised) application.
+pub fn assess(form: &ApplicationForm, checks: &Checks, rules: &RuleSet, today: Date) -> Assessment {
+    let mut factors = Vec::new();
+    let mut add = |code: &str, detail: String| {
+        let points = rules.points.get(code).copied().unwrap_or(0);
+        if points != 0 {
+            factors.push(Factor {
+                code: code.to_string(),
+                points,
+                detail,
+            });
+        }
+    };
+    let b = &form.business;
+    let mut decline = false;
+    let mut edd = false;
+    if let Ok(mcc) = Mcc::parse(&b.mcc) {
+        let info = mcc.info();
+        match info.tier {
+            MccTier::Prohibited => {
+                decline = true;
+                add(
+                    "mcc_prohibited",
+                    format!(
+                        "MCC {} ({}) is not boarded under this program",
+                        info.code, info.description
+                    ),
+                );
+            }
+            MccTier::HighRisk => {
+                edd = true;
+                add(
+                    "mcc_high_risk",
+                    format!(
+                        "MCC {} ({}) is card-brand high-risk: enhanced due diligence",
+                        info.code, info.description
+                    ),
+                );
+            }
+            MccTier::Standard => {}
+        }
+    }
+    if checks.true_matches > 0 {
+        decline = true;
+        add(
+            "sanctions_true_match",
+            format!(
+                "{} screening hit(s) confirmed as true matches",
+                checks.true_matches
+            ),
+        );
+    } else if checks.open_hits > 0 {
+        edd = true;
+        add(
+            "sanctions_open_hit",
+            format!(
+                "{} sanctions hit(s) without a disposition",
+                checks.open_hits
+            ),
+        );
+    }
+    if !checks.blocklisted.is_empty() {
+        decline = true;
+        add(
+            "blocklist_match",
+            format!(
+                "on the internal blocklist: {}",
+                checks.blocklisted.join(", ")
+            ),
+        );
+    }
+    for (code, n, what) in [
+        ("duplicate_ein", checks.duplicate_ein, "EIN"),
+        ("duplicate_ssn", checks.duplicate_ssn, "SSN/ITIN"),
+        (
+            "duplicate_bank_account",
+            checks.duplicate_bank_account,
+            "bank account",
+        ),
+        (
+            "duplicate_contact",
+            checks.duplicate_contact,
+            "email or phone",
+        ),
+    ] {
+        if n > 0 {
+            add(
+                code,
+                format!("the same {what} is on {n} other application(s)"),
+            );
+        }
+    }
+    let volume = Amount::parse(&b.monthly_volume)
+        .map(|a| a.cents() / 100)
+        .ok();
+    if let (Ok(inc), Some(volume)) = (
+        Date::parse(
+            &b.incorporation_date,
+            time::macros::format_description!("[year]-[month]-[day]"),
+        ),
+        volume,
+    ) {
+        let days = (today - inc).whole_days();
+        if days < i64::from(rules.young_business_days) && volume > rules.young_business_volume {
+            add(
+                "young_business_high_volume",
+                format!(
+                    "incorporated {days} days ago, expects ${volume}/month (limit ${} under {} days)",
+                    rules.young_business_volume, rules.young_business_days
+                ),
+            );
+        }
+    }
+    if let Some(volume) = volume.filter(|v| *v > rules.monthly_volume_high) {
+        add(
+            "high_volume",
+            format!(
+                "expects ${volume}/month (over ${})",
+                rules.monthly_volume_high
+            ),
+        );
+    }
+    if let (Ok(avg), Ok(max)) = (
+        Amount::parse(&b.average_ticket),
+        Amount::parse(&b.max_ticket),
+    ) {
+        let (avg, max) = (avg.cents(), max.cents());
+        if avg > 0 && max > avg * rules.ticket_ratio {
+            add(
+                "ticket_outlier",
+                format!(
+                    "maximum ticket is {}× the average (limit {}×)",
+                    max / avg,
+                    rules.ticket_ratio
+                ),
+            );
+        } else if avg / 100 > rules.average_ticket_high {
+            add(
+                "ticket_outlier",
+                format!(
+                    "average ticket ${} is over ${}",
+                    avg / 100,
+                    rules.average_ticket_high
+                ),
+            );
+        }
+    }
+    if let Ok(cp) = Percent::parse("", &b.card_present_percent) {
+        let cnp = 100 - cp.hundredths() / 100;
+        if cnp >= rules.cnp_share_high {
+            add(
+                "card_not_present",
+                format!("{cnp}% card-not-present (from {}%)", rules.cnp_share_high),
+            );
+        }
+        if cnp >= 50 && b.website.trim().is_empty() {
+            add(
+                "no_website_cnp",
+                format!("{cnp}% card-not-present but no website"),
+            );
+        }
+    }
+    for (i, p) in form.people.iter().enumerate() {
+        if let Some(age) = age_on(&p.dob, today).filter(|a| *a < rules.young_owner_age) {
+            add(
+                "young_owner",
+                format!(
+                    "person {} is {age} (under {})",
+                    i + 1,
+                    rules.young_owner_age
+                ),
+            );
+        }
+    }
+    let mut po = Vec::new();
+    if is_po_box(&b.address.line1) || is_po_box(&b.address.line2) {
+        po.push("the business address".to_string());
+    }
+    for (i, p) in form.people.iter().enumerate() {
+        if is_po_box(&p.address.line1) || is_po_box(&p.address.line2) {
+            po.push(format!("person {}'s address", i + 1));
+        }
+    }
+    if !po.is_empty() {
+        add("po_box_address", format!("P.O. box in {}", po.join(", ")));
+    }
+
+    let score = score_of(&factors);
+    let band = if score >= rules.high_from {
+        Band::High
+    } else if score >= rules.medium_from {
+        Band::Medium
+    } else {
+        Band::Low
+    };
+    let recommendation = if decline {
+        Recommendation::Decline
+    } else if edd || band == Band::High {
+        Recommendation::EnhancedDueDiligence
+    } else {
+        Recommendation::Approve
+    };
+    Assessment {
+        score,
+        band,
+        recommendation,
+        four_eyes: score >= rules.four_eyes_score || checks.open_hits > 0,
+        factors,
+    }
+}
+
+#[cfg(test)]
+mod tests;
