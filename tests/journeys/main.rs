@@ -6,4 +6,5 @@
 mod auth;
 mod info;
 mod intake;
+mod review;
 mod screening;

@@ -12,6 +12,7 @@ mod error;
 mod info;
 pub mod intake;
 pub mod logging;
+pub mod review;
 pub mod screening;
 pub mod session;
 pub mod settings;

@@ -318,12 +318,14 @@ fn screen_stored(
             detail_json: detail,
         })
         .collect();
-    vault.record_screening(
+    let outcome = vault.record_screening(
         application_id,
         key,
         now_ms(OffsetDateTime::now_utc()),
         &hits,
-    )
+    )?;
+    crate::review::assess_stored(vault, application_id, &stored.form)?;
+    Ok(outcome)
 }
 
 /// Use case: screen one application now (the detail page's "Screen now"; submission does it
@@ -456,6 +458,7 @@ pub fn dispose_hit(
         session.username(),
         now_ms(OffsetDateTime::now_utc()),
     )?;
+    crate::review::reassess(session.vault(), &application)?;
     session.audit(
         "screen.disposition",
         Some(&application),

@@ -498,28 +498,27 @@ impl Vault {
         note: Option<&str>,
         now_ms: i64,
     ) -> Result<i64> {
-        let tx = self.begin()?;
-        let current = self.application_summary(id)?;
-        if current.version != expected_version {
-            return Err(VaultError::Conflict(
-                "the application was changed by someone else meanwhile: reload it",
-            ));
-        }
-        current.status.move_to(to).map_err(|_| {
-            VaultError::Conflict("that status change is not allowed from the current status")
-        })?;
-        self.conn()
-            .execute(
-                "UPDATE applications SET status = ?2, updated_at = ?3, version = version + 1,
-                     submitted_at = CASE WHEN ?2 = 'submitted' THEN ?3 ELSE submitted_at END
-                 WHERE id = ?1",
-                params![id, to.as_str(), now_ms],
-            )
-            .map_err(VaultError::storage("changing an application's status"))?;
-        self.add_history(id, now_ms, actor, Some(current.status), to, note)?;
-        tx.commit()
-            .map_err(VaultError::storage("committing a status change"))?;
-        Ok(expected_version + 1)
+        self.savepoint(|| {
+            let current = self.application_summary(id)?;
+            if current.version != expected_version {
+                return Err(VaultError::Conflict(
+                    "the application was changed by someone else meanwhile: reload it",
+                ));
+            }
+            current.status.move_to(to).map_err(|_| {
+                VaultError::Conflict("that status change is not allowed from the current status")
+            })?;
+            self.conn()
+                .execute(
+                    "UPDATE applications SET status = ?2, updated_at = ?3, version = version + 1,
+                         submitted_at = CASE WHEN ?2 = 'submitted' THEN ?3 ELSE submitted_at END
+                     WHERE id = ?1",
+                    params![id, to.as_str(), now_ms],
+                )
+                .map_err(VaultError::storage("changing an application's status"))?;
+            self.add_history(id, now_ms, actor, Some(current.status), to, note)?;
+            Ok(expected_version + 1)
+        })
     }
 
     pub fn application_history(&self, id: &str) -> Result<Vec<HistoryEntry>> {

@@ -16,6 +16,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0001_identities.sql")),
         M::up(include_str!("migrations/0002_applications.sql")),
         M::up(include_str!("migrations/0003_screening.sql")),
+        M::up(include_str!("migrations/0004_review.sql")),
     ])
 }
 

@@ -18,6 +18,7 @@ mod db;
 mod error;
 mod keyring;
 mod recovery;
+pub mod review;
 pub mod screening;
 mod seal;
 pub mod totp;

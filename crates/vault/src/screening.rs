@@ -79,7 +79,7 @@ fn hit_field(id: &str) -> String {
 
 impl Vault {
     /// Runs `f` under a savepoint: whole or not at all, inside a [`Vault::batch`] or alone.
-    fn savepoint<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    pub(crate) fn savepoint<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
         let run = |sql: &str| {
             self.conn()
                 .prepare_cached(sql)

@@ -163,7 +163,9 @@ pub fn submit(slot: &mut SessionSlot, id: &str, version: i64) -> Result<Applicat
         now_ms(now),
     )?;
     session.audit("application.submit", Some(id), Outcome::Ok, None)?;
-    crate::screening::screen_if_possible(session, id)?;
+    if crate::screening::screen_if_possible(session, id)?.is_none() {
+        crate::review::reassess(session.vault(), id)?;
+    }
     view(session, id)
 }
 

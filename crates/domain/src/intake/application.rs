@@ -143,6 +143,10 @@ pub enum IndexKind {
     Ein,
     Ssn,
     BankAccount,
+    /// Business and people's email addresses (duplicate contact details).
+    Email,
+    /// Business and people's phone numbers.
+    Phone,
 }
 
 impl IndexKind {
@@ -151,6 +155,8 @@ impl IndexKind {
             IndexKind::Ein => "ein",
             IndexKind::Ssn => "ssn",
             IndexKind::BankAccount => "bank_account",
+            IndexKind::Email => "email",
+            IndexKind::Phone => "phone",
         }
     }
 }
@@ -743,7 +749,7 @@ impl ApplicationForm {
     }
 
     /// Normalised values for blind indexes, from a checked form: EIN digits, SSN/ITIN digits,
-    /// and the bank account as `routing:account` (or the IBAN).
+    /// the bank account as `routing:account` (or the IBAN), and each distinct email and phone.
     pub fn index_values(&self) -> Vec<(IndexKind, String)> {
         let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
         let mut out = Vec::new();
@@ -765,6 +771,23 @@ impl ApplicationForm {
         } else if !self.bank.iban.is_empty() {
             out.push((IndexKind::BankAccount, self.bank.iban.clone()));
         }
+        let mut contacts: Vec<(IndexKind, String)> = Vec::new();
+        for (kind, value) in [
+            (IndexKind::Email, &self.business.email),
+            (IndexKind::Phone, &self.business.phone),
+        ]
+        .into_iter()
+        .chain(
+            self.people
+                .iter()
+                .flat_map(|p| [(IndexKind::Email, &p.email), (IndexKind::Phone, &p.phone)]),
+        ) {
+            let v = value.to_lowercase();
+            if !v.is_empty() && !contacts.iter().any(|(k, c)| *k == kind && *c == v) {
+                contacts.push((kind, v));
+            }
+        }
+        out.extend(contacts);
         out
     }
 }

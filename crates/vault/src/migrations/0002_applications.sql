@@ -42,7 +42,7 @@ CREATE TABLE bank_accounts (
 ) STRICT;
 
 CREATE TABLE blind_indexes (
-    kind           TEXT NOT NULL CHECK (kind IN ('ein', 'ssn', 'bank_account')),
+    kind           TEXT NOT NULL CHECK (kind IN ('ein', 'ssn', 'bank_account', 'email', 'phone')),
     digest         BLOB NOT NULL,
     application_id TEXT NOT NULL REFERENCES applications (id) ON DELETE CASCADE,
     PRIMARY KEY (kind, digest, application_id)

@@ -460,9 +460,19 @@ fn index_values_are_normalised_digits() {
     let idx = f.index_values();
     assert_eq!(idx[0], (IndexKind::Ein, "123456789".to_string()));
     assert_eq!(idx[1], (IndexKind::Ssn, "536221234".to_string()));
+    assert!(idx.contains(&(IndexKind::BankAccount, "021000021:000123456789".to_string())));
+    let contacts: Vec<&(IndexKind, String)> = idx
+        .iter()
+        .filter(|(k, _)| matches!(k, IndexKind::Email | IndexKind::Phone))
+        .collect();
     assert_eq!(
-        idx.last().unwrap(),
-        &(IndexKind::BankAccount, "021000021:000123456789".to_string())
+        contacts,
+        [
+            &(IndexKind::Email, "ops@acme.example".to_string()),
+            &(IndexKind::Phone, "+14155550100".to_string()),
+            &(IndexKind::Email, "ada@example.com".to_string()),
+        ],
+        "each distinct contact once (both people share one email and the business phone)"
     );
 }
 

@@ -1,0 +1,420 @@
+//! The review queue and decisions: risk assessment, assignment, approve / decline / request
+//! information with reason codes, four-eyes approval, the blocklist, the dashboard.
+
+use domain::intake::{ApplicationForm, ApplicationStatus};
+use domain::Role;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use underwriting::{assess, Assessment, Checks, RuleSet};
+use vault::audit::Outcome;
+use vault::review::{Dashboard, NewAssessment, NewDecision, QueueFilter, QueuePage, QueueRow};
+use vault::rusqlite::OptionalExtension;
+use vault::Vault;
+
+use crate::intake::{new_id, now_ms};
+use crate::session::{Access, Session, SessionSlot};
+use crate::{Code, Error, Result};
+
+/// Reason codes per decision (what a regulator or a card brand asks "why" with).
+pub const APPROVE_REASONS: &[&str] = &["meets_policy", "edd_completed", "low_risk"];
+pub const DECLINE_REASONS: &[&str] = &[
+    "sanctions_match",
+    "prohibited_business",
+    "fraud_risk",
+    "credit_risk",
+    "duplicate_or_blocklisted",
+    "incomplete_information",
+    "policy_other",
+];
+pub const REQUEST_INFO_REASONS: &[&str] = &[
+    "missing_document",
+    "invalid_information",
+    "clarification_needed",
+];
+
+/// The rule set in force: the admin's (settings key `risk_rules`, JSON) or the defaults.
+pub fn rules(vault: &Vault) -> RuleSet {
+    vault
+        .conn()
+        .query_row(
+            "SELECT value FROM settings WHERE key = 'risk_rules'",
+            [],
+            |r| r.get::<_, String>(0),
+        )
+        .optional()
+        .ok()
+        .flatten()
+        .and_then(|v| serde_json::from_str(&v).ok())
+        .unwrap_or_default()
+}
+
+/// Use case (admin): replace the rule set (JSON of [`RuleSet`]; unknown keys are refused).
+pub fn set_rules(slot: &mut SessionSlot, json: &str) -> Result<RuleSet> {
+    let rules: RuleSet = serde_json::from_str(json).map_err(|e| {
+        // serde's message names the key or the position, not a KYC value: rules hold none.
+        Error::invalid_input("rules", &e.to_string())
+    })?;
+    if !(rules.medium_from < rules.high_from && (1..=100).contains(&rules.four_eyes_score)) {
+        return Err(Error::invalid_input(
+            "rules",
+            "need medium_from < high_from and four_eyes_score within 1–100",
+        ));
+    }
+    let session = slot.require(Access::Admin, "settings.risk_rules")?;
+    session
+        .vault()
+        .conn()
+        .execute(
+            "INSERT INTO settings (key, value) VALUES ('risk_rules', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [serde_json::to_string(&rules).unwrap_or_default()],
+        )
+        .map_err(|e| Error::internal(format!("saving a setting failed: {e}")))?;
+    session.audit("settings.change", Some("risk_rules"), Outcome::Ok, None)?;
+    Ok(rules)
+}
+
+/// Assesses a stored application and keeps the result (factors included).
+pub(crate) fn assess_stored(
+    vault: &Vault,
+    application_id: &str,
+    form: &ApplicationForm,
+) -> vault::Result<Assessment> {
+    let c = vault.identity_checks(application_id)?;
+    let checks = Checks {
+        open_hits: c.open_hits,
+        true_matches: c.true_matches,
+        duplicate_ein: c.duplicate_ein,
+        duplicate_ssn: c.duplicate_ssn,
+        duplicate_bank_account: c.duplicate_bank_account,
+        duplicate_contact: c.duplicate_contact,
+        blocklisted: c.blocklisted,
+    };
+    let rules = rules(vault);
+    let now = OffsetDateTime::now_utc();
+    let a = assess(form, &checks, &rules, now.date());
+    vault.store_assessment(&NewAssessment {
+        application_id,
+        now_ms: now_ms(now),
+        score: i64::from(a.score),
+        band: a.band.as_str(),
+        recommendation: match a.recommendation {
+            underwriting::Recommendation::Approve => "approve",
+            underwriting::Recommendation::EnhancedDueDiligence => "enhanced_due_diligence",
+            underwriting::Recommendation::Decline => "decline",
+        },
+        four_eyes: a.four_eyes,
+        factors_json: &serde_json::to_string(&a.factors).unwrap_or_default(),
+        rules_json: &serde_json::to_string(&rules).unwrap_or_default(),
+    })?;
+    Ok(a)
+}
+
+pub(crate) fn reassess(vault: &Vault, application_id: &str) -> vault::Result<Assessment> {
+    let stored = vault.application(application_id)?;
+    assess_stored(vault, application_id, &stored.form)
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct QueueQuery {
+    #[serde(flatten)]
+    pub filter: QueueFilter,
+    /// `true`: only mine (assigned to the signed-in user).
+    pub mine: bool,
+    pub limit: Option<u32>,
+    pub offset: Option<u32>,
+}
+
+pub fn queue(slot: &mut SessionSlot, query: QueueQuery) -> Result<QueuePage> {
+    let session = slot.require(Access::SignedIn, "review.queue")?;
+    let mut filter = query.filter;
+    if query.mine {
+        filter.assignee = Some(session.username().to_string());
+    }
+    Ok(session.vault().queue(
+        &filter,
+        query.limit.unwrap_or(50),
+        query.offset.unwrap_or(0),
+    )?)
+}
+
+/// Takes an application for review: assigns it to the signed-in user and moves a submitted one
+/// into review. Someone else's assignment is kept unless `take_over`.
+pub fn assign_to_me(slot: &mut SessionSlot, id: &str, take_over: bool) -> Result<QueueRow> {
+    let session = slot.require(Access::Write, "review.assign")?;
+    take(session, id, take_over)
+}
+
+fn take(session: &Session, id: &str, take_over: bool) -> Result<QueueRow> {
+    let vault = session.vault();
+    let me = session.username();
+    let row = vault.queue_row(id)?;
+    if !matches!(row.status.as_str(), "submitted" | "in_review") {
+        return Err(Error::new(
+            Code::Conflict,
+            "only submitted applications or those in review can be taken",
+        ));
+    }
+    if let Some(other) = row.assignee.as_deref().filter(|a| *a != me) {
+        if !take_over {
+            return Err(Error::new(
+                Code::Conflict,
+                format!("already assigned to {other}: take it over explicitly"),
+            ));
+        }
+    }
+    let now = now_ms(OffsetDateTime::now_utc());
+    // The evidence is ready when the review starts: screened (when lists are loaded) and scored.
+    let screened = vault.application_summary(id)?.screened;
+    if screened || crate::screening::screen_if_possible(session, id)?.is_none() {
+        reassess(vault, id)?;
+    }
+    let row = vault.queue_row(id)?;
+    vault.in_transaction(|| {
+        let mut version = row.version;
+        if row.assignee.as_deref() != Some(me) {
+            version = vault.assign(id, version, Some(me))?;
+        }
+        if row.status == "submitted" {
+            vault.transition_application(
+                id,
+                version,
+                ApplicationStatus::InReview,
+                me,
+                None,
+                now,
+            )?;
+        }
+        Ok(())
+    })?;
+    session.audit("review.assign", Some(id), Outcome::Ok, None)?;
+    Ok(vault.queue_row(id)?)
+}
+
+/// "Next in queue": the riskiest, then oldest, submitted or in-review application that is
+/// unassigned or mine — taken for review. `None` when the queue is empty.
+pub fn next_in_queue(slot: &mut SessionSlot) -> Result<Option<QueueRow>> {
+    let session = slot.require(Access::Write, "review.next")?;
+    let vault = session.vault();
+    for assignee in [
+        Some(session.username().to_string()),
+        Some("none".to_string()),
+    ] {
+        let page = vault.queue(
+            &QueueFilter {
+                assignee,
+                ..QueueFilter::default()
+            },
+            1,
+            0,
+        )?;
+        if let Some(row) = page.items.into_iter().next() {
+            return take(session, &row.id, false).map(Some);
+        }
+    }
+    Ok(None)
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecideInput {
+    pub id: String,
+    pub version: i64,
+    /// `approve`, `decline` or `request_info`.
+    pub decision: String,
+    pub reasons: Vec<String>,
+    pub note: String,
+    /// For `request_info`: the form fields the applicant must fix (`business.ein`…).
+    #[serde(default)]
+    pub fields: Vec<String>,
+    /// For `decline`: add the EIN, SSNs and bank account to the blocklist.
+    #[serde(default)]
+    pub blocklist: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DecideOutcome {
+    pub status: ApplicationStatus,
+    /// True when an approval was recorded and waits for a second, different approver.
+    pub awaiting_second_approval: bool,
+}
+
+fn check_reasons(decision: &str, reasons: &[String]) -> Result<()> {
+    let allowed = match decision {
+        "approve" => APPROVE_REASONS,
+        "decline" => DECLINE_REASONS,
+        "request_info" => REQUEST_INFO_REASONS,
+        _ => {
+            return Err(Error::invalid_input(
+                "decision",
+                "must be approve, decline or request_info",
+            ))
+        }
+    };
+    if reasons.is_empty() {
+        return Err(Error::invalid_input(
+            "reasons",
+            &format!("give at least one of {}", allowed.join(", ")),
+        ));
+    }
+    if let Some(bad) = reasons.iter().find(|r| !allowed.contains(&r.as_str())) {
+        let shown: String = bad.chars().take(40).filter(|c| !c.is_control()).collect();
+        return Err(Error::invalid_input(
+            "reasons",
+            &format!(
+                "{shown} is not a {decision} reason; use {}",
+                allowed.join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Use case: decide an application in review. Approvals of high-risk applications (score at
+/// or above the four-eyes threshold, or any unresolved hit) need a second approver: an admin
+/// who is not the first. A decision on an application that changed meanwhile is a conflict.
+pub fn decide(slot: &mut SessionSlot, input: DecideInput) -> Result<DecideOutcome> {
+    check_reasons(&input.decision, &input.reasons)?;
+    let note = domain::intake::clean_text("note", &input.note, 2000)
+        .map_err(|e| Error::invalid_input("note", &e.reason))?;
+    if note.chars().count() < 5 {
+        return Err(Error::invalid_input(
+            "note",
+            "must say why, in at least 5 characters",
+        ));
+    }
+    if input.decision == "request_info" {
+        if input.fields.is_empty() {
+            return Err(Error::invalid_input(
+                "fields",
+                "name at least one field the applicant must fix",
+            ));
+        }
+        let valid = |f: &str| {
+            let root = f.split(['.', '[']).next().unwrap_or("");
+            matches!(root, "business" | "people" | "bank" | "terms" | "documents")
+                && f.len() <= 80
+                && f.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._[]".contains(c))
+        };
+        if input.fields.iter().any(|f| !valid(f)) {
+            return Err(Error::invalid_input(
+                "fields",
+                "must be form fields like business.ein or people[0].ssn",
+            ));
+        }
+    }
+    let session = slot.require(Access::Write, "review.decide")?;
+    let vault = session.vault();
+    let me = session.username().to_string();
+    let row = vault.queue_row(&input.id)?;
+    if row.version != input.version {
+        return Err(Error::new(
+            Code::Conflict,
+            "the application was changed by someone else meanwhile: reload it",
+        ));
+    }
+    if row.status != "in_review" {
+        return Err(Error::new(
+            Code::Conflict,
+            "only an application in review can be decided (take it for review first)",
+        ));
+    }
+    let now = now_ms(OffsetDateTime::now_utc());
+    let reasons_json =
+        serde_json::json!({ "codes": input.reasons, "fields": input.fields }).to_string();
+    let assessment = reassess(vault, &input.id)?;
+
+    let (kind, to, awaiting) = match input.decision.as_str() {
+        "approve" if assessment.four_eyes => match row.pending_approval_by.as_deref() {
+            None => ("approve", None, true),
+            Some(first) if first == me => {
+                return Err(Error::new(
+                    Code::Conflict,
+                    "you gave the first approval: a second, different approver must confirm",
+                ))
+            }
+            Some(_) if session.role() != Role::Admin => {
+                return Err(Error::new(
+                    Code::Forbidden,
+                    "the second approval of a high-risk application needs an admin",
+                ))
+            }
+            Some(_) => ("second_approval", Some(ApplicationStatus::Approved), false),
+        },
+        "approve" => ("approve", Some(ApplicationStatus::Approved), false),
+        "decline" => ("decline", Some(ApplicationStatus::Declined), false),
+        _ => (
+            "request_info",
+            Some(ApplicationStatus::InfoRequested),
+            false,
+        ),
+    };
+    vault.in_transaction(|| {
+        vault.add_decision(&NewDecision {
+            id: &new_id(),
+            application_id: &input.id,
+            kind,
+            reasons_json: &reasons_json,
+            note: &note,
+            actor: &me,
+            now_ms: now,
+        })?;
+        let mut version = row.version;
+        if awaiting {
+            vault.set_pending_approval(&input.id, version, Some(&me))?;
+            return Ok(());
+        }
+        if row.pending_approval_by.is_some() {
+            version = vault.set_pending_approval(&input.id, version, None)?;
+        }
+        if let Some(to) = to {
+            vault.transition_application(&input.id, version, to, &me, Some(kind), now)?;
+        }
+        if kind == "decline" && input.blocklist {
+            vault.block_identifiers(&input.id, "declined", &me, now)?;
+        }
+        Ok(())
+    })?;
+    let detail = format!("{kind}: {}", input.reasons.join(","));
+    session.audit("review.decide", Some(&input.id), Outcome::Ok, Some(&detail))?;
+    if kind == "decline" && input.blocklist {
+        session.audit("blocklist.add", Some(&input.id), Outcome::Ok, None)?;
+    }
+    let status = vault.application_summary(&input.id)?.status;
+    Ok(DecideOutcome {
+        status,
+        awaiting_second_approval: awaiting,
+    })
+}
+
+/// What the review screen shows beyond the application itself.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReviewView {
+    pub row: QueueRow,
+    pub assessment: Option<vault::review::StoredAssessment>,
+    pub decisions: Vec<vault::review::Decision>,
+    pub approve_reasons: &'static [&'static str],
+    pub decline_reasons: &'static [&'static str],
+    pub request_info_reasons: &'static [&'static str],
+}
+
+pub fn review_view(slot: &mut SessionSlot, id: &str) -> Result<ReviewView> {
+    let session = slot.require(Access::SignedIn, "review.view")?;
+    let vault = session.vault();
+    Ok(ReviewView {
+        row: vault.queue_row(id)?,
+        assessment: vault.assessment(id)?,
+        decisions: vault.decisions(id)?,
+        approve_reasons: APPROVE_REASONS,
+        decline_reasons: DECLINE_REASONS,
+        request_info_reasons: REQUEST_INFO_REASONS,
+    })
+}
+
+pub fn dashboard(slot: &mut SessionSlot) -> Result<Dashboard> {
+    let session = slot.require(Access::SignedIn, "review.dashboard")?;
+    let since = now_ms(OffsetDateTime::now_utc() - time::Duration::days(30));
+    Ok(session.vault().dashboard(since)?)
+}

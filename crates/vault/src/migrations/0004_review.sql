@@ -1,0 +1,44 @@
+-- Underwriting: the latest risk assessment per application (factors kept, so every score can
+-- be recomputed), the review queue's columns, decisions with reason codes, the blocklist.
+ALTER TABLE applications ADD COLUMN risk_score INTEGER;
+ALTER TABLE applications ADD COLUMN risk_band TEXT;
+ALTER TABLE applications ADD COLUMN assignee TEXT;
+-- The first approver of an application that needs a second, different one (four-eyes).
+ALTER TABLE applications ADD COLUMN pending_approval_by TEXT;
+CREATE INDEX applications_queue_by_risk ON applications (status, risk_score DESC, submitted_at);
+CREATE INDEX applications_queue_by_age ON applications (status, submitted_at);
+
+CREATE TABLE risk_assessments (
+    application_id TEXT PRIMARY KEY REFERENCES applications (id) ON DELETE CASCADE,
+    assessed_at    INTEGER NOT NULL,
+    score          INTEGER NOT NULL,
+    band           TEXT NOT NULL CHECK (band IN ('low', 'medium', 'high')),
+    recommendation TEXT NOT NULL,
+    four_eyes      INTEGER NOT NULL,
+    factors        TEXT NOT NULL, -- JSON [{code, points, detail}]; details never hold KYC values
+    rules          TEXT NOT NULL  -- JSON of the rule set used
+) STRICT;
+
+CREATE TABLE decisions (
+    id             TEXT PRIMARY KEY,
+    application_id TEXT NOT NULL REFERENCES applications (id) ON DELETE CASCADE,
+    kind           TEXT NOT NULL CHECK (kind IN ('approve', 'second_approval', 'decline',
+                       'request_info')),
+    reasons        TEXT NOT NULL, -- JSON: reason codes, and for request_info the fields to fix
+    note           TEXT NOT NULL,
+    actor          TEXT NOT NULL,
+    at             INTEGER NOT NULL
+) STRICT;
+CREATE INDEX decisions_by_application ON decisions (application_id, at);
+CREATE INDEX decisions_by_time ON decisions (at);
+
+-- Identifiers of terminated or declined merchants and their owners (blind-index digests only).
+CREATE TABLE blocklist (
+    kind           TEXT NOT NULL CHECK (kind IN ('ein', 'ssn', 'bank_account')),
+    digest         BLOB NOT NULL,
+    application_id TEXT,
+    reason         TEXT NOT NULL,
+    added_by       TEXT NOT NULL,
+    added_at       INTEGER NOT NULL,
+    PRIMARY KEY (kind, digest)
+) STRICT;

@@ -1,0 +1,307 @@
+use api::intake::{self, demo, SaveDraft};
+use api::review::{self, DecideInput, QueueQuery};
+use api::{Code, DataDir, SessionSlot};
+use domain::intake::{ApplicationForm, ApplicationStatus};
+
+use crate::auth::{setup, signed_in_user};
+
+fn vault() -> (tempfile::TempDir, DataDir, SessionSlot) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = DataDir::open(tmp.path()).unwrap();
+    let mut slot = SessionSlot::new();
+    setup(&dir, &mut slot);
+    (tmp, dir, slot)
+}
+
+/// A complete application; `high_risk` makes it score at the four-eyes threshold or above.
+fn form(seed: u64, high_risk: bool) -> ApplicationForm {
+    let mut f = demo::generate(1, seed).remove(0);
+    f.business.mcc = if high_risk {
+        "5967".into()
+    } else {
+        "5734".into()
+    };
+    if high_risk {
+        f.business.card_present_percent = "0".into();
+        f.business.website.clear();
+        f.business.incorporation_date = "2026-10-01".into();
+        f.business.monthly_volume = "90000".into();
+    } else {
+        f.business.card_present_percent = "90".into();
+        f.business.incorporation_date = "2010-01-01".into();
+        f.business.monthly_volume = "20000".into();
+        f.business.average_ticket = "40".into();
+        f.business.max_ticket = "200".into();
+    }
+    f
+}
+
+fn submitted(slot: &mut SessionSlot, form: ApplicationForm) -> String {
+    let view = intake::save_draft(
+        slot,
+        SaveDraft {
+            id: None,
+            version: None,
+            form,
+        },
+    )
+    .unwrap();
+    intake::submit(slot, &view.summary.id, view.summary.version).unwrap();
+    view.summary.id
+}
+
+fn decide(
+    slot: &mut SessionSlot,
+    id: &str,
+    decision: &str,
+    reasons: &[&str],
+) -> api::Result<review::DecideOutcome> {
+    let version = review::review_view(slot, id).unwrap().row.version;
+    review::decide(
+        slot,
+        DecideInput {
+            id: id.into(),
+            version,
+            decision: decision.into(),
+            reasons: reasons.iter().map(|r| r.to_string()).collect(),
+            note: "Checked the file and the evidence".into(),
+            fields: Vec::new(),
+            blocklist: false,
+        },
+    )
+}
+
+#[test]
+fn a_high_risk_approval_needs_a_second_different_admin() {
+    let (_tmp, dir, mut admin) = vault();
+    let mut uma = signed_in_user(&dir, &mut admin, "uma", "underwriter");
+    let mut ulf = signed_in_user(&dir, &mut admin, "ulf", "underwriter");
+    let id = submitted(&mut uma, form(1, true));
+
+    let view = review::review_view(&mut uma, &id).unwrap();
+    let a = view.assessment.expect("assessed at submission");
+    assert!(a.score >= 60 && a.four_eyes, "{a:?}");
+    let codes: Vec<String> = a
+        .factors
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        codes.contains(&"mcc_high_risk".to_string())
+            && codes.contains(&"card_not_present".to_string()),
+        "{codes:?}"
+    );
+
+    let err = decide(&mut uma, &id, "approve", &["edd_completed"]).unwrap_err();
+    assert_eq!(err.code(), Code::Conflict, "not yet taken for review");
+    review::assign_to_me(&mut uma, &id, false).unwrap();
+    let out = decide(&mut uma, &id, "approve", &["edd_completed"]).unwrap();
+    assert!(out.awaiting_second_approval);
+    assert_eq!(out.status, ApplicationStatus::InReview);
+
+    let err = decide(&mut uma, &id, "approve", &["edd_completed"]).unwrap_err();
+    assert_eq!(
+        err.code(),
+        Code::Conflict,
+        "the first approver cannot confirm"
+    );
+    let err = decide(&mut ulf, &id, "approve", &["edd_completed"]).unwrap_err();
+    assert_eq!(
+        err.code(),
+        Code::Forbidden,
+        "the second approval needs an admin"
+    );
+    let out = decide(&mut admin, &id, "approve", &["edd_completed"]).unwrap();
+    assert_eq!(out.status, ApplicationStatus::Approved);
+
+    let decisions = review::review_view(&mut admin, &id).unwrap().decisions;
+    let kinds: Vec<(&str, &str)> = decisions
+        .iter()
+        .map(|d| (d.kind.as_str(), d.actor.as_str()))
+        .collect();
+    assert_eq!(kinds, [("approve", "uma"), ("second_approval", "alice")]);
+}
+
+#[test]
+fn a_low_risk_application_is_approved_by_one_underwriter() {
+    let (_tmp, dir, mut admin) = vault();
+    let mut uma = signed_in_user(&dir, &mut admin, "uma", "underwriter");
+    let id = submitted(&mut uma, form(2, false));
+    let next = review::next_in_queue(&mut uma).unwrap().unwrap();
+    assert_eq!(
+        (next.id.as_str(), next.status.as_str()),
+        (id.as_str(), "in_review")
+    );
+    assert_eq!(next.assignee.as_deref(), Some("uma"));
+    let err = decide(&mut uma, &id, "approve", &["because"]).unwrap_err();
+    assert!(
+        err.message()
+            .starts_with("reasons: because is not a approve reason"),
+        "{err}"
+    );
+    let out = decide(&mut uma, &id, "approve", &["low_risk"]).unwrap();
+    assert_eq!(out.status, ApplicationStatus::Approved);
+    assert!(
+        review::next_in_queue(&mut uma).unwrap().is_none(),
+        "the queue is empty"
+    );
+}
+
+#[test]
+fn concurrent_decisions_conflict_instead_of_losing_one() {
+    let (_tmp, dir, mut admin) = vault();
+    let mut uma = signed_in_user(&dir, &mut admin, "uma", "underwriter");
+    let id = submitted(&mut uma, form(3, false));
+    review::assign_to_me(&mut uma, &id, false).unwrap();
+    let stale = review::review_view(&mut admin, &id).unwrap().row.version;
+    decide(&mut uma, &id, "decline", &["credit_risk"]).unwrap();
+    let err = review::decide(
+        &mut admin,
+        DecideInput {
+            id: id.clone(),
+            version: stale,
+            decision: "approve".into(),
+            reasons: vec!["low_risk".into()],
+            note: "Looks fine to me".into(),
+            fields: vec![],
+            blocklist: false,
+        },
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), Code::Conflict);
+    assert_eq!(
+        intake::get_application(&mut admin, &id)
+            .unwrap()
+            .summary
+            .status,
+        ApplicationStatus::Declined
+    );
+}
+
+#[test]
+fn decline_to_blocklist_then_the_same_bank_account_scores_as_blocklisted() {
+    let (_tmp, _dir, mut admin) = vault();
+    let first = form(4, false);
+    let id = submitted(&mut admin, first.clone());
+    review::assign_to_me(&mut admin, &id, false).unwrap();
+    let version = review::review_view(&mut admin, &id).unwrap().row.version;
+    review::decide(
+        &mut admin,
+        DecideInput {
+            id: id.clone(),
+            version,
+            decision: "decline".into(),
+            reasons: vec!["fraud_risk".into()],
+            note: "Stolen identity reported by the bank".into(),
+            fields: vec![],
+            blocklist: true,
+        },
+    )
+    .unwrap();
+
+    let mut again = form(5, false);
+    again.bank = first.bank.clone();
+    let other = submitted(&mut admin, again);
+    let a = review::review_view(&mut admin, &other)
+        .unwrap()
+        .assessment
+        .unwrap();
+    assert_eq!(a.recommendation, "decline");
+    let factors = a.factors.to_string();
+    assert!(
+        factors.contains("blocklist_match") && factors.contains("bank_account"),
+        "{factors}"
+    );
+    assert!(factors.contains("duplicate_bank_account"));
+    assert!(
+        !factors.contains(&first.bank.account_number),
+        "no account number in the factors"
+    );
+}
+
+#[test]
+fn request_info_sends_it_back_editable_and_resubmission_returns_it_to_review() {
+    let (_tmp, _dir, mut admin) = vault();
+    let id = submitted(&mut admin, form(6, false));
+    review::assign_to_me(&mut admin, &id, false).unwrap();
+    let version = review::review_view(&mut admin, &id).unwrap().row.version;
+    let input = |fields: Vec<String>| DecideInput {
+        id: id.clone(),
+        version,
+        decision: "request_info".into(),
+        reasons: vec!["invalid_information".into()],
+        note: "The website does not load".into(),
+        fields,
+        blocklist: false,
+    };
+    assert_eq!(
+        review::decide(&mut admin, input(vec![]))
+            .unwrap_err()
+            .message(),
+        "fields: name at least one field the applicant must fix"
+    );
+    assert!(review::decide(&mut admin, input(vec!["<script>".into()])).is_err());
+    let out = review::decide(&mut admin, input(vec!["business.website".into()])).unwrap();
+    assert_eq!(out.status, ApplicationStatus::InfoRequested);
+    let decisions = review::review_view(&mut admin, &id).unwrap().decisions;
+    assert_eq!(decisions[0].reasons["fields"][0], "business.website");
+
+    let view = intake::get_application(&mut admin, &id).unwrap();
+    let mut f = view.form.clone();
+    f.business.website = "https://fixed.example".into();
+    let view = intake::save_draft(
+        &mut admin,
+        SaveDraft {
+            id: Some(id.clone()),
+            version: Some(view.summary.version),
+            form: f,
+        },
+    )
+    .unwrap();
+    let view = intake::submit(&mut admin, &id, view.summary.version).unwrap();
+    assert_eq!(view.summary.status, ApplicationStatus::InReview);
+}
+
+#[test]
+fn the_queue_sorts_by_risk_filters_and_the_dashboard_counts() {
+    let (_tmp, dir, mut admin) = vault();
+    let low = submitted(&mut admin, form(7, false));
+    let high = submitted(&mut admin, form(8, true));
+    let page = review::queue(&mut admin, QueueQuery::default()).unwrap();
+    assert_eq!(
+        page.items.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        [high.as_str(), low.as_str()]
+    );
+    let q = QueueQuery {
+        filter: vault::review::QueueFilter {
+            band: Some("high".into()),
+            ..Default::default()
+        },
+        ..QueueQuery::default()
+    };
+    assert_eq!(review::queue(&mut admin, q).unwrap().total, 1);
+    let mut uma = signed_in_user(&dir, &mut admin, "uma", "underwriter");
+    review::assign_to_me(&mut uma, &low, false).unwrap();
+    let err = review::assign_to_me(&mut admin, &low, false).unwrap_err();
+    assert!(err.message().contains("already assigned to uma"));
+    let mine = review::queue(
+        &mut uma,
+        QueueQuery {
+            mine: true,
+            ..QueueQuery::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(mine.total, 1);
+    decide(&mut uma, &low, "approve", &["low_risk"]).unwrap();
+    let d = review::dashboard(&mut admin).unwrap();
+    assert!(d.by_status.contains(&("approved".to_string(), 1)));
+    assert!(d.by_status.contains(&("submitted".to_string(), 1)));
+    assert_eq!(
+        d.decisions_by_day.iter().map(|x| x.approved).sum::<i64>(),
+        1
+    );
+    assert!(d.median_hours_to_decision.is_some());
+}
