@@ -39,6 +39,12 @@ const COMMANDS: &[&str] = &[
     "screen_application",
     "rescreen",
     "dispose_hit",
+    "review_queue",
+    "review_view",
+    "assign_to_me",
+    "next_in_queue",
+    "decide",
+    "review_dashboard",
 ];
 
 fn main() {

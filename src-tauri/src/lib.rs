@@ -70,6 +70,12 @@ pub fn run() {
             commands::screening::screen_application,
             commands::screening::rescreen,
             commands::screening::dispose_hit,
+            commands::review::review_queue,
+            commands::review::review_view,
+            commands::review::assign_to_me,
+            commands::review::next_in_queue,
+            commands::review::decide,
+            commands::review::review_dashboard,
         ])
         .build(tauri::generate_context!());
     let result = app.map(|app| {

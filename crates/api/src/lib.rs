@@ -37,6 +37,11 @@ pub fn product_policy() -> Policy {
     policy
 }
 
+/// Review storage types the shell passes through unchanged.
+pub mod vault_review {
+    pub use vault::review::{Dashboard, QueuePage, QueueRow};
+}
+
 /// Screening storage types the shell passes through unchanged.
 pub mod vault_screening {
     pub use vault::screening::{ListVersion, ScreeningOutcome, StoredHit};

@@ -6,5 +6,6 @@ pub mod audit;
 pub mod auth;
 pub mod info;
 pub mod intake;
+pub mod review;
 pub mod screening;
 pub mod users;

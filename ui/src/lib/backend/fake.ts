@@ -19,6 +19,7 @@ export function fakeMask(value: string): string {
 }
 
 export interface FakeOptions {
+  queue?: import('./types').QueueRow[];
   vault?: AppInfo['vault'];
   session?: SessionInfo | null;
   appInfoError?: BackendError;
@@ -42,6 +43,7 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
   const apps = new Map<string, { summary: ApplicationSummary; form: ApplicationForm; documents: DocumentMeta[] }>();
   let clock = 1_780_000_000_000;
   let lists: import('./types').ListVersion[] = [];
+  const queue: import('./types').QueueRow[] = opts.queue ?? [];
   const masked = (f: ApplicationForm): ApplicationForm => {
     const m = structuredClone(f);
     m.business.ein = m.business.ein && fakeMask(m.business.ein);
@@ -234,6 +236,50 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
     disposeHit: async (hitId, disposition) => {
       calls.push(`disposeHit:${hitId}:${disposition}`);
     },
+    reviewQueue: async (query) => {
+      needSession();
+      calls.push(`reviewQueue:${query.sort ?? 'risk'}`);
+      const items = queue.filter((r) => !query.band || r.risk_band === query.band);
+      return { items, total: items.length, total_exact: true, offset: 0 };
+    },
+    reviewView: async (id) => {
+      const row = queue.find((r) => r.id === id);
+      if (!row) throw new BackendError('not_found', 'application not found');
+      return {
+        row,
+        assessment: {
+          assessed_at: clock, score: row.risk_score ?? 0, band: row.risk_band ?? 'low', recommendation: 'enhanced_due_diligence',
+          four_eyes: (row.risk_score ?? 0) >= 60,
+          factors: [{ code: 'mcc_high_risk', points: 25, detail: 'MCC 5967 is card-brand high-risk: enhanced due diligence' }],
+        },
+        decisions: [],
+        approve_reasons: ['meets_policy', 'edd_completed', 'low_risk'],
+        decline_reasons: ['fraud_risk', 'policy_other'],
+        request_info_reasons: ['missing_document'],
+      };
+    },
+    assignToMe: async (id) => {
+      const row = queue.find((r) => r.id === id);
+      if (!row) throw new BackendError('not_found', 'application not found');
+      row.assignee = needSession().username;
+      row.status = 'in_review';
+      row.version += 1;
+      return row;
+    },
+    nextInQueue: async () => queue.find((r) => !r.assignee) ?? null,
+    decide: async (input) => {
+      calls.push(`decide:${input.decision}:${input.reasons.join(',')}`);
+      if (input.note.length < 5) throw new BackendError('invalid_input', 'note: must say why, in at least 5 characters');
+      return { status: input.decision === 'approve' ? 'approved' : 'declined', awaiting_second_approval: false };
+    },
+    reviewDashboard: async () => ({
+      by_status: [['submitted', queue.length]],
+      decisions_by_day: [{ day: '2026-11-25', approved: 2, declined: 1 }],
+      median_hours_to_decision: 5.5,
+      open_hits: 1,
+      applications_with_open_hits: 1,
+      awaiting_second_approval: 0,
+    }),
   };
 
   function needSessionAny(): SessionInfo {

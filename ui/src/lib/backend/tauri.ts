@@ -71,4 +71,10 @@ export const tauriBackend: Backend = {
   screenApplication: (id) => call('screen_application', { id }),
   rescreen: (onProgress) => call('rescreen', { onProgress: progressChannel(onProgress) }),
   disposeHit: (hitId, disposition, note) => call('dispose_hit', { hitId, disposition, note }),
+  reviewQueue: (query) => call('review_queue', { query }),
+  reviewView: (id) => call('review_view', { id }),
+  assignToMe: (id, takeOver) => call('assign_to_me', { id, takeOver }),
+  nextInQueue: () => call('next_in_queue'),
+  decide: (input) => call('decide', { input }),
+  reviewDashboard: () => call('review_dashboard'),
 };

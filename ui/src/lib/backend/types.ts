@@ -308,6 +308,100 @@ export interface RescreenReport {
   seconds: number;
 }
 
+// ---- review -----------------------------------------------------------------------------------
+
+export interface QueueRow {
+  id: string;
+  status: string;
+  legal_name: string;
+  dba: string;
+  mcc: string;
+  risk_score: number | null;
+  risk_band: 'low' | 'medium' | 'high' | null;
+  assignee: string | null;
+  open_hits: number;
+  submitted_at: number | null;
+  pending_approval_by: string | null;
+  version: number;
+}
+
+export interface QueuePage {
+  items: QueueRow[];
+  total: number;
+  total_exact: boolean;
+  offset: number;
+}
+
+export interface QueueQuery {
+  status?: string | null;
+  band?: string | null;
+  assignee?: string | null;
+  with_hits?: boolean;
+  awaiting_second?: boolean;
+  name_prefix?: string | null;
+  sort?: 'risk' | 'age';
+  mine?: boolean;
+  limit?: number;
+  offset?: number;
+}
+
+export interface Factor {
+  code: string;
+  points: number;
+  detail: string;
+}
+
+export interface StoredAssessment {
+  assessed_at: number;
+  score: number;
+  band: 'low' | 'medium' | 'high';
+  recommendation: 'approve' | 'enhanced_due_diligence' | 'decline';
+  four_eyes: boolean;
+  factors: Factor[];
+}
+
+export interface Decision {
+  id: string;
+  kind: 'approve' | 'second_approval' | 'decline' | 'request_info';
+  reasons: { codes: string[]; fields: string[] };
+  note: string;
+  actor: string;
+  at: number;
+}
+
+export interface ReviewView {
+  row: QueueRow;
+  assessment: StoredAssessment | null;
+  decisions: Decision[];
+  approve_reasons: string[];
+  decline_reasons: string[];
+  request_info_reasons: string[];
+}
+
+export interface DecideInput {
+  id: string;
+  version: number;
+  decision: 'approve' | 'decline' | 'request_info';
+  reasons: string[];
+  note: string;
+  fields: string[];
+  blocklist: boolean;
+}
+
+export interface DecideOutcome {
+  status: ApplicationStatus;
+  awaiting_second_approval: boolean;
+}
+
+export interface Dashboard {
+  by_status: [string, number][];
+  decisions_by_day: { day: string; approved: number; declined: number }[];
+  median_hours_to_decision: number | null;
+  open_hits: number;
+  applications_with_open_hits: number;
+  awaiting_second_approval: number;
+}
+
 /** Everything the UI asks of Rust. The Tauri implementation is in tauri.ts; tests pass fakes. */
 export interface Backend {
   appInfo(): Promise<AppInfo>;
@@ -347,4 +441,10 @@ export interface Backend {
   screenApplication(id: string): Promise<ScreeningOutcome>;
   rescreen(onProgress: (p: Progress) => void): Promise<RescreenReport>;
   disposeHit(hitId: string, disposition: 'true_match' | 'false_positive', note: string): Promise<void>;
+  reviewQueue(query: QueueQuery): Promise<QueuePage>;
+  reviewView(id: string): Promise<ReviewView>;
+  assignToMe(id: string, takeOver: boolean): Promise<QueueRow>;
+  nextInQueue(): Promise<QueueRow | null>;
+  decide(input: DecideInput): Promise<DecideOutcome>;
+  reviewDashboard(): Promise<Dashboard>;
 }

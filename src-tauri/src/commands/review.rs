@@ -1,0 +1,52 @@
+use api::review::{self, DecideInput, DecideOutcome, QueueQuery, ReviewView};
+use tauri::State;
+
+use crate::state::AppState;
+
+type QueuePage = api::vault_review::QueuePage;
+type QueueRow = api::vault_review::QueueRow;
+type Dashboard = api::vault_review::Dashboard;
+
+#[tauri::command]
+pub async fn review_queue(
+    state: State<'_, AppState>,
+    query: QueueQuery,
+) -> Result<QueuePage, api::Error> {
+    state.run(move |_, slot, _| review::queue(slot, query)).await
+}
+
+#[tauri::command]
+pub async fn review_view(state: State<'_, AppState>, id: String) -> Result<ReviewView, api::Error> {
+    state
+        .run(move |_, slot, _| review::review_view(slot, &id))
+        .await
+}
+
+#[tauri::command]
+pub async fn assign_to_me(
+    state: State<'_, AppState>,
+    id: String,
+    take_over: bool,
+) -> Result<QueueRow, api::Error> {
+    state
+        .run(move |_, slot, _| review::assign_to_me(slot, &id, take_over))
+        .await
+}
+
+#[tauri::command]
+pub async fn next_in_queue(state: State<'_, AppState>) -> Result<Option<QueueRow>, api::Error> {
+    state.run(|_, slot, _| review::next_in_queue(slot)).await
+}
+
+#[tauri::command]
+pub async fn decide(
+    state: State<'_, AppState>,
+    input: DecideInput,
+) -> Result<DecideOutcome, api::Error> {
+    state.run(move |_, slot, _| review::decide(slot, input)).await
+}
+
+#[tauri::command]
+pub async fn review_dashboard(state: State<'_, AppState>) -> Result<Dashboard, api::Error> {
+    state.run(|_, slot, _| review::dashboard(slot)).await
+}
