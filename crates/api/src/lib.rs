@@ -39,7 +39,7 @@ pub fn product_policy() -> Policy {
 
 /// Review storage types the shell passes through unchanged.
 pub mod vault_review {
-    pub use vault::review::{Dashboard, QueuePage, QueueRow};
+    pub use vault::review::{Dashboard, QueueFilter, QueuePage, QueueRow, QueueSort};
 }
 
 /// Screening storage types the shell passes through unchanged.

@@ -114,6 +114,53 @@ enum Command {
     },
     /// Screen every application still in play that was not screened against the loaded lists
     Rescreen,
+    /// The review queue: list, show one with its score breakdown, take, decide
+    Review {
+        #[command(subcommand)]
+        action: ReviewAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ReviewAction {
+    /// Riskiest first (or --oldest); filter by band, mine, with hits
+    List {
+        #[arg(long)]
+        band: Option<String>,
+        #[arg(long)]
+        mine: bool,
+        #[arg(long)]
+        with_hits: bool,
+        #[arg(long)]
+        oldest: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Score breakdown, hits and decisions of one application
+    Show { id: String },
+    /// Take an application for review (assign to me; --take-over someone else's)
+    Take {
+        id: String,
+        #[arg(long)]
+        take_over: bool,
+    },
+    /// Decide: approve | decline | request_info, with reason codes and a note
+    Decide {
+        id: String,
+        /// approve, decline or request_info
+        decision: String,
+        /// Reason code (repeat for several)
+        #[arg(long = "reason", required = true)]
+        reasons: Vec<String>,
+        #[arg(long)]
+        note: String,
+        /// For request_info: a form field to fix (repeat for several)
+        #[arg(long = "field")]
+        fields: Vec<String>,
+        /// For decline: add the EIN, SSNs and bank account to the blocklist
+        #[arg(long)]
+        blocklist: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -251,6 +298,7 @@ where
             out,
         ),
         Command::Rescreen => rescreen(&ctx, prompt, &printer, out, err),
+        Command::Review { action } => review(&ctx, action, prompt, &printer, out),
         Command::RotateKey => {
             with_session(&ctx, prompt, api::audit_log::rotate_key).and_then(|()| {
                 printer.value(out, &serde_json::json!({ "rotated": true }), |w| {
@@ -832,6 +880,139 @@ fn rescreen(
     })
 }
 
+fn review(
+    ctx: &Ctx,
+    action: ReviewAction,
+    prompt: &mut dyn Prompt,
+    printer: &Printer,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    use api::review as r;
+    match action {
+        ReviewAction::List {
+            band,
+            mine,
+            with_hits,
+            oldest,
+            limit,
+        } => {
+            let query = r::QueueQuery {
+                filter: api::vault_review::QueueFilter {
+                    band,
+                    with_hits,
+                    sort: if oldest {
+                        api::vault_review::QueueSort::Age
+                    } else {
+                        api::vault_review::QueueSort::Risk
+                    },
+                    ..Default::default()
+                },
+                mine,
+                limit: Some(limit),
+                offset: None,
+            };
+            let page = with_session(ctx, prompt, |slot| r::queue(slot, query))?;
+            printer.value(out, &page, |w| {
+                writeln!(
+                    w,
+                    "{}{} in the queue",
+                    page.total,
+                    if page.total_exact { "" } else { "+" }
+                )?;
+                for row in &page.items {
+                    writeln!(
+                        w,
+                        "{}  {:>3} {:<6}  {:<10} {:<10} hits {}  {}",
+                        row.id,
+                        row.risk_score.map_or("-".into(), |s| s.to_string()),
+                        row.risk_band.as_deref().unwrap_or("-"),
+                        row.status,
+                        row.assignee.as_deref().unwrap_or("-"),
+                        row.open_hits,
+                        row.legal_name
+                    )?;
+                }
+                Ok(())
+            })
+        }
+        ReviewAction::Show { id } => {
+            let view = with_session(ctx, prompt, |slot| r::review_view(slot, &id))?;
+            printer.value(out, &view, |w| {
+                writeln!(
+                    w,
+                    "{}  {}  {}",
+                    view.row.id, view.row.status, view.row.legal_name
+                )?;
+                if let Some(a) = &view.assessment {
+                    writeln!(
+                        w,
+                        "risk {} ({}), recommendation {}{}",
+                        a.score,
+                        a.band,
+                        a.recommendation,
+                        if a.four_eyes { ", four-eyes" } else { "" }
+                    )?;
+                    for f in a.factors.as_array().into_iter().flatten() {
+                        writeln!(
+                            w,
+                            "  +{:<3} {:<28} {}",
+                            f["points"],
+                            f["code"].as_str().unwrap_or(""),
+                            f["detail"].as_str().unwrap_or("")
+                        )?;
+                    }
+                }
+                for d in &view.decisions {
+                    writeln!(w, "decision: {} by {}: {}", d.kind, d.actor, d.note)?;
+                }
+                Ok(())
+            })
+        }
+        ReviewAction::Take { id, take_over } => {
+            let row = with_session(ctx, prompt, |slot| r::assign_to_me(slot, &id, take_over))?;
+            printer.value(out, &row, |w| {
+                writeln!(
+                    w,
+                    "{} is in review, assigned to {}",
+                    row.id,
+                    row.assignee.as_deref().unwrap_or("-")
+                )
+            })
+        }
+        ReviewAction::Decide {
+            id,
+            decision,
+            reasons,
+            note,
+            fields,
+            blocklist,
+        } => {
+            let outcome = with_session(ctx, prompt, |slot| {
+                let version = r::review_view(slot, &id)?.row.version;
+                r::decide(
+                    slot,
+                    r::DecideInput {
+                        id: id.clone(),
+                        version,
+                        decision,
+                        reasons,
+                        note,
+                        fields,
+                        blocklist,
+                    },
+                )
+            })?;
+            printer.value(out, &outcome, |w| {
+                if outcome.awaiting_second_approval {
+                    writeln!(w, "first approval recorded; an admin must give the second")
+                } else {
+                    writeln!(w, "{id} is now {}", outcome.status)
+                }
+            })
+        }
+    }
+}
+
 fn open_data_dir(explicit: Option<PathBuf>) -> Result<DataDir, Error> {
     let dir = DataDir::resolve(explicit.as_deref())?;
     api::logging::init(Some(&dir), "desk", false);
@@ -918,9 +1099,23 @@ fn usage_error(args: &[OsString], e: &clap::Error, out: &mut dyn Write, err: &mu
         return EXIT_USER_ERROR;
     }
     if args.iter().any(|a| a == "--json") {
-        let first_line = e.render().to_string();
-        let first_line = first_line.lines().next().unwrap_or("invalid arguments");
-        let message = first_line.trim_start_matches("error: ").to_string();
+        // clap's text is "error: what" + indented details + a usage block; keep what and the
+        // details ("the following required arguments were not provided: --reason <REASONS>").
+        let rendered = e.render().to_string();
+        let message = rendered
+            .lines()
+            .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+            .trim_start_matches("error: ")
+            .to_string();
+        let message = if message.is_empty() {
+            "invalid arguments".to_string()
+        } else {
+            message
+        };
         let _ = writeln!(
             out,
             "{}",

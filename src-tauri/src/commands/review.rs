@@ -12,7 +12,9 @@ pub async fn review_queue(
     state: State<'_, AppState>,
     query: QueueQuery,
 ) -> Result<QueuePage, api::Error> {
-    state.run(move |_, slot, _| review::queue(slot, query)).await
+    state
+        .run(move |_, slot, _| review::queue(slot, query))
+        .await
 }
 
 #[tauri::command]
@@ -43,7 +45,9 @@ pub async fn decide(
     state: State<'_, AppState>,
     input: DecideInput,
 ) -> Result<DecideOutcome, api::Error> {
-    state.run(move |_, slot, _| review::decide(slot, input)).await
+    state
+        .run(move |_, slot, _| review::decide(slot, input))
+        .await
 }
 
 #[tauri::command]

@@ -120,6 +120,14 @@ fn unusable_data_dir_is_a_user_error_with_its_code() {
 }
 
 #[test]
+fn a_decision_without_a_reason_code_is_refused_before_signing_in() {
+    let out = desk(&["--json", "review", "decide", "app-1", "approve", "--note", "fine"], None);
+    let (code, message) = user_error(&out);
+    assert_eq!(code, "invalid_input");
+    assert!(message.contains("--reason <REASONS>"), "{message}");
+}
+
+#[test]
 fn bad_arguments_exit_1_and_json_mode_reports_them_as_json() {
     let out = desk(&["frobnicate"], None);
     assert_eq!(
