@@ -97,3 +97,168 @@ async fn load_lists_rescreen_and_disposition_a_hit() {
     })
     .await;
 }
+
+/// The journey: an underwriter opens the queue, sees a high-risk application with an
+/// explained score and a sanctions hit, dispositions the hit and approves; the approval waits
+/// for a second approver; an admin gives it.
+#[tokio::test]
+async fn four_eyes_review_of_a_high_risk_application() {
+    let lists = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/testdata/sanctions/ofac-small");
+    if !lists.is_dir() {
+        eprintln!("skipped: {} is absent", lists.display());
+        return;
+    }
+    let lists = lists.canonicalize().expect("shared test data");
+    scenario("four_eyes", |page| async move {
+        let tmp = tempfile::tempdir()?;
+        let mut form = api::intake::demo::generate(1, 3).remove(0);
+        form.business.mcc = "5967".into();
+        form.business.card_present_percent = "0".into();
+        form.business.website.clear();
+        form.business.incorporation_date = "2026-10-01".into();
+        form.business.monthly_volume = "90000".into();
+        let control = form
+            .people
+            .iter_mut()
+            .find(|p| p.is_control)
+            .expect("a control person");
+        control.first_name = "Elvis Angus".into();
+        control.last_name = "Logan Morey".into();
+        control.dob = "1963-07-28".into();
+        let csv = tmp.path().join("one.csv");
+        std::fs::write(&csv, api::intake::import::to_csv(&[form]))?;
+
+        // The admin loads the lists, adds an underwriter and imports the application.
+        let admin_secret = page.set_up_vault(ADMIN, PASSWORD).await?;
+        section(&page, "admin").await?;
+        page.fill("lists-dir", &lists.to_string_lossy()).await?;
+        page.click_button("Import lists").await?;
+        page.wait_for_text("[aria-label='Sanctions lists'] [role=status]", "Loaded SDN")
+            .await?;
+        page.fill("new-username", "uma").await?;
+        page.click_button("Add user").await?;
+        let issued = page.text("[data-testid=one-time-password]").await?;
+        let otp = issued
+            .split("uma: ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .map(str::to_string)
+            .ok_or_else(|| anyhow::anyhow!("no one-time password shown: {issued:?}"))?;
+        section(&page, "applications").await?;
+        page.click_button("Import").await?;
+        page.find("#import-file")
+            .await?
+            .send_keys(&csv.to_string_lossy())
+            .await?;
+        page.click_button("Import").await?;
+        page.wait_for_text(".result", "Imported 1 of 1").await?;
+        section(&page, "admin").await?;
+        page.click_button("Re-screen applications").await?;
+        page.wait_for_text(
+            "[aria-label='Sanctions lists'] [role=status]",
+            "1 with new hits",
+        )
+        .await?;
+        page.click_button("Lock").await?;
+
+        // The underwriter's first sign-in, then the queue.
+        page.sign_in("uma", &otp, None).await?;
+        page.fill("pw-new", "quiet river stones").await?;
+        page.fill("pw-confirm", "quiet river stones").await?;
+        page.click_button("Save password").await?;
+        let secret = page
+            .text("[data-testid=totp-secret]")
+            .await?
+            .replace(' ', "");
+        page.fill("totp-code", &desk_tests::e2e::totp_code(&secret, 0)?)
+            .await?;
+        page.click_button("Confirm").await?;
+        section(&page, "review").await?;
+        let row = page
+            .wait_for_text("[aria-label='Review queue'] tbody tr", "60 high")
+            .await?;
+        ensure!(
+            row.contains("submitted") && row.contains(" min"),
+            "the queue row shows the status and how long it has waited: {row}"
+        );
+        page.find("[aria-label='Review queue'] tbody tr button")
+            .await?
+            .click()
+            .await?;
+        let score = page
+            .wait_for_text("[aria-label='Risk score']", "mcc_high_risk")
+            .await?;
+        ensure!(
+            score.contains("sanctions_open_hit") && score.contains("card_not_present"),
+            "the score is explained factor by factor: {score}"
+        );
+        page.click_button("Take for review").await?;
+        page.click_button("Disposition LOGAN MOREY, Elvis Angus")
+            .await?;
+        page.find("textarea")
+            .await?
+            .send_keys("Different person: passport and address differ")
+            .await?;
+        page.click_button("Record false positive").await?;
+        page.wait_for_text("[aria-label='Sanctions screening'] h3", "no open hits")
+            .await?;
+        let score = page.text("[data-testid=risk-score]").await?;
+        ensure!(
+            score.contains("high"),
+            "still high risk without the hit: {score}"
+        );
+
+        page.find("#decide-note").await?.click().await?;
+        page.find("input[value=edd_completed]")
+            .await?
+            .click()
+            .await?;
+        page.fill(
+            "decide-note",
+            "EDD done: call-back verified, processing statements reviewed",
+        )
+        .await?;
+        page.click_button("Record decision").await?;
+        page.wait_for_text("[role=status]", "A second, different approver")
+            .await?;
+        page.click_button("Lock").await?;
+
+        // The admin gives the second approval.
+        page.sign_in(
+            ADMIN,
+            PASSWORD,
+            Some(&desk_tests::e2e::totp_code(&admin_secret, 1)?),
+        )
+        .await?;
+        section(&page, "review").await?;
+        page.wait_for_text(
+            "[aria-label='Review queue'] tbody",
+            "awaiting 2nd approval (1st: uma)",
+        )
+        .await?;
+        page.find("[aria-label='Review queue'] tbody tr button")
+            .await?
+            .click()
+            .await?;
+        page.find("input[value=edd_completed]")
+            .await?
+            .click()
+            .await?;
+        page.fill("decide-note", "Second approval: EDD file complete")
+            .await?;
+        page.click_button("Record decision").await?;
+        page.wait_for_text("[role=status]", "Decision recorded: approved")
+            .await?;
+        let decisions = page.text("[aria-label='Decisions']").await?;
+        ensure!(
+            decisions.contains("uma")
+                && decisions.contains("Second approval")
+                && decisions.contains(ADMIN),
+            "both approvers are on record: {decisions}"
+        );
+        page.screenshot("four-eyes").await?;
+        Ok(())
+    })
+    .await;
+}

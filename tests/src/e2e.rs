@@ -149,6 +149,13 @@ impl Page {
             .for_element(Locator::XPath(&xpath))
             .await
             .with_context(|| format!("no button {label:?}"))?;
+        // Long pages put buttons under the status bar; a person scrolls, so do we.
+        self.client
+            .execute(
+                "arguments[0].scrollIntoView({block: 'center'});",
+                vec![serde_json::to_value(&button)?],
+            )
+            .await?;
         button.click().await?;
         Ok(())
     }

@@ -121,7 +121,12 @@ fn unusable_data_dir_is_a_user_error_with_its_code() {
 
 #[test]
 fn a_decision_without_a_reason_code_is_refused_before_signing_in() {
-    let out = desk(&["--json", "review", "decide", "app-1", "approve", "--note", "fine"], None);
+    let out = desk(
+        &[
+            "--json", "review", "decide", "app-1", "approve", "--note", "fine",
+        ],
+        None,
+    );
     let (code, message) = user_error(&out);
     assert_eq!(code, "invalid_input");
     assert!(message.contains("--reason <REASONS>"), "{message}");
