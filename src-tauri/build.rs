@@ -45,6 +45,9 @@ const COMMANDS: &[&str] = &[
     "next_in_queue",
     "decide",
     "review_dashboard",
+    "risk_settings",
+    "set_risk_rules",
+    "set_screening_threshold",
 ];
 
 fn main() {

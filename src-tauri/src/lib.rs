@@ -76,6 +76,9 @@ pub fn run() {
             commands::review::next_in_queue,
             commands::review::decide,
             commands::review::review_dashboard,
+            commands::review::risk_settings,
+            commands::review::set_risk_rules,
+            commands::review::set_screening_threshold,
         ])
         .build(tauri::generate_context!());
     let result = app.map(|app| {

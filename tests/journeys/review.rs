@@ -305,3 +305,40 @@ fn the_queue_sorts_by_risk_filters_and_the_dashboard_counts() {
     );
     assert!(d.median_hours_to_decision.is_some());
 }
+
+#[test]
+fn admins_tune_the_rules_and_new_assessments_follow() {
+    let (_tmp, dir, mut admin) = vault();
+    let mut uma = signed_in_user(&dir, &mut admin, "uma", "underwriter");
+    let (mut rules, threshold) = review::settings(&mut uma).unwrap();
+    assert_eq!(threshold, 0.88);
+    rules.points.insert("mcc_high_risk".into(), 0);
+    let json = serde_json::to_string(&rules).unwrap();
+    assert_eq!(
+        review::set_rules(&mut uma, &json).unwrap_err().code(),
+        Code::Forbidden
+    );
+    let err = review::set_rules(&mut admin, r#"{"four_eyes_scor": 1}"#).unwrap_err();
+    assert!(err.message().contains("four_eyes_scor"), "{err}");
+    review::set_rules(&mut admin, &json).unwrap();
+    let id = submitted(&mut admin, form(9, true));
+    let a = review::review_view(&mut admin, &id)
+        .unwrap()
+        .assessment
+        .unwrap();
+    assert!(
+        !a.factors.to_string().contains("mcc_high_risk"),
+        "a zero weight switches the rule off"
+    );
+    assert_eq!(
+        api::screening::set_threshold(&mut admin, 0.5)
+            .unwrap_err()
+            .code(),
+        Code::InvalidInput
+    );
+    assert_eq!(
+        api::screening::set_threshold(&mut admin, 0.92).unwrap(),
+        0.92
+    );
+    assert_eq!(review::settings(&mut uma).unwrap().1, 0.92);
+}

@@ -23,6 +23,7 @@ pub use domain;
 pub use error::{Code, Error, FieldIssue, Result};
 pub use info::{app_info, AppInfo, APP_NAME, VERSION};
 pub use session::{Access, SessionInfo, SessionSlot};
+pub use underwriting;
 pub use vault::{KdfParams, Policy};
 
 /// The product's sign-in and key-derivation policy, for both faces. Debug builds accept

@@ -74,6 +74,16 @@ pub fn set_rules(slot: &mut SessionSlot, json: &str) -> Result<RuleSet> {
     Ok(rules)
 }
 
+/// Use case: the rule set and the screening threshold in force (any signed-in role may read
+/// them: they explain the scores).
+pub fn settings(slot: &mut SessionSlot) -> Result<(RuleSet, f64)> {
+    let session = slot.require(Access::SignedIn, "settings.view")?;
+    Ok((
+        rules(session.vault()),
+        crate::screening::threshold(session.vault()),
+    ))
+}
+
 /// Assesses a stored application and keeps the result (factors included).
 pub(crate) fn assess_stored(
     vault: &Vault,

@@ -119,6 +119,21 @@ enum Command {
         #[command(subcommand)]
         action: ReviewAction,
     },
+    /// Risk rules and the screening threshold (admin)
+    Rules {
+        #[command(subcommand)]
+        action: RulesAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RulesAction {
+    /// Print the rule set in force (JSON: points per factor, limits, four-eyes score)
+    Show,
+    /// Replace the rule set from a JSON file (unknown keys are refused)
+    Set { file: PathBuf },
+    /// Set the sanctions hit threshold (0.70–0.99)
+    Threshold { value: f64 },
 }
 
 #[derive(Debug, Subcommand)]
@@ -299,6 +314,7 @@ where
         ),
         Command::Rescreen => rescreen(&ctx, prompt, &printer, out, err),
         Command::Review { action } => review(&ctx, action, prompt, &printer, out),
+        Command::Rules { action } => rules(&ctx, action, prompt, &printer, out),
         Command::RotateKey => {
             with_session(&ctx, prompt, api::audit_log::rotate_key).and_then(|()| {
                 printer.value(out, &serde_json::json!({ "rotated": true }), |w| {
@@ -1009,6 +1025,42 @@ fn review(
                     writeln!(w, "{id} is now {}", outcome.status)
                 }
             })
+        }
+    }
+}
+
+fn rules(
+    ctx: &Ctx,
+    action: RulesAction,
+    prompt: &mut dyn Prompt,
+    printer: &Printer,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    match action {
+        RulesAction::Show => {
+            let (rules, threshold) = with_session(ctx, prompt, api::review::settings)?;
+            let value = serde_json::json!({ "rules": rules, "screening_threshold": threshold });
+            printer.value(out, &value, |w| {
+                writeln!(
+                    w,
+                    "{}",
+                    serde_json::to_string_pretty(&value).unwrap_or_default()
+                )
+            })
+        }
+        RulesAction::Set { file } => {
+            let json = std::fs::read_to_string(&file)
+                .map_err(|_| Error::invalid_input("file", "cannot be read as text"))?;
+            let rules = with_session(ctx, prompt, |slot| api::review::set_rules(slot, &json))?;
+            printer.value(out, &rules, |w| {
+                writeln!(w, "rules saved; new assessments use them")
+            })
+        }
+        RulesAction::Threshold { value } => {
+            let v = with_session(ctx, prompt, |slot| {
+                api::screening::set_threshold(slot, value)
+            })?;
+            printer.value(out, &v, |w| writeln!(w, "screening threshold set to {v}"))
         }
     }
 }

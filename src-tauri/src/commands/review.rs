@@ -54,3 +54,31 @@ pub async fn decide(
 pub async fn review_dashboard(state: State<'_, AppState>) -> Result<Dashboard, api::Error> {
     state.run(|_, slot, _| review::dashboard(slot)).await
 }
+
+/// The rule set and the screening threshold in force.
+#[tauri::command]
+pub async fn risk_settings(
+    state: State<'_, AppState>,
+) -> Result<(api::underwriting::RuleSet, f64), api::Error> {
+    state.run(|_, slot, _| review::settings(slot)).await
+}
+
+#[tauri::command]
+pub async fn set_risk_rules(
+    state: State<'_, AppState>,
+    json: String,
+) -> Result<api::underwriting::RuleSet, api::Error> {
+    state
+        .run(move |_, slot, _| review::set_rules(slot, &json))
+        .await
+}
+
+#[tauri::command]
+pub async fn set_screening_threshold(
+    state: State<'_, AppState>,
+    value: f64,
+) -> Result<f64, api::Error> {
+    state
+        .run(move |_, slot, _| api::screening::set_threshold(slot, value))
+        .await
+}

@@ -272,6 +272,19 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
       if (input.note.length < 5) throw new BackendError('invalid_input', 'note: must say why, in at least 5 characters');
       return { status: input.decision === 'approve' ? 'approved' : 'declined', awaiting_second_approval: false };
     },
+    riskSettings: async () => [{ points: { mcc_high_risk: 25 }, four_eyes_score: 60 }, 0.88],
+    setRiskRules: async (json) => {
+      calls.push('setRiskRules');
+      try {
+        return JSON.parse(json);
+      } catch {
+        throw new BackendError('invalid_input', 'rules: expected value at line 1 column 1');
+      }
+    },
+    setScreeningThreshold: async (value) => {
+      if (value < 0.7 || value > 0.99) throw new BackendError('invalid_input', 'threshold: must be between 0.70 and 0.99');
+      return value;
+    },
     reviewDashboard: async () => ({
       by_status: [['submitted', queue.length]],
       decisions_by_day: [{ day: '2026-11-25', approved: 2, declined: 1 }],

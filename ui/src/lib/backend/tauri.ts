@@ -77,4 +77,7 @@ export const tauriBackend: Backend = {
   nextInQueue: () => call('next_in_queue'),
   decide: (input) => call('decide', { input }),
   reviewDashboard: () => call('review_dashboard'),
+  riskSettings: () => call('risk_settings'),
+  setRiskRules: (json) => call('set_risk_rules', { json }),
+  setScreeningThreshold: (value) => call('set_screening_threshold', { value }),
 };

@@ -447,4 +447,7 @@ export interface Backend {
   nextInQueue(): Promise<QueueRow | null>;
   decide(input: DecideInput): Promise<DecideOutcome>;
   reviewDashboard(): Promise<Dashboard>;
+  riskSettings(): Promise<[Record<string, unknown>, number]>;
+  setRiskRules(json: string): Promise<Record<string, unknown>>;
+  setScreeningThreshold(value: number): Promise<number>;
 }

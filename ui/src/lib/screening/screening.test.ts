@@ -74,3 +74,22 @@ describe('Hits panel', () => {
     expect(screen.queryByRole('button', { name: /Disposition/ })).toBeNull();
   });
 });
+
+describe('Risk rules panel', () => {
+  it('shows the rules as JSON, saves them and the threshold, and shows Rust refusing bad JSON', async () => {
+    const { default: RiskPanel } = await import('../admin/RiskPanel.svelte');
+    const backend = fakeBackend({ session: READY_ADMIN });
+    render(RiskPanel, { backend, onerror: noop });
+    const box = (await screen.findByLabelText('Rule set (JSON)')) as HTMLTextAreaElement;
+    await screen.findByDisplayValue(/mcc_high_risk/);
+    expect(box.value).toContain('"four_eyes_score": 60');
+    await fireEvent.click(screen.getByRole('button', { name: 'Save rules' }));
+    expect(await screen.findByText('Rules saved.')).toBeInTheDocument();
+    await fireEvent.input(screen.getByLabelText(/hit threshold/), { target: { value: '0.9' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Save threshold' }));
+    expect(await screen.findByText('Hit threshold set to 0.9.')).toBeInTheDocument();
+    await fireEvent.input(box, { target: { value: '{ not json' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Save rules' }));
+    expect(await screen.findByRole('alert')).toHaveTextContent('rules: expected value');
+  });
+});
