@@ -84,11 +84,26 @@ pub fn settings(slot: &mut SessionSlot) -> Result<(RuleSet, f64)> {
     ))
 }
 
+/// The rule set in force with its JSON (kept with every assessment), read once per batch.
+pub(crate) struct Rules {
+    pub set: RuleSet,
+    pub json: String,
+}
+
+impl Rules {
+    pub(crate) fn load(vault: &Vault) -> Rules {
+        let set = rules(vault);
+        let json = serde_json::to_string(&set).unwrap_or_default();
+        Rules { set, json }
+    }
+}
+
 /// Assesses a stored application and keeps the result (factors included).
 pub(crate) fn assess_stored(
     vault: &Vault,
     application_id: &str,
     form: &ApplicationForm,
+    rules: &Rules,
 ) -> vault::Result<Assessment> {
     let c = vault.identity_checks(application_id)?;
     let checks = Checks {
@@ -100,29 +115,40 @@ pub(crate) fn assess_stored(
         duplicate_contact: c.duplicate_contact,
         blocklisted: c.blocklisted,
     };
-    let rules = rules(vault);
     let now = OffsetDateTime::now_utc();
-    let a = assess(form, &checks, &rules, now.date());
+    let a = assess(form, &checks, &rules.set, now.date());
+    let recommendation = match a.recommendation {
+        underwriting::Recommendation::Approve => "approve",
+        underwriting::Recommendation::EnhancedDueDiligence => "enhanced_due_diligence",
+        underwriting::Recommendation::Decline => "decline",
+    };
+    // A re-screen mostly finds nothing new: keep the stored assessment (and its time) then.
+    if let Some(old) = vault.assessment(application_id)? {
+        let same = old.score == i64::from(a.score)
+            && old.band == a.band.as_str()
+            && old.recommendation == recommendation
+            && old.four_eyes == a.four_eyes
+            && serde_json::to_value(&a.factors).ok().as_ref() == Some(&old.factors);
+        if same {
+            return Ok(a);
+        }
+    }
     vault.store_assessment(&NewAssessment {
         application_id,
         now_ms: now_ms(now),
         score: i64::from(a.score),
         band: a.band.as_str(),
-        recommendation: match a.recommendation {
-            underwriting::Recommendation::Approve => "approve",
-            underwriting::Recommendation::EnhancedDueDiligence => "enhanced_due_diligence",
-            underwriting::Recommendation::Decline => "decline",
-        },
+        recommendation,
         four_eyes: a.four_eyes,
         factors_json: &serde_json::to_string(&a.factors).unwrap_or_default(),
-        rules_json: &serde_json::to_string(&rules).unwrap_or_default(),
+        rules_json: &rules.json,
     })?;
     Ok(a)
 }
 
 pub(crate) fn reassess(vault: &Vault, application_id: &str) -> vault::Result<Assessment> {
     let stored = vault.application(application_id)?;
-    assess_stored(vault, application_id, &stored.form)
+    assess_stored(vault, application_id, &stored.form, &Rules::load(vault))
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

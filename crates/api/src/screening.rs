@@ -278,6 +278,7 @@ fn screen_stored(
     key: &str,
     application_id: &str,
     threshold: f64,
+    rules: &crate::review::Rules,
 ) -> vault::Result<ScreeningOutcome> {
     let vault = session.vault();
     let stored = vault.application(application_id)?;
@@ -324,7 +325,7 @@ fn screen_stored(
         now_ms(OffsetDateTime::now_utc()),
         &hits,
     )?;
-    crate::review::assess_stored(vault, application_id, &stored.form)?;
+    crate::review::assess_stored(vault, application_id, &stored.form, rules)?;
     Ok(outcome)
 }
 
@@ -333,7 +334,15 @@ fn screen_stored(
 pub fn screen_application(slot: &mut SessionSlot, id: &str) -> Result<ScreeningOutcome> {
     let session = slot.require(Access::Write, "screen.application")?;
     let (key, index) = index(session.vault())?;
-    let outcome = screen_stored(session, &index, &key, id, threshold(session.vault()))?;
+    let rules = crate::review::Rules::load(session.vault());
+    let outcome = screen_stored(
+        session,
+        &index,
+        &key,
+        id,
+        threshold(session.vault()),
+        &rules,
+    )?;
     session.audit(
         "screen.application",
         Some(id),
@@ -353,12 +362,14 @@ pub(crate) fn screen_if_possible(session: &Session, id: &str) -> Result<Option<S
         return Ok(None);
     }
     let (key, index) = index(session.vault())?;
+    let rules = crate::review::Rules::load(session.vault());
     Ok(Some(screen_stored(
         session,
         &index,
         &key,
         id,
         threshold(session.vault()),
+        &rules,
     )?))
 }
 
@@ -380,6 +391,7 @@ pub fn rescreen(
     let session = slot.require(Access::Write, "screen.rescreen")?;
     let (key, index) = index(session.vault())?;
     let threshold = threshold(session.vault());
+    let rules = crate::review::Rules::load(session.vault());
     let total = session.vault().count_to_screen(&key)? as usize;
     let mut report = RescreenReport {
         screened: 0,
@@ -395,7 +407,7 @@ pub fn rescreen(
         // One commit per batch: a crash loses at most the batch, which the next run redoes.
         session.vault().batch(|| {
             for id in &batch {
-                let outcome = screen_stored(session, &index, &key, id, threshold)?;
+                let outcome = screen_stored(session, &index, &key, id, threshold, &rules)?;
                 report.screened += 1;
                 report.new_hits += outcome.new_hits;
                 if outcome.new_hits > 0 {

@@ -295,7 +295,7 @@ impl Vault {
                     "must be submitted, in_review or info_requested",
                 ))
             }
-            None => clauses.push("status IN ('submitted', 'in_review')"),
+            None => clauses.push("in_queue = 1"),
         }
         if let Some(band) = &filter.band {
             if !matches!(band.as_str(), "low" | "medium" | "high") {
@@ -337,7 +337,8 @@ impl Vault {
         }
         let where_sql = format!("WHERE {}", clauses.join(" AND "));
         let order = match filter.sort {
-            QueueSort::Risk => "ORDER BY risk_score DESC NULLS LAST, submitted_at, id",
+            // SQLite sorts NULL (not yet scored) last in descending order.
+            QueueSort::Risk => "ORDER BY risk_score DESC, submitted_at, id",
             QueueSort::Age => "ORDER BY submitted_at, id",
         };
         let conn = self.conn();
