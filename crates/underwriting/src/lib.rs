@@ -249,9 +249,15 @@ pub fn assess(form: &ApplicationForm, checks: &Checks, rules: &RuleSet, today: D
         ),
     ] {
         if n > 0 {
+            // The vault counts up to 100 per identifier.
+            let others = if n >= 100 {
+                "100 or more".to_string()
+            } else {
+                n.to_string()
+            };
             add(
                 code,
-                format!("the same {what} is on {n} other application(s)"),
+                format!("the same {what} is on {others} other application(s)"),
             );
         }
     }

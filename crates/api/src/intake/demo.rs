@@ -293,7 +293,12 @@ fn application(rng: &mut StdRng) -> ApplicationForm {
     } else {
         format!("{name}{suffix}")
     };
-    let domain_name = name.to_lowercase().replace(' ', "");
+    // Businesses of the same name exist; their domains and mailboxes do not coincide.
+    let domain_name = format!(
+        "{}{}",
+        name.to_lowercase().replace(' ', ""),
+        rng.gen_range(1..100_000)
+    );
     ApplicationForm {
         business: BusinessForm {
             legal_name: legal_name.clone(),

@@ -14,6 +14,8 @@ CREATE INDEX applications_queue_by_risk
 CREATE INDEX applications_queue_by_band
     ON applications (in_queue, risk_band, risk_score DESC, submitted_at, id);
 CREATE INDEX applications_queue_by_age ON applications (in_queue, submitted_at, id);
+CREATE INDEX applications_queue_by_band_age
+    ON applications (in_queue, risk_band, submitted_at, id);
 -- The few applications with open hits, for the "with open hits" filter and its count.
 CREATE INDEX applications_queue_with_hits
     ON applications (in_queue, risk_score DESC, submitted_at, id) WHERE open_hits > 0;
