@@ -101,6 +101,19 @@ fn a_high_risk_approval_needs_a_second_different_admin() {
     assert!(out.awaiting_second_approval);
     assert_eq!(out.status, ApplicationStatus::InReview);
 
+    let awaiting = |slot: &mut SessionSlot, hits: bool| {
+        let q = QueueQuery {
+            filter: vault::review::QueueFilter {
+                awaiting_second: !hits,
+                with_hits: hits,
+                ..Default::default()
+            },
+            ..QueueQuery::default()
+        };
+        review::queue(slot, q).unwrap().total
+    };
+    assert_eq!(awaiting(&mut admin, false), 1, "awaiting a second approval");
+    assert_eq!(awaiting(&mut admin, true), 0, "no open hits");
     let err = decide(&mut uma, &id, "approve", &["edd_completed"]).unwrap_err();
     assert_eq!(
         err.code(),

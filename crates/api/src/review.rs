@@ -168,6 +168,13 @@ pub fn queue(slot: &mut SessionSlot, query: QueueQuery) -> Result<QueuePage> {
     if query.mine {
         filter.assignee = Some(session.username().to_string());
     }
+    let r = rules(session.vault());
+    filter.band_scores = match filter.band.as_deref() {
+        Some("low") => Some((0, i64::from(r.medium_from))),
+        Some("medium") => Some((i64::from(r.medium_from), i64::from(r.high_from))),
+        Some("high") => Some((i64::from(r.high_from), 101)),
+        _ => None,
+    };
     Ok(session.vault().queue(
         &filter,
         query.limit.unwrap_or(50),

@@ -325,7 +325,15 @@ fn screen_stored(
         now_ms(OffsetDateTime::now_utc()),
         &hits,
     )?;
-    crate::review::assess_stored(vault, application_id, &stored.form, rules)?;
+    // Screening can only move the sanctions factors: when this run changed nothing about the
+    // hits of an application already screened (and so assessed), its assessment stands. Other
+    // factors are refreshed whenever someone takes or decides the application.
+    let unchanged = stored.summary.screened
+        && outcome.new_hits == 0
+        && outcome.open_hits == stored.summary.open_hits;
+    if !unchanged {
+        crate::review::assess_stored(vault, application_id, &stored.form, rules)?;
+    }
     Ok(outcome)
 }
 

@@ -66,6 +66,10 @@ pub struct QueueFilter {
     pub awaiting_second: bool,
     pub name_prefix: Option<String>,
     pub sort: QueueSort,
+    /// The score range `[from, to)` of `band` under the rules in force (set by the api crate);
+    /// without it the stored band is compared.
+    #[serde(skip)]
+    pub band_scores: Option<(i64, i64)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -304,8 +308,17 @@ impl Vault {
             if !matches!(band.as_str(), "low" | "medium" | "high") {
                 return Err(VaultError::invalid("band", "must be low, medium or high"));
             }
-            clauses.push("risk_band = ?");
-            values.push(Value::Text(band.clone()));
+            match filter.band_scores {
+                Some((from, to)) => {
+                    clauses.push("risk_score >= ? AND risk_score < ?");
+                    values.push(Value::Integer(from));
+                    values.push(Value::Integer(to));
+                }
+                None => {
+                    clauses.push("risk_band = ?");
+                    values.push(Value::Text(band.clone()));
+                }
+            }
         }
         match filter.assignee.as_deref() {
             None => {}
@@ -339,6 +352,15 @@ impl Vault {
             ]);
         }
         let where_sql = format!("WHERE {}", clauses.join(" AND "));
+        // Hits and pending second approvals are rare: read them from their partial indexes
+        // rather than filtering a band's tens of thousands of rows (the planner's own pick).
+        let from = if filter.with_hits {
+            "applications INDEXED BY applications_queue_with_hits"
+        } else if filter.awaiting_second {
+            "applications INDEXED BY applications_awaiting_second"
+        } else {
+            "applications"
+        };
         let order = match filter.sort {
             // SQLite sorts NULL (not yet scored) last in descending order.
             QueueSort::Risk => "ORDER BY risk_score DESC, submitted_at, id",
@@ -347,7 +369,7 @@ impl Vault {
         let conn = self.conn();
         let n: i64 = conn
             .prepare_cached(&format!(
-                "SELECT count(*) FROM (SELECT 1 FROM applications {where_sql} LIMIT {})",
+                "SELECT count(*) FROM (SELECT 1 FROM {from} {where_sql} LIMIT {})",
                 COUNT_CAP + 1
             ))
             .and_then(|mut s| s.query_row(params_from_iter(values.iter()), |r| r.get(0)))
@@ -358,7 +380,7 @@ impl Vault {
         page_values.push(Value::Integer(i64::from(offset)));
         let items = conn
             .prepare_cached(&format!(
-                "SELECT {QUEUE_COLUMNS} FROM applications {where_sql} {order} LIMIT ? OFFSET ?"
+                "SELECT {QUEUE_COLUMNS} FROM {from} {where_sql} {order} LIMIT ? OFFSET ?"
             ))
             .and_then(|mut s| {
                 s.query_map(params_from_iter(page_values.iter()), queue_row)?
