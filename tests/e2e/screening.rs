@@ -176,11 +176,11 @@ async fn four_eyes_review_of_a_high_risk_application() {
         page.click_button("Confirm").await?;
         section(&page, "review").await?;
         let row = page
-            .wait_for_text("[aria-label='Review queue'] tbody tr", "60 high")
+            .wait_for_text("[aria-label='Review queue'] tbody tr", "100 high")
             .await?;
         ensure!(
             row.contains("submitted") && row.contains(" min"),
-            "the queue row shows the status and how long it has waited: {row}"
+            "the queue row shows the score with the open hit (+40), the status and the wait: {row}"
         );
         page.find("[aria-label='Review queue'] tbody tr button")
             .await?
