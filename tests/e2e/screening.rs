@@ -11,57 +11,84 @@ async fn section(page: &Page, id: &str) -> Result<()> {
     Ok(())
 }
 
-/// Admin loads OFAC's files; an imported application whose control person is listed is
-/// re-screened, shows an explained hit, and an underwriter's disposition clears it.
-#[tokio::test]
-async fn load_lists_rescreen_and_disposition_a_hit() {
+/// The shared OFAC fixture, or `None` (the scenario is skipped) when ../shared is absent.
+fn shared_lists() -> Option<std::path::PathBuf> {
     let lists = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../shared/testdata/sanctions/ofac-small");
     if !lists.is_dir() {
         eprintln!("skipped: {} is absent", lists.display());
-        return;
+        return None;
     }
-    let lists = lists.canonicalize().expect("shared test data");
+    lists.canonicalize().ok()
+}
+
+/// An import CSV with one application whose control person is a listed SDN (born 1963).
+fn listed_applicant_csv(dir: &std::path::Path, high_risk: bool) -> Result<std::path::PathBuf> {
+    let mut form = api::intake::demo::generate(1, 3).remove(0);
+    if high_risk {
+        form.business.mcc = "5967".into();
+        form.business.card_present_percent = "0".into();
+        form.business.website.clear();
+        form.business.incorporation_date = "2026-10-01".into();
+        form.business.monthly_volume = "90000".into();
+    }
+    let control = form
+        .people
+        .iter_mut()
+        .find(|p| p.is_control)
+        .ok_or_else(|| anyhow::anyhow!("no control person"))?;
+    control.first_name = "Elvis Angus".into();
+    control.last_name = "Logan Morey".into();
+    control.dob = "1963-07-28".into();
+    let csv = dir.join("one.csv");
+    std::fs::write(&csv, api::intake::import::to_csv(&[form]))?;
+    Ok(csv)
+}
+
+/// Admin → Sanctions lists: import the folder.
+async fn load_lists(page: &Page, lists: &std::path::Path) -> Result<()> {
+    section(page, "admin").await?;
+    page.fill("lists-dir", &lists.to_string_lossy()).await?;
+    page.click_button("Import lists").await?;
+    page.wait_for_text(
+        "[aria-label='Sanctions lists'] [role=status]",
+        "Loaded SDN (17 entries",
+    )
+    .await?;
+    Ok(())
+}
+
+/// Applications → Import the one-row CSV, then Admin → Re-screen: one application with a hit.
+async fn import_and_rescreen(page: &Page, csv: &std::path::Path) -> Result<()> {
+    section(page, "applications").await?;
+    page.click_button("Import").await?;
+    page.find("#import-file")
+        .await?
+        .send_keys(&csv.to_string_lossy())
+        .await?;
+    page.click_button("Import").await?;
+    page.wait_for_text(".result", "Imported 1 of 1").await?;
+    section(page, "admin").await?;
+    page.click_button("Re-screen applications").await?;
+    page.wait_for_text(
+        "[aria-label='Sanctions lists'] [role=status]",
+        "1 with new hits",
+    )
+    .await?;
+    Ok(())
+}
+
+/// Admin loads OFAC's files; an imported application whose control person is listed is
+/// re-screened, shows an explained hit, and an underwriter's disposition clears it.
+#[tokio::test]
+async fn load_lists_rescreen_and_disposition_a_hit() {
+    let Some(lists) = shared_lists() else { return };
     scenario("screening_hit", |page| async move {
         let tmp = tempfile::tempdir()?;
-        let mut form = api::intake::demo::generate(1, 3).remove(0);
-        let control = form
-            .people
-            .iter_mut()
-            .find(|p| p.is_control)
-            .expect("a control person");
-        control.first_name = "Elvis Angus".into();
-        control.last_name = "Logan Morey".into();
-        control.dob = "1963-07-28".into();
-        let csv = tmp.path().join("one.csv");
-        std::fs::write(&csv, api::intake::import::to_csv(&[form]))?;
-
+        let csv = listed_applicant_csv(tmp.path(), false)?;
         page.set_up_vault(ADMIN, PASSWORD).await?;
-        section(&page, "admin").await?;
-        page.fill("lists-dir", &lists.to_string_lossy()).await?;
-        page.click_button("Import lists").await?;
-        page.wait_for_text(
-            "[aria-label='Sanctions lists'] [role=status]",
-            "Loaded SDN (17 entries",
-        )
-        .await?;
-
-        section(&page, "applications").await?;
-        page.click_button("Import").await?;
-        page.find("#import-file")
-            .await?
-            .send_keys(&csv.to_string_lossy())
-            .await?;
-        page.click_button("Import").await?;
-        page.wait_for_text(".result", "Imported 1 of 1").await?;
-
-        section(&page, "admin").await?;
-        page.click_button("Re-screen applications").await?;
-        page.wait_for_text(
-            "[aria-label='Sanctions lists'] [role=status]",
-            "1 with new hits",
-        )
-        .await?;
+        load_lists(&page, &lists).await?;
+        import_and_rescreen(&page, &csv).await?;
 
         section(&page, "applications").await?;
         page.wait_for_text("main table", "1 open hit").await?;
@@ -103,39 +130,14 @@ async fn load_lists_rescreen_and_disposition_a_hit() {
 /// for a second approver; an admin gives it.
 #[tokio::test]
 async fn four_eyes_review_of_a_high_risk_application() {
-    let lists = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/testdata/sanctions/ofac-small");
-    if !lists.is_dir() {
-        eprintln!("skipped: {} is absent", lists.display());
-        return;
-    }
-    let lists = lists.canonicalize().expect("shared test data");
+    let Some(lists) = shared_lists() else { return };
     scenario("four_eyes", |page| async move {
         let tmp = tempfile::tempdir()?;
-        let mut form = api::intake::demo::generate(1, 3).remove(0);
-        form.business.mcc = "5967".into();
-        form.business.card_present_percent = "0".into();
-        form.business.website.clear();
-        form.business.incorporation_date = "2026-10-01".into();
-        form.business.monthly_volume = "90000".into();
-        let control = form
-            .people
-            .iter_mut()
-            .find(|p| p.is_control)
-            .expect("a control person");
-        control.first_name = "Elvis Angus".into();
-        control.last_name = "Logan Morey".into();
-        control.dob = "1963-07-28".into();
-        let csv = tmp.path().join("one.csv");
-        std::fs::write(&csv, api::intake::import::to_csv(&[form]))?;
+        let csv = listed_applicant_csv(tmp.path(), true)?;
 
         // The admin loads the lists, adds an underwriter and imports the application.
         let admin_secret = page.set_up_vault(ADMIN, PASSWORD).await?;
-        section(&page, "admin").await?;
-        page.fill("lists-dir", &lists.to_string_lossy()).await?;
-        page.click_button("Import lists").await?;
-        page.wait_for_text("[aria-label='Sanctions lists'] [role=status]", "Loaded SDN")
-            .await?;
+        load_lists(&page, &lists).await?;
         page.fill("new-username", "uma").await?;
         page.click_button("Add user").await?;
         let issued = page.text("[data-testid=one-time-password]").await?;
@@ -145,21 +147,7 @@ async fn four_eyes_review_of_a_high_risk_application() {
             .and_then(|rest| rest.split_whitespace().next())
             .map(str::to_string)
             .ok_or_else(|| anyhow::anyhow!("no one-time password shown: {issued:?}"))?;
-        section(&page, "applications").await?;
-        page.click_button("Import").await?;
-        page.find("#import-file")
-            .await?
-            .send_keys(&csv.to_string_lossy())
-            .await?;
-        page.click_button("Import").await?;
-        page.wait_for_text(".result", "Imported 1 of 1").await?;
-        section(&page, "admin").await?;
-        page.click_button("Re-screen applications").await?;
-        page.wait_for_text(
-            "[aria-label='Sanctions lists'] [role=status]",
-            "1 with new hits",
-        )
-        .await?;
+        import_and_rescreen(&page, &csv).await?;
         page.click_button("Lock").await?;
 
         // The underwriter's first sign-in, then the queue.
