@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod auth;
+mod boarding;
 mod info;
 mod intake;
 mod review;

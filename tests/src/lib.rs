@@ -8,3 +8,4 @@
 pub mod e2e;
 pub mod paths;
 mod process;
+pub mod spec;

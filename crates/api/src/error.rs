@@ -31,12 +31,14 @@ pub enum Code {
     Conflict,
     /// The data folder cannot be created, read or written.
     DataDirUnavailable,
+    /// An outside service (the payment platform) cannot be reached or refused to answer now.
+    Unavailable,
     /// A bug or an environment failure the user cannot fix by changing input.
     Internal,
 }
 
 impl Code {
-    pub const ALL: [Code; 11] = [
+    pub const ALL: [Code; 12] = [
         Code::InvalidInput,
         Code::Unauthorized,
         Code::Forbidden,
@@ -47,6 +49,7 @@ impl Code {
         Code::NotFound,
         Code::Conflict,
         Code::DataDirUnavailable,
+        Code::Unavailable,
         Code::Internal,
     ];
 
@@ -62,6 +65,7 @@ impl Code {
             Code::NotFound => "not_found",
             Code::Conflict => "conflict",
             Code::DataDirUnavailable => "data_dir_unavailable",
+            Code::Unavailable => "unavailable",
             Code::Internal => "internal",
         }
     }

@@ -7,6 +7,7 @@
 
 pub mod audit_log;
 pub mod auth;
+pub mod boarding;
 mod data_dir;
 mod error;
 mod info;
@@ -22,6 +23,7 @@ pub use data_dir::{DataDir, DATA_DIR_ENV};
 pub use domain;
 pub use error::{Code, Error, FieldIssue, Result};
 pub use info::{app_info, AppInfo, APP_NAME, VERSION};
+pub use platform;
 pub use session::{Access, SessionInfo, SessionSlot};
 pub use underwriting;
 pub use vault::{KdfParams, Policy};

@@ -415,6 +415,10 @@ pub fn decide(slot: &mut SessionSlot, input: DecideInput) -> Result<DecideOutcom
         if let Some(to) = to {
             vault.transition_application(&input.id, version, to, &me, Some(kind), now)?;
         }
+        if to == Some(ApplicationStatus::Approved) {
+            // The boarding job is born with the approval: both commit, or neither.
+            vault.enqueue_boarding(&new_id(), &input.id, &me, now)?;
+        }
         if kind == "decline" && input.blocklist {
             vault.block_identifiers(&input.id, "declined", &me, now)?;
         }

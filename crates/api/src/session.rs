@@ -235,6 +235,15 @@ impl SessionSlot {
         self.current.as_ref().map(Session::info)
     }
 
+    /// The signed-in session for background work (the boarding worker): ready and not idle,
+    /// without counting as activity — a worker must never keep a session from locking.
+    pub(crate) fn background(&mut self) -> Option<&mut Session> {
+        if self.lock_if_idle(Instant::now()) {
+            return None;
+        }
+        self.current.as_mut().filter(|s| s.stage == Stage::Ready)
+    }
+
     pub(crate) fn current_mut(&mut self) -> Option<&mut Session> {
         self.current.as_mut()
     }

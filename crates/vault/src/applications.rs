@@ -431,18 +431,56 @@ impl Vault {
         form: &ApplicationForm,
         now_ms: i64,
     ) -> Result<i64> {
-        let tx = self.begin()?;
+        self.replace_form(id, expected_version, form, now_ms, |s| {
+            s.is_editable()
+                .then_some(())
+                .ok_or("the application is not editable in its current status")
+        })
+    }
+
+    /// Corrects an application whose boarding the platform refused (the caller checks that
+    /// only the fields the platform named changed).
+    pub fn correct_application(
+        &self,
+        id: &str,
+        expected_version: i64,
+        form: &ApplicationForm,
+        now_ms: i64,
+    ) -> Result<i64> {
+        self.replace_form(id, expected_version, form, now_ms, |s| {
+            (s == ApplicationStatus::BoardingFailed)
+                .then_some(())
+                .ok_or("only an application whose boarding failed can be corrected")
+        })
+    }
+
+    fn replace_form(
+        &self,
+        id: &str,
+        expected_version: i64,
+        form: &ApplicationForm,
+        now_ms: i64,
+        allowed: impl Fn(ApplicationStatus) -> std::result::Result<(), &'static str>,
+    ) -> Result<i64> {
+        // A savepoint: a transaction of its own, or part of the caller's.
+        self.savepoint(|| self.replace_form_inner(id, expected_version, form, now_ms, allowed))
+    }
+
+    fn replace_form_inner(
+        &self,
+        id: &str,
+        expected_version: i64,
+        form: &ApplicationForm,
+        now_ms: i64,
+        allowed: impl Fn(ApplicationStatus) -> std::result::Result<(), &'static str>,
+    ) -> Result<i64> {
         let current = self.application_summary(id)?;
         if current.version != expected_version {
             return Err(VaultError::Conflict(
                 "the application was changed by someone else meanwhile: reload it",
             ));
         }
-        if !current.status.is_editable() {
-            return Err(VaultError::Conflict(
-                "the application is not editable in its current status",
-            ));
-        }
+        allowed(current.status).map_err(VaultError::Conflict)?;
         let key = self
             .existing_record_key(id)?
             .ok_or(VaultError::NotFound("application"))?;
@@ -482,8 +520,6 @@ impl Vault {
             .map_err(VaultError::storage("updating an application"))?;
         }
         self.write_parts(&key, id, form)?;
-        tx.commit()
-            .map_err(VaultError::storage("committing an application"))?;
         Ok(expected_version + 1)
     }
 

@@ -13,6 +13,7 @@
 
 pub mod applications;
 pub mod audit;
+pub mod boarding;
 mod crypto;
 mod db;
 mod error;

@@ -1,0 +1,335 @@
+//! One HTTP call to the platform and what it meant.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::requests::{Method, Request};
+use crate::API_VERSION;
+
+/// Where the platform is and how to authenticate.
+#[derive(Clone)]
+pub struct ClientConfig {
+    /// `https://api.stripe.com` or the sandbox's `http://127.0.0.1:PORT` (no trailing slash).
+    pub base_url: String,
+    pub secret_key: Zeroizing<String>,
+    /// Per request, connect + response.
+    pub timeout: Duration,
+}
+
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("base_url", &self.base_url)
+            .field("secret_key", &"…")
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// What can go wrong with one call. Platform messages may quote submitted values: callers keep
+/// them sealed and never log them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallError {
+    /// The request may or may not have reached the platform (refused, reset, timed out,
+    /// response lost). Safe to retry with the same idempotency key.
+    #[error("network: {detail}")]
+    Network { detail: String, timed_out: bool },
+    /// The platform asked to try again later (5xx, 429, or `Stripe-Should-Retry: true`).
+    #[error("platform busy or failing (HTTP {status})")]
+    Retry {
+        status: u16,
+        retry_after: Option<Duration>,
+        rate_limited: bool,
+        message: String,
+    },
+    /// The platform refused the request as it stands; retrying unchanged will not help.
+    #[error("platform refused the request (HTTP {status}, {kind})")]
+    Rejected {
+        status: u16,
+        kind: String,
+        code: Option<String>,
+        param: Option<String>,
+        message: String,
+    },
+    /// The secret key was refused.
+    #[error("the platform refused the secret key (HTTP {status})")]
+    Unauthorized { status: u16 },
+}
+
+impl CallError {
+    /// True when the platform itself (or the way to it) is failing, as the circuit breaker
+    /// counts it. 429 is the platform protecting itself, not failing.
+    pub fn is_outage(&self) -> bool {
+        match self {
+            CallError::Network { .. } => true,
+            CallError::Retry { rate_limited, .. } => !rate_limited,
+            _ => false,
+        }
+    }
+}
+
+/// The platform's view of an account, as boarding and status sync need it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AccountState {
+    pub id: String,
+    #[serde(default)]
+    pub charges_enabled: bool,
+    #[serde(default)]
+    pub payouts_enabled: bool,
+    #[serde(default)]
+    pub details_submitted: bool,
+    #[serde(default)]
+    pub requirements: Requirements,
+    /// Capability name → `active` / `pending` / `inactive`.
+    #[serde(default)]
+    pub capabilities: BTreeMap<String, String>,
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Requirements {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub currently_due: Vec<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub eventually_due: Vec<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub past_due: Vec<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub pending_verification: Vec<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub errors: Vec<RequirementError>,
+    #[serde(default)]
+    pub disabled_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RequirementError {
+    pub requirement: String,
+    pub code: String,
+    #[serde(default)]
+    pub reason: String,
+}
+
+fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+impl AccountState {
+    pub fn from_json(v: &serde_json::Value) -> Option<Self> {
+        serde_json::from_value(v.clone()).ok()
+    }
+}
+
+/// The HTTP client (rustls, connection pooling). Cheap to clone.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    config: ClientConfig,
+}
+
+impl Client {
+    pub fn new(config: ClientConfig) -> Result<Self, CallError> {
+        // reqwest is built without a bundled crypto provider; ring is ours. A second install is a
+        // no-op error we can ignore.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("BoardingDesk/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| CallError::Network {
+                detail: format!("could not build the HTTP client: {e}"),
+                timed_out: false,
+            })?;
+        Ok(Self { http, config })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.config.base_url
+    }
+
+    /// Sends `request`; writes carry `idempotency_key` (`Idempotency-Key`).
+    pub async fn send(
+        &self,
+        request: &Request,
+        idempotency_key: Option<&str>,
+    ) -> Result<serde_json::Value, CallError> {
+        let url = format!(
+            "{}{}",
+            self.config.base_url.trim_end_matches('/'),
+            request.path
+        );
+        let mut builder = match request.method {
+            Method::Get => self.http.get(&url).query(request.params.pairs()),
+            Method::Post => self
+                .http
+                .post(&url)
+                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(request.params.encode()),
+        };
+        builder = builder
+            .header(
+                AUTHORIZATION,
+                format!("Bearer {}", self.config.secret_key.as_str()),
+            )
+            .header("Stripe-Version", API_VERSION);
+        if let Some(key) = idempotency_key {
+            builder = builder.header("Idempotency-Key", key);
+        }
+        let response = builder.send().await.map_err(network)?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.map_err(network)?;
+        let json: serde_json::Value =
+            serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+        classify(status, &headers, json)
+    }
+}
+
+fn network(e: reqwest::Error) -> CallError {
+    // reqwest's message names the URL and the failure, never the body.
+    let mut detail = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        detail.push_str(": ");
+        detail.push_str(&s.to_string());
+        source = s.source();
+    }
+    CallError::Network {
+        detail,
+        timed_out: e.is_timeout(),
+    }
+}
+
+fn classify(
+    status: u16,
+    headers: &HeaderMap,
+    json: serde_json::Value,
+) -> Result<serde_json::Value, CallError> {
+    if (200..300).contains(&status) {
+        if json.is_object() {
+            return Ok(json);
+        }
+        return Err(CallError::Network {
+            detail: format!("HTTP {status} without a JSON object body"),
+            timed_out: false,
+        });
+    }
+    let error = json.get("error").cloned().unwrap_or_default();
+    let text = |k: &str| error.get(k).and_then(|v| v.as_str()).map(str::to_string);
+    let message = text("message").unwrap_or_else(|| format!("HTTP {status}"));
+    let should_retry = headers
+        .get("Stripe-Should-Retry")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v == "true");
+    let retry_after = headers
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(|s| Duration::from_secs_f64(s.min(3600.0)));
+    if status == 401 || status == 403 {
+        return Err(CallError::Unauthorized { status });
+    }
+    let retry = match should_retry {
+        Some(v) => v,
+        None => status == 429 || status >= 500,
+    };
+    if retry {
+        return Err(CallError::Retry {
+            status,
+            retry_after,
+            rate_limited: status == 429,
+            message,
+        });
+    }
+    Err(CallError::Rejected {
+        status,
+        kind: text("type").unwrap_or_else(|| "api_error".into()),
+        code: text("code"),
+        param: text("param"),
+        message,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    fn err(status: u16, h: &[(&'static str, &'static str)]) -> CallError {
+        let body = serde_json::json!({"error": {"type": "invalid_request_error", "message": "m", "param": "email", "code": "invalid"}});
+        classify(status, &headers(h), body).unwrap_err()
+    }
+
+    #[test]
+    fn statuses_are_classified_as_stripe_documents_them() {
+        assert!(matches!(
+            err(500, &[]),
+            CallError::Retry { status: 500, .. }
+        ));
+        assert!(matches!(
+            err(429, &[("retry-after", "2")]),
+            CallError::Retry { rate_limited: true, retry_after: Some(d), .. } if d == Duration::from_secs(2)
+        ));
+        assert!(matches!(
+            err(400, &[]),
+            CallError::Rejected { param: Some(ref p), .. } if p == "email"
+        ));
+        assert!(matches!(
+            err(401, &[]),
+            CallError::Unauthorized { status: 401 }
+        ));
+        assert!(
+            matches!(
+                err(409, &[("stripe-should-retry", "true")]),
+                CallError::Retry { .. }
+            ),
+            "a concurrent request with the same key: retry"
+        );
+        assert!(
+            matches!(
+                err(503, &[("stripe-should-retry", "false")]),
+                CallError::Rejected { .. }
+            ),
+            "the platform's word overrides the status"
+        );
+        assert!(!err(429, &[]).is_outage() && err(502, &[]).is_outage());
+    }
+
+    #[test]
+    fn a_success_without_a_body_is_an_unknown_outcome() {
+        assert!(matches!(
+            classify(200, &HeaderMap::new(), serde_json::Value::Null),
+            Err(CallError::Network { .. })
+        ));
+    }
+
+    #[test]
+    fn the_config_never_prints_the_key() {
+        let c = ClientConfig {
+            base_url: "http://x".into(),
+            secret_key: Zeroizing::new("sk_live_secret".into()),
+            timeout: Duration::from_secs(1),
+        };
+        assert!(!format!("{c:?}").contains("sk_live_secret"));
+    }
+}

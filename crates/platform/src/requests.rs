@@ -1,0 +1,496 @@
+//! The requests boarding sends, built from an approved (checked, complete) application.
+//!
+//! Every builder returns a [`Request`]: method, path and form parameters in Stripe's nested
+//! `a[b][c]=` form. A test validates every request these builders can produce against Stripe's
+//! published OpenAPI spec (`../shared/testdata/stripe/spec3.json`).
+
+use std::fmt;
+
+use domain::intake::{AddressForm, ApplicationForm, EntityType, PersonForm};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+        }
+    }
+}
+
+/// Form parameters in the order they were set. Values may be KYC data: `Debug` prints the keys
+/// only.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Params(Vec<(String, String)>);
+
+impl Params {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets `key` (already in `a[b]` form) unless `value` is blank.
+    pub fn set(&mut self, key: impl Into<String>, value: impl AsRef<str>) -> &mut Self {
+        let value = value.as_ref().trim();
+        if !value.is_empty() {
+            self.0.push((key.into(), value.to_string()));
+        }
+        self
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.0
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_str())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `application/x-www-form-urlencoded` body, as the platform receives it.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        for (i, (k, v)) in self.0.iter().enumerate() {
+            if i > 0 {
+                out.push('&');
+            }
+            encode_component(k, &mut out);
+            out.push('=');
+            encode_component(v, &mut out);
+        }
+        out
+    }
+
+    /// A digest of the parameters: the same idempotency key must never carry different ones.
+    pub fn fingerprint(&self) -> String {
+        use std::hash::{Hash, Hasher};
+        // Not a security boundary (the vault seals the parameters themselves); a stable
+        // 64-bit digest is enough to notice "same key, different request" locally.
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.0.hash(&mut h);
+        format!("{:016x}", h.finish())
+    }
+
+    /// Decodes a form body (the sandbox uses this).
+    pub fn decode(body: &str) -> Self {
+        let mut out = Params::new();
+        for pair in body.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            out.0.push((decode_component(k), decode_component(v)));
+        }
+        out
+    }
+}
+
+impl fmt::Debug for Params {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.keys()).finish()
+    }
+}
+
+fn encode_component(s: &str, out: &mut String) {
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+}
+
+fn decode_component(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// One API call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub method: Method,
+    pub path: String,
+    pub params: Params,
+}
+
+impl Request {
+    fn post(path: impl Into<String>, params: Params) -> Self {
+        Self {
+            method: Method::Post,
+            path: path.into(),
+            params,
+        }
+    }
+
+    /// Whether the request changes state (counts against the write rate limit and carries an
+    /// idempotency key).
+    pub fn is_write(&self) -> bool {
+        self.method == Method::Post
+    }
+}
+
+/// A value the platform would refuse that our own validation allowed, found before sending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsendable {
+    /// Our form field (`business.legal_name`).
+    pub field: String,
+    pub reason: String,
+}
+
+/// `POST /v1/accounts`: a custom account with the business, its bank account, the terms
+/// acceptance, the requested capabilities and our application id in the metadata.
+pub fn create_account(form: &ApplicationForm, application_id: &str) -> Result<Request, Unsendable> {
+    let b = &form.business;
+    let entity = EntityType::parse(&b.entity_type).ok_or_else(|| Unsendable {
+        field: "business.entity_type".into(),
+        reason: "is not a known entity type".into(),
+    })?;
+    let (business_type, structure) = entity.stripe();
+    let mut p = Params::new();
+    p.set("type", "custom")
+        .set("country", country_of(&b.address))
+        .set("email", &b.email)
+        .set("business_type", business_type)
+        .set("business_profile[mcc]", &b.mcc)
+        .set("business_profile[url]", &b.website)
+        .set(
+            "business_profile[name]",
+            if b.dba.trim().is_empty() {
+                &b.legal_name
+            } else {
+                &b.dba
+            },
+        )
+        .set(
+            "business_profile[product_description]",
+            &b.product_description,
+        )
+        .set("business_profile[support_phone]", &b.phone);
+    if entity.owner_is_business() {
+        let person = form.people.first().ok_or_else(|| Unsendable {
+            field: "people".into(),
+            reason: "a sole proprietor needs the owner's details".into(),
+        })?;
+        person_params(&mut p, "individual", person, &b.address)?;
+    } else {
+        max_len("business.legal_name", &b.legal_name, 100)?;
+        p.set("company[name]", &b.legal_name)
+            .set("company[tax_id]", digits(&b.ein))
+            .set("company[phone]", &b.phone);
+        address(&mut p, "company[address]", &b.address)?;
+        if let Some(structure) = structure {
+            p.set("company[structure]", structure);
+        }
+    }
+    let bank = &form.bank;
+    let bank_country = if bank.country.trim().is_empty() {
+        "US"
+    } else {
+        bank.country.trim()
+    };
+    p.set("external_account[object]", "bank_account")
+        .set("external_account[country]", bank_country)
+        .set("external_account[currency]", currency_of(bank_country))
+        .set("external_account[account_holder_name]", &bank.holder_name)
+        .set(
+            "external_account[account_holder_type]",
+            if entity.owner_is_business() {
+                "individual"
+            } else {
+                "company"
+            },
+        );
+    if bank.iban.trim().is_empty() {
+        p.set("external_account[routing_number]", &bank.routing_number)
+            .set("external_account[account_number]", &bank.account_number);
+    } else {
+        p.set(
+            "external_account[account_number]",
+            bank.iban.replace(' ', ""),
+        );
+    }
+    let accepted =
+        OffsetDateTime::parse(form.terms.accepted_at.trim(), &Rfc3339).map_err(|_| Unsendable {
+            field: "terms.accepted_at".into(),
+            reason: "is not a timestamp".into(),
+        })?;
+    p.set(
+        "tos_acceptance[date]",
+        accepted.unix_timestamp().to_string(),
+    )
+    .set("tos_acceptance[ip]", &form.terms.ip)
+    .set("tos_acceptance[user_agent]", &form.terms.user_agent)
+    .set("capabilities[card_payments][requested]", "true")
+    .set("capabilities[transfers][requested]", "true")
+    .set("metadata[application_id]", application_id);
+    Ok(Request::post("/v1/accounts", p))
+}
+
+/// The people boarding creates with `POST /v1/accounts/{id}/persons` (none for a sole
+/// proprietor, whose owner went in `individual`).
+pub fn persons_to_create(form: &ApplicationForm) -> usize {
+    match EntityType::parse(&form.business.entity_type) {
+        Some(e) if e.owner_is_business() => 0,
+        _ => form.people.len(),
+    }
+}
+
+/// `POST /v1/accounts/{account}/persons` for `form.people[index]`.
+pub fn create_person(
+    form: &ApplicationForm,
+    index: usize,
+    account: &str,
+    application_id: &str,
+) -> Result<Request, Unsendable> {
+    let person = form.people.get(index).ok_or_else(|| Unsendable {
+        field: format!("people[{index}]"),
+        reason: "does not exist".into(),
+    })?;
+    let mut p = Params::new();
+    person_params(&mut p, "", person, &form.business.address).map_err(|e| Unsendable {
+        field: format!("people[{index}].{}", e.field),
+        reason: e.reason,
+    })?;
+    let owner = person
+        .ownership_percent
+        .trim()
+        .parse::<f64>()
+        .unwrap_or(0.0);
+    if owner >= 25.0 {
+        p.set("relationship[owner]", "true")
+            .set("relationship[percent_ownership]", &person.ownership_percent);
+    }
+    if person.is_control {
+        p.set("relationship[representative]", "true")
+            .set("relationship[executive]", "true");
+    }
+    p.set("relationship[title]", &person.title)
+        .set("metadata[application_id]", application_id)
+        .set("metadata[person_index]", index.to_string());
+    Ok(Request::post(format!("/v1/accounts/{account}/persons"), p))
+}
+
+/// `POST /v1/accounts/{account}`: every owner, director and executive has been provided; the
+/// platform can verify the account.
+pub fn mark_provided(form: &ApplicationForm, account: &str) -> Request {
+    let mut p = Params::new();
+    if persons_to_create(form) > 0 {
+        p.set("company[owners_provided]", "true")
+            .set("company[directors_provided]", "true")
+            .set("company[executives_provided]", "true");
+    } else {
+        p.set("metadata[persons]", "individual");
+    }
+    Request::post(format!("/v1/accounts/{account}"), p)
+}
+
+/// `POST /v1/accounts/{account}` with metadata only (restrictions recorded on the platform).
+pub fn update_metadata(account: &str, metadata: &[(&str, &str)]) -> Request {
+    let mut p = Params::new();
+    for (k, v) in metadata {
+        p.0.push((format!("metadata[{k}]"), (*v).to_string()));
+    }
+    Request::post(format!("/v1/accounts/{account}"), p)
+}
+
+/// `POST /v1/accounts/{account}/reject` with one of Stripe's reasons (`fraud`,
+/// `terms_of_service`, `other`).
+pub fn reject_account(account: &str, reason: &str) -> Request {
+    let mut p = Params::new();
+    p.set("reason", reason);
+    Request::post(format!("/v1/accounts/{account}/reject"), p)
+}
+
+/// `GET /v1/accounts/{account}`.
+pub fn retrieve_account(account: &str) -> Request {
+    Request {
+        method: Method::Get,
+        path: format!("/v1/accounts/{account}"),
+        params: Params::new(),
+    }
+}
+
+/// `GET /v1/accounts?limit=1`: the cheapest authenticated call, for "test connection".
+pub fn ping() -> Request {
+    let mut p = Params::new();
+    p.set("limit", "1");
+    Request {
+        method: Method::Get,
+        path: "/v1/accounts".into(),
+        params: p,
+    }
+}
+
+fn person_params(
+    p: &mut Params,
+    prefix: &str,
+    person: &PersonForm,
+    fallback_address: &AddressForm,
+) -> Result<(), Unsendable> {
+    let key = |k: &str| {
+        if prefix.is_empty() {
+            k.to_string()
+        } else {
+            let (head, rest) = k.split_once('[').map_or((k, ""), |(h, r)| (h, r));
+            if rest.is_empty() {
+                format!("{prefix}[{head}]")
+            } else {
+                format!("{prefix}[{head}][{rest}")
+            }
+        }
+    };
+    p.set(key("first_name"), &person.first_name)
+        .set(key("last_name"), &person.last_name)
+        .set(key("email"), &person.email)
+        .set(key("phone"), &person.phone);
+    if let Some((y, m, d)) = split_date(&person.dob) {
+        p.set(key("dob[day]"), d)
+            .set(key("dob[month]"), m)
+            .set(key("dob[year]"), y);
+    }
+    let id = if person.ssn.trim().is_empty() {
+        digits(&person.itin)
+    } else {
+        digits(&person.ssn)
+    };
+    p.set(key("id_number"), id);
+    let home = if person.address.line1.trim().is_empty() {
+        fallback_address
+    } else {
+        &person.address
+    };
+    let prefix_addr = key("address");
+    address(p, &prefix_addr, home).map_err(|e| Unsendable {
+        field: e.field.replace("business.address", "address"),
+        reason: e.reason,
+    })?;
+    Ok(())
+}
+
+fn address(p: &mut Params, prefix: &str, a: &AddressForm) -> Result<(), Unsendable> {
+    max_len("business.address.line1", &a.line1, 200)?;
+    max_len("business.address.line2", &a.line2, 200)?;
+    max_len("business.address.city", &a.city, 100)?;
+    p.set(format!("{prefix}[line1]"), &a.line1)
+        .set(format!("{prefix}[line2]"), &a.line2)
+        .set(format!("{prefix}[city]"), &a.city)
+        .set(format!("{prefix}[state]"), &a.state)
+        .set(format!("{prefix}[postal_code]"), &a.postal_code)
+        .set(format!("{prefix}[country]"), country_of(a));
+    Ok(())
+}
+
+fn max_len(field: &str, value: &str, max: usize) -> Result<(), Unsendable> {
+    if value.chars().count() > max {
+        return Err(Unsendable {
+            field: field.into(),
+            reason: format!("the platform accepts at most {max} characters"),
+        });
+    }
+    Ok(())
+}
+
+fn country_of(a: &AddressForm) -> &str {
+    let c = a.country.trim();
+    if c.is_empty() {
+        "US"
+    } else {
+        c
+    }
+}
+
+fn currency_of(country: &str) -> &'static str {
+    match country {
+        "US" => "usd",
+        "GB" => "gbp",
+        "CA" => "cad",
+        "CH" => "chf",
+        "AU" => "aud",
+        "SE" => "sek",
+        "DK" => "dkk",
+        "NO" => "nok",
+        "PL" => "pln",
+        _ => "eur",
+    }
+}
+
+fn digits(s: &str) -> String {
+    s.chars().filter(char::is_ascii_digit).collect()
+}
+
+fn split_date(s: &str) -> Option<(String, String, String)> {
+    let mut it = s.trim().splitn(3, '-');
+    let y: u32 = it.next()?.parse().ok()?;
+    let m: u32 = it.next()?.parse().ok()?;
+    let d: u32 = it.next()?.parse().ok()?;
+    Some((y.to_string(), m.to_string(), d.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoding_round_trips_nested_keys_and_unsafe_characters() {
+        let mut p = Params::new();
+        p.set("company[name]", "Café & Co = 100%")
+            .set("metadata[application_id]", "app_1");
+        let body = p.encode();
+        assert_eq!(
+            body,
+            "company%5Bname%5D=Caf%C3%A9+%26+Co+%3D+100%25&metadata%5Bapplication_id%5D=app_1"
+        );
+        assert_eq!(Params::decode(&body), p);
+    }
+
+    #[test]
+    fn blank_values_are_not_sent_and_debug_shows_keys_only() {
+        let mut p = Params::new();
+        p.set("company[tax_id]", "123456789")
+            .set("company[phone]", "  ");
+        assert_eq!(p.pairs().len(), 1);
+        let debug = format!("{p:?}");
+        assert!(debug.contains("company[tax_id]") && !debug.contains("123456789"));
+    }
+
+    #[test]
+    fn a_truncated_percent_escape_is_kept_literally() {
+        assert_eq!(Params::decode("a=%4").get("a"), Some("%4"));
+        assert_eq!(Params::decode("a=%zz").get("a"), Some("%zz"));
+    }
+}

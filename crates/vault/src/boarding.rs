@@ -1,0 +1,588 @@
+//! The boarding outbox: one job per approved application, advanced one platform request at a
+//! time. Each request's idempotency key is stored before its first attempt and reused on every
+//! retry; the job, its step and what the platform answered change in one transaction, so a
+//! crash at any point resumes from the step reached without sending anything twice.
+
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::{Result, Vault, VaultError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    Queued,
+    Retrying,
+    NeedsFix,
+    Done,
+    Cancelled,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Retrying => "retrying",
+            JobState::NeedsFix => "needs_fix",
+            JobState::Done => "done",
+            JobState::Cancelled => "cancelled",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "retrying" => JobState::Retrying,
+            "needs_fix" => JobState::NeedsFix,
+            "done" => JobState::Done,
+            "cancelled" => JobState::Cancelled,
+            _ => JobState::Queued,
+        }
+    }
+}
+
+/// One outbox job as the Boarding page shows it (the error message stays sealed here).
+#[derive(Debug, Clone, Serialize)]
+pub struct Job {
+    pub id: String,
+    pub application_id: String,
+    pub legal_name: String,
+    pub kind: String,
+    pub state: JobState,
+    pub step: String,
+    pub account_id: Option<String>,
+    /// Platform person ids and the index of our person each stands for.
+    pub persons: Vec<(String, usize)>,
+    pub attempts: i64,
+    pub total_attempts: i64,
+    pub next_attempt_at: i64,
+    pub lease_until: i64,
+    pub error_kind: Option<String>,
+    #[serde(skip)]
+    pub error_message: Option<Vec<u8>>,
+    pub error_field: Option<String>,
+    pub error_param: Option<String>,
+    pub created_by: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub finished_at: Option<i64>,
+}
+
+/// What went wrong with the last attempt.
+pub struct JobError<'a> {
+    pub kind: &'a str,
+    /// Sealed by the caller with the application's record key.
+    pub message: &'a [u8],
+    pub field: Option<&'a str>,
+    pub param: Option<&'a str>,
+}
+
+/// Jobs per state, for the status bar and the page header.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct JobCounts {
+    pub queued: i64,
+    pub retrying: i64,
+    pub needs_fix: i64,
+    pub done: i64,
+    pub cancelled: i64,
+}
+
+/// A boarded merchant as the platform last described it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Merchant {
+    pub application_id: String,
+    pub legal_name: String,
+    pub account_id: String,
+    pub status: String,
+    pub charges_enabled: bool,
+    pub payouts_enabled: bool,
+    /// The platform's `requirements` object (names and codes only).
+    pub requirements: serde_json::Value,
+    pub capabilities: serde_json::Value,
+    pub persons: Vec<(String, usize)>,
+    pub open_requirements: i64,
+    pub boarded_at: i64,
+    pub synced_at: Option<i64>,
+}
+
+const JOB_COLUMNS: &str = "j.id, j.application_id, a.legal_name, j.kind, j.state, j.step,
+    j.account_id, j.persons, j.attempts, j.total_attempts, j.next_attempt_at, j.lease_until,
+    j.error_kind, j.error_message, j.error_field, j.error_param, j.created_by, j.created_at,
+    j.updated_at, j.finished_at";
+
+fn job_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
+    let persons: String = r.get(7)?;
+    Ok(Job {
+        id: r.get(0)?,
+        application_id: r.get(1)?,
+        legal_name: r.get(2)?,
+        kind: r.get(3)?,
+        state: JobState::parse(&r.get::<_, String>(4)?),
+        step: r.get(5)?,
+        account_id: r.get(6)?,
+        persons: serde_json::from_str(&persons).unwrap_or_default(),
+        attempts: r.get(8)?,
+        total_attempts: r.get(9)?,
+        next_attempt_at: r.get(10)?,
+        lease_until: r.get(11)?,
+        error_kind: r.get(12)?,
+        error_message: r.get(13)?,
+        error_field: r.get(14)?,
+        error_param: r.get(15)?,
+        created_by: r.get(16)?,
+        created_at: r.get(17)?,
+        updated_at: r.get(18)?,
+        finished_at: r.get(19)?,
+    })
+}
+
+/// SHA-256 of a request's parameters, hex: a stored key is only ever sent with these.
+pub fn fingerprint(method_path_body: &str) -> String {
+    let digest = Sha256::digest(method_path_body.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Vault {
+    /// Queues the boarding of an approved application (call inside the approval's
+    /// transaction). One board job per application: a second call is a conflict.
+    pub fn enqueue_boarding(
+        &self,
+        job_id: &str,
+        application_id: &str,
+        actor: &str,
+        now_ms: i64,
+    ) -> Result<()> {
+        self.enqueue_job(
+            job_id,
+            application_id,
+            "board",
+            "account",
+            None,
+            None,
+            actor,
+            now_ms,
+        )
+    }
+
+    /// Queues an update or reject request for a boarded merchant's account.
+    #[allow(clippy::too_many_arguments)]
+    pub fn enqueue_job(
+        &self,
+        job_id: &str,
+        application_id: &str,
+        kind: &str,
+        step: &str,
+        account_id: Option<&str>,
+        payload: Option<&[u8]>,
+        actor: &str,
+        now_ms: i64,
+    ) -> Result<()> {
+        self.conn()
+            .execute(
+                "INSERT INTO boarding_jobs (id, application_id, kind, state, step, account_id,
+                     payload, next_attempt_at, created_by, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?6, ?7, ?8, ?7, ?7)",
+                params![
+                    job_id,
+                    application_id,
+                    kind,
+                    step,
+                    account_id,
+                    payload,
+                    now_ms,
+                    actor
+                ],
+            )
+            .map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _)
+                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    VaultError::Conflict("this application already has a boarding job")
+                }
+                e => VaultError::storage("queueing a boarding job")(e),
+            })?;
+        Ok(())
+    }
+
+    pub fn job(&self, id: &str) -> Result<Job> {
+        self.conn()
+            .query_row(
+                &format!(
+                    "SELECT {JOB_COLUMNS} FROM boarding_jobs j
+                     JOIN applications a ON a.id = j.application_id WHERE j.id = ?1"
+                ),
+                [id],
+                job_from_row,
+            )
+            .optional()
+            .map_err(VaultError::storage("reading a boarding job"))?
+            .ok_or(VaultError::NotFound("boarding job"))
+    }
+
+    pub fn board_job_of(&self, application_id: &str) -> Result<Option<Job>> {
+        let id: Option<String> = self
+            .conn()
+            .query_row(
+                "SELECT id FROM boarding_jobs WHERE application_id = ?1 AND kind = 'board'",
+                [application_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(VaultError::storage("reading a boarding job"))?;
+        id.map(|id| self.job(&id)).transpose()
+    }
+
+    pub fn job_payload(&self, id: &str) -> Result<Option<Vec<u8>>> {
+        self.conn()
+            .query_row(
+                "SELECT payload FROM boarding_jobs WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .map_err(VaultError::storage("reading a boarding job"))
+    }
+
+    /// Jobs for the Boarding page: unfinished first (needs-fix, retrying, queued), then the
+    /// latest finished, at most `limit`.
+    pub fn jobs(&self, state: Option<JobState>, limit: u32) -> Result<Vec<Job>> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached(&format!(
+                "SELECT {JOB_COLUMNS} FROM boarding_jobs j
+                 JOIN applications a ON a.id = j.application_id
+                 WHERE ?1 IS NULL OR j.state = ?1
+                 ORDER BY CASE j.state WHEN 'needs_fix' THEN 0 WHEN 'retrying' THEN 1
+                     WHEN 'queued' THEN 2 ELSE 3 END, j.updated_at DESC, j.id
+                 LIMIT ?2"
+            ))
+            .map_err(VaultError::storage("listing boarding jobs"))?;
+        stmt.query_map(params![state.map(JobState::as_str), limit], job_from_row)
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(VaultError::storage("listing boarding jobs"))
+    }
+
+    pub fn job_counts(&self) -> Result<JobCounts> {
+        let mut counts = JobCounts::default();
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT state, COUNT(*) FROM boarding_jobs GROUP BY state")
+            .map_err(VaultError::storage("counting boarding jobs"))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(VaultError::storage("counting boarding jobs"))?;
+        for (state, n) in rows {
+            match JobState::parse(&state) {
+                JobState::Queued => counts.queued = n,
+                JobState::Retrying => counts.retrying = n,
+                JobState::NeedsFix => counts.needs_fix = n,
+                JobState::Done => counts.done = n,
+                JobState::Cancelled => counts.cancelled = n,
+            }
+        }
+        Ok(counts)
+    }
+
+    /// Takes the next due job that nobody holds, leasing it until `lease_until_ms` (another
+    /// worker on the same vault skips it; a crashed worker's lease simply runs out).
+    pub fn lease_due_job(&self, now_ms: i64, lease_until_ms: i64) -> Result<Option<Job>> {
+        let id: Option<String> = self
+            .conn()
+            .query_row(
+                "SELECT id FROM boarding_jobs INDEXED BY boarding_due
+                 WHERE state IN ('queued', 'retrying') AND next_attempt_at <= ?1
+                     AND lease_until <= ?1
+                 ORDER BY next_attempt_at LIMIT 1",
+                [now_ms],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(VaultError::storage("finding a due boarding job"))?;
+        let Some(id) = id else { return Ok(None) };
+        self.conn()
+            .execute(
+                "UPDATE boarding_jobs SET lease_until = ?2 WHERE id = ?1",
+                params![id, lease_until_ms],
+            )
+            .map_err(VaultError::storage("leasing a boarding job"))?;
+        self.job(&id).map(Some)
+    }
+
+    /// When the next job falls due (for the worker's sleep), if any is waiting.
+    pub fn next_due_at(&self) -> Result<Option<i64>> {
+        self.conn()
+            .query_row(
+                "SELECT MIN(MAX(next_attempt_at, lease_until)) FROM boarding_jobs
+                 WHERE state IN ('queued', 'retrying')",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(VaultError::storage("reading boarding jobs"))
+    }
+
+    /// Gives a leased job back untouched (the breaker is open, the session locked…).
+    pub fn release_job(&self, id: &str, next_attempt_ms: i64) -> Result<()> {
+        self.conn()
+            .execute(
+                "UPDATE boarding_jobs SET lease_until = 0,
+                     next_attempt_at = MAX(next_attempt_at, ?2) WHERE id = ?1",
+                params![id, next_attempt_ms],
+            )
+            .map_err(VaultError::storage("releasing a boarding job"))?;
+        Ok(())
+    }
+
+    /// The idempotency key of a job's step, created (and stored) on first use. A stored key
+    /// is only ever sent with the parameters it was first stored with.
+    pub fn request_key(
+        &self,
+        job_id: &str,
+        step: &str,
+        fingerprint: &str,
+        new_key: &str,
+        now_ms: i64,
+    ) -> Result<String> {
+        let existing: Option<(String, String)> = self
+            .conn()
+            .query_row(
+                "SELECT idempotency_key, fingerprint FROM boarding_requests
+                 WHERE job_id = ?1 AND step = ?2",
+                params![job_id, step],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(VaultError::storage("reading an idempotency key"))?;
+        match existing {
+            Some((key, f)) if f == fingerprint => Ok(key),
+            Some(_) => Err(VaultError::Conflict(
+                "the request changed since it was first sent: resend it after a correction",
+            )),
+            None => {
+                self.conn()
+                    .execute(
+                        "INSERT INTO boarding_requests (job_id, step, idempotency_key,
+                             fingerprint, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                        params![job_id, step, new_key, fingerprint, now_ms],
+                    )
+                    .map_err(VaultError::storage("storing an idempotency key"))?;
+                Ok(new_key.to_string())
+            }
+        }
+    }
+
+    /// Forgets the key of a step whose parameters were corrected after the platform refused
+    /// them (a refused request created nothing; the corrected one gets a new key).
+    pub fn forget_request_key(&self, job_id: &str, step: &str) -> Result<()> {
+        self.conn()
+            .execute(
+                "DELETE FROM boarding_requests WHERE job_id = ?1 AND step = ?2",
+                params![job_id, step],
+            )
+            .map_err(VaultError::storage("forgetting an idempotency key"))?;
+        Ok(())
+    }
+
+    /// The step went through: move to `next_step` (due now) with what the platform returned.
+    pub fn advance_job(
+        &self,
+        id: &str,
+        next_step: &str,
+        account_id: Option<&str>,
+        persons: &[(String, usize)],
+        now_ms: i64,
+    ) -> Result<()> {
+        let done = next_step == "done";
+        self.conn()
+            .execute(
+                "UPDATE boarding_jobs SET step = ?2, account_id = COALESCE(?3, account_id),
+                     persons = ?4, attempts = 0, total_attempts = total_attempts + 1,
+                     state = CASE WHEN ?6 THEN 'done' ELSE 'queued' END,
+                     next_attempt_at = ?5, lease_until = 0, error_kind = NULL,
+                     error_message = NULL, error_field = NULL, error_param = NULL,
+                     updated_at = ?5, finished_at = CASE WHEN ?6 THEN ?5 END
+                 WHERE id = ?1",
+                params![
+                    id,
+                    next_step,
+                    account_id,
+                    serde_json::to_string(persons).unwrap_or_else(|_| "[]".into()),
+                    now_ms,
+                    done
+                ],
+            )
+            .map_err(VaultError::storage("advancing a boarding job"))?;
+        Ok(())
+    }
+
+    /// The attempt failed in a way worth retrying at `next_attempt_ms`.
+    pub fn retry_job_later(
+        &self,
+        id: &str,
+        error: &JobError<'_>,
+        next_attempt_ms: i64,
+        now_ms: i64,
+    ) -> Result<()> {
+        self.set_job_error(id, "retrying", error, next_attempt_ms, now_ms)
+    }
+
+    /// The platform refused the request as it stands: a person must correct it.
+    pub fn job_needs_fix(&self, id: &str, error: &JobError<'_>, now_ms: i64) -> Result<()> {
+        self.set_job_error(id, "needs_fix", error, now_ms, now_ms)
+    }
+
+    fn set_job_error(
+        &self,
+        id: &str,
+        state: &str,
+        e: &JobError<'_>,
+        next_ms: i64,
+        now_ms: i64,
+    ) -> Result<()> {
+        self.conn()
+            .execute(
+                "UPDATE boarding_jobs SET state = ?2, attempts = attempts + 1,
+                     total_attempts = total_attempts + 1, next_attempt_at = ?3, lease_until = 0,
+                     error_kind = ?4, error_message = ?5, error_field = ?6, error_param = ?7,
+                     updated_at = ?8
+                 WHERE id = ?1",
+                params![id, state, next_ms, e.kind, e.message, e.field, e.param, now_ms],
+            )
+            .map_err(VaultError::storage("recording a boarding attempt"))?;
+        Ok(())
+    }
+
+    /// Retry now (or resume a cancelled or refused job).
+    pub fn requeue_job(&self, id: &str, now_ms: i64) -> Result<()> {
+        let n = self
+            .conn()
+            .execute(
+                "UPDATE boarding_jobs SET state = 'queued', next_attempt_at = ?2, lease_until = 0,
+                     updated_at = ?2
+                 WHERE id = ?1 AND state IN ('queued', 'retrying', 'needs_fix', 'cancelled')",
+                params![id, now_ms],
+            )
+            .map_err(VaultError::storage("requeueing a boarding job"))?;
+        if n == 0 {
+            return Err(VaultError::Conflict(
+                "the job is finished: there is nothing to retry",
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn cancel_job(&self, id: &str, now_ms: i64) -> Result<()> {
+        let n = self
+            .conn()
+            .execute(
+                "UPDATE boarding_jobs SET state = 'cancelled', lease_until = 0, updated_at = ?2,
+                     finished_at = ?2
+                 WHERE id = ?1 AND state IN ('queued', 'retrying', 'needs_fix')",
+                params![id, now_ms],
+            )
+            .map_err(VaultError::storage("cancelling a boarding job"))?;
+        if n == 0 {
+            return Err(VaultError::Conflict(
+                "only an unfinished job can be cancelled",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Records a boarded merchant (or refreshes what the platform says about it).
+    #[allow(clippy::too_many_arguments)]
+    pub fn upsert_merchant(
+        &self,
+        application_id: &str,
+        account_id: &str,
+        charges_enabled: bool,
+        payouts_enabled: bool,
+        requirements: &serde_json::Value,
+        capabilities: &serde_json::Value,
+        persons: &[(String, usize)],
+        open_requirements: i64,
+        now_ms: i64,
+    ) -> Result<()> {
+        self.conn()
+            .execute(
+                "INSERT INTO merchants (application_id, account_id, charges_enabled,
+                     payouts_enabled, requirements, capabilities, persons, open_requirements,
+                     boarded_at, synced_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
+                 ON CONFLICT (application_id) DO UPDATE SET charges_enabled = excluded.charges_enabled,
+                     payouts_enabled = excluded.payouts_enabled,
+                     requirements = excluded.requirements, capabilities = excluded.capabilities,
+                     open_requirements = excluded.open_requirements, synced_at = excluded.synced_at",
+                params![
+                    application_id,
+                    account_id,
+                    charges_enabled,
+                    payouts_enabled,
+                    requirements.to_string(),
+                    capabilities.to_string(),
+                    serde_json::to_string(persons).unwrap_or_else(|_| "[]".into()),
+                    open_requirements,
+                    now_ms
+                ],
+            )
+            .map_err(VaultError::storage("recording a merchant"))?;
+        Ok(())
+    }
+
+    pub fn merchant(&self, application_id: &str) -> Result<Option<Merchant>> {
+        Ok(self
+            .merchants_where("m.application_id = ?1", application_id, 1)?
+            .pop())
+    }
+
+    /// Merchants, the ones with open requirements first.
+    pub fn merchants(&self, limit: u32) -> Result<Vec<Merchant>> {
+        self.merchants_where("?1 IS NOT NULL", "", limit)
+    }
+
+    /// Merchants whose platform status is worth refreshing (open requirements, or not synced
+    /// since `before_ms`), oldest sync first.
+    pub fn merchants_to_sync(&self, before_ms: i64, limit: u32) -> Result<Vec<Merchant>> {
+        self.merchants_where(
+            "(m.open_requirements > 0 OR m.capabilities LIKE '%pending%')
+                 AND COALESCE(m.synced_at, 0) < CAST(?1 AS INTEGER)",
+            &before_ms.to_string(),
+            limit,
+        )
+    }
+
+    fn merchants_where(&self, filter: &str, arg: &str, limit: u32) -> Result<Vec<Merchant>> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached(&format!(
+                "SELECT m.application_id, a.legal_name, m.account_id, m.status, m.charges_enabled,
+                     m.payouts_enabled, m.requirements, m.capabilities, m.persons,
+                     m.open_requirements, m.boarded_at, m.synced_at
+                 FROM merchants m JOIN applications a ON a.id = m.application_id
+                 WHERE {filter}
+                 ORDER BY m.open_requirements > 0 DESC, COALESCE(m.synced_at, 0), m.application_id
+                 LIMIT ?2"
+            ))
+            .map_err(VaultError::storage("reading merchants"))?;
+        stmt.query_map(params![arg, limit], |r| {
+            let json = |i: usize| -> rusqlite::Result<serde_json::Value> {
+                Ok(serde_json::from_str(&r.get::<_, String>(i)?).unwrap_or_default())
+            };
+            Ok(Merchant {
+                application_id: r.get(0)?,
+                legal_name: r.get(1)?,
+                account_id: r.get(2)?,
+                status: r.get(3)?,
+                charges_enabled: r.get(4)?,
+                payouts_enabled: r.get(5)?,
+                requirements: json(6)?,
+                capabilities: json(7)?,
+                persons: serde_json::from_str(&r.get::<_, String>(8)?).unwrap_or_default(),
+                open_requirements: r.get(9)?,
+                boarded_at: r.get(10)?,
+                synced_at: r.get(11)?,
+            })
+        })
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+        .map_err(VaultError::storage("reading merchants"))
+    }
+}

@@ -1,0 +1,461 @@
+//! Boarding through the outbox against the real sandbox, with faults injected: the platform
+//! down while merchants are approved, every first answer lost, 429 storms, a refusal with a
+//! `param` that an underwriter fixes. The sandbox counts accounts per application id, so
+//! "exactly once" is checked where it matters: on the platform.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use api::boarding::{self, SetPlatformInput, Worker, WorkerConfig};
+use api::intake::{self, demo, SaveDraft};
+use api::platform::requests;
+use api::review::{self, DecideInput};
+use api::{DataDir, SessionSlot};
+use desk_tests::spec::Spec;
+use domain::intake::{ApplicationForm, ApplicationStatus};
+use sandbox::{Down, Faults, Options, Sandbox};
+
+use crate::auth::setup;
+
+fn low_risk(seed: u64) -> ApplicationForm {
+    let mut f = demo::generate(1, seed).remove(0);
+    f.business.mcc = "5734".into();
+    f.business.card_present_percent = "90".into();
+    f.business.incorporation_date = "2010-01-01".into();
+    f.business.monthly_volume = "20000".into();
+    f.business.average_ticket = "40".into();
+    f.business.max_ticket = "200".into();
+    f
+}
+
+/// Saves, submits, takes and approves `form`; returns the application id.
+fn approve(slot: &mut SessionSlot, form: ApplicationForm) -> String {
+    let view = intake::save_draft(
+        slot,
+        SaveDraft {
+            id: None,
+            version: None,
+            form,
+        },
+    )
+    .unwrap();
+    let id = view.summary.id.clone();
+    intake::submit(slot, &id, view.summary.version).unwrap();
+    review::assign_to_me(slot, &id, false).unwrap();
+    let version = review::review_view(slot, &id).unwrap().row.version;
+    let out = review::decide(
+        slot,
+        DecideInput {
+            id: id.clone(),
+            version,
+            decision: "approve".into(),
+            reasons: vec!["low_risk".into()],
+            note: "Checked the file and the evidence".into(),
+            fields: Vec::new(),
+            blocklist: false,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        out.status,
+        ApplicationStatus::Approved,
+        "a low-risk approval needs one approver"
+    );
+    id
+}
+
+fn quick() -> WorkerConfig {
+    WorkerConfig {
+        concurrency: 4,
+        poll: Duration::from_millis(20),
+        backoff_base: Duration::from_millis(20),
+        backoff_max: Duration::from_millis(300),
+        breaker_threshold: 3,
+        breaker_cooldown: Duration::from_millis(100),
+        breaker_max_cooldown: Duration::from_millis(400),
+        request_timeout: Duration::from_secs(2),
+        lease: Duration::from_secs(5),
+        sync_every: Duration::from_secs(3600),
+    }
+}
+
+struct World {
+    _tmp: tempfile::TempDir,
+    slot: Arc<Mutex<SessionSlot>>,
+    sandbox: Sandbox,
+    addr: SocketAddr,
+}
+
+async fn world(faults: Faults, rate_limit: u32) -> World {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = DataDir::open(tmp.path()).unwrap();
+    let mut slot = SessionSlot::new();
+    setup(&dir, &mut slot);
+    let sandbox = Sandbox::new(
+        Options {
+            rate_limit,
+            verify_after: Duration::from_millis(200),
+            ..Options::default()
+        },
+        faults,
+    );
+    let addr = sandbox
+        .start_api("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    boarding::set_platform(
+        &mut slot,
+        SetPlatformInput {
+            url: format!("http://{addr}"),
+            secret_key: None,
+            rate_per_second: 25.0,
+        },
+    )
+    .unwrap();
+    World {
+        _tmp: tmp,
+        slot: Arc::new(Mutex::new(slot)),
+        sandbox,
+        addr,
+    }
+}
+
+impl World {
+    fn with<T>(&self, f: impl FnOnce(&mut SessionSlot) -> T) -> T {
+        f(&mut self.slot.lock().unwrap())
+    }
+
+    fn approve_many(&self, n: u64, seed: u64) -> Vec<String> {
+        self.with(|s| (0..n).map(|i| approve(s, low_risk(seed + i))).collect())
+    }
+
+    fn assert_boarded_once(&self, ids: &[String]) {
+        let stats = self.sandbox.stats();
+        assert!(
+            stats.duplicates().is_empty(),
+            "duplicates on the platform: {:?}",
+            stats.duplicates()
+        );
+        for id in ids {
+            assert_eq!(
+                stats.accounts_per_application.get(id),
+                Some(&1),
+                "one account for {id}"
+            );
+        }
+        self.with(|s| {
+            for id in ids {
+                let view = intake::get_application(s, id).unwrap();
+                assert_eq!(view.summary.status, ApplicationStatus::Boarded);
+                let m = boarding::merchant(s, id).unwrap();
+                assert!(m.merchant.account_id.starts_with("acct_"));
+            }
+        });
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_platform_down_while_fifty_are_approved_then_up_boards_each_exactly_once() {
+    let w = world(Faults::default(), 0).await;
+    w.sandbox
+        .set_faults(
+            Faults {
+                down: Some(Down::Refused),
+                ..Faults::default()
+            },
+            w.addr,
+        )
+        .await
+        .unwrap();
+    let worker = Worker::new(Arc::clone(&w.slot), quick());
+    let running = tokio::spawn(Arc::clone(&worker).run());
+    let ids = w.approve_many(50, 100);
+    // Down long enough for every job to fail a few times and the breaker to open.
+    let started = Instant::now();
+    while !matches!(worker.health(), platform::resilience::Health::Down { .. }) {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the breaker opens while the platform refuses connections"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let overview = w.with(|s| boarding::overview(s, None, Some(worker.health())).unwrap());
+    assert_eq!(overview.counts.done, 0);
+    assert!(overview
+        .jobs
+        .iter()
+        .any(|j| j.job.error_kind.as_deref() == Some("network")));
+    assert_eq!(w.sandbox.stats().accounts, 0);
+
+    w.sandbox
+        .set_faults(Faults::default(), w.addr)
+        .await
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        let counts = w.with(|s| boarding::overview(s, None, None).unwrap().counts);
+        if counts.done == 50 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "all 50 board once the platform is back: {counts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    running.abort();
+    w.assert_boarded_once(&ids);
+    assert_eq!(worker.health(), platform::resilience::Health::Up);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_first_answer_lost_still_makes_one_account_each() {
+    let w = world(
+        Faults {
+            drop_first_attempt: true,
+            ..Faults::default()
+        },
+        0,
+    )
+    .await;
+    let ids = w.approve_many(8, 200);
+    let worker = Worker::new(Arc::clone(&w.slot), quick());
+    let report = worker.drain(Duration::from_secs(60)).await.unwrap();
+    assert!(report.finished, "{report:?}");
+    assert_eq!(report.counts.done, 8);
+    w.assert_boarded_once(&ids);
+    let stats = w.sandbox.stats();
+    assert!(
+        stats.dropped >= 8 * 3,
+        "every request's first answer was dropped: {stats:?}"
+    );
+    assert_eq!(
+        stats.idempotent_replays, stats.dropped,
+        "each lost answer was recovered by resending the same key"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_storm_is_waited_out_within_the_platform_limit() {
+    let w = world(
+        Faults {
+            rate_429: 0.5,
+            retry_after_secs: 0.05,
+            ..Faults::default()
+        },
+        10,
+    )
+    .await;
+    w.with(|s| {
+        boarding::set_platform(
+            s,
+            SetPlatformInput {
+                url: format!("http://{}", w.addr),
+                secret_key: None,
+                rate_per_second: 10.0,
+            },
+        )
+        .unwrap()
+    });
+    let ids = w.approve_many(6, 300);
+    let worker = Worker::new(Arc::clone(&w.slot), quick());
+    let report = worker.drain(Duration::from_secs(90)).await.unwrap();
+    assert!(report.finished, "{report:?}");
+    w.assert_boarded_once(&ids);
+    let stats = w.sandbox.stats();
+    assert!(stats.injected_429 > 5, "the storm happened: {stats:?}");
+    assert_eq!(
+        stats.rate_limited, 0,
+        "the client never exceeded the platform's own limit: {stats:?}"
+    );
+    assert!(stats.max_writes_per_second <= 11, "{stats:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_field_stops_the_job_until_it_is_fixed_and_resent() {
+    let w = world(Faults::default(), 0).await;
+    let mut form = low_risk(400);
+    form.business.email = "owner@shop.invalid".into();
+    let id = w.with(|s| approve(s, form));
+    let worker = Worker::new(Arc::clone(&w.slot), quick());
+    let report = worker.drain(Duration::from_secs(20)).await.unwrap();
+    assert_eq!(report.counts.needs_fix, 1, "{report:?}");
+    let job = w.with(|s| boarding::job(s, &id).unwrap());
+    assert_eq!(
+        job.job.error_field.as_deref(),
+        Some("business.email"),
+        "the platform's param, mapped to our field"
+    );
+    assert_eq!(job.job.error_param.as_deref(), Some("email"));
+    assert!(job
+        .error_message
+        .as_deref()
+        .unwrap_or("")
+        .contains("Invalid email address"));
+    w.with(|s| {
+        assert_eq!(
+            intake::get_application(s, &id).unwrap().summary.status,
+            ApplicationStatus::BoardingFailed
+        );
+        let err =
+            boarding::fix_and_resend(s, &job.job.id, "business.phone", "+14155550100").unwrap_err();
+        assert_eq!(
+            err.code(),
+            api::Code::InvalidInput,
+            "only the named field may change"
+        );
+        let err =
+            boarding::fix_and_resend(s, &job.job.id, "business.email", "not an email").unwrap_err();
+        assert_eq!(
+            err.field_issues()[0].field,
+            "business.email",
+            "the fix is validated like the form"
+        );
+        boarding::fix_and_resend(s, &job.job.id, "business.email", "owner@shop-fixed.com").unwrap();
+    });
+    let report = worker.drain(Duration::from_secs(20)).await.unwrap();
+    assert_eq!(report.counts.done, 1, "{report:?}");
+    w.assert_boarded_once(&[id]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requirements_move_from_pending_to_verified_and_map_to_our_fields() {
+    let w = world(Faults::default(), 0).await;
+    let mut bad_bank = low_risk(500);
+    bad_bank.bank.account_number = "000111111116".into();
+    let ids = vec![
+        w.with(|s| approve(s, low_risk(501))),
+        w.with(|s| approve(s, bad_bank)),
+    ];
+    let worker = Worker::new(Arc::clone(&w.slot), quick());
+    assert!(
+        worker
+            .drain(Duration::from_secs(20))
+            .await
+            .unwrap()
+            .finished
+    );
+    let fresh = w.with(|s| boarding::merchant(s, &ids[0]).unwrap());
+    assert!(
+        fresh.open.iter().any(|o| o.kind == "pending_verification"),
+        "just boarded: verification pending: {:?}",
+        fresh.open
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let synced = boarding::sync_merchant(&w.slot, &ids[0]).await.unwrap();
+    assert!(
+        synced.open.is_empty(),
+        "verified after a while: {:?}",
+        synced.open
+    );
+    assert!(synced.merchant.charges_enabled);
+    let failing = boarding::sync_merchant(&w.slot, &ids[1]).await.unwrap();
+    let bank = failing
+        .open
+        .iter()
+        .find(|o| o.kind == "error")
+        .expect("the bank account failed");
+    assert_eq!(bank.field.as_deref(), Some("bank.account_number"));
+    assert!(bank.reason.as_deref().unwrap_or("").contains("no_account"));
+    assert!(!failing.merchant.charges_enabled);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_request_and_sandbox_answer_matches_stripes_spec() {
+    let Some(spec) = Spec::load() else { return };
+    let mut forms: Vec<ApplicationForm> = demo::generate(30, 600);
+    let mut sole = low_risk(601);
+    sole.business.entity_type = "sole_proprietorship".into();
+    sole.people.truncate(1);
+    forms.push(sole);
+    for (n, form) in forms.iter().enumerate() {
+        let mut all = vec![
+            requests::create_account(form, "app_1").unwrap(),
+            requests::mark_provided(form, "acct_1"),
+        ];
+        for i in 0..requests::persons_to_create(form) {
+            all.push(requests::create_person(form, i, "acct_1", "app_1").unwrap());
+        }
+        all.push(requests::update_metadata(
+            "acct_1",
+            &[("desk_status", "suspended")],
+        ));
+        all.push(requests::reject_account("acct_1", "fraud"));
+        all.push(requests::retrieve_account("acct_1"));
+        all.push(requests::ping());
+        for r in all {
+            let problems = spec.check_request(r.method.as_str(), &r.path, r.params.pairs());
+            assert!(
+                problems.is_empty(),
+                "form {n}: {} {}: {problems:#?}",
+                r.method.as_str(),
+                r.path
+            );
+        }
+    }
+    // The sandbox's answers, including errors, have Stripe's shapes.
+    let w = world(Faults::default(), 0).await;
+    let mut bad = low_risk(602);
+    bad.business.email = "x@y.invalid".into();
+    let ids = vec![
+        w.with(|s| approve(s, low_risk(603))),
+        w.with(|s| approve(s, bad)),
+    ];
+    let worker = Worker::new(Arc::clone(&w.slot), quick());
+    worker.drain(Duration::from_secs(20)).await.unwrap();
+    let client = api::platform::Client::new(api::platform::ClientConfig {
+        base_url: format!("http://{}", w.addr),
+        secret_key: platform::SANDBOX_KEY.to_string().into(),
+        timeout: Duration::from_secs(5),
+    })
+    .unwrap();
+    let account = w
+        .with(|s| boarding::merchant(s, &ids[0]).unwrap())
+        .merchant
+        .account_id;
+    let got = client
+        .send(&requests::retrieve_account(&account), None)
+        .await
+        .unwrap();
+    let problems = spec.check_response("account", &got);
+    assert!(problems.is_empty(), "{problems:#?}\n{got:#}");
+    let form = low_risk(604);
+    let person = client
+        .send(
+            &requests::create_person(&form, 0, &account, "app_x").unwrap(),
+            Some("k-person"),
+        )
+        .await
+        .unwrap();
+    let problems = spec.check_response("person", &person);
+    assert!(problems.is_empty(), "{problems:#?}\n{person:#}");
+    let rejected = client
+        .send(
+            &requests::reject_account(&account, "fraud"),
+            Some("k-reject"),
+        )
+        .await
+        .unwrap();
+    assert!(spec.check_response("account", &rejected).is_empty());
+    assert_eq!(
+        rejected["requirements"]["disabled_reason"],
+        "rejected.fraud"
+    );
+    // An error body (wrong key), fetched raw.
+    let raw = {
+        use std::io::{Read, Write};
+        let mut tcp = std::net::TcpStream::connect(w.addr).unwrap();
+        write!(
+            tcp,
+            "GET /v1/accounts/{account} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk_wrong\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut text = String::new();
+        tcp.read_to_string(&mut text).unwrap();
+        assert!(text.starts_with("HTTP/1.1 401"), "{text}");
+        let body = &text[text.find("\r\n\r\n").unwrap() + 4..];
+        serde_json::from_str::<serde_json::Value>(body).unwrap()
+    };
+    assert!(spec.check_response("error", &raw).is_empty(), "{raw}");
+}
