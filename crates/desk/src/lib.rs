@@ -124,6 +124,76 @@ enum Command {
         #[command(subcommand)]
         action: RulesAction,
     },
+    /// The boarding outbox: status, retry, cancel, fix a refused field, drain it now
+    Boarding {
+        #[command(subcommand)]
+        action: BoardingAction,
+    },
+    /// The payment platform connection: show, set (admin), test (admin)
+    Platform {
+        #[command(subcommand)]
+        action: PlatformAction,
+    },
+    /// Boarded merchants and what the platform requires of them
+    Merchants {
+        #[command(subcommand)]
+        action: MerchantsAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BoardingAction {
+    /// Jobs (unfinished first) with step, attempts, next retry and last error
+    Status {
+        /// queued, retrying, needs_fix, done or cancelled
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// Send a waiting job now, or resume a cancelled or refused one unchanged
+    Retry { job: String },
+    /// Stop a job (the application is marked boarding failed)
+    Cancel { job: String },
+    /// Correct the field the platform refused (new value read from stdin) and send again
+    Fix {
+        job: String,
+        #[arg(long)]
+        field: String,
+    },
+    /// Send every due job now and wait until none is queued or retrying
+    Drain {
+        /// Give up waiting after this many seconds
+        #[arg(long, default_value_t = 600)]
+        timeout: u64,
+        /// Seconds one request may take before it counts as lost (and is resent)
+        #[arg(long, default_value_t = 20)]
+        request_timeout: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PlatformAction {
+    /// The platform URL, the masked key and the write rate in force
+    Show,
+    /// Point at a platform (admin); the secret key is read from stdin with --key-from-stdin
+    Set {
+        #[arg(long)]
+        url: String,
+        /// Writes per second (Stripe: 100 live, 25 test mode)
+        #[arg(long, default_value_t = 25.0)]
+        rate: f64,
+        #[arg(long)]
+        key_from_stdin: bool,
+    },
+    /// One authenticated request to the platform (admin)
+    Test,
+}
+
+#[derive(Debug, Subcommand)]
+enum MerchantsAction {
+    /// Boarded merchants, open requirements first
+    List,
+    /// Pull one merchant's status from the platform now
+    Sync { application_id: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -314,6 +384,9 @@ where
         ),
         Command::Rescreen => rescreen(&ctx, prompt, &printer, out, err),
         Command::Review { action } => review(&ctx, action, prompt, &printer, out),
+        Command::Boarding { action } => boarding_verb(&ctx, action, prompt, &printer, out),
+        Command::Platform { action } => platform_verb(&ctx, action, prompt, &printer, out),
+        Command::Merchants { action } => merchants_verb(&ctx, action, prompt, &printer, out),
         Command::Rules { action } => rules(&ctx, action, prompt, &printer, out),
         Command::RotateKey => {
             with_session(&ctx, prompt, api::audit_log::rotate_key).and_then(|()| {
@@ -375,6 +448,15 @@ fn with_session<T>(
     prompt: &mut dyn Prompt,
     f: impl FnOnce(&mut SessionSlot) -> Result<T, Error>,
 ) -> Result<T, Error> {
+    with_session_asking(ctx, prompt, |slot, _| f(slot))
+}
+
+/// [`with_session`] for verbs that read more input after signing in.
+fn with_session_asking<T>(
+    ctx: &Ctx,
+    prompt: &mut dyn Prompt,
+    f: impl FnOnce(&mut SessionSlot, &mut dyn Prompt) -> Result<T, Error>,
+) -> Result<T, Error> {
     let dir = open_data_dir(ctx.data_dir.clone())?;
     let username = ctx
         .user
@@ -402,7 +484,7 @@ fn with_session<T>(
             "finish your first sign-in (new password, authenticator) in the app first",
         ));
     }
-    let result = f(&mut slot);
+    let result = f(&mut slot, prompt);
     slot.lock()?;
     result
 }
@@ -1069,6 +1151,201 @@ fn open_data_dir(explicit: Option<PathBuf>) -> Result<DataDir, Error> {
     let dir = DataDir::resolve(explicit.as_deref())?;
     api::logging::init(Some(&dir), "desk", false);
     Ok(dir)
+}
+
+/// Runs an async use case that shares the session with background work.
+fn shared<T>(
+    slot: &mut SessionSlot,
+    f: impl FnOnce(std::sync::Arc<std::sync::Mutex<SessionSlot>>) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let shared = std::sync::Arc::new(std::sync::Mutex::new(std::mem::take(slot)));
+    let out = f(std::sync::Arc::clone(&shared));
+    if let Ok(mutex) = std::sync::Arc::try_unwrap(shared) {
+        *slot = mutex.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    }
+    out
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::internal(format!("could not start the async runtime: {e}")))
+}
+
+fn print_job(w: &mut dyn Write, j: &api::boarding::JobView) -> std::io::Result<()> {
+    writeln!(
+        w,
+        "{}  {:<9}  {:<10}  step {:<9} attempts {:>3}  {}",
+        j.job.id,
+        serde_json::to_value(j.job.state).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+        j.job.account_id.as_deref().unwrap_or("-"),
+        j.job.step,
+        j.job.total_attempts,
+        j.job.legal_name
+    )?;
+    if let Some(kind) = &j.job.error_kind {
+        writeln!(
+            w,
+            "    last error ({kind}{}): {}",
+            j.job.error_field.as_deref().map(|f| format!(", field {f}")).unwrap_or_default(),
+            j.error_message.as_deref().unwrap_or("")
+        )?;
+    }
+    Ok(())
+}
+
+fn boarding_verb(
+    ctx: &Ctx,
+    action: BoardingAction,
+    prompt: &mut dyn Prompt,
+    printer: &Printer,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    use api::boarding as b;
+    match action {
+        BoardingAction::Status { state } => {
+            let o = with_session(ctx, prompt, |slot| b::overview(slot, state.as_deref(), None))?;
+            printer.value(out, &o, |w| {
+                let c = &o.counts;
+                writeln!(
+                    w,
+                    "platform {}: {} queued, {} retrying, {} need a fix, {} done, {} cancelled",
+                    o.platform_url, c.queued, c.retrying, c.needs_fix, c.done, c.cancelled
+                )?;
+                o.jobs.iter().try_for_each(|j| print_job(w, j))
+            })
+        }
+        BoardingAction::Retry { job } => {
+            let j = with_session(ctx, prompt, |slot| b::retry(slot, &job))?;
+            printer.value(out, &j, |w| print_job(w, &j))
+        }
+        BoardingAction::Cancel { job } => {
+            let j = with_session(ctx, prompt, |slot| b::cancel(slot, &job))?;
+            printer.value(out, &j, |w| print_job(w, &j))
+        }
+        BoardingAction::Fix { job, field } => {
+            let j = with_session_asking(ctx, prompt, |slot, prompt| {
+                let value = ask_line(prompt, "New value: ", "value")?;
+                b::fix_and_resend(slot, &job, &field, &value)
+            });
+            let j = j?;
+            printer.value(out, &j, |w| print_job(w, &j))
+        }
+        BoardingAction::Drain { timeout, request_timeout } => {
+            let report = with_session(ctx, prompt, |slot| {
+                shared(slot, |shared| {
+                    let request_timeout = std::time::Duration::from_secs(request_timeout.max(1));
+                    let worker = b::Worker::new(
+                        shared,
+                        b::WorkerConfig {
+                            request_timeout,
+                            lease: request_timeout * 2 + std::time::Duration::from_secs(1),
+                            poll: std::time::Duration::from_millis(100),
+                            ..Default::default()
+                        },
+                    );
+                    runtime()?.block_on(worker.drain(std::time::Duration::from_secs(timeout)))
+                })
+            })?;
+            printer.value(out, &report, |w| {
+                let c = &report.counts;
+                writeln!(
+                    w,
+                    "{} requests in {:.1} s: {} done, {} need a fix, {} still queued or retrying{}",
+                    report.requests,
+                    report.elapsed_ms as f64 / 1000.0,
+                    c.done,
+                    c.needs_fix,
+                    c.queued + c.retrying,
+                    if report.finished { "" } else { " (timed out)" }
+                )
+            })?;
+            if report.finished {
+                Ok(())
+            } else {
+                Err(Error::new(Code::Unavailable, "jobs are still waiting to be retried"))
+            }
+        }
+    }
+}
+
+fn platform_verb(
+    ctx: &Ctx,
+    action: PlatformAction,
+    prompt: &mut dyn Prompt,
+    printer: &Printer,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    use api::boarding as b;
+    match action {
+        PlatformAction::Show => {
+            let p = with_session(ctx, prompt, b::platform_settings)?;
+            printer.value(out, &p, |w| {
+                writeln!(w, "{}  key {}  {} writes/s{}", p.url, p.key_hint, p.rate_per_second, if p.is_sandbox { "  (local sandbox)" } else { "" })
+            })
+        }
+        PlatformAction::Set { url, rate, key_from_stdin } => {
+            let p = with_session_asking(ctx, prompt, |slot, prompt| {
+                let secret_key = if key_from_stdin {
+                    Some(ask_secret(prompt, "Secret key: ", "secret key")?)
+                } else {
+                    None
+                };
+                b::set_platform(slot, b::SetPlatformInput { url, secret_key, rate_per_second: rate })
+            })?;
+            printer.value(out, &p, |w| writeln!(w, "platform set: {}  key {}", p.url, p.key_hint))
+        }
+        PlatformAction::Test => {
+            let t = with_session(ctx, prompt, |slot| {
+                shared(slot, |shared| runtime()?.block_on(b::test_connection(&shared)))
+            })?;
+            printer.value(out, &t, |w| writeln!(w, "{} ({} ms): {}", t.url, t.latency_ms, t.message))?;
+            if t.ok {
+                Ok(())
+            } else {
+                Err(Error::new(Code::Unavailable, t.message.clone()))
+            }
+        }
+    }
+}
+
+fn merchants_verb(
+    ctx: &Ctx,
+    action: MerchantsAction,
+    prompt: &mut dyn Prompt,
+    printer: &Printer,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    use api::boarding as b;
+    let print = |w: &mut dyn Write, m: &b::MerchantView| -> std::io::Result<()> {
+        writeln!(
+            w,
+            "{}  {}  {:<10} charges {}  {}",
+            m.merchant.application_id,
+            m.merchant.account_id,
+            m.merchant.status,
+            if m.merchant.charges_enabled { "on " } else { "off" },
+            m.merchant.legal_name
+        )?;
+        for o in &m.open {
+            writeln!(w, "    {:<20} {} → {}{}", o.kind, o.requirement, o.field.as_deref().unwrap_or("?"), o.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default())?;
+        }
+        Ok(())
+    };
+    match action {
+        MerchantsAction::List => {
+            let list = with_session(ctx, prompt, b::merchants)?;
+            printer.value(out, &list, |w| list.iter().try_for_each(|m| print(w, m)))
+        }
+        MerchantsAction::Sync { application_id } => {
+            let m = with_session(ctx, prompt, |slot| {
+                shared(slot, |shared| runtime()?.block_on(b::sync_merchant(&shared, &application_id)))
+            })?;
+            printer.value(out, &m, |w| print(w, &m))
+        }
+    }
 }
 
 struct Printer {

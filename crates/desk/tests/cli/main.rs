@@ -3,6 +3,8 @@
 // A panic in a test is a failed test: unwrap is the clearest way to say "this must work".
 #![allow(clippy::unwrap_used)]
 
+mod boarding;
+
 use std::path::Path;
 use std::process::{Command, Output};
 

@@ -1,0 +1,207 @@
+//! `kill -9` of `desk boarding drain` at several points, then a restart: the sandbox ends with
+//! exactly one account per approved application and none is lost.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use api::auth::{self, ChangePasswordInput, SetupInput, SignInInput};
+use api::boarding::{self, SetPlatformInput};
+use api::intake::{self, demo, SaveDraft};
+use api::review::{self, DecideInput};
+use api::{users, DataDir, KdfParams, Policy, SessionSlot};
+
+const PW: &str = "quiet river stones";
+
+fn policy() -> Policy {
+    Policy {
+        kdf: KdfParams::MINIMUM,
+        ..Policy::default()
+    }
+}
+
+fn code(secret: &str, steps_ahead: u64) -> String {
+    let secret = vault::totp::Secret::from_base32(secret).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    secret.code_at(now + 30 * steps_ahead)
+}
+
+/// An enrolled user's authenticator secret (the admin creates, the user finishes sign-in).
+fn user(dir: &DataDir, admin: &mut SessionSlot, name: &str) -> String {
+    let issued = users::create_user(
+        admin,
+        users::NewUserInput {
+            username: name.into(),
+            role: "underwriter".into(),
+        },
+    )
+    .unwrap();
+    let mut slot = SessionSlot::new();
+    auth::sign_in(
+        dir,
+        SignInInput {
+            username: name.into(),
+            password: issued.one_time_password,
+            code: None,
+        },
+        &mut slot,
+        policy(),
+    )
+    .unwrap();
+    let info = auth::change_password(
+        &mut slot,
+        ChangePasswordInput {
+            current: None,
+            new_password: PW.into(),
+        },
+    )
+    .unwrap();
+    let secret = info.enrolment.unwrap().secret;
+    auth::confirm_totp(&mut slot, &code(&secret, 0)).unwrap();
+    slot.lock().unwrap();
+    secret
+}
+
+fn approve(slot: &mut SessionSlot, seed: u64) -> String {
+    let mut form = demo::generate(1, seed).remove(0);
+    form.business.mcc = "5734".into();
+    form.business.card_present_percent = "90".into();
+    form.business.incorporation_date = "2010-01-01".into();
+    form.business.monthly_volume = "20000".into();
+    form.business.average_ticket = "40".into();
+    form.business.max_ticket = "200".into();
+    let view = intake::save_draft(
+        slot,
+        SaveDraft {
+            id: None,
+            version: None,
+            form,
+        },
+    )
+    .unwrap();
+    let id = view.summary.id.clone();
+    intake::submit(slot, &id, view.summary.version).unwrap();
+    review::assign_to_me(slot, &id, false).unwrap();
+    let version = review::review_view(slot, &id).unwrap().row.version;
+    review::decide(
+        slot,
+        DecideInput {
+            id: id.clone(),
+            version,
+            decision: "approve".into(),
+            reasons: vec!["low_risk".into()],
+            note: "Checked the file and the evidence".into(),
+            fields: Vec::new(),
+            blocklist: false,
+        },
+    )
+    .unwrap();
+    id
+}
+
+fn drain(dir: &Path, user: &str, secret: &str) -> std::process::Child {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_desk"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["--json", "--user", user, "boarding", "drain", "--request-timeout", "1", "--timeout", "90"])
+        .env("BOARDING_DESK_TEST_KDF", "minimum")
+        .env_remove("BOARDING_DESK_DATA_DIR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{PW}").unwrap();
+    writeln!(stdin, "{}", code(secret, 1)).unwrap();
+    child
+}
+
+#[test]
+fn kill_9_mid_drain_at_several_points_loses_nothing_and_duplicates_nothing() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let sandbox = sandbox::Sandbox::new(
+        sandbox::Options {
+            rate_limit: 0,
+            ..sandbox::Options::default()
+        },
+        sandbox::Faults {
+            latency_ms: 40,
+            ..sandbox::Faults::default()
+        },
+    );
+    let addr = rt
+        .block_on(sandbox.start_api("127.0.0.1:0".parse().unwrap()))
+        .unwrap();
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = DataDir::open(tmp.path()).unwrap();
+    let mut admin = SessionSlot::new();
+    let setup = auth::setup_vault(
+        &dir,
+        SetupInput {
+            username: "alice".into(),
+            password: "correct horse battery".into(),
+        },
+        &mut admin,
+        policy(),
+    )
+    .unwrap();
+    let admin_secret = setup.session.enrolment.unwrap().secret;
+    auth::confirm_totp(&mut admin, &code(&admin_secret, 0)).unwrap();
+    boarding::set_platform(
+        &mut admin,
+        SetPlatformInput {
+            url: format!("http://{addr}"),
+            secret_key: None,
+            rate_per_second: 25.0,
+        },
+    )
+    .unwrap();
+    // One user per run: each CLI sign-in needs a fresh authenticator step.
+    let runners: Vec<(String, String)> = (0..4)
+        .map(|i| {
+            let name = format!("runner{i}");
+            let secret = user(&dir, &mut admin, &name);
+            (name, secret)
+        })
+        .collect();
+    let ids: Vec<String> = (0..30).map(|i| approve(&mut admin, 900 + i)).collect();
+    admin.lock().unwrap();
+
+    for (i, kill_after_ms) in [900u64, 1_700, 2_500].into_iter().enumerate() {
+        let (name, secret) = &runners[i];
+        let mut child = drain(tmp.path(), name, secret);
+        std::thread::sleep(Duration::from_millis(kill_after_ms));
+        child.kill().unwrap(); // SIGKILL: no destructor, no rollback hook, nothing runs
+        child.wait().unwrap();
+    }
+    let before_last = sandbox.stats();
+    assert!(before_last.accounts > 0, "the killed runs got some way: {before_last:?}");
+    assert!(
+        before_last.accounts < 30 || before_last.persons > 0,
+        "the kills happened mid-drain"
+    );
+
+    let (name, secret) = &runners[3];
+    let out = drain(tmp.path(), name, secret).wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "the last run finishes: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["counts"]["done"], 30, "{report}");
+
+    let stats = sandbox.stats();
+    assert!(stats.duplicates().is_empty(), "duplicates: {:?}", stats.duplicates());
+    for id in &ids {
+        assert_eq!(stats.accounts_per_application.get(id), Some(&1), "one account for {id}");
+    }
+    assert_eq!(stats.accounts, 30);
+}
