@@ -10,9 +10,11 @@ UI_STAMP := ui/node_modules/.package-lock.json
 .PHONY: run test prereqs ui app fmt-check lint test-ui test-rust release bench-build clean-e2e
 
 ## Set up everything and open the app window (local vault in the OS data dir; ARGS="--data-dir DIR" to change).
+## The platform sandbox (desk-sandbox) starts beside it on 127.0.0.1:12111, where the app's default
+## platform settings point, and stops with it.
 run: prereqs ui
-	$(CARGO) build -p boarding-desk
-	$(APP) $(ARGS)
+	$(CARGO) build -p boarding-desk -p desk-sandbox
+	target/debug/desk-sandbox & sandbox=$$!; trap 'kill $$sandbox 2>/dev/null' EXIT; $(APP) $(ARGS)
 
 ## Run every test: formatting, lints, UI unit tests, Rust unit/integration tests, end-to-end tests in the real window.
 test: prereqs ui fmt-check test-ui lint test-rust

@@ -48,6 +48,15 @@ const COMMANDS: &[&str] = &[
     "risk_settings",
     "set_risk_rules",
     "set_screening_threshold",
+    "boarding_overview",
+    "boarding_retry",
+    "boarding_cancel",
+    "boarding_fix",
+    "platform_settings",
+    "set_platform",
+    "test_platform",
+    "list_merchants",
+    "sync_merchant",
 ];
 
 fn main() {

@@ -29,6 +29,9 @@ pub fn run() {
 
     let state = AppState::new(data_dir, api::product_policy());
     state.spawn_idle_watchdog();
+    // The boarding worker sends the outbox whenever a session is unlocked; it pauses while
+    // locked and resumes at the next sign-in.
+    tauri::async_runtime::spawn(std::sync::Arc::clone(state.worker()).run());
     let app = tauri::Builder::default()
         .manage(state)
         .invoke_handler(tauri::generate_handler![
@@ -79,6 +82,15 @@ pub fn run() {
             commands::review::risk_settings,
             commands::review::set_risk_rules,
             commands::review::set_screening_threshold,
+            commands::boarding::boarding_overview,
+            commands::boarding::boarding_retry,
+            commands::boarding::boarding_cancel,
+            commands::boarding::boarding_fix,
+            commands::boarding::platform_settings,
+            commands::boarding::set_platform,
+            commands::boarding::test_platform,
+            commands::boarding::list_merchants,
+            commands::boarding::sync_merchant,
         ])
         .build(tauri::generate_context!());
     let result = app.map(|app| {

@@ -8,15 +8,29 @@ pub struct AppState {
     data_dir: Result<DataDir, api::Error>,
     session: Arc<Mutex<SessionSlot>>,
     policy: Policy,
+    worker: Arc<api::boarding::Worker>,
 }
 
 impl AppState {
     pub fn new(data_dir: Result<DataDir, api::Error>, policy: Policy) -> Self {
+        let session: Arc<Mutex<SessionSlot>> = Arc::default();
+        let worker = api::boarding::Worker::new(Arc::clone(&session), Default::default());
         Self {
             data_dir,
-            session: Arc::default(),
+            session,
             policy,
+            worker,
         }
+    }
+
+    /// The boarding worker (its platform health shows in the status bar).
+    pub fn worker(&self) -> &Arc<api::boarding::Worker> {
+        &self.worker
+    }
+
+    /// The session, for use cases that wait on the network between vault steps.
+    pub fn session(&self) -> Arc<Mutex<SessionSlot>> {
+        Arc::clone(&self.session)
     }
 
     /// The data folder, or the error that made it unusable at start-up.

@@ -324,7 +324,7 @@ async fn requirements_move_from_pending_to_verified_and_map_to_our_fields() {
     let w = world(Faults::default(), 0).await;
     let mut bad_bank = low_risk(500);
     bad_bank.bank.account_number = "000111111116".into();
-    let ids = vec![
+    let ids = [
         w.with(|s| approve(s, low_risk(501))),
         w.with(|s| approve(s, bad_bank)),
     ];
@@ -398,7 +398,7 @@ async fn every_request_and_sandbox_answer_matches_stripes_spec() {
     let w = world(Faults::default(), 0).await;
     let mut bad = low_risk(602);
     bad.business.email = "x@y.invalid".into();
-    let ids = vec![
+    let ids = [
         w.with(|s| approve(s, low_risk(603))),
         w.with(|s| approve(s, bad)),
     ];

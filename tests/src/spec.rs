@@ -157,12 +157,12 @@ impl Spec {
                     } else {
                         format!("{at}[{k}]")
                     };
-                    match props {
-                        Some(p) => match p.get(k) {
+                    // Without properties the object is free-form (metadata).
+                    if let Some(p) = props {
+                        match p.get(k) {
                             Some(s) => self.check_form(s, child, &path, problems),
                             None => problems.push(format!("{path}: unknown parameter")),
-                        },
-                        None => {} // free-form object (metadata)
+                        }
                     }
                 }
                 if let Some(req) = schema.get("required").and_then(Value::as_array) {

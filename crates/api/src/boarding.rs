@@ -944,6 +944,7 @@ pub struct BoardingOverview {
 }
 
 /// Use case: the outbox (any signed-in role). `health` is the running worker's, if any.
+/// The Boarding page refreshes itself with this, so it does not count as activity.
 pub fn overview(
     slot: &mut SessionSlot,
     state: Option<&str>,
@@ -965,7 +966,7 @@ pub fn overview(
             }
         }),
     };
-    let session = slot.require(Access::SignedIn, "boarding.view")?;
+    let session = slot.require_quietly(Access::SignedIn, "boarding.view")?;
     let vault = session.vault();
     let jobs = vault
         .jobs(filter, 200)?
@@ -1214,7 +1215,8 @@ fn merchant_view(m: Merchant) -> MerchantView {
     MerchantView { merchant: m, open }
 }
 
-/// Use case: boarded merchants, open requirements first (any signed-in role).
+/// Use case: boarded merchants, open requirements first (any signed-in role; a refresh is not
+/// activity).
 pub fn merchants(slot: &mut SessionSlot) -> Result<Vec<MerchantView>> {
     let session = slot.require(Access::SignedIn, "merchants.view")?;
     Ok(session

@@ -174,6 +174,17 @@ impl SessionSlot {
         Ok(session)
     }
 
+    /// [`Self::require`] for a screen that refreshes itself: every check, but it is not
+    /// activity, so a page left open still locks after the idle time.
+    pub fn require_quietly(&mut self, access: Access, action: &str) -> Result<&mut Session> {
+        let last = self.current.as_ref().map(|s| s.last_activity);
+        let session = self.require(access, action)?;
+        if let Some(last) = last {
+            session.last_activity = last;
+        }
+        Ok(session)
+    }
+
     /// The session at a given sign-in stage (set-up steps use this).
     pub(crate) fn require_stage(&mut self, stage: Stage, now: Instant) -> Result<&mut Session> {
         if self.lock_if_idle(now) {
@@ -268,6 +279,34 @@ mod tests {
         assert!(Access::Oversight.allows(Role::Auditor));
         assert!(!Access::Oversight.allows(Role::Underwriter));
         assert!(Access::SignedIn.allows(Role::Auditor));
+    }
+
+    #[test]
+    fn a_quiet_refresh_is_not_activity() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = crate::DataDir::open(tmp.path()).unwrap();
+        let mut slot = SessionSlot::new();
+        crate::auth::setup_vault(
+            &dir,
+            crate::auth::SetupInput {
+                username: "alice".into(),
+                password: "correct horse battery".into(),
+            },
+            &mut slot,
+            vault::Policy {
+                kdf: vault::KdfParams::MINIMUM,
+                ..vault::Policy::default()
+            },
+        )
+        .unwrap();
+        let session = slot.current.as_mut().unwrap();
+        session.stage = Stage::Ready;
+        let before = Instant::now() - Duration::from_secs(60);
+        session.last_activity = before;
+        slot.require_quietly(Access::SignedIn, "x").unwrap();
+        assert_eq!(slot.current.as_ref().unwrap().last_activity, before);
+        slot.require(Access::SignedIn, "x").unwrap();
+        assert!(slot.current.as_ref().unwrap().last_activity > before);
     }
 
     #[test]

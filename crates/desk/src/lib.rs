@@ -1161,7 +1161,9 @@ fn shared<T>(
     let shared = std::sync::Arc::new(std::sync::Mutex::new(std::mem::take(slot)));
     let out = f(std::sync::Arc::clone(&shared));
     if let Ok(mutex) = std::sync::Arc::try_unwrap(shared) {
-        *slot = mutex.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *slot = mutex
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
     }
     out
 }
@@ -1179,7 +1181,10 @@ fn print_job(w: &mut dyn Write, j: &api::boarding::JobView) -> std::io::Result<(
         w,
         "{}  {:<9}  {:<10}  step {:<9} attempts {:>3}  {}",
         j.job.id,
-        serde_json::to_value(j.job.state).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+        serde_json::to_value(j.job.state)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
         j.job.account_id.as_deref().unwrap_or("-"),
         j.job.step,
         j.job.total_attempts,
@@ -1189,7 +1194,11 @@ fn print_job(w: &mut dyn Write, j: &api::boarding::JobView) -> std::io::Result<(
         writeln!(
             w,
             "    last error ({kind}{}): {}",
-            j.job.error_field.as_deref().map(|f| format!(", field {f}")).unwrap_or_default(),
+            j.job
+                .error_field
+                .as_deref()
+                .map(|f| format!(", field {f}"))
+                .unwrap_or_default(),
             j.error_message.as_deref().unwrap_or("")
         )?;
     }
@@ -1206,7 +1215,9 @@ fn boarding_verb(
     use api::boarding as b;
     match action {
         BoardingAction::Status { state } => {
-            let o = with_session(ctx, prompt, |slot| b::overview(slot, state.as_deref(), None))?;
+            let o = with_session(ctx, prompt, |slot| {
+                b::overview(slot, state.as_deref(), None)
+            })?;
             printer.value(out, &o, |w| {
                 let c = &o.counts;
                 writeln!(
@@ -1233,7 +1244,10 @@ fn boarding_verb(
             let j = j?;
             printer.value(out, &j, |w| print_job(w, &j))
         }
-        BoardingAction::Drain { timeout, request_timeout } => {
+        BoardingAction::Drain {
+            timeout,
+            request_timeout,
+        } => {
             let report = with_session(ctx, prompt, |slot| {
                 shared(slot, |shared| {
                     let request_timeout = std::time::Duration::from_secs(request_timeout.max(1));
@@ -1265,7 +1279,10 @@ fn boarding_verb(
             if report.finished {
                 Ok(())
             } else {
-                Err(Error::new(Code::Unavailable, "jobs are still waiting to be retried"))
+                Err(Error::new(
+                    Code::Unavailable,
+                    "jobs are still waiting to be retried",
+                ))
             }
         }
     }
@@ -1283,25 +1300,53 @@ fn platform_verb(
         PlatformAction::Show => {
             let p = with_session(ctx, prompt, b::platform_settings)?;
             printer.value(out, &p, |w| {
-                writeln!(w, "{}  key {}  {} writes/s{}", p.url, p.key_hint, p.rate_per_second, if p.is_sandbox { "  (local sandbox)" } else { "" })
+                writeln!(
+                    w,
+                    "{}  key {}  {} writes/s{}",
+                    p.url,
+                    p.key_hint,
+                    p.rate_per_second,
+                    if p.is_sandbox {
+                        "  (local sandbox)"
+                    } else {
+                        ""
+                    }
+                )
             })
         }
-        PlatformAction::Set { url, rate, key_from_stdin } => {
+        PlatformAction::Set {
+            url,
+            rate,
+            key_from_stdin,
+        } => {
             let p = with_session_asking(ctx, prompt, |slot, prompt| {
                 let secret_key = if key_from_stdin {
                     Some(ask_secret(prompt, "Secret key: ", "secret key")?)
                 } else {
                     None
                 };
-                b::set_platform(slot, b::SetPlatformInput { url, secret_key, rate_per_second: rate })
+                b::set_platform(
+                    slot,
+                    b::SetPlatformInput {
+                        url,
+                        secret_key,
+                        rate_per_second: rate,
+                    },
+                )
             })?;
-            printer.value(out, &p, |w| writeln!(w, "platform set: {}  key {}", p.url, p.key_hint))
+            printer.value(out, &p, |w| {
+                writeln!(w, "platform set: {}  key {}", p.url, p.key_hint)
+            })
         }
         PlatformAction::Test => {
             let t = with_session(ctx, prompt, |slot| {
-                shared(slot, |shared| runtime()?.block_on(b::test_connection(&shared)))
+                shared(slot, |shared| {
+                    runtime()?.block_on(b::test_connection(&shared))
+                })
             })?;
-            printer.value(out, &t, |w| writeln!(w, "{} ({} ms): {}", t.url, t.latency_ms, t.message))?;
+            printer.value(out, &t, |w| {
+                writeln!(w, "{} ({} ms): {}", t.url, t.latency_ms, t.message)
+            })?;
             if t.ok {
                 Ok(())
             } else {
@@ -1326,11 +1371,25 @@ fn merchants_verb(
             m.merchant.application_id,
             m.merchant.account_id,
             m.merchant.status,
-            if m.merchant.charges_enabled { "on " } else { "off" },
+            if m.merchant.charges_enabled {
+                "on "
+            } else {
+                "off"
+            },
             m.merchant.legal_name
         )?;
         for o in &m.open {
-            writeln!(w, "    {:<20} {} → {}{}", o.kind, o.requirement, o.field.as_deref().unwrap_or("?"), o.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default())?;
+            writeln!(
+                w,
+                "    {:<20} {} → {}{}",
+                o.kind,
+                o.requirement,
+                o.field.as_deref().unwrap_or("?"),
+                o.reason
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            )?;
         }
         Ok(())
     };
@@ -1341,7 +1400,9 @@ fn merchants_verb(
         }
         MerchantsAction::Sync { application_id } => {
             let m = with_session(ctx, prompt, |slot| {
-                shared(slot, |shared| runtime()?.block_on(b::sync_merchant(&shared, &application_id)))
+                shared(slot, |shared| {
+                    runtime()?.block_on(b::sync_merchant(&shared, &application_id))
+                })
             })?;
             printer.value(out, &m, |w| print(w, &m))
         }

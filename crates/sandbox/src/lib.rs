@@ -559,10 +559,8 @@ impl Sandbox {
             );
         }
         let f = inner.faults.clone();
-        let after = if write && key.is_some() && f.drop_first_attempt {
-            inner.stats.dropped += 1;
-            After::Drop
-        } else if inner.rng.gen_bool(f.drop_rate.clamp(0.0, 1.0)) {
+        let first_use_dropped = write && key.is_some() && f.drop_first_attempt;
+        let after = if first_use_dropped || inner.rng.gen_bool(f.drop_rate.clamp(0.0, 1.0)) {
             inner.stats.dropped += 1;
             After::Drop
         } else if inner.rng.gen_bool(f.timeout_rate.clamp(0.0, 1.0)) {

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod boarding;
 pub mod info;
 pub mod intake;
 pub mod review;

@@ -107,7 +107,17 @@ fn drain(dir: &Path, user: &str, secret: &str) -> std::process::Child {
     let mut child = Command::new(env!("CARGO_BIN_EXE_desk"))
         .arg("--data-dir")
         .arg(dir)
-        .args(["--json", "--user", user, "boarding", "drain", "--request-timeout", "1", "--timeout", "90"])
+        .args([
+            "--json",
+            "--user",
+            user,
+            "boarding",
+            "drain",
+            "--request-timeout",
+            "1",
+            "--timeout",
+            "90",
+        ])
         .env("BOARDING_DESK_TEST_KDF", "minimum")
         .env_remove("BOARDING_DESK_DATA_DIR")
         .stdin(Stdio::piped())
@@ -181,7 +191,10 @@ fn kill_9_mid_drain_at_several_points_loses_nothing_and_duplicates_nothing() {
         child.wait().unwrap();
     }
     let before_last = sandbox.stats();
-    assert!(before_last.accounts > 0, "the killed runs got some way: {before_last:?}");
+    assert!(
+        before_last.accounts > 0,
+        "the killed runs got some way: {before_last:?}"
+    );
     assert!(
         before_last.accounts < 30 || before_last.persons > 0,
         "the kills happened mid-drain"
@@ -199,9 +212,17 @@ fn kill_9_mid_drain_at_several_points_loses_nothing_and_duplicates_nothing() {
     assert_eq!(report["counts"]["done"], 30, "{report}");
 
     let stats = sandbox.stats();
-    assert!(stats.duplicates().is_empty(), "duplicates: {:?}", stats.duplicates());
+    assert!(
+        stats.duplicates().is_empty(),
+        "duplicates: {:?}",
+        stats.duplicates()
+    );
     for id in &ids {
-        assert_eq!(stats.accounts_per_application.get(id), Some(&1), "one account for {id}");
+        assert_eq!(
+            stats.accounts_per_application.get(id),
+            Some(&1),
+            "one account for {id}"
+        );
     }
     assert_eq!(stats.accounts, 30);
 }

@@ -23,6 +23,9 @@ export interface FakeOptions {
   vault?: AppInfo['vault'];
   session?: SessionInfo | null;
   appInfoError?: BackendError;
+  jobs?: import('./types').BoardingJob[];
+  merchants?: import('./types').Merchant[];
+  platformDown?: boolean;
 }
 
 export const READY_ADMIN: SessionInfo = {
@@ -44,6 +47,13 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
   let clock = 1_780_000_000_000;
   let lists: import('./types').ListVersion[] = [];
   const queue: import('./types').QueueRow[] = opts.queue ?? [];
+  const jobs: import('./types').BoardingJob[] = opts.jobs ?? [];
+  let platform: import('./types').PlatformSettings = {
+    url: 'http://127.0.0.1:12111',
+    key_hint: 'sk_test_…dbox',
+    rate_per_second: 25,
+    is_sandbox: true,
+  };
   const masked = (f: ApplicationForm): ApplicationForm => {
     const m = structuredClone(f);
     m.business.ein = m.business.ein && fakeMask(m.business.ein);
@@ -284,6 +294,58 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
     setScreeningThreshold: async (value) => {
       if (value < 0.7 || value > 0.99) throw new BackendError('invalid_input', 'threshold: must be between 0.70 and 0.99');
       return value;
+    },
+    boardingOverview: async (filter) => {
+      needSessionAny();
+      calls.push(`boardingOverview:${filter ?? 'all'}`);
+      const count = (st: string) => jobs.filter((j) => j.state === st).length;
+      return {
+        counts: { queued: count('queued'), retrying: count('retrying'), needs_fix: count('needs_fix'), done: count('done'), cancelled: count('cancelled') },
+        jobs: jobs.filter((j) => !filter || j.state === filter),
+        health: opts.platformDown
+          ? { state: 'down', since: '2026-11-26T10:00:00Z', failures: 7, retry_at: '2026-11-26T10:01:00Z' }
+          : { state: 'up' },
+        platform_url: platform.url,
+      };
+    },
+    boardingRetry: async (id) => {
+      const job = jobs.find((j) => j.id === id);
+      if (!job) throw new BackendError('not_found', 'no boarding job for that id');
+      calls.push(`boardingRetry:${id}`);
+      job.state = 'queued';
+      return job;
+    },
+    boardingCancel: async (id) => {
+      const job = jobs.find((j) => j.id === id);
+      if (!job) throw new BackendError('not_found', 'no boarding job for that id');
+      calls.push(`boardingCancel:${id}`);
+      job.state = 'cancelled';
+      return job;
+    },
+    boardingFix: async (id, field, value) => {
+      const job = jobs.find((j) => j.id === id);
+      if (!job) throw new BackendError('not_found', 'no boarding job for that id');
+      if (field !== job.error_field) throw new BackendError('invalid_input', 'field: only the field the platform named can be corrected here');
+      if (!value.includes('@')) throw new BackendError('invalid_input', `${field}: must be an email address`);
+      calls.push(`boardingFix:${id}:${field}`);
+      job.state = 'queued';
+      job.error_kind = null;
+      return job;
+    },
+    platformSettings: async () => platform,
+    setPlatform: async (url, secretKey, rate) => {
+      if (!/^https:\/\/|^http:\/\/127\.0\.0\.1/.test(url)) throw new BackendError('invalid_input', 'url: must be an https:// address');
+      calls.push(`setPlatform:${url}:${secretKey ? 'new-key' : 'same-key'}:${rate}`);
+      platform = { url, key_hint: secretKey ? `sk_live_…${secretKey.slice(-4)}` : platform.key_hint, rate_per_second: rate, is_sandbox: false };
+      return platform;
+    },
+    testPlatform: async () => ({ ok: !opts.platformDown, url: platform.url, latency_ms: 12, message: opts.platformDown ? 'cannot reach the platform' : 'connected' }),
+    listMerchants: async () => opts.merchants ?? [],
+    syncMerchant: async (id) => {
+      const m = (opts.merchants ?? []).find((x) => x.application_id === id);
+      if (!m) throw new BackendError('not_found', 'no boarded merchant');
+      calls.push(`syncMerchant:${id}`);
+      return m;
     },
     reviewDashboard: async () => ({
       by_status: [['submitted', queue.length]],

@@ -403,6 +403,86 @@ export interface Dashboard {
 }
 
 /** Everything the UI asks of Rust. The Tauri implementation is in tauri.ts; tests pass fakes. */
+/** The platform as the boarding worker experiences it. */
+export type PlatformHealth =
+  | { state: 'up' }
+  | { state: 'down'; since: string; failures: number; retry_at: string };
+
+export type JobState = 'queued' | 'retrying' | 'needs_fix' | 'done' | 'cancelled';
+
+export interface BoardingJob {
+  id: string;
+  application_id: string;
+  legal_name: string;
+  kind: string;
+  state: JobState;
+  step: string;
+  account_id: string | null;
+  persons: [string, number][];
+  attempts: number;
+  total_attempts: number;
+  next_attempt_at: number;
+  lease_until: number;
+  error_kind: string | null;
+  error_field: string | null;
+  error_param: string | null;
+  created_by: string;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
+  error_message: string | null;
+}
+
+export interface JobCounts {
+  queued: number;
+  retrying: number;
+  needs_fix: number;
+  done: number;
+  cancelled: number;
+}
+
+export interface BoardingOverview {
+  counts: JobCounts;
+  jobs: BoardingJob[];
+  health: PlatformHealth | null;
+  platform_url: string;
+}
+
+export interface PlatformSettings {
+  url: string;
+  key_hint: string;
+  rate_per_second: number;
+  is_sandbox: boolean;
+}
+
+export interface ConnectionTest {
+  ok: boolean;
+  url: string;
+  latency_ms: number;
+  message: string;
+}
+
+export interface OpenRequirement {
+  requirement: string;
+  field: string | null;
+  kind: 'error' | 'past_due' | 'currently_due' | 'pending_verification';
+  reason: string | null;
+}
+
+export interface Merchant {
+  application_id: string;
+  legal_name: string;
+  account_id: string;
+  status: string;
+  charges_enabled: boolean;
+  payouts_enabled: boolean;
+  capabilities: Record<string, string>;
+  open_requirements: number;
+  boarded_at: number;
+  synced_at: number | null;
+  open: OpenRequirement[];
+}
+
 export interface Backend {
   appInfo(): Promise<AppInfo>;
   sessionInfo(): Promise<SessionInfo | null>;
@@ -450,4 +530,13 @@ export interface Backend {
   riskSettings(): Promise<[Record<string, unknown>, number]>;
   setRiskRules(json: string): Promise<Record<string, unknown>>;
   setScreeningThreshold(value: number): Promise<number>;
+  boardingOverview(filter: JobState | null): Promise<BoardingOverview>;
+  boardingRetry(id: string): Promise<BoardingJob>;
+  boardingCancel(id: string): Promise<BoardingJob>;
+  boardingFix(id: string, field: string, value: string): Promise<BoardingJob>;
+  platformSettings(): Promise<PlatformSettings>;
+  setPlatform(url: string, secretKey: string | null, ratePerSecond: number): Promise<PlatformSettings>;
+  testPlatform(): Promise<ConnectionTest>;
+  listMerchants(): Promise<Merchant[]>;
+  syncMerchant(id: string): Promise<Merchant>;
 }

@@ -1,0 +1,82 @@
+use api::boarding::{
+    self, BoardingOverview, ConnectionTest, JobView, MerchantView, PlatformSettings,
+    SetPlatformInput,
+};
+use tauri::State;
+
+use crate::state::AppState;
+
+#[tauri::command]
+pub async fn boarding_overview(
+    state: State<'_, AppState>,
+    filter: Option<String>,
+) -> Result<BoardingOverview, api::Error> {
+    let health = Some(state.worker().health());
+    state
+        .run(move |_, slot, _| boarding::overview(slot, filter.as_deref(), health))
+        .await
+}
+
+#[tauri::command]
+pub async fn boarding_retry(state: State<'_, AppState>, id: String) -> Result<JobView, api::Error> {
+    state
+        .run(move |_, slot, _| boarding::retry(slot, &id))
+        .await
+}
+
+#[tauri::command]
+pub async fn boarding_cancel(
+    state: State<'_, AppState>,
+    id: String,
+) -> Result<JobView, api::Error> {
+    state
+        .run(move |_, slot, _| boarding::cancel(slot, &id))
+        .await
+}
+
+#[tauri::command]
+pub async fn boarding_fix(
+    state: State<'_, AppState>,
+    id: String,
+    field: String,
+    value: String,
+) -> Result<JobView, api::Error> {
+    state
+        .run(move |_, slot, _| boarding::fix_and_resend(slot, &id, &field, &value))
+        .await
+}
+
+#[tauri::command]
+pub async fn platform_settings(state: State<'_, AppState>) -> Result<PlatformSettings, api::Error> {
+    state
+        .run(|_, slot, _| boarding::platform_settings(slot))
+        .await
+}
+
+#[tauri::command]
+pub async fn set_platform(
+    state: State<'_, AppState>,
+    input: SetPlatformInput,
+) -> Result<PlatformSettings, api::Error> {
+    state
+        .run(move |_, slot, _| boarding::set_platform(slot, input))
+        .await
+}
+
+#[tauri::command]
+pub async fn test_platform(state: State<'_, AppState>) -> Result<ConnectionTest, api::Error> {
+    boarding::test_connection(&state.session()).await
+}
+
+#[tauri::command]
+pub async fn list_merchants(state: State<'_, AppState>) -> Result<Vec<MerchantView>, api::Error> {
+    state.run(|_, slot, _| boarding::merchants(slot)).await
+}
+
+#[tauri::command]
+pub async fn sync_merchant(
+    state: State<'_, AppState>,
+    id: String,
+) -> Result<MerchantView, api::Error> {
+    boarding::sync_merchant(&state.session(), &id).await
+}

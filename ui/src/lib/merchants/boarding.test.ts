@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { healthLine, nextRetry, stepLabel } from './boarding';
+
+describe('boarding helpers', () => {
+  it('names steps the way an underwriter reads them', () => {
+    expect(stepLabel('account')).toBe('Create account');
+    expect(stepLabel('person:0')).toBe('Add person 1');
+    expect(stepLabel('provided')).toBe('Confirm owners');
+    expect(stepLabel('weird')).toBe('weird');
+  });
+
+  it('shows when a waiting job is retried', () => {
+    const now = 1_000_000;
+    expect(nextRetry({ state: 'retrying', next_attempt_at: now + 12_400 }, now)).toBe('in 12 s');
+    expect(nextRetry({ state: 'retrying', next_attempt_at: now + 180_000 }, now)).toBe('in 3 min');
+    expect(nextRetry({ state: 'queued', next_attempt_at: now - 5 }, now)).toBe('now');
+    expect(nextRetry({ state: 'needs_fix', next_attempt_at: now + 5000 }, now)).toBe('—');
+  });
+
+  it('says since when the platform is down, and nothing when it is up', () => {
+    expect(healthLine({ state: 'up' })).toBeNull();
+    expect(healthLine(null)).toBeNull();
+    const line = healthLine({ state: 'down', since: '2026-11-26T10:00:00Z', failures: 7, retry_at: '2026-11-26T10:01:00Z' }, 'en-GB');
+    expect(line).toMatch(/^Platform unavailable since \d\d:\d\d:\d\d \(7 failures; next try \d\d:\d\d:\d\d\)$/);
+  });
+});

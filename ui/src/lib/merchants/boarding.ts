@@ -1,0 +1,39 @@
+// Pure helpers of the Boarding and Merchants pages.
+
+import type { BoardingJob, JobState, PlatformHealth } from '../backend/types';
+
+export const JOB_STATE_LABEL: Record<JobState, string> = {
+  queued: 'Queued',
+  retrying: 'Retrying',
+  needs_fix: 'Needs a fix',
+  done: 'Boarded',
+  cancelled: 'Cancelled',
+};
+
+/** "account", "person:1", "provided" → what a person reads. */
+export function stepLabel(step: string): string {
+  if (step === 'account') return 'Create account';
+  if (step === 'provided') return 'Confirm owners';
+  if (step === 'done') return 'Done';
+  const person = /^person:(\d+)$/.exec(step);
+  if (person) return `Add person ${Number(person[1]) + 1}`;
+  return step;
+}
+
+/** "in 12 s", "in 3 min", "now" for a retry time (ms since the epoch). */
+export function nextRetry(job: Pick<BoardingJob, 'state' | 'next_attempt_at'>, nowMs: number): string {
+  if (job.state !== 'retrying' && job.state !== 'queued') return '—';
+  const s = Math.round((job.next_attempt_at - nowMs) / 1000);
+  if (s <= 0) return 'now';
+  if (s < 60) return `in ${s} s`;
+  if (s < 3600) return `in ${Math.round(s / 60)} min`;
+  return `in ${Math.round(s / 3600)} h`;
+}
+
+/** The status-bar line for the platform, or null when it is up. */
+export function healthLine(health: PlatformHealth | null, locale?: string): string | null {
+  if (!health || health.state === 'up') return null;
+  const since = new Date(health.since).toLocaleTimeString(locale ?? 'en-GB');
+  const retry = new Date(health.retry_at).toLocaleTimeString(locale ?? 'en-GB');
+  return `Platform unavailable since ${since} (${health.failures} failures; next try ${retry})`;
+}

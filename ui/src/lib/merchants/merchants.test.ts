@@ -1,0 +1,67 @@
+import { fireEvent, render, screen, within } from '@testing-library/svelte';
+import { describe, expect, it } from 'vitest';
+import { READY_ADMIN, fakeBackend } from '../backend/fake';
+import type { BoardingJob, Merchant, SessionInfo } from '../backend/types';
+import MerchantsPage from './MerchantsPage.svelte';
+
+const noop = () => {};
+
+function job(id: string, state: BoardingJob['state'], extra: Partial<BoardingJob> = {}): BoardingJob {
+  return {
+    id, application_id: `app-${id}`, legal_name: `Shop ${id}`, kind: 'board', state, step: 'account', account_id: null,
+    persons: [], attempts: 1, total_attempts: 3, next_attempt_at: Date.now() + 20_000, lease_until: 0, error_kind: null,
+    error_field: null, error_param: null, created_by: 'uma', created_at: 0, updated_at: 0, finished_at: null,
+    error_message: null, ...extra,
+  };
+}
+
+describe('Boarding page', () => {
+  it('shows the outage, each job with its step and next retry, and fixes a refused field', async () => {
+    const jobs = [
+      job('a', 'retrying', { error_kind: 'network', error_message: 'connection refused' }),
+      job('b', 'needs_fix', { error_kind: 'rejected', error_field: 'business.email', error_param: 'email', error_message: 'Invalid email address' }),
+    ];
+    const backend = fakeBackend({ session: READY_ADMIN, jobs, platformDown: true });
+    render(MerchantsPage, { backend, session: READY_ADMIN, onerror: noop });
+    expect(await screen.findByTestId('platform-down')).toHaveTextContent(/Platform unavailable since/);
+    const rows = await screen.findAllByTestId('boarding-job');
+    expect(rows).toHaveLength(2);
+    expect(within(rows[0]).getByText('Create account')).toBeInTheDocument();
+    expect(within(rows[0]).getByText(/^in \d+ s$/)).toBeInTheDocument();
+
+    const input = screen.getByLabelText('New value for business.email');
+    await fireEvent.input(input, { target: { value: 'nope' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Fix and resend' }));
+    expect(await screen.findByText(/business.email: must be an email address/)).toBeInTheDocument();
+    await fireEvent.input(input, { target: { value: 'owner@shop.com' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Fix and resend' }));
+    await screen.findByText(/0 need a fix/);
+    expect(backend.calls).toContain('boardingFix:b:business.email');
+  });
+
+  it('hides the actions from auditors', async () => {
+    const auditor: SessionInfo = { ...READY_ADMIN, username: 'ann', role: 'auditor' };
+    const backend = fakeBackend({ session: auditor, jobs: [job('a', 'retrying')] });
+    render(MerchantsPage, { backend, session: auditor, onerror: noop });
+    await screen.findAllByTestId('boarding-job');
+    expect(screen.queryByRole('button', { name: 'Retry now' })).toBeNull();
+    expect(screen.queryByRole('button', { name: 'Cancel' })).toBeNull();
+  });
+
+  it('lists merchants with platform requirements mapped to our fields', async () => {
+    const merchants: Merchant[] = [
+      {
+        application_id: 'm1', legal_name: 'Corner Cafe LLC', account_id: 'acct_1', status: 'active', charges_enabled: false,
+        payouts_enabled: false, capabilities: { card_payments: 'inactive' }, open_requirements: 1, boarded_at: 0, synced_at: 0,
+        open: [{ requirement: 'external_account', field: 'bank.account_number', kind: 'error', reason: 'verification_failed_other: no_account' }],
+      },
+    ];
+    const backend = fakeBackend({ session: READY_ADMIN, merchants });
+    render(MerchantsPage, { backend, session: READY_ADMIN, onerror: noop });
+    await fireEvent.click(await screen.findByRole('tab', { name: 'Boarded merchants' }));
+    const req = await screen.findByTestId('requirement');
+    expect(req).toHaveTextContent('bank.account_number');
+    expect(req).toHaveTextContent('no_account');
+    expect(screen.getByTestId('charges')).toHaveTextContent('Charges disabled');
+  });
+});
