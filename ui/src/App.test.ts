@@ -31,7 +31,7 @@ describe('App shell', () => {
     render(App, { backend: fakeBackend() });
     await fireEvent.click(await screen.findByRole('link', { name: /Merchants/ }));
     expect(screen.getByRole('heading', { level: 1 })).toHaveTextContent('Merchants');
-    expect(screen.getByText('No boarded merchants yet')).toBeInTheDocument();
+    expect(await screen.findByRole('heading', { name: 'Boarding' })).toBeInTheDocument();
     expect(screen.getByRole('link', { name: /Merchants/ })).toHaveAttribute('aria-current', 'page');
     expect(window.location.hash).toBe('#/merchants');
   });

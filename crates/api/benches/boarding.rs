@@ -1,0 +1,162 @@
+//! `cargo bench -p desk-api --bench boarding`: board `BOARDING_BENCH_TOTAL` (default 1000)
+//! approved merchants into the sandbox with 10% 500s and 5% 429s injected and a limit of 25
+//! writes/s on both sides. Reports the time, the requests per merchant, the write rate achieved
+//! against the allowed one, and duplicates/lost (both must be 0). Recorded in docs/BENCHMARKS.md.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use desk_api::auth::{self, SetupInput};
+use desk_api::boarding::{self, SetPlatformInput, Worker, WorkerConfig};
+use desk_api::intake::{self, demo, SaveDraft};
+use desk_api::review::{self, DecideInput};
+use desk_api::{DataDir, KdfParams, Policy, SessionSlot};
+
+fn code_now(secret: &str) -> String {
+    let secret = vault::totp::Secret::from_base32(secret).expect("base32");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    secret.code_at(now)
+}
+
+fn approve(slot: &mut SessionSlot, seed: u64) -> String {
+    let mut form = demo::generate(1, seed).remove(0);
+    form.business.mcc = "5734".into();
+    form.business.card_present_percent = "90".into();
+    form.business.incorporation_date = "2010-01-01".into();
+    form.business.monthly_volume = "20000".into();
+    form.business.average_ticket = "40".into();
+    form.business.max_ticket = "200".into();
+    let view = intake::save_draft(
+        slot,
+        SaveDraft {
+            id: None,
+            version: None,
+            form,
+        },
+    )
+    .expect("save");
+    let id = view.summary.id.clone();
+    intake::submit(slot, &id, view.summary.version).expect("submit");
+    review::assign_to_me(slot, &id, false).expect("take");
+    let version = review::review_view(slot, &id).expect("view").row.version;
+    review::decide(
+        slot,
+        DecideInput {
+            id: id.clone(),
+            version,
+            decision: "approve".into(),
+            reasons: vec!["low_risk".into()],
+            note: "benchmark approval".into(),
+            fields: Vec::new(),
+            blocklist: false,
+        },
+    )
+    .expect("approve");
+    id
+}
+
+fn main() {
+    let total: u64 = std::env::var("BOARDING_BENCH_TOTAL")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = DataDir::open(tmp.path()).expect("data dir");
+    let mut slot = SessionSlot::new();
+    let policy = Policy {
+        kdf: KdfParams::MINIMUM,
+        ..Policy::default()
+    };
+    let out = auth::setup_vault(
+        &dir,
+        SetupInput {
+            username: "bench".into(),
+            password: "correct horse battery".into(),
+        },
+        &mut slot,
+        policy,
+    )
+    .expect("set up");
+    let secret = out.session.enrolment.expect("enrolment").secret;
+    auth::confirm_totp(&mut slot, &code_now(&secret)).expect("totp");
+
+    let sandbox = sandbox::Sandbox::new(
+        sandbox::Options {
+            rate_limit: 25,
+            ..sandbox::Options::default()
+        },
+        sandbox::Faults {
+            error_rate: 0.10,
+            rate_429: 0.05,
+            retry_after_secs: 1.0,
+            ..sandbox::Faults::default()
+        },
+    );
+    let addr = rt
+        .block_on(sandbox.start_api("127.0.0.1:0".parse().expect("addr")))
+        .expect("sandbox");
+    boarding::set_platform(
+        &mut slot,
+        SetPlatformInput {
+            url: format!("http://{addr}"),
+            secret_key: None,
+            rate_per_second: 25.0,
+        },
+    )
+    .expect("platform");
+
+    let started = Instant::now();
+    let ids: Vec<String> = (0..total).map(|i| approve(&mut slot, 10_000 + i)).collect();
+    eprintln!(
+        "approved {total} in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let slot = Arc::new(Mutex::new(slot));
+    let worker = Worker::new(
+        Arc::clone(&slot),
+        WorkerConfig {
+            backoff_base: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(10),
+            ..WorkerConfig::default()
+        },
+    );
+    let started = Instant::now();
+    let report = rt
+        .block_on(worker.drain(Duration::from_secs(3600)))
+        .expect("drain");
+    let secs = started.elapsed().as_secs_f64();
+    let stats = sandbox.stats();
+    let lost = ids
+        .iter()
+        .filter(|id| stats.accounts_per_application.get(*id) != Some(&1))
+        .count();
+    let rate = stats.writes as f64 / secs;
+    println!("boarding {total} merchants, 10% 500s + 5% 429s injected, limit 25 writes/s");
+    println!("  time                 {secs:.1} s");
+    println!(
+        "  boarded              {} (needs fix {}, still waiting {})",
+        report.counts.done,
+        report.counts.needs_fix,
+        report.counts.queued + report.counts.retrying
+    );
+    println!(
+        "  requests sent        {} ({:.2} per merchant)",
+        report.requests,
+        report.requests as f64 / total as f64
+    );
+    println!(
+        "  writes reaching the platform {} → {rate:.1}/s = {:.1}% of the allowed 25/s",
+        stats.writes,
+        rate / 25.0 * 100.0
+    );
+    println!(
+        "  injected 500s {} · injected 429s {} · limit 429s {} · max writes in 1 s {}",
+        stats.injected_500, stats.injected_429, stats.rate_limited, stats.max_writes_per_second
+    );
+    println!("  duplicates {} · lost {lost}", stats.duplicates().len());
+}
