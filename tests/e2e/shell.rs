@@ -7,7 +7,7 @@ pub const PASSWORD: &str = "correct horse battery";
 const SECTIONS: [(&str, &str, &str); 4] = [
     ("applications", "Applications", "No applications yet"),
     ("review", "Review queue", "The review queue is empty"),
-    ("merchants", "Merchants", "No boarded merchants yet"),
+    ("merchants", "Merchants", "Nothing is boarding yet"),
     ("admin", "Admin", ""),
 ];
 
