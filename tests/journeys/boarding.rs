@@ -8,9 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use api::boarding::{self, SetPlatformInput, Worker, WorkerConfig};
-use api::intake::{self, demo, SaveDraft};
+use api::intake::{self, demo};
 use api::platform::requests;
-use api::review::{self, DecideInput};
 use api::{DataDir, SessionSlot};
 use desk_tests::spec::Spec;
 use domain::intake::{ApplicationForm, ApplicationStatus};
@@ -18,47 +17,13 @@ use sandbox::{Down, Faults, Options, Sandbox};
 
 use crate::auth::setup;
 
-fn low_risk(seed: u64) -> ApplicationForm {
-    let mut f = demo::generate(1, seed).remove(0);
-    f.business.mcc = "5734".into();
-    f.business.card_present_percent = "90".into();
-    f.business.incorporation_date = "2010-01-01".into();
-    f.business.monthly_volume = "20000".into();
-    f.business.average_ticket = "40".into();
-    f.business.max_ticket = "200".into();
-    f
-}
+use api::intake::demo::low_risk;
 
-/// Saves, submits, takes and approves `form`; returns the application id.
+/// Approves `form` (one approver: it is low risk) and checks that it is approved.
 fn approve(slot: &mut SessionSlot, form: ApplicationForm) -> String {
-    let view = intake::save_draft(
-        slot,
-        SaveDraft {
-            id: None,
-            version: None,
-            form,
-        },
-    )
-    .unwrap();
-    let id = view.summary.id.clone();
-    intake::submit(slot, &id, view.summary.version).unwrap();
-    review::assign_to_me(slot, &id, false).unwrap();
-    let version = review::review_view(slot, &id).unwrap().row.version;
-    let out = review::decide(
-        slot,
-        DecideInput {
-            id: id.clone(),
-            version,
-            decision: "approve".into(),
-            reasons: vec!["low_risk".into()],
-            note: "Checked the file and the evidence".into(),
-            fields: Vec::new(),
-            blocklist: false,
-        },
-    )
-    .unwrap();
+    let id = demo::approve(slot, form).unwrap();
     assert_eq!(
-        out.status,
+        intake::get_application(slot, &id).unwrap().summary.status,
         ApplicationStatus::Approved,
         "a low-risk approval needs one approver"
     );

@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 
 use desk_api::auth::{self, SetupInput};
 use desk_api::boarding::{self, SetPlatformInput, Worker, WorkerConfig};
-use desk_api::intake::{self, demo, SaveDraft};
-use desk_api::review::{self, DecideInput};
+use desk_api::intake::demo;
 use desk_api::{DataDir, KdfParams, Policy, SessionSlot};
 
 fn code_now(secret: &str) -> String {
@@ -19,43 +18,6 @@ fn code_now(secret: &str) -> String {
         .expect("clock")
         .as_secs();
     secret.code_at(now)
-}
-
-fn approve(slot: &mut SessionSlot, seed: u64) -> String {
-    let mut form = demo::generate(1, seed).remove(0);
-    form.business.mcc = "5734".into();
-    form.business.card_present_percent = "90".into();
-    form.business.incorporation_date = "2010-01-01".into();
-    form.business.monthly_volume = "20000".into();
-    form.business.average_ticket = "40".into();
-    form.business.max_ticket = "200".into();
-    let view = intake::save_draft(
-        slot,
-        SaveDraft {
-            id: None,
-            version: None,
-            form,
-        },
-    )
-    .expect("save");
-    let id = view.summary.id.clone();
-    intake::submit(slot, &id, view.summary.version).expect("submit");
-    review::assign_to_me(slot, &id, false).expect("take");
-    let version = review::review_view(slot, &id).expect("view").row.version;
-    review::decide(
-        slot,
-        DecideInput {
-            id: id.clone(),
-            version,
-            decision: "approve".into(),
-            reasons: vec!["low_risk".into()],
-            note: "benchmark approval".into(),
-            fields: Vec::new(),
-            blocklist: false,
-        },
-    )
-    .expect("approve");
-    id
 }
 
 fn main() {
@@ -110,7 +72,9 @@ fn main() {
     .expect("platform");
 
     let started = Instant::now();
-    let ids: Vec<String> = (0..total).map(|i| approve(&mut slot, 10_000 + i)).collect();
+    let ids: Vec<String> = (0..total)
+        .map(|i| demo::approve(&mut slot, demo::low_risk(10_000 + i)).expect("approve"))
+        .collect();
     eprintln!(
         "approved {total} in {:.1} s",
         started.elapsed().as_secs_f64()

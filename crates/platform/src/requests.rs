@@ -77,16 +77,6 @@ impl Params {
         out
     }
 
-    /// A digest of the parameters: the same idempotency key must never carry different ones.
-    pub fn fingerprint(&self) -> String {
-        use std::hash::{Hash, Hasher};
-        // Not a security boundary (the vault seals the parameters themselves); a stable
-        // 64-bit digest is enough to notice "same key, different request" locally.
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        self.0.hash(&mut h);
-        format!("{:016x}", h.finish())
-    }
-
     /// Decodes a form body (the sandbox uses this).
     pub fn decode(body: &str) -> Self {
         let mut out = Params::new();

@@ -8,8 +8,7 @@ use std::time::Duration;
 
 use api::auth::{self, ChangePasswordInput, SetupInput, SignInInput};
 use api::boarding::{self, SetPlatformInput};
-use api::intake::{self, demo, SaveDraft};
-use api::review::{self, DecideInput};
+use api::intake::demo;
 use api::{users, DataDir, KdfParams, Policy, SessionSlot};
 
 const PW: &str = "quiet river stones";
@@ -64,43 +63,6 @@ fn user(dir: &DataDir, admin: &mut SessionSlot, name: &str) -> String {
     auth::confirm_totp(&mut slot, &code(&secret, 0)).unwrap();
     slot.lock().unwrap();
     secret
-}
-
-fn approve(slot: &mut SessionSlot, seed: u64) -> String {
-    let mut form = demo::generate(1, seed).remove(0);
-    form.business.mcc = "5734".into();
-    form.business.card_present_percent = "90".into();
-    form.business.incorporation_date = "2010-01-01".into();
-    form.business.monthly_volume = "20000".into();
-    form.business.average_ticket = "40".into();
-    form.business.max_ticket = "200".into();
-    let view = intake::save_draft(
-        slot,
-        SaveDraft {
-            id: None,
-            version: None,
-            form,
-        },
-    )
-    .unwrap();
-    let id = view.summary.id.clone();
-    intake::submit(slot, &id, view.summary.version).unwrap();
-    review::assign_to_me(slot, &id, false).unwrap();
-    let version = review::review_view(slot, &id).unwrap().row.version;
-    review::decide(
-        slot,
-        DecideInput {
-            id: id.clone(),
-            version,
-            decision: "approve".into(),
-            reasons: vec!["low_risk".into()],
-            note: "Checked the file and the evidence".into(),
-            fields: Vec::new(),
-            blocklist: false,
-        },
-    )
-    .unwrap();
-    id
 }
 
 fn drain(dir: &Path, user: &str, secret: &str) -> std::process::Child {
@@ -180,7 +142,9 @@ fn kill_9_mid_drain_at_several_points_loses_nothing_and_duplicates_nothing() {
             (name, secret)
         })
         .collect();
-    let ids: Vec<String> = (0..30).map(|i| approve(&mut admin, 900 + i)).collect();
+    let ids: Vec<String> = (0..30)
+        .map(|i| demo::approve(&mut admin, demo::low_risk(900 + i)).unwrap())
+        .collect();
     admin.lock().unwrap();
 
     for (i, kill_after_ms) in [900u64, 1_700, 2_500].into_iter().enumerate() {
