@@ -49,6 +49,7 @@ const COMMANDS: &[&str] = &[
     "set_risk_rules",
     "set_screening_threshold",
     "boarding_overview",
+    "platform_status",
     "boarding_retry",
     "boarding_cancel",
     "boarding_fix",

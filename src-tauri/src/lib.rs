@@ -83,6 +83,7 @@ pub fn run() {
             commands::review::set_risk_rules,
             commands::review::set_screening_threshold,
             commands::boarding::boarding_overview,
+            commands::boarding::platform_status,
             commands::boarding::boarding_retry,
             commands::boarding::boarding_cancel,
             commands::boarding::boarding_fix,

@@ -152,6 +152,13 @@ async fn the_platform_down_while_fifty_are_approved_then_up_boards_each_exactly_
         .iter()
         .any(|j| j.job.error_kind.as_deref() == Some("network")));
     assert_eq!(w.sandbox.stats().accounts, 0);
+    // The status bar's line: down, with every approved merchant still waiting.
+    let status = w.with(|s| boarding::platform_status(s, Some(worker.health())).unwrap());
+    assert!(matches!(
+        status.health,
+        Some(platform::resilience::Health::Down { failures, .. }) if failures > 0
+    ));
+    assert_eq!((status.waiting, status.needs_fix), (50, 0));
 
     w.sandbox
         .set_faults(Faults::default(), w.addr)
@@ -172,6 +179,8 @@ async fn the_platform_down_while_fifty_are_approved_then_up_boards_each_exactly_
     running.abort();
     w.assert_boarded_once(&ids);
     assert_eq!(worker.health(), platform::resilience::Health::Up);
+    let status = w.with(|s| boarding::platform_status(s, Some(worker.health())).unwrap());
+    assert_eq!(status.waiting, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,11 +3,21 @@ import { afterEach, describe, expect, it } from 'vitest';
 import App from './App.svelte';
 import { BackendError } from './lib/backend/errors';
 import { READY_ADMIN, fakeBackend as fake } from './lib/backend/fake';
+import type { BoardingJob } from './lib/backend/types';
 
 /** Signed in and ready: the shell itself. */
 const fakeBackend = () => fake({ vault: 'locked', session: READY_ADMIN });
 
 afterEach(() => history.replaceState(null, '', '#/'));
+
+function boardingJob(id: string): BoardingJob {
+  return {
+    id, application_id: `app-${id}`, legal_name: `Shop ${id}`, kind: 'board', state: 'queued', step: 'account',
+    account_id: null, persons: [], attempts: 0, total_attempts: 0, next_attempt_at: 0, lease_until: 0, error_kind: null,
+    error_field: null, error_param: null, created_by: 'uma', created_at: 0, updated_at: 0, finished_at: null,
+    error_message: null,
+  };
+}
 
 describe('App shell', () => {
   it('shows the sidebar sections, the header and the default page', async () => {
@@ -25,6 +35,26 @@ describe('App shell', () => {
     expect(await screen.findByTestId('app-version')).toHaveTextContent('Boarding Desk 9.8.7');
     expect(screen.getByTestId('vault-state')).toHaveTextContent('Vault: unlocked');
     expect(screen.getByText('Data: /tmp/desk-test')).toBeInTheDocument();
+  });
+
+  it('shows the platform in the status bar: up, then an outage with what is waiting', async () => {
+    const { unmount } = render(App, { backend: fakeBackend() });
+    expect(await screen.findByTestId('platform-status')).toHaveTextContent('Platform: up');
+    unmount();
+
+    const waiting = { ...boardingJob('a'), state: 'retrying' as const };
+    const fixing = { ...boardingJob('b'), state: 'needs_fix' as const };
+    const backend = fake({ vault: 'locked', session: READY_ADMIN, platformDown: true, jobs: [waiting, fixing] });
+    render(App, { backend });
+    const line = await screen.findByTestId('platform-status');
+    expect(line).toHaveTextContent(/^Platform unavailable since .+ \(7 failures; next try .+\) · 1 waiting to board · 1 need a fix$/);
+    expect(backend.calls).toContain('platformStatus');
+  });
+
+  it('shows no platform line before sign-in', async () => {
+    render(App, { backend: fake({ vault: 'locked', session: null }) });
+    await screen.findByTestId('vault-state');
+    expect(screen.queryByTestId('platform-status')).toBeNull();
   });
 
   it('navigates when a sidebar item is clicked and marks it current', async () => {

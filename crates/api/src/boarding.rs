@@ -925,6 +925,29 @@ fn store_account_state(
     )
 }
 
+/// What the status bar shows about the platform.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlatformStatus {
+    /// The running worker's view; `None` when no worker runs (the CLI).
+    pub health: Option<Health>,
+    /// Jobs waiting to be sent (queued or retrying).
+    pub waiting: i64,
+    /// Jobs stopped on a platform refusal.
+    pub needs_fix: i64,
+}
+
+/// Use case: the status bar's platform line (any signed-in role). It polls, so it does not
+/// count as activity.
+pub fn platform_status(slot: &mut SessionSlot, health: Option<Health>) -> Result<PlatformStatus> {
+    let session = slot.require_quietly(Access::SignedIn, "boarding.view")?;
+    let counts = session.vault().job_counts()?;
+    Ok(PlatformStatus {
+        health,
+        waiting: counts.queued + counts.retrying,
+        needs_fix: counts.needs_fix,
+    })
+}
+
 /// One job as the Boarding page shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct JobView {

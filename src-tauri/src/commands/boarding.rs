@@ -1,6 +1,6 @@
 use api::boarding::{
     self, BoardingOverview, ConnectionTest, JobView, MerchantView, PlatformSettings,
-    SetPlatformInput,
+    PlatformStatus, SetPlatformInput,
 };
 use tauri::State;
 
@@ -14,6 +14,14 @@ pub async fn boarding_overview(
     let health = Some(state.worker().health());
     state
         .run(move |_, slot, _| boarding::overview(slot, filter.as_deref(), health))
+        .await
+}
+
+#[tauri::command]
+pub async fn platform_status(state: State<'_, AppState>) -> Result<PlatformStatus, api::Error> {
+    let health = Some(state.worker().health());
+    state
+        .run(move |_, slot, _| boarding::platform_status(slot, health))
         .await
 }
 

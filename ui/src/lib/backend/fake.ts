@@ -308,6 +308,17 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
         platform_url: platform.url,
       };
     },
+    platformStatus: async () => {
+      needSessionAny();
+      calls.push('platformStatus');
+      return {
+        health: opts.platformDown
+          ? { state: 'down', since: '2026-11-26T10:00:00Z', failures: 7, retry_at: '2026-11-26T10:01:00Z' }
+          : { state: 'up' },
+        waiting: jobs.filter((j) => j.state === 'queued' || j.state === 'retrying').length,
+        needs_fix: jobs.filter((j) => j.state === 'needs_fix').length,
+      };
+    },
     boardingRetry: async (id) => {
       const job = jobs.find((j) => j.id === id);
       if (!job) throw new BackendError('not_found', 'no boarding job for that id');

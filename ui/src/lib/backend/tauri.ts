@@ -73,6 +73,7 @@ export const tauriBackend: Backend = {
   disposeHit: (hitId, disposition, note) => call('dispose_hit', { hitId, disposition, note }),
   reviewQueue: (query) => call('review_queue', { query }),
   boardingOverview: (filter) => call('boarding_overview', { filter }),
+  platformStatus: () => call('platform_status'),
   boardingRetry: (id) => call('boarding_retry', { id }),
   boardingCancel: (id) => call('boarding_cancel', { id }),
   boardingFix: (id, field, value) => call('boarding_fix', { id, field, value }),

@@ -408,6 +408,13 @@ export type PlatformHealth =
   | { state: 'up' }
   | { state: 'down'; since: string; failures: number; retry_at: string };
 
+/** The status bar's platform line. */
+export interface PlatformStatus {
+  health: PlatformHealth | null;
+  waiting: number;
+  needs_fix: number;
+}
+
 export type JobState = 'queued' | 'retrying' | 'needs_fix' | 'done' | 'cancelled';
 
 export interface BoardingJob {
@@ -531,6 +538,7 @@ export interface Backend {
   setRiskRules(json: string): Promise<Record<string, unknown>>;
   setScreeningThreshold(value: number): Promise<number>;
   boardingOverview(filter: JobState | null): Promise<BoardingOverview>;
+  platformStatus(): Promise<PlatformStatus>;
   boardingRetry(id: string): Promise<BoardingJob>;
   boardingCancel(id: string): Promise<BoardingJob>;
   boardingFix(id: string, field: string, value: string): Promise<BoardingJob>;
