@@ -97,16 +97,8 @@ async fn admin_adds_an_underwriter_who_completes_first_sign_in() {
         page.screenshot("users").await?;
 
         page.click_button("Lock").await?;
-        page.sign_in("uma", &otp, None).await?;
-        page.fill("pw-new", "quiet river stones").await?;
-        page.fill("pw-confirm", "quiet river stones").await?;
-        page.click_button("Save password").await?;
-        let secret = page
-            .text("[data-testid=totp-secret]")
-            .await?
-            .replace(' ', "");
-        page.fill("totp-code", &totp_code(&secret, 0)?).await?;
-        page.click_button("Confirm").await?;
+        page.first_sign_in("uma", &otp, "quiet river stones")
+            .await?;
         page.wait_for_text("[aria-label='Signed-in user']", "uma · underwriter")
             .await?;
         page.find("nav a[href='#/admin']").await?.click().await?;

@@ -5,6 +5,7 @@
 //! display) — `make test` installs them all.
 
 mod auth;
+mod boarding;
 mod intake;
 mod screening;
 mod security;

@@ -3,14 +3,6 @@ use desk_tests::e2e::{scenario, Page};
 
 use crate::shell::{ADMIN, PASSWORD};
 
-async fn section(page: &Page, id: &str) -> Result<()> {
-    page.find(&format!("nav a[href='#/{id}']"))
-        .await?
-        .click()
-        .await?;
-    Ok(())
-}
-
 /// The shared OFAC fixture, or `None` (the scenario is skipped) when ../shared is absent.
 fn shared_lists() -> Option<std::path::PathBuf> {
     let lists = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -47,7 +39,7 @@ fn listed_applicant_csv(dir: &std::path::Path, high_risk: bool) -> Result<std::p
 
 /// Admin → Sanctions lists: import the folder.
 async fn load_lists(page: &Page, lists: &std::path::Path) -> Result<()> {
-    section(page, "admin").await?;
+    page.section("admin").await?;
     page.fill("lists-dir", &lists.to_string_lossy()).await?;
     page.click_button("Import lists").await?;
     page.wait_for_text(
@@ -60,15 +52,8 @@ async fn load_lists(page: &Page, lists: &std::path::Path) -> Result<()> {
 
 /// Applications → Import the one-row CSV, then Admin → Re-screen: one application with a hit.
 async fn import_and_rescreen(page: &Page, csv: &std::path::Path) -> Result<()> {
-    section(page, "applications").await?;
-    page.click_button("Import").await?;
-    page.find("#import-file")
-        .await?
-        .send_keys(&csv.to_string_lossy())
-        .await?;
-    page.click_button("Import").await?;
-    page.wait_for_text(".result", "Imported 1 of 1").await?;
-    section(page, "admin").await?;
+    page.import_file(csv, "Imported 1 of 1").await?;
+    page.section("admin").await?;
     page.click_button("Re-screen applications").await?;
     page.wait_for_text(
         "[aria-label='Sanctions lists'] [role=status]",
@@ -90,7 +75,7 @@ async fn load_lists_rescreen_and_disposition_a_hit() {
         load_lists(&page, &lists).await?;
         import_and_rescreen(&page, &csv).await?;
 
-        section(&page, "applications").await?;
+        page.section("applications").await?;
         page.wait_for_text("main table", "1 open hit").await?;
         page.find("main table button").await?.click().await?;
         let hit = page
@@ -138,31 +123,14 @@ async fn four_eyes_review_of_a_high_risk_application() {
         // The admin loads the lists, adds an underwriter and imports the application.
         let admin_secret = page.set_up_vault(ADMIN, PASSWORD).await?;
         load_lists(&page, &lists).await?;
-        page.fill("new-username", "uma").await?;
-        page.click_button("Add user").await?;
-        let issued = page.text("[data-testid=one-time-password]").await?;
-        let otp = issued
-            .split("uma: ")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .map(str::to_string)
-            .ok_or_else(|| anyhow::anyhow!("no one-time password shown: {issued:?}"))?;
+        let otp = page.add_user("uma").await?;
         import_and_rescreen(&page, &csv).await?;
         page.click_button("Lock").await?;
 
         // The underwriter's first sign-in, then the queue.
-        page.sign_in("uma", &otp, None).await?;
-        page.fill("pw-new", "quiet river stones").await?;
-        page.fill("pw-confirm", "quiet river stones").await?;
-        page.click_button("Save password").await?;
-        let secret = page
-            .text("[data-testid=totp-secret]")
-            .await?
-            .replace(' ', "");
-        page.fill("totp-code", &desk_tests::e2e::totp_code(&secret, 0)?)
+        page.first_sign_in("uma", &otp, "quiet river stones")
             .await?;
-        page.click_button("Confirm").await?;
-        section(&page, "review").await?;
+        page.section("review").await?;
         let row = page
             .wait_for_text("[aria-label='Review queue'] tbody tr", "100 high")
             .await?;
@@ -219,7 +187,7 @@ async fn four_eyes_review_of_a_high_risk_application() {
             Some(&desk_tests::e2e::totp_code(&admin_secret, 1)?),
         )
         .await?;
-        section(&page, "review").await?;
+        page.section("review").await?;
         page.wait_for_text(
             "[aria-label='Review queue'] tbody",
             "awaiting 2nd approval (1st: uma)",

@@ -115,7 +115,17 @@ impl Page {
 
     /// Waits until the text of `css` contains `expected`; returns the full text.
     pub async fn wait_for_text(&self, css: &str, expected: &str) -> Result<String> {
-        let deadline = Instant::now() + WAIT;
+        self.wait_for_text_within(css, expected, WAIT).await
+    }
+
+    /// [`Page::wait_for_text`] for things that take longer than a click (a retry schedule).
+    pub async fn wait_for_text_within(
+        &self,
+        css: &str,
+        expected: &str,
+        wait: Duration,
+    ) -> Result<String> {
+        let deadline = Instant::now() + wait;
         let mut last = String::new();
         while Instant::now() < deadline {
             if let Ok(el) = self.client.find(Locator::Css(css)).await {
@@ -174,6 +184,12 @@ impl Page {
         );
         self.find("input[type=checkbox]").await?.click().await?;
         self.click_button("Continue").await?;
+        self.enrol_totp().await
+    }
+
+    /// The authenticator step: reads the secret shown, confirms a code for it, waits for the
+    /// shell. Returns the secret.
+    async fn enrol_totp(&self) -> Result<String> {
         let secret = self
             .text("[data-testid=totp-secret]")
             .await?
@@ -182,6 +198,51 @@ impl Page {
         self.click_button("Confirm").await?;
         self.find("nav[aria-label=Sections]").await?;
         Ok(secret)
+    }
+
+    /// Opens a section from the sidebar (`applications`, `review`, `merchants`, `admin`).
+    pub async fn section(&self, id: &str) -> Result<()> {
+        self.find(&format!("nav a[href='#/{id}']"))
+            .await?
+            .click()
+            .await?;
+        Ok(())
+    }
+
+    /// Admin → Users: adds `username` (an underwriter); returns the one-time password shown.
+    pub async fn add_user(&self, username: &str) -> Result<String> {
+        self.section("admin").await?;
+        self.fill("new-username", username).await?;
+        self.click_button("Add user").await?;
+        let issued = self.text("[data-testid=one-time-password]").await?;
+        issued
+            .split(&format!("{username}: "))
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .map(str::to_string)
+            .ok_or_else(|| anyhow!("no one-time password shown: {issued:?}"))
+    }
+
+    /// A new user's first sign-in: the one-time password, a new password, TOTP enrolment.
+    /// Returns the user's TOTP secret.
+    pub async fn first_sign_in(&self, username: &str, otp: &str, password: &str) -> Result<String> {
+        self.sign_in(username, otp, None).await?;
+        self.fill("pw-new", password).await?;
+        self.fill("pw-confirm", password).await?;
+        self.click_button("Save password").await?;
+        self.enrol_totp().await
+    }
+
+    /// Applications → Import: imports `file` and waits for the result line to contain `expect`.
+    pub async fn import_file(&self, file: &Path, expect: &str) -> Result<String> {
+        self.section("applications").await?;
+        self.click_button("Import").await?;
+        self.find("#import-file")
+            .await?
+            .send_keys(&file.to_string_lossy())
+            .await?;
+        self.click_button("Import").await?;
+        self.wait_for_text(".result", expect).await
     }
 
     /// Signs in through the sign-in form.

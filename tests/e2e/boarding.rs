@@ -1,0 +1,163 @@
+use std::time::Duration;
+
+use anyhow::{ensure, Result};
+use desk_tests::e2e::{scenario, Page};
+use sandbox::{Down, Faults, Options, Sandbox};
+
+use crate::shell::{ADMIN, PASSWORD};
+
+/// The boarding job's row on Merchants → Boarding.
+const JOB: &str = "[data-testid=boarding-job]";
+const STATUS: &str = "[data-testid=platform-status]";
+
+/// Admin → Platform connection: point the app at `url` and test it.
+async fn connect(page: &Page, url: &str) -> Result<()> {
+    page.section("admin").await?;
+    page.fill("platform-url", url).await?;
+    page.fill("platform-key", platform::SANDBOX_KEY).await?;
+    page.click_button("Save connection").await?;
+    page.wait_for_text("[data-testid=platform-current]", url)
+        .await?;
+    page.click_button("Test connection").await?;
+    page.wait_for_text("[data-testid=platform-test]", "connected")
+        .await?;
+    Ok(())
+}
+
+/// Applications → Import: one low-risk application, submitted for review.
+async fn import_one(page: &Page, dir: &std::path::Path) -> Result<()> {
+    let csv = dir.join("one.csv");
+    let mut form = api::intake::demo::low_risk(61);
+    form.business.legal_name = "Harbour Light Books LLC".into();
+    std::fs::write(&csv, api::intake::import::to_csv(&[form]))?;
+    page.import_file(&csv, "Imported 1 of 1").await?;
+    Ok(())
+}
+
+/// Review queue → the application → take it → approve with a reason and a note.
+async fn approve_from_queue(page: &Page) -> Result<()> {
+    page.section("review").await?;
+    page.wait_for_text("[aria-label='Review queue'] tbody tr", "Harbour Light")
+        .await?;
+    page.find("[aria-label='Review queue'] tbody tr button")
+        .await?
+        .click()
+        .await?;
+    page.click_button("Take for review").await?;
+    page.find("input[value=low_risk]").await?.click().await?;
+    page.fill("decide-note", "Bookshop, 14 years trading, documents match")
+        .await?;
+    page.click_button("Record decision").await?;
+    page.wait_for_text("[role=status]", "Decision recorded: approved")
+        .await?;
+    Ok(())
+}
+
+/// The journey: an underwriter approves a merchant while the platform is down, sees the
+/// outage in the status bar and the job retrying on its own, the platform comes back, the
+/// merchant is boarded exactly once, and its platform requirements (pending verification, mapped
+/// to our fields) show on the Boarded merchants tab until the platform verifies them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approve_and_board_through_a_platform_outage() {
+    scenario("boarding_outage", |page| async move {
+        let tmp = tempfile::tempdir()?;
+        let sandbox = Sandbox::new(
+            Options {
+                verify_after: Duration::from_secs(25),
+                ..Options::default()
+            },
+            Faults::default(),
+        );
+        let addr = sandbox.start_api("127.0.0.1:0".parse()?).await?;
+        let url = format!("http://{addr}");
+
+        // The admin connects the platform, adds an underwriter and imports an application.
+        page.set_up_vault(ADMIN, PASSWORD).await?;
+        connect(&page, &url).await?;
+        let otp = page.add_user("uma").await?;
+        import_one(&page, tmp.path()).await?;
+        page.click_button("Lock").await?;
+
+        // The platform goes down (connections refused); the underwriter approves anyway.
+        let down = Faults {
+            down: Some(Down::Refused),
+            ..Faults::default()
+        };
+        sandbox.set_faults(down, addr).await?;
+        page.first_sign_in("uma", &otp, "quiet river stones")
+            .await?;
+        approve_from_queue(&page).await?;
+
+        page.section("merchants").await?;
+        let row = page
+            .wait_for_text_within(JOB, "Retrying", Duration::from_secs(20))
+            .await?;
+        ensure!(
+            row.contains("Harbour Light Books LLC") && row.contains("Create account"),
+            "the job waits on its first step: {row}"
+        );
+        let status = page
+            .wait_for_text_within(
+                STATUS,
+                "Platform unavailable since",
+                Duration::from_secs(60),
+            )
+            .await?;
+        ensure!(
+            status.contains("1 waiting to board"),
+            "the status bar says what waits: {status}"
+        );
+        page.wait_for_text("[data-testid=platform-down]", "Platform unavailable since")
+            .await?;
+        ensure!(
+            sandbox.stats().accounts == 0,
+            "nothing reached the platform while it was down"
+        );
+        page.screenshot("boarding-outage").await?;
+
+        // The platform is back: no click needed.
+        sandbox.set_faults(Faults::default(), addr).await?;
+        page.wait_for_text_within(JOB, "Boarded", Duration::from_secs(90))
+            .await?;
+        page.wait_for_text_within(STATUS, "Platform: up", Duration::from_secs(15))
+            .await?;
+        let stats = sandbox.stats();
+        ensure!(
+            stats.accounts == 1 && stats.duplicates().is_empty(),
+            "one account on the platform: {stats:?}"
+        );
+
+        // Its requirements, as the platform reports them, mapped back to our fields.
+        page.click_button("Boarded merchants").await?;
+        let merchant = page
+            .wait_for_text("[data-testid=merchant]", "Pending verification")
+            .await?;
+        ensure!(
+            merchant.contains("Harbour Light Books LLC")
+                && merchant.contains("acct_")
+                && merchant.contains("company.tax_id")
+                && merchant.contains("business.ein")
+                && merchant.contains("Charges disabled"),
+            "the merchant shows the platform's pending checks against our fields: {merchant}"
+        );
+        page.screenshot("boarded-merchant").await?;
+
+        // The platform finishes verifying; a refresh shows the account clear and charging.
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            page.click_button("Refresh from platform").await?;
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            let text = page.text("[data-testid=merchant]").await?;
+            if text.contains("No open requirements.") {
+                ensure!(text.contains("Charges enabled"), "{text}");
+                break;
+            }
+            ensure!(
+                std::time::Instant::now() < deadline,
+                "the platform verified the account: {text}"
+            );
+        }
+        Ok(())
+    })
+    .await;
+}
