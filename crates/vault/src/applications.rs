@@ -44,6 +44,110 @@ pub struct NewApplication<'a> {
     pub now_ms: i64,
 }
 
+/// The sealed parts of a form: each person, the bank account, and the blind-index digests.
+struct SealedParts {
+    people: Vec<(String, Vec<u8>)>,
+    bank: Vec<u8>,
+    indexes: Vec<(&'static str, [u8; 32])>,
+}
+
+impl SealedParts {
+    fn seal(
+        key: &RecordKey,
+        form: &ApplicationForm,
+        mut index: impl FnMut(&'static str, &str) -> [u8; 32],
+    ) -> Self {
+        Self {
+            people: form
+                .people
+                .iter()
+                .map(|p| (p.id.clone(), key.seal(&person_field(&p.id), &to_json(p))))
+                .collect(),
+            bank: key.seal("bank", &to_json(&form.bank)),
+            indexes: form
+                .index_values()
+                .into_iter()
+                .map(|(kind, value)| (kind.as_str(), index(kind.as_str(), &value)))
+                .collect(),
+        }
+    }
+}
+
+/// A new application sealed and indexed, ready to store: the CPU half of an insert. Besides
+/// sealed bytes it holds only what the application row keeps as listing columns (legal name,
+/// DBA, entity type, MCC — inside the encrypted vault file like every column).
+pub struct PreparedApplication {
+    id: String,
+    status: ApplicationStatus,
+    source: Source,
+    actor: String,
+    now_ms: i64,
+    salt: [u8; 32],
+    legal_name: String,
+    dba: String,
+    entity_type: String,
+    mcc: String,
+    body: Vec<u8>,
+    parts: SealedParts,
+}
+
+/// Seals new applications without the database connection, so a bulk import can seal one batch
+/// on a second thread while the connection stores the previous one. Holds a copy of the root
+/// key and the blind-index keys it derived (all zeroized on drop).
+pub struct Sealer {
+    root: crate::crypto::Key,
+    index_keys: Vec<(&'static str, crate::crypto::Key)>,
+}
+
+impl Sealer {
+    pub(crate) fn new(root: crate::crypto::Key) -> Self {
+        Self {
+            root,
+            index_keys: Vec::new(),
+        }
+    }
+
+    fn index(&mut self, kind: &'static str, value: &str) -> [u8; 32] {
+        let at = match self.index_keys.iter().position(|(k, _)| *k == kind) {
+            Some(at) => at,
+            None => {
+                let key = crate::seal::index_key(&self.root, kind);
+                self.index_keys.push((kind, key));
+                self.index_keys.len() - 1
+            }
+        };
+        crate::seal::blind_index_with(&self.index_keys[at].1, value)
+    }
+
+    /// Seals `new` under a fresh record key (stored with it by [`Vault::insert_prepared`]).
+    pub fn prepare(&mut self, new: &NewApplication<'_>) -> PreparedApplication {
+        let (salt, key) = crate::seal::fresh_record_key(&self.root, new.id);
+        let b = &new.form.business;
+        let body = key.seal(
+            "application",
+            &to_json(&Body {
+                business: b.clone(),
+                terms: new.form.terms.clone(),
+            }),
+        );
+        let parts = SealedParts::seal(&key, new.form, |kind, value| self.index(kind, value));
+        PreparedApplication {
+            id: new.id.to_string(),
+            status: new.status,
+            source: new.source,
+            actor: new.actor.to_string(),
+            now_ms: new.now_ms,
+            salt,
+            legal_name: b.legal_name.clone(),
+            dba: b.dba.clone(),
+            entity_type: b.entity_type.clone(),
+            mcc: b.mcc.clone(),
+            body,
+            parts,
+        }
+    }
+}
+
 /// What a list row shows: no sealed value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Summary {
@@ -209,6 +313,11 @@ impl Vault {
 
     /// Writes the sealed parts and blind indexes of `form` (the application row must exist).
     fn write_parts(&self, key: &RecordKey, id: &str, form: &ApplicationForm) -> Result<()> {
+        let parts = SealedParts::seal(key, form, |kind, value| self.blind_index(kind, value));
+        self.store_parts(id, &parts)
+    }
+
+    fn store_parts(&self, id: &str, parts: &SealedParts) -> Result<()> {
         let conn = self.conn();
         let mut person = conn
             .prepare_cached(
@@ -216,10 +325,9 @@ impl Vault {
                  VALUES (?1, ?2, ?3, ?4)",
             )
             .map_err(VaultError::storage("storing people"))?;
-        for (i, p) in form.people.iter().enumerate() {
-            let body = key.seal(&person_field(&p.id), &to_json(p));
+        for (i, (person_id, body)) in parts.people.iter().enumerate() {
             person
-                .execute(params![id, p.id, i as i64, body])
+                .execute(params![id, person_id, i as i64, body])
                 .map_err(|e| match e {
                     rusqlite::Error::SqliteFailure(f, _)
                         if f.code == rusqlite::ErrorCode::ConstraintViolation =>
@@ -233,7 +341,7 @@ impl Vault {
             "INSERT INTO bank_accounts (application_id, body) VALUES (?1, ?2)
              ON CONFLICT (application_id) DO UPDATE SET body = excluded.body",
         )
-        .and_then(|mut s| s.execute(params![id, key.seal("bank", &to_json(&form.bank))]))
+        .and_then(|mut s| s.execute(params![id, parts.bank]))
         .map_err(VaultError::storage("storing the bank account"))?;
         let mut index = conn
             .prepare_cached(
@@ -241,26 +349,24 @@ impl Vault {
                  VALUES (?1, ?2, ?3)",
             )
             .map_err(VaultError::storage("storing blind indexes"))?;
-        for (kind, value) in form.index_values() {
-            let digest = self.blind_index(kind.as_str(), &value);
+        for (kind, digest) in &parts.indexes {
             index
-                .execute(params![kind.as_str(), digest.as_slice(), id])
+                .execute(params![kind, digest.as_slice(), id])
                 .map_err(VaultError::storage("storing blind indexes"))?;
         }
         Ok(())
     }
 
-    fn insert_one(&self, new: &NewApplication<'_>) -> Result<()> {
-        let key = self.record_key(new.id)?;
-        let b = &new.form.business;
-        let body = key.seal(
-            "application",
-            &to_json(&Body {
-                business: b.clone(),
-                terms: new.form.terms.clone(),
-            }),
-        );
-        let submitted_at = (new.status != ApplicationStatus::Draft).then_some(new.now_ms);
+    /// Stores one prepared application: its record key, row, parts and first history entry.
+    fn store_prepared(&self, p: &PreparedApplication) -> Result<()> {
+        const EXISTS: VaultError =
+            VaultError::Conflict("an application with that id already exists");
+        // The salt goes first: an id that already has a key belongs to an existing record, and
+        // nothing of it may be touched.
+        if !crate::seal::store_salt(self.conn(), &p.id, &p.salt)? {
+            return Err(EXISTS);
+        }
+        let submitted_at = (p.status != ApplicationStatus::Draft).then_some(p.now_ms);
         self.conn()
             .prepare_cached(
                 "INSERT INTO applications (id, status, legal_name, legal_name_key, dba, dba_key,
@@ -270,32 +376,32 @@ impl Vault {
             )
             .and_then(|mut s| {
                 s.execute(params![
-                    new.id,
-                    new.status.as_str(),
-                    b.legal_name,
-                    search_key(&b.legal_name),
-                    b.dba,
-                    search_key(&b.dba),
-                    b.entity_type,
-                    b.mcc,
-                    new.form.people.len() as i64,
-                    new.source.as_str(),
-                    new.actor,
-                    new.now_ms,
+                    p.id,
+                    p.status.as_str(),
+                    p.legal_name,
+                    search_key(&p.legal_name),
+                    p.dba,
+                    search_key(&p.dba),
+                    p.entity_type,
+                    p.mcc,
+                    p.parts.people.len() as i64,
+                    p.source.as_str(),
+                    p.actor,
+                    p.now_ms,
                     submitted_at,
-                    body,
+                    p.body,
                 ])
             })
             .map_err(|e| match e {
                 rusqlite::Error::SqliteFailure(f, _)
                     if f.code == rusqlite::ErrorCode::ConstraintViolation =>
                 {
-                    VaultError::Conflict("an application with that id already exists")
+                    EXISTS
                 }
                 e => VaultError::storage("storing an application")(e),
             })?;
-        self.write_parts(&key, new.id, new.form)?;
-        self.add_history(new.id, new.now_ms, new.actor, None, new.status, None)
+        self.store_parts(&p.id, &p.parts)?;
+        self.add_history(&p.id, p.now_ms, &p.actor, None, p.status, None)
     }
 
     fn add_history(
@@ -328,8 +434,9 @@ impl Vault {
 
     /// Stores one application with all its parts, or nothing.
     pub fn insert_application(&self, new: &NewApplication<'_>) -> Result<()> {
+        let prepared = self.sealer().prepare(new);
         let tx = self.begin()?;
-        self.insert_one(new)?;
+        self.store_prepared(&prepared)?;
         tx.commit()
             .map_err(VaultError::storage("committing an application"))
     }
@@ -337,16 +444,24 @@ impl Vault {
     /// Stores many applications in one transaction; each is whole or absent (a savepoint per
     /// application, its record key included), and one failing never stops the others.
     pub fn insert_applications(&self, batch: &[NewApplication<'_>]) -> Result<Vec<Result<()>>> {
+        let mut sealer = self.sealer();
+        let prepared: Vec<_> = batch.iter().map(|new| sealer.prepare(new)).collect();
+        self.insert_prepared(&prepared)
+    }
+
+    /// [`Vault::insert_applications`] for applications a [`Sealer`] prepared (on another thread,
+    /// while this one stored the previous batch).
+    pub fn insert_prepared(&self, batch: &[PreparedApplication]) -> Result<Vec<Result<()>>> {
         let tx = self.begin()?;
         let mut results = Vec::with_capacity(batch.len());
-        for new in batch {
+        for prepared in batch {
             let run = |sql: &str| {
                 tx.prepare_cached(sql)
                     .and_then(|mut s| s.execute([]))
                     .map(|_| ())
                     .map_err(VaultError::storage("running a savepoint"))
             };
-            let outcome = run("SAVEPOINT one").and_then(|()| self.insert_one(new));
+            let outcome = run("SAVEPOINT one").and_then(|()| self.store_prepared(prepared));
             if outcome.is_err() {
                 run("ROLLBACK TO one")?;
             }

@@ -42,21 +42,38 @@ fn record_key_from_salt(root: &Key, record_id: &str, salt: &[u8]) -> RecordKey {
     }
 }
 
+/// A new record key and its salt, before anything is stored (sealing can start on another
+/// thread; [`store_salt`] makes it the record's key).
+pub fn fresh_record_key(root: &Key, record_id: &str) -> ([u8; 32], RecordKey) {
+    let salt: [u8; 32] = crypto::random_bytes();
+    let key = record_key_from_salt(root, record_id, &salt);
+    (salt, key)
+}
+
+/// Stores `salt` as the record's; `false` (nothing changed) when the record already has one.
+pub fn store_salt(conn: &Connection, record_id: &str, salt: &[u8; 32]) -> Result<bool> {
+    let now = OffsetDateTime::now_utc()
+        .format(&Rfc3339)
+        .unwrap_or_default();
+    let changed = conn
+        .prepare_cached(
+            "INSERT INTO record_keys (record_id, salt, created_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (record_id) DO NOTHING",
+        )
+        .and_then(|mut s| s.execute(params![record_id, salt.as_slice(), now]))
+        .map_err(VaultError::storage("creating a record key"))?;
+    Ok(changed == 1)
+}
+
 /// The record's key, creating its salt on first use.
 pub fn record_key(conn: &Connection, root: &Key, record_id: &str) -> Result<RecordKey> {
     if let Some(key) = existing_record_key(conn, root, record_id)? {
         return Ok(key);
     }
-    let salt: [u8; 32] = crypto::random_bytes();
-    let now = OffsetDateTime::now_utc()
-        .format(&Rfc3339)
-        .unwrap_or_default();
-    conn.prepare_cached(
-        "INSERT INTO record_keys (record_id, salt, created_at) VALUES (?1, ?2, ?3)
-         ON CONFLICT (record_id) DO NOTHING",
-    )
-    .and_then(|mut s| s.execute(params![record_id, salt.as_slice(), now]))
-    .map_err(VaultError::storage("creating a record key"))?;
+    let (salt, key) = fresh_record_key(root, record_id);
+    if store_salt(conn, record_id, &salt)? {
+        return Ok(key);
+    }
     existing_record_key(conn, root, record_id)?.ok_or(VaultError::NotFound("record key"))
 }
 
@@ -83,6 +100,14 @@ pub fn shred(conn: &Connection, record_id: &str) -> Result<bool> {
 
 /// Keyed HMAC of an already-normalised value, for exact-match look-ups.
 pub fn blind_index(root: &Key, kind: &str, normalised: &str) -> [u8; 32] {
-    let key = crypto::derive(root, b"blind-index", kind.as_bytes());
-    crypto::hmac(&key, &[normalised.as_bytes()])
+    blind_index_with(&index_key(root, kind), normalised)
+}
+
+/// The HMAC key of one kind of blind index (derive once, hash many).
+pub fn index_key(root: &Key, kind: &str) -> Key {
+    crypto::derive(root, b"blind-index", kind.as_bytes())
+}
+
+pub fn blind_index_with(index_key: &Key, normalised: &str) -> [u8; 32] {
+    crypto::hmac(index_key, &[normalised.as_bytes()])
 }

@@ -574,6 +574,11 @@ impl Vault {
         seal::blind_index(&self.root, kind, normalised)
     }
 
+    /// Seals new applications away from the connection (it can be sent to another thread).
+    pub fn sealer(&self) -> crate::applications::Sealer {
+        crate::applications::Sealer::new(self.root.clone())
+    }
+
     // ---- users ------------------------------------------------------------------------------
 
     fn insert_user(
