@@ -22,14 +22,14 @@ pub(crate) fn now_ms(now: OffsetDateTime) -> i64 {
 }
 
 pub(crate) fn new_id() -> String {
-    uuid::Uuid::new_v4().to_string()
+    uuid::Uuid::now_v7().to_string()
 }
 
 /// Gives every person without an id a fresh one (ids keep sealed values attached across edits).
 fn assign_person_ids(form: &mut ApplicationForm) {
     for p in &mut form.people {
         if p.id.trim().is_empty() {
-            p.id = new_id()[..8].to_string();
+            p.id = uuid::Uuid::new_v4().to_string()[..8].to_string();
         }
     }
 }
