@@ -37,7 +37,7 @@ const COMMANDS: &[&str] = &[
     "list_versions",
     "screen_name",
     "screen_application",
-    "rescreen",
+    "rescreen_status",
     "dispose_hit",
     "review_queue",
     "review_view",

@@ -29,6 +29,9 @@ pub fn run() {
 
     let state = AppState::new(data_dir, api::product_policy());
     state.spawn_idle_watchdog();
+    // The background re-screen screens whatever is in play and not yet screened against the
+    // active lists (after a list import, after a bulk import), a batch at a time.
+    state.spawn_rescreener();
     // The boarding worker sends the outbox whenever a session is unlocked; it pauses while
     // locked and resumes at the next sign-in.
     tauri::async_runtime::spawn(std::sync::Arc::clone(state.worker()).run());
@@ -71,7 +74,7 @@ pub fn run() {
             commands::screening::list_versions,
             commands::screening::screen_name,
             commands::screening::screen_application,
-            commands::screening::rescreen,
+            commands::screening::rescreen_status,
             commands::screening::dispose_hit,
             commands::review::review_queue,
             commands::review::review_view,

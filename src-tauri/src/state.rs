@@ -9,18 +9,32 @@ pub struct AppState {
     session: Arc<Mutex<SessionSlot>>,
     policy: Policy,
     worker: Arc<api::boarding::Worker>,
+    rescreener: Arc<api::screening::Rescreener>,
 }
 
 impl AppState {
     pub fn new(data_dir: Result<DataDir, api::Error>, policy: Policy) -> Self {
         let session: Arc<Mutex<SessionSlot>> = Arc::default();
         let worker = api::boarding::Worker::new(Arc::clone(&session), Default::default());
+        let rescreener = api::screening::Rescreener::new(Arc::clone(&session), 200);
         Self {
             data_dir,
             session,
             policy,
             worker,
+            rescreener,
         }
+    }
+
+    /// The background re-screen (its progress shows on the Sanctions lists panel).
+    pub fn rescreener(&self) -> &Arc<api::screening::Rescreener> {
+        &self.rescreener
+    }
+
+    /// Starts the background re-screen on its own thread (SQLCipher work, not async).
+    pub fn spawn_rescreener(&self) {
+        let rescreener = Arc::clone(&self.rescreener);
+        std::thread::spawn(move || rescreener.run_blocking(Duration::from_secs(2)));
     }
 
     /// The boarding worker (its platform health shows in the status bar).

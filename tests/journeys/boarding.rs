@@ -335,6 +335,105 @@ async fn requirements_move_from_pending_to_verified_and_map_to_our_fields() {
     assert!(!failing.merchant.charges_enabled);
 }
 
+/// A low-risk application whose control person is a listed SDN (born 1963).
+fn listed(seed: u64) -> ApplicationForm {
+    let mut form = low_risk(seed);
+    let p = form.people.iter_mut().find(|p| p.is_control).unwrap();
+    p.first_name = "Elvis Angus".into();
+    p.last_name = "Logan Morey".into();
+    p.dob = "1963-07-28".into();
+    form
+}
+
+/// Issue 5's re-screening of boarded merchants: lists arrive after three merchants boarded;
+/// the background re-screen finds the two whose control person is listed, flags them for
+/// review, and the dashboard counts them; a false positive clears the flag, a confirmed match
+/// keeps the merchant under review. All of it audited as the system, without names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_hit_on_a_boarded_merchant_flags_it_for_review_in_the_background() {
+    let Some(lists) = crate::screening::sanctions("ofac-small") else {
+        return;
+    };
+    let w = world(Faults::default(), 0).await;
+    let ids = [
+        w.with(|s| approve(s, listed(700))),
+        w.with(|s| approve(s, listed(701))),
+        w.with(|s| approve(s, low_risk(702))),
+    ];
+    let worker = Worker::new(Arc::clone(&w.slot), quick());
+    assert!(
+        worker
+            .drain(Duration::from_secs(20))
+            .await
+            .unwrap()
+            .finished
+    );
+
+    w.with(|s| api::screening::import_lists(s, &lists).unwrap());
+    let rescreener = api::screening::Rescreener::new(Arc::clone(&w.slot), 2);
+    let mut batches = 0;
+    while rescreener.step().unwrap() {
+        batches += 1;
+        assert!(rescreener.status().running);
+    }
+    assert_eq!(batches, 2, "three merchants in batches of two");
+    let status = rescreener.status();
+    assert!(!status.running && status.finished_at.is_some());
+    assert_eq!((status.done, status.with_new_hits), (3, 2));
+    assert!(!rescreener.step().unwrap(), "nothing left to screen");
+
+    let review =
+        |s: &mut SessionSlot, id: &str| boarding::merchant(s, id).unwrap().merchant.review_reason;
+    w.with(|s| {
+        assert_eq!(review(s, &ids[0]).as_deref(), Some("sanctions_hit"));
+        assert_eq!(review(s, &ids[1]).as_deref(), Some("sanctions_hit"));
+        assert_eq!(review(s, &ids[2]), None);
+        assert_eq!(api::review::dashboard(s).unwrap().merchants_in_review, 2);
+    });
+
+    let hit_of = |s: &mut SessionSlot, id: &str| {
+        let hits = api::screening::hits(s, id).unwrap();
+        assert_eq!(hits.len(), 1);
+        hits[0].id.clone()
+    };
+    w.with(|s| {
+        let hit = hit_of(s, &ids[0]);
+        api::screening::dispose_hit(s, &hit, "false_positive", "Different person: DOB differs")
+            .unwrap();
+        assert_eq!(review(s, &ids[0]), None, "a false positive clears the flag");
+        let hit = hit_of(s, &ids[1]);
+        api::screening::dispose_hit(s, &hit, "true_match", "Passport matches the listing").unwrap();
+        assert_eq!(
+            review(s, &ids[1]).as_deref(),
+            Some("sanctions_match"),
+            "a confirmed match stays under review"
+        );
+        assert_eq!(api::review::dashboard(s).unwrap().merchants_in_review, 1);
+
+        let entries = api::audit_log::list_audit(s, None, 200).unwrap().entries;
+        let by_system: Vec<String> = entries
+            .iter()
+            .filter(|e| e.actor == api::screening::RESCREEN_ACTOR)
+            .map(|e| e.action.clone())
+            .collect();
+        assert_eq!(
+            by_system
+                .iter()
+                .filter(|a| *a == "merchant.review_flag")
+                .count(),
+            2
+        );
+        assert!(by_system.iter().any(|a| a == "screen.rescreen"));
+        assert!(entries
+            .iter()
+            .any(|e| e.action == "merchant.review_cleared"));
+        assert!(!entries.iter().any(|e| {
+            let d = e.detail.clone().unwrap_or_default();
+            d.contains("Elvis") || d.contains("LOGAN")
+        }));
+    });
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_request_and_sandbox_answer_matches_stripes_spec() {
     let Some(spec) = Spec::load() else { return };

@@ -5,7 +5,7 @@ use api::{screening, Code, DataDir, SessionSlot};
 
 use crate::auth::{setup, signed_in_user};
 
-fn sanctions(set: &str) -> Option<PathBuf> {
+pub(crate) fn sanctions(set: &str) -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../shared/testdata/sanctions")
         .join(set);

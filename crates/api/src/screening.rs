@@ -272,6 +272,47 @@ struct HitDetail<'a> {
     hit: &'a Hit,
 }
 
+/// Why a merchant is flagged: a re-screen raised a new hit / a hit was confirmed as the listed party.
+pub const REVIEW_SANCTIONS_HIT: &str = "sanctions_hit";
+pub const REVIEW_SANCTIONS_MATCH: &str = "sanctions_match";
+
+/// Who the background re-screen acts as in the audit log.
+pub const RESCREEN_ACTOR: &str = "system:screening";
+
+fn audit_as(
+    vault: &Vault,
+    actor: &str,
+    action: &str,
+    target: &str,
+    detail: &str,
+) -> vault::Result<()> {
+    vault.audit(
+        &vault::audit::Event {
+            actor,
+            action,
+            target: Some(target),
+            outcome: Outcome::Ok,
+            detail: Some(detail),
+        },
+        OffsetDateTime::now_utc(),
+    )?;
+    Ok(())
+}
+
+/// Flags a boarded merchant for review (no-op for an application that is not a merchant yet),
+/// audited as `actor` when the flag changes.
+fn flag_merchant(
+    vault: &Vault,
+    actor: &str,
+    application_id: &str,
+    reason: &str,
+) -> vault::Result<()> {
+    if vault.flag_merchant_for_review(application_id, reason, now_ms(OffsetDateTime::now_utc()))? {
+        audit_as(vault, actor, "merchant.review_flag", application_id, reason)?;
+    }
+    Ok(())
+}
+
 fn screen_stored(
     session: &Session,
     index: &Index,
@@ -279,7 +320,7 @@ fn screen_stored(
     application_id: &str,
     threshold: f64,
     rules: &crate::review::Rules,
-) -> vault::Result<ScreeningOutcome> {
+) -> vault::Result<Screened> {
     let vault = session.vault();
     let stored = vault.application(application_id)?;
     let mut found: Vec<(String, String, Hit)> = Vec::new();
@@ -334,7 +375,35 @@ fn screen_stored(
     if !unchanged {
         crate::review::assess_stored(vault, application_id, &stored.form, rules)?;
     }
-    Ok(outcome)
+    // A boarded merchant with a new hit goes back under review, in the same transaction as the
+    // hit (the caller audits the flag once that commits).
+    let flagged = outcome.new_hits > 0
+        && vault.flag_merchant_for_review(
+            application_id,
+            REVIEW_SANCTIONS_HIT,
+            now_ms(OffsetDateTime::now_utc()),
+        )?;
+    Ok(Screened { outcome, flagged })
+}
+
+/// One application's screening, and whether it put a boarded merchant under review.
+struct Screened {
+    outcome: ScreeningOutcome,
+    flagged: bool,
+}
+
+/// Audits the review flags a screening run raised (after its transaction committed).
+fn audit_flags(vault: &Vault, actor: &str, flagged: &[String]) -> Result<()> {
+    for id in flagged {
+        audit_as(
+            vault,
+            actor,
+            "merchant.review_flag",
+            id,
+            REVIEW_SANCTIONS_HIT,
+        )?;
+    }
+    Ok(())
 }
 
 /// Use case: screen one application now (the detail page's "Screen now"; submission does it
@@ -343,7 +412,7 @@ pub fn screen_application(slot: &mut SessionSlot, id: &str) -> Result<ScreeningO
     let session = slot.require(Access::Write, "screen.application")?;
     let (key, index) = index(session.vault())?;
     let rules = crate::review::Rules::load(session.vault());
-    let outcome = screen_stored(
+    let screened = screen_stored(
         session,
         &index,
         &key,
@@ -351,6 +420,10 @@ pub fn screen_application(slot: &mut SessionSlot, id: &str) -> Result<ScreeningO
         threshold(session.vault()),
         &rules,
     )?;
+    let outcome = screened.outcome;
+    if screened.flagged {
+        audit_flags(session.vault(), session.username(), &[id.to_string()])?;
+    }
     session.audit(
         "screen.application",
         Some(id),
@@ -371,14 +444,18 @@ pub(crate) fn screen_if_possible(session: &Session, id: &str) -> Result<Option<S
     }
     let (key, index) = index(session.vault())?;
     let rules = crate::review::Rules::load(session.vault());
-    Ok(Some(screen_stored(
-        session,
-        &index,
-        &key,
-        id,
-        threshold(session.vault()),
-        &rules,
-    )?))
+    // Only a just-submitted application comes here: never a merchant, never a flag.
+    Ok(Some(
+        screen_stored(
+            session,
+            &index,
+            &key,
+            id,
+            threshold(session.vault()),
+            &rules,
+        )?
+        .outcome,
+    ))
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -413,9 +490,14 @@ pub fn rescreen(
         let Some(last) = batch.last() else { break };
         after = last.clone();
         // One commit per batch: a crash loses at most the batch, which the next run redoes.
+        let mut flagged = Vec::new();
         session.vault().batch(|| {
             for id in &batch {
-                let outcome = screen_stored(session, &index, &key, id, threshold, &rules)?;
+                let screened = screen_stored(session, &index, &key, id, threshold, &rules)?;
+                if screened.flagged {
+                    flagged.push(id.clone());
+                }
+                let outcome = screened.outcome;
                 report.screened += 1;
                 report.new_hits += outcome.new_hits;
                 if outcome.new_hits > 0 {
@@ -424,6 +506,7 @@ pub fn rescreen(
             }
             Ok(())
         })?;
+        audit_flags(session.vault(), session.username(), &flagged)?;
         progress(crate::intake::import::Progress {
             done: report.screened,
             total,
@@ -485,5 +568,177 @@ pub fn dispose_hit(
         Outcome::Ok,
         Some(&format!("hit {hit_id}: {disposition}")),
     )?;
+    // A merchant under review: a confirmed match keeps it there (for an admin to act on);
+    // once every hit is dispositioned as a false positive, the flag clears.
+    let vault = session.vault();
+    let hits = vault.screening_hits(&application)?;
+    if hits.iter().all(|h| h.disposition.is_some()) {
+        if hits
+            .iter()
+            .any(|h| h.disposition.as_deref() == Some("true_match"))
+        {
+            flag_merchant(
+                vault,
+                session.username(),
+                &application,
+                REVIEW_SANCTIONS_MATCH,
+            )?;
+        } else if vault.clear_merchant_review(&application)? {
+            audit_as(
+                vault,
+                session.username(),
+                "merchant.review_cleared",
+                &application,
+                "every hit dispositioned as a false positive",
+            )?;
+        }
+    }
     Ok(())
+}
+
+// ---- the background re-screen -----------------------------------------------------------------
+
+/// Where the background re-screen stands (the Sanctions lists panel polls it).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RescreenStatus {
+    /// A run is going: applications in play not yet screened against the active lists.
+    pub running: bool,
+    pub done: usize,
+    pub total: usize,
+    pub with_new_hits: usize,
+    pub new_hits: usize,
+    /// When the current or last run started and finished (ms since the epoch).
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+    /// The last run's failure, if it stopped on one (it retries).
+    pub error: Option<String>,
+}
+
+/// Re-screens, in the background, every application still in play (boarded merchants
+/// included) that was not screened against the active lists: after a list import, after a bulk
+/// import. It works in batches, taking the session between batches only (the window stays
+/// responsive), borrows the session without counting as activity, and pauses while it is
+/// locked. A new hit on a boarded merchant flags it for review. Each run is audited as
+/// [`RESCREEN_ACTOR`].
+pub struct Rescreener {
+    slot: Arc<Mutex<SessionSlot>>,
+    status: Mutex<RescreenStatus>,
+    /// The ids screened in this run come after this one.
+    after: Mutex<(String, String)>,
+    batch: u32,
+}
+
+impl Rescreener {
+    pub fn new(slot: Arc<Mutex<SessionSlot>>, batch: u32) -> Arc<Self> {
+        Arc::new(Self {
+            slot,
+            status: Mutex::default(),
+            after: Mutex::default(),
+            batch: batch.max(1),
+        })
+    }
+
+    pub fn status(&self) -> RescreenStatus {
+        self.status
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Runs forever on the calling thread: a batch whenever there is one, else a nap.
+    pub fn run_blocking(self: Arc<Self>, idle: std::time::Duration) {
+        loop {
+            match self.step() {
+                Ok(true) => std::thread::yield_now(),
+                Ok(false) => std::thread::sleep(idle),
+                Err(e) => {
+                    tracing::warn!(code = %e.code(), "background re-screen: {e}");
+                    self.status
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .error = Some(e.message().to_string());
+                    std::thread::sleep(idle * 5);
+                }
+            }
+        }
+    }
+
+    /// Screens one batch, if any is waiting; `Ok(false)` when there is nothing to do (no
+    /// session, no lists, everything screened).
+    pub fn step(&self) -> Result<bool> {
+        let mut slot = self.slot.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(session) = slot.background() else {
+            return Ok(false);
+        };
+        let vault = session.vault();
+        let Some((key, _)) = active_key(vault)? else {
+            return Ok(false);
+        };
+        let mut after = self.after.lock().unwrap_or_else(PoisonError::into_inner);
+        if after.0 != key {
+            // New lists (or the first run): start from the beginning.
+            *after = (key.clone(), String::new());
+        }
+        let batch = vault.applications_to_screen(&key, &after.1, self.batch)?;
+        let mut status = self.status.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(last) = batch.last().cloned() else {
+            if status.running {
+                status.running = false;
+                status.finished_at = Some(now_ms(OffsetDateTime::now_utc()));
+                let detail = format!(
+                    "{} screened, {} with new hits ({} hits)",
+                    status.done, status.with_new_hits, status.new_hits
+                );
+                audit_as(
+                    vault,
+                    RESCREEN_ACTOR,
+                    "screen.rescreen",
+                    "applications",
+                    &detail,
+                )?;
+            }
+            // Next time, look again from the start (an import may add ids anywhere).
+            after.1.clear();
+            return Ok(false);
+        };
+        if !status.running {
+            *status = RescreenStatus {
+                running: true,
+                total: vault.count_to_screen(&key)? as usize,
+                started_at: Some(now_ms(OffsetDateTime::now_utc())),
+                ..RescreenStatus::default()
+            };
+        }
+        let (key, index) = index(vault)?;
+        let threshold = threshold(vault);
+        let rules = crate::review::Rules::load(vault);
+        let mut found = (0, 0, 0);
+        let mut flagged = Vec::new();
+        vault.batch(|| {
+            for id in &batch {
+                let screened = screen_stored(session, &index, &key, id, threshold, &rules)?;
+                if screened.flagged {
+                    flagged.push(id.clone());
+                }
+                found.0 += 1;
+                found.1 += screened.outcome.new_hits;
+                found.2 += usize::from(screened.outcome.new_hits > 0);
+            }
+            Ok(())
+        })?;
+        audit_flags(vault, RESCREEN_ACTOR, &flagged)?;
+        after.1 = last;
+        status.done += found.0;
+        status.new_hits += found.1;
+        status.with_new_hits += found.2;
+        status.total = status.total.max(status.done);
+        status.error = None;
+        Ok(true)
+    }
+}
+
+/// Use case: the background re-screen's progress (any signed-in role; polled, so not activity).
+pub fn rescreen_status(slot: &mut SessionSlot, status: RescreenStatus) -> Result<RescreenStatus> {
+    slot.require_quietly(Access::SignedIn, "screen.status")?;
+    Ok(status)
 }

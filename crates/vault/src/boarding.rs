@@ -103,6 +103,9 @@ pub struct Merchant {
     pub open_requirements: i64,
     pub boarded_at: i64,
     pub synced_at: Option<i64>,
+    /// Why the merchant is flagged for review (`sanctions_hit`), and since when.
+    pub review_reason: Option<String>,
+    pub review_since: Option<i64>,
 }
 
 const JOB_COLUMNS: &str = "j.id, j.application_id, a.legal_name, j.kind, j.state, j.step,
@@ -550,16 +553,61 @@ impl Vault {
         )
     }
 
+    /// Flags a boarded merchant for review with `reason`, keeping the first flag's time (no-op
+    /// for an application that is not a merchant, or one already flagged for that reason).
+    /// Returns whether anything changed.
+    pub fn flag_merchant_for_review(
+        &self,
+        application_id: &str,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<bool> {
+        let n = self
+            .conn()
+            .prepare_cached(
+                "UPDATE merchants SET review_reason = ?2, review_since = COALESCE(review_since, ?3)
+                 WHERE application_id = ?1 AND (review_reason IS NULL OR review_reason <> ?2)",
+            )
+            .and_then(|mut s| s.execute(params![application_id, reason, now_ms]))
+            .map_err(VaultError::storage("flagging a merchant for review"))?;
+        Ok(n == 1)
+    }
+
+    /// Clears a merchant's review flag; returns whether one was set.
+    pub fn clear_merchant_review(&self, application_id: &str) -> Result<bool> {
+        let n = self
+            .conn()
+            .prepare_cached(
+                "UPDATE merchants SET review_reason = NULL, review_since = NULL
+                 WHERE application_id = ?1 AND review_reason IS NOT NULL",
+            )
+            .and_then(|mut s| s.execute([application_id]))
+            .map_err(VaultError::storage("clearing a merchant's review flag"))?;
+        Ok(n == 1)
+    }
+
+    /// How many merchants are flagged for review.
+    pub fn merchants_in_review(&self) -> Result<i64> {
+        self.conn()
+            .query_row(
+                "SELECT count(*) FROM merchants WHERE review_reason IS NOT NULL",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(VaultError::storage("counting merchants in review"))
+    }
+
     fn merchants_where(&self, filter: &str, arg: &str, limit: u32) -> Result<Vec<Merchant>> {
         let mut stmt = self
             .conn()
             .prepare_cached(&format!(
                 "SELECT m.application_id, a.legal_name, m.account_id, m.status, m.charges_enabled,
                      m.payouts_enabled, m.requirements, m.capabilities, m.persons,
-                     m.open_requirements, m.boarded_at, m.synced_at
+                     m.open_requirements, m.boarded_at, m.synced_at, m.review_reason,
+                     m.review_since
                  FROM merchants m JOIN applications a ON a.id = m.application_id
                  WHERE {filter}
-                 ORDER BY m.open_requirements > 0 DESC, COALESCE(m.synced_at, 0), m.application_id
+                 ORDER BY m.review_reason IS NOT NULL DESC, m.open_requirements > 0 DESC, COALESCE(m.synced_at, 0), m.application_id
                  LIMIT ?2"
             ))
             .map_err(VaultError::storage("reading merchants"))?;
@@ -580,6 +628,8 @@ impl Vault {
                 open_requirements: r.get(9)?,
                 boarded_at: r.get(10)?,
                 synced_at: r.get(11)?,
+                review_reason: r.get(12)?,
+                review_since: r.get(13)?,
             })
         })
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())

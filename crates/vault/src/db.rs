@@ -18,6 +18,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0003_screening.sql")),
         M::up(include_str!("migrations/0004_review.sql")),
         M::up(include_str!("migrations/0005_boarding.sql")),
+        M::up(include_str!("migrations/0006_merchant_review.sql")),
     ])
 }
 

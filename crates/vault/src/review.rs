@@ -134,6 +134,8 @@ pub struct Dashboard {
     pub open_hits: i64,
     pub applications_with_open_hits: i64,
     pub awaiting_second_approval: i64,
+    /// Boarded merchants flagged for review (a new sanctions hit or a confirmed match).
+    pub merchants_in_review: i64,
 }
 
 fn queue_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<QueueRow> {
@@ -548,6 +550,7 @@ impl Vault {
             open_hits,
             applications_with_open_hits: with_hits,
             awaiting_second_approval: awaiting,
+            merchants_in_review: self.merchants_in_review()?,
         })
     }
 }

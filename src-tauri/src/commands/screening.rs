@@ -1,8 +1,6 @@
 use std::path::PathBuf;
 
-use api::intake::import::Progress;
-use api::screening::{self, RescreenReport};
-use tauri::ipc::Channel;
+use api::screening::{self, RescreenStatus};
 use tauri::State;
 
 use crate::state::AppState;
@@ -48,16 +46,10 @@ pub async fn screen_application(
 }
 
 #[tauri::command]
-pub async fn rescreen(
-    state: State<'_, AppState>,
-    on_progress: Channel<Progress>,
-) -> Result<RescreenReport, api::Error> {
+pub async fn rescreen_status(state: State<'_, AppState>) -> Result<RescreenStatus, api::Error> {
+    let status = state.rescreener().status();
     state
-        .run(move |_, slot, _| {
-            screening::rescreen(slot, &mut |p| {
-                let _ = on_progress.send(p);
-            })
-        })
+        .run(move |_, slot, _| screening::rescreen_status(slot, status))
         .await
 }
 

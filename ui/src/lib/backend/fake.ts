@@ -239,9 +239,12 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
     listVersions: async () => lists,
     screenName: async () => [],
     screenApplication: async () => ({ new_hits: 0, open_hits: 0, suppressed: 0 }),
-    rescreen: async (onProgress) => {
-      onProgress({ done: 2, total: 2 });
-      return { screened: 2, with_new_hits: 1, new_hits: 1, seconds: 0.01 };
+    rescreenStatus: async () => {
+      needSessionAny();
+      // Lists loaded: the background run has screened the two applications in play.
+      return lists.length
+        ? { running: false, done: 2, total: 2, with_new_hits: 1, new_hits: 1, started_at: clock, finished_at: clock, error: null }
+        : { running: false, done: 0, total: 0, with_new_hits: 0, new_hits: 0, started_at: null, finished_at: null, error: null };
     },
     disposeHit: async (hitId, disposition) => {
       calls.push(`disposeHit:${hitId}:${disposition}`);
@@ -365,6 +368,7 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
       open_hits: 1,
       applications_with_open_hits: 1,
       awaiting_second_approval: 0,
+      merchants_in_review: 0,
     }),
   };
 

@@ -301,11 +301,16 @@ export interface ScreeningOutcome {
   suppressed: number;
 }
 
-export interface RescreenReport {
-  screened: number;
+/** The background re-screen: a run in progress, or the last one. */
+export interface RescreenStatus {
+  running: boolean;
+  done: number;
+  total: number;
   with_new_hits: number;
   new_hits: number;
-  seconds: number;
+  started_at: number | null;
+  finished_at: number | null;
+  error: string | null;
 }
 
 // ---- review -----------------------------------------------------------------------------------
@@ -400,6 +405,7 @@ export interface Dashboard {
   open_hits: number;
   applications_with_open_hits: number;
   awaiting_second_approval: number;
+  merchants_in_review: number;
 }
 
 /** Everything the UI asks of Rust. The Tauri implementation is in tauri.ts; tests pass fakes. */
@@ -487,6 +493,9 @@ export interface Merchant {
   open_requirements: number;
   boarded_at: number;
   synced_at: number | null;
+  /** `sanctions_hit` (a re-screen found one) or `sanctions_match` (confirmed), else null. */
+  review_reason: string | null;
+  review_since: number | null;
   open: OpenRequirement[];
 }
 
@@ -526,7 +535,7 @@ export interface Backend {
   listVersions(): Promise<ListVersion[]>;
   screenName(name: string, birthYear: number | null, country: string | null): Promise<Hit[]>;
   screenApplication(id: string): Promise<ScreeningOutcome>;
-  rescreen(onProgress: (p: Progress) => void): Promise<RescreenReport>;
+  rescreenStatus(): Promise<RescreenStatus>;
   disposeHit(hitId: string, disposition: 'true_match' | 'false_positive', note: string): Promise<void>;
   reviewQueue(query: QueueQuery): Promise<QueuePage>;
   reviewView(id: string): Promise<ReviewView>;

@@ -53,6 +53,7 @@ describe('Boarding page', () => {
       {
         application_id: 'm1', legal_name: 'Corner Cafe LLC', account_id: 'acct_1', status: 'active', charges_enabled: false,
         payouts_enabled: false, capabilities: { card_payments: 'inactive' }, open_requirements: 1, boarded_at: 0, synced_at: 0,
+        review_reason: null, review_since: null,
         open: [{ requirement: 'external_account', field: 'bank.account_number', kind: 'error', reason: 'verification_failed_other: no_account' }],
       },
     ];
@@ -63,5 +64,17 @@ describe('Boarding page', () => {
     expect(req).toHaveTextContent('bank.account_number');
     expect(req).toHaveTextContent('no_account');
     expect(screen.getByTestId('charges')).toHaveTextContent('Charges disabled');
+    expect(screen.queryByTestId('merchant-review')).toBeNull();
+  });
+
+  it('marks a merchant a re-screen flagged for review', async () => {
+    const flagged: Merchant = {
+      application_id: 'm2', legal_name: 'Harbour Books LLC', account_id: 'acct_2', status: 'active', charges_enabled: true,
+      payouts_enabled: true, capabilities: {}, open_requirements: 0, boarded_at: 0, synced_at: 0,
+      review_reason: 'sanctions_hit', review_since: 1, open: [],
+    };
+    render(MerchantsPage, { backend: fakeBackend({ session: READY_ADMIN, merchants: [flagged] }), session: READY_ADMIN, onerror: noop });
+    await fireEvent.click(await screen.findByRole('tab', { name: 'Boarded merchants' }));
+    expect(await screen.findByTestId('merchant-review')).toHaveTextContent('Under review: new sanctions hit');
   });
 });

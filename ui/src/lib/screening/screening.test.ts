@@ -49,8 +49,7 @@ describe('Sanctions lists panel', () => {
     await fireEvent.click(screen.getByRole('button', { name: 'Import lists' }));
     expect(await screen.findByText(/Loaded SDN \(17 entries, 40 names\)/)).toBeInTheDocument();
     expect(screen.getByRole('cell', { name: 'active' })).toBeInTheDocument();
-    await fireEvent.click(screen.getByRole('button', { name: 'Re-screen applications' }));
-    expect(await screen.findByText(/Screened 2 applications/)).toBeInTheDocument();
+    expect(await screen.findByTestId('rescreen-status')).toHaveTextContent(/Last re-screen finished .+: 2 screened, 1 with new hits/);
   });
 });
 
