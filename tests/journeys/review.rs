@@ -137,6 +137,44 @@ fn a_high_risk_approval_needs_a_second_different_admin() {
     assert_eq!(kinds, [("approve", "uma"), ("second_approval", "alice")]);
 }
 
+/// An underwriter lead gives second approvals without being an admin: the lead may not use the
+/// admin tools, and may not confirm their own first approval.
+#[test]
+fn an_underwriter_lead_gives_the_second_approval_but_is_no_admin() {
+    let (_tmp, dir, mut admin) = vault();
+    let mut uma = signed_in_user(&dir, &mut admin, "uma", "underwriter");
+    let mut lea = signed_in_user(&dir, &mut admin, "lea", "lead");
+    assert_eq!(
+        api::users::list_users(&mut lea).unwrap_err().code(),
+        Code::Forbidden,
+        "a lead is not an admin"
+    );
+
+    let id = submitted(&mut uma, form(2, true));
+    review::assign_to_me(&mut uma, &id, false).unwrap();
+    assert!(
+        decide(&mut uma, &id, "approve", &["edd_completed"])
+            .unwrap()
+            .awaiting_second_approval
+    );
+    let out = decide(&mut lea, &id, "approve", &["edd_completed"]).unwrap();
+    assert_eq!(out.status, ApplicationStatus::Approved);
+
+    // The lead's own first approval still needs someone else.
+    let other = submitted(&mut uma, form(3, true));
+    review::assign_to_me(&mut lea, &other, false).unwrap();
+    assert!(
+        decide(&mut lea, &other, "approve", &["edd_completed"])
+            .unwrap()
+            .awaiting_second_approval
+    );
+    let err = decide(&mut lea, &other, "approve", &["edd_completed"]).unwrap_err();
+    assert_eq!(err.code(), Code::Conflict);
+    let err = decide(&mut uma, &other, "approve", &["edd_completed"]).unwrap_err();
+    assert_eq!(err.code(), Code::Forbidden, "an underwriter cannot confirm");
+    assert!(err.message().contains("underwriter lead or an admin"));
+}
+
 #[test]
 fn a_low_risk_application_is_approved_by_one_underwriter() {
     let (_tmp, dir, mut admin) = vault();
@@ -232,6 +270,41 @@ fn decline_to_blocklist_then_the_same_bank_account_scores_as_blocklisted() {
         !factors.contains(&first.bank.account_number),
         "no account number in the factors"
     );
+}
+
+/// Issue 5: "same address" joins same email/phone as a duplicate-contact factor, however the
+/// address was typed; the explanation names no address.
+#[test]
+fn the_same_address_typed_differently_counts_as_a_duplicate() {
+    let (_tmp, _dir, mut admin) = vault();
+    let mut first = form(20, false);
+    first.business.address.line1 = "455 West Harbor Boulevard".into();
+    first.business.address.line2 = "Suite 210".into();
+    submitted(&mut admin, first.clone());
+    let mut second = form(21, false);
+    second.business.address = first.business.address.clone();
+    second.business.address.line1 = "455 W. Harbor Blvd".into();
+    second.business.address.line2 = "ste #210".into();
+    let id = submitted(&mut admin, second);
+    let factors = review::review_view(&mut admin, &id)
+        .unwrap()
+        .assessment
+        .unwrap()
+        .factors
+        .to_string();
+    assert!(factors.contains("duplicate_contact"), "{factors}");
+    assert!(!factors.to_lowercase().contains("harbor"), "{factors}");
+
+    let mut elsewhere = form(22, false);
+    elsewhere.business.address.line1 = "9 Quiet Lane".into();
+    let id = submitted(&mut admin, elsewhere);
+    let factors = review::review_view(&mut admin, &id)
+        .unwrap()
+        .assessment
+        .unwrap()
+        .factors
+        .to_string();
+    assert!(!factors.contains("duplicate_contact"), "{factors}");
 }
 
 #[test]

@@ -2,7 +2,6 @@
 //! information with reason codes, four-eyes approval, the blocklist, the dashboard.
 
 use domain::intake::{ApplicationForm, ApplicationStatus};
-use domain::Role;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use underwriting::{assess, Assessment, Checks, RuleSet};
@@ -378,10 +377,10 @@ pub fn decide(slot: &mut SessionSlot, input: DecideInput) -> Result<DecideOutcom
                     "you gave the first approval: a second, different approver must confirm",
                 ))
             }
-            Some(_) if session.role() != Role::Admin => {
+            Some(_) if !session.role().can_give_second_approval() => {
                 return Err(Error::new(
                     Code::Forbidden,
-                    "the second approval of a high-risk application needs an admin",
+                    "the second approval of a high-risk application needs an underwriter lead or an admin",
                 ))
             }
             Some(_) => ("second_approval", Some(ApplicationStatus::Approved), false),

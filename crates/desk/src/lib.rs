@@ -305,7 +305,7 @@ enum UserAction {
     /// Add a user; prints a one-time password they must change at first sign-in
     Add {
         username: String,
-        /// admin, underwriter or auditor
+        /// admin, lead (underwriter lead: may give second approvals), underwriter or auditor
         #[arg(long)]
         role: String,
     },

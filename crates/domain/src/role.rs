@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 pub enum Role {
     /// Runs users, settings, merchants and the vault itself.
     Admin,
+    /// An underwriter who may also give the second approval of a high-risk application.
+    Lead,
     /// Works the review queue and decides applications.
     Underwriter,
     /// Reads everything that is not secret, changes nothing.
@@ -16,11 +18,12 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 3] = [Role::Admin, Role::Underwriter, Role::Auditor];
+    pub const ALL: [Role; 4] = [Role::Admin, Role::Lead, Role::Underwriter, Role::Auditor];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Admin => "admin",
+            Role::Lead => "lead",
             Role::Underwriter => "underwriter",
             Role::Auditor => "auditor",
         }
@@ -29,6 +32,11 @@ impl Role {
     /// Whether this role may change data (auditors may only read).
     pub fn can_write(self) -> bool {
         !matches!(self, Role::Auditor)
+    }
+
+    /// Whether this role may give the second approval of a high-risk application (four-eyes).
+    pub fn can_give_second_approval(self) -> bool {
+        matches!(self, Role::Admin | Role::Lead)
     }
 }
 
@@ -39,7 +47,7 @@ impl fmt::Display for Role {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("role must be one of admin, underwriter, auditor")]
+#[error("role must be one of admin, lead, underwriter, auditor")]
 pub struct ParseRoleError;
 
 impl FromStr for Role {
@@ -48,6 +56,7 @@ impl FromStr for Role {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_lowercase().as_str() {
             "admin" => Ok(Role::Admin),
+            "lead" => Ok(Role::Lead),
             "underwriter" => Ok(Role::Underwriter),
             "auditor" => Ok(Role::Auditor),
             _ => Err(ParseRoleError),

@@ -84,7 +84,7 @@ impl Default for RuleSet {
 pub struct Checks {
     pub open_hits: u32,
     pub true_matches: u32,
-    /// Other applications or merchants with the same EIN / SSN / bank account / email or phone.
+    /// Other applications or merchants with the same EIN / SSN / bank account / email, phone or address.
     pub duplicate_ein: u32,
     pub duplicate_ssn: u32,
     pub duplicate_bank_account: u32,
@@ -245,7 +245,7 @@ pub fn assess(form: &ApplicationForm, checks: &Checks, rules: &RuleSet, today: D
         (
             "duplicate_contact",
             checks.duplicate_contact,
-            "email or phone",
+            "email, phone or address",
         ),
     ] {
         if n > 0 {

@@ -345,8 +345,8 @@ impl Vault {
         .map_err(VaultError::storage("storing the bank account"))?;
         let mut index = conn
             .prepare_cached(
-                "INSERT OR IGNORE INTO blind_indexes (kind, digest, application_id)
-                 VALUES (?1, ?2, ?3)",
+                "INSERT INTO blind_indexes (kind, digest, application_id) VALUES (?1, ?2, ?3)
+                 ON CONFLICT DO NOTHING",
             )
             .map_err(VaultError::storage("storing blind indexes"))?;
         for (kind, digest) in &parts.indexes {

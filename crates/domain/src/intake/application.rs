@@ -147,6 +147,8 @@ pub enum IndexKind {
     Email,
     /// Business and people's phone numbers.
     Phone,
+    /// Registered, operating and home addresses, normalised ([`address_key`]).
+    Address,
 }
 
 impl IndexKind {
@@ -157,8 +159,76 @@ impl IndexKind {
             IndexKind::BankAccount => "bank_account",
             IndexKind::Email => "email",
             IndexKind::Phone => "phone",
+            IndexKind::Address => "address",
         }
     }
+}
+
+/// The same address however it was typed: case, punctuation and spacing ignored, the usual
+/// USPS abbreviations applied (Street → st, Suite → ste, North → n…), a US ZIP+4 cut to its
+/// five digits. `None` without a first line.
+pub fn address_key(a: &AddressForm) -> Option<String> {
+    const SHORT: &[(&str, &str)] = &[
+        ("street", "st"),
+        ("avenue", "ave"),
+        ("av", "ave"),
+        ("road", "rd"),
+        ("boulevard", "blvd"),
+        ("drive", "dr"),
+        ("lane", "ln"),
+        ("court", "ct"),
+        ("place", "pl"),
+        ("square", "sq"),
+        ("terrace", "ter"),
+        ("highway", "hwy"),
+        ("parkway", "pkwy"),
+        ("circle", "cir"),
+        ("suite", "ste"),
+        ("apartment", "apt"),
+        ("floor", "fl"),
+        ("building", "bldg"),
+        ("north", "n"),
+        ("south", "s"),
+        ("east", "e"),
+        ("west", "w"),
+        ("northeast", "ne"),
+        ("northwest", "nw"),
+        ("southeast", "se"),
+        ("southwest", "sw"),
+    ];
+    let words = |s: &str| -> String {
+        s.to_lowercase()
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(|w| {
+                SHORT
+                    .iter()
+                    .find(|(long, _)| *long == w)
+                    .map_or(w, |(_, short)| short)
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let line1 = words(&a.line1);
+    if line1.is_empty() {
+        return None;
+    }
+    let country = a.country.trim().to_uppercase();
+    let postal: String = if country == "US" || country.is_empty() {
+        a.postal_code
+            .chars()
+            .filter(char::is_ascii_digit)
+            .take(5)
+            .collect()
+    } else {
+        words(&a.postal_code).replace(' ', "")
+    };
+    Some(format!(
+        "{line1} {}|{}|{}|{postal}|{country}",
+        words(&a.line2),
+        words(&a.city),
+        words(&a.state)
+    ))
 }
 
 /// Collects the problems of one check.
@@ -788,6 +858,16 @@ impl ApplicationForm {
             }
         }
         out.extend(contacts);
+        let mut addresses: Vec<String> = Vec::new();
+        for a in [&self.business.address, &self.business.operating_address]
+            .into_iter()
+            .chain(self.people.iter().map(|p| &p.address))
+        {
+            if let Some(key) = address_key(a).filter(|k| !addresses.contains(k)) {
+                addresses.push(key);
+            }
+        }
+        out.extend(addresses.into_iter().map(|k| (IndexKind::Address, k)));
         out
     }
 }

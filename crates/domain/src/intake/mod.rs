@@ -12,8 +12,8 @@ mod person;
 mod text;
 
 pub use application::{
-    AddressForm, ApplicationForm, BankForm, BusinessForm, Completeness, IndexKind, PersonForm,
-    TermsForm, MAX_PEOPLE,
+    address_key, AddressForm, ApplicationForm, BankForm, BusinessForm, Completeness, IndexKind,
+    PersonForm, TermsForm, MAX_PEOPLE,
 };
 pub use bank::{AccountNumber, BankAccountType, Iban, RoutingNumber};
 pub use business::{Amount, Ein, EntityType, Mcc, MccInfo, MccTier, Percent};

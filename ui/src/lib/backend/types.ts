@@ -3,7 +3,10 @@
 import type { FieldIssue } from './errors';
 
 export type VaultState = 'not_created' | 'locked' | 'keyring_missing';
-export type Role = 'admin' | 'underwriter' | 'auditor';
+export type Role = 'admin' | 'lead' | 'underwriter' | 'auditor';
+
+/** Roles that may give the second approval of a high-risk application (Rust decides). */
+export const SECOND_APPROVERS: readonly Role[] = ['admin', 'lead'];
 export type Stage = 'ready' | 'change_password' | 'enrol_totp';
 
 export interface AppInfo {

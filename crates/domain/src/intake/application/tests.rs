@@ -477,6 +477,50 @@ fn index_values_are_normalised_digits() {
 }
 
 #[test]
+fn an_address_is_the_same_however_it_is_typed() {
+    let typed = |line1: &str, line2: &str, city: &str, zip: &str| AddressForm {
+        line1: line1.into(),
+        line2: line2.into(),
+        city: city.into(),
+        state: "CA".into(),
+        postal_code: zip.into(),
+        country: "US".into(),
+    };
+    let a = address_key(&typed(
+        "100 North Main Street",
+        "Suite 4",
+        "San Jose",
+        "95113",
+    ))
+    .unwrap();
+    for other in [
+        typed("100 N. Main St.", "Ste 4", "SAN JOSE", "95113-1234"),
+        typed("100  north  MAIN street,", "suite #4", "san jose", "95113"),
+    ] {
+        assert_eq!(address_key(&other).as_deref(), Some(a.as_str()));
+    }
+    assert_ne!(
+        address_key(&typed("100 N Main St", "Ste 5", "San Jose", "95113")),
+        Some(a.clone()),
+        "another suite is another address"
+    );
+    assert_ne!(
+        address_key(&typed("100 N Main St", "Ste 4", "San Jose", "95112")),
+        Some(a),
+        "another ZIP is another address"
+    );
+    assert_eq!(address_key(&typed("", "", "San Jose", "95113")), None);
+
+    let f = valid().check(NOW, Completeness::Complete).unwrap();
+    let addresses = f
+        .index_values()
+        .into_iter()
+        .filter(|(k, _)| *k == IndexKind::Address)
+        .count();
+    assert!(addresses >= 1, "the business address is indexed");
+}
+
+#[test]
 fn debug_never_prints_values() {
     let f = valid();
     let text = format!("{f:?}");
