@@ -41,6 +41,7 @@ const COMMANDS: &[&str] = &[
     "dispose_hit",
     "review_queue",
     "review_view",
+    "add_note",
     "assign_to_me",
     "next_in_queue",
     "decide",

@@ -78,6 +78,7 @@ pub fn run() {
             commands::screening::dispose_hit,
             commands::review::review_queue,
             commands::review::review_view,
+            commands::review::add_note,
             commands::review::assign_to_me,
             commands::review::next_in_queue,
             commands::review::decide,

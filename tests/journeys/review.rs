@@ -307,6 +307,58 @@ fn the_same_address_typed_differently_counts_as_a_duplicate() {
     assert!(!factors.contains("duplicate_contact"), "{factors}");
 }
 
+/// Internal notes: sealed with the application's key, listed with author and time on the review
+/// screen, audited without their text; auditors read them but cannot add one.
+#[test]
+fn internal_notes_are_kept_sealed_listed_and_audited_without_their_text() {
+    let (_tmp, dir, mut admin) = vault();
+    let mut uma = signed_in_user(&dir, &mut admin, "uma", "underwriter");
+    let mut ann = signed_in_user(&dir, &mut admin, "ann", "auditor");
+    let id = submitted(&mut uma, form(30, false));
+    let err = review::add_note(&mut uma, &id, "   ").unwrap_err();
+    assert_eq!(err.code(), Code::InvalidInput);
+    assert!(err.message().starts_with("note:"));
+    assert_eq!(
+        review::add_note(&mut uma, "no-such-application", "Checked")
+            .unwrap_err()
+            .code(),
+        Code::NotFound
+    );
+    review::add_note(&mut uma, &id, "Called the owner: volumes confirmed").unwrap();
+    let notes = review::add_note(&mut admin, &id, "Website checked, live since 2011").unwrap();
+    let listed: Vec<(&str, &str)> = notes
+        .iter()
+        .map(|n| (n.author.as_str(), n.text.as_str()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("uma", "Called the owner: volumes confirmed"),
+            ("alice", "Website checked, live since 2011")
+        ]
+    );
+    assert_eq!(review::review_view(&mut ann, &id).unwrap().notes.len(), 2);
+    assert_eq!(
+        review::add_note(&mut ann, &id, "I would like to add")
+            .unwrap_err()
+            .code(),
+        Code::Forbidden
+    );
+    let entries = api::audit_log::list_audit(&mut admin, None, 50)
+        .unwrap()
+        .entries;
+    assert_eq!(
+        entries
+            .iter()
+            .filter(|e| e.action == "application.note")
+            .count(),
+        2
+    );
+    assert!(!entries
+        .iter()
+        .any(|e| e.detail.as_deref().unwrap_or("").contains("volumes")));
+}
+
 #[test]
 fn request_info_sends_it_back_editable_and_resubmission_returns_it_to_review() {
     let (_tmp, _dir, mut admin) = vault();

@@ -42,7 +42,7 @@ pub fn product_policy() -> Policy {
 
 /// Review storage types the shell passes through unchanged.
 pub mod vault_review {
-    pub use vault::review::{Dashboard, QueueFilter, QueuePage, QueueRow, QueueSort};
+    pub use vault::review::{Dashboard, Note, QueueFilter, QueuePage, QueueRow, QueueSort};
 }
 
 /// Screening storage types the shell passes through unchanged.

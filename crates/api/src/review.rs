@@ -441,6 +441,8 @@ pub struct ReviewView {
     pub row: QueueRow,
     pub assessment: Option<vault::review::StoredAssessment>,
     pub decisions: Vec<vault::review::Decision>,
+    /// Internal notes, oldest first.
+    pub notes: Vec<vault::review::Note>,
     pub approve_reasons: &'static [&'static str],
     pub decline_reasons: &'static [&'static str],
     pub request_info_reasons: &'static [&'static str],
@@ -453,10 +455,34 @@ pub fn review_view(slot: &mut SessionSlot, id: &str) -> Result<ReviewView> {
         row: vault.queue_row(id)?,
         assessment: vault.assessment(id)?,
         decisions: vault.decisions(id)?,
+        notes: vault.notes(id)?,
         approve_reasons: APPROVE_REASONS,
         decline_reasons: DECLINE_REASONS,
         request_info_reasons: REQUEST_INFO_REASONS,
     })
+}
+
+/// Use case: an underwriter's internal note on an application (admin, lead, underwriter).
+/// Sealed with the application's key; the audit entry names the application, never the text.
+pub fn add_note(slot: &mut SessionSlot, id: &str, text: &str) -> Result<Vec<vault::review::Note>> {
+    let text = domain::intake::clean_text("note", text, 2000)
+        .map_err(|e| Error::invalid_input("note", &e.reason))?;
+    if text.trim().chars().count() < 2 {
+        return Err(Error::invalid_input("note", "must not be empty"));
+    }
+    let session = slot.require(Access::Write, "application.note")?;
+    let vault = session.vault();
+    vault.application_summary(id)?;
+    let note_id = new_id();
+    vault.add_note(
+        &note_id,
+        id,
+        session.username(),
+        now_ms(OffsetDateTime::now_utc()),
+        &text,
+    )?;
+    session.audit("application.note", Some(id), Outcome::Ok, Some(&note_id))?;
+    Ok(session.vault().notes(id)?)
 }
 
 pub fn dashboard(slot: &mut SessionSlot) -> Result<Dashboard> {

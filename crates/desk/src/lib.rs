@@ -246,6 +246,12 @@ enum ReviewAction {
         #[arg(long)]
         blocklist: bool,
     },
+    /// Add an internal note to an application (sealed; the audit log names only the note's id)
+    Note {
+        id: String,
+        #[arg(long)]
+        text: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -1063,6 +1069,9 @@ fn review(
                 for d in &view.decisions {
                     writeln!(w, "decision: {} by {}: {}", d.kind, d.actor, d.note)?;
                 }
+                for n in &view.notes {
+                    writeln!(w, "note by {}: {}", n.author, n.text)?;
+                }
                 Ok(())
             })
         }
@@ -1102,10 +1111,19 @@ fn review(
             })?;
             printer.value(out, &outcome, |w| {
                 if outcome.awaiting_second_approval {
-                    writeln!(w, "first approval recorded; an admin must give the second")
+                    writeln!(
+                        w,
+                        "first approval recorded; an underwriter lead or an admin must give the second"
+                    )
                 } else {
                     writeln!(w, "{id} is now {}", outcome.status)
                 }
+            })
+        }
+        ReviewAction::Note { id, text } => {
+            let notes = with_session(ctx, prompt, |slot| r::add_note(slot, &id, &text))?;
+            printer.value(out, &notes, |w| {
+                writeln!(w, "{} note(s) on {id}", notes.len())
             })
         }
     }

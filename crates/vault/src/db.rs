@@ -21,6 +21,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0006_merchant_review.sql")),
         M::up(include_str!("migrations/0007_lead_role.sql")),
         M::up(include_str!("migrations/0008_address_index.sql")),
+        M::up(include_str!("migrations/0009_notes.sql")),
     ])
 }
 

@@ -117,6 +117,15 @@ pub struct Decision {
     pub at: i64,
 }
 
+/// An internal note on an application (opened).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Note {
+    pub id: String,
+    pub author: String,
+    pub at: i64,
+    pub text: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DayCount {
     /// `YYYY-MM-DD` (UTC).
@@ -484,6 +493,65 @@ impl Vault {
         })
         .and_then(Iterator::collect)
         .map_err(VaultError::storage("reading decisions"))
+    }
+
+    /// Adds an internal note, sealed with the application's record key.
+    pub fn add_note(
+        &self,
+        id: &str,
+        application_id: &str,
+        author: &str,
+        at: i64,
+        text: &str,
+    ) -> Result<()> {
+        let key = self
+            .existing_record_key(application_id)?
+            .ok_or(VaultError::NotFound("application"))?;
+        let body = key.seal(&format!("note:{id}"), text.as_bytes());
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO application_notes (id, application_id, author, at, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .and_then(|mut s| s.execute(params![id, application_id, author, at, body]))
+            .map_err(VaultError::storage("storing a note"))?;
+        Ok(())
+    }
+
+    /// The application's notes, oldest first (none once its key is shredded).
+    pub fn notes(&self, application_id: &str) -> Result<Vec<Note>> {
+        let Some(key) = self.existing_record_key(application_id)? else {
+            return Ok(Vec::new());
+        };
+        let mut stmt = self
+            .conn()
+            .prepare_cached(
+                "SELECT id, author, at, body FROM application_notes
+                 WHERE application_id = ?1 ORDER BY at, rowid",
+            )
+            .map_err(VaultError::storage("reading notes"))?;
+        let rows = stmt
+            .query_map([application_id], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, Vec<u8>>(3)?,
+                ))
+            })
+            .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
+            .map_err(VaultError::storage("reading notes"))?;
+        rows.into_iter()
+            .map(|(id, author, at, sealed)| {
+                let text = key.open(&format!("note:{id}"), &sealed)?;
+                Ok(Note {
+                    id,
+                    author,
+                    at,
+                    text: String::from_utf8_lossy(&text).into_owned(),
+                })
+            })
+            .collect()
     }
 
     /// Runs `f` in one transaction: used by the decision flow, which writes the decision, the

@@ -6,6 +6,7 @@ use crate::state::AppState;
 type QueuePage = api::vault_review::QueuePage;
 type QueueRow = api::vault_review::QueueRow;
 type Dashboard = api::vault_review::Dashboard;
+type Note = api::vault_review::Note;
 
 #[tauri::command]
 pub async fn review_queue(
@@ -80,5 +81,16 @@ pub async fn set_screening_threshold(
 ) -> Result<f64, api::Error> {
     state
         .run(move |_, slot, _| api::screening::set_threshold(slot, value))
+        .await
+}
+
+#[tauri::command]
+pub async fn add_note(
+    state: State<'_, AppState>,
+    id: String,
+    text: String,
+) -> Result<Vec<Note>, api::Error> {
+    state
+        .run(move |_, slot, _| review::add_note(slot, &id, &text))
         .await
 }

@@ -26,7 +26,7 @@ type Rows = Vec<(usize, std::result::Result<ApplicationForm, Vec<FieldError>>)>;
 
 /// The largest file accepted (about 100,000 applications of CSV).
 pub const MAX_IMPORT_BYTES: usize = 256 * 1024 * 1024;
-const BATCH: usize = 500;
+const BATCH: usize = 1000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {

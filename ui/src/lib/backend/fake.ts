@@ -43,6 +43,7 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
   let session: SessionInfo | null = opts.session === undefined ? null : opts.session;
   const users: User[] = [];
   const calls: string[] = [];
+  const notes: import('./types').Note[] = [];
   const apps = new Map<string, { summary: ApplicationSummary; form: ApplicationForm; documents: DocumentMeta[] }>();
   let clock = 1_780_000_000_000;
   let lists: import('./types').ListVersion[] = [];
@@ -266,6 +267,7 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
           factors: [{ code: 'mcc_high_risk', points: 25, detail: 'MCC 5967 is card-brand high-risk: enhanced due diligence' }],
         },
         decisions: [],
+        notes: notes.filter((n) => n.id.startsWith(`${id}:`)),
         approve_reasons: ['meets_policy', 'edd_completed', 'low_risk'],
         decline_reasons: ['fraud_risk', 'policy_other'],
         request_info_reasons: ['missing_document'],
@@ -278,6 +280,13 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
       row.status = 'in_review';
       row.version += 1;
       return row;
+    },
+    addNote: async (id, text) => {
+      const me = needSession();
+      if (text.trim().length < 2) throw new BackendError('invalid_input', 'note: must not be empty');
+      notes.push({ id: `${id}:${notes.length}`, author: me.username, at: clock, text });
+      calls.push(`addNote:${id}`);
+      return notes.filter((n) => n.id.startsWith(`${id}:`));
     },
     nextInQueue: async () => queue.find((r) => !r.assignee) ?? null,
     decide: async (input) => {

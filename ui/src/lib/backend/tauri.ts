@@ -87,6 +87,7 @@ export const tauriBackend: Backend = {
   assignToMe: (id, takeOver) => call('assign_to_me', { id, takeOver }),
   nextInQueue: () => call('next_in_queue'),
   decide: (input) => call('decide', { input }),
+  addNote: (id, text) => call('add_note', { id, text }),
   reviewDashboard: () => call('review_dashboard'),
   riskSettings: () => call('risk_settings'),
   setRiskRules: (json) => call('set_risk_rules', { json }),

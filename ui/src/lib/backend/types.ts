@@ -377,10 +377,19 @@ export interface Decision {
   at: number;
 }
 
+/** An internal note on an application. */
+export interface Note {
+  id: string;
+  author: string;
+  at: number;
+  text: string;
+}
+
 export interface ReviewView {
   row: QueueRow;
   assessment: StoredAssessment | null;
   decisions: Decision[];
+  notes: Note[];
   approve_reasons: string[];
   decline_reasons: string[];
   request_info_reasons: string[];
@@ -545,6 +554,7 @@ export interface Backend {
   assignToMe(id: string, takeOver: boolean): Promise<QueueRow>;
   nextInQueue(): Promise<QueueRow | null>;
   decide(input: DecideInput): Promise<DecideOutcome>;
+  addNote(id: string, text: string): Promise<Note[]>;
   reviewDashboard(): Promise<Dashboard>;
   riskSettings(): Promise<[Record<string, unknown>, number]>;
   setRiskRules(json: string): Promise<Record<string, unknown>>;

@@ -48,5 +48,13 @@ describe('Review queue', () => {
     await fireEvent.click(within(form).getByRole('button', { name: 'Record decision' }));
     expect(await screen.findByText('Decision recorded: declined.')).toBeInTheDocument();
     expect(backend.calls).toContain('decide:decline:fraud_risk');
+
+    // Internal notes: typed letters stay in the note (no a/d/r shortcut fires), and the note lists.
+    const box = screen.getByLabelText('New note');
+    await fireEvent.input(box, { target: { value: 'Called the owner; volumes confirmed' } });
+    await fireEvent.keyDown(box, { key: 'a' });
+    await fireEvent.click(screen.getByRole('button', { name: 'Add note' }));
+    expect(await screen.findByTestId('note')).toHaveTextContent('alice — Called the owner; volumes confirmed');
+    expect(backend.calls.filter((c) => c.startsWith('decide:'))).toHaveLength(1);
   });
 });
