@@ -59,6 +59,8 @@ const COMMANDS: &[&str] = &[
     "test_platform",
     "list_merchants",
     "sync_merchant",
+    "merchant_action",
+    "set_merchant_limits",
 ];
 
 fn main() {

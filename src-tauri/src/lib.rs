@@ -96,6 +96,8 @@ pub fn run() {
             commands::boarding::test_platform,
             commands::boarding::list_merchants,
             commands::boarding::sync_merchant,
+            commands::boarding::merchant_action,
+            commands::boarding::set_merchant_limits,
         ])
         .build(tauri::generate_context!());
     let result = app.map(|app| {

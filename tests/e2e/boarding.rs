@@ -53,6 +53,21 @@ async fn approve_from_queue(page: &Page) -> Result<()> {
     Ok(())
 }
 
+/// Whether the sandbox's only account has been rejected (asked the way the app asks).
+async fn sandbox_rejected(url: &str) -> bool {
+    let Ok(client) = api::platform::Client::new(api::platform::ClientConfig {
+        base_url: url.to_string(),
+        secret_key: platform::SANDBOX_KEY.to_string().into(),
+        timeout: Duration::from_secs(5),
+    }) else {
+        return false;
+    };
+    let Ok(list) = client.send(&platform::requests::ping(), None).await else {
+        return false;
+    };
+    list["data"][0]["requirements"]["disabled_reason"] == "rejected.fraud"
+}
+
 /// The issue's journey: an underwriter approves a merchant while the platform is down, sees the
 /// outage in the status bar and the job retrying on its own, the platform comes back, the
 /// merchant is boarded exactly once, and its platform requirements (pending verification, mapped
@@ -72,7 +87,7 @@ async fn approve_and_board_through_a_platform_outage() {
         let url = format!("http://{addr}");
 
         // The admin connects the platform, adds an underwriter and imports an application.
-        page.set_up_vault(ADMIN, PASSWORD).await?;
+        let admin_secret = page.set_up_vault(ADMIN, PASSWORD).await?;
         connect(&page, &url).await?;
         let otp = page.add_user("uma").await?;
         import_one(&page, tmp.path()).await?;
@@ -104,7 +119,7 @@ async fn approve_and_board_through_a_platform_outage() {
             )
             .await?;
         ensure!(
-            status.contains("1 waiting to board"),
+            status.contains("1 waiting for the platform"),
             "the status bar says what waits: {status}"
         );
         page.wait_for_text("[data-testid=platform-down]", "Platform unavailable since")
@@ -157,6 +172,59 @@ async fn approve_and_board_through_a_platform_outage() {
                 "the platform verified the account: {text}"
             );
         }
+
+        // Issue 7, in part: the admin suspends, reinstates and terminates the merchant (onto
+        // the blocklist); each change is queued through the outbox and reaches the platform.
+        page.lock_and_sign_in(ADMIN, PASSWORD, &admin_secret)
+            .await?;
+        page.section("merchants").await?;
+        page.click_button("Boarded merchants").await?;
+        for (action, note, status) in [
+            ("Suspend", "Chargebacks at 3% this month", "suspended"),
+            (
+                "Reinstate",
+                "Chargeback plan agreed with the owner",
+                "active",
+            ),
+            (
+                "Terminate",
+                "Card testing confirmed by the platform",
+                "terminated",
+            ),
+        ] {
+            page.click_button(&format!("{action}…")).await?;
+            page.find(&format!("form[aria-label='{action} merchant'] textarea"))
+                .await?
+                .send_keys(note)
+                .await?;
+            if action == "Terminate" {
+                page.find("form[aria-label='Terminate merchant'] input[type=checkbox]")
+                    .await?
+                    .click()
+                    .await?;
+            }
+            page.click_button(&format!("Confirm: {}", action.to_lowercase()))
+                .await?;
+            page.wait_for_text("[data-testid=merchant-status]", status)
+                .await?;
+        }
+        page.wait_for_text(
+            "[data-testid=merchant]",
+            "identifiers added to the blocklist",
+        )
+        .await?;
+        page.click_button("Boarding").await?;
+        page.wait_for_text_within("main table", "Terminate account", Duration::from_secs(10))
+            .await?;
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while !sandbox_rejected(&url).await {
+            ensure!(
+                std::time::Instant::now() < deadline,
+                "the termination reached the platform"
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        page.screenshot("merchant-terminated").await?;
         Ok(())
     })
     .await;

@@ -179,15 +179,10 @@ async fn four_eyes_review_of_a_high_risk_application() {
         page.click_button("Record decision").await?;
         page.wait_for_text("[role=status]", "A second, different approver")
             .await?;
-        page.click_button("Lock").await?;
 
         // The admin gives the second approval.
-        page.sign_in(
-            ADMIN,
-            PASSWORD,
-            Some(&desk_tests::e2e::totp_code(&admin_secret, 1)?),
-        )
-        .await?;
+        page.lock_and_sign_in(ADMIN, PASSWORD, &admin_secret)
+            .await?;
         page.section("review").await?;
         page.wait_for_text(
             "[aria-label='Review queue'] tbody",

@@ -30,6 +30,12 @@ fn approve(slot: &mut SessionSlot, form: ApplicationForm) -> String {
     id
 }
 
+/// Drains the outbox and checks that nothing is left queued or retrying.
+async fn drain_all(worker: &Arc<Worker>, seconds: u64) {
+    let report = worker.drain(Duration::from_secs(seconds)).await.unwrap();
+    assert!(report.finished, "the outbox drained: {report:?}");
+}
+
 fn quick() -> WorkerConfig {
     WorkerConfig {
         concurrency: 4,
@@ -87,6 +93,23 @@ async fn world(faults: Faults, rate_limit: u32) -> World {
 }
 
 impl World {
+    /// The platform refuses connections.
+    async fn down(&self) {
+        let down = Faults {
+            down: Some(Down::Refused),
+            ..Faults::default()
+        };
+        self.sandbox.set_faults(down, self.addr).await.unwrap();
+    }
+
+    /// The platform is back, without faults.
+    async fn up(&self) {
+        self.sandbox
+            .set_faults(Faults::default(), self.addr)
+            .await
+            .unwrap();
+    }
+
     fn with<T>(&self, f: impl FnOnce(&mut SessionSlot) -> T) -> T {
         f(&mut self.slot.lock().unwrap())
     }
@@ -123,16 +146,7 @@ impl World {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_platform_down_while_fifty_are_approved_then_up_boards_each_exactly_once() {
     let w = world(Faults::default(), 0).await;
-    w.sandbox
-        .set_faults(
-            Faults {
-                down: Some(Down::Refused),
-                ..Faults::default()
-            },
-            w.addr,
-        )
-        .await
-        .unwrap();
+    w.down().await;
     let worker = Worker::new(Arc::clone(&w.slot), quick());
     let running = tokio::spawn(Arc::clone(&worker).run());
     let ids = w.approve_many(50, 100);
@@ -160,10 +174,7 @@ async fn the_platform_down_while_fifty_are_approved_then_up_boards_each_exactly_
     ));
     assert_eq!((status.waiting, status.needs_fix), (50, 0));
 
-    w.sandbox
-        .set_faults(Faults::default(), w.addr)
-        .await
-        .unwrap();
+    w.up().await;
     let started = Instant::now();
     loop {
         let counts = w.with(|s| boarding::overview(s, None, None).unwrap().counts);
@@ -303,13 +314,7 @@ async fn requirements_move_from_pending_to_verified_and_map_to_our_fields() {
         w.with(|s| approve(s, bad_bank)),
     ];
     let worker = Worker::new(Arc::clone(&w.slot), quick());
-    assert!(
-        worker
-            .drain(Duration::from_secs(20))
-            .await
-            .unwrap()
-            .finished
-    );
+    drain_all(&worker, 20).await;
     let fresh = w.with(|s| boarding::merchant(s, &ids[0]).unwrap());
     assert!(
         fresh.open.iter().any(|o| o.kind == "pending_verification"),
@@ -333,6 +338,168 @@ async fn requirements_move_from_pending_to_verified_and_map_to_our_fields() {
     assert_eq!(bank.field.as_deref(), Some("bank.account_number"));
     assert!(bank.reason.as_deref().unwrap_or("").contains("no_account"));
     assert!(!failing.merchant.charges_enabled);
+}
+
+/// Issue 7's merchant administration through the outbox: suspend and reinstate reach the
+/// platform in order (even when both were queued during an outage), bad input and illegal moves
+/// are refused before anything is written, and a termination while the platform is down is
+/// queued, not lost — with the merchant's identifiers on the blocklist at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_suspends_reinstates_and_terminates_a_merchant_through_the_outbox() {
+    use api::merchants::{self, ActionInput, LimitsInput};
+    let w = world(Faults::default(), 0).await;
+    let id = w.with(|s| approve(s, low_risk(800)));
+    let worker = Worker::new(Arc::clone(&w.slot), quick());
+    drain_all(&worker, 20).await;
+    tokio::time::sleep(Duration::from_millis(300)).await; // the sandbox verifies the account
+    assert!(
+        boarding::sync_merchant(&w.slot, &id)
+            .await
+            .unwrap()
+            .merchant
+            .charges_enabled
+    );
+
+    let action = |action: &str, reason: &str, blocklist: bool| ActionInput {
+        id: id.clone(),
+        action: action.into(),
+        reason: reason.into(),
+        note: "Chargebacks at 3% over two weeks".into(),
+        blocklist,
+    };
+    // Bad input: each refused with its field, nothing changes.
+    w.with(|s| {
+        let err = merchants::act(s, action("suspend", "felt_like_it", false)).unwrap_err();
+        assert!(err.message().starts_with("reason: must be one of"), "{err}");
+        let err = merchants::act(s, action("pause", "other", false)).unwrap_err();
+        assert!(err.message().starts_with("action:"));
+        let err = merchants::act(s, action("suspend", "other", true)).unwrap_err();
+        assert!(err.message().starts_with("blocklist:"));
+        let err = merchants::act(s, action("reinstate", "other", false)).unwrap_err();
+        assert_eq!(
+            err.code(),
+            api::Code::Conflict,
+            "an active merchant is not reinstated"
+        );
+        let err = merchants::set_limits(
+            s,
+            LimitsInput {
+                id: id.clone(),
+                monthly_cap: "1,000".into(),
+                max_ticket: "5,000".into(),
+            },
+        )
+        .unwrap_err();
+        assert!(err.message().starts_with("max_ticket:"), "{err}");
+        assert_eq!(
+            boarding::merchant(s, &id).unwrap().merchant.status,
+            "active"
+        );
+    });
+
+    // Suspended: no more charges on the platform.
+    let out = w.with(|s| merchants::act(s, action("suspend", "chargeback_rate", false)).unwrap());
+    assert_eq!(out.merchant.merchant.status, "suspended", "ours at once");
+    drain_all(&worker, 20).await;
+    let m = boarding::sync_merchant(&w.slot, &id).await.unwrap();
+    assert!(
+        !m.merchant.charges_enabled,
+        "card payments removed on the platform"
+    );
+    assert_eq!(m.merchant.status_reason.as_deref(), Some("chargeback_rate"));
+
+    // Reinstate, then restrict and reinstate again while the platform is down: sent in order.
+    w.with(|s| merchants::act(s, action("reinstate", "issue_resolved", false)).unwrap());
+    drain_all(&worker, 20).await;
+    w.down().await;
+    w.with(|s| {
+        merchants::act(s, action("restrict", "unusual_volume", false)).unwrap();
+        merchants::act(s, action("reinstate", "review_cleared", false)).unwrap();
+        merchants::set_limits(
+            s,
+            LimitsInput {
+                id: id.clone(),
+                monthly_cap: "50,000".into(),
+                max_ticket: "1,500.00".into(),
+            },
+        )
+        .unwrap();
+    });
+    let report = worker.drain(Duration::from_millis(800)).await.unwrap();
+    assert!(!report.finished, "nothing reaches a platform that is down");
+    w.up().await;
+    drain_all(&worker, 30).await;
+    let client = api::platform::Client::new(api::platform::ClientConfig {
+        base_url: format!("http://{}", w.addr),
+        secret_key: platform::SANDBOX_KEY.to_string().into(),
+        timeout: Duration::from_secs(5),
+    })
+    .unwrap();
+    let account = w.with(|s| boarding::merchant(s, &id).unwrap()).merchant;
+    assert_eq!(account.monthly_cap_cents, Some(5_000_000));
+    let got = client
+        .send(&requests::retrieve_account(&account.account_id), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        got["metadata"]["desk_status"], "active",
+        "the last change won: {got:#}"
+    );
+    assert_eq!(got["metadata"]["desk_max_ticket_cents"], "150000");
+    // Capabilities requested again are re-verified by the platform, then active.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let m = boarding::sync_merchant(&w.slot, &id).await.unwrap();
+    assert!(m.merchant.charges_enabled, "charging again once reinstated");
+
+    // Terminated while the platform is down: ours at once, blocklisted, queued until it is up.
+    w.down().await;
+    let out = w.with(|s| merchants::act(s, action("terminate", "fraud", true)).unwrap());
+    assert_eq!(out.merchant.merchant.status, "terminated");
+    assert!(
+        out.blocklisted >= 3,
+        "EIN, SSN(s) and bank account: {}",
+        out.blocklisted
+    );
+    w.with(|s| {
+        let err = merchants::act(s, action("reinstate", "other", false)).unwrap_err();
+        assert_eq!(err.code(), api::Code::Conflict, "termination is final");
+    });
+    assert!(
+        !worker
+            .drain(Duration::from_millis(800))
+            .await
+            .unwrap()
+            .finished
+    );
+    w.up().await;
+    drain_all(&worker, 30).await;
+    let got = client
+        .send(&requests::retrieve_account(&account.account_id), None)
+        .await
+        .unwrap();
+    assert_eq!(got["requirements"]["disabled_reason"], "rejected.fraud");
+
+    // Every action left its note and its audit entry; the platform's answer is audited too.
+    w.with(|s| {
+        let notes = api::review::review_view(s, &id).unwrap().notes;
+        assert_eq!(notes.len(), 5, "each action's note is kept: {notes:?}");
+        let entries = api::audit_log::list_audit(s, None, 200).unwrap().entries;
+        for action in [
+            "merchant.suspend",
+            "merchant.reinstate",
+            "merchant.restrict",
+            "merchant.terminate",
+            "merchant.limits",
+        ] {
+            assert!(
+                entries.iter().any(|e| e.action == action),
+                "{action} audited"
+            );
+        }
+        assert!(entries
+            .iter()
+            .any(|e| e.action == "merchant.platform_reject" && e.actor == boarding::WORKER_ACTOR));
+    });
 }
 
 /// A low-risk application whose control person is a listed SDN (born 1963).
@@ -361,13 +528,7 @@ async fn a_new_hit_on_a_boarded_merchant_flags_it_for_review_in_the_background()
         w.with(|s| approve(s, low_risk(702))),
     ];
     let worker = Worker::new(Arc::clone(&w.slot), quick());
-    assert!(
-        worker
-            .drain(Duration::from_secs(20))
-            .await
-            .unwrap()
-            .finished
-    );
+    drain_all(&worker, 20).await;
 
     w.with(|s| api::screening::import_lists(s, &lists).unwrap());
     let rescreener = api::screening::Rescreener::new(Arc::clone(&w.slot), 2);
@@ -455,6 +616,10 @@ async fn every_request_and_sandbox_answer_matches_stripes_spec() {
             &[("desk_status", "suspended")],
         ));
         all.push(requests::reject_account("acct_1", "fraud"));
+        for status in ["restricted", "suspended", "active"] {
+            all.push(requests::merchant_status("acct_1", status, "other"));
+        }
+        all.push(requests::merchant_limits("acct_1", Some(5_000_000), None));
         all.push(requests::retrieve_account("acct_1"));
         all.push(requests::ping());
         for r in all {

@@ -245,6 +245,19 @@ impl Page {
         self.wait_for_text(".result", expect).await
     }
 
+    /// Locks, then signs `username` in again with the next TOTP step's code (the current one
+    /// was used by their earlier sign-in and is not accepted twice).
+    pub async fn lock_and_sign_in(
+        &self,
+        username: &str,
+        password: &str,
+        secret: &str,
+    ) -> Result<()> {
+        self.click_button("Lock").await?;
+        self.sign_in(username, password, Some(&totp_code(secret, 1)?))
+            .await
+    }
+
     /// Signs in through the sign-in form.
     pub async fn sign_in(&self, username: &str, password: &str, code: Option<&str>) -> Result<()> {
         self.fill("signin-username", username).await?;

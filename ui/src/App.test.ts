@@ -47,7 +47,7 @@ describe('App shell', () => {
     const backend = fake({ vault: 'locked', session: READY_ADMIN, platformDown: true, jobs: [waiting, fixing] });
     render(App, { backend });
     const line = await screen.findByTestId('platform-status');
-    expect(line).toHaveTextContent(/^Platform unavailable since .+ \(7 failures; next try .+\) · 1 waiting to board · 1 need a fix$/);
+    expect(line).toHaveTextContent(/^Platform unavailable since .+ \(7 failures; next try .+\) · 1 waiting for the platform · 1 need a fix$/);
     expect(backend.calls).toContain('platformStatus');
   });
 

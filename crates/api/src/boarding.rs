@@ -544,6 +544,10 @@ impl Worker {
     }
 
     fn build(&self, vault: &Vault, job: &Job, now: i64) -> std::result::Result<Prepared, Failure> {
+        if job.kind != "board" {
+            let request = stored_request(vault, job).map_err(Failure::Other)?;
+            return self.prepared(vault, job, request, 0, now);
+        }
         let stored = vault
             .application(&job.application_id)
             .map_err(|e| Failure::Other(e.into()))?;
@@ -579,6 +583,18 @@ impl Worker {
                 )))
             }
         };
+        self.prepared(vault, job, request, persons_total, now)
+    }
+
+    /// The request with its idempotency key (stored before the first attempt) and the client.
+    fn prepared(
+        &self,
+        vault: &Vault,
+        job: &Job,
+        request: requests::Request,
+        persons_total: usize,
+        now: i64,
+    ) -> std::result::Result<Prepared, Failure> {
         let fingerprint = vault::boarding::fingerprint(&format!(
             "{} {} {}",
             request.method.as_str(),
@@ -667,6 +683,11 @@ impl Worker {
                         &persons,
                         now,
                     )?;
+                    if job.kind != "board" {
+                        // A status change, limits or termination reached the platform: what it
+                        // now says about the account is kept (above), nothing else moves.
+                        return Ok(());
+                    }
                     let summary = vault.application_summary(&job.application_id)?;
                     if summary.status == ApplicationStatus::Boarding {
                         vault.transition_application(
@@ -680,9 +701,13 @@ impl Worker {
                     }
                     Ok(())
                 })?;
+                let action = match job.kind.as_str() {
+                    "board" => "boarding.boarded".to_string(),
+                    kind => format!("merchant.platform_{kind}"),
+                };
                 audit(
                     vault,
-                    "boarding.boarded",
+                    &action,
                     &job.application_id,
                     Outcome::Ok,
                     &account_id,
@@ -898,6 +923,23 @@ fn audit(vault: &Vault, action: &str, target: &str, outcome: Outcome, detail: &s
         OffsetDateTime::now_utc(),
     )?;
     Ok(())
+}
+
+/// An update or reject job's request, rebuilt from its sealed parameters.
+fn stored_request(vault: &Vault, job: &Job) -> Result<requests::Request> {
+    let account = job
+        .account_id
+        .as_deref()
+        .ok_or_else(|| Error::internal("an update job without an account"))?;
+    let sealed = vault
+        .job_payload(&job.id)?
+        .ok_or_else(|| Error::internal("an update job without parameters"))?;
+    let key = vault
+        .existing_record_key(&job.application_id)?
+        .ok_or_else(|| Error::new(Code::Conflict, "the merchant's record was erased"))?;
+    let params = key.open("job_payload", &sealed)?;
+    requests::stored(&job.kind, account, &String::from_utf8_lossy(&params))
+        .ok_or_else(|| Error::internal("a job kind this version cannot send"))
 }
 
 fn store_account_state(

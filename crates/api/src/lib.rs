@@ -13,6 +13,7 @@ mod error;
 mod info;
 pub mod intake;
 pub mod logging;
+pub mod merchants;
 pub mod review;
 pub mod screening;
 pub mod session;

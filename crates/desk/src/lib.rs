@@ -194,6 +194,29 @@ enum MerchantsAction {
     List,
     /// Pull one merchant's status from the platform now
     Sync { application_id: String },
+    /// Restrict (hold payouts), suspend (no charges), reinstate or terminate (admin); the
+    /// platform is updated through the outbox
+    Act {
+        application_id: String,
+        /// restrict, suspend, reinstate or terminate
+        action: String,
+        /// A reason code (the command lists them when it is wrong)
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        note: String,
+        /// With terminate: add the EIN, owners' SSNs and bank account to the blocklist
+        #[arg(long)]
+        blocklist: bool,
+    },
+    /// Set the monthly volume cap and maximum ticket (admin; blank for no limit)
+    Limits {
+        application_id: String,
+        #[arg(long, default_value = "")]
+        monthly_cap: String,
+        #[arg(long, default_value = "")]
+        max_ticket: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -1421,6 +1444,51 @@ fn merchants_verb(
                 shared(slot, |shared| {
                     runtime()?.block_on(b::sync_merchant(&shared, &application_id))
                 })
+            })?;
+            printer.value(out, &m, |w| print(w, &m))
+        }
+        MerchantsAction::Act {
+            application_id,
+            action,
+            reason,
+            note,
+            blocklist,
+        } => {
+            let done = with_session(ctx, prompt, |slot| {
+                api::merchants::act(
+                    slot,
+                    api::merchants::ActionInput {
+                        id: application_id,
+                        action,
+                        reason,
+                        note,
+                        blocklist,
+                    },
+                )
+            })?;
+            printer.value(out, &done, |w| {
+                print(w, &done.merchant)?;
+                writeln!(w, "queued for the platform as job {}", done.job_id)?;
+                if done.blocklisted > 0 {
+                    writeln!(w, "{} identifiers added to the blocklist", done.blocklisted)?;
+                }
+                Ok(())
+            })
+        }
+        MerchantsAction::Limits {
+            application_id,
+            monthly_cap,
+            max_ticket,
+        } => {
+            let m = with_session(ctx, prompt, |slot| {
+                api::merchants::set_limits(
+                    slot,
+                    api::merchants::LimitsInput {
+                        id: application_id,
+                        monthly_cap,
+                        max_ticket,
+                    },
+                )
             })?;
             printer.value(out, &m, |w| print(w, &m))
         }

@@ -318,6 +318,62 @@ pub fn update_metadata(account: &str, metadata: &[(&str, &str)]) -> Request {
     Request::post(format!("/v1/accounts/{account}"), p)
 }
 
+/// A merchant's status as the platform sees it. Stripe has no "suspend" switch for a custom
+/// account, so: `restricted` holds payouts (manual payout schedule: money stays on the account);
+/// `suspended` also removes the `card_payments` capability (no new charges); `active` requests
+/// both capabilities again and pays out daily. Our status and reason code go in the metadata.
+pub fn merchant_status(account: &str, status: &str, reason: &str) -> Request {
+    let mut p = Params::new();
+    match status {
+        "restricted" => {
+            p.set("settings[payouts][schedule][interval]", "manual");
+        }
+        "suspended" => {
+            p.set("capabilities[card_payments][requested]", "false");
+            p.set("settings[payouts][schedule][interval]", "manual");
+        }
+        _ => {
+            p.set("capabilities[card_payments][requested]", "true");
+            p.set("capabilities[transfers][requested]", "true");
+            p.set("settings[payouts][schedule][interval]", "daily");
+        }
+    }
+    p.set("metadata[desk_status]", status);
+    p.set("metadata[desk_status_reason]", reason);
+    Request::post(format!("/v1/accounts/{account}"), p)
+}
+
+/// Our processing limits in the account's metadata (Stripe has no per-account volume cap;
+/// an empty value removes a key).
+pub fn merchant_limits(
+    account: &str,
+    monthly_cap_cents: Option<i64>,
+    max_ticket_cents: Option<i64>,
+) -> Request {
+    let mut p = Params::new();
+    for (key, value) in [
+        ("metadata[desk_monthly_cap_cents]", monthly_cap_cents),
+        ("metadata[desk_max_ticket_cents]", max_ticket_cents),
+    ] {
+        p.0.push((key.into(), value.map(|v| v.to_string()).unwrap_or_default()));
+    }
+    Request::post(format!("/v1/accounts/{account}"), p)
+}
+
+/// A queued `update` or `reject` rebuilt from the parameters stored with it (so every retry
+/// sends exactly what was first sent).
+pub fn stored(kind: &str, account: &str, encoded: &str) -> Option<Request> {
+    let params = Params::decode(encoded);
+    match kind {
+        "update" => Some(Request::post(format!("/v1/accounts/{account}"), params)),
+        "reject" => Some(Request::post(
+            format!("/v1/accounts/{account}/reject"),
+            params,
+        )),
+        _ => None,
+    }
+}
+
 /// `POST /v1/accounts/{account}/reject` with one of Stripe's reasons (`fraud`,
 /// `terms_of_service`, `other`).
 pub fn reject_account(account: &str, reason: &str) -> Request {

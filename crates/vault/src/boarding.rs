@@ -106,6 +106,13 @@ pub struct Merchant {
     /// Why the merchant is flagged for review (`sanctions_hit`), and since when.
     pub review_reason: Option<String>,
     pub review_since: Option<i64>,
+    /// The reason code of the last status change, when and by whom.
+    pub status_reason: Option<String>,
+    pub status_changed_at: Option<i64>,
+    pub status_changed_by: Option<String>,
+    /// Our processing limits, in cents.
+    pub monthly_cap_cents: Option<i64>,
+    pub max_ticket_cents: Option<i64>,
 }
 
 const JOB_COLUMNS: &str = "j.id, j.application_id, a.legal_name, j.kind, j.state, j.step,
@@ -292,9 +299,17 @@ impl Vault {
         let id: Option<String> = self
             .conn()
             .query_row(
-                "SELECT id FROM boarding_jobs INDEXED BY boarding_due
+                "SELECT id FROM boarding_jobs j INDEXED BY boarding_due
                  WHERE state IN ('queued', 'retrying') AND next_attempt_at <= ?1
                      AND lease_until <= ?1
+                     -- one merchant's jobs go in the order they were queued: none overtakes
+                     -- an earlier one that is unfinished (a suspend never lands after the
+                     -- reinstate that followed it)
+                     AND NOT EXISTS (SELECT 1 FROM boarding_jobs e
+                         WHERE e.application_id = j.application_id
+                           AND e.state IN ('queued', 'retrying', 'needs_fix')
+                           AND (e.created_at < j.created_at
+                                OR (e.created_at = j.created_at AND e.id < j.id)))
                  ORDER BY next_attempt_at LIMIT 1",
                 [now_ms],
                 |r| r.get(0),
@@ -573,6 +588,56 @@ impl Vault {
         Ok(n == 1)
     }
 
+    /// Moves a merchant from `from` to `to` (a conflict if someone changed it meanwhile).
+    pub fn set_merchant_status(
+        &self,
+        application_id: &str,
+        from: &str,
+        to: &str,
+        reason: &str,
+        actor: &str,
+        now_ms: i64,
+    ) -> Result<()> {
+        let n = self
+            .conn()
+            .prepare_cached(
+                "UPDATE merchants SET status = ?3, status_reason = ?4, status_changed_at = ?5,
+                     status_changed_by = ?6
+                 WHERE application_id = ?1 AND status = ?2",
+            )
+            .and_then(|mut s| s.execute(params![application_id, from, to, reason, now_ms, actor]))
+            .map_err(VaultError::storage("changing a merchant's status"))?;
+        if n == 0 {
+            return Err(VaultError::Conflict(
+                "the merchant changed meanwhile: reload and try again",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Sets our processing limits (cents; `None` for no limit).
+    pub fn set_merchant_limits(
+        &self,
+        application_id: &str,
+        monthly_cap_cents: Option<i64>,
+        max_ticket_cents: Option<i64>,
+    ) -> Result<()> {
+        let n = self
+            .conn()
+            .prepare_cached(
+                "UPDATE merchants SET monthly_cap_cents = ?2, max_ticket_cents = ?3
+                 WHERE application_id = ?1",
+            )
+            .and_then(|mut s| {
+                s.execute(params![application_id, monthly_cap_cents, max_ticket_cents])
+            })
+            .map_err(VaultError::storage("setting a merchant's limits"))?;
+        if n == 0 {
+            return Err(VaultError::NotFound("merchant"));
+        }
+        Ok(())
+    }
+
     /// Clears a merchant's review flag; returns whether one was set.
     pub fn clear_merchant_review(&self, application_id: &str) -> Result<bool> {
         let n = self
@@ -604,7 +669,8 @@ impl Vault {
                 "SELECT m.application_id, a.legal_name, m.account_id, m.status, m.charges_enabled,
                      m.payouts_enabled, m.requirements, m.capabilities, m.persons,
                      m.open_requirements, m.boarded_at, m.synced_at, m.review_reason,
-                     m.review_since
+                     m.review_since, m.status_reason, m.status_changed_at, m.status_changed_by,
+                     m.monthly_cap_cents, m.max_ticket_cents
                  FROM merchants m JOIN applications a ON a.id = m.application_id
                  WHERE {filter}
                  ORDER BY m.review_reason IS NOT NULL DESC, m.open_requirements > 0 DESC, COALESCE(m.synced_at, 0), m.application_id
@@ -630,6 +696,11 @@ impl Vault {
                 synced_at: r.get(11)?,
                 review_reason: r.get(12)?,
                 review_since: r.get(13)?,
+                status_reason: r.get(14)?,
+                status_changed_at: r.get(15)?,
+                status_changed_by: r.get(16)?,
+                monthly_cap_cents: r.get(17)?,
+                max_ticket_cents: r.get(18)?,
             })
         })
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())

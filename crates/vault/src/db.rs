@@ -22,6 +22,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0007_lead_role.sql")),
         M::up(include_str!("migrations/0008_address_index.sql")),
         M::up(include_str!("migrations/0009_notes.sql")),
+        M::up(include_str!("migrations/0010_merchant_admin.sql")),
     ])
 }
 

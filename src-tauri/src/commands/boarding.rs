@@ -88,3 +88,23 @@ pub async fn sync_merchant(
 ) -> Result<MerchantView, api::Error> {
     boarding::sync_merchant(&state.session(), &id).await
 }
+
+#[tauri::command]
+pub async fn merchant_action(
+    state: State<'_, AppState>,
+    input: api::merchants::ActionInput,
+) -> Result<api::merchants::ActionOutcome, api::Error> {
+    state
+        .run(move |_, slot, _| api::merchants::act(slot, input))
+        .await
+}
+
+#[tauri::command]
+pub async fn set_merchant_limits(
+    state: State<'_, AppState>,
+    input: api::merchants::LimitsInput,
+) -> Result<MerchantView, api::Error> {
+    state
+        .run(move |_, slot, _| api::merchants::set_limits(slot, input))
+        .await
+}

@@ -370,6 +370,25 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
       calls.push(`syncMerchant:${id}`);
       return m;
     },
+    merchantAction: async (input) => {
+      if (needSession().role !== 'admin') throw new BackendError('forbidden', 'admins only');
+      const m = (opts.merchants ?? []).find((x) => x.application_id === input.id);
+      if (!m) throw new BackendError('not_found', 'no boarded merchant');
+      if (input.note.trim().length < 5) throw new BackendError('invalid_input', 'note: must say why, in at least 5 characters');
+      const to = { restrict: 'restricted', suspend: 'suspended', reinstate: 'active', terminate: 'terminated' }[input.action];
+      m.status = to;
+      m.status_reason = input.reason;
+      calls.push(`merchantAction:${input.id}:${input.action}:${input.reason}:${input.blocklist}`);
+      return { merchant: m, job_id: 'mj-1', blocklisted: input.blocklist ? 3 : 0 };
+    },
+    setMerchantLimits: async (input) => {
+      const m = (opts.merchants ?? []).find((x) => x.application_id === input.id);
+      if (!m) throw new BackendError('not_found', 'no boarded merchant');
+      calls.push(`setMerchantLimits:${input.id}:${input.monthly_cap}:${input.max_ticket}`);
+      m.monthly_cap_cents = input.monthly_cap ? Math.round(Number(input.monthly_cap.replaceAll(',', '')) * 100) : null;
+      m.max_ticket_cents = input.max_ticket ? Math.round(Number(input.max_ticket.replaceAll(',', '')) * 100) : null;
+      return m;
+    },
     reviewDashboard: async () => ({
       by_status: [['submitted', queue.length]],
       decisions_by_day: [{ day: '2026-11-25', approved: 2, declined: 1 }],

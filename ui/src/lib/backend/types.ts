@@ -508,7 +508,32 @@ export interface Merchant {
   /** `sanctions_hit` (a re-screen found one) or `sanctions_match` (confirmed), else null. */
   review_reason: string | null;
   review_since: number | null;
+  status_reason: string | null;
+  status_changed_at: number | null;
+  status_changed_by: string | null;
+  monthly_cap_cents: number | null;
+  max_ticket_cents: number | null;
   open: OpenRequirement[];
+}
+
+export interface MerchantActionInput {
+  id: string;
+  action: 'restrict' | 'suspend' | 'reinstate' | 'terminate';
+  reason: string;
+  note: string;
+  blocklist: boolean;
+}
+
+export interface MerchantActionOutcome {
+  merchant: Merchant;
+  job_id: string;
+  blocklisted: number;
+}
+
+export interface LimitsInput {
+  id: string;
+  monthly_cap: string;
+  max_ticket: string;
 }
 
 export interface Backend {
@@ -569,4 +594,6 @@ export interface Backend {
   testPlatform(): Promise<ConnectionTest>;
   listMerchants(): Promise<Merchant[]>;
   syncMerchant(id: string): Promise<Merchant>;
+  merchantAction(input: MerchantActionInput): Promise<MerchantActionOutcome>;
+  setMerchantLimits(input: LimitsInput): Promise<Merchant>;
 }

@@ -1,11 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { healthLine, nextRetry, stepLabel } from './boarding';
+import { healthLine, nextRetry, stateLabel, stepLabel } from './boarding';
 
 describe('boarding helpers', () => {
   it('names steps the way an underwriter reads them', () => {
     expect(stepLabel('account')).toBe('Create account');
     expect(stepLabel('person:0')).toBe('Add person 1');
     expect(stepLabel('provided')).toBe('Confirm owners');
+    expect(stepLabel('send', 'update')).toBe('Update account');
+    expect(stepLabel('send', 'reject')).toBe('Terminate account');
+    expect(stateLabel({ kind: 'board', state: 'done' })).toBe('Boarded');
+    expect(stateLabel({ kind: 'reject', state: 'done' })).toBe('Sent');
+    expect(stateLabel({ kind: 'update', state: 'retrying' })).toBe('Retrying');
     expect(stepLabel('weird')).toBe('weird');
   });
 

@@ -10,8 +10,15 @@ export const JOB_STATE_LABEL: Record<JobState, string> = {
   cancelled: 'Cancelled',
 };
 
-/** "account", "person:1", "provided" → what a person reads. */
-export function stepLabel(step: string): string {
+/** A job's state as a person reads it: a finished update or termination was "sent". */
+export function stateLabel(job: Pick<BoardingJob, 'kind' | 'state'>): string {
+  if (job.kind !== 'board' && job.state === 'done') return 'Sent';
+  return JOB_STATE_LABEL[job.state];
+}
+
+/** "account", "person:1", "provided" (boarding) or "send" (an update / termination). */
+export function stepLabel(step: string, kind = 'board'): string {
+  if (step === 'send') return kind === 'reject' ? 'Terminate account' : 'Update account';
   if (step === 'account') return 'Create account';
   if (step === 'provided') return 'Confirm owners';
   if (step === 'done') return 'Done';

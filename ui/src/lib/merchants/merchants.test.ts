@@ -5,6 +5,7 @@ import type { BoardingJob, Merchant, SessionInfo } from '../backend/types';
 import MerchantsPage from './MerchantsPage.svelte';
 
 const noop = () => {};
+const ADMIN_FIELDS = { status_reason: null, status_changed_at: null, status_changed_by: null, monthly_cap_cents: null, max_ticket_cents: null };
 
 function job(id: string, state: BoardingJob['state'], extra: Partial<BoardingJob> = {}): BoardingJob {
   return {
@@ -53,7 +54,7 @@ describe('Boarding page', () => {
       {
         application_id: 'm1', legal_name: 'Corner Cafe LLC', account_id: 'acct_1', status: 'active', charges_enabled: false,
         payouts_enabled: false, capabilities: { card_payments: 'inactive' }, open_requirements: 1, boarded_at: 0, synced_at: 0,
-        review_reason: null, review_since: null,
+        review_reason: null, review_since: null, ...ADMIN_FIELDS,
         open: [{ requirement: 'external_account', field: 'bank.account_number', kind: 'error', reason: 'verification_failed_other: no_account' }],
       },
     ];
@@ -71,10 +72,44 @@ describe('Boarding page', () => {
     const flagged: Merchant = {
       application_id: 'm2', legal_name: 'Harbour Books LLC', account_id: 'acct_2', status: 'active', charges_enabled: true,
       payouts_enabled: true, capabilities: {}, open_requirements: 0, boarded_at: 0, synced_at: 0,
-      review_reason: 'sanctions_hit', review_since: 1, open: [],
+      review_reason: 'sanctions_hit', review_since: 1, open: [], ...ADMIN_FIELDS,
     };
     render(MerchantsPage, { backend: fakeBackend({ session: READY_ADMIN, merchants: [flagged] }), session: READY_ADMIN, onerror: noop });
     await fireEvent.click(await screen.findByRole('tab', { name: 'Boarded merchants' }));
     expect(await screen.findByTestId('merchant-review')).toHaveTextContent('Under review: new sanctions hit');
+  });
+
+  it('lets an admin suspend with a reason and note, then terminate onto the blocklist; others see no controls', async () => {
+    const m: Merchant = {
+      application_id: 'm3', legal_name: 'Night Owl Vapes LLC', account_id: 'acct_3', status: 'active', charges_enabled: true,
+      payouts_enabled: true, capabilities: {}, open_requirements: 0, boarded_at: 0, synced_at: 0,
+      review_reason: null, review_since: null, open: [], ...ADMIN_FIELDS,
+    };
+    const backend = fakeBackend({ session: READY_ADMIN, merchants: [m] });
+    render(MerchantsPage, { backend, session: READY_ADMIN, onerror: noop });
+    await fireEvent.click(await screen.findByRole('tab', { name: 'Boarded merchants' }));
+    await fireEvent.click(await screen.findByRole('button', { name: 'Suspend…' }));
+    expect(screen.getByText(/Card payments are switched off/)).toBeInTheDocument();
+    await fireEvent.change(screen.getByLabelText('Reason'), { target: { value: 'chargeback_rate' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Confirm: suspend' }));
+    expect(await screen.findByRole('alert')).toHaveTextContent('note: must say why');
+    await fireEvent.input(screen.getByLabelText(/^Note/), { target: { value: 'Chargebacks at 3% this month' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Confirm: suspend' }));
+    expect(await screen.findByTestId('merchant-status')).toHaveTextContent('suspended');
+    expect(backend.calls).toContain('merchantAction:m3:suspend:chargeback_rate:false');
+    expect(screen.queryByRole('button', { name: 'Suspend…' })).toBeNull();
+
+    await fireEvent.click(screen.getByRole('button', { name: 'Terminate…' }));
+    await fireEvent.input(screen.getByLabelText(/^Note/), { target: { value: 'Confirmed card testing' } });
+    await fireEvent.click(screen.getByRole('checkbox'));
+    await fireEvent.click(screen.getByRole('button', { name: 'Confirm: terminate' }));
+    expect(await screen.findByText(/3 identifiers added to the blocklist/)).toBeInTheDocument();
+    expect(backend.calls).toContain('merchantAction:m3:terminate:fraud:true');
+
+    const underwriter = { ...READY_ADMIN, username: 'uma', role: 'underwriter' as const };
+    render(MerchantsPage, { backend: fakeBackend({ session: underwriter, merchants: [{ ...m, application_id: 'm4', status: 'active' }] }), session: underwriter, onerror: noop });
+    await fireEvent.click((await screen.findAllByRole('tab', { name: 'Boarded merchants' }))[1]);
+    await screen.findAllByTestId('merchant');
+    expect(screen.queryByRole('button', { name: 'Suspend…' })).toBeNull();
   });
 });

@@ -1,0 +1,300 @@
+//! Administering boarded merchants (issue 7): restrict, suspend, reinstate, terminate and
+//! processing limits. Each change is ours at once (status, reason, who, when — audited) and
+//! reaches the platform through the boarding outbox, so nothing is lost while the platform is
+//! down: an `update` job (status or limits in the account's settings, capabilities and
+//! metadata) or a `reject` job (termination). One merchant's jobs are sent in order.
+
+use domain::intake::Amount;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use vault::audit::Outcome;
+
+use crate::boarding::MerchantView;
+use crate::intake::{new_id, now_ms};
+use crate::session::{Access, SessionSlot};
+use crate::{Code, Error, Result};
+
+/// Reason codes per action (the first word of every audit entry and the platform metadata).
+pub const RESTRICT_REASONS: &[&str] = &[
+    "chargeback_rate",
+    "unusual_volume",
+    "kyc_refresh",
+    "sanctions_review",
+    "other",
+];
+pub const SUSPEND_REASONS: &[&str] = &[
+    "suspected_fraud",
+    "chargeback_rate",
+    "sanctions_match",
+    "policy_violation",
+    "other",
+];
+pub const REINSTATE_REASONS: &[&str] = &["review_cleared", "issue_resolved", "other"];
+pub const TERMINATE_REASONS: &[&str] = &[
+    "fraud",
+    "terms_of_service",
+    "sanctions_match",
+    "credit_risk",
+    "other",
+];
+
+/// An admin's action on a merchant.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ActionInput {
+    pub id: String,
+    /// `restrict`, `suspend`, `reinstate` or `terminate`.
+    pub action: String,
+    pub reason: String,
+    pub note: String,
+    /// For `terminate`: add the merchant's EIN, owners' SSNs and bank account to the blocklist.
+    #[serde(default)]
+    pub blocklist: bool,
+}
+
+/// What an action did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionOutcome {
+    pub merchant: MerchantView,
+    /// The outbox job that carries it to the platform.
+    pub job_id: String,
+    /// Identifiers added to the blocklist (termination).
+    pub blocklisted: usize,
+}
+
+/// Which statuses an action may start from, where it leads, and its reason codes.
+fn rule(
+    action: &str,
+) -> Option<(
+    &'static [&'static str],
+    &'static str,
+    &'static [&'static str],
+)> {
+    Some(match action {
+        "restrict" => (&["active"], "restricted", RESTRICT_REASONS),
+        "suspend" => (&["active", "restricted"], "suspended", SUSPEND_REASONS),
+        "reinstate" => (&["restricted", "suspended"], "active", REINSTATE_REASONS),
+        "terminate" => (
+            &["active", "restricted", "suspended"],
+            "terminated",
+            TERMINATE_REASONS,
+        ),
+        _ => return None,
+    })
+}
+
+/// The note, checked like every free text (kept as an internal note on the application).
+fn checked_note(note: &str) -> Result<String> {
+    let note = domain::intake::clean_text("note", note, 1000)
+        .map_err(|e| Error::invalid_input("note", &e.reason))?;
+    if note.trim().chars().count() < 5 {
+        return Err(Error::invalid_input(
+            "note",
+            "must say why, in at least 5 characters",
+        ));
+    }
+    Ok(note)
+}
+
+/// Use case (admin): restrict, suspend, reinstate or terminate a boarded merchant.
+pub fn act(slot: &mut SessionSlot, input: ActionInput) -> Result<ActionOutcome> {
+    let (from, to, reasons) = rule(&input.action).ok_or_else(|| {
+        Error::invalid_input(
+            "action",
+            "must be restrict, suspend, reinstate or terminate",
+        )
+    })?;
+    if !reasons.contains(&input.reason.as_str()) {
+        return Err(Error::invalid_input(
+            "reason",
+            &format!("must be one of {}", reasons.join(", ")),
+        ));
+    }
+    if input.blocklist && input.action != "terminate" {
+        return Err(Error::invalid_input(
+            "blocklist",
+            "only a termination adds to the blocklist",
+        ));
+    }
+    let note = checked_note(&input.note)?;
+    let session = slot.require(Access::Admin, &format!("merchant.{}", input.action))?;
+    let me = session.username().to_string();
+    let vault = session.vault();
+    let merchant = vault
+        .merchant(&input.id)?
+        .ok_or_else(|| Error::new(Code::NotFound, "no boarded merchant for that application"))?;
+    if !from.contains(&merchant.status.as_str()) {
+        return Err(Error::new(
+            Code::Conflict,
+            format!(
+                "a {} merchant cannot be {}",
+                merchant.status,
+                match input.action.as_str() {
+                    "restrict" => "restricted",
+                    "suspend" => "suspended",
+                    "reinstate" => "reinstated",
+                    _ => "terminated",
+                }
+            ),
+        ));
+    }
+    let (kind, request) = if input.action == "terminate" {
+        let platform_reason = match input.reason.as_str() {
+            "fraud" | "terms_of_service" => input.reason.as_str(),
+            _ => "other",
+        };
+        (
+            "reject",
+            platform::requests::reject_account(&merchant.account_id, platform_reason),
+        )
+    } else {
+        (
+            "update",
+            platform::requests::merchant_status(&merchant.account_id, to, &input.reason),
+        )
+    };
+    let key = vault
+        .existing_record_key(&input.id)?
+        .ok_or_else(|| Error::new(Code::Conflict, "the merchant's record was erased"))?;
+    let payload = key.seal("job_payload", request.params.encode().as_bytes());
+    let now = now_ms(OffsetDateTime::now_utc());
+    let job_id = format!("mj-{}", new_id());
+    let note_id = new_id();
+    let blocklisted = vault.in_transaction(|| {
+        vault.set_merchant_status(&input.id, &merchant.status, to, &input.reason, &me, now)?;
+        vault.enqueue_job(
+            &job_id,
+            &input.id,
+            kind,
+            "send",
+            Some(&merchant.account_id),
+            Some(&payload),
+            &me,
+            now,
+        )?;
+        vault.add_note(
+            &note_id,
+            &input.id,
+            &me,
+            now,
+            &format!("{} ({}): {note}", input.action, input.reason),
+        )?;
+        if input.blocklist {
+            vault.block_identifiers(
+                &input.id,
+                &format!("terminated: {}", input.reason),
+                &me,
+                now,
+            )
+        } else {
+            Ok(0)
+        }
+    })?;
+    session.audit(
+        &format!("merchant.{}", input.action),
+        Some(&input.id),
+        Outcome::Ok,
+        Some(&format!(
+            "{} → {to}: {}{}",
+            merchant.status,
+            input.reason,
+            if input.blocklist {
+                format!("; {blocklisted} identifiers blocklisted")
+            } else {
+                String::new()
+            }
+        )),
+    )?;
+    let merchant = crate::boarding::merchant(slot, &input.id)?;
+    Ok(ActionOutcome {
+        merchant,
+        job_id,
+        blocklisted,
+    })
+}
+
+/// Our processing limits for a merchant, as typed (blank = no limit).
+#[derive(Debug, Clone, Deserialize)]
+pub struct LimitsInput {
+    pub id: String,
+    pub monthly_cap: String,
+    pub max_ticket: String,
+}
+
+/// Use case (admin): set a merchant's monthly volume cap and maximum ticket. Stored at once and
+/// noted in the platform account's metadata through the outbox.
+pub fn set_limits(slot: &mut SessionSlot, input: LimitsInput) -> Result<MerchantView> {
+    let parse = |field: &str, text: &str| -> Result<Option<i64>> {
+        if text.trim().is_empty() {
+            return Ok(None);
+        }
+        let amount = Amount::parse(text).map_err(|e| Error::invalid_input(field, &e.reason))?;
+        let cents = i64::try_from(amount.cents())
+            .map_err(|_| Error::invalid_input(field, "is too large"))?;
+        if cents == 0 {
+            return Err(Error::invalid_input(
+                field,
+                "must be more than zero (blank for no limit)",
+            ));
+        }
+        Ok(Some(cents))
+    };
+    let cap = parse("monthly_cap", &input.monthly_cap)?;
+    let ticket = parse("max_ticket", &input.max_ticket)?;
+    if let (Some(cap), Some(ticket)) = (cap, ticket) {
+        if ticket > cap {
+            return Err(Error::invalid_input(
+                "max_ticket",
+                "must not be more than the monthly cap",
+            ));
+        }
+    }
+    let session = slot.require(Access::Admin, "merchant.limits")?;
+    let me = session.username().to_string();
+    let vault = session.vault();
+    let merchant = vault
+        .merchant(&input.id)?
+        .ok_or_else(|| Error::new(Code::NotFound, "no boarded merchant for that application"))?;
+    if merchant.status == "terminated" {
+        return Err(Error::new(
+            Code::Conflict,
+            "a terminated merchant's limits cannot change",
+        ));
+    }
+    let request = platform::requests::merchant_limits(&merchant.account_id, cap, ticket);
+    let key = vault
+        .existing_record_key(&input.id)?
+        .ok_or_else(|| Error::new(Code::Conflict, "the merchant's record was erased"))?;
+    let payload = key.seal("job_payload", request.params.encode().as_bytes());
+    let now = now_ms(OffsetDateTime::now_utc());
+    vault.in_transaction(|| {
+        vault.set_merchant_limits(&input.id, cap, ticket)?;
+        vault.enqueue_job(
+            &format!("mj-{}", new_id()),
+            &input.id,
+            "update",
+            "send",
+            Some(&merchant.account_id),
+            Some(&payload),
+            &me,
+            now,
+        )
+    })?;
+    let shown = |v: Option<i64>| {
+        v.map_or("none".to_string(), |c| {
+            format!("{}.{:02}", c / 100, c % 100)
+        })
+    };
+    session.audit(
+        "merchant.limits",
+        Some(&input.id),
+        Outcome::Ok,
+        Some(&format!(
+            "monthly cap {} → {}, max ticket {} → {}",
+            shown(merchant.monthly_cap_cents),
+            shown(cap),
+            shown(merchant.max_ticket_cents),
+            shown(ticket)
+        )),
+    )?;
+    crate::boarding::merchant(slot, &input.id)
+}
