@@ -20,6 +20,8 @@ const COMMANDS: &[&str] = &[
     "verify_audit",
     "list_audit",
     "rotate_key",
+    "export_audit",
+    "export_merchants",
     "save_draft",
     "get_application",
     "submit_application",

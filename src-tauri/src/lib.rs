@@ -57,6 +57,8 @@ pub fn run() {
             commands::audit::verify_audit,
             commands::audit::list_audit,
             commands::audit::rotate_key,
+            commands::audit::export_audit,
+            commands::audit::export_merchants,
             commands::intake::save_draft,
             commands::intake::get_application,
             commands::intake::submit_application,

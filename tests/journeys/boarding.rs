@@ -502,6 +502,73 @@ async fn an_admin_suspends_reinstates_and_terminates_a_merchant_through_the_outb
     });
 }
 
+/// Issue 7's exports: the audit log for a date range (CSV/JSON, oldest first, formula-safe
+/// cells) and the boarded merchants without any identifier; admins and auditors only, each
+/// export audited; bad ranges and formats refused by field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exports_of_the_audit_log_and_of_merchants_hold_no_identifiers() {
+    let w = world(Faults::default(), 0).await;
+    let form = low_risk(900);
+    let ein = form.business.ein.clone();
+    let id = w.with(|s| approve(s, form));
+    let worker = Worker::new(Arc::clone(&w.slot), quick());
+    drain_all(&worker, 20).await;
+    let today = time::OffsetDateTime::now_utc().date().to_string();
+    w.with(|s| {
+        let err = api::audit_log::export_audit(s, "2026-13-01", &today, "csv").unwrap_err();
+        assert!(err.message().starts_with("from: must be a date"), "{err}");
+        let err = api::audit_log::export_audit(s, &today, "2020-01-01", "csv").unwrap_err();
+        assert!(err.message().starts_with("to: must not be before from"));
+        let err = api::audit_log::export_audit(s, &today, &today, "xlsx").unwrap_err();
+        assert!(err.message().starts_with("format:"));
+
+        let csv = api::audit_log::export_audit(s, &today, &today, "csv").unwrap();
+        let text = String::from_utf8(csv.content).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(
+            lines.next(),
+            Some("seq,at,actor,action,target,outcome,detail")
+        );
+        let seqs: Vec<i64> = lines
+            .map(|l| l.split(',').next().unwrap().parse().unwrap())
+            .collect();
+        assert_eq!(seqs.len(), csv.rows);
+        assert!(seqs.windows(2).all(|p| p[0] < p[1]), "oldest first");
+        assert!(text.contains("boarding.boarded") && text.contains("review.decide"));
+        let old = api::audit_log::export_audit(s, "2020-01-01", "2020-12-31", "json").unwrap();
+        assert_eq!(old.rows, 0, "nothing happened in 2020");
+
+        let merchants = api::merchants::export(s, "csv").unwrap();
+        let text = String::from_utf8(merchants.content).unwrap();
+        assert_eq!(merchants.rows, 1);
+        assert!(text.contains(&id) && text.contains("acct_"));
+        let digits: String = ein.chars().filter(char::is_ascii_digit).collect();
+        assert!(!text.contains(&digits), "no EIN in the merchants export");
+        let json = api::merchants::export(s, "json").unwrap();
+        let parsed: serde_json::Value = serde_json::from_slice(&json.content).unwrap();
+        assert_eq!(parsed[0]["status"], "active");
+        // The window saves exports into the data folder, readable by this user only.
+        let dir = DataDir::open(w._tmp.path()).unwrap();
+        let path = api::audit_log::save_export(&dir, &json).unwrap();
+        assert!(path.starts_with(w._tmp.path().join("exports")));
+        assert_eq!(std::fs::read(&path).unwrap(), json.content);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+
+        let actions: Vec<String> = api::audit_log::list_audit(s, None, 20)
+            .unwrap()
+            .entries
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
+        assert!(actions.iter().any(|a| a == "audit.export"));
+        assert!(actions.iter().any(|a| a == "merchants.export"));
+    });
+    assert_eq!(api::audit_log::csv_cell("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+    assert_eq!(api::audit_log::csv_cell("alice"), "alice");
+}
+
 /// A low-risk application whose control person is a listed SDN (born 1963).
 fn listed(seed: u64) -> ApplicationForm {
     let mut form = low_risk(seed);

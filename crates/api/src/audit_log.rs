@@ -48,3 +48,129 @@ pub fn rotate_key(slot: &mut SessionSlot) -> Result<()> {
         .rotate_db_key(&actor, OffsetDateTime::now_utc())?;
     Ok(())
 }
+
+/// A file an export produced: its suggested name and content.
+#[derive(Debug, Clone, Serialize)]
+pub struct Export {
+    pub file_name: String,
+    pub rows: usize,
+    #[serde(skip)]
+    pub content: Vec<u8>,
+}
+
+/// A CSV cell a spreadsheet will not run as a formula (`=`, `+`, `-`, `@` lead with a quote).
+pub fn csv_cell(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{text}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
+/// A date `YYYY-MM-DD` for an export range.
+fn export_date(field: &str, text: &str) -> Result<time::Date> {
+    time::Date::parse(
+        text.trim(),
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .map_err(|_| crate::Error::invalid_input(field, "must be a date YYYY-MM-DD"))
+}
+
+/// Use case (admins and auditors): the audit log between two dates (inclusive, UTC) as CSV or
+/// JSON, oldest first. Audit entries never hold KYC values, so the file holds none either.
+/// Audited (`audit.export`, with the range and the row count).
+pub fn export_audit(slot: &mut SessionSlot, from: &str, to: &str, format: &str) -> Result<Export> {
+    let from_date = export_date("from", from)?;
+    let to_date = export_date("to", to)?;
+    if to_date < from_date {
+        return Err(crate::Error::invalid_input("to", "must not be before from"));
+    }
+    if !matches!(format, "csv" | "json") {
+        return Err(crate::Error::invalid_input("format", "must be csv or json"));
+    }
+    let session = slot.require(Access::Oversight, "audit.export")?;
+    // RFC 3339 UTC timestamps compare as text.
+    let lower = format!("{from_date}T00:00:00");
+    let upper = format!("{}T00:00:00", to_date.next_day().unwrap_or(to_date));
+    let mut rows: Vec<Entry> = Vec::new();
+    let mut before = None;
+    'pages: loop {
+        let page = session.vault().audit_entries(500, before)?;
+        let Some(last) = page.last() else { break };
+        before = Some(last.seq);
+        for e in page {
+            if e.at.as_str() < lower.as_str() {
+                break 'pages;
+            }
+            if e.at.as_str() < upper.as_str() {
+                rows.push(e);
+            }
+        }
+    }
+    rows.reverse();
+    let content = if format == "json" {
+        serde_json::to_vec_pretty(&rows).map_err(|e| crate::Error::internal(e.to_string()))?
+    } else {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let fail = |e: csv::Error| crate::Error::internal(e.to_string());
+        w.write_record([
+            "seq", "at", "actor", "action", "target", "outcome", "detail",
+        ])
+        .map_err(fail)?;
+        for e in &rows {
+            let seq = e.seq.to_string();
+            w.write_record([
+                seq.as_str(),
+                &e.at,
+                &csv_cell(&e.actor),
+                &e.action,
+                &csv_cell(e.target.as_deref().unwrap_or("")),
+                &e.outcome,
+                &csv_cell(e.detail.as_deref().unwrap_or("")),
+            ])
+            .map_err(fail)?;
+        }
+        w.into_inner()
+            .map_err(|e| crate::Error::internal(e.to_string()))?
+    };
+    session.audit(
+        "audit.export",
+        None,
+        Outcome::Ok,
+        Some(&format!(
+            "{from_date}..{to_date}: {} entries as {format}",
+            rows.len()
+        )),
+    )?;
+    Ok(Export {
+        file_name: format!("audit-{from_date}-{to_date}.{format}"),
+        rows: rows.len(),
+        content,
+    })
+}
+
+/// Writes an export into `<data folder>/exports/` (folder 0700, file 0600) and returns where.
+pub fn save_export(dir: &crate::DataDir, export: &Export) -> Result<std::path::PathBuf> {
+    let folder = dir.path().join("exports");
+    let fail = |_| crate::Error::invalid_input("file", "the export could not be written");
+    std::fs::create_dir_all(&folder).map_err(fail)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o700)).map_err(fail)?;
+    }
+    let path = folder.join(&export.file_name);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    use std::io::Write;
+    options
+        .open(&path)
+        .and_then(|mut f| f.write_all(&export.content))
+        .map_err(fail)?;
+    Ok(path)
+}

@@ -298,3 +298,103 @@ pub fn set_limits(slot: &mut SessionSlot, input: LimitsInput) -> Result<Merchant
     )?;
     crate::boarding::merchant(slot, &input.id)
 }
+
+/// Use case (admins and auditors): every boarded merchant as CSV or JSON — platform account,
+/// status and why, review flag, limits, open requirements; no identifier (EIN, SSN, bank
+/// account) at all. Audited (`merchants.export`, with the row count).
+pub fn export(slot: &mut SessionSlot, format: &str) -> Result<crate::audit_log::Export> {
+    use crate::audit_log::csv_cell;
+    if !matches!(format, "csv" | "json") {
+        return Err(Error::invalid_input("format", "must be csv or json"));
+    }
+    let session = slot.require(Access::Oversight, "merchants.export")?;
+    let merchants = session.vault().merchants(1_000_000)?;
+    #[derive(Serialize)]
+    struct Row<'a> {
+        application_id: &'a str,
+        legal_name: &'a str,
+        account_id: &'a str,
+        status: &'a str,
+        status_reason: &'a str,
+        review_reason: &'a str,
+        charges_enabled: bool,
+        payouts_enabled: bool,
+        open_requirements: i64,
+        monthly_cap_cents: Option<i64>,
+        max_ticket_cents: Option<i64>,
+        boarded_at: i64,
+        synced_at: Option<i64>,
+    }
+    let rows: Vec<Row<'_>> = merchants
+        .iter()
+        .map(|m| Row {
+            application_id: &m.application_id,
+            legal_name: &m.legal_name,
+            account_id: &m.account_id,
+            status: &m.status,
+            status_reason: m.status_reason.as_deref().unwrap_or(""),
+            review_reason: m.review_reason.as_deref().unwrap_or(""),
+            charges_enabled: m.charges_enabled,
+            payouts_enabled: m.payouts_enabled,
+            open_requirements: m.open_requirements,
+            monthly_cap_cents: m.monthly_cap_cents,
+            max_ticket_cents: m.max_ticket_cents,
+            boarded_at: m.boarded_at,
+            synced_at: m.synced_at,
+        })
+        .collect();
+    let content = if format == "json" {
+        serde_json::to_vec_pretty(&rows).map_err(|e| Error::internal(e.to_string()))?
+    } else {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let fail = |e: csv::Error| Error::internal(e.to_string());
+        w.write_record([
+            "application_id",
+            "legal_name",
+            "account_id",
+            "status",
+            "status_reason",
+            "review_reason",
+            "charges_enabled",
+            "payouts_enabled",
+            "open_requirements",
+            "monthly_cap_cents",
+            "max_ticket_cents",
+            "boarded_at",
+            "synced_at",
+        ])
+        .map_err(fail)?;
+        let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+        for r in &rows {
+            w.write_record([
+                r.application_id,
+                &csv_cell(r.legal_name),
+                r.account_id,
+                r.status,
+                r.status_reason,
+                r.review_reason,
+                if r.charges_enabled { "true" } else { "false" },
+                if r.payouts_enabled { "true" } else { "false" },
+                &r.open_requirements.to_string(),
+                &opt(r.monthly_cap_cents),
+                &opt(r.max_ticket_cents),
+                &r.boarded_at.to_string(),
+                &opt(r.synced_at),
+            ])
+            .map_err(fail)?;
+        }
+        w.into_inner().map_err(|e| Error::internal(e.to_string()))?
+    };
+    session.audit(
+        "merchants.export",
+        None,
+        Outcome::Ok,
+        Some(&format!("{} merchants as {format}", rows.len())),
+    )?;
+    let today = OffsetDateTime::now_utc().date();
+    Ok(crate::audit_log::Export {
+        file_name: format!("merchants-{today}.{format}"),
+        rows: rows.len(),
+        content,
+    })
+}

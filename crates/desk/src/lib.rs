@@ -209,6 +209,11 @@ enum MerchantsAction {
         #[arg(long)]
         blocklist: bool,
     },
+    /// Every boarded merchant (no identifiers) to stdout as CSV or JSON (admins, auditors)
+    Export {
+        #[arg(long, default_value = "csv")]
+        format: String,
+    },
     /// Set the monthly volume cap and maximum ticket (admin; blank for no limit)
     Limits {
         application_id: String,
@@ -358,6 +363,15 @@ enum AuditAction {
     List {
         #[arg(long, default_value_t = 50)]
         limit: u32,
+    },
+    /// Write the entries between two dates (inclusive, UTC) to stdout as CSV or JSON
+    Export {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        #[arg(long, default_value = "csv")]
+        format: String,
     },
 }
 
@@ -744,6 +758,14 @@ fn audit(
                 }
                 Ok(())
             })
+        }
+        AuditAction::Export { from, to, format } => {
+            let export = with_session(ctx, prompt, |slot| {
+                api::audit_log::export_audit(slot, &from, &to, &format)
+            })?;
+            out.write_all(&export.content)
+                .map_err(|e| Error::internal(format!("cannot write output: {}", e.kind())))?;
+            Ok(())
         }
     }
 }
@@ -1474,6 +1496,12 @@ fn merchants_verb(
                 }
                 Ok(())
             })
+        }
+        MerchantsAction::Export { format } => {
+            let export = with_session(ctx, prompt, |slot| api::merchants::export(slot, &format))?;
+            out.write_all(&export.content)
+                .map_err(|e| Error::internal(format!("cannot write output: {}", e.kind())))?;
+            Ok(())
         }
         MerchantsAction::Limits {
             application_id,

@@ -24,3 +24,40 @@ pub async fn list_audit(
 pub async fn rotate_key(state: State<'_, AppState>) -> Result<(), api::Error> {
     state.run(|_, slot, _| audit_log::rotate_key(slot)).await
 }
+
+/// Where an export was saved, and how many rows it holds.
+#[derive(serde::Serialize)]
+pub struct Saved {
+    path: String,
+    rows: usize,
+}
+
+fn save(dir: &api::DataDir, export: audit_log::Export) -> api::Result<Saved> {
+    let path = audit_log::save_export(dir, &export)?;
+    Ok(Saved {
+        path: path.display().to_string(),
+        rows: export.rows,
+    })
+}
+
+#[tauri::command]
+pub async fn export_audit(
+    state: State<'_, AppState>,
+    from: String,
+    to: String,
+    format: String,
+) -> Result<Saved, api::Error> {
+    state
+        .run(move |dir, slot, _| save(dir, audit_log::export_audit(slot, &from, &to, &format)?))
+        .await
+}
+
+#[tauri::command]
+pub async fn export_merchants(
+    state: State<'_, AppState>,
+    format: String,
+) -> Result<Saved, api::Error> {
+    state
+        .run(move |dir, slot, _| save(dir, api::merchants::export(slot, &format)?))
+        .await
+}

@@ -381,6 +381,18 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
       calls.push(`merchantAction:${input.id}:${input.action}:${input.reason}:${input.blocklist}`);
       return { merchant: m, job_id: 'mj-1', blocklisted: input.blocklist ? 3 : 0 };
     },
+    exportAudit: async (from, to, format) => {
+      const me = needSession();
+      if (me.role !== 'admin' && me.role !== 'auditor') throw new BackendError('forbidden', 'admins and auditors only');
+      if (to < from) throw new BackendError('invalid_input', 'to: must not be before from');
+      calls.push(`exportAudit:${from}:${to}:${format}`);
+      return { path: `/tmp/desk-test/exports/audit-${from}-${to}.${format}`, rows: 12 };
+    },
+    exportMerchants: async (format) => {
+      needSession();
+      calls.push(`exportMerchants:${format}`);
+      return { path: `/tmp/desk-test/exports/merchants.${format}`, rows: (opts.merchants ?? []).length };
+    },
     setMerchantLimits: async (input) => {
       const m = (opts.merchants ?? []).find((x) => x.application_id === input.id);
       if (!m) throw new BackendError('not_found', 'no boarded merchant');

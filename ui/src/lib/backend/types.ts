@@ -530,6 +530,12 @@ export interface MerchantActionOutcome {
   blocklisted: number;
 }
 
+/** An export Rust wrote into the data folder's exports/ folder. */
+export interface SavedExport {
+  path: string;
+  rows: number;
+}
+
 export interface LimitsInput {
   id: string;
   monthly_cap: string;
@@ -595,5 +601,7 @@ export interface Backend {
   listMerchants(): Promise<Merchant[]>;
   syncMerchant(id: string): Promise<Merchant>;
   merchantAction(input: MerchantActionInput): Promise<MerchantActionOutcome>;
+  exportAudit(from: string, to: string, format: 'csv' | 'json'): Promise<SavedExport>;
+  exportMerchants(format: 'csv' | 'json'): Promise<SavedExport>;
   setMerchantLimits(input: LimitsInput): Promise<Merchant>;
 }

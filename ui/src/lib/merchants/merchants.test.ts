@@ -105,6 +105,8 @@ describe('Boarding page', () => {
     await fireEvent.click(screen.getByRole('button', { name: 'Confirm: terminate' }));
     expect(await screen.findByText(/3 identifiers added to the blocklist/)).toBeInTheDocument();
     expect(backend.calls).toContain('merchantAction:m3:terminate:fraud:true');
+    await fireEvent.click(screen.getByRole('button', { name: 'Export CSV' }));
+    expect(await screen.findByTestId('merchants-export')).toHaveTextContent('Saved 1 merchants (no identifiers) to /tmp/desk-test/exports/merchants.csv');
 
     const underwriter = { ...READY_ADMIN, username: 'uma', role: 'underwriter' as const };
     render(MerchantsPage, { backend: fakeBackend({ session: underwriter, merchants: [{ ...m, application_id: 'm4', status: 'active' }] }), session: underwriter, onerror: noop });
