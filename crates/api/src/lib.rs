@@ -7,6 +7,7 @@
 
 pub mod audit_log;
 pub mod auth;
+pub mod backup;
 pub mod boarding;
 mod data_dir;
 mod error;

@@ -10,7 +10,7 @@ mod prompt;
 
 use std::ffi::OsString;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use api::auth::{self, RecoverInput, SetupInput, SignInInput};
 use api::session::Stage;
@@ -80,6 +80,19 @@ enum Command {
         /// Whose password to reset
         #[arg(long)]
         username: String,
+    },
+    /// Write an encrypted archive of the vault (admin); it opens only with an admin's password
+    /// or the recovery key
+    Backup { file: PathBuf },
+    /// Restore an archive into an empty data folder (checked whole before anything is written);
+    /// authorised by --user's password or, with --recovery-key, the recovery key (prompted or stdin)
+    Restore {
+        file: PathBuf,
+        /// The empty folder to restore into
+        #[arg(long)]
+        into: PathBuf,
+        #[arg(long)]
+        recovery_key: bool,
     },
     /// Import complete applications from a CSV or JSON file (format: docs/IMPORT.md);
     /// exits 1 when any row was rejected, after importing the good ones
@@ -410,6 +423,12 @@ where
         Command::Info => info(ctx.data_dir, &printer, out),
         Command::Init { username } => init(&ctx, &username, prompt, &printer, out),
         Command::Recover { username } => recover(&ctx, &username, prompt, &printer, out),
+        Command::Backup { file } => backup_verb(&ctx, &file, prompt, &printer, out),
+        Command::Restore {
+            file,
+            into,
+            recovery_key,
+        } => restore_verb(&ctx, &file, &into, recovery_key, prompt, &printer, out),
         Command::User { action } => user(&ctx, action, prompt, &printer, out),
         Command::Audit { action } => audit(&ctx, action, prompt, &printer, out),
         Command::Import { file } => import(&ctx, &file, prompt, &printer, out, err),
@@ -590,6 +609,59 @@ fn init(
             )
         },
     )
+}
+
+fn backup_verb(
+    ctx: &Ctx,
+    file: &Path,
+    prompt: &mut dyn Prompt,
+    printer: &Printer,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    let summary = with_session(ctx, prompt, |slot| api::backup::backup(slot, file))?;
+    printer.value(out, &summary, |w| {
+        writeln!(
+            w,
+            "Backed up {} applications, {} users, {} audit entries to {} ({} bytes).",
+            summary.applications,
+            summary.users,
+            summary.audit_entries,
+            file.display(),
+            summary.bytes
+        )
+    })
+}
+
+fn restore_verb(
+    ctx: &Ctx,
+    file: &Path,
+    into: &Path,
+    recovery_key: bool,
+    prompt: &mut dyn Prompt,
+    printer: &Printer,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    let with = if recovery_key {
+        api::backup::RestoreWith::RecoveryKey(ask_secret(prompt, "Recovery key: ", "recovery key")?)
+    } else {
+        let username = ctx.user.clone().ok_or_else(|| {
+            Error::invalid_input("user", "pass --user (an admin) or --recovery-key")
+        })?;
+        let password = ask_secret(prompt, "Password: ", "password")?;
+        api::backup::RestoreWith::Admin { username, password }
+    };
+    let summary = api::backup::restore(file, into, with)?;
+    printer.value(out, &summary, |w| {
+        writeln!(
+            w,
+            "Restored {} applications, {} users, {} audit entries (archive of {}) into {}.",
+            summary.applications,
+            summary.users,
+            summary.audit_entries,
+            summary.created_at,
+            into.display()
+        )
+    })
 }
 
 fn recover(

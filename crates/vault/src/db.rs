@@ -11,19 +11,27 @@ use crate::{Result, VaultError};
 pub const VAULT_FILE: &str = "vault.db";
 
 /// Append-only: never edit or reorder an entry; add a new one. `migrations_are_valid` checks.
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_identities.sql"),
+    include_str!("migrations/0002_applications.sql"),
+    include_str!("migrations/0003_screening.sql"),
+    include_str!("migrations/0004_review.sql"),
+    include_str!("migrations/0005_boarding.sql"),
+    include_str!("migrations/0006_merchant_review.sql"),
+    include_str!("migrations/0007_lead_role.sql"),
+    include_str!("migrations/0008_address_index.sql"),
+    include_str!("migrations/0009_notes.sql"),
+    include_str!("migrations/0010_merchant_admin.sql"),
+];
+
+/// The schema version this build brings a vault to (rusqlite_migration keeps the number of
+/// applied migrations in SQLite's `user_version`).
+pub fn schema_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![
-        M::up(include_str!("migrations/0001_identities.sql")),
-        M::up(include_str!("migrations/0002_applications.sql")),
-        M::up(include_str!("migrations/0003_screening.sql")),
-        M::up(include_str!("migrations/0004_review.sql")),
-        M::up(include_str!("migrations/0005_boarding.sql")),
-        M::up(include_str!("migrations/0006_merchant_review.sql")),
-        M::up(include_str!("migrations/0007_lead_role.sql")),
-        M::up(include_str!("migrations/0008_address_index.sql")),
-        M::up(include_str!("migrations/0009_notes.sql")),
-        M::up(include_str!("migrations/0010_merchant_admin.sql")),
-    ])
+    Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect())
 }
 
 /// Opens (or, with `create`, creates) the vault file keyed with `key`.

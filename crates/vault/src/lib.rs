@@ -13,6 +13,7 @@
 
 pub mod applications;
 pub mod audit;
+pub mod backup;
 pub mod boarding;
 mod crypto;
 mod db;
@@ -32,7 +33,7 @@ pub use recovery::RecoveryKey;
 pub use seal::RecordKey;
 pub use vault::{state, Created, NextStep, OneTimePassword, Policy, User, Vault};
 
-pub use db::VAULT_FILE;
+pub use db::{schema_version as db_schema_version, VAULT_FILE};
 
 /// The SQLite binding the vault is built on, for crates that store records in it.
 pub use rusqlite;

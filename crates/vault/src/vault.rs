@@ -103,10 +103,10 @@ pub struct Created {
 
 /// An open (unlocked) vault. Dropping it closes the database and zeroizes the root key.
 pub struct Vault {
-    conn: Connection,
-    root: Key,
-    vault_id: Uuid,
-    keyring: KeyringFile,
+    pub(crate) conn: Connection,
+    pub(crate) root: Key,
+    pub(crate) vault_id: Uuid,
+    pub(crate) keyring: KeyringFile,
     policy: Policy,
 }
 
@@ -136,13 +136,13 @@ pub fn state(dir: &Path) -> VaultState {
     }
 }
 
-fn slot_id(username: &str) -> String {
+pub(crate) fn slot_id(username: &str) -> String {
     let digest = crypto::sha256(&[b"boarding-desk/slot/v1", username.as_bytes()]);
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     format!("user:{hex}")
 }
 
-fn rfc3339(t: OffsetDateTime) -> String {
+pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
 
@@ -427,7 +427,7 @@ impl Vault {
         keyring_file.save(&ring, &lock)
     }
 
-    fn open_with_root(
+    pub(crate) fn open_with_root(
         dir: &Path,
         keyring_file: &KeyringFile,
         ring: &mut Keyring,

@@ -7,6 +7,7 @@ mod support;
 
 mod applications;
 mod audit_chain;
+mod backup;
 mod damage;
 mod sign_in;
 mod users;

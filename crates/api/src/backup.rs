@@ -1,0 +1,67 @@
+//! Encrypted backups (issue 7, in part): `desk backup FILE` and `desk restore FILE --into DIR`.
+//! The archive opens only with an admin's password or the recovery key; a restore checks the
+//! whole archive and the restored vault (integrity, audit chain, counts) before it writes
+//! anything into the target folder, which must be empty.
+
+use std::path::Path;
+
+use time::OffsetDateTime;
+use vault::audit::Outcome;
+pub use vault::backup::Summary;
+use vault::backup::Unlock;
+use vault::RecoveryKey;
+
+use crate::session::{Access, SessionSlot};
+use crate::{Error, Result};
+
+/// Use case (admin): writes an encrypted archive of the vault to `out`. Consistent while the
+/// app writes (a snapshot under the keyring lock). Audited with the counts, never the path's
+/// content.
+pub fn backup(slot: &mut SessionSlot, out: &Path) -> Result<Summary> {
+    if out.as_os_str().is_empty() || out.is_dir() {
+        return Err(Error::invalid_input("file", "must be a file path"));
+    }
+    let session = slot.require(Access::Admin, "vault.backup")?;
+    let summary = session.vault().backup(out, OffsetDateTime::now_utc())?;
+    session.audit(
+        "vault.backup",
+        None,
+        Outcome::Ok,
+        Some(&format!(
+            "{} applications, {} users, {} audit entries, {} bytes",
+            summary.applications, summary.users, summary.audit_entries, summary.bytes
+        )),
+    )?;
+    Ok(summary)
+}
+
+/// How a restore is authorised.
+pub enum RestoreWith {
+    Admin { username: String, password: String },
+    RecoveryKey(String),
+}
+
+/// Use case (no session: the vault being restored is not open yet): restores `archive` into the
+/// empty folder `target`.
+pub fn restore(archive: &Path, target: &Path, with: RestoreWith) -> Result<Summary> {
+    let summary = match &with {
+        RestoreWith::Admin { username, password } => vault::backup::restore(
+            archive,
+            target,
+            Unlock::Admin {
+                username: username.trim(),
+                password,
+            },
+        )?,
+        RestoreWith::RecoveryKey(text) => {
+            let key = RecoveryKey::parse(text)?;
+            vault::backup::restore(archive, target, Unlock::Recovery(&key))?
+        }
+    };
+    tracing::info!(
+        applications = summary.applications,
+        users = summary.users,
+        "restored a backup"
+    );
+    Ok(summary)
+}

@@ -1,0 +1,136 @@
+use desk_vault::applications::{NewApplication, Source};
+use desk_vault::backup::{restore, Unlock};
+use desk_vault::{VaultError, VAULT_FILE};
+use domain::intake::ApplicationStatus;
+use time::OffsetDateTime;
+
+use crate::support::*;
+
+/// A vault with three applications, and an archive of it in `<tmp>/backup.desk`.
+fn backed_up() -> (
+    tempfile::TempDir,
+    desk_vault::RecoveryKey,
+    std::path::PathBuf,
+    String,
+) {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let (created, secret) = created(&data);
+    let forms: Vec<_> = (0..3).map(form).collect();
+    let ids = ["a-1", "a-2", "a-3"];
+    let batch: Vec<_> = ids
+        .iter()
+        .zip(&forms)
+        .map(|(id, form)| NewApplication {
+            id,
+            status: ApplicationStatus::Submitted,
+            source: Source::Import,
+            form,
+            actor: ADMIN,
+            now_ms: 1,
+        })
+        .collect();
+    created.vault.insert_applications(&batch).unwrap();
+    let out = tmp.path().join("backup.desk");
+    let summary = created
+        .vault
+        .backup(&out, OffsetDateTime::now_utc())
+        .unwrap();
+    assert_eq!(summary.applications, 3);
+    assert!(summary.bytes > 0);
+    (tmp, created.recovery_key, out, secret)
+}
+
+#[test]
+fn an_archive_restores_with_the_recovery_key_or_an_admin_password_into_an_empty_folder() {
+    let (tmp, recovery, archive, secret) = backed_up();
+    let bytes = std::fs::read(&archive).unwrap();
+    assert!(
+        !bytes.windows(9).any(|w| w == b"Market St"),
+        "no application data in the clear"
+    );
+
+    let by_key = tmp.path().join("restored-by-key");
+    let summary = restore(&archive, &by_key, Unlock::Recovery(&recovery)).unwrap();
+    assert_eq!((summary.applications, summary.users), (3, 1));
+    // The restored vault opens like the original: same admin, password and authenticator.
+    let vault = sign_in_admin(&by_key, &secret, t0() + time::Duration::minutes(5));
+    assert_eq!(vault.application("a-2").unwrap().form, form(1));
+    assert!(vault.verify_audit().unwrap().intact);
+
+    let by_password = tmp.path().join("restored-by-password");
+    restore(
+        &archive,
+        &by_password,
+        Unlock::Admin {
+            username: ADMIN,
+            password: ADMIN_PW,
+        },
+    )
+    .unwrap();
+    assert!(by_password.join(VAULT_FILE).exists());
+}
+
+#[test]
+fn a_bad_archive_or_key_is_refused_and_nothing_is_written() {
+    let (tmp, recovery, archive, _) = backed_up();
+    let bytes = std::fs::read(&archive).unwrap();
+    let target = tmp.path().join("target");
+    let attempt = |data: &[u8], unlock: Unlock<'_>| {
+        let path = tmp.path().join("candidate.desk");
+        std::fs::write(&path, data).unwrap();
+        let err = restore(&path, &target, unlock).unwrap_err();
+        assert!(!target.exists(), "nothing written for: {err}");
+        err
+    };
+    let wrong = Unlock::Admin {
+        username: ADMIN,
+        password: "not the password at all",
+    };
+    assert!(matches!(attempt(&bytes, wrong), VaultError::BadCredentials));
+    let truncated = attempt(&bytes[..bytes.len() - 100], Unlock::Recovery(&recovery));
+    assert!(
+        truncated.to_string().contains("does not authenticate"),
+        "{truncated}"
+    );
+    let mut flipped = bytes.clone();
+    let last = flipped.len() - 40;
+    flipped[last] ^= 1;
+    let err = attempt(&flipped, Unlock::Recovery(&recovery));
+    assert!(err.to_string().contains("does not authenticate"), "{err}");
+    let err = attempt(b"PK\x03\x04 a zip file", Unlock::Recovery(&recovery));
+    assert!(
+        err.to_string().contains("not a Boarding Desk backup"),
+        "{err}"
+    );
+
+    // An archive from a newer schema: refused by version before any key is tried.
+    let version = desk_vault::db_schema_version();
+    let from = format!("\"schema_version\":{version}").into_bytes();
+    let to = format!("\"schema_version\":{}", version + 1).into_bytes();
+    assert_eq!(
+        from.len(),
+        to.len(),
+        "same length keeps the header length valid"
+    );
+    let at = bytes
+        .windows(from.len())
+        .position(|w| w == from.as_slice())
+        .expect("the header names its schema version");
+    let mut newer = bytes.clone();
+    newer[at..at + to.len()].copy_from_slice(&to);
+    let err = attempt(&newer, Unlock::Recovery(&recovery));
+    assert!(
+        err.to_string().contains("update Boarding Desk first"),
+        "{err}"
+    );
+
+    // A folder that already holds something is never replaced.
+    std::fs::create_dir(&target).unwrap();
+    std::fs::write(target.join("keep.txt"), b"mine").unwrap();
+    let err = restore(&archive, &target, Unlock::Recovery(&recovery)).unwrap_err();
+    assert!(err.to_string().starts_with("target:"), "{err}");
+    assert_eq!(std::fs::read(target.join("keep.txt")).unwrap(), b"mine");
+    assert!(!target.join(VAULT_FILE).exists());
+}
