@@ -5,6 +5,7 @@
 
 mod auth;
 mod boarding;
+mod gdpr;
 mod info;
 mod intake;
 mod review;

@@ -11,6 +11,7 @@ pub mod backup;
 pub mod boarding;
 mod data_dir;
 mod error;
+pub mod gdpr;
 mod info;
 pub mod intake;
 pub mod logging;

@@ -11,7 +11,6 @@ use screening::{Entry, Index, Query, DEFAULT_THRESHOLD};
 use serde::Serialize;
 use time::OffsetDateTime;
 use vault::audit::Outcome;
-use vault::rusqlite::OptionalExtension;
 use vault::screening::{ListVersion, NewHit, NewList, ScreeningOutcome, StoredHit};
 use vault::Vault;
 
@@ -81,16 +80,7 @@ fn index(vault: &Vault) -> Result<(String, Arc<Index>)> {
 
 /// The score at or above which a name is a hit (admin setting; 0.88 when unset).
 pub fn threshold(vault: &Vault) -> f64 {
-    vault
-        .conn()
-        .query_row(
-            "SELECT value FROM settings WHERE key = 'screening_threshold'",
-            [],
-            |r| r.get::<_, String>(0),
-        )
-        .optional()
-        .ok()
-        .flatten()
+    crate::settings::read(vault, "screening_threshold")
         .and_then(|v| v.parse().ok())
         .filter(|t: &f64| (0.5..=1.0).contains(t))
         .unwrap_or(DEFAULT_THRESHOLD)
@@ -106,20 +96,11 @@ pub fn set_threshold(slot: &mut SessionSlot, value: f64) -> Result<f64> {
     }
     let session = slot.require(Access::Admin, "settings.screening_threshold")?;
     let old = threshold(session.vault());
-    session
-        .vault()
-        .conn()
-        .execute(
-            "INSERT INTO settings (key, value) VALUES ('screening_threshold', ?1)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [value.to_string()],
-        )
-        .map_err(|e| Error::internal(format!("saving a setting failed: {e}")))?;
-    session.audit(
-        "settings.change",
-        Some("screening_threshold"),
-        Outcome::Ok,
-        Some(&format!("{old} -> {value}")),
+    crate::settings::write_audited(
+        session,
+        "screening_threshold",
+        &old.to_string(),
+        &value.to_string(),
     )?;
     Ok(value)
 }

@@ -7,18 +7,46 @@ use vault::Vault;
 use crate::session::{Access, SessionSlot, MAX_IDLE_MINUTES};
 use crate::{Error, Result};
 
-/// Minutes of inactivity before the session locks (1..=15; 15 when unset).
-pub(crate) fn idle_minutes(vault: &Vault) -> u32 {
+/// A setting's stored text, if set.
+pub(crate) fn read(vault: &Vault, key: &str) -> Option<String> {
     vault
         .conn()
-        .query_row(
-            "SELECT value FROM settings WHERE key = 'idle_minutes'",
-            [],
-            |r| r.get::<_, String>(0),
-        )
+        .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+            r.get::<_, String>(0)
+        })
         .optional()
         .ok()
         .flatten()
+}
+
+/// Stores a setting and audits the change `old -> new` (never for secrets).
+pub(crate) fn write_audited(
+    session: &crate::session::Session,
+    key: &str,
+    old: &str,
+    new: &str,
+) -> Result<()> {
+    session
+        .vault()
+        .conn()
+        .execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [key, new],
+        )
+        .map_err(|e| Error::internal(format!("saving a setting failed: {e}")))?;
+    session.audit(
+        "settings.change",
+        Some(key),
+        Outcome::Ok,
+        Some(&format!("{old} -> {new}")),
+    )?;
+    Ok(())
+}
+
+/// Minutes of inactivity before the session locks (1..=15; 15 when unset).
+pub(crate) fn idle_minutes(vault: &Vault) -> u32 {
+    read(vault, "idle_minutes")
         .and_then(|v| v.parse().ok())
         .filter(|m| (1..=MAX_IDLE_MINUTES).contains(m))
         .unwrap_or(MAX_IDLE_MINUTES)
@@ -34,21 +62,12 @@ pub fn set_idle_minutes(slot: &mut SessionSlot, minutes: u32) -> Result<u32> {
     }
     let session = slot.require(Access::Admin, "settings.idle_minutes")?;
     let old = idle_minutes(session.vault());
-    session
-        .vault()
-        .conn()
-        .execute(
-            "INSERT INTO settings (key, value) VALUES ('idle_minutes', ?1)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [minutes.to_string()],
-        )
-        .map_err(|e| Error::internal(format!("saving a setting failed: {e}")))?;
-    session.set_idle_limit(minutes);
-    session.audit(
-        "settings.change",
-        Some("idle_minutes"),
-        Outcome::Ok,
-        Some(&format!("{old} -> {minutes}")),
+    write_audited(
+        session,
+        "idle_minutes",
+        &old.to_string(),
+        &minutes.to_string(),
     )?;
+    session.set_idle_limit(minutes);
     Ok(minutes)
 }

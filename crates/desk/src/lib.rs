@@ -132,6 +132,16 @@ enum Command {
         #[command(subcommand)]
         action: ReviewAction,
     },
+    /// GDPR (admin): erasure requests under AML retention, legal holds, subject access exports
+    Gdpr {
+        #[command(subcommand)]
+        action: GdprAction,
+    },
+    /// AML retention (admin): the period, and the run that erases records past it
+    Retention {
+        #[command(subcommand)]
+        action: RetentionAction,
+    },
     /// Risk rules and the screening threshold (admin)
     Rules {
         #[command(subcommand)]
@@ -235,6 +245,42 @@ enum MerchantsAction {
         #[arg(long, default_value = "")]
         max_ticket: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum GdprAction {
+    /// Ask to erase an application's data: recorded; refused with the reason (and the date,
+    /// under retention) or done by destroying its keys
+    Erase { application_id: String },
+    /// Put an application on legal hold (--reason) or lift it (--lift)
+    Hold {
+        application_id: String,
+        #[arg(long, required_unless_present = "lift")]
+        reason: Option<String>,
+        #[arg(long)]
+        lift: bool,
+    },
+    /// Everything held about a subject, found by application id, EIN, SSN/ITIN or email:
+    /// writes subject-….json and subject-….html (unmasked; 0600) into --out
+    Export {
+        /// application, ein, ssn or email
+        #[arg(long)]
+        by: String,
+        value: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RetentionAction {
+    /// List (--dry-run) or erase every record past retention and not on hold
+    Run {
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Set the retention period in years (1–10; 5 by default)
+    Years { years: u32 },
 }
 
 #[derive(Debug, Subcommand)]
@@ -450,6 +496,8 @@ where
         Command::Platform { action } => platform_verb(&ctx, action, prompt, &printer, out),
         Command::Merchants { action } => merchants_verb(&ctx, action, prompt, &printer, out),
         Command::Rules { action } => rules(&ctx, action, prompt, &printer, out),
+        Command::Gdpr { action } => gdpr_verb(&ctx, action, prompt, &printer, out),
+        Command::Retention { action } => retention_verb(&ctx, action, prompt, &printer, out),
         Command::RotateKey => {
             with_session(&ctx, prompt, api::audit_log::rotate_key).and_then(|()| {
                 printer.value(out, &serde_json::json!({ "rotated": true }), |w| {
@@ -609,6 +657,124 @@ fn init(
             )
         },
     )
+}
+
+fn gdpr_verb(
+    ctx: &Ctx,
+    action: GdprAction,
+    prompt: &mut dyn Prompt,
+    printer: &Printer,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    use api::gdpr;
+    match action {
+        GdprAction::Erase { application_id } => {
+            let done = with_session(ctx, prompt, |slot| {
+                gdpr::request_erasure(slot, &application_id)
+            })?;
+            printer.value(out, &done, |w| {
+                writeln!(w, "{}: {}", done.outcome, done.message)
+            })
+        }
+        GdprAction::Hold {
+            application_id,
+            reason,
+            lift,
+        } => {
+            let reason = if lift { None } else { reason };
+            with_session(ctx, prompt, |slot| {
+                gdpr::set_legal_hold(slot, &application_id, reason.as_deref())
+            })?;
+            let held = !lift;
+            printer.value(out, &serde_json::json!({ "held": held }), |w| {
+                writeln!(
+                    w,
+                    "{application_id} is {}",
+                    if held {
+                        "on legal hold"
+                    } else {
+                        "no longer on hold"
+                    }
+                )
+            })
+        }
+        GdprAction::Export {
+            by,
+            value,
+            out: folder,
+        } => {
+            let export = with_session(ctx, prompt, |slot| gdpr::subject_export(slot, &by, &value))?;
+            let mut written = Vec::new();
+            for file in [&export.json, &export.html] {
+                let path = folder.join(&file.file_name);
+                write_private(&path, &file.content)?;
+                written.push(path.display().to_string());
+            }
+            printer.value(out, &written, |w| {
+                writeln!(
+                    w,
+                    "{} application(s) exported to {}",
+                    export.applications.len(),
+                    written.join(" and ")
+                )
+            })
+        }
+    }
+}
+
+/// A file only this user may read (a subject export holds unmasked KYC data).
+fn write_private(path: &Path, content: &[u8]) -> Result<(), Error> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+        .open(path)
+        .and_then(|mut f| f.write_all(content))
+        .map_err(|e| {
+            Error::invalid_input(
+                "out",
+                &format!("cannot write {} ({})", path.display(), e.kind()),
+            )
+        })
+}
+
+fn retention_verb(
+    ctx: &Ctx,
+    action: RetentionAction,
+    prompt: &mut dyn Prompt,
+    printer: &Printer,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    use api::gdpr;
+    match action {
+        RetentionAction::Run { dry_run } => {
+            let report = with_session(ctx, prompt, |slot| gdpr::retention_run(slot, dry_run))?;
+            printer.value(out, &report, |w| {
+                for id in &report.due {
+                    writeln!(w, "{id}")?;
+                }
+                writeln!(
+                    w,
+                    "{} past {} years of retention; {}",
+                    report.due.len(),
+                    report.retention_years,
+                    if report.dry_run {
+                        "dry run: nothing erased".to_string()
+                    } else {
+                        format!("{} erased", report.erased)
+                    }
+                )
+            })
+        }
+        RetentionAction::Years { years } => {
+            let years = with_session(ctx, prompt, |slot| gdpr::set_retention_years(slot, years))?;
+            printer.value(out, &years, |w| writeln!(w, "retention: {years} years"))
+        }
+    }
 }
 
 fn backup_verb(

@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0008_address_index.sql"),
     include_str!("migrations/0009_notes.sql"),
     include_str!("migrations/0010_merchant_admin.sql"),
+    include_str!("migrations/0011_retention.sql"),
 ];
 
 /// The schema version this build brings a vault to (rusqlite_migration keeps the number of

@@ -20,6 +20,7 @@ mod db;
 mod error;
 mod keyring;
 mod recovery;
+pub mod retention;
 pub mod review;
 pub mod screening;
 mod seal;

@@ -421,7 +421,7 @@ impl Vault {
             .conn()
             .prepare_cached(
                 "SELECT id FROM applications
-                 WHERE id > ?1 AND status NOT IN ('declined', 'withdrawn')
+                 WHERE id > ?1 AND status NOT IN ('declined', 'withdrawn') AND erased_at IS NULL
                    AND (screened_with IS NULL OR screened_with <> ?2)
                  ORDER BY id LIMIT ?3",
             )
@@ -435,7 +435,8 @@ impl Vault {
     pub fn count_to_screen(&self, screened_with: &str) -> Result<i64> {
         self.conn()
             .query_row(
-                "SELECT count(*) FROM applications WHERE status NOT IN ('declined', 'withdrawn')
+                "SELECT count(*) FROM applications
+                 WHERE status NOT IN ('declined', 'withdrawn') AND erased_at IS NULL
                    AND (screened_with IS NULL OR screened_with <> ?1)",
                 [screened_with],
                 |r| r.get(0),

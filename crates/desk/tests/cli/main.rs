@@ -230,6 +230,14 @@ mod vault_verbs {
         secret
     }
 
+    /// `desk --user admin --code <step> ARGS` with the password on stdin.
+    fn as_admin(dir: &Path, secret: &str, step: u64, args: &[&str]) -> Output {
+        let code = code(secret, step);
+        let mut all = vec!["--user", "admin", "--code", code.as_str()];
+        all.extend_from_slice(args);
+        with_stdin(desk_cmd(dir, &all), &format!("{PW}\n"))
+    }
+
     fn with_stdin(mut cmd: Command, input: &str) -> Output {
         let mut child = cmd
             .stdin(Stdio::piped())
@@ -250,21 +258,7 @@ mod vault_verbs {
     fn init_then_verify_the_audit_chain_as_the_admin() {
         let tmp = tempfile::tempdir().unwrap();
         let secret = init(tmp.path());
-        let out = with_stdin(
-            desk_cmd(
-                tmp.path(),
-                &[
-                    "--user",
-                    "admin",
-                    "--code",
-                    &code(&secret, 1),
-                    "--json",
-                    "audit",
-                    "verify",
-                ],
-            ),
-            &format!("{PW}\n"),
-        );
+        let out = as_admin(tmp.path(), &secret, 1, &["--json", "audit", "verify"]);
         crate::assert_ok(&out);
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(v["intact"], true);
@@ -305,21 +299,7 @@ mod vault_verbs {
         let secret = init(&home);
         let archive = tmp.path().join("desk.backup");
         let archive_s = archive.to_str().unwrap();
-        let out = with_stdin(
-            desk_cmd(
-                &home,
-                &[
-                    "--user",
-                    "admin",
-                    "--code",
-                    &code(&secret, 1),
-                    "--json",
-                    "backup",
-                    archive_s,
-                ],
-            ),
-            &format!("{PW}\n"),
-        );
+        let out = as_admin(&home, &secret, 1, &["--json", "backup", archive_s]);
         crate::assert_ok(&out);
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(v["users"], 1);
@@ -376,6 +356,27 @@ mod vault_verbs {
         let info = crate::desk(&["--json", "--data-dir", restored_s, "info"], None);
         let v: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
         assert_eq!(v["vault"], "locked");
+    }
+
+    #[test]
+    fn retention_dry_run_and_gdpr_verbs_as_the_admin() {
+        let tmp = tempfile::tempdir().unwrap();
+        let secret = init(tmp.path());
+        let out = as_admin(tmp.path(), &secret, 1, &["retention", "run", "--dry-run"]);
+        crate::assert_ok(&out);
+        assert!(
+            crate::stdout(&out).contains("0 past 5 years of retention; dry run: nothing erased"),
+            "{}",
+            crate::stdout(&out)
+        );
+        let out = with_stdin(
+            desk_cmd(tmp.path(), &["--json", "gdpr", "erase", "no-such-id"]),
+            "",
+        );
+        assert!(
+            user_error(&out).1.starts_with("--user:"),
+            "a session is needed"
+        );
     }
 
     #[test]
@@ -486,22 +487,11 @@ mod vault_verbs {
     fn demo_seed_stores_valid_applications() {
         let tmp = tempfile::tempdir().unwrap();
         let secret = init(tmp.path());
-        let out = with_stdin(
-            desk_cmd(
-                tmp.path(),
-                &[
-                    "--user",
-                    "admin",
-                    "--code",
-                    &code(&secret, 1),
-                    "--json",
-                    "demo",
-                    "seed",
-                    "--count",
-                    "25",
-                ],
-            ),
-            &format!("{PW}\n"),
+        let out = as_admin(
+            tmp.path(),
+            &secret,
+            1,
+            &["--json", "demo", "seed", "--count", "25"],
         );
         assert_eq!(
             out.status.code(),

@@ -55,11 +55,7 @@ fn blind_indexes_find_equal_values_without_decrypting() {
         vault.applications_with(IndexKind::Ein, &ein).unwrap(),
         vec!["app-0001".to_string()]
     );
-    let ssn: String = f.people[0]
-        .ssn
-        .chars()
-        .filter(char::is_ascii_digit)
-        .collect();
+    let ssn = digits(&f.people[0].ssn);
     assert_eq!(
         vault.applications_with(IndexKind::Ssn, &ssn).unwrap().len(),
         1

@@ -9,5 +9,6 @@ mod applications;
 mod audit_chain;
 mod backup;
 mod damage;
+mod retention;
 mod sign_in;
 mod users;

@@ -137,3 +137,8 @@ pub fn form(n: u32) -> domain::intake::ApplicationForm {
     )
     .unwrap()
 }
+
+/// The digits of a value (how EIN/SSN blind indexes are keyed).
+pub fn digits(text: &str) -> String {
+    text.chars().filter(char::is_ascii_digit).collect()
+}

@@ -1,0 +1,384 @@
+//! GDPR for the data the desk holds (issue 7, in part): subject access export, erasure that
+//! respects AML retention and legal holds, and the retention run. AML rules keep KYC records
+//! for years after a relationship ends (GDPR Art. 17(3)(b): a legal obligation overrides
+//! erasure), so an erasure request is always recorded, and refused with the date it becomes
+//! possible while the record is under retention.
+
+use serde::Serialize;
+use time::OffsetDateTime;
+use vault::audit::Outcome;
+use vault::retention::Request;
+use vault::Vault;
+
+use crate::audit_log::Export;
+use crate::intake::{new_id, now_ms};
+use crate::session::{Access, SessionSlot};
+use crate::{Code, Error, Result};
+
+/// Years a record is kept after the relationship ends when no admin has set otherwise.
+pub const DEFAULT_RETENTION_YEARS: u32 = 5;
+
+/// The retention period in force (1–10 years).
+pub fn retention_years(vault: &Vault) -> u32 {
+    crate::settings::read(vault, "retention_years")
+        .and_then(|v| v.parse().ok())
+        .filter(|y| (1..=10).contains(y))
+        .unwrap_or(DEFAULT_RETENTION_YEARS)
+}
+
+/// Use case (admin): the AML retention period, 1–10 years; audited old → new.
+pub fn set_retention_years(slot: &mut SessionSlot, years: u32) -> Result<u32> {
+    if !(1..=10).contains(&years) {
+        return Err(Error::invalid_input(
+            "retention years",
+            "must be between 1 and 10",
+        ));
+    }
+    let session = slot.require(Access::Admin, "settings.retention_years")?;
+    let old = retention_years(session.vault());
+    crate::settings::write_audited(
+        session,
+        "retention_years",
+        &old.to_string(),
+        &years.to_string(),
+    )?;
+    Ok(years)
+}
+
+fn date_of(ms: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(ms / 1000)
+        .map(|t| t.date().to_string())
+        .unwrap_or_default()
+}
+
+/// What became of an erasure request.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErasureOutcome {
+    pub application_id: String,
+    /// `erased`, `refused_retention`, `refused_hold`, `refused_active` or `refused_erased`.
+    pub outcome: String,
+    /// For a refusal under retention: the first day erasure is possible (`YYYY-MM-DD`).
+    pub possible_from: Option<String>,
+    pub message: String,
+}
+
+/// Decides a request against the facts (`vault::retention::decide`), with the message a
+/// person reads; `None` when erasure may go ahead.
+fn refusal(vault: &Vault, id: &str, now: i64) -> Result<Option<(String, Option<i64>, String)>> {
+    let facts = vault.retention_facts(id)?;
+    let years = retention_years(vault);
+    Ok(
+        vault::retention::decide(&facts, years, now).map(|(outcome, from)| {
+            let message = match outcome {
+                "refused_erased" => "this record was already erased".to_string(),
+                "refused_hold" => format!(
+                    "the record is on legal hold ({}); lift the hold first",
+                    facts.legal_hold.as_deref().unwrap_or("")
+                ),
+                "refused_retention" => format!(
+                    "AML retention keeps this record for {years} years after the relationship ended: erasure is possible from {}",
+                    date_of(from.unwrap_or_default())
+                ),
+                _ => format!(
+                    "the relationship is not over (status {}): AML retention runs {years} years from its end",
+                    facts.status
+                ),
+            };
+            (outcome.to_string(), from, message)
+        }),
+    )
+}
+
+/// Use case (admin): a data subject asks for erasure of an application's data. Always
+/// recorded and audited; refused with the reason (and the date, under retention), or done by
+/// crypto-shredding (the row stays as a tombstone; the audit chain stays verifiable).
+pub fn request_erasure(slot: &mut SessionSlot, application_id: &str) -> Result<ErasureOutcome> {
+    let session = slot.require(Access::Admin, "gdpr.erasure")?;
+    let me = session.username().to_string();
+    let vault = session.vault();
+    let now = now_ms(OffsetDateTime::now_utc());
+    let decided = refusal(vault, application_id, now)?;
+    let (outcome, possible_from, message) = match decided {
+        Some(refused) => refused,
+        None => {
+            vault.erase_application(application_id, now)?;
+            (
+                "erased".to_string(),
+                None,
+                "erased: its keys are destroyed and the row is a tombstone".to_string(),
+            )
+        }
+    };
+    vault.record_erasure_request(&Request {
+        id: new_id(),
+        application_id: application_id.to_string(),
+        requested_by: me,
+        at: now,
+        outcome: outcome.clone(),
+        possible_from,
+        source: "request".into(),
+    })?;
+    session.audit(
+        "gdpr.erasure",
+        Some(application_id),
+        if outcome == "erased" {
+            Outcome::Ok
+        } else {
+            Outcome::Denied
+        },
+        Some(&match possible_from {
+            Some(from) => format!("{outcome}: possible from {}", date_of(from)),
+            None => outcome.clone(),
+        }),
+    )?;
+    Ok(ErasureOutcome {
+        application_id: application_id.to_string(),
+        outcome,
+        possible_from: possible_from.map(date_of),
+        message,
+    })
+}
+
+/// Use case (admin): put an application on legal hold (`Some(reason)`) or lift it.
+pub fn set_legal_hold(
+    slot: &mut SessionSlot,
+    application_id: &str,
+    reason: Option<&str>,
+) -> Result<()> {
+    let reason = match reason {
+        Some(r) => {
+            let r = domain::intake::clean_text("reason", r, 200)
+                .map_err(|e| Error::invalid_input("reason", &e.reason))?;
+            if r.trim().chars().count() < 3 {
+                return Err(Error::invalid_input("reason", "must say why"));
+            }
+            Some(r)
+        }
+        None => None,
+    };
+    let session = slot.require(Access::Admin, "gdpr.legal_hold")?;
+    session
+        .vault()
+        .set_legal_hold(application_id, reason.as_deref())?;
+    session.audit(
+        if reason.is_some() {
+            "gdpr.hold"
+        } else {
+            "gdpr.hold_lifted"
+        },
+        Some(application_id),
+        Outcome::Ok,
+        None,
+    )?;
+    Ok(())
+}
+
+/// What a retention run found (and, unless a dry run, erased).
+#[derive(Debug, Clone, Serialize)]
+pub struct RetentionReport {
+    pub dry_run: bool,
+    pub retention_years: u32,
+    /// Applications past retention and not on hold.
+    pub due: Vec<String>,
+    pub erased: usize,
+}
+
+/// Use case (admin): erase every record past retention and not on hold (`dry_run`: list them
+/// only). Each erasure is recorded and audited as the run's.
+pub fn retention_run(slot: &mut SessionSlot, dry_run: bool) -> Result<RetentionReport> {
+    let session = slot.require(Access::Admin, "gdpr.retention_run")?;
+    let me = session.username().to_string();
+    let vault = session.vault();
+    let years = retention_years(vault);
+    let now = now_ms(OffsetDateTime::now_utc());
+    let due = vault.retention_candidates(now - vault::retention::years_ms(years))?;
+    let mut erased = 0;
+    if !dry_run {
+        for id in &due {
+            // The same rules as a request (a hold set meanwhile, say, still wins).
+            if refusal(vault, id, now)?.is_some() {
+                continue;
+            }
+            vault.erase_application(id, now)?;
+            vault.record_erasure_request(&Request {
+                id: new_id(),
+                application_id: id.clone(),
+                requested_by: me.clone(),
+                at: now,
+                outcome: "erased".into(),
+                possible_from: None,
+                source: "retention_run".into(),
+            })?;
+            erased += 1;
+        }
+    }
+    session.audit(
+        "gdpr.retention_run",
+        None,
+        Outcome::Ok,
+        Some(&format!(
+            "{} due, {erased} erased{}",
+            due.len(),
+            if dry_run { " (dry run)" } else { "" }
+        )),
+    )?;
+    Ok(RetentionReport {
+        dry_run,
+        retention_years: years,
+        due,
+        erased,
+    })
+}
+
+/// A subject access export: the JSON of everything held, and a readable HTML summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubjectExport {
+    pub applications: Vec<String>,
+    pub json: Export,
+    pub html: Export,
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// Use case (admin): everything the vault holds about a business or person — found by
+/// application id, or by EIN, SSN/ITIN or email through the blind indexes — unmasked (it is the
+/// subject's own data), with history, decisions, hits, notes, the merchant's platform state,
+/// erasure requests and the audit entries that name the application. Audited.
+pub fn subject_export(slot: &mut SessionSlot, by: &str, value: &str) -> Result<SubjectExport> {
+    let kind = match by {
+        "application" => None,
+        "ein" => Some(domain::intake::IndexKind::Ein),
+        "ssn" => Some(domain::intake::IndexKind::Ssn),
+        "email" => Some(domain::intake::IndexKind::Email),
+        _ => {
+            return Err(Error::invalid_input(
+                "by",
+                "must be application, ein, ssn or email",
+            ))
+        }
+    };
+    let session = slot.require(Access::Admin, "gdpr.subject_export")?;
+    let vault = session.vault();
+    let ids = match kind {
+        None => {
+            vault.application_summary(value.trim())?;
+            vec![value.trim().to_string()]
+        }
+        Some(kind) => {
+            let normalised = if kind == domain::intake::IndexKind::Email {
+                value.trim().to_lowercase()
+            } else {
+                value.chars().filter(char::is_ascii_digit).collect()
+            };
+            vault.applications_with(kind, &normalised)?
+        }
+    };
+    if ids.is_empty() {
+        return Err(Error::new(
+            Code::NotFound,
+            "the vault holds nothing under that identifier",
+        ));
+    }
+    let audit = vault.audit_entries(100_000, None)?;
+    let mut records = Vec::new();
+    for id in &ids {
+        let summary = vault.application_summary(id)?;
+        let form = match vault.application(id) {
+            Ok(stored) => Some(stored.form),
+            Err(_) => None, // erased: only the tombstone remains
+        };
+        let m = vault.merchant(id)?;
+        records.push(serde_json::json!({
+            "application_id": id,
+            "summary": summary,
+            "form": form,
+            "history": vault.application_history(id)?,
+            "decisions": vault.decisions(id)?,
+            "screening_hits": vault.screening_hits(id).unwrap_or_default(),
+            "notes": vault.notes(id)?,
+            "documents": vault.documents(id).unwrap_or_default(),
+            "merchant": m,
+            "erasure_requests": vault.erasure_requests(id)?,
+            "audit": audit.iter().filter(|e| e.target.as_deref() == Some(id.as_str())).collect::<Vec<_>>(),
+        }));
+    }
+    let now = OffsetDateTime::now_utc();
+    let doc = serde_json::json!({
+        "generated_at": now.to_string(),
+        "generated_by": session.username(),
+        "looked_up_by": by,
+        "records": records,
+    });
+    let json = serde_json::to_vec_pretty(&doc).map_err(|e| Error::internal(e.to_string()))?;
+    let mut html = String::from(
+        "<!doctype html><meta charset=\"utf-8\"><title>Subject access export</title>\
+         <h1>Subject access export</h1>",
+    );
+    html.push_str(&format!(
+        "<p>Generated {} by {}. The JSON file beside this one holds every field.</p>",
+        escape(&now.date().to_string()),
+        escape(session.username())
+    ));
+    for r in &records {
+        let s = &r["summary"];
+        html.push_str(&format!(
+            "<h2>{}</h2><p>Application {} · status {} · MCC {}</p>",
+            escape(s["legal_name"].as_str().unwrap_or("")),
+            escape(r["application_id"].as_str().unwrap_or("")),
+            escape(s["status"].as_str().unwrap_or("")),
+            escape(s["mcc"].as_str().unwrap_or(""))
+        ));
+        if let Some(people) = r["form"]["people"].as_array() {
+            html.push_str("<h3>People</h3><ul>");
+            for p in people {
+                html.push_str(&format!(
+                    "<li>{} {} — {}</li>",
+                    escape(p["first_name"].as_str().unwrap_or("")),
+                    escape(p["last_name"].as_str().unwrap_or("")),
+                    escape(p["title"].as_str().unwrap_or(""))
+                ));
+            }
+            html.push_str("</ul>");
+        }
+        html.push_str("<h3>History</h3><ul>");
+        for h in r["history"].as_array().into_iter().flatten() {
+            html.push_str(&format!(
+                "<li>{} → {}</li>",
+                escape(&h["at"].to_string()),
+                escape(h["to"].as_str().unwrap_or(""))
+            ));
+        }
+        html.push_str("</ul>");
+        html.push_str(&format!(
+            "<p>{} decisions, {} audit entries name this application.</p>",
+            r["decisions"].as_array().map_or(0, Vec::len),
+            r["audit"].as_array().map_or(0, Vec::len)
+        ));
+    }
+    session.audit(
+        "gdpr.subject_export",
+        ids.first().map(String::as_str),
+        Outcome::Ok,
+        Some(&format!("{} application(s), looked up by {by}", ids.len())),
+    )?;
+    let stamp = now.date();
+    Ok(SubjectExport {
+        applications: ids.clone(),
+        json: Export {
+            file_name: format!("subject-{stamp}-{}.json", &ids[0]),
+            rows: ids.len(),
+            content: json,
+        },
+        html: Export {
+            file_name: format!("subject-{stamp}-{}.html", &ids[0]),
+            rows: ids.len(),
+            content: html.into_bytes(),
+        },
+    })
+}

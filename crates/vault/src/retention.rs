@@ -1,0 +1,212 @@
+//! What the vault knows for GDPR erasure under AML retention: when a relationship ended, legal
+//! holds, erasure (crypto-shredding the application's record key and reducing its row to a
+//! tombstone) and the record of every request.
+
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+
+use crate::{Result, Vault, VaultError};
+
+/// The facts retention is decided on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Facts {
+    pub status: String,
+    /// Whether it ever left the draft stage (a never-submitted draft is no customer record).
+    pub submitted: bool,
+    /// When the relationship ended: declined, withdrawn, or the merchant terminated.
+    pub ended_at: Option<i64>,
+    pub legal_hold: Option<String>,
+    pub erased_at: Option<i64>,
+}
+
+/// Milliseconds in `years` (365.25 days each).
+pub fn years_ms(years: u32) -> i64 {
+    i64::from(years) * 31_557_600_000
+}
+
+/// Whether an application may be erased at `now_ms` under `years` of retention: `None` when
+/// it may, else the refusal (`refused_erased`, `refused_hold`, `refused_active`,
+/// `refused_retention`) and, under retention, the first moment erasure is possible.
+pub fn decide(facts: &Facts, years: u32, now_ms: i64) -> Option<(&'static str, Option<i64>)> {
+    if facts.erased_at.is_some() {
+        return Some(("refused_erased", None));
+    }
+    if facts.legal_hold.is_some() {
+        return Some(("refused_hold", None));
+    }
+    if !facts.submitted && facts.status == "draft" {
+        return None; // never submitted: no customer record, nothing to retain
+    }
+    match facts.ended_at {
+        Some(ended) => {
+            let from = ended + years_ms(years);
+            (now_ms < from).then_some(("refused_retention", Some(from)))
+        }
+        None => Some(("refused_active", None)),
+    }
+}
+
+/// One recorded erasure request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Request {
+    pub id: String,
+    pub application_id: String,
+    pub requested_by: String,
+    pub at: i64,
+    pub outcome: String,
+    pub possible_from: Option<i64>,
+    pub source: String,
+}
+
+impl Vault {
+    pub fn retention_facts(&self, application_id: &str) -> Result<Facts> {
+        let conn = self.conn();
+        let (status, submitted_at, legal_hold, erased_at): (String, Option<i64>, Option<String>, Option<i64>) = conn
+            .query_row(
+                "SELECT status, submitted_at, legal_hold, erased_at FROM applications WHERE id = ?1",
+                [application_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()
+            .map_err(VaultError::storage("reading an application"))?
+            .ok_or(VaultError::NotFound("application"))?;
+        let ended_at = match status.as_str() {
+            "declined" | "withdrawn" => conn
+                .query_row(
+                    "SELECT max(at) FROM application_history
+                     WHERE application_id = ?1 AND to_status = ?2",
+                    params![application_id, status],
+                    |r| r.get(0),
+                )
+                .map_err(VaultError::storage("reading the status history"))?,
+            _ => conn
+                .query_row(
+                    "SELECT status_changed_at FROM merchants
+                     WHERE application_id = ?1 AND status = 'terminated'",
+                    [application_id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(VaultError::storage("reading a merchant"))?
+                .flatten(),
+        };
+        Ok(Facts {
+            status,
+            submitted: submitted_at.is_some(),
+            ended_at,
+            legal_hold,
+            erased_at,
+        })
+    }
+
+    /// Puts an application on legal hold (`Some(reason)`) or lifts it (`None`).
+    pub fn set_legal_hold(&self, application_id: &str, reason: Option<&str>) -> Result<()> {
+        let n = self
+            .conn()
+            .execute(
+                "UPDATE applications SET legal_hold = ?2 WHERE id = ?1",
+                params![application_id, reason],
+            )
+            .map_err(VaultError::storage("setting a legal hold"))?;
+        if n == 0 {
+            return Err(VaultError::NotFound("application"));
+        }
+        Ok(())
+    }
+
+    pub fn record_erasure_request(&self, r: &Request) -> Result<()> {
+        self.conn()
+            .execute(
+                "INSERT INTO erasure_requests (id, application_id, requested_by, at, outcome,
+                     possible_from, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    r.id,
+                    r.application_id,
+                    r.requested_by,
+                    r.at,
+                    r.outcome,
+                    r.possible_from,
+                    r.source
+                ],
+            )
+            .map_err(VaultError::storage("recording an erasure request"))?;
+        Ok(())
+    }
+
+    pub fn erasure_requests(&self, application_id: &str) -> Result<Vec<Request>> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached(
+                "SELECT id, application_id, requested_by, at, outcome, possible_from, source
+                 FROM erasure_requests WHERE application_id = ?1 ORDER BY at, rowid",
+            )
+            .map_err(VaultError::storage("reading erasure requests"))?;
+        stmt.query_map([application_id], |r| {
+            Ok(Request {
+                id: r.get(0)?,
+                application_id: r.get(1)?,
+                requested_by: r.get(2)?,
+                at: r.get(3)?,
+                outcome: r.get(4)?,
+                possible_from: r.get(5)?,
+                source: r.get(6)?,
+            })
+        })
+        .and_then(Iterator::collect)
+        .map_err(VaultError::storage("reading erasure requests"))
+    }
+
+    /// Applications whose relationship ended before `ended_before` (or never-submitted drafts
+    /// untouched since then), not on hold and not yet erased: the retention run's candidates.
+    pub fn retention_candidates(&self, ended_before: i64) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn()
+            .prepare(
+                "SELECT a.id FROM applications a
+                 LEFT JOIN merchants m ON m.application_id = a.id
+                 WHERE a.erased_at IS NULL AND a.legal_hold IS NULL AND (
+                     (a.status IN ('declined', 'withdrawn') AND (SELECT max(h.at)
+                         FROM application_history h WHERE h.application_id = a.id
+                           AND h.to_status = a.status) < ?1)
+                     OR (m.status = 'terminated' AND m.status_changed_at < ?1)
+                     OR (a.status = 'draft' AND a.submitted_at IS NULL AND a.updated_at < ?1))
+                 ORDER BY a.id",
+            )
+            .map_err(VaultError::storage("finding records past retention"))?;
+        stmt.query_map([ended_before], |r| r.get(0))
+            .and_then(Iterator::collect)
+            .map_err(VaultError::storage("finding records past retention"))
+    }
+
+    /// Erases an application: its record key is destroyed (every sealed part — business,
+    /// people, bank account, documents, notes, hits, boarding errors — can never be opened
+    /// again), the sealed rows and blind indexes are deleted, decision notes blanked, and the
+    /// row kept as a tombstone (id, status, dates, MCC) so the audit chain and counts stay true.
+    pub fn erase_application(&self, application_id: &str, now_ms: i64) -> Result<()> {
+        self.in_transaction(|| {
+            let conn = self.conn();
+            let run = |sql: &str| {
+                conn.execute(sql, [application_id])
+                    .map(|_| ())
+                    .map_err(VaultError::storage("erasing an application"))
+            };
+            run("DELETE FROM application_people WHERE application_id = ?1")?;
+            run("DELETE FROM bank_accounts WHERE application_id = ?1")?;
+            run("DELETE FROM documents WHERE application_id = ?1")?;
+            run("DELETE FROM blind_indexes WHERE application_id = ?1")?;
+            run("DELETE FROM application_notes WHERE application_id = ?1")?;
+            run("DELETE FROM screening_hits WHERE application_id = ?1")?;
+            run("UPDATE decisions SET note = '' WHERE application_id = ?1")?;
+            run("UPDATE application_history SET note = NULL WHERE application_id = ?1")?;
+            conn.execute(
+                "UPDATE applications SET legal_name = '[erased]', legal_name_key = '',
+                     dba = '', dba_key = '', body = x'', erased_at = ?2
+                 WHERE id = ?1",
+                params![application_id, now_ms],
+            )
+            .map_err(VaultError::storage("erasing an application"))?;
+            self.shred_record(application_id)?;
+            Ok(())
+        })
+    }
+}

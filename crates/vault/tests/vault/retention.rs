@@ -1,0 +1,116 @@
+use desk_vault::applications::{NewApplication, Source};
+use desk_vault::retention::{decide, years_ms};
+use domain::intake::{ApplicationStatus, IndexKind};
+
+use crate::support::*;
+
+const YEAR: i64 = 31_557_600_000;
+
+/// Issue 7: a record declined six years ago is past five years of retention and erases; one
+/// declined last year is refused with the date; erasure destroys the record key (nothing opens
+/// again), removes the blind indexes and leaves a tombstone; the audit chain still verifies.
+#[test]
+fn an_expired_record_erases_to_a_tombstone_and_a_recent_one_is_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (created, _) = created(tmp.path());
+    let v = &created.vault;
+    let now = 10 * YEAR;
+    let forms = [form(1), form(2)];
+    for (id, f, declined_at) in [
+        ("old", &forms[0], now - 6 * YEAR),
+        ("new", &forms[1], now - YEAR),
+    ] {
+        v.insert_application(&NewApplication {
+            id,
+            status: ApplicationStatus::Submitted,
+            source: Source::Import,
+            form: f,
+            actor: ADMIN,
+            now_ms: declined_at - 1000,
+        })
+        .unwrap();
+        let version = v.application_summary(id).unwrap().version;
+        let version = v
+            .transition_application(
+                id,
+                version,
+                ApplicationStatus::InReview,
+                ADMIN,
+                None,
+                declined_at - 500,
+            )
+            .unwrap();
+        v.transition_application(
+            id,
+            version,
+            ApplicationStatus::Declined,
+            ADMIN,
+            None,
+            declined_at,
+        )
+        .unwrap();
+    }
+    let old = v.retention_facts("old").unwrap();
+    assert_eq!(old.ended_at, Some(now - 6 * YEAR));
+    assert_eq!(
+        decide(&old, 5, now),
+        None,
+        "six years after the decline: erasable"
+    );
+    let recent = v.retention_facts("new").unwrap();
+    assert_eq!(
+        decide(&recent, 5, now),
+        Some(("refused_retention", Some(now - YEAR + years_ms(5))))
+    );
+    assert_eq!(
+        v.retention_candidates(now - years_ms(5)).unwrap(),
+        vec!["old".to_string()]
+    );
+
+    v.set_legal_hold("old", Some("subpoena 2031-17")).unwrap();
+    assert_eq!(
+        decide(&v.retention_facts("old").unwrap(), 5, now),
+        Some(("refused_hold", None))
+    );
+    assert!(
+        v.retention_candidates(now - years_ms(5))
+            .unwrap()
+            .is_empty(),
+        "a hold wins"
+    );
+    v.set_legal_hold("old", None).unwrap();
+
+    let ein = digits(&forms[0].business.ein);
+    assert_eq!(
+        v.applications_with(IndexKind::Ein, &ein).unwrap(),
+        vec!["old".to_string()]
+    );
+    v.erase_application("old", now).unwrap();
+    assert!(
+        v.application("old").is_err(),
+        "the sealed parts never open again"
+    );
+    assert!(
+        v.existing_record_key("old").unwrap().is_none(),
+        "the key is destroyed"
+    );
+    assert!(v
+        .applications_with(IndexKind::Ein, &ein)
+        .unwrap()
+        .is_empty());
+    let tomb = v.application_summary("old").unwrap();
+    assert_eq!(
+        (tomb.legal_name.as_str(), tomb.status),
+        ("[erased]", ApplicationStatus::Declined)
+    );
+    assert_eq!(
+        decide(&v.retention_facts("old").unwrap(), 5, now),
+        Some(("refused_erased", None))
+    );
+    assert_eq!(
+        v.application("new").unwrap().form,
+        forms[1],
+        "the other record is untouched"
+    );
+    assert!(v.verify_audit().unwrap().intact);
+}

@@ -1,0 +1,190 @@
+//! Issue 7's GDPR use cases through the api: erasure refused under AML retention (with the
+//! date), for an active relationship and under a legal hold; a never-submitted draft erased;
+//! a subject access export found by SSN; retention settings and the retention run. (A record
+//! past retention erasing is the vault crate's `retention` test, which can date a decline.)
+
+use api::intake::{self, demo, SaveDraft};
+use api::review::{self, DecideInput};
+use api::{gdpr, Code, SessionSlot};
+
+use crate::auth::{setup, signed_in_user};
+
+fn saved(slot: &mut SessionSlot, seed: u64) -> (String, i64, api::domain::intake::ApplicationForm) {
+    let mut form = demo::low_risk(seed);
+    form.business.legal_name = "Bits & <Bytes> LLC".into();
+    let view = intake::save_draft(
+        slot,
+        SaveDraft {
+            id: None,
+            version: None,
+            form: form.clone(),
+        },
+    )
+    .unwrap();
+    (view.summary.id, view.summary.version, form)
+}
+
+#[test]
+fn erasure_is_refused_under_retention_hold_or_an_active_relationship_and_drafts_erase() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = api::DataDir::open(tmp.path()).unwrap();
+    let mut admin = SessionSlot::new();
+    setup(&dir, &mut admin);
+    let mut uma = signed_in_user(&dir, &mut admin, "uma", "underwriter");
+
+    // Declined today: kept for five years.
+    let (declined, version, form) = saved(&mut admin, 40);
+    intake::submit(&mut admin, &declined, version).unwrap();
+    review::assign_to_me(&mut admin, &declined, false).unwrap();
+    let version = review::review_view(&mut admin, &declined)
+        .unwrap()
+        .row
+        .version;
+    review::decide(
+        &mut admin,
+        DecideInput {
+            id: declined.clone(),
+            version,
+            decision: "decline".into(),
+            reasons: vec!["policy_other".into()],
+            note: "Outside our risk appetite".into(),
+            fields: vec![],
+            blocklist: false,
+        },
+    )
+    .unwrap();
+    let out = gdpr::request_erasure(&mut admin, &declined).unwrap();
+    assert_eq!(out.outcome, "refused_retention");
+    let in_five_years = (time::OffsetDateTime::now_utc().date().year() + 5).to_string();
+    assert!(
+        out.possible_from
+            .as_deref()
+            .unwrap()
+            .starts_with(&in_five_years),
+        "{out:?}"
+    );
+    assert!(out.message.contains("5 years"), "{}", out.message);
+    assert!(
+        intake::get_application(&mut admin, &declined).is_ok(),
+        "kept"
+    );
+
+    // A longer period set by an admin moves the date; nonsense is a field error.
+    assert!(gdpr::set_retention_years(&mut admin, 0)
+        .unwrap_err()
+        .message()
+        .starts_with("retention years:"));
+    gdpr::set_retention_years(&mut admin, 7).unwrap();
+    let out = gdpr::request_erasure(&mut admin, &declined).unwrap();
+    assert!(out.message.contains("7 years"));
+
+    // On hold: refused with the reason to lift it.
+    assert!(gdpr::set_legal_hold(&mut admin, &declined, Some("x"))
+        .unwrap_err()
+        .message()
+        .starts_with("reason:"));
+    gdpr::set_legal_hold(&mut admin, &declined, Some("Court order 24-117")).unwrap();
+    assert_eq!(
+        gdpr::request_erasure(&mut admin, &declined)
+            .unwrap()
+            .outcome,
+        "refused_hold"
+    );
+    gdpr::set_legal_hold(&mut admin, &declined, None).unwrap();
+
+    // Submitted and in play: the relationship is not over.
+    let (active, version, _) = saved(&mut admin, 41);
+    intake::submit(&mut admin, &active, version).unwrap();
+    assert_eq!(
+        gdpr::request_erasure(&mut admin, &active).unwrap().outcome,
+        "refused_active"
+    );
+
+    // A draft never submitted is no customer record: erased at once.
+    let (draft, _, _) = saved(&mut admin, 42);
+    let out = gdpr::request_erasure(&mut admin, &draft).unwrap();
+    assert_eq!(out.outcome, "erased");
+    assert!(intake::get_application(&mut admin, &draft).is_err());
+    assert_eq!(
+        gdpr::request_erasure(&mut admin, &draft).unwrap().outcome,
+        "refused_erased"
+    );
+
+    // Only admins.
+    assert_eq!(
+        gdpr::request_erasure(&mut uma, &declined)
+            .unwrap_err()
+            .code(),
+        Code::Forbidden
+    );
+
+    // The subject's export, found by an owner's SSN: unmasked, every request on record.
+    let ssn = form
+        .people
+        .iter()
+        .find(|p| !p.ssn.is_empty())
+        .unwrap()
+        .ssn
+        .clone();
+    let export = gdpr::subject_export(&mut admin, "ssn", &ssn).unwrap();
+    assert_eq!(export.applications, vec![declined.clone()]);
+    let json: serde_json::Value = serde_json::from_slice(&export.json.content).unwrap();
+    let record = &json["records"][0];
+    assert_eq!(
+        record["form"]["people"][0]["first_name"],
+        form.people[0].first_name
+    );
+    assert_eq!(record["decisions"][0]["kind"], "decline");
+    let outcomes: Vec<&str> = record["erasure_requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["refused_retention", "refused_retention", "refused_hold"]
+    );
+    assert!(record["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["action"] == "gdpr.erasure"));
+    let html = String::from_utf8(export.html.content).unwrap();
+    assert!(
+        html.contains("Bits &amp; &lt;Bytes&gt; LLC"),
+        "escaped: {html}"
+    );
+    assert!(!html.contains("<Bytes>"));
+    assert_eq!(
+        gdpr::subject_export(&mut admin, "ssn", "123-45-6789")
+            .unwrap_err()
+            .code(),
+        Code::NotFound
+    );
+    assert!(gdpr::subject_export(&mut admin, "name", "x")
+        .unwrap_err()
+        .message()
+        .starts_with("by:"));
+
+    // Nothing is past retention yet: the run (dry or not) erases nothing.
+    let run = gdpr::retention_run(&mut admin, true).unwrap();
+    assert!(run.due.is_empty() && run.dry_run);
+    assert_eq!(gdpr::retention_run(&mut admin, false).unwrap().erased, 0);
+
+    let actions: Vec<String> = api::audit_log::list_audit(&mut admin, None, 100)
+        .unwrap()
+        .entries
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    for a in [
+        "gdpr.erasure",
+        "gdpr.hold",
+        "gdpr.hold_lifted",
+        "gdpr.subject_export",
+        "gdpr.retention_run",
+    ] {
+        assert!(actions.iter().any(|x| x == a), "{a} audited");
+    }
+}
