@@ -53,6 +53,24 @@ async fn approve_from_queue(page: &Page) -> Result<()> {
     Ok(())
 }
 
+/// The application id the desk put in the sandbox account's metadata.
+async fn sandbox_application_id(url: &str) -> Result<String> {
+    let client = api::platform::Client::new(api::platform::ClientConfig {
+        base_url: url.to_string(),
+        secret_key: platform::SANDBOX_KEY.to_string().into(),
+        timeout: Duration::from_secs(5),
+    })
+    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let list = client
+        .send(&platform::requests::ping(), None)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    list["data"][0]["metadata"]["application_id"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| anyhow::anyhow!("no application id in {list}"))
+}
+
 /// Whether the sandbox's only account has been rejected (asked the way the app asks).
 async fn sandbox_rejected(url: &str) -> bool {
     let Ok(client) = api::platform::Client::new(api::platform::ClientConfig {
@@ -225,6 +243,31 @@ async fn approve_and_board_through_a_platform_outage() {
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
         page.screenshot("merchant-terminated").await?;
+
+        // Issue 7, in part: the terminated merchant's data is under AML retention — an erasure
+        // request is refused with the date — while a subject export and a backup go through.
+        let application = sandbox_application_id(&url).await?;
+        page.section("admin").await?;
+        page.fill("erase-id", &application).await?;
+        page.click_button("Request erasure").await?;
+        let year = (time::OffsetDateTime::now_utc().year() + 5).to_string();
+        let refused = page
+            .wait_for_text("[data-testid=data-protection]", "Refused (retention)")
+            .await?;
+        ensure!(
+            refused.contains(&format!("possible from {year}")),
+            "{refused}"
+        );
+        page.fill("subject-value", &application).await?;
+        page.click_button("Export").await?;
+        page.wait_for_text("[data-testid=data-protection]", "Exported 1 application(s)")
+            .await?;
+        page.click_button("Back up the vault").await?;
+        page.wait_for_text(
+            "[data-testid=data-protection]",
+            "Encrypted backup written to",
+        )
+        .await?;
         Ok(())
     })
     .await;

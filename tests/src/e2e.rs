@@ -142,6 +142,13 @@ impl Page {
     /// Types into the input labelled by `id` (its `<label for>`), replacing what is there.
     pub async fn fill(&self, id: &str, text: &str) -> Result<()> {
         let input = self.find(&format!("#{id}")).await?;
+        // Fields low on a long page sit under the status bar; a person scrolls, so do we.
+        self.client
+            .execute(
+                "arguments[0].scrollIntoView({block: 'center'});",
+                vec![serde_json::to_value(&input)?],
+            )
+            .await?;
         input.clear().await?;
         if !text.is_empty() {
             input.send_keys(text).await?;

@@ -35,6 +35,23 @@ pub fn backup(slot: &mut SessionSlot, out: &Path) -> Result<Summary> {
     Ok(summary)
 }
 
+/// Use case (admin): a backup into `<data folder>/backups/boarding-desk-<unix time>.backup`
+/// (the window's button). Returns where it went.
+pub fn backup_in_data_dir(
+    dir: &crate::DataDir,
+    slot: &mut SessionSlot,
+) -> Result<(std::path::PathBuf, Summary)> {
+    let folder = dir.path().join("backups");
+    std::fs::create_dir_all(&folder)
+        .map_err(|_| Error::invalid_input("file", "the backups folder could not be created"))?;
+    let path = folder.join(format!(
+        "boarding-desk-{}.backup",
+        OffsetDateTime::now_utc().unix_timestamp()
+    ));
+    let summary = backup(slot, &path)?;
+    Ok((path, summary))
+}
+
 /// How a restore is authorised.
 pub enum RestoreWith {
     Admin { username: String, password: String },

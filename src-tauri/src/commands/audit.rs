@@ -61,3 +61,84 @@ pub async fn export_merchants(
         .run(move |dir, slot, _| save(dir, api::merchants::export(slot, &format)?))
         .await
 }
+
+#[tauri::command]
+pub async fn gdpr_erase(
+    state: State<'_, AppState>,
+    id: String,
+) -> Result<api::gdpr::ErasureOutcome, api::Error> {
+    state
+        .run(move |_, slot, _| api::gdpr::request_erasure(slot, &id))
+        .await
+}
+
+#[tauri::command]
+pub async fn gdpr_hold(
+    state: State<'_, AppState>,
+    id: String,
+    reason: Option<String>,
+) -> Result<(), api::Error> {
+    state
+        .run(move |_, slot, _| api::gdpr::set_legal_hold(slot, &id, reason.as_deref()))
+        .await
+}
+
+/// Both files of a subject export, saved under exports/.
+#[derive(serde::Serialize)]
+pub struct SavedSubject {
+    applications: Vec<String>,
+    json: String,
+    html: String,
+}
+
+#[tauri::command]
+pub async fn gdpr_export(
+    state: State<'_, AppState>,
+    by: String,
+    value: String,
+) -> Result<SavedSubject, api::Error> {
+    state
+        .run(move |dir, slot, _| {
+            let export = api::gdpr::subject_export(slot, &by, &value)?;
+            Ok(SavedSubject {
+                json: save(dir, export.json)?.path,
+                html: save(dir, export.html)?.path,
+                applications: export.applications,
+            })
+        })
+        .await
+}
+
+#[tauri::command]
+pub async fn retention_run(
+    state: State<'_, AppState>,
+    dry_run: bool,
+) -> Result<api::gdpr::RetentionReport, api::Error> {
+    state
+        .run(move |_, slot, _| api::gdpr::retention_run(slot, dry_run))
+        .await
+}
+
+#[tauri::command]
+pub async fn set_retention_years(
+    state: State<'_, AppState>,
+    years: u32,
+) -> Result<u32, api::Error> {
+    state
+        .run(move |_, slot, _| api::gdpr::set_retention_years(slot, years))
+        .await
+}
+
+/// An encrypted backup written into `<data folder>/backups/`.
+#[tauri::command]
+pub async fn backup_vault(state: State<'_, AppState>) -> Result<Saved, api::Error> {
+    state
+        .run(|dir, slot, _| {
+            let (path, summary) = api::backup::backup_in_data_dir(dir, slot)?;
+            Ok(Saved {
+                path: path.display().to_string(),
+                rows: summary.applications as usize,
+            })
+        })
+        .await
+}

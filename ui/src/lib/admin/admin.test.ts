@@ -22,3 +22,31 @@ describe('Audit panel', () => {
     expect(backend.calls).toContain('exportAudit:2026-11-20:2026-11-26:json');
   });
 });
+
+import DataProtectionPanel from './DataProtectionPanel.svelte';
+
+describe('Data protection panel', () => {
+  it('shows an erasure refused for retention with its date, one accepted, a dry run, and a backup', async () => {
+    const backend = fakeBackend({ session: READY_ADMIN });
+    render(DataProtectionPanel, { backend, onerror: noop });
+    const id = screen.getByLabelText('Application id');
+    await fireEvent.input(id, { target: { value: 'declined-1' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Request erasure' }));
+    expect(await screen.findByTestId('data-protection')).toHaveTextContent('Refused (retention): AML retention keeps this record for 5 years after the relationship ended: erasure is possible from 2031-11-26');
+    await fireEvent.input(id, { target: { value: 'draft-1' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Request erasure' }));
+    expect(await screen.findByText(/^Erased:/)).toBeInTheDocument();
+
+    await fireEvent.click(screen.getByRole('button', { name: 'Set legal hold' }));
+    expect(await screen.findByRole('alert')).toHaveTextContent('reason: must say why');
+
+    await fireEvent.click(screen.getByRole('button', { name: 'List records past retention' }));
+    expect(await screen.findByText(/1 record\(s\) past 5 years of retention \(dry run/)).toBeInTheDocument();
+    await fireEvent.click(screen.getByRole('button', { name: 'Erase them' }));
+    expect(await screen.findByText('Erased 1 record(s) past retention.')).toBeInTheDocument();
+
+    await fireEvent.click(screen.getByRole('button', { name: 'Back up the vault' }));
+    expect(await screen.findByText(/Encrypted backup written to \/tmp\/desk-test\/backups\//)).toBeInTheDocument();
+    expect(backend.calls).toEqual(expect.arrayContaining(['gdprErase:declined-1', 'retentionRun:true', 'retentionRun:false', 'backupVault']));
+  });
+});

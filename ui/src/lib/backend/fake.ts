@@ -393,6 +393,35 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
       calls.push(`exportMerchants:${format}`);
       return { path: `/tmp/desk-test/exports/merchants.${format}`, rows: (opts.merchants ?? []).length };
     },
+    gdprErase: async (id) => {
+      if (needSession().role !== 'admin') throw new BackendError('forbidden', 'admins only');
+      calls.push(`gdprErase:${id}`);
+      return id === 'draft-1'
+        ? { application_id: id, outcome: 'erased', possible_from: null, message: 'erased: its keys are destroyed and the row is a tombstone' }
+        : { application_id: id, outcome: 'refused_retention', possible_from: '2031-11-26', message: 'AML retention keeps this record for 5 years after the relationship ended: erasure is possible from 2031-11-26' };
+    },
+    gdprHold: async (id, reason) => {
+      if (reason !== null && reason.trim().length < 3) throw new BackendError('invalid_input', 'reason: must say why');
+      calls.push(`gdprHold:${id}:${reason ?? 'lift'}`);
+    },
+    gdprExport: async (by, value) => {
+      calls.push(`gdprExport:${by}`);
+      if (!value.trim()) throw new BackendError('not_found', 'the vault holds nothing under that identifier');
+      return { applications: ['a1'], json: '/tmp/desk-test/exports/subject-a1.json', html: '/tmp/desk-test/exports/subject-a1.html' };
+    },
+    retentionRun: async (dryRun) => {
+      calls.push(`retentionRun:${dryRun}`);
+      return { dry_run: dryRun, retention_years: 5, due: ['old-1'], erased: dryRun ? 0 : 1 };
+    },
+    setRetentionYears: async (years) => {
+      if (years < 1 || years > 10) throw new BackendError('invalid_input', 'retention years: must be between 1 and 10');
+      calls.push(`setRetentionYears:${years}`);
+      return years;
+    },
+    backupVault: async () => {
+      calls.push('backupVault');
+      return { path: '/tmp/desk-test/backups/boarding-desk-1.backup', rows: 3 };
+    },
     setMerchantLimits: async (input) => {
       const m = (opts.merchants ?? []).find((x) => x.application_id === input.id);
       if (!m) throw new BackendError('not_found', 'no boarded merchant');

@@ -536,6 +536,26 @@ export interface SavedExport {
   rows: number;
 }
 
+export interface ErasureOutcome {
+  application_id: string;
+  outcome: 'erased' | 'refused_retention' | 'refused_hold' | 'refused_active' | 'refused_erased';
+  possible_from: string | null;
+  message: string;
+}
+
+export interface RetentionReport {
+  dry_run: boolean;
+  retention_years: number;
+  due: string[];
+  erased: number;
+}
+
+export interface SavedSubject {
+  applications: string[];
+  json: string;
+  html: string;
+}
+
 export interface LimitsInput {
   id: string;
   monthly_cap: string;
@@ -603,5 +623,11 @@ export interface Backend {
   merchantAction(input: MerchantActionInput): Promise<MerchantActionOutcome>;
   exportAudit(from: string, to: string, format: 'csv' | 'json'): Promise<SavedExport>;
   exportMerchants(format: 'csv' | 'json'): Promise<SavedExport>;
+  gdprErase(id: string): Promise<ErasureOutcome>;
+  gdprHold(id: string, reason: string | null): Promise<void>;
+  gdprExport(by: 'application' | 'ein' | 'ssn' | 'email', value: string): Promise<SavedSubject>;
+  retentionRun(dryRun: boolean): Promise<RetentionReport>;
+  setRetentionYears(years: number): Promise<number>;
+  backupVault(): Promise<SavedExport>;
   setMerchantLimits(input: LimitsInput): Promise<Merchant>;
 }
