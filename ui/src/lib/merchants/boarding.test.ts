@@ -8,6 +8,8 @@ describe('boarding helpers', () => {
     expect(stepLabel('provided')).toBe('Confirm owners');
     expect(stepLabel('send', 'update')).toBe('Update account');
     expect(stepLabel('send', 'reject')).toBe('Terminate account');
+    expect(stepLabel('done', 'reject')).toBe('Terminate account');
+    expect(stepLabel('done')).toBe('Done');
     expect(stateLabel({ kind: 'board', state: 'done' })).toBe('Boarded');
     expect(stateLabel({ kind: 'reject', state: 'done' })).toBe('Sent');
     expect(stateLabel({ kind: 'update', state: 'retrying' })).toBe('Retrying');

@@ -18,7 +18,8 @@ export function stateLabel(job: Pick<BoardingJob, 'kind' | 'state'>): string {
 
 /** "account", "person:1", "provided" (boarding) or "send" (an update / termination). */
 export function stepLabel(step: string, kind = 'board'): string {
-  if (step === 'send') return kind === 'reject' ? 'Terminate account' : 'Update account';
+  // An update or termination is one request: name what it does, sent or not.
+  if (kind !== 'board') return kind === 'reject' ? 'Terminate account' : 'Update account';
   if (step === 'account') return 'Create account';
   if (step === 'provided') return 'Confirm owners';
   if (step === 'done') return 'Done';
