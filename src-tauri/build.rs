@@ -65,7 +65,7 @@ const COMMANDS: &[&str] = &[
     "platform_settings",
     "set_platform",
     "test_platform",
-    "list_merchants",
+    "merchants_page",
     "sync_merchant",
     "merchant_action",
     "set_merchant_limits",

@@ -102,7 +102,7 @@ pub fn run() {
             commands::boarding::platform_settings,
             commands::boarding::set_platform,
             commands::boarding::test_platform,
-            commands::boarding::list_merchants,
+            commands::boarding::merchants_page,
             commands::boarding::sync_merchant,
             commands::boarding::merchant_action,
             commands::boarding::set_merchant_limits,

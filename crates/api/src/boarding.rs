@@ -1292,6 +1292,48 @@ pub fn merchants(slot: &mut SessionSlot) -> Result<Vec<MerchantView>> {
         .collect())
 }
 
+/// What the Merchants page asks for.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct MerchantQuery {
+    #[serde(default)]
+    pub filter: vault::boarding::MerchantFilter,
+    #[serde(default)]
+    pub offset: u32,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// A page of merchants and how many match.
+#[derive(Debug, Clone, Serialize)]
+pub struct MerchantPage {
+    pub items: Vec<MerchantView>,
+    pub total: i64,
+    pub offset: u32,
+}
+
+/// Use case (any signed-in role; the page refreshes itself, so not activity): a filtered,
+/// searchable page of boarded merchants, flagged ones first.
+pub fn merchants_page(slot: &mut SessionSlot, query: MerchantQuery) -> Result<MerchantPage> {
+    if let Some(status) = query.filter.status.as_deref() {
+        if !matches!(status, "active" | "restricted" | "suspended" | "terminated") {
+            return Err(Error::invalid_input(
+                "status",
+                "must be active, restricted, suspended or terminated",
+            ));
+        }
+    }
+    let session = slot.require_quietly(Access::SignedIn, "merchants.view")?;
+    let (items, total) =
+        session
+            .vault()
+            .merchants_page(&query.filter, query.offset, query.limit.unwrap_or(50))?;
+    Ok(MerchantPage {
+        items: items.into_iter().map(merchant_view).collect(),
+        total,
+        offset: query.offset,
+    })
+}
+
 /// Use case: one merchant (by application id).
 pub fn merchant(slot: &mut SessionSlot, application_id: &str) -> Result<MerchantView> {
     let session = slot.require(Access::SignedIn, "merchants.view")?;

@@ -4,7 +4,7 @@
 //! crash at any point resumes from the step reached without sending anything twice.
 
 use rusqlite::{params, OptionalExtension};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::{Result, Vault, VaultError};
@@ -113,6 +113,57 @@ pub struct Merchant {
     /// Our processing limits, in cents.
     pub monthly_cap_cents: Option<i64>,
     pub max_ticket_cents: Option<i64>,
+    /// The application's last risk assessment.
+    pub risk_score: Option<i64>,
+    pub risk_band: Option<String>,
+}
+
+/// Filters of the Merchants page.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct MerchantFilter {
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub name_prefix: Option<String>,
+    #[serde(default)]
+    pub in_review: bool,
+}
+
+const MERCHANT_COLUMNS: &str = "m.application_id, a.legal_name, m.account_id, m.status,
+    m.charges_enabled, m.payouts_enabled, m.requirements, m.capabilities, m.persons,
+    m.open_requirements, m.boarded_at, m.synced_at, m.review_reason, m.review_since,
+    m.status_reason, m.status_changed_at, m.status_changed_by, m.monthly_cap_cents,
+    m.max_ticket_cents, r.score, r.band";
+const MERCHANT_FROM: &str = "FROM merchants m JOIN applications a ON a.id = m.application_id
+    LEFT JOIN risk_assessments r ON r.application_id = m.application_id";
+
+fn merchant_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Merchant> {
+    let json = |i: usize| -> rusqlite::Result<serde_json::Value> {
+        Ok(serde_json::from_str(&r.get::<_, String>(i)?).unwrap_or_default())
+    };
+    Ok(Merchant {
+        application_id: r.get(0)?,
+        legal_name: r.get(1)?,
+        account_id: r.get(2)?,
+        status: r.get(3)?,
+        charges_enabled: r.get(4)?,
+        payouts_enabled: r.get(5)?,
+        requirements: json(6)?,
+        capabilities: json(7)?,
+        persons: serde_json::from_str(&r.get::<_, String>(8)?).unwrap_or_default(),
+        open_requirements: r.get(9)?,
+        boarded_at: r.get(10)?,
+        synced_at: r.get(11)?,
+        review_reason: r.get(12)?,
+        review_since: r.get(13)?,
+        status_reason: r.get(14)?,
+        status_changed_at: r.get(15)?,
+        status_changed_by: r.get(16)?,
+        monthly_cap_cents: r.get(17)?,
+        max_ticket_cents: r.get(18)?,
+        risk_score: r.get(19)?,
+        risk_band: r.get(20)?,
+    })
 }
 
 const JOB_COLUMNS: &str = "j.id, j.application_id, a.legal_name, j.kind, j.state, j.step,
@@ -666,44 +717,68 @@ impl Vault {
         let mut stmt = self
             .conn()
             .prepare_cached(&format!(
-                "SELECT m.application_id, a.legal_name, m.account_id, m.status, m.charges_enabled,
-                     m.payouts_enabled, m.requirements, m.capabilities, m.persons,
-                     m.open_requirements, m.boarded_at, m.synced_at, m.review_reason,
-                     m.review_since, m.status_reason, m.status_changed_at, m.status_changed_by,
-                     m.monthly_cap_cents, m.max_ticket_cents
-                 FROM merchants m JOIN applications a ON a.id = m.application_id
+                "SELECT {MERCHANT_COLUMNS} {MERCHANT_FROM}
                  WHERE {filter}
                  ORDER BY m.review_reason IS NOT NULL DESC, m.open_requirements > 0 DESC, COALESCE(m.synced_at, 0), m.application_id
                  LIMIT ?2"
             ))
             .map_err(VaultError::storage("reading merchants"))?;
-        stmt.query_map(params![arg, limit], |r| {
-            let json = |i: usize| -> rusqlite::Result<serde_json::Value> {
-                Ok(serde_json::from_str(&r.get::<_, String>(i)?).unwrap_or_default())
-            };
-            Ok(Merchant {
-                application_id: r.get(0)?,
-                legal_name: r.get(1)?,
-                account_id: r.get(2)?,
-                status: r.get(3)?,
-                charges_enabled: r.get(4)?,
-                payouts_enabled: r.get(5)?,
-                requirements: json(6)?,
-                capabilities: json(7)?,
-                persons: serde_json::from_str(&r.get::<_, String>(8)?).unwrap_or_default(),
-                open_requirements: r.get(9)?,
-                boarded_at: r.get(10)?,
-                synced_at: r.get(11)?,
-                review_reason: r.get(12)?,
-                review_since: r.get(13)?,
-                status_reason: r.get(14)?,
-                status_changed_at: r.get(15)?,
-                status_changed_by: r.get(16)?,
-                monthly_cap_cents: r.get(17)?,
-                max_ticket_cents: r.get(18)?,
-            })
-        })
-        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-        .map_err(VaultError::storage("reading merchants"))
+        stmt.query_map(params![arg, limit], merchant_from_row)
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(VaultError::storage("reading merchants"))
+    }
+
+    /// A page of merchants for the Merchants page: filtered by status, "flagged for review" and
+    /// a legal-name prefix; flagged first, then by name. Returns the page and the total.
+    pub fn merchants_page(
+        &self,
+        filter: &MerchantFilter,
+        offset: u32,
+        limit: u32,
+    ) -> Result<(Vec<Merchant>, i64)> {
+        let mut clauses = vec!["1 = 1".to_string()];
+        let mut values: Vec<rusqlite::types::Value> = Vec::new();
+        if let Some(status) = &filter.status {
+            clauses.push("m.status = ?".into());
+            values.push(status.clone().into());
+        }
+        if filter.in_review {
+            clauses.push("m.review_reason IS NOT NULL".into());
+        }
+        if let Some(prefix) = filter
+            .name_prefix
+            .as_deref()
+            .map(crate::applications::search_key)
+        {
+            if !prefix.is_empty() {
+                clauses.push("a.legal_name_key >= ? AND a.legal_name_key < ?".into());
+                values.push(prefix.clone().into());
+                values.push(format!("{prefix}\u{10ffff}").into());
+            }
+        }
+        let filter_sql = clauses.join(" AND ");
+        let conn = self.conn();
+        let total: i64 = conn
+            .query_row(
+                &format!("SELECT count(*) {MERCHANT_FROM} WHERE {filter_sql}"),
+                rusqlite::params_from_iter(values.iter()),
+                |r| r.get(0),
+            )
+            .map_err(VaultError::storage("counting merchants"))?;
+        let mut paged = values.clone();
+        paged.push(i64::from(limit.clamp(1, 200)).into());
+        paged.push(i64::from(offset).into());
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT {MERCHANT_COLUMNS} {MERCHANT_FROM} WHERE {filter_sql}
+                 ORDER BY m.review_reason IS NOT NULL DESC, a.legal_name_key, m.application_id
+                 LIMIT ? OFFSET ?"
+            ))
+            .map_err(VaultError::storage("reading merchants"))?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(paged.iter()), merchant_from_row)
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(VaultError::storage("reading merchants"))?;
+        Ok((rows, total))
     }
 }

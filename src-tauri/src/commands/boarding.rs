@@ -77,11 +77,6 @@ pub async fn test_platform(state: State<'_, AppState>) -> Result<ConnectionTest,
 }
 
 #[tauri::command]
-pub async fn list_merchants(state: State<'_, AppState>) -> Result<Vec<MerchantView>, api::Error> {
-    state.run(|_, slot, _| boarding::merchants(slot)).await
-}
-
-#[tauri::command]
 pub async fn sync_merchant(
     state: State<'_, AppState>,
     id: String,
@@ -106,5 +101,15 @@ pub async fn set_merchant_limits(
 ) -> Result<MerchantView, api::Error> {
     state
         .run(move |_, slot, _| api::merchants::set_limits(slot, input))
+        .await
+}
+
+#[tauri::command]
+pub async fn merchants_page(
+    state: State<'_, AppState>,
+    query: boarding::MerchantQuery,
+) -> Result<boarding::MerchantPage, api::Error> {
+    state
+        .run(move |_, slot, _| boarding::merchants_page(slot, query))
         .await
 }

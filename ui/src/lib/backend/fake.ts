@@ -363,7 +363,18 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
       return platform;
     },
     testPlatform: async () => ({ ok: !opts.platformDown, url: platform.url, latency_ms: 12, message: opts.platformDown ? 'cannot reach the platform' : 'connected' }),
-    listMerchants: async () => opts.merchants ?? [],
+    merchantsPage: async (query) => {
+      needSessionAny();
+      calls.push(`merchantsPage:${query.filter.status ?? 'all'}:${query.filter.name_prefix ?? ''}:${query.filter.in_review}:${query.offset}`);
+      const prefix = (query.filter.name_prefix ?? '').trim().toLowerCase();
+      const all = (opts.merchants ?? []).filter(
+        (m) =>
+          (!query.filter.status || m.status === query.filter.status) &&
+          (!query.filter.in_review || m.review_reason !== null) &&
+          m.legal_name.toLowerCase().startsWith(prefix),
+      );
+      return { items: all.slice(query.offset, query.offset + query.limit), total: all.length, offset: query.offset };
+    },
     syncMerchant: async (id) => {
       const m = (opts.merchants ?? []).find((x) => x.application_id === id);
       if (!m) throw new BackendError('not_found', 'no boarded merchant');

@@ -81,7 +81,7 @@ export const tauriBackend: Backend = {
   setPlatform: (url, secretKey, ratePerSecond) =>
     call('set_platform', { input: { url, secret_key: secretKey, rate_per_second: ratePerSecond } }),
   testPlatform: () => call('test_platform'),
-  listMerchants: () => call('list_merchants'),
+  merchantsPage: (query) => call('merchants_page', { query }),
   syncMerchant: (id) => call('sync_merchant', { id }),
   merchantAction: (input) => call('merchant_action', { input }),
   exportAudit: (from, to, format) => call('export_audit', { from, to, format }),

@@ -513,7 +513,21 @@ export interface Merchant {
   status_changed_by: string | null;
   monthly_cap_cents: number | null;
   max_ticket_cents: number | null;
+  risk_score: number | null;
+  risk_band: 'low' | 'medium' | 'high' | null;
   open: OpenRequirement[];
+}
+
+export interface MerchantQuery {
+  filter: { status: string | null; name_prefix: string | null; in_review: boolean };
+  offset: number;
+  limit: number;
+}
+
+export interface MerchantPage {
+  items: Merchant[];
+  total: number;
+  offset: number;
 }
 
 export interface MerchantActionInput {
@@ -618,7 +632,7 @@ export interface Backend {
   platformSettings(): Promise<PlatformSettings>;
   setPlatform(url: string, secretKey: string | null, ratePerSecond: number): Promise<PlatformSettings>;
   testPlatform(): Promise<ConnectionTest>;
-  listMerchants(): Promise<Merchant[]>;
+  merchantsPage(query: MerchantQuery): Promise<MerchantPage>;
   syncMerchant(id: string): Promise<Merchant>;
   merchantAction(input: MerchantActionInput): Promise<MerchantActionOutcome>;
   exportAudit(from: string, to: string, format: 'csv' | 'json'): Promise<SavedExport>;

@@ -5,7 +5,10 @@ import type { BoardingJob, Merchant, SessionInfo } from '../backend/types';
 import MerchantsPage from './MerchantsPage.svelte';
 
 const noop = () => {};
-const ADMIN_FIELDS = { status_reason: null, status_changed_at: null, status_changed_by: null, monthly_cap_cents: null, max_ticket_cents: null };
+const ADMIN_FIELDS = {
+  status_reason: null, status_changed_at: null, status_changed_by: null, monthly_cap_cents: null, max_ticket_cents: null,
+  risk_score: 12, risk_band: 'low' as const,
+};
 
 function job(id: string, state: BoardingJob['state'], extra: Partial<BoardingJob> = {}): BoardingJob {
   return {
@@ -101,7 +104,7 @@ describe('Boarding page', () => {
 
     await fireEvent.click(screen.getByRole('button', { name: 'Terminate…' }));
     await fireEvent.input(screen.getByLabelText(/^Note/), { target: { value: 'Confirmed card testing' } });
-    await fireEvent.click(screen.getByRole('checkbox'));
+    await fireEvent.click(screen.getByLabelText(/Add its EIN/));
     await fireEvent.click(screen.getByRole('button', { name: 'Confirm: terminate' }));
     expect(await screen.findByText(/3 identifiers added to the blocklist/)).toBeInTheDocument();
     expect(backend.calls).toContain('merchantAction:m3:terminate:fraud:true');
@@ -113,5 +116,33 @@ describe('Boarding page', () => {
     await fireEvent.click((await screen.findAllByRole('tab', { name: 'Boarded merchants' }))[1]);
     await screen.findAllByTestId('merchant');
     expect(screen.queryByRole('button', { name: 'Suspend…' })).toBeNull();
+  });
+
+  it('searches by name, filters by status and review flag, and pages', async () => {
+    const make = (i: number, status: string, review: string | null): Merchant => ({
+      application_id: `m${i}`, legal_name: `${i % 2 ? 'Alder' : 'Birch'} Shop ${String(i).padStart(2, '0')} LLC`, account_id: `acct_${i}`, status,
+      charges_enabled: true, payouts_enabled: true, capabilities: {}, open_requirements: 0, boarded_at: 0, synced_at: 0,
+      review_reason: review, review_since: null, open: [], ...ADMIN_FIELDS,
+    });
+    const merchants = Array.from({ length: 25 }, (_, i) => make(i, i === 3 ? 'suspended' : 'active', i === 4 ? 'sanctions_hit' : null));
+    const backend = fakeBackend({ session: READY_ADMIN, merchants });
+    render(MerchantsPage, { backend, session: READY_ADMIN, onerror: noop });
+    await fireEvent.click(await screen.findByRole('tab', { name: 'Boarded merchants' }));
+    expect(await screen.findByTestId('merchants-pager')).toHaveTextContent('1–20 of 25');
+    expect(screen.getAllByTestId('merchant-risk')[0]).toHaveTextContent('risk 12 low');
+    await fireEvent.click(screen.getByRole('button', { name: 'Next' }));
+    expect(await screen.findByText(/21–25 of 25/)).toBeInTheDocument();
+
+    await fireEvent.input(screen.getByLabelText('Search by name'), { target: { value: 'alder' } });
+    expect(await screen.findByText(/1–12 of 12/)).toBeInTheDocument();
+    await fireEvent.change(screen.getByLabelText('Status'), { target: { value: 'suspended' } });
+    expect(await screen.findByText(/1–1 of 1/)).toBeInTheDocument();
+    await fireEvent.change(screen.getByLabelText('Status'), { target: { value: '' } });
+    await fireEvent.input(screen.getByLabelText('Search by name'), { target: { value: '' } });
+    await fireEvent.click(screen.getByLabelText(/Flagged for review only/));
+    expect(await screen.findByText(/1–1 of 1/)).toBeInTheDocument();
+    expect(screen.getByTestId('merchant-review')).toBeInTheDocument();
+    await fireEvent.input(screen.getByLabelText('Search by name'), { target: { value: 'zzz' } });
+    expect(await screen.findByText('No merchant matches')).toBeInTheDocument();
   });
 });
