@@ -5,6 +5,7 @@ const COMMANDS: &[&str] = &[
     "session_info",
     "session_touch",
     "setup_vault",
+    "restore_backup",
     "sign_in",
     "confirm_totp",
     "change_password",

@@ -42,6 +42,7 @@ pub fn run() {
             commands::auth::session_info,
             commands::auth::session_touch,
             commands::auth::setup_vault,
+            commands::auth::restore_backup,
             commands::auth::sign_in,
             commands::auth::confirm_totp,
             commands::auth::change_password,

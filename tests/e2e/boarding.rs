@@ -272,3 +272,71 @@ async fn approve_and_board_through_a_platform_outage() {
     })
     .await;
 }
+
+/// Issue 7: on a fresh data folder the first-run screen restores an encrypted backup (made
+/// here through the api) with an admin's password; the admin then signs in with the same
+/// password and authenticator and finds the backed-up application.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_a_backup_into_a_fresh_data_folder_from_the_window() {
+    scenario("restore_backup", |page| async move {
+        let tmp = tempfile::tempdir()?;
+        let dir =
+            api::DataDir::open(&tmp.path().join("old")).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut slot = api::SessionSlot::new();
+        let out = api::auth::setup_vault(
+            &dir,
+            api::auth::SetupInput {
+                username: ADMIN.into(),
+                password: PASSWORD.into(),
+            },
+            &mut slot,
+            api::Policy {
+                kdf: api::KdfParams::MINIMUM,
+                ..api::Policy::default()
+            },
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let secret = out
+            .session
+            .enrolment
+            .map(|e| e.secret)
+            .ok_or_else(|| anyhow::anyhow!("no enrolment"))?;
+        api::auth::confirm_totp(&mut slot, &desk_tests::e2e::totp_code(&secret, 0)?)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut form = api::intake::demo::low_risk(70);
+        form.business.legal_name = "Restored Lantern Co LLC".into();
+        api::intake::save_draft(
+            &mut slot,
+            api::intake::SaveDraft {
+                id: None,
+                version: None,
+                form,
+            },
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let archive = tmp.path().join("desk.backup");
+        api::backup::backup(&mut slot, &archive).map_err(|e| anyhow::anyhow!("{e}"))?;
+
+        page.find("details summary").await?.click().await?;
+        page.fill("restore-file", &archive.to_string_lossy())
+            .await?;
+        page.fill("restore-username", ADMIN).await?;
+        page.fill("restore-secret", PASSWORD).await?;
+        page.click_button("Restore backup").await?;
+        page.wait_for_text("main", "Backup restored: 1 applications, 1 users")
+            .await?;
+        page.sign_in(
+            ADMIN,
+            PASSWORD,
+            Some(&desk_tests::e2e::totp_code(&secret, 1)?),
+        )
+        .await?;
+        page.section("applications").await?;
+        page.wait_for_text("main table", "Restored Lantern Co LLC")
+            .await?;
+        page.wait_for_text("[data-testid=vault-state]", "unlocked")
+            .await?;
+        Ok(())
+    })
+    .await;
+}

@@ -188,3 +188,43 @@ fn erasure_is_refused_under_retention_hold_or_an_active_relationship_and_drafts_
         assert!(actions.iter().any(|x| x == a), "{a} audited");
     }
 }
+
+/// Issue 7: the window's first-run restore — a backup goes into a fresh data folder (which
+/// already holds the app's logs folder) with an admin's password; a folder with a vault is
+/// refused; the restored vault opens with the same admin.
+#[test]
+fn a_backup_restores_into_a_fresh_data_folder_but_never_over_a_vault() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = api::DataDir::open(&tmp.path().join("old")).unwrap();
+    let mut admin = SessionSlot::new();
+    setup(&dir, &mut admin);
+    saved(&mut admin, 60);
+    let (archive, _) = api::backup::backup_in_data_dir(&dir, &mut admin).unwrap();
+    assert!(archive.starts_with(dir.path().join("backups")));
+
+    let fresh = api::DataDir::open(&tmp.path().join("new")).unwrap();
+    std::fs::create_dir_all(fresh.path().join("logs")).unwrap();
+    let with = || api::backup::RestoreWith::Admin {
+        username: "alice".into(),
+        password: "correct horse battery".into(),
+    };
+    let summary = api::backup::restore_into_data_dir(&fresh, &archive, with()).unwrap();
+    assert_eq!((summary.applications, summary.users), (1, 1));
+    assert_eq!(
+        api::backup::restore_into_data_dir(&fresh, &archive, with())
+            .unwrap_err()
+            .code(),
+        Code::Conflict,
+        "never over a vault"
+    );
+    assert_eq!(
+        api::backup::restore_into_data_dir(&dir, &archive, with())
+            .unwrap_err()
+            .code(),
+        Code::Conflict
+    );
+    assert_eq!(
+        api::app_info(&fresh).unwrap().vault,
+        api::domain::VaultState::Locked
+    );
+}

@@ -104,6 +104,23 @@ describe('App shell', () => {
 });
 
 describe('sign-in gate', () => {
+  it('restores a backup into a fresh data folder instead of creating a vault, then asks to sign in', async () => {
+    const backend = fake({ vault: 'not_created', session: null });
+    render(App, { backend });
+    await fireEvent.click(await screen.findByText('Restore from a backup instead'));
+    await fireEvent.input(screen.getByLabelText('Backup file'), { target: { value: '/tmp/old.zip' } });
+    await fireEvent.input(screen.getByLabelText("An admin's username in the backup"), { target: { value: 'alice' } });
+    await fireEvent.input(screen.getByLabelText("That admin's password"), { target: { value: 'correct horse battery' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Restore backup' }));
+    expect(await screen.findByRole('alert')).toHaveTextContent('archive: is not a Boarding Desk backup');
+    await fireEvent.input(screen.getByLabelText('Backup file'), { target: { value: '/tmp/desk.backup' } });
+    await fireEvent.input(screen.getByLabelText("That admin's password"), { target: { value: 'correct horse battery' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Restore backup' }));
+    expect(await screen.findByText(/Backup restored: 3 applications, 2 users, 40 audit entries/)).toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'Sign in' })).toBeInTheDocument();
+    expect(backend.calls).toContain('restoreBackup:alice');
+  });
+
   it('offers set-up on a fresh data folder, shows the recovery key once, then enrols the authenticator', async () => {
     const backend = fake({ vault: 'not_created', session: null });
     render(App, { backend });

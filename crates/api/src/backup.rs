@@ -58,6 +58,23 @@ pub enum RestoreWith {
     RecoveryKey(String),
 }
 
+/// Use case (the window's first-run screen): restores `archive` into this data folder, which
+/// must not hold a vault yet. No session exists; the archive itself demands an admin's password
+/// or the recovery key.
+pub fn restore_into_data_dir(
+    dir: &crate::DataDir,
+    archive: &Path,
+    with: RestoreWith,
+) -> Result<Summary> {
+    if vault::state(dir.path()) != domain::VaultState::NotCreated {
+        return Err(Error::new(
+            crate::Code::Conflict,
+            "this data folder already holds a vault: restore into a new one",
+        ));
+    }
+    restore(archive, dir.path(), with)
+}
+
 /// Use case (no session: the vault being restored is not open yet): restores `archive` into the
 /// empty folder `target`.
 pub fn restore(archive: &Path, target: &Path, with: RestoreWith) -> Result<Summary> {

@@ -20,6 +20,8 @@ use crate::keyring::{Keyring, KeyringFile, KEYRING_FILE};
 use crate::{db, RecoveryKey, Result, Vault, VaultError};
 
 const MAGIC: &[u8; 8] = b"BDESKBK1";
+/// Folders a data folder may hold before it has a vault.
+const FRESH_FOLDERS: &[&str] = &["logs", "exports", "backups"];
 const FORMAT: u32 = 1;
 
 #[derive(Serialize, Deserialize)]
@@ -226,16 +228,20 @@ pub fn restore(archive: &Path, target: &Path, unlock: Unlock<'_>) -> Result<Summ
         .ok_or_else(damaged)?;
     let db_bytes = payload.get(4 + summary_len..).ok_or_else(damaged)?;
 
-    if target.exists()
-        && fs::read_dir(target)
-            .map_err(VaultError::io("the target folder", "read"))?
-            .next()
-            .is_some()
-    {
-        return Err(VaultError::invalid(
-            "target",
-            "must be an empty folder (a restore never replaces a vault in place)",
-        ));
+    // Empty, or a fresh data folder: only what the app creates before a vault exists (its
+    // logs, exports and backups folders) may be there.
+    if target.exists() {
+        for entry in fs::read_dir(target).map_err(VaultError::io("the target folder", "read"))? {
+            let entry = entry.map_err(VaultError::io("the target folder", "read"))?;
+            let name = entry.file_name();
+            let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
+            if !(is_dir && FRESH_FOLDERS.iter().any(|f| name == *f)) {
+                return Err(VaultError::invalid(
+                    "target",
+                    "must be an empty folder (a restore never replaces a vault in place)",
+                ));
+            }
+        }
     }
     let parent = target
         .parent()

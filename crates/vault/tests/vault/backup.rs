@@ -59,7 +59,9 @@ fn an_archive_restores_with_the_recovery_key_or_an_admin_password_into_an_empty_
     assert_eq!(vault.application("a-2").unwrap().form, form(1));
     assert!(vault.verify_audit().unwrap().intact);
 
+    // A fresh data folder (the app already wrote its logs there) counts as empty.
     let by_password = tmp.path().join("restored-by-password");
+    std::fs::create_dir_all(by_password.join("logs")).unwrap();
     restore(
         &archive,
         &by_password,

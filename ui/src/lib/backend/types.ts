@@ -544,6 +544,17 @@ export interface MerchantActionOutcome {
   blocklisted: number;
 }
 
+/** What a restored backup held. */
+export interface BackupSummary {
+  vault_id: string;
+  created_at: string;
+  schema_version: number;
+  applications: number;
+  users: number;
+  audit_entries: number;
+  bytes: number;
+}
+
 /** An export Rust wrote into the data folder's exports/ folder. */
 export interface SavedExport {
   path: string;
@@ -581,6 +592,7 @@ export interface Backend {
   sessionInfo(): Promise<SessionInfo | null>;
   sessionTouch(): Promise<SessionInfo | null>;
   setupVault(username: string, password: string): Promise<SetupOutput>;
+  restoreBackup(file: string, username: string | null, password: string | null, recoveryKey: string | null): Promise<BackupSummary>;
   signIn(username: string, password: string, code: string | null): Promise<SessionInfo>;
   confirmTotp(code: string): Promise<SessionInfo>;
   changePassword(current: string | null, newPassword: string): Promise<SessionInfo>;
