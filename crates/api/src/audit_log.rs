@@ -90,24 +90,10 @@ pub fn export_audit(slot: &mut SessionSlot, from: &str, to: &str, format: &str) 
     }
     let session = slot.require(Access::Oversight, "audit.export")?;
     // RFC 3339 UTC timestamps compare as text.
-    let lower = format!("{from_date}T00:00:00");
-    let upper = format!("{}T00:00:00", to_date.next_day().unwrap_or(to_date));
-    let mut rows: Vec<Entry> = Vec::new();
-    let mut before = None;
-    'pages: loop {
-        let page = session.vault().audit_entries(500, before)?;
-        let Some(last) = page.last() else { break };
-        before = Some(last.seq);
-        for e in page {
-            if e.at.as_str() < lower.as_str() {
-                break 'pages;
-            }
-            if e.at.as_str() < upper.as_str() {
-                rows.push(e);
-            }
-        }
-    }
-    rows.reverse();
+    let rows = session.vault().audit_between(
+        &format!("{from_date}T00:00:00"),
+        &format!("{}T00:00:00", to_date.next_day().unwrap_or(to_date)),
+    )?;
     let content = if format == "json" {
         serde_json::to_vec_pretty(&rows).map_err(|e| crate::Error::internal(e.to_string()))?
     } else {

@@ -285,7 +285,6 @@ pub fn subject_export(slot: &mut SessionSlot, by: &str, value: &str) -> Result<S
             "the vault holds nothing under that identifier",
         ));
     }
-    let audit = vault.audit_entries(100_000, None)?;
     let mut records = Vec::new();
     for id in &ids {
         let summary = vault.application_summary(id)?;
@@ -305,7 +304,7 @@ pub fn subject_export(slot: &mut SessionSlot, by: &str, value: &str) -> Result<S
             "documents": vault.documents(id).unwrap_or_default(),
             "merchant": m,
             "erasure_requests": vault.erasure_requests(id)?,
-            "audit": audit.iter().filter(|e| e.target.as_deref() == Some(id.as_str())).collect::<Vec<_>>(),
+            "audit": vault.audit_for(id)?,
         }));
     }
     let now = OffsetDateTime::now_utc();

@@ -145,14 +145,35 @@ pub fn append(
 
 /// Newest first; `before` pages backwards from a sequence number.
 pub fn list(conn: &Connection, limit: u32, before: Option<i64>) -> Result<Vec<Entry>> {
+    query(
+        conn,
+        "WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2",
+        params![before.unwrap_or(i64::MAX), limit],
+    )
+}
+
+/// Entries with `from <= at < to` (RFC 3339 UTC text compares in time order), oldest first.
+pub fn between(conn: &Connection, from: &str, to: &str) -> Result<Vec<Entry>> {
+    query(
+        conn,
+        "WHERE at >= ?1 AND at < ?2 ORDER BY seq",
+        params![from, to],
+    )
+}
+
+/// Entries whose target is `target`, oldest first.
+pub fn for_target(conn: &Connection, target: &str) -> Result<Vec<Entry>> {
+    query(conn, "WHERE target = ?1 ORDER BY seq", params![target])
+}
+
+fn query(conn: &Connection, filter: &str, args: impl rusqlite::Params) -> Result<Vec<Entry>> {
     let mut stmt = conn
-        .prepare(
-            "SELECT seq, at, actor, action, target, outcome, detail FROM audit
-             WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2",
-        )
+        .prepare(&format!(
+            "SELECT seq, at, actor, action, target, outcome, detail FROM audit {filter}"
+        ))
         .map_err(VaultError::storage("reading the audit log"))?;
     let rows = stmt
-        .query_map(params![before.unwrap_or(i64::MAX), limit], |r| {
+        .query_map(args, |r| {
             Ok(Entry {
                 seq: r.get(0)?,
                 at: r.get(1)?,

@@ -556,6 +556,16 @@ impl Vault {
         audit::list(&self.conn, limit, before)
     }
 
+    /// Audit entries with `from <= at < to` (RFC 3339 UTC), oldest first.
+    pub fn audit_between(&self, from: &str, to: &str) -> Result<Vec<audit::Entry>> {
+        audit::between(&self.conn, from, to)
+    }
+
+    /// Audit entries that name `target`, oldest first.
+    pub fn audit_for(&self, target: &str) -> Result<Vec<audit::Entry>> {
+        audit::for_target(&self.conn, target)
+    }
+
     // ---- sealing ----------------------------------------------------------------------------
 
     pub fn record_key(&self, record_id: &str) -> Result<RecordKey> {
