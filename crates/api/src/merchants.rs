@@ -82,6 +82,38 @@ fn rule(
     })
 }
 
+/// Queues `request` for the merchant's account as an outbox job (`update` or `reject`), its
+/// parameters sealed with the merchant's record key so every retry sends exactly them.
+/// Returns the job id.
+fn queue(
+    vault: &vault::Vault,
+    merchant: &vault::boarding::Merchant,
+    kind: &str,
+    request: &platform::requests::Request,
+    actor: &str,
+    now: i64,
+) -> vault::Result<String> {
+    let key =
+        vault
+            .existing_record_key(&merchant.application_id)?
+            .ok_or(vault::VaultError::Conflict(
+                "the merchant's record was erased",
+            ))?;
+    let payload = key.seal("job_payload", request.params.encode().as_bytes());
+    let job_id = format!("mj-{}", new_id());
+    vault.enqueue_job(
+        &job_id,
+        &merchant.application_id,
+        kind,
+        "send",
+        Some(&merchant.account_id),
+        Some(&payload),
+        actor,
+        now,
+    )?;
+    Ok(job_id)
+}
+
 /// The note, checked like every free text (kept as an internal note on the application).
 fn checked_note(note: &str) -> Result<String> {
     let note = domain::intake::clean_text("note", note, 1000)
@@ -152,25 +184,12 @@ pub fn act(slot: &mut SessionSlot, input: ActionInput) -> Result<ActionOutcome> 
             platform::requests::merchant_status(&merchant.account_id, to, &input.reason),
         )
     };
-    let key = vault
-        .existing_record_key(&input.id)?
-        .ok_or_else(|| Error::new(Code::Conflict, "the merchant's record was erased"))?;
-    let payload = key.seal("job_payload", request.params.encode().as_bytes());
     let now = now_ms(OffsetDateTime::now_utc());
-    let job_id = format!("mj-{}", new_id());
     let note_id = new_id();
+    let mut job_id = String::new();
     let blocklisted = vault.in_transaction(|| {
         vault.set_merchant_status(&input.id, &merchant.status, to, &input.reason, &me, now)?;
-        vault.enqueue_job(
-            &job_id,
-            &input.id,
-            kind,
-            "send",
-            Some(&merchant.account_id),
-            Some(&payload),
-            &me,
-            now,
-        )?;
+        job_id = queue(vault, &merchant, kind, &request, &me, now)?;
         vault.add_note(
             &note_id,
             &input.id,
@@ -261,23 +280,10 @@ pub fn set_limits(slot: &mut SessionSlot, input: LimitsInput) -> Result<Merchant
         ));
     }
     let request = platform::requests::merchant_limits(&merchant.account_id, cap, ticket);
-    let key = vault
-        .existing_record_key(&input.id)?
-        .ok_or_else(|| Error::new(Code::Conflict, "the merchant's record was erased"))?;
-    let payload = key.seal("job_payload", request.params.encode().as_bytes());
     let now = now_ms(OffsetDateTime::now_utc());
     vault.in_transaction(|| {
         vault.set_merchant_limits(&input.id, cap, ticket)?;
-        vault.enqueue_job(
-            &format!("mj-{}", new_id()),
-            &input.id,
-            "update",
-            "send",
-            Some(&merchant.account_id),
-            Some(&payload),
-            &me,
-            now,
-        )
+        queue(vault, &merchant, "update", &request, &me, now).map(drop)
     })?;
     let shown = |v: Option<i64>| {
         v.map_or("none".to_string(), |c| {
