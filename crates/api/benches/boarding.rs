@@ -3,22 +3,13 @@
 //! writes/s on both sides. Reports the time, the requests per merchant, the write rate achieved
 //! against the allowed one, and duplicates/lost (both must be 0). Recorded in docs/BENCHMARKS.md.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use desk_api::auth::{self, SetupInput};
 use desk_api::boarding::{self, SetPlatformInput, Worker, WorkerConfig};
 use desk_api::intake::demo;
-use desk_api::{DataDir, KdfParams, Policy, SessionSlot};
-
-fn code_now(secret: &str) -> String {
-    let secret = vault::totp::Secret::from_base32(secret).expect("base32");
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs();
-    secret.code_at(now)
-}
 
 fn main() {
     let total: u64 = std::env::var("BOARDING_BENCH_TOTAL")
@@ -26,25 +17,7 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1000);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let dir = DataDir::open(tmp.path()).expect("data dir");
-    let mut slot = SessionSlot::new();
-    let policy = Policy {
-        kdf: KdfParams::MINIMUM,
-        ..Policy::default()
-    };
-    let out = auth::setup_vault(
-        &dir,
-        SetupInput {
-            username: "bench".into(),
-            password: "correct horse battery".into(),
-        },
-        &mut slot,
-        policy,
-    )
-    .expect("set up");
-    let secret = out.session.enrolment.expect("enrolment").secret;
-    auth::confirm_totp(&mut slot, &code_now(&secret)).expect("totp");
+    let (_tmp, _dir, mut slot) = common::signed_in_vault();
 
     let sandbox = sandbox::Sandbox::new(
         sandbox::Options {

@@ -4,11 +4,11 @@
 //!
 //! `INTAKE_BENCH_TOTAL` (default 100000) sets how many applications the list is measured over.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
-use desk_api::auth::{self, SetupInput};
 use desk_api::intake::{self, demo, import, ListQuery};
-use desk_api::{DataDir, KdfParams, Policy, SessionSlot};
 
 fn percentile(mut v: Vec<Duration>, p: f64) -> Duration {
     v.sort();
@@ -17,15 +17,6 @@ fn percentile(mut v: Vec<Duration>, p: f64) -> Duration {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
-}
-
-fn code_now(secret: &str) -> String {
-    let secret = vault::totp::Secret::from_base32(secret).expect("base32");
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs();
-    secret.code_at(now)
 }
 
 fn peak_rss_mib() -> f64 {
@@ -67,25 +58,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let dir = DataDir::open(tmp.path()).expect("data dir");
-    let mut slot = SessionSlot::new();
-    let policy = Policy {
-        kdf: KdfParams::MINIMUM,
-        ..Policy::default()
-    };
-    let out = auth::setup_vault(
-        &dir,
-        SetupInput {
-            username: "bench".into(),
-            password: "correct horse battery".into(),
-        },
-        &mut slot,
-        policy,
-    )
-    .expect("set up");
-    let secret = out.session.enrolment.expect("enrolment").secret;
-    auth::confirm_totp(&mut slot, &code_now(&secret)).expect("enrol");
+    let (tmp, _dir, mut slot) = common::signed_in_vault();
 
     // 1. Import 10,000 applications from CSV: parse + validate + seal + store.
     let csv = demo::csv(10_000, 1);
@@ -210,8 +183,8 @@ fn main() {
         &archive,
         &tmp.path().join("restored"),
         desk_api::backup::RestoreWith::Admin {
-            username: "bench".into(),
-            password: "correct horse battery".into(),
+            username: common::USER.into(),
+            password: common::PASSWORD.into(),
         },
     )
     .expect("restore");

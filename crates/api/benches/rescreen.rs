@@ -3,21 +3,13 @@
 //! from ../shared — and store the hits. `RESCREEN_BENCH_TOTAL` (default 100000) sets how many
 //! applications. Results are recorded in docs/BENCHMARKS.md.
 
+mod common;
+
 use std::path::PathBuf;
 use std::time::Instant;
 
-use desk_api::auth::{self, SetupInput};
 use desk_api::intake::{demo, import};
-use desk_api::{screening, DataDir, KdfParams, Policy, SessionSlot};
-
-fn code_now(secret: &str) -> String {
-    let secret = vault::totp::Secret::from_base32(secret).expect("base32");
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs();
-    secret.code_at(now)
-}
+use desk_api::screening;
 
 fn main() {
     let lists =
@@ -30,25 +22,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let dir = DataDir::open(tmp.path()).expect("data dir");
-    let mut slot = SessionSlot::new();
-    let policy = Policy {
-        kdf: KdfParams::MINIMUM,
-        ..Policy::default()
-    };
-    let out = auth::setup_vault(
-        &dir,
-        SetupInput {
-            username: "bench".into(),
-            password: "correct horse battery".into(),
-        },
-        &mut slot,
-        policy,
-    )
-    .expect("set up");
-    let secret = out.session.enrolment.expect("enrolment").secret;
-    auth::confirm_totp(&mut slot, &code_now(&secret)).expect("enrol");
+    let (_tmp, _dir, mut slot) = common::signed_in_vault();
 
     let started = Instant::now();
     let mut stored = 0;
