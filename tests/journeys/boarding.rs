@@ -742,7 +742,11 @@ async fn every_request_and_sandbox_answer_matches_stripes_spec() {
         ];
         for i in 0..requests::persons_to_create(form) {
             all.push(requests::create_person(form, i, "acct_1", "app_1").unwrap());
+            all.push(requests::update_person(form, i, "acct_1", "person_1", "app_1").unwrap());
         }
+        all.push(requests::update_details(form, "acct_1", true).unwrap());
+        all.push(requests::update_details(form, "acct_1", false).unwrap());
+        all.push(requests::delete_person("acct_1", "person_1"));
         all.push(requests::update_metadata(
             "acct_1",
             &[("desk_status", "suspended")],
@@ -828,4 +832,230 @@ async fn every_request_and_sandbox_answer_matches_stripes_spec() {
         serde_json::from_str::<serde_json::Value>(body).unwrap()
     };
     assert!(spec.check_response("error", &raw).is_empty(), "{raw}");
+}
+
+/// A generated low-risk company (the platform gets persons) with one owner, who holds 75% so a
+/// 25% owner can join.
+fn company_with_room(from: u64) -> ApplicationForm {
+    let mut f = (from..from + 200)
+        .map(low_risk)
+        .find(|f| requests::persons_to_create(f) > 0 && f.people.len() == 1)
+        .expect("a one-owner company among 200 generated");
+    f.people[0].ownership_percent = "75".into();
+    f
+}
+
+/// Issue 7: an admin edits a boarded merchant. A new website goes to the platform at once; a
+/// new bank account and a new owner wait for review (the merchant flagged, nothing sent, the
+/// author cannot accept, a second edit waits) until an underwriter accepts — then the platform
+/// gets the bank account and the person; a changed EIN that the underwriter rejects is put
+/// back and never sent. Audit entries name fields, never values.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_of_a_boarded_merchant_go_to_the_platform_or_back_through_review() {
+    use api::merchant_changes::{self, DecideInput, EditInput};
+    let w = world(Faults::default(), 0).await;
+    let id = w.with(|s| approve(s, company_with_room(830)));
+    let worker = Worker::new(Arc::clone(&w.slot), quick());
+    drain_all(&worker, 20).await;
+    let client = api::platform::Client::new(api::platform::ClientConfig {
+        base_url: format!("http://{}", w.addr),
+        secret_key: platform::SANDBOX_KEY.to_string().into(),
+        timeout: Duration::from_secs(5),
+    })
+    .unwrap();
+    let account = w
+        .with(|s| boarding::merchant(s, &id).unwrap())
+        .merchant
+        .account_id;
+    let on_platform = || async {
+        let a = client
+            .send(&requests::retrieve_account(&account), None)
+            .await
+            .unwrap();
+        let persons = client
+            .send(
+                &requests::Request {
+                    method: requests::Method::Get,
+                    path: format!("/v1/accounts/{account}/persons"),
+                    params: requests::Params::new(),
+                },
+                None,
+            )
+            .await
+            .unwrap();
+        (a, persons["data"].as_array().unwrap().len())
+    };
+    let (_, persons_before) = on_platform().await;
+    let masked = |s: &mut SessionSlot| intake::get_application(s, &id).unwrap();
+    let edit = |s: &mut SessionSlot, change: &dyn Fn(&mut ApplicationForm)| {
+        let view = masked(s);
+        let mut form = view.form;
+        change(&mut form);
+        merchant_changes::edit(
+            s,
+            EditInput {
+                id: id.clone(),
+                version: view.summary.version,
+                form,
+                note: "Merchant wrote in with new details".into(),
+            },
+        )
+    };
+
+    // Bad input: a field error, terms, nothing changed — each refused, nothing written.
+    w.with(|s| {
+        let err = edit(s, &|f| f.business.ein = "12-34".into()).unwrap_err();
+        assert_eq!(err.field_issues()[0].field, "business.ein", "{err}");
+        let err = edit(s, &|f| f.terms.ip = "10.0.0.9".into()).unwrap_err();
+        assert!(err.message().starts_with("terms:"), "{err}");
+        let err = edit(s, &|_| {}).unwrap_err();
+        assert_eq!(err.message(), "form: nothing changed");
+        assert!(merchant_changes::changes(s, &id)
+            .unwrap()
+            .history
+            .is_empty());
+    });
+
+    // Minor: applied and sent at once.
+    let out = w.with(|s| {
+        edit(s, &|f| {
+            f.business.website = "https://new-shop.example.com".into()
+        })
+        .unwrap()
+    });
+    assert_eq!(
+        (out.change.state.as_str(), out.platform_updates),
+        ("applied", 1)
+    );
+    assert_eq!(out.change.fields, ["business.website"]);
+    drain_all(&worker, 20).await;
+    let (a, _) = on_platform().await;
+    assert_eq!(a["business_profile"]["url"], "https://new-shop.example.com");
+
+    // Material: a new bank account and a new 25% owner — ours at once, held for review.
+    let newcomer = {
+        let mut p = low_risk(9_001).people.remove(0);
+        p.id = String::new();
+        p.ownership_percent = "25".into();
+        p.is_control = false;
+        p
+    };
+    let out = w.with(|s| {
+        edit(s, &|f| {
+            f.bank.account_number = "000987654321".into();
+            f.people.push(newcomer.clone());
+        })
+        .unwrap()
+    });
+    assert_eq!(
+        (out.change.state.as_str(), out.platform_updates),
+        ("pending", 0)
+    );
+    assert!(out.change.material);
+    let n = out.change.fields.len();
+    assert_eq!(out.change.fields[n - 1], "bank");
+    w.with(|s| {
+        let m = boarding::merchant(s, &id).unwrap().merchant;
+        assert_eq!(m.review_reason.as_deref(), Some("details_changed"));
+        let view = intake::get_application(s, &id).unwrap();
+        assert_eq!(view.form.people.len(), 2, "our record holds the change");
+        assert!(view.form.bank.account_number.ends_with("4321"));
+        let err = edit(s, &|f| f.business.phone = "+14155550199".into()).unwrap_err();
+        assert_eq!(err.code(), api::Code::Conflict, "one change at a time");
+        let err = merchant_changes::accept(
+            s,
+            DecideInput {
+                id: id.clone(),
+                note: "Looks fine to me".into(),
+            },
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), api::Code::Forbidden, "not by its author");
+        assert!(!merchant_changes::changes(s, &id).unwrap().can_decide);
+    });
+    drain_all(&worker, 20).await;
+    let (a, persons) = on_platform().await;
+    assert_eq!(persons, persons_before, "nothing sent before review");
+    assert_ne!(a["external_accounts"]["data"][0]["last4"], "4321");
+
+    // An underwriter accepts: the platform gets the bank account and the person.
+    let dir = DataDir::open(w._tmp.path()).unwrap();
+    let mut uma = w.with(|admin| crate::auth::signed_in_user(&dir, admin, "uma", "underwriter"));
+    let view = merchant_changes::changes(&mut uma, &id).unwrap();
+    assert!(view.can_decide && view.blockers.is_empty(), "{view:?}");
+    let err = merchant_changes::accept(
+        &mut uma,
+        DecideInput {
+            id: id.clone(),
+            note: "ok".into(),
+        },
+    )
+    .unwrap_err();
+    assert!(err.message().starts_with("note:"), "a note says why");
+    let view = merchant_changes::accept(
+        &mut uma,
+        DecideInput {
+            id: id.clone(),
+            note: "Bank letter and owner ID checked".into(),
+        },
+    )
+    .unwrap();
+    assert!(view.pending.is_none());
+    assert_eq!(view.history[0].state, "accepted");
+    assert_eq!(view.history[0].decided_by.as_deref(), Some("uma"));
+    drain_all(&worker, 20).await;
+    let (a, persons) = on_platform().await;
+    assert_eq!(a["external_accounts"]["data"][0]["last4"], "4321");
+    assert_eq!(persons, persons_before + 1, "the new owner was created");
+    w.with(|s| {
+        let m = boarding::merchant(s, &id).unwrap().merchant;
+        assert_eq!(m.review_reason, None, "the flag cleared");
+        assert_eq!(
+            m.persons.len(),
+            persons_before + 1,
+            "the new person is mapped"
+        );
+    });
+
+    // A changed EIN, rejected: put back, never sent.
+    let ein_before = w.with(|s| intake::reveal(s, &id, "business.ein").unwrap());
+    let writes_before = w.sandbox.stats().writes;
+    w.with(|s| edit(s, &|f| f.business.ein = "46-1234567".into()).unwrap());
+    let view = merchant_changes::reject(
+        &mut uma,
+        DecideInput {
+            id: id.clone(),
+            note: "The IRS letter does not match".into(),
+        },
+    )
+    .unwrap();
+    assert_eq!(view.history[0].state, "rejected");
+    w.with(|s| {
+        assert_eq!(intake::reveal(s, &id, "business.ein").unwrap(), ein_before);
+        let m = boarding::merchant(s, &id).unwrap().merchant;
+        assert_eq!(m.review_reason, None);
+    });
+    drain_all(&worker, 20).await;
+    assert_eq!(w.sandbox.stats().writes, writes_before, "nothing was sent");
+    assert_eq!(w.sandbox.stats().duplicates().len(), 0);
+
+    // The audit names fields and decisions, never the values.
+    let log =
+        w.with(|s| api::audit_log::export_audit(s, "2000-01-01", "2999-12-31", "json").unwrap());
+    let text = String::from_utf8_lossy(&log.content).to_string();
+    for action in [
+        "merchant.edit",
+        "merchant.change_accept",
+        "merchant.change_reject",
+    ] {
+        assert!(text.contains(action), "{action} audited");
+    }
+    for secret in [
+        "000987654321",
+        "461234567",
+        "46-1234567",
+        &newcomer.last_name,
+    ] {
+        assert!(!text.contains(secret), "the audit export leaks a value");
+    }
 }

@@ -641,6 +641,9 @@ impl Worker {
                     .and_then(|v| v.as_str())
                     .unwrap_or_default()
                     .to_string();
+                if job.kind == "update" && job.step != "send" {
+                    return self.record_person_update(vault, job, &id, now);
+                }
                 let mut persons = job.persons.clone();
                 let (next, account) = match job.step.as_str() {
                     "account" => (
@@ -786,6 +789,40 @@ impl Worker {
                 Ok(())
             }
         }
+    }
+
+    /// A person of an edited merchant reached the platform: a created one joins the merchant's
+    /// persons (so later edits update it); the account's state is refreshed by the next sync.
+    fn record_person_update(
+        &self,
+        vault: &Vault,
+        job: &Job,
+        person_id: &str,
+        now: i64,
+    ) -> Result<()> {
+        vault.in_transaction(|| {
+            vault.advance_job(&job.id, "done", None, &job.persons, now)?;
+            if let Some(index) = job
+                .step
+                .strip_prefix(requests::NEW_PERSON)
+                .and_then(|i| i.parse::<usize>().ok())
+            {
+                if let Some(m) = vault.merchant(&job.application_id)? {
+                    let mut persons = m.persons;
+                    persons.retain(|(_, i)| *i != index);
+                    persons.push((person_id.to_string(), index));
+                    vault.set_merchant_persons(&job.application_id, &persons)?;
+                }
+            }
+            Ok(())
+        })?;
+        audit(
+            vault,
+            "merchant.platform_update",
+            &job.application_id,
+            Outcome::Ok,
+            job.step.split(':').next().unwrap_or("update"),
+        )
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -938,8 +975,13 @@ fn stored_request(vault: &Vault, job: &Job) -> Result<requests::Request> {
         .existing_record_key(&job.application_id)?
         .ok_or_else(|| Error::new(Code::Conflict, "the merchant's record was erased"))?;
     let params = key.open("job_payload", &sealed)?;
-    requests::stored(&job.kind, account, &String::from_utf8_lossy(&params))
-        .ok_or_else(|| Error::internal("a job kind this version cannot send"))
+    requests::stored(
+        &job.kind,
+        &job.step,
+        account,
+        &String::from_utf8_lossy(&params),
+    )
+    .ok_or_else(|| Error::internal("a job kind this version cannot send"))
 }
 
 fn store_account_state(
@@ -1337,10 +1379,13 @@ pub fn merchants_page(slot: &mut SessionSlot, query: MerchantQuery) -> Result<Me
 /// Use case: one merchant (by application id).
 pub fn merchant(slot: &mut SessionSlot, application_id: &str) -> Result<MerchantView> {
     let session = slot.require(Access::SignedIn, "merchants.view")?;
-    session
-        .vault()
+    boarded(session.vault(), application_id).map(merchant_view)
+}
+
+/// The boarded merchant of an application (not found when it has none).
+pub(crate) fn boarded(vault: &Vault, application_id: &str) -> Result<Merchant> {
+    vault
         .merchant(application_id)?
-        .map(merchant_view)
         .ok_or_else(|| Error::new(Code::NotFound, "no boarded merchant for that application"))
 }
 
@@ -1352,9 +1397,7 @@ pub async fn sync_merchant(
     let (merchant, config) = {
         let mut s = lock(slot);
         let session = s.require(Access::Write, "merchants.sync")?;
-        let m = session.vault().merchant(application_id)?.ok_or_else(|| {
-            Error::new(Code::NotFound, "no boarded merchant for that application")
-        })?;
+        let m = boarded(session.vault(), application_id)?;
         (
             m,
             platform_config(session.vault(), Duration::from_secs(20))?.0,

@@ -15,6 +15,7 @@ pub mod gdpr;
 mod info;
 pub mod intake;
 pub mod logging;
+pub mod merchant_changes;
 pub mod merchants;
 pub mod review;
 pub mod screening;

@@ -85,10 +85,11 @@ fn rule(
 /// Queues `request` for the merchant's account as an outbox job (`update` or `reject`), its
 /// parameters sealed with the merchant's record key so every retry sends exactly them.
 /// Returns the job id.
-fn queue(
+pub(crate) fn queue(
     vault: &vault::Vault,
     merchant: &vault::boarding::Merchant,
     kind: &str,
+    step: &str,
     request: &platform::requests::Request,
     actor: &str,
     now: i64,
@@ -105,7 +106,7 @@ fn queue(
         &job_id,
         &merchant.application_id,
         kind,
-        "send",
+        step,
         Some(&merchant.account_id),
         Some(&payload),
         actor,
@@ -115,7 +116,7 @@ fn queue(
 }
 
 /// The note, checked like every free text (kept as an internal note on the application).
-fn checked_note(note: &str) -> Result<String> {
+pub(crate) fn checked_note(note: &str) -> Result<String> {
     let note = domain::intake::clean_text("note", note, 1000)
         .map_err(|e| Error::invalid_input("note", &e.reason))?;
     if note.trim().chars().count() < 5 {
@@ -151,9 +152,7 @@ pub fn act(slot: &mut SessionSlot, input: ActionInput) -> Result<ActionOutcome> 
     let session = slot.require(Access::Admin, &format!("merchant.{}", input.action))?;
     let me = session.username().to_string();
     let vault = session.vault();
-    let merchant = vault
-        .merchant(&input.id)?
-        .ok_or_else(|| Error::new(Code::NotFound, "no boarded merchant for that application"))?;
+    let merchant = crate::boarding::boarded(vault, &input.id)?;
     if !from.contains(&merchant.status.as_str()) {
         return Err(Error::new(
             Code::Conflict,
@@ -189,7 +188,7 @@ pub fn act(slot: &mut SessionSlot, input: ActionInput) -> Result<ActionOutcome> 
     let mut job_id = String::new();
     let blocklisted = vault.in_transaction(|| {
         vault.set_merchant_status(&input.id, &merchant.status, to, &input.reason, &me, now)?;
-        job_id = queue(vault, &merchant, kind, &request, &me, now)?;
+        job_id = queue(vault, &merchant, kind, "send", &request, &me, now)?;
         vault.add_note(
             &note_id,
             &input.id,
@@ -270,9 +269,7 @@ pub fn set_limits(slot: &mut SessionSlot, input: LimitsInput) -> Result<Merchant
     let session = slot.require(Access::Admin, "merchant.limits")?;
     let me = session.username().to_string();
     let vault = session.vault();
-    let merchant = vault
-        .merchant(&input.id)?
-        .ok_or_else(|| Error::new(Code::NotFound, "no boarded merchant for that application"))?;
+    let merchant = crate::boarding::boarded(vault, &input.id)?;
     if merchant.status == "terminated" {
         return Err(Error::new(
             Code::Conflict,
@@ -283,7 +280,7 @@ pub fn set_limits(slot: &mut SessionSlot, input: LimitsInput) -> Result<Merchant
     let now = now_ms(OffsetDateTime::now_utc());
     vault.in_transaction(|| {
         vault.set_merchant_limits(&input.id, cap, ticket)?;
-        queue(vault, &merchant, "update", &request, &me, now).map(drop)
+        queue(vault, &merchant, "update", "send", &request, &me, now).map(drop)
     })?;
     let shown = |v: Option<i64>| {
         v.map_or("none".to_string(), |c| {

@@ -391,20 +391,7 @@ fn audit_flags(vault: &Vault, actor: &str, flagged: &[String]) -> Result<()> {
 /// too when lists are loaded).
 pub fn screen_application(slot: &mut SessionSlot, id: &str) -> Result<ScreeningOutcome> {
     let session = slot.require(Access::Write, "screen.application")?;
-    let (key, index) = index(session.vault())?;
-    let rules = crate::review::Rules::load(session.vault());
-    let screened = screen_stored(
-        session,
-        &index,
-        &key,
-        id,
-        threshold(session.vault()),
-        &rules,
-    )?;
-    let outcome = screened.outcome;
-    if screened.flagged {
-        audit_flags(session.vault(), session.username(), &[id.to_string()])?;
-    }
+    let outcome = screen_and_flag(session, id)?;
     session.audit(
         "screen.application",
         Some(id),
@@ -415,6 +402,34 @@ pub fn screen_application(slot: &mut SessionSlot, id: &str) -> Result<ScreeningO
         )),
     )?;
     Ok(outcome)
+}
+
+/// Screens a boarded merchant whose details just changed (when lists are loaded): a new hit
+/// flags it for review like a re-screen does, audited as the signed-in user.
+pub(crate) fn screen_changed_merchant(session: &Session, id: &str) -> Result<()> {
+    if active_key(session.vault())?.is_some() {
+        screen_and_flag(session, id)?;
+    }
+    Ok(())
+}
+
+/// Screens one application against the active lists; a new hit on a boarded merchant flags it
+/// for review, audited as the signed-in user.
+fn screen_and_flag(session: &Session, id: &str) -> Result<ScreeningOutcome> {
+    let (key, index) = index(session.vault())?;
+    let rules = crate::review::Rules::load(session.vault());
+    let screened = screen_stored(
+        session,
+        &index,
+        &key,
+        id,
+        threshold(session.vault()),
+        &rules,
+    )?;
+    if screened.flagged {
+        audit_flags(session.vault(), session.username(), &[id.to_string()])?;
+    }
+    Ok(screened.outcome)
 }
 
 /// Screens a just-submitted application when lists are loaded; without lists it stays
@@ -563,6 +578,14 @@ pub fn dispose_hit(
                 session.username(),
                 &application,
                 REVIEW_SANCTIONS_MATCH,
+            )?;
+        } else if vault.pending_merchant_change(&application)?.is_some() {
+            // Its hits are cleared, its changed details still wait for review.
+            flag_merchant(
+                vault,
+                session.username(),
+                &application,
+                crate::merchant_changes::REVIEW_DETAILS_CHANGED,
             )?;
         } else if vault.clear_merchant_review(&application)? {
             audit_as(

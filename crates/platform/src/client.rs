@@ -176,6 +176,7 @@ impl Client {
                 .post(&url)
                 .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
                 .body(request.params.encode()),
+            Method::Delete => self.http.delete(&url),
         };
         builder = builder
             .header(

@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 pub enum Method {
     Get,
     Post,
+    Delete,
 }
 
 impl Method {
@@ -21,6 +22,7 @@ impl Method {
         match self {
             Method::Get => "GET",
             Method::Post => "POST",
+            Method::Delete => "DELETE",
         }
     }
 }
@@ -150,7 +152,7 @@ impl Request {
     /// Whether the request changes state (counts against the write rate limit and carries an
     /// idempotency key).
     pub fn is_write(&self) -> bool {
-        self.method == Method::Post
+        self.method != Method::Get
     }
 }
 
@@ -165,16 +167,53 @@ pub struct Unsendable {
 /// `POST /v1/accounts`: a custom account with the business, its bank account, the terms
 /// acceptance, the requested capabilities and our application id in the metadata.
 pub fn create_account(form: &ApplicationForm, application_id: &str) -> Result<Request, Unsendable> {
+    let mut p = Params::new();
+    p.set("type", "custom")
+        .set("country", country_of(&form.business.address));
+    account_details(&mut p, form, true)?;
+    let accepted =
+        OffsetDateTime::parse(form.terms.accepted_at.trim(), &Rfc3339).map_err(|_| Unsendable {
+            field: "terms.accepted_at".into(),
+            reason: "is not a timestamp".into(),
+        })?;
+    p.set(
+        "tos_acceptance[date]",
+        accepted.unix_timestamp().to_string(),
+    )
+    .set("tos_acceptance[ip]", &form.terms.ip)
+    .set("tos_acceptance[user_agent]", &form.terms.user_agent)
+    .set("capabilities[card_payments][requested]", "true")
+    .set("capabilities[transfers][requested]", "true")
+    .set("metadata[application_id]", application_id);
+    Ok(Request::post("/v1/accounts", p))
+}
+
+/// `POST /v1/accounts/{account}` after an edit of a boarded merchant's details: the business
+/// profile, email, the company (or a sole proprietor's individual) and, when it changed, the
+/// payout bank account (Stripe replaces the default external account).
+pub fn update_details(
+    form: &ApplicationForm,
+    account: &str,
+    bank_changed: bool,
+) -> Result<Request, Unsendable> {
+    let mut p = Params::new();
+    account_details(&mut p, form, bank_changed)?;
+    Ok(Request::post(format!("/v1/accounts/{account}"), p))
+}
+
+/// What an account says about the business, shared by creating and updating it.
+fn account_details(
+    p: &mut Params,
+    form: &ApplicationForm,
+    with_bank: bool,
+) -> Result<(), Unsendable> {
     let b = &form.business;
     let entity = EntityType::parse(&b.entity_type).ok_or_else(|| Unsendable {
         field: "business.entity_type".into(),
         reason: "is not a known entity type".into(),
     })?;
     let (business_type, structure) = entity.stripe();
-    let mut p = Params::new();
-    p.set("type", "custom")
-        .set("country", country_of(&b.address))
-        .set("email", &b.email)
+    p.set("email", &b.email)
         .set("business_type", business_type)
         .set("business_profile[mcc]", &b.mcc)
         .set("business_profile[url]", &b.website)
@@ -196,16 +235,19 @@ pub fn create_account(form: &ApplicationForm, application_id: &str) -> Result<Re
             field: "people".into(),
             reason: "a sole proprietor needs the owner's details".into(),
         })?;
-        person_params(&mut p, "individual", person, &b.address)?;
+        person_params(p, "individual", person, &b.address)?;
     } else {
         max_len("business.legal_name", &b.legal_name, 100)?;
         p.set("company[name]", &b.legal_name)
             .set("company[tax_id]", digits(&b.ein))
             .set("company[phone]", &b.phone);
-        address(&mut p, "company[address]", &b.address)?;
+        address(p, "company[address]", &b.address)?;
         if let Some(structure) = structure {
             p.set("company[structure]", structure);
         }
+    }
+    if !with_bank {
+        return Ok(());
     }
     let bank = &form.bank;
     let bank_country = if bank.country.trim().is_empty() {
@@ -234,21 +276,7 @@ pub fn create_account(form: &ApplicationForm, application_id: &str) -> Result<Re
             bank.iban.replace(' ', ""),
         );
     }
-    let accepted =
-        OffsetDateTime::parse(form.terms.accepted_at.trim(), &Rfc3339).map_err(|_| Unsendable {
-            field: "terms.accepted_at".into(),
-            reason: "is not a timestamp".into(),
-        })?;
-    p.set(
-        "tos_acceptance[date]",
-        accepted.unix_timestamp().to_string(),
-    )
-    .set("tos_acceptance[ip]", &form.terms.ip)
-    .set("tos_acceptance[user_agent]", &form.terms.user_agent)
-    .set("capabilities[card_payments][requested]", "true")
-    .set("capabilities[transfers][requested]", "true")
-    .set("metadata[application_id]", application_id);
-    Ok(Request::post("/v1/accounts", p))
+    Ok(())
 }
 
 /// The people boarding creates with `POST /v1/accounts/{id}/persons` (none for a sole
@@ -265,6 +293,45 @@ pub fn create_person(
     form: &ApplicationForm,
     index: usize,
     account: &str,
+    application_id: &str,
+) -> Result<Request, Unsendable> {
+    person_request(
+        form,
+        index,
+        format!("/v1/accounts/{account}/persons"),
+        application_id,
+    )
+}
+
+/// `POST /v1/accounts/{account}/persons/{person}`: `form.people[index]` as edited.
+pub fn update_person(
+    form: &ApplicationForm,
+    index: usize,
+    account: &str,
+    person: &str,
+    application_id: &str,
+) -> Result<Request, Unsendable> {
+    person_request(
+        form,
+        index,
+        format!("/v1/accounts/{account}/persons/{person}"),
+        application_id,
+    )
+}
+
+/// `DELETE /v1/accounts/{account}/persons/{person}`: someone no longer owner or control person.
+pub fn delete_person(account: &str, person: &str) -> Request {
+    Request {
+        method: Method::Delete,
+        path: format!("/v1/accounts/{account}/persons/{person}"),
+        params: Params::new(),
+    }
+}
+
+fn person_request(
+    form: &ApplicationForm,
+    index: usize,
+    path: String,
     application_id: &str,
 ) -> Result<Request, Unsendable> {
     let person = form.people.get(index).ok_or_else(|| Unsendable {
@@ -292,7 +359,7 @@ pub fn create_person(
     p.set("relationship[title]", &person.title)
         .set("metadata[application_id]", application_id)
         .set("metadata[person_index]", index.to_string());
-    Ok(Request::post(format!("/v1/accounts/{account}/persons"), p))
+    Ok(Request::post(path, p))
 }
 
 /// `POST /v1/accounts/{account}`: every owner, director and executive has been provided; the
@@ -362,10 +429,34 @@ pub fn merchant_limits(
 
 /// A queued `update` or `reject` rebuilt from the parameters stored with it (so every retry
 /// sends exactly what was first sent).
-pub fn stored(kind: &str, account: &str, encoded: &str) -> Option<Request> {
+///
+/// An `update` job's step says what it updates: `send` the account, `update_person:{person}`
+/// or `delete_person:{person}` one platform person, `new_person:{index}` a person to create.
+pub fn stored(kind: &str, step: &str, account: &str, encoded: &str) -> Option<Request> {
     let params = Params::decode(encoded);
+    let person = |prefix: &str| {
+        step.strip_prefix(prefix).filter(|id| {
+            !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        })
+    };
     match kind {
-        "update" => Some(Request::post(format!("/v1/accounts/{account}"), params)),
+        "update" if step == "send" => {
+            Some(Request::post(format!("/v1/accounts/{account}"), params))
+        }
+        "update" if step.starts_with(NEW_PERSON) => Some(Request::post(
+            format!("/v1/accounts/{account}/persons"),
+            params,
+        )),
+        "update" => {
+            if let Some(id) = person(UPDATE_PERSON) {
+                Some(Request::post(
+                    format!("/v1/accounts/{account}/persons/{id}"),
+                    params,
+                ))
+            } else {
+                person(DELETE_PERSON).map(|id| delete_person(account, id))
+            }
+        }
         "reject" => Some(Request::post(
             format!("/v1/accounts/{account}/reject"),
             params,
@@ -373,6 +464,11 @@ pub fn stored(kind: &str, account: &str, encoded: &str) -> Option<Request> {
         _ => None,
     }
 }
+
+/// Steps of `update` jobs that touch a platform person (see [`stored`]).
+pub const UPDATE_PERSON: &str = "update_person:";
+pub const DELETE_PERSON: &str = "delete_person:";
+pub const NEW_PERSON: &str = "new_person:";
 
 /// `POST /v1/accounts/{account}/reject` with one of Stripe's reasons (`fraud`,
 /// `terms_of_service`, `other`).

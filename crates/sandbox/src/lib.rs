@@ -461,7 +461,7 @@ impl Sandbox {
                 After::Answer,
             );
         }
-        let write = method == Method::POST;
+        let write = method != Method::GET;
         let params = if write {
             Params::decode(&String::from_utf8_lossy(body))
         } else {
@@ -788,6 +788,59 @@ fn route(
             let a = &inner.accounts[*id];
             let person = a.persons.last().expect("just pushed");
             Ok((200, render_person(a, person, options, now)))
+        }
+        ("POST", ["v1", "accounts", id, "persons", pid]) => {
+            check_roots(params, PERSON_ROOTS)?;
+            check_email(params, "email")?;
+            let a = inner
+                .accounts
+                .get_mut(*id)
+                .ok_or_else(|| missing("account", "account"))?;
+            let person = a
+                .persons
+                .iter_mut()
+                .find(|p| p.id == *pid)
+                .ok_or_else(|| missing("person", "person"))?;
+            for (k, v) in params.pairs() {
+                person.params.insert(k.clone(), v.clone());
+            }
+            person.changed_at = now;
+            a.changed_at = now;
+            let a = &inner.accounts[*id];
+            let person = a
+                .persons
+                .iter()
+                .find(|p| p.id == *pid)
+                .expect("found above");
+            Ok((200, render_person(a, person, options, now)))
+        }
+        ("DELETE", ["v1", "accounts", id, "persons", pid]) => {
+            let a = inner
+                .accounts
+                .get_mut(*id)
+                .ok_or_else(|| missing("account", "account"))?;
+            let before = a.persons.len();
+            a.persons.retain(|p| p.id != *pid);
+            if a.persons.len() == before {
+                return Err(missing("person", "person"));
+            }
+            a.changed_at = now;
+            Ok((200, json!({"id": pid, "object": "person", "deleted": true})))
+        }
+        ("GET", ["v1", "accounts", id, "persons"]) => {
+            let a = inner
+                .accounts
+                .get(*id)
+                .ok_or_else(|| missing("account", "account"))?;
+            let data: Vec<Value> = a
+                .persons
+                .iter()
+                .map(|p| render_person(a, p, options, now))
+                .collect();
+            Ok((
+                200,
+                json!({"object": "list", "url": format!("/v1/accounts/{id}/persons"), "has_more": false, "data": data}),
+            ))
         }
         ("POST", ["v1", "accounts", id, "reject"]) => {
             let reason = params.get("reason").unwrap_or("");

@@ -569,7 +569,7 @@ impl Vault {
         })
     }
 
-    fn replace_form(
+    pub(crate) fn replace_form(
         &self,
         id: &str,
         expected_version: i64,

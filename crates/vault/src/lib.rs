@@ -19,6 +19,7 @@ mod crypto;
 mod db;
 mod error;
 mod keyring;
+pub mod merchant_changes;
 mod recovery;
 pub mod retention;
 pub mod review;

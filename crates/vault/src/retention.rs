@@ -195,6 +195,7 @@ impl Vault {
             run("DELETE FROM documents WHERE application_id = ?1")?;
             run("DELETE FROM blind_indexes WHERE application_id = ?1")?;
             run("DELETE FROM application_notes WHERE application_id = ?1")?;
+            run("UPDATE merchant_changes SET previous = NULL WHERE application_id = ?1")?;
             run("DELETE FROM screening_hits WHERE application_id = ?1")?;
             run("UPDATE decisions SET note = '' WHERE application_id = ?1")?;
             run("UPDATE application_history SET note = NULL WHERE application_id = ?1")?;

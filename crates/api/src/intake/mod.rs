@@ -26,7 +26,7 @@ pub(crate) fn new_id() -> String {
 }
 
 /// Gives every person without an id a fresh one (ids keep sealed values attached across edits).
-fn assign_person_ids(form: &mut ApplicationForm) {
+pub(crate) fn assign_person_ids(form: &mut ApplicationForm) {
     for p in &mut form.people {
         if p.id.trim().is_empty() {
             p.id = uuid::Uuid::new_v4().to_string()[..8].to_string();

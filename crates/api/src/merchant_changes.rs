@@ -1,0 +1,541 @@
+//! Editing a boarded merchant's details (issue 7). Every edit is checked like a complete
+//! application. A minor change (trading name, addresses, phone, email, website, product
+//! description) is applied and sent to the platform at once. A material change — tax id, legal
+//! name, entity type, incorporation, MCC, expected volumes, any owner or control person, the
+//! bank account — is kept in our record at once (screened, risk re-assessed, the merchant
+//! flagged "details changed") but reaches the platform only when an underwriter other than its
+//! author accepts it; a rejection puts the previous details back. Nothing of the values is
+//! audited or logged: only which fields changed.
+
+use std::collections::HashMap;
+
+use domain::intake::{ApplicationForm, Completeness, PersonForm};
+use platform::requests::{self, Request};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use vault::audit::Outcome;
+use vault::merchant_changes::{MerchantChange, NewChange};
+
+use crate::intake::{assign_person_ids, new_id, now_ms};
+use crate::merchants::{checked_note, queue};
+use crate::session::{Access, Session, SessionSlot};
+use crate::{Code, Error, Result};
+
+/// The review flag of a merchant whose material change waits for review.
+pub const REVIEW_DETAILS_CHANGED: &str = "details_changed";
+
+/// Business fields whose change is minor (sent at once); every other business field is
+/// material.
+const MINOR_BUSINESS_FIELDS: &[&str] = &[
+    "dba",
+    "address",
+    "operating_address",
+    "phone",
+    "email",
+    "website",
+    "product_description",
+];
+
+/// An admin's edit of a merchant's details: the whole form as the window shows it (masked
+/// values put back unchanged keep the stored ones).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EditInput {
+    pub id: String,
+    pub version: i64,
+    pub form: ApplicationForm,
+    pub note: String,
+}
+
+/// What an edit did.
+#[derive(Debug, Clone, Serialize)]
+pub struct EditOutcome {
+    pub change: MerchantChange,
+    /// Platform updates queued now (0 for a material change: they wait for review).
+    pub platform_updates: usize,
+}
+
+/// The changed fields of a form, by path, and whether any is material.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Diff {
+    fields: Vec<String>,
+    material: bool,
+    bank: bool,
+    terms: bool,
+}
+
+fn business_diff(old: &ApplicationForm, new: &ApplicationForm, diff: &mut Diff) {
+    let (Ok(serde_json::Value::Object(a)), Ok(serde_json::Value::Object(b))) = (
+        serde_json::to_value(&old.business),
+        serde_json::to_value(&new.business),
+    ) else {
+        return;
+    };
+    for (key, value) in &b {
+        if a.get(key) != Some(value) {
+            diff.fields.push(format!("business.{key}"));
+            diff.material |= !MINOR_BUSINESS_FIELDS.contains(&key.as_str());
+        }
+    }
+}
+
+fn diff(old: &ApplicationForm, new: &ApplicationForm) -> Diff {
+    let mut d = Diff::default();
+    business_diff(old, new, &mut d);
+    let before: HashMap<&str, &PersonForm> =
+        old.people.iter().map(|p| (p.id.as_str(), p)).collect();
+    for (i, p) in new.people.iter().enumerate() {
+        match before.get(p.id.as_str()) {
+            None => d.fields.push(format!("people[{i}] (added)")),
+            Some(o) if *o != p => d.fields.push(format!("people[{i}]")),
+            Some(_) => {}
+        }
+    }
+    for (i, p) in old.people.iter().enumerate() {
+        if !new.people.iter().any(|n| n.id == p.id) {
+            d.fields.push(format!("people[{i}] (removed)"));
+        }
+    }
+    if d.fields.iter().any(|f| f.starts_with("people")) {
+        d.material = true;
+    }
+    if old.bank != new.bank {
+        d.fields.push("bank".into());
+        d.bank = true;
+        d.material = true;
+    }
+    d.terms = old.terms != new.terms;
+    d
+}
+
+fn unsendable(u: requests::Unsendable) -> Error {
+    Error::invalid_input(&u.field, &u.reason)
+}
+
+/// Use case (admin): edit a boarded merchant's details. Minor changes are applied and sent to
+/// the platform; material ones are applied to our record and held for review (see the module).
+pub fn edit(slot: &mut SessionSlot, input: EditInput) -> Result<EditOutcome> {
+    let note = checked_note(&input.note)?;
+    let session = slot.require(Access::Admin, "merchant.edit")?;
+    let me = session.username().to_string();
+    let vault = session.vault();
+    let merchant = crate::boarding::boarded(vault, &input.id)?;
+    if merchant.status == "terminated" {
+        return Err(Error::new(
+            Code::Conflict,
+            "a terminated merchant's details are kept as they were",
+        ));
+    }
+    if vault.pending_merchant_change(&input.id)?.is_some() {
+        return Err(Error::new(
+            Code::Conflict,
+            "a change of this merchant is waiting for review: it is accepted or rejected first",
+        ));
+    }
+    let stored = vault.application(&input.id)?;
+    let mut form = input.form;
+    assign_person_ids(&mut form);
+    form.restore_masked(&stored.form).map_err(Error::fields)?;
+    let now_t = OffsetDateTime::now_utc();
+    let form = form
+        .check(now_t, Completeness::Complete)
+        .map_err(Error::fields)?;
+    let d = diff(&stored.form, &form);
+    if d.terms {
+        return Err(Error::invalid_input(
+            "terms",
+            "the terms acceptance evidence is kept as it was given",
+        ));
+    }
+    if d.fields.is_empty() {
+        return Err(Error::invalid_input("form", "nothing changed"));
+    }
+    let now = now_ms(now_t);
+    let change_id = new_id();
+    let change = NewChange {
+        id: &change_id,
+        application_id: &input.id,
+        fields: &d.fields,
+        previous: d.material.then_some(&stored.form),
+        requested_by: &me,
+        now_ms: now,
+    };
+    let note_text = format!("details edited ({}): {note}", d.fields.join(", "));
+    let platform_updates = if d.material {
+        vault.in_transaction(|| {
+            vault.edit_boarded_application(&input.id, input.version, &form, now)?;
+            vault.record_merchant_change(&change)?;
+            vault.flag_merchant_for_review(&input.id, REVIEW_DETAILS_CHANGED, now)?;
+            vault.add_note(&new_id(), &input.id, &me, now, &note_text)
+        })?;
+        0
+    } else {
+        let request =
+            requests::update_details(&form, &merchant.account_id, false).map_err(unsendable)?;
+        vault.in_transaction(|| {
+            vault.edit_boarded_application(&input.id, input.version, &form, now)?;
+            vault.record_merchant_change(&change)?;
+            queue(vault, &merchant, "update", "send", &request, &me, now)?;
+            vault.add_note(&new_id(), &input.id, &me, now, &note_text)
+        })?;
+        1
+    };
+    session.audit(
+        "merchant.edit",
+        Some(&input.id),
+        Outcome::Ok,
+        Some(&format!(
+            "{}: {}",
+            if d.material {
+                "material, held for review"
+            } else {
+                "minor, sent to the platform"
+            },
+            d.fields.join(", ")
+        )),
+    )?;
+    if d.material {
+        session.audit(
+            "merchant.review_flag",
+            Some(&input.id),
+            Outcome::Ok,
+            Some(REVIEW_DETAILS_CHANGED),
+        )?;
+        crate::screening::screen_changed_merchant(session, &input.id)?;
+        crate::review::reassess(session.vault(), &input.id)?;
+    }
+    let change = session
+        .vault()
+        .merchant_changes(&input.id)?
+        .into_iter()
+        .find(|c| c.id == change_id)
+        .ok_or_else(|| Error::internal("a recorded change went missing"))?;
+    Ok(EditOutcome {
+        change,
+        platform_updates,
+    })
+}
+
+/// A merchant's edits, and what the reviewer of a pending one needs.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangesView {
+    pub pending: Option<MerchantChange>,
+    /// Why it cannot be accepted now (open or confirmed sanctions hits, blocklisted
+    /// identifiers), if anything.
+    pub blockers: Vec<String>,
+    /// Other applications sharing an identifier of the changed details.
+    pub duplicates: u32,
+    pub risk_score: Option<i64>,
+    pub risk_band: Option<String>,
+    /// Whether the signed-in user may accept or reject it (a writer, not its author).
+    pub can_decide: bool,
+    pub history: Vec<MerchantChange>,
+}
+
+fn blockers(session: &Session, id: &str) -> Result<(Vec<String>, u32)> {
+    let c = session.vault().identity_checks(id)?;
+    let mut out = Vec::new();
+    if c.open_hits > 0 {
+        out.push(format!(
+            "{} sanctions hit(s) to disposition first",
+            c.open_hits
+        ));
+    }
+    if c.true_matches > 0 {
+        out.push("a confirmed sanctions match".into());
+    }
+    if !c.blocklisted.is_empty() {
+        out.push(format!("blocklisted: {}", c.blocklisted.join(", ")));
+    }
+    let duplicates =
+        c.duplicate_ein + c.duplicate_ssn + c.duplicate_bank_account + c.duplicate_contact;
+    Ok((out, duplicates))
+}
+
+/// Use case: a merchant's edits and the evidence for a pending one (any signed-in role).
+pub fn changes(slot: &mut SessionSlot, id: &str) -> Result<ChangesView> {
+    let session = slot.require(Access::SignedIn, "merchant.changes")?;
+    let vault = session.vault();
+    let merchant = crate::boarding::boarded(vault, id)?;
+    let pending = vault.pending_merchant_change(id)?;
+    let (blockers, duplicates) = match &pending {
+        Some(_) => blockers(session, id)?,
+        None => (Vec::new(), 0),
+    };
+    let can_decide = pending.as_ref().is_some_and(|c| {
+        Access::Write.allows(session.role()) && c.requested_by != session.username()
+    });
+    Ok(ChangesView {
+        history: vault.merchant_changes(id)?,
+        pending,
+        blockers,
+        duplicates,
+        risk_score: merchant.risk_score,
+        risk_band: merchant.risk_band,
+        can_decide,
+    })
+}
+
+/// A reviewer's decision on a pending change.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecideInput {
+    pub id: String,
+    pub note: String,
+}
+
+/// Which platform person stands for which of our people (by index in the form).
+type Persons = Vec<(String, usize)>;
+
+/// The platform requests that carry an accepted change: the account's details when anything
+/// of the business, the bank or a sole proprietor changed, then each changed person updated,
+/// each new one created and each removed one deleted. Returns them with their job steps, and
+/// which platform person stands for which of our people afterwards (new ones join as the
+/// platform answers).
+fn platform_requests(
+    id: &str,
+    account: &str,
+    before: &ApplicationForm,
+    after: &ApplicationForm,
+    persons: &[(String, usize)],
+) -> Result<(Vec<(String, Request)>, Persons)> {
+    let d = diff(before, after);
+    let sole = requests::persons_to_create(after) == 0;
+    let mut out = Vec::new();
+    let business = d.fields.iter().any(|f| f.starts_with("business."));
+    let people = d.fields.iter().any(|f| f.starts_with("people"));
+    if business || d.bank || (sole && people) {
+        out.push((
+            "send".to_string(),
+            requests::update_details(after, account, d.bank).map_err(unsendable)?,
+        ));
+    }
+    if sole {
+        return Ok((out, persons.to_vec()));
+    }
+    // Our person id → the platform's, through the index each had before the change.
+    let platform_id: HashMap<&str, &str> = persons
+        .iter()
+        .filter_map(|(pid, i)| before.people.get(*i).map(|p| (p.id.as_str(), pid.as_str())))
+        .collect();
+    let mut kept = Vec::new();
+    for (i, p) in after.people.iter().enumerate() {
+        match platform_id.get(p.id.as_str()) {
+            Some(pid) => {
+                kept.push(((*pid).to_string(), i));
+                if before.people.iter().any(|o| o.id == p.id && o != p) {
+                    out.push((
+                        format!("{}{pid}", requests::UPDATE_PERSON),
+                        requests::update_person(after, i, account, pid, id).map_err(unsendable)?,
+                    ));
+                }
+            }
+            None => out.push((
+                format!("{}{i}", requests::NEW_PERSON),
+                requests::create_person(after, i, account, id).map_err(unsendable)?,
+            )),
+        }
+    }
+    for (pid, _) in persons {
+        if !kept.iter().any(|(k, _)| k == pid) {
+            out.push((
+                format!("{}{pid}", requests::DELETE_PERSON),
+                requests::delete_person(account, pid),
+            ));
+        }
+    }
+    Ok((out, kept))
+}
+
+/// Use case (underwriter, lead, admin — not the change's author): accept a pending change. It
+/// must be clear of open or confirmed sanctions hits and blocklisted identifiers; the platform
+/// updates go through the outbox in order, the review flag clears.
+pub fn accept(slot: &mut SessionSlot, input: DecideInput) -> Result<ChangesView> {
+    let note = checked_note(&input.note)?;
+    let session = slot.require(Access::Write, "merchant.change_accept")?;
+    let me = session.username().to_string();
+    let change = pending(session, &input.id)?;
+    if change.requested_by == me {
+        return Err(Error::new(
+            Code::Forbidden,
+            "a change is accepted by someone other than its author",
+        ));
+    }
+    let (blocked, _) = blockers(session, &input.id)?;
+    if !blocked.is_empty() {
+        return Err(Error::new(
+            Code::Conflict,
+            format!("the change cannot be accepted: {}", blocked.join("; ")),
+        ));
+    }
+    let vault = session.vault();
+    let merchant = crate::boarding::boarded(vault, &input.id)?;
+    let before = vault.merchant_change_previous(&change.id)?;
+    let after = vault.application(&input.id)?.form;
+    let (jobs, persons) = platform_requests(
+        &input.id,
+        &merchant.account_id,
+        &before,
+        &after,
+        &merchant.persons,
+    )?;
+    let now = now_ms(OffsetDateTime::now_utc());
+    vault.in_transaction(|| {
+        vault.decide_merchant_change(&change.id, "accepted", &me, now)?;
+        vault.set_merchant_persons(&input.id, &persons)?;
+        // One millisecond apart: the outbox sends one merchant's jobs in queue order.
+        for (n, (step, request)) in jobs.iter().enumerate() {
+            queue(
+                vault,
+                &merchant,
+                "update",
+                step,
+                request,
+                &me,
+                now + n as i64,
+            )?;
+        }
+        vault.clear_merchant_review(&input.id)?;
+        vault.add_note(
+            &new_id(),
+            &input.id,
+            &me,
+            now,
+            &format!("change accepted: {note}"),
+        )
+    })?;
+    session.audit(
+        "merchant.change_accept",
+        Some(&input.id),
+        Outcome::Ok,
+        Some(&format!(
+            "{}; {} platform update(s) queued",
+            change.fields.join(", "),
+            jobs.len()
+        )),
+    )?;
+    changes(slot, &input.id)
+}
+
+/// Use case (underwriter, lead, admin — its author too, who may withdraw it): reject a pending
+/// change. The previous details are put back (and screened again); nothing reaches the
+/// platform.
+pub fn reject(slot: &mut SessionSlot, input: DecideInput) -> Result<ChangesView> {
+    let note = checked_note(&input.note)?;
+    let session = slot.require(Access::Write, "merchant.change_reject")?;
+    let me = session.username().to_string();
+    let change = pending(session, &input.id)?;
+    let vault = session.vault();
+    let before = vault.merchant_change_previous(&change.id)?;
+    let version = vault.application_summary(&input.id)?.version;
+    let now = now_ms(OffsetDateTime::now_utc());
+    vault.in_transaction(|| {
+        vault.edit_boarded_application(&input.id, version, &before, now)?;
+        vault.decide_merchant_change(&change.id, "rejected", &me, now)?;
+        vault.clear_merchant_review(&input.id)?;
+        vault.add_note(
+            &new_id(),
+            &input.id,
+            &me,
+            now,
+            &format!("change rejected, previous details restored: {note}"),
+        )
+    })?;
+    session.audit(
+        "merchant.change_reject",
+        Some(&input.id),
+        Outcome::Ok,
+        Some(&change.fields.join(", ")),
+    )?;
+    crate::screening::screen_changed_merchant(session, &input.id)?;
+    crate::review::reassess(session.vault(), &input.id)?;
+    changes(slot, &input.id)
+}
+
+fn pending(session: &Session, id: &str) -> Result<MerchantChange> {
+    session.vault().pending_merchant_change(id)?.ok_or_else(|| {
+        Error::new(
+            Code::NotFound,
+            "no change of this merchant waits for review",
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form() -> ApplicationForm {
+        let mut f = crate::intake::demo::low_risk(7);
+        assign_person_ids(&mut f);
+        f
+    }
+
+    #[test]
+    fn contact_details_are_minor_and_identity_is_material() {
+        let old = form();
+        let mut new = old.clone();
+        new.business.website = "https://elsewhere.example.com".into();
+        new.business.phone = "+14155550111".into();
+        let d = diff(&old, &new);
+        assert!(!d.material, "{d:?}");
+        assert_eq!(d.fields, ["business.phone", "business.website"]);
+
+        for change in [
+            |f: &mut ApplicationForm| f.business.ein = "987654321".into(),
+            |f: &mut ApplicationForm| f.business.legal_name = "Other Name LLC".into(),
+            |f: &mut ApplicationForm| f.business.monthly_volume = "900000".into(),
+            |f: &mut ApplicationForm| f.bank.account_number = "000123456789".into(),
+            |f: &mut ApplicationForm| f.people[0].last_name = "Other".into(),
+        ] {
+            let mut new = old.clone();
+            change(&mut new);
+            assert!(diff(&old, &new).material, "{:?}", diff(&old, &new).fields);
+        }
+    }
+
+    #[test]
+    fn people_are_matched_by_id_not_position() {
+        let old = form();
+        let mut new = old.clone();
+        let mut added = old.people[0].clone();
+        added.id = "newcomer".into();
+        new.people.insert(0, added);
+        let d = diff(&old, &new);
+        assert_eq!(d.fields, ["people[0] (added)"], "the others only moved");
+
+        let mut removed = old.clone();
+        removed.people.remove(0);
+        assert_eq!(diff(&old, &removed).fields, ["people[0] (removed)"]);
+    }
+
+    #[test]
+    fn an_accepted_change_updates_creates_and_deletes_the_platform_persons() {
+        let mut before = form();
+        let mut second = before.people[0].clone();
+        second.id = "second".into();
+        second.is_control = false;
+        before.people.push(second);
+        let persons = vec![("person_a".to_string(), 0), ("person_b".to_string(), 1)];
+        let mut after = before.clone();
+        after.people.remove(1); // person_b leaves
+        after.people[0].title = "CFO".into(); // person_a changes
+        let mut third = before.people[0].clone();
+        third.id = "third".into();
+        third.is_control = false;
+        after.people.push(third); // a newcomer at index 1
+        let (jobs, kept) = platform_requests("app", "acct_1", &before, &after, &persons).unwrap();
+        let steps: Vec<&str> = jobs.iter().map(|(s, _)| s.as_str()).collect();
+        assert_eq!(
+            steps,
+            [
+                "update_person:person_a",
+                "new_person:1",
+                "delete_person:person_b"
+            ]
+        );
+        assert_eq!(kept, [("person_a".to_string(), 0)]);
+        assert_eq!(jobs[0].1.path, "/v1/accounts/acct_1/persons/person_a");
+        assert_eq!(jobs[2].1.method, requests::Method::Delete);
+    }
+}
