@@ -107,6 +107,9 @@ pub fn run() {
             commands::boarding::sync_merchant,
             commands::boarding::merchant_action,
             commands::boarding::set_merchant_limits,
+            commands::boarding::edit_merchant,
+            commands::boarding::merchant_changes,
+            commands::boarding::decide_merchant_change,
         ])
         .build(tauri::generate_context!());
     let result = app.map(|app| {

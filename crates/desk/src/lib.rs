@@ -245,6 +245,30 @@ enum MerchantsAction {
         #[arg(long, default_value = "")]
         max_ticket: String,
     },
+    /// Edit a merchant's details from a JSON file holding the whole form (as `desk application
+    /// show --json` prints it; masked values kept as printed keep the stored ones). Minor
+    /// changes go to the platform; material ones wait for review (admin)
+    Edit {
+        application_id: String,
+        #[arg(long)]
+        file: PathBuf,
+        #[arg(long)]
+        note: String,
+    },
+    /// A merchant's edits and the one waiting for review, with what blocks it
+    Changes { application_id: String },
+    /// Accept the change waiting for review (not its author); the platform is updated
+    Accept {
+        application_id: String,
+        #[arg(long)]
+        note: String,
+    },
+    /// Reject the change waiting for review; the previous details are put back
+    Reject {
+        application_id: String,
+        #[arg(long)]
+        note: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -1758,7 +1782,128 @@ fn merchants_verb(
             })?;
             printer.value(out, &m, |w| print(w, &m))
         }
+        MerchantsAction::Edit {
+            application_id,
+            file,
+            note,
+        } => {
+            let json = std::fs::read_to_string(&file)
+                .map_err(|_| Error::invalid_input("file", "cannot be read as text"))?;
+            let form = parse_form(&json)?;
+            let done = with_session(ctx, prompt, |slot| {
+                let version = api::intake::get_application(slot, &application_id)?
+                    .summary
+                    .version;
+                api::merchant_changes::edit(
+                    slot,
+                    api::merchant_changes::EditInput {
+                        id: application_id,
+                        version,
+                        form,
+                        note,
+                    },
+                )
+            })?;
+            printer.value(out, &done, |w| {
+                writeln!(
+                    w,
+                    "{} ({}): {}",
+                    if done.change.material {
+                        "material change, waiting for review"
+                    } else {
+                        "minor change, sent to the platform"
+                    },
+                    done.change.id,
+                    done.change.fields.join(", ")
+                )
+            })
+        }
+        MerchantsAction::Changes { application_id } => {
+            let view = with_session(ctx, prompt, |slot| {
+                api::merchant_changes::changes(slot, &application_id)
+            })?;
+            printer.value(out, &view, |w| print_changes(w, &view))
+        }
+        MerchantsAction::Accept {
+            application_id,
+            note,
+        } => {
+            let input = api::merchant_changes::DecideInput {
+                id: application_id,
+                note,
+            };
+            let view = with_session(ctx, prompt, |slot| {
+                api::merchant_changes::accept(slot, input)
+            })?;
+            printer.value(out, &view, |w| print_changes(w, &view))
+        }
+        MerchantsAction::Reject {
+            application_id,
+            note,
+        } => {
+            let input = api::merchant_changes::DecideInput {
+                id: application_id,
+                note,
+            };
+            let view = with_session(ctx, prompt, |slot| {
+                api::merchant_changes::reject(slot, input)
+            })?;
+            printer.value(out, &view, |w| print_changes(w, &view))
+        }
     }
+}
+
+/// An application form from JSON: the form itself or a whole application view holding it. A
+/// parse error names the line and column only (serde would quote the offending value).
+fn parse_form(json: &str) -> Result<api::domain::intake::ApplicationForm, Error> {
+    let value: serde_json::Value = serde_json::from_str(json).map_err(|e| {
+        Error::invalid_input(
+            "file",
+            &format!("is not JSON (line {}, column {})", e.line(), e.column()),
+        )
+    })?;
+    let form = match value.get("form") {
+        Some(form) => form.clone(),
+        None => value,
+    };
+    serde_json::from_value(form).map_err(|_| {
+        Error::invalid_input(
+            "file",
+            "is not an application form (see `desk application show ID --json`)",
+        )
+    })
+}
+
+fn print_changes(
+    w: &mut dyn Write,
+    view: &api::merchant_changes::ChangesView,
+) -> std::io::Result<()> {
+    match &view.pending {
+        Some(c) => {
+            writeln!(
+                w,
+                "waiting for review: {} (by {}): {}",
+                c.id,
+                c.requested_by,
+                c.fields.join(", ")
+            )?;
+            for b in &view.blockers {
+                writeln!(w, "  blocked: {b}")?;
+            }
+        }
+        None => writeln!(w, "no change waiting for review")?,
+    }
+    for c in &view.history {
+        writeln!(
+            w,
+            "{}  {:<8} {}  {}",
+            c.id,
+            c.state,
+            c.decided_by.as_deref().unwrap_or(&c.requested_by),
+            c.fields.join(", ")
+        )?;
+    }
+    Ok(())
 }
 
 struct Printer {

@@ -95,6 +95,43 @@ pub async fn merchant_action(
 }
 
 #[tauri::command]
+pub async fn edit_merchant(
+    state: State<'_, AppState>,
+    input: api::merchant_changes::EditInput,
+) -> Result<api::merchant_changes::EditOutcome, api::Error> {
+    state
+        .run(move |_, slot, _| api::merchant_changes::edit(slot, input))
+        .await
+}
+
+#[tauri::command]
+pub async fn merchant_changes(
+    state: State<'_, AppState>,
+    id: String,
+) -> Result<api::merchant_changes::ChangesView, api::Error> {
+    state
+        .run(move |_, slot, _| api::merchant_changes::changes(slot, &id))
+        .await
+}
+
+#[tauri::command]
+pub async fn decide_merchant_change(
+    state: State<'_, AppState>,
+    input: api::merchant_changes::DecideInput,
+    accept: bool,
+) -> Result<api::merchant_changes::ChangesView, api::Error> {
+    state
+        .run(move |_, slot, _| {
+            if accept {
+                api::merchant_changes::accept(slot, input)
+            } else {
+                api::merchant_changes::reject(slot, input)
+            }
+        })
+        .await
+}
+
+#[tauri::command]
 pub async fn set_merchant_limits(
     state: State<'_, AppState>,
     input: api::merchants::LimitsInput,

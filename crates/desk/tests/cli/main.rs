@@ -379,6 +379,51 @@ mod vault_verbs {
         );
     }
 
+    /// Issue 7: `desk merchants edit` reads the form from a file; a broken or wrong-shaped file
+    /// is refused before signing in, naming the line, never quoting a value.
+    #[test]
+    fn a_merchant_edit_file_that_is_not_a_form_is_refused_without_echoing_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        for (content, expected) in [
+            (
+                "{\"business\": {\"ein\": \"98-7654321\"",
+                "file: is not JSON (line 1",
+            ),
+            (
+                "{\"business\": {\"ein\": 987654321}}",
+                "file: is not an application form",
+            ),
+        ] {
+            let file = tmp.path().join("form.json");
+            std::fs::write(&file, content).unwrap();
+            let out = with_stdin(
+                desk_cmd(
+                    tmp.path(),
+                    &[
+                        "--json",
+                        "merchants",
+                        "edit",
+                        "some-id",
+                        "--file",
+                        file.to_str().unwrap(),
+                        "--note",
+                        "New bank letter",
+                    ],
+                ),
+                "",
+            );
+            let (code, message) = user_error(&out);
+            assert_eq!(code, "invalid_input");
+            assert!(message.starts_with(expected), "{message}");
+            let all = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(!all.contains("7654321"), "the value is not echoed: {all}");
+        }
+    }
+
     #[test]
     fn a_wrong_password_is_exit_1_with_the_sign_in_code() {
         let tmp = tempfile::tempdir().unwrap();
