@@ -44,6 +44,7 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
   const users: User[] = [];
   const calls: string[] = [];
   const notes: import('./types').Note[] = [];
+  const changes: import('./types').MerchantChange[] = [];
   const apps = new Map<string, { summary: ApplicationSummary; form: ApplicationForm; documents: DocumentMeta[] }>();
   let clock = 1_780_000_000_000;
   let lists: import('./types').ListVersion[] = [];
@@ -448,6 +449,68 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
       m.monthly_cap_cents = input.monthly_cap ? Math.round(Number(input.monthly_cap.replaceAll(',', '')) * 100) : null;
       m.max_ticket_cents = input.max_ticket ? Math.round(Number(input.max_ticket.replaceAll(',', '')) * 100) : null;
       return m;
+    },
+    editMerchant: async (input) => {
+      const me = needSession();
+      if (me.role !== 'admin') throw new BackendError('forbidden', 'admins only');
+      if (input.note.trim().length < 5) throw new BackendError('invalid_input', 'note: must say why, in at least 5 characters');
+      const m = (opts.merchants ?? []).find((x) => x.application_id === input.id);
+      const app = apps.get(input.id);
+      if (!m || !app) throw new BackendError('not_found', 'no boarded merchant');
+      if (changes.some((c) => c.application_id === input.id && c.state === 'pending'))
+        throw new BackendError('conflict', 'a change of this merchant is waiting for review');
+      const f = input.form;
+      const fields: string[] = [];
+      if (f.business.website !== app.form.business.website) fields.push('business.website');
+      if (!f.business.ein.includes('•') && f.business.ein !== app.form.business.ein) fields.push('business.ein');
+      if (!f.bank.account_number.includes('•') && f.bank.account_number !== app.form.bank.account_number) fields.push('bank');
+      if (f.people.length !== app.form.people.length) fields.push('people');
+      if (fields.length === 0) throw new BackendError('invalid_input', 'form: nothing changed');
+      const material = fields.some((x) => x !== 'business.website');
+      const change: import('./types').MerchantChange = {
+        id: `mc-${changes.length + 1}`,
+        application_id: input.id,
+        fields,
+        material,
+        state: material ? 'pending' : 'applied',
+        requested_by: me.username,
+        requested_at: clock++,
+        decided_by: null,
+        decided_at: null,
+      };
+      changes.unshift(change);
+      if (material) m.review_reason = 'details_changed';
+      calls.push(`editMerchant:${input.id}:${fields.join(',')}`);
+      return { change, platform_updates: material ? 0 : 1 };
+    },
+    merchantChanges: async (id) => {
+      const me = needSession();
+      const pending = changes.find((c) => c.application_id === id && c.state === 'pending') ?? null;
+      return {
+        pending,
+        blockers: [],
+        duplicates: 0,
+        risk_score: 12,
+        risk_band: 'low',
+        can_decide: pending !== null && me.role !== 'auditor' && pending.requested_by !== me.username,
+        history: changes.filter((c) => c.application_id === id),
+      };
+    },
+    decideMerchantChange: async (input, accept) => {
+      const me = needSession();
+      if (me.role === 'auditor') throw new BackendError('forbidden', 'auditors read only');
+      if (input.note.trim().length < 5) throw new BackendError('invalid_input', 'note: must say why, in at least 5 characters');
+      const c = changes.find((x) => x.application_id === input.id && x.state === 'pending');
+      if (!c) throw new BackendError('not_found', 'no change of this merchant waits for review');
+      if (accept && c.requested_by === me.username)
+        throw new BackendError('forbidden', 'a change is accepted by someone other than its author');
+      c.state = accept ? 'accepted' : 'rejected';
+      c.decided_by = me.username;
+      const m = (opts.merchants ?? []).find((x) => x.application_id === input.id);
+      if (m) m.review_reason = null;
+      calls.push(`decideMerchantChange:${input.id}:${accept}`);
+      const pending = null;
+      return { pending, blockers: [], duplicates: 0, risk_score: 12, risk_band: 'low', can_decide: false, history: changes.filter((x) => x.application_id === input.id) };
     },
     reviewDashboard: async () => ({
       by_status: [['submitted', queue.length]],

@@ -505,7 +505,8 @@ export interface Merchant {
   open_requirements: number;
   boarded_at: number;
   synced_at: number | null;
-  /** `sanctions_hit` (a re-screen found one) or `sanctions_match` (confirmed), else null. */
+  /** `sanctions_hit` (a re-screen found one), `sanctions_match` (confirmed) or `details_changed`
+   * (a material edit waits for review), else null. */
   review_reason: string | null;
   review_since: number | null;
   status_reason: string | null;
@@ -536,6 +537,41 @@ export interface MerchantActionInput {
   reason: string;
   note: string;
   blocklist: boolean;
+}
+
+/** One edit of a merchant's details: the changed fields' paths, never their values. */
+export interface MerchantChange {
+  id: string;
+  application_id: string;
+  fields: string[];
+  material: boolean;
+  state: 'applied' | 'pending' | 'accepted' | 'rejected';
+  requested_by: string;
+  requested_at: number;
+  decided_by: string | null;
+  decided_at: number | null;
+}
+
+export interface MerchantEditInput {
+  id: string;
+  version: number;
+  form: ApplicationForm;
+  note: string;
+}
+
+export interface MerchantEditOutcome {
+  change: MerchantChange;
+  platform_updates: number;
+}
+
+export interface MerchantChanges {
+  pending: MerchantChange | null;
+  blockers: string[];
+  duplicates: number;
+  risk_score: number | null;
+  risk_band: string | null;
+  can_decide: boolean;
+  history: MerchantChange[];
 }
 
 export interface MerchantActionOutcome {
@@ -656,4 +692,7 @@ export interface Backend {
   setRetentionYears(years: number): Promise<number>;
   backupVault(): Promise<SavedExport>;
   setMerchantLimits(input: LimitsInput): Promise<Merchant>;
+  editMerchant(input: MerchantEditInput): Promise<MerchantEditOutcome>;
+  merchantChanges(id: string): Promise<MerchantChanges>;
+  decideMerchantChange(input: { id: string; note: string }, accept: boolean): Promise<MerchantChanges>;
 }
