@@ -70,6 +70,9 @@ const COMMANDS: &[&str] = &[
     "sync_merchant",
     "merchant_action",
     "set_merchant_limits",
+    "edit_merchant",
+    "merchant_changes",
+    "decide_merchant_change",
 ];
 
 fn main() {

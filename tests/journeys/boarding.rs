@@ -746,6 +746,7 @@ async fn every_request_and_sandbox_answer_matches_stripes_spec() {
         }
         all.push(requests::update_details(form, "acct_1", true).unwrap());
         all.push(requests::update_details(form, "acct_1", false).unwrap());
+        all.push(requests::update_contact(form, "acct_1").unwrap());
         all.push(requests::delete_person("acct_1", "person_1"));
         all.push(requests::update_metadata(
             "acct_1",

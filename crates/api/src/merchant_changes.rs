@@ -170,8 +170,7 @@ pub fn edit(slot: &mut SessionSlot, input: EditInput) -> Result<EditOutcome> {
         })?;
         0
     } else {
-        let request =
-            requests::update_details(&form, &merchant.account_id, false).map_err(unsendable)?;
+        let request = requests::update_contact(&form, &merchant.account_id).map_err(unsendable)?;
         vault.in_transaction(|| {
             vault.edit_boarded_application(&input.id, input.version, &form, now)?;
             vault.record_merchant_change(&change)?;
@@ -491,6 +490,26 @@ mod tests {
             let mut new = old.clone();
             change(&mut new);
             assert!(diff(&old, &new).material, "{:?}", diff(&old, &new).fields);
+        }
+    }
+
+    #[test]
+    fn a_minor_change_sends_nothing_the_platform_verified() {
+        let r = requests::update_contact(&form(), "acct_1").unwrap();
+        let keys: Vec<&str> = r.params.keys().collect();
+        assert!(keys.contains(&"business_profile[url]"), "{keys:?}");
+        for k in keys {
+            assert!(
+                ![
+                    "company[tax_id]",
+                    "company[name]",
+                    "external_account",
+                    "individual"
+                ]
+                .iter()
+                .any(|p| k.starts_with(p)),
+                "{k} is not a contact detail"
+            );
         }
     }
 

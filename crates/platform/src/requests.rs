@@ -201,21 +201,37 @@ pub fn update_details(
     Ok(Request::post(format!("/v1/accounts/{account}"), p))
 }
 
-/// What an account says about the business, shared by creating and updating it.
-fn account_details(
+/// `POST /v1/accounts/{account}` after a minor edit: only the contact details — the business
+/// profile, email, and a company's phone and address — so nothing the platform verified (tax
+/// id, name, people, bank account) is sent again.
+pub fn update_contact(form: &ApplicationForm, account: &str) -> Result<Request, Unsendable> {
+    let mut p = Params::new();
+    let entity = profile(&mut p, form, false)?;
+    if !entity.owner_is_business() {
+        p.set("company[phone]", &form.business.phone);
+        address(&mut p, "company[address]", &form.business.address)?;
+    }
+    Ok(Request::post(format!("/v1/accounts/{account}"), p))
+}
+
+/// The email, the business type (with `business_type`) and the business profile, shared by
+/// every account request, in the order boarding has always sent them (a queued job's retry
+/// must send the same bytes); returns the entity type.
+fn profile(
     p: &mut Params,
     form: &ApplicationForm,
-    with_bank: bool,
-) -> Result<(), Unsendable> {
+    business_type: bool,
+) -> Result<EntityType, Unsendable> {
     let b = &form.business;
     let entity = EntityType::parse(&b.entity_type).ok_or_else(|| Unsendable {
         field: "business.entity_type".into(),
         reason: "is not a known entity type".into(),
     })?;
-    let (business_type, structure) = entity.stripe();
-    p.set("email", &b.email)
-        .set("business_type", business_type)
-        .set("business_profile[mcc]", &b.mcc)
+    p.set("email", &b.email);
+    if business_type {
+        p.set("business_type", entity.stripe().0);
+    }
+    p.set("business_profile[mcc]", &b.mcc)
         .set("business_profile[url]", &b.website)
         .set(
             "business_profile[name]",
@@ -230,6 +246,18 @@ fn account_details(
             &b.product_description,
         )
         .set("business_profile[support_phone]", &b.phone);
+    Ok(entity)
+}
+
+/// What an account says about the business, shared by creating and updating it.
+fn account_details(
+    p: &mut Params,
+    form: &ApplicationForm,
+    with_bank: bool,
+) -> Result<(), Unsendable> {
+    let b = &form.business;
+    let entity = profile(p, form, true)?;
+    let structure = entity.stripe().1;
     if entity.owner_is_business() {
         let person = form.people.first().ok_or_else(|| Unsendable {
             field: "people".into(),
