@@ -4,7 +4,8 @@
 use std::path::Path;
 
 fn read(rel: &str) -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)).unwrap()
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(rel))
+        .expect("a source file of the shell")
 }
 
 #[test]
@@ -17,7 +18,10 @@ fn every_registered_command_is_in_the_manifest_and_the_capability() {
         .filter_map(|l| l.trim().strip_prefix("commands::"))
         .filter_map(|l| l.trim_end_matches(',').rsplit("::").next())
         .collect();
-    assert!(registered.len() > 50, "found the handler list: {registered:?}");
+    assert!(
+        registered.len() > 50,
+        "found the handler list: {registered:?}"
+    );
     for name in registered {
         assert!(
             manifest.contains(&format!("\"{name}\",")),

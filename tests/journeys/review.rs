@@ -459,6 +459,18 @@ fn admins_tune_the_rules_and_new_assessments_follow() {
     let err = review::set_rules(&mut admin, r#"{"four_eyes_scor": 1}"#).unwrap_err();
     assert!(err.message().contains("four_eyes_scor"), "{err}");
     review::set_rules(&mut admin, &json).unwrap();
+    let entries = api::audit_log::list_audit(&mut admin, None, 20)
+        .unwrap()
+        .entries;
+    let change = entries
+        .iter()
+        .find(|e| e.action == "settings.change" && e.target.as_deref() == Some("risk_rules"))
+        .expect("the rule change is audited");
+    assert_eq!(
+        change.detail.as_deref(),
+        Some("points.mcc_high_risk 25 -> 0"),
+        "with what changed, old and new"
+    );
     let id = submitted(&mut admin, form(9, true));
     let a = review::review_view(&mut admin, &id)
         .unwrap()

@@ -60,17 +60,59 @@ pub fn set_rules(slot: &mut SessionSlot, json: &str) -> Result<RuleSet> {
         ));
     }
     let session = slot.require(Access::Admin, "settings.risk_rules")?;
-    session
-        .vault()
-        .conn()
-        .execute(
-            "INSERT INTO settings (key, value) VALUES ('risk_rules', ?1)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [serde_json::to_string(&rules).unwrap_or_default()],
-        )
-        .map_err(|e| Error::internal(format!("saving a setting failed: {e}")))?;
-    session.audit("settings.change", Some("risk_rules"), Outcome::Ok, None)?;
+    let old = crate::review::rules(session.vault());
+    crate::settings::write_with_detail(
+        session,
+        "risk_rules",
+        &serde_json::to_string(&rules).unwrap_or_default(),
+        &rule_changes(&old, &rules),
+    )?;
     Ok(rules)
+}
+
+/// `points.mcc_high_risk 25 -> 30; four_eyes_score 60 -> 55` (rules hold no KYC values), or
+/// "unchanged".
+fn rule_changes(old: &RuleSet, new: &RuleSet) -> String {
+    fn flat(
+        prefix: &str,
+        v: &serde_json::Value,
+        out: &mut std::collections::BTreeMap<String, String>,
+    ) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    flat(&key, v, out);
+                }
+            }
+            other => {
+                out.insert(prefix.to_string(), other.to_string());
+            }
+        }
+    }
+    let (mut a, mut b) = (Default::default(), Default::default());
+    flat("", &serde_json::to_value(old).unwrap_or_default(), &mut a);
+    flat("", &serde_json::to_value(new).unwrap_or_default(), &mut b);
+    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    let changes: Vec<String> = keys
+        .into_iter()
+        .filter(|k| a.get(*k) != b.get(*k))
+        .map(|k| {
+            let show = |m: &std::collections::BTreeMap<String, String>| {
+                m.get(k).cloned().unwrap_or_else(|| "none".into())
+            };
+            format!("{k} {} -> {}", show(&a), show(&b))
+        })
+        .collect();
+    if changes.is_empty() {
+        "unchanged".into()
+    } else {
+        changes.join("; ")
+    }
 }
 
 /// Use case: the rule set and the screening threshold in force (any signed-in role may read

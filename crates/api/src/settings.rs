@@ -26,21 +26,27 @@ pub(crate) fn write_audited(
     old: &str,
     new: &str,
 ) -> Result<()> {
+    write_with_detail(session, key, new, &format!("{old} -> {new}"))
+}
+
+/// Stores a setting's `value` and audits the change as `detail` (what changed, old and new —
+/// never a secret).
+pub(crate) fn write_with_detail(
+    session: &crate::session::Session,
+    key: &str,
+    value: &str,
+    detail: &str,
+) -> Result<()> {
     session
         .vault()
         .conn()
         .execute(
             "INSERT INTO settings (key, value) VALUES (?1, ?2)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [key, new],
+            [key, value],
         )
         .map_err(|e| Error::internal(format!("saving a setting failed: {e}")))?;
-    session.audit(
-        "settings.change",
-        Some(key),
-        Outcome::Ok,
-        Some(&format!("{old} -> {new}")),
-    )?;
+    session.audit("settings.change", Some(key), Outcome::Ok, Some(detail))?;
     Ok(())
 }
 
