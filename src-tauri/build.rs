@@ -73,6 +73,8 @@ const COMMANDS: &[&str] = &[
     "edit_merchant",
     "merchant_changes",
     "decide_merchant_change",
+    "retention_schedule",
+    "set_retention_schedule",
 ];
 
 fn main() {

@@ -32,6 +32,7 @@ pub fn run() {
     // The background re-screen screens whatever is in play and not yet screened against the
     // active lists (after a list import, after a bulk import), a batch at a time.
     state.spawn_rescreener();
+    state.spawn_retention_schedule();
     // The boarding worker sends the outbox whenever a session is unlocked; it pauses while
     // locked and resumes at the next sign-in.
     tauri::async_runtime::spawn(std::sync::Arc::clone(state.worker()).run());
@@ -110,6 +111,8 @@ pub fn run() {
             commands::boarding::edit_merchant,
             commands::boarding::merchant_changes,
             commands::boarding::decide_merchant_change,
+            commands::audit::retention_schedule,
+            commands::audit::set_retention_schedule,
         ])
         .build(tauri::generate_context!());
     let result = app.map(|app| {

@@ -37,6 +37,25 @@ impl AppState {
         std::thread::spawn(move || rescreener.run_blocking(Duration::from_secs(2)));
     }
 
+    /// Starts the scheduled retention purge: once a minute it asks whether a daily run is due
+    /// (the vault open, the schedule on, the last run a day ago) and runs it.
+    pub fn spawn_retention_schedule(&self) {
+        let session = Arc::clone(&self.session);
+        std::thread::spawn(move || loop {
+            std::thread::sleep(Duration::from_secs(60));
+            let mut slot = session.lock().unwrap_or_else(PoisonError::into_inner);
+            match api::gdpr::scheduled_retention(&mut slot, time::OffsetDateTime::now_utc()) {
+                Ok(Some(report)) => tracing::info!(
+                    due = report.due.len(),
+                    erased = report.erased,
+                    "scheduled retention purge"
+                ),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(code = %e.code(), "scheduled retention purge: {e}"),
+            }
+        });
+    }
+
     /// The boarding worker (its platform health shows in the status bar).
     pub fn worker(&self) -> &Arc<api::boarding::Worker> {
         &self.worker

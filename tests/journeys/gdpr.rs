@@ -1,7 +1,7 @@
 //! Issue 7's GDPR use cases through the api: erasure refused under AML retention (with the
 //! date), for an active relationship and under a legal hold; a never-submitted draft erased;
-//! a subject access export found by SSN; retention settings and the retention run. (A record
-//! past retention erasing is the vault crate's `retention` test, which can date a decline.)
+//! a subject access export found by SSN; retention settings and the retention run; the
+//! scheduled purge (with the clock moved six years on, records past retention erase).
 
 use api::intake::{self, demo, SaveDraft};
 use api::review::{self, DecideInput};
@@ -227,4 +227,87 @@ fn a_backup_restores_into_a_fresh_data_folder_but_never_over_a_vault() {
         api::app_info(&fresh).unwrap().vault,
         api::domain::VaultState::Locked
     );
+}
+
+/// Issue 7: the scheduled purge. The shell's timer calls it; here the clock is moved instead:
+/// at most once a day, nothing while the vault is locked or the schedule is off, and six years
+/// after a withdrawal the record is erased — as `system:retention`, audited.
+#[test]
+fn the_scheduled_purge_runs_daily_and_erases_what_is_past_retention() {
+    use time::Duration;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = api::DataDir::open(tmp.path()).unwrap();
+    let mut admin = SessionSlot::new();
+    setup(&dir, &mut admin);
+    let mut uma = signed_in_user(&dir, &mut admin, "uma", "underwriter");
+    let (withdrawn, version, _) = saved(&mut admin, 44);
+    let view = intake::submit(&mut admin, &withdrawn, version).unwrap();
+    intake::withdraw(&mut admin, &withdrawn, view.summary.version).unwrap();
+    let (draft, _, _) = saved(&mut admin, 45);
+
+    let now = time::OffsetDateTime::now_utc();
+    let first = gdpr::scheduled_retention(&mut admin, now).unwrap().unwrap();
+    assert_eq!(
+        (first.due.len(), first.erased),
+        (0, 0),
+        "nothing is past retention yet"
+    );
+    assert!(
+        gdpr::scheduled_retention(&mut admin, now + Duration::hours(23))
+            .unwrap()
+            .is_none(),
+        "once a day"
+    );
+    let later = now + Duration::days(6 * 366);
+    let run = gdpr::scheduled_retention(&mut admin, later)
+        .unwrap()
+        .unwrap();
+    let mut expected = vec![withdrawn.clone(), draft.clone()];
+    expected.sort();
+    assert_eq!(
+        run.due, expected,
+        "the withdrawal, and a draft abandoned as long"
+    );
+    assert_eq!(run.erased, 2);
+    for id in [&withdrawn, &draft] {
+        let err = intake::get_application(&mut admin, id).unwrap_err();
+        assert_eq!(err.code(), Code::NotFound, "its keys are destroyed");
+    }
+    let entries = api::audit_log::list_audit(&mut admin, None, 50)
+        .unwrap()
+        .entries;
+    let audited = entries
+        .iter()
+        .find(|e| e.action == "gdpr.retention_run" && e.actor == gdpr::SCHEDULED_ACTOR)
+        .expect("the scheduled run is audited as the system");
+    assert_eq!(
+        audited.detail.as_deref(),
+        Some("scheduled: 2 due, 2 erased")
+    );
+
+    // Switched off by an admin only; then it does nothing. Locked, it does nothing either.
+    assert_eq!(
+        gdpr::set_retention_schedule(&mut uma, false)
+            .unwrap_err()
+            .code(),
+        Code::Forbidden
+    );
+    assert!(
+        !gdpr::set_retention_schedule(&mut admin, false)
+            .unwrap()
+            .enabled
+    );
+    let much_later = later + Duration::days(400);
+    assert!(gdpr::scheduled_retention(&mut admin, much_later)
+        .unwrap()
+        .is_none());
+    assert!(
+        gdpr::set_retention_schedule(&mut admin, true)
+            .unwrap()
+            .enabled
+    );
+    admin.lock().unwrap();
+    assert!(gdpr::scheduled_retention(&mut admin, much_later)
+        .unwrap()
+        .is_none());
 }

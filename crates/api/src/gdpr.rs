@@ -187,10 +187,21 @@ pub struct RetentionReport {
 /// only). Each erasure is recorded and audited as the run's.
 pub fn retention_run(slot: &mut SessionSlot, dry_run: bool) -> Result<RetentionReport> {
     let session = slot.require(Access::Admin, "gdpr.retention_run")?;
-    let me = session.username().to_string();
-    let vault = session.vault();
-    let years = retention_years(vault);
     let now = now_ms(OffsetDateTime::now_utc());
+    let report = purge(session.vault(), session.username(), dry_run, now)?;
+    session.audit(
+        "gdpr.retention_run",
+        None,
+        Outcome::Ok,
+        Some(&report.summary()),
+    )?;
+    Ok(report)
+}
+
+/// Lists and (unless `dry_run`) erases every record past retention and not on hold, each
+/// erasure recorded as `actor`'s retention run.
+fn purge(vault: &Vault, actor: &str, dry_run: bool, now: i64) -> Result<RetentionReport> {
+    let years = retention_years(vault);
     let due = vault.retention_candidates(now - vault::retention::years_ms(years))?;
     let mut erased = 0;
     if !dry_run {
@@ -203,7 +214,7 @@ pub fn retention_run(slot: &mut SessionSlot, dry_run: bool) -> Result<RetentionR
             vault.record_erasure_request(&Request {
                 id: new_id(),
                 application_id: id.clone(),
-                requested_by: me.clone(),
+                requested_by: actor.to_string(),
                 at: now,
                 outcome: "erased".into(),
                 possible_from: None,
@@ -212,22 +223,107 @@ pub fn retention_run(slot: &mut SessionSlot, dry_run: bool) -> Result<RetentionR
             erased += 1;
         }
     }
-    session.audit(
-        "gdpr.retention_run",
-        None,
-        Outcome::Ok,
-        Some(&format!(
-            "{} due, {erased} erased{}",
-            due.len(),
-            if dry_run { " (dry run)" } else { "" }
-        )),
-    )?;
     Ok(RetentionReport {
         dry_run,
         retention_years: years,
         due,
         erased,
     })
+}
+
+impl RetentionReport {
+    fn summary(&self) -> String {
+        format!(
+            "{} due, {} erased{}",
+            self.due.len(),
+            self.erased,
+            if self.dry_run { " (dry run)" } else { "" }
+        )
+    }
+}
+
+/// Who the scheduled purge acts as in the audit log and the erasure records.
+pub const SCHEDULED_ACTOR: &str = "system:retention";
+/// The scheduled purge runs at most this often (while the vault is open).
+pub const SCHEDULE_EVERY_MS: i64 = 24 * 3_600_000;
+
+/// Whether the scheduled purge is on (it is unless an admin switched it off), and when it last
+/// ran.
+#[derive(Debug, Clone, Serialize)]
+pub struct RetentionSchedule {
+    pub enabled: bool,
+    pub last_run_at: Option<i64>,
+    /// The day of the last run (`YYYY-MM-DD`, UTC).
+    pub last_run: Option<String>,
+    pub retention_years: u32,
+}
+
+fn schedule(vault: &Vault) -> RetentionSchedule {
+    let last_run_at: Option<i64> =
+        crate::settings::read(vault, "retention_last_run").and_then(|v| v.parse().ok());
+    RetentionSchedule {
+        enabled: crate::settings::read(vault, "retention_schedule").as_deref() != Some("off"),
+        last_run: last_run_at.map(date_of),
+        last_run_at,
+        retention_years: retention_years(vault),
+    }
+}
+
+/// Use case (any signed-in role): the retention settings in force.
+pub fn retention_schedule(slot: &mut SessionSlot) -> Result<RetentionSchedule> {
+    let session = slot.require(Access::SignedIn, "settings.view")?;
+    Ok(schedule(session.vault()))
+}
+
+/// Use case (admin): switch the daily scheduled purge on or off; audited old → new.
+pub fn set_retention_schedule(slot: &mut SessionSlot, enabled: bool) -> Result<RetentionSchedule> {
+    let session = slot.require(Access::Admin, "settings.retention_schedule")?;
+    let old = schedule(session.vault()).enabled;
+    let word = |on: bool| if on { "daily" } else { "off" };
+    crate::settings::write_audited(session, "retention_schedule", word(old), word(enabled))?;
+    Ok(schedule(session.vault()))
+}
+
+/// The scheduled purge, for the shell's timer: when the vault is open, the schedule on and the
+/// last run a day or more ago, erases what is past retention (as [`SCHEDULED_ACTOR`], audited)
+/// and returns the report; otherwise `None`. `now` is passed in so tests can move the clock.
+pub fn scheduled_retention(
+    slot: &mut SessionSlot,
+    now: OffsetDateTime,
+) -> Result<Option<RetentionReport>> {
+    let Some(session) = slot.background() else {
+        return Ok(None);
+    };
+    let vault = session.vault();
+    let plan = schedule(vault);
+    let now = now_ms(now);
+    if !plan.enabled
+        || plan
+            .last_run_at
+            .is_some_and(|last| now - last < SCHEDULE_EVERY_MS)
+    {
+        return Ok(None);
+    }
+    let report = purge(vault, SCHEDULED_ACTOR, false, now)?;
+    vault
+        .conn()
+        .execute(
+            "INSERT INTO settings (key, value) VALUES ('retention_last_run', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [now.to_string()],
+        )
+        .map_err(|e| Error::internal(format!("saving a setting failed: {e}")))?;
+    vault.audit(
+        &vault::audit::Event {
+            actor: SCHEDULED_ACTOR,
+            action: "gdpr.retention_run",
+            target: None,
+            outcome: Outcome::Ok,
+            detail: Some(&format!("scheduled: {}", report.summary())),
+        },
+        OffsetDateTime::now_utc(),
+    )?;
+    Ok(Some(report))
 }
 
 /// A subject access export: the JSON of everything held, and a readable HTML summary.

@@ -305,6 +305,9 @@ enum RetentionAction {
     },
     /// Set the retention period in years (1–10; 5 by default)
     Years { years: u32 },
+    /// Show the daily scheduled purge (the app runs it while the vault is open), or switch it
+    /// `on` or `off` (admin)
+    Schedule { state: Option<String> },
 }
 
 #[derive(Debug, Subcommand)]
@@ -797,6 +800,27 @@ fn retention_verb(
         RetentionAction::Years { years } => {
             let years = with_session(ctx, prompt, |slot| gdpr::set_retention_years(slot, years))?;
             printer.value(out, &years, |w| writeln!(w, "retention: {years} years"))
+        }
+        RetentionAction::Schedule { state } => {
+            let enabled = match state.as_deref() {
+                None => None,
+                Some("on") => Some(true),
+                Some("off") => Some(false),
+                Some(_) => return Err(Error::invalid_input("state", "must be on or off")),
+            };
+            let plan = with_session(ctx, prompt, |slot| match enabled {
+                Some(on) => gdpr::set_retention_schedule(slot, on),
+                None => gdpr::retention_schedule(slot),
+            })?;
+            printer.value(out, &plan, |w| {
+                writeln!(
+                    w,
+                    "scheduled purge: {}; retention {} years; last run {}",
+                    if plan.enabled { "daily" } else { "off" },
+                    plan.retention_years,
+                    plan.last_run.as_deref().unwrap_or("never")
+                )
+            })
         }
     }
 }

@@ -129,6 +129,25 @@ pub async fn set_retention_years(
         .await
 }
 
+#[tauri::command]
+pub async fn retention_schedule(
+    state: State<'_, AppState>,
+) -> Result<api::gdpr::RetentionSchedule, api::Error> {
+    state
+        .run(move |_, slot, _| api::gdpr::retention_schedule(slot))
+        .await
+}
+
+#[tauri::command]
+pub async fn set_retention_schedule(
+    state: State<'_, AppState>,
+    enabled: bool,
+) -> Result<api::gdpr::RetentionSchedule, api::Error> {
+    state
+        .run(move |_, slot, _| api::gdpr::set_retention_schedule(slot, enabled))
+        .await
+}
+
 /// An encrypted backup written into `<data folder>/backups/`.
 #[tauri::command]
 pub async fn backup_vault(state: State<'_, AppState>) -> Result<Saved, api::Error> {

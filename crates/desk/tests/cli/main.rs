@@ -425,6 +425,27 @@ mod vault_verbs {
     }
 
     #[test]
+    fn the_admin_switches_the_scheduled_purge_off() {
+        let tmp = tempfile::tempdir().unwrap();
+        let secret = init(tmp.path());
+        let out = as_admin(
+            tmp.path(),
+            &secret,
+            1,
+            &["--json", "retention", "schedule", "off"],
+        );
+        crate::assert_ok(&out);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["enabled"], false);
+        assert_eq!(v["last_run"], serde_json::Value::Null, "it never ran");
+        let out = with_stdin(
+            desk_cmd(tmp.path(), &["--json", "retention", "schedule", "maybe"]),
+            "",
+        );
+        assert!(user_error(&out).1.starts_with("state: must be on or off"));
+    }
+
+    #[test]
     fn a_wrong_password_is_exit_1_with_the_sign_in_code() {
         let tmp = tempfile::tempdir().unwrap();
         let secret = init(tmp.path());

@@ -45,6 +45,11 @@ describe('Data protection panel', () => {
     await fireEvent.click(screen.getByRole('button', { name: 'Erase them' }));
     expect(await screen.findByText('Erased 1 record(s) past retention.')).toBeInTheDocument();
 
+    expect(await screen.findByTestId('retention-last-run')).toHaveTextContent('Last scheduled run: 2026-11-25');
+    await fireEvent.click(screen.getByLabelText(/Erase records past retention automatically/));
+    expect(await screen.findByText('The daily purge is off.')).toBeInTheDocument();
+    expect(backend.calls).toContain('setRetentionSchedule:false');
+
     await fireEvent.click(screen.getByRole('button', { name: 'Back up the vault' }));
     expect(await screen.findByText(/Encrypted backup written to \/tmp\/desk-test\/backups\//)).toBeInTheDocument();
     expect(backend.calls).toEqual(expect.arrayContaining(['gdprErase:declined-1', 'retentionRun:true', 'retentionRun:false', 'backupVault']));

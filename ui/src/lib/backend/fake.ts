@@ -45,6 +45,7 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
   const calls: string[] = [];
   const notes: import('./types').Note[] = [];
   const changes: import('./types').MerchantChange[] = [];
+  const schedule: import('./types').RetentionSchedule = { enabled: true, last_run_at: 1, last_run: '2026-11-25', retention_years: 5 };
   const apps = new Map<string, { summary: ApplicationSummary; form: ApplicationForm; documents: DocumentMeta[] }>();
   let clock = 1_780_000_000_000;
   let lists: import('./types').ListVersion[] = [];
@@ -432,6 +433,13 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
     retentionRun: async (dryRun) => {
       calls.push(`retentionRun:${dryRun}`);
       return { dry_run: dryRun, retention_years: 5, due: ['old-1'], erased: dryRun ? 0 : 1 };
+    },
+    retentionSchedule: async () => ({ ...schedule }),
+    setRetentionSchedule: async (enabled) => {
+      if (needSession().role !== 'admin') throw new BackendError('forbidden', 'admins only');
+      calls.push(`setRetentionSchedule:${enabled}`);
+      schedule.enabled = enabled;
+      return { ...schedule };
     },
     setRetentionYears: async (years) => {
       if (years < 1 || years > 10) throw new BackendError('invalid_input', 'retention years: must be between 1 and 10');

@@ -611,6 +611,14 @@ export interface RetentionReport {
   erased: number;
 }
 
+/** The daily scheduled purge (the app runs it while the vault is open). */
+export interface RetentionSchedule {
+  enabled: boolean;
+  last_run_at: number | null;
+  last_run: string | null;
+  retention_years: number;
+}
+
 export interface SavedSubject {
   applications: string[];
   json: string;
@@ -689,6 +697,8 @@ export interface Backend {
   gdprHold(id: string, reason: string | null): Promise<void>;
   gdprExport(by: 'application' | 'ein' | 'ssn' | 'email', value: string): Promise<SavedSubject>;
   retentionRun(dryRun: boolean): Promise<RetentionReport>;
+  retentionSchedule(): Promise<RetentionSchedule>;
+  setRetentionSchedule(enabled: boolean): Promise<RetentionSchedule>;
   setRetentionYears(years: number): Promise<number>;
   backupVault(): Promise<SavedExport>;
   setMerchantLimits(input: LimitsInput): Promise<Merchant>;
