@@ -1060,3 +1060,80 @@ async fn edits_of_a_boarded_merchant_go_to_the_platform_or_back_through_review()
         assert!(!text.contains(secret), "the audit export leaks a value");
     }
 }
+
+/// Issue 7: a material change is screened. A listed person joining a boarded merchant raises a
+/// hit; the change cannot be accepted until the hit is dispositioned, and a false positive puts
+/// the merchant back to "details changed" (not cleared: the change still waits) until accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_merchant_is_screened_and_its_hits_come_before_acceptance() {
+    use api::merchant_changes::{self, DecideInput, EditInput};
+    let Some(lists) = crate::screening::sanctions("ofac-small") else {
+        return;
+    };
+    let w = world(Faults::default(), 0).await;
+    let id = w.with(|s| approve(s, company_with_room(860)));
+    let worker = Worker::new(Arc::clone(&w.slot), quick());
+    drain_all(&worker, 20).await;
+    w.with(|s| api::screening::import_lists(s, &lists).unwrap());
+
+    let listed_person = {
+        let mut p = listed(861)
+            .people
+            .into_iter()
+            .find(|p| p.is_control)
+            .unwrap();
+        p.id = String::new();
+        p.ownership_percent = "25".into();
+        p.is_control = false;
+        p.title = "Partner".into();
+        p
+    };
+    w.with(|s| {
+        let view = intake::get_application(s, &id).unwrap();
+        let mut form = view.form;
+        form.people.push(listed_person.clone());
+        merchant_changes::edit(
+            s,
+            EditInput {
+                id: id.clone(),
+                version: view.summary.version,
+                form,
+                note: "A new partner bought in".into(),
+            },
+        )
+        .unwrap();
+    });
+    let review = |s: &mut SessionSlot| boarding::merchant(s, &id).unwrap().merchant.review_reason;
+    assert_eq!(w.with(review).as_deref(), Some("sanctions_hit"));
+
+    let dir = DataDir::open(w._tmp.path()).unwrap();
+    let mut uma = w.with(|admin| crate::auth::signed_in_user(&dir, admin, "uma", "underwriter"));
+    let decide = |note: &str| DecideInput {
+        id: id.clone(),
+        note: note.into(),
+    };
+    let view = merchant_changes::changes(&mut uma, &id).unwrap();
+    assert_eq!(view.blockers, ["1 sanctions hit(s) to disposition first"]);
+    let err = merchant_changes::accept(&mut uma, decide("Partner checked")).unwrap_err();
+    assert_eq!(err.code(), api::Code::Conflict);
+    assert!(err.message().contains("sanctions hit"), "{err}");
+
+    let hit = api::screening::hits(&mut uma, &id).unwrap()[0].id.clone();
+    api::screening::dispose_hit(
+        &mut uma,
+        &hit,
+        "false_positive",
+        "Different person: DOB differs",
+    )
+    .unwrap();
+    assert_eq!(
+        w.with(review).as_deref(),
+        Some("details_changed"),
+        "the hit is cleared; the change still waits"
+    );
+    merchant_changes::accept(&mut uma, decide("Partner checked against passport")).unwrap();
+    assert_eq!(w.with(review), None);
+    drain_all(&worker, 20).await;
+    let m = w.with(|s| boarding::merchant(s, &id).unwrap().merchant);
+    assert_eq!(m.persons.len(), 2, "the partner reached the platform");
+}
