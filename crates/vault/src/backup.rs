@@ -62,13 +62,17 @@ fn archive_key(root: &Key, vault_id: &str) -> Key {
 }
 
 fn counts(conn: &rusqlite::Connection) -> Result<(i64, i64, i64)> {
+    count_rows(conn).map_err(VaultError::storage("counting what the vault holds"))
+}
+
+/// Applications, users and audit entries in the main database.
+fn count_rows(conn: &rusqlite::Connection) -> rusqlite::Result<(i64, i64, i64)> {
     conn.query_row(
-        "SELECT (SELECT count(*) FROM applications), (SELECT count(*) FROM users),
-                (SELECT count(*) FROM audit)",
+        "SELECT (SELECT count(*) FROM main.applications), (SELECT count(*) FROM main.users),
+                (SELECT count(*) FROM main.audit)",
         [],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )
-    .map_err(VaultError::storage("counting what the vault holds"))
 }
 
 fn damaged() -> VaultError {
@@ -106,21 +110,38 @@ impl Vault {
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(VaultError::storage("reading the schema version"))?;
-        let (applications, users, audit_entries) = counts(&self.conn)?;
         let hex = db_key.to_hex();
+        // One read transaction around the counts and the export: another connection (the CLI,
+        // a second window) committing meanwhile lands wholly before or wholly after the
+        // snapshot, and the counts describe exactly what it holds. (ATTACH cannot run inside a
+        // transaction, so it comes first.)
+        let mut counted = None;
         let exported = self
             .conn
             .execute(
                 &format!("ATTACH DATABASE ?1 AS backup KEY \"x'{}'\"", hex.as_str()),
                 params![snapshot_path.to_string_lossy()],
             )
-            .and_then(|_| {
-                self.conn
-                    .query_row("SELECT sqlcipher_export('backup')", [], |_| Ok(()))
-            })
+            .and_then(|_| self.conn.execute_batch("BEGIN"))
             .and_then(|()| {
-                self.conn
-                    .execute_batch(&format!("PRAGMA backup.user_version = {schema_version}"))
+                let in_tx = count_rows(&self.conn)
+                    .map(|c| counted = Some(c))
+                    .and_then(|()| {
+                        self.conn
+                            .query_row("SELECT sqlcipher_export('backup')", [], |_| Ok(()))
+                    })
+                    .and_then(|()| {
+                        self.conn.execute_batch(&format!(
+                            "PRAGMA backup.user_version = {schema_version}"
+                        ))
+                    });
+                match in_tx {
+                    Ok(()) => self.conn.execute_batch("COMMIT"),
+                    Err(e) => {
+                        let _ = self.conn.execute_batch("ROLLBACK");
+                        Err(e)
+                    }
+                }
             });
         let detached = self.conn.execute_batch("DETACH DATABASE backup");
         drop(hex);
@@ -137,6 +158,8 @@ impl Vault {
             io("read")(e)
         })?;
         cleanup();
+        let (applications, users, audit_entries) =
+            counted.ok_or(VaultError::VaultDamaged("the vault could not be counted"))?;
 
         let mut summary = Summary {
             vault_id: self.vault_id.to_string(),
