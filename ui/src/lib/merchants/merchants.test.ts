@@ -112,10 +112,15 @@ describe('Boarding page', () => {
     expect(await screen.findByTestId('merchants-export')).toHaveTextContent('Saved 1 merchants (no identifiers) to /tmp/desk-test/exports/merchants.csv');
 
     const underwriter = { ...READY_ADMIN, username: 'uma', role: 'underwriter' as const };
-    render(MerchantsPage, { backend: fakeBackend({ session: underwriter, merchants: [{ ...m, application_id: 'm4', status: 'active' }] }), session: underwriter, onerror: noop });
+    const limited = { ...m, application_id: 'm4', status: 'active', status_reason: 'chargeback_rate', status_changed_by: null, monthly_cap_cents: 5_000_000, synced_at: Date.UTC(2026, 10, 26, 9, 30) };
+    render(MerchantsPage, { backend: fakeBackend({ session: underwriter, merchants: [limited] }), session: underwriter, onerror: noop });
     await fireEvent.click((await screen.findAllByRole('tab', { name: 'Boarded merchants' }))[1]);
-    await screen.findAllByTestId('merchant');
+    const seen = (await screen.findAllByTestId('merchant')).find((x) => !x.textContent?.includes('terminated'));
     expect(screen.queryByRole('button', { name: 'Suspend…' })).toBeNull();
+    expect(screen.queryByRole('button', { name: 'Edit details…' })).toBeNull();
+    expect(within(seen!).getByTestId('merchant-limits')).toHaveTextContent(
+      'Monthly cap 50,000.00 · max ticket no limit · last change: chargeback rate · last sync 2026-11-26 09:30 UTC',
+    );
   });
 
   it('searches by name, filters by status and review flag, and pages', async () => {
