@@ -1062,8 +1062,9 @@ async fn edits_of_a_boarded_merchant_go_to_the_platform_or_back_through_review()
 }
 
 /// Issue 7: a material change is screened. A listed person joining a boarded merchant raises a
-/// hit; the change cannot be accepted until the hit is dispositioned, and a false positive puts
-/// the merchant back to "details changed" (not cleared: the change still waits) until accepted.
+/// hit; the change cannot be accepted while it is open; rejected, the partner and the hit go and
+/// the flag clears; proposed again, the hit comes back, and once it is dispositioned as a false
+/// positive the merchant waits as "details changed" until the change is accepted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_changed_merchant_is_screened_and_its_hits_come_before_acceptance() {
     use api::merchant_changes::{self, DecideInput, EditInput};
@@ -1088,7 +1089,7 @@ async fn a_changed_merchant_is_screened_and_its_hits_come_before_acceptance() {
         p.title = "Partner".into();
         p
     };
-    w.with(|s| {
+    let add_partner = |s: &mut SessionSlot| {
         let view = intake::get_application(s, &id).unwrap();
         let mut form = view.form;
         form.people.push(listed_person.clone());
@@ -1102,7 +1103,8 @@ async fn a_changed_merchant_is_screened_and_its_hits_come_before_acceptance() {
             },
         )
         .unwrap();
-    });
+    };
+    w.with(add_partner);
     let review = |s: &mut SessionSlot| boarding::merchant(s, &id).unwrap().merchant.review_reason;
     assert_eq!(w.with(review).as_deref(), Some("sanctions_hit"));
 
@@ -1118,6 +1120,20 @@ async fn a_changed_merchant_is_screened_and_its_hits_come_before_acceptance() {
     assert_eq!(err.code(), api::Code::Conflict);
     assert!(err.message().contains("sanctions hit"), "{err}");
 
+    // Rejected: the partner is gone from our record, the re-screen drops the open hit that
+    // named them, and the flag clears.
+    merchant_changes::reject(&mut uma, decide("Partner's ID did not check out")).unwrap();
+    w.with(|s| {
+        let view = intake::get_application(s, &id).unwrap();
+        assert_eq!(view.form.people.len(), 1, "the previous details are back");
+    });
+    assert!(api::screening::hits(&mut uma, &id).unwrap().is_empty());
+    assert_eq!(w.with(review), None, "no hit open, no change waiting");
+
+    // Proposed again: a hit again; once dispositioned as a false positive, the merchant is back
+    // to "details changed" (the change still waits) until someone accepts it.
+    w.with(add_partner);
+    assert_eq!(w.with(review).as_deref(), Some("sanctions_hit"));
     let hit = api::screening::hits(&mut uma, &id).unwrap()[0].id.clone();
     api::screening::dispose_hit(
         &mut uma,

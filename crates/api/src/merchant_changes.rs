@@ -161,11 +161,15 @@ pub fn edit(slot: &mut SessionSlot, input: EditInput) -> Result<EditOutcome> {
         now_ms: now,
     };
     let note_text = format!("details edited ({}): {note}", d.fields.join(", "));
+    // A sanctions flag outranks "details changed" (the pending change shows either way).
+    let flag = d.material && merchant.review_reason.is_none();
     let platform_updates = if d.material {
         vault.in_transaction(|| {
             vault.edit_boarded_application(&input.id, input.version, &form, now)?;
             vault.record_merchant_change(&change)?;
-            vault.flag_merchant_for_review(&input.id, REVIEW_DETAILS_CHANGED, now)?;
+            if flag {
+                vault.flag_merchant_for_review(&input.id, REVIEW_DETAILS_CHANGED, now)?;
+            }
             vault.add_note(&new_id(), &input.id, &me, now, &note_text)
         })?;
         0
@@ -193,13 +197,15 @@ pub fn edit(slot: &mut SessionSlot, input: EditInput) -> Result<EditOutcome> {
             d.fields.join(", ")
         )),
     )?;
-    if d.material {
+    if flag {
         session.audit(
             "merchant.review_flag",
             Some(&input.id),
             Outcome::Ok,
             Some(REVIEW_DETAILS_CHANGED),
         )?;
+    }
+    if d.material {
         crate::screening::screen_changed_merchant(session, &input.id)?;
         crate::review::reassess(session.vault(), &input.id)?;
     }
@@ -369,6 +375,12 @@ pub fn accept(slot: &mut SessionSlot, input: DecideInput) -> Result<ChangesView>
     }
     let vault = session.vault();
     let merchant = crate::boarding::boarded(vault, &input.id)?;
+    if merchant.status == "terminated" {
+        return Err(Error::new(
+            Code::Conflict,
+            "the merchant is terminated: its change can only be rejected",
+        ));
+    }
     let before = vault.merchant_change_previous(&change.id)?;
     let after = vault.application(&input.id)?.form;
     let (jobs, persons) = platform_requests(
@@ -431,7 +443,6 @@ pub fn reject(slot: &mut SessionSlot, input: DecideInput) -> Result<ChangesView>
     vault.in_transaction(|| {
         vault.edit_boarded_application(&input.id, version, &before, now)?;
         vault.decide_merchant_change(&change.id, "rejected", &me, now)?;
-        vault.clear_merchant_review(&input.id)?;
         vault.add_note(
             &new_id(),
             &input.id,
@@ -448,7 +459,41 @@ pub fn reject(slot: &mut SessionSlot, input: DecideInput) -> Result<ChangesView>
     )?;
     crate::screening::screen_changed_merchant(session, &input.id)?;
     crate::review::reassess(session.vault(), &input.id)?;
+    settle_flag(session, &input.id)?;
     changes(slot, &input.id)
+}
+
+/// After a rejection (and its re-screen, which drops open hits on people no longer there) the
+/// merchant's flag follows its hits: a confirmed match or an open hit keeps it under review;
+/// otherwise it clears.
+fn settle_flag(session: &Session, id: &str) -> Result<()> {
+    let vault = session.vault();
+    let c = vault.identity_checks(id)?;
+    let reason = if c.true_matches > 0 {
+        Some(crate::screening::REVIEW_SANCTIONS_MATCH)
+    } else if c.open_hits > 0 {
+        Some(crate::screening::REVIEW_SANCTIONS_HIT)
+    } else {
+        None
+    };
+    match reason {
+        Some(reason) => {
+            if vault.flag_merchant_for_review(id, reason, now_ms(OffsetDateTime::now_utc()))? {
+                session.audit("merchant.review_flag", Some(id), Outcome::Ok, Some(reason))?;
+            }
+        }
+        None => {
+            if vault.clear_merchant_review(id)? {
+                session.audit(
+                    "merchant.review_cleared",
+                    Some(id),
+                    Outcome::Ok,
+                    Some("change rejected"),
+                )?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn pending(session: &Session, id: &str) -> Result<MerchantChange> {
