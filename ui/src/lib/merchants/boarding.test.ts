@@ -7,6 +7,9 @@ describe('boarding helpers', () => {
     expect(stepLabel('person:0')).toBe('Add person 1');
     expect(stepLabel('provided')).toBe('Confirm owners');
     expect(stepLabel('send', 'update')).toBe('Update account');
+    expect(stepLabel('new_person:1', 'update')).toBe('Add person 2');
+    expect(stepLabel('update_person:person_a', 'update')).toBe('Update person');
+    expect(stepLabel('delete_person:person_b', 'update')).toBe('Remove person');
     expect(stepLabel('send', 'reject')).toBe('Terminate account');
     expect(stepLabel('done', 'reject')).toBe('Terminate account');
     expect(stepLabel('done')).toBe('Done');

@@ -16,10 +16,18 @@ export function stateLabel(job: Pick<BoardingJob, 'kind' | 'state'>): string {
   return JOB_STATE_LABEL[job.state];
 }
 
-/** "account", "person:1", "provided" (boarding) or "send" (an update / termination). */
+/** "account", "person:1", "provided" (boarding), "send" (an update / termination) or a person
+ * step of an accepted change ("update_person:…", "new_person:1", "delete_person:…"). */
 export function stepLabel(step: string, kind = 'board'): string {
   // An update or termination is one request: name what it does, sent or not.
-  if (kind !== 'board') return kind === 'reject' ? 'Terminate account' : 'Update account';
+  if (kind === 'reject') return 'Terminate account';
+  if (kind !== 'board') {
+    const added = /^new_person:(\d+)$/.exec(step);
+    if (added) return `Add person ${Number(added[1]) + 1}`;
+    if (step.startsWith('update_person:')) return 'Update person';
+    if (step.startsWith('delete_person:')) return 'Remove person';
+    return 'Update account';
+  }
   if (step === 'account') return 'Create account';
   if (step === 'provided') return 'Confirm owners';
   if (step === 'done') return 'Done';
