@@ -1022,6 +1022,15 @@ async fn edits_of_a_boarded_merchant_go_to_the_platform_or_back_through_review()
     let ein_before = w.with(|s| intake::reveal(s, &id, "business.ein").unwrap());
     let writes_before = w.sandbox.stats().writes;
     w.with(|s| edit(s, &|f| f.business.ein = "46-1234567".into()).unwrap());
+    // A subject access export shows the waiting change and the details before it.
+    let export = w.with(|s| api::gdpr::subject_export(s, "application", &id).unwrap());
+    let json: serde_json::Value = serde_json::from_slice(&export.json.content).unwrap();
+    let record = &json["records"][0];
+    assert_eq!(record["merchant_changes"][0]["state"], "pending");
+    assert_eq!(
+        record["details_before_pending_change"]["business"]["ein"],
+        ein_before.as_str()
+    );
     let view = merchant_changes::reject(
         &mut uma,
         DecideInput {

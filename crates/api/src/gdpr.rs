@@ -399,6 +399,13 @@ pub fn subject_export(slot: &mut SessionSlot, by: &str, value: &str) -> Result<S
             "notes": vault.notes(id)?,
             "documents": vault.documents(id).unwrap_or_default(),
             "merchant": m,
+            // Edits of the merchant's details; a change still waiting for review also holds
+            // the details before it.
+            "merchant_changes": vault.merchant_changes(id)?,
+            "details_before_pending_change": match vault.pending_merchant_change(id)? {
+                Some(c) => vault.merchant_change_previous(&c.id).ok(),
+                None => None,
+            },
             "erasure_requests": vault.erasure_requests(id)?,
             "audit": vault.audit_for(id)?,
         }));
