@@ -230,8 +230,9 @@ fn a_backup_restores_into_a_fresh_data_folder_but_never_over_a_vault() {
 }
 
 /// Issue 7: the scheduled purge. The shell's timer calls it; here the clock is moved instead:
-/// at most once a day, nothing while the vault is locked or the schedule is off, and six years
-/// after a withdrawal the record is erased — as `system:retention`, audited.
+/// the first check only starts the clock, then at most once a day, nothing while the vault is
+/// locked or the schedule is off, and six years after a withdrawal the record is erased — as
+/// `system:retention`, audited.
 #[test]
 fn the_scheduled_purge_runs_daily_and_erases_what_is_past_retention() {
     use time::Duration;
@@ -246,17 +247,30 @@ fn the_scheduled_purge_runs_daily_and_erases_what_is_past_retention() {
     let (draft, _, _) = saved(&mut admin, 45);
 
     let now = time::OffsetDateTime::now_utc();
-    let first = gdpr::scheduled_retention(&mut admin, now).unwrap().unwrap();
+    assert!(
+        gdpr::scheduled_retention(&mut admin, now)
+            .unwrap()
+            .is_none(),
+        "the first check only starts the clock"
+    );
+    let plan = gdpr::retention_schedule(&mut admin).unwrap();
     assert_eq!(
-        (first.due.len(), first.erased),
-        (0, 0),
-        "nothing is past retention yet"
+        plan.next_run,
+        Some((now + Duration::days(1)).date().to_string())
     );
     assert!(
         gdpr::scheduled_retention(&mut admin, now + Duration::hours(23))
             .unwrap()
             .is_none(),
         "once a day"
+    );
+    let first = gdpr::scheduled_retention(&mut admin, now + Duration::hours(25))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (first.due.len(), first.erased),
+        (0, 0),
+        "nothing is past retention yet"
     );
     let later = now + Duration::days(6 * 366);
     let run = gdpr::scheduled_retention(&mut admin, later)

@@ -255,6 +255,8 @@ pub struct RetentionSchedule {
     pub last_run_at: Option<i64>,
     /// The day of the last run (`YYYY-MM-DD`, UTC).
     pub last_run: Option<String>,
+    /// The day of the next run, once the schedule's clock has started.
+    pub next_run: Option<String>,
     pub retention_years: u32,
 }
 
@@ -264,6 +266,7 @@ fn schedule(vault: &Vault) -> RetentionSchedule {
     RetentionSchedule {
         enabled: crate::settings::read(vault, "retention_schedule").as_deref() != Some("off"),
         last_run: last_run_at.map(date_of),
+        next_run: last_run_at.map(|at| date_of(at + SCHEDULE_EVERY_MS)),
         last_run_at,
         retention_years: retention_years(vault),
     }
@@ -286,7 +289,10 @@ pub fn set_retention_schedule(slot: &mut SessionSlot, enabled: bool) -> Result<R
 
 /// The scheduled purge, for the shell's timer: when the vault is open, the schedule on and the
 /// last run a day or more ago, erases what is past retention (as [`SCHEDULED_ACTOR`], audited)
-/// and returns the report; otherwise `None`. `now` is passed in so tests can move the clock.
+/// and returns the report; otherwise `None`. The first time it is asked (a new vault, an
+/// upgraded or restored one) it only starts the clock: nothing is erased before admins have had
+/// a day to see the next run, set holds or switch it off. `now` is passed in so tests can move
+/// the clock.
 pub fn scheduled_retention(
     slot: &mut SessionSlot,
     now: OffsetDateTime,
@@ -297,22 +303,38 @@ pub fn scheduled_retention(
     let vault = session.vault();
     let plan = schedule(vault);
     let now = now_ms(now);
-    if !plan.enabled
-        || plan
-            .last_run_at
-            .is_some_and(|last| now - last < SCHEDULE_EVERY_MS)
-    {
-        return Ok(None);
+    let ran_at = |vault: &Vault| {
+        vault
+            .conn()
+            .execute(
+                "INSERT INTO settings (key, value) VALUES ('retention_last_run', ?1)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [now.to_string()],
+            )
+            .map(drop)
+            .map_err(|e| Error::internal(format!("saving a setting failed: {e}")))
+    };
+    match plan.last_run_at {
+        _ if !plan.enabled => return Ok(None),
+        None => {
+            ran_at(vault)?;
+            vault.audit(
+                &vault::audit::Event {
+                    actor: SCHEDULED_ACTOR,
+                    action: "gdpr.retention_schedule",
+                    target: None,
+                    outcome: Outcome::Ok,
+                    detail: Some("started: the first purge runs in a day"),
+                },
+                OffsetDateTime::now_utc(),
+            )?;
+            return Ok(None);
+        }
+        Some(last) if now - last < SCHEDULE_EVERY_MS => return Ok(None),
+        Some(_) => {}
     }
     let report = purge(vault, SCHEDULED_ACTOR, false, now)?;
-    vault
-        .conn()
-        .execute(
-            "INSERT INTO settings (key, value) VALUES ('retention_last_run', ?1)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [now.to_string()],
-        )
-        .map_err(|e| Error::internal(format!("saving a setting failed: {e}")))?;
+    ran_at(vault)?;
     vault.audit(
         &vault::audit::Event {
             actor: SCHEDULED_ACTOR,

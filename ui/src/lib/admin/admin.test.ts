@@ -45,7 +45,7 @@ describe('Data protection panel', () => {
     await fireEvent.click(screen.getByRole('button', { name: 'Erase them' }));
     expect(await screen.findByText('Erased 1 record(s) past retention.')).toBeInTheDocument();
 
-    expect(await screen.findByTestId('retention-last-run')).toHaveTextContent('Last scheduled run: 2026-11-25');
+    expect(await screen.findByTestId('retention-last-run')).toHaveTextContent('Schedule last ran (or started) 2026-11-25 · next run 2026-11-26');
     await fireEvent.click(screen.getByLabelText(/Erase records past retention automatically/));
     expect(await screen.findByText('The daily purge is off.')).toBeInTheDocument();
     expect(backend.calls).toContain('setRetentionSchedule:false');

@@ -616,6 +616,7 @@ export interface RetentionSchedule {
   enabled: boolean;
   last_run_at: number | null;
   last_run: string | null;
+  next_run: string | null;
   retention_years: number;
 }
 
