@@ -110,6 +110,16 @@ impl World {
             .unwrap();
     }
 
+    /// A platform client for the sandbox, to see what reached it.
+    fn client(&self) -> api::platform::Client {
+        api::platform::Client::new(api::platform::ClientConfig {
+            base_url: format!("http://{}", self.addr),
+            secret_key: platform::SANDBOX_KEY.to_string().into(),
+            timeout: Duration::from_secs(5),
+        })
+        .unwrap()
+    }
+
     fn with<T>(&self, f: impl FnOnce(&mut SessionSlot) -> T) -> T {
         f(&mut self.slot.lock().unwrap())
     }
@@ -429,12 +439,7 @@ async fn an_admin_suspends_reinstates_and_terminates_a_merchant_through_the_outb
     assert!(!report.finished, "nothing reaches a platform that is down");
     w.up().await;
     drain_all(&worker, 30).await;
-    let client = api::platform::Client::new(api::platform::ClientConfig {
-        base_url: format!("http://{}", w.addr),
-        secret_key: platform::SANDBOX_KEY.to_string().into(),
-        timeout: Duration::from_secs(5),
-    })
-    .unwrap();
+    let client = w.client();
     let account = w.with(|s| boarding::merchant(s, &id).unwrap()).merchant;
     assert_eq!(account.monthly_cap_cents, Some(5_000_000));
     let got = client
@@ -779,12 +784,7 @@ async fn every_request_and_sandbox_answer_matches_stripes_spec() {
     ];
     let worker = Worker::new(Arc::clone(&w.slot), quick());
     worker.drain(Duration::from_secs(20)).await.unwrap();
-    let client = api::platform::Client::new(api::platform::ClientConfig {
-        base_url: format!("http://{}", w.addr),
-        secret_key: platform::SANDBOX_KEY.to_string().into(),
-        timeout: Duration::from_secs(5),
-    })
-    .unwrap();
+    let client = w.client();
     let account = w
         .with(|s| boarding::merchant(s, &ids[0]).unwrap())
         .merchant
@@ -858,12 +858,7 @@ async fn edits_of_a_boarded_merchant_go_to_the_platform_or_back_through_review()
     let id = w.with(|s| approve(s, company_with_room(830)));
     let worker = Worker::new(Arc::clone(&w.slot), quick());
     drain_all(&worker, 20).await;
-    let client = api::platform::Client::new(api::platform::ClientConfig {
-        base_url: format!("http://{}", w.addr),
-        secret_key: platform::SANDBOX_KEY.to_string().into(),
-        timeout: Duration::from_secs(5),
-    })
-    .unwrap();
+    let client = w.client();
     let account = w
         .with(|s| boarding::merchant(s, &id).unwrap())
         .merchant

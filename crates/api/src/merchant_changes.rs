@@ -17,7 +17,7 @@ use vault::audit::Outcome;
 use vault::merchant_changes::{MerchantChange, NewChange};
 
 use crate::intake::{assign_person_ids, new_id, now_ms};
-use crate::merchants::{checked_note, queue};
+use crate::merchants::{checked_note, live, queue};
 use crate::session::{Access, Session, SessionSlot};
 use crate::{Code, Error, Result};
 
@@ -119,13 +119,11 @@ pub fn edit(slot: &mut SessionSlot, input: EditInput) -> Result<EditOutcome> {
     let session = slot.require(Access::Admin, "merchant.edit")?;
     let me = session.username().to_string();
     let vault = session.vault();
-    let merchant = crate::boarding::boarded(vault, &input.id)?;
-    if merchant.status == "terminated" {
-        return Err(Error::new(
-            Code::Conflict,
-            "a terminated merchant's details are kept as they were",
-        ));
-    }
+    let merchant = live(
+        vault,
+        &input.id,
+        "a terminated merchant's details are kept as they were",
+    )?;
     if vault.pending_merchant_change(&input.id)?.is_some() {
         return Err(Error::new(
             Code::Conflict,
@@ -374,13 +372,11 @@ pub fn accept(slot: &mut SessionSlot, input: DecideInput) -> Result<ChangesView>
         ));
     }
     let vault = session.vault();
-    let merchant = crate::boarding::boarded(vault, &input.id)?;
-    if merchant.status == "terminated" {
-        return Err(Error::new(
-            Code::Conflict,
-            "the merchant is terminated: its change can only be rejected",
-        ));
-    }
+    let merchant = live(
+        vault,
+        &input.id,
+        "the merchant is terminated: its change can only be rejected",
+    )?;
     let before = vault.merchant_change_previous(&change.id)?;
     let after = vault.application(&input.id)?.form;
     let (jobs, persons) = platform_requests(
@@ -494,6 +490,15 @@ fn settle_flag(session: &Session, id: &str) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Use case: accept (`accept`) or reject a pending change — the window's one command.
+pub fn decide(slot: &mut SessionSlot, input: DecideInput, accept: bool) -> Result<ChangesView> {
+    if accept {
+        self::accept(slot, input)
+    } else {
+        reject(slot, input)
+    }
 }
 
 fn pending(session: &Session, id: &str) -> Result<MerchantChange> {

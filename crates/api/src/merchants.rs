@@ -115,6 +115,20 @@ pub(crate) fn queue(
     Ok(job_id)
 }
 
+/// The boarded merchant of an application, unless it is terminated (then a conflict saying
+/// `refusal`).
+pub(crate) fn live(
+    vault: &vault::Vault,
+    application_id: &str,
+    refusal: &'static str,
+) -> Result<vault::boarding::Merchant> {
+    let merchant = crate::boarding::boarded(vault, application_id)?;
+    if merchant.status == "terminated" {
+        return Err(Error::new(Code::Conflict, refusal));
+    }
+    Ok(merchant)
+}
+
 /// The note, checked like every free text (kept as an internal note on the application).
 pub(crate) fn checked_note(note: &str) -> Result<String> {
     let note = domain::intake::clean_text("note", note, 1000)
@@ -269,13 +283,11 @@ pub fn set_limits(slot: &mut SessionSlot, input: LimitsInput) -> Result<Merchant
     let session = slot.require(Access::Admin, "merchant.limits")?;
     let me = session.username().to_string();
     let vault = session.vault();
-    let merchant = crate::boarding::boarded(vault, &input.id)?;
-    if merchant.status == "terminated" {
-        return Err(Error::new(
-            Code::Conflict,
-            "a terminated merchant's limits cannot change",
-        ));
-    }
+    let merchant = live(
+        vault,
+        &input.id,
+        "a terminated merchant's limits cannot change",
+    )?;
     let request = platform::requests::merchant_limits(&merchant.account_id, cap, ticket);
     let now = now_ms(OffsetDateTime::now_utc());
     vault.in_transaction(|| {

@@ -1851,30 +1851,29 @@ fn merchants_verb(
         MerchantsAction::Accept {
             application_id,
             note,
-        } => {
-            let input = api::merchant_changes::DecideInput {
-                id: application_id,
-                note,
-            };
-            let view = with_session(ctx, prompt, |slot| {
-                api::merchant_changes::accept(slot, input)
-            })?;
-            printer.value(out, &view, |w| print_changes(w, &view))
-        }
+        } => decide_change(ctx, prompt, printer, out, application_id, note, true),
         MerchantsAction::Reject {
             application_id,
             note,
-        } => {
-            let input = api::merchant_changes::DecideInput {
-                id: application_id,
-                note,
-            };
-            let view = with_session(ctx, prompt, |slot| {
-                api::merchant_changes::reject(slot, input)
-            })?;
-            printer.value(out, &view, |w| print_changes(w, &view))
-        }
+        } => decide_change(ctx, prompt, printer, out, application_id, note, false),
     }
+}
+
+/// `desk merchants accept|reject ID --note …`.
+fn decide_change(
+    ctx: &Ctx,
+    prompt: &mut dyn Prompt,
+    printer: &Printer,
+    out: &mut dyn Write,
+    id: String,
+    note: String,
+    accept: bool,
+) -> Result<(), Error> {
+    let input = api::merchant_changes::DecideInput { id, note };
+    let view = with_session(ctx, prompt, |slot| {
+        api::merchant_changes::decide(slot, input, accept)
+    })?;
+    printer.value(out, &view, |w| print_changes(w, &view))
 }
 
 /// An application form from JSON: the form itself or a whole application view holding it. A

@@ -121,13 +121,7 @@ pub async fn decide_merchant_change(
     accept: bool,
 ) -> Result<api::merchant_changes::ChangesView, api::Error> {
     state
-        .run(move |_, slot, _| {
-            if accept {
-                api::merchant_changes::accept(slot, input)
-            } else {
-                api::merchant_changes::reject(slot, input)
-            }
-        })
+        .run(move |_, slot, _| api::merchant_changes::decide(slot, input, accept))
         .await
 }
 
