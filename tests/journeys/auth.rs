@@ -48,7 +48,36 @@ pub fn setup(dir: &DataDir, slot: &mut SessionSlot) -> String {
 }
 
 /// A user created by the admin, signed in with a new password and an enrolled authenticator.
+/// A user `admin` adds, signed in and enrolled, whose account is two days old (so it may give
+/// second approvals: see [`signed_in_new_user`] for one made just now).
 pub fn signed_in_user(
+    dir: &DataDir,
+    admin: &mut SessionSlot,
+    name: &str,
+    role: &str,
+) -> SessionSlot {
+    let slot = signed_in_new_user(dir, admin, name, role);
+    // The vault offers no way to age an account (the one test hook): write its creation time.
+    let two_days_ago = time::OffsetDateTime::now_utc() - time::Duration::days(2);
+    let stamp = two_days_ago
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let n = admin
+        .require(api::Access::Admin, "test.age_user")
+        .unwrap()
+        .vault()
+        .conn()
+        .execute(
+            "UPDATE users SET created_at = ?2 WHERE username = ?1",
+            [name, stamp.as_str()],
+        )
+        .unwrap();
+    assert_eq!(n, 1, "one account aged");
+    slot
+}
+
+/// A user `admin` adds just now, signed in and enrolled.
+pub fn signed_in_new_user(
     dir: &DataDir,
     admin: &mut SessionSlot,
     name: &str,

@@ -9,4 +9,5 @@ mod gdpr;
 mod info;
 mod intake;
 mod review;
+mod sanctions;
 mod screening;

@@ -67,6 +67,7 @@ fn decide(
             note: "Checked the file and the evidence".into(),
             fields: Vec::new(),
             blocklist: false,
+            confirmed_hits: Vec::new(),
         },
     )
 }
@@ -218,6 +219,7 @@ fn concurrent_decisions_conflict_instead_of_losing_one() {
             note: "Looks fine to me".into(),
             fields: vec![],
             blocklist: false,
+            confirmed_hits: Vec::new(),
         },
     )
     .unwrap_err();
@@ -248,6 +250,7 @@ fn decline_to_blocklist_then_the_same_bank_account_scores_as_blocklisted() {
             note: "Stolen identity reported by the bank".into(),
             fields: vec![],
             blocklist: true,
+            confirmed_hits: Vec::new(),
         },
     )
     .unwrap();
@@ -373,6 +376,7 @@ fn request_info_sends_it_back_editable_and_resubmission_returns_it_to_review() {
         note: "The website does not load".into(),
         fields,
         blocklist: false,
+        confirmed_hits: Vec::new(),
     };
     assert_eq!(
         review::decide(&mut admin, input(vec![]))

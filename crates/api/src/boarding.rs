@@ -135,19 +135,8 @@ pub fn platform_settings(slot: &mut SessionSlot) -> Result<PlatformSettings> {
 /// Use case (admin): point the app at a platform. Plain HTTP only for this machine (the
 /// sandbox); the secret key is sealed in the vault and never shown again.
 pub fn set_platform(slot: &mut SessionSlot, input: SetPlatformInput) -> Result<PlatformSettings> {
-    let url = input.url.trim().trim_end_matches('/').to_string();
-    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
-        .iter()
-        .any(|p| {
-            url == *p || url.starts_with(&format!("{p}:")) || url.starts_with(&format!("{p}/"))
-        });
-    let https = url.starts_with("https://") && url.len() > "https://".len() + 3;
-    if !(https || loopback) || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(Error::invalid_input(
-            "url",
-            "must be an https:// address (plain http only for this machine, e.g. the sandbox)",
-        ));
-    }
+    let url = platform::parse_base_url(&input.url)
+        .map_err(|p| Error::invalid_input("url", &p.to_string()))?;
     if !(1.0..=100.0).contains(&input.rate_per_second) {
         return Err(Error::invalid_input(
             "rate_per_second",
@@ -156,6 +145,12 @@ pub fn set_platform(slot: &mut SessionSlot, input: SetPlatformInput) -> Result<P
     }
     if let Some(key) = &input.secret_key {
         let k = key.trim();
+        if platform::is_live_key(k) && !url.starts_with("https://") {
+            return Err(Error::invalid_input(
+                "url",
+                &platform::UrlProblem::LiveKeyNeedsHttps.to_string(),
+            ));
+        }
         let shape = (k.starts_with("sk_") || k.starts_with("rk_"))
             && (12..=256).contains(&k.len())
             && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
@@ -381,6 +376,8 @@ impl Worker {
 
     /// Sends until no job is queued or waiting to retry (or `deadline` passes).
     pub async fn drain(self: &Arc<Self>, deadline: Duration) -> Result<DrainReport> {
+        // Sending is something only a role that may cause it does (an auditor reads).
+        lock(&self.slot).require(Access::Write, "boarding.drain")?;
         let started = Instant::now();
         let sent_before = self.requests_sent();
         let mut lanes = tokio::task::JoinSet::new();
@@ -535,6 +532,10 @@ impl Worker {
                     self.stop_for_fix(vault, &job, "unsendable", &reason, Some(&field), None, now);
                 Err(None)
             }
+            Err(Failure::Held(reason)) => {
+                let _ = self.stop_for_fix(vault, &job, "sanctions_hold", &reason, None, None, now);
+                Err(None)
+            }
             Err(Failure::Other(e)) => {
                 tracing::warn!(code = %e.code(), job = %job.id, "boarding worker: {e}");
                 let _ = vault.release_job(&job.id, now + self.config.poll.as_millis() as i64 * 4);
@@ -547,6 +548,15 @@ impl Worker {
         if job.kind != "board" {
             let request = stored_request(vault, job).map_err(Failure::Other)?;
             return self.prepared(vault, job, request, 0, now);
+        }
+        // The hard stop at the last moment: a hit raised (or confirmed) after the approval
+        // holds the boarding before anything more is sent.
+        match vault.sanctions_clear(&job.application_id) {
+            Ok(()) => {}
+            Err(e @ (vault::VaultError::SanctionsHitsOpen(_) | vault::VaultError::SanctionsMatch)) => {
+                return Err(Failure::Held(e.to_string()))
+            }
+            Err(e) => return Err(Failure::Other(e.into())),
         }
         let stored = vault
             .application(&job.application_id)
@@ -936,6 +946,8 @@ impl Worker {
 
 enum Failure {
     Unsendable { field: String, reason: String },
+    /// The sanctions hard stop: the application has an open or confirmed hit.
+    Held(String),
     Other(Error),
 }
 
@@ -1145,6 +1157,21 @@ pub fn cancel(slot: &mut SessionSlot, id: &str) -> Result<JobView> {
     let me = session.username().to_string();
     let vault = session.vault();
     let job = vault.job(id)?;
+    // A job that carries an admin's decision on a live account (suspend, terminate, limits,
+    // an accepted change) is the admins' to stop: cancelled by anyone else, the desk would
+    // say "terminated" while the platform keeps charging.
+    if job.kind != "board" && session.role() != domain::Role::Admin {
+        session.audit(
+            "boarding.cancel",
+            Some(&job.application_id),
+            Outcome::Denied,
+            Some("a merchant account job: admins only"),
+        )?;
+        return Err(Error::new(
+            Code::Forbidden,
+            "only an admin can cancel a job that changes a boarded merchant's account",
+        ));
+    }
     let now = now_ms(OffsetDateTime::now_utc());
     vault.in_transaction(|| {
         vault.cancel_job(&job.id, now)?;
@@ -1207,6 +1234,23 @@ pub fn fix_and_resend(
             "only the field the platform named can be corrected here",
         ));
     }
+    // No side door around review: a material field (bank account, tax id, legal name, a
+    // person…) changes only through a reviewed edit — re-screened, re-assessed, checked
+    // against the blocklist and accepted by someone other than its author.
+    if !crate::merchant_changes::is_minor_field(field) {
+        session.audit(
+            "boarding.fix",
+            Some(&job.application_id),
+            Outcome::Denied,
+            Some(&format!("{field}: material")),
+        )?;
+        return Err(Error::new(
+            Code::Conflict,
+            format!(
+                "{field} is material: change it through Edit details on the merchant (or send the application back for information), so someone else reviews it"
+            ),
+        ));
+    }
     let stored = vault.application(&job.application_id)?;
     let mut tree =
         serde_json::to_value(&stored.form).map_err(|_| Error::internal("encoding a form"))?;
@@ -1228,6 +1272,7 @@ pub fn fix_and_resend(
             &job.application_id,
             stored.summary.version,
             &checked,
+            &me,
             now,
         )?;
         vault.forget_request_key(&job.id, &job.step)?;

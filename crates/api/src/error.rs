@@ -33,12 +33,18 @@ pub enum Code {
     DataDirUnavailable,
     /// An outside service (the payment platform) cannot be reached or refused to answer now.
     Unavailable,
+    /// A legal hard stop: sanctions hits without a disposition. Approval and boarding are
+    /// refused until every hit is dispositioned.
+    SanctionsHitsOpen,
+    /// A legal hard stop: a hit confirmed as the listed party. No role can approve or board;
+    /// only decline (reason `sanctions_match`) or request information remain.
+    SanctionsMatch,
     /// A bug or an environment failure the user cannot fix by changing input.
     Internal,
 }
 
 impl Code {
-    pub const ALL: [Code; 12] = [
+    pub const ALL: [Code; 14] = [
         Code::InvalidInput,
         Code::Unauthorized,
         Code::Forbidden,
@@ -50,6 +56,8 @@ impl Code {
         Code::Conflict,
         Code::DataDirUnavailable,
         Code::Unavailable,
+        Code::SanctionsHitsOpen,
+        Code::SanctionsMatch,
         Code::Internal,
     ];
 
@@ -66,6 +74,8 @@ impl Code {
             Code::Conflict => "conflict",
             Code::DataDirUnavailable => "data_dir_unavailable",
             Code::Unavailable => "unavailable",
+            Code::SanctionsHitsOpen => "sanctions_hits_open",
+            Code::SanctionsMatch => "sanctions_match",
             Code::Internal => "internal",
         }
     }
@@ -196,6 +206,8 @@ impl From<vault::VaultError> for Error {
             V::Locked { .. } => Code::AccountLocked,
             V::Invalid { .. } => Code::InvalidInput,
             V::NotFound(_) => Code::NotFound,
+            V::SanctionsHitsOpen(_) => Code::SanctionsHitsOpen,
+            V::SanctionsMatch => Code::SanctionsMatch,
             V::Storage { .. } | V::Io { .. } => Code::Internal,
         };
         if code == Code::Internal {

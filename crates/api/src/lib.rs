@@ -18,6 +18,7 @@ pub mod logging;
 pub mod merchant_changes;
 pub mod merchants;
 pub mod review;
+pub mod sanctions_report;
 pub mod screening;
 pub mod session;
 pub mod settings;

@@ -36,6 +36,17 @@ const MINOR_BUSINESS_FIELDS: &[&str] = &[
     "product_description",
 ];
 
+/// Whether a form field path (`business.email`, `business.address.line1`) is a minor field:
+/// contact details and addresses, which change without a second reviewer. Every other field —
+/// tax id, legal name, entity type, MCC, volumes, people, the bank account — is material.
+pub(crate) fn is_minor_field(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix("business.") else {
+        return false;
+    };
+    let head = rest.split(['.', '[']).next().unwrap_or("");
+    MINOR_BUSINESS_FIELDS.contains(&head)
+}
+
 /// An admin's edit of a merchant's details: the whole form as the window shows it (masked
 /// values put back unchanged keep the stored ones).
 #[derive(Debug, Clone, Deserialize)]
@@ -163,7 +174,7 @@ pub fn edit(slot: &mut SessionSlot, input: EditInput) -> Result<EditOutcome> {
     let flag = d.material && merchant.review_reason.is_none();
     let platform_updates = if d.material {
         vault.in_transaction(|| {
-            vault.edit_boarded_application(&input.id, input.version, &form, now)?;
+            vault.edit_boarded_application(&input.id, input.version, &form, &me, now)?;
             vault.record_merchant_change(&change)?;
             if flag {
                 vault.flag_merchant_for_review(&input.id, REVIEW_DETAILS_CHANGED, now)?;
@@ -174,7 +185,7 @@ pub fn edit(slot: &mut SessionSlot, input: EditInput) -> Result<EditOutcome> {
     } else {
         let request = requests::update_contact(&form, &merchant.account_id).map_err(unsendable)?;
         vault.in_transaction(|| {
-            vault.edit_boarded_application(&input.id, input.version, &form, now)?;
+            vault.edit_boarded_application(&input.id, input.version, &form, &me, now)?;
             vault.record_merchant_change(&change)?;
             queue(vault, &merchant, "update", "send", &request, &me, now)?;
             vault.add_note(&new_id(), &input.id, &me, now, &note_text)
@@ -437,7 +448,7 @@ pub fn reject(slot: &mut SessionSlot, input: DecideInput) -> Result<ChangesView>
     let version = vault.application_summary(&input.id)?.version;
     let now = now_ms(OffsetDateTime::now_utc());
     vault.in_transaction(|| {
-        vault.edit_boarded_application(&input.id, version, &before, now)?;
+        vault.edit_boarded_application(&input.id, version, &before, &me, now)?;
         vault.decide_merchant_change(&change.id, "rejected", &me, now)?;
         vault.add_note(
             &new_id(),

@@ -182,45 +182,21 @@ pub fn act(slot: &mut SessionSlot, input: ActionInput) -> Result<ActionOutcome> 
             ),
         ));
     }
-    let (kind, request) = if input.action == "terminate" {
-        let platform_reason = match input.reason.as_str() {
-            "fraud" | "terms_of_service" => input.reason.as_str(),
-            _ => "other",
-        };
-        (
-            "reject",
-            platform::requests::reject_account(&merchant.account_id, platform_reason),
-        )
-    } else {
-        (
-            "update",
-            platform::requests::merchant_status(&merchant.account_id, to, &input.reason),
-        )
-    };
-    let now = now_ms(OffsetDateTime::now_utc());
-    let note_id = new_id();
-    let mut job_id = String::new();
-    let blocklisted = vault.in_transaction(|| {
-        vault.set_merchant_status(&input.id, &merchant.status, to, &input.reason, &me, now)?;
-        job_id = queue(vault, &merchant, kind, "send", &request, &me, now)?;
-        vault.add_note(
-            &note_id,
-            &input.id,
-            &me,
-            now,
-            &format!("{} ({}): {note}", input.action, input.reason),
-        )?;
-        if input.blocklist {
-            vault.block_identifiers(
-                &input.id,
-                &format!("terminated: {}", input.reason),
-                &me,
-                now,
-            )
-        } else {
-            Ok(0)
-        }
-    })?;
+    if input.action == "reinstate" {
+        // The hard stop holds after boarding too: no role reinstates a merchant while a hit
+        // on it is open or confirmed.
+        vault.sanctions_clear(&input.id)?;
+    }
+    let (job_id, blocklisted) = apply(
+        vault,
+        &merchant,
+        &input.action,
+        to,
+        &input.reason,
+        &note,
+        input.blocklist,
+        &me,
+    )?;
     session.audit(
         &format!("merchant.{}", input.action),
         Some(&input.id),
@@ -242,6 +218,99 @@ pub fn act(slot: &mut SessionSlot, input: ActionInput) -> Result<ActionOutcome> 
         job_id,
         blocklisted,
     })
+}
+
+/// Changes our status of `merchant` to `to` and queues the platform request that carries it
+/// (`reject` for a termination, else an `update`), with the note kept on the application and,
+/// for a termination with `blocklist`, its identifiers blocklisted — all in one transaction.
+/// Returns the job id and how many identifiers were blocklisted.
+#[allow(clippy::too_many_arguments)]
+fn apply(
+    vault: &vault::Vault,
+    merchant: &vault::boarding::Merchant,
+    action: &str,
+    to: &str,
+    reason: &str,
+    note: &str,
+    blocklist: bool,
+    me: &str,
+) -> Result<(String, usize)> {
+    let (kind, request) = if action == "terminate" {
+        let platform_reason = match reason {
+            "fraud" | "terms_of_service" => reason,
+            _ => "other",
+        };
+        (
+            "reject",
+            platform::requests::reject_account(&merchant.account_id, platform_reason),
+        )
+    } else {
+        (
+            "update",
+            platform::requests::merchant_status(&merchant.account_id, to, reason),
+        )
+    };
+    let now = now_ms(OffsetDateTime::now_utc());
+    let id = &merchant.application_id;
+    let mut job_id = String::new();
+    let blocklisted = vault.in_transaction(|| {
+        vault.set_merchant_status(id, &merchant.status, to, reason, me, now)?;
+        job_id = queue(vault, merchant, kind, "send", &request, me, now)?;
+        vault.add_note(
+            &new_id(),
+            id,
+            me,
+            now,
+            &format!("{action} ({reason}): {note}"),
+        )?;
+        if blocklist {
+            vault.block_identifiers(id, &format!("terminated: {reason}"), me, now)
+        } else {
+            Ok(0)
+        }
+    })?;
+    Ok((job_id, blocklisted))
+}
+
+/// A boarded merchant confirmed as a sanctions match: card payments off and payouts held at
+/// once (the suspend path, reason `sanctions_match`), on behalf of `actor` who confirmed it,
+/// audited. `None` when the application is no live merchant, or is already suspended or
+/// terminated. Nobody's permission is asked: it is the law, not a choice.
+pub(crate) fn suspend_for_sanctions(
+    vault: &vault::Vault,
+    application_id: &str,
+    actor: &str,
+) -> Result<Option<String>> {
+    let Some(merchant) = vault.merchant(application_id)? else {
+        return Ok(None);
+    };
+    if !matches!(merchant.status.as_str(), "active" | "restricted") {
+        return Ok(None);
+    }
+    let (job_id, _) = apply(
+        vault,
+        &merchant,
+        "suspend",
+        "suspended",
+        "sanctions_match",
+        "automatic: a sanctions hit on this merchant was confirmed as a true match",
+        false,
+        actor,
+    )?;
+    vault.audit(
+        &vault::audit::Event {
+            actor,
+            action: "merchant.suspend",
+            target: Some(application_id),
+            outcome: Outcome::Ok,
+            detail: Some(&format!(
+                "{} → suspended: sanctions_match (automatic, confirmed match)",
+                merchant.status
+            )),
+        },
+        OffsetDateTime::now_utc(),
+    )?;
+    Ok(Some(job_id))
 }
 
 /// Our processing limits for a merchant, as typed (blank = no limit).

@@ -315,6 +315,10 @@ pub struct DecideInput {
     /// For `decline`: add the EIN, SSNs and bank account to the blocklist.
     #[serde(default)]
     pub blocklist: bool,
+    /// For a second approval: the ids of the false-positive dispositions recorded after the
+    /// first approval, each confirmed by the second approver.
+    #[serde(default)]
+    pub confirmed_hits: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -355,10 +359,20 @@ fn check_reasons(decision: &str, reasons: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// How long a new account waits before it may give a second approval: a checker account made
+/// for the occasion is not a second person.
+pub const SECOND_APPROVER_MIN_AGE: time::Duration = time::Duration::hours(24);
+
 /// Use case: decide an application in review. Approvals of high-risk applications (score at
-/// or above the four-eyes threshold, or any unresolved hit) need a second approver: an admin
-/// who is not the first. A decision on an application that changed meanwhile is a conflict.
+/// or above the four-eyes threshold) need a second approver: a lead or an admin who is not the
+/// maker (see [`check_second_approver`]). A decision on an application that changed meanwhile
+/// is a conflict; one on an application assigned to someone else needs a take-over first.
+///
+/// The sanctions hard stop: no approval, first or second, while any hit on the application is
+/// open (`sanctions_hits_open`) or confirmed as a true match (`sanctions_match`), whatever the
+/// role. The vault refuses the boarding job on its own as well.
 pub fn decide(slot: &mut SessionSlot, input: DecideInput) -> Result<DecideOutcome> {
+    let session = slot.require(Access::Write, "review.decide")?;
     check_reasons(&input.decision, &input.reasons)?;
     let note = domain::intake::clean_text("note", &input.note, 2000)
         .map_err(|e| Error::invalid_input("note", &e.reason))?;
@@ -389,7 +403,6 @@ pub fn decide(slot: &mut SessionSlot, input: DecideInput) -> Result<DecideOutcom
             ));
         }
     }
-    let session = slot.require(Access::Write, "review.decide")?;
     let vault = session.vault();
     let me = session.username().to_string();
     let row = vault.queue_row(&input.id)?;
@@ -405,7 +418,33 @@ pub fn decide(slot: &mut SessionSlot, input: DecideInput) -> Result<DecideOutcom
             "only an application in review can be decided (take it for review first)",
         ));
     }
-    let now = now_ms(OffsetDateTime::now_utc());
+    // The checker of an application awaiting its second approval is, by design, not its
+    // assignee; everyone else decides only what they hold.
+    let checking = row
+        .pending_approval_by
+        .as_deref()
+        .is_some_and(|first| first != me);
+    if !checking && row.assignee.as_deref() != Some(me.as_str()) {
+        let holder = row.assignee.as_deref().unwrap_or("nobody");
+        return Err(Error::new(
+            Code::Conflict,
+            format!("the application is assigned to {holder}: take it over first"),
+        ));
+    }
+    if input.decision == "approve" {
+        if let Err(e) = vault.sanctions_clear(&input.id) {
+            let e = Error::from(e);
+            session.audit(
+                "review.decide",
+                Some(&input.id),
+                Outcome::Denied,
+                Some(&format!("approve refused: {}", e.code())),
+            )?;
+            return Err(e);
+        }
+    }
+    let now_t = OffsetDateTime::now_utc();
+    let now = now_ms(now_t);
     let reasons_json =
         serde_json::json!({ "codes": input.reasons, "fields": input.fields }).to_string();
     let assessment = reassess(vault, &input.id)?;
@@ -425,7 +464,20 @@ pub fn decide(slot: &mut SessionSlot, input: DecideInput) -> Result<DecideOutcom
                     "the second approval of a high-risk application needs an underwriter lead or an admin",
                 ))
             }
-            Some(_) => ("second_approval", Some(ApplicationStatus::Approved), false),
+            Some(first) => {
+                if let Err(e) =
+                    check_second_approver(session, &input.id, first, &input.confirmed_hits, now_t)
+                {
+                    session.audit(
+                        "review.decide",
+                        Some(&input.id),
+                        Outcome::Denied,
+                        Some("second approval refused: maker-checker"),
+                    )?;
+                    return Err(e);
+                }
+                ("second_approval", Some(ApplicationStatus::Approved), false)
+            }
         },
         "approve" => ("approve", Some(ApplicationStatus::Approved), false),
         "decline" => ("decline", Some(ApplicationStatus::Declined), false),
@@ -457,7 +509,8 @@ pub fn decide(slot: &mut SessionSlot, input: DecideInput) -> Result<DecideOutcom
             vault.transition_application(&input.id, version, to, &me, Some(kind), now)?;
         }
         if to == Some(ApplicationStatus::Approved) {
-            // The boarding job is born with the approval: both commit, or neither.
+            // The boarding job is born with the approval: both commit, or neither. The vault
+            // refuses it on its own while a sanctions hit is open or confirmed.
             vault.enqueue_boarding(&new_id(), &input.id, &me, now)?;
         }
         if kind == "decline" && input.blocklist {
@@ -475,6 +528,84 @@ pub fn decide(slot: &mut SessionSlot, input: DecideInput) -> Result<DecideOutcom
         status,
         awaiting_second_approval: awaiting,
     })
+}
+
+/// Four eyes are two people, and the maker is not the checker. The second approver of an
+/// application first approved by `first` must not be:
+/// - whoever created it or last changed its form;
+/// - whoever dispositioned any of its sanctions hits;
+/// - an account created by `first`, or created less than [`SECOND_APPROVER_MIN_AGE`] ago
+///   (the vault's founding admin, created with the vault, is the one account with no
+///   creator);
+///
+/// and must confirm, by hit id (`confirmed_hits`), every false-positive disposition recorded
+/// after the first approval: a hit cleared between the two approvals is the checker's to see.
+fn check_second_approver(
+    session: &Session,
+    id: &str,
+    first: &str,
+    confirmed_hits: &[String],
+    now: OffsetDateTime,
+) -> Result<()> {
+    let vault = session.vault();
+    let me = session.username();
+    let refuse = |why: &str| Err(Error::new(Code::Conflict, why.to_string()));
+    let summary = vault.application_summary(id)?;
+    if summary.created_by == me || summary.edited_by.as_deref() == Some(me) {
+        return refuse(
+            "you created or edited this application: its second approval needs someone else",
+        );
+    }
+    let hits = vault.screening_hits(id)?;
+    if hits.iter().any(|h| h.disposed_by.as_deref() == Some(me)) {
+        return refuse(
+            "you dispositioned a sanctions hit on this application: its second approval needs someone else",
+        );
+    }
+    let user = vault
+        .user_by_name(me)?
+        .ok_or_else(|| Error::unauthorized("your account no longer exists"))?;
+    if user.created_by.as_deref() == Some(first) {
+        return refuse(
+            "your account was created by the first approver: the second approval needs someone independent of them",
+        );
+    }
+    if user.created_by.is_some() {
+        let created = OffsetDateTime::parse(
+            &user.created_at,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .map_err(|_| Error::new(Code::VaultDamaged, "a user's creation time is not readable"))?;
+        if now - created < SECOND_APPROVER_MIN_AGE {
+            return refuse(
+                "an account less than 24 hours old cannot give a second approval",
+            );
+        }
+    }
+    let first_approved_at = vault
+        .decisions(id)?
+        .iter()
+        .filter(|d| d.kind == "approve" && d.actor == first)
+        .map(|d| d.at)
+        .max()
+        .unwrap_or(0);
+    let unconfirmed = hits
+        .iter()
+        .filter(|h| {
+            h.disposition.as_deref() == Some("false_positive")
+                && h.disposed_at.unwrap_or(0) >= first_approved_at
+                && !confirmed_hits.contains(&h.id)
+        })
+        .count();
+    if unconfirmed > 0 {
+        return Err(Error::invalid_input(
+            "confirmed_hits",
+            &format!(
+                "{unconfirmed} false-positive disposition(s) recorded after the first approval: review and confirm each"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// What the review screen shows beyond the application itself.

@@ -523,7 +523,41 @@ pub fn rescreen(
 
 pub fn hits(slot: &mut SessionSlot, application_id: &str) -> Result<Vec<StoredHit>> {
     let session = slot.require(Access::SignedIn, "screen.hits")?;
-    Ok(session.vault().screening_hits(application_id)?)
+    session.vault().application_summary(application_id)?;
+    hits_with_entries(session.vault(), application_id)
+}
+
+/// An application's hits, each with the list entry it names (what the reviewer compares the
+/// applicant with: the entry's names, dates and places of birth, programs, remarks).
+pub(crate) fn hits_with_entries(vault: &Vault, application_id: &str) -> Result<Vec<StoredHit>> {
+    let mut hits = vault.screening_hits(application_id)?;
+    for hit in &mut hits {
+        hit.entry = vault
+            .list_entry(&hit.list_uid)?
+            .and_then(|body| serde_json::from_str::<serde_json::Value>(&body).ok())
+            .map(entry_view);
+    }
+    Ok(hits)
+}
+
+/// A stored list entry as shown: the parsed entry with its places of birth pulled out of the
+/// remarks (`POB Kabul, Afghanistan;`), where OFAC writes them.
+fn entry_view(mut entry: serde_json::Value) -> serde_json::Value {
+    let remarks = entry
+        .get("remarks")
+        .and_then(|r| r.as_str())
+        .unwrap_or("")
+        .to_string();
+    let places: Vec<String> = remarks
+        .split(';')
+        .filter_map(|part| part.trim().strip_prefix("POB "))
+        .map(|p| p.trim().trim_end_matches('.').to_string())
+        .filter(|p| !p.is_empty())
+        .collect();
+    if let Some(map) = entry.as_object_mut() {
+        map.insert("places_of_birth".into(), serde_json::json!(places));
+    }
+    entry
 }
 
 /// Use case: an underwriter records whether a hit is the listed party (`true_match`) or not
@@ -564,9 +598,20 @@ pub fn dispose_hit(
         Outcome::Ok,
         Some(&format!("hit {hit_id}: {disposition}")),
     )?;
+    let vault = session.vault();
+    // A boarded merchant confirmed as a match: card payments off and payouts held, queued to
+    // the platform at once (flagged below; the admins see it on the dashboard).
+    if disposition == "true_match" {
+        crate::merchants::suspend_for_sanctions(vault, &application, session.username())?;
+        flag_merchant(
+            vault,
+            session.username(),
+            &application,
+            REVIEW_SANCTIONS_MATCH,
+        )?;
+    }
     // A merchant under review: a confirmed match keeps it there (for an admin to act on);
     // once every hit is dispositioned as a false positive, the flag clears.
-    let vault = session.vault();
     let hits = vault.screening_hits(&application)?;
     if hits.iter().all(|h| h.disposition.is_some()) {
         if hits

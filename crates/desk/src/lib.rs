@@ -1437,6 +1437,7 @@ fn review(
                         note,
                         fields,
                         blocklist,
+                        confirmed_hits: Vec::new(),
                     },
                 )
             })?;

@@ -130,6 +130,56 @@ impl AccountState {
     }
 }
 
+/// The most of a response body the client reads: a platform answer is a few KiB; anything
+/// past this is refused, never buffered.
+pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+
+/// Why a platform address is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum UrlProblem {
+    #[error("is not an address (scheme://host[:port])")]
+    NotAUrl,
+    #[error("must be https:// (plain http only for this machine, e.g. the sandbox)")]
+    NotHttps,
+    #[error("must not carry a user name or password")]
+    Credentials,
+    #[error("must not carry a query or fragment")]
+    Extra,
+    #[error("must be https:// with a live key")]
+    LiveKeyNeedsHttps,
+}
+
+/// Parses a platform base address: `https://host[:port][/path]`, or plain `http://` only for a
+/// loopback host (`127.0.0.0/8`, `[::1]`, `localhost`); never with userinfo, a query or a
+/// fragment. Returns it without a trailing slash. The host is what `url` parses, so
+/// `http://localhost:1@192.0.2.2` is a user name in front of a remote host, and refused.
+pub fn parse_base_url(text: &str) -> Result<String, UrlProblem> {
+    let url = url::Url::parse(text.trim()).map_err(|_| UrlProblem::NotAUrl)?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(UrlProblem::Credentials);
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(UrlProblem::Extra);
+    }
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => return Err(UrlProblem::NotAUrl),
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        _ => return Err(UrlProblem::NotHttps),
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+/// True for a key of live mode (`sk_live_…`, `rk_live_…`): production settings.
+pub fn is_live_key(key: &str) -> bool {
+    key.starts_with("sk_live_") || key.starts_with("rk_live_")
+}
+
 /// The HTTP client (rustls, connection pooling). Cheap to clone.
 #[derive(Clone)]
 pub struct Client {
@@ -139,6 +189,14 @@ pub struct Client {
 
 impl Client {
     pub fn new(config: ClientConfig) -> Result<Self, CallError> {
+        let refused = |p: UrlProblem| CallError::Network {
+            detail: format!("the platform address {p}"),
+            timed_out: false,
+        };
+        parse_base_url(&config.base_url).map_err(refused)?;
+        if is_live_key(&config.secret_key) && !config.base_url.starts_with("https://") {
+            return Err(refused(UrlProblem::LiveKeyNeedsHttps));
+        }
         // reqwest is built without a bundled crypto provider; ring is ours. A second install is a
         // no-op error we can ignore.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -146,6 +204,8 @@ impl Client {
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("BoardingDesk/", env!("CARGO_PKG_VERSION")))
+            // A redirect is never followed: a 307/308 would send the body (and the key) on.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| CallError::Network {
                 detail: format!("could not build the HTTP client: {e}"),
@@ -187,10 +247,26 @@ impl Client {
         if let Some(key) = idempotency_key {
             builder = builder.header("Idempotency-Key", key);
         }
-        let response = builder.send().await.map_err(network)?;
+        let mut response = builder.send().await.map_err(network)?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let body = response.bytes().await.map_err(network)?;
+        let too_large = || CallError::Network {
+            detail: format!("the response is larger than {MAX_RESPONSE_BYTES} bytes"),
+            timed_out: false,
+        };
+        if response
+            .content_length()
+            .is_some_and(|n| n > MAX_RESPONSE_BYTES as u64)
+        {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(network)? {
+            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
         let json: serde_json::Value =
             serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
         classify(status, &headers, json)
@@ -241,6 +317,17 @@ fn classify(
         .map(|s| Duration::from_secs_f64(s.min(3600.0)));
     if status == 401 || status == 403 {
         return Err(CallError::Unauthorized { status });
+    }
+    if (300..400).contains(&status) {
+        // Not followed (see `Client::new`); what it would have done is unknown, so the job
+        // stops for a person to look at the platform address.
+        return Err(CallError::Rejected {
+            status,
+            kind: "redirect".into(),
+            code: None,
+            param: None,
+            message: format!("the platform answered with a redirect (HTTP {status}); it is not followed"),
+        });
     }
     let retry = match should_retry {
         Some(v) => v,
@@ -321,6 +408,59 @@ mod tests {
         assert!(matches!(
             classify(200, &HeaderMap::new(), serde_json::Value::Null),
             Err(CallError::Network { .. })
+        ));
+    }
+
+    #[test]
+    fn platform_addresses_are_parsed_not_prefix_matched() {
+        assert_eq!(
+            parse_base_url("https://api.stripe.com/").as_deref(),
+            Ok("https://api.stripe.com")
+        );
+        assert!(parse_base_url("http://127.0.0.1:12111").is_ok());
+        assert!(parse_base_url("http://127.9.9.9:1").is_ok());
+        assert!(parse_base_url("http://[::1]:8080").is_ok());
+        assert!(parse_base_url("http://localhost:1").is_ok());
+        assert_eq!(
+            parse_base_url("http://localhost:1@192.0.2.2:8099"),
+            Err(UrlProblem::Credentials),
+            "userinfo in front of a remote host"
+        );
+        assert_eq!(
+            parse_base_url("http://127.0.0.1.example.com"),
+            Err(UrlProblem::NotHttps)
+        );
+        assert_eq!(
+            parse_base_url("http://192.0.2.2"),
+            Err(UrlProblem::NotHttps)
+        );
+        assert_eq!(
+            parse_base_url("https://u:p@api.stripe.com"),
+            Err(UrlProblem::Credentials)
+        );
+        assert_eq!(
+            parse_base_url("https://api.stripe.com/?x=1"),
+            Err(UrlProblem::Extra)
+        );
+        assert_eq!(parse_base_url("ftp://127.0.0.1"), Err(UrlProblem::NotHttps));
+        assert_eq!(parse_base_url("not a url"), Err(UrlProblem::NotAUrl));
+    }
+
+    #[test]
+    fn a_live_key_is_never_sent_over_plain_http() {
+        let c = ClientConfig {
+            base_url: "http://127.0.0.1:9".into(),
+            secret_key: Zeroizing::new("sk_live_abcdefghijkl".into()),
+            timeout: Duration::from_secs(1),
+        };
+        assert!(Client::new(c).is_err(), "production settings need https");
+    }
+
+    #[test]
+    fn a_redirect_is_refused_not_followed() {
+        assert!(matches!(
+            classify(307, &HeaderMap::new(), serde_json::Value::Null),
+            Err(CallError::Rejected { status: 307, ref kind, .. }) if kind == "redirect"
         ));
     }
 

@@ -17,7 +17,10 @@ pub mod fields;
 pub mod requests;
 pub mod resilience;
 
-pub use client::{AccountState, CallError, Client, ClientConfig, Requirements};
+pub use client::{
+    is_live_key, parse_base_url, AccountState, CallError, Client, ClientConfig, Requirements,
+    UrlProblem,
+};
 pub use requests::{Method, Params, Request};
 
 /// The API version every request pins (`Stripe-Version`), matching the spec we validate against.

@@ -160,6 +160,8 @@ pub struct Summary {
     pub people_count: i64,
     pub source: String,
     pub created_by: String,
+    /// Who last changed its form after it was created (`None`: nobody but its creator).
+    pub edited_by: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
     pub submitted_at: Option<i64>,
@@ -262,7 +264,7 @@ struct Body {
 
 const SUMMARY_COLUMNS: &str = "id, status, legal_name, dba, entity_type, mcc, people_count, \
      source, created_by, created_at, updated_at, submitted_at, version, open_hits, \
-     screened_with IS NOT NULL";
+     screened_with IS NOT NULL, edited_by";
 
 fn summary_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Summary> {
     let status: String = r.get(1)?;
@@ -288,6 +290,7 @@ fn summary_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Summary> {
         version: r.get(12)?,
         open_hits: r.get(13)?,
         screened: r.get(14)?,
+        edited_by: r.get(15)?,
     })
 }
 
@@ -544,9 +547,10 @@ impl Vault {
         id: &str,
         expected_version: i64,
         form: &ApplicationForm,
+        actor: &str,
         now_ms: i64,
     ) -> Result<i64> {
-        self.replace_form(id, expected_version, form, now_ms, |s| {
+        self.replace_form(id, expected_version, form, actor, now_ms, |s| {
             s.is_editable()
                 .then_some(())
                 .ok_or("the application is not editable in its current status")
@@ -560,9 +564,10 @@ impl Vault {
         id: &str,
         expected_version: i64,
         form: &ApplicationForm,
+        actor: &str,
         now_ms: i64,
     ) -> Result<i64> {
-        self.replace_form(id, expected_version, form, now_ms, |s| {
+        self.replace_form(id, expected_version, form, actor, now_ms, |s| {
             (s == ApplicationStatus::BoardingFailed)
                 .then_some(())
                 .ok_or("only an application whose boarding failed can be corrected")
@@ -574,11 +579,14 @@ impl Vault {
         id: &str,
         expected_version: i64,
         form: &ApplicationForm,
+        actor: &str,
         now_ms: i64,
         allowed: impl Fn(ApplicationStatus) -> std::result::Result<(), &'static str>,
     ) -> Result<i64> {
         // A savepoint: a transaction of its own, or part of the caller's.
-        self.savepoint(|| self.replace_form_inner(id, expected_version, form, now_ms, allowed))
+        self.savepoint(|| {
+            self.replace_form_inner(id, expected_version, form, actor, now_ms, allowed)
+        })
     }
 
     fn replace_form_inner(
@@ -586,6 +594,7 @@ impl Vault {
         id: &str,
         expected_version: i64,
         form: &ApplicationForm,
+        actor: &str,
         now_ms: i64,
         allowed: impl Fn(ApplicationStatus) -> std::result::Result<(), &'static str>,
     ) -> Result<i64> {
@@ -611,7 +620,7 @@ impl Vault {
         conn.execute(
             "UPDATE applications SET legal_name = ?2, legal_name_key = ?3, dba = ?4, dba_key = ?5,
                  entity_type = ?6, mcc = ?7, people_count = ?8, updated_at = ?9,
-                 version = version + 1, body = ?10
+                 version = version + 1, body = ?10, edited_by = ?11
              WHERE id = ?1",
             params![
                 id,
@@ -623,7 +632,8 @@ impl Vault {
                 b.mcc,
                 form.people.len() as i64,
                 now_ms,
-                body
+                body,
+                actor
             ],
         )
         .map_err(VaultError::storage("updating an application"))?;

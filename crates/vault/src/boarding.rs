@@ -205,7 +205,9 @@ pub fn fingerprint(method_path_body: &str) -> String {
 
 impl Vault {
     /// Queues the boarding of an approved application (call inside the approval's
-    /// transaction). One board job per application: a second call is a conflict.
+    /// transaction). One board job per application: a second call is a conflict. Refused
+    /// (`SanctionsHitsOpen` / `SanctionsMatch`) while the application has a hit without a
+    /// disposition or a confirmed match — the second line of defence behind the approval.
     pub fn enqueue_boarding(
         &self,
         job_id: &str,
@@ -213,6 +215,7 @@ impl Vault {
         actor: &str,
         now_ms: i64,
     ) -> Result<()> {
+        self.sanctions_clear(application_id)?;
         self.enqueue_job(
             job_id,
             application_id,
@@ -520,8 +523,13 @@ impl Vault {
         Ok(())
     }
 
-    /// Retry now (or resume a cancelled or refused job).
+    /// Retry now (or resume a cancelled or refused job). A board job resumes only while its
+    /// application is clear of sanctions hits.
     pub fn requeue_job(&self, id: &str, now_ms: i64) -> Result<()> {
+        let job = self.job(id)?;
+        if job.kind == "board" {
+            self.sanctions_clear(&job.application_id)?;
+        }
         let n = self
             .conn()
             .execute(

@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0010_merchant_admin.sql"),
     include_str!("migrations/0011_retention.sql"),
     include_str!("migrations/0012_merchant_changes.sql"),
+    include_str!("migrations/0013_maker_checker.sql"),
 ];
 
 /// The schema version this build brings a vault to (rusqlite_migration keeps the number of

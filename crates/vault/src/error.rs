@@ -34,6 +34,14 @@ pub enum VaultError {
     Conflict(&'static str),
     #[error("key derivation parameters are below the enforced minimum")]
     WeakKdf,
+    /// A legal hard stop: the application has sanctions hits without a disposition. Nothing
+    /// may approve or board it until every hit is dispositioned.
+    #[error("{0} sanctions hit(s) without a disposition: disposition every hit first")]
+    SanctionsHitsOpen(u32),
+    /// A legal hard stop: a hit was confirmed as the listed party. No role can approve or
+    /// board it; the only decisions left are decline or request information.
+    #[error("a confirmed sanctions match: the application can only be declined or sent back for information")]
+    SanctionsMatch,
     #[error("storage failed while {context}: {message}")]
     Storage {
         context: &'static str,

@@ -57,9 +57,10 @@ impl Vault {
         id: &str,
         expected_version: i64,
         form: &ApplicationForm,
+        actor: &str,
         now_ms: i64,
     ) -> Result<i64> {
-        self.replace_form(id, expected_version, form, now_ms, |s| {
+        self.replace_form(id, expected_version, form, actor, now_ms, |s| {
             (s == ApplicationStatus::Boarded)
                 .then_some(())
                 .ok_or("only a boarded merchant's details are edited here")

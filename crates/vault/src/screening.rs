@@ -60,6 +60,11 @@ pub struct StoredHit {
     pub disposition_note: Option<String>,
     pub disposed_by: Option<String>,
     pub disposed_at: Option<i64>,
+    /// The list entry the hit names, as the list publishes it (names, dates and places of
+    /// birth, programs, identifiers, remarks), when a stored list version still has it. Filled
+    /// by the api for the screens and reports; `None` from the vault.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entry: Option<serde_json::Value>,
 }
 
 /// What one screening run changed for an application.
@@ -184,6 +189,19 @@ impl Vault {
         })
         .and_then(Iterator::collect)
         .map_err(VaultError::storage("reading sanctions lists"))
+    }
+
+    /// The JSON body of the list entry `uid` (`sdn:10278`), from the active version of its
+    /// list, else the newest version that has it.
+    pub fn list_entry(&self, uid: &str) -> Result<Option<String>> {
+        self.conn()
+            .prepare_cached(
+                "SELECT e.body FROM sanctions_lists l
+                 JOIN sanctions_entries e ON e.list_id = l.id AND e.uid = ?1
+                 ORDER BY l.active DESC, l.imported_at DESC LIMIT 1",
+            )
+            .and_then(|mut s| s.query_row([uid], |r| r.get(0)).optional())
+            .map_err(VaultError::storage("reading a sanctions entry"))
     }
 
     /// The JSON bodies of a list version's entries.
@@ -347,6 +365,7 @@ impl Vault {
                         disposition_note: r.get(8)?,
                         disposed_by: r.get(9)?,
                         disposed_at: r.get(10)?,
+                        entry: None,
                     },
                     r.get::<_, Vec<u8>>(5)?,
                 ))
@@ -362,6 +381,44 @@ impl Vault {
                 Ok(hit)
             })
             .collect()
+    }
+
+    /// The sanctions hard stop, checked where it cannot be forgotten: `Ok` only when the
+    /// application has no hit without a disposition and none confirmed as a true match.
+    /// Approval, the boarding job's birth and its every resumption call it.
+    pub fn sanctions_clear(&self, application_id: &str) -> Result<()> {
+        let (open, confirmed): (i64, i64) = self
+            .conn()
+            .prepare_cached(
+                "SELECT coalesce(sum(disposition IS NULL), 0),
+                        coalesce(sum(disposition = 'true_match'), 0)
+                 FROM screening_hits WHERE application_id = ?1",
+            )
+            .and_then(|mut s| s.query_row([application_id], |r| Ok((r.get(0)?, r.get(1)?))))
+            .map_err(VaultError::storage("checking sanctions hits"))?;
+        if confirmed > 0 {
+            return Err(VaultError::SanctionsMatch);
+        }
+        if open > 0 {
+            return Err(VaultError::SanctionsHitsOpen(
+                u32::try_from(open).unwrap_or(u32::MAX),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Every application with a hit confirmed as a true match, oldest confirmation first.
+    pub fn applications_with_confirmed_matches(&self) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached(
+                "SELECT application_id FROM screening_hits WHERE disposition = 'true_match'
+                 GROUP BY application_id ORDER BY min(disposed_at), application_id",
+            )
+            .map_err(VaultError::storage("finding confirmed matches"))?;
+        stmt.query_map([], |r| r.get(0))
+            .and_then(Iterator::collect)
+            .map_err(VaultError::storage("finding confirmed matches"))
     }
 
     /// Records a disposition of an open hit; a hit already dispositioned is a conflict (two

@@ -51,6 +51,9 @@ pub struct User {
     pub must_change_password: bool,
     pub totp_enrolled: bool,
     pub created_at: String,
+    /// Who added this user (`None` for the vault's founding admin and users added before
+    /// schema 13).
+    pub created_by: Option<String>,
     pub last_login_at: Option<String>,
     /// When the account is locked after failed sign-ins, until when (RFC 3339).
     pub locked_until: Option<String>,
@@ -216,7 +219,7 @@ impl Vault {
             keyring: keyring_file.clone(),
             policy,
         };
-        let admin_id = vault.insert_user(username, Role::Admin, false, now)?;
+        let admin_id = vault.insert_user(username, Role::Admin, false, None, now)?;
         let secret = Secret::generate();
         vault.store_totp_secret(&admin_id, &secret)?;
         let head_key = vault.head_key();
@@ -596,13 +599,22 @@ impl Vault {
         username: &Username,
         role: Role,
         must_change: bool,
+        created_by: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<String> {
         let id = Uuid::new_v4().to_string();
         let inserted = self.conn.execute(
-            "INSERT INTO users (id, username, role, must_change_password, created_at, password_changed_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-            params![id, username.as_str(), role.as_str(), must_change, rfc3339(now)],
+            "INSERT INTO users (id, username, role, must_change_password, created_at,
+                 password_changed_at, created_by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
+            params![
+                id,
+                username.as_str(),
+                role.as_str(),
+                must_change,
+                rfc3339(now),
+                created_by
+            ],
         );
         match inserted {
             Ok(_) => Ok(id),
@@ -722,7 +734,8 @@ impl Vault {
             Some((UserKey::Username, v)) => ("username = ?1", Some(v)),
         };
         let sql = format!(
-            "SELECT id, username, role, disabled, must_change_password, totp_confirmed, created_at, last_login_at
+            "SELECT id, username, role, disabled, must_change_password, totp_confirmed, created_at,
+                 last_login_at, created_by
              FROM users WHERE {condition} ORDER BY username"
         );
         let ring = self.keyring.load()?;
@@ -751,6 +764,7 @@ impl Vault {
                     totp_enrolled: r.get(5)?,
                     created_at: r.get(6)?,
                     last_login_at: r.get(7)?,
+                    created_by: r.get(8)?,
                 })
             })
             .map_err(VaultError::storage("reading users"))?;
@@ -774,7 +788,7 @@ impl Vault {
         now: OffsetDateTime,
     ) -> Result<(User, OneTimePassword)> {
         let otp = OneTimePassword::generate();
-        let id = self.insert_user(username, role, true, now)?;
+        let id = self.insert_user(username, role, true, Some(actor), now)?;
         self.set_slot(username.as_str(), otp.expose())?;
         self.audit(
             &Event {

@@ -432,6 +432,7 @@ pub fn approve(slot: &mut SessionSlot, form: ApplicationForm) -> Result<String> 
             note: "Checked the file and the evidence".into(),
             fields: Vec::new(),
             blocklist: false,
+            confirmed_hits: Vec::new(),
         },
     )?;
     Ok(id)

@@ -74,7 +74,7 @@ fn view(session: &Session, id: &str) -> Result<ApplicationView> {
         form: stored.form.masked(),
         history: vault.application_history(id)?,
         documents: vault.documents(id)?,
-        hits: vault.screening_hits(id)?,
+        hits: crate::screening::hits_with_entries(vault, id)?,
         missing,
         can_reveal: Access::Write.allows(session.role()),
         summary: stored.summary,
@@ -122,7 +122,7 @@ pub fn save_draft(slot: &mut SessionSlot, input: SaveDraft) -> Result<Applicatio
                 .map_err(Error::fields)?;
             session
                 .vault()
-                .update_application(&id, version, &form, now_ms(now))?;
+                .update_application(&id, version, &form, session.username(), now_ms(now))?;
             session.audit("application.update", Some(&id), Outcome::Ok, None)?;
             view(session, &id)
         }

@@ -126,9 +126,9 @@ fn updates_need_the_current_version_and_an_editable_status() {
     let mut changed = f.clone();
     changed.business.dba = "New DBA".into();
     changed.business.ein = "12-9999999".into();
-    assert_eq!(v.update_application("d", 1, &changed, 20).unwrap(), 2);
+    assert_eq!(v.update_application("d", 1, &changed, "uma", 20).unwrap(), 2);
     assert!(matches!(
-        v.update_application("d", 1, &changed, 30),
+        v.update_application("d", 1, &changed, "uma", 30),
         Err(VaultError::Conflict(_))
     ));
     assert_eq!(v.application("d").unwrap().form.business.dba, "New DBA");
@@ -150,7 +150,7 @@ fn updates_need_the_current_version_and_an_editable_status() {
     );
     assert!(
         matches!(
-            v.update_application("d", 3, &f, 50),
+            v.update_application("d", 3, &f, "uma", 50),
             Err(VaultError::Conflict(_))
         ),
         "a submitted application is not editable"
