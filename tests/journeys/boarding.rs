@@ -1157,3 +1157,168 @@ async fn a_changed_merchant_is_screened_and_its_hits_come_before_acceptance() {
     let m = w.with(|s| boarding::merchant(s, &id).unwrap().merchant);
     assert_eq!(m.persons.len(), 2, "the partner reached the platform");
 }
+
+/// Issue 14: a boarded merchant whose hit is confirmed as a true match is suspended at once
+/// (card payments off, payouts held), flagged, and the suspension reaches the platform exactly
+/// once even though the platform is down when the match is confirmed. No role reinstates it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_confirmed_match_on_a_boarded_merchant_suspends_it_once_through_an_outage() {
+    let Some(lists) = crate::screening::sanctions("ofac-small") else {
+        return;
+    };
+    let w = world(Faults::default(), 0).await;
+    let id = w.with(|s| approve(s, listed(720)));
+    let worker = Worker::new(Arc::clone(&w.slot), quick());
+    drain_all(&worker, 20).await;
+    w.with(|s| {
+        api::screening::import_lists(s, &lists).unwrap();
+        api::screening::rescreen(s, &mut |_| {}).unwrap();
+    });
+    let writes_before = w.sandbox.stats().writes;
+
+    w.down().await;
+    w.with(|s| {
+        let hit = api::screening::hits(s, &id).unwrap()[0].id.clone();
+        api::screening::dispose_hit(s, &hit, "true_match", "Passport matches the listing")
+            .unwrap();
+        let m = boarding::merchant(s, &id).unwrap().merchant;
+        assert_eq!(m.status, "suspended", "ours at once");
+        assert_eq!(m.status_reason.as_deref(), Some("sanctions_match"));
+        assert_eq!(m.review_reason.as_deref(), Some("sanctions_match"));
+        assert_eq!(api::review::dashboard(s).unwrap().merchants_in_review, 1);
+        let err = api::merchants::act(
+            s,
+            api::merchants::ActionInput {
+                id: id.clone(),
+                action: "reinstate".into(),
+                reason: "review_cleared".into(),
+                note: "Looks fine to me now".into(),
+                blocklist: false,
+            },
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), api::Code::SanctionsMatch, "no reinstatement");
+    });
+    let report = worker.drain(Duration::from_millis(800)).await.unwrap();
+    assert!(!report.finished, "nothing reaches a platform that is down");
+    w.up().await;
+    drain_all(&worker, 30).await;
+    let stats = w.sandbox.stats();
+    assert_eq!(
+        stats.writes - writes_before,
+        1,
+        "the suspension reached the platform exactly once"
+    );
+    let m = boarding::sync_merchant(&w.slot, &id).await.unwrap();
+    assert!(
+        !m.merchant.charges_enabled && !m.merchant.payouts_enabled,
+        "card payments off and payouts held on the platform: {:?}",
+        m.merchant
+    );
+}
+
+/// Issue 14's side doors around the outbox: a refused material field is not "fixed" by one
+/// underwriter; an admin's termination is not cancelled by an underwriter; an auditor does not
+/// send; a platform address with userinfo is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_outbox_has_no_side_doors() {
+    let w = world(Faults::default(), 0).await;
+    let dir = DataDir::open(w._tmp.path()).unwrap();
+    let mut uma = w.with(|admin| crate::auth::signed_in_user(&dir, admin, "uma", "underwriter"));
+    let mut audrey = w.with(|admin| crate::auth::signed_in_user(&dir, admin, "audrey", "auditor"));
+
+    // The platform refused the bank account (recorded as the worker records it): replacing it
+    // here would redirect payouts with no second reviewer.
+    let id = w.with(|s| approve(s, low_risk(730)));
+    let job = w.with(|s| boarding::job(s, &id).unwrap()).job;
+    w.with(|s| {
+        let session = s.require(api::Access::Admin, "test.refuse").unwrap();
+        let vault = session.vault();
+        let sealed = vault
+            .record_key(&id)
+            .unwrap()
+            .seal("boarding_error", b"routing number refused");
+        vault
+            .job_needs_fix(
+                &job.id,
+                &vault::boarding::JobError {
+                    kind: "rejected",
+                    message: &sealed,
+                    field: Some("bank.account_number"),
+                    param: Some("external_account"),
+                },
+                0,
+            )
+            .unwrap();
+    });
+    let err = boarding::fix_and_resend(&mut uma, &job.id, "bank.account_number", "000123456789")
+        .unwrap_err();
+    assert_eq!(err.code(), api::Code::Conflict);
+    assert!(err.message().contains("material"), "{err}");
+    let err = boarding::fix_and_resend(&mut uma, &job.id, "people[0].ssn", "536221234").unwrap_err();
+    assert_eq!(err.code(), api::Code::InvalidInput, "not the refused field");
+
+    // An auditor reads the outbox but does not send it.
+    let shared = Arc::new(Mutex::new(std::mem::take(&mut audrey)));
+    let err = Worker::new(Arc::clone(&shared), quick())
+        .drain(Duration::from_secs(1))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), api::Code::Forbidden, "an auditor may not drain");
+
+    // The admin terminates a boarded merchant while the platform is down; an underwriter
+    // cannot cancel the queued termination.
+    w.with(|s| boarding::retry(s, &job.id).unwrap());
+    let worker = Worker::new(Arc::clone(&w.slot), quick());
+    w.with(|s| boarding::cancel(s, &job.id).unwrap());
+    let id = w.with(|s| approve(s, low_risk(731)));
+    drain_all(&worker, 20).await;
+    w.down().await;
+    let out = w.with(|s| {
+        api::merchants::act(
+            s,
+            api::merchants::ActionInput {
+                id: id.clone(),
+                action: "terminate".into(),
+                reason: "fraud".into(),
+                note: "Card testing pattern confirmed".into(),
+                blocklist: false,
+            },
+        )
+        .unwrap()
+    });
+    let err = boarding::cancel(&mut uma, &out.job_id).unwrap_err();
+    assert_eq!(err.code(), api::Code::Forbidden, "{err}");
+    assert_eq!(
+        w.with(|s| boarding::job(s, &out.job_id).unwrap()).job.state,
+        vault::boarding::JobState::Queued,
+        "the termination still goes"
+    );
+    w.up().await;
+    drain_all(&worker, 20).await;
+    let account = w.with(|s| boarding::merchant(s, &id).unwrap()).merchant.account_id;
+    let got = w
+        .client()
+        .send(&requests::retrieve_account(&account), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        got["requirements"]["disabled_reason"], "rejected.fraud",
+        "the termination reached the platform: {got:#}"
+    );
+
+    // A platform address that names a remote host behind userinfo: refused, the key stays.
+    let err = w.with(|s| {
+        boarding::set_platform(
+            s,
+            SetPlatformInput {
+                url: "http://localhost:1@192.0.2.2:8099".into(),
+                secret_key: None,
+                rate_per_second: 25.0,
+            },
+        )
+        .unwrap_err()
+    });
+    assert_eq!(err.code(), api::Code::InvalidInput);
+    assert!(err.message().starts_with("url:"), "{err}");
+}

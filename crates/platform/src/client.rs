@@ -464,6 +464,80 @@ mod tests {
         ));
     }
 
+    /// A one-shot HTTP server on loopback that answers every connection with `response` and
+    /// counts the connections it got.
+    async fn serve(response: Vec<u8>) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = hits.clone();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut buf = vec![0u8; 64 * 1024];
+                let _ = stream.read(&mut buf).await;
+                let _ = stream.write_all(&response).await;
+                let _ = stream.shutdown().await;
+            }
+        });
+        (format!("http://{addr}"), hits)
+    }
+
+    fn client(base_url: String) -> Client {
+        Client::new(ClientConfig {
+            base_url,
+            secret_key: Zeroizing::new("sk_test_abcdefghijkl".into()),
+            timeout: Duration::from_secs(5),
+        })
+        .unwrap()
+    }
+
+    fn post() -> Request {
+        crate::requests::update_metadata("acct_1", &[("desk_status", "suspended")])
+    }
+
+    #[tokio::test]
+    async fn a_307_is_not_followed_and_the_body_goes_nowhere_else() {
+        let (elsewhere, elsewhere_hits) = serve(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}".to_vec()).await;
+        let redirect = format!(
+            "HTTP/1.1 307 Temporary Redirect\r\nlocation: {elsewhere}/v1/accounts/acct_1\r\ncontent-length: 0\r\n\r\n"
+        );
+        let (base, _) = serve(redirect.into_bytes()).await;
+        let err = client(base).send(&post(), Some("k1")).await.unwrap_err();
+        assert!(
+            matches!(err, CallError::Rejected { status: 307, .. }),
+            "refused, not followed: {err:?}"
+        );
+        assert_eq!(
+            elsewhere_hits.load(std::sync::atomic::Ordering::SeqCst),
+            0,
+            "nothing reached the redirect's target"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_oversized_response_is_refused_without_reading_it_all() {
+        let big = MAX_RESPONSE_BYTES + 10;
+        let mut with_length = format!("HTTP/1.1 200 OK\r\ncontent-length: {big}\r\n\r\n").into_bytes();
+        with_length.extend(std::iter::repeat_n(b' ', big));
+        let (base, _) = serve(with_length).await;
+        let err = client(base).send(&post(), Some("k2")).await.unwrap_err();
+        assert!(
+            matches!(&err, CallError::Network { detail, .. } if detail.contains("larger than")),
+            "{err:?}"
+        );
+        // Without a length: counted while reading.
+        let mut chunked = b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n".to_vec();
+        chunked.extend(std::iter::repeat_n(b' ', big));
+        let (base, _) = serve(chunked).await;
+        let err = client(base).send(&post(), Some("k3")).await.unwrap_err();
+        assert!(
+            matches!(&err, CallError::Network { detail, .. } if detail.contains("larger than")),
+            "{err:?}"
+        );
+    }
+
     #[test]
     fn the_config_never_prints_the_key() {
         let c = ClientConfig {
