@@ -26,6 +26,7 @@ const COMMANDS: &[&str] = &[
     "gdpr_erase",
     "gdpr_hold",
     "gdpr_export",
+    "sanctions_report_export",
     "retention_run",
     "set_retention_years",
     "backup_vault",

@@ -64,6 +64,7 @@ pub fn run() {
             commands::audit::gdpr_erase,
             commands::audit::gdpr_hold,
             commands::audit::gdpr_export,
+            commands::audit::sanctions_report_export,
             commands::audit::retention_run,
             commands::audit::set_retention_years,
             commands::audit::backup_vault,

@@ -111,9 +111,10 @@ async fn load_lists_rescreen_and_disposition_a_hit() {
     .await;
 }
 
-/// The issue's journey: an underwriter opens the queue, sees a high-risk application with an
-/// explained score and a sanctions hit, dispositions the hit and approves; the approval waits
-/// for a second approver; an admin gives it.
+/// The issue's journey: an underwriter imports a high-risk application, opens the queue, sees
+/// its explained score and a sanctions hit, dispositions the hit and approves; the approval
+/// waits for a second approver; an admin — neither its maker nor the one who cleared the hit —
+/// gives it.
 #[tokio::test]
 async fn four_eyes_review_of_a_high_risk_application() {
     let Some(lists) = shared_lists() else { return };
@@ -121,36 +122,41 @@ async fn four_eyes_review_of_a_high_risk_application() {
         let tmp = tempfile::tempdir()?;
         let csv = listed_applicant_csv(tmp.path(), true)?;
 
-        // The admin loads the lists, adds an underwriter and imports the application.
+        // The admin loads the lists and adds an underwriter.
         let admin_secret = page.set_up_vault(ADMIN, PASSWORD).await?;
         load_lists(&page, &lists).await?;
         let otp = page.add_user("uma").await?;
-        import_and_rescreen(&page, &csv).await?;
         page.click_button("Lock").await?;
 
-        // The underwriter's first sign-in, then the queue.
+        // The underwriter's first sign-in; she imports the application (its maker), then the
+        // queue. Taking it screens it if the background re-screen has not yet.
         page.first_sign_in("uma", &otp, "quiet river stones")
             .await?;
+        page.import_file(&csv, "Imported 1 of 1").await?;
         page.section("review").await?;
         let row = page
-            .wait_for_text("[aria-label='Review queue'] tbody tr", "100 high")
+            .wait_for_text("[aria-label='Review queue'] tbody tr", "submitted")
             .await?;
         ensure!(
-            row.contains("submitted") && row.contains(" min"),
-            "the queue row shows the score with the open hit (+40), the status and the wait: {row}"
+            row.contains(" min") || row.contains("now"),
+            "the queue row shows the status and the wait: {row}"
         );
         page.find("[aria-label='Review queue'] tbody tr button")
             .await?
             .click()
             .await?;
+        page.click_button("Take for review").await?;
         let score = page
-            .wait_for_text("[aria-label='Risk score']", "mcc_high_risk")
+            .wait_for_text("[aria-label='Risk score']", "sanctions_open_hit")
             .await?;
         ensure!(
-            score.contains("sanctions_open_hit") && score.contains("card_not_present"),
+            score.contains("mcc_high_risk") && score.contains("card_not_present"),
             "the score is explained factor by factor: {score}"
         );
-        page.click_button("Take for review").await?;
+        ensure!(
+            page.text("[data-testid=approve-blocked]").await?.contains("disposition every hit first"),
+            "an open hit blocks Approve"
+        );
         page.click_button("Disposition LOGAN MOREY, Elvis Angus")
             .await?;
         page.find("textarea")
@@ -213,4 +219,128 @@ async fn four_eyes_review_of_a_high_risk_application() {
         Ok(())
     })
     .await;
+}
+
+/// Issue 14's done-when: an application whose control person is a listed SDN cannot be
+/// approved. Once its hit is confirmed as a true match the window shows a red "Confirmed match"
+/// badge and a disabled Approve with the reason; the same approval forced through IPC is
+/// refused by Rust with `sanctions_match`; the decision defaults to decline with
+/// `sanctions_match`, onto the blocklist; the sanctions report is exported for filing.
+#[tokio::test]
+async fn a_listed_owner_cannot_be_approved_even_through_ipc() {
+    let Some(lists) = shared_lists() else { return };
+    scenario("sanctions_hard_stop", |page| async move {
+        let tmp = tempfile::tempdir()?;
+        let csv = listed_applicant_csv(tmp.path(), false)?;
+        page.set_up_vault(ADMIN, PASSWORD).await?;
+        load_lists(&page, &lists).await?;
+        import_and_rescreen(&page, &csv).await?;
+
+        page.section("review").await?;
+        page.find("[aria-label='Review queue'] tbody tr button")
+            .await?
+            .click()
+            .await?;
+        page.click_button("Take for review").await?;
+        page.click_button("Disposition LOGAN MOREY, Elvis Angus")
+            .await?;
+        let card = page.text("[aria-label='List entry sdn:10278']").await?;
+        ensure!(
+            card.contains("1963") && card.contains("SDNT"),
+            "the hit card shows the entry's date of birth and program: {card}"
+        );
+        page.find("textarea")
+            .await?
+            .send_keys("Passport number and date of birth match the SDN entry")
+            .await?;
+        page.click_button("Record true match").await?;
+        let badge = page
+            .wait_for_text("[data-testid=confirmed-match]", "Confirmed match — sdn:10278")
+            .await?;
+        ensure!(!badge.is_empty());
+        let panel = page.text("[aria-label='Sanctions screening'] h3").await?;
+        ensure!(
+            !panel.contains("no open hits"),
+            "never the green badge beside a confirmed match: {panel}"
+        );
+        let blocked = page.text("[data-testid=approve-blocked]").await?;
+        ensure!(
+            blocked.contains("Confirmed sanctions match (sdn:10278)"),
+            "{blocked}"
+        );
+        let approve = page.find("input[name=decision][value=approve]").await?;
+        ensure!(
+            approve.attr("disabled").await?.is_some(),
+            "Approve is disabled"
+        );
+        ensure!(
+            page.find("input[name=decision][value=decline]")
+                .await?
+                .is_selected()
+                .await?,
+            "the decision defaults to decline"
+        );
+        ensure!(
+            page.find("input[type=checkbox][value=sanctions_match]")
+                .await?
+                .is_selected()
+                .await?,
+            "with the reason sanctions_match"
+        );
+
+        // The same approval forced through IPC, around the disabled control: Rust refuses.
+        let forced = run_js(
+            &page,
+            "const q = await window.__TAURI_INTERNALS__.invoke('review_queue', { query: {} });
+             const row = q.items[0];
+             await window.__TAURI_INTERNALS__.invoke('decide', { input: {
+               id: row.id, version: row.version, decision: 'approve', reasons: ['low_risk'],
+               note: 'Forced around the disabled button', fields: [], blocklist: false,
+               confirmed_hits: [] } });
+             return { approved: true };",
+        )
+        .await?;
+        ensure!(
+            forced["thrown"]["code"] == "sanctions_match",
+            "the forced approval is refused with sanctions_match: {forced}"
+        );
+
+        // Declined onto the blocklist, then the report for the compliance officer.
+        page.find("#decide-blocklist").await?.click().await?;
+        page.fill(
+            "decide-note",
+            "Control person is the listed SDN: declined and blocked",
+        )
+        .await?;
+        page.click_button("Record decision").await?;
+        page.wait_for_text("[role=status]", "Decision recorded: declined")
+            .await?;
+        page.click_button("Export sanctions report").await?;
+        let saved = page
+            .wait_for_text("[role=status]", "Sanctions report saved:")
+            .await?;
+        let html_path = saved
+            .split("Sanctions report saved: ")
+            .nth(1)
+            .and_then(|rest| rest.split(" (and").next())
+            .ok_or_else(|| anyhow::anyhow!("no path in {saved:?}"))?;
+        let html = std::fs::read_to_string(html_path.trim())?;
+        ensure!(
+            html.contains("sdn:10278") && html.contains("decline") && html.contains("Due"),
+            "the report names the entry, what we did and the due date"
+        );
+        page.screenshot("sanctions-hard-stop").await?;
+        Ok(())
+    })
+    .await;
+}
+
+/// Runs `body` as an async function in the page and returns what it resolves to (a rejection
+/// as `{ thrown: … }`).
+async fn run_js(page: &Page, body: &str) -> Result<serde_json::Value> {
+    let script = format!(
+        "const done = arguments[arguments.length - 1];
+         (async () => {{ {body} }})().then(done, (e) => done({{ thrown: typeof e === 'object' && e !== null && 'code' in e ? e : String(e) }}));"
+    );
+    Ok(page.client.execute_async(&script, vec![]).await?)
 }

@@ -560,6 +560,32 @@ fn entry_view(mut entry: serde_json::Value) -> serde_json::Value {
     entry
 }
 
+/// Use case (the CLI's `review disposition ID HIT`): [`dispose_hit`] for a hit named together
+/// with its application (a hit of another application is not found), returning the
+/// application's hits after it.
+pub fn dispose_hit_of(
+    slot: &mut SessionSlot,
+    application_id: &str,
+    hit_id: &str,
+    disposition: &str,
+    note: &str,
+) -> Result<Vec<StoredHit>> {
+    let session = slot.require(Access::Write, "screen.disposition")?;
+    let of_it = session
+        .vault()
+        .screening_hits(application_id)?
+        .iter()
+        .any(|h| h.id == hit_id);
+    if !of_it {
+        return Err(Error::new(
+            Code::NotFound,
+            "that application has no such hit (see review hits ID)",
+        ));
+    }
+    dispose_hit(slot, hit_id, disposition, note)?;
+    hits(slot, application_id)
+}
+
 /// Use case: an underwriter records whether a hit is the listed party (`true_match`) or not
 /// (`false_positive`), with a note. Audited; a false positive is not raised again for the same
 /// person and the same, unchanged, list entry.
@@ -569,6 +595,7 @@ pub fn dispose_hit(
     disposition: &str,
     note: &str,
 ) -> Result<()> {
+    let session = slot.require(Access::Write, "screen.disposition")?;
     if !matches!(disposition, "true_match" | "false_positive") {
         return Err(Error::invalid_input(
             "disposition",
@@ -583,7 +610,6 @@ pub fn dispose_hit(
             "must say why, in at least 5 characters",
         ));
     }
-    let session = slot.require(Access::Write, "screen.disposition")?;
     let application = session.vault().dispose_hit(
         hit_id,
         disposition,

@@ -359,12 +359,38 @@ enum ReviewAction {
         /// For decline: add the EIN, SSNs and bank account to the blocklist
         #[arg(long)]
         blocklist: bool,
+        /// For a second approval: a false-positive disposition recorded after the first
+        /// approval that you reviewed (repeat for several; `review hits` lists them)
+        #[arg(long = "confirm-hit")]
+        confirmed_hits: Vec<String>,
     },
     /// Add an internal note to an application (sealed; the audit log names only the note's id)
     Note {
         id: String,
         #[arg(long)]
         text: String,
+    },
+    /// An application's sanctions hits: the list entry each names, the score, the disposition
+    Hits { id: String },
+    /// Record whether a hit is the listed party (--true-match) or not (--false-positive)
+    Disposition {
+        id: String,
+        hit: String,
+        #[arg(long, conflicts_with = "false_positive", required_unless_present = "false_positive")]
+        true_match: bool,
+        #[arg(long)]
+        false_positive: bool,
+        #[arg(long)]
+        note: String,
+    },
+    /// Sanctions reports of every confirmed match (admins, auditors): JSON + HTML, 0600
+    Report {
+        /// Only this application's
+        #[arg(long)]
+        id: Option<String>,
+        /// The folder to write both files into
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -1424,6 +1450,7 @@ fn review(
             note,
             fields,
             blocklist,
+            confirmed_hits,
         } => {
             let outcome = with_session(ctx, prompt, |slot| {
                 let version = r::review_view(slot, &id)?.row.version;
@@ -1437,7 +1464,7 @@ fn review(
                         note,
                         fields,
                         blocklist,
-                        confirmed_hits: Vec::new(),
+                        confirmed_hits,
                     },
                 )
             })?;
@@ -1458,7 +1485,87 @@ fn review(
                 writeln!(w, "{} note(s) on {id}", notes.len())
             })
         }
+        ReviewAction::Hits { id } => {
+            let hits = with_session(ctx, prompt, |slot| api::screening::hits(slot, &id))?;
+            printer.value(out, &hits, |w| print_hits(w, &hits))
+        }
+        ReviewAction::Disposition {
+            id,
+            hit,
+            true_match,
+            false_positive: _,
+            note,
+        } => {
+            let disposition = if true_match {
+                "true_match"
+            } else {
+                "false_positive"
+            };
+            let hits = with_session(ctx, prompt, |slot| {
+                api::screening::dispose_hit_of(slot, &id, &hit, disposition, &note)
+            })?;
+            printer.value(out, &hits, |w| print_hits(w, &hits))
+        }
+        ReviewAction::Report { id, out: folder } => {
+            let export = with_session(ctx, prompt, |slot| {
+                api::sanctions_report::export(slot, id.as_deref())
+            })?;
+            let mut written = Vec::new();
+            for file in [&export.json, &export.html] {
+                let path = folder.join(&file.file_name);
+                write_private(&path, &file.content)?;
+                written.push(path.display().to_string());
+            }
+            printer.value(out, &written, |w| {
+                writeln!(
+                    w,
+                    "{} report(s) written to {}",
+                    export.reports,
+                    written.join(" and ")
+                )
+            })
+        }
     }
+}
+
+/// One line a hit (`open`, `true match by uma`…) and the list entry it names.
+fn print_hits(w: &mut dyn Write, hits: &[api::vault_screening::StoredHit]) -> std::io::Result<()> {
+    if hits.is_empty() {
+        return writeln!(w, "no sanctions hits");
+    }
+    for h in hits {
+        let state = match (&h.disposition, &h.disposed_by) {
+            (Some(d), Some(by)) => format!("{} by {by}", d.replace('_', " ")),
+            (Some(d), None) => d.replace('_', " "),
+            _ => "OPEN".into(),
+        };
+        writeln!(
+            w,
+            "{}  {}  {:.2}  {}  {}  [{state}]",
+            h.id,
+            h.list_uid,
+            h.score,
+            h.subject,
+            h.detail["matched_name"].as_str().unwrap_or("")
+        )?;
+        if let Some(e) = &h.entry {
+            let list = |k: &str| {
+                e[k].as_array()
+                    .map(|a| {
+                        a.iter()
+                            .map(|v| v.as_str().map_or_else(|| v["text"].to_string(), str::to_string))
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    })
+                    .unwrap_or_default()
+            };
+            writeln!(w, "    programs: {}", list("programs"))?;
+            writeln!(w, "    names: {}", list("names"))?;
+            writeln!(w, "    born: {}  at: {}", list("dobs"), list("places_of_birth"))?;
+            writeln!(w, "    remarks: {}", e["remarks"].as_str().unwrap_or(""))?;
+        }
+    }
+    Ok(())
 }
 
 fn rules(

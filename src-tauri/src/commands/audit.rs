@@ -161,3 +161,28 @@ pub async fn backup_vault(state: State<'_, AppState>) -> Result<Saved, api::Erro
         })
         .await
 }
+
+/// Both files of the sanctions reports, saved under exports/.
+#[derive(serde::Serialize)]
+pub struct SavedReports {
+    reports: usize,
+    json: String,
+    html: String,
+}
+
+#[tauri::command]
+pub async fn sanctions_report_export(
+    state: State<'_, AppState>,
+    id: Option<String>,
+) -> Result<SavedReports, api::Error> {
+    state
+        .run(move |dir, slot, _| {
+            let export = api::sanctions_report::export(slot, id.as_deref())?;
+            Ok(SavedReports {
+                reports: export.reports,
+                json: save(dir, export.json)?.path,
+                html: save(dir, export.html)?.path,
+            })
+        })
+        .await
+}

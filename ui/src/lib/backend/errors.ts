@@ -12,6 +12,8 @@ export type ErrorCode =
   | 'not_found'
   | 'conflict'
   | 'data_dir_unavailable'
+  | 'sanctions_hits_open'
+  | 'sanctions_match'
   | 'internal'
   | 'ipc';
 
@@ -26,6 +28,8 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   'not_found',
   'conflict',
   'data_dir_unavailable',
+  'sanctions_hits_open',
+  'sanctions_match',
   'internal',
   'ipc',
 ];
@@ -96,6 +100,10 @@ export function titleFor(code: ErrorCode): string {
       return 'That is not possible right now';
     case 'data_dir_unavailable':
       return 'The data folder cannot be used';
+    case 'sanctions_hits_open':
+      return 'Sanctions hits must be dispositioned first';
+    case 'sanctions_match':
+      return 'Confirmed sanctions match: it cannot be approved';
     case 'internal':
       return 'Something went wrong inside Boarding Desk';
     case 'ipc':

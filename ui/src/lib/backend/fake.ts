@@ -26,6 +26,8 @@ export interface FakeOptions {
   jobs?: import('./types').BoardingJob[];
   merchants?: import('./types').Merchant[];
   platformDown?: boolean;
+  /** Screening hits per application id. */
+  hits?: Record<string, import('./types').StoredHit[]>;
 }
 
 export const READY_ADMIN: SessionInfo = {
@@ -70,7 +72,7 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
     const missing = [];
     if (!app.form.business.legal_name) missing.push({ field: 'business.legal_name', reason: 'is required' });
     if (app.form.people.length === 0) missing.push({ field: 'people', reason: 'add the owners and the control person' });
-    return { summary: { ...app.summary }, form: masked(app.form), history: [], documents: [...app.documents], hits: [], missing, can_reveal: true };
+    return { summary: { ...app.summary }, form: masked(app.form), history: [], documents: [...app.documents], hits: structuredClone(opts.hits?.[id] ?? []), missing, can_reveal: true };
   };
   const needSession = () => {
     if (!session || session.stage !== 'ready') throw new BackendError('unauthorized', 'sign in first');
@@ -271,7 +273,7 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
         decisions: [],
         notes: notes.filter((n) => n.id.startsWith(`${id}:`)),
         approve_reasons: ['meets_policy', 'edd_completed', 'low_risk'],
-        decline_reasons: ['fraud_risk', 'policy_other'],
+        decline_reasons: ['sanctions_match', 'fraud_risk', 'policy_other'],
         request_info_reasons: ['missing_document'],
       };
     },
@@ -429,6 +431,12 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
       calls.push(`gdprExport:${by}`);
       if (!value.trim()) throw new BackendError('not_found', 'the vault holds nothing under that identifier');
       return { applications: ['a1'], json: '/tmp/desk-test/exports/subject-a1.json', html: '/tmp/desk-test/exports/subject-a1.html' };
+    },
+    exportSanctionsReports: async (id) => {
+      const me = needSession();
+      if (me.role !== 'admin' && me.role !== 'auditor') throw new BackendError('forbidden', 'admins and auditors only');
+      calls.push(`exportSanctionsReports:${id ?? 'all'}`);
+      return { reports: 1, json: '/tmp/desk-test/exports/sanctions-report.json', html: '/tmp/desk-test/exports/sanctions-report.html' };
     },
     retentionRun: async (dryRun) => {
       calls.push(`retentionRun:${dryRun}`);

@@ -90,6 +90,7 @@ export const tauriBackend: Backend = {
   gdprErase: (id) => call('gdpr_erase', { id }),
   gdprHold: (id, reason) => call('gdpr_hold', { id, reason }),
   gdprExport: (by, value) => call('gdpr_export', { by, value }),
+  exportSanctionsReports: (id) => call('sanctions_report_export', { id }),
   retentionRun: (dryRun) => call('retention_run', { dryRun }),
   retentionSchedule: () => call('retention_schedule'),
   setRetentionSchedule: (enabled) => call('set_retention_schedule', { enabled }),

@@ -284,6 +284,13 @@ export interface Hit {
   fingerprint: string;
 }
 
+/** Both files of the sanctions reports export. */
+export interface SavedReports {
+  reports: number;
+  json: string;
+  html: string;
+}
+
 export interface StoredHit {
   id: string;
   application_id: string;
@@ -296,6 +303,22 @@ export interface StoredHit {
   disposition_note: string | null;
   disposed_by: string | null;
   disposed_at: number | null;
+  /** The list entry the hit names, as the list publishes it (absent once no list has it). */
+  entry?: ListEntry;
+}
+
+/** A sanctions list entry (OFAC's parsed record) with its places of birth pulled out. */
+export interface ListEntry {
+  uid: string;
+  ent_num: number;
+  kind: string;
+  programs: string[];
+  names: { text: string; kind: string }[];
+  dobs: string[];
+  places_of_birth: string[];
+  countries: string[];
+  ids: { kind: string; number: string; country: string | null }[];
+  remarks: string;
 }
 
 export interface ScreeningOutcome {
@@ -403,6 +426,9 @@ export interface DecideInput {
   note: string;
   fields: string[];
   blocklist: boolean;
+  /** For a second approval: false-positive dispositions recorded after the first approval,
+   * each confirmed by the second approver. */
+  confirmed_hits: string[];
 }
 
 export interface DecideOutcome {
@@ -697,6 +723,8 @@ export interface Backend {
   gdprErase(id: string): Promise<ErasureOutcome>;
   gdprHold(id: string, reason: string | null): Promise<void>;
   gdprExport(by: 'application' | 'ein' | 'ssn' | 'email', value: string): Promise<SavedSubject>;
+  /** Admins and auditors: every confirmed match's sanctions report (or one application's), saved under exports/. */
+  exportSanctionsReports(id: string | null): Promise<SavedReports>;
   retentionRun(dryRun: boolean): Promise<RetentionReport>;
   retentionSchedule(): Promise<RetentionSchedule>;
   setRetentionSchedule(enabled: boolean): Promise<RetentionSchedule>;

@@ -1,7 +1,7 @@
 import { fireEvent, render, screen, within } from '@testing-library/svelte';
 import { describe, expect, it } from 'vitest';
 import { READY_ADMIN, fakeBackend } from '../backend/fake';
-import type { QueueRow } from '../backend/types';
+import type { QueueRow, StoredHit } from '../backend/types';
 import ReviewQueuePage from './ReviewQueuePage.svelte';
 import { emptyForm } from '../applications/form';
 
@@ -56,5 +56,55 @@ describe('Review queue', () => {
     await fireEvent.click(screen.getByRole('button', { name: 'Add note' }));
     expect(await screen.findByTestId('note')).toHaveTextContent('alice — Called the owner; volumes confirmed');
     expect(backend.calls.filter((c) => c.startsWith('decide:'))).toHaveLength(1);
+  });
+
+  it('with a confirmed match: a red badge, Approve disabled with the reason, decline preselected, the list entry shown', async () => {
+    const queue: QueueRow[] = [];
+    const draft = emptyForm();
+    draft.business.legal_name = 'Listed Owner LLC';
+    const hits: Record<string, StoredHit[]> = {};
+    const backend = fakeBackend({ session: READY_ADMIN, queue, hits });
+    const saved = await backend.saveDraft(null, null, draft);
+    const id = saved.summary.id;
+    queue.push({ ...row(id, 'Listed Owner LLC', 100, 'high'), status: 'in_review', assignee: 'alice' });
+    hits[id] = [
+      {
+        id: 'h1', application_id: id, subject: 'people[0]', list_uid: 'sdn:10278', score: 0.97,
+        detail: {
+          uid: 'sdn:10278', entry_name: 'LOGAN MOREY, Elvis Angus', matched_name: 'LOGAN MOREY, Elvis Angus', name_kind: 'primary',
+          programs: ['SDNT'], score: 0.97, name_score: 0.95, alignment: [], adjustments: [], fingerprint: 'f', subject: 'people[0]',
+        },
+        screened_at: 1, disposition: 'true_match', disposition_note: 'Passport matches', disposed_by: 'uma', disposed_at: 2,
+        entry: {
+          uid: 'sdn:10278', ent_num: 10278, kind: 'individual', programs: ['SDNT'],
+          names: [{ text: 'LOGAN MOREY, Elvis Angus', kind: 'primary' }, { text: 'MOREY, Elvis', kind: 'aka' }],
+          dobs: ['28 Jul 1963'], places_of_birth: ['Belize'], countries: ['Belize'], ids: [], remarks: 'DOB 28 Jul 1963; POB Belize',
+        },
+      },
+    ];
+    render(ReviewQueuePage, { backend, session: READY_ADMIN, onerror: noop });
+    await fireEvent.click(await screen.findByText('Listed Owner LLC'));
+    const badge = await screen.findByTestId('confirmed-match');
+    expect(badge).toHaveTextContent('Confirmed match — sdn:10278');
+    expect(screen.queryByText('no open hits')).not.toBeInTheDocument();
+    const card = screen.getByLabelText('List entry sdn:10278');
+    expect(card).toHaveTextContent('28 Jul 1963');
+    expect(card).toHaveTextContent('Belize');
+    expect(card).toHaveTextContent('MOREY, Elvis');
+    expect(card).toHaveTextContent('SDNT');
+
+    const form = await screen.findByRole('form', { name: 'Decision' });
+    const approve = within(form).getByLabelText('Approve (a)');
+    expect(approve).toBeDisabled();
+    expect(screen.getByTestId('approve-blocked')).toHaveTextContent('Confirmed sanctions match (sdn:10278)');
+    expect(within(form).getByLabelText('Decline (d)')).toBeChecked();
+    expect(within(form).getByLabelText('sanctions match')).toBeChecked();
+    // The a shortcut does not pick Approve either.
+    await fireEvent.keyDown(window, { key: 'a' });
+    expect(within(form).getByLabelText('Decline (d)')).toBeChecked();
+
+    await fireEvent.click(screen.getByRole('button', { name: 'Export sanctions report' }));
+    expect(await screen.findByText(/Sanctions report saved/)).toBeInTheDocument();
+    expect(backend.calls).toContain(`exportSanctionsReports:${id}`);
   });
 });

@@ -18,14 +18,21 @@ export const SECTIONS: readonly Section[] = [
 
 export const DEFAULT_SECTION: SectionId = 'applications';
 
-/** `#/review` → `review`; anything unknown → the default section. */
+/** `#/review` → `review` (a `?filter` after it is the section's own); anything unknown → the
+ * default section. */
 export function sectionFromHash(hash: string): SectionId {
-  const id = hash.replace(/^#\/?/, '');
+  const id = hash.replace(/^#\/?/, '').split('?')[0];
   return SECTIONS.find((s) => s.id === id)?.id ?? DEFAULT_SECTION;
 }
 
-export function hashFor(id: SectionId): string {
-  return `#/${id}`;
+export function hashFor(id: SectionId, filter?: string): string {
+  return filter ? `#/${id}?${filter}` : `#/${id}`;
+}
+
+/** Whether the hash asks the section for `filter` (`#/merchants?in_review`). */
+export function hashHasFilter(hash: string, filter: string): boolean {
+  const query = hash.split('?')[1] ?? '';
+  return query.split('&').includes(filter);
 }
 
 /** The section an Alt+digit shortcut asks for, or null when the key is not a shortcut. */
