@@ -46,12 +46,20 @@ proptest! {
         }
     }
 
-    /// For any 8 leading digits with a valid prefix, exactly one check digit passes ABA.
+    /// For any 8 leading digits with a prefix that receives ACH, exactly one check digit passes
+    /// ABA; with prefix 80 (traveller's cheques) or an unassigned one, none does.
     #[test]
-    fn exactly_one_routing_check_digit(prefix in prop::sample::select(vec![1u32, 5, 11, 21, 26, 32, 61, 67, 72, 80]), mid in 0u32..1_000_000) {
+    fn exactly_one_routing_check_digit(prefix in prop::sample::select(vec![1u32, 5, 11, 21, 26, 32, 61, 67, 72]), mid in 0u32..1_000_000) {
         let head = format!("{prefix:02}{mid:06}");
         let valid = (0..10).filter(|d| RoutingNumber::parse(&format!("{head}{d}")).is_ok()).count();
         prop_assert_eq!(valid, 1);
+    }
+
+    #[test]
+    fn no_routing_number_outside_the_ach_prefixes(prefix in prop::sample::select(vec![13u32, 20, 33, 60, 73, 80, 99]), mid in 0u32..1_000_000) {
+        let head = format!("{prefix:02}{mid:06}");
+        let valid = (0..10).filter(|d| RoutingNumber::parse(&format!("{head}{d}")).is_ok()).count();
+        prop_assert_eq!(valid, 0);
     }
 
     /// Valid SSNs keep their digits, with or without dashes.
@@ -70,11 +78,12 @@ proptest! {
         prop_assert_eq!(Amount::parse(&a.to_string()).unwrap(), a);
     }
 
-    /// A percentage with two decimals shows in a form that parses back to itself.
+    /// A percentage with up to four decimals is kept exactly and shows in a form that parses
+    /// back to itself.
     #[test]
-    fn percents_round_trip(h in 0u16..=10_000) {
-        let p = Percent::parse("ownership", &format!("{}.{:02}", h / 100, h % 100)).unwrap();
-        prop_assert_eq!(p.hundredths(), h);
+    fn percents_round_trip(t in 0u32..=1_000_000) {
+        let p = Percent::parse("ownership", &format!("{}.{:04}", t / 10_000, t % 10_000)).unwrap();
+        prop_assert_eq!(p.ten_thousandths(), t);
         prop_assert_eq!(Percent::parse("ownership", &p.to_string()).unwrap(), p);
     }
 

@@ -317,8 +317,8 @@ pub fn assess(form: &ApplicationForm, checks: &Checks, rules: &RuleSet, today: D
         }
     }
     if let Ok(cp) = Percent::parse("", &b.card_present_percent) {
-        let cnp = 100 - cp.hundredths() / 100;
-        if cnp >= rules.cnp_share_high {
+        let cnp = 100 - cp.whole();
+        if cnp >= u32::from(rules.cnp_share_high) {
             add(
                 "card_not_present",
                 format!("{cnp}% card-not-present (from {}%)", rules.cnp_share_high),

@@ -600,8 +600,8 @@ impl ApplicationForm {
                 )
             };
             let pct = Percent::parse("", &ownership).ok();
-            total += pct.map_or(0, |p| u32::from(p.hundredths()));
-            let owner = pct.is_some_and(|p| p.hundredths() > 0);
+            total += pct.map_or(0, Percent::ten_thousandths);
+            let owner = pct.is_some_and(|p| !p.is_zero());
             if owner && !p.is_control && pct.is_some_and(|p| !p.at_least(25)) {
                 c.error(
                     at("ownership_percent"),
@@ -672,7 +672,7 @@ impl ApplicationForm {
                 is_control: p.is_control || sole,
             });
         }
-        if total > 10_000 {
+        if total > Percent::ALL {
             c.error("people", "ownership adds up to more than 100%");
         }
         out

@@ -13,11 +13,16 @@ impl RoutingNumber {
         if d.len() != 9 {
             return Err(FieldError::new(FIELD, "must be 9 digits"));
         }
+        if d.bytes().all(|b| b == b'0') {
+            return Err(FieldError::new(FIELD, "must not be all zeros"));
+        }
+        // 00–12 banks, 21–32 thrifts, 61–72 electronic; 80 (traveller's cheques) and the rest
+        // cannot receive ACH credits.
         let prefix: u8 = d[..2].parse().unwrap_or(99);
-        if !matches!(prefix, 0..=12 | 21..=32 | 61..=72 | 80) {
+        if !matches!(prefix, 0..=12 | 21..=32 | 61..=72) {
             return Err(FieldError::new(
                 FIELD,
-                "does not start with a Federal Reserve routing prefix",
+                "does not start with a routing prefix that receives ACH (00–12, 21–32, 61–72)",
             ));
         }
         let n: Vec<u32> = d.bytes().map(|b| u32::from(b - b'0')).collect();
@@ -162,6 +167,12 @@ impl Iban {
                 format!("must be {len} characters for this country"),
             ));
         }
+        if matches!(&s[2..4], "00" | "01" | "99") {
+            return Err(FieldError::new(
+                FIELD,
+                "has check digits (00, 01 or 99) that are never issued",
+            ));
+        }
         let rearranged = s[4..].chars().chain(s[..4].chars());
         let mut rem: u32 = 0;
         for c in rearranged {
@@ -211,6 +222,15 @@ mod tests {
             RoutingNumber::parse("02100002").unwrap_err().reason,
             "must be 9 digits"
         );
+        // Checksum-valid, but traveller's cheques (80) and all zeros receive no ACH.
+        assert!(RoutingNumber::parse("800000006")
+            .unwrap_err()
+            .reason
+            .contains("prefix"));
+        assert_eq!(
+            RoutingNumber::parse("000000000").unwrap_err().reason,
+            "must not be all zeros"
+        );
     }
 
     #[test]
@@ -225,6 +245,12 @@ mod tests {
             .unwrap_err()
             .reason
             .contains("22 characters"));
+        for never in ["GB00WEST12345698765432", "GB01WEST12345698765432", "GB99WEST12345698765432"] {
+            assert!(
+                Iban::parse(never).unwrap_err().reason.contains("never issued"),
+                "{never}"
+            );
+        }
         assert!(Iban::parse("ZZ82WEST12345698765432")
             .unwrap_err()
             .reason

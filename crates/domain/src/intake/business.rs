@@ -206,41 +206,71 @@ impl Mcc {
     }
 }
 
-/// A percentage with two decimals, 0–100 (ownership).
+/// A percentage, 0–100, exactly as typed: up to 4 decimals, kept in ten-thousandths of a
+/// percent. Nothing is rounded: 24.996 is below 25, and three owners at 33.334 are over 100.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct Percent(u16);
+pub struct Percent(u32);
 
 impl Percent {
+    /// Decimal places a percentage may have.
+    pub const DECIMALS: usize = 4;
+    const SCALE: u32 = 10_000;
+
     pub fn parse(field: &'static str, input: &str) -> Result<Self, FieldError> {
-        let text = input.trim().trim_end_matches('%').trim();
-        let value: f64 = text
-            .parse()
-            .map_err(|_| FieldError::new(field, "must be a number from 0 to 100"))?;
-        if !(0.0..=100.0).contains(&value) || !value.is_finite() {
-            return Err(FieldError::new(field, "must be a number from 0 to 100"));
+        let text = input.trim();
+        let text = text.strip_suffix('%').map_or(text, str::trim_end);
+        let bad = || FieldError::new(field, "must be a number from 0 to 100");
+        let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
+        if whole.is_empty()
+            || whole.len() > 3
+            || !whole.bytes().all(|b| b.is_ascii_digit())
+            || !frac.bytes().all(|b| b.is_ascii_digit())
+            || (text.contains('.') && frac.is_empty())
+        {
+            return Err(bad());
         }
-        let hundredths = (value * 100.0).round();
-        Ok(Self(hundredths as u16))
+        if frac.len() > Self::DECIMALS {
+            return Err(FieldError::new(field, "must have at most 4 decimals"));
+        }
+        let whole: u32 = whole.parse().map_err(|_| bad())?;
+        let frac: u32 = format!("{frac:0<4}").parse().map_err(|_| bad())?;
+        let value = whole * Self::SCALE + frac;
+        if value > 100 * Self::SCALE {
+            return Err(bad());
+        }
+        Ok(Self(value))
     }
 
-    pub fn hundredths(self) -> u16 {
+    /// The exact value in ten-thousandths of a percent (25% = 250000).
+    pub fn ten_thousandths(self) -> u32 {
         self.0
     }
 
-    pub fn at_least(self, whole: u16) -> bool {
-        self.0 >= whole * 100
+    /// The whole percent, rounded down.
+    pub fn whole(self) -> u32 {
+        self.0 / Self::SCALE
     }
+
+    pub fn at_least(self, whole: u32) -> bool {
+        self.0 >= whole * Self::SCALE
+    }
+
+    pub fn is_zero(self) -> bool {
+        self.0 == 0
+    }
+
+    /// 100%, in [`Self::ten_thousandths`].
+    pub const ALL: u32 = 100 * Self::SCALE;
 }
 
 impl fmt::Display for Percent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (whole, frac) = (self.0 / 100, self.0 % 100);
+        let (whole, frac) = (self.0 / Self::SCALE, self.0 % Self::SCALE);
         if frac == 0 {
             write!(f, "{whole}")
-        } else if frac % 10 == 0 {
-            write!(f, "{whole}.{}", frac / 10)
         } else {
-            write!(f, "{whole}.{frac:02}")
+            let digits = format!("{frac:04}");
+            write!(f, "{whole}.{}", digits.trim_end_matches('0'))
         }
     }
 }
@@ -252,17 +282,39 @@ pub struct Amount(u64);
 impl Amount {
     pub const MAX_CENTS: u64 = 100_000_000_000;
 
-    /// Parses `1234.5`, `$1,234.50`, `1 234`.
+    /// Parses `1234.5`, `$1,234.50`, `1 234`: one optional decimal point with at most two
+    /// decimals, and thousands separators (`,` or a space, not both) only in valid groups —
+    /// `12,5` is refused, never read as 125.
     pub fn parse(input: &str) -> Result<Self, FieldError> {
         const FIELD: &str = "amount";
         let bad = || FieldError::new(FIELD, "must be an amount in dollars, like 1250.00");
-        let s: String = input
-            .trim()
-            .trim_start_matches('$')
-            .chars()
-            .filter(|c| !matches!(c, ',' | ' '))
-            .collect();
-        let (whole, frac) = s.split_once('.').unwrap_or((&s, ""));
+        let s = input.trim();
+        let s = s.strip_prefix('$').map_or(s, str::trim_start);
+        let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+        if s.contains('.') && frac.is_empty() {
+            return Err(bad());
+        }
+        let separator = match (whole.contains(','), whole.contains(' ')) {
+            (true, true) => return Err(bad()),
+            (true, false) => Some(','),
+            (false, true) => Some(' '),
+            (false, false) => None,
+        };
+        let whole: String = match separator {
+            None => whole.to_string(),
+            Some(sep) => {
+                let groups: Vec<&str> = whole.split(sep).collect();
+                let first_ok = (1..=3).contains(&groups[0].len());
+                let rest_ok = groups[1..].iter().all(|g| g.len() == 3);
+                if !first_ok || !rest_ok {
+                    return Err(FieldError::new(
+                        FIELD,
+                        "has thousands separators in the wrong places (use 1,250.00 or 1250.00)",
+                    ));
+                }
+                groups.concat()
+            }
+        };
         if whole.is_empty()
             || whole.len() > 12
             || frac.len() > 2
@@ -356,15 +408,37 @@ mod tests {
     }
 
     #[test]
+    fn amounts_take_separators_only_in_valid_groups() {
+        let cents = |t: &str| Amount::parse(t).map(Amount::cents);
+        assert_eq!(cents("1234.5"), Ok(123_450));
+        assert_eq!(cents("$1,234.50"), Ok(123_450));
+        assert_eq!(cents("1 234"), Ok(123_400));
+        assert_eq!(cents("1,234,567"), Ok(123_456_700));
+        for bad in ["12,5", "1,2345", ",123", "1,23.00", "1.2.3", "1 234,567", "12.", "1.234", "+5", "-5", "1e3"] {
+            let e = Amount::parse(bad).unwrap_err();
+            assert_eq!(e.field, "amount", "{bad}");
+            assert!(!e.reason.contains(bad), "no echo: {e}");
+        }
+    }
+
+    #[test]
     fn percent_parses_and_bounds() {
         assert_eq!(
-            Percent::parse("ownership", "25").unwrap().hundredths(),
-            2500
+            Percent::parse("ownership", "25").unwrap().ten_thousandths(),
+            250_000
         );
         assert_eq!(
-            Percent::parse("ownership", "33.33%").unwrap().hundredths(),
-            3333
+            Percent::parse("ownership", "33.33%").unwrap().ten_thousandths(),
+            333_300
         );
+        let p = Percent::parse("ownership", "24.996").unwrap();
+        assert!(!p.at_least(25), "24.996 is below 25: nothing is rounded");
+        assert_eq!(p.to_string(), "24.996", "kept as typed");
+        assert_eq!(Percent::parse("ownership", "33.3340").unwrap().to_string(), "33.334");
+        assert!(Percent::parse("ownership", "12.34567").unwrap_err().reason.contains("4 decimals"));
+        for bad in ["+5", " - 5", "1e1", "5.", ".5", "0x10", "inf", "100.0001"] {
+            assert!(Percent::parse("ownership", bad).is_err(), "{bad}");
+        }
         assert!(Percent::parse("ownership", "25").unwrap().at_least(25));
         assert!(!Percent::parse("ownership", "24.99").unwrap().at_least(25));
         assert!(Percent::parse("ownership", "101").is_err());

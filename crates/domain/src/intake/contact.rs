@@ -12,6 +12,8 @@ impl Email {
         if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(bad());
         }
+        super::text::refuse_hidden(FIELD, s)?;
+        let s = super::text::nfc(s);
         let (local, domain) = s.split_once('@').ok_or_else(bad)?;
         let labels: Vec<&str> = domain.split('.').collect();
         let domain_ok = labels.len() >= 2
@@ -82,6 +84,7 @@ impl WebsiteUrl {
         const FIELD: &str = "website";
         let s = input.trim();
         let bad = |why: &str| FieldError::new(FIELD, why.to_string());
+        super::text::refuse_hidden(FIELD, s)?;
         if s.len() > 2000 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(bad("must be a web address without spaces"));
         }
@@ -94,6 +97,9 @@ impl WebsiteUrl {
         if host_port.contains('@') {
             return Err(bad("must not contain a user name or password"));
         }
+        if host_port.starts_with('[') {
+            return Err(bad("must name a domain, not an IP address"));
+        }
         let host = host_port.split(':').next().unwrap_or("");
         let labels: Vec<&str> = host.split('.').collect();
         if labels.len() < 2
@@ -102,6 +108,14 @@ impl WebsiteUrl {
                 .any(|l| l.is_empty() || !l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
         {
             return Err(bad("must have a domain name such as example.com"));
+        }
+        // A registrable domain ends in a top-level domain of letters (or an IDN's xn--): an
+        // IPv4 literal (`127.0.0.1`) or an all-digit host names no business.
+        let tld = labels[labels.len() - 1];
+        let tld_ok = (tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()))
+            || tld.starts_with("xn--");
+        if !tld_ok {
+            return Err(bad("must name a domain, not an IP address"));
         }
         Ok(Self(s.to_string()))
     }
@@ -218,6 +232,8 @@ mod tests {
             "@example.com",
             "a@@example.com",
             "a@-x.com",
+            "ops\u{202E}moc@example.com",
+            "o\u{200B}ps@example.com",
         ] {
             assert_eq!(Email::parse(bad).unwrap_err().field, "email", "{bad}");
         }
@@ -247,6 +263,14 @@ mod tests {
             .reason
             .contains("password"));
         assert!(WebsiteUrl::parse("javascript:alert(1)").is_err());
+        for ip in ["https://127.0.0.1/", "http://192.0.2.10:8080/shop", "https://[::1]/", "https://10.0.0.1"] {
+            assert!(
+                WebsiteUrl::parse(ip).unwrap_err().reason.contains("not an IP address"),
+                "{ip}"
+            );
+        }
+        assert!(WebsiteUrl::parse("https://xn--bcher-kva.example/").is_ok());
+        assert!(WebsiteUrl::parse("https://shop.example.com/\u{202E}x").is_err());
     }
 
     #[test]

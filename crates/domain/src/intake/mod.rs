@@ -20,4 +20,4 @@ pub use business::{Amount, Ein, EntityType, Mcc, MccInfo, MccTier, Percent};
 pub use contact::{CountryCode, Email, Phone, UsState, WebsiteUrl, ZipCode};
 pub use lifecycle::{ApplicationStatus, IllegalTransition};
 pub use person::{DateOfBirth, Itin, PassportNumber, Ssn};
-pub use text::{clean_text, FieldError};
+pub use text::{clean_text, is_hidden_or_bidi, nfc, refuse_hidden, FieldError};

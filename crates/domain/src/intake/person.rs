@@ -177,7 +177,12 @@ impl DateOfBirth {
     pub fn parse(input: &str, today: (i32, u8, u8)) -> Result<Self, FieldError> {
         const FIELD: &str = "date of birth";
         let bad = || FieldError::new(FIELD, "must be a date as YYYY-MM-DD");
-        let mut parts = input.trim().splitn(3, '-');
+        let text = input.trim();
+        // Digits and two hyphens only: no signs, no spaces (`1990-+1-+5` is no date).
+        if !text.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+            return Err(bad());
+        }
+        let mut parts = text.splitn(3, '-');
         let year: i32 = parts
             .next()
             .filter(|p| p.len() == 4)
@@ -265,5 +270,8 @@ mod tests {
         assert!(DateOfBirth::parse("2000-02-29", today).is_ok(), "leap day");
         assert!(DateOfBirth::parse("1899-12-31", today).is_err());
         assert!(DateOfBirth::parse("25/11/1990", today).is_err());
+        for signed in ["1990-+1-+5", "1990-01- 5", "+990-01-05", "1990--1-05", "1990-0 1-05"] {
+            assert!(DateOfBirth::parse(signed, today).is_err(), "{signed}");
+        }
     }
 }
