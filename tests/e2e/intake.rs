@@ -286,6 +286,26 @@ async fn import_ten_thousand_applications_in_the_window() {
             .await?;
         page.fill("app-search", "blue").await?;
         page.wait_for_text("main table", "Blue").await?;
+
+        // Issue 14: a second file with the first application's EIN is imported with a
+        // visible "possible duplicate" warning (the EIN itself never shown).
+        let first = api::intake::demo::generate(1, 77).remove(0);
+        let mut again = api::intake::demo::generate(1, 991).remove(0);
+        again.business.ein = first.business.ein.clone();
+        let second = tmp.path().join("again.csv");
+        std::fs::write(&second, api::intake::import::to_csv(&[again]))?;
+        page.import_file(&second, "Imported 1 of 1").await?;
+        let warnings = page
+            .wait_for_text(
+                "[aria-label='Possible duplicates']",
+                "possible duplicate of application",
+            )
+            .await?;
+        ensure!(
+            warnings.contains("same EIN") && !warnings.contains(&first.business.ein),
+            "the warning names the shared identifier, not its value: {warnings}"
+        );
+        page.screenshot("import-duplicate-warning").await?;
         Ok(())
     })
     .await;

@@ -172,7 +172,12 @@ async fn four_eyes_review_of_a_high_risk_application() {
             "still high risk without the hit: {score}"
         );
 
-        page.find("#decide-note").await?.click().await?;
+        // The decision starts at the recommendation (enhanced due diligence: request
+        // information); the underwriter chooses Approve.
+        page.find("input[name=decision][value=approve]")
+            .await?
+            .click()
+            .await?;
         page.find("input[value=edd_completed]")
             .await?
             .click()
@@ -196,6 +201,10 @@ async fn four_eyes_review_of_a_high_risk_application() {
         )
         .await?;
         page.find("[aria-label='Review queue'] tbody tr button")
+            .await?
+            .click()
+            .await?;
+        page.find("input[name=decision][value=approve]")
             .await?
             .click()
             .await?;

@@ -344,8 +344,9 @@ fn import_keeps_good_rows_reports_bad_ones_and_lists_search_them() {
     let err = intake::list_applications(&mut admin, &query).unwrap_err();
     assert_eq!(err.message(), "created_from: must be a date as YYYY-MM-DD");
     let err =
-        import::import(&mut admin, "x.csv", b"legal_name,nonsense\n", &mut |_| {}).unwrap_err();
-    assert!(err.message().contains("unknown column nonsense"));
+        import::import(&mut admin, "x.csv", b"legal_name,nonsense_column\n", &mut |_| {})
+            .unwrap_err();
+    assert!(err.message().contains("unknown column nonsense_column"));
     assert!(audit_actions(&mut admin).contains(&(
         "application.import".into(),
         Some("29 imported, 2 rejected of 31".into())
@@ -519,4 +520,58 @@ fn no_kyc_value_reaches_the_data_folder_in_plaintext() {
         }
     }
     assert!(scanned >= 2, "the vault and its keyring were scanned");
+}
+
+/// Issue 14: a second application with an EIN, SSN or bank account already in the vault, or
+/// earlier in the same file, is imported with a visible "possible duplicate" warning — or
+/// skipped when asked — and the warning names the other application, never the value.
+#[test]
+fn an_identifier_seen_before_is_a_possible_duplicate_warning_or_skipped() {
+    let (_tmp, _dir, mut admin) = admin();
+    let forms = demo::generate(3, 41);
+    let csv = import::to_csv(&forms);
+    let first = import::import(&mut admin, "a.csv", &csv, &mut |_| {}).unwrap();
+    assert_eq!(first.imported, 3);
+    assert!(first.warnings.is_empty(), "{:?}", first.warnings);
+
+    // The same EIN again, in a second file, and twice within it.
+    let mut again = demo::generate(2, 42);
+    again[0].business.ein = forms[1].business.ein.clone();
+    again[1].business.ein = forms[1].business.ein.clone();
+    let ein = forms[1].business.ein.clone();
+    let report = import::import(&mut admin, "b.csv", &import::to_csv(&again), &mut |_| {}).unwrap();
+    assert_eq!(report.imported, 2, "imported, with warnings");
+    assert_eq!(report.warnings.len(), 2, "{:?}", report.warnings);
+    assert_eq!(report.warnings[0].row, 1);
+    assert_eq!(report.warnings[0].identifier, "ein");
+    assert!(
+        report.warnings[0].message.starts_with("possible duplicate of application "),
+        "{:?}",
+        report.warnings[0]
+    );
+    assert_eq!(
+        report.warnings[1].message, "possible duplicate of row 1 of this file (same EIN)",
+        "earlier in the same file"
+    );
+    let json = serde_json::to_string(&report).unwrap();
+    assert!(!json.contains(&ein), "the EIN is never in the report");
+
+    // Skipped when asked: the report says so, nothing is stored for them.
+    let mut third = demo::generate(1, 43);
+    third[0].people[0].ssn = forms[0].people[0].ssn.clone();
+    let report = import::import_with(
+        &mut admin,
+        "c.csv",
+        &import::to_csv(&third),
+        import::Duplicates::Skip,
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!((report.imported, report.skipped_duplicates), (0, 1));
+    assert!(report.warnings[0].skipped);
+    assert_eq!(report.warnings[0].identifier, "ssn");
+    let total = intake::list_applications(&mut admin, &ListQuery::default())
+        .unwrap()
+        .total;
+    assert_eq!(total, 5, "3 + 2 imported, the skipped one is not stored");
 }

@@ -99,6 +99,10 @@ enum Command {
     Import {
         /// The file (.csv, or .json in Stripe's Accounts/Persons shape)
         file: PathBuf,
+        /// Skip (rather than import with a warning) an application whose EIN, SSN/ITIN or bank
+        /// account is already in the vault or earlier in the file
+        #[arg(long)]
+        skip_duplicates: bool,
     },
     /// Applications: list and show (sensitive values masked)
     Application {
@@ -530,7 +534,10 @@ where
         } => restore_verb(&ctx, &file, &into, recovery_key, prompt, &printer, out),
         Command::User { action } => user(&ctx, action, prompt, &printer, out),
         Command::Audit { action } => audit(&ctx, action, prompt, &printer, out),
-        Command::Import { file } => import(&ctx, &file, prompt, &printer, out, err),
+        Command::Import {
+            file,
+            skip_duplicates,
+        } => import(&ctx, &file, skip_duplicates, prompt, &printer, out, err),
         Command::Application { action } => application(&ctx, action, prompt, &printer, out),
         Command::Demo { action } => demo(&ctx, action, prompt, &printer, out, err),
         Command::Lists { action } => lists(&ctx, action, prompt, &printer, out),
@@ -1113,6 +1120,21 @@ fn print_report(
         for e in &report.errors {
             writeln!(w, "row {}, {}: {}", e.row, e.field, e.reason)?;
         }
+        if report.errors_not_listed > 0 {
+            writeln!(w, "…and {} more problems", report.errors_not_listed)?;
+        }
+        for x in &report.warnings {
+            writeln!(
+                w,
+                "row {}: {}{}",
+                x.row,
+                x.message,
+                if x.skipped { " — skipped" } else { "" }
+            )?;
+        }
+        if report.warnings_not_listed > 0 {
+            writeln!(w, "…and {} more possible duplicates", report.warnings_not_listed)?;
+        }
         Ok(())
     })?;
     if report.rejected_rows > 0 {
@@ -1128,14 +1150,21 @@ fn print_report(
 fn import(
     ctx: &Ctx,
     file: &std::path::Path,
+    skip_duplicates: bool,
     prompt: &mut dyn Prompt,
     printer: &Printer,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), Error> {
+    use api::intake::import::{import_file_with, Duplicates};
     let mut progress = progress_line(printer, err);
+    let duplicates = if skip_duplicates {
+        Duplicates::Skip
+    } else {
+        Duplicates::Warn
+    };
     let report = with_session(ctx, prompt, |slot| {
-        api::intake::import::import_file(slot, file, &mut progress)
+        import_file_with(slot, file, duplicates, &mut progress)
     })?;
     print_report(printer, out, &report)
 }

@@ -91,6 +91,18 @@ pub struct PreparedApplication {
     parts: SealedParts,
 }
 
+impl PreparedApplication {
+    /// The blind indexes of its identifiers (EIN, SSNs/ITINs, bank account): what a duplicate
+    /// check compares, never the values.
+    pub fn identifier_digests(&self) -> impl Iterator<Item = (&'static str, &[u8; 32])> {
+        self.parts
+            .indexes
+            .iter()
+            .filter(|(kind, _)| matches!(*kind, "ein" | "ssn" | "bank_account"))
+            .map(|(kind, digest)| (*kind, digest))
+    }
+}
+
 /// Seals new applications without the database connection, so a bulk import can seal one batch
 /// on a second thread while the connection stores the previous one. Holds a copy of the root
 /// key and the blind-index keys it derived (all zeroized on drop).
@@ -715,6 +727,20 @@ impl Vault {
             .map_err(VaultError::storage("looking up a blind index"))?;
         stmt.query_map(params![kind.as_str(), digest.as_slice()], |r| r.get(0))
             .and_then(Iterator::collect)
+            .map_err(VaultError::storage("looking up a blind index"))
+    }
+
+    /// The first application (by id) holding the blind index `digest` of `kind`.
+    pub fn application_with_index(&self, kind: &str, digest: &[u8; 32]) -> Result<Option<String>> {
+        self.conn()
+            .prepare_cached(
+                "SELECT application_id FROM blind_indexes WHERE kind = ?1 AND digest = ?2
+                 ORDER BY application_id LIMIT 1",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![kind, digest.as_slice()], |r| r.get(0))
+                    .optional()
+            })
             .map_err(VaultError::storage("looking up a blind index"))
     }
 

@@ -10,7 +10,14 @@ use crate::state::AppState;
 type Page = api::vault_apps::Page;
 
 /// Files cross IPC as base64 text (one JSON argument); decoding is transport, not a use case.
-fn decode(field: &str, b64: &str) -> Result<Vec<u8>, api::Error> {
+fn decode(field: &str, b64: &str, max_bytes: usize) -> Result<Vec<u8>, api::Error> {
+    // Refused by its length, before a byte is decoded.
+    if b64.len() > max_bytes.div_ceil(3) * 4 {
+        return Err(api::Error::invalid_input(
+            field,
+            &format!("must be at most {} MB", max_bytes / (1024 * 1024)),
+        ));
+    }
     base64::engine::general_purpose::STANDARD
         .decode(b64)
         .map_err(|_| api::Error::invalid_input(field, "did not arrive intact (bad base64)"))
@@ -104,9 +111,15 @@ pub async fn add_document(
     file_name: String,
     content_base64: String,
 ) -> Result<DocumentMeta, api::Error> {
-    let content = decode("file", &content_base64)?;
     state
         .run(move |_, slot, _| {
+            // The session first: nothing is decoded for a caller who may not add documents.
+            slot.require(api::Access::Write, "document.add")?;
+            let content = decode(
+                "file",
+                &content_base64,
+                intake::MAX_DOCUMENT_BYTES,
+            )?;
             intake::add_document(slot, &application_id, &kind, &file_name, &content)
         })
         .await
@@ -137,12 +150,24 @@ pub async fn import_applications(
     state: State<'_, AppState>,
     file_name: String,
     content_base64: String,
+    skip_duplicates: Option<bool>,
     on_progress: Channel<Progress>,
 ) -> Result<ImportReport, api::Error> {
-    let content = decode("file", &content_base64)?;
     state
         .run(move |_, slot, _| {
-            intake::import::import(slot, &file_name, &content, &mut |p| {
+            // The session first: nothing is decoded for a caller who may not import.
+            slot.require(api::Access::Write, "application.import")?;
+            let content = decode(
+                "file",
+                &content_base64,
+                intake::import::MAX_IMPORT_BYTES,
+            )?;
+            let duplicates = if skip_duplicates == Some(true) {
+                intake::import::Duplicates::Skip
+            } else {
+                intake::import::Duplicates::Warn
+            };
+            intake::import::import_with(slot, &file_name, &content, duplicates, &mut |p| {
                 let _ = on_progress.send(p);
             })
         })

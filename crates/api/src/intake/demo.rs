@@ -384,12 +384,15 @@ pub fn seed(
     seed: u64,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ImportReport> {
+    // Nothing is generated for a caller without a writing session.
+    slot.require(crate::session::Access::Write, "application.demo")?;
     let content = csv(count, seed);
     import::import_as(
         slot,
         "demo.csv",
-        &content,
+        import::ImportFrom::Bytes(&content),
         vault::applications::Source::Demo,
+        import::Duplicates::Warn,
         progress,
     )
 }

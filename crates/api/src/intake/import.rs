@@ -6,7 +6,18 @@
 //! field and reason and never stops the good ones; each good row is stored whole (a savepoint
 //! per application). Imported applications start as `submitted`. A problem with the file itself
 //! (unknown or missing columns, not JSON) rejects the whole file before anything is written.
+//!
+//! The file is streamed, twice: a first pass counts the rows (and, for JSON, checks the whole
+//! syntax, so a broken file stores nothing); the second parses, checks and seals a batch at a
+//! time while the previous batch is stored. Memory stays bounded by the batch, whatever the size
+//! of the file (at most [`MAX_IMPORT_BYTES`]); the report keeps the first [`MAX_REPORTED`]
+//! problems and counts the rest.
+//!
+//! An application whose EIN, SSN/ITIN or bank account is already in the vault, or earlier in
+//! the same file, is imported with a "possible duplicate" warning (or skipped, when asked).
 
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use domain::intake::{ApplicationForm, Completeness, FieldError, PersonForm, MAX_PEOPLE};
@@ -21,12 +32,18 @@ use super::{new_id, now_ms};
 use crate::session::{Access, SessionSlot};
 use crate::{Error, Result};
 
+/// One row as a form, or the problems found reading it.
+type RowResult = std::result::Result<ApplicationForm, Vec<FieldError>>;
+
 /// Each row of a file, numbered from 1, as a form or the problems found reading it.
-type Rows = Vec<(usize, std::result::Result<ApplicationForm, Vec<FieldError>>)>;
+#[cfg(test)]
+type Rows = Vec<(usize, RowResult)>;
 
 /// The largest file accepted (about 100,000 applications of CSV).
 pub const MAX_IMPORT_BYTES: usize = 256 * 1024 * 1024;
 const BATCH: usize = 1000;
+/// Row problems (and warnings) a report lists; past that it counts them.
+pub const MAX_REPORTED: usize = 1000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -60,13 +77,90 @@ pub struct RowError {
     pub reason: String,
 }
 
+/// A row imported (or skipped) that shares an identifier with another application.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RowWarning {
+    pub row: usize,
+    /// `ein`, `ssn` or `bank_account`: which identifier is shared, never its value.
+    pub identifier: String,
+    /// "possible duplicate of application 0193…" or "… of row 12 of this file".
+    pub message: String,
+    /// Skipped (`--skip-duplicates`) rather than imported.
+    pub skipped: bool,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ImportReport {
     pub rows: usize,
     pub imported: usize,
     /// Rows with at least one problem.
     pub rejected_rows: usize,
+    /// The first [`MAX_REPORTED`] problems, by row.
     pub errors: Vec<RowError>,
+    /// Problems found past those listed.
+    pub errors_not_listed: usize,
+    /// Possible duplicates (the first [`MAX_REPORTED`]).
+    pub warnings: Vec<RowWarning>,
+    pub warnings_not_listed: usize,
+    /// Rows skipped as possible duplicates.
+    pub skipped_duplicates: usize,
+}
+
+/// What to do with a row whose identifiers are already known.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Duplicates {
+    /// Import it with a warning.
+    #[default]
+    Warn,
+    /// Skip it (and say so).
+    Skip,
+}
+
+/// Where an import reads from. It is read twice (a counting pass, then the import).
+#[derive(Clone, Copy)]
+pub enum ImportFrom<'a> {
+    File(&'a Path),
+    Bytes(&'a [u8]),
+}
+
+impl ImportFrom<'_> {
+    /// A buffered reader from the start, past a UTF-8 byte-order mark.
+    fn open(&self) -> Result<Box<dyn BufRead + Send + '_>> {
+        let mut reader: Box<dyn BufRead + Send + '_> = match self {
+            ImportFrom::File(path) => Box::new(BufReader::with_capacity(
+                1 << 16,
+                std::fs::File::open(path)
+                    .map_err(|_| Error::invalid_input("file", "cannot be read (does it exist?)"))?,
+            )),
+            ImportFrom::Bytes(bytes) => Box::new(*bytes),
+        };
+        let head = reader
+            .fill_buf()
+            .map_err(|_| Error::invalid_input("file", "cannot be read"))?;
+        if head.starts_with(b"\xEF\xBB\xBF") {
+            reader.consume(3);
+        }
+        Ok(reader)
+    }
+
+    fn size(&self) -> Result<u64> {
+        match self {
+            ImportFrom::File(path) => std::fs::metadata(path)
+                .map(|m| m.len())
+                .map_err(|_| Error::invalid_input("file", "cannot be read (does it exist?)")),
+            ImportFrom::Bytes(b) => Ok(b.len() as u64),
+        }
+    }
+
+    /// The first bytes, for format detection.
+    fn head(&self) -> Result<Vec<u8>> {
+        let mut r = self.open()?;
+        let buf = r
+            .fill_buf()
+            .map_err(|_| Error::invalid_input("file", "cannot be read"))?;
+        Ok(buf[..buf.len().min(64)].to_vec())
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -272,13 +366,20 @@ fn parse_bool(s: &str) -> Option<bool> {
     }
 }
 
-/// A column name safe to show: short, printable.
-fn shown(name: &str) -> String {
-    let clean: String = name.chars().filter(|c| !c.is_control()).take(40).collect();
-    if clean.is_empty() {
-        "(blank)".into()
+/// A header cell safe to show: only a name shaped like our columns (lower-case snake case,
+/// with an underscore, at most 40 characters). Anything else — a header row that is missing, so
+/// the first row's SSN or name stands where a column name should — is shown by its position.
+fn shown(name: &str, position: usize) -> String {
+    let column_like = name.len() <= 40
+        && name.contains('_')
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if column_like {
+        name.to_string()
     } else {
-        clean
+        format!("number {position} (not a column name: is the header row missing?)")
     }
 }
 
@@ -288,19 +389,32 @@ enum Slot {
     Control(usize),
 }
 
-fn parse_csv(content: &[u8]) -> Result<Rows> {
-    let content = content.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(content);
+/// Reads the CSV rows of `reader` one at a time; the header is checked first (a problem with
+/// it is a file error, before any row).
+struct CsvRows<R: Read> {
+    reader: csv::Reader<R>,
+    slots: Vec<Slot>,
+    names: Vec<String>,
+    record: csv::ByteRecord,
+    row: usize,
+}
+
+fn csv_rows<R: Read>(input: R) -> Result<CsvRows<R>> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .has_headers(true)
-        .from_reader(content);
+        .from_reader(input);
     let header = reader
         .byte_headers()
         .map_err(|_| Error::invalid_input("file", "the CSV header cannot be read"))?
         .clone();
     let mut slots = Vec::with_capacity(header.len());
     let mut seen = std::collections::HashSet::new();
-    for raw in header.iter() {
+    // Which form value each column fills: two names for one value (`owner01_ssn` beside
+    // `owner1_ssn`) would let one silently win.
+    let mut filled: HashMap<(usize, usize), String> = HashMap::new();
+    for (position, raw) in header.iter().enumerate() {
+        let position = position + 1;
         let name = std::str::from_utf8(raw)
             .map_err(|_| Error::invalid_input("file", "a column name is not valid UTF-8"))?
             .trim()
@@ -308,39 +422,52 @@ fn parse_csv(content: &[u8]) -> Result<Rows> {
         if !seen.insert(name.clone()) {
             return Err(Error::invalid_input(
                 "file",
-                &format!("column {} appears twice", shown(&name)),
+                &format!("column {} appears twice", shown(&name, position)),
             ));
         }
-        let slot = if let Some((_, _, f)) = FORM_COLUMNS.iter().find(|(c, _, _)| *c == name) {
-            Slot::Form(*f)
-        } else {
-            let person = name
-                .strip_prefix("owner")
-                .and_then(|rest| rest.split_once('_'))
-                .and_then(|(n, col)| Some((n.parse::<usize>().ok()?, col)))
-                .filter(|(n, _)| (1..=MAX_PEOPLE).contains(n));
-            match person {
-                Some((n, IS_CONTROL)) => Slot::Control(n - 1),
-                Some((n, col)) => match PERSON_COLUMNS.iter().find(|(c, _, _)| *c == col) {
-                    Some((_, _, f)) => Slot::Person(n - 1, *f),
+        let (slot, target) =
+            if let Some(i) = FORM_COLUMNS.iter().position(|(c, _, _)| *c == name) {
+                (Slot::Form(FORM_COLUMNS[i].2), (0, i))
+            } else {
+                // `owner<N>_…` with N written as we write it: 1 to 5, no leading zero.
+                let person = name
+                    .strip_prefix("owner")
+                    .and_then(|rest| rest.split_once('_'))
+                    .filter(|(n, _)| n.len() == 1 && n.bytes().all(|b| b.is_ascii_digit()))
+                    .and_then(|(n, col)| Some((n.parse::<usize>().ok()?, col)))
+                    .filter(|(n, _)| (1..=MAX_PEOPLE).contains(n));
+                match person {
+                    Some((n, IS_CONTROL)) => (Slot::Control(n - 1), (n, PERSON_COLUMNS.len())),
+                    Some((n, col)) => match PERSON_COLUMNS.iter().position(|(c, _, _)| *c == col) {
+                        Some(i) => (Slot::Person(n - 1, PERSON_COLUMNS[i].2), (n, i)),
+                        None => {
+                            return Err(Error::invalid_input(
+                                "file",
+                                &format!("unknown column {}", shown(&name, position)),
+                            ))
+                        }
+                    },
                     None => {
                         return Err(Error::invalid_input(
                             "file",
-                            &format!("unknown column {}", shown(&name)),
+                            &format!(
+                                "unknown column {} (see docs/IMPORT.md for the columns)",
+                                shown(&name, position)
+                            ),
                         ))
                     }
-                },
-                None => {
-                    return Err(Error::invalid_input(
-                        "file",
-                        &format!(
-                            "unknown column {} (see docs/IMPORT.md for the columns)",
-                            shown(&name)
-                        ),
-                    ))
                 }
-            }
-        };
+            };
+        if let Some(first) = filled.insert(target, name.clone()) {
+            return Err(Error::invalid_input(
+                "file",
+                &format!(
+                    "columns {} and {} fill the same value",
+                    shown(&first, 0),
+                    shown(&name, position)
+                ),
+            ));
+        }
         slots.push(slot);
     }
     let missing: Vec<&str> = FORM_COLUMNS
@@ -376,53 +503,82 @@ fn parse_csv(content: &[u8]) -> Result<Rows> {
             "missing columns: the owner1_ group (see docs/IMPORT.md)",
         ));
     }
-
     let names: Vec<String> = header
         .iter()
         .map(|h| String::from_utf8_lossy(h).trim().to_ascii_lowercase())
         .collect();
-    let mut rows = Vec::new();
-    let mut record = csv::ByteRecord::new();
-    let mut row = 0;
-    loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(_) => {
-                row += 1;
-                rows.push((
-                    row,
-                    Err(vec![FieldError::new(
-                        "row",
-                        "cannot be read as CSV (bad quoting?)",
-                    )]),
-                ));
-                continue;
+    Ok(CsvRows {
+        reader,
+        slots,
+        names,
+        record: csv::ByteRecord::new(),
+        row: 0,
+    })
+}
+
+impl<R: Read> Iterator for CsvRows<R> {
+    type Item = (usize, RowResult);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            match self.reader.read_byte_record(&mut self.record) {
+                Ok(false) => return None,
+                Ok(true) => {}
+                Err(_) => {
+                    self.row += 1;
+                    return Some((
+                        self.row,
+                        Err(vec![FieldError::new(
+                            "row",
+                            "cannot be read as CSV (bad quoting?)",
+                        )]),
+                    ));
+                }
             }
+            if self
+                .record
+                .iter()
+                .all(|f| f.iter().all(u8::is_ascii_whitespace))
+            {
+                continue; // a blank line is not an application
+            }
+            self.row += 1;
+            return Some((self.row, self.current()));
         }
-        row += 1;
-        if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
-            row -= 1; // a blank line is not an application
-            continue;
+    }
+}
+
+impl<R: Read> CsvRows<R> {
+    fn current(&self) -> RowResult {
+        let record = &self.record;
+        // No value of ours spans lines: a line break inside a field is a quote opened here
+        // and closed late or never, which swallowed the lines after it.
+        let swallowed: usize = record
+            .iter()
+            .map(|f| f.iter().filter(|b| **b == b'\n').count())
+            .sum();
+        if swallowed > 0 {
+            return Err(vec![FieldError::new(
+                "row",
+                format!(
+                    "a quote opened in this row is not closed where it should be: it ran over the next {swallowed} line(s), which were not read as rows"
+                ),
+            )]);
         }
-        if record.len() != slots.len() {
-            rows.push((
-                row,
-                Err(vec![FieldError::new(
-                    "row",
-                    format!(
-                        "has {} fields; the header has {}",
-                        record.len(),
-                        slots.len()
-                    ),
-                )]),
-            ));
-            continue;
+        if record.len() != self.slots.len() {
+            return Err(vec![FieldError::new(
+                "row",
+                format!(
+                    "has {} fields; the header has {}",
+                    record.len(),
+                    self.slots.len()
+                ),
+            )]);
         }
         let mut form = ApplicationForm::default();
         let mut people: Vec<Option<PersonForm>> = vec![None; MAX_PEOPLE];
         let mut errors = Vec::new();
-        for ((raw, slot), name) in record.iter().zip(&slots).zip(&names) {
+        for ((raw, slot), name) in record.iter().zip(&self.slots).zip(&self.names) {
             let Ok(text) = std::str::from_utf8(raw) else {
                 errors.push(FieldError::new(name.clone(), "is not valid UTF-8 text"));
                 continue;
@@ -455,16 +611,19 @@ fn parse_csv(content: &[u8]) -> Result<Rows> {
                 })
             })
             .collect();
-        rows.push((
-            row,
-            if errors.is_empty() {
-                Ok(form)
-            } else {
-                Err(errors)
-            },
-        ));
+        if errors.is_empty() {
+            Ok(form)
+        } else {
+            Err(errors)
+        }
     }
-    Ok(rows)
+}
+
+/// All rows of a CSV held in memory (tests).
+#[cfg(test)]
+fn parse_csv(content: &[u8]) -> Result<Rows> {
+    let content = content.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(content);
+    Ok(csv_rows(content)?.collect())
 }
 
 // ---- JSON (Stripe-like) -----------------------------------------------------------------------
@@ -782,41 +941,111 @@ fn from_stripe(v: &Value) -> std::result::Result<ApplicationForm, Vec<FieldError
     }
 }
 
-fn parse_json(content: &[u8]) -> Result<Rows> {
-    let value: Value = serde_json::from_slice(content).map_err(|e| {
+/// Calls `each` with every application of a JSON file — an array, or an object with a `data`
+/// (or `applications`) array — as it is read; returns how many there were. Nothing but the
+/// current application is held in memory.
+fn json_each<R: Read>(input: R, each: &mut dyn FnMut(usize, Value) -> bool) -> Result<usize> {
+    use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+    struct Items<'a>(&'a mut dyn FnMut(usize, Value) -> bool);
+
+    impl<'de> DeserializeSeed<'de> for Items<'_> {
+        type Value = usize;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<usize, D::Error> {
+            d.deserialize_seq(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Items<'_> {
+        type Value = usize;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an array of applications")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<usize, A::Error> {
+            let mut n = 0;
+            while let Some(v) = seq.next_element::<Value>()? {
+                n += 1;
+                if !(self.0)(n, v) {
+                    return Err(serde::de::Error::custom("stopped"));
+                }
+            }
+            Ok(n)
+        }
+    }
+
+    struct Top<'a>(&'a mut dyn FnMut(usize, Value) -> bool);
+
+    impl<'de> Visitor<'de> for Top<'_> {
+        type Value = Option<usize>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an array of applications")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> std::result::Result<Self::Value, A::Error> {
+            Items(self.0).visit_seq(seq).map(Some)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Self::Value, A::Error> {
+            let mut found = None;
+            while let Some(key) = map.next_key::<String>()? {
+                if found.is_none() && (key == "data" || key == "applications") {
+                    found = Some(map.next_value_seed(Items(&mut *self.0))?);
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(found)
+        }
+        fn visit_bool<E>(self, _: bool) -> std::result::Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E>(self, _: i64) -> std::result::Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E>(self, _: u64) -> std::result::Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E>(self, _: f64) -> std::result::Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_str<E>(self, _: &str) -> std::result::Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> std::result::Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+
+    let mut de = serde_json::Deserializer::from_reader(input);
+    let found = de.deserialize_any(Top(each)).and_then(|n| {
+        de.end()?;
+        Ok(n)
+    });
+    match found {
+        Ok(Some(n)) => Ok(n),
+        Ok(None) => Err(Error::invalid_input(
+            "file",
+            "must be a JSON array of applications (or an object with a \"data\" array)",
+        )),
         // serde_json's message can quote the input; say only where.
-        Error::invalid_input(
+        Err(e) => Err(Error::invalid_input(
             "file",
             &format!(
                 "is not valid JSON (line {}, column {})",
                 e.line(),
                 e.column()
             ),
-        )
+        )),
+    }
+}
+
+/// All rows of a JSON file held in memory (tests).
+#[cfg(test)]
+fn parse_json(content: &[u8]) -> Result<Rows> {
+    let mut rows = Vec::new();
+    json_each(content, &mut |n, v| {
+        rows.push((n, from_stripe(&v)));
+        true
     })?;
-    let items = match value {
-        Value::Array(items) => items,
-        Value::Object(mut o) => match o.remove("data").or_else(|| o.remove("applications")) {
-            Some(Value::Array(items)) => items,
-            _ => {
-                return Err(Error::invalid_input(
-                    "file",
-                    "must be a JSON array of applications (or an object with a \"data\" array)",
-                ))
-            }
-        },
-        _ => {
-            return Err(Error::invalid_input(
-                "file",
-                "must be a JSON array of applications",
-            ))
-        }
-    };
-    Ok(items
-        .iter()
-        .enumerate()
-        .map(|(i, v)| (i + 1, from_stripe(v)))
-        .collect())
+    Ok(rows)
 }
 
 // ---- the use case -----------------------------------------------------------------------------
@@ -828,12 +1057,37 @@ pub fn import(
     content: &[u8],
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ImportReport> {
-    import_as(slot, file_name, content, Source::Import, progress)
+    import_as(
+        slot,
+        file_name,
+        ImportFrom::Bytes(content),
+        Source::Import,
+        Duplicates::Warn,
+        progress,
+    )
+}
+
+/// [`import`] with the choice of what to do with possible duplicates.
+pub fn import_with(
+    slot: &mut SessionSlot,
+    file_name: &str,
+    content: &[u8],
+    duplicates: Duplicates,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<ImportReport> {
+    import_as(
+        slot,
+        file_name,
+        ImportFrom::Bytes(content),
+        Source::Import,
+        duplicates,
+        progress,
+    )
 }
 
 /// What the checking thread hands the storing thread.
 enum Checked {
-    /// The file parsed: this many rows follow.
+    /// The file's rows were counted: this many follow.
     Rows(usize),
     /// Up to [`BATCH`] rows: the good ones sealed (with their row numbers), the bad ones'
     /// problems.
@@ -845,31 +1099,99 @@ enum Checked {
     },
 }
 
+/// The report as it grows: the first [`MAX_REPORTED`] problems and warnings are kept, the
+/// rest counted, so a file of a million bad rows costs no more memory than one of a thousand.
+#[derive(Default)]
+struct Tally {
+    imported: usize,
+    rejected_rows: usize,
+    errors: Vec<RowError>,
+    errors_not_listed: usize,
+    warnings: Vec<RowWarning>,
+    warnings_not_listed: usize,
+    skipped_duplicates: usize,
+}
+
+impl Tally {
+    fn error(&mut self, e: RowError) {
+        if self.errors.len() < MAX_REPORTED {
+            self.errors.push(e);
+        } else {
+            self.errors_not_listed += 1;
+        }
+    }
+
+    fn warning(&mut self, w: RowWarning) {
+        if self.warnings.len() < MAX_REPORTED {
+            self.warnings.push(w);
+        } else {
+            self.warnings_not_listed += 1;
+        }
+    }
+}
+
+/// Identifiers seen earlier in this file: (kind, blind index) → row.
+type SeenInFile = HashMap<(&'static str, [u8; 32]), usize>;
+
+/// The first identifier of `prepared` that another application already has — in the vault
+/// or earlier in this file — as a warning for `row`.
+fn possible_duplicate(
+    vault: &vault::Vault,
+    seen: &SeenInFile,
+    prepared: &PreparedApplication,
+    row: usize,
+) -> Result<Option<RowWarning>> {
+    for (kind, digest) in prepared.identifier_digests() {
+        let other = match seen.get(&(kind, *digest)) {
+            Some(earlier) => Some(format!("row {earlier} of this file")),
+            None => vault
+                .application_with_index(kind, digest)?
+                .map(|id| format!("application {id}")),
+        };
+        if let Some(other) = other {
+            let what = match kind {
+                "ein" => "EIN",
+                "ssn" => "SSN/ITIN",
+                _ => "bank account",
+            };
+            return Ok(Some(RowWarning {
+                row,
+                identifier: kind.to_string(),
+                message: format!("possible duplicate of {other} (same {what})"),
+                skipped: false,
+            }));
+        }
+    }
+    Ok(None)
+}
+
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn import_as(
     slot: &mut SessionSlot,
     file_name: &str,
-    content: &[u8],
+    from: ImportFrom<'_>,
     source: Source,
+    duplicates: Duplicates,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ImportReport> {
-    if content.len() > MAX_IMPORT_BYTES {
+    let session = slot.require(Access::Write, "application.import")?;
+    if from.size()? > MAX_IMPORT_BYTES as u64 {
         return Err(Error::invalid_input("file", "must be at most 256 MB"));
     }
-    let session = slot.require(Access::Write, "application.import")?;
-    let format = Format::detect(file_name, content);
+    let format = Format::detect(file_name, &from.head()?);
     let sealer = session.vault().sealer();
     let actor = session.username().to_string();
+    let vault = session.vault();
     // Two threads: this one stores batches through the vault's one connection while a second
     // parses, checks and seals the next batch (the machine's second core; storing is about 80%
     // of the work, so the overlap hides the rest).
-    let (total, imported, rejected_rows, mut errors) = std::thread::scope(|scope| {
+    let (total, mut tally) = std::thread::scope(|scope| {
         let (to_store, batches) = std::sync::mpsc::sync_channel::<Checked>(2);
         let checker =
-            scope.spawn(move || check_and_seal(format, content, source, sealer, &actor, &to_store));
+            scope.spawn(move || check_and_seal(format, from, source, sealer, &actor, &to_store));
         let mut total = 0;
-        let mut imported = 0;
-        let mut rejected_rows = 0;
-        let mut errors = Vec::new();
+        let mut tally = Tally::default();
+        let mut seen = SeenInFile::new();
         for message in &batches {
             match message {
                 Checked::Rows(n) => total = n,
@@ -879,15 +1201,35 @@ pub(crate) fn import_as(
                     rejected,
                     errors: found,
                 } => {
-                    rejected_rows += rejected;
-                    errors.extend(found);
-                    let results = session.vault().insert_prepared(&sealed)?;
-                    for (row, result) in rows.into_iter().zip(results) {
+                    tally.rejected_rows += rejected;
+                    for e in found {
+                        tally.error(e);
+                    }
+                    let mut keep_rows = Vec::with_capacity(rows.len());
+                    let mut keep = Vec::with_capacity(sealed.len());
+                    for (row, prepared) in rows.into_iter().zip(sealed) {
+                        if let Some(mut w) = possible_duplicate(vault, &seen, &prepared, row)? {
+                            if duplicates == Duplicates::Skip {
+                                w.skipped = true;
+                                tally.skipped_duplicates += 1;
+                                tally.warning(w);
+                                continue;
+                            }
+                            tally.warning(w);
+                        }
+                        for (kind, digest) in prepared.identifier_digests() {
+                            seen.entry((kind, *digest)).or_insert(row);
+                        }
+                        keep_rows.push(row);
+                        keep.push(prepared);
+                    }
+                    let results = vault.insert_prepared(&keep)?;
+                    for (row, result) in keep_rows.into_iter().zip(results) {
                         match result {
-                            Ok(()) => imported += 1,
+                            Ok(()) => tally.imported += 1,
                             Err(e) => {
-                                rejected_rows += 1;
-                                errors.push(RowError {
+                                tally.rejected_rows += 1;
+                                tally.error(RowError {
                                     row,
                                     field: "row".into(),
                                     reason: Error::from(e).message().to_string(),
@@ -896,7 +1238,7 @@ pub(crate) fn import_as(
                         }
                     }
                     progress(Progress {
-                        done: rejected_rows + imported,
+                        done: tally.rejected_rows + tally.imported + tally.skipped_duplicates,
                         total,
                     });
                 }
@@ -905,101 +1247,185 @@ pub(crate) fn import_as(
         checker
             .join()
             .map_err(|_| Error::internal("the import's checking thread failed"))??;
-        Ok::<_, Error>((total, imported, rejected_rows, errors))
+        Ok::<_, Error>((total, tally))
     })?;
-    errors.sort_by_key(|e| e.row);
-    let detail = format!("{imported} imported, {rejected_rows} rejected of {total}");
+    tally.errors.sort_by_key(|e| e.row);
+    tally.warnings.sort_by_key(|w| w.row);
+    let mut detail = format!(
+        "{} imported, {} rejected of {total}",
+        tally.imported, tally.rejected_rows
+    );
+    if !tally.warnings.is_empty() {
+        detail.push_str(&format!(
+            "; {} possible duplicate(s){}",
+            tally.warnings.len() + tally.warnings_not_listed,
+            if tally.skipped_duplicates > 0 {
+                format!(", {} skipped", tally.skipped_duplicates)
+            } else {
+                String::new()
+            }
+        ));
+    }
     session.audit("application.import", None, Outcome::Ok, Some(&detail))?;
     Ok(ImportReport {
         rows: total,
-        imported,
-        rejected_rows,
-        errors,
+        imported: tally.imported,
+        rejected_rows: tally.rejected_rows,
+        errors: tally.errors,
+        errors_not_listed: tally.errors_not_listed,
+        warnings: tally.warnings,
+        warnings_not_listed: tally.warnings_not_listed,
+        skipped_duplicates: tally.skipped_duplicates,
     })
 }
 
-/// The checking thread: parses the file, checks each row as a complete application and seals
-/// the good ones, [`BATCH`] rows at a time. A problem with the file itself is returned before
-/// any batch is sent, so nothing is stored.
-fn check_and_seal(
-    format: Format,
-    content: &[u8],
+/// Collects rows into batches for the storing thread: checks each as a complete application
+/// and seals the good ones.
+struct Batcher<'a> {
     source: Source,
-    mut sealer: Sealer,
-    actor: &str,
-    to_store: &std::sync::mpsc::SyncSender<Checked>,
-) -> Result<()> {
-    let parsed = match format {
-        Format::Csv => parse_csv(content)?,
-        Format::Json => parse_json(content)?,
-    };
-    let name_field = |field: &str| match format {
-        Format::Csv => csv_column(field),
-        Format::Json => json_path(field),
-    };
-    if to_store.send(Checked::Rows(parsed.len())).is_err() {
-        return Ok(()); // the storing side stopped; it reports why
-    }
-    let now = OffsetDateTime::now_utc();
-    let stamp = now_ms(now);
-    let mut rows = parsed.into_iter().peekable();
-    while rows.peek().is_some() {
-        let mut good = Vec::with_capacity(BATCH);
-        let mut sealed = Vec::with_capacity(BATCH);
-        let mut rejected = 0;
-        let mut errors = Vec::new();
-        for (row, result) in rows.by_ref().take(BATCH) {
-            match result.and_then(|f| f.check(now, Completeness::Complete)) {
-                Ok(form) => {
-                    let id = new_id();
-                    sealed.push(sealer.prepare(&NewApplication {
-                        id: &id,
-                        status: domain::intake::ApplicationStatus::Submitted,
-                        source,
-                        form: &form,
-                        actor,
-                        now_ms: stamp,
-                    }));
-                    good.push(row);
-                }
-                Err(problems) => {
-                    rejected += 1;
-                    errors.extend(problems.into_iter().map(|e| RowError {
-                        row,
-                        field: name_field(&e.field),
-                        reason: e.reason,
-                    }));
+    sealer: Sealer,
+    actor: &'a str,
+    now: OffsetDateTime,
+    format: Format,
+    to_store: &'a std::sync::mpsc::SyncSender<Checked>,
+    rows: Vec<usize>,
+    sealed: Vec<PreparedApplication>,
+    rejected: usize,
+    errors: Vec<RowError>,
+    /// The storing side stopped (it reports why).
+    stopped: bool,
+}
+
+impl Batcher<'_> {
+    /// Takes one row; `false` once the storing side has stopped.
+    fn push(&mut self, row: usize, result: RowResult) -> bool {
+        match result.and_then(|f| f.check(self.now, Completeness::Complete)) {
+            Ok(form) => {
+                let id = new_id();
+                self.sealed.push(self.sealer.prepare(&NewApplication {
+                    id: &id,
+                    status: domain::intake::ApplicationStatus::Submitted,
+                    source: self.source,
+                    form: &form,
+                    actor: self.actor,
+                    now_ms: now_ms(self.now),
+                }));
+                self.rows.push(row);
+            }
+            Err(problems) => {
+                self.rejected += 1;
+                // The storing side keeps at most MAX_REPORTED; a batch sends no more either.
+                for e in problems {
+                    if self.errors.len() <= MAX_REPORTED {
+                        self.errors.push(RowError {
+                            row,
+                            field: match self.format {
+                                Format::Csv => csv_column(&e.field),
+                                Format::Json => json_path(&e.field),
+                            },
+                            reason: e.reason,
+                        });
+                    }
                 }
             }
         }
+        if self.rows.len() + self.rejected >= BATCH {
+            return self.flush();
+        }
+        true
+    }
+
+    fn flush(&mut self) -> bool {
+        if self.rows.is_empty() && self.rejected == 0 {
+            return true;
+        }
         let batch = Checked::Batch {
-            rows: good,
-            sealed,
-            rejected,
-            errors,
+            rows: std::mem::take(&mut self.rows),
+            sealed: std::mem::take(&mut self.sealed),
+            rejected: std::mem::take(&mut self.rejected),
+            errors: std::mem::take(&mut self.errors),
         };
-        if to_store.send(batch).is_err() {
-            return Ok(());
+        self.stopped = self.to_store.send(batch).is_err();
+        !self.stopped
+    }
+}
+
+/// The checking thread: counts the rows (a file problem is returned before any batch is sent,
+/// so nothing is stored), then streams them, [`BATCH`] at a time, checked and sealed.
+fn check_and_seal(
+    format: Format,
+    from: ImportFrom<'_>,
+    source: Source,
+    sealer: Sealer,
+    actor: &str,
+    to_store: &std::sync::mpsc::SyncSender<Checked>,
+) -> Result<()> {
+    let total = match format {
+        Format::Csv => csv_rows(from.open()?)?.count(),
+        Format::Json => json_each(from.open()?, &mut |_, _| true)?,
+    };
+    if to_store.send(Checked::Rows(total)).is_err() {
+        return Ok(()); // the storing side stopped; it reports why
+    }
+    let mut batcher = Batcher {
+        source,
+        sealer,
+        actor,
+        now: OffsetDateTime::now_utc(),
+        format,
+        to_store,
+        rows: Vec::with_capacity(BATCH),
+        sealed: Vec::with_capacity(BATCH),
+        rejected: 0,
+        errors: Vec::new(),
+        stopped: false,
+    };
+    match format {
+        Format::Csv => {
+            for (row, result) in csv_rows(from.open()?)? {
+                if !batcher.push(row, result) {
+                    return Ok(());
+                }
+            }
+        }
+        Format::Json => {
+            let streamed = json_each(from.open()?, &mut |row, v| batcher.push(row, from_stripe(&v)));
+            if let Err(e) = streamed {
+                // The counting pass read the same file whole: only a stop of the storing side
+                // (or a file changed under us) ends here.
+                return if batcher.stopped { Ok(()) } else { Err(e) };
+            }
         }
     }
+    batcher.flush();
     Ok(())
 }
 
-/// Reads a file (at most [`MAX_IMPORT_BYTES`]) and imports it.
+/// Reads a file (at most [`MAX_IMPORT_BYTES`]) and imports it, streaming.
 pub fn import_file(
     slot: &mut SessionSlot,
     path: &Path,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ImportReport> {
-    let meta = std::fs::metadata(path)
-        .map_err(|_| Error::invalid_input("file", "cannot be read (does it exist?)"))?;
-    if meta.len() > MAX_IMPORT_BYTES as u64 {
-        return Err(Error::invalid_input("file", "must be at most 256 MB"));
-    }
-    let content =
-        std::fs::read(path).map_err(|_| Error::invalid_input("file", "cannot be read"))?;
+    import_file_with(slot, path, Duplicates::Warn, progress)
+}
+
+/// [`import_file`] with the choice of what to do with possible duplicates.
+pub fn import_file_with(
+    slot: &mut SessionSlot,
+    path: &Path,
+    duplicates: Duplicates,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<ImportReport> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    import(slot, name, &content, progress)
+    import_as(
+        slot,
+        name,
+        ImportFrom::File(path),
+        Source::Import,
+        duplicates,
+        progress,
+    )
 }
 
 /// Writes forms as CSV in the import format (the demo generator and the docs sample use it).

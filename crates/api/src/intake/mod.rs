@@ -11,7 +11,9 @@ use time::OffsetDateTime;
 use vault::applications::{Cursor, HistoryEntry, ListFilter, NewApplication, Page, Source};
 use vault::audit::Outcome;
 
-pub use documents::{add_document, delete_document, document_content, DocumentKind};
+pub use documents::{
+    add_document, delete_document, document_content, DocumentKind, MAX_DOCUMENT_BYTES,
+};
 pub use vault::applications::{DocumentMeta, Summary};
 
 use crate::session::{Access, Session, SessionSlot};

@@ -78,5 +78,13 @@ describe('Applications', () => {
     const rejected = screen.getByRole('table', { name: 'Rejected rows' });
     expect(within(rejected).getByText('ein')).toBeInTheDocument();
     expect(backend.calls).toContain('import:batch.csv:13');
+    const dupes = screen.getByRole('table', { name: 'Possible duplicates' });
+    expect(within(dupes).getByText('possible duplicate of application a-1 (same EIN)')).toBeInTheDocument();
+
+    // Asked to skip possible duplicates: the report says how many were skipped.
+    await fireEvent.click(screen.getByLabelText('Skip possible duplicates'));
+    await fireEvent.click(screen.getByRole('button', { name: 'Import' }));
+    expect(await screen.findByText('Imported 1 of 3 applications; 1 rejected; 1 skipped as possible duplicates.')).toBeInTheDocument();
+    expect(backend.calls).toContain('import:batch.csv:13:skip');
   });
 });

@@ -225,15 +225,20 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
     },
     documentContent: async () => new Uint8Array([0x89, 0x50, 0x4e, 0x47]).buffer,
     deleteDocument: async () => undefined,
-    importApplications: async (fileName, content, onProgress) => {
-      calls.push(`import:${fileName}:${content.length}`);
+    importApplications: async (fileName, content, onProgress, skipDuplicates = false) => {
+      calls.push(`import:${fileName}:${content.length}${skipDuplicates ? ':skip' : ''}`);
       onProgress({ done: 1, total: 3 });
       onProgress({ done: 3, total: 3 });
-      return { rows: 3, imported: 2, rejected_rows: 1, errors: [{ row: 2, field: 'ein', reason: 'has a prefix the IRS does not assign' }] };
+      const warning = { row: 3, identifier: 'ein' as const, message: 'possible duplicate of application a-1 (same EIN)', skipped: skipDuplicates };
+      return {
+        rows: 3, imported: skipDuplicates ? 1 : 2, rejected_rows: 1,
+        errors: [{ row: 2, field: 'ein', reason: 'has a prefix the IRS does not assign' }], errors_not_listed: 0,
+        warnings: [warning], warnings_not_listed: 0, skipped_duplicates: skipDuplicates ? 1 : 0,
+      };
     },
     seedDemo: async (count, onProgress) => {
       onProgress({ done: count, total: count });
-      return { rows: count, imported: count, rejected_rows: 0, errors: [] };
+      return { rows: count, imported: count, rejected_rows: 0, errors: [], errors_not_listed: 0, warnings: [], warnings_not_listed: 0, skipped_duplicates: 0 };
     },
     importLists: async (dir) => {
       calls.push(`importLists:${dir}`);

@@ -59,10 +59,11 @@ export const tauriBackend: Backend = {
     call('add_document', { applicationId, kind, fileName, contentBase64: toBase64(content) }),
   documentContent: (id) => call('document_content', { id }),
   deleteDocument: (id) => call('delete_document', { id }),
-  importApplications: (fileName, content, onProgress) =>
+  importApplications: (fileName, content, onProgress, skipDuplicates = false) =>
     call('import_applications', {
       fileName,
       contentBase64: toBase64(content),
+      skipDuplicates,
       onProgress: progressChannel(onProgress),
     }),
   seedDemo: (count, onProgress) => call('seed_demo', { count, onProgress: progressChannel(onProgress) }),

@@ -240,11 +240,23 @@ export interface RowError {
   reason: string;
 }
 
+/** A row that shares an EIN, SSN/ITIN or bank account with another application. */
+export interface RowWarning {
+  row: number;
+  identifier: 'ein' | 'ssn' | 'bank_account';
+  message: string;
+  skipped: boolean;
+}
+
 export interface ImportReport {
   rows: number;
   imported: number;
   rejected_rows: number;
   errors: RowError[];
+  errors_not_listed: number;
+  warnings: RowWarning[];
+  warnings_not_listed: number;
+  skipped_duplicates: number;
 }
 
 export interface Progress {
@@ -689,7 +701,12 @@ export interface Backend {
   addDocument(applicationId: string, kind: string, fileName: string, content: Uint8Array): Promise<DocumentMeta>;
   documentContent(id: string): Promise<ArrayBuffer>;
   deleteDocument(id: string): Promise<void>;
-  importApplications(fileName: string, content: Uint8Array, onProgress: (p: Progress) => void): Promise<ImportReport>;
+  importApplications(
+    fileName: string,
+    content: Uint8Array,
+    onProgress: (p: Progress) => void,
+    skipDuplicates?: boolean,
+  ): Promise<ImportReport>;
   seedDemo(count: number, onProgress: (p: Progress) => void): Promise<ImportReport>;
   importLists(dir: string): Promise<ListVersion[]>;
   listVersions(): Promise<ListVersion[]>;

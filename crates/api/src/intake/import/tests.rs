@@ -207,3 +207,51 @@ fn format_comes_from_the_name_then_the_content() {
     assert_eq!(Format::detect("upload", b"  [1]"), Format::Json);
     assert_eq!(Format::detect("upload", b"legal_name,dba"), Format::Csv);
 }
+
+#[test]
+fn column_names_are_matched_exactly_with_no_numeric_aliasing() {
+    let csv = to_csv(&demo::generate(1, 1));
+    let l = lines(&csv);
+    // `owner01_ssn` beside `owner1_ssn` would fill the same value and one would silently win.
+    let aliased = format!("{},owner01_ssn", l[0]);
+    let err = parse_csv(aliased.as_bytes()).err().unwrap();
+    assert!(err.message().contains("unknown column owner01_ssn"), "{err}");
+    let err = parse_csv(l[0].replace("owner1_ssn", "owner+1_ssn").as_bytes())
+        .err()
+        .unwrap();
+    assert!(err.message().contains("unknown column"), "{err}");
+}
+
+#[test]
+fn an_unclosed_quote_is_reported_where_it_opened_with_the_rows_it_swallowed() {
+    let csv = to_csv(&demo::generate(5, 2));
+    let mut l = lines(&csv);
+    // Row 2's legal name opens a quote that is never closed: rows 3 to 5 vanish into it.
+    l[2] = format!("\"{}", l[2]);
+    let rows = parse_csv(l.join("\n").as_bytes()).unwrap();
+    assert_eq!(rows.len(), 2, "row 1, then the row that swallowed the rest");
+    assert!(rows[0].1.is_ok());
+    assert_eq!(rows[1].0, 2, "reported at the row where the quote opened");
+    let e = &rows[1].1.as_ref().unwrap_err()[0];
+    assert_eq!(e.field, "row");
+    assert!(e.reason.contains("next 3 line(s)"), "{e}");
+}
+
+#[test]
+fn a_headerless_file_never_echoes_its_first_cells() {
+    let csv = to_csv(&demo::generate(2, 4));
+    let l = lines(&csv);
+    let first_row = &l[1];
+    let err = parse_csv(format!("{first_row}\n{}", l[2]).as_bytes())
+        .err()
+        .unwrap();
+    let first_cell = first_row.split(',').next().unwrap();
+    assert!(
+        !err.message().contains(first_cell),
+        "the first cell is not quoted: {err}"
+    );
+    assert!(err.message().contains("header row missing"), "{err}");
+    // An SSN where a column name should be.
+    let err = parse_csv(b"536-22-1234,legal_name\n").err().unwrap();
+    assert!(!err.message().contains("536"), "{err}");
+}
