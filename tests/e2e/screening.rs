@@ -326,7 +326,7 @@ async fn a_listed_owner_cannot_be_approved_even_through_ipc() {
             .await?;
         page.click_button("Export sanctions report").await?;
         let saved = page
-            .wait_for_text("[role=status]", "Sanctions report saved:")
+            .wait_for_text("[data-testid=report-saved]", "Sanctions report saved:")
             .await?;
         let html_path = saved
             .split("Sanctions report saved: ")

@@ -462,7 +462,41 @@ fn admins_tune_the_rules_and_new_assessments_follow() {
     );
     let err = review::set_rules(&mut admin, r#"{"four_eyes_scor": 1}"#).unwrap_err();
     assert!(err.message().contains("four_eyes_scor"), "{err}");
-    review::set_rules(&mut admin, &json).unwrap();
+    // Issue 14: negative points and unknown factor names are refused, each named.
+    let mut bad = rules.clone();
+    bad.points.insert("mcc_high_risk".into(), -10);
+    bad.points.insert("mcc_hgih_risk".into(), 5);
+    let err = review::set_rules(&mut admin, &serde_json::to_string(&bad).unwrap()).unwrap_err();
+    let fields: Vec<&str> = err.field_issues().iter().map(|f| f.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        ["rules.points.mcc_hgih_risk", "rules.points.mcc_high_risk"]
+    );
+
+    // One admin proposes; the rules apply only once a second admin confirms.
+    let queued = submitted(&mut uma, form(8, true));
+    let preview = review::preview_rules(&mut admin, &json).unwrap();
+    assert_eq!(preview.in_queue, 1);
+    assert_eq!(preview.changes, "points.mcc_high_risk 25 -> 0");
+    assert!(preview.would_change <= 1, "{preview:?}");
+    let proposal = review::set_rules(&mut admin, &json).unwrap();
+    assert_eq!(proposal.proposed_by, "alice");
+    assert_eq!(
+        review::settings(&mut uma).unwrap().0.points["mcc_high_risk"],
+        25,
+        "not in force before a second admin confirms"
+    );
+    assert_eq!(
+        api::settings::confirm_change(&mut admin, "risk_rules")
+            .unwrap_err()
+            .code(),
+        Code::Forbidden,
+        "not by its proposer"
+    );
+    let mut bob = signed_in_user(&dir, &mut admin, "bob", "admin");
+    api::settings::confirm_change(&mut bob, "risk_rules").unwrap();
+    assert!(api::settings::pending_changes(&mut uma).unwrap().is_empty());
+    let _ = queued;
     let entries = api::audit_log::list_audit(&mut admin, None, 20)
         .unwrap()
         .entries;
@@ -472,8 +506,8 @@ fn admins_tune_the_rules_and_new_assessments_follow() {
         .expect("the rule change is audited");
     assert_eq!(
         change.detail.as_deref(),
-        Some("points.mcc_high_risk 25 -> 0"),
-        "with what changed, old and new"
+        Some("points.mcc_high_risk 25 -> 0; proposed by alice, confirmed by bob"),
+        "with what changed, old and new, and both admins"
     );
     let id = submitted(&mut admin, form(9, true));
     let a = review::review_view(&mut admin, &id)
@@ -490,9 +524,8 @@ fn admins_tune_the_rules_and_new_assessments_follow() {
             .code(),
         Code::InvalidInput
     );
-    assert_eq!(
-        api::screening::set_threshold(&mut admin, 0.92).unwrap(),
-        0.92
-    );
+    api::screening::set_threshold(&mut admin, 0.92).unwrap();
+    assert_eq!(review::settings(&mut uma).unwrap().1, 0.88, "proposed only");
+    api::settings::confirm_change(&mut bob, "screening_threshold").unwrap();
     assert_eq!(review::settings(&mut uma).unwrap().1, 0.92);
 }

@@ -47,27 +47,103 @@ pub fn rules(vault: &Vault) -> RuleSet {
         .unwrap_or_default()
 }
 
-/// Use case (admin): replace the rule set (JSON of [`RuleSet`]; unknown keys are refused).
-pub fn set_rules(slot: &mut SessionSlot, json: &str) -> Result<RuleSet> {
+/// Parses and checks a rule set: unknown keys, unknown factor names, negative points and
+/// out-of-range limits are refused, each by its setting.
+fn checked_rules(json: &str) -> Result<RuleSet> {
     let rules: RuleSet = serde_json::from_str(json).map_err(|e| {
         // serde's message names the key or the position, not a KYC value: rules hold none.
         Error::invalid_input("rules", &e.to_string())
     })?;
-    if !(rules.medium_from < rules.high_from && (1..=100).contains(&rules.four_eyes_score)) {
-        return Err(Error::invalid_input(
-            "rules",
-            "need medium_from < high_from and four_eyes_score within 1–100",
+    let problems = rules.problems();
+    if !problems.is_empty() {
+        return Err(Error::fields(
+            problems
+                .into_iter()
+                .map(|p| domain::intake::FieldError::new(format!("rules.{}", p.field), p.reason))
+                .collect(),
         ));
     }
+    Ok(rules)
+}
+
+/// Use case (admin): propose a new rule set (JSON of [`RuleSet`]). It applies only once another
+/// admin confirms it ([`crate::settings::confirm_change`]): the rules and the four-eyes score
+/// decide who needs a second approver, so one admin alone does not change them.
+pub fn set_rules(slot: &mut SessionSlot, json: &str) -> Result<crate::settings::PendingSetting> {
     let session = slot.require(Access::Admin, "settings.risk_rules")?;
+    let rules = checked_rules(json)?;
     let old = crate::review::rules(session.vault());
-    crate::settings::write_with_detail(
+    crate::settings::propose(
         session,
         "risk_rules",
         &serde_json::to_string(&rules).unwrap_or_default(),
         &rule_changes(&old, &rules),
-    )?;
-    Ok(rules)
+    )
+}
+
+/// What a proposed rule set would do to the queue: how many applications in it (submitted or
+/// in review) would change band, and how.
+#[derive(Debug, Clone, Serialize)]
+pub struct RulesPreview {
+    pub in_queue: usize,
+    pub would_change: usize,
+    /// `(from, to, how many)`, e.g. `("low", "medium", 3)`.
+    pub moves: Vec<(String, String, usize)>,
+    pub changes: String,
+}
+
+/// Use case (admin): preview a rule set against the queue before proposing it. Nothing is
+/// stored.
+pub fn preview_rules(slot: &mut SessionSlot, json: &str) -> Result<RulesPreview> {
+    let session = slot.require(Access::Admin, "settings.risk_rules_preview")?;
+    let rules = checked_rules(json)?;
+    let vault = session.vault();
+    let old = crate::review::rules(vault);
+    let today = OffsetDateTime::now_utc().date();
+    let mut moves: std::collections::BTreeMap<(String, String), usize> = Default::default();
+    let mut in_queue = 0;
+    let mut offset = 0;
+    loop {
+        let page = vault.queue(&QueueFilter::default(), 500, offset)?;
+        if page.items.is_empty() {
+            break;
+        }
+        offset += page.items.len() as u32;
+        for row in page.items {
+            in_queue += 1;
+            let stored = vault.application(&row.id)?;
+            let c = vault.identity_checks(&row.id)?;
+            let checks = Checks {
+                open_hits: c.open_hits,
+                true_matches: c.true_matches,
+                duplicate_ein: c.duplicate_ein,
+                duplicate_ssn: c.duplicate_ssn,
+                duplicate_bank_account: c.duplicate_bank_account,
+                duplicate_contact: c.duplicate_contact,
+                blocklisted: c.blocklisted,
+            };
+            let before = assess(&stored.form, &checks, &old, today).band;
+            let after = assess(&stored.form, &checks, &rules, today).band;
+            if before != after {
+                *moves
+                    .entry((before.as_str().to_string(), after.as_str().to_string()))
+                    .or_default() += 1;
+            }
+        }
+    }
+    Ok(RulesPreview {
+        in_queue,
+        would_change: moves.values().sum(),
+        moves: moves.into_iter().map(|((a, b), n)| (a, b, n)).collect(),
+        changes: rule_changes(&old, &rules),
+    })
+}
+
+/// Use case (any signed-in role): the factors an admin can weigh, with what each means (the
+/// rules editor's labels).
+pub fn factors(slot: &mut SessionSlot) -> Result<Vec<(&'static str, &'static str)>> {
+    slot.require(Access::SignedIn, "settings.factors")?;
+    Ok(underwriting::FACTORS.to_vec())
 }
 
 /// `points.mcc_high_risk 25 -> 30; four_eyes_score 60 -> 55` (rules hold no KYC values), or

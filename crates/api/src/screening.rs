@@ -86,23 +86,26 @@ pub fn threshold(vault: &Vault) -> f64 {
         .unwrap_or(DEFAULT_THRESHOLD)
 }
 
-/// Use case (admin): set the hit threshold, 0.70–0.99.
-pub fn set_threshold(slot: &mut SessionSlot, value: f64) -> Result<f64> {
+/// Use case (admin): propose a new hit threshold, 0.70–0.99. It applies once another admin
+/// confirms it: a higher threshold lets names through that a lower one stops.
+pub fn set_threshold(
+    slot: &mut SessionSlot,
+    value: f64,
+) -> Result<crate::settings::PendingSetting> {
+    let session = slot.require(Access::Admin, "settings.screening_threshold")?;
     if !(0.70..=0.99).contains(&value) {
         return Err(Error::invalid_input(
             "threshold",
             "must be between 0.70 and 0.99",
         ));
     }
-    let session = slot.require(Access::Admin, "settings.screening_threshold")?;
     let old = threshold(session.vault());
-    crate::settings::write_audited(
+    crate::settings::propose(
         session,
         "screening_threshold",
-        &old.to_string(),
         &value.to_string(),
-    )?;
-    Ok(value)
+        &format!("{old} -> {value}"),
+    )
 }
 
 /// Use case (admin): import OFAC's files from a folder as new active list versions. The files

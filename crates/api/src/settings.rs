@@ -50,6 +50,120 @@ pub(crate) fn write_with_detail(
     Ok(())
 }
 
+/// Settings that change who gets through (the risk rules with the four-eyes score, the
+/// screening threshold): one admin proposes, another confirms, and only then do they apply.
+pub const FOUR_EYES_SETTINGS: &[&str] = &["risk_rules", "screening_threshold"];
+
+/// A change of a four-eyes setting waiting for a second admin.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PendingSetting {
+    pub key: String,
+    /// The new value as it will be stored.
+    pub value: String,
+    /// What changes, old and new (`points.mcc_high_risk 25 -> 0`).
+    pub changes: String,
+    pub proposed_by: String,
+    pub proposed_at: i64,
+}
+
+fn pending_key(key: &str) -> String {
+    format!("pending.{key}")
+}
+
+fn pending(vault: &Vault, key: &str) -> Option<PendingSetting> {
+    read(vault, &pending_key(key)).and_then(|v| serde_json::from_str(&v).ok())
+}
+
+fn remove(vault: &Vault, key: &str) -> Result<()> {
+    vault
+        .conn()
+        .execute("DELETE FROM settings WHERE key = ?1", [key])
+        .map_err(|e| Error::internal(format!("removing a setting failed: {e}")))?;
+    Ok(())
+}
+
+/// Records `value` for `key` as a proposal of the signed-in admin (replacing an earlier one),
+/// audited; nothing applies until another admin confirms.
+pub(crate) fn propose(
+    session: &crate::session::Session,
+    key: &str,
+    value: &str,
+    changes: &str,
+) -> Result<PendingSetting> {
+    let proposal = PendingSetting {
+        key: key.to_string(),
+        value: value.to_string(),
+        changes: changes.to_string(),
+        proposed_by: session.username().to_string(),
+        proposed_at: crate::intake::now_ms(time::OffsetDateTime::now_utc()),
+    };
+    let json = serde_json::to_string(&proposal).map_err(|e| Error::internal(e.to_string()))?;
+    session
+        .vault()
+        .conn()
+        .execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [pending_key(key).as_str(), json.as_str()],
+        )
+        .map_err(|e| Error::internal(format!("saving a setting failed: {e}")))?;
+    session.audit("settings.propose", Some(key), Outcome::Ok, Some(changes))?;
+    Ok(proposal)
+}
+
+/// Use case (any signed-in role): the changes waiting for a second admin.
+pub fn pending_changes(slot: &mut SessionSlot) -> Result<Vec<PendingSetting>> {
+    let session = slot.require(Access::SignedIn, "settings.pending")?;
+    Ok(FOUR_EYES_SETTINGS
+        .iter()
+        .filter_map(|k| pending(session.vault(), k))
+        .collect())
+}
+
+/// Use case (admin): confirm another admin's proposed change; it applies now, audited with
+/// both names.
+pub fn confirm_change(slot: &mut SessionSlot, key: &str) -> Result<PendingSetting> {
+    let session = slot.require(Access::Admin, "settings.confirm")?;
+    let proposal = pending(session.vault(), key)
+        .ok_or_else(|| Error::new(crate::Code::NotFound, "no change of that setting waits"))?;
+    if proposal.proposed_by == session.username() {
+        session.audit(
+            "settings.confirm",
+            Some(key),
+            Outcome::Denied,
+            Some("own proposal"),
+        )?;
+        return Err(Error::new(
+            crate::Code::Forbidden,
+            "a change is confirmed by an admin other than the one who proposed it",
+        ));
+    }
+    let detail = format!(
+        "{}; proposed by {}, confirmed by {}",
+        proposal.changes,
+        proposal.proposed_by,
+        session.username()
+    );
+    write_with_detail(session, key, &proposal.value, &detail)?;
+    remove(session.vault(), &pending_key(key))?;
+    Ok(proposal)
+}
+
+/// Use case (admin): withdraw (the proposer) or reject (another admin) a proposed change.
+pub fn withdraw_change(slot: &mut SessionSlot, key: &str) -> Result<()> {
+    let session = slot.require(Access::Admin, "settings.withdraw")?;
+    let proposal = pending(session.vault(), key)
+        .ok_or_else(|| Error::new(crate::Code::NotFound, "no change of that setting waits"))?;
+    remove(session.vault(), &pending_key(key))?;
+    session.audit(
+        "settings.withdraw",
+        Some(key),
+        Outcome::Ok,
+        Some(&format!("proposed by {}", proposal.proposed_by)),
+    )?;
+    Ok(())
+}
+
 /// Minutes of inactivity before the session locks (1..=15; 15 when unset).
 pub(crate) fn idle_minutes(vault: &Vault) -> u32 {
     read(vault, "idle_minutes")

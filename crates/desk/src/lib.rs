@@ -318,10 +318,21 @@ enum RetentionAction {
 enum RulesAction {
     /// Print the rule set in force (JSON: points per factor, limits, four-eyes score)
     Show,
-    /// Replace the rule set from a JSON file (unknown keys are refused)
+    /// Propose a new rule set from a JSON file (checked: known factors, points 0–100, limits
+    /// in range); another admin confirms it with `rules confirm risk_rules`
     Set { file: PathBuf },
-    /// Set the sanctions hit threshold (0.70–0.99)
+    /// What a rule set in a JSON file would do to the queue (how many change band), unsaved
+    Preview { file: PathBuf },
+    /// The factors and what each means
+    Factors,
+    /// Propose a new sanctions hit threshold (0.70–0.99); another admin confirms it
     Threshold { value: f64 },
+    /// Changes waiting for a second admin
+    Pending,
+    /// Confirm another admin's proposed change (risk_rules or screening_threshold)
+    Confirm { key: String },
+    /// Withdraw or reject a proposed change
+    Withdraw { key: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -1617,20 +1628,84 @@ fn rules(
             })
         }
         RulesAction::Set { file } => {
-            let json = std::fs::read_to_string(&file)
-                .map_err(|_| Error::invalid_input("file", "cannot be read as text"))?;
-            let rules = with_session(ctx, prompt, |slot| api::review::set_rules(slot, &json))?;
-            printer.value(out, &rules, |w| {
-                writeln!(w, "rules saved; new assessments use them")
+            let json = read_rules_file(&file)?;
+            let p = with_session(ctx, prompt, |slot| api::review::set_rules(slot, &json))?;
+            printer.value(out, &p, |w| print_proposal(w, &p))
+        }
+        RulesAction::Preview { file } => {
+            let json = read_rules_file(&file)?;
+            let p = with_session(ctx, prompt, |slot| api::review::preview_rules(slot, &json))?;
+            printer.value(out, &p, |w| {
+                writeln!(
+                    w,
+                    "{} of {} applications in the queue would change band",
+                    p.would_change, p.in_queue
+                )?;
+                for (from, to, n) in &p.moves {
+                    writeln!(w, "  {from} -> {to}: {n}")?;
+                }
+                writeln!(w, "changes: {}", p.changes)
+            })
+        }
+        RulesAction::Factors => {
+            let f = with_session(ctx, prompt, api::review::factors)?;
+            printer.value(out, &f, |w| {
+                for (code, what) in &f {
+                    writeln!(w, "{code:<28} {what}")?;
+                }
+                Ok(())
             })
         }
         RulesAction::Threshold { value } => {
-            let v = with_session(ctx, prompt, |slot| {
+            let p = with_session(ctx, prompt, |slot| {
                 api::screening::set_threshold(slot, value)
             })?;
-            printer.value(out, &v, |w| writeln!(w, "screening threshold set to {v}"))
+            printer.value(out, &p, |w| print_proposal(w, &p))
+        }
+        RulesAction::Pending => {
+            let all = with_session(ctx, prompt, api::settings::pending_changes)?;
+            printer.value(out, &all, |w| {
+                if all.is_empty() {
+                    return writeln!(w, "no change waits for a second admin");
+                }
+                for p in &all {
+                    writeln!(w, "{} by {}: {}", p.key, p.proposed_by, p.changes)?;
+                }
+                Ok(())
+            })
+        }
+        RulesAction::Confirm { key } => {
+            let p = with_session(ctx, prompt, |slot| {
+                api::settings::confirm_change(slot, &key)
+            })?;
+            printer.value(out, &p, |w| {
+                writeln!(w, "{} confirmed and in force: {}", p.key, p.changes)
+            })
+        }
+        RulesAction::Withdraw { key } => {
+            with_session(ctx, prompt, |slot| api::settings::withdraw_change(slot, &key))?;
+            printer.value(out, &serde_json::json!({ "withdrawn": key }), |w| {
+                writeln!(w, "the proposed change of {key} is withdrawn")
+            })
         }
     }
+}
+
+fn read_rules_file(file: &Path) -> Result<String, Error> {
+    let meta = std::fs::metadata(file)
+        .map_err(|_| Error::invalid_input("file", "cannot be read as text"))?;
+    if meta.len() > 64 * 1024 {
+        return Err(Error::invalid_input("file", "must be at most 64 KB"));
+    }
+    std::fs::read_to_string(file).map_err(|_| Error::invalid_input("file", "cannot be read as text"))
+}
+
+fn print_proposal(w: &mut dyn Write, p: &api::settings::PendingSetting) -> std::io::Result<()> {
+    writeln!(
+        w,
+        "proposed ({}): it applies once another admin confirms with `desk rules confirm {}`",
+        p.changes, p.key
+    )
 }
 
 fn open_data_dir(explicit: Option<PathBuf>) -> Result<DataDir, Error> {

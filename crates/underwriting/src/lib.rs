@@ -13,7 +13,91 @@ use domain::intake::{Amount, ApplicationForm, Mcc, MccTier, Percent};
 use serde::{Deserialize, Serialize};
 use time::Date;
 
-/// Weights and limits. Unknown factor codes in `points` are ignored; a missing code scores 0.
+/// Every factor [`assess`] can raise, with what it means (the rules editor shows these).
+pub const FACTORS: &[(&str, &str)] = &[
+    ("mcc_prohibited", "the MCC is one the card brands prohibit for a payfac"),
+    ("mcc_high_risk", "the MCC is card-brand high-risk: enhanced due diligence"),
+    ("sanctions_true_match", "a sanctions hit confirmed as the listed party"),
+    ("sanctions_open_hit", "a sanctions hit without a disposition"),
+    ("blocklist_match", "an EIN, SSN or bank account on our blocklist"),
+    ("duplicate_ein", "another application has the same EIN"),
+    ("duplicate_ssn", "another application has an owner with the same SSN/ITIN"),
+    ("duplicate_bank_account", "another application pays out to the same bank account"),
+    ("duplicate_contact", "another application has the same email, phone or address"),
+    ("young_business_high_volume", "a young business expecting a high monthly volume"),
+    ("ticket_outlier", "the maximum or average ticket is far above the usual"),
+    ("card_not_present", "a high share of card-not-present sales"),
+    ("no_website_cnp", "card-not-present sales without a website"),
+    ("young_owner", "an owner younger than the set age"),
+    ("po_box_address", "a P.O. box as the business or an owner's address"),
+    ("high_volume", "a monthly volume above the set limit"),
+];
+
+/// One problem with a rule set: the setting (`points.mcc_high_risk`, `high_from`) and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleProblem {
+    pub field: String,
+    pub reason: String,
+}
+
+impl RuleSet {
+    /// Every problem with these rules: points outside 0–100, factor codes [`assess`] does not
+    /// know (named: they are rule names, not data), limits out of range, bands out of order.
+    pub fn problems(&self) -> Vec<RuleProblem> {
+        let mut out = Vec::new();
+        let mut bad = |field: &str, reason: &str| {
+            out.push(RuleProblem {
+                field: field.to_string(),
+                reason: reason.to_string(),
+            })
+        };
+        for (code, points) in &self.points {
+            if !FACTORS.iter().any(|(known, _)| known == code) {
+                let shown: String = code.chars().take(40).filter(|c| !c.is_control()).collect();
+                bad(
+                    &format!("points.{shown}"),
+                    "is not a factor we know (see the factor list)",
+                );
+            } else if !(0..=100).contains(points) {
+                bad(&format!("points.{code}"), "must be from 0 to 100 points");
+            }
+        }
+        if !(0..=3650).contains(&self.young_business_days) {
+            bad("young_business_days", "must be from 0 to 3650 days");
+        }
+        if self.young_business_volume > 1_000_000_000 {
+            bad("young_business_volume", "must be at most 1,000,000,000");
+        }
+        if self.cnp_share_high > 100 {
+            bad("cnp_share_high", "must be a share from 0 to 100%");
+        }
+        if !(1..=1000).contains(&self.ticket_ratio) {
+            bad("ticket_ratio", "must be from 1 to 1000");
+        }
+        if self.average_ticket_high == 0 || self.average_ticket_high > 1_000_000_000 {
+            bad("average_ticket_high", "must be from 1 to 1,000,000,000");
+        }
+        if self.monthly_volume_high == 0 || self.monthly_volume_high > 1_000_000_000 {
+            bad("monthly_volume_high", "must be from 1 to 1,000,000,000");
+        }
+        if !(18..=100).contains(&self.young_owner_age) {
+            bad("young_owner_age", "must be from 18 to 100 years");
+        }
+        if !(1..=100).contains(&self.four_eyes_score) {
+            bad("four_eyes_score", "must be from 1 to 100");
+        }
+        if !(1..=100).contains(&self.medium_from) {
+            bad("medium_from", "must be from 1 to 100");
+        }
+        if !(1..=100).contains(&self.high_from) || self.high_from <= self.medium_from {
+            bad("high_from", "must be above medium_from and at most 100");
+        }
+        out
+    }
+}
+
+/// Weights and limits. A missing factor code scores 0; an unknown one is refused by
+/// [`RuleSet::problems`] before rules are stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RuleSet {
@@ -382,3 +466,34 @@ pub fn assess(form: &ApplicationForm, checks: &Checks, rules: &RuleSet, today: D
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod rule_checks {
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_valid_and_every_default_factor_is_known() {
+        let rules = RuleSet::default();
+        assert!(rules.problems().is_empty(), "{:?}", rules.problems());
+        assert_eq!(rules.points.len(), FACTORS.len(), "a description per factor");
+    }
+
+    #[test]
+    fn negative_points_unknown_factors_and_bad_limits_are_named() {
+        let mut rules = RuleSet::default();
+        rules.points.insert("mcc_high_risk".into(), -5);
+        rules.points.insert("mcc_hgih_risk".into(), 10);
+        rules.cnp_share_high = 130;
+        rules.high_from = rules.medium_from;
+        let fields: Vec<String> = rules.problems().into_iter().map(|p| p.field).collect();
+        assert_eq!(
+            fields,
+            [
+                "points.mcc_hgih_risk",
+                "points.mcc_high_risk",
+                "cnp_share_high",
+                "high_from"
+            ]
+        );
+    }
+}

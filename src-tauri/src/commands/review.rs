@@ -64,23 +64,69 @@ pub async fn risk_settings(
     state.run(|_, slot, _| review::settings(slot)).await
 }
 
+type PendingSetting = api::settings::PendingSetting;
+
 #[tauri::command]
 pub async fn set_risk_rules(
     state: State<'_, AppState>,
     json: String,
-) -> Result<api::underwriting::RuleSet, api::Error> {
+) -> Result<PendingSetting, api::Error> {
     state
         .run(move |_, slot, _| review::set_rules(slot, &json))
         .await
 }
 
 #[tauri::command]
+pub async fn preview_risk_rules(
+    state: State<'_, AppState>,
+    json: String,
+) -> Result<review::RulesPreview, api::Error> {
+    state
+        .run(move |_, slot, _| review::preview_rules(slot, &json))
+        .await
+}
+
+#[tauri::command]
+pub async fn risk_factors(
+    state: State<'_, AppState>,
+) -> Result<Vec<(&'static str, &'static str)>, api::Error> {
+    state.run(|_, slot, _| review::factors(slot)).await
+}
+
+#[tauri::command]
 pub async fn set_screening_threshold(
     state: State<'_, AppState>,
     value: f64,
-) -> Result<f64, api::Error> {
+) -> Result<PendingSetting, api::Error> {
     state
         .run(move |_, slot, _| api::screening::set_threshold(slot, value))
+        .await
+}
+
+#[tauri::command]
+pub async fn pending_settings(
+    state: State<'_, AppState>,
+) -> Result<Vec<PendingSetting>, api::Error> {
+    state
+        .run(|_, slot, _| api::settings::pending_changes(slot))
+        .await
+}
+
+#[tauri::command]
+pub async fn decide_setting(
+    state: State<'_, AppState>,
+    key: String,
+    confirm: bool,
+) -> Result<Vec<PendingSetting>, api::Error> {
+    state
+        .run(move |_, slot, _| {
+            if confirm {
+                api::settings::confirm_change(slot, &key)?;
+            } else {
+                api::settings::withdraw_change(slot, &key)?;
+            }
+            api::settings::pending_changes(slot)
+        })
         .await
 }
 
