@@ -55,3 +55,37 @@ describe('Data protection panel', () => {
     expect(backend.calls).toEqual(expect.arrayContaining(['gdprErase:declined-1', 'retentionRun:true', 'retentionRun:false', 'backupVault']));
   });
 });
+
+import RiskPanel from './RiskPanel.svelte';
+
+describe('Risk rules panel', () => {
+  it('edits points factor by factor, previews against the queue, proposes, and a second admin confirms', async () => {
+    const backend = fakeBackend({ session: READY_ADMIN });
+    const { unmount } = render(RiskPanel, { backend, session: READY_ADMIN, onerror: noop });
+    const points = await screen.findByLabelText('mcc_high_risk');
+    expect(screen.getByText('the MCC is card-brand high-risk: enhanced due diligence')).toBeInTheDocument();
+
+    // A negative weight comes back from Rust as a field error.
+    await fireEvent.input(points, { target: { value: '-5' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Propose rules' }));
+    expect(await screen.findByRole('alert')).toHaveTextContent('rules.points.mcc_high_risk: must be from 0 to 100 points');
+
+    await fireEvent.input(points, { target: { value: '30' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Preview against the queue' }));
+    expect(await screen.findByTestId('rules-preview')).toHaveTextContent('1 of 4 applications in the queue would change band: medium → high: 1');
+    await fireEvent.click(screen.getByRole('button', { name: 'Propose rules' }));
+    expect(await screen.findByTestId('rules-message')).toHaveTextContent('it applies once another admin confirms it');
+    const waiting = screen.getByRole('region', { name: 'Changes waiting for a second admin' });
+    expect(waiting).toHaveTextContent('risk rules by alice');
+    expect(screen.queryByRole('button', { name: 'Confirm' })).not.toBeInTheDocument();
+    unmount();
+
+    // Another admin sees it and confirms.
+    const bob = { ...READY_ADMIN, username: 'bob' };
+    backend.switchUser('bob');
+    render(RiskPanel, { backend, session: bob, onerror: noop });
+    await fireEvent.click(await screen.findByRole('button', { name: 'Confirm' }));
+    expect(await screen.findByTestId('rules-message')).toHaveTextContent('risk rules confirmed and in force.');
+    expect(backend.calls).toContain('decideSetting:risk_rules:true');
+  });
+});

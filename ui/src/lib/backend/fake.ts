@@ -40,12 +40,13 @@ export const READY_ADMIN: SessionInfo = {
 
 const ENROLMENT = { secret: 'JBSWY3DPEHPK3PXP', otpauth_url: 'otpauth://totp/x', qr_svg: '<svg></svg>' };
 
-export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[] } {
+export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]; switchUser(username: string): void } {
   let vault = opts.vault ?? 'locked';
   let session: SessionInfo | null = opts.session === undefined ? null : opts.session;
   const users: User[] = [];
   const calls: string[] = [];
   const notes: import('./types').Note[] = [];
+  const pendingSettings: import('./types').PendingSetting[] = [];
   const changes: import('./types').MerchantChange[] = [];
   const schedule: import('./types').RetentionSchedule = { enabled: true, last_run_at: 1, last_run: '2026-11-25', next_run: '2026-11-26', retention_years: 5 };
   const apps = new Map<string, { summary: ApplicationSummary; form: ApplicationForm; documents: DocumentMeta[] }>();
@@ -80,6 +81,10 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
   };
   return {
     calls,
+    /** Another user of the same role signs in (tests of four-eyes flows). */
+    switchUser: (username: string) => {
+      if (session) session = { ...session, username };
+    },
     appInfo: async () => {
       calls.push('appInfo');
       if (opts.appInfoError) throw opts.appInfoError;
@@ -306,15 +311,38 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
     riskSettings: async () => [{ points: { mcc_high_risk: 25 }, four_eyes_score: 60 }, 0.88],
     setRiskRules: async (json) => {
       calls.push('setRiskRules');
+      let parsed: { points?: Record<string, number> };
       try {
-        return JSON.parse(json);
+        parsed = JSON.parse(json);
       } catch {
         throw new BackendError('invalid_input', 'rules: expected value at line 1 column 1');
       }
+      const bad = Object.entries(parsed.points ?? {}).filter(([, v]) => v < 0);
+      if (bad.length) throw new BackendError('invalid_input', `rules.points.${bad[0][0]}: must be from 0 to 100 points`, bad.map(([k]) => ({ field: `rules.points.${k}`, reason: 'must be from 0 to 100 points' })));
+      const p = { key: 'risk_rules' as const, value: json, changes: 'points.mcc_high_risk 25 -> 30', proposed_by: needSession().username, proposed_at: clock };
+      pendingSettings.push(p);
+      return p;
     },
+    previewRiskRules: async () => ({ in_queue: 4, would_change: 1, moves: [['medium', 'high', 1]], changes: 'points.mcc_high_risk 25 -> 30' }),
+    riskFactors: async () => [
+      ['mcc_high_risk', 'the MCC is card-brand high-risk: enhanced due diligence'],
+      ['card_not_present', 'a high share of card-not-present sales'],
+    ],
     setScreeningThreshold: async (value) => {
       if (value < 0.7 || value > 0.99) throw new BackendError('invalid_input', 'threshold: must be between 0.70 and 0.99');
-      return value;
+      const p = { key: 'screening_threshold' as const, value: String(value), changes: `0.88 -> ${value}`, proposed_by: needSession().username, proposed_at: clock };
+      pendingSettings.push(p);
+      return p;
+    },
+    pendingSettings: async () => [...pendingSettings],
+    decideSetting: async (key, confirm) => {
+      const i = pendingSettings.findIndex((p) => p.key === key);
+      if (i < 0) throw new BackendError('not_found', 'no change of that setting waits');
+      if (confirm && pendingSettings[i].proposed_by === needSession().username)
+        throw new BackendError('forbidden', 'a change is confirmed by an admin other than the one who proposed it');
+      calls.push(`decideSetting:${key}:${confirm}`);
+      pendingSettings.splice(i, 1);
+      return [...pendingSettings];
     },
     boardingOverview: async (filter) => {
       needSessionAny();

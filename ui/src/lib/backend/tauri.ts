@@ -110,4 +110,8 @@ export const tauriBackend: Backend = {
   riskSettings: () => call('risk_settings'),
   setRiskRules: (json) => call('set_risk_rules', { json }),
   setScreeningThreshold: (value) => call('set_screening_threshold', { value }),
+  previewRiskRules: (json) => call('preview_risk_rules', { json }),
+  riskFactors: () => call('risk_factors'),
+  pendingSettings: () => call('pending_settings'),
+  decideSetting: (key, confirm) => call('decide_setting', { key, confirm }),
 };

@@ -296,6 +296,23 @@ export interface Hit {
   fingerprint: string;
 }
 
+/** A change of the risk rules or the screening threshold waiting for a second admin. */
+export interface PendingSetting {
+  key: 'risk_rules' | 'screening_threshold';
+  value: string;
+  changes: string;
+  proposed_by: string;
+  proposed_at: number;
+}
+
+/** What a proposed rule set would do to the queue. */
+export interface RulesPreview {
+  in_queue: number;
+  would_change: number;
+  moves: [string, string, number][];
+  changes: string;
+}
+
 /** Both files of the sanctions reports export. */
 export interface SavedReports {
   reports: number;
@@ -722,8 +739,14 @@ export interface Backend {
   addNote(id: string, text: string): Promise<Note[]>;
   reviewDashboard(): Promise<Dashboard>;
   riskSettings(): Promise<[Record<string, unknown>, number]>;
-  setRiskRules(json: string): Promise<Record<string, unknown>>;
-  setScreeningThreshold(value: number): Promise<number>;
+  /** Proposes a rule set; it applies once another admin confirms it. */
+  setRiskRules(json: string): Promise<PendingSetting>;
+  previewRiskRules(json: string): Promise<RulesPreview>;
+  riskFactors(): Promise<[string, string][]>;
+  /** Proposes a hit threshold; it applies once another admin confirms it. */
+  setScreeningThreshold(value: number): Promise<PendingSetting>;
+  pendingSettings(): Promise<PendingSetting[]>;
+  decideSetting(key: string, confirm: boolean): Promise<PendingSetting[]>;
   boardingOverview(filter: JobState | null): Promise<BoardingOverview>;
   platformStatus(): Promise<PlatformStatus>;
   boardingRetry(id: string): Promise<BoardingJob>;

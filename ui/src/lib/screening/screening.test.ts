@@ -75,20 +75,20 @@ describe('Hits panel', () => {
 });
 
 describe('Risk rules panel', () => {
-  it('shows the rules as JSON, saves them and the threshold, and shows Rust refusing bad JSON', async () => {
+  it('keeps the raw JSON for export/import, proposes it and the threshold, and shows Rust refusing bad JSON', async () => {
     const { default: RiskPanel } = await import('../admin/RiskPanel.svelte');
     const backend = fakeBackend({ session: READY_ADMIN });
-    render(RiskPanel, { backend, onerror: noop });
+    render(RiskPanel, { backend, session: READY_ADMIN, onerror: noop });
     const box = (await screen.findByLabelText('Rule set (JSON)')) as HTMLTextAreaElement;
     await screen.findByDisplayValue(/mcc_high_risk/);
     expect(box.value).toContain('"four_eyes_score": 60');
-    await fireEvent.click(screen.getByRole('button', { name: 'Save rules' }));
-    expect(await screen.findByText('Rules saved.')).toBeInTheDocument();
+    await fireEvent.click(screen.getByRole('button', { name: 'Propose this JSON' }));
+    expect(await screen.findByText(/Proposed \(points.mcc_high_risk 25 -> 30\)/)).toBeInTheDocument();
     await fireEvent.input(screen.getByLabelText(/hit threshold/), { target: { value: '0.9' } });
-    await fireEvent.click(screen.getByRole('button', { name: 'Save threshold' }));
-    expect(await screen.findByText('Hit threshold set to 0.9.')).toBeInTheDocument();
+    await fireEvent.click(screen.getByRole('button', { name: 'Propose threshold' }));
+    expect(await screen.findByText('Hit threshold proposed (0.88 -> 0.9): it applies once another admin confirms it.')).toBeInTheDocument();
     await fireEvent.input(box, { target: { value: '{ not json' } });
-    await fireEvent.click(screen.getByRole('button', { name: 'Save rules' }));
+    await fireEvent.click(screen.getByRole('button', { name: 'Propose this JSON' }));
     expect(await screen.findByRole('alert')).toHaveTextContent('rules: expected value');
   });
 });
