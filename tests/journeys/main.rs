@@ -9,5 +9,6 @@ mod gdpr;
 mod info;
 mod intake;
 mod review;
+mod roles;
 mod sanctions;
 mod screening;
