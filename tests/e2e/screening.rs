@@ -154,7 +154,9 @@ async fn four_eyes_review_of_a_high_risk_application() {
             "the score is explained factor by factor: {score}"
         );
         ensure!(
-            page.text("[data-testid=approve-blocked]").await?.contains("disposition every hit first"),
+            page.text("[data-testid=approve-blocked]")
+                .await?
+                .contains("disposition every hit first"),
             "an open hit blocks Approve"
         );
         page.click_button("Disposition LOGAN MOREY, Elvis Angus")
@@ -264,7 +266,10 @@ async fn a_listed_owner_cannot_be_approved_even_through_ipc() {
             .await?;
         page.click_button("Record true match").await?;
         let badge = page
-            .wait_for_text("[data-testid=confirmed-match]", "Confirmed match — sdn:10278")
+            .wait_for_text(
+                "[data-testid=confirmed-match]",
+                "Confirmed match — sdn:10278",
+            )
             .await?;
         ensure!(!badge.is_empty());
         let panel = page.text("[aria-label='Sanctions screening'] h3").await?;

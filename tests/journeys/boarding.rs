@@ -1179,8 +1179,7 @@ async fn a_confirmed_match_on_a_boarded_merchant_suspends_it_once_through_an_out
     w.down().await;
     w.with(|s| {
         let hit = api::screening::hits(s, &id).unwrap()[0].id.clone();
-        api::screening::dispose_hit(s, &hit, "true_match", "Passport matches the listing")
-            .unwrap();
+        api::screening::dispose_hit(s, &hit, "true_match", "Passport matches the listing").unwrap();
         let m = boarding::merchant(s, &id).unwrap().merchant;
         assert_eq!(m.status, "suspended", "ours at once");
         assert_eq!(m.status_reason.as_deref(), Some("sanctions_match"));
@@ -1255,7 +1254,8 @@ async fn the_outbox_has_no_side_doors() {
         .unwrap_err();
     assert_eq!(err.code(), api::Code::Conflict);
     assert!(err.message().contains("material"), "{err}");
-    let err = boarding::fix_and_resend(&mut uma, &job.id, "people[0].ssn", "536221234").unwrap_err();
+    let err =
+        boarding::fix_and_resend(&mut uma, &job.id, "people[0].ssn", "536221234").unwrap_err();
     assert_eq!(err.code(), api::Code::InvalidInput, "not the refused field");
 
     // An auditor reads the outbox but does not send it.
@@ -1296,7 +1296,10 @@ async fn the_outbox_has_no_side_doors() {
     );
     w.up().await;
     drain_all(&worker, 20).await;
-    let account = w.with(|s| boarding::merchant(s, &id).unwrap()).merchant.account_id;
+    let account = w
+        .with(|s| boarding::merchant(s, &id).unwrap())
+        .merchant
+        .account_id;
     let got = w
         .client()
         .send(&requests::retrieve_account(&account), None)

@@ -343,9 +343,13 @@ fn import_keeps_good_rows_reports_bad_ones_and_lists_search_them() {
     };
     let err = intake::list_applications(&mut admin, &query).unwrap_err();
     assert_eq!(err.message(), "created_from: must be a date as YYYY-MM-DD");
-    let err =
-        import::import(&mut admin, "x.csv", b"legal_name,nonsense_column\n", &mut |_| {})
-            .unwrap_err();
+    let err = import::import(
+        &mut admin,
+        "x.csv",
+        b"legal_name,nonsense_column\n",
+        &mut |_| {},
+    )
+    .unwrap_err();
     assert!(err.message().contains("unknown column nonsense_column"));
     assert!(audit_actions(&mut admin).contains(&(
         "application.import".into(),
@@ -545,7 +549,9 @@ fn an_identifier_seen_before_is_a_possible_duplicate_warning_or_skipped() {
     assert_eq!(report.warnings[0].row, 1);
     assert_eq!(report.warnings[0].identifier, "ein");
     assert!(
-        report.warnings[0].message.starts_with("possible duplicate of application "),
+        report.warnings[0]
+            .message
+            .starts_with("possible duplicate of application "),
         "{:?}",
         report.warnings[0]
     );

@@ -467,7 +467,11 @@ fn admins_tune_the_rules_and_new_assessments_follow() {
     bad.points.insert("mcc_high_risk".into(), -10);
     bad.points.insert("mcc_hgih_risk".into(), 5);
     let err = review::set_rules(&mut admin, &serde_json::to_string(&bad).unwrap()).unwrap_err();
-    let fields: Vec<&str> = err.field_issues().iter().map(|f| f.field.as_str()).collect();
+    let fields: Vec<&str> = err
+        .field_issues()
+        .iter()
+        .map(|f| f.field.as_str())
+        .collect();
     assert_eq!(
         fields,
         ["rules.points.mcc_hgih_risk", "rules.points.mcc_high_risk"]

@@ -51,8 +51,14 @@ fn calls() -> BTreeMap<&'static str, Call> {
     let mut add = |k: &'static str, f: Call| {
         m.insert(k, f);
     };
-    add("set_idle_minutes", Box::new(|s, _| settings::set_idle_minutes(s, 10).map(drop)));
-    add("list_users", Box::new(|s, _| users::list_users(s).map(drop)));
+    add(
+        "set_idle_minutes",
+        Box::new(|s, _| settings::set_idle_minutes(s, 10).map(drop)),
+    );
+    add(
+        "list_users",
+        Box::new(|s, _| users::list_users(s).map(drop)),
+    );
     add(
         "create_user",
         Box::new(|s, _| {
@@ -66,27 +72,63 @@ fn calls() -> BTreeMap<&'static str, Call> {
             .map(drop)
         }),
     );
-    add("set_user_disabled", Box::new(|s, _| users::set_user_disabled(s, NO, true).map(drop)));
-    add("reset_user_password", Box::new(|s, _| users::reset_password(s, NO).map(drop)));
-    add("reset_user_totp", Box::new(|s, _| users::reset_totp(s, NO).map(drop)));
-    add("unlock_user", Box::new(|s, _| users::unlock_user(s, NO).map(drop)));
-    add("verify_audit", Box::new(|s, _| audit_log::verify_audit(s).map(drop)));
-    add("list_audit", Box::new(|s, _| audit_log::list_audit(s, None, 10).map(drop)));
+    add(
+        "set_user_disabled",
+        Box::new(|s, _| users::set_user_disabled(s, NO, true).map(drop)),
+    );
+    add(
+        "reset_user_password",
+        Box::new(|s, _| users::reset_password(s, NO).map(drop)),
+    );
+    add(
+        "reset_user_totp",
+        Box::new(|s, _| users::reset_totp(s, NO).map(drop)),
+    );
+    add(
+        "unlock_user",
+        Box::new(|s, _| users::unlock_user(s, NO).map(drop)),
+    );
+    add(
+        "verify_audit",
+        Box::new(|s, _| audit_log::verify_audit(s).map(drop)),
+    );
+    add(
+        "list_audit",
+        Box::new(|s, _| audit_log::list_audit(s, None, 10).map(drop)),
+    );
     add("rotate_key", Box::new(|s, _| audit_log::rotate_key(s)));
     add(
         "export_audit",
         Box::new(|s, _| audit_log::export_audit(s, "2026-01-01", "2026-01-02", "csv").map(drop)),
     );
-    add("export_merchants", Box::new(|s, _| merchants::export(s, "csv").map(drop)));
-    add("gdpr_erase", Box::new(|s, _| gdpr::request_erasure(s, NO).map(drop)));
-    add("gdpr_hold", Box::new(|s, _| gdpr::set_legal_hold(s, NO, Some("Court order 12"))));
-    add("gdpr_export", Box::new(|s, _| gdpr::subject_export(s, "application", NO).map(drop)));
+    add(
+        "export_merchants",
+        Box::new(|s, _| merchants::export(s, "csv").map(drop)),
+    );
+    add(
+        "gdpr_erase",
+        Box::new(|s, _| gdpr::request_erasure(s, NO).map(drop)),
+    );
+    add(
+        "gdpr_hold",
+        Box::new(|s, _| gdpr::set_legal_hold(s, NO, Some("Court order 12"))),
+    );
+    add(
+        "gdpr_export",
+        Box::new(|s, _| gdpr::subject_export(s, "application", NO).map(drop)),
+    );
     add(
         "sanctions_report_export",
         Box::new(|s, _| api::sanctions_report::export(s, None).map(drop)),
     );
-    add("retention_run", Box::new(|s, _| gdpr::retention_run(s, true).map(drop)));
-    add("set_retention_years", Box::new(|s, _| gdpr::set_retention_years(s, 5).map(drop)));
+    add(
+        "retention_run",
+        Box::new(|s, _| gdpr::retention_run(s, true).map(drop)),
+    );
+    add(
+        "set_retention_years",
+        Box::new(|s, _| gdpr::set_retention_years(s, 5).map(drop)),
+    );
     add(
         "backup_vault",
         Box::new(|s, c| api::backup::backup_in_data_dir(&c.dir, s).map(drop)),
@@ -105,15 +147,30 @@ fn calls() -> BTreeMap<&'static str, Call> {
             .map(drop)
         }),
     );
-    add("get_application", Box::new(|s, _| intake::get_application(s, NO).map(drop)));
-    add("submit_application", Box::new(|s, _| intake::submit(s, NO, 1).map(drop)));
-    add("withdraw_application", Box::new(|s, _| intake::withdraw(s, NO, 1).map(drop)));
-    add("reveal_field", Box::new(|s, _| intake::reveal(s, NO, "business.ein").map(drop)));
+    add(
+        "get_application",
+        Box::new(|s, _| intake::get_application(s, NO).map(drop)),
+    );
+    add(
+        "submit_application",
+        Box::new(|s, _| intake::submit(s, NO, 1).map(drop)),
+    );
+    add(
+        "withdraw_application",
+        Box::new(|s, _| intake::withdraw(s, NO, 1).map(drop)),
+    );
+    add(
+        "reveal_field",
+        Box::new(|s, _| intake::reveal(s, NO, "business.ein").map(drop)),
+    );
     add(
         "list_applications",
         Box::new(|s, _| intake::list_applications(s, &intake::ListQuery::default()).map(drop)),
     );
-    add("check_application", Box::new(|s, _| intake::check_form(s, &form()).map(drop)));
+    add(
+        "check_application",
+        Box::new(|s, _| intake::check_form(s, &form()).map(drop)),
+    );
     add("mcc_codes", Box::new(|s, _| intake::mcc_codes(s).map(drop)));
     add(
         "add_document",
@@ -121,23 +178,38 @@ fn calls() -> BTreeMap<&'static str, Call> {
             intake::add_document(s, NO, "articles", "a.pdf", b"%PDF-1.4 test").map(drop)
         }),
     );
-    add("document_content", Box::new(|s, _| intake::document_content(s, NO).map(drop)));
-    add("delete_document", Box::new(|s, _| intake::delete_document(s, NO)));
+    add(
+        "document_content",
+        Box::new(|s, _| intake::document_content(s, NO).map(drop)),
+    );
+    add(
+        "delete_document",
+        Box::new(|s, _| intake::delete_document(s, NO)),
+    );
     add(
         "import_applications",
         Box::new(|s, _| intake::import::import(s, "x.csv", b"legal_name\n", &mut |_| {}).map(drop)),
     );
-    add("seed_demo", Box::new(|s, _| intake::demo::seed(s, 1, 3, &mut |_| {}).map(drop)));
+    add(
+        "seed_demo",
+        Box::new(|s, _| intake::demo::seed(s, 1, 3, &mut |_| {}).map(drop)),
+    );
     add(
         "import_lists",
         Box::new(|s, c| screening::import_lists(s, &c.tmp.join("no-lists")).map(drop)),
     );
-    add("list_versions", Box::new(|s, _| screening::list_versions(s).map(drop)));
+    add(
+        "list_versions",
+        Box::new(|s, _| screening::list_versions(s).map(drop)),
+    );
     add(
         "screen_name",
         Box::new(|s, _| screening::screen_name(s, "Some Name", None, None).map(drop)),
     );
-    add("screen_application", Box::new(|s, _| screening::screen_application(s, NO).map(drop)));
+    add(
+        "screen_application",
+        Box::new(|s, _| screening::screen_application(s, NO).map(drop)),
+    );
     add(
         "rescreen_status",
         Box::new(|s, _| screening::rescreen_status(s, Default::default()).map(drop)),
@@ -150,10 +222,22 @@ fn calls() -> BTreeMap<&'static str, Call> {
         "review_queue",
         Box::new(|s, _| review::queue(s, review::QueueQuery::default()).map(drop)),
     );
-    add("review_view", Box::new(|s, _| review::review_view(s, NO).map(drop)));
-    add("add_note", Box::new(|s, _| review::add_note(s, NO, "A note on it").map(drop)));
-    add("assign_to_me", Box::new(|s, _| review::assign_to_me(s, NO, false).map(drop)));
-    add("next_in_queue", Box::new(|s, _| review::next_in_queue(s).map(drop)));
+    add(
+        "review_view",
+        Box::new(|s, _| review::review_view(s, NO).map(drop)),
+    );
+    add(
+        "add_note",
+        Box::new(|s, _| review::add_note(s, NO, "A note on it").map(drop)),
+    );
+    add(
+        "assign_to_me",
+        Box::new(|s, _| review::assign_to_me(s, NO, false).map(drop)),
+    );
+    add(
+        "next_in_queue",
+        Box::new(|s, _| review::next_in_queue(s).map(drop)),
+    );
     add(
         "decide",
         Box::new(|s, _| {
@@ -173,26 +257,62 @@ fn calls() -> BTreeMap<&'static str, Call> {
             .map(drop)
         }),
     );
-    add("review_dashboard", Box::new(|s, _| review::dashboard(s).map(drop)));
-    add("risk_settings", Box::new(|s, _| review::settings(s).map(drop)));
-    add("set_risk_rules", Box::new(|s, _| review::set_rules(s, "{}").map(drop)));
+    add(
+        "review_dashboard",
+        Box::new(|s, _| review::dashboard(s).map(drop)),
+    );
+    add(
+        "risk_settings",
+        Box::new(|s, _| review::settings(s).map(drop)),
+    );
+    add(
+        "set_risk_rules",
+        Box::new(|s, _| review::set_rules(s, "{}").map(drop)),
+    );
     add(
         "set_screening_threshold",
         Box::new(|s, _| screening::set_threshold(s, 0.9).map(drop)),
     );
-    add("preview_risk_rules", Box::new(|s, _| review::preview_rules(s, "{}").map(drop)));
-    add("risk_factors", Box::new(|s, _| review::factors(s).map(drop)));
-    add("pending_settings", Box::new(|s, _| settings::pending_changes(s).map(drop)));
-    add("decide_setting", Box::new(|s, _| settings::withdraw_change(s, "risk_rules")));
-    add("boarding_overview", Box::new(|s, _| boarding::overview(s, None, None).map(drop)));
-    add("platform_status", Box::new(|s, _| boarding::platform_status(s, None).map(drop)));
-    add("boarding_retry", Box::new(|s, _| boarding::retry(s, NO).map(drop)));
-    add("boarding_cancel", Box::new(|s, _| boarding::cancel(s, NO).map(drop)));
+    add(
+        "preview_risk_rules",
+        Box::new(|s, _| review::preview_rules(s, "{}").map(drop)),
+    );
+    add(
+        "risk_factors",
+        Box::new(|s, _| review::factors(s).map(drop)),
+    );
+    add(
+        "pending_settings",
+        Box::new(|s, _| settings::pending_changes(s).map(drop)),
+    );
+    add(
+        "decide_setting",
+        Box::new(|s, _| settings::withdraw_change(s, "risk_rules")),
+    );
+    add(
+        "boarding_overview",
+        Box::new(|s, _| boarding::overview(s, None, None).map(drop)),
+    );
+    add(
+        "platform_status",
+        Box::new(|s, _| boarding::platform_status(s, None).map(drop)),
+    );
+    add(
+        "boarding_retry",
+        Box::new(|s, _| boarding::retry(s, NO).map(drop)),
+    );
+    add(
+        "boarding_cancel",
+        Box::new(|s, _| boarding::cancel(s, NO).map(drop)),
+    );
     add(
         "boarding_fix",
         Box::new(|s, _| boarding::fix_and_resend(s, NO, "business.email", "a@b.example").map(drop)),
     );
-    add("platform_settings", Box::new(|s, _| boarding::platform_settings(s).map(drop)));
+    add(
+        "platform_settings",
+        Box::new(|s, _| boarding::platform_settings(s).map(drop)),
+    );
     add(
         "set_platform",
         Box::new(|s, _| {
@@ -264,7 +384,10 @@ fn calls() -> BTreeMap<&'static str, Call> {
             .map(drop)
         }),
     );
-    add("merchant_changes", Box::new(|s, _| merchant_changes::changes(s, NO).map(drop)));
+    add(
+        "merchant_changes",
+        Box::new(|s, _| merchant_changes::changes(s, NO).map(drop)),
+    );
     add(
         "decide_merchant_change",
         Box::new(|s, _| {
@@ -279,12 +402,18 @@ fn calls() -> BTreeMap<&'static str, Call> {
             .map(drop)
         }),
     );
-    add("retention_schedule", Box::new(|s, _| gdpr::retention_schedule(s).map(drop)));
+    add(
+        "retention_schedule",
+        Box::new(|s, _| gdpr::retention_schedule(s).map(drop)),
+    );
     add(
         "set_retention_schedule",
         Box::new(|s, _| gdpr::set_retention_schedule(s, true).map(drop)),
     );
-    add("cli:rescreen", Box::new(|s, _| screening::rescreen(s, &mut |_| {}).map(drop)));
+    add(
+        "cli:rescreen",
+        Box::new(|s, _| screening::rescreen(s, &mut |_| {}).map(drop)),
+    );
     add(
         "cli:boarding drain",
         Box::new(|s, c| {
@@ -309,7 +438,10 @@ fn calls() -> BTreeMap<&'static str, Call> {
             })
         }),
     );
-    add("cli:review hits", Box::new(|s, _| screening::hits(s, NO).map(drop)));
+    add(
+        "cli:review hits",
+        Box::new(|s, _| screening::hits(s, NO).map(drop)),
+    );
     m
 }
 
@@ -433,6 +565,14 @@ fn every_command_and_verb_follows_the_role_matrix() {
             checked += 1;
         }
     }
-    assert!(wrong.is_empty(), "{} cells disagree:\n{}", wrong.len(), wrong.join("\n"));
-    assert!(checked >= 300, "every row was exercised for every role: {checked}");
+    assert!(
+        wrong.is_empty(),
+        "{} cells disagree:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+    assert!(
+        checked >= 300,
+        "every row was exercised for every role: {checked}"
+    );
 }

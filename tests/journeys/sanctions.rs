@@ -86,7 +86,11 @@ fn only_hit(slot: &mut SessionSlot, id: &str) -> String {
 
 fn no_boarding_job(slot: &mut SessionSlot, id: &str) {
     let err = api::boarding::job(slot, id).unwrap_err();
-    assert_eq!(err.code(), Code::NotFound, "nothing was queued for the platform");
+    assert_eq!(
+        err.code(),
+        Code::NotFound,
+        "nothing was queued for the platform"
+    );
 }
 
 fn denied_decisions(slot: &mut SessionSlot, id: &str) -> Vec<String> {
@@ -95,9 +99,7 @@ fn denied_decisions(slot: &mut SessionSlot, id: &str) -> Vec<String> {
         .entries
         .into_iter()
         .filter(|e| {
-            e.action == "review.decide"
-                && e.outcome == "denied"
-                && e.target.as_deref() == Some(id)
+            e.action == "review.decide" && e.outcome == "denied" && e.target.as_deref() == Some(id)
         })
         .map(|e| e.detail.unwrap_or_default())
         .collect()
@@ -119,14 +121,22 @@ fn an_open_hit_and_then_a_confirmed_match_stop_every_approval_whatever_the_role(
 
     let hit = only_hit(&mut uma, &id);
     let hits = screening::hits(&mut uma, &id).unwrap();
-    let entry = hits[0].entry.as_ref().expect("the hit shows its list entry");
+    let entry = hits[0]
+        .entry
+        .as_ref()
+        .expect("the hit shows its list entry");
     assert_eq!(entry["uid"], "sdn:10278");
     assert!(
         entry["dobs"].to_string().contains("1963"),
         "the entry's date of birth is shown: {entry}"
     );
-    screening::dispose_hit(&mut uma, &hit, "true_match", "Passport and DOB match the SDN entry")
-        .unwrap();
+    screening::dispose_hit(
+        &mut uma,
+        &hit,
+        "true_match",
+        "Passport and DOB match the SDN entry",
+    )
+    .unwrap();
     let view = intake::get_application(&mut uma, &id).unwrap();
     assert_eq!(view.summary.open_hits, 0, "no open hit, yet no approval");
 
@@ -187,8 +197,13 @@ fn a_hit_raised_after_the_first_approval_stops_the_second_and_its_clearing_is_th
 
     // The first approver clears the hit as a false positive: the checker must see it.
     let hit = only_hit(&mut uma, &id);
-    screening::dispose_hit(&mut uma, &hit, "false_positive", "Different person: DOB differs")
-        .unwrap();
+    screening::dispose_hit(
+        &mut uma,
+        &hit,
+        "false_positive",
+        "Different person: DOB differs",
+    )
+    .unwrap();
     let err = approve(&mut lea, &id).unwrap_err();
     assert_eq!(err.code(), Code::InvalidInput, "{err}");
     assert!(err.message().starts_with("confirmed_hits:"), "{err}");
@@ -211,8 +226,13 @@ fn whoever_cleared_a_hit_cannot_give_the_second_approval() {
     }
     screening::rescreen(&mut admin, &mut |_| {}).unwrap();
     let hit = only_hit(&mut lea, &id);
-    screening::dispose_hit(&mut lea, &hit, "false_positive", "Different person: DOB differs")
-        .unwrap();
+    screening::dispose_hit(
+        &mut lea,
+        &hit,
+        "false_positive",
+        "Different person: DOB differs",
+    )
+    .unwrap();
     let mut i = input(&mut lea, &id, "approve", &["edd_completed"]);
     i.confirmed_hits = vec![hit];
     let err = review::decide(&mut lea, i).unwrap_err();
@@ -252,7 +272,10 @@ fn a_second_account_made_by_the_first_approver_or_made_today_is_not_a_second_per
     let mut puppet = signed_in_user(&dir, &mut alice, "lee", "lead");
     let err = approve(&mut puppet, &id).unwrap_err();
     assert_eq!(err.code(), Code::Conflict);
-    assert!(err.message().contains("created by the first approver"), "{err}");
+    assert!(
+        err.message().contains("created by the first approver"),
+        "{err}"
+    );
 
     // A second admin's account made just now: not yet.
     let mut bob = signed_in_user(&dir, &mut alice, "bob", "admin");
@@ -302,8 +325,13 @@ fn a_confirmed_match_is_reported_with_its_list_entry_and_what_we_did() {
     let id = submitted(&mut uma, listed(demo::low_risk(17)));
     review::assign_to_me(&mut uma, &id, false).unwrap();
     let hit = only_hit(&mut uma, &id);
-    screening::dispose_hit(&mut uma, &hit, "true_match", "Passport and DOB match the SDN entry")
-        .unwrap();
+    screening::dispose_hit(
+        &mut uma,
+        &hit,
+        "true_match",
+        "Passport and DOB match the SDN entry",
+    )
+    .unwrap();
     let mut decline = input(&mut uma, &id, "decline", &["sanctions_match"]);
     decline.blocklist = true;
     review::decide(&mut uma, decline).unwrap();
@@ -339,7 +367,9 @@ fn a_confirmed_match_is_reported_with_its_list_entry_and_what_we_did() {
     assert_eq!(export.reports, 1);
     let html = String::from_utf8(export.html.content).unwrap();
     assert!(html.contains("sdn:10278") && html.contains(due), "{html}");
-    let audit = api::audit_log::list_audit(&mut admin, None, 500).unwrap().entries;
+    let audit = api::audit_log::list_audit(&mut admin, None, 500)
+        .unwrap()
+        .entries;
     let entry = audit
         .iter()
         .find(|e| e.action == "sanctions.report_export")

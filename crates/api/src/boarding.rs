@@ -318,6 +318,8 @@ pub struct Worker {
     rate_limited_in_a_row: AtomicU32,
     requests: std::sync::atomic::AtomicU64,
     last_sync: Mutex<Option<Instant>>,
+    /// Whose session the worker last borrowed: its audit entries say on whose behalf it sent.
+    on_behalf: Mutex<String>,
 }
 
 /// A request ready to go, with what is needed to record its outcome.
@@ -344,7 +346,51 @@ impl Worker {
             rate_limited_in_a_row: AtomicU32::new(0),
             requests: std::sync::atomic::AtomicU64::new(0),
             last_sync: Mutex::new(None),
+            on_behalf: Mutex::new(String::new()),
         })
+    }
+
+    fn acting_for(&self, user: &str) {
+        let mut who = self
+            .on_behalf
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if *who != user {
+            *who = user.to_string();
+        }
+    }
+
+    /// Audits as the worker, naming the signed-in user on whose behalf it runs
+    /// (`system:boarding for alice`).
+    fn audit(
+        &self,
+        vault: &Vault,
+        action: &str,
+        target: &str,
+        outcome: Outcome,
+        detail: &str,
+    ) -> Result<()> {
+        let who = self
+            .on_behalf
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let actor = if who.is_empty() {
+            WORKER_ACTOR.to_string()
+        } else {
+            format!("{WORKER_ACTOR} for {who}")
+        };
+        vault.audit(
+            &Event {
+                actor: &actor,
+                action,
+                target: Some(target),
+                outcome,
+                detail: Some(detail),
+            },
+            OffsetDateTime::now_utc(),
+        )?;
+        Ok(())
     }
 
     /// Whether the platform is reachable as far as this worker knows.
@@ -501,6 +547,7 @@ impl Worker {
         let Some(session) = slot.background() else {
             return Tick::Idle(self.config.poll);
         };
+        self.acting_for(session.username());
         if let Err(e) = self.record(session.vault(), &prepared, result) {
             tracing::warn!(code = %e.code(), job = %prepared.job.id, "recording a boarding attempt failed: {e}");
         }
@@ -514,6 +561,7 @@ impl Worker {
         let Some(session) = slot.background() else {
             return Err(Some(Duration::from_secs(1)));
         };
+        self.acting_for(session.username());
         let vault = session.vault();
         let now = now_ms(OffsetDateTime::now_utc());
         let lease = now + self.config.lease.as_millis() as i64;
@@ -553,9 +601,9 @@ impl Worker {
         // holds the boarding before anything more is sent.
         match vault.sanctions_clear(&job.application_id) {
             Ok(()) => {}
-            Err(e @ (vault::VaultError::SanctionsHitsOpen(_) | vault::VaultError::SanctionsMatch)) => {
-                return Err(Failure::Held(e.to_string()))
-            }
+            Err(
+                e @ (vault::VaultError::SanctionsHitsOpen(_) | vault::VaultError::SanctionsMatch),
+            ) => return Err(Failure::Held(e.to_string())),
             Err(e) => return Err(Failure::Other(e.into())),
         }
         let stored = vault
@@ -718,7 +766,7 @@ impl Worker {
                     "board" => "boarding.boarded".to_string(),
                     kind => format!("merchant.platform_{kind}"),
                 };
-                audit(
+                self.audit(
                     vault,
                     &action,
                     &job.application_id,
@@ -826,7 +874,7 @@ impl Worker {
             }
             Ok(())
         })?;
-        audit(
+        self.audit(
             vault,
             "merchant.platform_update",
             &job.application_id,
@@ -874,7 +922,7 @@ impl Worker {
             }
             Ok(())
         })?;
-        audit(
+        self.audit(
             vault,
             "boarding.needs_fix",
             &job.application_id,
@@ -945,7 +993,10 @@ impl Worker {
 }
 
 enum Failure {
-    Unsendable { field: String, reason: String },
+    Unsendable {
+        field: String,
+        reason: String,
+    },
     /// The sanctions hard stop: the application has an open or confirmed hit.
     Held(String),
     Other(Error),
@@ -958,20 +1009,6 @@ impl From<requests::Unsendable> for Failure {
             reason: u.reason,
         }
     }
-}
-
-fn audit(vault: &Vault, action: &str, target: &str, outcome: Outcome, detail: &str) -> Result<()> {
-    vault.audit(
-        &Event {
-            actor: WORKER_ACTOR,
-            action,
-            target: Some(target),
-            outcome,
-            detail: Some(detail),
-        },
-        OffsetDateTime::now_utc(),
-    )?;
-    Ok(())
 }
 
 /// An update or reject job's request, rebuilt from its sealed parameters.

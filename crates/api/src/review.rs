@@ -653,9 +653,7 @@ fn check_second_approver(
         )
         .map_err(|_| Error::new(Code::VaultDamaged, "a user's creation time is not readable"))?;
         if now - created < SECOND_APPROVER_MIN_AGE {
-            return refuse(
-                "an account less than 24 hours old cannot give a second approval",
-            );
+            return refuse("an account less than 24 hours old cannot give a second approval");
         }
     }
     let first_approved_at = vault

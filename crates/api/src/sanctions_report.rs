@@ -178,7 +178,8 @@ pub fn export(slot: &mut SessionSlot, application_id: Option<&str>) -> Result<Re
         "due_business_days": DUE_BUSINESS_DAYS,
         "reports": reports,
     });
-    let json = serde_json::to_vec_pretty(&doc).map_err(|e| crate::Error::internal(e.to_string()))?;
+    let json =
+        serde_json::to_vec_pretty(&doc).map_err(|e| crate::Error::internal(e.to_string()))?;
     let html = html(&reports, session.username(), now);
     session.audit(
         "sanctions.report_export",
@@ -242,7 +243,11 @@ fn html(reports: &[SanctionsReport], by: &str, now: OffsetDateTime) -> String {
             escape(&r.list_uid)
         ));
         let row = |h: &mut String, k: &str, v: &str| {
-            h.push_str(&format!("<tr><th>{}</th><td>{}</td></tr>", escape(k), escape(v)));
+            h.push_str(&format!(
+                "<tr><th>{}</th><td>{}</td></tr>",
+                escape(k),
+                escape(v)
+            ));
         };
         row(&mut h, "Application", &r.application_id);
         row(&mut h, "Subject", &text(&r.subject["path"]));
@@ -286,14 +291,7 @@ fn html(reports: &[SanctionsReport], by: &str, now: OffsetDateTime) -> String {
 
 fn fmt_ms(ms: i64) -> String {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .map(|t| {
-            format!(
-                "{} {:02}:{:02} UTC",
-                t.date(),
-                t.hour(),
-                t.minute()
-            )
-        })
+        .map(|t| format!("{} {:02}:{:02} UTC", t.date(), t.hour(), t.minute()))
         .unwrap_or_default()
 }
 
@@ -305,11 +303,20 @@ mod tests {
     #[test]
     fn ten_business_days_skip_weekends() {
         // Tuesday 1 December 2026 + 10 weekdays = Tuesday 15 December.
-        assert_eq!(add_business_days(date!(2026 - 12 - 01), 10), date!(2026 - 12 - 15));
+        assert_eq!(
+            add_business_days(date!(2026 - 12 - 01), 10),
+            date!(2026 - 12 - 15)
+        );
         // Friday + 1 = Monday.
-        assert_eq!(add_business_days(date!(2026 - 12 - 04), 1), date!(2026 - 12 - 07));
+        assert_eq!(
+            add_business_days(date!(2026 - 12 - 04), 1),
+            date!(2026 - 12 - 07)
+        );
         // A Saturday confirmation: 10 weekdays from the next Monday on.
-        assert_eq!(add_business_days(date!(2026 - 12 - 05), 10), date!(2026 - 12 - 18));
+        assert_eq!(
+            add_business_days(date!(2026 - 12 - 05), 10),
+            date!(2026 - 12 - 18)
+        );
     }
 
     #[test]

@@ -391,7 +391,11 @@ enum ReviewAction {
     Disposition {
         id: String,
         hit: String,
-        #[arg(long, conflicts_with = "false_positive", required_unless_present = "false_positive")]
+        #[arg(
+            long,
+            conflicts_with = "false_positive",
+            required_unless_present = "false_positive"
+        )]
         true_match: bool,
         #[arg(long)]
         false_positive: bool,
@@ -1144,7 +1148,11 @@ fn print_report(
             )?;
         }
         if report.warnings_not_listed > 0 {
-            writeln!(w, "…and {} more possible duplicates", report.warnings_not_listed)?;
+            writeln!(
+                w,
+                "…and {} more possible duplicates",
+                report.warnings_not_listed
+            )?;
         }
         Ok(())
     })?;
@@ -1593,7 +1601,10 @@ fn print_hits(w: &mut dyn Write, hits: &[api::vault_screening::StoredHit]) -> st
                 e[k].as_array()
                     .map(|a| {
                         a.iter()
-                            .map(|v| v.as_str().map_or_else(|| v["text"].to_string(), str::to_string))
+                            .map(|v| {
+                                v.as_str()
+                                    .map_or_else(|| v["text"].to_string(), str::to_string)
+                            })
                             .collect::<Vec<_>>()
                             .join("; ")
                     })
@@ -1601,7 +1612,12 @@ fn print_hits(w: &mut dyn Write, hits: &[api::vault_screening::StoredHit]) -> st
             };
             writeln!(w, "    programs: {}", list("programs"))?;
             writeln!(w, "    names: {}", list("names"))?;
-            writeln!(w, "    born: {}  at: {}", list("dobs"), list("places_of_birth"))?;
+            writeln!(
+                w,
+                "    born: {}  at: {}",
+                list("dobs"),
+                list("places_of_birth")
+            )?;
             writeln!(w, "    remarks: {}", e["remarks"].as_str().unwrap_or(""))?;
         }
     }
@@ -1683,7 +1699,9 @@ fn rules(
             })
         }
         RulesAction::Withdraw { key } => {
-            with_session(ctx, prompt, |slot| api::settings::withdraw_change(slot, &key))?;
+            with_session(ctx, prompt, |slot| {
+                api::settings::withdraw_change(slot, &key)
+            })?;
             printer.value(out, &serde_json::json!({ "withdrawn": key }), |w| {
                 writeln!(w, "the proposed change of {key} is withdrawn")
             })
@@ -1697,7 +1715,8 @@ fn read_rules_file(file: &Path) -> Result<String, Error> {
     if meta.len() > 64 * 1024 {
         return Err(Error::invalid_input("file", "must be at most 64 KB"));
     }
-    std::fs::read_to_string(file).map_err(|_| Error::invalid_input("file", "cannot be read as text"))
+    std::fs::read_to_string(file)
+        .map_err(|_| Error::invalid_input("file", "cannot be read as text"))
 }
 
 fn print_proposal(w: &mut dyn Write, p: &api::settings::PendingSetting) -> std::io::Result<()> {

@@ -326,7 +326,9 @@ fn classify(
             kind: "redirect".into(),
             code: None,
             param: None,
-            message: format!("the platform answered with a redirect (HTTP {status}); it is not followed"),
+            message: format!(
+                "the platform answered with a redirect (HTTP {status}); it is not followed"
+            ),
         });
     }
     let retry = match should_retry {
@@ -499,7 +501,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_307_is_not_followed_and_the_body_goes_nowhere_else() {
-        let (elsewhere, elsewhere_hits) = serve(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}".to_vec()).await;
+        let (elsewhere, elsewhere_hits) =
+            serve(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}".to_vec()).await;
         let redirect = format!(
             "HTTP/1.1 307 Temporary Redirect\r\nlocation: {elsewhere}/v1/accounts/acct_1\r\ncontent-length: 0\r\n\r\n"
         );
@@ -519,7 +522,8 @@ mod tests {
     #[tokio::test]
     async fn an_oversized_response_is_refused_without_reading_it_all() {
         let big = MAX_RESPONSE_BYTES + 10;
-        let mut with_length = format!("HTTP/1.1 200 OK\r\ncontent-length: {big}\r\n\r\n").into_bytes();
+        let mut with_length =
+            format!("HTTP/1.1 200 OK\r\ncontent-length: {big}\r\n\r\n").into_bytes();
         with_length.extend(std::iter::repeat_n(b' ', big));
         let (base, _) = serve(with_length).await;
         let err = client(base).send(&post(), Some("k2")).await.unwrap_err();

@@ -15,21 +15,54 @@ use time::Date;
 
 /// Every factor [`assess`] can raise, with what it means (the rules editor shows these).
 pub const FACTORS: &[(&str, &str)] = &[
-    ("mcc_prohibited", "the MCC is one the card brands prohibit for a payfac"),
-    ("mcc_high_risk", "the MCC is card-brand high-risk: enhanced due diligence"),
-    ("sanctions_true_match", "a sanctions hit confirmed as the listed party"),
-    ("sanctions_open_hit", "a sanctions hit without a disposition"),
-    ("blocklist_match", "an EIN, SSN or bank account on our blocklist"),
+    (
+        "mcc_prohibited",
+        "the MCC is one the card brands prohibit for a payfac",
+    ),
+    (
+        "mcc_high_risk",
+        "the MCC is card-brand high-risk: enhanced due diligence",
+    ),
+    (
+        "sanctions_true_match",
+        "a sanctions hit confirmed as the listed party",
+    ),
+    (
+        "sanctions_open_hit",
+        "a sanctions hit without a disposition",
+    ),
+    (
+        "blocklist_match",
+        "an EIN, SSN or bank account on our blocklist",
+    ),
     ("duplicate_ein", "another application has the same EIN"),
-    ("duplicate_ssn", "another application has an owner with the same SSN/ITIN"),
-    ("duplicate_bank_account", "another application pays out to the same bank account"),
-    ("duplicate_contact", "another application has the same email, phone or address"),
-    ("young_business_high_volume", "a young business expecting a high monthly volume"),
-    ("ticket_outlier", "the maximum or average ticket is far above the usual"),
+    (
+        "duplicate_ssn",
+        "another application has an owner with the same SSN/ITIN",
+    ),
+    (
+        "duplicate_bank_account",
+        "another application pays out to the same bank account",
+    ),
+    (
+        "duplicate_contact",
+        "another application has the same email, phone or address",
+    ),
+    (
+        "young_business_high_volume",
+        "a young business expecting a high monthly volume",
+    ),
+    (
+        "ticket_outlier",
+        "the maximum or average ticket is far above the usual",
+    ),
     ("card_not_present", "a high share of card-not-present sales"),
     ("no_website_cnp", "card-not-present sales without a website"),
     ("young_owner", "an owner younger than the set age"),
-    ("po_box_address", "a P.O. box as the business or an owner's address"),
+    (
+        "po_box_address",
+        "a P.O. box as the business or an owner's address",
+    ),
     ("high_volume", "a monthly volume above the set limit"),
 ];
 
@@ -475,7 +508,11 @@ mod rule_checks {
     fn the_defaults_are_valid_and_every_default_factor_is_known() {
         let rules = RuleSet::default();
         assert!(rules.problems().is_empty(), "{:?}", rules.problems());
-        assert_eq!(rules.points.len(), FACTORS.len(), "a description per factor");
+        assert_eq!(
+            rules.points.len(),
+            FACTORS.len(),
+            "a description per factor"
+        );
     }
 
     #[test]

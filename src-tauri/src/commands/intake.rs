@@ -115,11 +115,7 @@ pub async fn add_document(
         .run(move |_, slot, _| {
             // The session first: nothing is decoded for a caller who may not add documents.
             slot.require(api::Access::Write, "document.add")?;
-            let content = decode(
-                "file",
-                &content_base64,
-                intake::MAX_DOCUMENT_BYTES,
-            )?;
+            let content = decode("file", &content_base64, intake::MAX_DOCUMENT_BYTES)?;
             intake::add_document(slot, &application_id, &kind, &file_name, &content)
         })
         .await
@@ -157,11 +153,7 @@ pub async fn import_applications(
         .run(move |_, slot, _| {
             // The session first: nothing is decoded for a caller who may not import.
             slot.require(api::Access::Write, "application.import")?;
-            let content = decode(
-                "file",
-                &content_base64,
-                intake::import::MAX_IMPORT_BYTES,
-            )?;
+            let content = decode("file", &content_base64, intake::import::MAX_IMPORT_BYTES)?;
             let duplicates = if skip_duplicates == Some(true) {
                 intake::import::Duplicates::Skip
             } else {

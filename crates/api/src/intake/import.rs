@@ -425,39 +425,38 @@ fn csv_rows<R: Read>(input: R) -> Result<CsvRows<R>> {
                 &format!("column {} appears twice", shown(&name, position)),
             ));
         }
-        let (slot, target) =
-            if let Some(i) = FORM_COLUMNS.iter().position(|(c, _, _)| *c == name) {
-                (Slot::Form(FORM_COLUMNS[i].2), (0, i))
-            } else {
-                // `owner<N>_…` with N written as we write it: 1 to 5, no leading zero.
-                let person = name
-                    .strip_prefix("owner")
-                    .and_then(|rest| rest.split_once('_'))
-                    .filter(|(n, _)| n.len() == 1 && n.bytes().all(|b| b.is_ascii_digit()))
-                    .and_then(|(n, col)| Some((n.parse::<usize>().ok()?, col)))
-                    .filter(|(n, _)| (1..=MAX_PEOPLE).contains(n));
-                match person {
-                    Some((n, IS_CONTROL)) => (Slot::Control(n - 1), (n, PERSON_COLUMNS.len())),
-                    Some((n, col)) => match PERSON_COLUMNS.iter().position(|(c, _, _)| *c == col) {
-                        Some(i) => (Slot::Person(n - 1, PERSON_COLUMNS[i].2), (n, i)),
-                        None => {
-                            return Err(Error::invalid_input(
-                                "file",
-                                &format!("unknown column {}", shown(&name, position)),
-                            ))
-                        }
-                    },
+        let (slot, target) = if let Some(i) = FORM_COLUMNS.iter().position(|(c, _, _)| *c == name) {
+            (Slot::Form(FORM_COLUMNS[i].2), (0, i))
+        } else {
+            // `owner<N>_…` with N written as we write it: 1 to 5, no leading zero.
+            let person = name
+                .strip_prefix("owner")
+                .and_then(|rest| rest.split_once('_'))
+                .filter(|(n, _)| n.len() == 1 && n.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|(n, col)| Some((n.parse::<usize>().ok()?, col)))
+                .filter(|(n, _)| (1..=MAX_PEOPLE).contains(n));
+            match person {
+                Some((n, IS_CONTROL)) => (Slot::Control(n - 1), (n, PERSON_COLUMNS.len())),
+                Some((n, col)) => match PERSON_COLUMNS.iter().position(|(c, _, _)| *c == col) {
+                    Some(i) => (Slot::Person(n - 1, PERSON_COLUMNS[i].2), (n, i)),
                     None => {
                         return Err(Error::invalid_input(
                             "file",
-                            &format!(
-                                "unknown column {} (see docs/IMPORT.md for the columns)",
-                                shown(&name, position)
-                            ),
+                            &format!("unknown column {}", shown(&name, position)),
                         ))
                     }
+                },
+                None => {
+                    return Err(Error::invalid_input(
+                        "file",
+                        &format!(
+                            "unknown column {} (see docs/IMPORT.md for the columns)",
+                            shown(&name, position)
+                        ),
+                    ))
                 }
-            };
+            }
+        };
         if let Some(first) = filled.insert(target, name.clone()) {
             return Err(Error::invalid_input(
                 "file",
@@ -980,10 +979,16 @@ fn json_each<R: Read>(input: R, each: &mut dyn FnMut(usize, Value) -> bool) -> R
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
             f.write_str("an array of applications")
         }
-        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> std::result::Result<Self::Value, A::Error> {
+        fn visit_seq<A: SeqAccess<'de>>(
+            self,
+            seq: A,
+        ) -> std::result::Result<Self::Value, A::Error> {
             Items(self.0).visit_seq(seq).map(Some)
         }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Self::Value, A::Error> {
+        fn visit_map<A: MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> std::result::Result<Self::Value, A::Error> {
             let mut found = None;
             while let Some(key) = map.next_key::<String>()? {
                 if found.is_none() && (key == "data" || key == "applications") {
@@ -1389,7 +1394,9 @@ fn check_and_seal(
             }
         }
         Format::Json => {
-            let streamed = json_each(from.open()?, &mut |row, v| batcher.push(row, from_stripe(&v)));
+            let streamed = json_each(from.open()?, &mut |row, v| {
+                batcher.push(row, from_stripe(&v))
+            });
             if let Err(e) = streamed {
                 // The counting pass read the same file whole: only a stop of the storing side
                 // (or a file changed under us) ends here.

@@ -122,9 +122,13 @@ pub fn save_draft(slot: &mut SessionSlot, input: SaveDraft) -> Result<Applicatio
             let form = form
                 .check(now, Completeness::Draft)
                 .map_err(Error::fields)?;
-            session
-                .vault()
-                .update_application(&id, version, &form, session.username(), now_ms(now))?;
+            session.vault().update_application(
+                &id,
+                version,
+                &form,
+                session.username(),
+                now_ms(now),
+            )?;
             session.audit("application.update", Some(&id), Outcome::Ok, None)?;
             view(session, &id)
         }

@@ -245,9 +245,16 @@ mod tests {
             .unwrap_err()
             .reason
             .contains("22 characters"));
-        for never in ["GB00WEST12345698765432", "GB01WEST12345698765432", "GB99WEST12345698765432"] {
+        for never in [
+            "GB00WEST12345698765432",
+            "GB01WEST12345698765432",
+            "GB99WEST12345698765432",
+        ] {
             assert!(
-                Iban::parse(never).unwrap_err().reason.contains("never issued"),
+                Iban::parse(never)
+                    .unwrap_err()
+                    .reason
+                    .contains("never issued"),
                 "{never}"
             );
         }

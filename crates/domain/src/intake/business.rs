@@ -414,7 +414,19 @@ mod tests {
         assert_eq!(cents("$1,234.50"), Ok(123_450));
         assert_eq!(cents("1 234"), Ok(123_400));
         assert_eq!(cents("1,234,567"), Ok(123_456_700));
-        for bad in ["12,5", "1,2345", ",123", "1,23.00", "1.2.3", "1 234,567", "12.", "1.234", "+5", "-5", "1e3"] {
+        for bad in [
+            "12,5",
+            "1,2345",
+            ",123",
+            "1,23.00",
+            "1.2.3",
+            "1 234,567",
+            "12.",
+            "1.234",
+            "+5",
+            "-5",
+            "1e3",
+        ] {
             let e = Amount::parse(bad).unwrap_err();
             assert_eq!(e.field, "amount", "{bad}");
             assert!(!e.reason.contains(bad), "no echo: {e}");
@@ -428,14 +440,22 @@ mod tests {
             250_000
         );
         assert_eq!(
-            Percent::parse("ownership", "33.33%").unwrap().ten_thousandths(),
+            Percent::parse("ownership", "33.33%")
+                .unwrap()
+                .ten_thousandths(),
             333_300
         );
         let p = Percent::parse("ownership", "24.996").unwrap();
         assert!(!p.at_least(25), "24.996 is below 25: nothing is rounded");
         assert_eq!(p.to_string(), "24.996", "kept as typed");
-        assert_eq!(Percent::parse("ownership", "33.3340").unwrap().to_string(), "33.334");
-        assert!(Percent::parse("ownership", "12.34567").unwrap_err().reason.contains("4 decimals"));
+        assert_eq!(
+            Percent::parse("ownership", "33.3340").unwrap().to_string(),
+            "33.334"
+        );
+        assert!(Percent::parse("ownership", "12.34567")
+            .unwrap_err()
+            .reason
+            .contains("4 decimals"));
         for bad in ["+5", " - 5", "1e1", "5.", ".5", "0x10", "inf", "100.0001"] {
             assert!(Percent::parse("ownership", bad).is_err(), "{bad}");
         }

@@ -263,9 +263,17 @@ mod tests {
             .reason
             .contains("password"));
         assert!(WebsiteUrl::parse("javascript:alert(1)").is_err());
-        for ip in ["https://127.0.0.1/", "http://192.0.2.10:8080/shop", "https://[::1]/", "https://10.0.0.1"] {
+        for ip in [
+            "https://127.0.0.1/",
+            "http://192.0.2.10:8080/shop",
+            "https://[::1]/",
+            "https://10.0.0.1",
+        ] {
             assert!(
-                WebsiteUrl::parse(ip).unwrap_err().reason.contains("not an IP address"),
+                WebsiteUrl::parse(ip)
+                    .unwrap_err()
+                    .reason
+                    .contains("not an IP address"),
                 "{ip}"
             );
         }

@@ -270,7 +270,13 @@ mod tests {
         assert!(DateOfBirth::parse("2000-02-29", today).is_ok(), "leap day");
         assert!(DateOfBirth::parse("1899-12-31", today).is_err());
         assert!(DateOfBirth::parse("25/11/1990", today).is_err());
-        for signed in ["1990-+1-+5", "1990-01- 5", "+990-01-05", "1990--1-05", "1990-0 1-05"] {
+        for signed in [
+            "1990-+1-+5",
+            "1990-01- 5",
+            "+990-01-05",
+            "1990--1-05",
+            "1990-0 1-05",
+        ] {
             assert!(DateOfBirth::parse(signed, today).is_err(), "{signed}");
         }
     }

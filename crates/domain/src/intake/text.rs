@@ -153,12 +153,12 @@ mod tests {
         assert!(e.reason.contains("text-direction"));
         assert!(clean_text("legal name", "Ac\u{200B}me", 100).is_err());
         for hidden in [
-            "Acme\u{061C}Co",            // ARABIC LETTER MARK
-            "Acme\u{E0041}\u{E0042}",    // TAG characters
-            "\u{3164}\u{3164}",          // HANGUL FILLER only: renders blank
-            "Acme\u{2066}x\u{2069}",     // isolates
-            "Acme\u{180E}",              // MONGOLIAN VOWEL SEPARATOR
-            "A\u{FE0F}cme",              // a variation selector
+            "Acme\u{061C}Co",         // ARABIC LETTER MARK
+            "Acme\u{E0041}\u{E0042}", // TAG characters
+            "\u{3164}\u{3164}",       // HANGUL FILLER only: renders blank
+            "Acme\u{2066}x\u{2069}",  // isolates
+            "Acme\u{180E}",           // MONGOLIAN VOWEL SEPARATOR
+            "A\u{FE0F}cme",           // a variation selector
         ] {
             let e = clean_text("legal name", hidden, 100).unwrap_err();
             assert!(e.reason.contains("invisible"), "{hidden:?}: {e}");

@@ -126,7 +126,10 @@ fn updates_need_the_current_version_and_an_editable_status() {
     let mut changed = f.clone();
     changed.business.dba = "New DBA".into();
     changed.business.ein = "12-9999999".into();
-    assert_eq!(v.update_application("d", 1, &changed, "uma", 20).unwrap(), 2);
+    assert_eq!(
+        v.update_application("d", 1, &changed, "uma", 20).unwrap(),
+        2
+    );
     assert!(matches!(
         v.update_application("d", 1, &changed, "uma", 30),
         Err(VaultError::Conflict(_))

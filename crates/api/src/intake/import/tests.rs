@@ -215,7 +215,10 @@ fn column_names_are_matched_exactly_with_no_numeric_aliasing() {
     // `owner01_ssn` beside `owner1_ssn` would fill the same value and one would silently win.
     let aliased = format!("{},owner01_ssn", l[0]);
     let err = parse_csv(aliased.as_bytes()).err().unwrap();
-    assert!(err.message().contains("unknown column owner01_ssn"), "{err}");
+    assert!(
+        err.message().contains("unknown column owner01_ssn"),
+        "{err}"
+    );
     let err = parse_csv(l[0].replace("owner1_ssn", "owner+1_ssn").as_bytes())
         .err()
         .unwrap();
