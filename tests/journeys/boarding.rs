@@ -501,9 +501,11 @@ async fn an_admin_suspends_reinstates_and_terminates_a_merchant_through_the_outb
                 "{action} audited"
             );
         }
-        assert!(entries
-            .iter()
-            .any(|e| e.action == "merchant.platform_reject" && e.actor == boarding::WORKER_ACTOR));
+        assert!(
+            entries.iter().any(|e| e.action == "merchant.platform_reject"
+                && e.actor == format!("{} for alice", boarding::WORKER_ACTOR)),
+            "the worker names the user on whose behalf it sent"
+        );
     });
 }
 

@@ -92,6 +92,10 @@ pub struct PreparedApplication {
 }
 
 impl PreparedApplication {
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
     /// The blind indexes of its identifiers (EIN, SSNs/ITINs, bank account): what a duplicate
     /// check compares, never the values.
     pub fn identifier_digests(&self) -> impl Iterator<Item = (&'static str, &[u8; 32])> {

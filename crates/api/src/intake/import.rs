@@ -1135,8 +1135,27 @@ impl Tally {
     }
 }
 
-/// Identifiers seen earlier in this file: (kind, blind index) → row.
-type SeenInFile = HashMap<(&'static str, [u8; 32]), usize>;
+/// What this import stored so far, so a duplicate of an earlier row is named by its row. The
+/// rows already stored are found through the vault's blind indexes (and named by row through
+/// `stored`, ids in creation order — UUIDv7 — so a binary search finds them); only the batch
+/// being checked is held as identifiers. Memory: 20 bytes per stored row, not per identifier.
+#[derive(Default)]
+struct SeenInFile {
+    /// (application id as u128, row), ascending.
+    stored: Vec<(u128, u32)>,
+    /// This batch's identifiers: (kind, blind index) → row.
+    batch: HashMap<(&'static str, [u8; 32]), usize>,
+}
+
+impl SeenInFile {
+    fn row_of(&self, id: &str) -> Option<u32> {
+        let key = uuid::Uuid::parse_str(id).ok()?.as_u128();
+        self.stored
+            .binary_search_by_key(&key, |(k, _)| *k)
+            .ok()
+            .map(|i| self.stored[i].1)
+    }
+}
 
 /// The first identifier of `prepared` that another application already has — in the vault
 /// or earlier in this file — as a warning for `row`.
@@ -1147,11 +1166,14 @@ fn possible_duplicate(
     row: usize,
 ) -> Result<Option<RowWarning>> {
     for (kind, digest) in prepared.identifier_digests() {
-        let other = match seen.get(&(kind, *digest)) {
+        let other = match seen.batch.get(&(kind, *digest)) {
             Some(earlier) => Some(format!("row {earlier} of this file")),
             None => vault
                 .application_with_index(kind, digest)?
-                .map(|id| format!("application {id}")),
+                .map(|id| match seen.row_of(&id) {
+                    Some(earlier) => format!("row {earlier} of this file"),
+                    None => format!("application {id}"),
+                }),
         };
         if let Some(other) = other {
             let what = match kind {
@@ -1196,7 +1218,7 @@ pub(crate) fn import_as(
             scope.spawn(move || check_and_seal(format, from, source, sealer, &actor, &to_store));
         let mut total = 0;
         let mut tally = Tally::default();
-        let mut seen = SeenInFile::new();
+        let mut seen = SeenInFile::default();
         for message in &batches {
             match message {
                 Checked::Rows(n) => total = n,
@@ -1223,15 +1245,21 @@ pub(crate) fn import_as(
                             tally.warning(w);
                         }
                         for (kind, digest) in prepared.identifier_digests() {
-                            seen.entry((kind, *digest)).or_insert(row);
+                            seen.batch.entry((kind, *digest)).or_insert(row);
                         }
                         keep_rows.push(row);
                         keep.push(prepared);
                     }
                     let results = vault.insert_prepared(&keep)?;
-                    for (row, result) in keep_rows.into_iter().zip(results) {
+                    seen.batch.clear();
+                    for ((row, result), prepared) in keep_rows.into_iter().zip(results).zip(&keep) {
                         match result {
-                            Ok(()) => tally.imported += 1,
+                            Ok(()) => {
+                                tally.imported += 1;
+                                if let Ok(id) = uuid::Uuid::parse_str(prepared.id()) {
+                                    seen.stored.push((id.as_u128(), row as u32));
+                                }
+                            }
                             Err(e) => {
                                 tally.rejected_rows += 1;
                                 tally.error(RowError {
@@ -1241,6 +1269,9 @@ pub(crate) fn import_as(
                                 });
                             }
                         }
+                    }
+                    if !seen.stored.is_sorted_by_key(|(id, _)| *id) {
+                        seen.stored.sort_unstable();
                     }
                     progress(Progress {
                         done: tally.rejected_rows + tally.imported + tally.skipped_duplicates,
