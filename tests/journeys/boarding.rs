@@ -1327,3 +1327,27 @@ async fn the_outbox_has_no_side_doors() {
     assert_eq!(err.code(), api::Code::InvalidInput);
     assert!(err.message().starts_with("url:"), "{err}");
 }
+
+/// Issue 14: background work runs only under a role that may cause it. With an auditor signed
+/// in, the worker sends nothing and the re-screen screens nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_auditors_session_sends_nothing_and_screens_nothing() {
+    let w = world(Faults::default(), 0).await;
+    let id = w.with(|s| approve(s, low_risk(740)));
+    let dir = DataDir::open(w._tmp.path()).unwrap();
+    let audrey = w.with(|admin| crate::auth::signed_in_user(&dir, admin, "audrey", "auditor"));
+    let shared = Arc::new(Mutex::new(audrey));
+    let worker = Worker::new(Arc::clone(&shared), quick());
+    let running = tokio::spawn(Arc::clone(&worker).run());
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    running.abort();
+    assert_eq!(w.sandbox.stats().requests, 0, "nothing reached the platform");
+    let job = w.with(|s| boarding::job(s, &id).unwrap()).job;
+    assert_eq!(job.state, vault::boarding::JobState::Queued, "still waiting");
+
+    if let Some(lists) = crate::screening::sanctions("ofac-small") {
+        w.with(|s| api::screening::import_lists(s, &lists).unwrap());
+        let rescreener = api::screening::Rescreener::new(Arc::clone(&shared), 10);
+        assert!(!rescreener.step().unwrap(), "no re-screen under an auditor");
+    }
+}

@@ -558,7 +558,8 @@ impl Worker {
     /// `Err(None)`: the job was settled without a request (e.g. it cannot be sent).
     fn prepare(&self) -> std::result::Result<Option<Prepared>, Option<Duration>> {
         let mut slot = lock(&self.slot);
-        let Some(session) = slot.background() else {
+        // Sending is for a role that may cause it: under an auditor's session nothing goes.
+        let Some(session) = slot.background_as(Access::Write) else {
             return Err(Some(Duration::from_secs(1)));
         };
         self.acting_for(session.username());

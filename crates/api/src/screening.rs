@@ -745,7 +745,8 @@ impl Rescreener {
     /// session, no lists, everything screened).
     pub fn step(&self) -> Result<bool> {
         let mut slot = self.slot.lock().unwrap_or_else(PoisonError::into_inner);
-        let Some(session) = slot.background() else {
+        // Re-screening writes hits and flags: only under a role that may screen.
+        let Some(session) = slot.background_as(Access::Write) else {
             return Ok(false);
         };
         let vault = session.vault();

@@ -255,6 +255,13 @@ impl SessionSlot {
         self.current.as_mut().filter(|s| s.stage == Stage::Ready)
     }
 
+    /// [`Self::background`] for work that changes things: only while the signed-in role may
+    /// cause it (`access`). An auditor's open window sends nothing, screens nothing, erases
+    /// nothing.
+    pub(crate) fn background_as(&mut self, access: Access) -> Option<&mut Session> {
+        self.background().filter(|s| access.allows(s.user.role))
+    }
+
     pub(crate) fn current_mut(&mut self) -> Option<&mut Session> {
         self.current.as_mut()
     }
