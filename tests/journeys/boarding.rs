@@ -502,8 +502,10 @@ async fn an_admin_suspends_reinstates_and_terminates_a_merchant_through_the_outb
             );
         }
         assert!(
-            entries.iter().any(|e| e.action == "merchant.platform_reject"
-                && e.actor == format!("{} for alice", boarding::WORKER_ACTOR)),
+            entries
+                .iter()
+                .any(|e| e.action == "merchant.platform_reject"
+                    && e.actor == format!("{} for alice", boarding::WORKER_ACTOR)),
             "the worker names the user on whose behalf it sent"
         );
     });
@@ -1341,9 +1343,17 @@ async fn an_auditors_session_sends_nothing_and_screens_nothing() {
     let running = tokio::spawn(Arc::clone(&worker).run());
     tokio::time::sleep(Duration::from_millis(600)).await;
     running.abort();
-    assert_eq!(w.sandbox.stats().requests, 0, "nothing reached the platform");
+    assert_eq!(
+        w.sandbox.stats().requests,
+        0,
+        "nothing reached the platform"
+    );
     let job = w.with(|s| boarding::job(s, &id).unwrap()).job;
-    assert_eq!(job.state, vault::boarding::JobState::Queued, "still waiting");
+    assert_eq!(
+        job.state,
+        vault::boarding::JobState::Queued,
+        "still waiting"
+    );
 
     if let Some(lists) = crate::screening::sanctions("ofac-small") {
         w.with(|s| api::screening::import_lists(s, &lists).unwrap());

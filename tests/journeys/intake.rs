@@ -571,7 +571,10 @@ fn an_identifier_seen_before_is_a_possible_duplicate_warning_or_skipped() {
         .iter()
         .find(|w| w.row == 1_200)
         .expect("the duplicate in the second batch is found");
-    assert_eq!(w.message, "possible duplicate of row 3 of this file (same EIN)");
+    assert_eq!(
+        w.message,
+        "possible duplicate of row 3 of this file (same EIN)"
+    );
     let imported_before_skip = 5 + report.imported;
 
     // Skipped when asked: the report says so, nothing is stored for them.

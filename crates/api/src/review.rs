@@ -112,16 +112,7 @@ pub fn preview_rules(slot: &mut SessionSlot, json: &str) -> Result<RulesPreview>
         for row in page.items {
             in_queue += 1;
             let stored = vault.application(&row.id)?;
-            let c = vault.identity_checks(&row.id)?;
-            let checks = Checks {
-                open_hits: c.open_hits,
-                true_matches: c.true_matches,
-                duplicate_ein: c.duplicate_ein,
-                duplicate_ssn: c.duplicate_ssn,
-                duplicate_bank_account: c.duplicate_bank_account,
-                duplicate_contact: c.duplicate_contact,
-                blocklisted: c.blocklisted,
-            };
+            let checks = checks_of(vault, &row.id)?;
             let before = assess(&stored.form, &checks, &old, today).band;
             let after = assess(&stored.form, &checks, &rules, today).band;
             if before != after {
@@ -215,15 +206,10 @@ impl Rules {
     }
 }
 
-/// Assesses a stored application and keeps the result (factors included).
-pub(crate) fn assess_stored(
-    vault: &Vault,
-    application_id: &str,
-    form: &ApplicationForm,
-    rules: &Rules,
-) -> vault::Result<Assessment> {
+/// What the vault found about an application, as the risk rules take it.
+fn checks_of(vault: &Vault, application_id: &str) -> vault::Result<Checks> {
     let c = vault.identity_checks(application_id)?;
-    let checks = Checks {
+    Ok(Checks {
         open_hits: c.open_hits,
         true_matches: c.true_matches,
         duplicate_ein: c.duplicate_ein,
@@ -231,7 +217,17 @@ pub(crate) fn assess_stored(
         duplicate_bank_account: c.duplicate_bank_account,
         duplicate_contact: c.duplicate_contact,
         blocklisted: c.blocklisted,
-    };
+    })
+}
+
+/// Assesses a stored application and keeps the result (factors included).
+pub(crate) fn assess_stored(
+    vault: &Vault,
+    application_id: &str,
+    form: &ApplicationForm,
+    rules: &Rules,
+) -> vault::Result<Assessment> {
+    let checks = checks_of(vault, application_id)?;
     let now = OffsetDateTime::now_utc();
     let a = assess(form, &checks, &rules.set, now.date());
     let recommendation = match a.recommendation {

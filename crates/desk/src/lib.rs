@@ -779,12 +779,7 @@ fn gdpr_verb(
             out: folder,
         } => {
             let export = with_session(ctx, prompt, |slot| gdpr::subject_export(slot, &by, &value))?;
-            let mut written = Vec::new();
-            for file in [&export.json, &export.html] {
-                let path = folder.join(&file.file_name);
-                write_private(&path, &file.content)?;
-                written.push(path.display().to_string());
-            }
+            let written = write_both(&folder, &export.json, &export.html)?;
             printer.value(out, &written, |w| {
                 writeln!(
                     w,
@@ -795,6 +790,21 @@ fn gdpr_verb(
             })
         }
     }
+}
+
+/// Writes an export's JSON and HTML files into `folder` (0600); returns their paths.
+fn write_both(
+    folder: &Path,
+    json: &api::audit_log::Export,
+    html: &api::audit_log::Export,
+) -> Result<Vec<String>, Error> {
+    let mut written = Vec::new();
+    for file in [json, html] {
+        let path = folder.join(&file.file_name);
+        write_private(&path, &file.content)?;
+        written.push(path.display().to_string());
+    }
+    Ok(written)
 }
 
 /// A file only this user may read (a subject export holds unmasked KYC data).
@@ -1558,12 +1568,7 @@ fn review(
             let export = with_session(ctx, prompt, |slot| {
                 api::sanctions_report::export(slot, id.as_deref())
             })?;
-            let mut written = Vec::new();
-            for file in [&export.json, &export.html] {
-                let path = folder.join(&file.file_name);
-                write_private(&path, &file.content)?;
-                written.push(path.display().to_string());
-            }
+            let written = write_both(&folder, &export.json, &export.html)?;
             printer.value(out, &written, |w| {
                 writeln!(
                     w,

@@ -1062,14 +1062,7 @@ pub fn import(
     content: &[u8],
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ImportReport> {
-    import_as(
-        slot,
-        file_name,
-        ImportFrom::Bytes(content),
-        Source::Import,
-        Duplicates::Warn,
-        progress,
-    )
+    import_with(slot, file_name, content, Duplicates::Warn, progress)
 }
 
 /// [`import`] with the choice of what to do with possible duplicates.
