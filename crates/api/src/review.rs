@@ -50,6 +50,9 @@ pub fn rules(vault: &Vault) -> RuleSet {
 /// Parses and checks a rule set: unknown keys, unknown factor names, negative points and
 /// out-of-range limits are refused, each by its setting.
 fn checked_rules(json: &str) -> Result<RuleSet> {
+    if json.len() > 64 * 1024 {
+        return Err(Error::invalid_input("rules", "must be at most 64 KB of JSON"));
+    }
     let rules: RuleSet = serde_json::from_str(json).map_err(|e| {
         // serde's message names the key or the position, not a KYC value: rules hold none.
         Error::invalid_input("rules", &e.to_string())
@@ -708,6 +711,7 @@ pub fn review_view(slot: &mut SessionSlot, id: &str) -> Result<ReviewView> {
 /// Use case: an underwriter's internal note on an application (admin, lead, underwriter).
 /// Sealed with the application's key; the audit entry names the application, never the text.
 pub fn add_note(slot: &mut SessionSlot, id: &str, text: &str) -> Result<Vec<vault::review::Note>> {
+    slot.require(Access::Write, "application.note")?;
     let text = domain::intake::clean_text("note", text, 2000)
         .map_err(|e| Error::invalid_input("note", &e.reason))?;
     if text.trim().chars().count() < 2 {
