@@ -51,7 +51,10 @@ pub fn rules(vault: &Vault) -> RuleSet {
 /// out-of-range limits are refused, each by its setting.
 fn checked_rules(json: &str) -> Result<RuleSet> {
     if json.len() > 64 * 1024 {
-        return Err(Error::invalid_input("rules", "must be at most 64 KB of JSON"));
+        return Err(Error::invalid_input(
+            "rules",
+            "must be at most 64 KB of JSON",
+        ));
     }
     let rules: RuleSet = serde_json::from_str(json).map_err(|e| {
         // serde's message names the key or the position, not a KYC value: rules hold none.

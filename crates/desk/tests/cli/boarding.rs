@@ -11,16 +11,16 @@ use api::boarding::{self, SetPlatformInput};
 use api::intake::demo;
 use api::{users, DataDir, KdfParams, Policy, SessionSlot};
 
-const PW: &str = "quiet river stones";
+pub(crate) const PW: &str = "quiet river stones";
 
-fn policy() -> Policy {
+pub(crate) fn policy() -> Policy {
     Policy {
         kdf: KdfParams::MINIMUM,
         ..Policy::default()
     }
 }
 
-fn code(secret: &str, steps_ahead: u64) -> String {
+pub(crate) fn code(secret: &str, steps_ahead: u64) -> String {
     let secret = vault::totp::Secret::from_base32(secret).unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -31,6 +31,17 @@ fn code(secret: &str, steps_ahead: u64) -> String {
 
 /// An enrolled user's authenticator secret (the admin creates, the user finishes sign-in).
 fn user(dir: &DataDir, admin: &mut SessionSlot, name: &str) -> String {
+    let (secret, mut slot) = user_signed_in(dir, admin, name);
+    slot.lock().unwrap();
+    secret
+}
+
+/// [`user`], still signed in (its authenticator's current step used).
+pub(crate) fn user_signed_in(
+    dir: &DataDir,
+    admin: &mut SessionSlot,
+    name: &str,
+) -> (String, SessionSlot) {
     let issued = users::create_user(
         admin,
         users::NewUserInput {
@@ -61,8 +72,7 @@ fn user(dir: &DataDir, admin: &mut SessionSlot, name: &str) -> String {
     .unwrap();
     let secret = info.enrolment.unwrap().secret;
     auth::confirm_totp(&mut slot, &code(&secret, 0)).unwrap();
-    slot.lock().unwrap();
-    secret
+    (secret, slot)
 }
 
 fn drain(dir: &Path, user: &str, secret: &str) -> std::process::Child {

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod boarding;
+mod sanctions;
 
 use std::path::Path;
 use std::process::{Command, Output};
