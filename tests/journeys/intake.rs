@@ -599,3 +599,104 @@ fn an_identifier_seen_before_is_a_possible_duplicate_warning_or_skipped() {
         "the skipped one is not stored"
     );
 }
+
+/// Issue 14: every class of value the hostile-file corpus slipped through is refused with its
+/// field named — in CSV and in JSON — and the value never appears in the report.
+#[test]
+fn hostile_values_are_refused_by_field_in_csv_and_json_without_echo() {
+    let (_tmp, _dir, mut admin) = admin();
+    type Set = fn(&mut ApplicationForm, &str);
+    // (CSV column, JSON path, hostile value, how to put it in a form)
+    let classes: &[(&str, &str, &str, Set)] = &[
+        ("monthly_volume", "business_profile.monthly_volume", "12,5", |f, v| {
+            f.business.monthly_volume = v.into()
+        }),
+        ("owner1_ownership_percent", "persons[1].relationship.percent_ownership", "24.996", |f, v| {
+            f.people[0].ownership_percent = v.into();
+            f.people[0].is_control = false;
+            if let Some(other) = f.people.get_mut(1) {
+                other.is_control = true;
+            }
+        }),
+        ("owner1_dob", "", "1990-+1-+5", |f, v| f.people[0].dob = v.into()),
+        ("bank_routing_number", "external_account.routing_number", "800000006", |f, v| {
+            f.bank.routing_number = v.into()
+        }),
+        ("bank_routing_number", "external_account.routing_number", "000000000", |f, v| {
+            f.bank.routing_number = v.into()
+        }),
+        ("website", "business_profile.url", "https://127.0.0.1/", |f, v| {
+            f.business.website = v.into()
+        }),
+        ("legal_name", "company.name", "Acme\u{061C}Holdings", |f, v| {
+            f.business.legal_name = v.into()
+        }),
+        ("legal_name", "company.name", "Acme\u{E0041}\u{E0042}", |f, v| {
+            f.business.legal_name = v.into()
+        }),
+        ("owner1_last_name", "persons[0].last_name", "\u{3164}\u{3164}\u{3164}", |f, v| {
+            f.people[0].last_name = v.into()
+        }),
+        ("email", "business_profile.support_email", "ops\u{202E}x@example.com", |f, v| {
+            f.business.email = v.into()
+        }),
+    ];
+    let sample: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/samples/applications.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    for (column, json_path, value, set) in classes {
+        let mut form = demo::generate(1, 51).remove(0);
+        // Two owners so an under-25% owner can step aside as control person.
+        form.people.truncate(1);
+        let mut second = form.people[0].clone();
+        second.id = "p2".into();
+        second.first_name = "Second".into();
+        second.ssn = "536-22-4411".into();
+        second.ownership_percent = "0".into();
+        second.is_control = false;
+        form.people[0].ownership_percent = "60".into();
+        form.people[0].is_control = true;
+        form.people.push(second);
+        set(&mut form, value);
+        let report =
+            import::import(&mut admin, "hostile.csv", &import::to_csv(&[form]), &mut |_| {})
+                .unwrap();
+        assert_eq!(report.imported, 0, "{column} {value:?} is refused: {report:?}");
+        assert!(
+            report.errors.iter().any(|e| e.field == *column),
+            "{value:?} is refused at {column}: {:?}",
+            report.errors
+        );
+        let shown = serde_json::to_string(&report).unwrap();
+        assert!(!shown.contains(value), "{value:?} is never echoed: {shown}");
+
+        if json_path.is_empty() {
+            continue; // dates of birth are numbers in the JSON shape
+        }
+        let mut doc = sample[0].clone();
+        let mut node = &mut doc;
+        for part in json_path.split('.') {
+            node = match part.split_once('[') {
+                Some((name, rest)) => {
+                    let i: usize = rest.trim_end_matches(']').parse().unwrap();
+                    &mut node[name][i]
+                }
+                None => &mut node[part],
+            };
+        }
+        *node = serde_json::Value::String(value.to_string());
+        let bytes = serde_json::to_vec(&vec![doc]).unwrap();
+        let report = import::import(&mut admin, "hostile.json", &bytes, &mut |_| {}).unwrap();
+        assert_eq!(report.imported, 0, "JSON {json_path} {value:?}: {report:?}");
+        let shown = serde_json::to_string(&report).unwrap();
+        assert!(!shown.contains(value), "{value:?} is never echoed: {shown}");
+        assert!(
+            !report.errors.is_empty(),
+            "JSON {json_path} {value:?} is refused with a field"
+        );
+    }
+}
