@@ -715,7 +715,7 @@ async fn a_new_hit_on_a_boarded_merchant_flags_it_for_review_in_the_background()
         let entries = api::audit_log::list_audit(s, None, 200).unwrap().entries;
         let by_system: Vec<String> = entries
             .iter()
-            .filter(|e| e.actor == api::screening::RESCREEN_ACTOR)
+            .filter(|e| e.actor == format!("{} for alice", api::screening::RESCREEN_ACTOR))
             .map(|e| e.action.clone())
             .collect();
         assert_eq!(

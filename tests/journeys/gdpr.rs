@@ -293,7 +293,10 @@ fn the_scheduled_purge_runs_daily_and_erases_what_is_past_retention() {
         .entries;
     let audited = entries
         .iter()
-        .find(|e| e.action == "gdpr.retention_run" && e.actor == gdpr::SCHEDULED_ACTOR)
+        .find(|e| {
+            e.action == "gdpr.retention_run"
+                && e.actor == format!("{} for alice", gdpr::SCHEDULED_ACTOR)
+        })
         .expect("the scheduled run is audited as the system");
     assert_eq!(
         audited.detail.as_deref(),

@@ -608,42 +608,74 @@ fn hostile_values_are_refused_by_field_in_csv_and_json_without_echo() {
     type Set = fn(&mut ApplicationForm, &str);
     // (CSV column, JSON path, hostile value, how to put it in a form)
     let classes: &[(&str, &str, &str, Set)] = &[
-        ("monthly_volume", "business_profile.monthly_volume", "12,5", |f, v| {
-            f.business.monthly_volume = v.into()
+        (
+            "monthly_volume",
+            "business_profile.monthly_volume",
+            "12,5",
+            |f, v| f.business.monthly_volume = v.into(),
+        ),
+        (
+            "owner1_ownership_percent",
+            "persons[1].relationship.percent_ownership",
+            "24.996",
+            |f, v| {
+                f.people[0].ownership_percent = v.into();
+                f.people[0].is_control = false;
+                if let Some(other) = f.people.get_mut(1) {
+                    other.is_control = true;
+                }
+            },
+        ),
+        ("owner1_dob", "", "1990-+1-+5", |f, v| {
+            f.people[0].dob = v.into()
         }),
-        ("owner1_ownership_percent", "persons[1].relationship.percent_ownership", "24.996", |f, v| {
-            f.people[0].ownership_percent = v.into();
-            f.people[0].is_control = false;
-            if let Some(other) = f.people.get_mut(1) {
-                other.is_control = true;
-            }
-        }),
-        ("owner1_dob", "", "1990-+1-+5", |f, v| f.people[0].dob = v.into()),
-        ("bank_routing_number", "external_account.routing_number", "800000006", |f, v| {
-            f.bank.routing_number = v.into()
-        }),
-        ("bank_routing_number", "external_account.routing_number", "000000000", |f, v| {
-            f.bank.routing_number = v.into()
-        }),
-        ("website", "business_profile.url", "https://127.0.0.1/", |f, v| {
-            f.business.website = v.into()
-        }),
-        ("legal_name", "company.name", "Acme\u{061C}Holdings", |f, v| {
-            f.business.legal_name = v.into()
-        }),
-        ("legal_name", "company.name", "Acme\u{E0041}\u{E0042}", |f, v| {
-            f.business.legal_name = v.into()
-        }),
-        ("owner1_last_name", "persons[0].last_name", "\u{3164}\u{3164}\u{3164}", |f, v| {
-            f.people[0].last_name = v.into()
-        }),
-        ("email", "business_profile.support_email", "ops\u{202E}x@example.com", |f, v| {
-            f.business.email = v.into()
-        }),
+        (
+            "bank_routing_number",
+            "external_account.routing_number",
+            "800000006",
+            |f, v| f.bank.routing_number = v.into(),
+        ),
+        (
+            "bank_routing_number",
+            "external_account.routing_number",
+            "000000000",
+            |f, v| f.bank.routing_number = v.into(),
+        ),
+        (
+            "website",
+            "business_profile.url",
+            "https://127.0.0.1/",
+            |f, v| f.business.website = v.into(),
+        ),
+        (
+            "legal_name",
+            "company.name",
+            "Acme\u{061C}Holdings",
+            |f, v| f.business.legal_name = v.into(),
+        ),
+        (
+            "legal_name",
+            "company.name",
+            "Acme\u{E0041}\u{E0042}",
+            |f, v| f.business.legal_name = v.into(),
+        ),
+        (
+            "owner1_last_name",
+            "persons[0].last_name",
+            "\u{3164}\u{3164}\u{3164}",
+            |f, v| f.people[0].last_name = v.into(),
+        ),
+        (
+            "email",
+            "business_profile.support_email",
+            "ops\u{202E}x@example.com",
+            |f, v| f.business.email = v.into(),
+        ),
     ];
     let sample: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/samples/applications.json"),
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../docs/samples/applications.json"),
         )
         .unwrap(),
     )
@@ -662,10 +694,17 @@ fn hostile_values_are_refused_by_field_in_csv_and_json_without_echo() {
         form.people[0].is_control = true;
         form.people.push(second);
         set(&mut form, value);
-        let report =
-            import::import(&mut admin, "hostile.csv", &import::to_csv(&[form]), &mut |_| {})
-                .unwrap();
-        assert_eq!(report.imported, 0, "{column} {value:?} is refused: {report:?}");
+        let report = import::import(
+            &mut admin,
+            "hostile.csv",
+            &import::to_csv(&[form]),
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_eq!(
+            report.imported, 0,
+            "{column} {value:?} is refused: {report:?}"
+        );
         assert!(
             report.errors.iter().any(|e| e.field == *column),
             "{value:?} is refused at {column}: {:?}",

@@ -394,15 +394,27 @@ fn an_application_sent_back_for_information_is_held_the_same_when_it_returns() {
     let id = submitted(&mut uma, listed(demo::low_risk(18)));
     review::assign_to_me(&mut uma, &id, false).unwrap();
     let hit = only_hit(&mut uma, &id);
-    screening::dispose_hit(&mut uma, &hit, "true_match", "Passport and DOB match the SDN entry")
-        .unwrap();
+    screening::dispose_hit(
+        &mut uma,
+        &hit,
+        "true_match",
+        "Passport and DOB match the SDN entry",
+    )
+    .unwrap();
     let mut ask = input(&mut uma, &id, "request_info", &["clarification_needed"]);
     ask.fields = vec!["people[0].dob".into()];
     let out = review::decide(&mut uma, ask).unwrap();
-    assert_eq!(out.status, ApplicationStatus::InfoRequested, "still possible");
+    assert_eq!(
+        out.status,
+        ApplicationStatus::InfoRequested,
+        "still possible"
+    );
 
     // The applicant answers and it comes back: the confirmed match still stands.
-    let version = intake::get_application(&mut uma, &id).unwrap().summary.version;
+    let version = intake::get_application(&mut uma, &id)
+        .unwrap()
+        .summary
+        .version;
     intake::submit(&mut uma, &id, version).unwrap();
     review::assign_to_me(&mut uma, &id, false).unwrap();
     let err = approve(&mut uma, &id).unwrap_err();

@@ -378,7 +378,7 @@ impl Worker {
         let actor = if who.is_empty() {
             WORKER_ACTOR.to_string()
         } else {
-            format!("{WORKER_ACTOR} for {who}")
+            crate::session::on_behalf(WORKER_ACTOR, &who)
         };
         vault.audit(
             &Event {

@@ -301,6 +301,8 @@ pub fn scheduled_retention(
     let Some(session) = slot.background_as(Access::Admin) else {
         return Ok(None);
     };
+    let actor = crate::session::on_behalf(SCHEDULED_ACTOR, session.username());
+    let actor = actor.as_str();
     let vault = session.vault();
     let plan = schedule(vault);
     let now = now_ms(now);
@@ -321,7 +323,7 @@ pub fn scheduled_retention(
             ran_at(vault)?;
             vault.audit(
                 &vault::audit::Event {
-                    actor: SCHEDULED_ACTOR,
+                    actor,
                     action: "gdpr.retention_schedule",
                     target: None,
                     outcome: Outcome::Ok,
@@ -334,11 +336,11 @@ pub fn scheduled_retention(
         Some(last) if now - last < SCHEDULE_EVERY_MS => return Ok(None),
         Some(_) => {}
     }
-    let report = purge(vault, SCHEDULED_ACTOR, false, now)?;
+    let report = purge(vault, actor, false, now)?;
     ran_at(vault)?;
     vault.audit(
         &vault::audit::Event {
-            actor: SCHEDULED_ACTOR,
+            actor,
             action: "gdpr.retention_run",
             target: None,
             outcome: Outcome::Ok,

@@ -749,6 +749,7 @@ impl Rescreener {
         let Some(session) = slot.background_as(Access::Write) else {
             return Ok(false);
         };
+        let actor = crate::session::on_behalf(RESCREEN_ACTOR, session.username());
         let vault = session.vault();
         let Some((key, _)) = active_key(vault)? else {
             return Ok(false);
@@ -768,13 +769,7 @@ impl Rescreener {
                     "{} screened, {} with new hits ({} hits)",
                     status.done, status.with_new_hits, status.new_hits
                 );
-                audit_as(
-                    vault,
-                    RESCREEN_ACTOR,
-                    "screen.rescreen",
-                    "applications",
-                    &detail,
-                )?;
+                audit_as(vault, &actor, "screen.rescreen", "applications", &detail)?;
             }
             // Next time, look again from the start (an import may add ids anywhere).
             after.1.clear();
@@ -805,7 +800,7 @@ impl Rescreener {
             }
             Ok(())
         })?;
-        audit_flags(vault, RESCREEN_ACTOR, &flagged)?;
+        audit_flags(vault, &actor, &flagged)?;
         after.1 = last;
         status.done += found.0;
         status.new_hits += found.1;

@@ -135,6 +135,12 @@ impl Session {
     }
 }
 
+/// How background work signs its audit entries: the system actor and the signed-in user whose
+/// session it borrows (`system:screening for alice`).
+pub fn on_behalf(system: &str, user: &str) -> String {
+    format!("{system} for {user}")
+}
+
 /// Holds at most one session. The shell keeps one for the window; the CLI one per command.
 #[derive(Default)]
 pub struct SessionSlot {
