@@ -94,7 +94,7 @@ fn submission_screens_dispositions_stick_and_a_new_list_rescreens() {
     let Some(small) = sanctions("ofac-small") else {
         return;
     };
-    let (_tmp, _dir, mut admin) = admin();
+    let (_tmp, dir, mut admin) = admin();
     let view = intake::save_draft(
         &mut admin,
         SaveDraft {
@@ -152,8 +152,31 @@ fn submission_screens_dispositions_stick_and_a_new_list_rescreens() {
     assert_eq!(view.hits[0].disposition.as_deref(), Some("false_positive"));
     assert_eq!(view.hits[0].disposed_by.as_deref(), Some("alice"));
 
-    // A new list version: everything in play is screened again.
-    screening::import_lists(&mut admin, &small).unwrap();
+    // A new list version waits for a second admin (it could drop entries); once confirmed,
+    // everything in play is screened again.
+    let versions = screening::import_lists(&mut admin, &small).unwrap();
+    assert!(
+        !versions[0].active,
+        "not active before a second admin confirms"
+    );
+    let report = screening::rescreen(&mut admin, &mut |_| {}).unwrap();
+    assert_eq!(report.screened, 0, "the active version is unchanged");
+    assert_eq!(
+        api::settings::confirm_change(&mut admin, "list.sdn")
+            .unwrap_err()
+            .code(),
+        Code::Forbidden,
+        "not by the admin who loaded it"
+    );
+    let mut bob = crate::auth::signed_in_user(&dir, &mut admin, "bob", "admin");
+    let pending = api::settings::pending_changes(&mut bob).unwrap();
+    assert_eq!(pending[0].key, "list.sdn");
+    api::settings::confirm_change(&mut bob, "list.sdn").unwrap();
+    let active = screening::list_versions(&mut admin).unwrap();
+    assert!(
+        active.iter().any(|v| v.id == versions[0].id && v.active),
+        "the confirmed version is the active one"
+    );
     let report = screening::rescreen(&mut admin, &mut |_| {}).unwrap();
     assert_eq!(
         (report.screened, report.new_hits),

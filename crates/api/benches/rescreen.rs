@@ -22,7 +22,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    let (_tmp, _dir, mut slot) = common::signed_in_vault();
+    let (_tmp, dir, mut slot) = common::signed_in_vault();
 
     let started = Instant::now();
     let mut stored = 0;
@@ -57,9 +57,12 @@ fn main() {
         report.new_hits
     );
 
-    // A list update: new versions of both lists, then everything in play is screened again.
+    // A list update: new versions of both lists (confirmed by a second admin), then
+    // everything in play is screened again.
+    let mut bob = common::second_admin(&dir, &mut slot);
     screening::import_lists(&mut slot, &lists.join("ofac-sdn-2021")).expect("SDN");
     screening::import_lists(&mut slot, &lists.join("ofac-consolidated")).expect("consolidated");
+    confirm_lists(&mut bob);
     let report = screening::rescreen(&mut slot, &mut |_| {}).expect("rescreen");
     println!(
         "re-screen {} applications after a list update: {:.1} s = {:.0}/s; {} with new hits (target <= 60 s for 100,000)",
@@ -103,6 +106,7 @@ fn main() {
     // wait for the session behind one batch.
     screening::import_lists(&mut slot, &lists.join("ofac-sdn-2021")).expect("SDN");
     screening::import_lists(&mut slot, &lists.join("ofac-consolidated")).expect("consolidated");
+    confirm_lists(&mut bob);
     let slot = std::sync::Arc::new(std::sync::Mutex::new(slot));
     let rescreener = screening::Rescreener::new(std::sync::Arc::clone(&slot), 200);
     let started = Instant::now();
@@ -126,4 +130,11 @@ fn main() {
         batches[batches.len() * 99 / 100].as_secs_f64() * 1e3,
         batches[batches.len() - 1].as_secs_f64() * 1e3
     );
+}
+
+/// The second admin confirms the new versions of both lists.
+fn confirm_lists(bob: &mut desk_api::SessionSlot) {
+    for key in ["list.sdn", "list.consolidated"] {
+        desk_api::settings::confirm_change(bob, key).expect("confirm the list update");
+    }
 }

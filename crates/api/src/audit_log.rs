@@ -80,6 +80,8 @@ fn export_date(field: &str, text: &str) -> Result<time::Date> {
 /// JSON, oldest first. Audit entries never hold KYC values, so the file holds none either.
 /// Audited (`audit.export`, with the range and the row count).
 pub fn export_audit(slot: &mut SessionSlot, from: &str, to: &str, format: &str) -> Result<Export> {
+    // The session and role first, before any of the input is looked at.
+    slot.require(Access::Oversight, "audit.export")?;
     let from_date = export_date("from", from)?;
     let to_date = export_date("to", to)?;
     if to_date < from_date {

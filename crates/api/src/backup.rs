@@ -18,6 +18,8 @@ use crate::{Error, Result};
 /// app writes (a snapshot under the keyring lock). Audited with the counts, never the path's
 /// content.
 pub fn backup(slot: &mut SessionSlot, out: &Path) -> Result<Summary> {
+    // The session and role first, before any of the input is looked at.
+    slot.require(Access::Admin, "vault.backup")?;
     if out.as_os_str().is_empty() || out.is_dir() {
         return Err(Error::invalid_input("file", "must be a file path"));
     }

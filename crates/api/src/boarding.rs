@@ -135,6 +135,8 @@ pub fn platform_settings(slot: &mut SessionSlot) -> Result<PlatformSettings> {
 /// Use case (admin): point the app at a platform. Plain HTTP only for this machine (the
 /// sandbox); the secret key is sealed in the vault and never shown again.
 pub fn set_platform(slot: &mut SessionSlot, input: SetPlatformInput) -> Result<PlatformSettings> {
+    // The session and role first, before any of the input is looked at.
+    slot.require(Access::Admin, "settings.platform")?;
     let url = platform::parse_base_url(&input.url)
         .map_err(|p| Error::invalid_input("url", &p.to_string()))?;
     if !(1.0..=100.0).contains(&input.rate_per_second) {
@@ -1107,6 +1109,8 @@ pub fn overview(
     state: Option<&str>,
     health: Option<Health>,
 ) -> Result<BoardingOverview> {
+    // The session and role first, before any of the input is looked at.
+    slot.require_quietly(Access::SignedIn, "boarding.view")?;
     let filter = match state {
         None | Some("") | Some("all") => None,
         Some(s) => Some(match s {
@@ -1439,6 +1443,8 @@ pub struct MerchantPage {
 /// Use case (any signed-in role; the page refreshes itself, so not activity): a filtered,
 /// searchable page of boarded merchants, flagged ones first.
 pub fn merchants_page(slot: &mut SessionSlot, query: MerchantQuery) -> Result<MerchantPage> {
+    // The session and role first, before any of the input is looked at.
+    slot.require_quietly(Access::SignedIn, "merchants.view")?;
     if let Some(status) = query.filter.status.as_deref() {
         if !matches!(status, "active" | "restricted" | "suspended" | "terminated") {
             return Err(Error::invalid_input(

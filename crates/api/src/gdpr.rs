@@ -28,6 +28,8 @@ pub fn retention_years(vault: &Vault) -> u32 {
 
 /// Use case (admin): the AML retention period, 1–10 years; audited old → new.
 pub fn set_retention_years(slot: &mut SessionSlot, years: u32) -> Result<u32> {
+    // The session and role first, before any of the input is looked at.
+    slot.require(Access::Admin, "settings.retention_years")?;
     if !(1..=10).contains(&years) {
         return Err(Error::invalid_input(
             "retention years",
@@ -145,6 +147,8 @@ pub fn set_legal_hold(
     application_id: &str,
     reason: Option<&str>,
 ) -> Result<()> {
+    // The session and role first, before any of the input is looked at.
+    slot.require(Access::Admin, "gdpr.legal_hold")?;
     let reason = match reason {
         Some(r) => {
             let r = domain::intake::clean_text("reason", r, 200)
@@ -372,6 +376,8 @@ pub(crate) fn escape(text: &str) -> String {
 /// subject's own data), with history, decisions, hits, notes, the merchant's platform state,
 /// erasure requests and the audit entries that name the application. Audited.
 pub fn subject_export(slot: &mut SessionSlot, by: &str, value: &str) -> Result<SubjectExport> {
+    // The session and role first, before any of the input is looked at.
+    slot.require(Access::Admin, "gdpr.subject_export")?;
     let kind = match by {
         "application" => None,
         "ein" => Some(domain::intake::IndexKind::Ein),

@@ -126,6 +126,8 @@ fn unsendable(u: requests::Unsendable) -> Error {
 /// Use case (admin): edit a boarded merchant's details. Minor changes are applied and sent to
 /// the platform; material ones are applied to our record and held for review (see the module).
 pub fn edit(slot: &mut SessionSlot, input: EditInput) -> Result<EditOutcome> {
+    // The session and role first, before any of the input is looked at.
+    slot.require(Access::Admin, "merchant.edit")?;
     let note = checked_note(&input.note)?;
     let session = slot.require(Access::Admin, "merchant.edit")?;
     let me = session.username().to_string();
@@ -365,6 +367,8 @@ fn platform_requests(
 /// must be clear of open or confirmed sanctions hits and blocklisted identifiers; the platform
 /// updates go through the outbox in order, the review flag clears.
 pub fn accept(slot: &mut SessionSlot, input: DecideInput) -> Result<ChangesView> {
+    // The session and role first, before any of the input is looked at.
+    slot.require(Access::Write, "merchant.change_accept")?;
     let note = checked_note(&input.note)?;
     let session = slot.require(Access::Write, "merchant.change_accept")?;
     let me = session.username().to_string();
@@ -439,6 +443,8 @@ pub fn accept(slot: &mut SessionSlot, input: DecideInput) -> Result<ChangesView>
 /// change. The previous details are put back (and screened again); nothing reaches the
 /// platform.
 pub fn reject(slot: &mut SessionSlot, input: DecideInput) -> Result<ChangesView> {
+    // The session and role first, before any of the input is looked at.
+    slot.require(Access::Write, "merchant.change_reject")?;
     let note = checked_note(&input.note)?;
     let session = slot.require(Access::Write, "merchant.change_reject")?;
     let me = session.username().to_string();

@@ -394,6 +394,8 @@ pub fn set_limits(slot: &mut SessionSlot, input: LimitsInput) -> Result<Merchant
 /// status and why, review flag, limits, open requirements; no identifier (EIN, SSN, bank
 /// account) at all. Audited (`merchants.export`, with the row count).
 pub fn export(slot: &mut SessionSlot, format: &str) -> Result<crate::audit_log::Export> {
+    // The session and role first, before any of the input is looked at.
+    slot.require(Access::Oversight, "merchants.export")?;
     use crate::audit_log::csv_cell;
     if !matches!(format, "csv" | "json") {
         return Err(Error::invalid_input("format", "must be csv or json"));

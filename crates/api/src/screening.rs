@@ -108,16 +108,29 @@ pub fn set_threshold(
     )
 }
 
-/// Use case (admin): import OFAC's files from a folder as new active list versions. The files
-/// are read and checked completely before anything is stored; a bad file leaves the previous
+/// Use case (admin): import OFAC's files from a folder as new list versions. The files are
+/// read and checked completely before anything is stored; a bad file leaves the previous
 /// versions active and names the file and line.
+///
+/// The first version of a source is active at once (screening against a list is always
+/// stricter than against none). A version that would replace an active one is stored inactive
+/// and proposed: it applies when another admin confirms it
+/// ([`crate::settings::confirm_change`] with `list.sdn` / `list.consolidated`), since a new
+/// version can drop entries as well as add them.
 pub fn import_lists(slot: &mut SessionSlot, dir: &Path) -> Result<Vec<ListVersion>> {
     let session = slot.require(Access::Admin, "lists.import")?;
     let lists = screening::ofac::parse_dir(dir)
         .map_err(|e| Error::invalid_input("lists", &e.to_string()))?;
     let now = now_ms(OffsetDateTime::now_utc());
     let mut stored = Vec::new();
+    let active: Vec<ListVersion> = session
+        .vault()
+        .list_versions()?
+        .into_iter()
+        .filter(|v| v.active)
+        .collect();
     for list in lists {
+        let replaces = active.iter().find(|v| v.source == list.source.as_str());
         let id = new_id();
         let names: usize = list.entries.iter().map(|e| e.names.len()).sum();
         let entries: Vec<(String, String)> = list
@@ -135,6 +148,7 @@ pub fn import_lists(slot: &mut SessionSlot, dir: &Path) -> Result<Vec<ListVersio
             name_count: names as i64,
             files_json: &files_json,
             entries: &entries,
+            activate: replaces.is_none(),
         })?;
         let detail = format!(
             "{}: {} entries, {} names; {}",
@@ -148,6 +162,21 @@ pub fn import_lists(slot: &mut SessionSlot, dir: &Path) -> Result<Vec<ListVersio
                 .join(", ")
         );
         session.audit("lists.import", Some(&id), Outcome::Ok, Some(&detail))?;
+        if let Some(old) = replaces {
+            crate::settings::propose(
+                session,
+                &format!("list.{}", list.source.as_str()),
+                &id,
+                &format!(
+                    "{} version {} ({} entries) -> {} ({} entries)",
+                    list.source.as_str(),
+                    old.id,
+                    old.entry_count,
+                    id,
+                    list.entries.len()
+                ),
+            )?;
+        }
         stored.push(id);
     }
     Ok(session
@@ -171,6 +200,8 @@ pub fn screen_name(
     birth_year: Option<i32>,
     country: Option<&str>,
 ) -> Result<Vec<Hit>> {
+    // The session and role first, before any of the input is looked at.
+    slot.require(Access::Write, "screen.name")?;
     let name = domain::intake::clean_text("name", name, 200)
         .map_err(|e| Error::invalid_input("name", &e.reason))?;
     if let Some(y) = birth_year {

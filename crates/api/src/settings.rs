@@ -111,11 +111,15 @@ pub(crate) fn propose(
     Ok(proposal)
 }
 
+/// List versions waiting to replace the active one: `list.<source>`, the value a version id.
+pub const LIST_CHANGES: &[&str] = &["list.sdn", "list.consolidated"];
+
 /// Use case (any signed-in role): the changes waiting for a second admin.
 pub fn pending_changes(slot: &mut SessionSlot) -> Result<Vec<PendingSetting>> {
     let session = slot.require(Access::SignedIn, "settings.pending")?;
     Ok(FOUR_EYES_SETTINGS
         .iter()
+        .chain(LIST_CHANGES)
         .filter_map(|k| pending(session.vault(), k))
         .collect())
 }
@@ -144,7 +148,18 @@ pub fn confirm_change(slot: &mut SessionSlot, key: &str) -> Result<PendingSettin
         proposal.proposed_by,
         session.username()
     );
-    write_with_detail(session, key, &proposal.value, &detail)?;
+    if LIST_CHANGES.contains(&key) {
+        // A list version: it becomes the active one (the background re-screen follows).
+        session.vault().activate_list(&proposal.value)?;
+        session.audit(
+            "lists.activate",
+            Some(&proposal.value),
+            Outcome::Ok,
+            Some(&detail),
+        )?;
+    } else {
+        write_with_detail(session, key, &proposal.value, &detail)?;
+    }
     remove(session.vault(), &pending_key(key))?;
     Ok(proposal)
 }
@@ -174,6 +189,8 @@ pub(crate) fn idle_minutes(vault: &Vault) -> u32 {
 
 /// Use case (admin): set the idle-lock time; never more than 15 minutes.
 pub fn set_idle_minutes(slot: &mut SessionSlot, minutes: u32) -> Result<u32> {
+    // The session and role first, before any of the input is looked at.
+    slot.require(Access::Admin, "settings.idle_minutes")?;
     if !(1..=MAX_IDLE_MINUTES).contains(&minutes) {
         return Err(Error::invalid_input(
             "idle minutes",

@@ -28,6 +28,8 @@ pub fn list_users(slot: &mut SessionSlot) -> Result<Vec<User>> {
 
 /// Finds a user by username (the CLI names users; the window uses ids).
 pub fn find_user(slot: &mut SessionSlot, username: &str) -> Result<User> {
+    // The session and role first, before any of the input is looked at.
+    slot.require(Access::Admin, "users.find")?;
     let name = Username::parse(username)
         .map_err(|e| Error::invalid_input("username", &e.to_string().replace("username ", "")))?;
     let session = slot.require(Access::Admin, "users.find")?;
@@ -38,6 +40,8 @@ pub fn find_user(slot: &mut SessionSlot, username: &str) -> Result<User> {
 }
 
 pub fn create_user(slot: &mut SessionSlot, input: NewUserInput) -> Result<IssuedPassword> {
+    // The session and role first, before any of the input is looked at.
+    slot.require(Access::Admin, "users.create")?;
     let username = Username::parse(&input.username)
         .map_err(|e| Error::invalid_input("username", &e.to_string().replace("username ", "")))?;
     let role: Role = input

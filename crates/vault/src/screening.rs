@@ -22,6 +22,9 @@ pub struct NewList<'a> {
     pub files_json: &'a str,
     /// (uid, JSON of the parsed entry)
     pub entries: &'a [(String, String)],
+    /// Make it the active version of its source now (else it waits, inactive, for
+    /// [`Vault::activate_list`]).
+    pub activate: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -151,17 +154,49 @@ impl Vault {
                     .map_err(VaultError::storage("storing sanctions entries"))?;
             }
         }
+        if list.activate {
+            self.switch_active_list(list.source, list.id)?;
+        }
+        tx.commit()
+            .map_err(VaultError::storage("committing a sanctions list"))
+    }
+
+    fn switch_active_list(&self, source: &str, id: &str) -> Result<()> {
+        let conn = self.conn();
         conn.execute(
             "UPDATE sanctions_lists SET active = 0 WHERE source = ?1 AND active = 1",
-            [list.source],
+            [source],
         )
         .and_then(|_| {
             conn.execute(
-                "UPDATE sanctions_lists SET active = 1 WHERE id = ?1",
-                [list.id],
+                "UPDATE sanctions_lists SET active = 1 WHERE id = ?1 AND source = ?2",
+                [id, source],
             )
         })
-        .map_err(VaultError::storage("activating a sanctions list"))?;
+        .map_err(VaultError::storage("activating a sanctions list"))
+        .and_then(|n| {
+            if n == 1 {
+                Ok(())
+            } else {
+                Err(VaultError::NotFound("sanctions list version"))
+            }
+        })
+    }
+
+    /// Makes a stored list version the active one of its source (a second admin confirmed it).
+    pub fn activate_list(&self, id: &str) -> Result<()> {
+        let tx = self.tx()?;
+        let source: String = self
+            .conn()
+            .query_row(
+                "SELECT source FROM sanctions_lists WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(VaultError::storage("reading a sanctions list"))?
+            .ok_or(VaultError::NotFound("sanctions list version"))?;
+        self.switch_active_list(&source, id)?;
         tx.commit()
             .map_err(VaultError::storage("committing a sanctions list"))
     }

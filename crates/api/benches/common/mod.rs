@@ -41,3 +41,44 @@ pub fn signed_in_vault() -> (tempfile::TempDir, DataDir, SessionSlot) {
     auth::confirm_totp(&mut slot, &code_now(&secret)).expect("enrol");
     (tmp, dir, slot)
 }
+
+/// A second admin, made by the first and signed in (proposals — a list update, new rules —
+/// need one to confirm them).
+#[allow(dead_code)] // not every bench needs one
+pub fn second_admin(dir: &DataDir, admin: &mut SessionSlot) -> SessionSlot {
+    let issued = desk_api::users::create_user(
+        admin,
+        desk_api::users::NewUserInput {
+            username: "bench2".into(),
+            role: "admin".into(),
+        },
+    )
+    .expect("second admin");
+    let mut slot = SessionSlot::new();
+    let policy = Policy {
+        kdf: KdfParams::MINIMUM,
+        ..Policy::default()
+    };
+    auth::sign_in(
+        dir,
+        auth::SignInInput {
+            username: "bench2".into(),
+            password: issued.one_time_password,
+            code: None,
+        },
+        &mut slot,
+        policy,
+    )
+    .expect("sign in");
+    let info = auth::change_password(
+        &mut slot,
+        auth::ChangePasswordInput {
+            current: None,
+            new_password: PASSWORD.into(),
+        },
+    )
+    .expect("new password");
+    let secret = info.enrolment.expect("enrolment").secret;
+    auth::confirm_totp(&mut slot, &code_now(&secret)).expect("enrol");
+    slot
+}

@@ -74,6 +74,8 @@ pub fn add_document(
     file_name: &str,
     content: &[u8],
 ) -> Result<DocumentMeta> {
+    // The session and role first, before any of the input is looked at.
+    slot.require(Access::Write, "document.add")?;
     let kind = DocumentKind::parse(kind).ok_or_else(|| {
         Error::invalid_input(
             "kind",

@@ -288,6 +288,8 @@ impl ListQuery {
 }
 
 pub fn list_applications(slot: &mut SessionSlot, query: &ListQuery) -> Result<Page> {
+    // The session and role first, before any of the input is looked at.
+    slot.require(Access::SignedIn, "application.list")?;
     let filter = query.filter()?;
     let session = slot.require(Access::SignedIn, "application.list")?;
     Ok(session.vault().list_applications(

@@ -298,7 +298,8 @@ export interface Hit {
 
 /** A change of the risk rules or the screening threshold waiting for a second admin. */
 export interface PendingSetting {
-  key: 'risk_rules' | 'screening_threshold';
+  /** `risk_rules`, `screening_threshold`, or `list.sdn` / `list.consolidated` (a list version). */
+  key: string;
   value: string;
   changes: string;
   proposed_by: string;
