@@ -248,8 +248,11 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
     importLists: async (dir) => {
       calls.push(`importLists:${dir}`);
       if (!dir.startsWith('/')) throw new BackendError('invalid_input', 'lists: cannot be read as a folder');
-      lists = [{ id: 'l1', source: 'sdn', imported_at: clock, imported_by: 'alice', entry_count: 17, name_count: 40, files: [], active: true }];
-      return lists;
+      // Like Rust: the first version is active at once; a replacement waits for a second admin.
+      const replacing = lists.some((l) => l.active);
+      const added: import('./types').ListVersion = { id: `l${lists.length + 1}`, source: 'sdn', imported_at: clock, imported_by: 'alice', entry_count: 17, name_count: 40, files: [], active: !replacing };
+      lists = [added, ...lists];
+      return [added];
     },
     listVersions: async () => lists,
     screenName: async () => [],

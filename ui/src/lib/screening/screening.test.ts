@@ -50,6 +50,10 @@ describe('Sanctions lists panel', () => {
     expect(await screen.findByText(/Loaded SDN \(17 entries, 40 names\)/)).toBeInTheDocument();
     expect(screen.getByRole('cell', { name: 'active' })).toBeInTheDocument();
     expect(await screen.findByTestId('rescreen-status')).toHaveTextContent(/Last re-screen finished .+: 2 screened, 1 with new hits/);
+
+    // A second load would replace the active version: it waits for another admin.
+    await fireEvent.click(screen.getByRole('button', { name: 'Import lists' }));
+    expect(await screen.findByText(/SDN replaces the active version once another admin confirms it/)).toBeInTheDocument();
   });
 });
 
