@@ -421,3 +421,54 @@ fn an_application_sent_back_for_information_is_held_the_same_when_it_returns() {
     assert_eq!(err.code(), Code::SanctionsMatch, "{err}");
     no_boarding_job(&mut uma, &id);
 }
+
+#[test]
+fn a_hit_confirmed_after_the_first_approval_stops_the_second_approval() {
+    let (_tmp, dir, mut admin) = vault();
+    let mut uma = signed_in_user(&dir, &mut admin, "uma", "underwriter");
+    let mut lea = signed_in_user(&dir, &mut admin, "lea", "lead");
+    let id = submitted(&mut uma, listed(high_risk(19)));
+    review::assign_to_me(&mut uma, &id, false).unwrap();
+    assert!(approve(&mut uma, &id).unwrap().awaiting_second_approval);
+    if !lists(&mut admin) {
+        return;
+    }
+    screening::rescreen(&mut admin, &mut |_| {}).unwrap();
+    let hit = only_hit(&mut uma, &id);
+    screening::dispose_hit(
+        &mut uma,
+        &hit,
+        "true_match",
+        "Passport and DOB match the SDN entry",
+    )
+    .unwrap();
+    let mut i = input(&mut lea, &id, "approve", &["edd_completed"]);
+    i.confirmed_hits = vec![hit];
+    let err = review::decide(&mut lea, i).unwrap_err();
+    assert_eq!(err.code(), Code::SanctionsMatch, "{err}");
+    no_boarding_job(&mut lea, &id);
+}
+
+#[test]
+fn the_list_entry_shown_and_reported_carries_the_lists_addresses() {
+    let (_tmp, _dir, mut admin) = vault();
+    if !lists(&mut admin) {
+        return;
+    }
+    // sdn:11195 has five addresses in the fixture's add.csv.
+    let mut form = demo::low_risk(20);
+    form.business.legal_name = "Iran Aircraft Manufacturing Industrial Company".into();
+    let id = submitted(&mut admin, form);
+    let hits = screening::hits(&mut admin, &id).unwrap();
+    let entry = hits
+        .iter()
+        .filter_map(|h| h.entry.as_ref())
+        .find(|e| e["uid"] == "sdn:11195")
+        .unwrap_or_else(|| panic!("a hit on sdn:11195: {hits:?}"));
+    let addresses = entry["addresses"].as_array().unwrap();
+    assert_eq!(addresses.len(), 5, "{entry}");
+    assert!(
+        addresses[0].as_str().unwrap().ends_with("Esfahan, Iran"),
+        "{entry}"
+    );
+}

@@ -28,7 +28,7 @@ pub struct SanctionsReport {
     /// and address as we hold them, and the business it belongs to.
     pub subject: serde_json::Value,
     /// Which list entry: `sdn:10278`, the list, the entity number, programs, names (with
-    /// aliases), dates and places of birth, countries, identifiers, remarks.
+    /// aliases), dates and places of birth, addresses, countries, identifiers, remarks.
     pub list_uid: String,
     pub entry: Option<serde_json::Value>,
     pub score: f64,
@@ -258,6 +258,7 @@ fn html(reports: &[SanctionsReport], by: &str, now: OffsetDateTime) -> String {
         row(&mut h, "Names", &names.join("; "));
         row(&mut h, "Dates of birth", &text(&e["dobs"]));
         row(&mut h, "Places of birth", &text(&e["places_of_birth"]));
+        row(&mut h, "Addresses", &text(&e["addresses"]));
         row(&mut h, "Countries", &text(&e["countries"]));
         row(&mut h, "Remarks", &text(&e["remarks"]));
         row(

@@ -112,6 +112,10 @@ pub struct Entry {
     pub birth_years: Vec<i32>,
     /// Countries of nationality, citizenship, birth and addresses, as written by OFAC.
     pub countries: Vec<String>,
+    /// The addresses file's lines for the entry (`street, city/state/postal, country`), for
+    /// the reviewer and the sanctions report; screening does not use them.
+    #[serde(default)]
+    pub addresses: Vec<String>,
     pub ids: Vec<ListId>,
     pub remarks: String,
 }
@@ -437,6 +441,7 @@ pub fn parse(
             dobs: Vec::new(),
             birth_years: Vec::new(),
             countries: Vec::new(),
+            addresses: Vec::new(),
             ids: Vec::new(),
             remarks: String::new(),
         });
@@ -502,6 +507,14 @@ pub fn parse(
             };
             if !f[4].is_empty() && !entries[i].countries.iter().any(|c| c == &f[4]) {
                 entries[i].countries.push(f[4].clone());
+            }
+            let address: Vec<&str> = [&f[2], &f[3], &f[4]]
+                .into_iter()
+                .map(|p| p.trim())
+                .filter(|p| !p.is_empty())
+                .collect();
+            if !address.is_empty() {
+                entries[i].addresses.push(address.join(", "));
             }
         }
         infos.push(info);

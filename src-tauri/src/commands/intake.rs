@@ -180,3 +180,18 @@ pub async fn seed_demo(
         })
         .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::decode;
+
+    #[test]
+    fn an_oversized_payload_is_refused_by_its_length_before_decoding() {
+        let err = decode("file", &"A".repeat(20), 8).unwrap_err();
+        assert_eq!(err.code(), api::Code::InvalidInput);
+        assert!(err.message().starts_with("file: must be at most"), "{err}");
+        assert_eq!(decode("file", "aGk=", 8).unwrap(), b"hi");
+        let err = decode("file", "not base64!", 1024).unwrap_err();
+        assert!(err.message().contains("bad base64"), "{err}");
+    }
+}

@@ -347,6 +347,8 @@ export interface ListEntry {
   dobs: string[];
   places_of_birth: string[];
   countries: string[];
+  /** The list's addresses for the entry (absent in versions stored before they were kept). */
+  addresses?: string[];
   ids: { kind: string; number: string; country: string | null }[];
   remarks: string;
 }
