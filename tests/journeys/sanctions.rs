@@ -105,6 +105,37 @@ fn denied_decisions(slot: &mut SessionSlot, id: &str) -> Vec<String> {
         .collect()
 }
 
+/// A listed, high-risk application submitted by uma before any list was loaded and given
+/// its first approval; then the lists arrive and a re-screen raises its hit, open. `None` when
+/// ../shared is absent.
+struct Awaiting {
+    _tmp: tempfile::TempDir,
+    admin: SessionSlot,
+    uma: SessionSlot,
+    lea: SessionSlot,
+    id: String,
+}
+
+fn first_approved_then_hit(seed: u64) -> Option<Awaiting> {
+    let (_tmp, dir, mut admin) = vault();
+    let mut uma = signed_in_user(&dir, &mut admin, "uma", "underwriter");
+    let lea = signed_in_user(&dir, &mut admin, "lea", "lead");
+    let id = submitted(&mut uma, listed(high_risk(seed)));
+    review::assign_to_me(&mut uma, &id, false).unwrap();
+    assert!(approve(&mut uma, &id).unwrap().awaiting_second_approval);
+    if !lists(&mut admin) {
+        return None;
+    }
+    screening::rescreen(&mut admin, &mut |_| {}).unwrap();
+    Some(Awaiting {
+        _tmp,
+        admin,
+        uma,
+        lea,
+        id,
+    })
+}
+
 #[test]
 fn an_open_hit_and_then_a_confirmed_match_stop_every_approval_whatever_the_role() {
     let (_tmp, dir, mut admin) = vault();
@@ -180,17 +211,16 @@ fn an_open_hit_and_then_a_confirmed_match_stop_every_approval_whatever_the_role(
 #[test]
 fn a_hit_raised_after_the_first_approval_stops_the_second_and_its_clearing_is_the_checkers_to_confirm(
 ) {
-    let (_tmp, dir, mut admin) = vault();
-    let mut uma = signed_in_user(&dir, &mut admin, "uma", "underwriter");
-    let mut lea = signed_in_user(&dir, &mut admin, "lea", "lead");
-    // Submitted before any list is loaded: screened later, after the first approval.
-    let id = submitted(&mut uma, listed(high_risk(12)));
-    review::assign_to_me(&mut uma, &id, false).unwrap();
-    assert!(approve(&mut uma, &id).unwrap().awaiting_second_approval);
-    if !lists(&mut admin) {
+    let Some(Awaiting {
+        _tmp,
+        mut uma,
+        mut lea,
+        id,
+        ..
+    }) = first_approved_then_hit(12)
+    else {
         return;
-    }
-    screening::rescreen(&mut admin, &mut |_| {}).unwrap();
+    };
 
     let err = approve(&mut lea, &id).unwrap_err();
     assert_eq!(err.code(), Code::SanctionsHitsOpen, "{err}");
@@ -215,16 +245,16 @@ fn a_hit_raised_after_the_first_approval_stops_the_second_and_its_clearing_is_th
 
 #[test]
 fn whoever_cleared_a_hit_cannot_give_the_second_approval() {
-    let (_tmp, dir, mut admin) = vault();
-    let mut uma = signed_in_user(&dir, &mut admin, "uma", "underwriter");
-    let mut lea = signed_in_user(&dir, &mut admin, "lea", "lead");
-    let id = submitted(&mut uma, listed(high_risk(13)));
-    review::assign_to_me(&mut uma, &id, false).unwrap();
-    assert!(approve(&mut uma, &id).unwrap().awaiting_second_approval);
-    if !lists(&mut admin) {
+    let Some(Awaiting {
+        _tmp,
+        mut admin,
+        mut lea,
+        id,
+        ..
+    }) = first_approved_then_hit(13)
+    else {
         return;
-    }
-    screening::rescreen(&mut admin, &mut |_| {}).unwrap();
+    };
     let hit = only_hit(&mut lea, &id);
     screening::dispose_hit(
         &mut lea,
@@ -424,16 +454,16 @@ fn an_application_sent_back_for_information_is_held_the_same_when_it_returns() {
 
 #[test]
 fn a_hit_confirmed_after_the_first_approval_stops_the_second_approval() {
-    let (_tmp, dir, mut admin) = vault();
-    let mut uma = signed_in_user(&dir, &mut admin, "uma", "underwriter");
-    let mut lea = signed_in_user(&dir, &mut admin, "lea", "lead");
-    let id = submitted(&mut uma, listed(high_risk(19)));
-    review::assign_to_me(&mut uma, &id, false).unwrap();
-    assert!(approve(&mut uma, &id).unwrap().awaiting_second_approval);
-    if !lists(&mut admin) {
+    let Some(Awaiting {
+        _tmp,
+        mut uma,
+        mut lea,
+        id,
+        ..
+    }) = first_approved_then_hit(19)
+    else {
         return;
-    }
-    screening::rescreen(&mut admin, &mut |_| {}).unwrap();
+    };
     let hit = only_hit(&mut uma, &id);
     screening::dispose_hit(
         &mut uma,
