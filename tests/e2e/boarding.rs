@@ -3,6 +3,7 @@ use std::time::Duration;
 use anyhow::{ensure, Result};
 use desk_tests::e2e::{scenario, Page};
 use sandbox::{Down, Faults, Options, Sandbox};
+use vault::testing::Raw;
 
 use crate::shell::{ADMIN, PASSWORD};
 
@@ -474,11 +475,10 @@ fn withdrawn_six_years_ago(slot: &mut api::SessionSlot) -> Result<String> {
     let session = slot
         .require(api::Access::Admin, "test.backdate")
         .map_err(err)?;
-    let n = session.vault().conn().execute(
-        "UPDATE application_history SET at = at - ?2
-         WHERE application_id = ?1 AND to_status = 'withdrawn'",
-        vault::rusqlite::params![id, six_years_ms],
-    )?;
+    let n = session
+        .vault()
+        .raw_conn()
+        .backdate_withdrawal(&id, six_years_ms)?;
     ensure!(n == 1, "one withdrawal dated back");
     Ok(id)
 }

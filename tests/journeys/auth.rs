@@ -3,6 +3,7 @@ use std::time::{Duration, Instant};
 use api::auth::{self, ChangePasswordInput, SetupInput, SignInInput};
 use api::session::Stage;
 use api::{users, Access, Code, DataDir, KdfParams, Policy, SessionSlot};
+use vault::testing::Raw;
 
 pub fn policy() -> Policy {
     Policy {
@@ -57,7 +58,7 @@ pub fn signed_in_user(
     role: &str,
 ) -> SessionSlot {
     let slot = signed_in_new_user(dir, admin, name, role);
-    // The vault offers no way to age an account (the one test hook): write its creation time.
+    // The vault offers no way to age an account: its debug-only test hook writes the creation time.
     let two_days_ago = time::OffsetDateTime::now_utc() - time::Duration::days(2);
     let stamp = two_days_ago
         .format(&time::format_description::well_known::Rfc3339)
@@ -66,11 +67,8 @@ pub fn signed_in_user(
         .require(api::Access::Admin, "test.age_user")
         .unwrap()
         .vault()
-        .conn()
-        .execute(
-            "UPDATE users SET created_at = ?2 WHERE username = ?1",
-            [name, stamp.as_str()],
-        )
+        .raw_conn()
+        .age_user(name, &stamp)
         .unwrap();
     assert_eq!(n, 1, "one account aged");
     slot

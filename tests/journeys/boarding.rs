@@ -1236,22 +1236,23 @@ async fn the_outbox_has_no_side_doors() {
     let job = w.with(|s| boarding::job(s, &id).unwrap()).job;
     w.with(|s| {
         let session = s.require(api::Access::Admin, "test.refuse").unwrap();
-        let vault = session.vault();
-        let sealed = vault
-            .record_key(&id)
-            .unwrap()
-            .seal("boarding_error", b"routing number refused");
-        vault
-            .job_needs_fix(
-                &job.id,
-                &vault::boarding::JobError {
-                    kind: "rejected",
-                    message: &sealed,
-                    field: Some("bank.account_number"),
-                    param: Some("external_account"),
-                },
-                0,
-            )
+        session
+            .vault()
+            .write(|tx| {
+                let sealed = tx
+                    .record_key(&id)?
+                    .seal("boarding_error", b"routing number refused");
+                tx.job_needs_fix(
+                    &job.id,
+                    &vault::boarding::JobError {
+                        kind: "rejected",
+                        message: &sealed,
+                        field: Some("bank.account_number"),
+                        param: Some("external_account"),
+                    },
+                    0,
+                )
+            })
             .unwrap();
     });
     let err = boarding::fix_and_resend(&mut uma, &job.id, "bank.account_number", "000123456789")

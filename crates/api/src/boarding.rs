@@ -23,14 +23,13 @@ use platform::resilience::{backoff, CircuitBreaker, Health, RateLimiter};
 use platform::{fields, requests, AccountState, Client, ClientConfig, Request};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use vault::audit::{Event, Outcome};
+use vault::audit::Outcome;
 use vault::boarding::{Job, JobCounts, JobError, JobState, Merchant};
-use vault::rusqlite::OptionalExtension;
-use vault::Vault;
+use vault::{Setting, Vault};
 use zeroize::Zeroizing;
 
 use crate::intake::{new_id, now_ms};
-use crate::session::{Access, SessionSlot};
+use crate::session::{Access, SessionSlot, Unit};
 use crate::{Code, Error, Result};
 
 /// Who the audit log and the history name for what the worker does.
@@ -42,15 +41,8 @@ fn lock(slot: &Mutex<SessionSlot>) -> MutexGuard<'_, SessionSlot> {
     slot.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn setting(vault: &Vault, key: &str) -> Option<String> {
-    vault
-        .conn()
-        .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
-            r.get::<_, String>(0)
-        })
-        .optional()
-        .ok()
-        .flatten()
+fn setting(vault: &Vault, key: Setting) -> Option<String> {
+    crate::settings::read(vault, key)
 }
 
 /// The platform connection as the Settings page shows it (the key masked).
@@ -75,13 +67,15 @@ pub struct SetPlatformInput {
 }
 
 fn stored_key(vault: &Vault) -> Result<Zeroizing<String>> {
-    let Some(hex) = setting(vault, "platform_key") else {
+    let Some(hex) = setting(vault, Setting::PlatformKey) else {
         return Ok(Zeroizing::new(platform::SANDBOX_KEY.to_string()));
     };
     let sealed = data_encoding::HEXLOWER
         .decode(hex.as_bytes())
         .map_err(|_| Error::internal("the stored platform key is damaged"))?;
-    let key = vault.record_key(SETTINGS_RECORD)?;
+    let key = vault
+        .existing_record_key(SETTINGS_RECORD)?
+        .ok_or_else(|| Error::internal("the stored platform key is damaged"))?;
     let plain = key.open("platform_key", &sealed)?;
     let text = String::from_utf8(plain.to_vec())
         .map_err(|_| Error::internal("the stored platform key is damaged"))?;
@@ -104,8 +98,8 @@ fn key_hint(key: &str) -> String {
 
 /// The connection in force: the admin's, else the local sandbox.
 pub fn platform_config(vault: &Vault, timeout: Duration) -> Result<(ClientConfig, f64)> {
-    let url = setting(vault, "platform_url").unwrap_or_else(|| platform::SANDBOX_URL.into());
-    let rate = setting(vault, "platform_rate")
+    let url = setting(vault, Setting::PlatformUrl).unwrap_or_else(|| platform::SANDBOX_URL.into());
+    let rate = setting(vault, Setting::PlatformRate)
         .and_then(|r| r.parse::<f64>().ok())
         .filter(|r| (1.0..=100.0).contains(r))
         .unwrap_or(25.0);
@@ -165,30 +159,9 @@ pub fn set_platform(slot: &mut SessionSlot, input: SetPlatformInput) -> Result<P
     }
     let session = slot.require(Access::Admin, "settings.platform")?;
     let vault = session.vault();
-    let old_url = setting(vault, "platform_url").unwrap_or_else(|| platform::SANDBOX_URL.into());
+    let old_url =
+        setting(vault, Setting::PlatformUrl).unwrap_or_else(|| platform::SANDBOX_URL.into());
     let old_rate = platform_config(vault, Duration::from_secs(1))?.1;
-    vault.in_transaction(|| {
-        let put = |k: &str, v: &str| -> vault::Result<()> {
-            vault
-                .conn()
-                .execute(
-                    "INSERT INTO settings (key, value) VALUES (?1, ?2)
-                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    [k, v],
-                )
-                .map(|_| ())
-                .map_err(|_| vault::VaultError::Conflict("saving a setting failed"))
-        };
-        put("platform_url", &url)?;
-        put("platform_rate", &input.rate_per_second.to_string())?;
-        if let Some(key) = &input.secret_key {
-            let sealed = vault
-                .record_key(SETTINGS_RECORD)?
-                .seal("platform_key", key.trim().as_bytes());
-            put("platform_key", &data_encoding::HEXLOWER.encode(&sealed))?;
-        }
-        Ok(())
-    })?;
     let detail = format!(
         "url {old_url} -> {url}; rate {old_rate} -> {}{}",
         input.rate_per_second,
@@ -198,12 +171,25 @@ pub fn set_platform(slot: &mut SessionSlot, input: SetPlatformInput) -> Result<P
             ""
         }
     );
-    session.audit(
-        "settings.change",
-        Some("platform"),
-        Outcome::Ok,
-        Some(&detail),
-    )?;
+    session.write(|w| {
+        w.set_setting(Setting::PlatformUrl, &url)?;
+        w.set_setting(Setting::PlatformRate, &input.rate_per_second.to_string())?;
+        if let Some(key) = &input.secret_key {
+            let sealed = w
+                .record_key(SETTINGS_RECORD)?
+                .seal("platform_key", key.trim().as_bytes());
+            w.set_setting(
+                Setting::PlatformKey,
+                &data_encoding::HEXLOWER.encode(&sealed),
+            )?;
+        }
+        w.audit(
+            "settings.change",
+            Some("platform"),
+            Outcome::Ok,
+            Some(&detail),
+        )
+    })?;
     platform_settings(slot)
 }
 
@@ -362,37 +348,24 @@ impl Worker {
         }
     }
 
-    /// Audits as the worker, naming the signed-in user on whose behalf it runs
+    /// Who the worker's audit entries name: the worker, on behalf of the signed-in user
     /// (`system:boarding for alice`).
-    fn audit(
-        &self,
-        vault: &Vault,
-        action: &str,
-        target: &str,
-        outcome: Outcome,
-        detail: &str,
-    ) -> Result<()> {
+    fn actor(&self) -> String {
         let who = self
             .on_behalf
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        let actor = if who.is_empty() {
+        if who.is_empty() {
             WORKER_ACTOR.to_string()
         } else {
             crate::session::on_behalf(WORKER_ACTOR, &who)
-        };
-        vault.audit(
-            &Event {
-                actor: &actor,
-                action,
-                target: Some(target),
-                outcome,
-                detail: Some(detail),
-            },
-            OffsetDateTime::now_utc(),
-        )?;
-        Ok(())
+        }
+    }
+
+    /// One unit of work as the worker: what it records and its audit entries commit together.
+    fn write<T>(&self, vault: &Vault, f: impl FnOnce(&Unit<'_>) -> Result<T>) -> Result<T> {
+        crate::session::write_as(vault, &self.actor(), f)
     }
 
     /// Whether the platform is reachable as far as this worker knows.
@@ -509,7 +482,9 @@ impl Worker {
         if !self.breaker.allow() {
             let mut slot = lock(&self.slot);
             if let Some(session) = slot.background() {
-                let _ = session.vault().release_job(&prepared.job.id, 0);
+                let _ = session
+                    .vault()
+                    .write(|tx| tx.release_job(&prepared.job.id, 0));
             }
             return Tick::Idle(Duration::from_millis(100));
         }
@@ -568,7 +543,7 @@ impl Worker {
         let vault = session.vault();
         let now = now_ms(OffsetDateTime::now_utc());
         let lease = now + self.config.lease.as_millis() as i64;
-        let job = match vault.lease_due_job(now, lease) {
+        let job = match vault.write(|tx| tx.lease_due_job(now, lease)) {
             Ok(Some(job)) => job,
             Ok(None) => return Ok(None),
             Err(e) => {
@@ -589,7 +564,8 @@ impl Worker {
             }
             Err(Failure::Other(e)) => {
                 tracing::warn!(code = %e.code(), job = %job.id, "boarding worker: {e}");
-                let _ = vault.release_job(&job.id, now + self.config.poll.as_millis() as i64 * 4);
+                let later = now + self.config.poll.as_millis() as i64 * 4;
+                let _ = vault.write(|tx| tx.release_job(&job.id, later));
                 Err(Some(self.config.poll))
             }
         }
@@ -617,14 +593,16 @@ impl Worker {
             || stored.summary.status == ApplicationStatus::BoardingFailed
         {
             vault
-                .transition_application(
-                    &job.application_id,
-                    stored.summary.version,
-                    ApplicationStatus::Boarding,
-                    WORKER_ACTOR,
-                    Some("sending to the platform"),
-                    now,
-                )
+                .write(|tx| {
+                    tx.transition_application(
+                        &job.application_id,
+                        stored.summary.version,
+                        ApplicationStatus::Boarding,
+                        WORKER_ACTOR,
+                        Some("sending to the platform"),
+                        now,
+                    )
+                })
                 .map_err(|e| Failure::Other(e.into()))?;
         }
         let persons_total = requests::persons_to_create(&form);
@@ -663,13 +641,15 @@ impl Worker {
             request.params.encode()
         ));
         let key = vault
-            .request_key(
-                &job.id,
-                &job.step,
-                &fingerprint,
-                &format!("bd-{}", new_id()),
-                now,
-            )
+            .write(|tx| {
+                tx.request_key(
+                    &job.id,
+                    &job.step,
+                    &fingerprint,
+                    &format!("bd-{}", new_id()),
+                    now,
+                )
+            })
             .map_err(|e| match e {
                 vault::VaultError::Conflict(m) => Failure::Unsendable {
                     field: String::new(),
@@ -732,51 +712,49 @@ impl Worker {
                     _ => ("done".to_string(), None),
                 };
                 if next != "done" {
-                    vault.advance_job(&job.id, &next, account.as_deref(), &persons, now)?;
+                    vault.write(|tx| {
+                        tx.advance_job(&job.id, &next, account.as_deref(), &persons, now)
+                    })?;
                     return Ok(());
                 }
                 let state = AccountState::from_json(&json).unwrap_or_default();
                 let account_id = job.account_id.clone().unwrap_or(state.id.clone());
-                vault.in_transaction(|| {
-                    vault.advance_job(&job.id, "done", None, &persons, now)?;
+                let action = match job.kind.as_str() {
+                    "board" => "boarding.boarded".to_string(),
+                    kind => format!("merchant.platform_{kind}"),
+                };
+                self.write(vault, |w| {
+                    w.advance_job(&job.id, "done", None, &persons, now)?;
                     store_account_state(
-                        vault,
+                        w,
                         &job.application_id,
                         &account_id,
                         &state,
                         &persons,
                         now,
                     )?;
-                    if job.kind != "board" {
-                        // A status change, limits or termination reached the platform: what it
-                        // now says about the account is kept (above), nothing else moves.
-                        return Ok(());
+                    // A status change, limits or termination reached the platform: what it now
+                    // says about the account is kept (above), nothing else moves.
+                    if job.kind == "board" {
+                        let summary = w.application_summary(&job.application_id)?;
+                        if summary.status == ApplicationStatus::Boarding {
+                            w.transition_application(
+                                &job.application_id,
+                                summary.version,
+                                ApplicationStatus::Boarded,
+                                WORKER_ACTOR,
+                                Some("boarded on the platform"),
+                                now,
+                            )?;
+                        }
                     }
-                    let summary = vault.application_summary(&job.application_id)?;
-                    if summary.status == ApplicationStatus::Boarding {
-                        vault.transition_application(
-                            &job.application_id,
-                            summary.version,
-                            ApplicationStatus::Boarded,
-                            WORKER_ACTOR,
-                            Some("boarded on the platform"),
-                            now,
-                        )?;
-                    }
-                    Ok(())
-                })?;
-                let action = match job.kind.as_str() {
-                    "board" => "boarding.boarded".to_string(),
-                    kind => format!("merchant.platform_{kind}"),
-                };
-                self.audit(
-                    vault,
-                    &action,
-                    &job.application_id,
-                    Outcome::Ok,
-                    &account_id,
-                )?;
-                Ok(())
+                    w.audit(
+                        &action,
+                        Some(&job.application_id),
+                        Outcome::Ok,
+                        Some(&account_id),
+                    )
+                })
             }
             Err(CallError::Rejected {
                 status,
@@ -833,20 +811,22 @@ impl Worker {
                     &mut rand::thread_rng(),
                 )
                 .max(retry_after.unwrap_or_default());
-                let sealed = vault
-                    .record_key(&job.application_id)?
-                    .seal("boarding_error", text.as_bytes());
-                vault.retry_job_later(
-                    &job.id,
-                    &JobError {
-                        kind,
-                        message: &sealed,
-                        field: None,
-                        param: None,
-                    },
-                    now + wait.as_millis() as i64,
-                    now,
-                )?;
+                vault.write(|tx| {
+                    let sealed = tx
+                        .record_key(&job.application_id)?
+                        .seal("boarding_error", text.as_bytes());
+                    tx.retry_job_later(
+                        &job.id,
+                        &JobError {
+                            kind,
+                            message: &sealed,
+                            field: None,
+                            param: None,
+                        },
+                        now + wait.as_millis() as i64,
+                        now,
+                    )
+                })?;
                 Ok(())
             }
         }
@@ -861,29 +841,27 @@ impl Worker {
         person_id: &str,
         now: i64,
     ) -> Result<()> {
-        vault.in_transaction(|| {
-            vault.advance_job(&job.id, "done", None, &job.persons, now)?;
+        self.write(vault, |w| {
+            w.advance_job(&job.id, "done", None, &job.persons, now)?;
             if let Some(index) = job
                 .step
                 .strip_prefix(requests::NEW_PERSON)
                 .and_then(|i| i.parse::<usize>().ok())
             {
-                if let Some(m) = vault.merchant(&job.application_id)? {
+                if let Some(m) = w.merchant(&job.application_id)? {
                     let mut persons = m.persons;
                     persons.retain(|(_, i)| *i != index);
                     persons.push((person_id.to_string(), index));
-                    vault.set_merchant_persons(&job.application_id, &persons)?;
+                    w.set_merchant_persons(&job.application_id, &persons)?;
                 }
             }
-            Ok(())
-        })?;
-        self.audit(
-            vault,
-            "merchant.platform_update",
-            &job.application_id,
-            Outcome::Ok,
-            job.step.split(':').next().unwrap_or("update"),
-        )
+            w.audit(
+                "merchant.platform_update",
+                Some(&job.application_id),
+                Outcome::Ok,
+                Some(job.step.split(':').next().unwrap_or("update")),
+            )
+        })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -897,12 +875,12 @@ impl Worker {
         param: Option<&str>,
         now: i64,
     ) -> Result<()> {
-        let sealed = vault
-            .record_key(&job.application_id)?
-            .seal("boarding_error", message.as_bytes());
         let field = field.filter(|f| !f.is_empty());
-        vault.in_transaction(|| {
-            vault.job_needs_fix(
+        self.write(vault, |w| {
+            let sealed = w
+                .record_key(&job.application_id)?
+                .seal("boarding_error", message.as_bytes());
+            w.job_needs_fix(
                 &job.id,
                 &JobError {
                     kind,
@@ -912,9 +890,9 @@ impl Worker {
                 },
                 now,
             )?;
-            let summary = vault.application_summary(&job.application_id)?;
+            let summary = w.application_summary(&job.application_id)?;
             if summary.status == ApplicationStatus::Boarding {
-                vault.transition_application(
+                w.transition_application(
                     &job.application_id,
                     summary.version,
                     ApplicationStatus::BoardingFailed,
@@ -923,15 +901,13 @@ impl Worker {
                     now,
                 )?;
             }
-            Ok(())
-        })?;
-        self.audit(
-            vault,
-            "boarding.needs_fix",
-            &job.application_id,
-            Outcome::Failed,
-            field.unwrap_or("-"),
-        )
+            w.audit(
+                "boarding.needs_fix",
+                Some(&job.application_id),
+                Outcome::Failed,
+                Some(field.unwrap_or("-")),
+            )
+        })
     }
 
     fn sync_due(&self) -> bool {
@@ -981,14 +957,16 @@ impl Worker {
                         return;
                     };
                     let now = now_ms(OffsetDateTime::now_utc());
-                    let _ = store_account_state(
-                        session.vault(),
-                        &m.application_id,
-                        &m.account_id,
-                        &state,
-                        &m.persons,
-                        now,
-                    );
+                    let _ = session.vault().write(|tx| {
+                        store_account_state(
+                            tx,
+                            &m.application_id,
+                            &m.account_id,
+                            &state,
+                            &m.persons,
+                            now,
+                        )
+                    });
                 }
             }
         }
@@ -1176,19 +1154,20 @@ pub fn retry(slot: &mut SessionSlot, id: &str) -> Result<JobView> {
     let vault = session.vault();
     let job = vault.job(id)?;
     let now = now_ms(OffsetDateTime::now_utc());
-    vault.in_transaction(|| {
+    session.write(|w| {
         if job.state == JobState::NeedsFix {
             // The refused request created nothing; it goes again under a fresh key.
-            vault.forget_request_key(&job.id, &job.step)?;
+            w.forget_request_key(&job.id, &job.step)?;
         }
-        vault.requeue_job(&job.id, now)
+        w.requeue_job(&job.id, now)?;
+        w.audit(
+            "boarding.retry",
+            Some(&job.application_id),
+            Outcome::Ok,
+            Some(&job.step),
+        )?;
+        Ok(())
     })?;
-    session.audit(
-        "boarding.retry",
-        Some(&job.application_id),
-        Outcome::Ok,
-        Some(&job.step),
-    )?;
     let job = session.vault().job(id)?;
     open_job(session.vault(), job)
 }
@@ -1215,11 +1194,11 @@ pub fn cancel(slot: &mut SessionSlot, id: &str) -> Result<JobView> {
         ));
     }
     let now = now_ms(OffsetDateTime::now_utc());
-    vault.in_transaction(|| {
-        vault.cancel_job(&job.id, now)?;
-        let mut summary = vault.application_summary(&job.application_id)?;
+    session.write(|w| {
+        w.cancel_job(&job.id, now)?;
+        let mut summary = w.application_summary(&job.application_id)?;
         if summary.status == ApplicationStatus::Approved {
-            vault.transition_application(
+            w.transition_application(
                 &job.application_id,
                 summary.version,
                 ApplicationStatus::Boarding,
@@ -1227,10 +1206,10 @@ pub fn cancel(slot: &mut SessionSlot, id: &str) -> Result<JobView> {
                 Some("cancelled before sending"),
                 now,
             )?;
-            summary = vault.application_summary(&job.application_id)?;
+            summary = w.application_summary(&job.application_id)?;
         }
         if summary.status == ApplicationStatus::Boarding {
-            vault.transition_application(
+            w.transition_application(
                 &job.application_id,
                 summary.version,
                 ApplicationStatus::BoardingFailed,
@@ -1239,14 +1218,13 @@ pub fn cancel(slot: &mut SessionSlot, id: &str) -> Result<JobView> {
                 now,
             )?;
         }
-        Ok(())
+        w.audit(
+            "boarding.cancel",
+            Some(&job.application_id),
+            Outcome::Ok,
+            Some(&job.step),
+        )
     })?;
-    session.audit(
-        "boarding.cancel",
-        Some(&job.application_id),
-        Outcome::Ok,
-        Some(&job.step),
-    )?;
     let job = session.vault().job(id)?;
     open_job(session.vault(), job)
 }
@@ -1309,17 +1287,17 @@ pub fn fix_and_resend(
         .check(now_t, Completeness::Complete)
         .map_err(Error::fields)?;
     let now = now_ms(now_t);
-    vault.in_transaction(|| {
-        let version = vault.correct_application(
+    session.write(|w| {
+        let version = w.correct_application(
             &job.application_id,
             stored.summary.version,
             &checked,
             &me,
             now,
         )?;
-        vault.forget_request_key(&job.id, &job.step)?;
-        vault.requeue_job(&job.id, now)?;
-        vault.transition_application(
+        w.forget_request_key(&job.id, &job.step)?;
+        w.requeue_job(&job.id, now)?;
+        w.transition_application(
             &job.application_id,
             version,
             ApplicationStatus::Boarding,
@@ -1327,14 +1305,13 @@ pub fn fix_and_resend(
             Some("corrected after the platform refused it"),
             now,
         )?;
-        Ok(())
+        w.audit(
+            "boarding.fix",
+            Some(&job.application_id),
+            Outcome::Ok,
+            Some(field),
+        )
     })?;
-    session.audit(
-        "boarding.fix",
-        Some(&job.application_id),
-        Outcome::Ok,
-        Some(field),
-    )?;
     let job = session.vault().job(id)?;
     open_job(session.vault(), job)
 }
@@ -1511,15 +1488,17 @@ pub async fn sync_merchant(
     let mut s = lock(slot);
     let session = s.require(Access::Write, "merchants.sync")?;
     let now = now_ms(OffsetDateTime::now_utc());
-    store_account_state(
-        session.vault(),
-        application_id,
-        &merchant.account_id,
-        &state,
-        &merchant.persons,
-        now,
-    )?;
-    session.audit("merchants.sync", Some(application_id), Outcome::Ok, None)?;
+    session.write(|w| {
+        store_account_state(
+            w,
+            application_id,
+            &merchant.account_id,
+            &state,
+            &merchant.persons,
+            now,
+        )?;
+        w.audit("merchants.sync", Some(application_id), Outcome::Ok, None)
+    })?;
     let m = session
         .vault()
         .merchant(application_id)?

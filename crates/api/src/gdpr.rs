@@ -8,11 +8,11 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use vault::audit::Outcome;
 use vault::retention::Request;
-use vault::Vault;
+use vault::{Setting, Vault};
 
 use crate::audit_log::Export;
 use crate::intake::{new_id, now_ms};
-use crate::session::{Access, SessionSlot};
+use crate::session::{Access, SessionSlot, Unit};
 use crate::{Code, Error, Result};
 
 /// Years a record is kept after the relationship ends when no admin has set otherwise.
@@ -20,7 +20,7 @@ pub const DEFAULT_RETENTION_YEARS: u32 = 5;
 
 /// The retention period in force (1–10 years).
 pub fn retention_years(vault: &Vault) -> u32 {
-    crate::settings::read(vault, "retention_years")
+    crate::settings::read(vault, Setting::RetentionYears)
         .and_then(|v| v.parse().ok())
         .filter(|y| (1..=10).contains(y))
         .unwrap_or(DEFAULT_RETENTION_YEARS)
@@ -40,6 +40,7 @@ pub fn set_retention_years(slot: &mut SessionSlot, years: u32) -> Result<u32> {
     let old = retention_years(session.vault());
     crate::settings::write_audited(
         session,
+        Setting::RetentionYears,
         "retention_years",
         &old.to_string(),
         &years.to_string(),
@@ -97,47 +98,49 @@ fn refusal(vault: &Vault, id: &str, now: i64) -> Result<Option<(String, Option<i
 pub fn request_erasure(slot: &mut SessionSlot, application_id: &str) -> Result<ErasureOutcome> {
     let session = slot.require(Access::Admin, "gdpr.erasure")?;
     let me = session.username().to_string();
-    let vault = session.vault();
     let now = now_ms(OffsetDateTime::now_utc());
-    let decided = refusal(vault, application_id, now)?;
-    let (outcome, possible_from, message) = match decided {
-        Some(refused) => refused,
-        None => {
-            vault.erase_application(application_id, now)?;
-            (
-                "erased".to_string(),
-                None,
-                "erased: its keys are destroyed and the row is a tombstone".to_string(),
-            )
-        }
-    };
-    vault.record_erasure_request(&Request {
-        id: new_id(),
-        application_id: application_id.to_string(),
-        requested_by: me,
-        at: now,
-        outcome: outcome.clone(),
-        possible_from,
-        source: "request".into(),
-    })?;
-    session.audit(
-        "gdpr.erasure",
-        Some(application_id),
-        if outcome == "erased" {
-            Outcome::Ok
-        } else {
-            Outcome::Denied
-        },
-        Some(&match possible_from {
-            Some(from) => format!("{outcome}: possible from {}", date_of(from)),
-            None => outcome.clone(),
-        }),
-    )?;
-    Ok(ErasureOutcome {
-        application_id: application_id.to_string(),
-        outcome,
-        possible_from: possible_from.map(date_of),
-        message,
+    session.write(|w| {
+        let vault: &Vault = w;
+        let decided = refusal(vault, application_id, now)?;
+        let (outcome, possible_from, message) = match decided {
+            Some(refused) => refused,
+            None => {
+                vault.erase_application(application_id, now)?;
+                (
+                    "erased".to_string(),
+                    None,
+                    "erased: its keys are destroyed and the row is a tombstone".to_string(),
+                )
+            }
+        };
+        vault.record_erasure_request(&Request {
+            id: new_id(),
+            application_id: application_id.to_string(),
+            requested_by: me,
+            at: now,
+            outcome: outcome.clone(),
+            possible_from,
+            source: "request".into(),
+        })?;
+        w.audit(
+            "gdpr.erasure",
+            Some(application_id),
+            if outcome == "erased" {
+                Outcome::Ok
+            } else {
+                Outcome::Denied
+            },
+            Some(&match possible_from {
+                Some(from) => format!("{outcome}: possible from {}", date_of(from)),
+                None => outcome.clone(),
+            }),
+        )?;
+        Ok(ErasureOutcome {
+            application_id: application_id.to_string(),
+            outcome,
+            possible_from: possible_from.map(date_of),
+            message,
+        })
     })
 }
 
@@ -161,20 +164,19 @@ pub fn set_legal_hold(
         None => None,
     };
     let session = slot.require(Access::Admin, "gdpr.legal_hold")?;
-    session
-        .vault()
-        .set_legal_hold(application_id, reason.as_deref())?;
-    session.audit(
-        if reason.is_some() {
-            "gdpr.hold"
-        } else {
-            "gdpr.hold_lifted"
-        },
-        Some(application_id),
-        Outcome::Ok,
-        None,
-    )?;
-    Ok(())
+    session.write(|w| {
+        w.set_legal_hold(application_id, reason.as_deref())?;
+        w.audit(
+            if reason.is_some() {
+                "gdpr.hold"
+            } else {
+                "gdpr.hold_lifted"
+            },
+            Some(application_id),
+            Outcome::Ok,
+            None,
+        )
+    })
 }
 
 /// What a retention run found (and, unless a dry run, erased).
@@ -192,14 +194,17 @@ pub struct RetentionReport {
 pub fn retention_run(slot: &mut SessionSlot, dry_run: bool) -> Result<RetentionReport> {
     let session = slot.require(Access::Admin, "gdpr.retention_run")?;
     let now = now_ms(OffsetDateTime::now_utc());
-    let report = purge(session.vault(), session.username(), dry_run, now)?;
-    session.audit(
-        "gdpr.retention_run",
-        None,
-        Outcome::Ok,
-        Some(&report.summary()),
-    )?;
-    Ok(report)
+    // The whole run is one unit: every erasure commits with the run's entry, or none does.
+    session.write(|w| {
+        let report = purge(w, w.actor(), dry_run, now)?;
+        w.audit(
+            "gdpr.retention_run",
+            None,
+            Outcome::Ok,
+            Some(&report.summary()),
+        )?;
+        Ok(report)
+    })
 }
 
 /// Lists and (unless `dry_run`) erases every record past retention and not on hold, each
@@ -266,9 +271,9 @@ pub struct RetentionSchedule {
 
 fn schedule(vault: &Vault) -> RetentionSchedule {
     let last_run_at: Option<i64> =
-        crate::settings::read(vault, "retention_last_run").and_then(|v| v.parse().ok());
+        crate::settings::read(vault, Setting::RetentionLastRun).and_then(|v| v.parse().ok());
     RetentionSchedule {
-        enabled: crate::settings::read(vault, "retention_schedule").as_deref() != Some("off"),
+        enabled: crate::settings::read(vault, Setting::RetentionSchedule).as_deref() != Some("off"),
         last_run: last_run_at.map(date_of),
         next_run: last_run_at.map(|at| date_of(at + SCHEDULE_EVERY_MS)),
         last_run_at,
@@ -287,7 +292,13 @@ pub fn set_retention_schedule(slot: &mut SessionSlot, enabled: bool) -> Result<R
     let session = slot.require(Access::Admin, "settings.retention_schedule")?;
     let old = schedule(session.vault()).enabled;
     let word = |on: bool| if on { "daily" } else { "off" };
-    crate::settings::write_audited(session, "retention_schedule", word(old), word(enabled))?;
+    crate::settings::write_audited(
+        session,
+        Setting::RetentionSchedule,
+        "retention_schedule",
+        word(old),
+        word(enabled),
+    )?;
     Ok(schedule(session.vault()))
 }
 
@@ -310,48 +321,35 @@ pub fn scheduled_retention(
     let vault = session.vault();
     let plan = schedule(vault);
     let now = now_ms(now);
-    let ran_at = |vault: &Vault| {
-        vault
-            .conn()
-            .execute(
-                "INSERT INTO settings (key, value) VALUES ('retention_last_run', ?1)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [now.to_string()],
-            )
-            .map(drop)
-            .map_err(|e| Error::internal(format!("saving a setting failed: {e}")))
-    };
+    let ran_at = |w: &Unit<'_>| w.set_setting(Setting::RetentionLastRun, &now.to_string());
     match plan.last_run_at {
         _ if !plan.enabled => return Ok(None),
         None => {
-            ran_at(vault)?;
-            vault.audit(
-                &vault::audit::Event {
-                    actor,
-                    action: "gdpr.retention_schedule",
-                    target: None,
-                    outcome: Outcome::Ok,
-                    detail: Some("started: the first purge runs in a day"),
-                },
-                OffsetDateTime::now_utc(),
-            )?;
+            crate::session::write_as(vault, actor, |w| {
+                ran_at(w)?;
+                w.audit(
+                    "gdpr.retention_schedule",
+                    None,
+                    Outcome::Ok,
+                    Some("started: the first purge runs in a day"),
+                )
+            })?;
             return Ok(None);
         }
         Some(last) if now - last < SCHEDULE_EVERY_MS => return Ok(None),
         Some(_) => {}
     }
-    let report = purge(vault, actor, false, now)?;
-    ran_at(vault)?;
-    vault.audit(
-        &vault::audit::Event {
-            actor,
-            action: "gdpr.retention_run",
-            target: None,
-            outcome: Outcome::Ok,
-            detail: Some(&format!("scheduled: {}", report.summary())),
-        },
-        OffsetDateTime::now_utc(),
-    )?;
+    let report = crate::session::write_as(vault, actor, |w| {
+        let report = purge(w, actor, false, now)?;
+        ran_at(w)?;
+        w.audit(
+            "gdpr.retention_run",
+            None,
+            Outcome::Ok,
+            Some(&format!("scheduled: {}", report.summary())),
+        )?;
+        Ok(report)
+    })?;
     Ok(Some(report))
 }
 

@@ -18,7 +18,7 @@ use vault::merchant_changes::{MerchantChange, NewChange};
 
 use crate::intake::{assign_person_ids, new_id, now_ms};
 use crate::merchants::{checked_note, live, queue};
-use crate::session::{Access, Session, SessionSlot};
+use crate::session::{Access, Session, SessionSlot, Unit};
 use crate::{Code, Error, Result};
 
 /// The review flag of a merchant whose material change waits for review.
@@ -174,52 +174,49 @@ pub fn edit(slot: &mut SessionSlot, input: EditInput) -> Result<EditOutcome> {
     let note_text = format!("details edited ({}): {note}", d.fields.join(", "));
     // A sanctions flag outranks "details changed" (the pending change shows either way).
     let flag = d.material && merchant.review_reason.is_none();
-    let platform_updates = if d.material {
-        vault.in_transaction(|| {
-            vault.edit_boarded_application(&input.id, input.version, &form, &me, now)?;
-            vault.record_merchant_change(&change)?;
-            if flag {
-                vault.flag_merchant_for_review(&input.id, REVIEW_DETAILS_CHANGED, now)?;
-            }
-            vault.add_note(&new_id(), &input.id, &me, now, &note_text)
-        })?;
-        0
+    let request = if d.material {
+        None
     } else {
-        let request = requests::update_contact(&form, &merchant.account_id).map_err(unsendable)?;
-        vault.in_transaction(|| {
-            vault.edit_boarded_application(&input.id, input.version, &form, &me, now)?;
-            vault.record_merchant_change(&change)?;
-            queue(vault, &merchant, "update", "send", &request, &me, now)?;
-            vault.add_note(&new_id(), &input.id, &me, now, &note_text)
-        })?;
-        1
+        Some(requests::update_contact(&form, &merchant.account_id).map_err(unsendable)?)
     };
-    session.audit(
-        "merchant.edit",
-        Some(&input.id),
-        Outcome::Ok,
-        Some(&format!(
-            "{}: {}",
-            if d.material {
-                "material, held for review"
-            } else {
-                "minor, sent to the platform"
-            },
-            d.fields.join(", ")
-        )),
-    )?;
-    if flag {
-        session.audit(
-            "merchant.review_flag",
+    let platform_updates = session.write(|w| {
+        w.edit_boarded_application(&input.id, input.version, &form, &me, now)?;
+        w.record_merchant_change(&change)?;
+        if flag {
+            w.flag_merchant_for_review(&input.id, REVIEW_DETAILS_CHANGED, now)?;
+        }
+        if let Some(request) = &request {
+            queue(w, &merchant, "update", "send", request, &me, now)?;
+        }
+        w.add_note(&new_id(), &input.id, &me, now, &note_text)?;
+        w.audit(
+            "merchant.edit",
             Some(&input.id),
             Outcome::Ok,
-            Some(REVIEW_DETAILS_CHANGED),
+            Some(&format!(
+                "{}: {}",
+                if d.material {
+                    "material, held for review"
+                } else {
+                    "minor, sent to the platform"
+                },
+                d.fields.join(", ")
+            )),
         )?;
-    }
-    if d.material {
-        crate::screening::screen_changed_merchant(session, &input.id)?;
-        crate::review::reassess(session.vault(), &input.id)?;
-    }
+        if flag {
+            w.audit(
+                "merchant.review_flag",
+                Some(&input.id),
+                Outcome::Ok,
+                Some(REVIEW_DETAILS_CHANGED),
+            )?;
+        }
+        if d.material {
+            crate::screening::screen_changed_merchant(w, &input.id)?;
+            crate::review::reassess(w, &input.id)?;
+        }
+        Ok(usize::from(request.is_some()))
+    })?;
     let change = session
         .vault()
         .merchant_changes(&input.id)?
@@ -402,40 +399,32 @@ pub fn accept(slot: &mut SessionSlot, input: DecideInput) -> Result<ChangesView>
         &merchant.persons,
     )?;
     let now = now_ms(OffsetDateTime::now_utc());
-    vault.in_transaction(|| {
-        vault.decide_merchant_change(&change.id, "accepted", &me, now)?;
-        vault.set_merchant_persons(&input.id, &persons)?;
+    session.write(|w| {
+        w.decide_merchant_change(&change.id, "accepted", &me, now)?;
+        w.set_merchant_persons(&input.id, &persons)?;
         // One millisecond apart: the outbox sends one merchant's jobs in queue order.
         for (n, (step, request)) in jobs.iter().enumerate() {
-            queue(
-                vault,
-                &merchant,
-                "update",
-                step,
-                request,
-                &me,
-                now + n as i64,
-            )?;
+            queue(w, &merchant, "update", step, request, &me, now + n as i64)?;
         }
-        vault.clear_merchant_review(&input.id)?;
-        vault.add_note(
+        w.clear_merchant_review(&input.id)?;
+        w.add_note(
             &new_id(),
             &input.id,
             &me,
             now,
             &format!("change accepted: {note}"),
+        )?;
+        w.audit(
+            "merchant.change_accept",
+            Some(&input.id),
+            Outcome::Ok,
+            Some(&format!(
+                "{}; {} platform update(s) queued",
+                change.fields.join(", "),
+                jobs.len()
+            )),
         )
     })?;
-    session.audit(
-        "merchant.change_accept",
-        Some(&input.id),
-        Outcome::Ok,
-        Some(&format!(
-            "{}; {} platform update(s) queued",
-            change.fields.join(", "),
-            jobs.len()
-        )),
-    )?;
     changes(slot, &input.id)
 }
 
@@ -453,34 +442,34 @@ pub fn reject(slot: &mut SessionSlot, input: DecideInput) -> Result<ChangesView>
     let before = vault.merchant_change_previous(&change.id)?;
     let version = vault.application_summary(&input.id)?.version;
     let now = now_ms(OffsetDateTime::now_utc());
-    vault.in_transaction(|| {
-        vault.edit_boarded_application(&input.id, version, &before, &me, now)?;
-        vault.decide_merchant_change(&change.id, "rejected", &me, now)?;
-        vault.add_note(
+    session.write(|w| {
+        w.edit_boarded_application(&input.id, version, &before, &me, now)?;
+        w.decide_merchant_change(&change.id, "rejected", &me, now)?;
+        w.add_note(
             &new_id(),
             &input.id,
             &me,
             now,
             &format!("change rejected, previous details restored: {note}"),
-        )
+        )?;
+        w.audit(
+            "merchant.change_reject",
+            Some(&input.id),
+            Outcome::Ok,
+            Some(&change.fields.join(", ")),
+        )?;
+        crate::screening::screen_changed_merchant(w, &input.id)?;
+        crate::review::reassess(w, &input.id)?;
+        settle_flag(w, &input.id)
     })?;
-    session.audit(
-        "merchant.change_reject",
-        Some(&input.id),
-        Outcome::Ok,
-        Some(&change.fields.join(", ")),
-    )?;
-    crate::screening::screen_changed_merchant(session, &input.id)?;
-    crate::review::reassess(session.vault(), &input.id)?;
-    settle_flag(session, &input.id)?;
     changes(slot, &input.id)
 }
 
 /// After a rejection (and its re-screen, which drops open hits on people no longer there) the
 /// merchant's flag follows its hits: a confirmed match or an open hit keeps it under review;
 /// otherwise it clears.
-fn settle_flag(session: &Session, id: &str) -> Result<()> {
-    let vault = session.vault();
+fn settle_flag(w: &Unit<'_>, id: &str) -> Result<()> {
+    let vault: &vault::Vault = w;
     let c = vault.identity_checks(id)?;
     let reason = if c.true_matches > 0 {
         Some(crate::screening::REVIEW_SANCTIONS_MATCH)
@@ -492,12 +481,12 @@ fn settle_flag(session: &Session, id: &str) -> Result<()> {
     match reason {
         Some(reason) => {
             if vault.flag_merchant_for_review(id, reason, now_ms(OffsetDateTime::now_utc()))? {
-                session.audit("merchant.review_flag", Some(id), Outcome::Ok, Some(reason))?;
+                w.audit("merchant.review_flag", Some(id), Outcome::Ok, Some(reason))?;
             }
         }
         None => {
             if vault.clear_merchant_review(id)? {
-                session.audit(
+                w.audit(
                     "merchant.review_cleared",
                     Some(id),
                     Outcome::Ok,

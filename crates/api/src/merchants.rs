@@ -193,31 +193,34 @@ pub fn act(slot: &mut SessionSlot, input: ActionInput) -> Result<ActionOutcome> 
         // on it is open or confirmed.
         vault.sanctions_clear(&input.id)?;
     }
-    let (job_id, blocklisted) = apply(
-        vault,
-        &merchant,
-        &input.action,
-        to,
-        &input.reason,
-        &note,
-        input.blocklist,
-        &me,
-    )?;
-    session.audit(
-        &format!("merchant.{}", input.action),
-        Some(&input.id),
-        Outcome::Ok,
-        Some(&format!(
-            "{} → {to}: {}{}",
-            merchant.status,
-            input.reason,
-            if input.blocklist {
-                format!("; {blocklisted} identifiers blocklisted")
-            } else {
-                String::new()
-            }
-        )),
-    )?;
+    let (job_id, blocklisted) = session.write(|w| {
+        let (job_id, blocklisted) = apply(
+            w,
+            &merchant,
+            &input.action,
+            to,
+            &input.reason,
+            &note,
+            input.blocklist,
+            &me,
+        )?;
+        w.audit(
+            &format!("merchant.{}", input.action),
+            Some(&input.id),
+            Outcome::Ok,
+            Some(&format!(
+                "{} → {to}: {}{}",
+                merchant.status,
+                input.reason,
+                if input.blocklist {
+                    format!("; {blocklisted} identifiers blocklisted")
+                } else {
+                    String::new()
+                }
+            )),
+        )?;
+        Ok((job_id, blocklisted))
+    })?;
     let merchant = crate::boarding::merchant(slot, &input.id)?;
     Ok(ActionOutcome {
         merchant,
@@ -228,7 +231,7 @@ pub fn act(slot: &mut SessionSlot, input: ActionInput) -> Result<ActionOutcome> 
 
 /// Changes our status of `merchant` to `to` and queues the platform request that carries it
 /// (`reject` for a termination, else an `update`), with the note kept on the application and,
-/// for a termination with `blocklist`, its identifiers blocklisted — all in one transaction.
+/// for a termination with `blocklist`, its identifiers blocklisted — all in the caller's unit.
 /// Returns the job id and how many identifiers were blocklisted.
 #[allow(clippy::too_many_arguments)]
 fn apply(
@@ -259,7 +262,7 @@ fn apply(
     let now = now_ms(OffsetDateTime::now_utc());
     let id = &merchant.application_id;
     let mut job_id = String::new();
-    let blocklisted = vault.in_transaction(|| {
+    let blocklisted = (|| {
         vault.set_merchant_status(id, &merchant.status, to, reason, me, now)?;
         job_id = queue(vault, merchant, kind, "send", &request, me, now)?;
         vault.add_note(
@@ -272,9 +275,9 @@ fn apply(
         if blocklist {
             vault.block_identifiers(id, &format!("terminated: {reason}"), me, now)
         } else {
-            Ok(0)
+            Ok::<_, vault::VaultError>(0)
         }
-    })?;
+    })()?;
     Ok((job_id, blocklisted))
 }
 
@@ -283,10 +286,11 @@ fn apply(
 /// audited. `None` when the application is no live merchant, or is already suspended or
 /// terminated. Nobody's permission is asked: it is the law, not a choice.
 pub(crate) fn suspend_for_sanctions(
-    vault: &vault::Vault,
+    w: &crate::session::Unit<'_>,
     application_id: &str,
-    actor: &str,
 ) -> Result<Option<String>> {
+    let vault: &vault::Vault = w;
+    let actor = w.actor();
     let Some(merchant) = vault.merchant(application_id)? else {
         return Ok(None);
     };
@@ -303,18 +307,14 @@ pub(crate) fn suspend_for_sanctions(
         false,
         actor,
     )?;
-    vault.audit(
-        &vault::audit::Event {
-            actor,
-            action: "merchant.suspend",
-            target: Some(application_id),
-            outcome: Outcome::Ok,
-            detail: Some(&format!(
-                "{} → suspended: sanctions_match (automatic, confirmed match)",
-                merchant.status
-            )),
-        },
-        OffsetDateTime::now_utc(),
+    w.audit(
+        "merchant.suspend",
+        Some(application_id),
+        Outcome::Ok,
+        Some(&format!(
+            "{} → suspended: sanctions_match (automatic, confirmed match)",
+            merchant.status
+        )),
     )?;
     Ok(Some(job_id))
 }
@@ -366,27 +366,27 @@ pub fn set_limits(slot: &mut SessionSlot, input: LimitsInput) -> Result<Merchant
     )?;
     let request = platform::requests::merchant_limits(&merchant.account_id, cap, ticket);
     let now = now_ms(OffsetDateTime::now_utc());
-    vault.in_transaction(|| {
-        vault.set_merchant_limits(&input.id, cap, ticket)?;
-        queue(vault, &merchant, "update", "send", &request, &me, now).map(drop)
-    })?;
     let shown = |v: Option<i64>| {
         v.map_or("none".to_string(), |c| {
             format!("{}.{:02}", c / 100, c % 100)
         })
     };
-    session.audit(
-        "merchant.limits",
-        Some(&input.id),
-        Outcome::Ok,
-        Some(&format!(
-            "monthly cap {} → {}, max ticket {} → {}",
-            shown(merchant.monthly_cap_cents),
-            shown(cap),
-            shown(merchant.max_ticket_cents),
-            shown(ticket)
-        )),
-    )?;
+    session.write(|w| {
+        w.set_merchant_limits(&input.id, cap, ticket)?;
+        queue(w, &merchant, "update", "send", &request, &me, now)?;
+        w.audit(
+            "merchant.limits",
+            Some(&input.id),
+            Outcome::Ok,
+            Some(&format!(
+                "monthly cap {} → {}, max ticket {} → {}",
+                shown(merchant.monthly_cap_cents),
+                shown(cap),
+                shown(merchant.max_ticket_cents),
+                shown(ticket)
+            )),
+        )
+    })?;
     crate::boarding::merchant(slot, &input.id)
 }
 

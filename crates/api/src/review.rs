@@ -7,7 +7,6 @@ use time::OffsetDateTime;
 use underwriting::{assess, Assessment, Checks, RuleSet};
 use vault::audit::Outcome;
 use vault::review::{Dashboard, NewAssessment, NewDecision, QueueFilter, QueuePage, QueueRow};
-use vault::rusqlite::OptionalExtension;
 use vault::Vault;
 
 use crate::intake::{new_id, now_ms};
@@ -33,16 +32,7 @@ pub const REQUEST_INFO_REASONS: &[&str] = &[
 
 /// The rule set in force: the admin's (settings key `risk_rules`, JSON) or the defaults.
 pub fn rules(vault: &Vault) -> RuleSet {
-    vault
-        .conn()
-        .query_row(
-            "SELECT value FROM settings WHERE key = 'risk_rules'",
-            [],
-            |r| r.get::<_, String>(0),
-        )
-        .optional()
-        .ok()
-        .flatten()
+    crate::settings::read(vault, vault::Setting::RiskRules)
         .and_then(|v| serde_json::from_str(&v).ok())
         .unwrap_or_default()
 }
@@ -79,12 +69,14 @@ pub fn set_rules(slot: &mut SessionSlot, json: &str) -> Result<crate::settings::
     let session = slot.require(Access::Admin, "settings.risk_rules")?;
     let rules = checked_rules(json)?;
     let old = crate::review::rules(session.vault());
-    crate::settings::propose(
-        session,
-        "risk_rules",
-        &serde_json::to_string(&rules).unwrap_or_default(),
-        &rule_changes(&old, &rules),
-    )
+    session.write(|w| {
+        crate::settings::propose(
+            w,
+            vault::Proposable::RiskRules,
+            &serde_json::to_string(&rules).unwrap_or_default(),
+            &rule_changes(&old, &rules),
+        )
+    })
 }
 
 /// What a proposed rule set would do to the queue: how many applications in it (submitted or
@@ -327,30 +319,23 @@ fn take(session: &Session, id: &str, take_over: bool) -> Result<QueueRow> {
         }
     }
     let now = now_ms(OffsetDateTime::now_utc());
-    // The evidence is ready when the review starts: screened (when lists are loaded) and scored.
-    let screened = vault.application_summary(id)?.screened;
-    if screened || crate::screening::screen_if_possible(session, id)?.is_none() {
-        reassess(vault, id)?;
-    }
-    let row = vault.queue_row(id)?;
-    vault.in_transaction(|| {
+    session.write(|w| {
+        // The evidence is ready when the review starts: screened (when lists are loaded) and
+        // scored.
+        let screened = w.application_summary(id)?.screened;
+        if screened || crate::screening::screen_if_possible(w, id)?.is_none() {
+            reassess(w, id)?;
+        }
+        let row = w.queue_row(id)?;
         let mut version = row.version;
         if row.assignee.as_deref() != Some(me) {
-            version = vault.assign(id, version, Some(me))?;
+            version = w.assign(id, version, Some(me))?;
         }
         if row.status == "submitted" {
-            vault.transition_application(
-                id,
-                version,
-                ApplicationStatus::InReview,
-                me,
-                None,
-                now,
-            )?;
+            w.transition_application(id, version, ApplicationStatus::InReview, me, None, now)?;
         }
-        Ok(())
+        w.audit("review.assign", Some(id), Outcome::Ok, None)
     })?;
-    session.audit("review.assign", Some(id), Outcome::Ok, None)?;
     Ok(vault.queue_row(id)?)
 }
 
@@ -525,7 +510,7 @@ pub fn decide(slot: &mut SessionSlot, input: DecideInput) -> Result<DecideOutcom
     let now = now_ms(now_t);
     let reasons_json =
         serde_json::json!({ "codes": input.reasons, "fields": input.fields }).to_string();
-    let assessment = reassess(vault, &input.id)?;
+    let assessment = session.write(|w| Ok(reassess(w, &input.id)?))?;
 
     let (kind, to, awaiting) = match input.decision.as_str() {
         "approve" if assessment.four_eyes => match row.pending_approval_by.as_deref() {
@@ -565,8 +550,9 @@ pub fn decide(slot: &mut SessionSlot, input: DecideInput) -> Result<DecideOutcom
             false,
         ),
     };
-    vault.in_transaction(|| {
-        vault.add_decision(&NewDecision {
+    let detail = format!("{kind}: {}", input.reasons.join(","));
+    session.write(|w| {
+        w.add_decision(&NewDecision {
             id: &new_id(),
             application_id: &input.id,
             kind,
@@ -577,30 +563,27 @@ pub fn decide(slot: &mut SessionSlot, input: DecideInput) -> Result<DecideOutcom
         })?;
         let mut version = row.version;
         if awaiting {
-            vault.set_pending_approval(&input.id, version, Some(&me))?;
-            return Ok(());
+            w.set_pending_approval(&input.id, version, Some(&me))?;
+            return w.audit("review.decide", Some(&input.id), Outcome::Ok, Some(&detail));
         }
         if row.pending_approval_by.is_some() {
-            version = vault.set_pending_approval(&input.id, version, None)?;
+            version = w.set_pending_approval(&input.id, version, None)?;
         }
         if let Some(to) = to {
-            vault.transition_application(&input.id, version, to, &me, Some(kind), now)?;
+            w.transition_application(&input.id, version, to, &me, Some(kind), now)?;
         }
         if to == Some(ApplicationStatus::Approved) {
             // The boarding job is born with the approval: both commit, or neither. The vault
             // refuses it on its own while a sanctions hit is open or confirmed.
-            vault.enqueue_boarding(&new_id(), &input.id, &me, now)?;
+            w.enqueue_boarding(&new_id(), &input.id, &me, now)?;
         }
+        w.audit("review.decide", Some(&input.id), Outcome::Ok, Some(&detail))?;
         if kind == "decline" && input.blocklist {
-            vault.block_identifiers(&input.id, "declined", &me, now)?;
+            w.block_identifiers(&input.id, "declined", &me, now)?;
+            w.audit("blocklist.add", Some(&input.id), Outcome::Ok, None)?;
         }
         Ok(())
     })?;
-    let detail = format!("{kind}: {}", input.reasons.join(","));
-    session.audit("review.decide", Some(&input.id), Outcome::Ok, Some(&detail))?;
-    if kind == "decline" && input.blocklist {
-        session.audit("blocklist.add", Some(&input.id), Outcome::Ok, None)?;
-    }
     let status = vault.application_summary(&input.id)?.status;
     Ok(DecideOutcome {
         status,
@@ -724,14 +707,16 @@ pub fn add_note(slot: &mut SessionSlot, id: &str, text: &str) -> Result<Vec<vaul
     let vault = session.vault();
     vault.application_summary(id)?;
     let note_id = new_id();
-    vault.add_note(
-        &note_id,
-        id,
-        session.username(),
-        now_ms(OffsetDateTime::now_utc()),
-        &text,
-    )?;
-    session.audit("application.note", Some(id), Outcome::Ok, Some(&note_id))?;
+    session.write(|w| {
+        w.add_note(
+            &note_id,
+            id,
+            session.username(),
+            now_ms(OffsetDateTime::now_utc()),
+            &text,
+        )?;
+        w.audit("application.note", Some(id), Outcome::Ok, Some(&note_id))
+    })?;
     Ok(session.vault().notes(id)?)
 }
 

@@ -15,7 +15,7 @@ use vault::screening::{ListVersion, NewHit, NewList, ScreeningOutcome, StoredHit
 use vault::Vault;
 
 use crate::intake::{new_id, now_ms};
-use crate::session::{Access, Session, SessionSlot};
+use crate::session::{Access, SessionSlot, Unit};
 use crate::{Code, Error, Result};
 
 /// The index of the active list versions, built once per set of versions.
@@ -80,7 +80,7 @@ fn index(vault: &Vault) -> Result<(String, Arc<Index>)> {
 
 /// The score at or above which a name is a hit (admin setting; 0.88 when unset).
 pub fn threshold(vault: &Vault) -> f64 {
-    crate::settings::read(vault, "screening_threshold")
+    crate::settings::read(vault, vault::Setting::ScreeningThreshold)
         .and_then(|v| v.parse().ok())
         .filter(|t: &f64| (0.5..=1.0).contains(t))
         .unwrap_or(DEFAULT_THRESHOLD)
@@ -100,12 +100,14 @@ pub fn set_threshold(
         ));
     }
     let old = threshold(session.vault());
-    crate::settings::propose(
-        session,
-        "screening_threshold",
-        &value.to_string(),
-        &format!("{old} -> {value}"),
-    )
+    session.write(|w| {
+        crate::settings::propose(
+            w,
+            vault::Proposable::ScreeningThreshold,
+            &value.to_string(),
+            &format!("{old} -> {value}"),
+        )
+    })
 }
 
 /// Use case (admin): import OFAC's files from a folder as new list versions. The files are
@@ -139,44 +141,53 @@ pub fn import_lists(slot: &mut SessionSlot, dir: &Path) -> Result<Vec<ListVersio
             .map(|e| (e.uid.clone(), serde_json::to_string(e).unwrap_or_default()))
             .collect();
         let files_json = serde_json::to_string(&list.files).unwrap_or_default();
-        session.vault().store_list(&NewList {
-            id: &id,
-            source: list.source.as_str(),
-            actor: session.username(),
-            now_ms: now,
-            entry_count: list.entries.len() as i64,
-            name_count: names as i64,
-            files_json: &files_json,
-            entries: &entries,
-            activate: replaces.is_none(),
+        session.write(|w| {
+            w.store_list(&NewList {
+                id: &id,
+                source: list.source.as_str(),
+                actor: session.username(),
+                now_ms: now,
+                entry_count: list.entries.len() as i64,
+                name_count: names as i64,
+                files_json: &files_json,
+                entries: &entries,
+                activate: replaces.is_none(),
+            })?;
+            let detail = format!(
+                "{}: {} entries, {} names; {}",
+                list.source.as_str(),
+                list.entries.len(),
+                names,
+                list.files
+                    .iter()
+                    .map(|f| format!("{} sha256 {}", f.name, &f.sha256[..16]))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            w.audit("lists.import", Some(&id), Outcome::Ok, Some(&detail))?;
+            if let Some(old) = replaces {
+                let key = match list.source {
+                    screening::ofac::ListSource::Sdn => vault::Proposable::ListSdn,
+                    screening::ofac::ListSource::Consolidated => {
+                        vault::Proposable::ListConsolidated
+                    }
+                };
+                crate::settings::propose(
+                    w,
+                    key,
+                    &id,
+                    &format!(
+                        "{} version {} ({} entries) -> {} ({} entries)",
+                        list.source.as_str(),
+                        old.id,
+                        old.entry_count,
+                        id,
+                        list.entries.len()
+                    ),
+                )?;
+            }
+            Ok(())
         })?;
-        let detail = format!(
-            "{}: {} entries, {} names; {}",
-            list.source.as_str(),
-            list.entries.len(),
-            names,
-            list.files
-                .iter()
-                .map(|f| format!("{} sha256 {}", f.name, &f.sha256[..16]))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        session.audit("lists.import", Some(&id), Outcome::Ok, Some(&detail))?;
-        if let Some(old) = replaces {
-            crate::settings::propose(
-                session,
-                &format!("list.{}", list.source.as_str()),
-                &id,
-                &format!(
-                    "{} version {} ({} entries) -> {} ({} entries)",
-                    list.source.as_str(),
-                    old.id,
-                    old.entry_count,
-                    id,
-                    list.entries.len()
-                ),
-            )?;
-        }
         stored.push(id);
     }
     Ok(session
@@ -294,49 +305,27 @@ pub const REVIEW_SANCTIONS_MATCH: &str = "sanctions_match";
 /// Who the background re-screen acts as in the audit log.
 pub const RESCREEN_ACTOR: &str = "system:screening";
 
-fn audit_as(
-    vault: &Vault,
-    actor: &str,
-    action: &str,
-    target: &str,
-    detail: &str,
-) -> vault::Result<()> {
-    vault.audit(
-        &vault::audit::Event {
-            actor,
-            action,
-            target: Some(target),
-            outcome: Outcome::Ok,
-            detail: Some(detail),
-        },
-        OffsetDateTime::now_utc(),
-    )?;
-    Ok(())
+fn audit_as(w: &Unit<'_>, actor: &str, action: &str, target: &str, detail: &str) -> Result<()> {
+    w.audit_as(actor, action, Some(target), Outcome::Ok, Some(detail))
 }
 
 /// Flags a boarded merchant for review (no-op for an application that is not a merchant yet),
 /// audited as `actor` when the flag changes.
-fn flag_merchant(
-    vault: &Vault,
-    actor: &str,
-    application_id: &str,
-    reason: &str,
-) -> vault::Result<()> {
-    if vault.flag_merchant_for_review(application_id, reason, now_ms(OffsetDateTime::now_utc()))? {
-        audit_as(vault, actor, "merchant.review_flag", application_id, reason)?;
+fn flag_merchant(w: &Unit<'_>, actor: &str, application_id: &str, reason: &str) -> Result<()> {
+    if w.flag_merchant_for_review(application_id, reason, now_ms(OffsetDateTime::now_utc()))? {
+        audit_as(w, actor, "merchant.review_flag", application_id, reason)?;
     }
     Ok(())
 }
 
 fn screen_stored(
-    session: &Session,
+    vault: &Vault,
     index: &Index,
     key: &str,
     application_id: &str,
     threshold: f64,
     rules: &crate::review::Rules,
 ) -> vault::Result<Screened> {
-    let vault = session.vault();
     let stored = vault.application(application_id)?;
     let mut found: Vec<(String, String, Hit)> = Vec::new();
     for s in subjects(&stored.form) {
@@ -407,16 +396,10 @@ struct Screened {
     flagged: bool,
 }
 
-/// Audits the review flags a screening run raised (after its transaction committed).
-fn audit_flags(vault: &Vault, actor: &str, flagged: &[String]) -> Result<()> {
+/// Audits the review flags a screening run raised, in its unit of work.
+fn audit_flags(w: &Unit<'_>, actor: &str, flagged: &[String]) -> Result<()> {
     for id in flagged {
-        audit_as(
-            vault,
-            actor,
-            "merchant.review_flag",
-            id,
-            REVIEW_SANCTIONS_HIT,
-        )?;
+        audit_as(w, actor, "merchant.review_flag", id, REVIEW_SANCTIONS_HIT)?;
     }
     Ok(())
 }
@@ -425,66 +408,53 @@ fn audit_flags(vault: &Vault, actor: &str, flagged: &[String]) -> Result<()> {
 /// too when lists are loaded).
 pub fn screen_application(slot: &mut SessionSlot, id: &str) -> Result<ScreeningOutcome> {
     let session = slot.require(Access::Write, "screen.application")?;
-    let outcome = screen_and_flag(session, id)?;
-    session.audit(
-        "screen.application",
-        Some(id),
-        Outcome::Ok,
-        Some(&format!(
-            "{} new, {} open, {} suppressed",
-            outcome.new_hits, outcome.open_hits, outcome.suppressed
-        )),
-    )?;
-    Ok(outcome)
+    session.write(|w| {
+        let outcome = screen_and_flag(w, id)?;
+        w.audit(
+            "screen.application",
+            Some(id),
+            Outcome::Ok,
+            Some(&format!(
+                "{} new, {} open, {} suppressed",
+                outcome.new_hits, outcome.open_hits, outcome.suppressed
+            )),
+        )?;
+        Ok(outcome)
+    })
 }
 
 /// Screens a boarded merchant whose details just changed (when lists are loaded): a new hit
 /// flags it for review like a re-screen does, audited as the signed-in user.
-pub(crate) fn screen_changed_merchant(session: &Session, id: &str) -> Result<()> {
-    if active_key(session.vault())?.is_some() {
-        screen_and_flag(session, id)?;
+pub(crate) fn screen_changed_merchant(w: &Unit<'_>, id: &str) -> Result<()> {
+    if active_key(w)?.is_some() {
+        screen_and_flag(w, id)?;
     }
     Ok(())
 }
 
 /// Screens one application against the active lists; a new hit on a boarded merchant flags it
 /// for review, audited as the signed-in user.
-fn screen_and_flag(session: &Session, id: &str) -> Result<ScreeningOutcome> {
-    let (key, index) = index(session.vault())?;
-    let rules = crate::review::Rules::load(session.vault());
-    let screened = screen_stored(
-        session,
-        &index,
-        &key,
-        id,
-        threshold(session.vault()),
-        &rules,
-    )?;
+fn screen_and_flag(w: &Unit<'_>, id: &str) -> Result<ScreeningOutcome> {
+    let (key, index) = index(w)?;
+    let rules = crate::review::Rules::load(w);
+    let screened = screen_stored(w, &index, &key, id, threshold(w), &rules)?;
     if screened.flagged {
-        audit_flags(session.vault(), session.username(), &[id.to_string()])?;
+        audit_flags(w, w.actor(), &[id.to_string()])?;
     }
     Ok(screened.outcome)
 }
 
 /// Screens a just-submitted application when lists are loaded; without lists it stays
 /// unscreened (the list shows it) until an admin loads them and a re-screen runs.
-pub(crate) fn screen_if_possible(session: &Session, id: &str) -> Result<Option<ScreeningOutcome>> {
-    if active_key(session.vault())?.is_none() {
+pub(crate) fn screen_if_possible(vault: &Vault, id: &str) -> Result<Option<ScreeningOutcome>> {
+    if active_key(vault)?.is_none() {
         return Ok(None);
     }
-    let (key, index) = index(session.vault())?;
-    let rules = crate::review::Rules::load(session.vault());
+    let (key, index) = index(vault)?;
+    let rules = crate::review::Rules::load(vault);
     // Only a just-submitted application comes here: never a merchant, never a flag.
     Ok(Some(
-        screen_stored(
-            session,
-            &index,
-            &key,
-            id,
-            threshold(session.vault()),
-            &rules,
-        )?
-        .outcome,
+        screen_stored(vault, &index, &key, id, threshold(vault), &rules)?.outcome,
     ))
 }
 
@@ -521,9 +491,9 @@ pub fn rescreen(
         after = last.clone();
         // One commit per batch: a crash loses at most the batch, which the next run redoes.
         let mut flagged = Vec::new();
-        session.vault().batch(|| {
+        session.write(|w| {
             for id in &batch {
-                let screened = screen_stored(session, &index, &key, id, threshold, &rules)?;
+                let screened = screen_stored(w, &index, &key, id, threshold, &rules)?;
                 if screened.flagged {
                     flagged.push(id.clone());
                 }
@@ -534,9 +504,8 @@ pub fn rescreen(
                     report.with_new_hits += 1;
                 }
             }
-            Ok(())
+            audit_flags(w, w.actor(), &flagged)
         })?;
-        audit_flags(session.vault(), session.username(), &flagged)?;
         progress(crate::intake::import::Progress {
             done: report.screened,
             total,
@@ -644,65 +613,57 @@ pub fn dispose_hit(
             "must say why, in at least 5 characters",
         ));
     }
-    let application = session.vault().dispose_hit(
-        hit_id,
-        disposition,
-        &note,
-        session.username(),
-        now_ms(OffsetDateTime::now_utc()),
-    )?;
-    crate::review::reassess(session.vault(), &application)?;
-    session.audit(
-        "screen.disposition",
-        Some(&application),
-        Outcome::Ok,
-        Some(&format!("hit {hit_id}: {disposition}")),
-    )?;
-    let vault = session.vault();
-    // A boarded merchant confirmed as a match: card payments off and payouts held, queued to
-    // the platform at once (flagged below; the admins see it on the dashboard).
-    if disposition == "true_match" {
-        crate::merchants::suspend_for_sanctions(vault, &application, session.username())?;
-        flag_merchant(
-            vault,
+    session.write(|w| {
+        let application = w.dispose_hit(
+            hit_id,
+            disposition,
+            &note,
             session.username(),
-            &application,
-            REVIEW_SANCTIONS_MATCH,
+            now_ms(OffsetDateTime::now_utc()),
         )?;
-    }
-    // A merchant under review: a confirmed match keeps it there (for an admin to act on);
-    // once every hit is dispositioned as a false positive, the flag clears.
-    let hits = vault.screening_hits(&application)?;
-    if hits.iter().all(|h| h.disposition.is_some()) {
-        if hits
-            .iter()
-            .any(|h| h.disposition.as_deref() == Some("true_match"))
-        {
-            flag_merchant(
-                vault,
-                session.username(),
-                &application,
-                REVIEW_SANCTIONS_MATCH,
-            )?;
-        } else if vault.pending_merchant_change(&application)?.is_some() {
-            // Its hits are cleared, its changed details still wait for review.
-            flag_merchant(
-                vault,
-                session.username(),
-                &application,
-                crate::merchant_changes::REVIEW_DETAILS_CHANGED,
-            )?;
-        } else if vault.clear_merchant_review(&application)? {
-            audit_as(
-                vault,
-                session.username(),
-                "merchant.review_cleared",
-                &application,
-                "every hit dispositioned as a false positive",
-            )?;
+        crate::review::reassess(w, &application)?;
+        w.audit(
+            "screen.disposition",
+            Some(&application),
+            Outcome::Ok,
+            Some(&format!("hit {hit_id}: {disposition}")),
+        )?;
+        let vault: &Vault = w;
+        // A boarded merchant confirmed as a match: card payments off and payouts held, queued to
+        // the platform at once (flagged below; the admins see it on the dashboard).
+        if disposition == "true_match" {
+            crate::merchants::suspend_for_sanctions(w, &application)?;
+            flag_merchant(w, session.username(), &application, REVIEW_SANCTIONS_MATCH)?;
         }
-    }
-    Ok(())
+        // A merchant under review: a confirmed match keeps it there (for an admin to act on);
+        // once every hit is dispositioned as a false positive, the flag clears.
+        let hits = vault.screening_hits(&application)?;
+        if hits.iter().all(|h| h.disposition.is_some()) {
+            if hits
+                .iter()
+                .any(|h| h.disposition.as_deref() == Some("true_match"))
+            {
+                flag_merchant(w, session.username(), &application, REVIEW_SANCTIONS_MATCH)?;
+            } else if vault.pending_merchant_change(&application)?.is_some() {
+                // Its hits are cleared, its changed details still wait for review.
+                flag_merchant(
+                    w,
+                    session.username(),
+                    &application,
+                    crate::merchant_changes::REVIEW_DETAILS_CHANGED,
+                )?;
+            } else if vault.clear_merchant_review(&application)? {
+                audit_as(
+                    w,
+                    session.username(),
+                    "merchant.review_cleared",
+                    &application,
+                    "every hit dispositioned as a false positive",
+                )?;
+            }
+        }
+        Ok(())
+    })
 }
 
 // ---- the background re-screen -----------------------------------------------------------------
@@ -800,7 +761,9 @@ impl Rescreener {
                     "{} screened, {} with new hits ({} hits)",
                     status.done, status.with_new_hits, status.new_hits
                 );
-                audit_as(vault, &actor, "screen.rescreen", "applications", &detail)?;
+                crate::session::write_as(vault, &actor, |w| {
+                    audit_as(w, &actor, "screen.rescreen", "applications", &detail)
+                })?;
             }
             // Next time, look again from the start (an import may add ids anywhere).
             after.1.clear();
@@ -819,9 +782,9 @@ impl Rescreener {
         let rules = crate::review::Rules::load(vault);
         let mut found = (0, 0, 0);
         let mut flagged = Vec::new();
-        vault.batch(|| {
+        crate::session::write_as(vault, &actor, |w| {
             for id in &batch {
-                let screened = screen_stored(session, &index, &key, id, threshold, &rules)?;
+                let screened = screen_stored(w, &index, &key, id, threshold, &rules)?;
                 if screened.flagged {
                     flagged.push(id.clone());
                 }
@@ -829,9 +792,8 @@ impl Rescreener {
                 found.1 += screened.outcome.new_hits;
                 found.2 += usize::from(screened.outcome.new_hits > 0);
             }
-            Ok(())
+            audit_flags(w, &actor, &flagged)
         })?;
-        audit_flags(vault, &actor, &flagged)?;
         after.1 = last;
         status.done += found.0;
         status.new_hits += found.1;

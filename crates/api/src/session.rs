@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use domain::Role;
 use serde::Serialize;
-use time::OffsetDateTime;
 use vault::audit::{Event, Outcome};
 use vault::totp::Enrolment;
 use vault::Vault;
@@ -17,6 +16,65 @@ use crate::{Code, Error, Result};
 
 /// PCI DSS 8.2.8: at most 15 minutes idle before re-authentication.
 pub const MAX_IDLE_MINUTES: u32 = 15;
+
+/// A unit of work on behalf of `actor` (a user, or the worker acting for one).
+pub(crate) fn write_as<T>(
+    vault: &Vault,
+    actor: &str,
+    f: impl FnOnce(&Unit<'_>) -> Result<T>,
+) -> Result<T> {
+    vault.write(|tx| f(&Unit { tx, actor }))
+}
+
+/// An open unit of work and who it acts for; it reads and writes through the vault's
+/// repository methods, and [`Unit::audit`] appends inside it.
+pub(crate) struct Unit<'a> {
+    tx: &'a vault::Tx<'a>,
+    actor: &'a str,
+}
+
+impl<'a> std::ops::Deref for Unit<'a> {
+    type Target = vault::Tx<'a>;
+    fn deref(&self) -> &vault::Tx<'a> {
+        self.tx
+    }
+}
+
+impl Unit<'_> {
+    /// Who the unit acts for, as the audit log names them.
+    pub(crate) fn actor(&self) -> &str {
+        self.actor
+    }
+
+    pub(crate) fn audit(
+        &self,
+        action: &str,
+        target: Option<&str>,
+        outcome: Outcome,
+        detail: Option<&str>,
+    ) -> Result<()> {
+        self.audit_as(self.actor, action, target, outcome, detail)
+    }
+
+    /// An entry naming another actor (the worker, the scheduler acting for this user).
+    pub(crate) fn audit_as(
+        &self,
+        actor: &str,
+        action: &str,
+        target: Option<&str>,
+        outcome: Outcome,
+        detail: Option<&str>,
+    ) -> Result<()> {
+        self.tx.audit(&Event {
+            actor,
+            action,
+            target,
+            outcome,
+            detail,
+        })?;
+        Ok(())
+    }
+}
 
 /// Who may call a use case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,6 +172,12 @@ impl Session {
         self.idle_limit = Duration::from_secs(u64::from(minutes) * 60);
     }
 
+    /// Runs `f` as one unit of work of this user: what it changes and the audit entries it
+    /// appends commit together, or not at all.
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&Unit<'_>) -> Result<T>) -> Result<T> {
+        write_as(&self.vault, &self.user.username, f)
+    }
+
     pub(crate) fn audit(
         &self,
         action: &str,
@@ -121,17 +185,7 @@ impl Session {
         outcome: Outcome,
         detail: Option<&str>,
     ) -> Result<()> {
-        self.vault.audit(
-            &Event {
-                actor: &self.user.username,
-                action,
-                target,
-                outcome,
-                detail,
-            },
-            OffsetDateTime::now_utc(),
-        )?;
-        Ok(())
+        self.write(|w| w.audit(action, target, outcome, detail))
     }
 }
 

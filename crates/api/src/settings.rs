@@ -1,58 +1,44 @@
 //! Settings kept in the vault.
 
 use vault::audit::Outcome;
-use vault::rusqlite::OptionalExtension;
-use vault::Vault;
+use vault::{Proposable, Setting, Vault};
 
-use crate::session::{Access, SessionSlot, MAX_IDLE_MINUTES};
+use crate::session::{Access, SessionSlot, Unit, MAX_IDLE_MINUTES};
 use crate::{Error, Result};
 
-/// A setting's stored text, if set.
-pub(crate) fn read(vault: &Vault, key: &str) -> Option<String> {
-    vault
-        .conn()
-        .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
-            r.get::<_, String>(0)
-        })
-        .optional()
-        .ok()
-        .flatten()
+/// A setting's stored text, if set (unreadable counts as unset: every caller has a default).
+pub(crate) fn read(vault: &Vault, key: Setting) -> Option<String> {
+    vault.setting(key).ok().flatten()
 }
 
 /// Stores a setting and audits the change `old -> new` (never for secrets).
 pub(crate) fn write_audited(
     session: &crate::session::Session,
-    key: &str,
+    key: Setting,
+    name: &str,
     old: &str,
     new: &str,
 ) -> Result<()> {
-    write_with_detail(session, key, new, &format!("{old} -> {new}"))
+    session.write(|w| write_with_detail(w, key, name, new, &format!("{old} -> {new}")))
 }
 
 /// Stores a setting's `value` and audits the change as `detail` (what changed, old and new —
-/// never a secret).
+/// never a secret), in the caller's unit of work.
 pub(crate) fn write_with_detail(
-    session: &crate::session::Session,
-    key: &str,
+    w: &Unit<'_>,
+    key: Setting,
+    name: &str,
     value: &str,
     detail: &str,
 ) -> Result<()> {
-    session
-        .vault()
-        .conn()
-        .execute(
-            "INSERT INTO settings (key, value) VALUES (?1, ?2)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [key, value],
-        )
-        .map_err(|e| Error::internal(format!("saving a setting failed: {e}")))?;
-    session.audit("settings.change", Some(key), Outcome::Ok, Some(detail))?;
-    Ok(())
+    w.set_setting(key, value)?;
+    w.audit("settings.change", Some(name), Outcome::Ok, Some(detail))
 }
 
 /// Settings that change who gets through (the risk rules with the four-eyes score, the
 /// screening threshold): one admin proposes, another confirms, and only then do they apply.
-pub const FOUR_EYES_SETTINGS: &[&str] = &["risk_rules", "screening_threshold"];
+pub const FOUR_EYES_SETTINGS: &[Proposable] =
+    &[Proposable::RiskRules, Proposable::ScreeningThreshold];
 
 /// A change of a four-eyes setting waiting for a second admin.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -66,53 +52,38 @@ pub struct PendingSetting {
     pub proposed_at: i64,
 }
 
-fn pending_key(key: &str) -> String {
-    format!("pending.{key}")
-}
-
-fn pending(vault: &Vault, key: &str) -> Option<PendingSetting> {
-    read(vault, &pending_key(key)).and_then(|v| serde_json::from_str(&v).ok())
-}
-
-fn remove(vault: &Vault, key: &str) -> Result<()> {
-    vault
-        .conn()
-        .execute("DELETE FROM settings WHERE key = ?1", [key])
-        .map_err(|e| Error::internal(format!("removing a setting failed: {e}")))?;
-    Ok(())
+fn pending(vault: &Vault, key: Proposable) -> Option<PendingSetting> {
+    read(vault, Setting::Pending(key)).and_then(|v| serde_json::from_str(&v).ok())
 }
 
 /// Records `value` for `key` as a proposal of the signed-in admin (replacing an earlier one),
 /// audited; nothing applies until another admin confirms.
 pub(crate) fn propose(
-    session: &crate::session::Session,
-    key: &str,
+    w: &Unit<'_>,
+    key: Proposable,
     value: &str,
     changes: &str,
 ) -> Result<PendingSetting> {
     let proposal = PendingSetting {
-        key: key.to_string(),
+        key: key.as_str().to_string(),
         value: value.to_string(),
         changes: changes.to_string(),
-        proposed_by: session.username().to_string(),
-        proposed_at: crate::intake::now_ms(time::OffsetDateTime::now_utc()),
+        proposed_by: w.actor().to_string(),
+        proposed_at: crate::intake::now_ms(w.now()),
     };
     let json = serde_json::to_string(&proposal).map_err(|e| Error::internal(e.to_string()))?;
-    session
-        .vault()
-        .conn()
-        .execute(
-            "INSERT INTO settings (key, value) VALUES (?1, ?2)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [pending_key(key).as_str(), json.as_str()],
-        )
-        .map_err(|e| Error::internal(format!("saving a setting failed: {e}")))?;
-    session.audit("settings.propose", Some(key), Outcome::Ok, Some(changes))?;
+    w.set_setting(Setting::Pending(key), &json)?;
+    w.audit(
+        "settings.propose",
+        Some(key.as_str()),
+        Outcome::Ok,
+        Some(changes),
+    )?;
     Ok(proposal)
 }
 
 /// List versions waiting to replace the active one: `list.<source>`, the value a version id.
-pub const LIST_CHANGES: &[&str] = &["list.sdn", "list.consolidated"];
+pub const LIST_CHANGES: &[Proposable] = &[Proposable::ListSdn, Proposable::ListConsolidated];
 
 /// Use case (any signed-in role): the changes waiting for a second admin.
 pub fn pending_changes(slot: &mut SessionSlot) -> Result<Vec<PendingSetting>> {
@@ -120,7 +91,7 @@ pub fn pending_changes(slot: &mut SessionSlot) -> Result<Vec<PendingSetting>> {
     Ok(FOUR_EYES_SETTINGS
         .iter()
         .chain(LIST_CHANGES)
-        .filter_map(|k| pending(session.vault(), k))
+        .filter_map(|k| pending(session.vault(), *k))
         .collect())
 }
 
@@ -128,12 +99,13 @@ pub fn pending_changes(slot: &mut SessionSlot) -> Result<Vec<PendingSetting>> {
 /// both names.
 pub fn confirm_change(slot: &mut SessionSlot, key: &str) -> Result<PendingSetting> {
     let session = slot.require(Access::Admin, "settings.confirm")?;
-    let proposal = pending(session.vault(), key)
-        .ok_or_else(|| Error::new(crate::Code::NotFound, "no change of that setting waits"))?;
+    let no_change = || Error::new(crate::Code::NotFound, "no change of that setting waits");
+    let key = Proposable::parse(key).ok_or_else(no_change)?;
+    let proposal = pending(session.vault(), key).ok_or_else(no_change)?;
     if proposal.proposed_by == session.username() {
         session.audit(
             "settings.confirm",
-            Some(key),
+            Some(key.as_str()),
             Outcome::Denied,
             Some("own proposal"),
         )?;
@@ -148,40 +120,59 @@ pub fn confirm_change(slot: &mut SessionSlot, key: &str) -> Result<PendingSettin
         proposal.proposed_by,
         session.username()
     );
-    if LIST_CHANGES.contains(&key) {
-        // A list version: it becomes the active one (the background re-screen follows).
-        session.vault().activate_list(&proposal.value)?;
-        session.audit(
-            "lists.activate",
-            Some(&proposal.value),
-            Outcome::Ok,
-            Some(&detail),
-        )?;
-    } else {
-        write_with_detail(session, key, &proposal.value, &detail)?;
-    }
-    remove(session.vault(), &pending_key(key))?;
+    session.write(|w| {
+        match key {
+            // A list version: it becomes the active one (the background re-screen follows).
+            Proposable::ListSdn | Proposable::ListConsolidated => {
+                w.activate_list(&proposal.value)?;
+                w.audit(
+                    "lists.activate",
+                    Some(&proposal.value),
+                    Outcome::Ok,
+                    Some(&detail),
+                )?;
+            }
+            Proposable::RiskRules => write_with_detail(
+                w,
+                Setting::RiskRules,
+                key.as_str(),
+                &proposal.value,
+                &detail,
+            )?,
+            Proposable::ScreeningThreshold => write_with_detail(
+                w,
+                Setting::ScreeningThreshold,
+                key.as_str(),
+                &proposal.value,
+                &detail,
+            )?,
+        }
+        w.clear_setting(Setting::Pending(key))?;
+        Ok(())
+    })?;
     Ok(proposal)
 }
 
 /// Use case (admin): withdraw (the proposer) or reject (another admin) a proposed change.
 pub fn withdraw_change(slot: &mut SessionSlot, key: &str) -> Result<()> {
     let session = slot.require(Access::Admin, "settings.withdraw")?;
-    let proposal = pending(session.vault(), key)
-        .ok_or_else(|| Error::new(crate::Code::NotFound, "no change of that setting waits"))?;
-    remove(session.vault(), &pending_key(key))?;
-    session.audit(
-        "settings.withdraw",
-        Some(key),
-        Outcome::Ok,
-        Some(&format!("proposed by {}", proposal.proposed_by)),
-    )?;
-    Ok(())
+    let no_change = || Error::new(crate::Code::NotFound, "no change of that setting waits");
+    let key = Proposable::parse(key).ok_or_else(no_change)?;
+    let proposal = pending(session.vault(), key).ok_or_else(no_change)?;
+    session.write(|w| {
+        w.clear_setting(Setting::Pending(key))?;
+        w.audit(
+            "settings.withdraw",
+            Some(key.as_str()),
+            Outcome::Ok,
+            Some(&format!("proposed by {}", proposal.proposed_by)),
+        )
+    })
 }
 
 /// Minutes of inactivity before the session locks (1..=15; 15 when unset).
 pub(crate) fn idle_minutes(vault: &Vault) -> u32 {
-    read(vault, "idle_minutes")
+    read(vault, Setting::IdleMinutes)
         .and_then(|v| v.parse().ok())
         .filter(|m| (1..=MAX_IDLE_MINUTES).contains(m))
         .unwrap_or(MAX_IDLE_MINUTES)
@@ -201,6 +192,7 @@ pub fn set_idle_minutes(slot: &mut SessionSlot, minutes: u32) -> Result<u32> {
     let old = idle_minutes(session.vault());
     write_audited(
         session,
+        Setting::IdleMinutes,
         "idle_minutes",
         &old.to_string(),
         &minutes.to_string(),

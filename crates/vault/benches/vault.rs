@@ -75,15 +75,18 @@ fn sealing(records: usize, fields_per_record: usize) -> (f64, f64, f64) {
     // Seal: one record key per record (salt row + HKDF), then its fields.
     let start = Instant::now();
     let mut sealed = Vec::with_capacity(records);
-    vault.conn().execute_batch("BEGIN").expect("begin");
-    for r in 0..records {
-        let key = vault.record_key(&format!("rec-{r}")).expect("record key");
-        let fields: Vec<Vec<u8>> = (0..fields_per_record)
-            .map(|f| key.seal(&format!("f{f}"), value))
-            .collect();
-        sealed.push(fields);
-    }
-    vault.conn().execute_batch("COMMIT").expect("commit");
+    vault
+        .write(|tx| {
+            for r in 0..records {
+                let key = tx.record_key(&format!("rec-{r}"))?;
+                let fields: Vec<Vec<u8>> = (0..fields_per_record)
+                    .map(|f| key.seal(&format!("f{f}"), value))
+                    .collect();
+                sealed.push(fields);
+            }
+            Ok::<_, desk_vault::VaultError>(())
+        })
+        .expect("seal in one unit");
     let seal_rate = total / start.elapsed().as_secs_f64();
 
     // Open: look each record key up again, then open its fields.

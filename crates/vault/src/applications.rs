@@ -9,7 +9,7 @@ use domain::intake::{
     ApplicationForm, ApplicationStatus, BankForm, BusinessForm, IndexKind, PersonForm, TermsForm,
 };
 use rusqlite::types::Value;
-use rusqlite::{params, params_from_iter, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, params_from_iter, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -325,11 +325,6 @@ fn person_field(person_id: &str) -> String {
 }
 
 impl Vault {
-    fn begin(&self) -> Result<rusqlite::Transaction<'_>> {
-        rusqlite::Transaction::new_unchecked(self.conn(), TransactionBehavior::Immediate)
-            .map_err(VaultError::storage("starting a transaction"))
-    }
-
     /// Writes the sealed parts and blind indexes of `form` (the application row must exist).
     fn write_parts(&self, key: &RecordKey, id: &str, form: &ApplicationForm) -> Result<()> {
         let parts = SealedParts::seal(key, form, |kind, value| self.blind_index(kind, value));
@@ -454,7 +449,7 @@ impl Vault {
     /// Stores one application with all its parts, or nothing.
     pub fn insert_application(&self, new: &NewApplication<'_>) -> Result<()> {
         let prepared = self.sealer().prepare(new);
-        let tx = self.begin()?;
+        let tx = self.part()?;
         self.store_prepared(&prepared)?;
         tx.commit()
             .map_err(VaultError::storage("committing an application"))
@@ -471,7 +466,7 @@ impl Vault {
     /// [`Vault::insert_applications`] for applications a [`Sealer`] prepared (on another thread,
     /// while this one stored the previous batch).
     pub fn insert_prepared(&self, batch: &[PreparedApplication]) -> Result<Vec<Result<()>>> {
-        let tx = self.begin()?;
+        let tx = self.part()?;
         let mut results = Vec::with_capacity(batch.len());
         for prepared in batch {
             let run = |sql: &str| {
@@ -873,7 +868,7 @@ impl Vault {
     // ---- documents --------------------------------------------------------------------------
 
     pub fn add_document(&self, doc: &NewDocument<'_>) -> Result<DocumentMeta> {
-        let tx = self.begin()?;
+        let tx = self.part()?;
         let summary = self.application_summary(doc.application_id)?;
         if !summary.status.is_editable() {
             return Err(VaultError::Conflict(
@@ -984,7 +979,7 @@ impl Vault {
     }
 
     pub fn delete_document(&self, id: &str) -> Result<DocumentMeta> {
-        let tx = self.begin()?;
+        let tx = self.part()?;
         let (meta, _) = self.document(id)?;
         let status = self.application_summary(&meta.application_id)?.status;
         if !status.is_editable() {

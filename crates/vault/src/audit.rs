@@ -1,7 +1,7 @@
 //! The audit log: an append-only table whose entries are chained by SHA-256, with the chain's
 //! head also kept (under a MAC) in the keyring so that a truncated table is detected.
 
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -90,15 +90,20 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Appends one entry in its own immediate transaction; returns the new head.
-pub fn append(
+/// Appends one entry inside the open unit of work (see `unit.rs`); returns the new head. It
+/// commits with the change it records.
+pub(crate) fn append(
     conn: &Connection,
     event: &Event<'_>,
     at: OffsetDateTime,
     head_key: &Key,
 ) -> Result<AuditHead> {
-    let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)
-        .map_err(VaultError::storage("starting an audit append"))?;
+    if conn.is_autocommit() {
+        return Err(VaultError::Conflict(
+            "an audit entry was appended outside a unit of work",
+        ));
+    }
+    let tx = conn;
     let last: Option<(i64, Vec<u8>)> = tx
         .query_row(
             "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
@@ -134,8 +139,6 @@ pub fn append(
         ],
     )
     .map_err(VaultError::storage("appending to the audit log"))?;
-    tx.commit()
-        .map_err(VaultError::storage("committing an audit entry"))?;
     Ok(AuditHead {
         seq: entry.seq,
         hash: hex(&hash),

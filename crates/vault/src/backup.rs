@@ -116,33 +116,35 @@ impl Vault {
         // snapshot, and the counts describe exactly what it holds. (ATTACH cannot run inside a
         // transaction, so it comes first.)
         let mut counted = None;
-        let exported = self
-            .conn
-            .execute(
-                &format!("ATTACH DATABASE ?1 AS backup KEY \"x'{}'\"", hex.as_str()),
-                params![snapshot_path.to_string_lossy()],
-            )
-            .and_then(|_| self.conn.execute_batch("BEGIN"))
-            .and_then(|()| {
-                let in_tx = count_rows(&self.conn)
-                    .map(|c| counted = Some(c))
-                    .and_then(|()| {
-                        self.conn
-                            .query_row("SELECT sqlcipher_export('backup')", [], |_| Ok(()))
-                    })
-                    .and_then(|()| {
-                        self.conn.execute_batch(&format!(
-                            "PRAGMA backup.user_version = {schema_version}"
-                        ))
-                    });
-                match in_tx {
-                    Ok(()) => self.conn.execute_batch("COMMIT"),
-                    Err(e) => {
-                        let _ = self.conn.execute_batch("ROLLBACK");
-                        Err(e)
+        // The export commits into the attached snapshot only; no business change is made.
+        let exported = self.unguarded(|| {
+            self.conn
+                .execute(
+                    &format!("ATTACH DATABASE ?1 AS backup KEY \"x'{}'\"", hex.as_str()),
+                    params![snapshot_path.to_string_lossy()],
+                )
+                .and_then(|_| self.conn.execute_batch("BEGIN"))
+                .and_then(|()| {
+                    let in_tx = count_rows(&self.conn)
+                        .map(|c| counted = Some(c))
+                        .and_then(|()| {
+                            self.conn
+                                .query_row("SELECT sqlcipher_export('backup')", [], |_| Ok(()))
+                        })
+                        .and_then(|()| {
+                            self.conn.execute_batch(&format!(
+                                "PRAGMA backup.user_version = {schema_version}"
+                            ))
+                        });
+                    match in_tx {
+                        Ok(()) => self.conn.execute_batch("COMMIT"),
+                        Err(e) => {
+                            let _ = self.conn.execute_batch("ROLLBACK");
+                            Err(e)
+                        }
                     }
-                }
-            });
+                })
+        });
         let detached = self.conn.execute_batch("DETACH DATABASE backup");
         drop(hex);
         drop(lock);

@@ -68,6 +68,11 @@ impl VaultError {
             if is_not_a_database(&e) {
                 return VaultError::VaultDamaged("the file is not a vault this keyring can open");
             }
+            if matches!(&e, rusqlite::Error::SqliteFailure(f, _)
+                if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_COMMITHOOK)
+            {
+                return VaultError::Conflict("a change was attempted outside a unit of work");
+            }
             // rusqlite's messages carry SQL and constraint names, never bound values.
             VaultError::Storage {
                 context,

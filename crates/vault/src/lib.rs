@@ -25,7 +25,9 @@ pub mod retention;
 pub mod review;
 pub mod screening;
 mod seal;
+pub mod settings;
 pub mod totp;
+mod unit;
 mod vault;
 
 pub use crypto::KdfParams;
@@ -33,9 +35,11 @@ pub use error::{Result, VaultError};
 pub use keyring::KEYRING_FILE;
 pub use recovery::RecoveryKey;
 pub use seal::RecordKey;
+#[cfg(debug_assertions)]
+#[doc(hidden)]
+pub use unit::testing;
+pub use unit::Tx;
 pub use vault::{state, Created, NextStep, OneTimePassword, Policy, User, Vault};
 
 pub use db::{schema_version as db_schema_version, VAULT_FILE};
-
-/// The SQLite binding the vault is built on, for crates that store records in it.
-pub use rusqlite;
+pub use settings::{Proposable, Setting};

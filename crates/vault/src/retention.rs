@@ -183,7 +183,7 @@ impl Vault {
     /// again), the sealed rows and blind indexes are deleted, decision notes blanked, and the
     /// row kept as a tombstone (id, status, dates, MCC) so the audit chain and counts stay true.
     pub fn erase_application(&self, application_id: &str, now_ms: i64) -> Result<()> {
-        self.in_transaction(|| {
+        self.savepoint(|| {
             let conn = self.conn();
             let run = |sql: &str| {
                 conn.execute(sql, [application_id])

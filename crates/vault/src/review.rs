@@ -554,12 +554,6 @@ impl Vault {
             .collect()
     }
 
-    /// Runs `f` in one transaction: used by the decision flow, which writes the decision, the
-    /// status change and the blocklist together.
-    pub fn in_transaction<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
-        self.batch(f)
-    }
-
     pub fn dashboard(&self, since_ms: i64) -> Result<Dashboard> {
         let conn = self.conn();
         let by_status: Vec<(String, i64)> = conn

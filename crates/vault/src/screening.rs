@@ -86,47 +86,9 @@ fn hit_field(id: &str) -> String {
 }
 
 impl Vault {
-    /// Runs `f` under a savepoint: whole or not at all, inside a [`Vault::batch`] or alone.
-    pub(crate) fn savepoint<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
-        let run = |sql: &str| {
-            self.conn()
-                .prepare_cached(sql)
-                .and_then(|mut s| s.execute([]))
-                .map(|_| ())
-                .map_err(VaultError::storage("running a savepoint"))
-        };
-        run("SAVEPOINT part")?;
-        match f() {
-            Ok(v) => {
-                run("RELEASE part")?;
-                Ok(v)
-            }
-            Err(e) => {
-                run("ROLLBACK TO part")?;
-                run("RELEASE part")?;
-                Err(e)
-            }
-        }
-    }
-
-    /// Runs `f` in one transaction (many small writes, one commit): committed when `f`
-    /// succeeds, rolled back when it fails.
-    pub fn batch<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
-        let tx = self.tx()?;
-        let out = f()?;
-        tx.commit()
-            .map_err(VaultError::storage("committing a batch"))?;
-        Ok(out)
-    }
-
-    fn tx(&self) -> Result<rusqlite::Transaction<'_>> {
-        rusqlite::Transaction::new_unchecked(self.conn(), rusqlite::TransactionBehavior::Immediate)
-            .map_err(VaultError::storage("starting a transaction"))
-    }
-
     /// Stores a list version and makes it the active one of its source, in one transaction.
     pub fn store_list(&self, list: &NewList<'_>) -> Result<()> {
-        let tx = self.tx()?;
+        let tx = self.part()?;
         let conn = self.conn();
         conn.execute(
             "INSERT INTO sanctions_lists (id, source, imported_at, imported_by, entry_count,
@@ -185,7 +147,7 @@ impl Vault {
 
     /// Makes a stored list version the active one of its source (a second admin confirmed it).
     pub fn activate_list(&self, id: &str) -> Result<()> {
-        let tx = self.tx()?;
+        let tx = self.part()?;
         let source: String = self
             .conn()
             .query_row(
@@ -466,7 +428,7 @@ impl Vault {
         actor: &str,
         now_ms: i64,
     ) -> Result<String> {
-        let tx = self.tx()?;
+        let tx = self.part()?;
         let conn = self.conn();
         let application_id: String = conn
             .query_row(

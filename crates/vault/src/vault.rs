@@ -18,6 +18,7 @@ use crate::keyring::{Keyring, KeyringFile, KeyringLock, PendingEvent};
 use crate::recovery::RecoveryKey;
 use crate::seal::{self, RecordKey};
 use crate::totp::{self, Enrolment, Rejected, Secret};
+use crate::unit::{Tx, UnitFlag};
 use crate::{Result, VaultError};
 
 /// Sign-in and key-derivation policy. `Default` is what the product uses.
@@ -111,6 +112,8 @@ pub struct Vault {
     pub(crate) vault_id: Uuid,
     pub(crate) keyring: KeyringFile,
     policy: Policy,
+    /// Set while a unit of work is open; the connection refuses commits otherwise.
+    pub(crate) unit: UnitFlag,
 }
 
 impl std::fmt::Debug for Vault {
@@ -207,47 +210,34 @@ impl Vault {
         ring.set_recovery_slot(recovery_key.key(), &root);
 
         let conn = db::open(&dir.join(VAULT_FILE), &db_key, true)?;
-        conn.execute(
-            "INSERT INTO meta (key, value) VALUES ('vault_id', ?1)",
-            [vault_id.to_string()],
-        )
-        .map_err(VaultError::storage("recording the vault id"))?;
-        let vault = Vault {
-            conn,
-            root,
-            vault_id,
-            keyring: keyring_file.clone(),
-            policy,
-        };
-        let admin_id = vault.insert_user(username, Role::Admin, false, None, now)?;
+        let vault = Vault::assemble(conn, root, vault_id, keyring_file.clone(), policy)?;
         let secret = Secret::generate();
-        vault.store_totp_secret(&admin_id, &secret)?;
-        let head_key = vault.head_key();
-        audit::append(
-            &vault.conn,
-            &Event {
+        let (admin_id, head) = vault.write_keeping_head(now, |tx| {
+            tx.conn
+                .execute(
+                    "INSERT INTO meta (key, value) VALUES ('vault_id', ?1)",
+                    [vault_id.to_string()],
+                )
+                .map_err(VaultError::storage("recording the vault id"))?;
+            let admin_id = tx.insert_user(username, Role::Admin, false, None, now)?;
+            tx.store_totp_secret(&admin_id, &secret)?;
+            tx.audit(&Event {
                 actor: username.as_str(),
                 action: "vault.create",
                 target: None,
                 outcome: Outcome::Ok,
                 detail: None,
-            },
-            now,
-            &head_key,
-        )?;
-        let head = audit::append(
-            &vault.conn,
-            &Event {
+            })?;
+            tx.audit(&Event {
                 actor: username.as_str(),
                 action: "user.create",
                 target: Some(username.as_str()),
                 outcome: Outcome::Ok,
                 detail: Some("role=admin"),
-            },
-            now,
-            &head_key,
-        )?;
-        ring.audit_head = Some(head);
+            })?;
+            Ok(admin_id)
+        })?;
+        ring.audit_head = head.map(|(h, _)| h);
         keyring_file.save(&ring, lock)?;
         let admin = vault.user_by_id(&admin_id)?;
         Ok(Created {
@@ -343,26 +333,24 @@ impl Vault {
         }
 
         ring.clear_lockout(&slot);
-        vault.flush_pending(&mut ring)?;
-        vault.conn
-            .execute(
-                "UPDATE users SET last_login_at = ?2, totp_last_step = COALESCE(?3, totp_last_step) WHERE id = ?1",
-                params![user.id, rfc3339(now), totp_step],
-            )
-            .map_err(VaultError::storage("recording the sign-in"))?;
-        let head = audit::append(
-            &vault.conn,
-            &Event {
+        let pending = std::mem::take(&mut ring.pending_audit);
+        let ((), head) = vault.write_keeping_head(now, |tx| {
+            vault.flush_pending(tx, pending)?;
+            tx.conn
+                .execute(
+                    "UPDATE users SET last_login_at = ?2, totp_last_step = COALESCE(?3, totp_last_step) WHERE id = ?1",
+                    params![user.id, rfc3339(now), totp_step],
+                )
+                .map_err(VaultError::storage("recording the sign-in"))?;
+            tx.audit(&Event {
                 actor: &user.username,
                 action: "auth.sign_in",
                 target: None,
                 outcome: Outcome::Ok,
                 detail: None,
-            },
-            now,
-            &vault.head_key(),
-        )?;
-        ring.audit_head = Some(head);
+            })
+        })?;
+        ring.audit_head = head.map(|(h, _)| h);
         keyring_file.save(&ring, &lock)?;
 
         let next = if user.must_change_password {
@@ -406,27 +394,25 @@ impl Vault {
             policy.kdf,
         )?;
         ring.clear_lockout(&slot);
-        vault.conn
-            .execute(
-                "UPDATE users SET disabled = 0, must_change_password = 0, totp_secret = NULL, totp_confirmed = 0,
-                 totp_last_step = NULL, password_changed_at = ?2 WHERE id = ?1",
-                params![user.id, rfc3339(now)],
-            )
-            .map_err(VaultError::storage("recovering the account"))?;
-        vault.flush_pending(&mut ring)?;
-        let head = audit::append(
-            &vault.conn,
-            &Event {
+        let pending = std::mem::take(&mut ring.pending_audit);
+        let ((), head) = vault.write_keeping_head(now, |tx| {
+            tx.conn
+                .execute(
+                    "UPDATE users SET disabled = 0, must_change_password = 0, totp_secret = NULL, totp_confirmed = 0,
+                     totp_last_step = NULL, password_changed_at = ?2 WHERE id = ?1",
+                    params![user.id, rfc3339(now)],
+                )
+                .map_err(VaultError::storage("recovering the account"))?;
+            vault.flush_pending(tx, pending)?;
+            tx.audit(&Event {
                 actor: "recovery-key",
                 action: "user.recover",
                 target: Some(&user.username),
                 outcome: Outcome::Ok,
                 detail: None,
-            },
-            now,
-            &vault.head_key(),
-        )?;
-        ring.audit_head = Some(head);
+            })
+        })?;
+        ring.audit_head = head.map(|(h, _)| h);
         keyring_file.save(&ring, &lock)
     }
 
@@ -463,23 +449,37 @@ impl Vault {
                 "the vault file belongs to another keyring",
             ));
         }
+        Vault::assemble(conn, root, ring.vault_id, keyring_file.clone(), policy)
+    }
+
+    /// The open vault around a keyed connection, with the guard that refuses commits made
+    /// outside a unit of work.
+    fn assemble(
+        conn: Connection,
+        root: Key,
+        vault_id: Uuid,
+        keyring: KeyringFile,
+        policy: Policy,
+    ) -> Result<Vault> {
+        let unit = UnitFlag::default();
+        crate::unit::guard_commits(&conn, &unit)?;
         Ok(Vault {
             conn,
             root,
-            vault_id: ring.vault_id,
-            keyring: keyring_file.clone(),
+            vault_id,
+            keyring,
             policy,
+            unit,
         })
     }
 
     /// Writes the audit events that happened while the vault was locked.
-    fn flush_pending(&self, ring: &mut Keyring) -> Result<()> {
-        if ring.pending_audit.is_empty() {
+    fn flush_pending(&self, tx: &Tx<'_>, pending: Vec<PendingEvent>) -> Result<()> {
+        if pending.is_empty() {
             return Ok(());
         }
         let names = self.slot_names()?;
-        let head_key = self.head_key();
-        for ev in std::mem::take(&mut ring.pending_audit) {
+        for ev in pending {
             let (outcome, detail) = match ev.outcome.split_once(": ") {
                 Some((o, d)) => (o.to_string(), Some(d.to_string())),
                 None => (ev.outcome.clone(), None),
@@ -496,8 +496,7 @@ impl Vault {
             let target = known
                 .map(str::to_string)
                 .unwrap_or_else(|| "unknown user".to_string());
-            let head = audit::append(
-                &self.conn,
+            tx.audit_at(
                 &Event {
                     actor: "anonymous",
                     action: &ev.action,
@@ -506,9 +505,7 @@ impl Vault {
                     detail: detail.as_deref(),
                 },
                 ev.at,
-                &head_key,
             )?;
-            ring.audit_head = Some(head);
         }
         Ok(())
     }
@@ -526,12 +523,12 @@ impl Vault {
         Ok(names.into_iter().map(|n| (slot_id(&n), n)).collect())
     }
 
-    fn head_key(&self) -> Key {
+    pub(crate) fn head_key(&self) -> Key {
         crypto::derive(&self.root, b"audit", b"boarding-desk/audit-head/v1")
     }
 
-    /// The open database, for the crates that store records in the vault.
-    pub fn conn(&self) -> &Connection {
+    /// The open database, for the vault's repository modules.
+    pub(crate) fn conn(&self) -> &Connection {
         &self.conn
     }
 
@@ -542,12 +539,9 @@ impl Vault {
     // ---- audit ------------------------------------------------------------------------------
 
     /// Appends an audit entry and moves the keyring's head to it.
+    /// An entry on its own, as one unit of work (a denied attempt, a sign-out…).
     pub fn audit(&self, event: &Event<'_>, now: OffsetDateTime) -> Result<()> {
-        let lock = self.keyring.lock()?;
-        let head = audit::append(&self.conn, event, now, &self.head_key())?;
-        let mut ring = self.keyring.load()?;
-        ring.audit_head = Some(head);
-        self.keyring.save(&ring, &lock)
+        self.write_at(now, |tx| tx.audit(event))
     }
 
     pub fn verify_audit(&self) -> Result<audit::Report> {
@@ -667,7 +661,7 @@ impl Vault {
     /// Starts (or restarts) authenticator enrolment with a fresh secret.
     pub fn begin_totp_enrolment(&self, user_id: &str, username: &str) -> Result<Enrolment> {
         let secret = Secret::generate();
-        self.store_totp_secret(user_id, &secret)?;
+        self.write(|tx| tx.store_totp_secret(user_id, &secret))?;
         Ok(totp::enrolment(&secret, username))
     }
 
@@ -690,22 +684,21 @@ impl Vault {
                 ))
             }
         };
-        self.conn
-            .execute(
-                "UPDATE users SET totp_confirmed = 1, totp_last_step = ?2 WHERE id = ?1",
-                params![user_id, step],
-            )
-            .map_err(VaultError::storage("confirming an authenticator"))?;
-        self.audit(
-            &Event {
+        self.write_at(now, |tx| {
+            tx.conn
+                .execute(
+                    "UPDATE users SET totp_confirmed = 1, totp_last_step = ?2 WHERE id = ?1",
+                    params![user_id, step],
+                )
+                .map_err(VaultError::storage("confirming an authenticator"))?;
+            tx.audit(&Event {
                 actor: &user.username,
                 action: "user.totp_enrol",
                 target: Some(&user.username),
                 outcome: Outcome::Ok,
                 detail: None,
-            },
-            now,
-        )
+            })
+        })
     }
 
     pub fn users(&self) -> Result<Vec<User>> {
@@ -788,18 +781,19 @@ impl Vault {
         now: OffsetDateTime,
     ) -> Result<(User, OneTimePassword)> {
         let otp = OneTimePassword::generate();
-        let id = self.insert_user(username, role, true, Some(actor), now)?;
-        self.set_slot(username.as_str(), otp.expose())?;
-        self.audit(
-            &Event {
+        let id = self.write_at(now, |tx| {
+            let id = tx.insert_user(username, role, true, Some(actor), now)?;
+            tx.audit(&Event {
                 actor,
                 action: "user.create",
                 target: Some(username.as_str()),
                 outcome: Outcome::Ok,
                 detail: Some(&format!("role={role}")),
-            },
-            now,
-        )?;
+            })?;
+            // Last: the slot is only written once the user row and its entry are sure to commit.
+            tx.set_slot(username.as_str(), otp.expose())?;
+            Ok(id)
+        })?;
         Ok((self.user_by_id(&id)?, otp))
     }
 
@@ -837,23 +831,22 @@ impl Vault {
         now: OffsetDateTime,
     ) -> Result<()> {
         let user = self.user_by_id(user_id)?;
-        self.set_slot(&user.username, new_password.expose())?;
-        self.conn
-            .execute(
-                "UPDATE users SET must_change_password = 0, password_changed_at = ?2 WHERE id = ?1",
-                params![user_id, rfc3339(now)],
-            )
-            .map_err(VaultError::storage("changing a password"))?;
-        self.audit(
-            &Event {
+        self.write_at(now, |tx| {
+            tx.conn
+                .execute(
+                    "UPDATE users SET must_change_password = 0, password_changed_at = ?2 WHERE id = ?1",
+                    params![user_id, rfc3339(now)],
+                )
+                .map_err(VaultError::storage("changing a password"))?;
+            tx.audit(&Event {
                 actor: &user.username,
                 action: "user.password_change",
                 target: Some(&user.username),
                 outcome: Outcome::Ok,
                 detail: None,
-            },
-            now,
-        )
+            })?;
+            tx.set_slot(&user.username, new_password.expose())
+        })
     }
 
     /// Disables a user (their key slot is removed, so they cannot unlock at all) or re-enables
@@ -879,33 +872,31 @@ impl Vault {
                 return Err(VaultError::Conflict("the last admin cannot be disabled"));
             }
         }
-        let otp = if disabled {
-            self.remove_slot(&user.username)?;
-            None
-        } else {
-            let otp = OneTimePassword::generate();
-            self.set_slot(&user.username, otp.expose())?;
-            Some(otp)
-        };
-        self.conn
-            .execute("UPDATE users SET disabled = ?2, must_change_password = must_change_password OR ?3 WHERE id = ?1", params![user_id, disabled, !disabled])
-            .map_err(VaultError::storage("changing a user"))?;
         let action = if disabled {
             "user.disable"
         } else {
             "user.enable"
         };
-        self.audit(
-            &Event {
+        self.write_at(now, |tx| {
+            tx.conn
+                .execute("UPDATE users SET disabled = ?2, must_change_password = must_change_password OR ?3 WHERE id = ?1", params![user_id, disabled, !disabled])
+                .map_err(VaultError::storage("changing a user"))?;
+            tx.audit(&Event {
                 actor,
                 action,
                 target: Some(&user.username),
                 outcome: Outcome::Ok,
                 detail: None,
-            },
-            now,
-        )?;
-        Ok(otp)
+            })?;
+            if disabled {
+                tx.remove_slot(&user.username)?;
+                Ok(None)
+            } else {
+                let otp = OneTimePassword::generate();
+                tx.set_slot(&user.username, otp.expose())?;
+                Ok(Some(otp))
+            }
+        })
     }
 
     /// Gives a user a new one-time password (they must change it at next sign-in).
@@ -920,61 +911,58 @@ impl Vault {
             return Err(VaultError::Conflict("enable the user first"));
         }
         let otp = OneTimePassword::generate();
-        self.set_slot(&user.username, otp.expose())?;
-        self.conn
-            .execute(
-                "UPDATE users SET must_change_password = 1 WHERE id = ?1",
-                [user_id],
-            )
-            .map_err(VaultError::storage("resetting a password"))?;
-        self.audit(
-            &Event {
+        self.write_at(now, |tx| {
+            tx.conn
+                .execute(
+                    "UPDATE users SET must_change_password = 1 WHERE id = ?1",
+                    [user_id],
+                )
+                .map_err(VaultError::storage("resetting a password"))?;
+            tx.audit(&Event {
                 actor,
                 action: "user.password_reset",
                 target: Some(&user.username),
                 outcome: Outcome::Ok,
                 detail: None,
-            },
-            now,
-        )?;
+            })?;
+            tx.set_slot(&user.username, otp.expose())
+        })?;
         Ok(otp)
     }
 
     /// Clears a user's authenticator; they enrol a new one at next sign-in.
     pub fn reset_totp(&self, actor: &str, user_id: &str, now: OffsetDateTime) -> Result<()> {
         let user = self.user_by_id(user_id)?;
-        self.conn
-            .execute("UPDATE users SET totp_secret = NULL, totp_confirmed = 0, totp_last_step = NULL WHERE id = ?1", [user_id])
-            .map_err(VaultError::storage("resetting an authenticator"))?;
-        self.audit(
-            &Event {
+        self.write_at(now, |tx| {
+            tx.conn
+                .execute("UPDATE users SET totp_secret = NULL, totp_confirmed = 0, totp_last_step = NULL WHERE id = ?1", [user_id])
+                .map_err(VaultError::storage("resetting an authenticator"))?;
+            tx.audit(&Event {
                 actor,
                 action: "user.totp_reset",
                 target: Some(&user.username),
                 outcome: Outcome::Ok,
                 detail: None,
-            },
-            now,
-        )
+            })
+        })
     }
 
     /// Lifts a sign-in lockout early.
     pub fn unlock_user(&self, actor: &str, user_id: &str, now: OffsetDateTime) -> Result<()> {
         let user = self.user_by_id(user_id)?;
-        self.update_keyring(|ring| {
-            ring.clear_lockout(&slot_id(&user.username));
-            Ok(())
-        })?;
-        self.audit(
-            &Event {
+        self.write_at(now, |tx| {
+            tx.audit(&Event {
                 actor,
                 action: "user.unlock",
                 target: Some(&user.username),
                 outcome: Outcome::Ok,
                 detail: None,
-            },
-            now,
-        )
+            })?;
+            tx.update_keyring(|ring| {
+                ring.clear_lockout(&slot_id(&user.username));
+                Ok(())
+            })
+        })
     }
 
     /// Re-keys the database file with a new random key (`PRAGMA rekey`). Safe against a crash
@@ -989,7 +977,7 @@ impl Vault {
             self.conn
                 .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
                 .map_err(VaultError::storage("checkpointing before re-keying"))?;
-            db::rekey(&self.conn, &new_key)?;
+            self.unguarded(|| db::rekey(&self.conn, &new_key))?;
             ring.db_key = ring.db_key_next.take().unwrap_or_default();
             self.keyring.save(&ring, &lock)?;
         }

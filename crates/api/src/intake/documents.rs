@@ -93,17 +93,20 @@ pub fn add_document(
         .ok_or_else(|| Error::invalid_input("file", "must be a PDF, PNG or JPEG file"))?;
     let session = slot.require(Access::Write, "document.add")?;
     let id = new_id();
-    let meta = session.vault().add_document(&NewDocument {
-        id: &id,
-        application_id,
-        kind: kind.as_str(),
-        media_type,
-        file_name: &file_name,
-        content,
-        actor: session.username(),
-        now_ms: now_ms(OffsetDateTime::now_utc()),
+    let meta = session.write(|w| {
+        let v = w.add_document(&NewDocument {
+            id: &id,
+            application_id,
+            kind: kind.as_str(),
+            media_type,
+            file_name: &file_name,
+            content,
+            actor: session.username(),
+            now_ms: now_ms(OffsetDateTime::now_utc()),
+        })?;
+        w.audit("document.add", Some(application_id), Outcome::Ok, Some(&id))?;
+        Ok(v)
     })?;
-    session.audit("document.add", Some(application_id), Outcome::Ok, Some(&id))?;
     Ok(meta)
 }
 
@@ -125,13 +128,16 @@ pub fn document_content(
 
 pub fn delete_document(slot: &mut SessionSlot, id: &str) -> Result<()> {
     let session = slot.require(Access::Write, "document.delete")?;
-    let meta = session.vault().delete_document(id)?;
-    session.audit(
-        "document.delete",
-        Some(&meta.application_id),
-        Outcome::Ok,
-        Some(id),
-    )?;
+    session.write(|w| {
+        let v = w.delete_document(id)?;
+        w.audit(
+            "document.delete",
+            Some(&v.application_id),
+            Outcome::Ok,
+            Some(id),
+        )?;
+        Ok(v)
+    })?;
     Ok(())
 }
 

@@ -1199,6 +1199,11 @@ pub(crate) fn import_as(
         return Err(Error::invalid_input("file", "must be at most 256 MB"));
     }
     let format = Format::detect(file_name, &from.head()?);
+    // Only the file's base name is audited, never a path or its content.
+    let file_label = std::path::Path::new(file_name)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let sealer = session.vault().sealer();
     let actor = session.username().to_string();
     let vault = session.vault();
@@ -1243,7 +1248,19 @@ pub(crate) fn import_as(
                         keep_rows.push(row);
                         keep.push(prepared);
                     }
-                    let results = vault.insert_prepared(&keep)?;
+                    // Each batch commits with its own audit entry: a crash after it leaves
+                    // stored applications the log has seen.
+                    let results = session.write(|w| {
+                        let results = w.insert_prepared(&keep)?;
+                        let stored = results.iter().filter(|r| r.is_ok()).count();
+                        w.audit(
+                            "application.import_batch",
+                            None,
+                            Outcome::Ok,
+                            Some(&format!("{stored} stored from {file_label}")),
+                        )?;
+                        Ok(results)
+                    })?;
                     seen.batch.clear();
                     for ((row, result), prepared) in keep_rows.into_iter().zip(results).zip(&keep) {
                         match result {

@@ -102,15 +102,17 @@ pub fn save_draft(slot: &mut SessionSlot, input: SaveDraft) -> Result<Applicatio
                 .check(now, Completeness::Draft)
                 .map_err(Error::fields)?;
             let id = new_id();
-            session.vault().insert_application(&NewApplication {
-                id: &id,
-                status: ApplicationStatus::Draft,
-                source: Source::Wizard,
-                form: &form,
-                actor: session.username(),
-                now_ms: now_ms(now),
+            session.write(|w| {
+                w.insert_application(&NewApplication {
+                    id: &id,
+                    status: ApplicationStatus::Draft,
+                    source: Source::Wizard,
+                    form: &form,
+                    actor: session.username(),
+                    now_ms: now_ms(now),
+                })?;
+                w.audit("application.create", Some(&id), Outcome::Ok, None)
             })?;
-            session.audit("application.create", Some(&id), Outcome::Ok, None)?;
             view(session, &id)
         }
         Some(id) => {
@@ -122,14 +124,10 @@ pub fn save_draft(slot: &mut SessionSlot, input: SaveDraft) -> Result<Applicatio
             let form = form
                 .check(now, Completeness::Draft)
                 .map_err(Error::fields)?;
-            session.vault().update_application(
-                &id,
-                version,
-                &form,
-                session.username(),
-                now_ms(now),
-            )?;
-            session.audit("application.update", Some(&id), Outcome::Ok, None)?;
+            session.write(|w| {
+                w.update_application(&id, version, &form, session.username(), now_ms(now))?;
+                w.audit("application.update", Some(&id), Outcome::Ok, None)
+            })?;
             view(session, &id)
         }
     }
@@ -160,33 +158,33 @@ pub fn submit(slot: &mut SessionSlot, id: &str, version: i64) -> Result<Applicat
             ))
         }
     };
-    session.vault().transition_application(
-        id,
-        version,
-        to,
-        session.username(),
-        None,
-        now_ms(now),
-    )?;
-    session.audit("application.submit", Some(id), Outcome::Ok, None)?;
-    if crate::screening::screen_if_possible(session, id)?.is_none() {
-        crate::review::reassess(session.vault(), id)?;
-    }
+    session.write(|w| {
+        w.transition_application(id, version, to, session.username(), None, now_ms(now))?;
+        w.audit("application.submit", Some(id), Outcome::Ok, None)?;
+        // Screened (when lists are loaded) and scored with the submission: a submitted
+        // application is never in the queue unassessed.
+        if crate::screening::screen_if_possible(w, id)?.is_none() {
+            crate::review::reassess(w, id)?;
+        }
+        Ok(())
+    })?;
     view(session, id)
 }
 
 pub fn withdraw(slot: &mut SessionSlot, id: &str, version: i64) -> Result<ApplicationView> {
     let session = slot.require(Access::Write, "application.withdraw")?;
     let now = OffsetDateTime::now_utc();
-    session.vault().transition_application(
-        id,
-        version,
-        ApplicationStatus::Withdrawn,
-        session.username(),
-        None,
-        now_ms(now),
-    )?;
-    session.audit("application.withdraw", Some(id), Outcome::Ok, None)?;
+    session.write(|w| {
+        w.transition_application(
+            id,
+            version,
+            ApplicationStatus::Withdrawn,
+            session.username(),
+            None,
+            now_ms(now),
+        )?;
+        w.audit("application.withdraw", Some(id), Outcome::Ok, None)
+    })?;
     view(session, id)
 }
 

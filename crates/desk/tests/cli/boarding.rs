@@ -29,6 +29,25 @@ pub(crate) fn code(secret: &str, steps_ahead: u64) -> String {
     secret.code_at(now + 30 * steps_ahead)
 }
 
+/// A new vault in `dir` whose founding admin `alice` (password `password`) is signed in and
+/// enrolled, with the admin's authenticator secret.
+pub(crate) fn admin_signed_in(dir: &DataDir, password: &str) -> (SessionSlot, String) {
+    let mut admin = SessionSlot::new();
+    let setup = auth::setup_vault(
+        dir,
+        SetupInput {
+            username: "alice".into(),
+            password: password.into(),
+        },
+        &mut admin,
+        policy(),
+    )
+    .unwrap();
+    let admin_secret = setup.session.enrolment.unwrap().secret;
+    auth::confirm_totp(&mut admin, &code(&admin_secret, 0)).unwrap();
+    (admin, admin_secret)
+}
+
 /// An enrolled user's authenticator secret (the admin creates, the user finishes sign-in).
 fn user(dir: &DataDir, admin: &mut SessionSlot, name: &str) -> String {
     let (secret, mut slot) = user_signed_in(dir, admin, name);
@@ -122,19 +141,7 @@ fn kill_9_mid_drain_at_several_points_loses_nothing_and_duplicates_nothing() {
 
     let tmp = tempfile::tempdir().unwrap();
     let dir = DataDir::open(tmp.path()).unwrap();
-    let mut admin = SessionSlot::new();
-    let setup = auth::setup_vault(
-        &dir,
-        SetupInput {
-            username: "alice".into(),
-            password: "correct horse battery".into(),
-        },
-        &mut admin,
-        policy(),
-    )
-    .unwrap();
-    let admin_secret = setup.session.enrolment.unwrap().secret;
-    auth::confirm_totp(&mut admin, &code(&admin_secret, 0)).unwrap();
+    let (mut admin, _) = admin_signed_in(&dir, "correct horse battery");
     boarding::set_platform(
         &mut admin,
         SetPlatformInput {

@@ -5,6 +5,7 @@
 
 mod boarding;
 mod sanctions;
+mod unit_of_work;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -7,18 +7,29 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use api::auth::{self, SetupInput};
-use api::{intake, review, screening, DataDir, SessionSlot};
+use api::{intake, review, screening, DataDir};
 
-use crate::boarding::{code, policy, user_signed_in, PW};
+use crate::boarding::{admin_signed_in, code, user_signed_in, PW};
 
 /// `desk --user NAME ARGS` with the password and the next authenticator code on stdin.
 fn run(dir: &Path, user: &str, secret: &str, args: &[&str]) -> Output {
+    run_with(dir, user, secret, args, &[])
+}
+
+/// [`run`] with extra environment variables (a test failpoint).
+pub(crate) fn run_with(
+    dir: &Path,
+    user: &str,
+    secret: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_desk"))
         .arg("--data-dir")
         .arg(dir)
         .args(["--user", user])
         .args(args)
+        .envs(env.iter().copied())
         .env("BOARDING_DESK_TEST_KDF", "minimum")
         .env_remove("BOARDING_DESK_DATA_DIR")
         .stdin(Stdio::piped())
@@ -33,7 +44,7 @@ fn run(dir: &Path, user: &str, secret: &str, args: &[&str]) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn text(o: &Output) -> String {
+pub(crate) fn text(o: &Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&o.stdout),
@@ -51,19 +62,7 @@ fn hits_are_listed_and_dispositioned_and_a_match_cannot_be_approved() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let dir = DataDir::open(tmp.path()).unwrap();
-    let mut admin = SessionSlot::new();
-    let setup = auth::setup_vault(
-        &dir,
-        SetupInput {
-            username: "alice".into(),
-            password: PW.into(),
-        },
-        &mut admin,
-        policy(),
-    )
-    .unwrap();
-    let admin_secret = setup.session.enrolment.unwrap().secret;
-    auth::confirm_totp(&mut admin, &code(&admin_secret, 0)).unwrap();
+    let (mut admin, admin_secret) = admin_signed_in(&dir, PW);
     screening::import_lists(&mut admin, &lists).unwrap();
     let mut form = intake::demo::low_risk(3);
     let control = form.people.iter_mut().find(|p| p.is_control).unwrap();

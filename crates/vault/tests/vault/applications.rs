@@ -1,4 +1,5 @@
 use desk_vault::applications::{ListFilter, NewApplication, Source};
+use desk_vault::testing::Raw;
 use desk_vault::{Vault, VaultError, VAULT_FILE};
 use domain::intake::{ApplicationStatus, IndexKind};
 
@@ -23,7 +24,10 @@ fn vault_with(n: u32) -> (tempfile::TempDir, Vault) {
     let batch: Vec<_> = (0..n as usize)
         .map(|i| new(&ids[i], &forms[i], 1_000 + i as i64))
         .collect();
-    let results = created.vault.insert_applications(&batch).unwrap();
+    let results = created
+        .vault
+        .write(|tx| tx.insert_applications(&batch))
+        .unwrap();
     assert!(results.iter().all(Result::is_ok));
     (tmp, created.vault)
 }
@@ -79,7 +83,10 @@ fn one_bad_application_in_a_batch_leaves_no_trace_and_spares_the_others() {
         new("c", &good, 3),
         new("a", &good, 4), // duplicate id
     ];
-    let results = created.vault.insert_applications(&batch).unwrap();
+    let results = created
+        .vault
+        .write(|tx| tx.insert_applications(&batch))
+        .unwrap();
     assert!(results[0].is_ok() && results[2].is_ok());
     assert!(matches!(
         results[1],
@@ -95,7 +102,7 @@ fn one_bad_application_in_a_batch_leaves_no_trace_and_spares_the_others() {
     ));
     let orphans: i64 = created
         .vault
-        .conn()
+        .raw_conn()
         .query_row(
             "SELECT (SELECT count(*) FROM application_people WHERE application_id = 'b')
                   + (SELECT count(*) FROM bank_accounts WHERE application_id = 'b')
@@ -118,20 +125,23 @@ fn updates_need_the_current_version_and_an_editable_status() {
     let (created, _) = created(tmp.path());
     let v = &created.vault;
     let f = form(1);
-    v.insert_application(&NewApplication {
-        status: ApplicationStatus::Draft,
-        ..new("d", &f, 10)
+    v.write(|tx| {
+        tx.insert_application(&NewApplication {
+            status: ApplicationStatus::Draft,
+            ..new("d", &f, 10)
+        })
     })
     .unwrap();
     let mut changed = f.clone();
     changed.business.dba = "New DBA".into();
     changed.business.ein = "12-9999999".into();
     assert_eq!(
-        v.update_application("d", 1, &changed, "uma", 20).unwrap(),
+        v.write(|tx| tx.update_application("d", 1, &changed, "uma", 20))
+            .unwrap(),
         2
     );
     assert!(matches!(
-        v.update_application("d", 1, &changed, "uma", 30),
+        v.write(|tx| tx.update_application("d", 1, &changed, "uma", 30)),
         Err(VaultError::Conflict(_))
     ));
     assert_eq!(v.application("d").unwrap().form.business.dba, "New DBA");
@@ -147,20 +157,34 @@ fn updates_need_the_current_version_and_an_editable_status() {
     );
 
     assert_eq!(
-        v.transition_application("d", 2, ApplicationStatus::Submitted, ADMIN, None, 40)
-            .unwrap(),
+        v.write(|tx| tx.transition_application(
+            "d",
+            2,
+            ApplicationStatus::Submitted,
+            ADMIN,
+            None,
+            40
+        ))
+        .unwrap(),
         3
     );
     assert!(
         matches!(
-            v.update_application("d", 3, &f, "uma", 50),
+            v.write(|tx| tx.update_application("d", 3, &f, "uma", 50)),
             Err(VaultError::Conflict(_))
         ),
         "a submitted application is not editable"
     );
     assert!(
         matches!(
-            v.transition_application("d", 3, ApplicationStatus::Approved, ADMIN, None, 60),
+            v.write(|tx| tx.transition_application(
+                "d",
+                3,
+                ApplicationStatus::Approved,
+                ADMIN,
+                None,
+                60
+            )),
             Err(VaultError::Conflict(_))
         ),
         "submitted cannot jump to approved"
@@ -230,7 +254,7 @@ fn lists_filter_search_and_page_newest_first() {
 #[test]
 fn shredding_an_application_key_makes_its_parts_unreadable() {
     let (_tmp, vault) = vault_with(1);
-    assert!(vault.shred_record("app-0000").unwrap());
+    assert!(vault.write(|tx| tx.shred_record("app-0000")).unwrap());
     assert!(matches!(
         vault.application("app-0000"),
         Err(VaultError::NotFound(_))
@@ -243,7 +267,7 @@ fn no_sealed_value_is_in_the_file_even_after_decrypting_the_pages() {
     let (tmp, vault) = vault_with(1);
     let f = form(0);
     let bodies: Vec<Vec<u8>> = vault
-        .conn()
+        .raw_conn()
         .prepare("SELECT body FROM application_people UNION ALL SELECT body FROM bank_accounts UNION ALL SELECT body FROM applications")
         .unwrap()
         .query_map([], |r| r.get(0))
@@ -265,7 +289,7 @@ fn no_sealed_value_is_in_the_file_even_after_decrypting_the_pages() {
         }
     }
     vault
-        .conn()
+        .raw_conn()
         .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
         .unwrap();
     let raw = std::fs::read(tmp.path().join(VAULT_FILE)).unwrap();
@@ -290,7 +314,9 @@ fn status_counts_follow_inserts_and_transitions() {
     assert_eq!(count(None), 4);
     assert_eq!(count(Some(ApplicationStatus::Submitted)), 4);
     vault
-        .transition_application("app-0001", 1, ApplicationStatus::InReview, ADMIN, None, 9)
+        .write(|tx| {
+            tx.transition_application("app-0001", 1, ApplicationStatus::InReview, ADMIN, None, 9)
+        })
         .unwrap();
     assert_eq!(count(Some(ApplicationStatus::Submitted)), 3);
     assert_eq!(count(Some(ApplicationStatus::InReview)), 1);

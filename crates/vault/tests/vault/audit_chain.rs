@@ -1,10 +1,11 @@
 use crate::support::*;
+use desk_vault::testing::Raw;
 
 #[test]
 fn the_audit_log_refuses_updates_and_deletes() {
     let tmp = tempfile::tempdir().unwrap();
     let (created, _) = created(tmp.path());
-    let conn = created.vault.conn();
+    let conn = created.vault.raw_conn();
     assert!(
         conn.execute("UPDATE audit SET actor = 'mallory'", [])
             .is_err(),
@@ -20,7 +21,7 @@ fn the_audit_log_refuses_updates_and_deletes() {
 fn verify_finds_an_altered_entry() {
     let tmp = tempfile::tempdir().unwrap();
     let (created, _) = created(tmp.path());
-    let conn = created.vault.conn();
+    let conn = created.vault.raw_conn();
     conn.execute_batch(
         "DROP TRIGGER audit_no_update; UPDATE audit SET actor = 'mallory' WHERE seq = 2;",
     )
@@ -40,7 +41,7 @@ fn verify_finds_a_truncated_log_through_the_keyring_head() {
     let (created, _) = created(tmp.path());
     let total = created.vault.verify_audit().unwrap().entries;
     assert!(total >= 3, "creation, user and enrolment were logged");
-    let conn = created.vault.conn();
+    let conn = created.vault.raw_conn();
     conn.execute_batch(&format!(
         "DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq = {total};"
     ))

@@ -31,7 +31,10 @@ fn backed_up() -> (
             now_ms: 1,
         })
         .collect();
-    created.vault.insert_applications(&batch).unwrap();
+    created
+        .vault
+        .write(|tx| tx.insert_applications(&batch))
+        .unwrap();
     let out = tmp.path().join("backup.desk");
     let summary = created
         .vault

@@ -1,3 +1,4 @@
+use desk_vault::testing::Raw;
 use std::fs;
 
 use desk_vault::{Vault, VaultError, KEYRING_FILE, VAULT_FILE};
@@ -22,7 +23,7 @@ fn must_be_damaged(
 fn checkpoint(dir: &std::path::Path, secret: &str) {
     let vault = sign_in_admin(dir, secret, at(1));
     vault
-        .conn()
+        .raw_conn()
         .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
         .unwrap();
 }
@@ -134,12 +135,15 @@ fn known_values_never_appear_in_the_raw_files() {
         ("owner_name", "Quentin Quarterman"),
     ];
     vault
-        .conn()
+        .raw_conn()
         .execute_batch(
             "CREATE TABLE test_records (id TEXT, field TEXT, sealed BLOB, plain TEXT, idx BLOB)",
         )
         .unwrap();
-    let key = vault.record_key("app-1").unwrap();
+    let key = {
+        let _unguarded = vault.raw_conn();
+        vault.record_key("app-1").unwrap()
+    };
     for (field, value) in values {
         // Sealed fields, and (to prove the file encryption alone) one plain column too.
         let plain = if field == "legal_name" || field == "owner_name" {
@@ -148,7 +152,7 @@ fn known_values_never_appear_in_the_raw_files() {
             None
         };
         vault
-            .conn()
+            .raw_conn()
             .execute(
                 "INSERT INTO test_records VALUES ('app-1', ?1, ?2, ?3, ?4)",
                 rusqlite::params![
@@ -164,7 +168,7 @@ fn known_values_never_appear_in_the_raw_files() {
         .open(
             "ein",
             &vault
-                .conn()
+                .raw_conn()
                 .query_row(
                     "SELECT sealed FROM test_records WHERE field='ein'",
                     [],
@@ -203,7 +207,7 @@ fn known_values_never_appear_in_the_raw_files() {
         );
     }
 
-    assert!(vault.shred_record("app-1").unwrap());
+    assert!(vault.write(|tx| tx.shred_record("app-1")).unwrap());
     assert!(
         vault.existing_record_key("app-1").unwrap().is_none(),
         "a shredded record has no key left"

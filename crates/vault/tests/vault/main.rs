@@ -11,4 +11,5 @@ mod backup;
 mod damage;
 mod retention;
 mod sign_in;
+mod unit_of_work;
 mod users;

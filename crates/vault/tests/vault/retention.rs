@@ -20,34 +20,40 @@ fn an_expired_record_erases_to_a_tombstone_and_a_recent_one_is_kept() {
         ("old", &forms[0], now - 6 * YEAR),
         ("new", &forms[1], now - YEAR),
     ] {
-        v.insert_application(&NewApplication {
-            id,
-            status: ApplicationStatus::Submitted,
-            source: Source::Import,
-            form: f,
-            actor: ADMIN,
-            now_ms: declined_at - 1000,
+        v.write(|tx| {
+            tx.insert_application(&NewApplication {
+                id,
+                status: ApplicationStatus::Submitted,
+                source: Source::Import,
+                form: f,
+                actor: ADMIN,
+                now_ms: declined_at - 1000,
+            })
         })
         .unwrap();
         let version = v.application_summary(id).unwrap().version;
         let version = v
-            .transition_application(
+            .write(|tx| {
+                tx.transition_application(
+                    id,
+                    version,
+                    ApplicationStatus::InReview,
+                    ADMIN,
+                    None,
+                    declined_at - 500,
+                )
+            })
+            .unwrap();
+        v.write(|tx| {
+            tx.transition_application(
                 id,
                 version,
-                ApplicationStatus::InReview,
+                ApplicationStatus::Declined,
                 ADMIN,
                 None,
-                declined_at - 500,
+                declined_at,
             )
-            .unwrap();
-        v.transition_application(
-            id,
-            version,
-            ApplicationStatus::Declined,
-            ADMIN,
-            None,
-            declined_at,
-        )
+        })
         .unwrap();
     }
     let old = v.retention_facts("old").unwrap();
@@ -67,7 +73,8 @@ fn an_expired_record_erases_to_a_tombstone_and_a_recent_one_is_kept() {
         vec!["old".to_string()]
     );
 
-    v.set_legal_hold("old", Some("subpoena 2031-17")).unwrap();
+    v.write(|tx| tx.set_legal_hold("old", Some("subpoena 2031-17")))
+        .unwrap();
     assert_eq!(
         decide(&v.retention_facts("old").unwrap(), 5, now),
         Some(("refused_hold", None))
@@ -78,14 +85,14 @@ fn an_expired_record_erases_to_a_tombstone_and_a_recent_one_is_kept() {
             .is_empty(),
         "a hold wins"
     );
-    v.set_legal_hold("old", None).unwrap();
+    v.write(|tx| tx.set_legal_hold("old", None)).unwrap();
 
     let ein = digits(&forms[0].business.ein);
     assert_eq!(
         v.applications_with(IndexKind::Ein, &ein).unwrap(),
         vec!["old".to_string()]
     );
-    v.erase_application("old", now).unwrap();
+    v.write(|tx| tx.erase_application("old", now)).unwrap();
     assert!(
         v.application("old").is_err(),
         "the sealed parts never open again"

@@ -1,0 +1,349 @@
+//! The unit of work: the one way to change the vault.
+//!
+//! [`Vault::write`] opens one `BEGIN IMMEDIATE` transaction, hands the closure a [`Tx`], and
+//! commits only when the closure succeeds. Everything the closure changes — the business rows
+//! *and* the audit entries it appends with [`Tx::audit`] — commits together or not at all: a
+//! crash between a change and its audit entry leaves neither (PCI DSS 10.2). The keyring's copy
+//! of the audit head moves after the commit; a crash before that leaves the head one step
+//! behind, which `audit verify` accepts (it only refuses a log shorter than the head).
+//!
+//! Outside a unit the connection refuses to commit anything (a commit hook turns any stray
+//! autocommit write into a rollback), so a repository method that writes can only take effect
+//! inside [`Vault::write`].
+
+use std::cell::RefCell;
+use std::ops::Deref;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+
+use crate::audit::{self, Event};
+use crate::keyring::AuditHead;
+use crate::{Result, Vault, VaultError};
+
+/// An open unit of work. Reads and writes through it (it dereferences to the vault's
+/// repository methods) all belong to one transaction.
+pub struct Tx<'v> {
+    vault: &'v Vault,
+    now: OffsetDateTime,
+    head: RefCell<Option<AuditHead>>,
+    /// The last action audited in this unit (names the unit for the test failpoints).
+    action: RefCell<String>,
+}
+
+impl Deref for Tx<'_> {
+    type Target = Vault;
+    fn deref(&self) -> &Vault {
+        self.vault
+    }
+}
+
+impl Tx<'_> {
+    /// Appends `event` to the audit log inside this unit: it commits with the change it
+    /// records, or not at all.
+    pub fn audit(&self, event: &Event<'_>) -> Result<()> {
+        failpoint("audit.append", event.action);
+        self.audit_at(event, self.now)
+    }
+
+    /// An entry that happened earlier than the unit (sign-in failures recorded while the
+    /// vault was locked).
+    pub(crate) fn audit_at(&self, event: &Event<'_>, at: OffsetDateTime) -> Result<()> {
+        let head = audit::append(self.vault.conn(), event, at, &self.vault.head_key())?;
+        *self.head.borrow_mut() = Some(head);
+        event.action.clone_into(&mut self.action.borrow_mut());
+        Ok(())
+    }
+
+    /// The time this unit started (every audit entry of the unit carries it).
+    pub fn now(&self) -> OffsetDateTime {
+        self.now
+    }
+}
+
+/// Whether a unit is open on a connection; read by the commit hook.
+#[derive(Clone, Default)]
+pub(crate) struct UnitFlag(Arc<AtomicBool>);
+
+impl UnitFlag {
+    fn set(&self, open: bool) {
+        self.0.store(open, Ordering::SeqCst);
+    }
+}
+
+/// Installs the hook that refuses commits outside a unit of work.
+pub(crate) fn guard_commits(conn: &rusqlite::Connection, flag: &UnitFlag) -> Result<()> {
+    let flag = flag.clone();
+    // Returning true turns the commit into a rollback.
+    conn.commit_hook(Some(move || !flag.0.load(Ordering::SeqCst)))
+        .map_err(VaultError::storage("guarding the vault's commits"))
+}
+
+/// Rolls back when dropped before `commit` (an error or a panic in the closure).
+struct Open<'v> {
+    vault: &'v Vault,
+    done: bool,
+}
+
+impl Open<'_> {
+    fn commit(mut self) -> Result<()> {
+        let sql = "COMMIT";
+        self.done = true;
+        let out = self.vault.conn().execute_batch(sql);
+        if out.is_err() && !self.vault.conn().is_autocommit() {
+            let _ = self.vault.conn().execute_batch("ROLLBACK");
+        }
+        self.vault.unit.set(false);
+        out.map_err(VaultError::storage("committing a change"))
+    }
+}
+
+impl Drop for Open<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = self.vault.conn().execute_batch("ROLLBACK");
+            self.vault.unit.set(false);
+        }
+    }
+}
+
+impl Vault {
+    /// Runs `f` as one unit of work and commits it with its audit entries; the keyring's audit
+    /// head then moves to the last entry appended.
+    pub fn write<T, E: From<VaultError>>(
+        &self,
+        f: impl FnOnce(&Tx<'_>) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        self.write_at(OffsetDateTime::now_utc(), f)
+    }
+
+    /// The same, with the unit's audit time given (tests and benches that set the clock).
+    pub fn write_at<T, E: From<VaultError>>(
+        &self,
+        now: OffsetDateTime,
+        f: impl FnOnce(&Tx<'_>) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        let (out, head) = self.write_keeping_head(now, f)?;
+        if let Some((head, action)) = head {
+            failpoint("audit.head", &action);
+            self.advance_head(head)?;
+        }
+        Ok(out)
+    }
+
+    /// The same at a given time, leaving the audit head to the caller (sign-in keeps the
+    /// keyring locked and saves it once).
+    pub(crate) fn write_keeping_head<T, E: From<VaultError>>(
+        &self,
+        now: OffsetDateTime,
+        f: impl FnOnce(&Tx<'_>) -> std::result::Result<T, E>,
+    ) -> std::result::Result<(T, Option<(AuditHead, String)>), E> {
+        if !self.conn().is_autocommit() {
+            return Err(
+                VaultError::Conflict("a unit of work was started inside another one").into(),
+            );
+        }
+        self.conn()
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(VaultError::storage("starting a change"))?;
+        self.unit.set(true);
+        let open = Open {
+            vault: self,
+            done: false,
+        };
+        let tx = Tx {
+            vault: self,
+            now,
+            head: RefCell::new(None),
+            action: RefCell::new(String::new()),
+        };
+        let out = f(&tx)?;
+        let action = tx.action.into_inner();
+        failpoint("unit.commit", &action);
+        open.commit()?;
+        Ok((out, tx.head.into_inner().map(|h| (h, action))))
+    }
+
+    /// Moves the keyring's head forward (never back: a unit that committed earlier may save
+    /// after a later one).
+    fn advance_head(&self, head: AuditHead) -> Result<()> {
+        let lock = self.keyring.lock()?;
+        let mut ring = self.keyring.load()?;
+        if ring.audit_head.as_ref().is_some_and(|h| h.seq >= head.seq) {
+            return Ok(());
+        }
+        ring.audit_head = Some(head);
+        self.keyring.save(&ring, &lock)
+    }
+
+    /// Runs `f` with commits allowed outside a unit: for the statements that rewrite the whole
+    /// file (re-keying) or another database (a backup export), which carry no business change.
+    pub(crate) fn unguarded<T>(&self, f: impl FnOnce() -> T) -> T {
+        self.unit.set(true);
+        let out = f();
+        self.unit.set(false);
+        out
+    }
+
+    /// Runs `f` under a savepoint of the open unit: whole or not at all. Repository methods
+    /// that make several writes use it so a failure half-way leaves the unit as it was.
+    pub(crate) fn savepoint<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        if self.conn().is_autocommit() {
+            return Err(VaultError::Conflict(
+                "a change was attempted outside a unit of work",
+            ));
+        }
+        let run = |sql: &str| {
+            self.conn()
+                .prepare_cached(sql)
+                .and_then(|mut s| s.execute([]))
+                .map(|_| ())
+                .map_err(VaultError::storage("running a savepoint"))
+        };
+        run("SAVEPOINT part")?;
+        match f() {
+            Ok(v) => {
+                run("RELEASE part")?;
+                Ok(v)
+            }
+            Err(e) => {
+                run("ROLLBACK TO part")?;
+                run("RELEASE part")?;
+                Err(e)
+            }
+        }
+    }
+}
+
+/// A savepoint of the open unit, released by [`Part::commit`] and rolled back when dropped
+/// before it: a repository method's several writes are whole or absent within the unit.
+pub(crate) struct Part<'c> {
+    conn: &'c rusqlite::Connection,
+    done: bool,
+}
+
+impl Deref for Part<'_> {
+    type Target = rusqlite::Connection;
+    fn deref(&self) -> &rusqlite::Connection {
+        self.conn
+    }
+}
+
+impl Part<'_> {
+    pub(crate) fn commit(mut self) -> rusqlite::Result<()> {
+        self.done = true;
+        self.conn.execute_batch("RELEASE part")
+    }
+}
+
+impl Drop for Part<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = self.conn.execute_batch("ROLLBACK TO part; RELEASE part");
+        }
+    }
+}
+
+impl Vault {
+    /// Refuses a change outside a unit of work (the commit guard would roll it back anyway;
+    /// this says so before anything runs).
+    pub(crate) fn in_unit(&self) -> Result<()> {
+        if self.conn().is_autocommit() {
+            return Err(VaultError::Conflict(
+                "a change was attempted outside a unit of work",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Opens a [`Part`]; refused outside a unit of work.
+    pub(crate) fn part(&self) -> Result<Part<'_>> {
+        self.in_unit()?;
+        self.conn()
+            .prepare_cached("SAVEPOINT part")
+            .and_then(|mut s| s.execute([]))
+            .map_err(VaultError::storage("starting a savepoint"))?;
+        Ok(Part {
+            conn: self.conn(),
+            done: false,
+        })
+    }
+}
+
+/// A test-only crash point: with `BOARDING_DESK_FAILPOINT=<name>:<action>` in a debug build the
+/// process aborts here, in the unit that audits `action`, as a power cut would stop it:
+/// - `audit.append` — the unit's business writes are done, its audit entry is not;
+/// - `unit.commit` — everything is written, nothing committed;
+/// - `audit.head` — committed, the keyring's audit head not yet moved.
+///
+/// Release builds have no failpoints.
+pub(crate) fn failpoint(name: &str, action: &str) {
+    #[cfg(debug_assertions)]
+    if let Some(armed) = std::env::var_os("BOARDING_DESK_FAILPOINT") {
+        if armed.to_str() == Some(&format!("{name}:{action}")) {
+            std::process::abort();
+        }
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = (name, action);
+}
+
+/// Test support, in debug builds only: the raw connection of an attacker who holds the key
+/// (to tamper with rows and prove it is detected), and clock hooks the journeys need.
+#[cfg(debug_assertions)]
+#[doc(hidden)]
+pub mod testing {
+    use super::*;
+
+    /// The connection with the commit guard off for as long as it is held.
+    pub struct Unguarded<'v>(&'v Vault);
+
+    impl Deref for Unguarded<'_> {
+        type Target = rusqlite::Connection;
+        fn deref(&self) -> &rusqlite::Connection {
+            self.0.conn()
+        }
+    }
+
+    impl Drop for Unguarded<'_> {
+        fn drop(&mut self) {
+            self.0.unit.set(false);
+        }
+    }
+
+    pub trait Raw {
+        fn raw_conn(&self) -> Unguarded<'_>;
+    }
+
+    impl Raw for Vault {
+        fn raw_conn(&self) -> Unguarded<'_> {
+            self.unit.set(true);
+            Unguarded(self)
+        }
+    }
+}
+
+#[cfg(debug_assertions)]
+impl testing::Unguarded<'_> {
+    /// Makes an account look created at `created_at` (RFC 3339): the 24-hour rule for second
+    /// approvers is tested without waiting a day. Returns the rows changed.
+    pub fn age_user(&self, username: &str, created_at: &str) -> Result<usize> {
+        self.execute(
+            "UPDATE users SET created_at = ?2 WHERE username = ?1",
+            [username, created_at],
+        )
+        .map_err(VaultError::storage("ageing a user"))
+    }
+
+    /// Moves an application's withdrawal `by_ms` into the past (retention is tested without
+    /// waiting years). Returns the rows changed.
+    pub fn backdate_withdrawal(&self, application_id: &str, by_ms: i64) -> Result<usize> {
+        self.execute(
+            "UPDATE application_history SET at = at - ?2
+             WHERE application_id = ?1 AND to_status = 'withdrawn'",
+            rusqlite::params![application_id, by_ms],
+        )
+        .map_err(VaultError::storage("backdating a withdrawal"))
+    }
+}

@@ -1,0 +1,95 @@
+//! The unit of work: the one way to change the vault. A write outside it is refused and leaves
+//! nothing; a unit that fails leaves neither its changes nor its audit entries.
+
+use desk_vault::applications::{NewApplication, Source};
+use desk_vault::audit::{Event, Outcome};
+use desk_vault::VaultError;
+use domain::intake::ApplicationStatus;
+
+use crate::support::*;
+
+fn count(vault: &desk_vault::Vault) -> usize {
+    vault
+        .list_applications(&Default::default(), 50, None)
+        .unwrap()
+        .items
+        .len()
+}
+
+#[test]
+fn a_write_outside_a_unit_is_refused_and_leaves_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (created, _) = created(tmp.path());
+    let f = form(0);
+    let new = NewApplication {
+        id: "app-1",
+        status: ApplicationStatus::Submitted,
+        source: Source::Import,
+        form: &f,
+        actor: ADMIN,
+        now_ms: 1,
+    };
+    let err = created.vault.insert_application(&new).unwrap_err();
+    assert!(
+        matches!(err, VaultError::Conflict(m) if m.contains("outside a unit of work")),
+        "{err:?}"
+    );
+    assert!(
+        created.vault.shred_record("app-1").is_err(),
+        "single statements too"
+    );
+    assert_eq!(count(&created.vault), 0);
+}
+
+#[test]
+fn a_failed_unit_leaves_neither_its_change_nor_its_audit_entry() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (created, _) = created(tmp.path());
+    let vault = &created.vault;
+    let entries = vault.verify_audit().unwrap().entries;
+    let f = form(0);
+    let create = |tx: &desk_vault::Tx<'_>| {
+        tx.insert_application(&NewApplication {
+            id: "app-1",
+            status: ApplicationStatus::Submitted,
+            source: Source::Import,
+            form: &f,
+            actor: ADMIN,
+            now_ms: 1,
+        })?;
+        tx.audit(&Event {
+            actor: ADMIN,
+            action: "application.create",
+            target: Some("app-1"),
+            outcome: Outcome::Ok,
+            detail: None,
+        })
+    };
+    let out: Result<(), VaultError> = vault.write(|tx| {
+        create(tx)?;
+        Err(VaultError::Conflict("changed my mind"))
+    });
+    assert!(out.is_err());
+    assert_eq!(count(vault), 0, "the application rolled back");
+    let report = vault.verify_audit().unwrap();
+    assert_eq!(report.entries, entries, "its audit entry rolled back too");
+    assert!(report.intact);
+
+    // The same unit committing stores both, and the keyring's head follows.
+    vault.write(create).unwrap();
+    assert_eq!(count(vault), 1);
+    let report = vault.verify_audit().unwrap();
+    assert_eq!(report.entries, entries + 1);
+    assert!(report.intact);
+}
+
+#[test]
+fn a_unit_cannot_open_inside_another() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (created, _) = created(tmp.path());
+    let vault = &created.vault;
+    let inner: Result<(), VaultError> = vault.write(|_| vault.write(|_| Ok(())));
+    assert!(matches!(inner, Err(VaultError::Conflict(_))), "{inner:?}");
+    // The outer one rolled back cleanly: the next unit works.
+    vault.write(|_| Ok::<_, VaultError>(())).unwrap();
+}
