@@ -52,7 +52,7 @@ fn quick() -> WorkerConfig {
 }
 
 struct World {
-    _tmp: tempfile::TempDir,
+    tmp: tempfile::TempDir,
     slot: Arc<Mutex<SessionSlot>>,
     sandbox: Sandbox,
     addr: SocketAddr,
@@ -85,7 +85,7 @@ async fn world(faults: Faults, rate_limit: u32) -> World {
     )
     .unwrap();
     World {
-        _tmp: tmp,
+        tmp,
         slot: Arc::new(Mutex::new(slot)),
         sandbox,
         addr,
@@ -202,6 +202,60 @@ async fn the_platform_down_while_fifty_are_approved_then_up_boards_each_exactly_
     assert_eq!(worker.health(), platform::resilience::Health::Up);
     let status = w.with(|s| boarding::platform_status(s, Some(worker.health())).unwrap());
     assert_eq!(status.waiting, 0);
+}
+
+/// Two workers, each on its own connection to one vault (two signed-in users), drain 500 jobs:
+/// the lease is one `UPDATE … RETURNING` with a token, so no job step is sent twice and none is
+/// skipped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_on_two_connections_send_each_job_step_exactly_once() {
+    let w = world(Faults::default(), 0).await;
+    let ids = w.approve_many(500, 20_000);
+    let dir = DataDir::open(w.tmp.path()).unwrap();
+    let second = w.with(|s| crate::auth::signed_in_new_user(&dir, s, "uma", "underwriter"));
+    let second = Arc::new(Mutex::new(second));
+    let config = || WorkerConfig {
+        concurrency: 2,
+        ..quick()
+    };
+    let one = Worker::new(Arc::clone(&w.slot), config());
+    let two = Worker::new(Arc::clone(&second), config());
+    let (a, b) = tokio::join!(
+        one.drain(Duration::from_secs(240)),
+        two.drain(Duration::from_secs(240))
+    );
+    assert!(a.unwrap().finished && b.unwrap().finished, "both drained");
+    let stats = w.sandbox.stats();
+    assert!(
+        one.requests_sent() > 0 && two.requests_sent() > 0,
+        "both workers sent: {} and {}",
+        one.requests_sent(),
+        two.requests_sent()
+    );
+    // Every request the workers sent reached the platform once, and none was a replay of a
+    // step another worker had sent already.
+    assert_eq!(
+        one.requests_sent() + two.requests_sent(),
+        stats.requests,
+        "{stats:?}"
+    );
+    assert_eq!(stats.idempotent_replays, 0, "no step sent twice: {stats:?}");
+    assert_eq!(stats.idempotency_conflicts, 0, "{stats:?}");
+    assert_eq!(
+        stats.requests, stats.writes,
+        "no retries, no reads: {stats:?}"
+    );
+    // None skipped: each application has its account, all its persons and its last step.
+    let steps: u64 = w.with(|s| {
+        ids.iter()
+            .map(|id| {
+                let form = intake::get_application(s, id).unwrap().form;
+                2 + requests::persons_to_create(&form) as u64
+            })
+            .sum()
+    });
+    assert_eq!(stats.requests, steps, "one request per job step");
+    w.assert_boarded_once(&ids);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -557,9 +611,9 @@ async fn exports_of_the_audit_log_and_of_merchants_hold_no_identifiers() {
         let parsed: serde_json::Value = serde_json::from_slice(&json.content).unwrap();
         assert_eq!(parsed[0]["status"], "active");
         // The window saves exports into the data folder, readable by this user only.
-        let dir = DataDir::open(w._tmp.path()).unwrap();
+        let dir = DataDir::open(w.tmp.path()).unwrap();
         let path = api::audit_log::save_export(&dir, &json).unwrap();
-        assert!(path.starts_with(w._tmp.path().join("exports")));
+        assert!(path.starts_with(w.tmp.path().join("exports")));
         assert_eq!(std::fs::read(&path).unwrap(), json.content);
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
@@ -979,7 +1033,7 @@ async fn edits_of_a_boarded_merchant_go_to_the_platform_or_back_through_review()
     assert_ne!(a["external_accounts"]["data"][0]["last4"], "4321");
 
     // An underwriter accepts: the platform gets the bank account and the person.
-    let dir = DataDir::open(w._tmp.path()).unwrap();
+    let dir = DataDir::open(w.tmp.path()).unwrap();
     let mut uma = w.with(|admin| crate::auth::signed_in_user(&dir, admin, "uma", "underwriter"));
     let view = merchant_changes::changes(&mut uma, &id).unwrap();
     assert!(view.can_decide && view.blockers.is_empty(), "{view:?}");
@@ -1116,7 +1170,7 @@ async fn a_changed_merchant_is_screened_and_its_hits_come_before_acceptance() {
     let review = |s: &mut SessionSlot| boarding::merchant(s, &id).unwrap().merchant.review_reason;
     assert_eq!(w.with(review).as_deref(), Some("sanctions_hit"));
 
-    let dir = DataDir::open(w._tmp.path()).unwrap();
+    let dir = DataDir::open(w.tmp.path()).unwrap();
     let mut uma = w.with(|admin| crate::auth::signed_in_user(&dir, admin, "uma", "underwriter"));
     let decide = |note: &str| DecideInput {
         id: id.clone(),
@@ -1226,7 +1280,7 @@ async fn a_confirmed_match_on_a_boarded_merchant_suspends_it_once_through_an_out
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_outbox_has_no_side_doors() {
     let w = world(Faults::default(), 0).await;
-    let dir = DataDir::open(w._tmp.path()).unwrap();
+    let dir = DataDir::open(w.tmp.path()).unwrap();
     let mut uma = w.with(|admin| crate::auth::signed_in_user(&dir, admin, "uma", "underwriter"));
     let mut audrey = w.with(|admin| crate::auth::signed_in_user(&dir, admin, "audrey", "auditor"));
 
@@ -1244,6 +1298,7 @@ async fn the_outbox_has_no_side_doors() {
                     .seal("boarding_error", b"routing number refused");
                 tx.job_needs_fix(
                     &job.id,
+                    None,
                     &vault::boarding::JobError {
                         kind: "rejected",
                         message: &sealed,
@@ -1337,7 +1392,7 @@ async fn the_outbox_has_no_side_doors() {
 async fn an_auditors_session_sends_nothing_and_screens_nothing() {
     let w = world(Faults::default(), 0).await;
     let id = w.with(|s| approve(s, low_risk(740)));
-    let dir = DataDir::open(w._tmp.path()).unwrap();
+    let dir = DataDir::open(w.tmp.path()).unwrap();
     let audrey = w.with(|admin| crate::auth::signed_in_user(&dir, admin, "audrey", "auditor"));
     let shared = Arc::new(Mutex::new(audrey));
     let worker = Worker::new(Arc::clone(&shared), quick());

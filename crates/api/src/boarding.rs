@@ -484,7 +484,7 @@ impl Worker {
             if let Some(session) = slot.background() {
                 let _ = session
                     .vault()
-                    .write(|tx| tx.release_job(&prepared.job.id, 0));
+                    .write(|tx| tx.release_job(&prepared.job.id, lease_of(&prepared.job), 0));
             }
             return Tick::Idle(Duration::from_millis(100));
         }
@@ -565,7 +565,7 @@ impl Worker {
             Err(Failure::Other(e)) => {
                 tracing::warn!(code = %e.code(), job = %job.id, "boarding worker: {e}");
                 let later = now + self.config.poll.as_millis() as i64 * 4;
-                let _ = vault.write(|tx| tx.release_job(&job.id, later));
+                let _ = vault.write(|tx| tx.release_job(&job.id, lease_of(&job), later));
                 Err(Some(self.config.poll))
             }
         }
@@ -713,7 +713,14 @@ impl Worker {
                 };
                 if next != "done" {
                     vault.write(|tx| {
-                        tx.advance_job(&job.id, &next, account.as_deref(), &persons, now)
+                        tx.advance_job(
+                            &job.id,
+                            lease_of(job),
+                            &next,
+                            account.as_deref(),
+                            &persons,
+                            now,
+                        )
                     })?;
                     return Ok(());
                 }
@@ -724,7 +731,7 @@ impl Worker {
                     kind => format!("merchant.platform_{kind}"),
                 };
                 self.write(vault, |w| {
-                    w.advance_job(&job.id, "done", None, &persons, now)?;
+                    w.advance_job(&job.id, lease_of(job), "done", None, &persons, now)?;
                     store_account_state(
                         w,
                         &job.application_id,
@@ -817,6 +824,7 @@ impl Worker {
                         .seal("boarding_error", text.as_bytes());
                     tx.retry_job_later(
                         &job.id,
+                        lease_of(job),
                         &JobError {
                             kind,
                             message: &sealed,
@@ -842,7 +850,7 @@ impl Worker {
         now: i64,
     ) -> Result<()> {
         self.write(vault, |w| {
-            w.advance_job(&job.id, "done", None, &job.persons, now)?;
+            w.advance_job(&job.id, lease_of(job), "done", None, &job.persons, now)?;
             if let Some(index) = job
                 .step
                 .strip_prefix(requests::NEW_PERSON)
@@ -882,6 +890,7 @@ impl Worker {
                 .seal("boarding_error", message.as_bytes());
             w.job_needs_fix(
                 &job.id,
+                Some(lease_of(job)),
                 &JobError {
                     kind,
                     message: &sealed,
@@ -990,6 +999,12 @@ impl From<requests::Unsendable> for Failure {
             reason: u.reason,
         }
     }
+}
+
+/// The token of the lease this worker took the job under (a job leased by `lease_due_job`
+/// always has one; an empty token matches no lease).
+fn lease_of(job: &Job) -> &str {
+    job.lease_token.as_deref().unwrap_or_default()
 }
 
 /// An update or reject job's request, rebuilt from its sealed parameters.

@@ -30,14 +30,16 @@ impl JobState {
         }
     }
 
-    fn parse(s: &str) -> Self {
-        match s {
+    /// A stored state; anything else is damage, never a default.
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "queued" => JobState::Queued,
             "retrying" => JobState::Retrying,
             "needs_fix" => JobState::NeedsFix,
             "done" => JobState::Done,
             "cancelled" => JobState::Cancelled,
-            _ => JobState::Queued,
-        }
+            _ => return None,
+        })
     }
 }
 
@@ -66,6 +68,9 @@ pub struct Job {
     pub created_at: i64,
     pub updated_at: i64,
     pub finished_at: Option<i64>,
+    /// The token of the lease a worker holds; its attempt is recorded only with it.
+    #[serde(skip)]
+    pub lease_token: Option<String>,
 }
 
 /// What went wrong with the last attempt.
@@ -169,7 +174,7 @@ fn merchant_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Merchant> {
 const JOB_COLUMNS: &str = "j.id, j.application_id, a.legal_name, j.kind, j.state, j.step,
     j.account_id, j.persons, j.attempts, j.total_attempts, j.next_attempt_at, j.lease_until,
     j.error_kind, j.error_message, j.error_field, j.error_param, j.created_by, j.created_at,
-    j.updated_at, j.finished_at";
+    j.updated_at, j.finished_at, j.lease_token";
 
 fn job_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
     let persons: String = r.get(7)?;
@@ -178,7 +183,13 @@ fn job_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
         application_id: r.get(1)?,
         legal_name: r.get(2)?,
         kind: r.get(3)?,
-        state: JobState::parse(&r.get::<_, String>(4)?),
+        state: JobState::parse(&r.get::<_, String>(4)?).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                4,
+                rusqlite::types::Type::Text,
+                "an unknown job state".into(),
+            )
+        })?,
         step: r.get(5)?,
         account_id: r.get(6)?,
         persons: serde_json::from_str(&persons).unwrap_or_default(),
@@ -194,7 +205,28 @@ fn job_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
         created_at: r.get(17)?,
         updated_at: r.get(18)?,
         finished_at: r.get(19)?,
+        lease_token: r.get(20)?,
     })
+}
+
+/// A row that does not parse is damage: reported as such, never read as a default.
+fn damaged(context: &'static str) -> impl FnOnce(rusqlite::Error) -> VaultError {
+    move |e| match e {
+        rusqlite::Error::FromSqlConversionFailure(..) => {
+            VaultError::VaultDamaged("a boarding job has a state this version does not know")
+        }
+        e => VaultError::storage(context)(e),
+    }
+}
+
+/// Zero rows changed by a worker's update: its lease ran out and another worker holds the job.
+fn held(n: usize) -> Result<()> {
+    if n == 0 {
+        return Err(VaultError::Conflict(
+            "the job's lease ran out and another worker holds it",
+        ));
+    }
+    Ok(())
 }
 
 /// SHA-256 of a request's parameters, hex: a stored key is only ever sent with these.
@@ -279,7 +311,7 @@ impl Vault {
                 job_from_row,
             )
             .optional()
-            .map_err(VaultError::storage("reading a boarding job"))?
+            .map_err(damaged("reading a boarding job"))?
             .ok_or(VaultError::NotFound("boarding job"))
     }
 
@@ -322,7 +354,7 @@ impl Vault {
             .map_err(VaultError::storage("listing boarding jobs"))?;
         stmt.query_map(params![state.map(JobState::as_str), limit], job_from_row)
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-            .map_err(VaultError::storage("listing boarding jobs"))
+            .map_err(damaged("listing boarding jobs"))
     }
 
     pub fn job_counts(&self) -> Result<JobCounts> {
@@ -336,7 +368,10 @@ impl Vault {
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
             .map_err(VaultError::storage("counting boarding jobs"))?;
         for (state, n) in rows {
-            match JobState::parse(&state) {
+            let state = JobState::parse(&state).ok_or(VaultError::VaultDamaged(
+                "a boarding job has a state this version does not know",
+            ))?;
+            match state {
                 JobState::Queued => counts.queued = n,
                 JobState::Retrying => counts.retrying = n,
                 JobState::NeedsFix => counts.needs_fix = n,
@@ -350,34 +385,34 @@ impl Vault {
     /// Takes the next due job that nobody holds, leasing it until `lease_until_ms` (another
     /// worker on the same vault skips it; a crashed worker's lease simply runs out).
     pub fn lease_due_job(&self, now_ms: i64, lease_until_ms: i64) -> Result<Option<Job>> {
+        self.in_unit()?;
+        let token = uuid::Uuid::new_v4().to_string();
+        // One statement: two workers on two connections can never lease the same job.
         let id: Option<String> = self
             .conn()
             .query_row(
-                "SELECT id FROM boarding_jobs j INDEXED BY boarding_due
-                 WHERE state IN ('queued', 'retrying') AND next_attempt_at <= ?1
-                     AND lease_until <= ?1
-                     -- one merchant's jobs go in the order they were queued: none overtakes
-                     -- an earlier one that is unfinished (a suspend never lands after the
-                     -- reinstate that followed it)
-                     AND NOT EXISTS (SELECT 1 FROM boarding_jobs e
-                         WHERE e.application_id = j.application_id
-                           AND e.state IN ('queued', 'retrying', 'needs_fix')
-                           AND (e.created_at < j.created_at
-                                OR (e.created_at = j.created_at AND e.id < j.id)))
-                 ORDER BY next_attempt_at LIMIT 1",
-                [now_ms],
+                "UPDATE boarding_jobs SET lease_until = ?2, lease_token = ?3
+                 WHERE id = (
+                     SELECT id FROM boarding_jobs j INDEXED BY boarding_due
+                     WHERE state IN ('queued', 'retrying') AND next_attempt_at <= ?1
+                         AND lease_until <= ?1
+                         -- one merchant's jobs go in the order they were queued: none
+                         -- overtakes an earlier one that is unfinished (a suspend never lands
+                         -- after the reinstate that followed it)
+                         AND NOT EXISTS (SELECT 1 FROM boarding_jobs e
+                             WHERE e.application_id = j.application_id
+                               AND e.state IN ('queued', 'retrying', 'needs_fix')
+                               AND (e.created_at < j.created_at
+                                    OR (e.created_at = j.created_at AND e.id < j.id)))
+                     ORDER BY next_attempt_at LIMIT 1)
+                   AND state IN ('queued', 'retrying') AND lease_until <= ?1
+                 RETURNING id",
+                params![now_ms, lease_until_ms, token],
                 |r| r.get(0),
             )
             .optional()
-            .map_err(VaultError::storage("finding a due boarding job"))?;
-        let Some(id) = id else { return Ok(None) };
-        self.conn()
-            .execute(
-                "UPDATE boarding_jobs SET lease_until = ?2 WHERE id = ?1",
-                params![id, lease_until_ms],
-            )
             .map_err(VaultError::storage("leasing a boarding job"))?;
-        self.job(&id).map(Some)
+        id.map(|id| self.job(&id)).transpose()
     }
 
     /// When the next job falls due (for the worker's sleep), if any is waiting.
@@ -393,15 +428,16 @@ impl Vault {
     }
 
     /// Gives a leased job back untouched (the breaker is open, the session locked…).
-    pub fn release_job(&self, id: &str, next_attempt_ms: i64) -> Result<()> {
-        self.conn()
+    pub fn release_job(&self, id: &str, lease: &str, next_attempt_ms: i64) -> Result<()> {
+        let n = self
+            .conn()
             .execute(
-                "UPDATE boarding_jobs SET lease_until = 0,
-                     next_attempt_at = MAX(next_attempt_at, ?2) WHERE id = ?1",
-                params![id, next_attempt_ms],
+                "UPDATE boarding_jobs SET lease_until = 0, lease_token = NULL,
+                     next_attempt_at = MAX(next_attempt_at, ?2) WHERE id = ?1 AND lease_token = ?3",
+                params![id, next_attempt_ms, lease],
             )
             .map_err(VaultError::storage("releasing a boarding job"))?;
-        Ok(())
+        held(n)
     }
 
     /// The idempotency key of a job's step, created (and stored) on first use. A stored key
@@ -458,69 +494,82 @@ impl Vault {
     pub fn advance_job(
         &self,
         id: &str,
+        lease: &str,
         next_step: &str,
         account_id: Option<&str>,
         persons: &[(String, usize)],
         now_ms: i64,
     ) -> Result<()> {
         let done = next_step == "done";
-        self.conn()
+        let n = self
+            .conn()
             .execute(
                 "UPDATE boarding_jobs SET step = ?2, account_id = COALESCE(?3, account_id),
                      persons = ?4, attempts = 0, total_attempts = total_attempts + 1,
                      state = CASE WHEN ?6 THEN 'done' ELSE 'queued' END,
-                     next_attempt_at = ?5, lease_until = 0, error_kind = NULL,
+                     next_attempt_at = ?5, lease_until = 0, lease_token = NULL, error_kind = NULL,
                      error_message = NULL, error_field = NULL, error_param = NULL,
                      updated_at = ?5, finished_at = CASE WHEN ?6 THEN ?5 END
-                 WHERE id = ?1",
+                 WHERE id = ?1 AND lease_token = ?7",
                 params![
                     id,
                     next_step,
                     account_id,
                     serde_json::to_string(persons).unwrap_or_else(|_| "[]".into()),
                     now_ms,
-                    done
+                    done,
+                    lease
                 ],
             )
             .map_err(VaultError::storage("advancing a boarding job"))?;
-        Ok(())
+        held(n)
     }
 
     /// The attempt failed in a way worth retrying at `next_attempt_ms`.
     pub fn retry_job_later(
         &self,
         id: &str,
+        lease: &str,
         error: &JobError<'_>,
         next_attempt_ms: i64,
         now_ms: i64,
     ) -> Result<()> {
-        self.set_job_error(id, "retrying", error, next_attempt_ms, now_ms)
+        self.set_job_error(id, Some(lease), "retrying", error, next_attempt_ms, now_ms)
     }
 
-    /// The platform refused the request as it stands: a person must correct it.
-    pub fn job_needs_fix(&self, id: &str, error: &JobError<'_>, now_ms: i64) -> Result<()> {
-        self.set_job_error(id, "needs_fix", error, now_ms, now_ms)
+    /// The platform refused the request as it stands: a person must correct it. `lease` is
+    /// the worker's (`None`: a person or a test stops the job, whoever holds it).
+    pub fn job_needs_fix(
+        &self,
+        id: &str,
+        lease: Option<&str>,
+        error: &JobError<'_>,
+        now_ms: i64,
+    ) -> Result<()> {
+        self.set_job_error(id, lease, "needs_fix", error, now_ms, now_ms)
     }
 
     fn set_job_error(
         &self,
         id: &str,
+        lease: Option<&str>,
         state: &str,
         e: &JobError<'_>,
         next_ms: i64,
         now_ms: i64,
     ) -> Result<()> {
-        self.conn()
+        let n = self
+            .conn()
             .execute(
                 "UPDATE boarding_jobs SET state = ?2, attempts = attempts + 1,
                      total_attempts = total_attempts + 1, next_attempt_at = ?3, lease_until = 0,
-                     error_kind = ?4, error_message = ?5, error_field = ?6, error_param = ?7,
-                     updated_at = ?8
-                 WHERE id = ?1",
-                params![id, state, next_ms, e.kind, e.message, e.field, e.param, now_ms],
+                     lease_token = NULL, error_kind = ?4, error_message = ?5, error_field = ?6,
+                     error_param = ?7, updated_at = ?8
+                 WHERE id = ?1 AND (?9 IS NULL OR lease_token = ?9)",
+                params![id, state, next_ms, e.kind, e.message, e.field, e.param, now_ms, lease],
             )
             .map_err(VaultError::storage("recording a boarding attempt"))?;
-        Ok(())
+        held(n)
     }
 
     /// Retry now (or resume a cancelled or refused job). A board job resumes only while its
@@ -534,7 +583,7 @@ impl Vault {
             .conn()
             .execute(
                 "UPDATE boarding_jobs SET state = 'queued', next_attempt_at = ?2, lease_until = 0,
-                     updated_at = ?2
+                     lease_token = NULL, updated_at = ?2
                  WHERE id = ?1 AND state IN ('queued', 'retrying', 'needs_fix', 'cancelled')",
                 params![id, now_ms],
             )
@@ -551,8 +600,8 @@ impl Vault {
         let n = self
             .conn()
             .execute(
-                "UPDATE boarding_jobs SET state = 'cancelled', lease_until = 0, updated_at = ?2,
-                     finished_at = ?2
+                "UPDATE boarding_jobs SET state = 'cancelled', lease_until = 0, lease_token = NULL,
+                     updated_at = ?2, finished_at = ?2
                  WHERE id = ?1 AND state IN ('queued', 'retrying', 'needs_fix')",
                 params![id, now_ms],
             )

@@ -93,3 +93,60 @@ fn a_unit_cannot_open_inside_another() {
     // The outer one rolled back cleanly: the next unit works.
     vault.write(|_| Ok::<_, VaultError>(())).unwrap();
 }
+
+#[test]
+fn a_late_worker_cannot_record_over_a_newer_lease() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (created, _) = created(tmp.path());
+    let vault = &created.vault;
+    let f = form(0);
+    vault
+        .write(|tx| {
+            tx.insert_application(&NewApplication {
+                id: "app-1",
+                status: ApplicationStatus::Approved,
+                source: Source::Import,
+                form: &f,
+                actor: ADMIN,
+                now_ms: 1,
+            })?;
+            tx.enqueue_boarding("job-1", "app-1", ADMIN, 1)
+        })
+        .unwrap();
+    // The first worker leases until 10 and stalls; at 20 the lease has run out and a second
+    // worker takes the job under a new token.
+    let first = vault.write(|tx| tx.lease_due_job(5, 10)).unwrap().unwrap();
+    assert!(
+        vault.write(|tx| tx.lease_due_job(6, 16)).unwrap().is_none(),
+        "a held job is not leased twice"
+    );
+    let second = vault.write(|tx| tx.lease_due_job(20, 30)).unwrap().unwrap();
+    assert_eq!(first.id, second.id);
+    assert_ne!(first.lease_token, second.lease_token);
+    let late = vault.write(|tx| {
+        tx.advance_job(
+            &first.id,
+            first.lease_token.as_deref().unwrap(),
+            "person:0",
+            Some("acct_late"),
+            &[],
+            21,
+        )
+    });
+    assert!(matches!(late, Err(VaultError::Conflict(_))), "{late:?}");
+    vault
+        .write(|tx| {
+            tx.advance_job(
+                &second.id,
+                second.lease_token.as_deref().unwrap(),
+                "person:0",
+                Some("acct_new"),
+                &[],
+                22,
+            )
+        })
+        .unwrap();
+    let job = vault.job("job-1").unwrap();
+    assert_eq!(job.account_id.as_deref(), Some("acct_new"));
+    assert_eq!(job.lease_token, None, "the completion gives the lease back");
+}
