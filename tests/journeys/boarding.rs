@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use api::boarding::{self, SetPlatformInput, Worker, WorkerConfig};
 use api::intake::{self, demo};
+use api::merchants;
 use api::platform::requests;
 use api::{DataDir, SessionSlot};
 use desk_tests::spec::Spec;
@@ -146,7 +147,7 @@ impl World {
             for id in ids {
                 let view = intake::get_application(s, id).unwrap();
                 assert_eq!(view.summary.status, ApplicationStatus::Boarded);
-                let m = boarding::merchant(s, id).unwrap();
+                let m = merchants::merchant(s, id).unwrap();
                 assert!(m.merchant.account_id.starts_with("acct_"));
             }
         });
@@ -379,7 +380,7 @@ async fn requirements_move_from_pending_to_verified_and_map_to_our_fields() {
     ];
     let worker = Worker::new(Arc::clone(&w.slot), quick());
     drain_all(&worker, 20).await;
-    let fresh = w.with(|s| boarding::merchant(s, &ids[0]).unwrap());
+    let fresh = w.with(|s| merchants::merchant(s, &ids[0]).unwrap());
     assert!(
         fresh.open.iter().any(|o| o.kind == "pending_verification"),
         "just boarded: verification pending: {:?}",
@@ -456,7 +457,7 @@ async fn an_admin_suspends_reinstates_and_terminates_a_merchant_through_the_outb
         .unwrap_err();
         assert!(err.message().starts_with("max_ticket:"), "{err}");
         assert_eq!(
-            boarding::merchant(s, &id).unwrap().merchant.status,
+            merchants::merchant(s, &id).unwrap().merchant.status,
             "active"
         );
     });
@@ -494,7 +495,7 @@ async fn an_admin_suspends_reinstates_and_terminates_a_merchant_through_the_outb
     w.up().await;
     drain_all(&worker, 30).await;
     let client = w.client();
-    let account = w.with(|s| boarding::merchant(s, &id).unwrap()).merchant;
+    let account = w.with(|s| merchants::merchant(s, &id).unwrap()).merchant;
     assert_eq!(account.monthly_cap_cents, Some(5_000_000));
     let got = client
         .send(&requests::retrieve_account(&account.account_id), None)
@@ -636,7 +637,7 @@ async fn exports_of_the_audit_log_and_of_merchants_hold_no_identifiers() {
 /// prefix, with the risk score; a bad status filter is a field error.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_merchants_page_filters_searches_and_pages() {
-    use api::boarding::MerchantQuery;
+    use api::merchants::MerchantQuery;
     let w = world(Faults::default(), 0).await;
     let names = ["Alder Books LLC", "Alder Coffee LLC", "Birch Tools LLC"];
     let ids: Vec<String> = names
@@ -662,7 +663,7 @@ async fn the_merchants_page_filters_searches_and_pages() {
             },
         )
         .unwrap();
-        let page = |s: &mut SessionSlot, q: MerchantQuery| boarding::merchants_page(s, q).unwrap();
+        let page = |s: &mut SessionSlot, q: MerchantQuery| merchants::merchants_page(s, q).unwrap();
         let all = page(s, MerchantQuery::default());
         assert_eq!(all.total, 3);
         assert!(
@@ -692,7 +693,7 @@ async fn the_merchants_page_filters_searches_and_pages() {
         assert_eq!((second.items.len(), second.total), (1, 3));
         let mut q = MerchantQuery::default();
         q.filter.status = Some("asleep".into());
-        let err = boarding::merchants_page(s, q).unwrap_err();
+        let err = merchants::merchants_page(s, q).unwrap_err();
         assert!(err.message().starts_with("status:"));
     });
 }
@@ -739,7 +740,7 @@ async fn a_new_hit_on_a_boarded_merchant_flags_it_for_review_in_the_background()
     assert!(!rescreener.step().unwrap(), "nothing left to screen");
 
     let review =
-        |s: &mut SessionSlot, id: &str| boarding::merchant(s, id).unwrap().merchant.review_reason;
+        |s: &mut SessionSlot, id: &str| merchants::merchant(s, id).unwrap().merchant.review_reason;
     w.with(|s| {
         assert_eq!(review(s, &ids[0]).as_deref(), Some("sanctions_hit"));
         assert_eq!(review(s, &ids[1]).as_deref(), Some("sanctions_hit"));
@@ -844,7 +845,7 @@ async fn every_request_and_sandbox_answer_matches_stripes_spec() {
     worker.drain(Duration::from_secs(20)).await.unwrap();
     let client = w.client();
     let account = w
-        .with(|s| boarding::merchant(s, &ids[0]).unwrap())
+        .with(|s| merchants::merchant(s, &ids[0]).unwrap())
         .merchant
         .account_id;
     let got = client
@@ -918,7 +919,7 @@ async fn edits_of_a_boarded_merchant_go_to_the_platform_or_back_through_review()
     drain_all(&worker, 20).await;
     let client = w.client();
     let account = w
-        .with(|s| boarding::merchant(s, &id).unwrap())
+        .with(|s| merchants::merchant(s, &id).unwrap())
         .merchant
         .account_id;
     let on_platform = || async {
@@ -1009,7 +1010,7 @@ async fn edits_of_a_boarded_merchant_go_to_the_platform_or_back_through_review()
     let n = out.change.fields.len();
     assert_eq!(out.change.fields[n - 1], "bank");
     w.with(|s| {
-        let m = boarding::merchant(s, &id).unwrap().merchant;
+        let m = merchants::merchant(s, &id).unwrap().merchant;
         assert_eq!(m.review_reason.as_deref(), Some("details_changed"));
         let view = intake::get_application(s, &id).unwrap();
         assert_eq!(view.form.people.len(), 2, "our record holds the change");
@@ -1062,7 +1063,7 @@ async fn edits_of_a_boarded_merchant_go_to_the_platform_or_back_through_review()
     assert_eq!(a["external_accounts"]["data"][0]["last4"], "4321");
     assert_eq!(persons, persons_before + 1, "the new owner was created");
     w.with(|s| {
-        let m = boarding::merchant(s, &id).unwrap().merchant;
+        let m = merchants::merchant(s, &id).unwrap().merchant;
         assert_eq!(m.review_reason, None, "the flag cleared");
         assert_eq!(
             m.persons.len(),
@@ -1095,7 +1096,7 @@ async fn edits_of_a_boarded_merchant_go_to_the_platform_or_back_through_review()
     assert_eq!(view.history[0].state, "rejected");
     w.with(|s| {
         assert_eq!(intake::reveal(s, &id, "business.ein").unwrap(), ein_before);
-        let m = boarding::merchant(s, &id).unwrap().merchant;
+        let m = merchants::merchant(s, &id).unwrap().merchant;
         assert_eq!(m.review_reason, None);
     });
     drain_all(&worker, 20).await;
@@ -1167,7 +1168,7 @@ async fn a_changed_merchant_is_screened_and_its_hits_come_before_acceptance() {
         .unwrap();
     };
     w.with(add_partner);
-    let review = |s: &mut SessionSlot| boarding::merchant(s, &id).unwrap().merchant.review_reason;
+    let review = |s: &mut SessionSlot| merchants::merchant(s, &id).unwrap().merchant.review_reason;
     assert_eq!(w.with(review).as_deref(), Some("sanctions_hit"));
 
     let dir = DataDir::open(w.tmp.path()).unwrap();
@@ -1212,7 +1213,7 @@ async fn a_changed_merchant_is_screened_and_its_hits_come_before_acceptance() {
     merchant_changes::accept(&mut uma, decide("Partner checked against passport")).unwrap();
     assert_eq!(w.with(review), None);
     drain_all(&worker, 20).await;
-    let m = w.with(|s| boarding::merchant(s, &id).unwrap().merchant);
+    let m = w.with(|s| merchants::merchant(s, &id).unwrap().merchant);
     assert_eq!(m.persons.len(), 2, "the partner reached the platform");
 }
 
@@ -1238,7 +1239,7 @@ async fn a_confirmed_match_on_a_boarded_merchant_suspends_it_once_through_an_out
     w.with(|s| {
         let hit = api::screening::hits(s, &id).unwrap()[0].id.clone();
         api::screening::dispose_hit(s, &hit, "true_match", "Passport matches the listing").unwrap();
-        let m = boarding::merchant(s, &id).unwrap().merchant;
+        let m = merchants::merchant(s, &id).unwrap().merchant;
         assert_eq!(m.status, "suspended", "ours at once");
         assert_eq!(m.status_reason.as_deref(), Some("sanctions_match"));
         assert_eq!(m.review_reason.as_deref(), Some("sanctions_match"));
@@ -1357,7 +1358,7 @@ async fn the_outbox_has_no_side_doors() {
     w.up().await;
     drain_all(&worker, 20).await;
     let account = w
-        .with(|s| boarding::merchant(s, &id).unwrap())
+        .with(|s| merchants::merchant(s, &id).unwrap())
         .merchant
         .account_id;
     let got = w

@@ -333,7 +333,7 @@ fn calls() -> BTreeMap<&'static str, Call> {
     );
     add(
         "merchants_page",
-        Box::new(|s, _| boarding::merchants_page(s, Default::default()).map(drop)),
+        Box::new(|s, _| merchants::merchants_page(s, Default::default()).map(drop)),
     );
     add(
         "sync_merchant",

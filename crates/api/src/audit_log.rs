@@ -59,6 +59,15 @@ pub struct Export {
 }
 
 /// A CSV cell a spreadsheet will not run as a formula (`=`, `+`, `-`, `@` lead with a quote).
+/// Text made safe for an HTML export.
+pub(crate) fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
 pub fn csv_cell(text: &str) -> std::borrow::Cow<'_, str> {
     if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         std::borrow::Cow::Owned(format!("'{text}"))

@@ -10,8 +10,8 @@ use vault::audit::Outcome;
 use vault::retention::Request;
 use vault::{Setting, Vault};
 
-use crate::audit_log::Export;
-use crate::intake::{new_id, now_ms};
+use crate::audit_log::{escape, Export};
+use crate::clock::{new_id, now_ms};
 use crate::session::{Access, SessionSlot, Unit};
 use crate::{Code, Error, Result};
 
@@ -359,14 +359,6 @@ pub struct SubjectExport {
     pub applications: Vec<String>,
     pub json: Export,
     pub html: Export,
-}
-
-pub(crate) fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
 }
 
 /// Use case (admin): everything the vault holds about a business or person — found by

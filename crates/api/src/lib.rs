@@ -9,6 +9,8 @@ pub mod audit_log;
 pub mod auth;
 pub mod backup;
 pub mod boarding;
+mod checks;
+pub mod clock;
 mod data_dir;
 mod error;
 pub mod gdpr;

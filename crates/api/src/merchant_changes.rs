@@ -9,43 +9,22 @@
 
 use std::collections::HashMap;
 
-use domain::intake::{ApplicationForm, Completeness, PersonForm};
+use domain::intake::{ApplicationForm, Completeness};
+use domain::merchant::{diff, ReviewFlag};
 use platform::requests::{self, Request};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use vault::audit::Outcome;
 use vault::merchant_changes::{MerchantChange, NewChange};
 
-use crate::intake::{assign_person_ids, new_id, now_ms};
+use crate::clock::{new_id, now_ms};
+use crate::intake::assign_person_ids;
 use crate::merchants::{checked_note, live, queue};
 use crate::session::{Access, Session, SessionSlot, Unit};
 use crate::{Code, Error, Result};
 
 /// The review flag of a merchant whose material change waits for review.
-pub const REVIEW_DETAILS_CHANGED: &str = "details_changed";
-
-/// Business fields whose change is minor (sent at once); every other business field is
-/// material.
-const MINOR_BUSINESS_FIELDS: &[&str] = &[
-    "dba",
-    "address",
-    "operating_address",
-    "phone",
-    "email",
-    "website",
-    "product_description",
-];
-
-/// Whether a form field path (`business.email`, `business.address.line1`) is a minor field:
-/// contact details and addresses, which change without a second reviewer. Every other field —
-/// tax id, legal name, entity type, MCC, volumes, people, the bank account — is material.
-pub(crate) fn is_minor_field(path: &str) -> bool {
-    let Some(rest) = path.strip_prefix("business.") else {
-        return false;
-    };
-    let head = rest.split(['.', '[']).next().unwrap_or("");
-    MINOR_BUSINESS_FIELDS.contains(&head)
-}
+pub const REVIEW_DETAILS_CHANGED: &str = ReviewFlag::DetailsChanged.as_str();
 
 /// An admin's edit of a merchant's details: the whole form as the window shows it (masked
 /// values put back unchanged keep the stored ones).
@@ -64,59 +43,6 @@ pub struct EditOutcome {
     pub change: MerchantChange,
     /// Platform updates queued now (0 for a material change: they wait for review).
     pub platform_updates: usize,
-}
-
-/// The changed fields of a form, by path, and whether any is material.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct Diff {
-    fields: Vec<String>,
-    material: bool,
-    bank: bool,
-    terms: bool,
-}
-
-fn business_diff(old: &ApplicationForm, new: &ApplicationForm, diff: &mut Diff) {
-    let (Ok(serde_json::Value::Object(a)), Ok(serde_json::Value::Object(b))) = (
-        serde_json::to_value(&old.business),
-        serde_json::to_value(&new.business),
-    ) else {
-        return;
-    };
-    for (key, value) in &b {
-        if a.get(key) != Some(value) {
-            diff.fields.push(format!("business.{key}"));
-            diff.material |= !MINOR_BUSINESS_FIELDS.contains(&key.as_str());
-        }
-    }
-}
-
-fn diff(old: &ApplicationForm, new: &ApplicationForm) -> Diff {
-    let mut d = Diff::default();
-    business_diff(old, new, &mut d);
-    let before: HashMap<&str, &PersonForm> =
-        old.people.iter().map(|p| (p.id.as_str(), p)).collect();
-    for (i, p) in new.people.iter().enumerate() {
-        match before.get(p.id.as_str()) {
-            None => d.fields.push(format!("people[{i}] (added)")),
-            Some(o) if *o != p => d.fields.push(format!("people[{i}]")),
-            Some(_) => {}
-        }
-    }
-    for (i, p) in old.people.iter().enumerate() {
-        if !new.people.iter().any(|n| n.id == p.id) {
-            d.fields.push(format!("people[{i}] (removed)"));
-        }
-    }
-    if d.fields.iter().any(|f| f.starts_with("people")) {
-        d.material = true;
-    }
-    if old.bank != new.bank {
-        d.fields.push("bank".into());
-        d.bank = true;
-        d.material = true;
-    }
-    d.terms = old.terms != new.terms;
-    d
 }
 
 fn unsendable(u: requests::Unsendable) -> Error {
@@ -212,8 +138,8 @@ pub fn edit(slot: &mut SessionSlot, input: EditInput) -> Result<EditOutcome> {
             )?;
         }
         if d.material {
-            crate::screening::screen_changed_merchant(w, &input.id)?;
-            crate::review::reassess(w, &input.id)?;
+            crate::checks::screen_changed_merchant(w, &input.id)?;
+            crate::checks::reassess(w, &input.id)?;
         }
         Ok(usize::from(request.is_some()))
     })?;
@@ -269,7 +195,7 @@ fn blockers(session: &Session, id: &str) -> Result<(Vec<String>, u32)> {
 pub fn changes(slot: &mut SessionSlot, id: &str) -> Result<ChangesView> {
     let session = slot.require(Access::SignedIn, "merchant.changes")?;
     let vault = session.vault();
-    let merchant = crate::boarding::boarded(vault, id)?;
+    let merchant = crate::merchants::boarded(vault, id)?;
     let pending = vault.pending_merchant_change(id)?;
     let (blockers, duplicates) = match &pending {
         Some(_) => blockers(session, id)?,
@@ -458,8 +384,8 @@ pub fn reject(slot: &mut SessionSlot, input: DecideInput) -> Result<ChangesView>
             Outcome::Ok,
             Some(&change.fields.join(", ")),
         )?;
-        crate::screening::screen_changed_merchant(w, &input.id)?;
-        crate::review::reassess(w, &input.id)?;
+        crate::checks::screen_changed_merchant(w, &input.id)?;
+        crate::checks::reassess(w, &input.id)?;
         settle_flag(w, &input.id)
     })?;
     changes(slot, &input.id)
@@ -472,9 +398,9 @@ fn settle_flag(w: &Unit<'_>, id: &str) -> Result<()> {
     let vault: &vault::Vault = w;
     let c = vault.identity_checks(id)?;
     let reason = if c.true_matches > 0 {
-        Some(crate::screening::REVIEW_SANCTIONS_MATCH)
+        Some(crate::checks::REVIEW_SANCTIONS_MATCH)
     } else if c.open_hits > 0 {
-        Some(crate::screening::REVIEW_SANCTIONS_HIT)
+        Some(crate::checks::REVIEW_SANCTIONS_HIT)
     } else {
         None
     };

@@ -5,12 +5,14 @@
 //! metadata) or a `reject` job (termination). One merchant's jobs are sent in order.
 
 use domain::intake::Amount;
+use platform::fields;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use vault::audit::Outcome;
+use vault::boarding::Merchant;
+use vault::Vault;
 
-use crate::boarding::MerchantView;
-use crate::intake::{new_id, now_ms};
+use crate::clock::{new_id, now_ms};
 use crate::session::{Access, SessionSlot};
 use crate::{Code, Error, Result};
 
@@ -122,7 +124,7 @@ pub(crate) fn live(
     application_id: &str,
     refusal: &'static str,
 ) -> Result<vault::boarding::Merchant> {
-    let merchant = crate::boarding::boarded(vault, application_id)?;
+    let merchant = boarded(vault, application_id)?;
     if merchant.status == "terminated" {
         return Err(Error::new(Code::Conflict, refusal));
     }
@@ -172,7 +174,7 @@ pub fn act(slot: &mut SessionSlot, input: ActionInput) -> Result<ActionOutcome> 
     let session = slot.require(Access::Admin, &label)?;
     let me = session.username().to_string();
     let vault = session.vault();
-    let merchant = crate::boarding::boarded(vault, &input.id)?;
+    let merchant = boarded(vault, &input.id)?;
     if !from.contains(&merchant.status.as_str()) {
         return Err(Error::new(
             Code::Conflict,
@@ -221,7 +223,7 @@ pub fn act(slot: &mut SessionSlot, input: ActionInput) -> Result<ActionOutcome> 
         )?;
         Ok((job_id, blocklisted))
     })?;
-    let merchant = crate::boarding::merchant(slot, &input.id)?;
+    let merchant = self::merchant(slot, &input.id)?;
     Ok(ActionOutcome {
         merchant,
         job_id,
@@ -387,7 +389,7 @@ pub fn set_limits(slot: &mut SessionSlot, input: LimitsInput) -> Result<Merchant
             )),
         )
     })?;
-    crate::boarding::merchant(slot, &input.id)
+    self::merchant(slot, &input.id)
 }
 
 /// Use case (admins and auditors): every boarded merchant as CSV or JSON — platform account,
@@ -490,4 +492,129 @@ pub fn export(slot: &mut SessionSlot, format: &str) -> Result<crate::audit_log::
         rows: rows.len(),
         content,
     })
+}
+
+// ---- read models ---------------------------------------------------------------------------
+
+/// A boarded merchant with its requirements mapped to our fields.
+#[derive(Debug, Clone, Serialize)]
+pub struct MerchantView {
+    #[serde(flatten)]
+    pub merchant: Merchant,
+    /// Each open requirement: the platform's name, our field, and why (for errors).
+    pub open: Vec<OpenRequirement>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OpenRequirement {
+    pub requirement: String,
+    pub field: Option<String>,
+    /// `currently_due`, `past_due`, `pending_verification` or `error`.
+    pub kind: String,
+    pub reason: Option<String>,
+}
+
+pub(crate) fn merchant_view(m: Merchant) -> MerchantView {
+    let r: platform::Requirements =
+        serde_json::from_value(m.requirements.clone()).unwrap_or_default();
+    let mut open = Vec::new();
+    let mut push = |name: &str, kind: &str, reason: Option<String>| {
+        if !open
+            .iter()
+            .any(|o: &OpenRequirement| o.requirement == name && o.kind == kind)
+        {
+            open.push(OpenRequirement {
+                requirement: name.to_string(),
+                field: fields::field_for(name, None, &m.persons),
+                kind: kind.to_string(),
+                reason,
+            });
+        }
+    };
+    for e in &r.errors {
+        push(
+            &e.requirement,
+            "error",
+            Some(format!("{}: {}", e.code, e.reason)),
+        );
+    }
+    for n in &r.past_due {
+        push(n, "past_due", None);
+    }
+    for n in r.currently_due.iter().filter(|n| !r.past_due.contains(n)) {
+        push(n, "currently_due", None);
+    }
+    for n in &r.pending_verification {
+        push(n, "pending_verification", None);
+    }
+    MerchantView { merchant: m, open }
+}
+
+/// Use case: boarded merchants, open requirements first (any signed-in role; a refresh is not
+/// activity).
+pub fn merchants(slot: &mut SessionSlot) -> Result<Vec<MerchantView>> {
+    let session = slot.require(Access::SignedIn, "merchants.view")?;
+    Ok(session
+        .vault()
+        .merchants(500)?
+        .into_iter()
+        .map(merchant_view)
+        .collect())
+}
+
+/// What the Merchants page asks for.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct MerchantQuery {
+    #[serde(default)]
+    pub filter: vault::boarding::MerchantFilter,
+    #[serde(default)]
+    pub offset: u32,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// A page of merchants and how many match.
+#[derive(Debug, Clone, Serialize)]
+pub struct MerchantPage {
+    pub items: Vec<MerchantView>,
+    pub total: i64,
+    pub offset: u32,
+}
+
+/// Use case (any signed-in role; the page refreshes itself, so not activity): a filtered,
+/// searchable page of boarded merchants, flagged ones first.
+pub fn merchants_page(slot: &mut SessionSlot, query: MerchantQuery) -> Result<MerchantPage> {
+    // The session and role first, before any of the input is looked at.
+    slot.require_quietly(Access::SignedIn, "merchants.view")?;
+    if let Some(status) = query.filter.status.as_deref() {
+        if !matches!(status, "active" | "restricted" | "suspended" | "terminated") {
+            return Err(Error::invalid_input(
+                "status",
+                "must be active, restricted, suspended or terminated",
+            ));
+        }
+    }
+    let session = slot.require_quietly(Access::SignedIn, "merchants.view")?;
+    let (items, total) =
+        session
+            .vault()
+            .merchants_page(&query.filter, query.offset, query.limit.unwrap_or(50))?;
+    Ok(MerchantPage {
+        items: items.into_iter().map(merchant_view).collect(),
+        total,
+        offset: query.offset,
+    })
+}
+
+/// Use case: one merchant (by application id).
+pub fn merchant(slot: &mut SessionSlot, application_id: &str) -> Result<MerchantView> {
+    let session = slot.require(Access::SignedIn, "merchants.view")?;
+    boarded(session.vault(), application_id).map(merchant_view)
+}
+
+/// The boarded merchant of an application (not found when it has none).
+pub(crate) fn boarded(vault: &Vault, application_id: &str) -> Result<Merchant> {
+    vault
+        .merchant(application_id)?
+        .ok_or_else(|| Error::new(Code::NotFound, "no boarded merchant for that application"))
 }

@@ -1,15 +1,16 @@
 //! The review queue and decisions: risk assessment, assignment, approve / decline / request
 //! information with reason codes, four-eyes approval, the blocklist, the dashboard.
 
-use domain::intake::{ApplicationForm, ApplicationStatus};
+use domain::intake::ApplicationStatus;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use underwriting::{assess, Assessment, Checks, RuleSet};
+use underwriting::{assess, RuleSet};
 use vault::audit::Outcome;
-use vault::review::{Dashboard, NewAssessment, NewDecision, QueueFilter, QueuePage, QueueRow};
-use vault::Vault;
+use vault::review::{Dashboard, NewDecision, QueueFilter, QueuePage, QueueRow};
 
-use crate::intake::{new_id, now_ms};
+pub use crate::checks::rules;
+use crate::checks::{checks_of, reassess};
+use crate::clock::{new_id, now_ms};
 use crate::session::{Access, Session, SessionSlot};
 use crate::{Code, Error, Result};
 
@@ -29,13 +30,6 @@ pub const REQUEST_INFO_REASONS: &[&str] = &[
     "invalid_information",
     "clarification_needed",
 ];
-
-/// The rule set in force: the admin's (settings key `risk_rules`, JSON) or the defaults.
-pub fn rules(vault: &Vault) -> RuleSet {
-    crate::settings::read(vault, vault::Setting::RiskRules)
-        .and_then(|v| serde_json::from_str(&v).ok())
-        .unwrap_or_default()
-}
 
 /// Parses and checks a rule set: unknown keys, unknown factor names, negative points and
 /// out-of-range limits are refused, each by its setting.
@@ -68,7 +62,7 @@ fn checked_rules(json: &str) -> Result<RuleSet> {
 pub fn set_rules(slot: &mut SessionSlot, json: &str) -> Result<crate::settings::PendingSetting> {
     let session = slot.require(Access::Admin, "settings.risk_rules")?;
     let rules = checked_rules(json)?;
-    let old = crate::review::rules(session.vault());
+    let old = crate::checks::rules(session.vault());
     session.write(|w| {
         crate::settings::propose(
             w,
@@ -96,7 +90,7 @@ pub fn preview_rules(slot: &mut SessionSlot, json: &str) -> Result<RulesPreview>
     let session = slot.require(Access::Admin, "settings.risk_rules_preview")?;
     let rules = checked_rules(json)?;
     let vault = session.vault();
-    let old = crate::review::rules(vault);
+    let old = crate::checks::rules(vault);
     let today = OffsetDateTime::now_utc().date();
     let mut moves: std::collections::BTreeMap<(String, String), usize> = Default::default();
     let mut in_queue = 0;
@@ -186,80 +180,8 @@ pub fn settings(slot: &mut SessionSlot) -> Result<(RuleSet, f64)> {
     let session = slot.require(Access::SignedIn, "settings.view")?;
     Ok((
         rules(session.vault()),
-        crate::screening::threshold(session.vault()),
+        crate::checks::threshold(session.vault()),
     ))
-}
-
-/// The rule set in force with its JSON (kept with every assessment), read once per batch.
-pub(crate) struct Rules {
-    pub set: RuleSet,
-    pub json: String,
-}
-
-impl Rules {
-    pub(crate) fn load(vault: &Vault) -> Rules {
-        let set = rules(vault);
-        let json = serde_json::to_string(&set).unwrap_or_default();
-        Rules { set, json }
-    }
-}
-
-/// What the vault found about an application, as the risk rules take it.
-fn checks_of(vault: &Vault, application_id: &str) -> vault::Result<Checks> {
-    let c = vault.identity_checks(application_id)?;
-    Ok(Checks {
-        open_hits: c.open_hits,
-        true_matches: c.true_matches,
-        duplicate_ein: c.duplicate_ein,
-        duplicate_ssn: c.duplicate_ssn,
-        duplicate_bank_account: c.duplicate_bank_account,
-        duplicate_contact: c.duplicate_contact,
-        blocklisted: c.blocklisted,
-    })
-}
-
-/// Assesses a stored application and keeps the result (factors included).
-pub(crate) fn assess_stored(
-    vault: &Vault,
-    application_id: &str,
-    form: &ApplicationForm,
-    rules: &Rules,
-) -> vault::Result<Assessment> {
-    let checks = checks_of(vault, application_id)?;
-    let now = OffsetDateTime::now_utc();
-    let a = assess(form, &checks, &rules.set, now.date());
-    let recommendation = match a.recommendation {
-        underwriting::Recommendation::Approve => "approve",
-        underwriting::Recommendation::EnhancedDueDiligence => "enhanced_due_diligence",
-        underwriting::Recommendation::Decline => "decline",
-    };
-    // A re-screen mostly finds nothing new: keep the stored assessment (and its time) then.
-    if let Some(old) = vault.assessment(application_id)? {
-        let same = old.score == i64::from(a.score)
-            && old.band == a.band.as_str()
-            && old.recommendation == recommendation
-            && old.four_eyes == a.four_eyes
-            && serde_json::to_value(&a.factors).ok().as_ref() == Some(&old.factors);
-        if same {
-            return Ok(a);
-        }
-    }
-    vault.store_assessment(&NewAssessment {
-        application_id,
-        now_ms: now_ms(now),
-        score: i64::from(a.score),
-        band: a.band.as_str(),
-        recommendation,
-        four_eyes: a.four_eyes,
-        factors_json: &serde_json::to_string(&a.factors).unwrap_or_default(),
-        rules_json: &rules.json,
-    })?;
-    Ok(a)
-}
-
-pub(crate) fn reassess(vault: &Vault, application_id: &str) -> vault::Result<Assessment> {
-    let stored = vault.application(application_id)?;
-    assess_stored(vault, application_id, &stored.form, &Rules::load(vault))
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -322,10 +244,7 @@ fn take(session: &Session, id: &str, take_over: bool) -> Result<QueueRow> {
     session.write(|w| {
         // The evidence is ready when the review starts: screened (when lists are loaded) and
         // scored.
-        let screened = w.application_summary(id)?.screened;
-        if screened || crate::screening::screen_if_possible(w, id)?.is_none() {
-            reassess(w, id)?;
-        }
+        crate::checks::refresh(w, id)?;
         let row = w.queue_row(id)?;
         let mut version = row.version;
         if row.assignee.as_deref() != Some(me) {

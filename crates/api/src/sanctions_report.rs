@@ -11,8 +11,8 @@ use time::{Date, OffsetDateTime, Weekday};
 use vault::audit::Outcome;
 use vault::Vault;
 
+use crate::audit_log::escape;
 use crate::audit_log::Export;
-use crate::gdpr::escape;
 use crate::session::{Access, SessionSlot};
 use crate::Result;
 
@@ -77,7 +77,7 @@ fn reports_of(vault: &Vault, id: &str) -> Result<Vec<SanctionsReport>> {
             "at": m.status_changed_at,
         }));
     }
-    let hits = crate::screening::hits_with_entries(vault, id)?;
+    let hits = crate::checks::hits_with_entries(vault, id)?;
     Ok(hits
         .into_iter()
         .filter(|h| h.disposition.as_deref() == Some("true_match"))

@@ -5,86 +5,22 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use domain::intake::ApplicationForm;
 pub use screening::Hit;
-use screening::{Entry, Index, Query, DEFAULT_THRESHOLD};
+use screening::Query;
 use serde::Serialize;
 use time::OffsetDateTime;
 use vault::audit::Outcome;
-use vault::screening::{ListVersion, NewHit, NewList, ScreeningOutcome, StoredHit};
+use vault::screening::{ListVersion, NewList, ScreeningOutcome, StoredHit};
 use vault::Vault;
 
-use crate::intake::{new_id, now_ms};
-use crate::session::{Access, SessionSlot, Unit};
+use crate::checks::{
+    active_key, audit_as, audit_flags, flag_merchant, hits_with_entries, index, screen_and_flag,
+    screen_stored, REVIEW_SANCTIONS_MATCH,
+};
+pub use crate::checks::{threshold, REVIEW_SANCTIONS_HIT};
+use crate::clock::{new_id, now_ms};
+use crate::session::{Access, SessionSlot};
 use crate::{Code, Error, Result};
-
-/// The index of the active list versions, built once per set of versions.
-struct Cached {
-    key: String,
-    index: Arc<Index>,
-}
-
-static INDEX: Mutex<Option<Cached>> = Mutex::new(None);
-
-/// The active versions as one key (`sdn:<id>+consolidated:<id>`), or `None` without lists.
-fn active_key(vault: &Vault) -> Result<Option<(String, Vec<ListVersion>)>> {
-    let mut active: Vec<ListVersion> = vault
-        .list_versions()?
-        .into_iter()
-        .filter(|v| v.active)
-        .collect();
-    if active.is_empty() {
-        return Ok(None);
-    }
-    active.sort_by(|a, b| a.source.cmp(&b.source));
-    let key = active
-        .iter()
-        .map(|v| format!("{}:{}", v.source, v.id))
-        .collect::<Vec<_>>()
-        .join("+");
-    Ok(Some((key, active)))
-}
-
-fn no_lists() -> Error {
-    Error::new(
-        Code::Conflict,
-        "no sanctions list is loaded: an admin imports OFAC's files first (desk lists import DIR, or Admin → Sanctions lists)",
-    )
-}
-
-/// The index for the active lists, building it when they changed.
-fn index(vault: &Vault) -> Result<(String, Arc<Index>)> {
-    let (key, active) = active_key(vault)?.ok_or_else(no_lists)?;
-    let mut cache = INDEX.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(c) = cache.as_ref().filter(|c| c.key == key) {
-        return Ok((key, Arc::clone(&c.index)));
-    }
-    let mut entries: Vec<Entry> = Vec::new();
-    for version in &active {
-        for body in vault.list_entries(&version.id)? {
-            entries.push(serde_json::from_str(&body).map_err(|_| {
-                Error::new(
-                    Code::VaultDamaged,
-                    "a stored sanctions entry is not readable",
-                )
-            })?);
-        }
-    }
-    let index = Arc::new(Index::build(entries));
-    *cache = Some(Cached {
-        key: key.clone(),
-        index: Arc::clone(&index),
-    });
-    Ok((key, index))
-}
-
-/// The score at or above which a name is a hit (admin setting; 0.88 when unset).
-pub fn threshold(vault: &Vault) -> f64 {
-    crate::settings::read(vault, vault::Setting::ScreeningThreshold)
-        .and_then(|v| v.parse().ok())
-        .filter(|t: &f64| (0.5..=1.0).contains(t))
-        .unwrap_or(DEFAULT_THRESHOLD)
-}
 
 /// Use case (admin): propose a new hit threshold, 0.70–0.99. It applies once another admin
 /// confirms it: a higher threshold lets names through that a lower one stops.
@@ -236,173 +172,8 @@ pub fn screen_name(
     ))
 }
 
-/// Who is screened in an application, with what.
-struct Subject {
-    path: String,
-    key: String,
-    name: String,
-    birth_year: Option<i32>,
-    country: String,
-    individual: Option<bool>,
-}
-
-fn subjects(form: &ApplicationForm) -> Vec<Subject> {
-    let b = &form.business;
-    let sole = b.entity_type == "sole_proprietorship";
-    let mut out = Vec::new();
-    if !b.legal_name.is_empty() {
-        out.push(Subject {
-            path: "business.legal_name".into(),
-            key: "business".into(),
-            name: b.legal_name.clone(),
-            birth_year: None,
-            country: b.address.country.clone(),
-            individual: if sole { None } else { Some(false) },
-        });
-    }
-    if !b.dba.is_empty() && b.dba != b.legal_name {
-        out.push(Subject {
-            path: "business.dba".into(),
-            key: "dba".into(),
-            name: b.dba.clone(),
-            birth_year: None,
-            country: b.address.country.clone(),
-            individual: Some(false),
-        });
-    }
-    for (i, p) in form.people.iter().enumerate() {
-        let name = format!("{} {}", p.first_name, p.last_name);
-        if name.trim().is_empty() {
-            continue;
-        }
-        out.push(Subject {
-            path: format!("people[{i}]"),
-            key: format!("person:{}", p.id),
-            name,
-            birth_year: p.dob.get(..4).and_then(|y| y.parse().ok()),
-            country: if p.passport_country.is_empty() {
-                p.address.country.clone()
-            } else {
-                p.passport_country.clone()
-            },
-            individual: Some(true),
-        });
-    }
-    out
-}
-
-#[derive(Serialize)]
-struct HitDetail<'a> {
-    subject: &'a str,
-    #[serde(flatten)]
-    hit: &'a Hit,
-}
-
-/// Why a merchant is flagged: a re-screen raised a new hit / a hit was confirmed as the listed party.
-pub const REVIEW_SANCTIONS_HIT: &str = "sanctions_hit";
-pub const REVIEW_SANCTIONS_MATCH: &str = "sanctions_match";
-
 /// Who the background re-screen acts as in the audit log.
 pub const RESCREEN_ACTOR: &str = "system:screening";
-
-fn audit_as(w: &Unit<'_>, actor: &str, action: &str, target: &str, detail: &str) -> Result<()> {
-    w.audit_as(actor, action, Some(target), Outcome::Ok, Some(detail))
-}
-
-/// Flags a boarded merchant for review (no-op for an application that is not a merchant yet),
-/// audited as `actor` when the flag changes.
-fn flag_merchant(w: &Unit<'_>, actor: &str, application_id: &str, reason: &str) -> Result<()> {
-    if w.flag_merchant_for_review(application_id, reason, now_ms(OffsetDateTime::now_utc()))? {
-        audit_as(w, actor, "merchant.review_flag", application_id, reason)?;
-    }
-    Ok(())
-}
-
-fn screen_stored(
-    vault: &Vault,
-    index: &Index,
-    key: &str,
-    application_id: &str,
-    threshold: f64,
-    rules: &crate::review::Rules,
-) -> vault::Result<Screened> {
-    let stored = vault.application(application_id)?;
-    let mut found: Vec<(String, String, Hit)> = Vec::new();
-    for s in subjects(&stored.form) {
-        for hit in index.screen(
-            &Query {
-                name: &s.name,
-                birth_year: s.birth_year,
-                country: Some(&s.country)
-                    .filter(|c| !c.is_empty())
-                    .map(String::as_str),
-                individual: s.individual,
-            },
-            threshold,
-        ) {
-            found.push((s.path.clone(), s.key.clone(), hit));
-        }
-    }
-    let ids: Vec<String> = found.iter().map(|_| new_id()).collect();
-    let details: Vec<String> = found
-        .iter()
-        .map(|(path, _, hit)| {
-            serde_json::to_string(&HitDetail { subject: path, hit }).unwrap_or_default()
-        })
-        .collect();
-    let hits: Vec<NewHit<'_>> = found
-        .iter()
-        .zip(&ids)
-        .zip(&details)
-        .map(|(((path, subject_key, hit), id), detail)| NewHit {
-            id,
-            subject: path,
-            subject_key,
-            list_uid: &hit.uid,
-            fingerprint: &hit.fingerprint,
-            score: hit.score,
-            detail_json: detail,
-        })
-        .collect();
-    let outcome = vault.record_screening(
-        application_id,
-        key,
-        now_ms(OffsetDateTime::now_utc()),
-        &hits,
-    )?;
-    // Screening can only move the sanctions factors: when this run changed nothing about the
-    // hits of an application already screened (and so assessed), its assessment stands. Other
-    // factors are refreshed whenever someone takes or decides the application.
-    let unchanged = stored.summary.screened
-        && outcome.new_hits == 0
-        && outcome.open_hits == stored.summary.open_hits;
-    if !unchanged {
-        crate::review::assess_stored(vault, application_id, &stored.form, rules)?;
-    }
-    // A boarded merchant with a new hit goes back under review, in the same transaction as the
-    // hit (the caller audits the flag once that commits).
-    let flagged = outcome.new_hits > 0
-        && vault.flag_merchant_for_review(
-            application_id,
-            REVIEW_SANCTIONS_HIT,
-            now_ms(OffsetDateTime::now_utc()),
-        )?;
-    Ok(Screened { outcome, flagged })
-}
-
-/// One application's screening, and whether it put a boarded merchant under review.
-struct Screened {
-    outcome: ScreeningOutcome,
-    flagged: bool,
-}
-
-/// Audits the review flags a screening run raised, in its unit of work.
-fn audit_flags(w: &Unit<'_>, actor: &str, flagged: &[String]) -> Result<()> {
-    for id in flagged {
-        audit_as(w, actor, "merchant.review_flag", id, REVIEW_SANCTIONS_HIT)?;
-    }
-    Ok(())
-}
 
 /// Use case: screen one application now (the detail page's "Screen now"; submission does it
 /// too when lists are loaded).
@@ -423,41 +194,6 @@ pub fn screen_application(slot: &mut SessionSlot, id: &str) -> Result<ScreeningO
     })
 }
 
-/// Screens a boarded merchant whose details just changed (when lists are loaded): a new hit
-/// flags it for review like a re-screen does, audited as the signed-in user.
-pub(crate) fn screen_changed_merchant(w: &Unit<'_>, id: &str) -> Result<()> {
-    if active_key(w)?.is_some() {
-        screen_and_flag(w, id)?;
-    }
-    Ok(())
-}
-
-/// Screens one application against the active lists; a new hit on a boarded merchant flags it
-/// for review, audited as the signed-in user.
-fn screen_and_flag(w: &Unit<'_>, id: &str) -> Result<ScreeningOutcome> {
-    let (key, index) = index(w)?;
-    let rules = crate::review::Rules::load(w);
-    let screened = screen_stored(w, &index, &key, id, threshold(w), &rules)?;
-    if screened.flagged {
-        audit_flags(w, w.actor(), &[id.to_string()])?;
-    }
-    Ok(screened.outcome)
-}
-
-/// Screens a just-submitted application when lists are loaded; without lists it stays
-/// unscreened (the list shows it) until an admin loads them and a re-screen runs.
-pub(crate) fn screen_if_possible(vault: &Vault, id: &str) -> Result<Option<ScreeningOutcome>> {
-    if active_key(vault)?.is_none() {
-        return Ok(None);
-    }
-    let (key, index) = index(vault)?;
-    let rules = crate::review::Rules::load(vault);
-    // Only a just-submitted application comes here: never a merchant, never a flag.
-    Ok(Some(
-        screen_stored(vault, &index, &key, id, threshold(vault), &rules)?.outcome,
-    ))
-}
-
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct RescreenReport {
     pub screened: usize,
@@ -470,13 +206,13 @@ pub struct RescreenReport {
 /// lists (after a list update, or after an import). Progress after each batch.
 pub fn rescreen(
     slot: &mut SessionSlot,
-    progress: &mut dyn FnMut(crate::intake::import::Progress),
+    progress: &mut dyn FnMut(crate::clock::Progress),
 ) -> Result<RescreenReport> {
     let started = Instant::now();
     let session = slot.require(Access::Write, "screen.rescreen")?;
     let (key, index) = index(session.vault())?;
     let threshold = threshold(session.vault());
-    let rules = crate::review::Rules::load(session.vault());
+    let rules = crate::checks::Rules::load(session.vault());
     let total = session.vault().count_to_screen(&key)? as usize;
     let mut report = RescreenReport {
         screened: 0,
@@ -506,7 +242,7 @@ pub fn rescreen(
             }
             audit_flags(w, w.actor(), &flagged)
         })?;
-        progress(crate::intake::import::Progress {
+        progress(crate::clock::Progress {
             done: report.screened,
             total,
         });
@@ -528,39 +264,6 @@ pub fn hits(slot: &mut SessionSlot, application_id: &str) -> Result<Vec<StoredHi
     let session = slot.require(Access::SignedIn, "screen.hits")?;
     session.vault().application_summary(application_id)?;
     hits_with_entries(session.vault(), application_id)
-}
-
-/// An application's hits, each with the list entry it names (what the reviewer compares the
-/// applicant with: the entry's names, dates and places of birth, programs, remarks).
-pub(crate) fn hits_with_entries(vault: &Vault, application_id: &str) -> Result<Vec<StoredHit>> {
-    let mut hits = vault.screening_hits(application_id)?;
-    for hit in &mut hits {
-        hit.entry = vault
-            .list_entry(&hit.list_uid)?
-            .and_then(|body| serde_json::from_str::<serde_json::Value>(&body).ok())
-            .map(entry_view);
-    }
-    Ok(hits)
-}
-
-/// A stored list entry as shown: the parsed entry with its places of birth pulled out of the
-/// remarks (`POB Kabul, Afghanistan;`), where OFAC writes them.
-fn entry_view(mut entry: serde_json::Value) -> serde_json::Value {
-    let remarks = entry
-        .get("remarks")
-        .and_then(|r| r.as_str())
-        .unwrap_or("")
-        .to_string();
-    let places: Vec<String> = remarks
-        .split(';')
-        .filter_map(|part| part.trim().strip_prefix("POB "))
-        .map(|p| p.trim().trim_end_matches('.').to_string())
-        .filter(|p| !p.is_empty())
-        .collect();
-    if let Some(map) = entry.as_object_mut() {
-        map.insert("places_of_birth".into(), serde_json::json!(places));
-    }
-    entry
 }
 
 /// Use case (the CLI's `review disposition ID HIT`): [`dispose_hit`] for a hit named together
@@ -621,7 +324,7 @@ pub fn dispose_hit(
             session.username(),
             now_ms(OffsetDateTime::now_utc()),
         )?;
-        crate::review::reassess(w, &application)?;
+        crate::checks::reassess(w, &application)?;
         w.audit(
             "screen.disposition",
             Some(&application),
@@ -650,7 +353,7 @@ pub fn dispose_hit(
                     w,
                     session.username(),
                     &application,
-                    crate::merchant_changes::REVIEW_DETAILS_CHANGED,
+                    domain::merchant::ReviewFlag::DetailsChanged.as_str(),
                 )?;
             } else if vault.clear_merchant_review(&application)? {
                 audit_as(
@@ -779,7 +482,7 @@ impl Rescreener {
         }
         let (key, index) = index(vault)?;
         let threshold = threshold(vault);
-        let rules = crate::review::Rules::load(vault);
+        let rules = crate::checks::Rules::load(vault);
         let mut found = (0, 0, 0);
         let mut flagged = Vec::new();
         crate::session::write_as(vault, &actor, |w| {

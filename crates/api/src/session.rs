@@ -17,6 +17,17 @@ use crate::{Code, Error, Result};
 /// PCI DSS 8.2.8: at most 15 minutes idle before re-authentication.
 pub const MAX_IDLE_MINUTES: u32 = 15;
 
+/// Minutes of inactivity before the session locks (1..=15; 15 when unset).
+pub(crate) fn idle_minutes(vault: &Vault) -> u32 {
+    vault
+        .setting(vault::Setting::IdleMinutes)
+        .ok()
+        .flatten()
+        .and_then(|v| v.parse().ok())
+        .filter(|m| (1..=MAX_IDLE_MINUTES).contains(m))
+        .unwrap_or(MAX_IDLE_MINUTES)
+}
+
 /// A unit of work on behalf of `actor` (a user, or the worker acting for one).
 pub(crate) fn write_as<T>(
     vault: &Vault,
@@ -135,7 +146,7 @@ impl Session {
         stage: Stage,
         enrolment: Option<Enrolment>,
     ) -> Self {
-        let idle_minutes = crate::settings::idle_minutes(&vault);
+        let idle_minutes = idle_minutes(&vault);
         Self {
             vault,
             user,

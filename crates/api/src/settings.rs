@@ -69,7 +69,7 @@ pub(crate) fn propose(
         value: value.to_string(),
         changes: changes.to_string(),
         proposed_by: w.actor().to_string(),
-        proposed_at: crate::intake::now_ms(w.now()),
+        proposed_at: crate::clock::now_ms(w.now()),
     };
     let json = serde_json::to_string(&proposal).map_err(|e| Error::internal(e.to_string()))?;
     w.set_setting(Setting::Pending(key), &json)?;
@@ -170,14 +170,6 @@ pub fn withdraw_change(slot: &mut SessionSlot, key: &str) -> Result<()> {
     })
 }
 
-/// Minutes of inactivity before the session locks (1..=15; 15 when unset).
-pub(crate) fn idle_minutes(vault: &Vault) -> u32 {
-    read(vault, Setting::IdleMinutes)
-        .and_then(|v| v.parse().ok())
-        .filter(|m| (1..=MAX_IDLE_MINUTES).contains(m))
-        .unwrap_or(MAX_IDLE_MINUTES)
-}
-
 /// Use case (admin): set the idle-lock time; never more than 15 minutes.
 pub fn set_idle_minutes(slot: &mut SessionSlot, minutes: u32) -> Result<u32> {
     // The session and role first, before any of the input is looked at.
@@ -189,7 +181,7 @@ pub fn set_idle_minutes(slot: &mut SessionSlot, minutes: u32) -> Result<u32> {
         ));
     }
     let session = slot.require(Access::Admin, "settings.idle_minutes")?;
-    let old = idle_minutes(session.vault());
+    let old = crate::session::idle_minutes(session.vault());
     write_audited(
         session,
         Setting::IdleMinutes,

@@ -1949,7 +1949,7 @@ fn merchants_verb(
     out: &mut dyn Write,
 ) -> Result<(), Error> {
     use api::boarding as b;
-    let print = |w: &mut dyn Write, m: &b::MerchantView| -> std::io::Result<()> {
+    let print = |w: &mut dyn Write, m: &api::merchants::MerchantView| -> std::io::Result<()> {
         writeln!(
             w,
             "{}  {}  {:<10} charges {}  {}",
@@ -1980,7 +1980,7 @@ fn merchants_verb(
     };
     match action {
         MerchantsAction::List => {
-            let list = with_session(ctx, prompt, b::merchants)?;
+            let list = with_session(ctx, prompt, api::merchants::merchants)?;
             printer.value(out, &list, |w| list.iter().try_for_each(|m| print(w, m)))
         }
         MerchantsAction::Sync { application_id } => {

@@ -6,6 +6,7 @@
 mod identity;
 pub mod intake;
 pub mod mask;
+pub mod merchant;
 mod role;
 mod vault_state;
 

@@ -1,7 +1,8 @@
 use api::boarding::{
-    self, BoardingOverview, ConnectionTest, JobView, MerchantView, PlatformSettings,
-    PlatformStatus, SetPlatformInput,
+    self, BoardingOverview, ConnectionTest, JobView, PlatformSettings, PlatformStatus,
+    SetPlatformInput,
 };
+use api::merchants::{self, MerchantView};
 use tauri::State;
 
 use crate::state::AppState;
@@ -138,9 +139,9 @@ pub async fn set_merchant_limits(
 #[tauri::command]
 pub async fn merchants_page(
     state: State<'_, AppState>,
-    query: boarding::MerchantQuery,
-) -> Result<boarding::MerchantPage, api::Error> {
+    query: merchants::MerchantQuery,
+) -> Result<merchants::MerchantPage, api::Error> {
     state
-        .run(move |_, slot, _| boarding::merchants_page(slot, query))
+        .run(move |_, slot, _| merchants::merchants_page(slot, query))
         .await
 }

@@ -7,7 +7,7 @@ use vault::applications::{DocumentMeta, NewDocument};
 use vault::audit::Outcome;
 use zeroize::Zeroizing;
 
-use super::{new_id, now_ms};
+use crate::clock::{new_id, now_ms};
 use crate::session::{Access, SessionSlot};
 use crate::{Error, Result};
 

@@ -28,7 +28,7 @@ use time::OffsetDateTime;
 use vault::applications::{NewApplication, PreparedApplication, Sealer, Source};
 use vault::audit::Outcome;
 
-use super::{new_id, now_ms};
+use crate::clock::{new_id, now_ms};
 use crate::session::{Access, SessionSlot};
 use crate::{Error, Result};
 
@@ -163,11 +163,7 @@ impl ImportFrom<'_> {
     }
 }
 
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct Progress {
-    pub done: usize,
-    pub total: usize,
-}
+pub use crate::clock::Progress;
 
 // ---- CSV columns ------------------------------------------------------------------------------
 

@@ -16,16 +16,9 @@ pub use documents::{
 };
 pub use vault::applications::{DocumentMeta, Summary};
 
+use crate::clock::{new_id, now_ms};
 use crate::session::{Access, Session, SessionSlot};
 use crate::{Code, Error, FieldIssue, Result};
-
-pub(crate) fn now_ms(now: OffsetDateTime) -> i64 {
-    (now.unix_timestamp_nanos() / 1_000_000) as i64
-}
-
-pub(crate) fn new_id() -> String {
-    uuid::Uuid::now_v7().to_string()
-}
 
 /// Gives every person without an id a fresh one (ids keep sealed values attached across edits).
 pub(crate) fn assign_person_ids(form: &mut ApplicationForm) {
@@ -76,7 +69,7 @@ fn view(session: &Session, id: &str) -> Result<ApplicationView> {
         form: stored.form.masked(),
         history: vault.application_history(id)?,
         documents: vault.documents(id)?,
-        hits: crate::screening::hits_with_entries(vault, id)?,
+        hits: crate::checks::hits_with_entries(vault, id)?,
         missing,
         can_reveal: Access::Write.allows(session.role()),
         summary: stored.summary,
@@ -163,10 +156,7 @@ pub fn submit(slot: &mut SessionSlot, id: &str, version: i64) -> Result<Applicat
         w.audit("application.submit", Some(id), Outcome::Ok, None)?;
         // Screened (when lists are loaded) and scored with the submission: a submitted
         // application is never in the queue unassessed.
-        if crate::screening::screen_if_possible(w, id)?.is_none() {
-            crate::review::reassess(w, id)?;
-        }
-        Ok(())
+        crate::checks::refresh(w, id)
     })?;
     view(session, id)
 }
