@@ -7,7 +7,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// What kind of failure happened, for a program to act on (the UI switches on it, the CLI maps
 /// it to an exit code). Add a code only when a caller needs to act on it differently.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Code {
     /// The caller sent something that is not valid; the message names the field.
@@ -109,7 +109,7 @@ pub struct Error {
 
 /// One field that failed a rule: its path in the form (`business.ein`, `people[1].ssn`) and the
 /// rule — never the value.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct FieldIssue {
     pub field: String,
     pub reason: String,

@@ -10,7 +10,7 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// What the status bar and `desk info` show. Needs no session: it says nothing about any
 /// merchant, only about this installation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct AppInfo {
     pub name: &'static str,
     pub version: &'static str,

@@ -111,7 +111,7 @@ impl Access {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     Ready,
@@ -129,7 +129,7 @@ pub struct Session {
 }
 
 /// What the UI and CLI learn about the session.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct SessionInfo {
     pub username: String,
     pub role: Role,

@@ -60,12 +60,15 @@ pub enum PasswordError {
     ContainsUsername,
 }
 
+/// The shortest password the policy accepts, in characters.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
 const COMMON: &str = include_str!("common-passwords.txt");
 
 impl NewPassword {
     pub fn parse(password: &str, username: &Username) -> Result<Self, PasswordError> {
         let length = password.chars().count();
-        if length < 12 {
+        if length < MIN_PASSWORD_CHARS {
             return Err(PasswordError::TooShort);
         }
         if length > 256 {

@@ -10,6 +10,6 @@ pub mod merchant;
 mod role;
 mod vault_state;
 
-pub use identity::{NewPassword, PasswordError, Username, UsernameError};
+pub use identity::{NewPassword, PasswordError, Username, UsernameError, MIN_PASSWORD_CHARS};
 pub use role::{ParseRoleError, Role};
 pub use vault_state::VaultState;

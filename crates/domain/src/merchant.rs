@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::intake::{ApplicationForm, PersonForm};
 
 /// Why a boarded merchant is flagged for review.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewFlag {
     /// A re-screen raised a new hit on it.

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{Result, Vault, VaultError};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum JobState {
     Queued,

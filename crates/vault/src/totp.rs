@@ -64,7 +64,7 @@ impl fmt::Debug for Secret {
 }
 
 /// What an authenticator app needs: shown once at enrolment.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, ts_rs::TS)]
 pub struct Enrolment {
     /// Base32 secret, for typing in by hand.
     pub secret: String,

@@ -43,7 +43,7 @@ impl Default for Policy {
 }
 
 /// A user as the admin pages show it. No secret in it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct User {
     pub id: String,
     pub username: String,

@@ -23,7 +23,7 @@ use crate::mask::mask_tail;
 pub const MAX_PEOPLE: usize = 5;
 
 /// A postal address as typed.
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default, deny_unknown_fields)]
 pub struct AddressForm {
     pub line1: String,
@@ -34,7 +34,7 @@ pub struct AddressForm {
     pub country: String,
 }
 
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default, deny_unknown_fields)]
 pub struct BusinessForm {
     pub legal_name: String,
@@ -63,7 +63,7 @@ pub struct BusinessForm {
     pub card_present_percent: String,
 }
 
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default, deny_unknown_fields)]
 pub struct PersonForm {
     /// Stable id of the person within the application (kept across draft saves).
@@ -87,7 +87,7 @@ pub struct PersonForm {
     pub is_control: bool,
 }
 
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default, deny_unknown_fields)]
 pub struct BankForm {
     pub holder_name: String,
@@ -102,7 +102,7 @@ pub struct BankForm {
 }
 
 /// Evidence that the merchant accepted the platform's terms.
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default, deny_unknown_fields)]
 pub struct TermsForm {
     /// RFC 3339 timestamp.
@@ -113,7 +113,7 @@ pub struct TermsForm {
 }
 
 /// A whole application as typed. `Debug` never prints its values.
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApplicationForm {
     pub business: BusinessForm,

@@ -41,3 +41,14 @@ describe('titleFor', () => {
     expect(titles.size).toBe(ERROR_CODES.length);
   });
 });
+
+describe('codes generated from Rust', () => {
+  it('every code Rust can return is known and has its own heading', () => {
+    for (const code of ERROR_CODES) {
+      expect(titleFor(code).length).toBeGreaterThan(0);
+      expect(toBackendError({ code, message: 'x' }).code).toBe(code);
+    }
+    // `unavailable` (the platform could not be asked) was missing from the hand-written list.
+    expect(titleFor('unavailable')).not.toBe(titleFor('internal'));
+  });
+});

@@ -1,45 +1,16 @@
 // The `{ code, message }` errors that Rust returns, and what the UI tells a person for each code.
 
-/** Codes from `api::Code`, plus `ipc` for a call that never reached Rust properly. */
-export type ErrorCode =
-  | 'invalid_input'
-  | 'unauthorized'
-  | 'forbidden'
-  | 'bad_credentials'
-  | 'account_locked'
-  | 'vault_not_created'
-  | 'vault_damaged'
-  | 'not_found'
-  | 'conflict'
-  | 'data_dir_unavailable'
-  | 'sanctions_hits_open'
-  | 'sanctions_match'
-  | 'internal'
-  | 'ipc';
+import { CODES, type Code } from './generated';
 
-export const ERROR_CODES: readonly ErrorCode[] = [
-  'invalid_input',
-  'unauthorized',
-  'forbidden',
-  'bad_credentials',
-  'account_locked',
-  'vault_not_created',
-  'vault_damaged',
-  'not_found',
-  'conflict',
-  'data_dir_unavailable',
-  'sanctions_hits_open',
-  'sanctions_match',
-  'internal',
-  'ipc',
-];
+/** Codes from `api::Code` (generated from Rust), plus `ipc` for a call that never reached Rust
+ * properly. */
+export type ErrorCode = Code | 'ipc';
+
+export const ERROR_CODES: readonly ErrorCode[] = [...CODES, 'ipc'];
 const KNOWN = ERROR_CODES;
 
-/** One form field that failed a rule: its path (`business.ein`, `people[1].ssn`) and why. */
-export interface FieldIssue {
-  field: string;
-  reason: string;
-}
+export type { FieldIssue } from './generated';
+import type { FieldIssue } from './generated';
 
 export class BackendError extends Error {
   readonly code: ErrorCode;
@@ -104,6 +75,8 @@ export function titleFor(code: ErrorCode): string {
       return 'Sanctions hits must be dispositioned first';
     case 'sanctions_match':
       return 'Confirmed sanctions match: it cannot be approved';
+    case 'unavailable':
+      return 'The payment platform could not be reached';
     case 'internal':
       return 'Something went wrong inside Boarding Desk';
     case 'ipc':

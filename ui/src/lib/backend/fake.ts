@@ -1,5 +1,6 @@
 // An in-memory Backend for component tests: just enough state to walk the sign-in gate.
 import { BackendError } from './errors';
+import { DEFAULT_FOUR_EYES_SCORE, MIN_PASSWORD_CHARS } from './generated';
 import type {
   AppInfo,
   ApplicationForm,
@@ -94,7 +95,7 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
     sessionTouch: async () => session,
     setupVault: async (username, password) => {
       calls.push('setupVault');
-      if (password.length < 12) throw new BackendError('invalid_input', 'password: must be at least 12 characters');
+      if (password.length < MIN_PASSWORD_CHARS) throw new BackendError('invalid_input', `password: must be at least ${MIN_PASSWORD_CHARS} characters`);
       vault = 'locked';
       session = { ...READY_ADMIN, username, stage: 'enrol_totp', enrolment: ENROLMENT };
       return { session, recovery_key: 'AAAA-BBBB-CCCC' };
@@ -280,7 +281,7 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
         row,
         assessment: {
           assessed_at: clock, score: row.risk_score ?? 0, band: row.risk_band ?? 'low', recommendation: 'enhanced_due_diligence',
-          four_eyes: (row.risk_score ?? 0) >= 60,
+          four_eyes: (row.risk_score ?? 0) >= DEFAULT_FOUR_EYES_SCORE,
           factors: [{ code: 'mcc_high_risk', points: 25, detail: 'MCC 5967 is card-brand high-risk: enhanced due diligence' }],
         },
         decisions: [],
@@ -311,7 +312,7 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
       if (input.note.length < 5) throw new BackendError('invalid_input', 'note: must say why, in at least 5 characters');
       return { status: input.decision === 'approve' ? 'approved' : 'declined', awaiting_second_approval: false };
     },
-    riskSettings: async () => [{ points: { mcc_high_risk: 25 }, four_eyes_score: 60 }, 0.88],
+    riskSettings: async () => [{ points: { mcc_high_risk: 25 }, four_eyes_score: DEFAULT_FOUR_EYES_SCORE }, 0.88],
     setRiskRules: async (json) => {
       calls.push('setRiskRules');
       let parsed: { points?: Record<string, number> };

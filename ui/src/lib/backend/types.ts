@@ -1,50 +1,55 @@
-// Wire types: what the Rust api crate serialises. Keep in step with crates/api.
+// Wire types: what the Rust api crate serialises.
 
 import type { FieldIssue } from './errors';
+import type {
+  AppInfo,
+  ApplicationForm,
+  ApplicationStatus,
+  AddressForm,
+  BankForm,
+  BusinessForm,
+  Enrolment,
+  JobState,
+  PersonForm,
+  ReviewFlag,
+  Role,
+  SessionInfo,
+  Stage,
+  TermsForm,
+  User,
+  VaultState,
+  Entry as AuditEntry,
+  Report as AuditReport,
+} from './generated';
 
-export type VaultState = 'not_created' | 'locked' | 'keyring_missing';
-export type Role = 'admin' | 'lead' | 'underwriter' | 'auditor';
+// Generated from the Rust types (crates/api/tests/wire_types.rs); the rest below is still
+// written by hand and kept in step with crates/api.
+export type {
+  AppInfo,
+  ApplicationForm,
+  ApplicationStatus,
+  AddressForm,
+  BankForm,
+  BusinessForm,
+  Enrolment,
+  JobState,
+  PersonForm,
+  ReviewFlag,
+  Role,
+  SessionInfo,
+  Stage,
+  TermsForm,
+  User,
+  VaultState,
+  AuditEntry,
+  AuditReport,
+};
+export { SECOND_APPROVERS } from './generated';
 
-/** Roles that may give the second approval of a high-risk application (Rust decides). */
-export const SECOND_APPROVERS: readonly Role[] = ['admin', 'lead'];
-export type Stage = 'ready' | 'change_password' | 'enrol_totp';
-
-export interface AppInfo {
-  name: string;
-  version: string;
-  data_dir: string;
-  vault: VaultState;
-}
-
-export interface Enrolment {
-  secret: string;
-  otpauth_url: string;
-  qr_svg: string;
-}
-
-export interface SessionInfo {
-  username: string;
-  role: Role;
-  stage: Stage;
-  idle_minutes: number;
-  enrolment: Enrolment | null;
-}
 
 export interface SetupOutput {
   session: SessionInfo;
   recovery_key: string;
-}
-
-export interface User {
-  id: string;
-  username: string;
-  role: Role;
-  disabled: boolean;
-  must_change_password: boolean;
-  totp_enrolled: boolean;
-  created_at: string;
-  last_login_at: string | null;
-  locked_until: string | null;
 }
 
 export interface IssuedPassword {
@@ -52,111 +57,12 @@ export interface IssuedPassword {
   one_time_password: string;
 }
 
-export interface AuditEntry {
-  seq: number;
-  at: string;
-  actor: string;
-  action: string;
-  target: string | null;
-  outcome: string;
-  detail: string | null;
-}
-
 export interface AuditPage {
   entries: AuditEntry[];
   next_before: number | null;
 }
 
-export interface AuditReport {
-  intact: boolean;
-  entries: number;
-  broken_at: number | null;
-  problem: string | null;
-}
-
 // ---- intake ---------------------------------------------------------------------------------
-
-export interface AddressForm {
-  line1: string;
-  line2: string;
-  city: string;
-  state: string;
-  postal_code: string;
-  country: string;
-}
-
-export interface BusinessForm {
-  legal_name: string;
-  dba: string;
-  entity_type: string;
-  ein: string;
-  incorporation_date: string;
-  incorporation_state: string;
-  incorporation_country: string;
-  address: AddressForm;
-  operating_address: AddressForm;
-  phone: string;
-  email: string;
-  website: string;
-  mcc: string;
-  product_description: string;
-  monthly_volume: string;
-  average_ticket: string;
-  max_ticket: string;
-  card_present_percent: string;
-}
-
-export interface PersonForm {
-  id: string;
-  first_name: string;
-  last_name: string;
-  title: string;
-  dob: string;
-  ssn: string;
-  itin: string;
-  passport_number: string;
-  passport_country: string;
-  address: AddressForm;
-  email: string;
-  phone: string;
-  ownership_percent: string;
-  is_control: boolean;
-}
-
-export interface BankForm {
-  holder_name: string;
-  country: string;
-  routing_number: string;
-  account_number: string;
-  account_type: string;
-  iban: string;
-}
-
-export interface TermsForm {
-  accepted_at: string;
-  signer_name: string;
-  ip: string;
-  user_agent: string;
-}
-
-export interface ApplicationForm {
-  business: BusinessForm;
-  people: PersonForm[];
-  bank: BankForm;
-  terms: TermsForm;
-}
-
-export type ApplicationStatus =
-  | 'draft'
-  | 'submitted'
-  | 'in_review'
-  | 'info_requested'
-  | 'approved'
-  | 'declined'
-  | 'boarding'
-  | 'boarded'
-  | 'boarding_failed'
-  | 'withdrawn';
 
 export interface ApplicationSummary {
   id: string;
@@ -490,8 +396,6 @@ export interface PlatformStatus {
   waiting: number;
   needs_fix: number;
 }
-
-export type JobState = 'queued' | 'retrying' | 'needs_fix' | 'done' | 'cancelled';
 
 export interface BoardingJob {
   id: string;

@@ -1,0 +1,89 @@
+//! The wire types the window receives, generated from the Rust types with ts-rs into
+//! `ui/src/lib/backend/generated.ts` (issue 15). This test fails when the committed file is
+//! stale; `BOARDING_DESK_UPDATE_GENERATED=1 cargo test -p desk-api --test wire_types` writes it.
+
+// A panic in a test is a failed test: unwrap is the clearest way to say "this must work".
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+
+use desk_api as api;
+use ts_rs::{Config, TS};
+
+fn decl<T: TS>(cfg: &Config) -> String {
+    format!("export {}\n", T::decl(cfg))
+}
+
+fn generated() -> String {
+    // The window's numbers are JavaScript numbers: ids are strings, counts and times fit.
+    let cfg = Config::new().with_large_int("number");
+    let roles = |pick: fn(domain::Role) -> bool| {
+        domain::Role::ALL
+            .iter()
+            .filter(|r| pick(**r))
+            .map(|r| format!("'{}'", r.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let codes = api::Code::ALL
+        .iter()
+        .map(|c| format!("'{}'", c.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut out = String::from(
+        "// Generated from the Rust types by crates/api/tests/wire_types.rs (ts-rs). Do not edit:\n\
+         // change the Rust type, then run\n\
+         //   BOARDING_DESK_UPDATE_GENERATED=1 cargo test -p desk-api --test wire_types\n\n",
+    );
+    for d in [
+        decl::<domain::Role>(&cfg),
+        decl::<domain::VaultState>(&cfg),
+        decl::<domain::intake::ApplicationStatus>(&cfg),
+        decl::<domain::merchant::ReviewFlag>(&cfg),
+        decl::<domain::intake::AddressForm>(&cfg),
+        decl::<domain::intake::BusinessForm>(&cfg),
+        decl::<domain::intake::PersonForm>(&cfg),
+        decl::<domain::intake::BankForm>(&cfg),
+        decl::<domain::intake::TermsForm>(&cfg),
+        decl::<domain::intake::ApplicationForm>(&cfg),
+        decl::<api::Code>(&cfg),
+        decl::<api::FieldIssue>(&cfg),
+        decl::<api::session::Stage>(&cfg),
+        decl::<api::SessionInfo>(&cfg),
+        decl::<api::AppInfo>(&cfg),
+        decl::<vault::totp::Enrolment>(&cfg),
+        decl::<api::vault_user::User>(&cfg),
+        decl::<vault::audit::Outcome>(&cfg),
+        decl::<vault::audit::Entry>(&cfg),
+        decl::<vault::audit::Report>(&cfg),
+        decl::<vault::boarding::JobState>(&cfg),
+    ] {
+        out.push_str(&d);
+    }
+    out.push_str(&format!(
+        "\n/** Rules the window shows before asking Rust (Rust still decides). */\n\
+         export const MIN_PASSWORD_CHARS = {};\n\
+         export const SECOND_APPROVERS: readonly Role[] = [{}];\n\
+         export const DEFAULT_FOUR_EYES_SCORE = {};\n\
+         export const CODES: readonly Code[] = [{codes}];\n",
+        domain::MIN_PASSWORD_CHARS,
+        roles(domain::Role::can_give_second_approval),
+        underwriting::RuleSet::default().four_eyes_score,
+    ));
+    out
+}
+
+#[test]
+fn generated_ts_is_up_to_date_with_the_rust_types() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui/src/lib/backend/generated.ts");
+    let fresh = generated();
+    assert!(fresh.contains("export type Role = \"admin\""), "{fresh}");
+    if std::env::var_os("BOARDING_DESK_UPDATE_GENERATED").is_some() {
+        std::fs::write(&path, &fresh).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == fresh,
+        "ui/src/lib/backend/generated.ts is stale: run BOARDING_DESK_UPDATE_GENERATED=1 cargo test -p desk-api --test wire_types"
+    );
+}

@@ -1,0 +1,116 @@
+// Generated from the Rust types by crates/api/tests/wire_types.rs (ts-rs). Do not edit:
+// change the Rust type, then run
+//   BOARDING_DESK_UPDATE_GENERATED=1 cargo test -p desk-api --test wire_types
+
+export type Role = "admin" | "lead" | "underwriter" | "auditor";
+export type VaultState = "not_created" | "locked" | "keyring_missing";
+export type ApplicationStatus = "draft" | "submitted" | "in_review" | "info_requested" | "approved" | "declined" | "boarding" | "boarded" | "boarding_failed" | "withdrawn";
+export type ReviewFlag = "sanctions_hit" | "sanctions_match" | "details_changed";
+export type AddressForm = { line1: string, line2: string, city: string, state: string, postal_code: string, country: string, };
+export type BusinessForm = { legal_name: string, dba: string, 
+/**
+ * One of [`EntityType::as_str`].
+ */
+entity_type: string, 
+/**
+ * Sensitive: sealed, masked when shown.
+ */
+ein: string, 
+/**
+ * `YYYY-MM-DD`.
+ */
+incorporation_date: string, incorporation_state: string, incorporation_country: string, address: AddressForm, 
+/**
+ * Left blank when the business operates at its registered address.
+ */
+operating_address: AddressForm, phone: string, email: string, website: string, mcc: string, product_description: string, 
+/**
+ * Expected monthly card volume, in US dollars.
+ */
+monthly_volume: string, average_ticket: string, max_ticket: string, 
+/**
+ * Share of card-present volume, 0–100; the rest is card-not-present.
+ */
+card_present_percent: string, };
+export type PersonForm = { 
+/**
+ * Stable id of the person within the application (kept across draft saves).
+ */
+id: string, first_name: string, last_name: string, title: string, 
+/**
+ * `YYYY-MM-DD`.
+ */
+dob: string, 
+/**
+ * Sensitive. US persons give an SSN or an ITIN; others a passport.
+ */
+ssn: string, itin: string, passport_number: string, passport_country: string, address: AddressForm, email: string, phone: string, 
+/**
+ * Blank or 0 when the person is not an owner.
+ */
+ownership_percent: string, 
+/**
+ * The one person with significant control (CEO, managing member…).
+ */
+is_control: boolean, };
+export type BankForm = { holder_name: string, country: string, routing_number: string, 
+/**
+ * Sensitive.
+ */
+account_number: string, 
+/**
+ * `checking` or `savings`.
+ */
+account_type: string, 
+/**
+ * Sensitive; non-US accounts.
+ */
+iban: string, };
+export type TermsForm = { 
+/**
+ * RFC 3339 timestamp.
+ */
+accepted_at: string, signer_name: string, ip: string, user_agent: string, };
+export type ApplicationForm = { business: BusinessForm, people: Array<PersonForm>, bank: BankForm, terms: TermsForm, };
+export type Code = "invalid_input" | "unauthorized" | "forbidden" | "bad_credentials" | "account_locked" | "vault_not_created" | "vault_damaged" | "not_found" | "conflict" | "data_dir_unavailable" | "unavailable" | "sanctions_hits_open" | "sanctions_match" | "internal";
+export type FieldIssue = { field: string, reason: string, };
+export type Stage = "ready" | "change_password" | "enrol_totp";
+export type SessionInfo = { username: string, role: Role, stage: Stage, idle_minutes: number, 
+/**
+ * Present while the user must enrol an authenticator.
+ */
+enrolment: Enrolment | null, };
+export type AppInfo = { name: string, version: string, data_dir: string, vault: VaultState, };
+export type Enrolment = { 
+/**
+ * Base32 secret, for typing in by hand.
+ */
+secret: string, otpauth_url: string, 
+/**
+ * The URL as a QR code (SVG markup).
+ */
+qr_svg: string, };
+export type User = { id: string, username: string, role: Role, disabled: boolean, must_change_password: boolean, totp_enrolled: boolean, created_at: string, 
+/**
+ * Who added this user (`None` for the vault's founding admin and users added before
+ * schema 13).
+ */
+created_by: string | null, last_login_at: string | null, 
+/**
+ * When the account is locked after failed sign-ins, until when (RFC 3339).
+ */
+locked_until: string | null, };
+export type Outcome = "ok" | "denied" | "failed";
+export type Entry = { seq: number, at: string, actor: string, action: string, target: string | null, outcome: string, detail: string | null, };
+export type Report = { intact: boolean, entries: number, 
+/**
+ * The first entry where the chain breaks, when it does.
+ */
+broken_at: number | null, problem: string | null, };
+export type JobState = "queued" | "retrying" | "needs_fix" | "done" | "cancelled";
+
+/** Rules the window shows before asking Rust (Rust still decides). */
+export const MIN_PASSWORD_CHARS = 12;
+export const SECOND_APPROVERS: readonly Role[] = ['admin', 'lead'];
+export const DEFAULT_FOUR_EYES_SCORE = 60;
+export const CODES: readonly Code[] = ['invalid_input', 'unauthorized', 'forbidden', 'bad_credentials', 'account_locked', 'vault_not_created', 'vault_damaged', 'not_found', 'conflict', 'data_dir_unavailable', 'unavailable', 'sanctions_hits_open', 'sanctions_match', 'internal'];
