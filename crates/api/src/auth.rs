@@ -10,20 +10,20 @@ use vault::{NextStep, Policy, RecoveryKey, Vault};
 use crate::session::{Session, SessionInfo, SessionSlot, Stage};
 use crate::{DataDir, Error, Result};
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct SetupInput {
     pub username: String,
     pub password: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Clone, Serialize)]
 pub struct SetupOutput {
     pub session: SessionInfo,
     /// Shown once; it can open the vault if every admin password is lost.
     pub recovery_key: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct SignInInput {
     pub username: String,
     pub password: String,
@@ -31,7 +31,7 @@ pub struct SignInInput {
     pub code: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct ChangePasswordInput {
     /// Required for a voluntary change; not asked right after a one-time password.
     #[serde(default)]
@@ -39,12 +39,18 @@ pub struct ChangePasswordInput {
     pub new_password: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct RecoverInput {
     pub recovery_key: String,
     pub username: String,
     pub new_password: String,
 }
+
+debug_redacting!(SetupInput { username } secret { password });
+debug_redacting!(SetupOutput { session } secret { recovery_key });
+debug_redacting!(SignInInput { username } secret { password, code });
+debug_redacting!(ChangePasswordInput {} secret { current, new_password });
+debug_redacting!(RecoverInput { username } secret { recovery_key, new_password });
 
 fn parse_username(text: &str) -> Result<Username> {
     Username::parse(text)

@@ -57,7 +57,7 @@ pub struct PlatformSettings {
     pub is_sandbox: bool,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SetPlatformInput {
     pub url: String,
@@ -193,6 +193,8 @@ pub fn set_platform(slot: &mut SessionSlot, input: SetPlatformInput) -> Result<P
     })?;
     platform_settings(slot)
 }
+
+debug_redacting!(SetPlatformInput { url, rate_per_second } secret { secret_key });
 
 /// What "test connection" found.
 #[derive(Debug, Clone, Serialize)]

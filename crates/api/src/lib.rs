@@ -5,6 +5,22 @@
 //! explicitly (a [`DataDir`] today; a vault and a session once they exist) and returns
 //! [`Result`] with the one serialisable [`Error`].
 
+/// `Debug` for an input or output that carries a secret: the named fields print, the secret
+/// ones print as `[redacted]` — a log line or a panic message never holds a password, recovery
+/// key, authenticator secret or API key.
+macro_rules! debug_redacting {
+    ($ty:ident { $($field:ident),* } secret { $($secret:ident),* }) => {
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    $(.field(stringify!($field), &self.$field))*
+                    $(.field(stringify!($secret), &"[redacted]"))*
+                    .finish()
+            }
+        }
+    };
+}
+
 pub mod audit_log;
 pub mod auth;
 pub mod backup;

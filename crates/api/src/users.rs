@@ -15,11 +15,13 @@ pub struct NewUserInput {
 }
 
 /// A new user, or one whose password was reset: the one-time password is shown once.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Clone, Serialize)]
 pub struct IssuedPassword {
     pub user: User,
     pub one_time_password: String,
 }
+
+debug_redacting!(IssuedPassword { user } secret { one_time_password });
 
 pub fn list_users(slot: &mut SessionSlot) -> Result<Vec<User>> {
     let session = slot.require(Access::Admin, "users.list")?;

@@ -64,13 +64,24 @@ impl fmt::Debug for Secret {
 }
 
 /// What an authenticator app needs: shown once at enrolment.
-#[derive(Debug, Clone, serde::Serialize, ts_rs::TS)]
+#[derive(Clone, serde::Serialize, ts_rs::TS)]
 pub struct Enrolment {
     /// Base32 secret, for typing in by hand.
     pub secret: String,
     pub otpauth_url: String,
     /// The URL as a QR code (SVG markup).
     pub qr_svg: String,
+}
+
+/// The secret, its URL and its QR code all carry the authenticator's key: none prints.
+impl std::fmt::Debug for Enrolment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Enrolment")
+            .field("secret", &"[redacted]")
+            .field("otpauth_url", &"[redacted]")
+            .field("qr_svg", &"[redacted]")
+            .finish()
+    }
 }
 
 pub fn enrolment(secret: &Secret, account: &str) -> Enrolment {
