@@ -24,7 +24,7 @@ use platform::{fields, requests, AccountState, Client, ClientConfig, Request};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use vault::audit::Outcome;
-use vault::boarding::{Job, JobCounts, JobError, JobState};
+use vault::boarding::{Job, JobCounts, JobError, JobKind, JobState, JobStep};
 use vault::{Setting, Vault};
 use zeroize::Zeroizing;
 
@@ -575,7 +575,7 @@ impl Worker {
     }
 
     fn build(&self, vault: &Vault, job: &Job, now: i64) -> std::result::Result<Prepared, Failure> {
-        if job.kind != "board" {
+        if job.kind != JobKind::Board {
             let request = stored_request(vault, job).map_err(Failure::Other)?;
             return self.prepared(vault, job, request, 0, now);
         }
@@ -610,15 +610,12 @@ impl Worker {
         }
         let persons_total = requests::persons_to_create(&form);
         let account = job.account_id.clone().unwrap_or_default();
-        let request = match (job.kind.as_str(), job.step.as_str()) {
-            ("board", "account") => requests::create_account(&form, &job.application_id)?,
-            ("board", step) if step.starts_with("person:") => {
-                let index: usize = step[7..]
-                    .parse()
-                    .map_err(|_| Failure::Other(Error::internal("a damaged job step")))?;
-                requests::create_person(&form, index, &account, &job.application_id)?
+        let request = match &job.step {
+            JobStep::Account => requests::create_account(&form, &job.application_id)?,
+            JobStep::Person(index) => {
+                requests::create_person(&form, *index, &account, &job.application_id)?
             }
-            ("board", "provided") => requests::mark_provided(&form, &account),
+            JobStep::Provided => requests::mark_provided(&form, &account),
             _ => {
                 return Err(Failure::Other(Error::internal(
                     "a job step this version cannot send",
@@ -685,36 +682,36 @@ impl Worker {
                     .and_then(|v| v.as_str())
                     .unwrap_or_default()
                     .to_string();
-                if job.kind == "update" && job.step != "send" {
+                if job.kind == JobKind::Update && job.step != JobStep::Send {
                     return self.record_person_update(vault, job, &id, now);
                 }
                 let mut persons = job.persons.clone();
-                let (next, account) = match job.step.as_str() {
-                    "account" => (
+                let (next, account) = match &job.step {
+                    JobStep::Account => (
                         if p.persons_total > 0 {
-                            "person:0".to_string()
+                            JobStep::Person(0)
                         } else {
-                            "provided".into()
+                            JobStep::Provided
                         },
                         Some(id.clone()),
                     ),
-                    step if step.starts_with("person:") => {
-                        let i: usize = step[7..].parse().unwrap_or(0);
+                    JobStep::Person(i) => {
+                        let i = *i;
                         if !persons.iter().any(|(_, j)| *j == i) {
                             persons.push((id.clone(), i));
                         }
                         (
                             if i + 1 < p.persons_total {
-                                format!("person:{}", i + 1)
+                                JobStep::Person(i + 1)
                             } else {
-                                "provided".into()
+                                JobStep::Provided
                             },
                             None,
                         )
                     }
-                    _ => ("done".to_string(), None),
+                    _ => (JobStep::Done, None),
                 };
-                if next != "done" {
+                if next != JobStep::Done {
                     vault.write(|tx| {
                         tx.advance_job(
                             &job.id,
@@ -734,7 +731,7 @@ impl Worker {
                     kind => format!("merchant.platform_{kind}"),
                 };
                 self.write(vault, |w| {
-                    w.advance_job(&job.id, lease_of(job), "done", None, &persons, now)?;
+                    w.advance_job(&job.id, lease_of(job), &JobStep::Done, None, &persons, now)?;
                     store_account_state(
                         w,
                         &job.application_id,
@@ -745,7 +742,7 @@ impl Worker {
                     )?;
                     // A status change, limits or termination reached the platform: what it now
                     // says about the account is kept (above), nothing else moves.
-                    if job.kind == "board" {
+                    if job.kind == JobKind::Board {
                         let summary = w.application_summary(&job.application_id)?;
                         if summary.status == ApplicationStatus::Boarding {
                             w.transition_application(
@@ -773,10 +770,10 @@ impl Worker {
                 param,
                 message,
             }) => {
-                let person = job
-                    .step
-                    .strip_prefix("person:")
-                    .and_then(|i| i.parse().ok());
+                let person = match job.step {
+                    JobStep::Person(i) => Some(i),
+                    _ => None,
+                };
                 let field = param
                     .as_deref()
                     .and_then(|p| fields::field_for(p, person, &job.persons));
@@ -853,12 +850,15 @@ impl Worker {
         now: i64,
     ) -> Result<()> {
         self.write(vault, |w| {
-            w.advance_job(&job.id, lease_of(job), "done", None, &job.persons, now)?;
-            if let Some(index) = job
-                .step
-                .strip_prefix(requests::NEW_PERSON)
-                .and_then(|i| i.parse::<usize>().ok())
-            {
+            w.advance_job(
+                &job.id,
+                lease_of(job),
+                &JobStep::Done,
+                None,
+                &job.persons,
+                now,
+            )?;
+            if let JobStep::NewPerson(index) = job.step {
                 if let Some(m) = w.merchant(&job.application_id)? {
                     let mut persons = m.persons;
                     persons.retain(|(_, i)| *i != index);
@@ -870,7 +870,7 @@ impl Worker {
                 "merchant.platform_update",
                 Some(&job.application_id),
                 Outcome::Ok,
-                Some(job.step.split(':').next().unwrap_or("update")),
+                Some(job.step.family()),
             )
         })
     }
@@ -1024,8 +1024,8 @@ fn stored_request(vault: &Vault, job: &Job) -> Result<requests::Request> {
         .ok_or_else(|| Error::new(Code::Conflict, "the merchant's record was erased"))?;
     let params = key.open("job_payload", &sealed)?;
     requests::stored(
-        &job.kind,
-        &job.step,
+        job.kind.as_str(),
+        &job.step.to_string(),
         account,
         &String::from_utf8_lossy(&params),
     )
@@ -1182,7 +1182,7 @@ pub fn retry(slot: &mut SessionSlot, id: &str) -> Result<JobView> {
             "boarding.retry",
             Some(&job.application_id),
             Outcome::Ok,
-            Some(&job.step),
+            Some(&job.step.to_string()),
         )?;
         Ok(())
     })?;
@@ -1199,7 +1199,7 @@ pub fn cancel(slot: &mut SessionSlot, id: &str) -> Result<JobView> {
     // A job that carries an admin's decision on a live account (suspend, terminate, limits,
     // an accepted change) is the admins' to stop: cancelled by anyone else, the desk would
     // say "terminated" while the platform keeps charging.
-    if job.kind != "board" && session.role() != domain::Role::Admin {
+    if job.kind != JobKind::Board && session.role() != domain::Role::Admin {
         session.audit(
             "boarding.cancel",
             Some(&job.application_id),
@@ -1240,7 +1240,7 @@ pub fn cancel(slot: &mut SessionSlot, id: &str) -> Result<JobView> {
             "boarding.cancel",
             Some(&job.application_id),
             Outcome::Ok,
-            Some(&job.step),
+            Some(&job.step.to_string()),
         )
     })?;
     let job = session.vault().job(id)?;

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 use domain::intake::{ApplicationForm, Completeness};
 use domain::merchant::{diff, ReviewFlag};
+use domain::outbox::{JobKind, JobStep};
 use platform::requests::{self, Request};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -112,7 +113,15 @@ pub fn edit(slot: &mut SessionSlot, input: EditInput) -> Result<EditOutcome> {
             w.flag_merchant_for_review(&input.id, REVIEW_DETAILS_CHANGED, now)?;
         }
         if let Some(request) = &request {
-            queue(w, &merchant, "update", "send", request, &me, now)?;
+            queue(
+                w,
+                &merchant,
+                JobKind::Update,
+                &JobStep::Send,
+                request,
+                &me,
+                now,
+            )?;
         }
         w.add_note(&new_id(), &input.id, &me, now, &note_text)?;
         w.audit(
@@ -237,7 +246,7 @@ fn platform_requests(
     before: &ApplicationForm,
     after: &ApplicationForm,
     persons: &[(String, usize)],
-) -> Result<(Vec<(String, Request)>, Persons)> {
+) -> Result<(Vec<(JobStep, Request)>, Persons)> {
     let d = diff(before, after);
     let sole = requests::persons_to_create(after) == 0;
     let mut out = Vec::new();
@@ -245,7 +254,7 @@ fn platform_requests(
     let people = d.fields.iter().any(|f| f.starts_with("people"));
     if business || d.bank || (sole && people) {
         out.push((
-            "send".to_string(),
+            JobStep::Send,
             requests::update_details(after, account, d.bank).map_err(unsendable)?,
         ));
     }
@@ -264,13 +273,13 @@ fn platform_requests(
                 kept.push(((*pid).to_string(), i));
                 if before.people.iter().any(|o| o.id == p.id && o != p) {
                     out.push((
-                        format!("{}{pid}", requests::UPDATE_PERSON),
+                        JobStep::UpdatePerson((*pid).to_string()),
                         requests::update_person(after, i, account, pid, id).map_err(unsendable)?,
                     ));
                 }
             }
             None => out.push((
-                format!("{}{i}", requests::NEW_PERSON),
+                JobStep::NewPerson(i),
                 requests::create_person(after, i, account, id).map_err(unsendable)?,
             )),
         }
@@ -278,7 +287,7 @@ fn platform_requests(
     for (pid, _) in persons {
         if !kept.iter().any(|(k, _)| k == pid) {
             out.push((
-                format!("{}{pid}", requests::DELETE_PERSON),
+                JobStep::DeletePerson(pid.clone()),
                 requests::delete_person(account, pid),
             ));
         }
@@ -330,7 +339,15 @@ pub fn accept(slot: &mut SessionSlot, input: DecideInput) -> Result<ChangesView>
         w.set_merchant_persons(&input.id, &persons)?;
         // One millisecond apart: the outbox sends one merchant's jobs in queue order.
         for (n, (step, request)) in jobs.iter().enumerate() {
-            queue(w, &merchant, "update", step, request, &me, now + n as i64)?;
+            queue(
+                w,
+                &merchant,
+                JobKind::Update,
+                step,
+                request,
+                &me,
+                now + n as i64,
+            )?;
         }
         w.clear_merchant_review(&input.id)?;
         w.add_note(
@@ -526,7 +543,7 @@ mod tests {
         third.is_control = false;
         after.people.push(third); // a newcomer at index 1
         let (jobs, kept) = platform_requests("app", "acct_1", &before, &after, &persons).unwrap();
-        let steps: Vec<&str> = jobs.iter().map(|(s, _)| s.as_str()).collect();
+        let steps: Vec<String> = jobs.iter().map(|(s, _)| s.to_string()).collect();
         assert_eq!(
             steps,
             [

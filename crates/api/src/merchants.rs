@@ -5,6 +5,7 @@
 //! metadata) or a `reject` job (termination). One merchant's jobs are sent in order.
 
 use domain::intake::Amount;
+use domain::outbox::{JobKind, JobStep};
 use platform::fields;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -90,8 +91,8 @@ fn rule(
 pub(crate) fn queue(
     vault: &vault::Vault,
     merchant: &vault::boarding::Merchant,
-    kind: &str,
-    step: &str,
+    kind: JobKind,
+    step: &JobStep,
     request: &platform::requests::Request,
     actor: &str,
     now: i64,
@@ -252,12 +253,12 @@ fn apply(
             _ => "other",
         };
         (
-            "reject",
+            JobKind::Reject,
             platform::requests::reject_account(&merchant.account_id, platform_reason),
         )
     } else {
         (
-            "update",
+            JobKind::Update,
             platform::requests::merchant_status(&merchant.account_id, to, reason),
         )
     };
@@ -266,7 +267,7 @@ fn apply(
     let mut job_id = String::new();
     let blocklisted = (|| {
         vault.set_merchant_status(id, &merchant.status, to, reason, me, now)?;
-        job_id = queue(vault, merchant, kind, "send", &request, me, now)?;
+        job_id = queue(vault, merchant, kind, &JobStep::Send, &request, me, now)?;
         vault.add_note(
             &new_id(),
             id,
@@ -375,7 +376,15 @@ pub fn set_limits(slot: &mut SessionSlot, input: LimitsInput) -> Result<Merchant
     };
     session.write(|w| {
         w.set_merchant_limits(&input.id, cap, ticket)?;
-        queue(w, &merchant, "update", "send", &request, &me, now)?;
+        queue(
+            w,
+            &merchant,
+            JobKind::Update,
+            &JobStep::Send,
+            &request,
+            &me,
+            now,
+        )?;
         w.audit(
             "merchant.limits",
             Some(&input.id),

@@ -57,6 +57,7 @@ fn generated() -> String {
         decl::<vault::audit::Entry>(&cfg),
         decl::<vault::audit::Report>(&cfg),
         decl::<vault::boarding::JobState>(&cfg),
+        decl::<domain::outbox::JobKind>(&cfg),
     ] {
         out.push_str(&d);
     }

@@ -7,6 +7,7 @@ mod identity;
 pub mod intake;
 pub mod mask;
 pub mod merchant;
+pub mod outbox;
 mod role;
 mod vault_state;
 

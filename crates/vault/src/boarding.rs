@@ -9,39 +9,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{Result, Vault, VaultError};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
-#[serde(rename_all = "snake_case")]
-pub enum JobState {
-    Queued,
-    Retrying,
-    NeedsFix,
-    Done,
-    Cancelled,
-}
-
-impl JobState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobState::Queued => "queued",
-            JobState::Retrying => "retrying",
-            JobState::NeedsFix => "needs_fix",
-            JobState::Done => "done",
-            JobState::Cancelled => "cancelled",
-        }
-    }
-
-    /// A stored state; anything else is damage, never a default.
-    fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "queued" => JobState::Queued,
-            "retrying" => JobState::Retrying,
-            "needs_fix" => JobState::NeedsFix,
-            "done" => JobState::Done,
-            "cancelled" => JobState::Cancelled,
-            _ => return None,
-        })
-    }
-}
+pub use domain::outbox::{JobKind, JobState, JobStep};
 
 /// One outbox job as the Boarding page shows it (the error message stays sealed here).
 #[derive(Debug, Clone, Serialize)]
@@ -49,9 +17,9 @@ pub struct Job {
     pub id: String,
     pub application_id: String,
     pub legal_name: String,
-    pub kind: String,
+    pub kind: JobKind,
     pub state: JobState,
-    pub step: String,
+    pub step: JobStep,
     pub account_id: Option<String>,
     /// Platform person ids and the index of our person each stands for.
     pub persons: Vec<(String, usize)>,
@@ -176,21 +144,32 @@ const JOB_COLUMNS: &str = "j.id, j.application_id, a.legal_name, j.kind, j.state
     j.error_kind, j.error_message, j.error_field, j.error_param, j.created_by, j.created_at,
     j.updated_at, j.finished_at, j.lease_token";
 
+/// A stored word of the outbox's vocabulary; one this version does not know is a conversion
+/// failure (reported as vault damage), never a default.
+fn parsed<T>(
+    r: &rusqlite::Row<'_>,
+    column: usize,
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> rusqlite::Result<T> {
+    let text: String = r.get(column)?;
+    parse(&text).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            column,
+            rusqlite::types::Type::Text,
+            "a word the outbox does not know".into(),
+        )
+    })
+}
+
 fn job_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
     let persons: String = r.get(7)?;
     Ok(Job {
         id: r.get(0)?,
         application_id: r.get(1)?,
         legal_name: r.get(2)?,
-        kind: r.get(3)?,
-        state: JobState::parse(&r.get::<_, String>(4)?).ok_or_else(|| {
-            rusqlite::Error::FromSqlConversionFailure(
-                4,
-                rusqlite::types::Type::Text,
-                "an unknown job state".into(),
-            )
-        })?,
-        step: r.get(5)?,
+        kind: parsed(r, 3, JobKind::parse)?,
+        state: parsed(r, 4, JobState::parse)?,
+        step: parsed(r, 5, JobStep::parse)?,
         account_id: r.get(6)?,
         persons: serde_json::from_str(&persons).unwrap_or_default(),
         attempts: r.get(8)?,
@@ -212,9 +191,9 @@ fn job_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
 /// A row that does not parse is damage: reported as such, never read as a default.
 fn damaged(context: &'static str) -> impl FnOnce(rusqlite::Error) -> VaultError {
     move |e| match e {
-        rusqlite::Error::FromSqlConversionFailure(..) => {
-            VaultError::VaultDamaged("a boarding job has a state this version does not know")
-        }
+        rusqlite::Error::FromSqlConversionFailure(..) => VaultError::VaultDamaged(
+            "a boarding job has a kind, state or step this version does not know",
+        ),
         e => VaultError::storage(context)(e),
     }
 }
@@ -251,8 +230,8 @@ impl Vault {
         self.enqueue_job(
             job_id,
             application_id,
-            "board",
-            "account",
+            JobKind::Board,
+            &JobStep::Account,
             None,
             None,
             actor,
@@ -266,8 +245,8 @@ impl Vault {
         &self,
         job_id: &str,
         application_id: &str,
-        kind: &str,
-        step: &str,
+        kind: JobKind,
+        step: &JobStep,
         account_id: Option<&str>,
         payload: Option<&[u8]>,
         actor: &str,
@@ -281,8 +260,8 @@ impl Vault {
                 params![
                     job_id,
                     application_id,
-                    kind,
-                    step,
+                    kind.as_str(),
+                    step.to_string(),
                     account_id,
                     payload,
                     now_ms,
@@ -369,7 +348,7 @@ impl Vault {
             .map_err(VaultError::storage("counting boarding jobs"))?;
         for (state, n) in rows {
             let state = JobState::parse(&state).ok_or(VaultError::VaultDamaged(
-                "a boarding job has a state this version does not know",
+                "a boarding job has a kind, state or step this version does not know",
             ))?;
             match state {
                 JobState::Queued => counts.queued = n,
@@ -445,7 +424,7 @@ impl Vault {
     pub fn request_key(
         &self,
         job_id: &str,
-        step: &str,
+        step: &JobStep,
         fingerprint: &str,
         new_key: &str,
         now_ms: i64,
@@ -455,7 +434,7 @@ impl Vault {
             .query_row(
                 "SELECT idempotency_key, fingerprint FROM boarding_requests
                  WHERE job_id = ?1 AND step = ?2",
-                params![job_id, step],
+                params![job_id, step.to_string()],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()
@@ -470,7 +449,7 @@ impl Vault {
                     .execute(
                         "INSERT INTO boarding_requests (job_id, step, idempotency_key,
                              fingerprint, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                        params![job_id, step, new_key, fingerprint, now_ms],
+                        params![job_id, step.to_string(), new_key, fingerprint, now_ms],
                     )
                     .map_err(VaultError::storage("storing an idempotency key"))?;
                 Ok(new_key.to_string())
@@ -480,11 +459,11 @@ impl Vault {
 
     /// Forgets the key of a step whose parameters were corrected after the platform refused
     /// them (a refused request created nothing; the corrected one gets a new key).
-    pub fn forget_request_key(&self, job_id: &str, step: &str) -> Result<()> {
+    pub fn forget_request_key(&self, job_id: &str, step: &JobStep) -> Result<()> {
         self.conn()
             .execute(
                 "DELETE FROM boarding_requests WHERE job_id = ?1 AND step = ?2",
-                params![job_id, step],
+                params![job_id, step.to_string()],
             )
             .map_err(VaultError::storage("forgetting an idempotency key"))?;
         Ok(())
@@ -495,12 +474,12 @@ impl Vault {
         &self,
         id: &str,
         lease: &str,
-        next_step: &str,
+        next_step: &JobStep,
         account_id: Option<&str>,
         persons: &[(String, usize)],
         now_ms: i64,
     ) -> Result<()> {
-        let done = next_step == "done";
+        let done = *next_step == JobStep::Done;
         let n = self
             .conn()
             .execute(
@@ -513,7 +492,7 @@ impl Vault {
                  WHERE id = ?1 AND lease_token = ?7",
                 params![
                     id,
-                    next_step,
+                    next_step.to_string(),
                     account_id,
                     serde_json::to_string(persons).unwrap_or_else(|_| "[]".into()),
                     now_ms,
@@ -576,7 +555,7 @@ impl Vault {
     /// application is clear of sanctions hits.
     pub fn requeue_job(&self, id: &str, now_ms: i64) -> Result<()> {
         let job = self.job(id)?;
-        if job.kind == "board" {
+        if job.kind == JobKind::Board {
             self.sanctions_clear(&job.application_id)?;
         }
         let n = self

@@ -127,7 +127,7 @@ fn a_late_worker_cannot_record_over_a_newer_lease() {
         tx.advance_job(
             &first.id,
             first.lease_token.as_deref().unwrap(),
-            "person:0",
+            &desk_vault::boarding::JobStep::Person(0),
             Some("acct_late"),
             &[],
             21,
@@ -139,7 +139,7 @@ fn a_late_worker_cannot_record_over_a_newer_lease() {
             tx.advance_job(
                 &second.id,
                 second.lease_token.as_deref().unwrap(),
-                "person:0",
+                &desk_vault::boarding::JobStep::Person(0),
                 Some("acct_new"),
                 &[],
                 22,

@@ -108,6 +108,7 @@ export type Report = { intact: boolean, entries: number,
  */
 broken_at: number | null, problem: string | null, };
 export type JobState = "queued" | "retrying" | "needs_fix" | "done" | "cancelled";
+export type JobKind = "board" | "update" | "reject";
 
 /** Rules the window shows before asking Rust (Rust still decides). */
 export const MIN_PASSWORD_CHARS = 12;

@@ -9,6 +9,7 @@ import type {
   BankForm,
   BusinessForm,
   Enrolment,
+  JobKind,
   JobState,
   PersonForm,
   ReviewFlag,
@@ -32,6 +33,7 @@ export type {
   BankForm,
   BusinessForm,
   Enrolment,
+  JobKind,
   JobState,
   PersonForm,
   ReviewFlag,
@@ -401,7 +403,7 @@ export interface BoardingJob {
   id: string;
   application_id: string;
   legal_name: string;
-  kind: string;
+  kind: JobKind;
   state: JobState;
   step: string;
   account_id: string | null;
