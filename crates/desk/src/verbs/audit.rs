@@ -1,0 +1,69 @@
+//! `desk audit`: verify, list and export the audit log.
+
+use std::io::Write;
+
+use api::{Code, Error};
+
+use super::{with_session, Ctx};
+use crate::cli::AuditAction;
+use crate::output::Printer;
+use crate::prompt::Prompt;
+
+pub(crate) fn audit(
+    ctx: &Ctx,
+    action: AuditAction,
+    prompt: &mut dyn Prompt,
+    printer: &Printer,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    match action {
+        AuditAction::Verify => {
+            let report = with_session(ctx, prompt, api::audit_log::verify_audit)?;
+            printer.value(out, &report, |w| match report.broken_at {
+                None => writeln!(
+                    w,
+                    "intact: {} entries, every link checks out",
+                    report.entries
+                ),
+                Some(at) => writeln!(
+                    w,
+                    "BROKEN at entry {at}: {}",
+                    report.problem.as_deref().unwrap_or("")
+                ),
+            })?;
+            if report.intact {
+                Ok(())
+            } else {
+                Err(Error::new(Code::Conflict, "the audit chain is broken"))
+            }
+        }
+        AuditAction::List { limit } => {
+            let page = with_session(ctx, prompt, |slot| {
+                api::audit_log::list_audit(slot, None, limit)
+            })?;
+            printer.value(out, &page.entries, |w| {
+                for e in &page.entries {
+                    writeln!(
+                        w,
+                        "{:>6} {} {:<16} {:<22} {:<16} {}",
+                        e.seq,
+                        e.at,
+                        e.actor,
+                        e.action,
+                        e.target.as_deref().unwrap_or("-"),
+                        e.outcome
+                    )?;
+                }
+                Ok(())
+            })
+        }
+        AuditAction::Export { from, to, format } => {
+            let export = with_session(ctx, prompt, |slot| {
+                api::audit_log::export_audit(slot, &from, &to, &format)
+            })?;
+            out.write_all(&export.content)
+                .map_err(|e| Error::internal(format!("cannot write output: {}", e.kind())))?;
+            Ok(())
+        }
+    }
+}

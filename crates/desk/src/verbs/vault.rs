@@ -1,0 +1,165 @@
+//! The vault itself: info, init (the first admin), recover, backup, restore.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use api::auth::{self, RecoverInput, SetupInput};
+use api::{Error, SessionSlot};
+
+use super::{ask_line, ask_new_password, ask_secret, open_data_dir, with_session, Ctx};
+use crate::output::Printer;
+use crate::prompt::Prompt;
+
+pub(crate) fn info(
+    data_dir: Option<PathBuf>,
+    printer: &Printer,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    let dir = open_data_dir(data_dir)?;
+    let info = api::app_info(&dir)?;
+    printer.value(out, &info, |w| {
+        writeln!(w, "{} {}", info.name, info.version)?;
+        writeln!(w, "data folder: {}", info.data_dir.display())?;
+        writeln!(w, "vault:       {}", info.vault)
+    })
+}
+
+pub(crate) fn init(
+    ctx: &Ctx,
+    username: &str,
+    prompt: &mut dyn Prompt,
+    printer: &Printer,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    let dir = open_data_dir(ctx.data_dir.clone())?;
+    let password = ask_new_password(prompt, "Password for the first admin: ")?;
+    let mut slot = SessionSlot::new();
+    let setup = auth::setup_vault(
+        &dir,
+        SetupInput {
+            username: username.to_string(),
+            password,
+        },
+        &mut slot,
+        api::product_policy(),
+    )?;
+    let enrolment = setup
+        .session
+        .enrolment
+        .clone()
+        .ok_or_else(|| Error::internal("no enrolment after set-up"))?;
+    let shown = serde_json::json!({
+        "recovery_key": setup.recovery_key,
+        "authenticator": { "secret": enrolment.secret, "otpauth_url": enrolment.otpauth_url },
+    });
+    // Shown before the code is asked for: the person needs the secret to produce one.
+    printer.line(out, &shown, |w| {
+        writeln!(
+            w,
+            "Vault created. Write down the recovery key; it is shown only this once:"
+        )?;
+        writeln!(w, "recovery key: {}", setup.recovery_key)?;
+        writeln!(
+            w,
+            "Add this to your authenticator app, then enter the code it shows."
+        )?;
+        writeln!(w, "authenticator secret: {}", enrolment.secret)?;
+        writeln!(w, "authenticator url: {}", enrolment.otpauth_url)
+    })?;
+    let code = match &ctx.code {
+        Some(code) => code.clone(),
+        None => ask_line(prompt, "Authenticator code: ", "authenticator code")?,
+    };
+    auth::confirm_totp(&mut slot, &code)?;
+    slot.lock()?;
+    printer.line(
+        out,
+        &serde_json::json!({ "authenticator_confirmed": true }),
+        |w| {
+            writeln!(
+                w,
+                "Authenticator confirmed. Sign in as {username} in the app or with --user."
+            )
+        },
+    )
+}
+
+pub(crate) fn recover(
+    ctx: &Ctx,
+    username: &str,
+    prompt: &mut dyn Prompt,
+    printer: &Printer,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    let dir = open_data_dir(ctx.data_dir.clone())?;
+    let recovery_key = ask_secret(prompt, "Recovery key: ", "recovery key")?;
+    let new_password = ask_new_password(prompt, "New password: ")?;
+    auth::recover(
+        &dir,
+        RecoverInput {
+            recovery_key,
+            username: username.to_string(),
+            new_password,
+        },
+        api::product_policy(),
+    )?;
+    printer.value(out, &serde_json::json!({ "recovered": username }), |w| {
+        writeln!(
+            w,
+            "Password reset. {username} enrols a new authenticator at next sign-in."
+        )
+    })
+}
+
+pub(crate) fn backup_verb(
+    ctx: &Ctx,
+    file: &Path,
+    prompt: &mut dyn Prompt,
+    printer: &Printer,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    let summary = with_session(ctx, prompt, |slot| api::backup::backup(slot, file))?;
+    printer.value(out, &summary, |w| {
+        writeln!(
+            w,
+            "Backed up {} applications, {} users, {} audit entries to {} ({} bytes).",
+            summary.applications,
+            summary.users,
+            summary.audit_entries,
+            file.display(),
+            summary.bytes
+        )
+    })
+}
+
+pub(crate) fn restore_verb(
+    ctx: &Ctx,
+    file: &Path,
+    into: &Path,
+    recovery_key: bool,
+    prompt: &mut dyn Prompt,
+    printer: &Printer,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    let with = if recovery_key {
+        api::backup::RestoreWith::RecoveryKey(ask_secret(prompt, "Recovery key: ", "recovery key")?)
+    } else {
+        let username = ctx.user.clone().ok_or_else(|| {
+            Error::invalid_input("user", "pass --user (an admin) or --recovery-key")
+        })?;
+        let password = ask_secret(prompt, "Password: ", "password")?;
+        api::backup::RestoreWith::Admin { username, password }
+    };
+    let summary = api::backup::restore(file, into, with)?;
+    printer.value(out, &summary, |w| {
+        writeln!(
+            w,
+            "Restored {} applications, {} users, {} audit entries (archive of {}) into {}.",
+            summary.applications,
+            summary.users,
+            summary.audit_entries,
+            summary.created_at,
+            into.display()
+        )
+    })
+}
