@@ -28,6 +28,7 @@ mod seal;
 pub mod settings;
 pub mod totp;
 mod unit;
+mod users;
 mod vault;
 
 pub use crypto::KdfParams;

@@ -1,0 +1,397 @@
+//! The vault's users: rows in `users`, their password slots in the keyring, their
+//! authenticators (sealed TOTP secrets), and the admin operations on them. Each change is one
+//! unit of work with its audit entry.
+
+use domain::{NewPassword, Role, Username};
+use rusqlite::params;
+use time::OffsetDateTime;
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+use crate::audit::{Event, Outcome};
+use crate::keyring::Keyring;
+use crate::totp::{self, Enrolment, Rejected, Secret};
+use crate::vault::{rfc3339, slot_id, unix, OneTimePassword, User, UserKey};
+use crate::{Result, Vault, VaultError};
+
+impl Vault {
+    pub(crate) fn insert_user(
+        &self,
+        username: &Username,
+        role: Role,
+        must_change: bool,
+        created_by: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<String> {
+        let id = Uuid::new_v4().to_string();
+        let inserted = self.conn.execute(
+            "INSERT INTO users (id, username, role, must_change_password, created_at,
+                 password_changed_at, created_by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
+            params![
+                id,
+                username.as_str(),
+                role.as_str(),
+                must_change,
+                rfc3339(now),
+                created_by
+            ],
+        );
+        match inserted {
+            Ok(_) => Ok(id),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                Err(VaultError::invalid("username", "is already taken"))
+            }
+            Err(e) => Err(VaultError::storage("adding a user")(e)),
+        }
+    }
+
+    pub(crate) fn store_totp_secret(&self, user_id: &str, secret: &Secret) -> Result<()> {
+        let sealed = self
+            .record_key(user_id)?
+            .seal("totp_secret", secret.expose());
+        self.conn
+            .execute(
+                "UPDATE users SET totp_secret = ?2, totp_confirmed = 0, totp_last_step = NULL WHERE id = ?1",
+                params![user_id, sealed],
+            )
+            .map_err(VaultError::storage("storing an authenticator secret"))?;
+        Ok(())
+    }
+
+    pub(crate) fn totp_secret(&self, user_id: &str) -> Result<Secret> {
+        let sealed: Option<Vec<u8>> = self
+            .conn
+            .query_row(
+                "SELECT totp_secret FROM users WHERE id = ?1",
+                [user_id],
+                |r| r.get(0),
+            )
+            .map_err(VaultError::storage("reading an authenticator secret"))?;
+        let sealed = sealed.ok_or(VaultError::NotFound("authenticator secret"))?;
+        let bytes: Zeroizing<Vec<u8>> = self.record_key(user_id)?.open("totp_secret", &sealed)?;
+        Ok(Secret::from_bytes(bytes.to_vec()))
+    }
+
+    pub(crate) fn totp_last_step(&self, user_id: &str) -> Result<Option<i64>> {
+        self.conn
+            .query_row(
+                "SELECT totp_last_step FROM users WHERE id = ?1",
+                [user_id],
+                |r| r.get(0),
+            )
+            .map_err(VaultError::storage("reading an authenticator"))
+    }
+
+    /// Starts (or restarts) authenticator enrolment with a fresh secret.
+    pub fn begin_totp_enrolment(&self, user_id: &str, username: &str) -> Result<Enrolment> {
+        let secret = Secret::generate();
+        self.write(|tx| tx.store_totp_secret(user_id, &secret))?;
+        Ok(totp::enrolment(&secret, username))
+    }
+
+    /// Confirms enrolment with a code from the authenticator; from then on sign-in needs codes.
+    pub fn confirm_totp(&self, user_id: &str, code: &str, now: OffsetDateTime) -> Result<()> {
+        let user = self.user_by_id(user_id)?;
+        let secret = self.totp_secret(user_id)?;
+        let step = match totp::verify(&secret, code, unix(now), None) {
+            Ok(step) => step,
+            Err(Rejected::Malformed) => {
+                return Err(VaultError::invalid(
+                    "authenticator code",
+                    "must be 6 digits",
+                ))
+            }
+            Err(_) => {
+                return Err(VaultError::invalid(
+                    "authenticator code",
+                    "does not match; check the device's clock and try the next code",
+                ))
+            }
+        };
+        self.write_at(now, |tx| {
+            tx.conn
+                .execute(
+                    "UPDATE users SET totp_confirmed = 1, totp_last_step = ?2 WHERE id = ?1",
+                    params![user_id, step],
+                )
+                .map_err(VaultError::storage("confirming an authenticator"))?;
+            tx.audit(&Event {
+                actor: &user.username,
+                action: "user.totp_enrol",
+                target: Some(&user.username),
+                outcome: Outcome::Ok,
+                detail: None,
+            })
+        })
+    }
+
+    pub fn users(&self) -> Result<Vec<User>> {
+        self.select_users(None)
+    }
+
+    pub fn user_by_id(&self, id: &str) -> Result<User> {
+        self.select_users(Some((UserKey::Id, id)))?
+            .pop()
+            .ok_or(VaultError::NotFound("user"))
+    }
+
+    pub fn user_by_name(&self, username: &str) -> Result<Option<User>> {
+        Ok(self
+            .select_users(Some((UserKey::Username, username)))?
+            .pop())
+    }
+
+    /// One query for the users (all, or the one matching `filter`), and one keyring read for
+    /// their lockout state — however many users there are.
+    pub(crate) fn select_users(&self, filter: Option<(UserKey, &str)>) -> Result<Vec<User>> {
+        // A closed set of columns: nothing from outside is ever formatted into SQL.
+        let (condition, value) = match filter {
+            None => ("?1 IS NULL", None),
+            Some((UserKey::Id, v)) => ("id = ?1", Some(v)),
+            Some((UserKey::Username, v)) => ("username = ?1", Some(v)),
+        };
+        let sql = format!(
+            "SELECT id, username, role, disabled, must_change_password, totp_confirmed, created_at,
+                 last_login_at, created_by
+             FROM users WHERE {condition} ORDER BY username"
+        );
+        let ring = self.keyring.load()?;
+        let now = OffsetDateTime::now_utc();
+        let mut stmt = self
+            .conn
+            .prepare(&sql)
+            .map_err(VaultError::storage("reading users"))?;
+        let rows = stmt
+            .query_map([value], |r| {
+                let username: String = r.get(1)?;
+                let role = r.get::<_, String>(2)?.parse::<Role>().map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        2,
+                        rusqlite::types::Type::Text,
+                        Box::new(e),
+                    )
+                })?;
+                Ok(User {
+                    id: r.get(0)?,
+                    locked_until: ring.locked_until(&slot_id(&username), now).map(rfc3339),
+                    username,
+                    role,
+                    disabled: r.get(3)?,
+                    must_change_password: r.get(4)?,
+                    totp_enrolled: r.get(5)?,
+                    created_at: r.get(6)?,
+                    last_login_at: r.get(7)?,
+                    created_by: r.get(8)?,
+                })
+            })
+            .map_err(VaultError::storage("reading users"))?;
+        rows.map(|row| {
+            row.map_err(|e| match e {
+                rusqlite::Error::FromSqlConversionFailure(..) => {
+                    VaultError::VaultDamaged("a user has an unknown role")
+                }
+                other => VaultError::storage("reading users")(other),
+            })
+        })
+        .collect()
+    }
+
+    /// Adds a user with a one-time password they must change at first sign-in.
+    pub fn create_user(
+        &self,
+        actor: &str,
+        username: &Username,
+        role: Role,
+        now: OffsetDateTime,
+    ) -> Result<(User, OneTimePassword)> {
+        let otp = OneTimePassword::generate();
+        let id = self.write_at(now, |tx| {
+            let id = tx.insert_user(username, role, true, Some(actor), now)?;
+            tx.audit(&Event {
+                actor,
+                action: "user.create",
+                target: Some(username.as_str()),
+                outcome: Outcome::Ok,
+                detail: Some(&format!("role={role}")),
+            })?;
+            // Last: the slot is only written once the user row and its entry are sure to commit.
+            tx.set_slot(username.as_str(), otp.expose())?;
+            Ok(id)
+        })?;
+        Ok((self.user_by_id(&id)?, otp))
+    }
+
+    /// Reads, changes and atomically writes the keyring under its lock.
+    pub(crate) fn update_keyring(
+        &self,
+        change: impl FnOnce(&mut Keyring) -> Result<()>,
+    ) -> Result<()> {
+        let lock = self.keyring.lock()?;
+        let mut ring = self.keyring.load()?;
+        change(&mut ring)?;
+        self.keyring.save(&ring, &lock)
+    }
+
+    pub(crate) fn set_slot(&self, username: &str, password: &str) -> Result<()> {
+        self.update_keyring(|ring| {
+            ring.set_password_slot(
+                &slot_id(username),
+                password.as_bytes(),
+                &self.root,
+                self.policy().kdf,
+            )
+        })
+    }
+
+    pub(crate) fn remove_slot(&self, username: &str) -> Result<()> {
+        self.update_keyring(|ring| {
+            ring.slots.remove(&slot_id(username));
+            Ok(())
+        })
+    }
+
+    /// The user's own password change: re-wraps the root key, never re-encrypts the database.
+    pub fn change_password(
+        &self,
+        user_id: &str,
+        new_password: &NewPassword,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        let user = self.user_by_id(user_id)?;
+        self.write_at(now, |tx| {
+            tx.conn
+                .execute(
+                    "UPDATE users SET must_change_password = 0, password_changed_at = ?2 WHERE id = ?1",
+                    params![user_id, rfc3339(now)],
+                )
+                .map_err(VaultError::storage("changing a password"))?;
+            tx.audit(&Event {
+                actor: &user.username,
+                action: "user.password_change",
+                target: Some(&user.username),
+                outcome: Outcome::Ok,
+                detail: None,
+            })?;
+            tx.set_slot(&user.username, new_password.expose())
+        })
+    }
+
+    /// Disables a user (their key slot is removed, so they cannot unlock at all) or re-enables
+    /// one (with a new one-time password). The last enabled admin cannot be disabled.
+    pub fn set_disabled(
+        &self,
+        actor: &str,
+        user_id: &str,
+        disabled: bool,
+        now: OffsetDateTime,
+    ) -> Result<Option<OneTimePassword>> {
+        let user = self.user_by_id(user_id)?;
+        if disabled && user.role == Role::Admin && !user.disabled {
+            let admins: i64 = self
+                .conn
+                .query_row(
+                    "SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(VaultError::storage("counting admins"))?;
+            if admins <= 1 {
+                return Err(VaultError::Conflict("the last admin cannot be disabled"));
+            }
+        }
+        let action = if disabled {
+            "user.disable"
+        } else {
+            "user.enable"
+        };
+        self.write_at(now, |tx| {
+            tx.conn
+                .execute("UPDATE users SET disabled = ?2, must_change_password = must_change_password OR ?3 WHERE id = ?1", params![user_id, disabled, !disabled])
+                .map_err(VaultError::storage("changing a user"))?;
+            tx.audit(&Event {
+                actor,
+                action,
+                target: Some(&user.username),
+                outcome: Outcome::Ok,
+                detail: None,
+            })?;
+            if disabled {
+                tx.remove_slot(&user.username)?;
+                Ok(None)
+            } else {
+                let otp = OneTimePassword::generate();
+                tx.set_slot(&user.username, otp.expose())?;
+                Ok(Some(otp))
+            }
+        })
+    }
+
+    /// Gives a user a new one-time password (they must change it at next sign-in).
+    pub fn reset_password(
+        &self,
+        actor: &str,
+        user_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<OneTimePassword> {
+        let user = self.user_by_id(user_id)?;
+        if user.disabled {
+            return Err(VaultError::Conflict("enable the user first"));
+        }
+        let otp = OneTimePassword::generate();
+        self.write_at(now, |tx| {
+            tx.conn
+                .execute(
+                    "UPDATE users SET must_change_password = 1 WHERE id = ?1",
+                    [user_id],
+                )
+                .map_err(VaultError::storage("resetting a password"))?;
+            tx.audit(&Event {
+                actor,
+                action: "user.password_reset",
+                target: Some(&user.username),
+                outcome: Outcome::Ok,
+                detail: None,
+            })?;
+            tx.set_slot(&user.username, otp.expose())
+        })?;
+        Ok(otp)
+    }
+
+    /// Clears a user's authenticator; they enrol a new one at next sign-in.
+    pub fn reset_totp(&self, actor: &str, user_id: &str, now: OffsetDateTime) -> Result<()> {
+        let user = self.user_by_id(user_id)?;
+        self.write_at(now, |tx| {
+            tx.conn
+                .execute("UPDATE users SET totp_secret = NULL, totp_confirmed = 0, totp_last_step = NULL WHERE id = ?1", [user_id])
+                .map_err(VaultError::storage("resetting an authenticator"))?;
+            tx.audit(&Event {
+                actor,
+                action: "user.totp_reset",
+                target: Some(&user.username),
+                outcome: Outcome::Ok,
+                detail: None,
+            })
+        })
+    }
+
+    /// Lifts a sign-in lockout early.
+    pub fn unlock_user(&self, actor: &str, user_id: &str, now: OffsetDateTime) -> Result<()> {
+        let user = self.user_by_id(user_id)?;
+        self.write_at(now, |tx| {
+            tx.audit(&Event {
+                actor,
+                action: "user.unlock",
+                target: Some(&user.username),
+                outcome: Outcome::Ok,
+                detail: None,
+            })?;
+            tx.update_keyring(|ring| {
+                ring.clear_lockout(&slot_id(&user.username));
+                Ok(())
+            })
+        })
+    }
+}
