@@ -5,6 +5,7 @@
 //! metadata) or a `reject` job (termination). One merchant's jobs are sent in order.
 
 use domain::intake::Amount;
+use domain::merchant::{MerchantAction, MerchantStatus};
 use domain::outbox::{JobKind, JobStep};
 use platform::fields;
 use serde::{Deserialize, Serialize};
@@ -18,30 +19,11 @@ use crate::session::{Access, SessionSlot};
 use crate::{Code, Error, Result};
 
 /// Reason codes per action (the first word of every audit entry and the platform metadata).
-pub const RESTRICT_REASONS: &[&str] = &[
-    "chargeback_rate",
-    "unusual_volume",
-    "kyc_refresh",
-    "sanctions_review",
-    "other",
-];
-pub const SUSPEND_REASONS: &[&str] = &[
-    "suspected_fraud",
-    "chargeback_rate",
-    "sanctions_match",
-    "policy_violation",
-    "other",
-];
-pub const REINSTATE_REASONS: &[&str] = &["review_cleared", "issue_resolved", "other"];
-pub const TERMINATE_REASONS: &[&str] = &[
-    "fraud",
-    "terms_of_service",
-    "sanctions_match",
-    "credit_risk",
-    "other",
-];
+pub const RESTRICT_REASONS: &[&str] = MerchantAction::Restrict.reasons();
+pub const SUSPEND_REASONS: &[&str] = MerchantAction::Suspend.reasons();
+pub const REINSTATE_REASONS: &[&str] = MerchantAction::Reinstate.reasons();
+pub const TERMINATE_REASONS: &[&str] = MerchantAction::Terminate.reasons();
 
-/// An admin's action on a merchant.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ActionInput {
     pub id: String,
@@ -62,27 +44,6 @@ pub struct ActionOutcome {
     pub job_id: String,
     /// Identifiers added to the blocklist (termination).
     pub blocklisted: usize,
-}
-
-/// Which statuses an action may start from, where it leads, and its reason codes.
-fn rule(
-    action: &str,
-) -> Option<(
-    &'static [&'static str],
-    &'static str,
-    &'static [&'static str],
-)> {
-    Some(match action {
-        "restrict" => (&["active"], "restricted", RESTRICT_REASONS),
-        "suspend" => (&["active", "restricted"], "suspended", SUSPEND_REASONS),
-        "reinstate" => (&["restricted", "suspended"], "active", REINSTATE_REASONS),
-        "terminate" => (
-            &["active", "restricted", "suspended"],
-            "terminated",
-            TERMINATE_REASONS,
-        ),
-        _ => return None,
-    })
 }
 
 /// Queues `request` for the merchant's account as an outbox job (`update` or `reject`), its
@@ -148,24 +109,26 @@ pub(crate) fn checked_note(note: &str) -> Result<String> {
 /// Use case (admin): restrict, suspend, reinstate or terminate a boarded merchant.
 pub fn act(slot: &mut SessionSlot, input: ActionInput) -> Result<ActionOutcome> {
     // The session and role first: nothing of the input is looked at for a caller who may not act.
-    let label = match rule(&input.action) {
-        Some(_) => format!("merchant.{}", input.action),
+    let action = MerchantAction::parse(&input.action);
+    let label = match action {
+        Some(a) => format!("merchant.{}", a.as_str()),
         None => "merchant.act".to_string(),
     };
     slot.require(Access::Admin, &label)?;
-    let (from, to, reasons) = rule(&input.action).ok_or_else(|| {
+    let action = action.ok_or_else(|| {
         Error::invalid_input(
             "action",
             "must be restrict, suspend, reinstate or terminate",
         )
     })?;
+    let (to, reasons) = (action.to().as_str(), action.reasons());
     if !reasons.contains(&input.reason.as_str()) {
         return Err(Error::invalid_input(
             "reason",
             &format!("must be one of {}", reasons.join(", ")),
         ));
     }
-    if input.blocklist && input.action != "terminate" {
+    if input.blocklist && action != MerchantAction::Terminate {
         return Err(Error::invalid_input(
             "blocklist",
             "only a termination adds to the blocklist",
@@ -176,22 +139,16 @@ pub fn act(slot: &mut SessionSlot, input: ActionInput) -> Result<ActionOutcome> 
     let me = session.username().to_string();
     let vault = session.vault();
     let merchant = boarded(vault, &input.id)?;
-    if !from.contains(&merchant.status.as_str()) {
+    let status = MerchantStatus::parse(&merchant.status).ok_or(vault::VaultError::VaultDamaged(
+        "a merchant has a status this version does not know",
+    ))?;
+    if !action.from().contains(&status) {
         return Err(Error::new(
             Code::Conflict,
-            format!(
-                "a {} merchant cannot be {}",
-                merchant.status,
-                match input.action.as_str() {
-                    "restrict" => "restricted",
-                    "suspend" => "suspended",
-                    "reinstate" => "reinstated",
-                    _ => "terminated",
-                }
-            ),
+            format!("a {} merchant cannot be {}", merchant.status, action.done()),
         ));
     }
-    if input.action == "reinstate" {
+    if action == MerchantAction::Reinstate {
         // The hard stop holds after boarding too: no role reinstates a merchant while a hit
         // on it is open or confirmed.
         vault.sanctions_clear(&input.id)?;
@@ -200,7 +157,7 @@ pub fn act(slot: &mut SessionSlot, input: ActionInput) -> Result<ActionOutcome> 
         let (job_id, blocklisted) = apply(
             w,
             &merchant,
-            &input.action,
+            action,
             to,
             &input.reason,
             &note,
@@ -208,7 +165,7 @@ pub fn act(slot: &mut SessionSlot, input: ActionInput) -> Result<ActionOutcome> 
             &me,
         )?;
         w.audit(
-            &format!("merchant.{}", input.action),
+            &format!("merchant.{}", action.as_str()),
             Some(&input.id),
             Outcome::Ok,
             Some(&format!(
@@ -240,14 +197,14 @@ pub fn act(slot: &mut SessionSlot, input: ActionInput) -> Result<ActionOutcome> 
 fn apply(
     vault: &vault::Vault,
     merchant: &vault::boarding::Merchant,
-    action: &str,
+    action: MerchantAction,
     to: &str,
     reason: &str,
     note: &str,
     blocklist: bool,
     me: &str,
 ) -> Result<(String, usize)> {
-    let (kind, request) = if action == "terminate" {
+    let (kind, request) = if action == MerchantAction::Terminate {
         let platform_reason = match reason {
             "fraud" | "terms_of_service" => reason,
             _ => "other",
@@ -273,7 +230,7 @@ fn apply(
             id,
             me,
             now,
-            &format!("{action} ({reason}): {note}"),
+            &format!("{} ({reason}): {note}", action.as_str()),
         )?;
         if blocklist {
             vault.block_identifiers(id, &format!("terminated: {reason}"), me, now)
@@ -297,14 +254,16 @@ pub(crate) fn suspend_for_sanctions(
     let Some(merchant) = vault.merchant(application_id)? else {
         return Ok(None);
     };
-    if !matches!(merchant.status.as_str(), "active" | "restricted") {
+    let suspendable = MerchantStatus::parse(&merchant.status)
+        .is_some_and(|status| MerchantAction::Suspend.from().contains(&status));
+    if !suspendable {
         return Ok(None);
     }
     let (job_id, _) = apply(
         vault,
         &merchant,
-        "suspend",
-        "suspended",
+        MerchantAction::Suspend,
+        MerchantAction::Suspend.to().as_str(),
         "sanctions_match",
         "automatic: a sanctions hit on this merchant was confirmed as a true match",
         false,

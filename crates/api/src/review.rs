@@ -13,23 +13,12 @@ use crate::checks::{checks_of, reassess};
 use crate::clock::{new_id, now_ms};
 use crate::session::{Access, Session, SessionSlot};
 use crate::{Code, Error, Result};
+use domain::review::Decision;
 
 /// Reason codes per decision (what a regulator or a card brand asks "why" with).
-pub const APPROVE_REASONS: &[&str] = &["meets_policy", "edd_completed", "low_risk"];
-pub const DECLINE_REASONS: &[&str] = &[
-    "sanctions_match",
-    "prohibited_business",
-    "fraud_risk",
-    "credit_risk",
-    "duplicate_or_blocklisted",
-    "incomplete_information",
-    "policy_other",
-];
-pub const REQUEST_INFO_REASONS: &[&str] = &[
-    "missing_document",
-    "invalid_information",
-    "clarification_needed",
-];
+pub const APPROVE_REASONS: &[&str] = Decision::Approve.reasons();
+pub const DECLINE_REASONS: &[&str] = Decision::Decline.reasons();
+pub const REQUEST_INFO_REASONS: &[&str] = Decision::RequestInfo.reasons();
 
 /// Parses and checks a rule set: unknown keys, unknown factor names, negative points and
 /// out-of-range limits are refused, each by its setting.
@@ -310,18 +299,11 @@ pub struct DecideOutcome {
     pub awaiting_second_approval: bool,
 }
 
-fn check_reasons(decision: &str, reasons: &[String]) -> Result<()> {
-    let allowed = match decision {
-        "approve" => APPROVE_REASONS,
-        "decline" => DECLINE_REASONS,
-        "request_info" => REQUEST_INFO_REASONS,
-        _ => {
-            return Err(Error::invalid_input(
-                "decision",
-                "must be approve, decline or request_info",
-            ))
-        }
-    };
+fn check_reasons(decision: &str, reasons: &[String]) -> Result<Decision> {
+    let decision = Decision::parse(decision).ok_or_else(|| {
+        Error::invalid_input("decision", "must be approve, decline or request_info")
+    })?;
+    let allowed = decision.reasons();
     if reasons.is_empty() {
         return Err(Error::invalid_input(
             "reasons",
@@ -333,12 +315,13 @@ fn check_reasons(decision: &str, reasons: &[String]) -> Result<()> {
         return Err(Error::invalid_input(
             "reasons",
             &format!(
-                "{shown} is not a {decision} reason; use {}",
+                "{shown} is not a {} reason; use {}",
+                decision.as_str(),
                 allowed.join(", ")
             ),
         ));
     }
-    Ok(())
+    Ok(decision)
 }
 
 /// How long a new account waits before it may give a second approval: a checker account made
@@ -355,7 +338,7 @@ pub const SECOND_APPROVER_MIN_AGE: time::Duration = time::Duration::hours(24);
 /// role. The vault refuses the boarding job on its own as well.
 pub fn decide(slot: &mut SessionSlot, input: DecideInput) -> Result<DecideOutcome> {
     let session = slot.require(Access::Write, "review.decide")?;
-    check_reasons(&input.decision, &input.reasons)?;
+    let decision = check_reasons(&input.decision, &input.reasons)?;
     let note = domain::intake::clean_text("note", &input.note, 2000)
         .map_err(|e| Error::invalid_input("note", &e.reason))?;
     if note.chars().count() < 5 {
@@ -364,7 +347,7 @@ pub fn decide(slot: &mut SessionSlot, input: DecideInput) -> Result<DecideOutcom
             "must say why, in at least 5 characters",
         ));
     }
-    if input.decision == "request_info" {
+    if decision == Decision::RequestInfo {
         if input.fields.is_empty() {
             return Err(Error::invalid_input(
                 "fields",
@@ -413,7 +396,7 @@ pub fn decide(slot: &mut SessionSlot, input: DecideInput) -> Result<DecideOutcom
             format!("the application is assigned to {holder}: take it over first"),
         ));
     }
-    if input.decision == "approve" {
+    if decision == Decision::Approve {
         if let Err(e) = vault.sanctions_clear(&input.id) {
             let e = Error::from(e);
             session.audit(
@@ -431,8 +414,8 @@ pub fn decide(slot: &mut SessionSlot, input: DecideInput) -> Result<DecideOutcom
         serde_json::json!({ "codes": input.reasons, "fields": input.fields }).to_string();
     let assessment = session.write(|w| Ok(reassess(w, &input.id)?))?;
 
-    let (kind, to, awaiting) = match input.decision.as_str() {
-        "approve" if assessment.four_eyes => match row.pending_approval_by.as_deref() {
+    let (kind, to, awaiting) = match decision {
+        Decision::Approve if assessment.four_eyes => match row.pending_approval_by.as_deref() {
             None => ("approve", None, true),
             Some(first) if first == me => {
                 return Err(Error::new(
@@ -461,9 +444,9 @@ pub fn decide(slot: &mut SessionSlot, input: DecideInput) -> Result<DecideOutcom
                 ("second_approval", Some(ApplicationStatus::Approved), false)
             }
         },
-        "approve" => ("approve", Some(ApplicationStatus::Approved), false),
-        "decline" => ("decline", Some(ApplicationStatus::Declined), false),
-        _ => (
+        Decision::Approve => ("approve", Some(ApplicationStatus::Approved), false),
+        Decision::Decline => ("decline", Some(ApplicationStatus::Declined), false),
+        Decision::RequestInfo => (
             "request_info",
             Some(ApplicationStatus::InfoRequested),
             false,

@@ -58,6 +58,9 @@ fn generated() -> String {
         decl::<vault::audit::Report>(&cfg),
         decl::<vault::boarding::JobState>(&cfg),
         decl::<domain::outbox::JobKind>(&cfg),
+        decl::<domain::merchant::MerchantStatus>(&cfg),
+        decl::<domain::merchant::MerchantAction>(&cfg),
+        decl::<domain::review::Decision>(&cfg),
     ] {
         out.push_str(&d);
     }

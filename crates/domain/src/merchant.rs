@@ -29,6 +29,130 @@ impl ReviewFlag {
     }
 }
 
+/// Our status of a boarded merchant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum MerchantStatus {
+    Active,
+    Restricted,
+    Suspended,
+    Terminated,
+}
+
+impl MerchantStatus {
+    pub const ALL: [MerchantStatus; 4] = [
+        MerchantStatus::Active,
+        MerchantStatus::Restricted,
+        MerchantStatus::Suspended,
+        MerchantStatus::Terminated,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MerchantStatus::Active => "active",
+            MerchantStatus::Restricted => "restricted",
+            MerchantStatus::Suspended => "suspended",
+            MerchantStatus::Terminated => "terminated",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<MerchantStatus> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+/// What an admin does to a boarded merchant: the merchant lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum MerchantAction {
+    Restrict,
+    Suspend,
+    Reinstate,
+    Terminate,
+}
+
+impl MerchantAction {
+    pub const ALL: [MerchantAction; 4] = [
+        MerchantAction::Restrict,
+        MerchantAction::Suspend,
+        MerchantAction::Reinstate,
+        MerchantAction::Terminate,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MerchantAction::Restrict => "restrict",
+            MerchantAction::Suspend => "suspend",
+            MerchantAction::Reinstate => "reinstate",
+            MerchantAction::Terminate => "terminate",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<MerchantAction> {
+        Self::ALL.into_iter().find(|a| a.as_str() == text)
+    }
+
+    /// The statuses the action may start from.
+    pub fn from(self) -> &'static [MerchantStatus] {
+        use MerchantStatus::*;
+        match self {
+            MerchantAction::Restrict => &[Active],
+            MerchantAction::Suspend => &[Active, Restricted],
+            MerchantAction::Reinstate => &[Restricted, Suspended],
+            MerchantAction::Terminate => &[Active, Restricted, Suspended],
+        }
+    }
+
+    /// Where the action leads.
+    pub fn to(self) -> MerchantStatus {
+        match self {
+            MerchantAction::Restrict => MerchantStatus::Restricted,
+            MerchantAction::Suspend => MerchantStatus::Suspended,
+            MerchantAction::Reinstate => MerchantStatus::Active,
+            MerchantAction::Terminate => MerchantStatus::Terminated,
+        }
+    }
+
+    /// The reason codes it takes (the first word of its audit entry and of the platform's
+    /// metadata).
+    pub const fn reasons(self) -> &'static [&'static str] {
+        match self {
+            MerchantAction::Restrict => &[
+                "chargeback_rate",
+                "unusual_volume",
+                "kyc_refresh",
+                "sanctions_review",
+                "other",
+            ],
+            MerchantAction::Suspend => &[
+                "suspected_fraud",
+                "chargeback_rate",
+                "sanctions_match",
+                "policy_violation",
+                "other",
+            ],
+            MerchantAction::Reinstate => &["review_cleared", "issue_resolved", "other"],
+            MerchantAction::Terminate => &[
+                "fraud",
+                "terms_of_service",
+                "sanctions_match",
+                "credit_risk",
+                "other",
+            ],
+        }
+    }
+
+    /// The past participle, for messages ("a terminated merchant cannot be restricted").
+    pub fn done(self) -> &'static str {
+        match self {
+            MerchantAction::Restrict => "restricted",
+            MerchantAction::Suspend => "suspended",
+            MerchantAction::Reinstate => "reinstated",
+            MerchantAction::Terminate => "terminated",
+        }
+    }
+}
+
 /// Business fields whose change is minor (sent at once); every other business field is
 /// material.
 const MINOR_BUSINESS_FIELDS: &[&str] = &[
@@ -117,6 +241,26 @@ mod tests {
         assert!(!is_minor_field("business.legal_name"));
         assert!(!is_minor_field("bank.account_number"));
         assert!(!is_minor_field("people[0].ssn"));
+    }
+
+    #[test]
+    fn the_lifecycle_has_no_way_back_from_termination() {
+        for action in MerchantAction::ALL {
+            assert!(
+                !action.from().contains(&MerchantStatus::Terminated),
+                "{action:?}"
+            );
+            assert!(
+                !action.from().contains(&action.to()),
+                "{action:?} changes the status"
+            );
+            assert_eq!(MerchantAction::parse(action.as_str()), Some(action));
+        }
+        assert!(MerchantAction::Reinstate
+            .from()
+            .contains(&MerchantStatus::Suspended));
+        assert_eq!(MerchantAction::parse("Terminate"), None);
+        assert_eq!(MerchantStatus::parse("closed"), None);
     }
 
     #[test]

@@ -465,12 +465,17 @@ impl Vault {
 
     /// [`Vault::insert_applications`] for applications a [`Sealer`] prepared (on another thread,
     /// while this one stored the previous batch).
+    ///
+    /// No savepoint around the batch: a second level would make SQLite copy every page the
+    /// batch touches into a sub-journal (3–4× the CPU of an import, docs/BENCHMARKS.md). The
+    /// unit of work is the batch's transaction; each application has its own savepoint.
     pub fn insert_prepared(&self, batch: &[PreparedApplication]) -> Result<Vec<Result<()>>> {
-        let tx = self.part()?;
+        self.in_unit()?;
+        let conn = self.conn();
         let mut results = Vec::with_capacity(batch.len());
         for prepared in batch {
             let run = |sql: &str| {
-                tx.prepare_cached(sql)
+                conn.prepare_cached(sql)
                     .and_then(|mut s| s.execute([]))
                     .map(|_| ())
                     .map_err(VaultError::storage("running a savepoint"))
@@ -482,8 +487,6 @@ impl Vault {
             run("RELEASE one")?;
             results.push(outcome);
         }
-        tx.commit()
-            .map_err(VaultError::storage("committing applications"))?;
         Ok(results)
     }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { emptyForm, emptyPerson, fieldId, getPath, isMasked, newPersonId, pathParts, setPath, stepOf } from './form';
+import { emptyForm, emptyPerson, fieldId, getPath, isMasked, missingPerStep, newPersonId, pathParts, setPath, stepOf } from './form';
 
 describe('form paths', () => {
   it('read and write the same paths Rust names in its errors', () => {
@@ -32,5 +32,18 @@ describe('form paths', () => {
     expect(isMasked('•••-••-1234')).toBe(true);
     expect(isMasked('123-45-1234')).toBe(false);
     expect(newPersonId([emptyPerson('person2')])).toBe('person3');
+  });
+});
+
+describe('missingPerStep', () => {
+  it('counts each missing field on the step that owns it', () => {
+    const counts = missingPerStep([
+      { field: 'business.ein' },
+      { field: 'business.address.city' },
+      { field: 'people[1].ssn' },
+      { field: 'bank.routing_number' },
+      { field: 'terms.accepted_at' },
+    ]);
+    expect(counts).toEqual([2, 1, 1, 0, 1]);
   });
 });

@@ -107,6 +107,14 @@ export function stepOf(path: string): number {
   return 4;
 }
 
+/** How many "still missing" problems each wizard step holds (its badge). */
+export function missingPerStep(missing: { field: string }[]): number[] {
+  return STEPS.map((_, i) => missing.filter((m) => stepOf(m.field) === i).length);
+}
+
+/** The most people an application holds (four owners of 25% and a control person). */
+export const MAX_PEOPLE = 5;
+
 /** A masked value as Rust returns it: keep it untouched to keep the stored value. */
 export function isMasked(value: string): boolean {
   return value.includes('•');

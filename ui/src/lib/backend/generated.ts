@@ -109,6 +109,9 @@ export type Report = { intact: boolean, entries: number,
 broken_at: number | null, problem: string | null, };
 export type JobState = "queued" | "retrying" | "needs_fix" | "done" | "cancelled";
 export type JobKind = "board" | "update" | "reject";
+export type MerchantStatus = "active" | "restricted" | "suspended" | "terminated";
+export type MerchantAction = "restrict" | "suspend" | "reinstate" | "terminate";
+export type DecisionKind = "approve" | "decline" | "request_info";
 
 /** Rules the window shows before asking Rust (Rust still decides). */
 export const MIN_PASSWORD_CHARS = 12;

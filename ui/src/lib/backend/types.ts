@@ -9,8 +9,11 @@ import type {
   BankForm,
   BusinessForm,
   Enrolment,
+  DecisionKind,
   JobKind,
   JobState,
+  MerchantAction,
+  MerchantStatus,
   PersonForm,
   ReviewFlag,
   Role,
@@ -33,8 +36,11 @@ export type {
   BankForm,
   BusinessForm,
   Enrolment,
+  DecisionKind,
   JobKind,
   JobState,
+  MerchantAction,
+  MerchantStatus,
   PersonForm,
   ReviewFlag,
   Role,
@@ -361,7 +367,7 @@ export interface ReviewView {
 export interface DecideInput {
   id: string;
   version: number;
-  decision: 'approve' | 'decline' | 'request_info';
+  decision: DecisionKind;
   reasons: string[];
   note: string;
   fields: string[];
@@ -497,7 +503,7 @@ export interface MerchantPage {
 
 export interface MerchantActionInput {
   id: string;
-  action: 'restrict' | 'suspend' | 'reinstate' | 'terminate';
+  action: MerchantAction;
   reason: string;
   note: string;
   blocklist: boolean;
