@@ -66,39 +66,3 @@ pub async fn recover(state: State<'_, AppState>, input: RecoverInput) -> Result<
         .run(move |dir, _, policy| auth::recover(dir, input, policy))
         .await
 }
-
-#[tauri::command]
-pub async fn set_idle_minutes(state: State<'_, AppState>, minutes: u32) -> Result<u32, api::Error> {
-    state
-        .run(move |_, slot, _| api::settings::set_idle_minutes(slot, minutes))
-        .await
-}
-
-/// First run: restore an encrypted backup into this (vault-less) data folder instead of
-/// creating a vault. The archive demands an admin's password or the recovery key.
-#[tauri::command]
-pub async fn restore_backup(
-    state: State<'_, AppState>,
-    file: String,
-    username: Option<String>,
-    password: Option<String>,
-    recovery_key: Option<String>,
-) -> Result<api::backup::Summary, api::Error> {
-    state
-        .run(move |dir, _, _| {
-            let with = match (recovery_key, username, password) {
-                (Some(key), _, _) => api::backup::RestoreWith::RecoveryKey(key),
-                (None, Some(username), Some(password)) => {
-                    api::backup::RestoreWith::Admin { username, password }
-                }
-                _ => {
-                    return Err(api::Error::invalid_input(
-                        "password",
-                        "give an admin's username and password, or the recovery key",
-                    ))
-                }
-            };
-            api::backup::restore_into_data_dir(dir, std::path::Path::new(&file), with)
-        })
-        .await
-}

@@ -4,9 +4,15 @@
 
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod boarding;
+pub mod gdpr;
 pub mod info;
 pub mod intake;
+pub mod merchants;
 pub mod review;
+pub mod sanctions_report;
+pub mod saved;
 pub mod screening;
+pub mod settings;
 pub mod users;

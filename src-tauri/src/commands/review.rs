@@ -94,43 +94,6 @@ pub async fn risk_factors(
 }
 
 #[tauri::command]
-pub async fn set_screening_threshold(
-    state: State<'_, AppState>,
-    value: f64,
-) -> Result<PendingSetting, api::Error> {
-    state
-        .run(move |_, slot, _| api::screening::set_threshold(slot, value))
-        .await
-}
-
-#[tauri::command]
-pub async fn pending_settings(
-    state: State<'_, AppState>,
-) -> Result<Vec<PendingSetting>, api::Error> {
-    state
-        .run(|_, slot, _| api::settings::pending_changes(slot))
-        .await
-}
-
-#[tauri::command]
-pub async fn decide_setting(
-    state: State<'_, AppState>,
-    key: String,
-    confirm: bool,
-) -> Result<Vec<PendingSetting>, api::Error> {
-    state
-        .run(move |_, slot, _| {
-            if confirm {
-                api::settings::confirm_change(slot, &key)?;
-            } else {
-                api::settings::withdraw_change(slot, &key)?;
-            }
-            api::settings::pending_changes(slot)
-        })
-        .await
-}
-
-#[tauri::command]
 pub async fn add_note(
     state: State<'_, AppState>,
     id: String,

@@ -4,6 +4,7 @@ use api::screening::{self, RescreenStatus};
 use tauri::State;
 
 use crate::state::AppState;
+use api::settings::PendingSetting;
 
 type ListVersion = api::vault_screening::ListVersion;
 type ScreeningOutcome = api::vault_screening::ScreeningOutcome;
@@ -62,5 +63,15 @@ pub async fn dispose_hit(
 ) -> Result<(), api::Error> {
     state
         .run(move |_, slot, _| screening::dispose_hit(slot, &hit_id, &disposition, &note))
+        .await
+}
+
+#[tauri::command]
+pub async fn set_screening_threshold(
+    state: State<'_, AppState>,
+    value: f64,
+) -> Result<PendingSetting, api::Error> {
+    state
+        .run(move |_, slot, _| api::screening::set_threshold(slot, value))
         .await
 }
