@@ -418,7 +418,7 @@ fn the_queue_sorts_by_risk_filters_and_the_dashboard_counts() {
     );
     let q = QueueQuery {
         filter: vault::review::QueueFilter {
-            band: Some("high".into()),
+            band: Some(domain::review::RiskBand::High),
             ..Default::default()
         },
         ..QueueQuery::default()

@@ -8,6 +8,7 @@ mod common;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use desk_api::domain::review::RiskBand;
 use desk_api::intake::{demo, import};
 use desk_api::screening;
 
@@ -76,7 +77,7 @@ fn main() {
     let mut times = Vec::new();
     for i in 0..300 {
         let filter = desk_api::vault_review::QueueFilter {
-            band: [None, Some("high".to_string()), Some("medium".to_string())][i % 3].clone(),
+            band: [None, Some(RiskBand::High), Some(RiskBand::Medium)][i % 3],
             with_hits: i % 5 == 0,
             sort: if i % 2 == 0 {
                 desk_api::vault_review::QueueSort::Risk

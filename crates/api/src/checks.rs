@@ -6,6 +6,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use domain::intake::ApplicationForm;
+use domain::merchant::ReviewFlag;
 use screening::{Entry, Hit, Index, Query, DEFAULT_THRESHOLD};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -149,11 +150,6 @@ pub(crate) struct HitDetail<'a> {
     hit: &'a Hit,
 }
 
-/// Why a merchant is flagged: a re-screen raised a new hit / a hit was confirmed as the listed party.
-pub const REVIEW_SANCTIONS_HIT: &str = domain::merchant::ReviewFlag::SanctionsHit.as_str();
-
-pub const REVIEW_SANCTIONS_MATCH: &str = domain::merchant::ReviewFlag::SanctionsMatch.as_str();
-
 pub(crate) fn audit_as(
     w: &Unit<'_>,
     actor: &str,
@@ -170,10 +166,16 @@ pub(crate) fn flag_merchant(
     w: &Unit<'_>,
     actor: &str,
     application_id: &str,
-    reason: &str,
+    reason: ReviewFlag,
 ) -> Result<()> {
     if w.flag_merchant_for_review(application_id, reason, now_ms(OffsetDateTime::now_utc()))? {
-        audit_as(w, actor, "merchant.review_flag", application_id, reason)?;
+        audit_as(
+            w,
+            actor,
+            "merchant.review_flag",
+            application_id,
+            reason.as_str(),
+        )?;
     }
     Ok(())
 }
@@ -244,7 +246,7 @@ pub(crate) fn screen_stored(
     let flagged = outcome.new_hits > 0
         && vault.flag_merchant_for_review(
             application_id,
-            REVIEW_SANCTIONS_HIT,
+            ReviewFlag::SanctionsHit,
             now_ms(OffsetDateTime::now_utc()),
         )?;
     Ok(Screened { outcome, flagged })
@@ -259,7 +261,13 @@ pub(crate) struct Screened {
 /// Audits the review flags a screening run raised, in its unit of work.
 pub(crate) fn audit_flags(w: &Unit<'_>, actor: &str, flagged: &[String]) -> Result<()> {
     for id in flagged {
-        audit_as(w, actor, "merchant.review_flag", id, REVIEW_SANCTIONS_HIT)?;
+        audit_as(
+            w,
+            actor,
+            "merchant.review_flag",
+            id,
+            ReviewFlag::SanctionsHit.as_str(),
+        )?;
     }
     Ok(())
 }
@@ -385,7 +393,7 @@ pub(crate) fn assess_stored(
     // A re-screen mostly finds nothing new: keep the stored assessment (and its time) then.
     if let Some(old) = vault.assessment(application_id)? {
         let same = old.score == i64::from(a.score)
-            && old.band == a.band.as_str()
+            && old.band == a.band
             && old.recommendation == recommendation
             && old.four_eyes == a.four_eyes
             && serde_json::to_value(&a.factors).ok().as_ref() == Some(&old.factors);
@@ -397,7 +405,7 @@ pub(crate) fn assess_stored(
         application_id,
         now_ms: now_ms(now),
         score: i64::from(a.score),
-        band: a.band.as_str(),
+        band: a.band,
         recommendation,
         four_eyes: a.four_eyes,
         factors_json: &serde_json::to_string(&a.factors).unwrap_or_default(),

@@ -24,9 +24,6 @@ use crate::merchants::{checked_note, live, queue};
 use crate::session::{Access, Session, SessionSlot, Unit};
 use crate::{Code, Error, Result};
 
-/// The review flag of a merchant whose material change waits for review.
-pub const REVIEW_DETAILS_CHANGED: &str = ReviewFlag::DetailsChanged.as_str();
-
 /// An admin's edit of a merchant's details: the whole form as the window shows it (masked
 /// values put back unchanged keep the stored ones).
 #[derive(Debug, Clone, Deserialize)]
@@ -110,7 +107,7 @@ pub fn edit(slot: &mut SessionSlot, input: EditInput) -> Result<EditOutcome> {
         w.edit_boarded_application(&input.id, input.version, &form, &me, now)?;
         w.record_merchant_change(&change)?;
         if flag {
-            w.flag_merchant_for_review(&input.id, REVIEW_DETAILS_CHANGED, now)?;
+            w.flag_merchant_for_review(&input.id, ReviewFlag::DetailsChanged, now)?;
         }
         if let Some(request) = &request {
             queue(
@@ -143,7 +140,7 @@ pub fn edit(slot: &mut SessionSlot, input: EditInput) -> Result<EditOutcome> {
                 "merchant.review_flag",
                 Some(&input.id),
                 Outcome::Ok,
-                Some(REVIEW_DETAILS_CHANGED),
+                Some(ReviewFlag::DetailsChanged.as_str()),
             )?;
         }
         if d.material {
@@ -174,7 +171,7 @@ pub struct ChangesView {
     /// Other applications sharing an identifier of the changed details.
     pub duplicates: u32,
     pub risk_score: Option<i64>,
-    pub risk_band: Option<String>,
+    pub risk_band: Option<domain::review::RiskBand>,
     /// Whether the signed-in user may accept or reject it (a writer, not its author).
     pub can_decide: bool,
     pub history: Vec<MerchantChange>,
@@ -415,16 +412,21 @@ fn settle_flag(w: &Unit<'_>, id: &str) -> Result<()> {
     let vault: &vault::Vault = w;
     let c = vault.identity_checks(id)?;
     let reason = if c.true_matches > 0 {
-        Some(crate::checks::REVIEW_SANCTIONS_MATCH)
+        Some(ReviewFlag::SanctionsMatch)
     } else if c.open_hits > 0 {
-        Some(crate::checks::REVIEW_SANCTIONS_HIT)
+        Some(ReviewFlag::SanctionsHit)
     } else {
         None
     };
     match reason {
         Some(reason) => {
             if vault.flag_merchant_for_review(id, reason, now_ms(OffsetDateTime::now_utc()))? {
-                w.audit("merchant.review_flag", Some(id), Outcome::Ok, Some(reason))?;
+                w.audit(
+                    "merchant.review_flag",
+                    Some(id),
+                    Outcome::Ok,
+                    Some(reason.as_str()),
+                )?;
             }
         }
         None => {

@@ -13,7 +13,7 @@ use crate::checks::{checks_of, reassess};
 use crate::clock::{new_id, now_ms};
 use crate::session::{Access, Session, SessionSlot};
 use crate::{Code, Error, Result};
-use domain::review::Decision;
+use domain::review::{Decision, RiskBand};
 
 /// Reason codes per decision (what a regulator or a card brand asks "why" with).
 pub const APPROVE_REASONS: &[&str] = Decision::Approve.reasons();
@@ -191,12 +191,11 @@ pub fn queue(slot: &mut SessionSlot, query: QueueQuery) -> Result<QueuePage> {
         filter.assignee = Some(session.username().to_string());
     }
     let r = rules(session.vault());
-    filter.band_scores = match filter.band.as_deref() {
-        Some("low") => Some((0, i64::from(r.medium_from))),
-        Some("medium") => Some((i64::from(r.medium_from), i64::from(r.high_from))),
-        Some("high") => Some((i64::from(r.high_from), 101)),
-        _ => None,
-    };
+    filter.band_scores = filter.band.map(|band| match band {
+        RiskBand::Low => (0, i64::from(r.medium_from)),
+        RiskBand::Medium => (i64::from(r.medium_from), i64::from(r.high_from)),
+        RiskBand::High => (i64::from(r.high_from), 101),
+    });
     Ok(session.vault().queue(
         &filter,
         query.limit.unwrap_or(50),

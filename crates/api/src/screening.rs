@@ -13,14 +13,15 @@ use vault::audit::Outcome;
 use vault::screening::{ListVersion, NewList, ScreeningOutcome, StoredHit};
 use vault::Vault;
 
+pub use crate::checks::threshold;
 use crate::checks::{
     active_key, audit_as, audit_flags, flag_merchant, hits_with_entries, index, screen_and_flag,
-    screen_stored, REVIEW_SANCTIONS_MATCH,
+    screen_stored,
 };
-pub use crate::checks::{threshold, REVIEW_SANCTIONS_HIT};
 use crate::clock::{new_id, now_ms};
 use crate::session::{Access, SessionSlot};
 use crate::{Code, Error, Result};
+use domain::merchant::ReviewFlag;
 
 /// Use case (admin): propose a new hit threshold, 0.70–0.99. It applies once another admin
 /// confirms it: a higher threshold lets names through that a lower one stops.
@@ -336,7 +337,12 @@ pub fn dispose_hit(
         // the platform at once (flagged below; the admins see it on the dashboard).
         if disposition == "true_match" {
             crate::merchants::suspend_for_sanctions(w, &application)?;
-            flag_merchant(w, session.username(), &application, REVIEW_SANCTIONS_MATCH)?;
+            flag_merchant(
+                w,
+                session.username(),
+                &application,
+                ReviewFlag::SanctionsMatch,
+            )?;
         }
         // A merchant under review: a confirmed match keeps it there (for an admin to act on);
         // once every hit is dispositioned as a false positive, the flag clears.
@@ -346,14 +352,19 @@ pub fn dispose_hit(
                 .iter()
                 .any(|h| h.disposition.as_deref() == Some("true_match"))
             {
-                flag_merchant(w, session.username(), &application, REVIEW_SANCTIONS_MATCH)?;
+                flag_merchant(
+                    w,
+                    session.username(),
+                    &application,
+                    ReviewFlag::SanctionsMatch,
+                )?;
             } else if vault.pending_merchant_change(&application)?.is_some() {
                 // Its hits are cleared, its changed details still wait for review.
                 flag_merchant(
                     w,
                     session.username(),
                     &application,
-                    domain::merchant::ReviewFlag::DetailsChanged.as_str(),
+                    ReviewFlag::DetailsChanged,
                 )?;
             } else if vault.clear_merchant_review(&application)? {
                 audit_as(

@@ -61,6 +61,7 @@ fn generated() -> String {
         decl::<domain::merchant::MerchantStatus>(&cfg),
         decl::<domain::merchant::MerchantAction>(&cfg),
         decl::<domain::review::Decision>(&cfg),
+        decl::<domain::review::RiskBand>(&cfg),
     ] {
         out.push_str(&d);
     }

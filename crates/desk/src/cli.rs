@@ -319,8 +319,8 @@ pub(crate) enum RulesAction {
 pub(crate) enum ReviewAction {
     /// Riskiest first (or --oldest); filter by band, mine, with hits
     List {
-        #[arg(long)]
-        band: Option<String>,
+        #[arg(long, value_parser = risk_band)]
+        band: Option<api::domain::review::RiskBand>,
         #[arg(long)]
         mine: bool,
         #[arg(long)]
@@ -484,4 +484,9 @@ pub(crate) enum AuditAction {
         #[arg(long, default_value = "csv")]
         format: String,
     },
+}
+
+/// `--band`: one of the risk bands, refused by clap otherwise.
+fn risk_band(text: &str) -> Result<api::domain::review::RiskBand, String> {
+    api::domain::review::RiskBand::parse(text).ok_or_else(|| "must be low, medium or high".into())
 }

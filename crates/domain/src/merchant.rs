@@ -27,6 +27,16 @@ impl ReviewFlag {
             ReviewFlag::DetailsChanged => "details_changed",
         }
     }
+
+    pub fn parse(text: &str) -> Option<ReviewFlag> {
+        [
+            ReviewFlag::SanctionsHit,
+            ReviewFlag::SanctionsMatch,
+            ReviewFlag::DetailsChanged,
+        ]
+        .into_iter()
+        .find(|f| f.as_str() == text)
+    }
 }
 
 /// Our status of a boarded merchant.
@@ -227,6 +237,24 @@ pub fn diff(old: &ApplicationForm, new: &ApplicationForm) -> Diff {
     }
     d.terms = old.terms != new.terms;
     d
+}
+
+impl std::fmt::Display for ReviewFlag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for MerchantStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for MerchantAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 #[cfg(test)]

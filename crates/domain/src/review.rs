@@ -50,9 +50,59 @@ impl Decision {
     }
 }
 
+/// The risk band of an assessment: where its score falls against the rules' thresholds.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ts_rs::TS,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum RiskBand {
+    Low,
+    Medium,
+    High,
+}
+
+impl RiskBand {
+    pub const ALL: [RiskBand; 3] = [RiskBand::Low, RiskBand::Medium, RiskBand::High];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RiskBand::Low => "low",
+            RiskBand::Medium => "medium",
+            RiskBand::High => "high",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<RiskBand> {
+        Self::ALL.into_iter().find(|b| b.as_str() == text)
+    }
+}
+
+impl std::fmt::Display for RiskBand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for Decision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn risk_bands_parse_only_what_they_print_and_are_ordered() {
+        for b in RiskBand::ALL {
+            assert_eq!(RiskBand::parse(b.as_str()), Some(b));
+            assert_eq!(serde_json::to_value(b).unwrap(), b.as_str());
+        }
+        assert_eq!(RiskBand::parse("High"), None);
+        assert_eq!(RiskBand::parse(""), None);
+        assert!(RiskBand::Low < RiskBand::Medium && RiskBand::Medium < RiskBand::High);
+    }
 
     #[test]
     fn decisions_parse_only_what_they_print() {

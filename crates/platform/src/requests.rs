@@ -7,6 +7,7 @@
 use std::fmt;
 
 use domain::intake::{AddressForm, ApplicationForm, EntityType, PersonForm};
+use domain::merchant::MerchantStatus;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -417,23 +418,24 @@ pub fn update_metadata(account: &str, metadata: &[(&str, &str)]) -> Request {
 /// account, so: `restricted` holds payouts (manual payout schedule: money stays on the account);
 /// `suspended` also removes the `card_payments` capability (no new charges); `active` requests
 /// both capabilities again and pays out daily. Our status and reason code go in the metadata.
-pub fn merchant_status(account: &str, status: &str, reason: &str) -> Request {
+pub fn merchant_status(account: &str, status: MerchantStatus, reason: &str) -> Request {
     let mut p = Params::new();
     match status {
-        "restricted" => {
+        MerchantStatus::Restricted => {
             p.set("settings[payouts][schedule][interval]", "manual");
         }
-        "suspended" => {
+        MerchantStatus::Suspended => {
             p.set("capabilities[card_payments][requested]", "false");
             p.set("settings[payouts][schedule][interval]", "manual");
         }
-        _ => {
+        // A termination is sent as `reject_account`; its status here only reaches metadata.
+        MerchantStatus::Active | MerchantStatus::Terminated => {
             p.set("capabilities[card_payments][requested]", "true");
             p.set("capabilities[transfers][requested]", "true");
             p.set("settings[payouts][schedule][interval]", "daily");
         }
     }
-    p.set("metadata[desk_status]", status);
+    p.set("metadata[desk_status]", status.as_str());
     p.set("metadata[desk_status_reason]", reason);
     Request::post(format!("/v1/accounts/{account}"), p)
 }

@@ -218,23 +218,7 @@ pub struct Factor {
     pub detail: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Band {
-    Low,
-    Medium,
-    High,
-}
-
-impl Band {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Band::Low => "low",
-            Band::Medium => "medium",
-            Band::High => "high",
-        }
-    }
-}
+pub use domain::review::RiskBand;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -248,7 +232,7 @@ pub enum Recommendation {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Assessment {
     pub score: i32,
-    pub band: Band,
+    pub band: RiskBand,
     pub recommendation: Recommendation,
     pub factors: Vec<Factor>,
     /// Whether approving needs a second, different approver.
@@ -475,15 +459,15 @@ pub fn assess(form: &ApplicationForm, checks: &Checks, rules: &RuleSet, today: D
 
     let score = score_of(&factors);
     let band = if score >= rules.high_from {
-        Band::High
+        RiskBand::High
     } else if score >= rules.medium_from {
-        Band::Medium
+        RiskBand::Medium
     } else {
-        Band::Low
+        RiskBand::Low
     };
     let recommendation = if decline {
         Recommendation::Decline
-    } else if edd || band == Band::High {
+    } else if edd || band == RiskBand::High {
         Recommendation::EnhancedDueDiligence
     } else {
         Recommendation::Approve

@@ -41,7 +41,7 @@ fn codes(a: &Assessment) -> Vec<&str> {
 fn a_plain_application_scores_low_and_may_be_approved() {
     let a = assess(&form(), &Checks::default(), &RuleSet::default(), TODAY);
     assert_eq!(a.score, 0);
-    assert_eq!(a.band, Band::Low);
+    assert_eq!(a.band, RiskBand::Low);
     assert_eq!(a.recommendation, Recommendation::Approve);
     assert!(!a.four_eyes);
 }
@@ -82,7 +82,7 @@ fn each_rule_adds_its_factor_with_a_reason() {
         ]
     );
     assert_eq!(a.score, 100, "capped");
-    assert_eq!(a.band, Band::High);
+    assert_eq!(a.band, RiskBand::High);
     assert_eq!(a.recommendation, Recommendation::EnhancedDueDiligence);
     assert!(a.four_eyes);
     let young = a
@@ -140,7 +140,7 @@ fn weights_are_data_and_the_score_is_reproducible_from_the_factors() {
         "a zero weight switches a rule off"
     );
     assert_eq!(a.score, 33);
-    assert_eq!(a.band, Band::Medium);
+    assert_eq!(a.band, RiskBand::Medium);
     let stored: Vec<Factor> =
         serde_json::from_str(&serde_json::to_string(&a.factors).unwrap()).unwrap();
     assert_eq!(score_of(&stored), a.score);

@@ -73,6 +73,12 @@ impl VaultError {
             {
                 return VaultError::Conflict("a change was attempted outside a unit of work");
             }
+            // A stored word of a closed vocabulary that does not parse (see `db::parsed`).
+            if matches!(&e, rusqlite::Error::FromSqlConversionFailure(..)) {
+                return VaultError::VaultDamaged(
+                    "a stored row holds a value this version does not know",
+                );
+            }
             // rusqlite's messages carry SQL and constraint names, never bound values.
             VaultError::Storage {
                 context,

@@ -20,6 +20,7 @@ mod db;
 mod error;
 mod keyring;
 pub mod merchant_changes;
+pub mod merchants;
 mod recovery;
 pub mod retention;
 pub mod review;

@@ -6,14 +6,17 @@ use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
+use domain::review::RiskBand;
+
 use crate::applications::COUNT_CAP;
+use crate::db::{parsed, parsed_opt};
 use crate::{Result, Vault, VaultError};
 
 pub struct NewAssessment<'a> {
     pub application_id: &'a str,
     pub now_ms: i64,
     pub score: i64,
-    pub band: &'a str,
+    pub band: RiskBand,
     pub recommendation: &'a str,
     pub four_eyes: bool,
     pub factors_json: &'a str,
@@ -24,7 +27,7 @@ pub struct NewAssessment<'a> {
 pub struct StoredAssessment {
     pub assessed_at: i64,
     pub score: i64,
-    pub band: String,
+    pub band: RiskBand,
     pub recommendation: String,
     pub four_eyes: bool,
     pub factors: serde_json::Value,
@@ -57,8 +60,7 @@ pub enum QueueSort {
 pub struct QueueFilter {
     /// `submitted`, `in_review` or `info_requested`; none means submitted and in review.
     pub status: Option<String>,
-    /// `low`, `medium`, `high`.
-    pub band: Option<String>,
+    pub band: Option<RiskBand>,
     /// A username, or `none` for unassigned.
     pub assignee: Option<String>,
     pub with_hits: bool,
@@ -80,7 +82,7 @@ pub struct QueueRow {
     pub dba: String,
     pub mcc: String,
     pub risk_score: Option<i64>,
-    pub risk_band: Option<String>,
+    pub risk_band: Option<RiskBand>,
     pub assignee: Option<String>,
     pub open_hits: i64,
     pub submitted_at: Option<i64>,
@@ -155,7 +157,7 @@ fn queue_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<QueueRow> {
         dba: r.get(3)?,
         mcc: r.get(4)?,
         risk_score: r.get(5)?,
-        risk_band: r.get(6)?,
+        risk_band: parsed_opt(r, 6, RiskBand::parse)?,
         assignee: r.get(7)?,
         open_hits: r.get(8)?,
         submitted_at: r.get(9)?,
@@ -184,7 +186,7 @@ impl Vault {
                 a.application_id,
                 a.now_ms,
                 a.score,
-                a.band,
+                a.band.as_str(),
                 a.recommendation,
                 a.four_eyes,
                 a.factors_json,
@@ -195,7 +197,7 @@ impl Vault {
             conn.prepare_cached(
                 "UPDATE applications SET risk_score = ?2, risk_band = ?3 WHERE id = ?1",
             )?
-            .execute(params![a.application_id, a.score, a.band])
+            .execute(params![a.application_id, a.score, a.band.as_str()])
         })
         .map_err(VaultError::storage("storing a risk assessment"))?;
         Ok(())
@@ -213,7 +215,7 @@ impl Vault {
                     Ok(StoredAssessment {
                         assessed_at: r.get(0)?,
                         score: r.get(1)?,
-                        band: r.get(2)?,
+                        band: parsed(r, 2, RiskBand::parse)?,
                         recommendation: r.get(3)?,
                         four_eyes: r.get(4)?,
                         factors: serde_json::from_str(&factors).unwrap_or(serde_json::Value::Null),
@@ -315,10 +317,7 @@ impl Vault {
             }
             None => clauses.push("in_queue = 1"),
         }
-        if let Some(band) = &filter.band {
-            if !matches!(band.as_str(), "low" | "medium" | "high") {
-                return Err(VaultError::invalid("band", "must be low, medium or high"));
-            }
+        if let Some(band) = filter.band {
             match filter.band_scores {
                 Some((from, to)) => {
                     clauses.push("risk_score >= ? AND risk_score < ?");
@@ -327,7 +326,7 @@ impl Vault {
                 }
                 None => {
                     clauses.push("risk_band = ?");
-                    values.push(Value::Text(band.clone()));
+                    values.push(Value::Text(band.as_str().into()));
                 }
             }
         }

@@ -54,7 +54,7 @@ pub(crate) fn review(
                         "{}  {:>3} {:<6}  {:<10} {:<10} hits {}  {}",
                         row.id,
                         row.risk_score.map_or("-".into(), |s| s.to_string()),
-                        row.risk_band.as_deref().unwrap_or("-"),
+                        row.risk_band.map_or("-", |b| b.as_str()),
                         row.status,
                         row.assignee.as_deref().unwrap_or("-"),
                         row.open_hits,

@@ -332,3 +332,83 @@ fn status_counts_follow_inserts_and_transitions() {
         "counted when filtered"
     );
 }
+
+/// A stored status, flag or band that does not parse is vault damage, never a default value.
+#[test]
+fn a_stored_word_this_version_does_not_know_is_damage_never_a_default() {
+    use desk_vault::review::{NewAssessment, QueueFilter};
+    use domain::review::RiskBand;
+
+    let (_tmp, vault) = vault_with(1);
+    let id = "app-0000";
+    vault
+        .write(|tx| {
+            tx.store_assessment(&NewAssessment {
+                application_id: id,
+                now_ms: 2_000,
+                score: 80,
+                band: RiskBand::High,
+                recommendation: "decline",
+                four_eyes: true,
+                factors_json: "[]",
+                rules_json: "{}",
+            })?;
+            tx.upsert_merchant(
+                id,
+                "acct_1",
+                true,
+                true,
+                &serde_json::json!({}),
+                &serde_json::json!({}),
+                &[],
+                0,
+                3_000,
+            )
+        })
+        .unwrap();
+    // Stored and read back typed.
+    assert_eq!(vault.assessment(id).unwrap().unwrap().band, RiskBand::High);
+    let m = vault.merchant(id).unwrap().unwrap();
+    assert_eq!(m.status, domain::merchant::MerchantStatus::Active);
+    assert_eq!((m.risk_band, m.review_reason), (Some(RiskBand::High), None));
+
+    let damaged = |what: &str, e: VaultError| {
+        assert!(matches!(e, VaultError::VaultDamaged(_)), "{what}: {e:?}");
+    };
+    // The schema itself refuses an unknown band in an assessment…
+    let raw = vault.raw_conn();
+    assert!(raw
+        .execute("UPDATE risk_assessments SET band = 'extreme'", [])
+        .is_err());
+    // …and where it has no CHECK, reading is what refuses it.
+    raw.execute("UPDATE applications SET risk_band = 'extreme'", [])
+        .unwrap();
+    drop(raw);
+    assert_eq!(vault.assessment(id).unwrap().unwrap().band, RiskBand::High);
+    damaged(
+        "queue band",
+        vault.queue(&QueueFilter::default(), 10, 0).unwrap_err(),
+    );
+
+    let raw = vault.raw_conn();
+    raw.execute("UPDATE applications SET risk_band = 'high'", [])
+        .unwrap();
+    assert!(raw
+        .execute("UPDATE merchants SET status = 'asleep'", [])
+        .is_err());
+    drop(raw);
+    assert_eq!(
+        vault
+            .queue(&QueueFilter::default(), 10, 0)
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+
+    let raw = vault.raw_conn();
+    raw.execute("UPDATE merchants SET review_reason = 'vibes'", [])
+        .unwrap();
+    drop(raw);
+    damaged("review flag", vault.merchant(id).unwrap_err());
+}

@@ -8,6 +8,7 @@ import type {
   ApplicationView,
   Backend,
   DocumentMeta,
+  MerchantStatus,
   SessionInfo,
   User,
 } from './types';
@@ -435,7 +436,7 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
       const m = (opts.merchants ?? []).find((x) => x.application_id === input.id);
       if (!m) throw new BackendError('not_found', 'no boarded merchant');
       if (input.note.trim().length < 5) throw new BackendError('invalid_input', 'note: must say why, in at least 5 characters');
-      const to = { restrict: 'restricted', suspend: 'suspended', reinstate: 'active', terminate: 'terminated' }[input.action];
+      const to: MerchantStatus = ({ restrict: 'restricted', suspend: 'suspended', reinstate: 'active', terminate: 'terminated' } as const)[input.action];
       m.status = to;
       m.status_reason = input.reason;
       calls.push(`merchantAction:${input.id}:${input.action}:${input.reason}:${input.blocklist}`);

@@ -112,6 +112,7 @@ export type JobKind = "board" | "update" | "reject";
 export type MerchantStatus = "active" | "restricted" | "suspended" | "terminated";
 export type MerchantAction = "restrict" | "suspend" | "reinstate" | "terminate";
 export type DecisionKind = "approve" | "decline" | "request_info";
+export type RiskBand = "low" | "medium" | "high";
 
 /** Rules the window shows before asking Rust (Rust still decides). */
 export const MIN_PASSWORD_CHARS = 12;

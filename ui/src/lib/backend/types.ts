@@ -16,6 +16,7 @@ import type {
   MerchantStatus,
   PersonForm,
   ReviewFlag,
+  RiskBand,
   Role,
   SessionInfo,
   Stage,
@@ -43,6 +44,7 @@ export type {
   MerchantStatus,
   PersonForm,
   ReviewFlag,
+  RiskBand,
   Role,
   SessionInfo,
   Stage,
@@ -294,7 +296,7 @@ export interface QueueRow {
   dba: string;
   mcc: string;
   risk_score: number | null;
-  risk_band: 'low' | 'medium' | 'high' | null;
+  risk_band: RiskBand | null;
   assignee: string | null;
   open_hits: number;
   submitted_at: number | null;
@@ -331,7 +333,7 @@ export interface Factor {
 export interface StoredAssessment {
   assessed_at: number;
   score: number;
-  band: 'low' | 'medium' | 'high';
+  band: RiskBand;
   recommendation: 'approve' | 'enhanced_due_diligence' | 'decline';
   four_eyes: boolean;
   factors: Factor[];
@@ -468,7 +470,7 @@ export interface Merchant {
   application_id: string;
   legal_name: string;
   account_id: string;
-  status: string;
+  status: MerchantStatus;
   charges_enabled: boolean;
   payouts_enabled: boolean;
   capabilities: Record<string, string>;
@@ -477,7 +479,7 @@ export interface Merchant {
   synced_at: number | null;
   /** `sanctions_hit` (a re-screen found one), `sanctions_match` (confirmed) or `details_changed`
    * (a material edit waits for review), else null. */
-  review_reason: string | null;
+  review_reason: ReviewFlag | null;
   review_since: number | null;
   status_reason: string | null;
   status_changed_at: number | null;
@@ -485,7 +487,7 @@ export interface Merchant {
   monthly_cap_cents: number | null;
   max_ticket_cents: number | null;
   risk_score: number | null;
-  risk_band: 'low' | 'medium' | 'high' | null;
+  risk_band: RiskBand | null;
   open: OpenRequirement[];
 }
 

@@ -1,7 +1,7 @@
 import { fireEvent, render, screen, within } from '@testing-library/svelte';
 import { describe, expect, it } from 'vitest';
 import { READY_ADMIN, fakeBackend } from '../backend/fake';
-import type { BoardingJob, Merchant, SessionInfo } from '../backend/types';
+import type { BoardingJob, Merchant, MerchantStatus, ReviewFlag, SessionInfo } from '../backend/types';
 import MerchantsPage from './MerchantsPage.svelte';
 
 const noop = () => {};
@@ -112,7 +112,7 @@ describe('Boarding page', () => {
     expect(await screen.findByTestId('merchants-export')).toHaveTextContent('Saved 1 merchants (no identifiers) to /tmp/desk-test/exports/merchants.csv');
 
     const underwriter = { ...READY_ADMIN, username: 'uma', role: 'underwriter' as const };
-    const limited = { ...m, application_id: 'm4', status: 'active', status_reason: 'chargeback_rate', status_changed_by: null, monthly_cap_cents: 5_000_000, synced_at: Date.UTC(2026, 10, 26, 9, 30) };
+    const limited: Merchant = { ...m, application_id: 'm4', status: 'active', status_reason: 'chargeback_rate', status_changed_by: null, monthly_cap_cents: 5_000_000, synced_at: Date.UTC(2026, 10, 26, 9, 30) };
     render(MerchantsPage, { backend: fakeBackend({ session: underwriter, merchants: [limited] }), session: underwriter, onerror: noop });
     await fireEvent.click((await screen.findAllByRole('tab', { name: 'Boarded merchants' }))[1]);
     const seen = (await screen.findAllByTestId('merchant')).find((x) => !x.textContent?.includes('terminated'));
@@ -124,7 +124,7 @@ describe('Boarding page', () => {
   });
 
   it('searches by name, filters by status and review flag, and pages', async () => {
-    const make = (i: number, status: string, review: string | null): Merchant => ({
+    const make = (i: number, status: MerchantStatus, review: ReviewFlag | null): Merchant => ({
       application_id: `m${i}`, legal_name: `${i % 2 ? 'Alder' : 'Birch'} Shop ${String(i).padStart(2, '0')} LLC`, account_id: `acct_${i}`, status,
       charges_enabled: true, payouts_enabled: true, capabilities: {}, open_requirements: 0, boarded_at: 0, synced_at: 0,
       review_reason: review, review_since: null, open: [], ...ADMIN_FIELDS,
