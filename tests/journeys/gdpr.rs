@@ -55,7 +55,7 @@ fn erasure_is_refused_under_retention_hold_or_an_active_relationship_and_drafts_
     )
     .unwrap();
     let out = gdpr::request_erasure(&mut admin, &declined).unwrap();
-    assert_eq!(out.outcome, "refused_retention");
+    assert_eq!(out.outcome.as_str(), "refused_retention");
     let in_five_years = (time::OffsetDateTime::now_utc().date().year() + 5).to_string();
     assert!(
         out.possible_from
@@ -88,7 +88,8 @@ fn erasure_is_refused_under_retention_hold_or_an_active_relationship_and_drafts_
     assert_eq!(
         gdpr::request_erasure(&mut admin, &declined)
             .unwrap()
-            .outcome,
+            .outcome
+            .as_str(),
         "refused_hold"
     );
     gdpr::set_legal_hold(&mut admin, &declined, None).unwrap();
@@ -97,17 +98,23 @@ fn erasure_is_refused_under_retention_hold_or_an_active_relationship_and_drafts_
     let (active, version, _) = saved(&mut admin, 41);
     intake::submit(&mut admin, &active, version).unwrap();
     assert_eq!(
-        gdpr::request_erasure(&mut admin, &active).unwrap().outcome,
+        gdpr::request_erasure(&mut admin, &active)
+            .unwrap()
+            .outcome
+            .as_str(),
         "refused_active"
     );
 
     // A draft never submitted is no customer record: erased at once.
     let (draft, _, _) = saved(&mut admin, 42);
     let out = gdpr::request_erasure(&mut admin, &draft).unwrap();
-    assert_eq!(out.outcome, "erased");
+    assert_eq!(out.outcome.as_str(), "erased");
     assert!(intake::get_application(&mut admin, &draft).is_err());
     assert_eq!(
-        gdpr::request_erasure(&mut admin, &draft).unwrap().outcome,
+        gdpr::request_erasure(&mut admin, &draft)
+            .unwrap()
+            .outcome
+            .as_str(),
         "refused_erased"
     );
 

@@ -4,6 +4,7 @@
 //! erasure), so an erasure request is always recorded, and refused with the date it becomes
 //! possible while the record is under retention.
 
+use domain::retention::{decide, years_ms, ErasureOutcome as Erasure, Refusal};
 use serde::Serialize;
 use time::OffsetDateTime;
 use vault::audit::Outcome;
@@ -58,38 +59,39 @@ fn date_of(ms: i64) -> String {
 #[derive(Debug, Clone, Serialize)]
 pub struct ErasureOutcome {
     pub application_id: String,
-    /// `erased`, `refused_retention`, `refused_hold`, `refused_active` or `refused_erased`.
-    pub outcome: String,
+    pub outcome: domain::retention::ErasureOutcome,
     /// For a refusal under retention: the first day erasure is possible (`YYYY-MM-DD`).
     pub possible_from: Option<String>,
     pub message: String,
 }
 
-/// Decides a request against the facts (`vault::retention::decide`), with the message a
-/// person reads; `None` when erasure may go ahead.
-fn refusal(vault: &Vault, id: &str, now: i64) -> Result<Option<(String, Option<i64>, String)>> {
+/// Decides a request against the facts (`domain::retention::decide`), with the message a
+/// person reads.
+fn refusal(
+    vault: &Vault,
+    id: &str,
+    now: i64,
+) -> Result<std::result::Result<(), (Refusal, String)>> {
     let facts = vault.retention_facts(id)?;
     let years = retention_years(vault);
-    Ok(
-        vault::retention::decide(&facts, years, now).map(|(outcome, from)| {
-            let message = match outcome {
-                "refused_erased" => "this record was already erased".to_string(),
-                "refused_hold" => format!(
-                    "the record is on legal hold ({}); lift the hold first",
-                    facts.legal_hold.as_deref().unwrap_or("")
-                ),
-                "refused_retention" => format!(
-                    "AML retention keeps this record for {years} years after the relationship ended: erasure is possible from {}",
-                    date_of(from.unwrap_or_default())
-                ),
-                _ => format!(
-                    "the relationship is not over (status {}): AML retention runs {years} years from its end",
-                    facts.status
-                ),
-            };
-            (outcome.to_string(), from, message)
-        }),
-    )
+    Ok(decide(&facts, years, now).map_err(|refusal| {
+        let message = match refusal {
+            Refusal::Erased => "this record was already erased".to_string(),
+            Refusal::Hold => format!(
+                "the record is on legal hold ({}); lift the hold first",
+                facts.legal_hold.as_deref().unwrap_or("")
+            ),
+            Refusal::Retention { possible_from } => format!(
+                "AML retention keeps this record for {years} years after the relationship ended: erasure is possible from {}",
+                date_of(possible_from)
+            ),
+            Refusal::Active => format!(
+                "the relationship is not over (status {}): AML retention runs {years} years from its end",
+                facts.status.as_str()
+            ),
+        };
+        (refusal, message)
+    }))
 }
 
 /// Use case (admin): a data subject asks for erasure of an application's data. Always
@@ -101,13 +103,12 @@ pub fn request_erasure(slot: &mut SessionSlot, application_id: &str) -> Result<E
     let now = now_ms(OffsetDateTime::now_utc());
     session.write(|w| {
         let vault: &Vault = w;
-        let decided = refusal(vault, application_id, now)?;
-        let (outcome, possible_from, message) = match decided {
-            Some(refused) => refused,
-            None => {
+        let (outcome, possible_from, message) = match refusal(vault, application_id, now)? {
+            Err((refused, message)) => (refused.outcome(), refused.possible_from(), message),
+            Ok(()) => {
                 vault.erase_application(application_id, now)?;
                 (
-                    "erased".to_string(),
+                    Erasure::Erased,
                     None,
                     "erased: its keys are destroyed and the row is a tombstone".to_string(),
                 )
@@ -118,21 +119,21 @@ pub fn request_erasure(slot: &mut SessionSlot, application_id: &str) -> Result<E
             application_id: application_id.to_string(),
             requested_by: me,
             at: now,
-            outcome: outcome.clone(),
+            outcome,
             possible_from,
             source: "request".into(),
         })?;
         w.audit(
             "gdpr.erasure",
             Some(application_id),
-            if outcome == "erased" {
+            if outcome == Erasure::Erased {
                 Outcome::Ok
             } else {
                 Outcome::Denied
             },
             Some(&match possible_from {
                 Some(from) => format!("{outcome}: possible from {}", date_of(from)),
-                None => outcome.clone(),
+                None => outcome.to_string(),
             }),
         )?;
         Ok(ErasureOutcome {
@@ -211,12 +212,12 @@ pub fn retention_run(slot: &mut SessionSlot, dry_run: bool) -> Result<RetentionR
 /// erasure recorded as `actor`'s retention run.
 fn purge(vault: &Vault, actor: &str, dry_run: bool, now: i64) -> Result<RetentionReport> {
     let years = retention_years(vault);
-    let due = vault.retention_candidates(now - vault::retention::years_ms(years))?;
+    let due = vault.retention_candidates(now - years_ms(years))?;
     let mut erased = 0;
     if !dry_run {
         for id in &due {
             // The same rules as a request (a hold set meanwhile, say, still wins).
-            if refusal(vault, id, now)?.is_some() {
+            if refusal(vault, id, now)?.is_err() {
                 continue;
             }
             vault.erase_application(id, now)?;
@@ -225,7 +226,7 @@ fn purge(vault: &Vault, actor: &str, dry_run: bool, now: i64) -> Result<Retentio
                 application_id: id.clone(),
                 requested_by: actor.to_string(),
                 at: now,
-                outcome: "erased".into(),
+                outcome: Erasure::Erased,
                 possible_from: None,
                 source: "retention_run".into(),
             })?;

@@ -62,6 +62,7 @@ fn generated() -> String {
         decl::<domain::merchant::MerchantAction>(&cfg),
         decl::<domain::review::Decision>(&cfg),
         decl::<domain::review::RiskBand>(&cfg),
+        decl::<domain::retention::ErasureOutcome>(&cfg),
     ] {
         out.push_str(&d);
     }

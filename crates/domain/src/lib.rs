@@ -8,6 +8,7 @@ pub mod intake;
 pub mod mask;
 pub mod merchant;
 pub mod outbox;
+pub mod retention;
 pub mod review;
 mod role;
 mod vault_state;

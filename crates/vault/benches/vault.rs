@@ -79,7 +79,7 @@ fn sealing(records: usize, fields_per_record: usize) -> (f64, f64, f64) {
         .write(|tx| {
             for r in 0..records {
                 let key = tx.record_key(&format!("rec-{r}"))?;
-                let fields: Vec<Vec<u8>> = (0..fields_per_record)
+                let fields: Vec<desk_vault::Sealed> = (0..fields_per_record)
                     .map(|f| key.seal(&format!("f{f}"), value))
                     .collect();
                 sealed.push(fields);

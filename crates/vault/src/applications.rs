@@ -13,6 +13,7 @@ use rusqlite::{params, params_from_iter, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use crate::seal::Sealed;
 use crate::{RecordKey, Result, Vault, VaultError};
 
 mod documents;
@@ -52,8 +53,8 @@ pub struct NewApplication<'a> {
 
 /// The sealed parts of a form: each person, the bank account, and the blind-index digests.
 struct SealedParts {
-    people: Vec<(String, Vec<u8>)>,
-    bank: Vec<u8>,
+    people: Vec<(String, Sealed)>,
+    bank: Sealed,
     indexes: Vec<(&'static str, [u8; 32])>,
 }
 
@@ -93,7 +94,7 @@ pub struct PreparedApplication {
     dba: String,
     entity_type: String,
     mcc: String,
-    body: Vec<u8>,
+    body: Sealed,
     parts: SealedParts,
 }
 
@@ -455,7 +456,7 @@ impl Vault {
             .existing_record_key(id)?
             .ok_or(VaultError::NotFound("application"))?;
         let conn = self.conn();
-        let body: Vec<u8> = conn
+        let body: Sealed = conn
             .query_row("SELECT body FROM applications WHERE id = ?1", [id], |r| {
                 r.get(0)
             })
@@ -469,7 +470,7 @@ impl Vault {
             .map_err(VaultError::storage("reading people"))?;
         let rows = stmt
             .query_map([id], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+                Ok((r.get::<_, String>(0)?, r.get::<_, Sealed>(1)?))
             })
             .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
             .map_err(VaultError::storage("reading people"))?;
@@ -477,7 +478,7 @@ impl Vault {
             .iter()
             .map(|(pid, sealed)| from_json::<PersonForm>(&key.open(&person_field(pid), sealed)?))
             .collect::<Result<Vec<_>>>()?;
-        let bank: Option<Vec<u8>> = conn
+        let bank: Option<Sealed> = conn
             .query_row(
                 "SELECT body FROM bank_accounts WHERE application_id = ?1",
                 [id],

@@ -8,6 +8,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::db::parsed;
+use crate::seal::Sealed;
 use crate::{Result, Vault, VaultError};
 
 pub use crate::merchants::{Merchant, MerchantFilter};
@@ -32,7 +33,7 @@ pub struct Job {
     pub lease_until: i64,
     pub error_kind: Option<String>,
     #[serde(skip)]
-    pub error_message: Option<Vec<u8>>,
+    pub error_message: Option<Sealed>,
     pub error_field: Option<String>,
     pub error_param: Option<String>,
     pub created_by: String,
@@ -48,7 +49,7 @@ pub struct Job {
 pub struct JobError<'a> {
     pub kind: &'a str,
     /// Sealed by the caller with the application's record key.
-    pub message: &'a [u8],
+    pub message: &'a Sealed,
     pub field: Option<&'a str>,
     pub param: Option<&'a str>,
 }
@@ -155,7 +156,7 @@ impl Vault {
         kind: JobKind,
         step: &JobStep,
         account_id: Option<&str>,
-        payload: Option<&[u8]>,
+        payload: Option<&Sealed>,
         actor: &str,
         now_ms: i64,
     ) -> Result<()> {
@@ -214,7 +215,7 @@ impl Vault {
         id.map(|id| self.job(&id)).transpose()
     }
 
-    pub fn job_payload(&self, id: &str) -> Result<Option<Vec<u8>>> {
+    pub fn job_payload(&self, id: &str) -> Result<Option<Sealed>> {
         self.conn()
             .query_row(
                 "SELECT payload FROM boarding_jobs WHERE id = ?1",

@@ -36,7 +36,7 @@ pub use crypto::KdfParams;
 pub use error::{Result, VaultError};
 pub use keyring::KEYRING_FILE;
 pub use recovery::RecoveryKey;
-pub use seal::RecordKey;
+pub use seal::{RecordKey, Sealed};
 #[cfg(debug_assertions)]
 #[doc(hidden)]
 pub use unit::testing;

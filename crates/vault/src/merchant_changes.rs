@@ -4,6 +4,7 @@ use domain::intake::{ApplicationForm, ApplicationStatus};
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
+use crate::seal::Sealed;
 use crate::{Result, Vault, VaultError};
 
 /// One recorded edit. `previous` (the sealed form before a material change) is not exposed.
@@ -143,7 +144,7 @@ impl Vault {
 
     /// The form before a pending change (to put back on rejection, or to compare).
     pub fn merchant_change_previous(&self, change_id: &str) -> Result<ApplicationForm> {
-        let (application_id, sealed): (String, Option<Vec<u8>>) = self
+        let (application_id, sealed): (String, Option<Sealed>) = self
             .conn()
             .query_row(
                 "SELECT application_id, previous FROM merchant_changes WHERE id = ?1",

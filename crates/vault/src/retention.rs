@@ -5,46 +5,12 @@
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
+use domain::intake::ApplicationStatus;
+
+use crate::db::parsed;
 use crate::{Result, Vault, VaultError};
 
-/// The facts retention is decided on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Facts {
-    pub status: String,
-    /// Whether it ever left the draft stage (a never-submitted draft is no customer record).
-    pub submitted: bool,
-    /// When the relationship ended: declined, withdrawn, or the merchant terminated.
-    pub ended_at: Option<i64>,
-    pub legal_hold: Option<String>,
-    pub erased_at: Option<i64>,
-}
-
-/// Milliseconds in `years` (365.25 days each).
-pub fn years_ms(years: u32) -> i64 {
-    i64::from(years) * 31_557_600_000
-}
-
-/// Whether an application may be erased at `now_ms` under `years` of retention: `None` when
-/// it may, else the refusal (`refused_erased`, `refused_hold`, `refused_active`,
-/// `refused_retention`) and, under retention, the first moment erasure is possible.
-pub fn decide(facts: &Facts, years: u32, now_ms: i64) -> Option<(&'static str, Option<i64>)> {
-    if facts.erased_at.is_some() {
-        return Some(("refused_erased", None));
-    }
-    if facts.legal_hold.is_some() {
-        return Some(("refused_hold", None));
-    }
-    if !facts.submitted && facts.status == "draft" {
-        return None; // never submitted: no customer record, nothing to retain
-    }
-    match facts.ended_at {
-        Some(ended) => {
-            let from = ended + years_ms(years);
-            (now_ms < from).then_some(("refused_retention", Some(from)))
-        }
-        None => Some(("refused_active", None)),
-    }
-}
+pub use domain::retention::{decide, years_ms, ErasureOutcome, Facts, Refusal};
 
 /// One recorded erasure request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -53,7 +19,7 @@ pub struct Request {
     pub application_id: String,
     pub requested_by: String,
     pub at: i64,
-    pub outcome: String,
+    pub outcome: ErasureOutcome,
     pub possible_from: Option<i64>,
     pub source: String,
 }
@@ -61,21 +27,21 @@ pub struct Request {
 impl Vault {
     pub fn retention_facts(&self, application_id: &str) -> Result<Facts> {
         let conn = self.conn();
-        let (status, submitted_at, legal_hold, erased_at): (String, Option<i64>, Option<String>, Option<i64>) = conn
+        let (status, submitted_at, legal_hold, erased_at): (ApplicationStatus, Option<i64>, Option<String>, Option<i64>) = conn
             .query_row(
                 "SELECT status, submitted_at, legal_hold, erased_at FROM applications WHERE id = ?1",
                 [application_id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                |r| Ok((parsed(r, 0, |s| s.parse().ok())?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()
             .map_err(VaultError::storage("reading an application"))?
             .ok_or(VaultError::NotFound("application"))?;
-        let ended_at = match status.as_str() {
-            "declined" | "withdrawn" => conn
+        let ended_at = match status {
+            ApplicationStatus::Declined | ApplicationStatus::Withdrawn => conn
                 .query_row(
                     "SELECT max(at) FROM application_history
                      WHERE application_id = ?1 AND to_status = ?2",
-                    params![application_id, status],
+                    params![application_id, status.as_str()],
                     |r| r.get(0),
                 )
                 .map_err(VaultError::storage("reading the status history"))?,
@@ -124,7 +90,7 @@ impl Vault {
                     r.application_id,
                     r.requested_by,
                     r.at,
-                    r.outcome,
+                    r.outcome.as_str(),
                     r.possible_from,
                     r.source
                 ],
@@ -147,7 +113,7 @@ impl Vault {
                 application_id: r.get(1)?,
                 requested_by: r.get(2)?,
                 at: r.get(3)?,
-                outcome: r.get(4)?,
+                outcome: parsed(r, 4, ErasureOutcome::parse)?,
                 possible_from: r.get(5)?,
                 source: r.get(6)?,
             })

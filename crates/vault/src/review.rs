@@ -10,6 +10,7 @@ use domain::review::RiskBand;
 
 use crate::applications::COUNT_CAP;
 use crate::db::{parsed, parsed_opt};
+use crate::seal::Sealed;
 use crate::{Result, Vault, VaultError};
 
 pub struct NewAssessment<'a> {
@@ -535,7 +536,7 @@ impl Vault {
                     r.get::<_, String>(0)?,
                     r.get::<_, String>(1)?,
                     r.get::<_, i64>(2)?,
-                    r.get::<_, Vec<u8>>(3)?,
+                    r.get::<_, Sealed>(3)?,
                 ))
             })
             .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)

@@ -9,6 +9,7 @@
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
+use crate::seal::Sealed;
 use crate::{Result, Vault, VaultError};
 
 pub struct NewList<'a> {
@@ -364,7 +365,7 @@ impl Vault {
                         disposed_at: r.get(10)?,
                         entry: None,
                     },
-                    r.get::<_, Vec<u8>>(5)?,
+                    r.get::<_, Sealed>(5)?,
                 ))
             })
             .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)

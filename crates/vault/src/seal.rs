@@ -13,6 +13,53 @@ use zeroize::Zeroizing;
 use crate::crypto::{self, Key};
 use crate::{Result, VaultError};
 
+/// Bytes sealed under a record key: a nonce, the ciphertext and its tag, bound to one record
+/// and one field. Only [`RecordKey::open`] turns them back into plaintext; they are stored as
+/// a BLOB and never printed (`Debug` shows the length).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Sealed(Vec<u8>);
+
+impl Sealed {
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// As lower-case hex, for a text column (a sealed setting).
+    pub fn to_hex(&self) -> String {
+        data_encoding::HEXLOWER.encode(&self.0)
+    }
+
+    /// From [`Sealed::to_hex`]; `None` for text that is not hex.
+    pub fn from_hex(text: &str) -> Option<Sealed> {
+        data_encoding::HEXLOWER
+            .decode(text.as_bytes())
+            .ok()
+            .map(Sealed)
+    }
+}
+
+impl std::fmt::Debug for Sealed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Sealed({} bytes)", self.0.len())
+    }
+}
+
+impl rusqlite::ToSql for Sealed {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        self.0.to_sql()
+    }
+}
+
+impl rusqlite::types::FromSql for Sealed {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        Vec::<u8>::column_result(value).map(Sealed)
+    }
+}
+
 /// The key of one record's sealed fields.
 pub struct RecordKey {
     record_id: String,
@@ -24,12 +71,12 @@ impl RecordKey {
         [self.record_id.as_bytes(), b"|", field.as_bytes()].concat()
     }
 
-    pub fn seal(&self, field: &str, plaintext: &[u8]) -> Vec<u8> {
-        crypto::seal(&self.key, &self.aad(field), plaintext)
+    pub fn seal(&self, field: &str, plaintext: &[u8]) -> Sealed {
+        Sealed(crypto::seal(&self.key, &self.aad(field), plaintext))
     }
 
-    pub fn open(&self, field: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-        crypto::open(&self.key, &self.aad(field), sealed).ok_or(VaultError::VaultDamaged(
+    pub fn open(&self, field: &str, sealed: &Sealed) -> Result<Zeroizing<Vec<u8>>> {
+        crypto::open(&self.key, &self.aad(field), &sealed.0).ok_or(VaultError::VaultDamaged(
             "a sealed field does not open with its record key",
         ))
     }
@@ -110,4 +157,29 @@ pub fn index_key(root: &Key, kind: &str) -> Key {
 
 pub fn blind_index_with(index_key: &Key, normalised: &str) -> [u8; 32] {
     crypto::hmac(index_key, &[normalised.as_bytes()])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_bytes_open_only_for_their_record_and_field_and_never_print() {
+        let root = Key::random();
+        let (_, key) = fresh_record_key(&root, "app-1");
+        let (_, other) = fresh_record_key(&root, "app-2");
+        let sealed = key.seal("bank", b"021000021 000123456789");
+        assert_eq!(
+            &key.open("bank", &sealed).unwrap()[..],
+            b"021000021 000123456789"
+        );
+        assert!(
+            key.open("people:p1", &sealed).is_err(),
+            "bound to its field"
+        );
+        assert!(other.open("bank", &sealed).is_err(), "bound to its record");
+        let shown = format!("{sealed:?}");
+        assert_eq!(shown, format!("Sealed({} bytes)", sealed.len()));
+        assert!(!shown.contains("021000021"));
+    }
 }

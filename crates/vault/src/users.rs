@@ -10,6 +10,7 @@ use zeroize::Zeroizing;
 
 use crate::audit::{Event, Outcome};
 use crate::keyring::Keyring;
+use crate::seal::Sealed;
 use crate::totp::{self, Enrolment, Rejected, Secret};
 use crate::vault::{rfc3339, slot_id, unix, OneTimePassword, User, UserKey};
 use crate::{Result, Vault, VaultError};
@@ -62,7 +63,7 @@ impl Vault {
     }
 
     pub(crate) fn totp_secret(&self, user_id: &str) -> Result<Secret> {
-        let sealed: Option<Vec<u8>> = self
+        let sealed: Option<Sealed> = self
             .conn
             .query_row(
                 "SELECT totp_secret FROM users WHERE id = ?1",

@@ -47,9 +47,8 @@ fn stored_key(vault: &Vault) -> Result<Zeroizing<String>> {
     let Some(hex) = setting(vault, Setting::PlatformKey) else {
         return Ok(Zeroizing::new(platform::SANDBOX_KEY.to_string()));
     };
-    let sealed = data_encoding::HEXLOWER
-        .decode(hex.as_bytes())
-        .map_err(|_| Error::internal("the stored platform key is damaged"))?;
+    let sealed = vault::Sealed::from_hex(&hex)
+        .ok_or_else(|| Error::internal("the stored platform key is damaged"))?;
     let key = vault
         .existing_record_key(SETTINGS_RECORD)?
         .ok_or_else(|| Error::internal("the stored platform key is damaged"))?;
@@ -155,10 +154,7 @@ pub fn set_platform(slot: &mut SessionSlot, input: SetPlatformInput) -> Result<P
             let sealed = w
                 .record_key(SETTINGS_RECORD)?
                 .seal("platform_key", key.trim().as_bytes());
-            w.set_setting(
-                Setting::PlatformKey,
-                &data_encoding::HEXLOWER.encode(&sealed),
-            )?;
+            w.set_setting(Setting::PlatformKey, &sealed.to_hex())?;
         }
         w.audit(
             "settings.change",

@@ -76,7 +76,7 @@ impl Vault {
         })
     }
 
-    fn document_rows(&self, where_sql: &str, arg: &str) -> Result<Vec<(DocumentMeta, Vec<u8>)>> {
+    fn document_rows(&self, where_sql: &str, arg: &str) -> Result<Vec<(DocumentMeta, Sealed)>> {
         let mut stmt = self
             .conn()
             .prepare_cached(&format!(
@@ -96,14 +96,14 @@ impl Vault {
                     uploaded_by: r.get(6)?,
                     uploaded_at: r.get(7)?,
                 },
-                r.get::<_, Vec<u8>>(5)?,
+                r.get::<_, Sealed>(5)?,
             ))
         })
         .and_then(Iterator::collect)
         .map_err(VaultError::storage("reading documents"))
     }
 
-    fn open_name(&self, mut meta: DocumentMeta, sealed: &[u8]) -> Result<DocumentMeta> {
+    fn open_name(&self, mut meta: DocumentMeta, sealed: &Sealed) -> Result<DocumentMeta> {
         let key = self
             .existing_record_key(&meta.application_id)?
             .ok_or(VaultError::NotFound("application"))?;
@@ -126,7 +126,7 @@ impl Vault {
             .pop()
             .ok_or(VaultError::NotFound("document"))?;
         let meta = self.open_name(meta, &name)?;
-        let sealed: Vec<u8> = self
+        let sealed: Sealed = self
             .conn()
             .query_row("SELECT content FROM documents WHERE id = ?1", [id], |r| {
                 r.get(0)

@@ -172,7 +172,7 @@ fn known_values_never_appear_in_the_raw_files() {
                 .query_row(
                     "SELECT sealed FROM test_records WHERE field='ein'",
                     [],
-                    |r| r.get::<_, Vec<u8>>(0),
+                    |r| r.get::<_, desk_vault::Sealed>(0),
                 )
                 .unwrap(),
         )

@@ -1,5 +1,5 @@
 use desk_vault::applications::{NewApplication, Source};
-use desk_vault::retention::{decide, years_ms};
+use desk_vault::retention::{decide, years_ms, Refusal};
 use domain::intake::{ApplicationStatus, IndexKind};
 
 use crate::support::*;
@@ -60,13 +60,15 @@ fn an_expired_record_erases_to_a_tombstone_and_a_recent_one_is_kept() {
     assert_eq!(old.ended_at, Some(now - 6 * YEAR));
     assert_eq!(
         decide(&old, 5, now),
-        None,
+        Ok(()),
         "six years after the decline: erasable"
     );
     let recent = v.retention_facts("new").unwrap();
     assert_eq!(
         decide(&recent, 5, now),
-        Some(("refused_retention", Some(now - YEAR + years_ms(5))))
+        Err(Refusal::Retention {
+            possible_from: now - YEAR + years_ms(5)
+        })
     );
     assert_eq!(
         v.retention_candidates(now - years_ms(5)).unwrap(),
@@ -77,7 +79,7 @@ fn an_expired_record_erases_to_a_tombstone_and_a_recent_one_is_kept() {
         .unwrap();
     assert_eq!(
         decide(&v.retention_facts("old").unwrap(), 5, now),
-        Some(("refused_hold", None))
+        Err(Refusal::Hold)
     );
     assert!(
         v.retention_candidates(now - years_ms(5))
@@ -112,7 +114,7 @@ fn an_expired_record_erases_to_a_tombstone_and_a_recent_one_is_kept() {
     );
     assert_eq!(
         decide(&v.retention_facts("old").unwrap(), 5, now),
-        Some(("refused_erased", None))
+        Err(Refusal::Erased)
     );
     assert_eq!(
         v.application("new").unwrap().form,

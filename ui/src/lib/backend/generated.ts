@@ -113,6 +113,7 @@ export type MerchantStatus = "active" | "restricted" | "suspended" | "terminated
 export type MerchantAction = "restrict" | "suspend" | "reinstate" | "terminate";
 export type DecisionKind = "approve" | "decline" | "request_info";
 export type RiskBand = "low" | "medium" | "high";
+export type Erasure = "erased" | "refused_retention" | "refused_hold" | "refused_active" | "refused_erased";
 
 /** Rules the window shows before asking Rust (Rust still decides). */
 export const MIN_PASSWORD_CHARS = 12;

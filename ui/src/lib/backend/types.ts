@@ -10,6 +10,7 @@ import type {
   BusinessForm,
   Enrolment,
   DecisionKind,
+  Erasure,
   JobKind,
   JobState,
   MerchantAction,
@@ -38,6 +39,7 @@ export type {
   BusinessForm,
   Enrolment,
   DecisionKind,
+  Erasure,
   JobKind,
   JobState,
   MerchantAction,
@@ -571,7 +573,7 @@ export interface SavedExport {
 
 export interface ErasureOutcome {
   application_id: string;
-  outcome: 'erased' | 'refused_retention' | 'refused_hold' | 'refused_active' | 'refused_erased';
+  outcome: Erasure;
   possible_from: string | null;
   message: string;
 }
