@@ -13,7 +13,7 @@ use api::merchants;
 use api::platform::requests;
 use api::{DataDir, SessionSlot};
 use desk_tests::spec::Spec;
-use domain::intake::{ApplicationForm, ApplicationStatus};
+use domain::intake::{Application, ApplicationForm, ApplicationStatus};
 use domain::merchant::{MerchantStatus, ReviewFlag};
 use sandbox::{Down, Faults, Options, Sandbox};
 
@@ -252,7 +252,7 @@ async fn two_workers_on_two_connections_send_each_job_step_exactly_once() {
         ids.iter()
             .map(|id| {
                 let form = intake::get_application(s, id).unwrap().form;
-                2 + requests::persons_to_create(&form) as u64
+                2 + requests::persons_to_create(&Application::of(&form)) as u64
             })
             .sum()
     });
@@ -813,6 +813,7 @@ async fn every_request_and_sandbox_answer_matches_stripes_spec() {
     sole.people.truncate(1);
     forms.push(sole);
     for (n, form) in forms.iter().enumerate() {
+        let form = &Application::of(form);
         let mut all = vec![
             requests::create_account(form, "app_1").unwrap(),
             requests::mark_provided(form, "acct_1"),
@@ -874,7 +875,7 @@ async fn every_request_and_sandbox_answer_matches_stripes_spec() {
     let form = low_risk(604);
     let person = client
         .send(
-            &requests::create_person(&form, 0, &account, "app_x").unwrap(),
+            &requests::create_person(&Application::of(&form), 0, &account, "app_x").unwrap(),
             Some("k-person"),
         )
         .await
@@ -916,7 +917,7 @@ async fn every_request_and_sandbox_answer_matches_stripes_spec() {
 fn company_with_room(from: u64) -> ApplicationForm {
     let mut f = (from..from + 200)
         .map(low_risk)
-        .find(|f| requests::persons_to_create(f) > 0 && f.people.len() == 1)
+        .find(|f| requests::persons_to_create(&Application::of(f)) > 0 && f.people.len() == 1)
         .expect("a one-owner company among 200 generated");
     f.people[0].ownership_percent = "75".into();
     f

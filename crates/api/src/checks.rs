@@ -5,7 +5,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use domain::intake::ApplicationForm;
+use domain::intake::{Application, ApplicationForm};
 use domain::merchant::ReviewFlag;
 use screening::{Entry, Hit, Index, Query, DEFAULT_THRESHOLD};
 use serde::Serialize;
@@ -384,7 +384,7 @@ pub(crate) fn assess_stored(
 ) -> vault::Result<Assessment> {
     let checks = checks_of(vault, application_id)?;
     let now = OffsetDateTime::now_utc();
-    let a = assess(form, &checks, &rules.set, now.date());
+    let a = assess(&Application::of(form), &checks, &rules.set, now.date());
     let recommendation = match a.recommendation {
         underwriting::Recommendation::Approve => "approve",
         underwriting::Recommendation::EnhancedDueDiligence => "enhanced_due_diligence",

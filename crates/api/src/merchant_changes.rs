@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use domain::intake::{ApplicationForm, Completeness};
+use domain::intake::{Application, ApplicationForm, Completeness};
 use domain::merchant::{diff, ReviewFlag};
 use domain::outbox::{JobKind, JobStep};
 use platform::requests::{self, Request};
@@ -101,7 +101,10 @@ pub fn edit(slot: &mut SessionSlot, input: EditInput) -> Result<EditOutcome> {
     let request = if d.material {
         None
     } else {
-        Some(requests::update_contact(&form, &merchant.account_id).map_err(unsendable)?)
+        Some(
+            requests::update_contact(&Application::of(&form), &merchant.account_id)
+                .map_err(unsendable)?,
+        )
     };
     let platform_updates = session.write(|w| {
         w.edit_boarded_application(&input.id, input.version, &form, &me, now)?;
@@ -245,14 +248,15 @@ fn platform_requests(
     persons: &[(String, usize)],
 ) -> Result<(Vec<(JobStep, Request)>, Persons)> {
     let d = diff(before, after);
-    let sole = requests::persons_to_create(after) == 0;
+    let typed = Application::of(after);
+    let sole = requests::persons_to_create(&typed) == 0;
     let mut out = Vec::new();
     let business = d.fields.iter().any(|f| f.starts_with("business."));
     let people = d.fields.iter().any(|f| f.starts_with("people"));
     if business || d.bank || (sole && people) {
         out.push((
             JobStep::Send,
-            requests::update_details(after, account, d.bank).map_err(unsendable)?,
+            requests::update_details(&typed, account, d.bank).map_err(unsendable)?,
         ));
     }
     if sole {
@@ -271,13 +275,13 @@ fn platform_requests(
                 if before.people.iter().any(|o| o.id == p.id && o != p) {
                     out.push((
                         JobStep::UpdatePerson((*pid).to_string()),
-                        requests::update_person(after, i, account, pid, id).map_err(unsendable)?,
+                        requests::update_person(&typed, i, account, pid, id).map_err(unsendable)?,
                     ));
                 }
             }
             None => out.push((
                 JobStep::NewPerson(i),
-                requests::create_person(after, i, account, id).map_err(unsendable)?,
+                requests::create_person(&typed, i, account, id).map_err(unsendable)?,
             )),
         }
     }
@@ -496,7 +500,7 @@ mod tests {
 
     #[test]
     fn a_minor_change_sends_nothing_the_platform_verified() {
-        let r = requests::update_contact(&form(), "acct_1").unwrap();
+        let r = requests::update_contact(&Application::of(&form()), "acct_1").unwrap();
         let keys: Vec<&str> = r.params.keys().collect();
         assert!(keys.contains(&"business_profile[url]"), "{keys:?}");
         for k in keys {

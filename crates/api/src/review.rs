@@ -1,7 +1,7 @@
 //! The review queue and decisions: risk assessment, assignment, approve / decline / request
 //! information with reason codes, four-eyes approval, the blocklist, the dashboard.
 
-use domain::intake::ApplicationStatus;
+use domain::intake::{Application, ApplicationStatus};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use underwriting::{assess, RuleSet};
@@ -94,8 +94,9 @@ pub fn preview_rules(slot: &mut SessionSlot, json: &str) -> Result<RulesPreview>
             in_queue += 1;
             let stored = vault.application(&row.id)?;
             let checks = checks_of(vault, &row.id)?;
-            let before = assess(&stored.form, &checks, &old, today).band;
-            let after = assess(&stored.form, &checks, &rules, today).band;
+            let app = Application::of(&stored.form);
+            let before = assess(&app, &checks, &old, today).band;
+            let after = assess(&app, &checks, &rules, today).band;
             if before != after {
                 *moves
                     .entry((before.as_str().to_string(), after.as_str().to_string()))

@@ -6,10 +6,8 @@
 
 use std::fmt;
 
-use domain::intake::{AddressForm, ApplicationForm, EntityType, PersonForm};
+use domain::intake::{AddressForm, Application, EntityType, Person};
 use domain::merchant::MerchantStatus;
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
@@ -167,16 +165,16 @@ pub struct Unsendable {
 
 /// `POST /v1/accounts`: a custom account with the business, its bank account, the terms
 /// acceptance, the requested capabilities and our application id in the metadata.
-pub fn create_account(form: &ApplicationForm, application_id: &str) -> Result<Request, Unsendable> {
+pub fn create_account(app: &Application<'_>, application_id: &str) -> Result<Request, Unsendable> {
+    let form = app.form;
     let mut p = Params::new();
     p.set("type", "custom")
         .set("country", country_of(&form.business.address));
-    account_details(&mut p, form, true)?;
-    let accepted =
-        OffsetDateTime::parse(form.terms.accepted_at.trim(), &Rfc3339).map_err(|_| Unsendable {
-            field: "terms.accepted_at".into(),
-            reason: "is not a timestamp".into(),
-        })?;
+    account_details(&mut p, app, true)?;
+    let accepted = app.accepted_at.ok_or_else(|| Unsendable {
+        field: "terms.accepted_at".into(),
+        reason: "is not a timestamp".into(),
+    })?;
     p.set(
         "tos_acceptance[date]",
         accepted.unix_timestamp().to_string(),
@@ -193,21 +191,22 @@ pub fn create_account(form: &ApplicationForm, application_id: &str) -> Result<Re
 /// profile, email, the company (or a sole proprietor's individual) and, when it changed, the
 /// payout bank account (Stripe replaces the default external account).
 pub fn update_details(
-    form: &ApplicationForm,
+    app: &Application<'_>,
     account: &str,
     bank_changed: bool,
 ) -> Result<Request, Unsendable> {
     let mut p = Params::new();
-    account_details(&mut p, form, bank_changed)?;
+    account_details(&mut p, app, bank_changed)?;
     Ok(Request::post(format!("/v1/accounts/{account}"), p))
 }
 
 /// `POST /v1/accounts/{account}` after a minor edit: only the contact details — the business
 /// profile, email, and a company's phone and address — so nothing the platform verified (tax
 /// id, name, people, bank account) is sent again.
-pub fn update_contact(form: &ApplicationForm, account: &str) -> Result<Request, Unsendable> {
+pub fn update_contact(app: &Application<'_>, account: &str) -> Result<Request, Unsendable> {
+    let form = app.form;
     let mut p = Params::new();
-    let entity = profile(&mut p, form, false)?;
+    let entity = profile(&mut p, app, false)?;
     if !entity.owner_is_business() {
         p.set("company[phone]", &form.business.phone);
         address(&mut p, "company[address]", &form.business.address)?;
@@ -220,11 +219,11 @@ pub fn update_contact(form: &ApplicationForm, account: &str) -> Result<Request, 
 /// must send the same bytes); returns the entity type.
 fn profile(
     p: &mut Params,
-    form: &ApplicationForm,
+    app: &Application<'_>,
     business_type: bool,
 ) -> Result<EntityType, Unsendable> {
-    let b = &form.business;
-    let entity = EntityType::parse(&b.entity_type).ok_or_else(|| Unsendable {
+    let b = &app.form.business;
+    let entity = app.entity.ok_or_else(|| Unsendable {
         field: "business.entity_type".into(),
         reason: "is not a known entity type".into(),
     })?;
@@ -253,14 +252,15 @@ fn profile(
 /// What an account says about the business, shared by creating and updating it.
 fn account_details(
     p: &mut Params,
-    form: &ApplicationForm,
+    app: &Application<'_>,
     with_bank: bool,
 ) -> Result<(), Unsendable> {
+    let form = app.form;
     let b = &form.business;
-    let entity = profile(p, form, true)?;
+    let entity = profile(p, app, true)?;
     let structure = entity.stripe().1;
     if entity.owner_is_business() {
-        let person = form.people.first().ok_or_else(|| Unsendable {
+        let person = app.people.first().ok_or_else(|| Unsendable {
             field: "people".into(),
             reason: "a sole proprietor needs the owner's details".into(),
         })?;
@@ -268,7 +268,10 @@ fn account_details(
     } else {
         max_len("business.legal_name", &b.legal_name, 100)?;
         p.set("company[name]", &b.legal_name)
-            .set("company[tax_id]", digits(&b.ein))
+            .set(
+                "company[tax_id]",
+                app.ein.as_ref().map_or("", |e| e.digits()),
+            )
             .set("company[phone]", &b.phone);
         address(p, "company[address]", &b.address)?;
         if let Some(structure) = structure {
@@ -310,22 +313,23 @@ fn account_details(
 
 /// The people boarding creates with `POST /v1/accounts/{id}/persons` (none for a sole
 /// proprietor, whose owner went in `individual`).
-pub fn persons_to_create(form: &ApplicationForm) -> usize {
-    match EntityType::parse(&form.business.entity_type) {
-        Some(e) if e.owner_is_business() => 0,
-        _ => form.people.len(),
+pub fn persons_to_create(app: &Application<'_>) -> usize {
+    if app.owner_is_business() {
+        0
+    } else {
+        app.people.len()
     }
 }
 
 /// `POST /v1/accounts/{account}/persons` for `form.people[index]`.
 pub fn create_person(
-    form: &ApplicationForm,
+    app: &Application<'_>,
     index: usize,
     account: &str,
     application_id: &str,
 ) -> Result<Request, Unsendable> {
     person_request(
-        form,
+        app,
         index,
         format!("/v1/accounts/{account}/persons"),
         application_id,
@@ -334,14 +338,14 @@ pub fn create_person(
 
 /// `POST /v1/accounts/{account}/persons/{person}`: `form.people[index]` as edited.
 pub fn update_person(
-    form: &ApplicationForm,
+    app: &Application<'_>,
     index: usize,
     account: &str,
     person: &str,
     application_id: &str,
 ) -> Result<Request, Unsendable> {
     person_request(
-        form,
+        app,
         index,
         format!("/v1/accounts/{account}/persons/{person}"),
         application_id,
@@ -358,26 +362,23 @@ pub fn delete_person(account: &str, person: &str) -> Request {
 }
 
 fn person_request(
-    form: &ApplicationForm,
+    app: &Application<'_>,
     index: usize,
     path: String,
     application_id: &str,
 ) -> Result<Request, Unsendable> {
-    let person = form.people.get(index).ok_or_else(|| Unsendable {
+    let form = app.form;
+    let typed = app.people.get(index).ok_or_else(|| Unsendable {
         field: format!("people[{index}]"),
         reason: "does not exist".into(),
     })?;
     let mut p = Params::new();
-    person_params(&mut p, "", person, &form.business.address).map_err(|e| Unsendable {
+    let person = typed.form;
+    person_params(&mut p, "", typed, &form.business.address).map_err(|e| Unsendable {
         field: format!("people[{index}].{}", e.field),
         reason: e.reason,
     })?;
-    let owner = person
-        .ownership_percent
-        .trim()
-        .parse::<f64>()
-        .unwrap_or(0.0);
-    if owner >= 25.0 {
+    if typed.is_beneficial_owner() {
         p.set("relationship[owner]", "true")
             .set("relationship[percent_ownership]", &person.ownership_percent);
     }
@@ -393,9 +394,9 @@ fn person_request(
 
 /// `POST /v1/accounts/{account}`: every owner, director and executive has been provided; the
 /// platform can verify the account.
-pub fn mark_provided(form: &ApplicationForm, account: &str) -> Request {
+pub fn mark_provided(app: &Application<'_>, account: &str) -> Request {
     let mut p = Params::new();
-    if persons_to_create(form) > 0 {
+    if persons_to_create(app) > 0 {
         p.set("company[owners_provided]", "true")
             .set("company[directors_provided]", "true")
             .set("company[executives_provided]", "true");
@@ -531,9 +532,10 @@ pub fn ping() -> Request {
 fn person_params(
     p: &mut Params,
     prefix: &str,
-    person: &PersonForm,
+    typed: &Person<'_>,
     fallback_address: &AddressForm,
 ) -> Result<(), Unsendable> {
+    let person = typed.form;
     let key = |k: &str| {
         if prefix.is_empty() {
             k.to_string()
@@ -550,17 +552,12 @@ fn person_params(
         .set(key("last_name"), &person.last_name)
         .set(key("email"), &person.email)
         .set(key("phone"), &person.phone);
-    if let Some((y, m, d)) = split_date(&person.dob) {
-        p.set(key("dob[day]"), d)
-            .set(key("dob[month]"), m)
-            .set(key("dob[year]"), y);
+    if let Some(dob) = typed.dob {
+        p.set(key("dob[day]"), dob.day.to_string())
+            .set(key("dob[month]"), dob.month.to_string())
+            .set(key("dob[year]"), dob.year.to_string());
     }
-    let id = if person.ssn.trim().is_empty() {
-        digits(&person.itin)
-    } else {
-        digits(&person.ssn)
-    };
-    p.set(key("id_number"), id);
+    p.set(key("id_number"), typed.id_number().unwrap_or(""));
     let home = if person.address.line1.trim().is_empty() {
         fallback_address
     } else {
@@ -619,18 +616,6 @@ fn currency_of(country: &str) -> &'static str {
         "PL" => "pln",
         _ => "eur",
     }
-}
-
-fn digits(s: &str) -> String {
-    s.chars().filter(char::is_ascii_digit).collect()
-}
-
-fn split_date(s: &str) -> Option<(String, String, String)> {
-    let mut it = s.trim().splitn(3, '-');
-    let y: u32 = it.next()?.parse().ok()?;
-    let m: u32 = it.next()?.parse().ok()?;
-    let d: u32 = it.next()?.parse().ok()?;
-    Some((y.to_string(), m.to_string(), d.to_string()))
 }
 
 #[cfg(test)]

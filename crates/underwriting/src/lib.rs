@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use domain::intake::{Amount, ApplicationForm, Mcc, MccTier, Percent};
+use domain::intake::{Application, MccTier};
 use serde::{Deserialize, Serialize};
 use time::Date;
 
@@ -244,17 +244,6 @@ pub fn score_of(factors: &[Factor]) -> i32 {
     factors.iter().map(|f| f.points).sum::<i32>().clamp(0, 100)
 }
 
-fn age_on(dob: &str, today: Date) -> Option<i32> {
-    let y: i32 = dob.get(..4)?.parse().ok()?;
-    let m: u8 = dob.get(5..7)?.parse().ok()?;
-    let d: u8 = dob.get(8..10)?.parse().ok()?;
-    let mut age = today.year() - y;
-    if (u8::from(today.month()), today.day()) < (m, d) {
-        age -= 1;
-    }
-    Some(age)
-}
-
 fn is_po_box(line: &str) -> bool {
     let folded: String = line
         .to_ascii_lowercase()
@@ -264,8 +253,10 @@ fn is_po_box(line: &str) -> bool {
     folded.starts_with("pobox") || folded.contains("postofficebox")
 }
 
-/// Assesses a checked (normalised) application.
-pub fn assess(form: &ApplicationForm, checks: &Checks, rules: &RuleSet, today: Date) -> Assessment {
+/// Assesses a checked application from its typed values (and, for addresses and the
+/// website, its normalised text).
+pub fn assess(app: &Application<'_>, checks: &Checks, rules: &RuleSet, today: Date) -> Assessment {
+    let form = app.form;
     let mut factors = Vec::new();
     let mut add = |code: &str, detail: String| {
         let points = rules.points.get(code).copied().unwrap_or(0);
@@ -280,7 +271,7 @@ pub fn assess(form: &ApplicationForm, checks: &Checks, rules: &RuleSet, today: D
     let b = &form.business;
     let mut decline = false;
     let mut edd = false;
-    if let Ok(mcc) = Mcc::parse(&b.mcc) {
+    if let Some(mcc) = &app.mcc {
         let info = mcc.info();
         match info.tier {
             MccTier::Prohibited => {
@@ -362,16 +353,8 @@ pub fn assess(form: &ApplicationForm, checks: &Checks, rules: &RuleSet, today: D
             );
         }
     }
-    let volume = Amount::parse(&b.monthly_volume)
-        .map(|a| a.cents() / 100)
-        .ok();
-    if let (Ok(inc), Some(volume)) = (
-        Date::parse(
-            &b.incorporation_date,
-            time::macros::format_description!("[year]-[month]-[day]"),
-        ),
-        volume,
-    ) {
+    let volume = app.monthly_volume.map(|a| a.cents() / 100);
+    if let (Some(inc), Some(volume)) = (app.incorporation_date, volume) {
         let days = (today - inc).whole_days();
         if days < i64::from(rules.young_business_days) && volume > rules.young_business_volume {
             add(
@@ -392,10 +375,7 @@ pub fn assess(form: &ApplicationForm, checks: &Checks, rules: &RuleSet, today: D
             ),
         );
     }
-    if let (Ok(avg), Ok(max)) = (
-        Amount::parse(&b.average_ticket),
-        Amount::parse(&b.max_ticket),
-    ) {
+    if let (Some(avg), Some(max)) = (app.average_ticket, app.max_ticket) {
         let (avg, max) = (avg.cents(), max.cents());
         if avg > 0 && max > avg * rules.ticket_ratio {
             add(
@@ -417,7 +397,7 @@ pub fn assess(form: &ApplicationForm, checks: &Checks, rules: &RuleSet, today: D
             );
         }
     }
-    if let Ok(cp) = Percent::parse("", &b.card_present_percent) {
+    if let Some(cp) = app.card_present {
         let cnp = 100 - cp.whole();
         if cnp >= u32::from(rules.cnp_share_high) {
             add(
@@ -432,8 +412,13 @@ pub fn assess(form: &ApplicationForm, checks: &Checks, rules: &RuleSet, today: D
             );
         }
     }
-    for (i, p) in form.people.iter().enumerate() {
-        if let Some(age) = age_on(&p.dob, today).filter(|a| *a < rules.young_owner_age) {
+    let today_ymd = (today.year(), u8::from(today.month()), today.day());
+    for (i, p) in app.people.iter().enumerate() {
+        if let Some(age) = p
+            .dob
+            .map(|dob| dob.age_on(today_ymd))
+            .filter(|a| *a < rules.young_owner_age)
+        {
             add(
                 "young_owner",
                 format!(

@@ -1,4 +1,4 @@
-use domain::intake::{AddressForm, ApplicationForm, BusinessForm, PersonForm};
+use domain::intake::{AddressForm, ApplicationForm, BusinessForm, Mcc, PersonForm};
 use time::macros::date;
 
 use super::*;
@@ -39,7 +39,12 @@ fn codes(a: &Assessment) -> Vec<&str> {
 
 #[test]
 fn a_plain_application_scores_low_and_may_be_approved() {
-    let a = assess(&form(), &Checks::default(), &RuleSet::default(), TODAY);
+    let a = assess(
+        &Application::of(&form()),
+        &Checks::default(),
+        &RuleSet::default(),
+        TODAY,
+    );
     assert_eq!(a.score, 0);
     assert_eq!(a.band, RiskBand::Low);
     assert_eq!(a.recommendation, Recommendation::Approve);
@@ -64,7 +69,7 @@ fn each_rule_adds_its_factor_with_a_reason() {
         duplicate_bank_account: 1,
         ..Checks::default()
     };
-    let a = assess(&f, &checks, &RuleSet::default(), TODAY);
+    let a = assess(&Application::of(&f), &checks, &RuleSet::default(), TODAY);
     assert_eq!(
         codes(&a),
         [
@@ -105,7 +110,12 @@ fn prohibited_mcc_true_match_or_blocklist_recommend_decline() {
     let mut f = form();
     f.business.mcc = "4829".into();
     assert_eq!(Mcc::parse("4829").unwrap().info().tier, MccTier::Prohibited);
-    let a = assess(&f, &Checks::default(), &RuleSet::default(), TODAY);
+    let a = assess(
+        &Application::of(&f),
+        &Checks::default(),
+        &RuleSet::default(),
+        TODAY,
+    );
     assert_eq!(codes(&a), ["mcc_prohibited"]);
     assert_eq!(a.recommendation, Recommendation::Decline);
     let checks = Checks {
@@ -113,14 +123,25 @@ fn prohibited_mcc_true_match_or_blocklist_recommend_decline() {
         ..Checks::default()
     };
     assert_eq!(
-        assess(&form(), &checks, &RuleSet::default(), TODAY).recommendation,
+        assess(
+            &Application::of(&form()),
+            &checks,
+            &RuleSet::default(),
+            TODAY
+        )
+        .recommendation,
         Recommendation::Decline
     );
     let checks = Checks {
         blocklisted: vec!["bank_account".into()],
         ..Checks::default()
     };
-    let a = assess(&form(), &checks, &RuleSet::default(), TODAY);
+    let a = assess(
+        &Application::of(&form()),
+        &checks,
+        &RuleSet::default(),
+        TODAY,
+    );
     assert_eq!(a.recommendation, Recommendation::Decline);
     assert!(a.factors[0].detail.contains("bank_account"));
 }
@@ -133,7 +154,7 @@ fn weights_are_data_and_the_score_is_reproducible_from_the_factors() {
     let mut f = form();
     f.business.card_present_percent = "10".into();
     f.business.website.clear();
-    let a = assess(&f, &Checks::default(), &rules, TODAY);
+    let a = assess(&Application::of(&f), &Checks::default(), &rules, TODAY);
     assert_eq!(
         codes(&a),
         ["card_not_present"],

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use domain::intake::ApplicationStatus;
+use domain::intake::{Application, ApplicationStatus};
 use platform::client::CallError;
 use platform::resilience::{CircuitBreaker, Health, RateLimiter};
 use platform::{requests, AccountState, Client, Request};
@@ -387,14 +387,15 @@ impl Worker {
                 })
                 .map_err(|e| Failure::Other(e.into()))?;
         }
-        let persons_total = requests::persons_to_create(&form);
+        let app = Application::of(&form);
+        let persons_total = requests::persons_to_create(&app);
         let account = job.account_id.clone().unwrap_or_default();
         let request = match &job.step {
-            JobStep::Account => requests::create_account(&form, &job.application_id)?,
+            JobStep::Account => requests::create_account(&app, &job.application_id)?,
             JobStep::Person(index) => {
-                requests::create_person(&form, *index, &account, &job.application_id)?
+                requests::create_person(&app, *index, &account, &job.application_id)?
             }
-            JobStep::Provided => requests::mark_provided(&form, &account),
+            JobStep::Provided => requests::mark_provided(&app, &account),
             _ => {
                 return Err(Failure::Other(Error::internal(
                     "a job step this version cannot send",

@@ -10,6 +10,7 @@ mod contact;
 mod lifecycle;
 mod person;
 mod text;
+mod typed;
 
 pub use application::{
     address_key, AddressForm, ApplicationForm, BankForm, BusinessForm, Completeness, IndexKind,
@@ -21,3 +22,4 @@ pub use contact::{CountryCode, Email, Phone, UsState, WebsiteUrl, ZipCode};
 pub use lifecycle::{ApplicationStatus, IllegalTransition};
 pub use person::{DateOfBirth, Itin, PassportNumber, Ssn};
 pub use text::{clean_text, is_hidden_or_bidi, nfc, refuse_hidden, FieldError};
+pub use typed::{Application, Person};

@@ -173,9 +173,24 @@ fn days_in_month(year: i32, month: u8) -> u8 {
 }
 
 impl DateOfBirth {
-    /// Parses `YYYY-MM-DD`; `today` is `(year, month, day)`.
+    /// Parses `YYYY-MM-DD` of someone at least 18 on `today` (`(year, month, day)`).
     pub fn parse(input: &str, today: (i32, u8, u8)) -> Result<Self, FieldError> {
-        const FIELD: &str = "date of birth";
+        let dob = Self::parse_date(input)?;
+        if dob.age_on(today) < 18 {
+            return Err(FieldError::new(
+                Self::FIELD,
+                "the person must be at least 18 years old",
+            ));
+        }
+        Ok(dob)
+    }
+
+    const FIELD: &'static str = "date of birth";
+
+    /// Parses `YYYY-MM-DD` (a real day, after 1900) without the age rule: a stored date of
+    /// birth, checked for age when it was stored.
+    pub fn parse_date(input: &str) -> Result<Self, FieldError> {
+        const FIELD: &str = DateOfBirth::FIELD;
         let bad = || FieldError::new(FIELD, "must be a date as YYYY-MM-DD");
         let text = input.trim();
         // Digits and two hyphens only: no signs, no spaces (`1990-+1-+5` is no date).
@@ -204,18 +219,17 @@ impl DateOfBirth {
         if year < 1900 {
             return Err(FieldError::new(FIELD, "must be after 1900"));
         }
+        Ok(Self { year, month, day })
+    }
+
+    /// Age in whole years on `today` (`(year, month, day)`).
+    pub fn age_on(self, today: (i32, u8, u8)) -> i32 {
         let (ty, tm, td) = today;
-        let mut age = ty - year;
-        if (tm, td) < (month, day) {
+        let mut age = ty - self.year;
+        if (tm, td) < (self.month, self.day) {
             age -= 1;
         }
-        if age < 18 {
-            return Err(FieldError::new(
-                FIELD,
-                "the person must be at least 18 years old",
-            ));
-        }
-        Ok(Self { year, month, day })
+        age
     }
 }
 

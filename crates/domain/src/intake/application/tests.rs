@@ -1,6 +1,7 @@
 use time::macros::datetime;
 
 use super::*;
+use crate::intake::Application;
 
 const NOW: OffsetDateTime = datetime!(2026-11-25 12:00 UTC);
 
@@ -99,6 +100,60 @@ fn a_valid_form_is_normalised() {
         f,
         "normalising is idempotent"
     );
+}
+
+/// What underwriting and the platform consume: the checked form's values, typed once.
+#[test]
+fn a_checked_form_types_its_values_once() {
+    let mut raw = valid();
+    raw.people[0].is_control = false;
+    raw.people[1].is_control = true;
+    raw.people[1].ownership_percent = "24.9999".into();
+    raw.people[1].ssn = String::new();
+    raw.people[1].itin = "912-70-1234".into();
+    let f = raw.check(NOW, Completeness::Complete).unwrap();
+    let app = Application::of(&f);
+    assert_eq!(
+        app.entity,
+        Some(EntityType::parse("multi_member_llc").unwrap())
+    );
+    assert_eq!(app.ein.as_ref().map(Ein::digits), Some("123456789"));
+    assert_eq!(app.mcc.as_ref().map(Mcc::code), Some("5734"));
+    assert_eq!(
+        app.incorporation_date,
+        Some(time::macros::date!(2015 - 06 - 01))
+    );
+    assert_eq!(app.monthly_volume.map(Amount::cents), Some(5_000_000));
+    assert_eq!(app.average_ticket.map(Amount::cents), Some(12_050));
+    assert_eq!(app.card_present.map(Percent::whole), Some(20));
+    assert_eq!(
+        app.accepted_at,
+        Some(time::macros::datetime!(2026-11-20 10:00 UTC))
+    );
+    assert!(!app.owner_is_business());
+    let (ada, second) = (&app.people[0], &app.people[1]);
+    assert_eq!(
+        ada.dob
+            .map(|d| (d.year, d.month, d.day, d.age_on((2026, 2, 28)))),
+        Some((1980, 2, 29, 45)),
+        "a leap-day birthday is a year older only on 1 March"
+    );
+    assert_eq!(ada.id_number(), Some("536221234"));
+    assert!(ada.is_beneficial_owner());
+    assert_eq!(second.id_number(), Some("912701234"), "no SSN: the ITIN");
+    assert!(!second.is_beneficial_owner(), "24.9999% is under 25%");
+
+    // A sole proprietor's draft: blank values are None, never a default.
+    let mut draft = valid();
+    draft.business.entity_type = "sole_proprietorship".into();
+    draft.business.ein = String::new();
+    draft.business.monthly_volume = String::new();
+    draft.people.truncate(1);
+    draft.people[0].ownership_percent = "100".into();
+    let draft = draft.check(NOW, Completeness::Draft).unwrap();
+    let app = Application::of(&draft);
+    assert!(app.owner_is_business());
+    assert!(app.ein.is_none() && app.monthly_volume.is_none());
 }
 
 #[test]
