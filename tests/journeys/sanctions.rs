@@ -193,7 +193,7 @@ fn an_open_hit_and_then_a_confirmed_match_stop_every_approval_whatever_the_role(
     let session = admin.require(Access::Admin, "test.enqueue").unwrap();
     let err = session
         .vault()
-        .enqueue_boarding("forged-job", &id, "alice", 0)
+        .write(|tx| tx.enqueue_boarding("forged-job", &id, "alice", 0))
         .unwrap_err();
     assert!(
         matches!(err, vault::VaultError::SanctionsMatch),

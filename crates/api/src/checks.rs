@@ -181,7 +181,7 @@ pub(crate) fn flag_merchant(
 }
 
 pub(crate) fn screen_stored(
-    vault: &Vault,
+    vault: &vault::Tx<'_>,
     index: &Index,
     key: &str,
     application_id: &str,
@@ -295,7 +295,10 @@ pub(crate) fn screen_and_flag(w: &Unit<'_>, id: &str) -> Result<ScreeningOutcome
 
 /// Screens a just-submitted application when lists are loaded; without lists it stays
 /// unscreened (the list shows it) until an admin loads them and a re-screen runs.
-pub(crate) fn screen_if_possible(vault: &Vault, id: &str) -> Result<Option<ScreeningOutcome>> {
+pub(crate) fn screen_if_possible(
+    vault: &vault::Tx<'_>,
+    id: &str,
+) -> Result<Option<ScreeningOutcome>> {
     if active_key(vault)?.is_none() {
         return Ok(None);
     }
@@ -377,7 +380,7 @@ pub(crate) fn checks_of(vault: &Vault, application_id: &str) -> vault::Result<Ch
 
 /// Assesses a stored application and keeps the result (factors included).
 pub(crate) fn assess_stored(
-    vault: &Vault,
+    vault: &vault::Tx<'_>,
     application_id: &str,
     form: &ApplicationForm,
     rules: &Rules,
@@ -414,7 +417,7 @@ pub(crate) fn assess_stored(
     Ok(a)
 }
 
-pub(crate) fn reassess(vault: &Vault, application_id: &str) -> vault::Result<Assessment> {
+pub(crate) fn reassess(vault: &vault::Tx<'_>, application_id: &str) -> vault::Result<Assessment> {
     let stored = vault.application(application_id)?;
     assess_stored(vault, application_id, &stored.form, &Rules::load(vault))
 }
@@ -422,7 +425,7 @@ pub(crate) fn reassess(vault: &Vault, application_id: &str) -> vault::Result<Ass
 /// Screen-then-assess, the one way evidence is refreshed: an application not yet screened
 /// against the active lists is screened (which assesses it); one already screened, or any when
 /// no lists are loaded, is assessed again.
-pub(crate) fn refresh(vault: &Vault, id: &str) -> Result<()> {
+pub(crate) fn refresh(vault: &vault::Tx<'_>, id: &str) -> Result<()> {
     let screened = vault.application_summary(id)?.screened;
     if screened || screen_if_possible(vault, id)?.is_none() {
         reassess(vault, id)?;

@@ -102,11 +102,10 @@ pub fn request_erasure(slot: &mut SessionSlot, application_id: &str) -> Result<E
     let me = session.username().to_string();
     let now = now_ms(OffsetDateTime::now_utc());
     session.write(|w| {
-        let vault: &Vault = w;
-        let (outcome, possible_from, message) = match refusal(vault, application_id, now)? {
+        let (outcome, possible_from, message) = match refusal(w, application_id, now)? {
             Err((refused, message)) => (refused.outcome(), refused.possible_from(), message),
             Ok(()) => {
-                vault.erase_application(application_id, now)?;
+                w.erase_application(application_id, now)?;
                 (
                     Erasure::Erased,
                     None,
@@ -114,7 +113,7 @@ pub fn request_erasure(slot: &mut SessionSlot, application_id: &str) -> Result<E
                 )
             }
         };
-        vault.record_erasure_request(&Request {
+        w.record_erasure_request(&Request {
             id: new_id(),
             application_id: application_id.to_string(),
             requested_by: me,
@@ -210,7 +209,7 @@ pub fn retention_run(slot: &mut SessionSlot, dry_run: bool) -> Result<RetentionR
 
 /// Lists and (unless `dry_run`) erases every record past retention and not on hold, each
 /// erasure recorded as `actor`'s retention run.
-fn purge(vault: &Vault, actor: &str, dry_run: bool, now: i64) -> Result<RetentionReport> {
+fn purge(vault: &vault::Tx<'_>, actor: &str, dry_run: bool, now: i64) -> Result<RetentionReport> {
     let years = retention_years(vault);
     let due = vault.retention_candidates(now - years_ms(years))?;
     let mut erased = 0;
@@ -322,7 +321,10 @@ pub fn scheduled_retention(
     let vault = session.vault();
     let plan = schedule(vault);
     let now = now_ms(now);
-    let ran_at = |w: &Unit<'_>| w.set_setting(Setting::RetentionLastRun, &now.to_string());
+    let ran_at = |w: &Unit<'_>| {
+        w.settings()
+            .set(Setting::RetentionLastRun, &now.to_string())
+    };
     match plan.last_run_at {
         _ if !plan.enabled => return Ok(None),
         None => {

@@ -413,8 +413,7 @@ pub fn reject(slot: &mut SessionSlot, input: DecideInput) -> Result<ChangesView>
 /// merchant's flag follows its hits: a confirmed match or an open hit keeps it under review;
 /// otherwise it clears.
 fn settle_flag(w: &Unit<'_>, id: &str) -> Result<()> {
-    let vault: &vault::Vault = w;
-    let c = vault.identity_checks(id)?;
+    let c = w.identity_checks(id)?;
     let reason = if c.true_matches > 0 {
         Some(ReviewFlag::SanctionsMatch)
     } else if c.open_hits > 0 {
@@ -424,7 +423,7 @@ fn settle_flag(w: &Unit<'_>, id: &str) -> Result<()> {
     };
     match reason {
         Some(reason) => {
-            if vault.flag_merchant_for_review(id, reason, now_ms(OffsetDateTime::now_utc()))? {
+            if w.flag_merchant_for_review(id, reason, now_ms(OffsetDateTime::now_utc()))? {
                 w.audit(
                     "merchant.review_flag",
                     Some(id),
@@ -434,7 +433,7 @@ fn settle_flag(w: &Unit<'_>, id: &str) -> Result<()> {
             }
         }
         None => {
-            if vault.clear_merchant_review(id)? {
+            if w.clear_merchant_review(id)? {
                 w.audit(
                     "merchant.review_cleared",
                     Some(id),

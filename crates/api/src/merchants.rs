@@ -50,7 +50,7 @@ pub struct ActionOutcome {
 /// parameters sealed with the merchant's record key so every retry sends exactly them.
 /// Returns the job id.
 pub(crate) fn queue(
-    vault: &vault::Vault,
+    vault: &vault::Tx<'_>,
     merchant: &vault::boarding::Merchant,
     kind: JobKind,
     step: &JobStep,
@@ -193,7 +193,7 @@ pub fn act(slot: &mut SessionSlot, input: ActionInput) -> Result<ActionOutcome> 
 /// Returns the job id and how many identifiers were blocklisted.
 #[allow(clippy::too_many_arguments)]
 fn apply(
-    vault: &vault::Vault,
+    vault: &vault::Tx<'_>,
     merchant: &vault::boarding::Merchant,
     action: MerchantAction,
     to: MerchantStatus,
@@ -247,7 +247,7 @@ pub(crate) fn suspend_for_sanctions(
     w: &crate::session::Unit<'_>,
     application_id: &str,
 ) -> Result<Option<String>> {
-    let vault: &vault::Vault = w;
+    let vault: &vault::Tx<'_> = w;
     let actor = w.actor();
     let Some(merchant) = vault.merchant(application_id)? else {
         return Ok(None);

@@ -366,7 +366,7 @@ pub fn dispose_hit(
                     &application,
                     ReviewFlag::DetailsChanged,
                 )?;
-            } else if vault.clear_merchant_review(&application)? {
+            } else if w.clear_merchant_review(&application)? {
                 audit_as(
                     w,
                     session.username(),

@@ -20,7 +20,8 @@ pub const MAX_IDLE_MINUTES: u32 = 15;
 /// Minutes of inactivity before the session locks (1..=15; 15 when unset).
 pub(crate) fn idle_minutes(vault: &Vault) -> u32 {
     vault
-        .setting(vault::Setting::IdleMinutes)
+        .settings()
+        .get(vault::Setting::IdleMinutes)
         .ok()
         .flatten()
         .and_then(|v| v.parse().ok())

@@ -8,7 +8,7 @@ use crate::{Error, Result};
 
 /// A setting's stored text, if set (unreadable counts as unset: every caller has a default).
 pub(crate) fn read(vault: &Vault, key: Setting) -> Option<String> {
-    vault.setting(key).ok().flatten()
+    vault.settings().get(key).ok().flatten()
 }
 
 /// Stores a setting and audits the change `old -> new` (never for secrets).
@@ -31,7 +31,7 @@ pub(crate) fn write_with_detail(
     value: &str,
     detail: &str,
 ) -> Result<()> {
-    w.set_setting(key, value)?;
+    w.settings().set(key, value)?;
     w.audit("settings.change", Some(name), Outcome::Ok, Some(detail))
 }
 
@@ -72,7 +72,7 @@ pub(crate) fn propose(
         proposed_at: crate::clock::now_ms(w.now()),
     };
     let json = serde_json::to_string(&proposal).map_err(|e| Error::internal(e.to_string()))?;
-    w.set_setting(Setting::Pending(key), &json)?;
+    w.settings().set(Setting::Pending(key), &json)?;
     w.audit(
         "settings.propose",
         Some(key.as_str()),
@@ -147,7 +147,7 @@ pub fn confirm_change(slot: &mut SessionSlot, key: &str) -> Result<PendingSettin
                 &detail,
             )?,
         }
-        w.clear_setting(Setting::Pending(key))?;
+        w.settings().clear(Setting::Pending(key))?;
         Ok(())
     })?;
     Ok(proposal)
@@ -160,7 +160,7 @@ pub fn withdraw_change(slot: &mut SessionSlot, key: &str) -> Result<()> {
     let key = Proposable::parse(key).ok_or_else(no_change)?;
     let proposal = pending(session.vault(), key).ok_or_else(no_change)?;
     session.write(|w| {
-        w.clear_setting(Setting::Pending(key))?;
+        w.settings().clear(Setting::Pending(key))?;
         w.audit(
             "settings.withdraw",
             Some(key.as_str()),

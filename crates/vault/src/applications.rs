@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::seal::Sealed;
-use crate::{RecordKey, Result, Vault, VaultError};
+use crate::{RecordKey, Result, Tx, Vault, VaultError};
 
 mod documents;
 mod listing;
@@ -272,171 +272,6 @@ fn person_field(person_id: &str) -> String {
 }
 
 impl Vault {
-    /// Writes the sealed parts and blind indexes of `form` (the application row must exist).
-    fn write_parts(&self, key: &RecordKey, id: &str, form: &ApplicationForm) -> Result<()> {
-        let parts = SealedParts::seal(key, form, |kind, value| self.blind_index(kind, value));
-        self.store_parts(id, &parts)
-    }
-
-    fn store_parts(&self, id: &str, parts: &SealedParts) -> Result<()> {
-        let conn = self.conn();
-        let mut person = conn
-            .prepare_cached(
-                "INSERT INTO application_people (application_id, person_id, position, body)
-                 VALUES (?1, ?2, ?3, ?4)",
-            )
-            .map_err(VaultError::storage("storing people"))?;
-        for (i, (person_id, body)) in parts.people.iter().enumerate() {
-            person
-                .execute(params![id, person_id, i as i64, body])
-                .map_err(|e| match e {
-                    rusqlite::Error::SqliteFailure(f, _)
-                        if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-                    {
-                        VaultError::invalid("people", "two people have the same id")
-                    }
-                    e => VaultError::storage("storing people")(e),
-                })?;
-        }
-        conn.prepare_cached(
-            "INSERT INTO bank_accounts (application_id, body) VALUES (?1, ?2)
-             ON CONFLICT (application_id) DO UPDATE SET body = excluded.body",
-        )
-        .and_then(|mut s| s.execute(params![id, parts.bank]))
-        .map_err(VaultError::storage("storing the bank account"))?;
-        let mut index = conn
-            .prepare_cached(
-                "INSERT INTO blind_indexes (kind, digest, application_id) VALUES (?1, ?2, ?3)
-                 ON CONFLICT DO NOTHING",
-            )
-            .map_err(VaultError::storage("storing blind indexes"))?;
-        for (kind, digest) in &parts.indexes {
-            index
-                .execute(params![kind, digest.as_slice(), id])
-                .map_err(VaultError::storage("storing blind indexes"))?;
-        }
-        Ok(())
-    }
-
-    /// Stores one prepared application: its record key, row, parts and first history entry.
-    fn store_prepared(&self, p: &PreparedApplication) -> Result<()> {
-        const EXISTS: VaultError =
-            VaultError::Conflict("an application with that id already exists");
-        // The salt goes first: an id that already has a key belongs to an existing record, and
-        // nothing of it may be touched.
-        if !crate::seal::store_salt(self.conn(), &p.id, &p.salt)? {
-            return Err(EXISTS);
-        }
-        let submitted_at = (p.status != ApplicationStatus::Draft).then_some(p.now_ms);
-        self.conn()
-            .prepare_cached(
-                "INSERT INTO applications (id, status, legal_name, legal_name_key, dba, dba_key,
-                     entity_type, mcc, people_count, source, created_by, created_at, updated_at,
-                     submitted_at, version, body)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, 1, ?14)",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    p.id,
-                    p.status.as_str(),
-                    p.legal_name,
-                    search_key(&p.legal_name),
-                    p.dba,
-                    search_key(&p.dba),
-                    p.entity_type,
-                    p.mcc,
-                    p.parts.people.len() as i64,
-                    p.source.as_str(),
-                    p.actor,
-                    p.now_ms,
-                    submitted_at,
-                    p.body,
-                ])
-            })
-            .map_err(|e| match e {
-                rusqlite::Error::SqliteFailure(f, _)
-                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-                {
-                    EXISTS
-                }
-                e => VaultError::storage("storing an application")(e),
-            })?;
-        self.store_parts(&p.id, &p.parts)?;
-        self.add_history(&p.id, p.now_ms, &p.actor, None, p.status, None)
-    }
-
-    fn add_history(
-        &self,
-        id: &str,
-        at: i64,
-        actor: &str,
-        from: Option<ApplicationStatus>,
-        to: ApplicationStatus,
-        note: Option<&str>,
-    ) -> Result<()> {
-        self.conn()
-            .prepare_cached(
-                "INSERT INTO application_history (application_id, at, actor, from_status,
-                     to_status, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    id,
-                    at,
-                    actor,
-                    from.map(ApplicationStatus::as_str),
-                    to.as_str(),
-                    note
-                ])
-            })
-            .map_err(VaultError::storage("recording the status history"))?;
-        Ok(())
-    }
-
-    /// Stores one application with all its parts, or nothing.
-    pub fn insert_application(&self, new: &NewApplication<'_>) -> Result<()> {
-        let prepared = self.sealer().prepare(new);
-        let tx = self.part()?;
-        self.store_prepared(&prepared)?;
-        tx.commit()
-            .map_err(VaultError::storage("committing an application"))
-    }
-
-    /// Stores many applications in one transaction; each is whole or absent (a savepoint per
-    /// application, its record key included), and one failing never stops the others.
-    pub fn insert_applications(&self, batch: &[NewApplication<'_>]) -> Result<Vec<Result<()>>> {
-        let mut sealer = self.sealer();
-        let prepared: Vec<_> = batch.iter().map(|new| sealer.prepare(new)).collect();
-        self.insert_prepared(&prepared)
-    }
-
-    /// [`Vault::insert_applications`] for applications a [`Sealer`] prepared (on another thread,
-    /// while this one stored the previous batch).
-    ///
-    /// No savepoint around the batch: a second level would make SQLite copy every page the
-    /// batch touches into a sub-journal (3–4× the CPU of an import, docs/BENCHMARKS.md). The
-    /// unit of work is the batch's transaction; each application has its own savepoint.
-    pub fn insert_prepared(&self, batch: &[PreparedApplication]) -> Result<Vec<Result<()>>> {
-        self.in_unit()?;
-        let conn = self.conn();
-        let mut results = Vec::with_capacity(batch.len());
-        for prepared in batch {
-            let run = |sql: &str| {
-                conn.prepare_cached(sql)
-                    .and_then(|mut s| s.execute([]))
-                    .map(|_| ())
-                    .map_err(VaultError::storage("running a savepoint"))
-            };
-            let outcome = run("SAVEPOINT one").and_then(|()| self.store_prepared(prepared));
-            if outcome.is_err() {
-                run("ROLLBACK TO one")?;
-            }
-            run("RELEASE one")?;
-            results.push(outcome);
-        }
-        Ok(results)
-    }
-
     pub fn application_summary(&self, id: &str) -> Result<Summary> {
         self.conn()
             .query_row(
@@ -501,55 +336,197 @@ impl Vault {
         })
     }
 
-    /// Replaces the form of an application, if it is still at `expected_version` and in a
-    /// state where it may be edited. Returns the new version.
-    pub fn update_application(
-        &self,
-        id: &str,
-        expected_version: i64,
-        form: &ApplicationForm,
-        actor: &str,
-        now_ms: i64,
-    ) -> Result<i64> {
-        self.replace_form(id, expected_version, form, actor, now_ms, |s| {
-            s.is_editable()
-                .then_some(())
-                .ok_or("the application is not editable in its current status")
+    pub fn application_history(&self, id: &str) -> Result<Vec<HistoryEntry>> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached(
+                "SELECT at, actor, from_status, to_status, note FROM application_history
+                 WHERE application_id = ?1 ORDER BY at, rowid",
+            )
+            .map_err(VaultError::storage("reading the history"))?;
+        stmt.query_map([id], |r| {
+            Ok(HistoryEntry {
+                at: r.get(0)?,
+                actor: r.get(1)?,
+                from: r.get(2)?,
+                to: r.get(3)?,
+                note: r.get(4)?,
+            })
         })
+        .and_then(Iterator::collect)
+        .map_err(VaultError::storage("reading the history"))
     }
 
-    /// Corrects an application whose boarding the platform refused (the caller checks that
-    /// only the fields the platform named changed).
-    pub fn correct_application(
-        &self,
-        id: &str,
-        expected_version: i64,
-        form: &ApplicationForm,
-        actor: &str,
-        now_ms: i64,
-    ) -> Result<i64> {
-        self.replace_form(id, expected_version, form, actor, now_ms, |s| {
-            (s == ApplicationStatus::BoardingFailed)
-                .then_some(())
-                .ok_or("only an application whose boarding failed can be corrected")
-        })
+    /// Ids of applications holding a value equal to `normalised` (exact, via blind index).
+    pub fn applications_with(&self, kind: IndexKind, normalised: &str) -> Result<Vec<String>> {
+        let digest = self.blind_index(kind.as_str(), normalised);
+        let mut stmt = self
+            .conn()
+            .prepare_cached(
+                "SELECT application_id FROM blind_indexes WHERE kind = ?1 AND digest = ?2
+                 ORDER BY application_id",
+            )
+            .map_err(VaultError::storage("looking up a blind index"))?;
+        stmt.query_map(params![kind.as_str(), digest.as_slice()], |r| r.get(0))
+            .and_then(Iterator::collect)
+            .map_err(VaultError::storage("looking up a blind index"))
     }
 
-    pub(crate) fn replace_form(
+    /// The first application (by id) holding the blind index `digest` of `kind`.
+    pub fn application_with_index(&self, kind: &str, digest: &[u8; 32]) -> Result<Option<String>> {
+        self.conn()
+            .prepare_cached(
+                "SELECT application_id FROM blind_indexes WHERE kind = ?1 AND digest = ?2
+                 ORDER BY application_id LIMIT 1",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![kind, digest.as_slice()], |r| r.get(0))
+                    .optional()
+            })
+            .map_err(VaultError::storage("looking up a blind index"))
+    }
+}
+
+/// Changes: only inside a unit of work ([`Vault::write`]).
+impl Tx<'_> {
+    fn store_parts(&self, id: &str, parts: &SealedParts) -> Result<()> {
+        let conn = self.conn();
+        let mut person = conn
+            .prepare_cached(
+                "INSERT INTO application_people (application_id, person_id, position, body)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )
+            .map_err(VaultError::storage("storing people"))?;
+        for (i, (person_id, body)) in parts.people.iter().enumerate() {
+            person
+                .execute(params![id, person_id, i as i64, body])
+                .map_err(|e| match e {
+                    rusqlite::Error::SqliteFailure(f, _)
+                        if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                    {
+                        VaultError::invalid("people", "two people have the same id")
+                    }
+                    e => VaultError::storage("storing people")(e),
+                })?;
+        }
+        conn.prepare_cached(
+            "INSERT INTO bank_accounts (application_id, body) VALUES (?1, ?2)
+             ON CONFLICT (application_id) DO UPDATE SET body = excluded.body",
+        )
+        .and_then(|mut s| s.execute(params![id, parts.bank]))
+        .map_err(VaultError::storage("storing the bank account"))?;
+        let mut index = conn
+            .prepare_cached(
+                "INSERT INTO blind_indexes (kind, digest, application_id) VALUES (?1, ?2, ?3)
+                 ON CONFLICT DO NOTHING",
+            )
+            .map_err(VaultError::storage("storing blind indexes"))?;
+        for (kind, digest) in &parts.indexes {
+            index
+                .execute(params![kind, digest.as_slice(), id])
+                .map_err(VaultError::storage("storing blind indexes"))?;
+        }
+        Ok(())
+    }
+    /// Stores one prepared application: its record key, row, parts and first history entry.
+    fn store_prepared(&self, p: &PreparedApplication) -> Result<()> {
+        const EXISTS: VaultError =
+            VaultError::Conflict("an application with that id already exists");
+        // The salt goes first: an id that already has a key belongs to an existing record, and
+        // nothing of it may be touched.
+        if !crate::seal::store_salt(self.conn(), &p.id, &p.salt)? {
+            return Err(EXISTS);
+        }
+        let submitted_at = (p.status != ApplicationStatus::Draft).then_some(p.now_ms);
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO applications (id, status, legal_name, legal_name_key, dba, dba_key,
+                     entity_type, mcc, people_count, source, created_by, created_at, updated_at,
+                     submitted_at, version, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, 1, ?14)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    p.id,
+                    p.status.as_str(),
+                    p.legal_name,
+                    search_key(&p.legal_name),
+                    p.dba,
+                    search_key(&p.dba),
+                    p.entity_type,
+                    p.mcc,
+                    p.parts.people.len() as i64,
+                    p.source.as_str(),
+                    p.actor,
+                    p.now_ms,
+                    submitted_at,
+                    p.body,
+                ])
+            })
+            .map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _)
+                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    EXISTS
+                }
+                e => VaultError::storage("storing an application")(e),
+            })?;
+        self.store_parts(&p.id, &p.parts)?;
+        self.add_history(&p.id, p.now_ms, &p.actor, None, p.status, None)
+    }
+    fn add_history(
         &self,
         id: &str,
-        expected_version: i64,
-        form: &ApplicationForm,
+        at: i64,
         actor: &str,
-        now_ms: i64,
-        allowed: impl Fn(ApplicationStatus) -> std::result::Result<(), &'static str>,
-    ) -> Result<i64> {
-        // A savepoint: a transaction of its own, or part of the caller's.
-        self.savepoint(|| {
-            self.replace_form_inner(id, expected_version, form, actor, now_ms, allowed)
-        })
+        from: Option<ApplicationStatus>,
+        to: ApplicationStatus,
+        note: Option<&str>,
+    ) -> Result<()> {
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO application_history (application_id, at, actor, from_status,
+                     to_status, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    id,
+                    at,
+                    actor,
+                    from.map(ApplicationStatus::as_str),
+                    to.as_str(),
+                    note
+                ])
+            })
+            .map_err(VaultError::storage("recording the status history"))?;
+        Ok(())
     }
-
+    /// [`Vault::insert_applications`] for applications a [`Sealer`] prepared (on another thread,
+    /// while this one stored the previous batch).
+    ///
+    /// No savepoint around the batch: a second level would make SQLite copy every page the
+    /// batch touches into a sub-journal (3–4× the CPU of an import, docs/BENCHMARKS.md). The
+    /// unit of work is the batch's transaction; each application has its own savepoint.
+    pub fn insert_prepared(&self, batch: &[PreparedApplication]) -> Result<Vec<Result<()>>> {
+        self.in_unit()?;
+        let conn = self.conn();
+        let mut results = Vec::with_capacity(batch.len());
+        for prepared in batch {
+            let run = |sql: &str| {
+                conn.prepare_cached(sql)
+                    .and_then(|mut s| s.execute([]))
+                    .map(|_| ())
+                    .map_err(VaultError::storage("running a savepoint"))
+            };
+            let outcome = run("SAVEPOINT one").and_then(|()| self.store_prepared(prepared));
+            if outcome.is_err() {
+                run("ROLLBACK TO one")?;
+            }
+            run("RELEASE one")?;
+            results.push(outcome);
+        }
+        Ok(results)
+    }
     fn replace_form_inner(
         &self,
         id: &str,
@@ -608,7 +585,6 @@ impl Vault {
         self.write_parts(&key, id, form)?;
         Ok(expected_version + 1)
     }
-
     /// Moves an application to `to` if the state machine allows it from its current status
     /// and nobody changed it since `expected_version`. Returns the new version.
     pub fn transition_application(
@@ -642,54 +618,74 @@ impl Vault {
             Ok(expected_version + 1)
         })
     }
-
-    pub fn application_history(&self, id: &str) -> Result<Vec<HistoryEntry>> {
-        let mut stmt = self
-            .conn()
-            .prepare_cached(
-                "SELECT at, actor, from_status, to_status, note FROM application_history
-                 WHERE application_id = ?1 ORDER BY at, rowid",
-            )
-            .map_err(VaultError::storage("reading the history"))?;
-        stmt.query_map([id], |r| {
-            Ok(HistoryEntry {
-                at: r.get(0)?,
-                actor: r.get(1)?,
-                from: r.get(2)?,
-                to: r.get(3)?,
-                note: r.get(4)?,
-            })
+    /// Stores one application with all its parts, or nothing.
+    pub fn insert_application(&self, new: &NewApplication<'_>) -> Result<()> {
+        let prepared = self.sealer().prepare(new);
+        let tx = self.part()?;
+        self.store_prepared(&prepared)?;
+        tx.commit()
+            .map_err(VaultError::storage("committing an application"))
+    }
+    /// Stores many applications in one transaction; each is whole or absent (a savepoint per
+    /// application, its record key included), and one failing never stops the others.
+    pub fn insert_applications(&self, batch: &[NewApplication<'_>]) -> Result<Vec<Result<()>>> {
+        let mut sealer = self.sealer();
+        let prepared: Vec<_> = batch.iter().map(|new| sealer.prepare(new)).collect();
+        self.insert_prepared(&prepared)
+    }
+    /// Replaces the form of an application, if it is still at `expected_version` and in a
+    /// state where it may be edited. Returns the new version.
+    pub fn update_application(
+        &self,
+        id: &str,
+        expected_version: i64,
+        form: &ApplicationForm,
+        actor: &str,
+        now_ms: i64,
+    ) -> Result<i64> {
+        self.replace_form(id, expected_version, form, actor, now_ms, |s| {
+            s.is_editable()
+                .then_some(())
+                .ok_or("the application is not editable in its current status")
         })
-        .and_then(Iterator::collect)
-        .map_err(VaultError::storage("reading the history"))
     }
-
-    /// Ids of applications holding a value equal to `normalised` (exact, via blind index).
-    pub fn applications_with(&self, kind: IndexKind, normalised: &str) -> Result<Vec<String>> {
-        let digest = self.blind_index(kind.as_str(), normalised);
-        let mut stmt = self
-            .conn()
-            .prepare_cached(
-                "SELECT application_id FROM blind_indexes WHERE kind = ?1 AND digest = ?2
-                 ORDER BY application_id",
-            )
-            .map_err(VaultError::storage("looking up a blind index"))?;
-        stmt.query_map(params![kind.as_str(), digest.as_slice()], |r| r.get(0))
-            .and_then(Iterator::collect)
-            .map_err(VaultError::storage("looking up a blind index"))
+    /// Corrects an application whose boarding the platform refused (the caller checks that
+    /// only the fields the platform named changed).
+    pub fn correct_application(
+        &self,
+        id: &str,
+        expected_version: i64,
+        form: &ApplicationForm,
+        actor: &str,
+        now_ms: i64,
+    ) -> Result<i64> {
+        self.replace_form(id, expected_version, form, actor, now_ms, |s| {
+            (s == ApplicationStatus::BoardingFailed)
+                .then_some(())
+                .ok_or("only an application whose boarding failed can be corrected")
+        })
     }
+    pub(crate) fn replace_form(
+        &self,
+        id: &str,
+        expected_version: i64,
+        form: &ApplicationForm,
+        actor: &str,
+        now_ms: i64,
+        allowed: impl Fn(ApplicationStatus) -> std::result::Result<(), &'static str>,
+    ) -> Result<i64> {
+        // A savepoint: a transaction of its own, or part of the caller's.
+        self.savepoint(|| {
+            self.replace_form_inner(id, expected_version, form, actor, now_ms, allowed)
+        })
+    }
+}
 
-    /// The first application (by id) holding the blind index `digest` of `kind`.
-    pub fn application_with_index(&self, kind: &str, digest: &[u8; 32]) -> Result<Option<String>> {
-        self.conn()
-            .prepare_cached(
-                "SELECT application_id FROM blind_indexes WHERE kind = ?1 AND digest = ?2
-                 ORDER BY application_id LIMIT 1",
-            )
-            .and_then(|mut s| {
-                s.query_row(params![kind, digest.as_slice()], |r| r.get(0))
-                    .optional()
-            })
-            .map_err(VaultError::storage("looking up a blind index"))
+/// Changes: only inside a unit of work ([`Vault::write`]).
+impl Tx<'_> {
+    /// Writes the sealed parts and blind indexes of `form` (the application row must exist).
+    fn write_parts(&self, key: &RecordKey, id: &str, form: &ApplicationForm) -> Result<()> {
+        let parts = SealedParts::seal(key, form, |kind, value| self.blind_index(kind, value));
+        self.store_parts(id, &parts)
     }
 }

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use crate::db::parsed;
 use crate::seal::Sealed;
-use crate::{Result, Vault, VaultError};
+use crate::{Result, Tx, Vault, VaultError};
 
 pub use crate::merchants::{Merchant, MerchantFilter};
 
@@ -123,70 +123,6 @@ pub fn fingerprint(method_path_body: &str) -> String {
 }
 
 impl Vault {
-    /// Queues the boarding of an approved application (call inside the approval's
-    /// transaction). One board job per application: a second call is a conflict. Refused
-    /// (`SanctionsHitsOpen` / `SanctionsMatch`) while the application has a hit without a
-    /// disposition or a confirmed match — the second line of defence behind the approval.
-    pub fn enqueue_boarding(
-        &self,
-        job_id: &str,
-        application_id: &str,
-        actor: &str,
-        now_ms: i64,
-    ) -> Result<()> {
-        self.sanctions_clear(application_id)?;
-        self.enqueue_job(
-            job_id,
-            application_id,
-            JobKind::Board,
-            &JobStep::Account,
-            None,
-            None,
-            actor,
-            now_ms,
-        )
-    }
-
-    /// Queues an update or reject request for a boarded merchant's account.
-    #[allow(clippy::too_many_arguments)]
-    pub fn enqueue_job(
-        &self,
-        job_id: &str,
-        application_id: &str,
-        kind: JobKind,
-        step: &JobStep,
-        account_id: Option<&str>,
-        payload: Option<&Sealed>,
-        actor: &str,
-        now_ms: i64,
-    ) -> Result<()> {
-        self.conn()
-            .execute(
-                "INSERT INTO boarding_jobs (id, application_id, kind, state, step, account_id,
-                     payload, next_attempt_at, created_by, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?6, ?7, ?8, ?7, ?7)",
-                params![
-                    job_id,
-                    application_id,
-                    kind.as_str(),
-                    step.to_string(),
-                    account_id,
-                    payload,
-                    now_ms,
-                    actor
-                ],
-            )
-            .map_err(|e| match e {
-                rusqlite::Error::SqliteFailure(f, _)
-                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-                {
-                    VaultError::Conflict("this application already has a boarding job")
-                }
-                e => VaultError::storage("queueing a boarding job")(e),
-            })?;
-        Ok(())
-    }
-
     pub fn job(&self, id: &str) -> Result<Job> {
         self.conn()
             .query_row(
@@ -269,6 +205,83 @@ impl Vault {
         Ok(counts)
     }
 
+    /// When the next job falls due (for the worker's sleep), if any is waiting.
+    pub fn next_due_at(&self) -> Result<Option<i64>> {
+        self.conn()
+            .query_row(
+                "SELECT MIN(MAX(next_attempt_at, lease_until)) FROM boarding_jobs
+                 WHERE state IN ('queued', 'retrying')",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(VaultError::storage("reading boarding jobs"))
+    }
+}
+
+/// Changes: only inside a unit of work ([`Vault::write`]).
+impl Tx<'_> {
+    /// Queues the boarding of an approved application (call inside the approval's
+    /// transaction). One board job per application: a second call is a conflict. Refused
+    /// (`SanctionsHitsOpen` / `SanctionsMatch`) while the application has a hit without a
+    /// disposition or a confirmed match — the second line of defence behind the approval.
+    pub fn enqueue_boarding(
+        &self,
+        job_id: &str,
+        application_id: &str,
+        actor: &str,
+        now_ms: i64,
+    ) -> Result<()> {
+        self.sanctions_clear(application_id)?;
+        self.enqueue_job(
+            job_id,
+            application_id,
+            JobKind::Board,
+            &JobStep::Account,
+            None,
+            None,
+            actor,
+            now_ms,
+        )
+    }
+    /// Queues an update or reject request for a boarded merchant's account.
+    #[allow(clippy::too_many_arguments)]
+    pub fn enqueue_job(
+        &self,
+        job_id: &str,
+        application_id: &str,
+        kind: JobKind,
+        step: &JobStep,
+        account_id: Option<&str>,
+        payload: Option<&Sealed>,
+        actor: &str,
+        now_ms: i64,
+    ) -> Result<()> {
+        self.conn()
+            .execute(
+                "INSERT INTO boarding_jobs (id, application_id, kind, state, step, account_id,
+                     payload, next_attempt_at, created_by, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?6, ?7, ?8, ?7, ?7)",
+                params![
+                    job_id,
+                    application_id,
+                    kind.as_str(),
+                    step.to_string(),
+                    account_id,
+                    payload,
+                    now_ms,
+                    actor
+                ],
+            )
+            .map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _)
+                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    VaultError::Conflict("this application already has a boarding job")
+                }
+                e => VaultError::storage("queueing a boarding job")(e),
+            })?;
+        Ok(())
+    }
     /// Takes the next due job that nobody holds, leasing it until `lease_until_ms` (another
     /// worker on the same vault skips it; a crashed worker's lease simply runs out).
     pub fn lease_due_job(&self, now_ms: i64, lease_until_ms: i64) -> Result<Option<Job>> {
@@ -301,19 +314,6 @@ impl Vault {
             .map_err(VaultError::storage("leasing a boarding job"))?;
         id.map(|id| self.job(&id)).transpose()
     }
-
-    /// When the next job falls due (for the worker's sleep), if any is waiting.
-    pub fn next_due_at(&self) -> Result<Option<i64>> {
-        self.conn()
-            .query_row(
-                "SELECT MIN(MAX(next_attempt_at, lease_until)) FROM boarding_jobs
-                 WHERE state IN ('queued', 'retrying')",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(VaultError::storage("reading boarding jobs"))
-    }
-
     /// Gives a leased job back untouched (the breaker is open, the session locked…).
     pub fn release_job(&self, id: &str, lease: &str, next_attempt_ms: i64) -> Result<()> {
         let n = self
@@ -326,7 +326,6 @@ impl Vault {
             .map_err(VaultError::storage("releasing a boarding job"))?;
         held(n)
     }
-
     /// The idempotency key of a job's step, created (and stored) on first use. A stored key
     /// is only ever sent with the parameters it was first stored with.
     pub fn request_key(
@@ -364,7 +363,6 @@ impl Vault {
             }
         }
     }
-
     /// Forgets the key of a step whose parameters were corrected after the platform refused
     /// them (a refused request created nothing; the corrected one gets a new key).
     pub fn forget_request_key(&self, job_id: &str, step: &JobStep) -> Result<()> {
@@ -376,7 +374,6 @@ impl Vault {
             .map_err(VaultError::storage("forgetting an idempotency key"))?;
         Ok(())
     }
-
     /// The step went through: move to `next_step` (due now) with what the platform returned.
     pub fn advance_job(
         &self,
@@ -411,7 +408,6 @@ impl Vault {
             .map_err(VaultError::storage("advancing a boarding job"))?;
         held(n)
     }
-
     /// The attempt failed in a way worth retrying at `next_attempt_ms`.
     pub fn retry_job_later(
         &self,
@@ -423,7 +419,6 @@ impl Vault {
     ) -> Result<()> {
         self.set_job_error(id, Some(lease), "retrying", error, next_attempt_ms, now_ms)
     }
-
     /// The platform refused the request as it stands: a person must correct it. `lease` is
     /// the worker's (`None`: a person or a test stops the job, whoever holds it).
     pub fn job_needs_fix(
@@ -435,7 +430,6 @@ impl Vault {
     ) -> Result<()> {
         self.set_job_error(id, lease, "needs_fix", error, now_ms, now_ms)
     }
-
     fn set_job_error(
         &self,
         id: &str,
@@ -458,7 +452,6 @@ impl Vault {
             .map_err(VaultError::storage("recording a boarding attempt"))?;
         held(n)
     }
-
     /// Retry now (or resume a cancelled or refused job). A board job resumes only while its
     /// application is clear of sanctions hits.
     pub fn requeue_job(&self, id: &str, now_ms: i64) -> Result<()> {
@@ -482,7 +475,6 @@ impl Vault {
         }
         Ok(())
     }
-
     pub fn cancel_job(&self, id: &str, now_ms: i64) -> Result<()> {
         let n = self
             .conn()

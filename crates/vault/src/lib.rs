@@ -44,4 +44,4 @@ pub use unit::Tx;
 pub use vault::{state, Created, NextStep, OneTimePassword, Policy, User, Vault};
 
 pub use db::{schema_version as db_schema_version, VAULT_FILE};
-pub use settings::{Proposable, Setting};
+pub use settings::{Proposable, Setting, Settings, SettingsTx};

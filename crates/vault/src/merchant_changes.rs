@@ -5,7 +5,7 @@ use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
 use crate::seal::Sealed;
-use crate::{Result, Vault, VaultError};
+use crate::{Result, Tx, Vault, VaultError};
 
 /// One recorded edit. `previous` (the sealed form before a material change) is not exposed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -52,22 +52,54 @@ const COLUMNS: &str = "id, application_id, fields, material, state, requested_by
     decided_by, decided_at";
 
 impl Vault {
-    /// Replaces a boarded merchant's form (at `expected_version`), re-deriving its indexes.
-    pub fn edit_boarded_application(
-        &self,
-        id: &str,
-        expected_version: i64,
-        form: &ApplicationForm,
-        actor: &str,
-        now_ms: i64,
-    ) -> Result<i64> {
-        self.replace_form(id, expected_version, form, actor, now_ms, |s| {
-            (s == ApplicationStatus::Boarded)
-                .then_some(())
-                .ok_or("only a boarded merchant's details are edited here")
-        })
+    /// The merchant's change waiting for review, if any.
+    pub fn pending_merchant_change(&self, application_id: &str) -> Result<Option<MerchantChange>> {
+        self.conn()
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM merchant_changes
+                 WHERE application_id = ?1 AND state = 'pending'"
+            ))
+            .and_then(|mut s| s.query_row([application_id], change_from_row).optional())
+            .map_err(VaultError::storage("reading a merchant change"))
     }
 
+    /// The merchant's recorded edits, newest first.
+    pub fn merchant_changes(&self, application_id: &str) -> Result<Vec<MerchantChange>> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM merchant_changes WHERE application_id = ?1
+                 ORDER BY requested_at DESC, rowid DESC"
+            ))
+            .map_err(VaultError::storage("reading merchant changes"))?;
+        stmt.query_map([application_id], change_from_row)
+            .and_then(Iterator::collect)
+            .map_err(VaultError::storage("reading merchant changes"))
+    }
+
+    /// The form before a pending change (to put back on rejection, or to compare).
+    pub fn merchant_change_previous(&self, change_id: &str) -> Result<ApplicationForm> {
+        let (application_id, sealed): (String, Option<Sealed>) = self
+            .conn()
+            .query_row(
+                "SELECT application_id, previous FROM merchant_changes WHERE id = ?1",
+                [change_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(VaultError::storage("reading a merchant change"))?
+            .ok_or(VaultError::NotFound("merchant change"))?;
+        let sealed = sealed.ok_or(VaultError::NotFound("previous details"))?;
+        let key = self
+            .existing_record_key(&application_id)?
+            .ok_or(VaultError::NotFound("application"))?;
+        let json = key.open(&format!("merchant_change:{change_id}"), &sealed)?;
+        serde_json::from_slice(&json).map_err(|_| VaultError::Conflict("damaged previous details"))
+    }
+}
+
+/// Changes: only inside a unit of work ([`Vault::write`]).
+impl Tx<'_> {
     /// Records an edit: `applied` when minor, `pending` (with the sealed previous form) when
     /// material — a conflict while another change of the merchant waits for review.
     pub fn record_merchant_change(&self, change: &NewChange<'_>) -> Result<()> {
@@ -116,52 +148,6 @@ impl Vault {
             .map_err(VaultError::storage("recording a merchant change"))?;
         Ok(())
     }
-
-    /// The merchant's change waiting for review, if any.
-    pub fn pending_merchant_change(&self, application_id: &str) -> Result<Option<MerchantChange>> {
-        self.conn()
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM merchant_changes
-                 WHERE application_id = ?1 AND state = 'pending'"
-            ))
-            .and_then(|mut s| s.query_row([application_id], change_from_row).optional())
-            .map_err(VaultError::storage("reading a merchant change"))
-    }
-
-    /// The merchant's recorded edits, newest first.
-    pub fn merchant_changes(&self, application_id: &str) -> Result<Vec<MerchantChange>> {
-        let mut stmt = self
-            .conn()
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM merchant_changes WHERE application_id = ?1
-                 ORDER BY requested_at DESC, rowid DESC"
-            ))
-            .map_err(VaultError::storage("reading merchant changes"))?;
-        stmt.query_map([application_id], change_from_row)
-            .and_then(Iterator::collect)
-            .map_err(VaultError::storage("reading merchant changes"))
-    }
-
-    /// The form before a pending change (to put back on rejection, or to compare).
-    pub fn merchant_change_previous(&self, change_id: &str) -> Result<ApplicationForm> {
-        let (application_id, sealed): (String, Option<Sealed>) = self
-            .conn()
-            .query_row(
-                "SELECT application_id, previous FROM merchant_changes WHERE id = ?1",
-                [change_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(VaultError::storage("reading a merchant change"))?
-            .ok_or(VaultError::NotFound("merchant change"))?;
-        let sealed = sealed.ok_or(VaultError::NotFound("previous details"))?;
-        let key = self
-            .existing_record_key(&application_id)?
-            .ok_or(VaultError::NotFound("application"))?;
-        let json = key.open(&format!("merchant_change:{change_id}"), &sealed)?;
-        serde_json::from_slice(&json).map_err(|_| VaultError::Conflict("damaged previous details"))
-    }
-
     /// Closes a pending change as `accepted` or `rejected` (a conflict if it is no longer
     /// pending: someone decided it meanwhile). The previous form is dropped either way.
     pub fn decide_merchant_change(
@@ -190,7 +176,6 @@ impl Vault {
         }
         Ok(())
     }
-
     /// Replaces which platform person stands for which of our people (after an edit).
     pub fn set_merchant_persons(
         &self,
@@ -207,5 +192,24 @@ impl Vault {
             })
             .map_err(VaultError::storage("updating a merchant's persons"))?;
         Ok(())
+    }
+}
+
+/// Changes: only inside a unit of work ([`Vault::write`]).
+impl Tx<'_> {
+    /// Replaces a boarded merchant's form (at `expected_version`), re-deriving its indexes.
+    pub fn edit_boarded_application(
+        &self,
+        id: &str,
+        expected_version: i64,
+        form: &ApplicationForm,
+        actor: &str,
+        now_ms: i64,
+    ) -> Result<i64> {
+        self.replace_form(id, expected_version, form, actor, now_ms, |s| {
+            (s == ApplicationStatus::Boarded)
+                .then_some(())
+                .ok_or("only a boarded merchant's details are edited here")
+        })
     }
 }

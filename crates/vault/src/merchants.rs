@@ -7,7 +7,7 @@ use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
 use crate::db::{parsed, parsed_opt};
-use crate::{Result, Vault, VaultError};
+use crate::{Result, Tx, Vault, VaultError};
 
 /// A boarded merchant as the platform last described it.
 #[derive(Debug, Clone, Serialize)]
@@ -89,46 +89,6 @@ fn merchant_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Merchant> {
 }
 
 impl Vault {
-    /// Records a boarded merchant (or refreshes what the platform says about it).
-    #[allow(clippy::too_many_arguments)]
-    pub fn upsert_merchant(
-        &self,
-        application_id: &str,
-        account_id: &str,
-        charges_enabled: bool,
-        payouts_enabled: bool,
-        requirements: &serde_json::Value,
-        capabilities: &serde_json::Value,
-        persons: &[(String, usize)],
-        open_requirements: i64,
-        now_ms: i64,
-    ) -> Result<()> {
-        self.conn()
-            .execute(
-                "INSERT INTO merchants (application_id, account_id, charges_enabled,
-                     payouts_enabled, requirements, capabilities, persons, open_requirements,
-                     boarded_at, synced_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
-                 ON CONFLICT (application_id) DO UPDATE SET charges_enabled = excluded.charges_enabled,
-                     payouts_enabled = excluded.payouts_enabled,
-                     requirements = excluded.requirements, capabilities = excluded.capabilities,
-                     open_requirements = excluded.open_requirements, synced_at = excluded.synced_at",
-                params![
-                    application_id,
-                    account_id,
-                    charges_enabled,
-                    payouts_enabled,
-                    requirements.to_string(),
-                    capabilities.to_string(),
-                    serde_json::to_string(persons).unwrap_or_else(|_| "[]".into()),
-                    open_requirements,
-                    now_ms
-                ],
-            )
-            .map_err(VaultError::storage("recording a merchant"))?;
-        Ok(())
-    }
-
     pub fn merchant(&self, application_id: &str) -> Result<Option<Merchant>> {
         Ok(self
             .merchants_where("m.application_id = ?1", application_id, 1)?
@@ -149,98 +109,6 @@ impl Vault {
             &before_ms.to_string(),
             limit,
         )
-    }
-
-    /// Flags a boarded merchant for review with `reason`, keeping the first flag's time (no-op
-    /// for an application that is not a merchant, or one already flagged for that reason).
-    /// Returns whether anything changed.
-    pub fn flag_merchant_for_review(
-        &self,
-        application_id: &str,
-        reason: ReviewFlag,
-        now_ms: i64,
-    ) -> Result<bool> {
-        let n = self
-            .conn()
-            .prepare_cached(
-                "UPDATE merchants SET review_reason = ?2, review_since = COALESCE(review_since, ?3)
-                 WHERE application_id = ?1 AND (review_reason IS NULL OR review_reason <> ?2)",
-            )
-            .and_then(|mut s| s.execute(params![application_id, reason.as_str(), now_ms]))
-            .map_err(VaultError::storage("flagging a merchant for review"))?;
-        Ok(n == 1)
-    }
-
-    /// Moves a merchant from `from` to `to` (a conflict if someone changed it meanwhile).
-    pub fn set_merchant_status(
-        &self,
-        application_id: &str,
-        from: MerchantStatus,
-        to: MerchantStatus,
-        reason: &str,
-        actor: &str,
-        now_ms: i64,
-    ) -> Result<()> {
-        let n = self
-            .conn()
-            .prepare_cached(
-                "UPDATE merchants SET status = ?3, status_reason = ?4, status_changed_at = ?5,
-                     status_changed_by = ?6
-                 WHERE application_id = ?1 AND status = ?2",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    application_id,
-                    from.as_str(),
-                    to.as_str(),
-                    reason,
-                    now_ms,
-                    actor
-                ])
-            })
-            .map_err(VaultError::storage("changing a merchant's status"))?;
-        if n == 0 {
-            return Err(VaultError::Conflict(
-                "the merchant changed meanwhile: reload and try again",
-            ));
-        }
-        Ok(())
-    }
-
-    /// Sets our processing limits (cents; `None` for no limit).
-    pub fn set_merchant_limits(
-        &self,
-        application_id: &str,
-        monthly_cap_cents: Option<i64>,
-        max_ticket_cents: Option<i64>,
-    ) -> Result<()> {
-        let n = self
-            .conn()
-            .prepare_cached(
-                "UPDATE merchants SET monthly_cap_cents = ?2, max_ticket_cents = ?3
-                 WHERE application_id = ?1",
-            )
-            .and_then(|mut s| {
-                s.execute(params![application_id, monthly_cap_cents, max_ticket_cents])
-            })
-            .map_err(VaultError::storage("setting a merchant's limits"))?;
-        if n == 0 {
-            return Err(VaultError::NotFound("merchant"));
-        }
-        Ok(())
-    }
-
-    /// Clears a merchant's review flag; returns whether one was set.
-    pub fn clear_merchant_review(&self, application_id: &str) -> Result<bool> {
-        let n = self
-            .conn()
-            .prepare_cached(
-                "UPDATE merchants SET review_reason = NULL, review_since = NULL
-                 WHERE application_id = ?1 AND review_reason IS NOT NULL",
-            )
-            .and_then(|mut s| s.execute([application_id]))
-            .map_err(VaultError::storage("clearing a merchant's review flag"))?;
-        Ok(n == 1)
     }
 
     /// How many merchants are flagged for review.
@@ -321,5 +189,136 @@ impl Vault {
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
             .map_err(VaultError::storage("reading merchants"))?;
         Ok((rows, total))
+    }
+}
+
+/// Changes: only inside a unit of work ([`Vault::write`]).
+impl Tx<'_> {
+    /// Records a boarded merchant (or refreshes what the platform says about it).
+    #[allow(clippy::too_many_arguments)]
+    pub fn upsert_merchant(
+        &self,
+        application_id: &str,
+        account_id: &str,
+        charges_enabled: bool,
+        payouts_enabled: bool,
+        requirements: &serde_json::Value,
+        capabilities: &serde_json::Value,
+        persons: &[(String, usize)],
+        open_requirements: i64,
+        now_ms: i64,
+    ) -> Result<()> {
+        self.conn()
+            .execute(
+                "INSERT INTO merchants (application_id, account_id, charges_enabled,
+                     payouts_enabled, requirements, capabilities, persons, open_requirements,
+                     boarded_at, synced_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
+                 ON CONFLICT (application_id) DO UPDATE SET charges_enabled = excluded.charges_enabled,
+                     payouts_enabled = excluded.payouts_enabled,
+                     requirements = excluded.requirements, capabilities = excluded.capabilities,
+                     open_requirements = excluded.open_requirements, synced_at = excluded.synced_at",
+                params![
+                    application_id,
+                    account_id,
+                    charges_enabled,
+                    payouts_enabled,
+                    requirements.to_string(),
+                    capabilities.to_string(),
+                    serde_json::to_string(persons).unwrap_or_else(|_| "[]".into()),
+                    open_requirements,
+                    now_ms
+                ],
+            )
+            .map_err(VaultError::storage("recording a merchant"))?;
+        Ok(())
+    }
+    /// Flags a boarded merchant for review with `reason`, keeping the first flag's time (no-op
+    /// for an application that is not a merchant, or one already flagged for that reason).
+    /// Returns whether anything changed.
+    pub fn flag_merchant_for_review(
+        &self,
+        application_id: &str,
+        reason: ReviewFlag,
+        now_ms: i64,
+    ) -> Result<bool> {
+        let n = self
+            .conn()
+            .prepare_cached(
+                "UPDATE merchants SET review_reason = ?2, review_since = COALESCE(review_since, ?3)
+                 WHERE application_id = ?1 AND (review_reason IS NULL OR review_reason <> ?2)",
+            )
+            .and_then(|mut s| s.execute(params![application_id, reason.as_str(), now_ms]))
+            .map_err(VaultError::storage("flagging a merchant for review"))?;
+        Ok(n == 1)
+    }
+    /// Moves a merchant from `from` to `to` (a conflict if someone changed it meanwhile).
+    pub fn set_merchant_status(
+        &self,
+        application_id: &str,
+        from: MerchantStatus,
+        to: MerchantStatus,
+        reason: &str,
+        actor: &str,
+        now_ms: i64,
+    ) -> Result<()> {
+        let n = self
+            .conn()
+            .prepare_cached(
+                "UPDATE merchants SET status = ?3, status_reason = ?4, status_changed_at = ?5,
+                     status_changed_by = ?6
+                 WHERE application_id = ?1 AND status = ?2",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    application_id,
+                    from.as_str(),
+                    to.as_str(),
+                    reason,
+                    now_ms,
+                    actor
+                ])
+            })
+            .map_err(VaultError::storage("changing a merchant's status"))?;
+        if n == 0 {
+            return Err(VaultError::Conflict(
+                "the merchant changed meanwhile: reload and try again",
+            ));
+        }
+        Ok(())
+    }
+    /// Sets our processing limits (cents; `None` for no limit).
+    pub fn set_merchant_limits(
+        &self,
+        application_id: &str,
+        monthly_cap_cents: Option<i64>,
+        max_ticket_cents: Option<i64>,
+    ) -> Result<()> {
+        let n = self
+            .conn()
+            .prepare_cached(
+                "UPDATE merchants SET monthly_cap_cents = ?2, max_ticket_cents = ?3
+                 WHERE application_id = ?1",
+            )
+            .and_then(|mut s| {
+                s.execute(params![application_id, monthly_cap_cents, max_ticket_cents])
+            })
+            .map_err(VaultError::storage("setting a merchant's limits"))?;
+        if n == 0 {
+            return Err(VaultError::NotFound("merchant"));
+        }
+        Ok(())
+    }
+    /// Clears a merchant's review flag; returns whether one was set.
+    pub fn clear_merchant_review(&self, application_id: &str) -> Result<bool> {
+        let n = self
+            .conn()
+            .prepare_cached(
+                "UPDATE merchants SET review_reason = NULL, review_since = NULL
+                 WHERE application_id = ?1 AND review_reason IS NOT NULL",
+            )
+            .and_then(|mut s| s.execute([application_id]))
+            .map_err(VaultError::storage("clearing a merchant's review flag"))?;
+        Ok(n == 1)
     }
 }

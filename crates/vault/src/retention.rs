@@ -8,7 +8,7 @@ use serde::Serialize;
 use domain::intake::ApplicationStatus;
 
 use crate::db::parsed;
-use crate::{Result, Vault, VaultError};
+use crate::{Result, Tx, Vault, VaultError};
 
 pub use domain::retention::{decide, years_ms, ErasureOutcome, Facts, Refusal};
 
@@ -65,40 +65,6 @@ impl Vault {
         })
     }
 
-    /// Puts an application on legal hold (`Some(reason)`) or lifts it (`None`).
-    pub fn set_legal_hold(&self, application_id: &str, reason: Option<&str>) -> Result<()> {
-        let n = self
-            .conn()
-            .execute(
-                "UPDATE applications SET legal_hold = ?2 WHERE id = ?1",
-                params![application_id, reason],
-            )
-            .map_err(VaultError::storage("setting a legal hold"))?;
-        if n == 0 {
-            return Err(VaultError::NotFound("application"));
-        }
-        Ok(())
-    }
-
-    pub fn record_erasure_request(&self, r: &Request) -> Result<()> {
-        self.conn()
-            .execute(
-                "INSERT INTO erasure_requests (id, application_id, requested_by, at, outcome,
-                     possible_from, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    r.id,
-                    r.application_id,
-                    r.requested_by,
-                    r.at,
-                    r.outcome.as_str(),
-                    r.possible_from,
-                    r.source
-                ],
-            )
-            .map_err(VaultError::storage("recording an erasure request"))?;
-        Ok(())
-    }
-
     pub fn erasure_requests(&self, application_id: &str) -> Result<Vec<Request>> {
         let mut stmt = self
             .conn()
@@ -143,7 +109,42 @@ impl Vault {
             .and_then(Iterator::collect)
             .map_err(VaultError::storage("finding records past retention"))
     }
+}
 
+/// Changes: only inside a unit of work ([`Vault::write`]).
+impl Tx<'_> {
+    /// Puts an application on legal hold (`Some(reason)`) or lifts it (`None`).
+    pub fn set_legal_hold(&self, application_id: &str, reason: Option<&str>) -> Result<()> {
+        let n = self
+            .conn()
+            .execute(
+                "UPDATE applications SET legal_hold = ?2 WHERE id = ?1",
+                params![application_id, reason],
+            )
+            .map_err(VaultError::storage("setting a legal hold"))?;
+        if n == 0 {
+            return Err(VaultError::NotFound("application"));
+        }
+        Ok(())
+    }
+    pub fn record_erasure_request(&self, r: &Request) -> Result<()> {
+        self.conn()
+            .execute(
+                "INSERT INTO erasure_requests (id, application_id, requested_by, at, outcome,
+                     possible_from, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    r.id,
+                    r.application_id,
+                    r.requested_by,
+                    r.at,
+                    r.outcome.as_str(),
+                    r.possible_from,
+                    r.source
+                ],
+            )
+            .map_err(VaultError::storage("recording an erasure request"))?;
+        Ok(())
+    }
     /// Erases an application: its record key is destroyed (every sealed part — business,
     /// people, bank account, documents, notes, hits, boarding errors — can never be opened
     /// again), the sealed rows and blind indexes are deleted, decision notes blanked, and the

@@ -11,7 +11,7 @@ use domain::review::RiskBand;
 use crate::applications::COUNT_CAP;
 use crate::db::{parsed, parsed_opt};
 use crate::seal::Sealed;
-use crate::{Result, Vault, VaultError};
+use crate::{Result, Tx, Vault, VaultError};
 
 pub struct NewAssessment<'a> {
     pub application_id: &'a str,
@@ -171,39 +171,6 @@ const QUEUE_COLUMNS: &str = "id, status, legal_name, dba, mcc, risk_score, risk_
      open_hits, submitted_at, pending_approval_by, version";
 
 impl Vault {
-    pub fn store_assessment(&self, a: &NewAssessment<'_>) -> Result<()> {
-        let conn = self.conn();
-        conn.prepare_cached(
-            "INSERT INTO risk_assessments (application_id, assessed_at, score, band,
-                 recommendation, four_eyes, factors, rules)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-             ON CONFLICT (application_id) DO UPDATE SET assessed_at = excluded.assessed_at,
-                 score = excluded.score, band = excluded.band,
-                 recommendation = excluded.recommendation, four_eyes = excluded.four_eyes,
-                 factors = excluded.factors, rules = excluded.rules",
-        )
-        .and_then(|mut s| {
-            s.execute(params![
-                a.application_id,
-                a.now_ms,
-                a.score,
-                a.band.as_str(),
-                a.recommendation,
-                a.four_eyes,
-                a.factors_json,
-                a.rules_json
-            ])
-        })
-        .and_then(|_| {
-            conn.prepare_cached(
-                "UPDATE applications SET risk_score = ?2, risk_band = ?3 WHERE id = ?1",
-            )?
-            .execute(params![a.application_id, a.score, a.band.as_str()])
-        })
-        .map_err(VaultError::storage("storing a risk assessment"))?;
-        Ok(())
-    }
-
     pub fn assessment(&self, application_id: &str) -> Result<Option<StoredAssessment>> {
         self.conn()
             .prepare_cached(
@@ -280,25 +247,6 @@ impl Vault {
         checks.open_hits = u32::try_from(open).unwrap_or(u32::MAX);
         checks.true_matches = u32::try_from(true_matches).unwrap_or(u32::MAX);
         Ok(checks)
-    }
-
-    /// Adds the application's EIN, SSNs/ITINs and bank account to the blocklist.
-    pub fn block_identifiers(
-        &self,
-        application_id: &str,
-        reason: &str,
-        actor: &str,
-        now_ms: i64,
-    ) -> Result<usize> {
-        self.conn()
-            .execute(
-                "INSERT OR IGNORE INTO blocklist (kind, digest, application_id, reason, added_by,
-                     added_at)
-                 SELECT kind, digest, application_id, ?2, ?3, ?4 FROM blind_indexes
-                 WHERE application_id = ?1 AND kind IN ('ein', 'ssn', 'bank_account')",
-                params![application_id, reason, actor, now_ms],
-            )
-            .map_err(VaultError::storage("adding to the blocklist"))
     }
 
     /// A page of the review queue, sorted and filtered in SQL.
@@ -416,62 +364,6 @@ impl Vault {
             .ok_or(VaultError::NotFound("application"))
     }
 
-    /// Assigns an application (to `assignee`, or nobody) if it is still at `version`.
-    pub fn assign(&self, id: &str, version: i64, assignee: Option<&str>) -> Result<i64> {
-        let n = self
-            .conn()
-            .execute(
-                "UPDATE applications SET assignee = ?3, version = version + 1
-                 WHERE id = ?1 AND version = ?2",
-                params![id, version, assignee],
-            )
-            .map_err(VaultError::storage("assigning an application"))?;
-        if n == 0 {
-            self.application_summary(id)?;
-            return Err(VaultError::Conflict(
-                "the application was changed by someone else meanwhile: reload it",
-            ));
-        }
-        Ok(version + 1)
-    }
-
-    /// Sets or clears the first approver awaiting a second one, if still at `version`.
-    pub fn set_pending_approval(&self, id: &str, version: i64, by: Option<&str>) -> Result<i64> {
-        let n = self
-            .conn()
-            .execute(
-                "UPDATE applications SET pending_approval_by = ?3, version = version + 1
-                 WHERE id = ?1 AND version = ?2",
-                params![id, version, by],
-            )
-            .map_err(VaultError::storage("recording an approval"))?;
-        if n == 0 {
-            return Err(VaultError::Conflict(
-                "the application was changed by someone else meanwhile: reload it",
-            ));
-        }
-        Ok(version + 1)
-    }
-
-    pub fn add_decision(&self, d: &NewDecision<'_>) -> Result<()> {
-        self.conn()
-            .execute(
-                "INSERT INTO decisions (id, application_id, kind, reasons, note, actor, at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    d.id,
-                    d.application_id,
-                    d.kind,
-                    d.reasons_json,
-                    d.note,
-                    d.actor,
-                    d.now_ms
-                ],
-            )
-            .map_err(VaultError::storage("recording a decision"))?;
-        Ok(())
-    }
-
     pub fn decisions(&self, application_id: &str) -> Result<Vec<Decision>> {
         let mut stmt = self
             .conn()
@@ -493,29 +385,6 @@ impl Vault {
         })
         .and_then(Iterator::collect)
         .map_err(VaultError::storage("reading decisions"))
-    }
-
-    /// Adds an internal note, sealed with the application's record key.
-    pub fn add_note(
-        &self,
-        id: &str,
-        application_id: &str,
-        author: &str,
-        at: i64,
-        text: &str,
-    ) -> Result<()> {
-        let key = self
-            .existing_record_key(application_id)?
-            .ok_or(VaultError::NotFound("application"))?;
-        let body = key.seal(&format!("note:{id}"), text.as_bytes());
-        self.conn()
-            .prepare_cached(
-                "INSERT INTO application_notes (id, application_id, author, at, body)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )
-            .and_then(|mut s| s.execute(params![id, application_id, author, at, body]))
-            .map_err(VaultError::storage("storing a note"))?;
-        Ok(())
     }
 
     /// The application's notes, oldest first (none once its key is shredded).
@@ -614,5 +483,134 @@ impl Vault {
             awaiting_second_approval: awaiting,
             merchants_in_review: self.merchants_in_review()?,
         })
+    }
+}
+
+/// Changes: only inside a unit of work ([`Vault::write`]).
+impl Tx<'_> {
+    pub fn store_assessment(&self, a: &NewAssessment<'_>) -> Result<()> {
+        let conn = self.conn();
+        conn.prepare_cached(
+            "INSERT INTO risk_assessments (application_id, assessed_at, score, band,
+                 recommendation, four_eyes, factors, rules)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (application_id) DO UPDATE SET assessed_at = excluded.assessed_at,
+                 score = excluded.score, band = excluded.band,
+                 recommendation = excluded.recommendation, four_eyes = excluded.four_eyes,
+                 factors = excluded.factors, rules = excluded.rules",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                a.application_id,
+                a.now_ms,
+                a.score,
+                a.band.as_str(),
+                a.recommendation,
+                a.four_eyes,
+                a.factors_json,
+                a.rules_json
+            ])
+        })
+        .and_then(|_| {
+            conn.prepare_cached(
+                "UPDATE applications SET risk_score = ?2, risk_band = ?3 WHERE id = ?1",
+            )?
+            .execute(params![a.application_id, a.score, a.band.as_str()])
+        })
+        .map_err(VaultError::storage("storing a risk assessment"))?;
+        Ok(())
+    }
+    /// Adds the application's EIN, SSNs/ITINs and bank account to the blocklist.
+    pub fn block_identifiers(
+        &self,
+        application_id: &str,
+        reason: &str,
+        actor: &str,
+        now_ms: i64,
+    ) -> Result<usize> {
+        self.conn()
+            .execute(
+                "INSERT OR IGNORE INTO blocklist (kind, digest, application_id, reason, added_by,
+                     added_at)
+                 SELECT kind, digest, application_id, ?2, ?3, ?4 FROM blind_indexes
+                 WHERE application_id = ?1 AND kind IN ('ein', 'ssn', 'bank_account')",
+                params![application_id, reason, actor, now_ms],
+            )
+            .map_err(VaultError::storage("adding to the blocklist"))
+    }
+    /// Assigns an application (to `assignee`, or nobody) if it is still at `version`.
+    pub fn assign(&self, id: &str, version: i64, assignee: Option<&str>) -> Result<i64> {
+        let n = self
+            .conn()
+            .execute(
+                "UPDATE applications SET assignee = ?3, version = version + 1
+                 WHERE id = ?1 AND version = ?2",
+                params![id, version, assignee],
+            )
+            .map_err(VaultError::storage("assigning an application"))?;
+        if n == 0 {
+            self.application_summary(id)?;
+            return Err(VaultError::Conflict(
+                "the application was changed by someone else meanwhile: reload it",
+            ));
+        }
+        Ok(version + 1)
+    }
+    /// Sets or clears the first approver awaiting a second one, if still at `version`.
+    pub fn set_pending_approval(&self, id: &str, version: i64, by: Option<&str>) -> Result<i64> {
+        let n = self
+            .conn()
+            .execute(
+                "UPDATE applications SET pending_approval_by = ?3, version = version + 1
+                 WHERE id = ?1 AND version = ?2",
+                params![id, version, by],
+            )
+            .map_err(VaultError::storage("recording an approval"))?;
+        if n == 0 {
+            return Err(VaultError::Conflict(
+                "the application was changed by someone else meanwhile: reload it",
+            ));
+        }
+        Ok(version + 1)
+    }
+    pub fn add_decision(&self, d: &NewDecision<'_>) -> Result<()> {
+        self.conn()
+            .execute(
+                "INSERT INTO decisions (id, application_id, kind, reasons, note, actor, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    d.id,
+                    d.application_id,
+                    d.kind,
+                    d.reasons_json,
+                    d.note,
+                    d.actor,
+                    d.now_ms
+                ],
+            )
+            .map_err(VaultError::storage("recording a decision"))?;
+        Ok(())
+    }
+    /// Adds an internal note, sealed with the application's record key.
+    pub fn add_note(
+        &self,
+        id: &str,
+        application_id: &str,
+        author: &str,
+        at: i64,
+        text: &str,
+    ) -> Result<()> {
+        let key = self
+            .existing_record_key(application_id)?
+            .ok_or(VaultError::NotFound("application"))?;
+        let body = key.seal(&format!("note:{id}"), text.as_bytes());
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO application_notes (id, application_id, author, at, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .and_then(|mut s| s.execute(params![id, application_id, author, at, body]))
+            .map_err(VaultError::storage("storing a note"))?;
+        Ok(())
     }
 }

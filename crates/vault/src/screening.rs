@@ -10,7 +10,7 @@ use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
 use crate::seal::Sealed;
-use crate::{Result, Vault, VaultError};
+use crate::{Result, Tx, Vault, VaultError};
 
 pub struct NewList<'a> {
     pub id: &'a str,
@@ -87,83 +87,6 @@ fn hit_field(id: &str) -> String {
 }
 
 impl Vault {
-    /// Stores a list version and makes it the active one of its source, in one transaction.
-    pub fn store_list(&self, list: &NewList<'_>) -> Result<()> {
-        let tx = self.part()?;
-        let conn = self.conn();
-        conn.execute(
-            "INSERT INTO sanctions_lists (id, source, imported_at, imported_by, entry_count,
-                 name_count, files, active) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)",
-            params![
-                list.id,
-                list.source,
-                list.now_ms,
-                list.actor,
-                list.entry_count,
-                list.name_count,
-                list.files_json
-            ],
-        )
-        .map_err(VaultError::storage("storing a sanctions list"))?;
-        {
-            let mut insert = conn
-                .prepare_cached(
-                    "INSERT INTO sanctions_entries (list_id, uid, body) VALUES (?1, ?2, ?3)",
-                )
-                .map_err(VaultError::storage("storing sanctions entries"))?;
-            for (uid, body) in list.entries {
-                insert
-                    .execute(params![list.id, uid, body])
-                    .map_err(VaultError::storage("storing sanctions entries"))?;
-            }
-        }
-        if list.activate {
-            self.switch_active_list(list.source, list.id)?;
-        }
-        tx.commit()
-            .map_err(VaultError::storage("committing a sanctions list"))
-    }
-
-    fn switch_active_list(&self, source: &str, id: &str) -> Result<()> {
-        let conn = self.conn();
-        conn.execute(
-            "UPDATE sanctions_lists SET active = 0 WHERE source = ?1 AND active = 1",
-            [source],
-        )
-        .and_then(|_| {
-            conn.execute(
-                "UPDATE sanctions_lists SET active = 1 WHERE id = ?1 AND source = ?2",
-                [id, source],
-            )
-        })
-        .map_err(VaultError::storage("activating a sanctions list"))
-        .and_then(|n| {
-            if n == 1 {
-                Ok(())
-            } else {
-                Err(VaultError::NotFound("sanctions list version"))
-            }
-        })
-    }
-
-    /// Makes a stored list version the active one of its source (a second admin confirmed it).
-    pub fn activate_list(&self, id: &str) -> Result<()> {
-        let tx = self.part()?;
-        let source: String = self
-            .conn()
-            .query_row(
-                "SELECT source FROM sanctions_lists WHERE id = ?1",
-                [id],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(VaultError::storage("reading a sanctions list"))?
-            .ok_or(VaultError::NotFound("sanctions list version"))?;
-        self.switch_active_list(&source, id)?;
-        tx.commit()
-            .map_err(VaultError::storage("committing a sanctions list"))
-    }
-
     pub fn list_versions(&self) -> Result<Vec<ListVersion>> {
         let mut stmt = self
             .conn()
@@ -213,20 +136,184 @@ impl Vault {
             .map_err(VaultError::storage("reading sanctions entries"))
     }
 
-    /// Records one screening of an application against the list versions `screened_with`:
-    /// new matches become open hits; a match already dispositioned as a false positive for the
-    /// same subject and the same (unchanged) list entry is not raised again; open hits that no
-    /// longer match are removed (dispositioned ones stay, as the record of a decision).
-    pub fn record_screening(
-        &self,
-        application_id: &str,
-        screened_with: &str,
-        now_ms: i64,
-        hits: &[NewHit<'_>],
-    ) -> Result<ScreeningOutcome> {
-        self.savepoint(|| self.record_screening_inner(application_id, screened_with, now_ms, hits))
+    pub fn screening_hits(&self, application_id: &str) -> Result<Vec<StoredHit>> {
+        let Some(key) = self.existing_record_key(application_id)? else {
+            return Ok(Vec::new());
+        };
+        let mut stmt = self
+            .conn()
+            .prepare_cached(
+                "SELECT id, application_id, subject, list_uid, score, detail, screened_at,
+                     disposition, disposition_note, disposed_by, disposed_at
+                 FROM screening_hits WHERE application_id = ?1 ORDER BY score DESC, id",
+            )
+            .map_err(VaultError::storage("reading screening hits"))?;
+        let rows = stmt
+            .query_map([application_id], |r| {
+                Ok((
+                    StoredHit {
+                        id: r.get(0)?,
+                        application_id: r.get(1)?,
+                        subject: r.get(2)?,
+                        list_uid: r.get(3)?,
+                        score: r.get(4)?,
+                        detail: serde_json::Value::Null,
+                        screened_at: r.get(6)?,
+                        disposition: r.get(7)?,
+                        disposition_note: r.get(8)?,
+                        disposed_by: r.get(9)?,
+                        disposed_at: r.get(10)?,
+                        entry: None,
+                    },
+                    r.get::<_, Sealed>(5)?,
+                ))
+            })
+            .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
+            .map_err(VaultError::storage("reading screening hits"))?;
+        rows.into_iter()
+            .map(|(mut hit, sealed)| {
+                let opened = key.open(&hit_field(&hit.id), &sealed)?;
+                hit.detail = serde_json::from_slice(&opened).map_err(|_| {
+                    VaultError::VaultDamaged("a screening hit's explanation is not readable")
+                })?;
+                Ok(hit)
+            })
+            .collect()
     }
 
+    /// The sanctions hard stop, checked where it cannot be forgotten: `Ok` only when the
+    /// application has no hit without a disposition and none confirmed as a true match.
+    /// Approval, the boarding job's birth and its every resumption call it.
+    pub fn sanctions_clear(&self, application_id: &str) -> Result<()> {
+        let (open, confirmed): (i64, i64) = self
+            .conn()
+            .prepare_cached(
+                "SELECT coalesce(sum(disposition IS NULL), 0),
+                        coalesce(sum(disposition = 'true_match'), 0)
+                 FROM screening_hits WHERE application_id = ?1",
+            )
+            .and_then(|mut s| s.query_row([application_id], |r| Ok((r.get(0)?, r.get(1)?))))
+            .map_err(VaultError::storage("checking sanctions hits"))?;
+        if confirmed > 0 {
+            return Err(VaultError::SanctionsMatch);
+        }
+        if open > 0 {
+            return Err(VaultError::SanctionsHitsOpen(
+                u32::try_from(open).unwrap_or(u32::MAX),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Every application with a hit confirmed as a true match, oldest confirmation first.
+    pub fn applications_with_confirmed_matches(&self) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached(
+                "SELECT application_id FROM screening_hits WHERE disposition = 'true_match'
+                 GROUP BY application_id ORDER BY min(disposed_at), application_id",
+            )
+            .map_err(VaultError::storage("finding confirmed matches"))?;
+        stmt.query_map([], |r| r.get(0))
+            .and_then(Iterator::collect)
+            .map_err(VaultError::storage("finding confirmed matches"))
+    }
+
+    /// Up to `limit` applications, after `after_id`, that are still in play (not declined or
+    /// withdrawn) and were not screened against `screened_with`: what a re-screen works through.
+    pub fn applications_to_screen(
+        &self,
+        screened_with: &str,
+        after_id: &str,
+        limit: u32,
+    ) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached(
+                "SELECT id FROM applications
+                 WHERE id > ?1 AND status NOT IN ('declined', 'withdrawn') AND erased_at IS NULL
+                   AND (screened_with IS NULL OR screened_with <> ?2)
+                 ORDER BY id LIMIT ?3",
+            )
+            .map_err(VaultError::storage("finding applications to screen"))?;
+        stmt.query_map(params![after_id, screened_with, limit], |r| r.get(0))
+            .and_then(Iterator::collect)
+            .map_err(VaultError::storage("finding applications to screen"))
+    }
+
+    /// How many applications are still in play and not screened against `screened_with`.
+    pub fn count_to_screen(&self, screened_with: &str) -> Result<i64> {
+        self.conn()
+            .query_row(
+                "SELECT count(*) FROM applications
+                 WHERE status NOT IN ('declined', 'withdrawn') AND erased_at IS NULL
+                   AND (screened_with IS NULL OR screened_with <> ?1)",
+                [screened_with],
+                |r| r.get(0),
+            )
+            .map_err(VaultError::storage("counting applications to screen"))
+    }
+}
+
+/// Changes: only inside a unit of work ([`Vault::write`]).
+impl Tx<'_> {
+    /// Stores a list version and makes it the active one of its source, in one transaction.
+    pub fn store_list(&self, list: &NewList<'_>) -> Result<()> {
+        let tx = self.part()?;
+        let conn = self.conn();
+        conn.execute(
+            "INSERT INTO sanctions_lists (id, source, imported_at, imported_by, entry_count,
+                 name_count, files, active) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)",
+            params![
+                list.id,
+                list.source,
+                list.now_ms,
+                list.actor,
+                list.entry_count,
+                list.name_count,
+                list.files_json
+            ],
+        )
+        .map_err(VaultError::storage("storing a sanctions list"))?;
+        {
+            let mut insert = conn
+                .prepare_cached(
+                    "INSERT INTO sanctions_entries (list_id, uid, body) VALUES (?1, ?2, ?3)",
+                )
+                .map_err(VaultError::storage("storing sanctions entries"))?;
+            for (uid, body) in list.entries {
+                insert
+                    .execute(params![list.id, uid, body])
+                    .map_err(VaultError::storage("storing sanctions entries"))?;
+            }
+        }
+        if list.activate {
+            self.switch_active_list(list.source, list.id)?;
+        }
+        tx.commit()
+            .map_err(VaultError::storage("committing a sanctions list"))
+    }
+    fn switch_active_list(&self, source: &str, id: &str) -> Result<()> {
+        let conn = self.conn();
+        conn.execute(
+            "UPDATE sanctions_lists SET active = 0 WHERE source = ?1 AND active = 1",
+            [source],
+        )
+        .and_then(|_| {
+            conn.execute(
+                "UPDATE sanctions_lists SET active = 1 WHERE id = ?1 AND source = ?2",
+                [id, source],
+            )
+        })
+        .map_err(VaultError::storage("activating a sanctions list"))
+        .and_then(|n| {
+            if n == 1 {
+                Ok(())
+            } else {
+                Err(VaultError::NotFound("sanctions list version"))
+            }
+        })
+    }
     fn record_screening_inner(
         &self,
         application_id: &str,
@@ -335,90 +422,36 @@ impl Vault {
         .map_err(VaultError::storage("recording a screening"))?;
         Ok(outcome)
     }
-
-    pub fn screening_hits(&self, application_id: &str) -> Result<Vec<StoredHit>> {
-        let Some(key) = self.existing_record_key(application_id)? else {
-            return Ok(Vec::new());
-        };
-        let mut stmt = self
-            .conn()
-            .prepare_cached(
-                "SELECT id, application_id, subject, list_uid, score, detail, screened_at,
-                     disposition, disposition_note, disposed_by, disposed_at
-                 FROM screening_hits WHERE application_id = ?1 ORDER BY score DESC, id",
-            )
-            .map_err(VaultError::storage("reading screening hits"))?;
-        let rows = stmt
-            .query_map([application_id], |r| {
-                Ok((
-                    StoredHit {
-                        id: r.get(0)?,
-                        application_id: r.get(1)?,
-                        subject: r.get(2)?,
-                        list_uid: r.get(3)?,
-                        score: r.get(4)?,
-                        detail: serde_json::Value::Null,
-                        screened_at: r.get(6)?,
-                        disposition: r.get(7)?,
-                        disposition_note: r.get(8)?,
-                        disposed_by: r.get(9)?,
-                        disposed_at: r.get(10)?,
-                        entry: None,
-                    },
-                    r.get::<_, Sealed>(5)?,
-                ))
-            })
-            .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
-            .map_err(VaultError::storage("reading screening hits"))?;
-        rows.into_iter()
-            .map(|(mut hit, sealed)| {
-                let opened = key.open(&hit_field(&hit.id), &sealed)?;
-                hit.detail = serde_json::from_slice(&opened).map_err(|_| {
-                    VaultError::VaultDamaged("a screening hit's explanation is not readable")
-                })?;
-                Ok(hit)
-            })
-            .collect()
+    /// Records one screening of an application against the list versions `screened_with`:
+    /// new matches become open hits; a match already dispositioned as a false positive for the
+    /// same subject and the same (unchanged) list entry is not raised again; open hits that no
+    /// longer match are removed (dispositioned ones stay, as the record of a decision).
+    pub fn record_screening(
+        &self,
+        application_id: &str,
+        screened_with: &str,
+        now_ms: i64,
+        hits: &[NewHit<'_>],
+    ) -> Result<ScreeningOutcome> {
+        self.savepoint(|| self.record_screening_inner(application_id, screened_with, now_ms, hits))
     }
-
-    /// The sanctions hard stop, checked where it cannot be forgotten: `Ok` only when the
-    /// application has no hit without a disposition and none confirmed as a true match.
-    /// Approval, the boarding job's birth and its every resumption call it.
-    pub fn sanctions_clear(&self, application_id: &str) -> Result<()> {
-        let (open, confirmed): (i64, i64) = self
+    /// Makes a stored list version the active one of its source (a second admin confirmed it).
+    pub fn activate_list(&self, id: &str) -> Result<()> {
+        let tx = self.part()?;
+        let source: String = self
             .conn()
-            .prepare_cached(
-                "SELECT coalesce(sum(disposition IS NULL), 0),
-                        coalesce(sum(disposition = 'true_match'), 0)
-                 FROM screening_hits WHERE application_id = ?1",
+            .query_row(
+                "SELECT source FROM sanctions_lists WHERE id = ?1",
+                [id],
+                |r| r.get(0),
             )
-            .and_then(|mut s| s.query_row([application_id], |r| Ok((r.get(0)?, r.get(1)?))))
-            .map_err(VaultError::storage("checking sanctions hits"))?;
-        if confirmed > 0 {
-            return Err(VaultError::SanctionsMatch);
-        }
-        if open > 0 {
-            return Err(VaultError::SanctionsHitsOpen(
-                u32::try_from(open).unwrap_or(u32::MAX),
-            ));
-        }
-        Ok(())
+            .optional()
+            .map_err(VaultError::storage("reading a sanctions list"))?
+            .ok_or(VaultError::NotFound("sanctions list version"))?;
+        self.switch_active_list(&source, id)?;
+        tx.commit()
+            .map_err(VaultError::storage("committing a sanctions list"))
     }
-
-    /// Every application with a hit confirmed as a true match, oldest confirmation first.
-    pub fn applications_with_confirmed_matches(&self) -> Result<Vec<String>> {
-        let mut stmt = self
-            .conn()
-            .prepare_cached(
-                "SELECT application_id FROM screening_hits WHERE disposition = 'true_match'
-                 GROUP BY application_id ORDER BY min(disposed_at), application_id",
-            )
-            .map_err(VaultError::storage("finding confirmed matches"))?;
-        stmt.query_map([], |r| r.get(0))
-            .and_then(Iterator::collect)
-            .map_err(VaultError::storage("finding confirmed matches"))
-    }
-
     /// Records a disposition of an open hit; a hit already dispositioned is a conflict (two
     /// underwriters at once).
     pub fn dispose_hit(
@@ -462,40 +495,5 @@ impl Vault {
         tx.commit()
             .map_err(VaultError::storage("committing a disposition"))?;
         Ok(application_id)
-    }
-
-    /// Up to `limit` applications, after `after_id`, that are still in play (not declined or
-    /// withdrawn) and were not screened against `screened_with`: what a re-screen works through.
-    pub fn applications_to_screen(
-        &self,
-        screened_with: &str,
-        after_id: &str,
-        limit: u32,
-    ) -> Result<Vec<String>> {
-        let mut stmt = self
-            .conn()
-            .prepare_cached(
-                "SELECT id FROM applications
-                 WHERE id > ?1 AND status NOT IN ('declined', 'withdrawn') AND erased_at IS NULL
-                   AND (screened_with IS NULL OR screened_with <> ?2)
-                 ORDER BY id LIMIT ?3",
-            )
-            .map_err(VaultError::storage("finding applications to screen"))?;
-        stmt.query_map(params![after_id, screened_with, limit], |r| r.get(0))
-            .and_then(Iterator::collect)
-            .map_err(VaultError::storage("finding applications to screen"))
-    }
-
-    /// How many applications are still in play and not screened against `screened_with`.
-    pub fn count_to_screen(&self, screened_with: &str) -> Result<i64> {
-        self.conn()
-            .query_row(
-                "SELECT count(*) FROM applications
-                 WHERE status NOT IN ('declined', 'withdrawn') AND erased_at IS NULL
-                   AND (screened_with IS NULL OR screened_with <> ?1)",
-                [screened_with],
-                |r| r.get(0),
-            )
-            .map_err(VaultError::storage("counting applications to screen"))
     }
 }

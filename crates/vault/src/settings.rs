@@ -3,7 +3,7 @@
 
 use rusqlite::{params, OptionalExtension};
 
-use crate::{Result, Vault, VaultError};
+use crate::{Result, Tx, Vault, VaultError};
 
 /// A change that one admin proposes and another confirms (four-eyes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -78,19 +78,51 @@ impl Setting {
     }
 }
 
+/// The settings, read: `vault.settings().get(Setting::RiskRules)`.
+pub struct Settings<'v>(&'v Vault);
+
+/// The settings inside a unit of work, read and changed: `tx.settings().set(Setting::RiskRules,
+/// …)`. Only [`Tx::settings`] makes one, so a change of a setting commits with its audit entry.
+pub struct SettingsTx<'t>(&'t Vault);
+
 impl Vault {
+    pub fn settings(&self) -> Settings<'_> {
+        Settings(self)
+    }
+}
+
+impl Tx<'_> {
+    pub fn settings(&self) -> SettingsTx<'_> {
+        SettingsTx(self)
+    }
+}
+
+fn get(vault: &Vault, setting: Setting) -> Result<Option<String>> {
+    vault
+        .conn()
+        .prepare_cached("SELECT value FROM settings WHERE key = ?1")
+        .and_then(|mut s| s.query_row([setting.key()], |r| r.get(0)).optional())
+        .map_err(VaultError::storage("reading a setting"))
+}
+
+impl Settings<'_> {
     /// A setting's stored text, if set.
-    pub fn setting(&self, setting: Setting) -> Result<Option<String>> {
-        self.conn()
-            .prepare_cached("SELECT value FROM settings WHERE key = ?1")
-            .and_then(|mut s| s.query_row([setting.key()], |r| r.get(0)).optional())
-            .map_err(VaultError::storage("reading a setting"))
+    pub fn get(&self, setting: Setting) -> Result<Option<String>> {
+        get(self.0, setting)
+    }
+}
+
+impl SettingsTx<'_> {
+    /// A setting's stored text, if set (what this unit has written included).
+    pub fn get(&self, setting: Setting) -> Result<Option<String>> {
+        get(self.0, setting)
     }
 
-    /// Stores a setting (inside a unit of work, with the audit entry of the change).
-    pub fn set_setting(&self, setting: Setting, value: &str) -> Result<()> {
-        self.in_unit()?;
-        self.conn()
+    /// Stores a setting.
+    pub fn set(&self, setting: Setting, value: &str) -> Result<()> {
+        self.0.in_unit()?;
+        self.0
+            .conn()
             .prepare_cached(
                 "INSERT INTO settings (key, value) VALUES (?1, ?2)
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -100,9 +132,11 @@ impl Vault {
         Ok(())
     }
 
-    pub fn clear_setting(&self, setting: Setting) -> Result<()> {
-        self.in_unit()?;
-        self.conn()
+    /// Removes a setting (its default applies again).
+    pub fn clear(&self, setting: Setting) -> Result<()> {
+        self.0.in_unit()?;
+        self.0
+            .conn()
             .prepare_cached("DELETE FROM settings WHERE key = ?1")
             .and_then(|mut s| s.execute([setting.key()]))
             .map_err(VaultError::storage("removing a setting"))?;

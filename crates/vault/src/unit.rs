@@ -316,6 +316,18 @@ pub mod testing {
         fn raw_conn(&self) -> Unguarded<'_>;
     }
 
+    /// One INSERT on the guarded connection outside any unit, as a bug that bypassed [`Tx`]
+    /// would send: the commit hook must refuse it.
+    pub fn stray_write(vault: &Vault) -> Result<usize> {
+        vault
+            .conn()
+            .execute(
+                "INSERT INTO settings (key, value) VALUES ('stray', 'x')",
+                [],
+            )
+            .map_err(VaultError::storage("a stray write"))
+    }
+
     impl Raw for Vault {
         fn raw_conn(&self) -> Unguarded<'_> {
             self.unit.set(true);

@@ -13,55 +13,9 @@ use crate::keyring::Keyring;
 use crate::seal::Sealed;
 use crate::totp::{self, Enrolment, Rejected, Secret};
 use crate::vault::{rfc3339, slot_id, unix, OneTimePassword, User, UserKey};
-use crate::{Result, Vault, VaultError};
+use crate::{Result, Tx, Vault, VaultError};
 
 impl Vault {
-    pub(crate) fn insert_user(
-        &self,
-        username: &Username,
-        role: Role,
-        must_change: bool,
-        created_by: Option<&str>,
-        now: OffsetDateTime,
-    ) -> Result<String> {
-        let id = Uuid::new_v4().to_string();
-        let inserted = self.conn.execute(
-            "INSERT INTO users (id, username, role, must_change_password, created_at,
-                 password_changed_at, created_by)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
-            params![
-                id,
-                username.as_str(),
-                role.as_str(),
-                must_change,
-                rfc3339(now),
-                created_by
-            ],
-        );
-        match inserted {
-            Ok(_) => Ok(id),
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
-                Err(VaultError::invalid("username", "is already taken"))
-            }
-            Err(e) => Err(VaultError::storage("adding a user")(e)),
-        }
-    }
-
-    pub(crate) fn store_totp_secret(&self, user_id: &str, secret: &Secret) -> Result<()> {
-        let sealed = self
-            .record_key(user_id)?
-            .seal("totp_secret", secret.expose());
-        self.conn
-            .execute(
-                "UPDATE users SET totp_secret = ?2, totp_confirmed = 0, totp_last_step = NULL WHERE id = ?1",
-                params![user_id, sealed],
-            )
-            .map_err(VaultError::storage("storing an authenticator secret"))?;
-        Ok(())
-    }
-
     pub(crate) fn totp_secret(&self, user_id: &str) -> Result<Secret> {
         let sealed: Option<Sealed> = self
             .conn
@@ -72,7 +26,12 @@ impl Vault {
             )
             .map_err(VaultError::storage("reading an authenticator secret"))?;
         let sealed = sealed.ok_or(VaultError::NotFound("authenticator secret"))?;
-        let bytes: Zeroizing<Vec<u8>> = self.record_key(user_id)?.open("totp_secret", &sealed)?;
+        let key = self
+            .existing_record_key(user_id)?
+            .ok_or(VaultError::VaultDamaged(
+                "an authenticator secret has no record key",
+            ))?;
+        let bytes: Zeroizing<Vec<u8>> = key.open("totp_secret", &sealed)?;
         Ok(Secret::from_bytes(bytes.to_vec()))
     }
 
@@ -394,5 +353,53 @@ impl Vault {
                 Ok(())
             })
         })
+    }
+}
+
+/// Changes: only inside a unit of work ([`Vault::write`]).
+impl Tx<'_> {
+    pub(crate) fn insert_user(
+        &self,
+        username: &Username,
+        role: Role,
+        must_change: bool,
+        created_by: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<String> {
+        let id = Uuid::new_v4().to_string();
+        let inserted = self.conn.execute(
+            "INSERT INTO users (id, username, role, must_change_password, created_at,
+                 password_changed_at, created_by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
+            params![
+                id,
+                username.as_str(),
+                role.as_str(),
+                must_change,
+                rfc3339(now),
+                created_by
+            ],
+        );
+        match inserted {
+            Ok(_) => Ok(id),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                Err(VaultError::invalid("username", "is already taken"))
+            }
+            Err(e) => Err(VaultError::storage("adding a user")(e)),
+        }
+    }
+    pub(crate) fn store_totp_secret(&self, user_id: &str, secret: &Secret) -> Result<()> {
+        let sealed = self
+            .record_key(user_id)?
+            .seal("totp_secret", secret.expose());
+        self.conn
+            .execute(
+                "UPDATE users SET totp_secret = ?2, totp_confirmed = 0, totp_last_step = NULL WHERE id = ?1",
+                params![user_id, sealed],
+            )
+            .map_err(VaultError::storage("storing an authenticator secret"))?;
+        Ok(())
     }
 }

@@ -564,16 +564,8 @@ impl Vault {
 
     // ---- sealing ----------------------------------------------------------------------------
 
-    pub fn record_key(&self, record_id: &str) -> Result<RecordKey> {
-        seal::record_key(&self.conn, &self.root, record_id)
-    }
-
     pub fn existing_record_key(&self, record_id: &str) -> Result<Option<RecordKey>> {
         seal::existing_record_key(&self.conn, &self.root, record_id)
-    }
-
-    pub fn shred_record(&self, record_id: &str) -> Result<bool> {
-        seal::shred(&self.conn, record_id)
     }
 
     pub fn blind_index(&self, kind: &str, normalised: &str) -> [u8; 32] {
@@ -636,5 +628,15 @@ impl Vault {
         .iter()
         .map(|f| dir.join(f))
         .collect()
+    }
+}
+
+/// Changes: only inside a unit of work ([`Vault::write`]).
+impl Tx<'_> {
+    pub fn record_key(&self, record_id: &str) -> Result<RecordKey> {
+        seal::record_key(&self.conn, &self.root, record_id)
+    }
+    pub fn shred_record(&self, record_id: &str) -> Result<bool> {
+        seal::shred(&self.conn, record_id)
     }
 }

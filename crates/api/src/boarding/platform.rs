@@ -148,13 +148,14 @@ pub fn set_platform(slot: &mut SessionSlot, input: SetPlatformInput) -> Result<P
         }
     );
     session.write(|w| {
-        w.set_setting(Setting::PlatformUrl, &url)?;
-        w.set_setting(Setting::PlatformRate, &input.rate_per_second.to_string())?;
+        w.settings().set(Setting::PlatformUrl, &url)?;
+        w.settings()
+            .set(Setting::PlatformRate, &input.rate_per_second.to_string())?;
         if let Some(key) = &input.secret_key {
             let sealed = w
                 .record_key(SETTINGS_RECORD)?
                 .seal("platform_key", key.trim().as_bytes());
-            w.set_setting(Setting::PlatformKey, &sealed.to_hex())?;
+            w.settings().set(Setting::PlatformKey, &sealed.to_hex())?;
         }
         w.audit(
             "settings.change",

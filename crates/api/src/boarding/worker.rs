@@ -558,7 +558,7 @@ fn stored_request(vault: &Vault, job: &Job) -> Result<requests::Request> {
 }
 
 fn store_account_state(
-    vault: &Vault,
+    vault: &vault::Tx<'_>,
     application_id: &str,
     account_id: &str,
     state: &AccountState,

@@ -28,54 +28,6 @@ pub struct NewDocument<'a> {
 }
 
 impl Vault {
-    pub fn add_document(&self, doc: &NewDocument<'_>) -> Result<DocumentMeta> {
-        let tx = self.part()?;
-        let summary = self.application_summary(doc.application_id)?;
-        if !summary.status.is_editable() {
-            return Err(VaultError::Conflict(
-                "documents can be added only while the application is editable",
-            ));
-        }
-        let key = self
-            .existing_record_key(doc.application_id)?
-            .ok_or(VaultError::NotFound("application"))?;
-        let digest = crate::crypto::sha256(&[doc.content]);
-        self.conn()
-            .execute(
-                "INSERT INTO documents (id, application_id, kind, media_type, size, sha256,
-                     file_name, content, uploaded_by, uploaded_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                params![
-                    doc.id,
-                    doc.application_id,
-                    doc.kind,
-                    doc.media_type,
-                    doc.content.len() as i64,
-                    digest.as_slice(),
-                    key.seal(
-                        &format!("document-name:{}", doc.id),
-                        doc.file_name.as_bytes()
-                    ),
-                    key.seal(&format!("document:{}", doc.id), doc.content),
-                    doc.actor,
-                    doc.now_ms,
-                ],
-            )
-            .map_err(VaultError::storage("storing a document"))?;
-        tx.commit()
-            .map_err(VaultError::storage("committing a document"))?;
-        Ok(DocumentMeta {
-            id: doc.id.to_string(),
-            application_id: doc.application_id.to_string(),
-            kind: doc.kind.to_string(),
-            media_type: doc.media_type.to_string(),
-            size: doc.content.len() as i64,
-            file_name: doc.file_name.to_string(),
-            uploaded_by: doc.actor.to_string(),
-            uploaded_at: doc.now_ms,
-        })
-    }
-
     fn document_rows(&self, where_sql: &str, arg: &str) -> Result<Vec<(DocumentMeta, Sealed)>> {
         let mut stmt = self
             .conn()
@@ -138,7 +90,57 @@ impl Vault {
         let content = key.open(&format!("document:{id}"), &sealed)?;
         Ok((meta, content))
     }
+}
 
+/// Changes: only inside a unit of work ([`Vault::write`]).
+impl Tx<'_> {
+    pub fn add_document(&self, doc: &NewDocument<'_>) -> Result<DocumentMeta> {
+        let tx = self.part()?;
+        let summary = self.application_summary(doc.application_id)?;
+        if !summary.status.is_editable() {
+            return Err(VaultError::Conflict(
+                "documents can be added only while the application is editable",
+            ));
+        }
+        let key = self
+            .existing_record_key(doc.application_id)?
+            .ok_or(VaultError::NotFound("application"))?;
+        let digest = crate::crypto::sha256(&[doc.content]);
+        self.conn()
+            .execute(
+                "INSERT INTO documents (id, application_id, kind, media_type, size, sha256,
+                     file_name, content, uploaded_by, uploaded_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    doc.id,
+                    doc.application_id,
+                    doc.kind,
+                    doc.media_type,
+                    doc.content.len() as i64,
+                    digest.as_slice(),
+                    key.seal(
+                        &format!("document-name:{}", doc.id),
+                        doc.file_name.as_bytes()
+                    ),
+                    key.seal(&format!("document:{}", doc.id), doc.content),
+                    doc.actor,
+                    doc.now_ms,
+                ],
+            )
+            .map_err(VaultError::storage("storing a document"))?;
+        tx.commit()
+            .map_err(VaultError::storage("committing a document"))?;
+        Ok(DocumentMeta {
+            id: doc.id.to_string(),
+            application_id: doc.application_id.to_string(),
+            kind: doc.kind.to_string(),
+            media_type: doc.media_type.to_string(),
+            size: doc.content.len() as i64,
+            file_name: doc.file_name.to_string(),
+            uploaded_by: doc.actor.to_string(),
+            uploaded_at: doc.now_ms,
+        })
+    }
     pub fn delete_document(&self, id: &str) -> Result<DocumentMeta> {
         let tx = self.part()?;
         let (meta, _) = self.document(id)?;

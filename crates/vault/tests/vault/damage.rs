@@ -140,10 +140,7 @@ fn known_values_never_appear_in_the_raw_files() {
             "CREATE TABLE test_records (id TEXT, field TEXT, sealed BLOB, plain TEXT, idx BLOB)",
         )
         .unwrap();
-    let key = {
-        let _unguarded = vault.raw_conn();
-        vault.record_key("app-1").unwrap()
-    };
+    let key = vault.write(|tx| tx.record_key("app-1")).unwrap();
     for (field, value) in values {
         // Sealed fields, and (to prove the file encryption alone) one plain column too.
         let plain = if field == "legal_name" || field == "owner_name" {

@@ -3,6 +3,7 @@
 
 use desk_vault::applications::{NewApplication, Source};
 use desk_vault::audit::{Event, Outcome};
+use desk_vault::testing::Raw;
 use desk_vault::VaultError;
 use domain::intake::ApplicationStatus;
 
@@ -16,29 +17,28 @@ fn count(vault: &desk_vault::Vault) -> usize {
         .len()
 }
 
+/// Every change is a method of [`desk_vault::Tx`], so code outside a unit cannot call one (the
+/// compiler refuses). Behind that, the connection itself refuses to commit outside a unit.
 #[test]
 fn a_write_outside_a_unit_is_refused_and_leaves_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let (created, _) = created(tmp.path());
-    let f = form(0);
-    let new = NewApplication {
-        id: "app-1",
-        status: ApplicationStatus::Submitted,
-        source: Source::Import,
-        form: &f,
-        actor: ADMIN,
-        now_ms: 1,
-    };
-    let err = created.vault.insert_application(&new).unwrap_err();
+    let vault = &created.vault;
+    let err = desk_vault::testing::stray_write(vault).unwrap_err();
     assert!(
         matches!(err, VaultError::Conflict(m) if m.contains("outside a unit of work")),
         "{err:?}"
     );
-    assert!(
-        created.vault.shred_record("app-1").is_err(),
-        "single statements too"
+    assert_eq!(
+        vault.raw_conn().query_row(
+            "SELECT count(*) FROM settings WHERE key = 'stray'",
+            [],
+            |r| r.get::<_, i64>(0)
+        ),
+        Ok(0),
+        "the refused write left nothing"
     );
-    assert_eq!(count(&created.vault), 0);
+    assert_eq!(count(vault), 0);
 }
 
 #[test]
