@@ -2,116 +2,11 @@ use std::time::{Duration, Instant};
 
 use api::auth::{self, ChangePasswordInput, SetupInput, SignInInput};
 use api::session::Stage;
-use api::{users, Access, Code, DataDir, KdfParams, Policy, SessionSlot};
-use vault::testing::Raw;
+use api::{users, Access, Code, DataDir, SessionSlot};
 
-pub fn policy() -> Policy {
-    Policy {
-        kdf: KdfParams::MINIMUM,
-        ..Policy::default()
-    }
-}
-
-pub fn code_now(secret_b32: &str) -> String {
-    let secret = vault::totp::Secret::from_base32(secret_b32).unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    secret.code_at(now)
-}
-
-pub fn setup(dir: &DataDir, slot: &mut SessionSlot) -> String {
-    let out = auth::setup_vault(
-        dir,
-        SetupInput {
-            username: "alice".into(),
-            password: "correct horse battery".into(),
-        },
-        slot,
-        policy(),
-    )
-    .unwrap();
-    assert_eq!(
-        out.session.stage,
-        Stage::EnrolTotp,
-        "set-up continues with the authenticator"
-    );
-    assert_eq!(
-        out.recovery_key.len(),
-        64,
-        "52 base32 characters in 13 groups"
-    );
-    let secret = out.session.enrolment.expect("enrolment is shown").secret;
-    let info = auth::confirm_totp(slot, &code_now(&secret)).unwrap();
-    assert_eq!(info.stage, Stage::Ready);
-    secret
-}
-
-/// A user created by the admin, signed in with a new password and an enrolled authenticator.
-/// A user `admin` adds, signed in and enrolled, whose account is two days old (so it may give
-/// second approvals: see [`signed_in_new_user`] for one made just now).
-pub fn signed_in_user(
-    dir: &DataDir,
-    admin: &mut SessionSlot,
-    name: &str,
-    role: &str,
-) -> SessionSlot {
-    let slot = signed_in_new_user(dir, admin, name, role);
-    // The vault offers no way to age an account: its debug-only test hook writes the creation time.
-    let two_days_ago = time::OffsetDateTime::now_utc() - time::Duration::days(2);
-    let stamp = two_days_ago
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap();
-    let n = admin
-        .require(api::Access::Admin, "test.age_user")
-        .unwrap()
-        .vault()
-        .raw_conn()
-        .age_user(name, &stamp)
-        .unwrap();
-    assert_eq!(n, 1, "one account aged");
-    slot
-}
-
-/// A user `admin` adds just now, signed in and enrolled.
-pub fn signed_in_new_user(
-    dir: &DataDir,
-    admin: &mut SessionSlot,
-    name: &str,
-    role: &str,
-) -> SessionSlot {
-    let issued = users::create_user(
-        admin,
-        users::NewUserInput {
-            username: name.into(),
-            role: role.into(),
-        },
-    )
-    .unwrap();
-    let mut slot = SessionSlot::new();
-    auth::sign_in(
-        dir,
-        SignInInput {
-            username: name.into(),
-            password: issued.one_time_password,
-            code: None,
-        },
-        &mut slot,
-        policy(),
-    )
-    .unwrap();
-    let info = auth::change_password(
-        &mut slot,
-        ChangePasswordInput {
-            current: None,
-            new_password: "quiet river stones".into(),
-        },
-    )
-    .unwrap();
-    auth::confirm_totp(&mut slot, &code_now(&info.enrolment.unwrap().secret)).unwrap();
-    slot
-}
+pub use testkit::desk::{setup, signed_in_new_user, signed_in_user};
+pub use testkit::policy;
+pub use testkit::totp::code_now;
 
 #[test]
 fn nothing_is_reachable_before_enrolment_is_finished() {
@@ -291,14 +186,7 @@ fn explicit_lock_then_sign_in_again() {
     );
     // The enrolment code's time step was used; wait for the next one is not needed because
     // sign-in accepts the next step's code within the drift window.
-    let next = {
-        let secret = vault::totp::Secret::from_base32(&secret).unwrap();
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        secret.code_at(now + 30)
-    };
+    let next = testkit::totp::code_ahead(&secret, 1);
     let info = auth::sign_in(
         &dir,
         SignInInput {

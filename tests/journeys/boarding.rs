@@ -3,9 +3,8 @@
 //! `param` that an underwriter fixes. The sandbox counts accounts per application id, so
 //! "exactly once" is checked where it matters: on the platform.
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use api::boarding::{self, SetPlatformInput, Worker, WorkerConfig};
 use api::intake::{self, demo};
@@ -15,7 +14,9 @@ use api::{DataDir, SessionSlot};
 use desk_tests::spec::Spec;
 use domain::intake::{Application, ApplicationForm, ApplicationStatus};
 use domain::merchant::{MerchantStatus, ReviewFlag};
-use sandbox::{Down, Faults, Options, Sandbox};
+use sandbox::Faults;
+use testkit::eventually_async;
+use testkit::platform::Platform;
 
 use crate::auth::setup;
 
@@ -56,8 +57,15 @@ fn quick() -> WorkerConfig {
 struct World {
     tmp: tempfile::TempDir,
     slot: Arc<Mutex<SessionSlot>>,
-    sandbox: Sandbox,
-    addr: SocketAddr,
+    /// The sandbox platform (`w.sandbox`, `w.addr`, `w.down()`, `w.up()`, `w.client()`).
+    platform: Platform,
+}
+
+impl std::ops::Deref for World {
+    type Target = Platform;
+    fn deref(&self) -> &Platform {
+        &self.platform
+    }
 }
 
 async fn world(faults: Faults, rate_limit: u32) -> World {
@@ -65,22 +73,11 @@ async fn world(faults: Faults, rate_limit: u32) -> World {
     let dir = DataDir::open(tmp.path()).unwrap();
     let mut slot = SessionSlot::new();
     setup(&dir, &mut slot);
-    let sandbox = Sandbox::new(
-        Options {
-            rate_limit,
-            verify_after: Duration::from_millis(200),
-            ..Options::default()
-        },
-        faults,
-    );
-    let addr = sandbox
-        .start_api("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let platform = Platform::start(faults, rate_limit, Duration::from_millis(200)).await;
     boarding::set_platform(
         &mut slot,
         SetPlatformInput {
-            url: format!("http://{addr}"),
+            url: platform.url(),
             secret_key: None,
             rate_per_second: 25.0,
         },
@@ -89,39 +86,11 @@ async fn world(faults: Faults, rate_limit: u32) -> World {
     World {
         tmp,
         slot: Arc::new(Mutex::new(slot)),
-        sandbox,
-        addr,
+        platform,
     }
 }
 
 impl World {
-    /// The platform refuses connections.
-    async fn down(&self) {
-        let down = Faults {
-            down: Some(Down::Refused),
-            ..Faults::default()
-        };
-        self.sandbox.set_faults(down, self.addr).await.unwrap();
-    }
-
-    /// The platform is back, without faults.
-    async fn up(&self) {
-        self.sandbox
-            .set_faults(Faults::default(), self.addr)
-            .await
-            .unwrap();
-    }
-
-    /// A platform client for the sandbox, to see what reached it.
-    fn client(&self) -> api::platform::Client {
-        api::platform::Client::new(api::platform::ClientConfig {
-            base_url: format!("http://{}", self.addr),
-            secret_key: platform::SANDBOX_KEY.to_string().into(),
-            timeout: Duration::from_secs(5),
-        })
-        .unwrap()
-    }
-
     fn with<T>(&self, f: impl FnOnce(&mut SessionSlot) -> T) -> T {
         f(&mut self.slot.lock().unwrap())
     }
@@ -163,14 +132,14 @@ async fn the_platform_down_while_fifty_are_approved_then_up_boards_each_exactly_
     let running = tokio::spawn(Arc::clone(&worker).run());
     let ids = w.approve_many(50, 100);
     // Down long enough for every job to fail a few times and the breaker to open.
-    let started = Instant::now();
-    while !matches!(worker.health(), platform::resilience::Health::Down { .. }) {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "the breaker opens while the platform refuses connections"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually_async(
+        Duration::from_secs(10),
+        "the breaker opens while the platform refuses connections",
+        || async {
+            matches!(worker.health(), platform::resilience::Health::Down { .. }).then_some(())
+        },
+    )
+    .await;
     let overview = w.with(|s| boarding::overview(s, None, Some(worker.health())).unwrap());
     assert_eq!(overview.counts.done, 0);
     assert!(overview
@@ -187,18 +156,15 @@ async fn the_platform_down_while_fifty_are_approved_then_up_boards_each_exactly_
     assert_eq!((status.waiting, status.needs_fix), (50, 0));
 
     w.up().await;
-    let started = Instant::now();
-    loop {
-        let counts = w.with(|s| boarding::overview(s, None, None).unwrap().counts);
-        if counts.done == 50 {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "all 50 board once the platform is back: {counts:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually_async(
+        Duration::from_secs(60),
+        "all 50 board once the platform is back",
+        || async {
+            let counts = w.with(|s| boarding::overview(s, None, None).unwrap().counts);
+            (counts.done == 50).then_some(())
+        },
+    )
+    .await;
     running.abort();
     w.assert_boarded_once(&ids);
     assert_eq!(worker.health(), platform::resilience::Health::Up);

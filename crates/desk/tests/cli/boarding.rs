@@ -9,25 +9,12 @@ use std::time::Duration;
 use api::auth::{self, ChangePasswordInput, SetupInput, SignInInput};
 use api::boarding::{self, SetPlatformInput};
 use api::intake::demo;
-use api::{users, DataDir, KdfParams, Policy, SessionSlot};
+use api::{users, DataDir, SessionSlot};
 
 pub(crate) const PW: &str = "quiet river stones";
 
-pub(crate) fn policy() -> Policy {
-    Policy {
-        kdf: KdfParams::MINIMUM,
-        ..Policy::default()
-    }
-}
-
-pub(crate) fn code(secret: &str, steps_ahead: u64) -> String {
-    let secret = vault::totp::Secret::from_base32(secret).unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    secret.code_at(now + 30 * steps_ahead)
-}
+pub(crate) use testkit::policy;
+pub(crate) use testkit::totp::code_ahead as code;
 
 /// A new vault in `dir` whose founding admin `alice` (password `password`) is signed in and
 /// enrolled, with the admin's authenticator secret.

@@ -177,12 +177,7 @@ mod vault_verbs {
     const PW: &str = "correct horse battery";
 
     fn code(secret: &str, steps_ahead: u64) -> String {
-        let secret = vault::totp::Secret::from_base32(secret).unwrap();
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        secret.code_at(now + 30 * steps_ahead)
+        testkit::totp::code_ahead(secret, steps_ahead)
     }
 
     fn desk_cmd(dir: &Path, args: &[&str]) -> Command {
