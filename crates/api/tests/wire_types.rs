@@ -76,8 +76,40 @@ fn generated() -> String {
         roles(domain::Role::can_give_second_approval),
         underwriting::RuleSet::default().four_eyes_score,
     ));
+    // Masking stays in Rust: the window's fake backend (its tests' stand-in for Rust) looks
+    // masked values up here instead of copying the rule.
+    let mut one = domain::intake::ApplicationForm::default();
+    one.people.push(domain::intake::PersonForm::default());
+    let fields = one
+        .sensitive_mut()
+        .into_iter()
+        .map(|(path, _)| format!("'{}'", path.replace("people[0]", "people[*]")))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let masked = MASKING_SAMPLES
+        .iter()
+        .map(|v| format!("  '{v}': '{}',\n", domain::mask::mask_tail(v, 4)))
+        .collect::<String>();
+    out.push_str(&format!(
+        "\n/** The sensitive fields Rust masks (`people[*]`: every person). */\n\
+         export const SENSITIVE_FIELDS: readonly string[] = [{fields}];\n\
+         /** Sample values as Rust masks them, for the fake backend's fixtures. */\n\
+         export const MASKED_BY_RUST: Readonly<Record<string, string>> = {{\n{masked}}};\n"
+    ));
     out
 }
+
+/// Sensitive values the window's tests and the fake backend's fixtures use (EINs, SSNs, ITINs,
+/// bank accounts, IBANs, passports). Add one here when a test needs another.
+const MASKING_SAMPLES: &[&str] = &[
+    "12-3456789",
+    "536-22-1234",
+    "912-70-1234",
+    "000123456789",
+    "000987654321",
+    "GB82 WEST 1234 5698 7654 32",
+    "X1234567",
+];
 
 #[test]
 fn generated_ts_is_up_to_date_with_the_rust_types() {

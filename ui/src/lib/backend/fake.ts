@@ -1,6 +1,6 @@
 // An in-memory Backend for component tests: just enough state to walk the sign-in gate.
 import { BackendError } from './errors';
-import { DEFAULT_FOUR_EYES_SCORE, MIN_PASSWORD_CHARS } from './generated';
+import { DEFAULT_FOUR_EYES_SCORE, MASKED_BY_RUST, MIN_PASSWORD_CHARS, SENSITIVE_FIELDS } from './generated';
 import type {
   AppInfo,
   ApplicationForm,
@@ -13,11 +13,28 @@ import type {
   User,
 } from './types';
 
-/** The fake's stand-in for Rust's masking: all but the last four digits become dots. */
-export function fakeMask(value: string): string {
-  const digits = value.replace(/\D/g, '').length;
-  let seen = 0;
-  return value.replace(/\d/g, (d) => (++seen > digits - 4 ? d : '•'));
+/** A value as Rust masks it: looked up in the table Rust generated, never worked out here. A
+ * test that needs another value adds it to `MASKING_SAMPLES` in crates/api/tests/wire_types.rs. */
+export function maskedByRust(value: string): string {
+  if (!value) return value;
+  const masked = MASKED_BY_RUST[value];
+  if (masked === undefined) throw new Error(`fake backend: no masked sample for this value (add it to MASKING_SAMPLES)`);
+  return masked;
+}
+
+/** Masks `form` field by field as Rust does, on the fields Rust names sensitive. */
+function maskForm(form: ApplicationForm): ApplicationForm {
+  const m = structuredClone(form);
+  for (const path of SENSITIVE_FIELDS) {
+    const [section, field] = path.split('.') as [string, string];
+    if (section === 'people[*]') {
+      for (const p of m.people) (p as unknown as Record<string, string>)[field] = maskedByRust((p as unknown as Record<string, string>)[field]);
+    } else {
+      const part = (m as unknown as Record<string, Record<string, string>>)[section];
+      part[field] = maskedByRust(part[field]);
+    }
+  }
+  return m;
 }
 
 export interface FakeOptions {
@@ -62,13 +79,7 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
     rate_per_second: 25,
     is_sandbox: true,
   };
-  const masked = (f: ApplicationForm): ApplicationForm => {
-    const m = structuredClone(f);
-    m.business.ein = m.business.ein && fakeMask(m.business.ein);
-    m.bank.account_number = m.bank.account_number && fakeMask(m.bank.account_number);
-    for (const p of m.people) p.ssn = p.ssn && fakeMask(p.ssn);
-    return m;
-  };
+  const masked = maskForm;
   const viewOf = (id: string): ApplicationView => {
     const app = apps.get(id);
     if (!app) throw new BackendError('not_found', 'application not found');

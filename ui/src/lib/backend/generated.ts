@@ -120,3 +120,16 @@ export const MIN_PASSWORD_CHARS = 12;
 export const SECOND_APPROVERS: readonly Role[] = ['admin', 'lead'];
 export const DEFAULT_FOUR_EYES_SCORE = 60;
 export const CODES: readonly Code[] = ['invalid_input', 'unauthorized', 'forbidden', 'bad_credentials', 'account_locked', 'vault_not_created', 'vault_damaged', 'not_found', 'conflict', 'data_dir_unavailable', 'unavailable', 'sanctions_hits_open', 'sanctions_match', 'internal'];
+
+/** The sensitive fields Rust masks (`people[*]`: every person). */
+export const SENSITIVE_FIELDS: readonly string[] = ['business.ein', 'people[*].ssn', 'people[*].itin', 'people[*].passport_number', 'bank.account_number', 'bank.iban'];
+/** Sample values as Rust masks them, for the fake backend's fixtures. */
+export const MASKED_BY_RUST: Readonly<Record<string, string>> = {
+  '12-3456789': '••-•••6789',
+  '536-22-1234': '•••-••-1234',
+  '912-70-1234': '•••-••-1234',
+  '000123456789': '••••••••6789',
+  '000987654321': '••••••••4321',
+  'GB82 WEST 1234 5698 7654 32': '•••• •••• •••• •••• ••54 32',
+  'X1234567': '••••4567',
+};
