@@ -104,7 +104,7 @@ fn a_high_risk_approval_needs_a_second_different_admin() {
 
     let awaiting = |slot: &mut SessionSlot, hits: bool| {
         let q = QueueQuery {
-            filter: vault::review::QueueFilter {
+            filter: api::views::QueueFilter {
                 awaiting_second: !hits,
                 with_hits: hits,
                 ..Default::default()
@@ -417,7 +417,7 @@ fn the_queue_sorts_by_risk_filters_and_the_dashboard_counts() {
         [high.as_str(), low.as_str()]
     );
     let q = QueueQuery {
-        filter: vault::review::QueueFilter {
+        filter: api::views::QueueFilter {
             band: Some(domain::review::RiskBand::High),
             ..Default::default()
         },

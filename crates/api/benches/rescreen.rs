@@ -76,13 +76,13 @@ fn main() {
     // The review queue over every application, now that all are scored.
     let mut times = Vec::new();
     for i in 0..300 {
-        let filter = desk_api::vault_review::QueueFilter {
+        let filter = desk_api::views::QueueFilter {
             band: [None, Some(RiskBand::High), Some(RiskBand::Medium)][i % 3],
             with_hits: i % 5 == 0,
             sort: if i % 2 == 0 {
-                desk_api::vault_review::QueueSort::Risk
+                desk_api::views::QueueSort::Risk
             } else {
-                desk_api::vault_review::QueueSort::Age
+                desk_api::views::QueueSort::Age
             },
             ..Default::default()
         };

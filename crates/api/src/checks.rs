@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use underwriting::{assess, Assessment, Checks, RuleSet};
 use vault::audit::Outcome;
 use vault::review::NewAssessment;
-use vault::screening::{ListVersion, NewHit, ScreeningOutcome, StoredHit};
+use vault::screening::{ListVersion, NewHit, ScreeningOutcome};
 use vault::Vault;
 
 use crate::clock::{new_id, now_ms};
@@ -312,13 +312,18 @@ pub(crate) fn screen_if_possible(
 
 /// An application's hits, each with the list entry it names (what the reviewer compares the
 /// applicant with: the entry's names, dates and places of birth, programs, remarks).
-pub(crate) fn hits_with_entries(vault: &Vault, application_id: &str) -> Result<Vec<StoredHit>> {
-    let mut hits = vault.screening_hits(application_id)?;
-    for hit in &mut hits {
+pub(crate) fn hits_with_entries(
+    vault: &Vault,
+    application_id: &str,
+) -> Result<Vec<crate::views::StoredHit>> {
+    let mut hits = Vec::new();
+    for hit in vault.screening_hits(application_id)? {
+        let mut hit = crate::views::StoredHit::from(hit);
         hit.entry = vault
             .list_entry(&hit.list_uid)?
             .and_then(|body| serde_json::from_str::<serde_json::Value>(&body).ok())
             .map(entry_view);
+        hits.push(hit);
     }
     Ok(hits)
 }

@@ -41,6 +41,7 @@ pub mod screening;
 pub mod session;
 pub mod settings;
 pub mod users;
+pub mod views;
 
 pub use data_dir::{DataDir, DATA_DIR_ENV};
 pub use domain;
@@ -61,24 +62,4 @@ pub fn product_policy() -> Policy {
         policy.kdf = KdfParams::MINIMUM;
     }
     policy
-}
-
-/// Review storage types the shell passes through unchanged.
-pub mod vault_review {
-    pub use vault::review::{Dashboard, Note, QueueFilter, QueuePage, QueueRow, QueueSort};
-}
-
-/// Screening storage types the shell passes through unchanged.
-pub mod vault_screening {
-    pub use vault::screening::{ListVersion, ScreeningOutcome, StoredHit};
-}
-
-/// Storage types the shell passes through unchanged.
-pub mod vault_apps {
-    pub use vault::applications::{Cursor, Page, Summary};
-}
-
-/// The user record the Users page shows (no secrets in it).
-pub mod vault_user {
-    pub use vault::User;
 }

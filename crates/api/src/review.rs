@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use underwriting::{assess, RuleSet};
 use vault::audit::Outcome;
-use vault::review::{Dashboard, NewDecision, QueueFilter, QueuePage, QueueRow};
+use vault::review::NewDecision;
+
+use crate::views::{Dashboard, Note, QueueFilter, QueuePage, QueueRow};
 
 pub use crate::checks::rules;
 use crate::checks::{checks_of, reassess};
@@ -85,7 +87,7 @@ pub fn preview_rules(slot: &mut SessionSlot, json: &str) -> Result<RulesPreview>
     let mut in_queue = 0;
     let mut offset = 0;
     loop {
-        let page = vault.queue(&QueueFilter::default(), 500, offset)?;
+        let page = vault.queue(&vault::review::QueueFilter::default(), 500, offset)?;
         if page.items.is_empty() {
             break;
         }
@@ -192,16 +194,19 @@ pub fn queue(slot: &mut SessionSlot, query: QueueQuery) -> Result<QueuePage> {
         filter.assignee = Some(session.username().to_string());
     }
     let r = rules(session.vault());
-    filter.band_scores = filter.band.map(|band| match band {
+    let band_scores = filter.band.map(|band| match band {
         RiskBand::Low => (0, i64::from(r.medium_from)),
         RiskBand::Medium => (i64::from(r.medium_from), i64::from(r.high_from)),
         RiskBand::High => (i64::from(r.high_from), 101),
     });
-    Ok(session.vault().queue(
-        &filter,
-        query.limit.unwrap_or(50),
-        query.offset.unwrap_or(0),
-    )?)
+    Ok(session
+        .vault()
+        .queue(
+            &filter.to_store(band_scores),
+            query.limit.unwrap_or(50),
+            query.offset.unwrap_or(0),
+        )?
+        .into())
 }
 
 /// Takes an application for review: assigns it to the signed-in user and moves a submitted one
@@ -244,7 +249,7 @@ fn take(session: &Session, id: &str, take_over: bool) -> Result<QueueRow> {
         }
         w.audit("review.assign", Some(id), Outcome::Ok, None)
     })?;
-    Ok(vault.queue_row(id)?)
+    Ok(vault.queue_row(id)?.into())
 }
 
 /// "Next in queue": the riskiest, then oldest, submitted or in-review application that is
@@ -257,9 +262,9 @@ pub fn next_in_queue(slot: &mut SessionSlot) -> Result<Option<QueueRow>> {
         Some("none".to_string()),
     ] {
         let page = vault.queue(
-            &QueueFilter {
+            &vault::review::QueueFilter {
                 assignee,
-                ..QueueFilter::default()
+                ..vault::review::QueueFilter::default()
             },
             1,
             0,
@@ -576,7 +581,7 @@ pub struct ReviewView {
     pub assessment: Option<vault::review::StoredAssessment>,
     pub decisions: Vec<vault::review::Decision>,
     /// Internal notes, oldest first.
-    pub notes: Vec<vault::review::Note>,
+    pub notes: Vec<Note>,
     pub approve_reasons: &'static [&'static str],
     pub decline_reasons: &'static [&'static str],
     pub request_info_reasons: &'static [&'static str],
@@ -586,10 +591,10 @@ pub fn review_view(slot: &mut SessionSlot, id: &str) -> Result<ReviewView> {
     let session = slot.require(Access::SignedIn, "review.view")?;
     let vault = session.vault();
     Ok(ReviewView {
-        row: vault.queue_row(id)?,
+        row: vault.queue_row(id)?.into(),
         assessment: vault.assessment(id)?,
         decisions: vault.decisions(id)?,
-        notes: vault.notes(id)?,
+        notes: crate::views::notes(vault.notes(id)?),
         approve_reasons: APPROVE_REASONS,
         decline_reasons: DECLINE_REASONS,
         request_info_reasons: REQUEST_INFO_REASONS,
@@ -598,7 +603,7 @@ pub fn review_view(slot: &mut SessionSlot, id: &str) -> Result<ReviewView> {
 
 /// Use case: an underwriter's internal note on an application (admin, lead, underwriter).
 /// Sealed with the application's key; the audit entry names the application, never the text.
-pub fn add_note(slot: &mut SessionSlot, id: &str, text: &str) -> Result<Vec<vault::review::Note>> {
+pub fn add_note(slot: &mut SessionSlot, id: &str, text: &str) -> Result<Vec<Note>> {
     slot.require(Access::Write, "application.note")?;
     let text = domain::intake::clean_text("note", text, 2000)
         .map_err(|e| Error::invalid_input("note", &e.reason))?;
@@ -619,11 +624,11 @@ pub fn add_note(slot: &mut SessionSlot, id: &str, text: &str) -> Result<Vec<vaul
         )?;
         w.audit("application.note", Some(id), Outcome::Ok, Some(&note_id))
     })?;
-    Ok(session.vault().notes(id)?)
+    Ok(crate::views::notes(session.vault().notes(id)?))
 }
 
 pub fn dashboard(slot: &mut SessionSlot) -> Result<Dashboard> {
     let session = slot.require(Access::SignedIn, "review.dashboard")?;
     let since = now_ms(OffsetDateTime::now_utc() - time::Duration::days(30));
-    Ok(session.vault().dashboard(since)?)
+    Ok(session.vault().dashboard(since)?.into())
 }

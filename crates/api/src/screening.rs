@@ -10,7 +10,9 @@ use screening::Query;
 use serde::Serialize;
 use time::OffsetDateTime;
 use vault::audit::Outcome;
-use vault::screening::{ListVersion, NewList, ScreeningOutcome, StoredHit};
+use vault::screening::NewList;
+
+use crate::views::{ListVersion, ScreeningOutcome, StoredHit};
 use vault::Vault;
 
 pub use crate::checks::threshold;
@@ -62,7 +64,7 @@ pub fn import_lists(slot: &mut SessionSlot, dir: &Path) -> Result<Vec<ListVersio
         .map_err(|e| Error::invalid_input("lists", &e.to_string()))?;
     let now = now_ms(OffsetDateTime::now_utc());
     let mut stored = Vec::new();
-    let active: Vec<ListVersion> = session
+    let active: Vec<vault::screening::ListVersion> = session
         .vault()
         .list_versions()?
         .into_iter()
@@ -132,12 +134,15 @@ pub fn import_lists(slot: &mut SessionSlot, dir: &Path) -> Result<Vec<ListVersio
         .list_versions()?
         .into_iter()
         .filter(|v| stored.contains(&v.id))
+        .map(ListVersion::from)
         .collect())
 }
 
 pub fn list_versions(slot: &mut SessionSlot) -> Result<Vec<ListVersion>> {
     let session = slot.require(Access::SignedIn, "lists.view")?;
-    Ok(session.vault().list_versions()?)
+    Ok(crate::views::list_versions(
+        session.vault().list_versions()?,
+    ))
 }
 
 /// Use case: screen one name (the `desk screen` verb and the window's "screen a name" box).
@@ -191,7 +196,7 @@ pub fn screen_application(slot: &mut SessionSlot, id: &str) -> Result<ScreeningO
                 outcome.new_hits, outcome.open_hits, outcome.suppressed
             )),
         )?;
-        Ok(outcome)
+        Ok(outcome.into())
     })
 }
 

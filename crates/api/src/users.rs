@@ -1,9 +1,9 @@
 //! Use cases of the Users page (admins only).
 
+use crate::views::User;
 use domain::{Role, Username};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use vault::User;
 
 use crate::session::{Access, SessionSlot};
 use crate::{Error, Result};
@@ -25,7 +25,7 @@ debug_redacting!(IssuedPassword { user } secret { one_time_password });
 
 pub fn list_users(slot: &mut SessionSlot) -> Result<Vec<User>> {
     let session = slot.require(Access::Admin, "users.list")?;
-    Ok(session.vault().users()?)
+    Ok(crate::views::users(session.vault().users()?))
 }
 
 /// Finds a user by username (the CLI names users; the window uses ids).
@@ -38,6 +38,7 @@ pub fn find_user(slot: &mut SessionSlot, username: &str) -> Result<User> {
     session
         .vault()
         .user_by_name(name.as_str())?
+        .map(User::from)
         .ok_or_else(|| Error::new(crate::Code::NotFound, "no user has that username"))
 }
 
@@ -58,7 +59,7 @@ pub fn create_user(slot: &mut SessionSlot, input: NewUserInput) -> Result<Issued
             .create_user(&actor, &username, role, OffsetDateTime::now_utc())?;
     // The one-time password leaves Rust once, to be shown to the admin who created it.
     Ok(IssuedPassword {
-        user,
+        user: user.into(),
         one_time_password: otp.expose().to_string(),
     })
 }
@@ -90,7 +91,7 @@ pub fn set_user_disabled(
     let user = session.vault().user_by_id(user_id)?;
     // Shown once to the admin who re-enabled the user.
     Ok(otp.map(|otp| IssuedPassword {
-        user,
+        user: user.into(),
         one_time_password: otp.expose().to_string(),
     }))
 }
@@ -104,7 +105,7 @@ pub fn reset_password(slot: &mut SessionSlot, user_id: &str) -> Result<IssuedPas
     let user = session.vault().user_by_id(user_id)?;
     // Shown once to the admin who reset it.
     Ok(IssuedPassword {
-        user,
+        user: user.into(),
         one_time_password: otp.expose().to_string(),
     })
 }
@@ -115,7 +116,7 @@ pub fn reset_totp(slot: &mut SessionSlot, user_id: &str) -> Result<User> {
     session
         .vault()
         .reset_totp(&actor, user_id, OffsetDateTime::now_utc())?;
-    Ok(session.vault().user_by_id(user_id)?)
+    Ok(session.vault().user_by_id(user_id)?.into())
 }
 
 pub fn unlock_user(slot: &mut SessionSlot, user_id: &str) -> Result<User> {
@@ -124,5 +125,5 @@ pub fn unlock_user(slot: &mut SessionSlot, user_id: &str) -> Result<User> {
     session
         .vault()
         .unlock_user(&actor, user_id, OffsetDateTime::now_utc())?;
-    Ok(session.vault().user_by_id(user_id)?)
+    Ok(session.vault().user_by_id(user_id)?.into())
 }

@@ -52,7 +52,7 @@ fn generated() -> String {
         decl::<api::SessionInfo>(&cfg),
         decl::<api::AppInfo>(&cfg),
         decl::<vault::totp::Enrolment>(&cfg),
-        decl::<api::vault_user::User>(&cfg),
+        decl::<api::views::User>(&cfg),
         decl::<vault::audit::Outcome>(&cfg),
         decl::<vault::audit::Entry>(&cfg),
         decl::<vault::audit::Report>(&cfg),
@@ -63,6 +63,18 @@ fn generated() -> String {
         decl::<domain::review::Decision>(&cfg),
         decl::<domain::review::RiskBand>(&cfg),
         decl::<domain::retention::ErasureOutcome>(&cfg),
+        decl::<api::views::Summary>(&cfg),
+        decl::<api::views::Cursor>(&cfg),
+        decl::<api::views::Page>(&cfg),
+        decl::<api::views::QueueSort>(&cfg),
+        decl::<api::views::QueueFilter>(&cfg),
+        decl::<api::views::QueueRow>(&cfg),
+        decl::<api::views::QueuePage>(&cfg),
+        decl::<api::views::DayCount>(&cfg),
+        decl::<api::views::Dashboard>(&cfg),
+        decl::<api::views::Note>(&cfg),
+        decl::<api::views::ListVersion>(&cfg),
+        decl::<api::views::ScreeningOutcome>(&cfg),
     ] {
         out.push_str(&d);
     }

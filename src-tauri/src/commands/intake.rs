@@ -7,7 +7,7 @@ use tauri::State;
 
 use crate::state::AppState;
 
-type Page = api::vault_apps::Page;
+type Page = api::views::Page;
 
 /// Files cross IPC as base64 text (one JSON argument); decoding is transport, not a use case.
 fn decode(field: &str, b64: &str, max_bytes: usize) -> Result<Vec<u8>, api::Error> {

@@ -3,10 +3,10 @@ use tauri::State;
 
 use crate::state::AppState;
 
-type QueuePage = api::vault_review::QueuePage;
-type QueueRow = api::vault_review::QueueRow;
-type Dashboard = api::vault_review::Dashboard;
-type Note = api::vault_review::Note;
+type QueuePage = api::views::QueuePage;
+type QueueRow = api::views::QueueRow;
+type Dashboard = api::views::Dashboard;
+type Note = api::views::Note;
 
 #[tauri::command]
 pub async fn review_queue(

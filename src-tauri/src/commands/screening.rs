@@ -6,8 +6,8 @@ use tauri::State;
 use crate::state::AppState;
 use api::settings::PendingSetting;
 
-type ListVersion = api::vault_screening::ListVersion;
-type ScreeningOutcome = api::vault_screening::ScreeningOutcome;
+type ListVersion = api::views::ListVersion;
+type ScreeningOutcome = api::views::ScreeningOutcome;
 
 #[tauri::command]
 pub async fn import_lists(

@@ -3,7 +3,7 @@ use tauri::State;
 
 use crate::state::AppState;
 
-type User = api::vault_user::User;
+type User = api::views::User;
 
 #[tauri::command]
 pub async fn list_users(state: State<'_, AppState>) -> Result<Vec<User>, api::Error> {

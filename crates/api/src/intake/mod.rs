@@ -8,7 +8,9 @@ pub mod import;
 use domain::intake::{ApplicationForm, ApplicationStatus, Completeness, Ein};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use vault::applications::{Cursor, HistoryEntry, ListFilter, NewApplication, Page, Source};
+use vault::applications::{HistoryEntry, ListFilter, NewApplication, Source};
+
+use crate::views::{Cursor, Page};
 use vault::audit::Outcome;
 
 pub use documents::{
@@ -39,7 +41,7 @@ pub struct ApplicationView {
     pub history: Vec<HistoryEntry>,
     pub documents: Vec<DocumentMeta>,
     /// Sanctions screening hits, best first, with their dispositions.
-    pub hits: Vec<vault::screening::StoredHit>,
+    pub hits: Vec<crate::views::StoredHit>,
     /// Empty when the application is complete.
     pub missing: Vec<FieldIssue>,
     /// Whether the signed-in role may reveal masked values.
@@ -280,11 +282,11 @@ pub fn list_applications(slot: &mut SessionSlot, query: &ListQuery) -> Result<Pa
     slot.require(Access::SignedIn, "application.list")?;
     let filter = query.filter()?;
     let session = slot.require(Access::SignedIn, "application.list")?;
-    Ok(session.vault().list_applications(
-        &filter,
-        query.limit.unwrap_or(50),
-        query.after.as_ref(),
-    )?)
+    let after = query.after.clone().map(vault::applications::Cursor::from);
+    Ok(session
+        .vault()
+        .list_applications(&filter, query.limit.unwrap_or(50), after.as_ref())?
+        .into())
 }
 
 /// Checks a form without saving it: the wizard's inline errors as the user leaves a field.

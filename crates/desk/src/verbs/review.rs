@@ -26,13 +26,13 @@ pub(crate) fn review(
             limit,
         } => {
             let query = r::QueueQuery {
-                filter: api::vault_review::QueueFilter {
+                filter: api::views::QueueFilter {
                     band,
                     with_hits,
                     sort: if oldest {
-                        api::vault_review::QueueSort::Age
+                        api::views::QueueSort::Age
                     } else {
-                        api::vault_review::QueueSort::Risk
+                        api::views::QueueSort::Risk
                     },
                     ..Default::default()
                 },
@@ -192,7 +192,7 @@ pub(crate) fn review(
 }
 
 /// One line a hit (`open`, `true match by uma`…) and the list entry it names.
-fn print_hits(w: &mut dyn Write, hits: &[api::vault_screening::StoredHit]) -> std::io::Result<()> {
+fn print_hits(w: &mut dyn Write, hits: &[api::views::StoredHit]) -> std::io::Result<()> {
     if hits.is_empty() {
         return writeln!(w, "no sanctions hits");
     }

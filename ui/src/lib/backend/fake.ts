@@ -187,7 +187,7 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
         ? { ...existing.summary, legal_name: kept.business.legal_name, dba: kept.business.dba, version: existing.summary.version + 1, updated_at: clock }
         : {
             id: newId, status: 'draft', legal_name: kept.business.legal_name, dba: kept.business.dba, entity_type: kept.business.entity_type,
-            mcc: kept.business.mcc, people_count: kept.people.length, source: 'wizard', created_by: needSession().username,
+            mcc: kept.business.mcc, people_count: kept.people.length, source: 'wizard', created_by: needSession().username, edited_by: null,
             created_at: clock, updated_at: clock, submitted_at: null, version: 1, open_hits: 0, screened: false,
           };
       apps.set(newId, { summary, form: kept, documents: existing?.documents ?? [] });

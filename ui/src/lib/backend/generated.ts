@@ -92,8 +92,7 @@ secret: string, otpauth_url: string,
 qr_svg: string, };
 export type User = { id: string, username: string, role: Role, disabled: boolean, must_change_password: boolean, totp_enrolled: boolean, created_at: string, 
 /**
- * Who added this user (`None` for the vault's founding admin and users added before
- * schema 13).
+ * Who added this user (`None` for the vault's founding admin).
  */
 created_by: string | null, last_login_at: string | null, 
 /**
@@ -114,6 +113,76 @@ export type MerchantAction = "restrict" | "suspend" | "reinstate" | "terminate";
 export type DecisionKind = "approve" | "decline" | "request_info";
 export type RiskBand = "low" | "medium" | "high";
 export type Erasure = "erased" | "refused_retention" | "refused_hold" | "refused_active" | "refused_erased";
+export type Summary = { id: string, status: ApplicationStatus, legal_name: string, dba: string, entity_type: string, mcc: string, people_count: number, source: string, created_by: string, 
+/**
+ * Who last changed its form after it was created (`None`: nobody but its creator).
+ */
+edited_by: string | null, created_at: number, updated_at: number, submitted_at: number | null, version: number, 
+/**
+ * Screening hits without a disposition.
+ */
+open_hits: number, 
+/**
+ * Whether it was ever screened (against any list version).
+ */
+screened: boolean, };
+export type Cursor = { created_at: number, id: string, };
+export type Page = { items: Array<Summary>, 
+/**
+ * How many match: exact for the status filter alone; with other filters counted up to
+ * 10,000, and `total_exact` says whether it was reached.
+ */
+total: number, total_exact: boolean, next: Cursor | null, };
+export type QueueSort = "risk" | "age";
+export type QueueFilter = { 
+/**
+ * `submitted`, `in_review` or `info_requested`; none means submitted and in review.
+ */
+status: string | null, band: RiskBand | null, 
+/**
+ * A username, or `none` for unassigned.
+ */
+assignee: string | null, with_hits: boolean, 
+/**
+ * Only applications waiting for a second approver.
+ */
+awaiting_second: boolean, name_prefix: string | null, sort: QueueSort, };
+export type QueueRow = { id: string, status: string, legal_name: string, dba: string, mcc: string, risk_score: number | null, risk_band: RiskBand | null, assignee: string | null, open_hits: number, submitted_at: number | null, pending_approval_by: string | null, version: number, };
+export type QueuePage = { items: Array<QueueRow>, total: number, total_exact: boolean, offset: number, };
+export type DayCount = { 
+/**
+ * `YYYY-MM-DD`.
+ */
+day: string, approved: number, declined: number, };
+export type Dashboard = { by_status: Array<[string, number]>, decisions_by_day: Array<DayCount>, 
+/**
+ * Median hours from submission to approval or decline, over the last 30 days.
+ */
+median_hours_to_decision: number | null, open_hits: number, applications_with_open_hits: number, awaiting_second_approval: number, 
+/**
+ * Boarded merchants flagged for review (a new sanctions hit or a confirmed match).
+ */
+merchants_in_review: number, };
+export type Note = { id: string, author: string, at: number, text: string, };
+export type ListVersion = { id: string, source: string, imported_at: number, imported_by: string, entry_count: number, name_count: number, 
+/**
+ * The files it was read from: name, SHA-256, rows read and rows that named no entry
+ * (the screening crate's `ofac::FileInfo`, as stored).
+ */
+files: { name: string, sha256: string, rows: number, orphans: number }[], active: boolean, };
+export type ScreeningOutcome = { 
+/**
+ * Hits never seen before for this application.
+ */
+new_hits: number, 
+/**
+ * Hits without a disposition after this run.
+ */
+open_hits: number, 
+/**
+ * Matches already dispositioned as false positives (same entity, same list entry).
+ */
+suppressed: number, };
 
 /** Rules the window shows before asking Rust (Rust still decides). */
 export const MIN_PASSWORD_CHARS = 12;

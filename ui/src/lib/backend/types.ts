@@ -26,6 +26,18 @@ import type {
   VaultState,
   Entry as AuditEntry,
   Report as AuditReport,
+  Summary,
+  Cursor,
+  Page,
+  QueueFilter,
+  QueueSort,
+  QueueRow,
+  QueuePage,
+  DayCount,
+  Dashboard,
+  Note,
+  ListVersion,
+  ScreeningOutcome,
 } from './generated';
 
 // Generated from the Rust types (crates/api/tests/wire_types.rs); the rest below is still
@@ -55,8 +67,21 @@ export type {
   VaultState,
   AuditEntry,
   AuditReport,
+  Cursor,
+  QueueFilter,
+  QueueSort,
+  QueueRow,
+  QueuePage,
+  DayCount,
+  Dashboard,
+  Note,
+  ListVersion,
+  ScreeningOutcome,
 };
 export { SECOND_APPROVERS } from './generated';
+/** The application list's row and page (the api's `views::Summary`, `views::Page`). */
+export type ApplicationSummary = Summary;
+export type ApplicationPage = Page;
 
 
 export interface SetupOutput {
@@ -75,24 +100,6 @@ export interface AuditPage {
 }
 
 // ---- intake ---------------------------------------------------------------------------------
-
-export interface ApplicationSummary {
-  id: string;
-  status: ApplicationStatus;
-  legal_name: string;
-  dba: string;
-  entity_type: string;
-  mcc: string;
-  people_count: number;
-  source: string;
-  created_by: string;
-  created_at: number;
-  updated_at: number;
-  submitted_at: number | null;
-  version: number;
-  open_hits: number;
-  screened: boolean;
-}
 
 export interface HistoryEntry {
   at: number;
@@ -121,19 +128,6 @@ export interface ApplicationView {
   hits: StoredHit[];
   missing: FieldIssue[];
   can_reveal: boolean;
-}
-
-export interface Cursor {
-  created_at: number;
-  id: string;
-}
-
-export interface ApplicationPage {
-  items: ApplicationSummary[];
-  total: number;
-  /** False when a filtered count stopped at 10,000 ("10,000+"). */
-  total_exact: boolean;
-  next: Cursor | null;
 }
 
 export interface ListQuery {
@@ -183,17 +177,6 @@ export interface Progress {
 }
 
 // ---- screening ------------------------------------------------------------------------------
-
-export interface ListVersion {
-  id: string;
-  source: 'sdn' | 'consolidated';
-  imported_at: number;
-  imported_by: string;
-  entry_count: number;
-  name_count: number;
-  files: { name: string; sha256: string; rows: number; orphans: number }[];
-  active: boolean;
-}
 
 export interface Alignment {
   query_token: string;
@@ -271,12 +254,6 @@ export interface ListEntry {
   remarks: string;
 }
 
-export interface ScreeningOutcome {
-  new_hits: number;
-  open_hits: number;
-  suppressed: number;
-}
-
 /** The background re-screen: a run in progress, or the last one. */
 export interface RescreenStatus {
   running: boolean;
@@ -290,28 +267,6 @@ export interface RescreenStatus {
 }
 
 // ---- review -----------------------------------------------------------------------------------
-
-export interface QueueRow {
-  id: string;
-  status: string;
-  legal_name: string;
-  dba: string;
-  mcc: string;
-  risk_score: number | null;
-  risk_band: RiskBand | null;
-  assignee: string | null;
-  open_hits: number;
-  submitted_at: number | null;
-  pending_approval_by: string | null;
-  version: number;
-}
-
-export interface QueuePage {
-  items: QueueRow[];
-  total: number;
-  total_exact: boolean;
-  offset: number;
-}
 
 export interface QueueQuery {
   status?: string | null;
@@ -350,14 +305,6 @@ export interface Decision {
   at: number;
 }
 
-/** An internal note on an application. */
-export interface Note {
-  id: string;
-  author: string;
-  at: number;
-  text: string;
-}
-
 export interface ReviewView {
   row: QueueRow;
   assessment: StoredAssessment | null;
@@ -384,16 +331,6 @@ export interface DecideInput {
 export interface DecideOutcome {
   status: ApplicationStatus;
   awaiting_second_approval: boolean;
-}
-
-export interface Dashboard {
-  by_status: [string, number][];
-  decisions_by_day: { day: string; approved: number; declined: number }[];
-  median_hours_to_decision: number | null;
-  open_hits: number;
-  applications_with_open_hits: number;
-  awaiting_second_approval: number;
-  merchants_in_review: number;
 }
 
 /** Everything the UI asks of Rust. The Tauri implementation is in tauri.ts; tests pass fakes. */
