@@ -1,9 +1,9 @@
 //! Use cases of the Audit page (admins and auditors) and key rotation (admins).
 
+pub use crate::views::{AuditEntry as Entry, AuditReport as Report};
 use serde::Serialize;
 use time::OffsetDateTime;
 use vault::audit::Outcome;
-pub use vault::audit::{Entry, Report};
 
 use crate::session::{Access, SessionSlot};
 use crate::Result;
@@ -24,13 +24,13 @@ pub fn verify_audit(slot: &mut SessionSlot) -> Result<Report> {
         Outcome::Failed
     };
     session.audit("audit.verify", None, outcome, report.problem.as_deref())?;
-    Ok(report)
+    Ok(report.into())
 }
 
 pub fn list_audit(slot: &mut SessionSlot, before: Option<i64>, limit: u32) -> Result<AuditPage> {
     let session = slot.require(Access::Oversight, "audit.list")?;
     let limit = limit.clamp(1, 500);
-    let entries = session.vault().audit_entries(limit, before)?;
+    let entries = crate::views::audit_entries(session.vault().audit_entries(limit, before)?);
     let next_before = (entries.len() == limit as usize)
         .then(|| entries.last().map(|e| e.seq))
         .flatten();

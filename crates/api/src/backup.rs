@@ -5,9 +5,9 @@
 
 use std::path::Path;
 
+pub use crate::views::BackupSummary as Summary;
 use time::OffsetDateTime;
 use vault::audit::Outcome;
-pub use vault::backup::Summary;
 use vault::backup::Unlock;
 use vault::RecoveryKey;
 
@@ -24,7 +24,7 @@ pub fn backup(slot: &mut SessionSlot, out: &Path) -> Result<Summary> {
         return Err(Error::invalid_input("file", "must be a file path"));
     }
     let session = slot.require(Access::Admin, "vault.backup")?;
-    let summary = session.vault().backup(out, OffsetDateTime::now_utc())?;
+    let summary = Summary::from(session.vault().backup(out, OffsetDateTime::now_utc())?);
     session.audit(
         "vault.backup",
         None,
@@ -80,7 +80,7 @@ pub fn restore_into_data_dir(
 /// Use case (no session: the vault being restored is not open yet): restores `archive` into the
 /// empty folder `target`.
 pub fn restore(archive: &Path, target: &Path, with: RestoreWith) -> Result<Summary> {
-    let summary = match &with {
+    let summary: Summary = match &with {
         RestoreWith::Admin { username, password } => vault::backup::restore(
             archive,
             target,
@@ -93,7 +93,8 @@ pub fn restore(archive: &Path, target: &Path, with: RestoreWith) -> Result<Summa
             let key = RecoveryKey::parse(text)?;
             vault::backup::restore(archive, target, Unlock::Recovery(&key))?
         }
-    };
+    }
+    .into();
     tracing::info!(
         applications = summary.applications,
         users = summary.users,

@@ -38,7 +38,7 @@ pub struct EditInput {
 /// What an edit did.
 #[derive(Debug, Clone, Serialize)]
 pub struct EditOutcome {
-    pub change: MerchantChange,
+    pub change: crate::views::MerchantChange,
     /// Platform updates queued now (0 for a material change: they wait for review).
     pub platform_updates: usize,
 }
@@ -159,7 +159,7 @@ pub fn edit(slot: &mut SessionSlot, input: EditInput) -> Result<EditOutcome> {
         .find(|c| c.id == change_id)
         .ok_or_else(|| Error::internal("a recorded change went missing"))?;
     Ok(EditOutcome {
-        change,
+        change: change.into(),
         platform_updates,
     })
 }
@@ -167,7 +167,7 @@ pub fn edit(slot: &mut SessionSlot, input: EditInput) -> Result<EditOutcome> {
 /// A merchant's edits, and what the reviewer of a pending one needs.
 #[derive(Debug, Clone, Serialize)]
 pub struct ChangesView {
-    pub pending: Option<MerchantChange>,
+    pub pending: Option<crate::views::MerchantChange>,
     /// Why it cannot be accepted now (open or confirmed sanctions hits, blocklisted
     /// identifiers), if anything.
     pub blockers: Vec<String>,
@@ -177,7 +177,7 @@ pub struct ChangesView {
     pub risk_band: Option<domain::review::RiskBand>,
     /// Whether the signed-in user may accept or reject it (a writer, not its author).
     pub can_decide: bool,
-    pub history: Vec<MerchantChange>,
+    pub history: Vec<crate::views::MerchantChange>,
 }
 
 fn blockers(session: &Session, id: &str) -> Result<(Vec<String>, u32)> {
@@ -214,8 +214,12 @@ pub fn changes(slot: &mut SessionSlot, id: &str) -> Result<ChangesView> {
         Access::Write.allows(session.role()) && c.requested_by != session.username()
     });
     Ok(ChangesView {
-        history: vault.merchant_changes(id)?,
-        pending,
+        history: vault
+            .merchant_changes(id)?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+        pending: pending.map(Into::into),
         blockers,
         duplicates,
         risk_score: merchant.risk_score,

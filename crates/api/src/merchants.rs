@@ -465,7 +465,7 @@ pub fn export(slot: &mut SessionSlot, format: &str) -> Result<crate::audit_log::
 #[derive(Debug, Clone, Serialize)]
 pub struct MerchantView {
     #[serde(flatten)]
-    pub merchant: Merchant,
+    pub merchant: crate::views::Merchant,
     /// Each open requirement: the platform's name, our field, and why (for errors).
     pub open: Vec<OpenRequirement>,
 }
@@ -512,7 +512,10 @@ pub(crate) fn merchant_view(m: Merchant) -> MerchantView {
     for n in &r.pending_verification {
         push(n, "pending_verification", None);
     }
-    MerchantView { merchant: m, open }
+    MerchantView {
+        merchant: m.into(),
+        open,
+    }
 }
 
 /// Use case: boarded merchants, open requirements first (any signed-in role; a refresh is not
@@ -531,7 +534,7 @@ pub fn merchants(slot: &mut SessionSlot) -> Result<Vec<MerchantView>> {
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct MerchantQuery {
     #[serde(default)]
-    pub filter: vault::boarding::MerchantFilter,
+    pub filter: crate::views::MerchantFilter,
     #[serde(default)]
     pub offset: u32,
     #[serde(default)]
@@ -550,10 +553,11 @@ pub struct MerchantPage {
 /// searchable page of boarded merchants, flagged ones first.
 pub fn merchants_page(slot: &mut SessionSlot, query: MerchantQuery) -> Result<MerchantPage> {
     let session = slot.require_quietly(Access::SignedIn, "merchants.view")?;
-    let (items, total) =
-        session
-            .vault()
-            .merchants_page(&query.filter, query.offset, query.limit.unwrap_or(50))?;
+    let (items, total) = session.vault().merchants_page(
+        &(&query.filter).into(),
+        query.offset,
+        query.limit.unwrap_or(50),
+    )?;
     Ok(MerchantPage {
         items: items.into_iter().map(merchant_view).collect(),
         total,

@@ -578,8 +578,8 @@ fn check_second_approver(
 #[derive(Debug, Clone, Serialize)]
 pub struct ReviewView {
     pub row: QueueRow,
-    pub assessment: Option<vault::review::StoredAssessment>,
-    pub decisions: Vec<vault::review::Decision>,
+    pub assessment: Option<crate::views::Assessment>,
+    pub decisions: Vec<crate::views::DecisionRecord>,
     /// Internal notes, oldest first.
     pub notes: Vec<Note>,
     pub approve_reasons: &'static [&'static str],
@@ -592,8 +592,8 @@ pub fn review_view(slot: &mut SessionSlot, id: &str) -> Result<ReviewView> {
     let vault = session.vault();
     Ok(ReviewView {
         row: vault.queue_row(id)?.into(),
-        assessment: vault.assessment(id)?,
-        decisions: vault.decisions(id)?,
+        assessment: vault.assessment(id)?.map(Into::into),
+        decisions: crate::views::decisions(vault.decisions(id)?),
         notes: crate::views::notes(vault.notes(id)?),
         approve_reasons: APPROVE_REASONS,
         decline_reasons: DECLINE_REASONS,

@@ -4,6 +4,8 @@
 //! window's `generated.ts` (`crates/api/tests/wire_types.rs`).
 
 use domain::intake::ApplicationStatus;
+use domain::merchant::{MerchantStatus, ReviewFlag};
+use domain::outbox::{JobKind, JobState, JobStep};
 use domain::review::RiskBand;
 use domain::Role;
 use serde::{Deserialize, Serialize};
@@ -107,6 +109,39 @@ impl From<vault::applications::Page> for Page {
             next: p.next.map(Cursor::from),
         }
     }
+}
+
+view! {
+    /// One status change of an application.
+    pub struct HistoryEntry from vault::applications::HistoryEntry {
+        pub at: i64,
+        pub actor: String,
+        pub from: Option<String>,
+        pub to: String,
+        pub note: Option<String>,
+    }
+}
+
+view! {
+    /// A document's metadata (the file name opened; the content is fetched on its own).
+    pub struct DocumentMeta from vault::applications::DocumentMeta {
+        pub id: String,
+        pub application_id: String,
+        pub kind: String,
+        pub media_type: String,
+        pub size: i64,
+        pub file_name: String,
+        pub uploaded_by: String,
+        pub uploaded_at: i64,
+    }
+}
+
+pub(crate) fn history(rows: Vec<vault::applications::HistoryEntry>) -> Vec<HistoryEntry> {
+    all(rows)
+}
+
+pub(crate) fn documents(rows: Vec<vault::applications::DocumentMeta>) -> Vec<DocumentMeta> {
+    all(rows)
 }
 
 // ---- the review queue and the dashboard ----------------------------------------------------
@@ -242,6 +277,38 @@ view! {
     }
 }
 
+view! {
+    /// The last risk assessment of an application, with its factors.
+    pub struct Assessment from vault::review::StoredAssessment {
+        pub assessed_at: i64,
+        pub score: i64,
+        pub band: RiskBand,
+        pub recommendation: String,
+        pub four_eyes: bool,
+        /// Each factor: code, points, reason.
+        #[ts(type = "{ code: string, points: number, detail: string }[]")]
+        pub factors: serde_json::Value,
+    }
+}
+
+view! {
+    /// A recorded decision with its reason codes.
+    pub struct DecisionRecord from vault::review::Decision {
+        pub id: String,
+        pub kind: String,
+        /// The reason codes and, for a request for information, the fields it names.
+        #[ts(type = "{ codes: string[], fields: string[] }")]
+        pub reasons: serde_json::Value,
+        pub note: String,
+        pub actor: String,
+        pub at: i64,
+    }
+}
+
+pub(crate) fn decisions(rows: Vec<vault::review::Decision>) -> Vec<DecisionRecord> {
+    all(rows)
+}
+
 /// Notes, oldest first.
 pub(crate) fn notes(rows: Vec<vault::review::Note>) -> Vec<Note> {
     all(rows)
@@ -304,6 +371,160 @@ view! {
         #[serde(skip_serializing_if = "Option::is_none")]
         #[ts(type = "unknown")]
         pub entry: Option<serde_json::Value>,
+    }
+}
+
+// ---- boarded merchants and the outbox ----------------------------------------------------------
+
+/// Filters of the Merchants page.
+#[derive(Debug, Clone, Default, Deserialize, ts_rs::TS)]
+#[serde(default)]
+pub struct MerchantFilter {
+    pub status: Option<MerchantStatus>,
+    pub name_prefix: Option<String>,
+    pub in_review: bool,
+}
+
+impl From<&MerchantFilter> for vault::merchants::MerchantFilter {
+    fn from(f: &MerchantFilter) -> Self {
+        vault::merchants::MerchantFilter {
+            status: f.status,
+            name_prefix: f.name_prefix.clone(),
+            in_review: f.in_review,
+        }
+    }
+}
+
+view! {
+    /// A boarded merchant as the platform last described it, with our status and limits.
+    pub struct Merchant from vault::merchants::Merchant {
+        pub application_id: String,
+        pub legal_name: String,
+        pub account_id: String,
+        pub status: MerchantStatus,
+        pub charges_enabled: bool,
+        pub payouts_enabled: bool,
+        /// The platform's `requirements` object (names and codes only).
+        #[ts(type = "unknown")]
+        pub requirements: serde_json::Value,
+        #[ts(type = "Record<string, string>")]
+        pub capabilities: serde_json::Value,
+        /// Platform person ids and the index of our person each stands for.
+        pub persons: Vec<(String, usize)>,
+        pub open_requirements: i64,
+        pub boarded_at: i64,
+        pub synced_at: Option<i64>,
+        /// Why the merchant is flagged for review, and since when.
+        pub review_reason: Option<ReviewFlag>,
+        pub review_since: Option<i64>,
+        /// The reason code of the last status change, when and by whom.
+        pub status_reason: Option<String>,
+        pub status_changed_at: Option<i64>,
+        pub status_changed_by: Option<String>,
+        /// Our processing limits, in cents.
+        pub monthly_cap_cents: Option<i64>,
+        pub max_ticket_cents: Option<i64>,
+        /// The application's last risk assessment.
+        pub risk_score: Option<i64>,
+        pub risk_band: Option<RiskBand>,
+    }
+}
+
+view! {
+    /// One outbox job (its last error is opened by the api beside it).
+    pub struct Job from vault::boarding::Job {
+        pub id: String,
+        pub application_id: String,
+        pub legal_name: String,
+        pub kind: JobKind,
+        pub state: JobState,
+        /// `account`, `person:N`, `provided`, `send`, `new_person:N`, `update_person:ID`…
+        pub step: JobStep,
+        pub account_id: Option<String>,
+        pub persons: Vec<(String, usize)>,
+        pub attempts: i64,
+        pub total_attempts: i64,
+        pub next_attempt_at: i64,
+        pub lease_until: i64,
+        pub error_kind: Option<String>,
+        pub error_field: Option<String>,
+        pub error_param: Option<String>,
+        pub created_by: String,
+        pub created_at: i64,
+        pub updated_at: i64,
+        pub finished_at: Option<i64>,
+    }
+}
+
+view! {
+    /// Jobs per state, for the status bar and the page header.
+    pub struct JobCounts from vault::boarding::JobCounts {
+        pub queued: i64,
+        pub retrying: i64,
+        pub needs_fix: i64,
+        pub done: i64,
+        pub cancelled: i64,
+    }
+}
+
+view! {
+    /// One recorded edit of a merchant's details: the changed field paths, never their values.
+    pub struct MerchantChange from vault::merchant_changes::MerchantChange {
+        pub id: String,
+        pub application_id: String,
+        /// The changed field paths (`bank.account_number`, `people[1]`).
+        pub fields: Vec<String>,
+        pub material: bool,
+        /// `applied`, `pending`, `accepted` or `rejected`.
+        pub state: String,
+        pub requested_by: String,
+        pub requested_at: i64,
+        pub decided_by: Option<String>,
+        pub decided_at: Option<i64>,
+    }
+}
+
+// ---- the audit log and backups --------------------------------------------------------------
+
+view! {
+    /// One entry of the hash-chained audit log.
+    pub struct AuditEntry from vault::audit::Entry {
+        pub seq: i64,
+        pub at: String,
+        pub actor: String,
+        pub action: String,
+        pub target: Option<String>,
+        pub outcome: String,
+        pub detail: Option<String>,
+    }
+}
+
+pub(crate) fn audit_entries(rows: Vec<vault::audit::Entry>) -> Vec<AuditEntry> {
+    all(rows)
+}
+
+view! {
+    /// What verifying the audit chain found.
+    pub struct AuditReport from vault::audit::Report {
+        pub intact: bool,
+        pub entries: i64,
+        /// The first entry where the chain breaks, when it does.
+        pub broken_at: Option<i64>,
+        pub problem: Option<String>,
+    }
+}
+
+view! {
+    /// What a backup archive holds (checked again after a restore).
+    pub struct BackupSummary from vault::backup::Summary {
+        pub vault_id: String,
+        pub created_at: String,
+        pub schema_version: i64,
+        pub applications: i64,
+        pub users: i64,
+        pub audit_entries: i64,
+        /// Size of the archive file.
+        pub bytes: u64,
     }
 }
 

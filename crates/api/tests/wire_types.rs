@@ -54,8 +54,8 @@ fn generated() -> String {
         decl::<vault::totp::Enrolment>(&cfg),
         decl::<api::views::User>(&cfg),
         decl::<vault::audit::Outcome>(&cfg),
-        decl::<vault::audit::Entry>(&cfg),
-        decl::<vault::audit::Report>(&cfg),
+        decl::<api::views::AuditEntry>(&cfg),
+        decl::<api::views::AuditReport>(&cfg),
         decl::<vault::boarding::JobState>(&cfg),
         decl::<domain::outbox::JobKind>(&cfg),
         decl::<domain::merchant::MerchantStatus>(&cfg),
@@ -75,6 +75,12 @@ fn generated() -> String {
         decl::<api::views::Note>(&cfg),
         decl::<api::views::ListVersion>(&cfg),
         decl::<api::views::ScreeningOutcome>(&cfg),
+        decl::<api::views::HistoryEntry>(&cfg),
+        decl::<api::views::DocumentMeta>(&cfg),
+        decl::<api::views::JobCounts>(&cfg),
+        decl::<api::views::MerchantChange>(&cfg),
+        decl::<api::views::BackupSummary>(&cfg),
+        decl::<api::views::MerchantFilter>(&cfg),
     ] {
         out.push_str(&d);
     }

@@ -8,7 +8,7 @@ use platform::resilience::Health;
 use serde::Serialize;
 use time::OffsetDateTime;
 use vault::audit::Outcome;
-use vault::boarding::{Job, JobCounts, JobKind, JobState};
+use vault::boarding::{Job, JobKind, JobState};
 use vault::Vault;
 
 use super::platform::platform_config;
@@ -20,7 +20,7 @@ use crate::{Code, Error, Result};
 #[derive(Debug, Clone, Serialize)]
 pub struct JobView {
     #[serde(flatten)]
-    pub job: Job,
+    pub job: crate::views::Job,
     /// The platform's (or our pre-check's) message; it may quote what was sent.
     pub error_message: Option<String>,
 }
@@ -28,7 +28,7 @@ pub struct JobView {
 /// The Boarding page.
 #[derive(Debug, Clone, Serialize)]
 pub struct BoardingOverview {
-    pub counts: JobCounts,
+    pub counts: crate::views::JobCounts,
     pub jobs: Vec<JobView>,
     pub health: Option<Health>,
     pub platform_url: String,
@@ -67,7 +67,7 @@ pub fn overview(
         .map(|job| open_job(vault, job))
         .collect::<Result<Vec<_>>>()?;
     Ok(BoardingOverview {
-        counts: vault.job_counts()?,
+        counts: vault.job_counts()?.into(),
         jobs,
         health,
         platform_url: platform_config(vault, Duration::from_secs(1))?.0.base_url,
@@ -84,7 +84,10 @@ fn open_job(vault: &Vault, job: Job) -> Result<JobView> {
         },
         None => None,
     };
-    Ok(JobView { job, error_message })
+    Ok(JobView {
+        job: job.into(),
+        error_message,
+    })
 }
 
 /// Use case: a job by id or by its application id.

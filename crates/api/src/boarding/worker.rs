@@ -15,7 +15,7 @@ use platform::{requests, AccountState, Client, Request};
 use serde::Serialize;
 use time::OffsetDateTime;
 use vault::audit::Outcome;
-use vault::boarding::{Job, JobCounts, JobKind, JobStep};
+use vault::boarding::{Job, JobKind, JobStep};
 use vault::Vault;
 
 use super::platform::platform_config;
@@ -71,7 +71,7 @@ enum Tick {
 /// What a drain achieved.
 #[derive(Debug, Clone, Serialize)]
 pub struct DrainReport {
-    pub counts: JobCounts,
+    pub counts: crate::views::JobCounts,
     pub requests: u64,
     pub elapsed_ms: u64,
     /// False when the deadline came first (jobs still waiting to retry).
@@ -210,7 +210,7 @@ impl Worker {
         };
         Ok(DrainReport {
             finished: counts.queued + counts.retrying == 0,
-            counts,
+            counts: counts.into(),
             requests: self.requests_sent() - sent_before,
             elapsed_ms: started.elapsed().as_millis() as u64,
         })

@@ -3,7 +3,9 @@
 
 use domain::intake::clean_text;
 use time::OffsetDateTime;
-use vault::applications::{DocumentMeta, NewDocument};
+use vault::applications::NewDocument;
+
+use crate::views::DocumentMeta;
 use vault::audit::Outcome;
 use zeroize::Zeroizing;
 
@@ -107,7 +109,7 @@ pub fn add_document(
         w.audit("document.add", Some(application_id), Outcome::Ok, Some(&id))?;
         Ok(v)
     })?;
-    Ok(meta)
+    Ok(meta.into())
 }
 
 /// A document's content, for preview; every opening is audited.
@@ -123,7 +125,7 @@ pub fn document_content(
         Outcome::Ok,
         Some(id),
     )?;
-    Ok((meta, content))
+    Ok((meta.into(), content))
 }
 
 pub fn delete_document(slot: &mut SessionSlot, id: &str) -> Result<()> {

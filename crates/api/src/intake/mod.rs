@@ -8,15 +8,15 @@ pub mod import;
 use domain::intake::{ApplicationForm, ApplicationStatus, Completeness, Ein};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use vault::applications::{HistoryEntry, ListFilter, NewApplication, Source};
+use vault::applications::{ListFilter, NewApplication, Source};
 
 use crate::views::{Cursor, Page};
 use vault::audit::Outcome;
 
+pub use crate::views::{DocumentMeta, Summary};
 pub use documents::{
     add_document, delete_document, document_content, DocumentKind, MAX_DOCUMENT_BYTES,
 };
-pub use vault::applications::{DocumentMeta, Summary};
 
 use crate::clock::{new_id, now_ms};
 use crate::session::{Access, Session, SessionSlot};
@@ -38,8 +38,8 @@ pub struct ApplicationView {
     pub summary: Summary,
     /// Masked (`•••-••-1234`); put back unchanged when saving to keep the stored value.
     pub form: ApplicationForm,
-    pub history: Vec<HistoryEntry>,
-    pub documents: Vec<DocumentMeta>,
+    pub history: Vec<crate::views::HistoryEntry>,
+    pub documents: Vec<crate::views::DocumentMeta>,
     /// Sanctions screening hits, best first, with their dispositions.
     pub hits: Vec<crate::views::StoredHit>,
     /// Empty when the application is complete.
@@ -69,12 +69,12 @@ fn view(session: &Session, id: &str) -> Result<ApplicationView> {
     };
     Ok(ApplicationView {
         form: stored.form.masked(),
-        history: vault.application_history(id)?,
-        documents: vault.documents(id)?,
+        history: crate::views::history(vault.application_history(id)?),
+        documents: crate::views::documents(vault.documents(id)?),
         hits: crate::checks::hits_with_entries(vault, id)?,
         missing,
         can_reveal: Access::Write.allows(session.role()),
-        summary: stored.summary,
+        summary: stored.summary.into(),
     })
 }
 

@@ -100,8 +100,8 @@ created_by: string | null, last_login_at: string | null,
  */
 locked_until: string | null, };
 export type Outcome = "ok" | "denied" | "failed";
-export type Entry = { seq: number, at: string, actor: string, action: string, target: string | null, outcome: string, detail: string | null, };
-export type Report = { intact: boolean, entries: number, 
+export type AuditEntry = { seq: number, at: string, actor: string, action: string, target: string | null, outcome: string, detail: string | null, };
+export type AuditReport = { intact: boolean, entries: number, 
 /**
  * The first entry where the chain breaks, when it does.
  */
@@ -183,6 +183,24 @@ open_hits: number,
  * Matches already dispositioned as false positives (same entity, same list entry).
  */
 suppressed: number, };
+export type HistoryEntry = { at: number, actor: string, from: string | null, to: string, note: string | null, };
+export type DocumentMeta = { id: string, application_id: string, kind: string, media_type: string, size: number, file_name: string, uploaded_by: string, uploaded_at: number, };
+export type JobCounts = { queued: number, retrying: number, needs_fix: number, done: number, cancelled: number, };
+export type MerchantChange = { id: string, application_id: string, 
+/**
+ * The changed field paths (`bank.account_number`, `people[1]`).
+ */
+fields: Array<string>, material: boolean, 
+/**
+ * `applied`, `pending`, `accepted` or `rejected`.
+ */
+state: string, requested_by: string, requested_at: number, decided_by: string | null, decided_at: number | null, };
+export type BackupSummary = { vault_id: string, created_at: string, schema_version: number, applications: number, users: number, audit_entries: number, 
+/**
+ * Size of the archive file.
+ */
+bytes: number, };
+export type MerchantFilter = { status: MerchantStatus | null, name_prefix: string | null, in_review: boolean, };
 
 /** Rules the window shows before asking Rust (Rust still decides). */
 export const MIN_PASSWORD_CHARS = 12;

@@ -24,8 +24,8 @@ import type {
   TermsForm,
   User,
   VaultState,
-  Entry as AuditEntry,
-  Report as AuditReport,
+  AuditEntry,
+  AuditReport,
   Summary,
   Cursor,
   Page,
@@ -38,6 +38,12 @@ import type {
   Note,
   ListVersion,
   ScreeningOutcome,
+  HistoryEntry,
+  DocumentMeta,
+  JobCounts,
+  MerchantChange,
+  BackupSummary,
+  MerchantFilter,
 } from './generated';
 
 // Generated from the Rust types (crates/api/tests/wire_types.rs); the rest below is still
@@ -77,6 +83,12 @@ export type {
   Note,
   ListVersion,
   ScreeningOutcome,
+  HistoryEntry,
+  DocumentMeta,
+  JobCounts,
+  MerchantChange,
+  BackupSummary,
+  MerchantFilter,
 };
 export { SECOND_APPROVERS } from './generated';
 /** The application list's row and page (the api's `views::Summary`, `views::Page`). */
@@ -100,25 +112,6 @@ export interface AuditPage {
 }
 
 // ---- intake ---------------------------------------------------------------------------------
-
-export interface HistoryEntry {
-  at: number;
-  actor: string;
-  from: string | null;
-  to: string;
-  note: string | null;
-}
-
-export interface DocumentMeta {
-  id: string;
-  application_id: string;
-  kind: string;
-  media_type: string;
-  size: number;
-  file_name: string;
-  uploaded_by: string;
-  uploaded_at: number;
-}
 
 export interface ApplicationView {
   summary: ApplicationSummary;
@@ -369,14 +362,6 @@ export interface BoardingJob {
   error_message: string | null;
 }
 
-export interface JobCounts {
-  queued: number;
-  retrying: number;
-  needs_fix: number;
-  done: number;
-  cancelled: number;
-}
-
 export interface BoardingOverview {
   counts: JobCounts;
   jobs: BoardingJob[];
@@ -431,7 +416,7 @@ export interface Merchant {
 }
 
 export interface MerchantQuery {
-  filter: { status: string | null; name_prefix: string | null; in_review: boolean };
+  filter: MerchantFilter;
   offset: number;
   limit: number;
 }
@@ -448,19 +433,6 @@ export interface MerchantActionInput {
   reason: string;
   note: string;
   blocklist: boolean;
-}
-
-/** One edit of a merchant's details: the changed fields' paths, never their values. */
-export interface MerchantChange {
-  id: string;
-  application_id: string;
-  fields: string[];
-  material: boolean;
-  state: 'applied' | 'pending' | 'accepted' | 'rejected';
-  requested_by: string;
-  requested_at: number;
-  decided_by: string | null;
-  decided_at: number | null;
 }
 
 export interface MerchantEditInput {
@@ -489,17 +461,6 @@ export interface MerchantActionOutcome {
   merchant: Merchant;
   job_id: string;
   blocklisted: number;
-}
-
-/** What a restored backup held. */
-export interface BackupSummary {
-  vault_id: string;
-  created_at: string;
-  schema_version: number;
-  applications: number;
-  users: number;
-  audit_entries: number;
-  bytes: number;
 }
 
 /** An export Rust wrote into the data folder's exports/ folder. */
