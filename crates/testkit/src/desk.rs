@@ -14,11 +14,16 @@ pub const USER_PASSWORD: &str = "quiet river stones";
 /// Sets up a vault in `dir` with `username` as its admin (password [`PASSWORD`]), enrolls the
 /// authenticator and leaves the session ready; returns the admin's TOTP secret.
 pub fn setup_as(dir: &DataDir, slot: &mut SessionSlot, username: &str) -> String {
+    setup_with(dir, slot, username, PASSWORD)
+}
+
+/// [`setup_as`] with `password`.
+pub fn setup_with(dir: &DataDir, slot: &mut SessionSlot, username: &str, password: &str) -> String {
     let out = auth::setup_vault(
         dir,
         SetupInput {
             username: username.into(),
-            password: PASSWORD.into(),
+            password: password.into(),
         },
         slot,
         policy(),
@@ -62,6 +67,17 @@ pub fn signed_in_new_user(
     name: &str,
     role: &str,
 ) -> SessionSlot {
+    enrolled_user(dir, admin, name, role).0
+}
+
+/// [`signed_in_new_user`] with the user's TOTP secret (its current step is spent), for a test
+/// that signs the user in again (the CLI).
+pub fn enrolled_user(
+    dir: &DataDir,
+    admin: &mut SessionSlot,
+    name: &str,
+    role: &str,
+) -> (SessionSlot, String) {
     let issued = users::create_user(
         admin,
         users::NewUserInput {
@@ -90,8 +106,9 @@ pub fn signed_in_new_user(
         },
     )
     .unwrap();
-    auth::confirm_totp(&mut slot, &code_now(&info.enrolment.unwrap().secret)).unwrap();
-    slot
+    let secret = info.enrolment.unwrap().secret;
+    auth::confirm_totp(&mut slot, &code_now(&secret)).unwrap();
+    (slot, secret)
 }
 
 /// [`signed_in_new_user`], with the account made to look two days old, so it may give second

@@ -6,33 +6,20 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use api::auth::{self, ChangePasswordInput, SetupInput, SignInInput};
 use api::boarding::{self, SetPlatformInput};
 use api::intake::demo;
-use api::{users, DataDir, SessionSlot};
+use api::{DataDir, SessionSlot};
 
-pub(crate) const PW: &str = "quiet river stones";
+pub(crate) const PW: &str = testkit::desk::USER_PASSWORD;
 
-pub(crate) use testkit::policy;
 pub(crate) use testkit::totp::code_ahead as code;
 
 /// A new vault in `dir` whose founding admin `alice` (password `password`) is signed in and
 /// enrolled, with the admin's authenticator secret.
 pub(crate) fn admin_signed_in(dir: &DataDir, password: &str) -> (SessionSlot, String) {
     let mut admin = SessionSlot::new();
-    let setup = auth::setup_vault(
-        dir,
-        SetupInput {
-            username: "alice".into(),
-            password: password.into(),
-        },
-        &mut admin,
-        policy(),
-    )
-    .unwrap();
-    let admin_secret = setup.session.enrolment.unwrap().secret;
-    auth::confirm_totp(&mut admin, &code(&admin_secret, 0)).unwrap();
-    (admin, admin_secret)
+    let secret = testkit::desk::setup_with(dir, &mut admin, "alice", password);
+    (admin, secret)
 }
 
 /// An enrolled user's authenticator secret (the admin creates, the user finishes sign-in).
@@ -48,36 +35,7 @@ pub(crate) fn user_signed_in(
     admin: &mut SessionSlot,
     name: &str,
 ) -> (String, SessionSlot) {
-    let issued = users::create_user(
-        admin,
-        users::NewUserInput {
-            username: name.into(),
-            role: "underwriter".into(),
-        },
-    )
-    .unwrap();
-    let mut slot = SessionSlot::new();
-    auth::sign_in(
-        dir,
-        SignInInput {
-            username: name.into(),
-            password: issued.one_time_password,
-            code: None,
-        },
-        &mut slot,
-        policy(),
-    )
-    .unwrap();
-    let info = auth::change_password(
-        &mut slot,
-        ChangePasswordInput {
-            current: None,
-            new_password: PW.into(),
-        },
-    )
-    .unwrap();
-    let secret = info.enrolment.unwrap().secret;
-    auth::confirm_totp(&mut slot, &code(&secret, 0)).unwrap();
+    let (slot, secret) = testkit::desk::enrolled_user(dir, admin, name, "underwriter");
     (secret, slot)
 }
 
