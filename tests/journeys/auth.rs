@@ -233,3 +233,44 @@ fn bad_credentials_and_lockout_reach_the_api_as_codes() {
         locked.message()
     );
 }
+
+/// Everything the desk writes in its data folder is private to its user: the vault file and
+/// its WAL, the keyring and its lock, whatever the umask (issue 16, in part).
+#[cfg(unix)]
+#[test]
+fn every_file_in_the_data_folder_is_private_to_its_user() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = DataDir::open(tmp.path()).unwrap();
+    let mut admin = SessionSlot::new();
+    setup(&dir, &mut admin);
+    // A write, so the WAL and its shared memory exist.
+    users::create_user(
+        &mut admin,
+        users::NewUserInput {
+            username: "uma".into(),
+            role: "underwriter".into(),
+        },
+    )
+    .unwrap();
+    let mut seen = Vec::new();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let entry = entry.unwrap();
+        let mode = entry.metadata().unwrap().permissions().mode() & 0o777;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let want = if entry.file_type().unwrap().is_dir() {
+            0o700
+        } else {
+            0o600
+        };
+        assert_eq!(mode, want, "{name} is {mode:o}");
+        seen.push(name);
+    }
+    for expected in ["vault.db", "keyring.json"] {
+        assert!(seen.iter().any(|n| n == expected), "{expected} in {seen:?}");
+    }
+    assert!(
+        seen.iter().any(|n| n.ends_with("-wal")),
+        "the WAL is checked too: {seen:?}"
+    );
+}

@@ -51,6 +51,7 @@ impl DataDir {
             Err(e) => return Err(unavailable_at(&path, "cannot be read", &e)),
         }
         probe_writable(&path).map_err(|e| unavailable_at(&path, "is not writable", &e))?;
+        tighten(&path).map_err(|e| unavailable_at(&path, "cannot be made private", &e))?;
         Ok(Self { path })
     }
 
@@ -98,6 +99,66 @@ fn create_private_dir(path: &Path) -> io::Result<()> {
         builder.mode(0o700);
     }
     builder.create(path)
+}
+
+/// What the desk keeps in a data folder: the only entries [`tighten`] touches.
+const OWN_FILES: &[&str] = &[
+    VAULT_FILE,
+    "vault.db-wal",
+    "vault.db-shm",
+    "vault.db-journal",
+    "keyring.json",
+    "keyring.json.tmp",
+    "keyring.lock",
+];
+const OWN_FOLDERS: &[&str] = &[LOGS_DIR, "exports", "backups"];
+
+/// Makes a data folder that holds a vault private to its user, as an older version, a copy or
+/// a restore by hand may have left it: the folder and the desk's own folders in it 0700, the
+/// desk's own files 0600. Nothing else is touched — not a folder without a vault (the user may
+/// have pointed `--data-dir` at one with other things in it), not a file the desk did not
+/// write, not a symbolic link or what it points to.
+fn tighten(path: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let private = |p: &Path, mode: u32, want_dir: bool| -> io::Result<()> {
+            let meta = match fs::symlink_metadata(p) {
+                Ok(meta) => meta,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+                Err(e) => return Err(e),
+            };
+            let kind_ok = if want_dir {
+                meta.is_dir()
+            } else {
+                meta.is_file()
+            };
+            if kind_ok && meta.permissions().mode() & 0o777 != mode {
+                fs::set_permissions(p, fs::Permissions::from_mode(mode))?;
+            }
+            Ok(())
+        };
+        if !path.join(VAULT_FILE).exists() && !path.join("keyring.json").exists() {
+            return Ok(());
+        }
+        private(path, 0o700, true)?;
+        for name in OWN_FILES {
+            private(&path.join(name), 0o600, false)?;
+        }
+        for name in OWN_FOLDERS {
+            let folder = path.join(name);
+            if !fs::symlink_metadata(&folder).is_ok_and(|m| m.is_dir()) {
+                continue;
+            }
+            private(&folder, 0o700, true)?;
+            for entry in fs::read_dir(&folder)? {
+                private(&entry?.path(), 0o600, false)?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 fn probe_writable(path: &Path) -> io::Result<()> {
@@ -179,6 +240,75 @@ mod tests {
             fs::read_dir(dir.path()).unwrap().next().is_none(),
             "opening leaves no probe file behind"
         );
+    }
+
+    /// A vault's folder left readable by others (an older version, a copy, a restore by hand)
+    /// is made private when it is opened; what the desk did not write, a folder without a
+    /// vault, and what a symbolic link points to are left alone.
+    #[cfg(unix)]
+    #[test]
+    fn open_makes_an_existing_folder_and_its_files_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| fs::symlink_metadata(p).unwrap().permissions().mode() & 0o777;
+        let set = |p: &Path, m: u32| fs::set_permissions(p, fs::Permissions::from_mode(m)).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("data");
+        fs::create_dir_all(dir.join("logs")).unwrap();
+        fs::write(dir.join("vault.db"), b"x").unwrap();
+        fs::write(dir.join("logs/desk.log"), b"x").unwrap();
+        let outside = tmp.path().join("outside.txt");
+        fs::write(&outside, b"x").unwrap();
+        set(&outside, 0o644);
+        std::os::unix::fs::symlink(&outside, dir.join("keyring.lock")).unwrap();
+        set(&dir, 0o755);
+        set(&dir.join("logs"), 0o755);
+        set(&dir.join("vault.db"), 0o644);
+        set(&dir.join("logs/desk.log"), 0o664);
+
+        fs::write(dir.join("notes.txt"), b"x").unwrap();
+        set(&dir.join("notes.txt"), 0o644);
+        let plain = tmp.path().join("plain");
+        fs::create_dir(&plain).unwrap();
+        set(&plain, 0o755);
+
+        DataDir::open(&plain).unwrap();
+        assert_eq!(
+            mode(&plain),
+            0o755,
+            "a folder without a vault is not ours to change"
+        );
+        DataDir::open(&dir).unwrap();
+        assert_eq!(mode(&dir), 0o700, "the folder");
+        assert_eq!(
+            mode(&dir.join("notes.txt")),
+            0o644,
+            "a file the desk did not write"
+        );
+        assert_eq!(mode(&dir.join("logs")), 0o700, "a folder in it");
+        assert_eq!(mode(&dir.join("vault.db")), 0o600, "a file in it");
+        assert_eq!(
+            mode(&dir.join("logs/desk.log")),
+            0o600,
+            "a file one level down"
+        );
+        assert_eq!(
+            mode(&outside),
+            0o644,
+            "what a link points to is not ours to change"
+        );
+    }
+
+    /// Logs are created private, whatever the umask.
+    #[cfg(unix)]
+    #[test]
+    fn logs_are_created_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = DataDir::open(&tmp.path().join("data")).unwrap();
+        crate::logging::init(Some(&dir), "unit", false);
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir.logs_dir()), 0o700);
+        assert_eq!(mode(&dir.logs_dir().join("unit.log")), 0o600);
     }
 
     #[test]

@@ -20,12 +20,18 @@ pub fn init(data_dir: Option<&DataDir>, file_stem: &str, also_stderr: bool) {
     let filter = EnvFilter::try_from_env(LOG_ENV).unwrap_or_else(|_| EnvFilter::new("info"));
     let file = data_dir.and_then(|dir| {
         let logs = dir.logs_dir();
-        fs::create_dir_all(&logs).ok()?;
-        OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(logs.join(format!("{file_stem}.log")))
-            .ok()
+        let mut folder = fs::DirBuilder::new();
+        folder.recursive(true);
+        let mut options = OpenOptions::new();
+        options.create(true).append(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+            folder.mode(0o700);
+            options.mode(0o600);
+        }
+        folder.create(&logs).ok()?;
+        options.open(logs.join(format!("{file_stem}.log"))).ok()
     });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

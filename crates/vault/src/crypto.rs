@@ -172,10 +172,13 @@ impl KdfParams {
         t: 3,
         p: 1,
     };
-    const MAXIMUM: KdfParams = KdfParams {
-        m_kib: 4 * 1024 * 1024,
-        t: 64,
-        p: 16,
+    /// The most a keyring may ask for: 1 GiB, 16 passes, 8 lanes (16 times the default's memory).
+    /// Anything above is an edited keyring making every sign-in allocate gigabytes: refused
+    /// before argon2id runs.
+    pub const MAXIMUM: KdfParams = KdfParams {
+        m_kib: 1024 * 1024,
+        t: 16,
+        p: 8,
     };
 
     /// Refuses parameters under the minimum (a downgraded keyring) or absurdly high (a DoS).
@@ -267,6 +270,26 @@ mod tests {
         };
         assert!(matches!(one_pass.check(), Err(VaultError::WeakKdf)));
         assert!(KdfParams::DEFAULT.check().is_ok());
+        assert!(KdfParams::MAXIMUM.check().is_ok());
+        for too_much in [
+            KdfParams {
+                m_kib: 4 * 1024 * 1024,
+                ..KdfParams::DEFAULT
+            },
+            KdfParams {
+                t: 17,
+                ..KdfParams::DEFAULT
+            },
+            KdfParams {
+                p: 9,
+                ..KdfParams::DEFAULT
+            },
+        ] {
+            assert!(
+                matches!(too_much.check(), Err(VaultError::KeyringDamaged(_))),
+                "{too_much:?} is refused before argon2id runs"
+            );
+        }
     }
 
     #[test]

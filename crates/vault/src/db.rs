@@ -46,6 +46,15 @@ pub fn open(path: &Path, key: &Key, create: bool) -> Result<Connection> {
     let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     if create {
         flags |= OpenFlags::SQLITE_OPEN_CREATE;
+        // Created private (0600) before SQLite opens it; its WAL and shared-memory files take
+        // the same mode from it.
+        if !path.exists() {
+            private_file()
+                .write(true)
+                .create_new(true)
+                .open(path)
+                .map_err(VaultError::io("the vault file", "created"))?;
+        }
     } else if !path.exists() {
         return Err(VaultError::NotCreated);
     }
@@ -124,6 +133,17 @@ pub fn rekey(conn: &Connection, new_key: &Key) -> Result<()> {
     let hex = new_key.to_hex();
     conn.execute_batch(&format!("PRAGMA rekey = \"x'{}'\";", hex.as_str()))
         .map_err(VaultError::storage("re-keying the vault"))
+}
+
+/// Options for a file only its owner may read or write (0600 on Unix), whatever the umask.
+pub(crate) fn private_file() -> std::fs::OpenOptions {
+    let mut options = std::fs::OpenOptions::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
 }
 
 /// A stored word of a closed vocabulary (a job state, a merchant status, a risk band…); one

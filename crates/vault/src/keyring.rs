@@ -7,7 +7,7 @@
 //! fsync, rename) and serialised by an exclusive lock on `keyring.lock`.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -316,7 +316,7 @@ impl KeyringFile {
     }
 
     pub fn lock(&self) -> Result<KeyringLock> {
-        let file = OpenOptions::new()
+        let file = crate::db::private_file()
             .create(true)
             .truncate(false)
             .write(true)
@@ -351,7 +351,7 @@ impl KeyringFile {
             .map_err(|_| VaultError::KeyringDamaged("the keyring could not be serialised"))?;
         let tmp = self.path.with_extension("json.tmp");
         {
-            let mut file = OpenOptions::new()
+            let mut file = crate::db::private_file()
                 .create(true)
                 .truncate(true)
                 .write(true)
