@@ -30,7 +30,7 @@ pub fn verify_audit(slot: &mut SessionSlot) -> Result<Report> {
 pub fn list_audit(slot: &mut SessionSlot, before: Option<i64>, limit: u32) -> Result<AuditPage> {
     let session = slot.require(Access::Oversight, "audit.list")?;
     let limit = limit.clamp(1, 500);
-    let entries = crate::views::audit_entries(session.vault().audit_entries(limit, before)?);
+    let entries: Vec<Entry> = crate::views::all(session.vault().audit_entries(limit, before)?);
     let next_before = (entries.len() == limit as usize)
         .then(|| entries.last().map(|e| e.seq))
         .flatten();

@@ -593,8 +593,8 @@ pub fn review_view(slot: &mut SessionSlot, id: &str) -> Result<ReviewView> {
     Ok(ReviewView {
         row: vault.queue_row(id)?.into(),
         assessment: vault.assessment(id)?.map(Into::into),
-        decisions: crate::views::decisions(vault.decisions(id)?),
-        notes: crate::views::notes(vault.notes(id)?),
+        decisions: crate::views::all(vault.decisions(id)?),
+        notes: crate::views::all(vault.notes(id)?),
         approve_reasons: APPROVE_REASONS,
         decline_reasons: DECLINE_REASONS,
         request_info_reasons: REQUEST_INFO_REASONS,
@@ -624,7 +624,7 @@ pub fn add_note(slot: &mut SessionSlot, id: &str, text: &str) -> Result<Vec<Note
         )?;
         w.audit("application.note", Some(id), Outcome::Ok, Some(&note_id))
     })?;
-    Ok(crate::views::notes(session.vault().notes(id)?))
+    Ok(crate::views::all(session.vault().notes(id)?))
 }
 
 pub fn dashboard(slot: &mut SessionSlot) -> Result<Dashboard> {

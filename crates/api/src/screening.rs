@@ -140,9 +140,7 @@ pub fn import_lists(slot: &mut SessionSlot, dir: &Path) -> Result<Vec<ListVersio
 
 pub fn list_versions(slot: &mut SessionSlot) -> Result<Vec<ListVersion>> {
     let session = slot.require(Access::SignedIn, "lists.view")?;
-    Ok(crate::views::list_versions(
-        session.vault().list_versions()?,
-    ))
+    Ok(crate::views::all(session.vault().list_versions()?))
 }
 
 /// Use case: screen one name (the `desk screen` verb and the window's "screen a name" box).

@@ -25,7 +25,7 @@ debug_redacting!(IssuedPassword { user } secret { one_time_password });
 
 pub fn list_users(slot: &mut SessionSlot) -> Result<Vec<User>> {
     let session = slot.require(Access::Admin, "users.list")?;
-    Ok(crate::views::users(session.vault().users()?))
+    Ok(crate::views::all(session.vault().users()?))
 }
 
 /// Finds a user by username (the CLI names users; the window uses ids).

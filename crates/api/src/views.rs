@@ -33,7 +33,8 @@ macro_rules! view {
     };
 }
 
-fn all<A, B: From<A>>(rows: Vec<A>) -> Vec<B> {
+/// Rows of a store as views, in order.
+pub(crate) fn all<A, B: From<A>>(rows: Vec<A>) -> Vec<B> {
     rows.into_iter().map(B::from).collect()
 }
 
@@ -134,14 +135,6 @@ view! {
         pub uploaded_by: String,
         pub uploaded_at: i64,
     }
-}
-
-pub(crate) fn history(rows: Vec<vault::applications::HistoryEntry>) -> Vec<HistoryEntry> {
-    all(rows)
-}
-
-pub(crate) fn documents(rows: Vec<vault::applications::DocumentMeta>) -> Vec<DocumentMeta> {
-    all(rows)
 }
 
 // ---- the review queue and the dashboard ----------------------------------------------------
@@ -305,15 +298,6 @@ view! {
     }
 }
 
-pub(crate) fn decisions(rows: Vec<vault::review::Decision>) -> Vec<DecisionRecord> {
-    all(rows)
-}
-
-/// Notes, oldest first.
-pub(crate) fn notes(rows: Vec<vault::review::Note>) -> Vec<Note> {
-    all(rows)
-}
-
 // ---- screening -----------------------------------------------------------------------------
 
 view! {
@@ -331,10 +315,6 @@ view! {
         pub files: serde_json::Value,
         pub active: bool,
     }
-}
-
-pub(crate) fn list_versions(rows: Vec<vault::screening::ListVersion>) -> Vec<ListVersion> {
-    all(rows)
 }
 
 view! {
@@ -499,10 +479,6 @@ view! {
     }
 }
 
-pub(crate) fn audit_entries(rows: Vec<vault::audit::Entry>) -> Vec<AuditEntry> {
-    all(rows)
-}
-
 view! {
     /// What verifying the audit chain found.
     pub struct AuditReport from vault::audit::Report {
@@ -546,8 +522,4 @@ view! {
         /// When the account is locked after failed sign-ins, until when (RFC 3339).
         pub locked_until: Option<String>,
     }
-}
-
-pub(crate) fn users(rows: Vec<vault::User>) -> Vec<User> {
-    all(rows)
 }

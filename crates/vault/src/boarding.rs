@@ -96,16 +96,6 @@ fn job_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
     })
 }
 
-/// A row that does not parse is damage: reported as such, never read as a default.
-fn damaged(context: &'static str) -> impl FnOnce(rusqlite::Error) -> VaultError {
-    move |e| match e {
-        rusqlite::Error::FromSqlConversionFailure(..) => VaultError::VaultDamaged(
-            "a boarding job has a kind, state or step this version does not know",
-        ),
-        e => VaultError::storage(context)(e),
-    }
-}
-
 /// Zero rows changed by a worker's update: its lease ran out and another worker holds the job.
 fn held(n: usize) -> Result<()> {
     if n == 0 {
@@ -134,7 +124,7 @@ impl Vault {
                 job_from_row,
             )
             .optional()
-            .map_err(damaged("reading a boarding job"))?
+            .map_err(VaultError::storage("reading a boarding job"))?
             .ok_or(VaultError::NotFound("boarding job"))
     }
 
@@ -177,7 +167,7 @@ impl Vault {
             .map_err(VaultError::storage("listing boarding jobs"))?;
         stmt.query_map(params![state.map(JobState::as_str), limit], job_from_row)
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-            .map_err(damaged("listing boarding jobs"))
+            .map_err(VaultError::storage("listing boarding jobs"))
     }
 
     pub fn job_counts(&self) -> Result<JobCounts> {

@@ -69,8 +69,8 @@ fn view(session: &Session, id: &str) -> Result<ApplicationView> {
     };
     Ok(ApplicationView {
         form: stored.form.masked(),
-        history: crate::views::history(vault.application_history(id)?),
-        documents: crate::views::documents(vault.documents(id)?),
+        history: crate::views::all(vault.application_history(id)?),
+        documents: crate::views::all(vault.documents(id)?),
         hits: crate::checks::hits_with_entries(vault, id)?,
         missing,
         can_reveal: Access::Write.allows(session.role()),
