@@ -54,12 +54,13 @@ pub use vault::{KdfParams, Policy};
 
 /// The product's sign-in and key-derivation policy, for both faces. Debug builds accept
 /// `BOARDING_DESK_TEST_KDF=minimum` so tests derive keys at the OWASP baseline instead of the
-/// slower default; release builds ignore it.
+/// slower default, with refusals padded to 50 ms; release builds ignore it.
 pub fn product_policy() -> Policy {
     let mut policy = Policy::default();
     if cfg!(debug_assertions) && std::env::var("BOARDING_DESK_TEST_KDF").as_deref() == Ok("minimum")
     {
         policy.kdf = KdfParams::MINIMUM;
+        policy.refusal_floor = std::time::Duration::from_millis(50);
     }
     policy
 }

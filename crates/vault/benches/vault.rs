@@ -58,6 +58,106 @@ fn unlock(kdf: KdfParams, runs: u32) -> Duration {
     median(times)
 }
 
+/// How long refusals take on a vault of `apps` applications at the product's argon2id: a wrong
+/// password, the right password with a wrong code, an unknown user — unpadded (floor 0) and at
+/// the product's floor. Returns per case (name, median, min, max) for each floor.
+fn refusals(apps: usize, runs: u32) -> Vec<(String, Duration, Duration, Duration)> {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let product = Policy::default();
+    let user = Username::parse("admin").expect("username");
+    let pw = NewPassword::parse(PASSWORD, &user).expect("password");
+    let t0 = OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("time");
+    let created = Vault::create(tmp.path(), &user, &pw, product, t0).expect("create");
+    let secret = created.enrolment.secret.clone();
+    created
+        .vault
+        .confirm_totp(&created.admin.id, &code(&secret, t0), t0)
+        .expect("enrol");
+    let forms: Vec<_> = (0..apps as u32).map(testkit::applications::form).collect();
+    let ids: Vec<String> = (0..apps).map(|i| format!("app-{i:06}")).collect();
+    for (forms, ids) in forms.chunks(1_000).zip(ids.chunks(1_000)) {
+        let batch: Vec<_> = forms
+            .iter()
+            .zip(ids)
+            .map(|(form, id)| desk_vault::applications::NewApplication {
+                id,
+                status: domain::intake::ApplicationStatus::Submitted,
+                source: desk_vault::applications::Source::Import,
+                form,
+                actor: "admin",
+                now_ms: 1_000,
+            })
+            .collect();
+        created
+            .vault
+            .write(|tx| tx.insert_applications(&batch))
+            .expect("insert");
+    }
+    drop(created);
+    let mut rows = Vec::new();
+    let mut accepted = Vec::new();
+    for floor in [Duration::ZERO, product.refusal_floor] {
+        let policy = Policy {
+            refusal_floor: floor,
+            ..product
+        };
+        let at = t0 + time::Duration::seconds(60);
+        let right = code(&secret, at);
+        // A new unknown name per floor: each name locks after ten failures.
+        let nobody = format!("mallory{}", floor.as_millis());
+        let cases: [(&str, &str, &str, &str); 3] = [
+            ("wrong password", "admin", "not the password at all", &right),
+            ("right password, wrong code", "admin", PASSWORD, "000000"),
+            ("unknown user", &nobody, PASSWORD, &right),
+        ];
+        for (name, who, pw, typed) in cases {
+            let mut times = Vec::new();
+            for _ in 0..runs {
+                let start = Instant::now();
+                let refused = Vault::sign_in(tmp.path(), who, pw, Some(typed), policy, at);
+                times.push(start.elapsed());
+                assert!(refused.is_err(), "{name} must be refused");
+            }
+            // Stay under the lockout: the right sign-in clears the counter.
+            let ok_at = at + time::Duration::seconds(30 * i64::from(rows.len() as u32 + 1));
+            let start = Instant::now();
+            drop(
+                Vault::sign_in(
+                    tmp.path(),
+                    "admin",
+                    PASSWORD,
+                    Some(&code(&secret, ok_at)),
+                    policy,
+                    ok_at,
+                )
+                .expect("sign in"),
+            );
+            accepted.push(start.elapsed());
+            let (min, max) = (
+                *times.iter().min().expect("runs"),
+                *times.iter().max().expect("runs"),
+            );
+            rows.push((
+                format!("{name}, floor {} ms", floor.as_millis()),
+                median(times),
+                min,
+                max,
+            ));
+        }
+    }
+    let (min, max) = (
+        *accepted.iter().min().expect("runs"),
+        *accepted.iter().max().expect("runs"),
+    );
+    rows.push((
+        "accepted (right password and code, integrity check included)".into(),
+        median(accepted),
+        min,
+        max,
+    ));
+    rows
+}
+
 fn sealing(records: usize, fields_per_record: usize) -> (f64, f64, f64) {
     let tmp = tempfile::tempdir().expect("temp dir");
     let policy = Policy {
@@ -128,6 +228,16 @@ fn main() {
         println!(
             "unlock, argon2id {name}: median {:.0} ms",
             t.as_secs_f64() * 1000.0
+        );
+    }
+    let apps = if quick { 100 } else { 20_000 };
+    let refusal_runs = if quick { 1 } else { 7 };
+    for (name, median, min, max) in refusals(apps, refusal_runs) {
+        println!(
+            "refused sign-in over {apps} applications, {name}: median {:.0} ms (min {:.0}, max {:.0})",
+            median.as_secs_f64() * 1000.0,
+            min.as_secs_f64() * 1000.0,
+            max.as_secs_f64() * 1000.0
         );
     }
     let (records, per) = if quick { (100, 10) } else { (1_000, 10) };

@@ -110,7 +110,7 @@ impl Vault {
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(VaultError::storage("reading the schema version"))?;
-        let hex = db_key.to_hex();
+        let raw_key = crate::db::raw_key_text(&db_key);
         // One read transaction around the counts and the export: another connection (the CLI,
         // a second window) committing meanwhile lands wholly before or wholly after the
         // snapshot, and the counts describe exactly what it holds. (ATTACH cannot run inside a
@@ -120,8 +120,8 @@ impl Vault {
         let exported = self.unguarded(|| {
             self.conn
                 .execute(
-                    &format!("ATTACH DATABASE ?1 AS backup KEY \"x'{}'\"", hex.as_str()),
-                    params![snapshot_path.to_string_lossy()],
+                    "ATTACH DATABASE ?1 AS backup KEY ?2",
+                    params![snapshot_path.to_string_lossy(), raw_key.as_str()],
                 )
                 .and_then(|_| self.conn.execute_batch("BEGIN"))
                 .and_then(|()| {
@@ -146,7 +146,7 @@ impl Vault {
                 })
         });
         let detached = self.conn.execute_batch("DETACH DATABASE backup");
-        drop(hex);
+        drop(raw_key);
         drop(lock);
         let cleanup = || {
             let _ = fs::remove_file(&snapshot_path);

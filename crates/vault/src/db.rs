@@ -4,6 +4,7 @@ use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags};
 use rusqlite_migration::{Migrations, M};
+use zeroize::Zeroizing;
 
 use crate::crypto::Key;
 use crate::{Result, VaultError};
@@ -43,6 +44,15 @@ fn migrations() -> Migrations<'static> {
 /// A wrong key, a file from another vault, a truncated or altered file all end as
 /// `VaultError::VaultDamaged`; nothing is half-opened.
 pub fn open(path: &Path, key: &Key, create: bool) -> Result<Connection> {
+    let conn = open_keyed(path, key, create)?;
+    finish_open(conn, !create)
+}
+
+/// The first half of [`open`]: the file keyed and its first page read (a wrong key fails
+/// here), before the integrity check and the migrations. Sign-in checks the authenticator code
+/// on this connection, so a right password with a wrong code costs no more than a wrong
+/// password (reading a few rows from tables every schema version has).
+pub(crate) fn open_keyed(path: &Path, key: &Key, create: bool) -> Result<Connection> {
     let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     if create {
         flags |= OpenFlags::SQLITE_OPEN_CREATE;
@@ -58,13 +68,16 @@ pub fn open(path: &Path, key: &Key, create: bool) -> Result<Connection> {
     } else if !path.exists() {
         return Err(VaultError::NotCreated);
     }
-    let mut conn = Connection::open_with_flags(path, flags)
+    let conn = Connection::open_with_flags(path, flags)
         .map_err(VaultError::storage("opening the vault"))?;
-    let hex = key.to_hex();
-    // The raw-key form: SQLCipher skips its own KDF, the key is already 256 random bits.
-    conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", hex.as_str()))
-        .map_err(VaultError::storage("keying the vault"))?;
-    drop(hex);
+    // `cipher_memory_security` stays off (SQLCipher's default): it wipes and mlocks every
+    // allocation SQLite makes, and measured here it cut bulk import from 3,074 to 234
+    // applications/s and made a sign-in over 20,000 applications 2.6 times slower
+    // (docs/BENCHMARKS.md). SQLCipher wipes its own key material either way; ours is
+    // zeroized on drop, and the desk turns core dumps off while a vault is open.
+    // The raw-key form: SQLCipher skips its own KDF, the key is already 256 random bits. The
+    // statement holding the key is built in a buffer that is wiped when dropped.
+    execute_with_key(&conn, "key", key).map_err(VaultError::storage("keying the vault"))?;
     conn.execute_batch("PRAGMA cipher_log_level = NONE;")
         .map_err(VaultError::storage("configuring the vault"))?;
     // A wrong key only shows at the first read.
@@ -72,7 +85,13 @@ pub fn open(path: &Path, key: &Key, create: bool) -> Result<Connection> {
         r.get::<_, i64>(0)
     })
     .map_err(VaultError::storage("reading the vault"))?;
-    if !create {
+    Ok(conn)
+}
+
+/// The second half of [`open`]: every page's HMAC checked (`check`), the pragmas, the
+/// migrations.
+pub(crate) fn finish_open(mut conn: Connection, check: bool) -> Result<Connection> {
+    if check {
         check_integrity(&conn)?;
     }
     apply_pragmas(&conn)?;
@@ -83,6 +102,30 @@ pub fn open(path: &Path, key: &Key, create: bool) -> Result<Connection> {
         .to_latest(&mut conn)
         .map_err(|_| VaultError::VaultDamaged("the schema could not be brought up to date"))?;
     Ok(conn)
+}
+
+/// `PRAGMA <pragma> = "x'<hex of key>'"`, with the statement in a buffer wiped on drop (the
+/// key never sits in a plain `String`).
+fn execute_with_key(conn: &Connection, pragma: &str, key: &Key) -> rusqlite::Result<()> {
+    let raw = raw_key_text(key);
+    let mut sql = Zeroizing::new(String::with_capacity(raw.len() + 32));
+    sql.push_str("PRAGMA ");
+    sql.push_str(pragma);
+    sql.push_str(" = \"");
+    sql.push_str(raw.as_str());
+    sql.push_str("\";");
+    conn.execute_batch(sql.as_str())
+}
+
+/// SQLCipher's raw-key text, `x'<hex>'`, in a buffer wiped on drop (for `PRAGMA key` and as
+/// the bound key of an `ATTACH`).
+pub(crate) fn raw_key_text(key: &Key) -> Zeroizing<String> {
+    let hex = key.to_hex();
+    let mut text = Zeroizing::new(String::with_capacity(hex.len() + 3));
+    text.push_str("x'");
+    text.push_str(hex.as_str());
+    text.push('\'');
+    text
 }
 
 /// Pragmas that must hold on every connection (not part of migrations).
@@ -130,9 +173,7 @@ fn check_integrity(conn: &Connection) -> Result<()> {
 
 /// `PRAGMA rekey`: re-encrypts every page under `new_key`.
 pub fn rekey(conn: &Connection, new_key: &Key) -> Result<()> {
-    let hex = new_key.to_hex();
-    conn.execute_batch(&format!("PRAGMA rekey = \"x'{}'\";", hex.as_str()))
-        .map_err(VaultError::storage("re-keying the vault"))
+    execute_with_key(conn, "rekey", new_key).map_err(VaultError::storage("re-keying the vault"))
 }
 
 /// Options for a file only its owner may read or write (0600 on Unix), whatever the umask.

@@ -3,17 +3,67 @@
 //! unit of work with its audit entry.
 
 use domain::{NewPassword, Role, Username};
-use rusqlite::params;
+use rusqlite::{params, Connection, OptionalExtension};
 use time::OffsetDateTime;
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use crate::audit::{Event, Outcome};
+use crate::crypto::Key;
 use crate::keyring::Keyring;
 use crate::seal::Sealed;
 use crate::totp::{self, Enrolment, Rejected, Secret};
 use crate::vault::{rfc3339, slot_id, unix, OneTimePassword, User, UserKey};
 use crate::{Result, Tx, Vault, VaultError};
+
+/// What sign-in checks before the vault file's integrity check: read from columns of the first
+/// schema version, so it works on a vault that still has migrations to run.
+pub(crate) struct Gate {
+    pub id: String,
+    pub disabled: bool,
+    /// The authenticator secret and the last step used, once the user has enrolled.
+    pub totp: Option<(Secret, Option<i64>)>,
+}
+
+pub(crate) fn sign_in_gate(conn: &Connection, root: &Key, username: &str) -> Result<Option<Gate>> {
+    /// A user row as the first schema has it: id, disabled, enrolled, secret, last step.
+    type Row = (String, bool, bool, Option<Sealed>, Option<i64>);
+    let row: Option<Row> = conn
+        .query_row(
+            "SELECT id, disabled, totp_confirmed, totp_secret, totp_last_step
+             FROM users WHERE username = ?1",
+            [username],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .optional()
+        .map_err(VaultError::storage("reading a user"))?;
+    let Some((id, disabled, enrolled, sealed, last)) = row else {
+        return Ok(None);
+    };
+    let totp = match (enrolled, sealed) {
+        (false, _) => None,
+        (true, Some(sealed)) => Some((open_totp_secret(conn, root, &id, &sealed)?, last)),
+        (true, None) => {
+            return Err(VaultError::VaultDamaged(
+                "an enrolled user has no authenticator secret",
+            ))
+        }
+    };
+    Ok(Some(Gate { id, disabled, totp }))
+}
+
+fn open_totp_secret(
+    conn: &Connection,
+    root: &Key,
+    user_id: &str,
+    sealed: &Sealed,
+) -> Result<Secret> {
+    let key = crate::seal::existing_record_key(conn, root, user_id)?.ok_or(
+        VaultError::VaultDamaged("an authenticator secret has no record key"),
+    )?;
+    let bytes: Zeroizing<Vec<u8>> = key.open("totp_secret", sealed)?;
+    Ok(Secret::from_bytes(bytes.to_vec()))
+}
 
 impl Vault {
     pub(crate) fn totp_secret(&self, user_id: &str) -> Result<Secret> {
@@ -26,23 +76,7 @@ impl Vault {
             )
             .map_err(VaultError::storage("reading an authenticator secret"))?;
         let sealed = sealed.ok_or(VaultError::NotFound("authenticator secret"))?;
-        let key = self
-            .existing_record_key(user_id)?
-            .ok_or(VaultError::VaultDamaged(
-                "an authenticator secret has no record key",
-            ))?;
-        let bytes: Zeroizing<Vec<u8>> = key.open("totp_secret", &sealed)?;
-        Ok(Secret::from_bytes(bytes.to_vec()))
-    }
-
-    pub(crate) fn totp_last_step(&self, user_id: &str) -> Result<Option<i64>> {
-        self.conn
-            .query_row(
-                "SELECT totp_last_step FROM users WHERE id = ?1",
-                [user_id],
-                |r| r.get(0),
-            )
-            .map_err(VaultError::storage("reading an authenticator"))
+        open_totp_secret(&self.conn, &self.root, user_id, &sealed)
     }
 
     /// Starts (or restarts) authenticator enrolment with a fresh secret.
@@ -96,6 +130,19 @@ impl Vault {
         self.select_users(Some((UserKey::Id, id)))?
             .pop()
             .ok_or(VaultError::NotFound("user"))
+    }
+
+    /// Whether the user exists and is not disabled: one indexed read, for the check every
+    /// session call makes.
+    pub fn user_is_enabled(&self, id: &str) -> Result<bool> {
+        let disabled: Option<bool> = self
+            .conn
+            .query_row("SELECT disabled FROM users WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(VaultError::storage("reading a user"))?;
+        Ok(disabled == Some(false))
     }
 
     pub fn user_by_name(&self, username: &str) -> Result<Option<User>> {

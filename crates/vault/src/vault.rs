@@ -29,6 +29,10 @@ pub struct Policy {
     pub lock_for: time::Duration,
     /// argon2id cost for new password slots (never below `KdfParams::MINIMUM`).
     pub kdf: KdfParams,
+    /// Every refused sign-in (wrong password, wrong code, unknown or disabled user, locked
+    /// account) takes at least this long, so how long a refusal took says nothing about which
+    /// check refused it. Above the slowest refusal on a 2-core machine (docs/BENCHMARKS.md).
+    pub refusal_floor: std::time::Duration,
 }
 
 impl Default for Policy {
@@ -37,6 +41,7 @@ impl Default for Policy {
             max_failures: 10,
             lock_for: time::Duration::minutes(30),
             kdf: KdfParams::DEFAULT,
+            refusal_floor: std::time::Duration::from_millis(600),
         }
     }
 }
@@ -252,7 +257,32 @@ impl Vault {
     /// Every failure is counted per username (existing or not) and `policy.max_failures` of
     /// them lock it for `policy.lock_for`; the counter lives in the keyring, so it survives
     /// restarts. Failures are audited when the vault is next opened.
+    ///
+    /// The code is checked on the keyed file before its integrity check and its migrations
+    /// (the slow part of opening), and every refusal is padded to `policy.refusal_floor`: a
+    /// right password with a wrong code takes as long as a wrong password.
     pub fn sign_in(
+        dir: &Path,
+        username: &str,
+        password: &str,
+        code: Option<&str>,
+        policy: Policy,
+        now: OffsetDateTime,
+    ) -> Result<(Vault, User, NextStep)> {
+        let started = std::time::Instant::now();
+        let result = Self::sign_in_unpadded(dir, username, password, code, policy, now);
+        if matches!(
+            result,
+            Err(VaultError::BadCredentials | VaultError::Locked { .. })
+        ) {
+            if let Some(rest) = policy.refusal_floor.checked_sub(started.elapsed()) {
+                std::thread::sleep(rest);
+            }
+        }
+        result
+    }
+
+    fn sign_in_unpadded(
         dir: &Path,
         username: &str,
         password: &str,
@@ -310,19 +340,16 @@ impl Vault {
         let Some(root) = ring.open_password_slot(&slot, password.as_bytes())? else {
             return Err(fail(&mut ring, "password")?);
         };
-        let vault = Self::open_with_root(dir, &keyring_file, &mut ring, root, policy, &lock)?;
-        let Some(user) = vault.user_by_name(&name)? else {
+        let conn = Self::keyed_connection(dir, &keyring_file, &mut ring, &root, &lock)?;
+        let Some(gate) = crate::users::sign_in_gate(&conn, &root, &name)? else {
             return Err(fail(&mut ring, "no such user")?);
         };
-        if user.disabled {
+        if gate.disabled {
             return Err(fail(&mut ring, "disabled")?);
         }
-
         let mut totp_step = None;
-        if user.totp_enrolled {
-            let secret = vault.totp_secret(&user.id)?;
-            let last = vault.totp_last_step(&user.id)?;
-            match totp::verify(&secret, code.unwrap_or(""), unix(now), last) {
+        if let Some((secret, last)) = &gate.totp {
+            match totp::verify(secret, code.unwrap_or(""), unix(now), *last) {
                 Ok(step) => totp_step = Some(step),
                 Err(Rejected::Replayed) => {
                     return Err(fail(&mut ring, "authenticator code replayed")?)
@@ -330,6 +357,8 @@ impl Vault {
                 Err(_) => return Err(fail(&mut ring, "authenticator code")?),
             }
         }
+        let vault = Self::opened(conn, root, &ring, &keyring_file, policy)?;
+        let user = vault.user_by_id(&gate.id)?;
 
         ring.clear_lockout(&slot);
         let pending = std::mem::take(&mut ring.pending_audit);
@@ -423,13 +452,26 @@ impl Vault {
         policy: Policy,
         lock: &KeyringLock,
     ) -> Result<Vault> {
+        let conn = Self::keyed_connection(dir, keyring_file, ring, &root, lock)?;
+        Self::opened(conn, root, ring, keyring_file, policy)
+    }
+
+    /// The vault file keyed with the database key `root` unwraps, its first page read and its
+    /// vault id checked against the keyring's; no integrity check or migration yet.
+    fn keyed_connection(
+        dir: &Path,
+        keyring_file: &KeyringFile,
+        ring: &mut Keyring,
+        root: &Key,
+        lock: &KeyringLock,
+    ) -> Result<Connection> {
         let path = dir.join(VAULT_FILE);
-        let conn = match db::open(&path, &ring.unwrap_db_key(&root, &ring.db_key)?, false) {
+        let conn = match db::open_keyed(&path, &ring.unwrap_db_key(root, &ring.db_key)?, false) {
             Ok(conn) => conn,
             // A rotation was interrupted after `PRAGMA rekey`: finish it.
             Err(VaultError::VaultDamaged(_)) if ring.db_key_next.is_some() => {
                 let next = ring.db_key_next.clone().unwrap_or_default();
-                let conn = db::open(&path, &ring.unwrap_db_key(&root, &next)?, false)?;
+                let conn = db::open_keyed(&path, &ring.unwrap_db_key(root, &next)?, false)?;
                 ring.db_key = next;
                 ring.db_key_next = None;
                 keyring_file.save(ring, lock)?;
@@ -448,6 +490,18 @@ impl Vault {
                 "the vault file belongs to another keyring",
             ));
         }
+        Ok(conn)
+    }
+
+    /// A keyed connection checked page by page, migrated, and made the open vault.
+    fn opened(
+        conn: Connection,
+        root: Key,
+        ring: &Keyring,
+        keyring_file: &KeyringFile,
+        policy: Policy,
+    ) -> Result<Vault> {
+        let conn = db::finish_open(conn, true)?;
         Vault::assemble(conn, root, ring.vault_id, keyring_file.clone(), policy)
     }
 

@@ -1,3 +1,4 @@
+use desk_vault::testing::Raw;
 use desk_vault::{NextStep, Vault, VaultError};
 
 use crate::support::*;
@@ -225,4 +226,82 @@ fn recovery_key_resets_a_forgotten_password() {
         ),
         Err(VaultError::BadCredentials)
     ));
+}
+
+#[test]
+fn every_refusal_takes_at_least_the_refusal_floor() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (created, secret) = created(tmp.path());
+    drop(created);
+    let floor = std::time::Duration::from_millis(300);
+    let padded = desk_vault::Policy {
+        refusal_floor: floor,
+        ..policy()
+    };
+    let code = code_at(&secret, at(1));
+    let attempts: [(&str, &str, Option<&str>); 3] = [
+        (ADMIN, "not the password", Some(&code)),
+        (ADMIN, ADMIN_PW, Some("000000")),
+        ("mallory", ADMIN_PW, Some(&code)),
+    ];
+    for (user, pw, code) in attempts {
+        let started = std::time::Instant::now();
+        let err = Vault::sign_in(tmp.path(), user, pw, code, padded, at(1)).unwrap_err();
+        assert!(matches!(err, VaultError::BadCredentials), "{err:?}");
+        assert!(
+            started.elapsed() >= floor,
+            "{user}: a refusal answers no sooner than the floor"
+        );
+    }
+    // A success is not padded: the floor is for refusals only.
+    let vault = Vault::sign_in(tmp.path(), ADMIN, ADMIN_PW, Some(&code), padded, at(1));
+    assert!(vault.is_ok());
+}
+
+#[test]
+fn the_code_is_checked_before_the_vault_file_is_checked_page_by_page() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (created, secret) = created(tmp.path());
+    let forms: Vec<_> = (0..200).map(form).collect();
+    let ids: Vec<String> = (0..200).map(|i| format!("app-{i:04}")).collect();
+    let batch: Vec<_> = forms
+        .iter()
+        .zip(&ids)
+        .map(|(form, id)| desk_vault::applications::NewApplication {
+            id,
+            status: domain::intake::ApplicationStatus::Submitted,
+            source: desk_vault::applications::Source::Import,
+            form,
+            actor: ADMIN,
+            now_ms: 1_000,
+        })
+        .collect();
+    created
+        .vault
+        .write(|tx| tx.insert_applications(&batch))
+        .unwrap();
+    created
+        .vault
+        .raw_conn()
+        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+        .unwrap();
+    drop(created);
+    // A flipped byte in the last page (an application's), which sign-in's checks never read.
+    let path = tmp.path().join(desk_vault::VAULT_FILE);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at_byte = bytes.len() - 2048;
+    bytes[at_byte] ^= 0x01;
+    std::fs::write(&path, bytes).unwrap();
+
+    let wrong = Vault::sign_in(tmp.path(), ADMIN, ADMIN_PW, Some("000000"), policy(), at(1));
+    assert!(
+        matches!(wrong, Err(VaultError::BadCredentials)),
+        "a wrong code is refused before the slow check runs (it would have found the damage)"
+    );
+    let code = code_at(&secret, at(2));
+    let right = Vault::sign_in(tmp.path(), ADMIN, ADMIN_PW, Some(&code), policy(), at(2));
+    assert!(
+        matches!(right, Err(VaultError::VaultDamaged(_))),
+        "the right code goes on to the integrity check, which finds the flipped byte"
+    );
 }
