@@ -23,6 +23,10 @@ pub fn run() {
         }
         Err(e) => tracing::error!(code = %e.code(), "data folder unusable: {e}"),
     }
+    // Before any vault can be unlocked: no core file, not dumpable.
+    if let Err(missing) = api::clock::harden_process() {
+        tracing::warn!("process hardening incomplete: {missing} could not be set");
+    }
     for unknown in &args.ignored {
         tracing::warn!("ignoring unknown argument {unknown:?}");
     }

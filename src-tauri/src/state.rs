@@ -1,5 +1,5 @@
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use api::{DataDir, Policy, SessionSlot};
 
@@ -97,13 +97,14 @@ impl AppState {
         }
     }
 
-    /// Locks the session once it has been idle too long, even if the window sends nothing.
+    /// Locks the session once it has been idle too long (suspend included), or ends it once
+    /// its user is disabled, even if the window sends nothing.
     pub fn spawn_idle_watchdog(&self) {
         let session = Arc::clone(&self.session);
         std::thread::spawn(move || loop {
             std::thread::sleep(Duration::from_secs(10));
             let mut slot = session.lock().unwrap_or_else(PoisonError::into_inner);
-            slot.lock_if_idle(Instant::now());
+            let _ = slot.info();
         });
     }
 }

@@ -1,6 +1,7 @@
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use api::auth::{self, ChangePasswordInput, SetupInput, SignInInput};
+use api::clock::Moment;
 use api::session::Stage;
 use api::{users, Access, Code, DataDir, SessionSlot};
 
@@ -156,7 +157,7 @@ fn idle_sessions_lock_and_the_limit_cannot_exceed_fifteen_minutes() {
     );
     assert_eq!(api::settings::set_idle_minutes(&mut slot, 5).unwrap(), 5);
 
-    let later = Instant::now() + Duration::from_secs(4 * 60);
+    let later = Moment::now() + Duration::from_secs(4 * 60);
     assert!(
         slot.require_at(Access::SignedIn, "test", later).is_ok(),
         "4 minutes idle is fine"
@@ -272,5 +273,37 @@ fn every_file_in_the_data_folder_is_private_to_its_user() {
     assert!(
         seen.iter().any(|n| n.ends_with("-wal")),
         "the WAL is checked too: {seen:?}"
+    );
+}
+
+#[test]
+fn a_disabled_users_open_session_ends_at_its_next_call() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = DataDir::open(tmp.path()).unwrap();
+    let mut admin = SessionSlot::new();
+    setup(&dir, &mut admin);
+    let mut bob = signed_in_new_user(&dir, &mut admin, "bob", "underwriter");
+    assert!(bob.require(Access::Write, "test").is_ok(), "bob works");
+    let bob_id = users::list_users(&mut admin)
+        .unwrap()
+        .into_iter()
+        .find(|u| u.username == "bob")
+        .unwrap()
+        .id;
+    users::set_user_disabled(&mut admin, &bob_id, true).unwrap();
+
+    let err = bob.require(Access::Write, "test").err().unwrap();
+    assert_eq!(err.code(), Code::Unauthorized);
+    assert!(err.to_string().contains("disabled"), "{err}");
+    assert!(
+        bob.info().is_none(),
+        "the session is gone, its keys dropped"
+    );
+    let log = api::audit_log::list_audit(&mut admin, None, 20).unwrap();
+    assert!(
+        log.entries
+            .iter()
+            .any(|e| e.actor == "bob" && e.action == "auth.session_ended"),
+        "the ended session is in the audit log"
     );
 }

@@ -124,7 +124,7 @@ pub fn sign_in(
 
 /// Use case: finish authenticator enrolment with a code from the device.
 pub fn confirm_totp(slot: &mut SessionSlot, code: &str) -> Result<SessionInfo> {
-    let session = slot.require_stage(Stage::EnrolTotp, std::time::Instant::now())?;
+    let session = slot.require_stage(Stage::EnrolTotp, crate::clock::Moment::now())?;
     session
         .vault
         .confirm_totp(&session.user.id, code, OffsetDateTime::now_utc())?;
@@ -136,7 +136,7 @@ pub fn confirm_totp(slot: &mut SessionSlot, code: &str) -> Result<SessionInfo> {
 /// Use case: change one's own password — required after a one-time password, voluntary
 /// otherwise (then the current password is asked for).
 pub fn change_password(slot: &mut SessionSlot, input: ChangePasswordInput) -> Result<SessionInfo> {
-    let now = std::time::Instant::now();
+    let now = crate::clock::Moment::now();
     let forced = slot
         .current_mut()
         .is_some_and(|s| s.stage == Stage::ChangePassword);

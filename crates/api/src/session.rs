@@ -4,7 +4,9 @@
 //! session (locked on the spot), an unfinished sign-in or a role that may not do it all end in
 //! an error, and denied attempts by a signed-in user are audited.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::clock::Moment;
 
 use domain::Role;
 use serde::Serialize;
@@ -125,7 +127,7 @@ pub struct Session {
     pub(crate) user: vault::User,
     pub(crate) stage: Stage,
     pub(crate) enrolment: Option<Enrolment>,
-    last_activity: Instant,
+    last_activity: Moment,
     idle_limit: Duration,
 }
 
@@ -153,7 +155,7 @@ impl Session {
             user,
             stage,
             enrolment,
-            last_activity: Instant::now(),
+            last_activity: Moment::now(),
             idle_limit: Duration::from_secs(u64::from(idle_minutes) * 60),
         }
     }
@@ -225,14 +227,14 @@ impl SessionSlot {
     /// The current session if it is signed in, not idle, past every sign-in step and allowed
     /// `access`. `action` names the use case for the audit log when access is denied.
     pub fn require(&mut self, access: Access, action: &str) -> Result<&mut Session> {
-        self.require_at(access, action, Instant::now())
+        self.require_at(access, action, Moment::now())
     }
 
     pub fn require_at(
         &mut self,
         access: Access,
         action: &str,
-        now: Instant,
+        now: Moment,
     ) -> Result<&mut Session> {
         self.require_stage(Stage::Ready, now)?;
         let session = self.current.as_mut().ok_or_else(not_signed_in)?;
@@ -258,10 +260,15 @@ impl SessionSlot {
     }
 
     /// The session at a given sign-in stage (set-up steps use this).
-    pub(crate) fn require_stage(&mut self, stage: Stage, now: Instant) -> Result<&mut Session> {
+    pub(crate) fn require_stage(&mut self, stage: Stage, now: Moment) -> Result<&mut Session> {
         if self.lock_if_idle(now) {
             return Err(Error::unauthorized(
                 "the session was locked after inactivity; sign in again",
+            ));
+        }
+        if self.end_if_disabled() {
+            return Err(Error::unauthorized(
+                "this account has been disabled; the session has ended",
             ));
         }
         let session = self.current.as_mut().ok_or_else(not_signed_in)?;
@@ -277,11 +284,11 @@ impl SessionSlot {
     }
 
     /// Locks the session when it has been idle too long; true when it did.
-    pub fn lock_if_idle(&mut self, now: Instant) -> bool {
+    pub fn lock_if_idle(&mut self, now: Moment) -> bool {
         let idle = self
             .current
             .as_ref()
-            .is_some_and(|s| now.saturating_duration_since(s.last_activity) >= s.idle_limit);
+            .is_some_and(|s| now.since(s.last_activity) >= s.idle_limit);
         if idle {
             if let Some(session) = self.current.take() {
                 let _ = session.audit("auth.idle_lock", None, Outcome::Ok, None);
@@ -289,6 +296,37 @@ impl SessionSlot {
             }
         }
         idle
+    }
+
+    /// Ends the session when an admin has disabled its user since it began (from this desk or
+    /// another one on the same vault): the check reads the user's row at every call, so a
+    /// disabled user's open window stops working at its next call. True when it ended.
+    fn end_if_disabled(&mut self) -> bool {
+        let Some(session) = self.current.as_ref() else {
+            return false;
+        };
+        // A vault that cannot answer ends the session too: nothing runs unchecked.
+        let enabled = session
+            .vault
+            .user_is_enabled(&session.user.id)
+            .unwrap_or(false);
+        if enabled {
+            return false;
+        }
+        if let Some(session) = self.current.take() {
+            let _ = session.vault.audit(
+                &Event {
+                    actor: &session.user.username,
+                    action: "auth.session_ended",
+                    target: None,
+                    outcome: Outcome::Denied,
+                    detail: Some("account disabled"),
+                },
+                time::OffsetDateTime::now_utc(),
+            );
+            tracing::info!("session ended: its user was disabled");
+        }
+        true
     }
 
     /// Explicit lock: the vault closes and its keys are zeroized.
@@ -301,8 +339,8 @@ impl SessionSlot {
 
     /// Records activity that did not need a use case (typing, scrolling in the window).
     pub fn touch(&mut self) -> Option<SessionInfo> {
-        let now = Instant::now();
-        if self.lock_if_idle(now) {
+        let now = Moment::now();
+        if self.lock_if_idle(now) || self.end_if_disabled() {
             return None;
         }
         self.current.as_mut().map(|s| {
@@ -312,7 +350,7 @@ impl SessionSlot {
     }
 
     pub fn info(&mut self) -> Option<SessionInfo> {
-        if self.lock_if_idle(Instant::now()) {
+        if self.lock_if_idle(Moment::now()) || self.end_if_disabled() {
             return None;
         }
         self.current.as_ref().map(Session::info)
@@ -321,7 +359,7 @@ impl SessionSlot {
     /// The signed-in session for background work (the boarding worker): ready and not idle,
     /// without counting as activity — a worker must never keep a session from locking.
     pub(crate) fn background(&mut self) -> Option<&mut Session> {
-        if self.lock_if_idle(Instant::now()) {
+        if self.lock_if_idle(Moment::now()) || self.end_if_disabled() {
             return None;
         }
         self.current.as_mut().filter(|s| s.stage == Stage::Ready)
@@ -380,7 +418,7 @@ mod tests {
         .unwrap();
         let session = slot.current.as_mut().unwrap();
         session.stage = Stage::Ready;
-        let before = Instant::now() - Duration::from_secs(60);
+        let before = Moment::now() - Duration::from_secs(60);
         session.last_activity = before;
         slot.require_quietly(Access::SignedIn, "x").unwrap();
         assert_eq!(slot.current.as_ref().unwrap().last_activity, before);
