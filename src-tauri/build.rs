@@ -21,6 +21,7 @@ const COMMANDS: &[&str] = &[
     "verify_audit",
     "list_audit",
     "rotate_key",
+    "rotate_recovery_key",
     "export_audit",
     "export_merchants",
     "gdpr_erase",

@@ -63,6 +63,7 @@ pub fn run() {
             commands::audit::verify_audit,
             commands::audit::list_audit,
             commands::audit::rotate_key,
+            commands::audit::rotate_recovery_key,
             commands::audit::export_audit,
             commands::merchants::export_merchants,
             commands::gdpr::gdpr_erase,

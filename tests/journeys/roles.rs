@@ -98,6 +98,10 @@ fn calls() -> BTreeMap<&'static str, Call> {
     );
     add("rotate_key", Box::new(|s, _| audit_log::rotate_key(s)));
     add(
+        "rotate_recovery_key",
+        Box::new(|s, _| api::auth::rotate_recovery_key(s).map(drop)),
+    );
+    add(
         "export_audit",
         Box::new(|s, _| audit_log::export_audit(s, "2026-01-01", "2026-01-02", "csv").map(drop)),
     );

@@ -52,6 +52,14 @@ debug_redacting!(SignInInput { username } secret { password, code });
 debug_redacting!(ChangePasswordInput {} secret { current, new_password });
 debug_redacting!(RecoverInput { username } secret { recovery_key, new_password });
 
+/// A recovery key that replaced the old one: shown once.
+#[derive(Clone, Serialize)]
+pub struct NewRecoveryKey {
+    pub recovery_key: String,
+}
+
+debug_redacting!(NewRecoveryKey {} secret { recovery_key });
+
 fn parse_username(text: &str) -> Result<Username> {
     Username::parse(text)
         .map_err(|e| Error::invalid_input("username", &e.to_string().replace("username ", "")))
@@ -192,4 +200,17 @@ pub fn recover(dir: &DataDir, input: RecoverInput, policy: Policy) -> Result<()>
         OffsetDateTime::now_utc(),
     )?;
     Ok(())
+}
+
+/// Replaces the vault's recovery key (admin): the old key opens nothing from now on; the new
+/// one is shown once. Audited.
+pub fn rotate_recovery_key(slot: &mut SessionSlot) -> Result<NewRecoveryKey> {
+    let session = slot.require(crate::Access::Admin, "vault.rotate_recovery_key")?;
+    let actor = session.username().to_string();
+    let key = session
+        .vault()
+        .rotate_recovery_key(&actor, OffsetDateTime::now_utc())?;
+    Ok(NewRecoveryKey {
+        recovery_key: key.display(),
+    })
 }

@@ -55,6 +55,8 @@ pub(crate) enum Command {
     },
     /// Re-encrypt the vault file under a new random key (admin)
     RotateKey,
+    /// Replace the recovery key (admin); prints the new one once, the old one stops working
+    RotateRecoveryKey,
     /// Give a user a new password with the recovery key (both read from a prompt or stdin)
     Recover {
         /// Whose password to reset

@@ -104,6 +104,20 @@ where
         Command::Rules { action } => rules(&ctx, action, prompt, &printer, out),
         Command::Gdpr { action } => gdpr_verb(&ctx, action, prompt, &printer, out),
         Command::Retention { action } => retention_verb(&ctx, action, prompt, &printer, out),
+        Command::RotateRecoveryKey => with_session(&ctx, prompt, api::auth::rotate_recovery_key)
+            .and_then(|new| {
+                printer.value(
+                    out,
+                    &serde_json::json!({ "recovery_key": new.recovery_key }),
+                    |w| {
+                        writeln!(
+                            w,
+                            "New recovery key (shown once; the old one no longer works):"
+                        )?;
+                        writeln!(w, "{}", new.recovery_key)
+                    },
+                )
+            }),
         Command::RotateKey => {
             with_session(&ctx, prompt, api::audit_log::rotate_key).and_then(|()| {
                 printer.value(out, &serde_json::json!({ "rotated": true }), |w| {

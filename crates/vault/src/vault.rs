@@ -396,6 +396,9 @@ impl Vault {
 
     /// Opens the vault with the recovery key and gives `username` a new password, clearing
     /// their authenticator (they enrol again at next sign-in) and any lockout.
+    ///
+    /// A disabled user stays disabled: recovery is refused for them (only an admin enables a
+    /// user). A wrong recovery key is audited, like a failed sign-in, when the vault next opens.
     pub fn recover(
         dir: &Path,
         recovery_key: &RecoveryKey,
@@ -407,13 +410,38 @@ impl Vault {
         let keyring_file = KeyringFile::in_dir(dir);
         let lock = keyring_file.lock()?;
         let mut ring = keyring_file.load()?;
-        let root = ring
-            .open_recovery_slot(recovery_key.key())?
-            .ok_or(VaultError::BadCredentials)?;
+        let Some(root) = ring.open_recovery_slot(recovery_key.key())? else {
+            ring.push_pending(PendingEvent {
+                at: now,
+                action: "user.recover".into(),
+                slot: slot_id(username.as_str()),
+                outcome: "failed: wrong recovery key".into(),
+            });
+            keyring_file.save(&ring, &lock)?;
+            return Err(VaultError::BadCredentials);
+        };
         let vault = Self::open_with_root(dir, &keyring_file, &mut ring, root, policy, &lock)?;
         let user = vault
             .user_by_name(username.as_str())?
             .ok_or(VaultError::NotFound("user"))?;
+        if user.disabled {
+            let pending = std::mem::take(&mut ring.pending_audit);
+            let ((), head) = vault.write_keeping_head(now, |tx| {
+                vault.flush_pending(tx, pending)?;
+                tx.audit(&Event {
+                    actor: "recovery-key",
+                    action: "user.recover",
+                    target: Some(&user.username),
+                    outcome: Outcome::Denied,
+                    detail: Some("the account is disabled"),
+                })
+            })?;
+            ring.audit_head = head.map(|(h, _)| h);
+            keyring_file.save(&ring, &lock)?;
+            return Err(VaultError::Conflict(
+                "this account is disabled; only an admin can enable it",
+            ));
+        }
         let slot = slot_id(username.as_str());
         ring.set_password_slot(
             &slot,
@@ -426,7 +454,7 @@ impl Vault {
         let ((), head) = vault.write_keeping_head(now, |tx| {
             tx.conn
                 .execute(
-                    "UPDATE users SET disabled = 0, must_change_password = 0, totp_secret = NULL, totp_confirmed = 0,
+                    "UPDATE users SET must_change_password = 0, totp_secret = NULL, totp_confirmed = 0,
                      totp_last_step = NULL, password_changed_at = ?2 WHERE id = ?1",
                     params![user.id, rfc3339(now)],
                 )
@@ -442,6 +470,27 @@ impl Vault {
         })?;
         ring.audit_head = head.map(|(h, _)| h);
         keyring_file.save(&ring, &lock)
+    }
+
+    /// Replaces the recovery key: the old one opens nothing from now on (backups taken before
+    /// keep the slot they were taken with). The new key is shown once to the admin.
+    pub fn rotate_recovery_key(&self, actor: &str, now: OffsetDateTime) -> Result<RecoveryKey> {
+        let key = RecoveryKey::generate();
+        let lock = self.keyring.lock()?;
+        let mut ring = self.keyring.load()?;
+        ring.set_recovery_slot(key.key(), &self.root);
+        let ((), head) = self.write_keeping_head(now, |tx| {
+            tx.audit(&Event {
+                actor,
+                action: "vault.rotate_recovery_key",
+                target: None,
+                outcome: Outcome::Ok,
+                detail: None,
+            })
+        })?;
+        ring.audit_head = head.map(|(h, _)| h);
+        self.keyring.save(&ring, &lock)?;
+        Ok(key)
     }
 
     pub(crate) fn open_with_root(

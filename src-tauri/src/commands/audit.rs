@@ -27,6 +27,15 @@ pub async fn rotate_key(state: State<'_, AppState>) -> Result<(), api::Error> {
 }
 
 #[tauri::command]
+pub async fn rotate_recovery_key(
+    state: State<'_, AppState>,
+) -> Result<api::auth::NewRecoveryKey, api::Error> {
+    state
+        .run(|_, slot, _| api::auth::rotate_recovery_key(slot))
+        .await
+}
+
+#[tauri::command]
 pub async fn export_audit(
     state: State<'_, AppState>,
     from: String,

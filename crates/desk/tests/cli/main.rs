@@ -193,6 +193,11 @@ mod vault_verbs {
     /// `desk init` as a script runs it: password on stdin, read the secret it prints, answer
     /// with a code. Returns the authenticator secret.
     fn init(dir: &Path) -> String {
+        init_keeping_recovery_key(dir).0
+    }
+
+    /// [`init`], with the recovery key it printed.
+    fn init_keeping_recovery_key(dir: &Path) -> (String, String) {
         let mut child = desk_cmd(dir, &["init", "--username", "admin"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -215,16 +220,18 @@ mod vault_verbs {
                 .strip_prefix("authenticator secret: ")
                 .map(|s| s.trim().to_string());
         }
-        assert!(
-            printed.contains("recovery key: "),
-            "the recovery key is shown: {printed}"
-        );
+        let recovery_key = printed
+            .lines()
+            .find_map(|l| l.strip_prefix("recovery key: "))
+            .unwrap_or_else(|| panic!("the recovery key is shown: {printed}"))
+            .trim()
+            .to_string();
         let secret = secret.unwrap();
         writeln!(stdin, "{}", code(&secret, 0)).unwrap();
         drop(stdin);
         let status = child.wait().unwrap();
         assert!(status.success(), "init exits 0");
-        secret
+        (secret, recovery_key)
     }
 
     /// `desk --user admin --code <step> ARGS` with the password on stdin.
@@ -284,6 +291,28 @@ mod vault_verbs {
         crate::assert_ok(&out);
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.starts_with("one-time password for bob: "), "{text}");
+    }
+
+    /// Issue 16: an admin replaces the recovery key; the key printed at init stops working and
+    /// the new one resets a password.
+    #[test]
+    fn rotate_recovery_key_prints_a_new_key_and_the_old_one_stops_working() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (secret, old_key) = init_keeping_recovery_key(tmp.path());
+        let out = as_admin(tmp.path(), &secret, 1, &["--json", "rotate-recovery-key"]);
+        crate::assert_ok(&out);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let new_key = v["recovery_key"].as_str().unwrap().to_string();
+        assert_ne!(new_key, old_key);
+        let recover = |key: &str| {
+            with_stdin(
+                desk_cmd(tmp.path(), &["--json", "recover", "--username", "admin"]),
+                &format!("{key}\na brand new passphrase\n"),
+            )
+        };
+        let (code, _) = user_error(&recover(&old_key));
+        assert_eq!(code, "bad_credentials");
+        crate::assert_ok(&recover(&new_key));
     }
 
     /// Issue 7's backup through the CLI: an admin writes an archive, it restores into an empty

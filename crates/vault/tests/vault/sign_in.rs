@@ -305,3 +305,92 @@ fn the_code_is_checked_before_the_vault_file_is_checked_page_by_page() {
         "the right code goes on to the integrity check, which finds the flipped byte"
     );
 }
+
+#[test]
+fn recovery_never_enables_a_disabled_user_and_a_wrong_key_is_audited() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (created, secret) = created(tmp.path());
+    let key = desk_vault::RecoveryKey::parse(&created.recovery_key.display()).unwrap();
+    let (bob, _) = created
+        .vault
+        .create_user(ADMIN, &username("bob"), domain::Role::Underwriter, at(1))
+        .unwrap();
+    created
+        .vault
+        .set_disabled(ADMIN, &bob.id, true, at(1))
+        .unwrap();
+    drop(created);
+
+    let refused = Vault::recover(
+        tmp.path(),
+        &key,
+        &username("bob"),
+        &password("a fresh passphrase here", "bob"),
+        policy(),
+        at(2),
+    );
+    assert!(
+        matches!(refused, Err(VaultError::Conflict(_))),
+        "{refused:?}"
+    );
+    let wrong =
+        desk_vault::RecoveryKey::parse(&desk_vault::RecoveryKey::generate().display()).unwrap();
+    let bad = Vault::recover(
+        tmp.path(),
+        &wrong,
+        &username(ADMIN),
+        &password("another new passphrase", ADMIN),
+        policy(),
+        at(3),
+    );
+    assert!(matches!(bad, Err(VaultError::BadCredentials)));
+
+    let vault = sign_in_admin(tmp.path(), &secret, at(4));
+    assert!(
+        vault.user_by_id(&bob.id).unwrap().disabled,
+        "bob stays disabled"
+    );
+    let log = vault.audit_entries(50, None).unwrap();
+    assert!(log.iter().any(|e| e.action == "user.recover"
+        && e.outcome == "denied"
+        && e.target.as_deref() == Some("bob")));
+    assert!(
+        log.iter().any(|e| e.action == "user.recover"
+            && e.outcome == "failed"
+            && e.detail.as_deref() == Some("wrong recovery key")),
+        "the wrong key is audited once the vault is open again"
+    );
+    assert!(vault.verify_audit().unwrap().intact);
+}
+
+#[test]
+fn a_rotated_recovery_key_replaces_the_old_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (created, _) = created(tmp.path());
+    let old = desk_vault::RecoveryKey::parse(&created.recovery_key.display()).unwrap();
+    let new = created.vault.rotate_recovery_key(ADMIN, at(1)).unwrap();
+    assert_ne!(new.display(), created.recovery_key.display());
+    let log = created.vault.audit_entries(10, None).unwrap();
+    assert_eq!(log[0].action, "vault.rotate_recovery_key");
+    assert!(created.vault.verify_audit().unwrap().intact);
+    drop(created);
+    let with_old = Vault::recover(
+        tmp.path(),
+        &old,
+        &username(ADMIN),
+        &password("a brand new passphrase", ADMIN),
+        policy(),
+        at(2),
+    );
+    assert!(matches!(with_old, Err(VaultError::BadCredentials)));
+    let new = desk_vault::RecoveryKey::parse(&new.display()).unwrap();
+    Vault::recover(
+        tmp.path(),
+        &new,
+        &username(ADMIN),
+        &password("a brand new passphrase", ADMIN),
+        policy(),
+        at(3),
+    )
+    .unwrap();
+}

@@ -89,3 +89,19 @@ describe('Risk rules panel', () => {
     expect(backend.calls).toContain('decideSetting:risk_rules:true');
   });
 });
+
+import SecurityPanel from './SecurityPanel.svelte';
+
+describe('Security panel', () => {
+  it('replaces the recovery key and shows the new one once, until the admin hides it', async () => {
+    const backend = fakeBackend({ session: READY_ADMIN });
+    render(SecurityPanel, { backend, session: READY_ADMIN, onerror: noop });
+    expect(screen.queryByTestId('new-recovery-key')).toBeNull();
+    await fireEvent.click(screen.getByRole('button', { name: 'Replace the recovery key' }));
+    expect(await screen.findByTestId('new-recovery-key')).toHaveTextContent('DDDD-EEEE-FFFF');
+    expect(screen.getByRole('status')).toHaveTextContent('the old one no longer opens the vault');
+    expect(backend.calls).toContain('rotateRecoveryKey');
+    await fireEvent.click(screen.getByRole('button', { name: 'I have written it down' }));
+    expect(screen.queryByTestId('new-recovery-key')).toBeNull();
+  });
+});

@@ -156,6 +156,11 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
       return { entries: [], next_before: null };
     },
     rotateKey: async () => undefined,
+    rotateRecoveryKey: async () => {
+      needSession();
+      calls.push('rotateRecoveryKey');
+      return { recovery_key: 'DDDD-EEEE-FFFF' };
+    },
     saveDraft: async (id, version, form) => {
       needSession();
       calls.push('saveDraft');

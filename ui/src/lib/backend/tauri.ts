@@ -47,6 +47,7 @@ export const tauriBackend: Backend = {
   verifyAudit: () => call('verify_audit'),
   listAudit: (before) => call('list_audit', { before }),
   rotateKey: () => call('rotate_key'),
+  rotateRecoveryKey: () => call('rotate_recovery_key'),
   saveDraft: (id, version, form) => call('save_draft', { input: { id, version, form } }),
   getApplication: (id) => call('get_application', { id }),
   submitApplication: (id, version) => call('submit_application', { id, version }),

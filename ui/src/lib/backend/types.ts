@@ -524,6 +524,8 @@ export interface Backend {
   verifyAudit(): Promise<AuditReport>;
   listAudit(before: number | null): Promise<AuditPage>;
   rotateKey(): Promise<void>;
+  /** Replaces the recovery key; the new one is shown once. */
+  rotateRecoveryKey(): Promise<{ recovery_key: string }>;
   saveDraft(id: string | null, version: number | null, form: ApplicationForm): Promise<ApplicationView>;
   getApplication(id: string): Promise<ApplicationView>;
   submitApplication(id: string, version: number): Promise<ApplicationView>;
