@@ -174,6 +174,7 @@ impl Tx<'_> {
             )
             .map_err(VaultError::storage("erasing an application"))?;
             self.shred_record(application_id)?;
+            self.checkpoint_after_commit();
             Ok(())
         })
     }

@@ -11,7 +11,7 @@
 //! autocommit write into a rollback), so a repository method that writes can only take effect
 //! inside [`Vault::write`].
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -30,6 +30,9 @@ pub struct Tx<'v> {
     head: RefCell<Option<AuditHead>>,
     /// The last action audited in this unit (names the unit for the test failpoints).
     action: RefCell<String>,
+    /// Set by a change that destroys data (an erasure): once the unit commits, the WAL is
+    /// checkpointed and truncated, so the destroyed pages' old images do not wait in it.
+    checkpoint: Cell<bool>,
 }
 
 impl Deref for Tx<'_> {
@@ -54,6 +57,11 @@ impl Tx<'_> {
         *self.head.borrow_mut() = Some(head);
         event.action.clone_into(&mut self.action.borrow_mut());
         Ok(())
+    }
+
+    /// Asks for `wal_checkpoint(TRUNCATE)` once this unit has committed.
+    pub(crate) fn checkpoint_after_commit(&self) {
+        self.checkpoint.set(true);
     }
 
     /// The time this unit started (every audit entry of the unit carries it).
@@ -109,6 +117,16 @@ impl Drop for Open<'_> {
 }
 
 impl Vault {
+    /// `wal_checkpoint(TRUNCATE)`: every committed page written into the file (where
+    /// `secure_delete` has already zeroed freed content) and the WAL cut to zero bytes. Best
+    /// effort: another connection reading at this moment keeps the WAL until the next
+    /// checkpoint (SQLite's own, at 1,000 pages, or the next erasure).
+    pub(crate) fn checkpoint_wal(&self) {
+        let _ = self
+            .conn()
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+    }
+
     /// Runs `f` as one unit of work and commits it with its audit entries; the keyring's audit
     /// head then moves to the last entry appended.
     pub fn write<T, E: From<VaultError>>(
@@ -157,11 +175,15 @@ impl Vault {
             now,
             head: RefCell::new(None),
             action: RefCell::new(String::new()),
+            checkpoint: Cell::new(false),
         };
         let out = f(&tx)?;
         let action = tx.action.into_inner();
         failpoint("unit.commit", &action);
         open.commit()?;
+        if tx.checkpoint.get() {
+            self.checkpoint_wal();
+        }
         Ok((out, tx.head.into_inner().map(|h| (h, action))))
     }
 

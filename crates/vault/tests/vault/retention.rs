@@ -94,7 +94,18 @@ fn an_expired_record_erases_to_a_tombstone_and_a_recent_one_is_kept() {
         v.applications_with(IndexKind::Ein, &ein).unwrap(),
         vec!["old".to_string()]
     );
+    let wal = tmp.path().join("vault.db-wal");
+    assert!(
+        std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) > 0,
+        "the WAL holds the recent changes before the erasure"
+    );
     v.write(|tx| tx.erase_application("old", now)).unwrap();
+    assert_eq!(
+        std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0),
+        0,
+        "right after an erasure the WAL is checkpointed and truncated: no old page image of \
+         the erased record waits in it"
+    );
     assert!(
         v.application("old").is_err(),
         "the sealed parts never open again"
