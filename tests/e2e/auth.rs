@@ -97,7 +97,7 @@ async fn admin_adds_an_underwriter_who_completes_first_sign_in() {
         page.screenshot("users").await?;
 
         page.click_button("Lock").await?;
-        page.first_sign_in("uma", &otp, "quiet river stones")
+        page.first_sign_in("uma", &otp, "quiet river stones 7")
             .await?;
         page.wait_for_text("[aria-label='Signed-in user']", "uma · underwriter")
             .await?;

@@ -145,7 +145,7 @@ async fn approve_and_board_through_a_platform_outage() {
         };
         sandbox.set_faults(down, addr).await?;
         let uma_secret = page
-            .first_sign_in("uma", &otp, "quiet river stones")
+            .first_sign_in("uma", &otp, "quiet river stones 7")
             .await?;
         approve_from_queue(&page).await?;
 
@@ -263,7 +263,7 @@ async fn approve_and_board_through_a_platform_outage() {
         );
 
         // The underwriter accepts it; the platform gets the new bank account.
-        page.lock_and_sign_in("uma", "quiet river stones", &uma_secret)
+        page.lock_and_sign_in("uma", "quiet river stones 7", &uma_secret)
             .await?;
         page.section("merchants").await?;
         page.click_button("Boarded merchants").await?;

@@ -130,7 +130,7 @@ async fn four_eyes_review_of_a_high_risk_application() {
 
         // The underwriter's first sign-in; she imports the application (its maker), then the
         // queue. Taking it screens it if the background re-screen has not yet.
-        page.first_sign_in("uma", &otp, "quiet river stones")
+        page.first_sign_in("uma", &otp, "quiet river stones 7")
             .await?;
         page.import_file(&csv, "Imported 1 of 1").await?;
         page.section("review").await?;

@@ -2,7 +2,7 @@ use anyhow::{ensure, Result};
 use desk_tests::e2e::{scenario, scenario_with, Page};
 
 pub const ADMIN: &str = "admin";
-pub const PASSWORD: &str = "correct horse battery";
+pub const PASSWORD: &str = "correct horse battery 42";
 
 const SECTIONS: [(&str, &str, &str); 4] = [
     ("applications", "Applications", "No applications yet"),

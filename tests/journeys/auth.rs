@@ -18,7 +18,7 @@ fn nothing_is_reachable_before_enrolment_is_finished() {
         &dir,
         SetupInput {
             username: "alice".into(),
-            password: "correct horse battery".into(),
+            password: "correct horse battery 42".into(),
         },
         &mut slot,
         policy(),
@@ -45,8 +45,10 @@ fn set_up_rejects_weak_passwords_field_by_field() {
     let mut slot = SessionSlot::new();
     for (password, expect) in [
         ("short", "at least 12"),
-        ("alice-is-the-admin", "username"),
+        ("alice-is-the-admin-1", "username"),
         ("password1234!", "too common"),
+        ("correcthorsebattery", "letters and digits"),
+        ("aaaaaaaaaaa1", "too easy to guess"),
     ] {
         let err = auth::setup_vault(
             &dir,
@@ -109,7 +111,7 @@ fn roles_are_enforced_in_rust_and_denials_are_audited() {
         &mut bob,
         ChangePasswordInput {
             current: None,
-            new_password: "quiet river stones".into(),
+            new_password: "quiet river stones 7".into(),
         },
     )
     .unwrap();
@@ -192,7 +194,7 @@ fn explicit_lock_then_sign_in_again() {
         &dir,
         SignInInput {
             username: "Alice".into(),
-            password: "correct horse battery".into(),
+            password: "correct horse battery 42".into(),
             code: Some(next),
         },
         &mut slot,

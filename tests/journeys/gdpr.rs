@@ -214,7 +214,7 @@ fn a_backup_restores_into_a_fresh_data_folder_but_never_over_a_vault() {
     std::fs::create_dir_all(fresh.path().join("logs")).unwrap();
     let with = || api::backup::RestoreWith::Admin {
         username: "alice".into(),
-        password: "correct horse battery".into(),
+        password: "correct horse battery 42".into(),
     };
     let summary = api::backup::restore_into_data_dir(&fresh, &archive, with()).unwrap();
     assert_eq!((summary.applications, summary.users), (1, 1));
@@ -383,7 +383,7 @@ fn backups_taken_while_another_session_writes_restore_consistently() {
             archive,
             api::backup::RestoreWith::Admin {
                 username: "alice".into(),
-                password: "correct horse battery".into(),
+                password: "correct horse battery 42".into(),
             },
         )
         .unwrap();

@@ -110,11 +110,11 @@ describe('sign-in gate', () => {
     await fireEvent.click(await screen.findByText('Restore from a backup instead'));
     await fireEvent.input(screen.getByLabelText('Backup file'), { target: { value: '/tmp/old.zip' } });
     await fireEvent.input(screen.getByLabelText("An admin's username in the backup"), { target: { value: 'alice' } });
-    await fireEvent.input(screen.getByLabelText("That admin's password"), { target: { value: 'correct horse battery' } });
+    await fireEvent.input(screen.getByLabelText("That admin's password"), { target: { value: 'correct horse battery 42' } });
     await fireEvent.click(screen.getByRole('button', { name: 'Restore backup' }));
     expect(await screen.findByRole('alert')).toHaveTextContent('archive: is not a Boarding Desk backup');
     await fireEvent.input(screen.getByLabelText('Backup file'), { target: { value: '/tmp/desk.backup' } });
-    await fireEvent.input(screen.getByLabelText("That admin's password"), { target: { value: 'correct horse battery' } });
+    await fireEvent.input(screen.getByLabelText("That admin's password"), { target: { value: 'correct horse battery 42' } });
     await fireEvent.click(screen.getByRole('button', { name: 'Restore backup' }));
     expect(await screen.findByText(/Backup restored: 3 applications, 2 users, 40 audit entries/)).toBeInTheDocument();
     expect(screen.getByRole('button', { name: 'Sign in' })).toBeInTheDocument();
@@ -125,8 +125,8 @@ describe('sign-in gate', () => {
     const backend = fake({ vault: 'not_created', session: null });
     render(App, { backend });
     await fireEvent.input(await screen.findByLabelText('Admin username'), { target: { value: 'alice' } });
-    await fireEvent.input(screen.getByLabelText('Password'), { target: { value: 'correct horse battery' } });
-    await fireEvent.input(screen.getByLabelText('Confirm password'), { target: { value: 'correct horse battery' } });
+    await fireEvent.input(screen.getByLabelText('Password'), { target: { value: 'correct horse battery 42' } });
+    await fireEvent.input(screen.getByLabelText('Confirm password'), { target: { value: 'correct horse battery 42' } });
     await fireEvent.click(screen.getByRole('button', { name: 'Create vault' }));
     expect(await screen.findByTestId('recovery-key')).toHaveTextContent('AAAA-BBBB-CCCC');
     const cont = screen.getByRole('button', { name: 'Continue' });
@@ -143,8 +143,8 @@ describe('sign-in gate', () => {
     const backend = fake({ vault: 'not_created', session: null });
     render(App, { backend });
     await fireEvent.input(await screen.findByLabelText('Admin username'), { target: { value: 'alice' } });
-    await fireEvent.input(screen.getByLabelText('Password'), { target: { value: 'correct horse battery' } });
-    await fireEvent.input(screen.getByLabelText('Confirm password'), { target: { value: 'correct horse batterx' } });
+    await fireEvent.input(screen.getByLabelText('Password'), { target: { value: 'correct horse battery 42' } });
+    await fireEvent.input(screen.getByLabelText('Confirm password'), { target: { value: 'correct horse batterx 42' } });
     await fireEvent.click(screen.getByRole('button', { name: 'Create vault' }));
     expect(await screen.findByRole('alert')).toHaveTextContent('confirm password: does not match');
     expect(backend.calls).not.toContain('setupVault');

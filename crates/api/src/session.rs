@@ -407,7 +407,7 @@ mod tests {
             &dir,
             crate::auth::SetupInput {
                 username: "alice".into(),
-                password: "correct horse battery".into(),
+                password: "correct horse battery 42".into(),
             },
             &mut slot,
             vault::Policy {

@@ -84,7 +84,7 @@ fn a_new_vault_its_session_and_a_new_user_print_no_secret() {
         &dir,
         api::auth::SetupInput {
             username: "alice".into(),
-            password: "correct horse battery".into(),
+            password: "correct horse battery 42".into(),
         },
         &mut slot,
         api::Policy {

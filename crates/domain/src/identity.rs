@@ -43,7 +43,9 @@ impl fmt::Display for Username {
 }
 
 /// A password that meets the policy (PCI DSS v4 8.3.6 and NIST SP 800-63B): at least 12
-/// characters, at most 256, not a commonly used password, not containing the username.
+/// characters, at most 256, letters and digits both, not containing the username, not a
+/// commonly used password (our list, and the leaked-password lists zxcvbn bundles), and hard
+/// enough to guess by zxcvbn's estimate (score 3 of 4: about 10^8 guesses or more).
 /// Zeroized on drop; `Debug` prints nothing.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct NewPassword(String);
@@ -58,7 +60,15 @@ pub enum PasswordError {
     Common,
     #[error("password must not contain the username")]
     ContainsUsername,
+    #[error("password must contain both letters and digits")]
+    LettersAndDigits,
+    #[error("password is too easy to guess; use more words, or words that do not form a pattern")]
+    Guessable,
 }
+
+/// The least zxcvbn score a new password needs (3: "safely unguessable", about 10^8 guesses
+/// or more, against an online attack and a throttled offline one).
+pub const MIN_PASSWORD_SCORE: u8 = 3;
 
 /// The shortest password the policy accepts, in characters.
 pub const MIN_PASSWORD_CHARS: usize = 12;
@@ -74,12 +84,22 @@ impl NewPassword {
         if length > 256 {
             return Err(PasswordError::TooLong);
         }
+        if !password.chars().any(char::is_alphabetic) || !password.chars().any(char::is_numeric) {
+            return Err(PasswordError::LettersAndDigits);
+        }
         let lower = password.to_lowercase();
         if lower.contains(username.as_str()) {
             return Err(PasswordError::ContainsUsername);
         }
         if is_common(&lower) {
             return Err(PasswordError::Common);
+        }
+        let estimate = zxcvbn::zxcvbn(password, &[username.as_str(), "boarding", "desk"]);
+        if leaked(&estimate) {
+            return Err(PasswordError::Common);
+        }
+        if u8::from(estimate.score()) < MIN_PASSWORD_SCORE {
+            return Err(PasswordError::Guessable);
         }
         Ok(Self(password.to_string()))
     }
@@ -94,6 +114,21 @@ impl fmt::Debug for NewPassword {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("NewPassword(••••)")
     }
+}
+
+/// Whether zxcvbn found the whole password (give or take case and l33t substitutions) in one
+/// of its lists of leaked passwords.
+fn leaked(estimate: &zxcvbn::Entropy) -> bool {
+    use zxcvbn::feedback::Warning;
+    matches!(
+        estimate.feedback().and_then(|f| f.warning()),
+        Some(
+            Warning::ThisIsATop10Password
+                | Warning::ThisIsATop100Password
+                | Warning::ThisIsACommonPassword
+                | Warning::ThisIsSimilarToACommonlyUsedPassword
+        )
+    )
 }
 
 /// Common passwords, and common passwords padded with digits or punctuation to reach 12.
@@ -127,7 +162,35 @@ mod tests {
     #[test]
     fn passwords_follow_the_policy() {
         let u = user("alice");
-        assert!(NewPassword::parse("correct horse battery", &u).is_ok());
+        assert!(NewPassword::parse("correct horse battery 42", &u).is_ok());
+        // PCI DSS 8.3.6: letters and digits both.
+        for no_digit in [
+            "correct horse battery",
+            "aaaaaaaaaaaa",
+            "correcthorsebattery",
+        ] {
+            assert_eq!(
+                NewPassword::parse(no_digit, &u).unwrap_err(),
+                PasswordError::LettersAndDigits,
+                "{no_digit}"
+            );
+        }
+        assert_eq!(
+            NewPassword::parse("123456789012", &u).unwrap_err(),
+            PasswordError::LettersAndDigits
+        );
+        // zxcvbn: a repeat, a keyboard walk, a season and year are guessed quickly.
+        assert_eq!(
+            NewPassword::parse("aaaaaaaaaaa1", &u).unwrap_err(),
+            PasswordError::Guessable
+        );
+        for leaked in ["qwerty123456", "1q2w3e4r5t6y", "zaq12wsxcde3"] {
+            assert_eq!(
+                NewPassword::parse(leaked, &u).unwrap_err(),
+                PasswordError::Common,
+                "{leaked} is on zxcvbn's leaked-password lists or ours"
+            );
+        }
         assert_eq!(
             NewPassword::parse("short pass", &u).unwrap_err(),
             PasswordError::TooShort
@@ -137,7 +200,7 @@ mod tests {
             PasswordError::TooLong
         );
         assert_eq!(
-            NewPassword::parse("my-ALICE-password", &u).unwrap_err(),
+            NewPassword::parse("my-ALICE-password-7", &u).unwrap_err(),
             PasswordError::ContainsUsername
         );
         assert_eq!(
@@ -145,7 +208,7 @@ mod tests {
             PasswordError::Common
         );
         assert_eq!(
-            NewPassword::parse("qwertyuiop!!", &u).unwrap_err(),
+            NewPassword::parse("qwertyuiop12", &u).unwrap_err(),
             PasswordError::Common
         );
         assert_eq!(
@@ -160,7 +223,7 @@ mod tests {
         let secret = "password1234";
         let err = NewPassword::parse(secret, &u).unwrap_err();
         assert!(!err.to_string().contains(secret));
-        let ok = NewPassword::parse("correct horse battery", &u).unwrap();
+        let ok = NewPassword::parse("correct horse battery 42", &u).unwrap();
         assert!(!format!("{ok:?}").contains("horse"));
     }
 }

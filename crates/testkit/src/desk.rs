@@ -9,7 +9,7 @@ use crate::totp::code_now;
 use crate::{policy, ADMIN, PASSWORD};
 
 /// The password users added by the admin choose at their first sign-in.
-pub const USER_PASSWORD: &str = "quiet river stones";
+pub const USER_PASSWORD: &str = "quiet river stones 7";
 
 /// Sets up a vault in `dir` with `username` as its admin (password [`PASSWORD`]), enrolls the
 /// authenticator and leaves the session ready; returns the admin's TOTP secret.

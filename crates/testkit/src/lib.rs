@@ -22,7 +22,7 @@ pub mod vault;
 
 /// The founding admin of every test vault, and the password every test user ends with.
 pub const ADMIN: &str = "alice";
-pub const PASSWORD: &str = "correct horse battery";
+pub const PASSWORD: &str = "correct horse battery 42";
 
 /// The cheapest argon2id the vault accepts, and refusals padded to 50 ms: tests and benches
 /// are not about key stretching (the padding itself is tested with its own floor).

@@ -7,7 +7,7 @@ use desk_vault::{totp, KdfParams, NextStep, Policy, Vault};
 use domain::{NewPassword, Username};
 use time::OffsetDateTime;
 
-const PASSWORD: &str = "correct horse battery";
+const PASSWORD: &str = "correct horse battery 42";
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();

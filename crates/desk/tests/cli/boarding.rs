@@ -86,7 +86,7 @@ fn kill_9_mid_drain_at_several_points_loses_nothing_and_duplicates_nothing() {
 
     let tmp = tempfile::tempdir().unwrap();
     let dir = DataDir::open(tmp.path()).unwrap();
-    let (mut admin, _) = admin_signed_in(&dir, "correct horse battery");
+    let (mut admin, _) = admin_signed_in(&dir, "correct horse battery 42");
     boarding::set_platform(
         &mut admin,
         SetPlatformInput {

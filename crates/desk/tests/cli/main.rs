@@ -174,7 +174,7 @@ mod vault_verbs {
 
     use super::user_error;
 
-    const PW: &str = "correct horse battery";
+    const PW: &str = "correct horse battery 42";
 
     fn code(secret: &str, steps_ahead: u64) -> String {
         testkit::totp::code_ahead(secret, steps_ahead)
@@ -307,7 +307,7 @@ mod vault_verbs {
         let recover = |key: &str| {
             with_stdin(
                 desk_cmd(tmp.path(), &["--json", "recover", "--username", "admin"]),
-                &format!("{key}\na brand new passphrase\n"),
+                &format!("{key}\na brand new passphrase 1\n"),
             )
         };
         let (code, _) = user_error(&recover(&old_key));
@@ -504,7 +504,7 @@ mod vault_verbs {
 
         let out = with_stdin(
             desk_cmd(tmp.path(), &["--json", "init", "--username", "zed"]),
-            "quiet river stones\n",
+            "quiet river stones 7\n",
         );
         assert_eq!(user_error(&out).0, "conflict", "a second vault is refused");
     }

@@ -111,7 +111,7 @@ fn creating_over_an_existing_vault_is_refused() {
     let err = Vault::create(
         tmp.path(),
         &username("zed"),
-        &password("quiet river stones", "zed"),
+        &password("quiet river stones 7", "zed"),
         policy(),
         t0(),
     )

@@ -160,7 +160,7 @@ fn new_user_changes_one_time_password_then_enrols_totp() {
         "one-time password must be changed"
     );
     vault
-        .change_password(&bob.id, &password("quiet river stones", "bob"), at(1))
+        .change_password(&bob.id, &password("quiet river stones 7", "bob"), at(1))
         .unwrap();
     let enrolment = vault.begin_totp_enrolment(&bob.id, "bob").unwrap();
     vault
@@ -174,7 +174,7 @@ fn new_user_changes_one_time_password_then_enrols_totp() {
     let (_, _, next) = Vault::sign_in(
         tmp.path(),
         "bob",
-        "quiet river stones",
+        "quiet river stones 7",
         Some(&code_at(&enrolment.secret, at(2))),
         policy(),
         at(2),
@@ -195,7 +195,7 @@ fn recovery_key_resets_a_forgotten_password() {
         tmp.path(),
         &key,
         &username(ADMIN),
-        &password("a brand new passphrase", ADMIN),
+        &password("a brand new passphrase 1", ADMIN),
         policy(),
         at(1),
     )
@@ -203,7 +203,7 @@ fn recovery_key_resets_a_forgotten_password() {
     let (_, _, next) = Vault::sign_in(
         tmp.path(),
         ADMIN,
-        "a brand new passphrase",
+        "a brand new passphrase 1",
         None,
         policy(),
         at(2),
@@ -220,7 +220,7 @@ fn recovery_key_resets_a_forgotten_password() {
             tmp.path(),
             &wrong,
             &username(ADMIN),
-            &password("another new passphrase", ADMIN),
+            &password("another new passphrase 2", ADMIN),
             policy(),
             at(3)
         ),
@@ -325,7 +325,7 @@ fn recovery_never_enables_a_disabled_user_and_a_wrong_key_is_audited() {
         tmp.path(),
         &key,
         &username("bob"),
-        &password("a fresh passphrase here", "bob"),
+        &password("a fresh passphrase here 4", "bob"),
         policy(),
         at(2),
     );
@@ -339,7 +339,7 @@ fn recovery_never_enables_a_disabled_user_and_a_wrong_key_is_audited() {
         tmp.path(),
         &wrong,
         &username(ADMIN),
-        &password("another new passphrase", ADMIN),
+        &password("another new passphrase 2", ADMIN),
         policy(),
         at(3),
     );
@@ -378,7 +378,7 @@ fn a_rotated_recovery_key_replaces_the_old_one() {
         tmp.path(),
         &old,
         &username(ADMIN),
-        &password("a brand new passphrase", ADMIN),
+        &password("a brand new passphrase 1", ADMIN),
         policy(),
         at(2),
     );
@@ -388,7 +388,7 @@ fn a_rotated_recovery_key_replaces_the_old_one() {
         tmp.path(),
         &new,
         &username(ADMIN),
-        &password("a brand new passphrase", ADMIN),
+        &password("a brand new passphrase 1", ADMIN),
         policy(),
         at(3),
     )

@@ -81,7 +81,7 @@ fn changing_a_password_rewraps_without_touching_the_database_key() {
         .vault
         .change_password(
             &created.admin.id,
-            &password("a different passphrase", ADMIN),
+            &password("a different passphrase 3", ADMIN),
             t0(),
         )
         .unwrap();
@@ -98,7 +98,7 @@ fn changing_a_password_rewraps_without_touching_the_database_key() {
     let (_, _, _) = Vault::sign_in(
         tmp.path(),
         ADMIN,
-        "a different passphrase",
+        "a different passphrase 3",
         Some(&code_at(&secret, at(1))),
         policy(),
         at(1),

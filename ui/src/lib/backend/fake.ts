@@ -114,7 +114,7 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
     },
     signIn: async (username, password, code) => {
       calls.push('signIn');
-      if (password !== 'correct horse battery' || code !== '123456')
+      if (password !== 'correct horse battery 42' || code !== '123456')
         throw new BackendError('bad_credentials', 'wrong username, password or authenticator code');
       session = { ...READY_ADMIN, username };
       return session;
@@ -424,7 +424,7 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
     restoreBackup: async (file, username, password, recoveryKey) => {
       if (vault !== 'not_created') throw new BackendError('conflict', 'this data folder already holds a vault: restore into a new one');
       if (!file.endsWith('.backup')) throw new BackendError('invalid_input', 'archive: is not a Boarding Desk backup');
-      if (!recoveryKey && password !== 'correct horse battery') throw new BackendError('bad_credentials', 'wrong username, password or authenticator code');
+      if (!recoveryKey && password !== 'correct horse battery 42') throw new BackendError('bad_credentials', 'wrong username, password or authenticator code');
       calls.push(`restoreBackup:${username ?? 'recovery'}`);
       vault = 'locked';
       return { vault_id: 'v1', created_at: '2026-11-26T04:00:00Z', schema_version: 11, applications: 3, users: 2, audit_entries: 40, bytes: 1000 };

@@ -47,7 +47,7 @@ describe('Editing a boarded merchant', () => {
     expect(screen.queryByRole('button', { name: 'Edit details…' })).toBeNull();
     page.unmount();
 
-    await shared.signIn('uma', 'correct horse battery', '123456');
+    await shared.signIn('uma', 'correct horse battery 42', '123456');
     const uma: SessionInfo = { ...READY_ADMIN, username: 'uma', role: 'underwriter' };
     render(MerchantsPage, { backend: shared, session: uma, onerror: noop });
     await fireEvent.click(await screen.findByRole('tab', { name: 'Boarded merchants' }));
