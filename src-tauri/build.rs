@@ -30,6 +30,7 @@ const COMMANDS: &[&str] = &[
     "sanctions_report_export",
     "retention_run",
     "set_retention_years",
+    "set_export_days",
     "backup_vault",
     "save_draft",
     "get_application",

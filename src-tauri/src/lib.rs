@@ -72,6 +72,7 @@ pub fn run() {
             commands::sanctions_report::sanctions_report_export,
             commands::gdpr::retention_run,
             commands::gdpr::set_retention_years,
+            commands::gdpr::set_export_days,
             commands::backup::backup_vault,
             commands::intake::save_draft,
             commands::intake::get_application,

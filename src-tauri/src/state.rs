@@ -41,9 +41,17 @@ impl AppState {
     /// (the vault open, the schedule on, the last run a day ago) and runs it.
     pub fn spawn_retention_schedule(&self) {
         let session = Arc::clone(&self.session);
+        let dir = self.data_dir.as_ref().ok().cloned();
         std::thread::spawn(move || loop {
             std::thread::sleep(Duration::from_secs(60));
             let mut slot = session.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(dir) = &dir {
+                match api::exports::expire_exports(&mut slot, dir, std::time::SystemTime::now()) {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(deleted = n, "expired exports"),
+                    Err(e) => tracing::warn!(code = %e.code(), "expiring exports: {e}"),
+                }
+            }
             match api::gdpr::scheduled_retention(&mut slot, time::OffsetDateTime::now_utc()) {
                 Ok(Some(report)) => tracing::info!(
                     due = report.due.len(),

@@ -390,3 +390,74 @@ fn backups_taken_while_another_session_writes_restore_consistently() {
         assert_eq!(summary.applications, *applications);
     }
 }
+
+/// Issue 16: generated exports expire. Files in exports/ older than the admin's setting (30
+/// days unless changed) are deleted — by the window's minute tick (`expire_exports`) and at
+/// every sign-in, the CLI's included — and the deletion is audited; newer files, and anything
+/// that is not a regular file, stay.
+#[test]
+fn exports_older_than_the_setting_are_deleted_and_audited() {
+    use std::time::{Duration, SystemTime};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = api::DataDir::open(tmp.path()).unwrap();
+    let mut admin = SessionSlot::new();
+    let secret = setup(&dir, &mut admin);
+    let exports = tmp.path().join("exports");
+    std::fs::create_dir_all(&exports).unwrap();
+    let day = Duration::from_secs(86_400);
+    let now = SystemTime::now();
+    let file_aged = |name: &str, days: u32| {
+        let path = exports.join(name);
+        std::fs::write(&path, b"subject access").unwrap();
+        let f = std::fs::File::options().write(true).open(&path).unwrap();
+        f.set_modified(now - day * days).unwrap();
+        path
+    };
+    let old = file_aged("subject-old.html", 31);
+    let recent = file_aged("subject-recent.html", 29);
+    std::fs::create_dir(exports.join("a-folder")).unwrap();
+
+    assert_eq!(
+        api::exports::expire_exports(&mut admin, &dir, now).unwrap(),
+        1
+    );
+    assert!(!old.exists(), "31 days old: deleted");
+    assert!(recent.exists(), "29 days old: kept");
+    assert!(exports.join("a-folder").exists(), "only regular files go");
+    let log = api::audit_log::list_audit(&mut admin, None, 10).unwrap();
+    let entry = log
+        .entries
+        .iter()
+        .find(|e| e.action == "exports.expired")
+        .expect("the deletion is audited");
+    assert_eq!(
+        entry.detail.as_deref(),
+        Some("1 file(s) older than 30 days deleted")
+    );
+
+    let err = api::exports::set_export_days(&mut admin, 0).unwrap_err();
+    assert_eq!(err.code(), Code::InvalidInput);
+    assert!(
+        err.message().starts_with("export days:"),
+        "{}",
+        err.message()
+    );
+    assert_eq!(api::exports::set_export_days(&mut admin, 7).unwrap(), 7);
+    assert_eq!(gdpr::retention_schedule(&mut admin).unwrap().export_days, 7);
+
+    // At the next sign-in the 29-day-old file is past the new 7 days.
+    admin.lock().unwrap();
+    api::auth::sign_in(
+        &dir,
+        api::auth::SignInInput {
+            username: testkit::ADMIN.into(),
+            password: testkit::PASSWORD.into(),
+            code: Some(testkit::totp::code_ahead(&secret, 1)),
+        },
+        &mut admin,
+        testkit::policy(),
+    )
+    .unwrap();
+    assert!(!recent.exists(), "a sign-in expires exports too");
+}

@@ -134,6 +134,10 @@ fn calls() -> BTreeMap<&'static str, Call> {
         Box::new(|s, _| gdpr::set_retention_years(s, 5).map(drop)),
     );
     add(
+        "set_export_days",
+        Box::new(|s, _| api::exports::set_export_days(s, 30).map(drop)),
+    );
+    add(
         "backup_vault",
         Box::new(|s, c| api::backup::backup_in_data_dir(&c.dir, s).map(drop)),
     );

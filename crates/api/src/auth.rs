@@ -127,6 +127,10 @@ pub fn sign_in(
     let session = Session::new(vault, user, stage, enrolment);
     let info = session.info();
     slot.open(session);
+    // Housekeeping at every sign-in, the CLI's included: exports past their days go.
+    if let Err(e) = crate::exports::expire_exports(slot, dir, std::time::SystemTime::now()) {
+        tracing::warn!(code = %e.code(), "expiring old exports: {e}");
+    }
     Ok(info)
 }
 

@@ -267,6 +267,8 @@ pub struct RetentionSchedule {
     /// The day of the next run, once the schedule's clock has started.
     pub next_run: Option<String>,
     pub retention_years: u32,
+    /// Days a generated export stays in exports/ before it is deleted.
+    pub export_days: u32,
 }
 
 fn schedule(vault: &Vault) -> RetentionSchedule {
@@ -278,6 +280,7 @@ fn schedule(vault: &Vault) -> RetentionSchedule {
         next_run: last_run_at.map(|at| date_of(at + SCHEDULE_EVERY_MS)),
         last_run_at,
         retention_years: retention_years(vault),
+        export_days: crate::exports::export_days(vault),
     }
 }
 

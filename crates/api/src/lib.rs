@@ -29,6 +29,7 @@ mod checks;
 pub mod clock;
 mod data_dir;
 mod error;
+pub mod exports;
 pub mod gdpr;
 mod info;
 pub mod intake;

@@ -291,6 +291,9 @@ pub(crate) enum RetentionAction {
     },
     /// Set the retention period in years (1–10; 5 by default)
     Years { years: u32 },
+    /// Set how many days generated exports stay in the data folder's exports/ (1–365; 30 by
+    /// default); older ones are deleted at sign-in and while the app is open
+    ExportDays { days: u32 },
     /// Show the daily scheduled purge (the app runs it while the vault is open), or switch it
     /// `on` or `off` (admin)
     Schedule { state: Option<String> },

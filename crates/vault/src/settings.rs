@@ -56,6 +56,8 @@ pub enum Setting {
     RetentionYears,
     RetentionSchedule,
     RetentionLastRun,
+    /// Days a generated export (audit, merchants, subject access, reports) stays in exports/.
+    ExportDays,
     /// A proposal waiting for a second admin (JSON).
     Pending(Proposable),
 }
@@ -72,6 +74,7 @@ impl Setting {
             Setting::RetentionYears => "retention_years",
             Setting::RetentionSchedule => "retention_schedule",
             Setting::RetentionLastRun => "retention_last_run",
+            Setting::ExportDays => "export_days",
             Setting::Pending(p) => return format!("pending.{}", p.as_str()),
         };
         plain.to_string()

@@ -64,6 +64,13 @@ pub async fn set_retention_years(
 }
 
 #[tauri::command]
+pub async fn set_export_days(state: State<'_, AppState>, days: u32) -> Result<u32, api::Error> {
+    state
+        .run(move |_, slot, _| api::exports::set_export_days(slot, days))
+        .await
+}
+
+#[tauri::command]
 pub async fn retention_schedule(
     state: State<'_, AppState>,
 ) -> Result<api::gdpr::RetentionSchedule, api::Error> {

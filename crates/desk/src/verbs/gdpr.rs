@@ -99,6 +99,12 @@ pub(crate) fn retention_verb(
             let years = with_session(ctx, prompt, |slot| gdpr::set_retention_years(slot, years))?;
             printer.value(out, &years, |w| writeln!(w, "retention: {years} years"))
         }
+        RetentionAction::ExportDays { days } => {
+            let days = with_session(ctx, prompt, |slot| {
+                api::exports::set_export_days(slot, days)
+            })?;
+            printer.value(out, &days, |w| writeln!(w, "exports are kept {days} days"))
+        }
         RetentionAction::Schedule { state } => {
             let enabled = match state.as_deref() {
                 None => None,
@@ -113,9 +119,10 @@ pub(crate) fn retention_verb(
             printer.value(out, &plan, |w| {
                 writeln!(
                     w,
-                    "scheduled purge: {}; retention {} years; last run {}",
+                    "scheduled purge: {}; retention {} years; exports kept {} days; last run {}",
                     if plan.enabled { "daily" } else { "off" },
                     plan.retention_years,
+                    plan.export_days,
                     plan.last_run.as_deref().unwrap_or("never")
                 )
             })

@@ -315,6 +315,21 @@ mod vault_verbs {
         crate::assert_ok(&recover(&new_key));
     }
 
+    /// Issue 16: how long generated exports are kept is an admin's setting in the CLI too.
+    #[test]
+    fn retention_export_days_sets_how_long_exports_are_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let secret = init(tmp.path());
+        // (Each verb signs in with a new code; one verb per test keeps to the drift window. The
+        // range check is the journey's.)
+        let out = as_admin(tmp.path(), &secret, 1, &["retention", "export-days", "7"]);
+        crate::assert_ok(&out);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "exports are kept 7 days"
+        );
+    }
+
     /// Issue 7's backup through the CLI: an admin writes an archive, it restores into an empty
     /// folder with the admin's password as a locked vault with its keyring; a wrong password and
     /// a non-empty folder are refused and leave nothing behind.

@@ -105,3 +105,19 @@ describe('Security panel', () => {
     expect(screen.queryByTestId('new-recovery-key')).toBeNull();
   });
 });
+
+describe('Data protection panel, exports', () => {
+  it('shows how long exports are kept and saves a new number of days, refusing 0 by field', async () => {
+    const backend = fakeBackend({ session: READY_ADMIN });
+    render(DataProtectionPanel, { backend, onerror: noop });
+    const days = await screen.findByLabelText('Delete generated exports after (days)');
+    await screen.findByDisplayValue('30');
+    await fireEvent.input(days, { target: { value: '0' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Save export days' }));
+    expect(await screen.findByRole('alert')).toHaveTextContent('export days: must be between 1 and 365');
+    await fireEvent.input(days, { target: { value: '7' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Save export days' }));
+    expect(await screen.findByText('Exports are deleted after 7 days.')).toBeInTheDocument();
+    expect(backend.calls).toContain('setExportDays:7');
+  });
+});

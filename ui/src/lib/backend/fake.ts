@@ -67,7 +67,7 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
   const notes: import('./types').Note[] = [];
   const pendingSettings: import('./types').PendingSetting[] = [];
   const changes: import('./types').MerchantChange[] = [];
-  const schedule: import('./types').RetentionSchedule = { enabled: true, last_run_at: 1, last_run: '2026-11-25', next_run: '2026-11-26', retention_years: 5 };
+  const schedule: import('./types').RetentionSchedule = { enabled: true, last_run_at: 1, last_run: '2026-11-25', next_run: '2026-11-26', retention_years: 5, export_days: 30 };
   const apps = new Map<string, { summary: ApplicationSummary; form: ApplicationForm; documents: DocumentMeta[] }>();
   let clock = 1_780_000_000_000;
   let lists: import('./types').ListVersion[] = [];
@@ -497,6 +497,13 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
       return { dry_run: dryRun, retention_years: 5, due: ['old-1'], erased: dryRun ? 0 : 1 };
     },
     retentionSchedule: async () => ({ ...schedule }),
+    setExportDays: async (days) => {
+      needSession();
+      if (!(days >= 1 && days <= 365)) throw new BackendError('invalid_input', 'export days: must be between 1 and 365');
+      calls.push(`setExportDays:${days}`);
+      schedule.export_days = days;
+      return days;
+    },
     setRetentionSchedule: async (enabled) => {
       if (needSession().role !== 'admin') throw new BackendError('forbidden', 'admins only');
       calls.push(`setRetentionSchedule:${enabled}`);

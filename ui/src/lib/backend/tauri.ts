@@ -97,6 +97,7 @@ export const tauriBackend: Backend = {
   retentionSchedule: () => call('retention_schedule'),
   setRetentionSchedule: (enabled) => call('set_retention_schedule', { enabled }),
   setRetentionYears: (years) => call('set_retention_years', { years }),
+  setExportDays: (days) => call('set_export_days', { days }),
   backupVault: () => call('backup_vault'),
   setMerchantLimits: (input) => call('set_merchant_limits', { input }),
   editMerchant: (input) => call('edit_merchant', { input }),

@@ -490,6 +490,8 @@ export interface RetentionSchedule {
   last_run: string | null;
   next_run: string | null;
   retention_years: number;
+  /** Days a generated export stays in exports/ before it is deleted. */
+  export_days: number;
 }
 
 export interface SavedSubject {
@@ -587,6 +589,7 @@ export interface Backend {
   retentionRun(dryRun: boolean): Promise<RetentionReport>;
   retentionSchedule(): Promise<RetentionSchedule>;
   setRetentionSchedule(enabled: boolean): Promise<RetentionSchedule>;
+  setExportDays(days: number): Promise<number>;
   setRetentionYears(years: number): Promise<number>;
   backupVault(): Promise<SavedExport>;
   setMerchantLimits(input: LimitsInput): Promise<Merchant>;
