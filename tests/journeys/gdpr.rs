@@ -110,6 +110,10 @@ fn erasure_is_refused_under_retention_hold_or_an_active_relationship_and_drafts_
     let out = gdpr::request_erasure(&mut admin, &draft).unwrap();
     assert_eq!(out.outcome.as_str(), "erased");
     assert!(intake::get_application(&mut admin, &draft).is_err());
+    // Issue 16: the erasure ledger outside the vault file names it, so a restore of an older
+    // backup erases it again (vault::backup tests the replay).
+    let ledger = std::fs::read_to_string(tmp.path().join("erasures.ledger")).unwrap();
+    assert!(ledger.contains(&draft), "{ledger}");
     assert_eq!(
         gdpr::request_erasure(&mut admin, &draft)
             .unwrap()

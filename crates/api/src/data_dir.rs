@@ -104,6 +104,7 @@ fn create_private_dir(path: &Path) -> io::Result<()> {
 /// What the desk keeps in a data folder: the only entries [`tighten`] touches.
 const OWN_FILES: &[&str] = &[
     VAULT_FILE,
+    vault::erasure_ledger::LEDGER_FILE,
     "vault.db-wal",
     "vault.db-shm",
     "vault.db-journal",

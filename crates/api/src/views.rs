@@ -501,6 +501,9 @@ view! {
         pub audit_entries: i64,
         /// Size of the archive file.
         pub bytes: u64,
+        /// After a restore: erasures made after the archive was taken, replayed from the
+        /// erasure ledger before the vault was handed over.
+        pub erasures_replayed: usize,
     }
 }
 

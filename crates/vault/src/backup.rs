@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 
 use crate::crypto::{self, Key};
 use crate::keyring::{Keyring, KeyringFile, KEYRING_FILE};
-use crate::{db, RecoveryKey, Result, Vault, VaultError};
+use crate::{db, erasure_ledger, RecoveryKey, Result, Vault, VaultError};
 
 const MAGIC: &[u8; 8] = b"BDESKBK1";
 /// Folders a data folder may hold before it has a vault.
@@ -45,6 +45,10 @@ pub struct Summary {
     /// Size of the archive file.
     #[serde(default)]
     pub bytes: u64,
+    /// After a restore: erasures made after the archive was taken, replayed from the erasure
+    /// ledger before the vault was handed over.
+    #[serde(default)]
+    pub erasures_replayed: usize,
 }
 
 /// How the person restoring proves they may: an admin's username and password, or the
@@ -171,6 +175,7 @@ impl Vault {
             users,
             audit_entries,
             bytes: 0,
+            erasures_replayed: 0,
         };
         let header = serde_json::to_vec(&Header {
             format: FORMAT,
@@ -197,6 +202,11 @@ impl Vault {
         tmp.as_file().sync_all().map_err(io("written"))?;
         tmp.persist(out).map_err(|e| io("saved")(e.error))?;
         summary.bytes = archive.len() as u64;
+        // The ledger travels beside the archive: restoring this archive, or an older one from
+        // the same folder, replays every erasure made up to now.
+        let mut lines = erasure_ledger::read(self.keyring.folder())?;
+        lines.extend(self.erased()?);
+        erasure_ledger::merge_into(folder, &lines)?;
         Ok(summary)
     }
 }
@@ -260,7 +270,9 @@ pub fn restore(archive: &Path, target: &Path, unlock: Unlock<'_>) -> Result<Summ
             let entry = entry.map_err(VaultError::io("the target folder", "read"))?;
             let name = entry.file_name();
             let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
-            if !(is_dir && FRESH_FOLDERS.iter().any(|f| name == *f)) {
+            let ledger = !is_dir && name == erasure_ledger::LEDGER_FILE;
+            let fresh_folder = is_dir && FRESH_FOLDERS.iter().any(|f| name == *f);
+            if !(ledger || fresh_folder) {
                 return Err(VaultError::invalid(
                     "target",
                     "must be an empty folder (a restore never replaces a vault in place)",
@@ -284,7 +296,20 @@ pub fn restore(archive: &Path, target: &Path, unlock: Unlock<'_>) -> Result<Summ
         let lock = ring_file.lock()?;
         ring_file.save(&header.keyring, &lock)?;
     }
-    check_restored(staging.path(), &ring_file, root, &unlock, &summary)?;
+    // The erasure ledgers a restore knows of: the target folder's own (a vault lost and
+    // restored in place) and the one beside the archive (left by the latest backup there).
+    let archive_folder = archive
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut ledger = erasure_ledger::read(archive_folder)?;
+    if target.exists() {
+        ledger.extend(erasure_ledger::read(target)?);
+    }
+    let mut summary = summary;
+    summary.erasures_replayed =
+        check_restored(staging.path(), &ring_file, root, &unlock, &summary, &ledger)?;
+    erasure_ledger::merge_into(staging.path(), &ledger)?;
     move_into_place(staging.path(), target)?;
     Ok(summary)
 }
@@ -296,7 +321,8 @@ fn check_restored(
     root: Key,
     unlock: &Unlock<'_>,
     summary: &Summary,
-) -> Result<()> {
+    ledger: &[erasure_ledger::Line],
+) -> Result<usize> {
     let lock = ring_file.lock()?;
     let mut ring = ring_file.load()?;
     let vault = Vault::open_with_root(
@@ -340,17 +366,22 @@ fn check_restored(
         Unlock::Admin { username, .. } => *username,
         Unlock::Recovery(_) => "recovery key",
     };
+    // Before anyone can open it: what was erased after the archive was taken is erased again.
+    let replayed = vault.replay_erasures(ledger, actor)?;
     vault.audit(
         &crate::audit::Event {
             actor,
             action: "vault.restore",
             target: None,
             outcome: crate::audit::Outcome::Ok,
-            detail: Some(&format!("archive of {}", summary.created_at)),
+            detail: Some(&format!(
+                "archive of {}; {replayed} later erasure(s) replayed",
+                summary.created_at
+            )),
         },
         OffsetDateTime::now_utc(),
     )?;
-    Ok(())
+    Ok(replayed)
 }
 
 fn move_into_place(staged: &Path, target: &Path) -> Result<()> {
@@ -362,7 +393,7 @@ fn move_into_place(staged: &Path, target: &Path) -> Result<()> {
         fs::set_permissions(target, fs::Permissions::from_mode(0o700))
             .map_err(VaultError::io("the target folder", "protected"))?;
     }
-    for name in [db::VAULT_FILE, KEYRING_FILE] {
+    for name in [db::VAULT_FILE, KEYRING_FILE, erasure_ledger::LEDGER_FILE] {
         let from: PathBuf = staged.join(name);
         fs::rename(&from, target.join(name))
             .or_else(|_| fs::copy(&from, target.join(name)).map(|_| ()))

@@ -315,6 +315,11 @@ impl KeyringFile {
         self.path.exists()
     }
 
+    /// The data folder the keyring is in.
+    pub fn folder(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new("."))
+    }
+
     pub fn lock(&self) -> Result<KeyringLock> {
         let file = crate::db::private_file()
             .create(true)

@@ -17,6 +17,7 @@ pub mod backup;
 pub mod boarding;
 mod crypto;
 mod db;
+pub mod erasure_ledger;
 mod error;
 mod keyring;
 pub mod merchant_changes;

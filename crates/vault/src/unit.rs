@@ -183,6 +183,9 @@ impl Vault {
         open.commit()?;
         if tx.checkpoint.get() {
             self.checkpoint_wal();
+            // The unit is committed: a ledger that cannot be written now is written at the
+            // next sign-in (it is rebuilt from the tombstones).
+            let _ = self.sync_erasure_ledger();
         }
         Ok((out, tx.head.into_inner().map(|h| (h, action))))
     }

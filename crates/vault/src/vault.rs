@@ -391,6 +391,9 @@ impl Vault {
             NextStep::Ready
         };
         let user = vault.user_by_id(&user.id)?;
+        // Rebuilt from the erasure records if an erasure could not write it (best effort:
+        // the vault is open either way).
+        let _ = vault.sync_erasure_ledger();
         Ok((vault, user, next))
     }
 

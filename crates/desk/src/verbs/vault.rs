@@ -154,12 +154,13 @@ pub(crate) fn restore_verb(
     printer.value(out, &summary, |w| {
         writeln!(
             w,
-            "Restored {} applications, {} users, {} audit entries (archive of {}) into {}.",
+            "Restored {} applications, {} users, {} audit entries (archive of {}) into {}; {} later erasure(s) replayed.",
             summary.applications,
             summary.users,
             summary.audit_entries,
             summary.created_at,
-            into.display()
+            into.display(),
+            summary.erasures_replayed
         )
     })
 }

@@ -139,3 +139,107 @@ fn a_bad_archive_or_key_is_refused_and_nothing_is_written() {
     assert_eq!(std::fs::read(target.join("keep.txt")).unwrap(), b"mine");
     assert!(!target.join(VAULT_FILE).exists());
 }
+
+/// Issue 16: an erasure is final. A backup taken before an erasure, restored afterwards, does
+/// not bring the subject back: the erasure ledger (beside the window's archives in backups/, and
+/// in the data folder) is replayed before the restored vault is handed over.
+#[test]
+fn a_backup_from_before_an_erasure_restores_without_the_erased_subject() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(data.join("backups")).unwrap();
+    let (created, secret) = created(&data);
+    let forms: Vec<_> = (0..2).map(form).collect();
+    let batch: Vec<_> = ["keep-1", "erase-1"]
+        .iter()
+        .zip(&forms)
+        .map(|(id, form)| NewApplication {
+            id,
+            status: ApplicationStatus::Draft,
+            source: Source::Wizard,
+            form,
+            actor: ADMIN,
+            now_ms: 1,
+        })
+        .collect();
+    let v = &created.vault;
+    v.write(|tx| tx.insert_applications(&batch)).unwrap();
+    let archive = data.join("backups").join("monday.backup");
+    v.backup(&archive, OffsetDateTime::now_utc()).unwrap();
+    v.write(|tx| {
+        tx.erase_application("erase-1", 5_000)?;
+        tx.record_erasure_request(&desk_vault::retention::Request {
+            id: "req-1".into(),
+            application_id: "erase-1".into(),
+            requested_by: ADMIN.into(),
+            at: 5_000,
+            outcome: desk_vault::retention::ErasureOutcome::Erased,
+            possible_from: None,
+            source: "request".into(),
+        })
+    })
+    .unwrap();
+    let ledger = std::fs::read_to_string(data.join("erasures.ledger")).unwrap();
+    assert!(
+        ledger.contains("\"erase-1\""),
+        "the data folder's ledger: {ledger}"
+    );
+    assert!(
+        std::fs::read_to_string(data.join("backups/erasures.ledger"))
+            .unwrap()
+            .contains("\"erase-1\""),
+        "and the one beside the window's archives"
+    );
+    assert!(!ledger.contains("Market"), "ids and times only");
+
+    let recovery_text = created.recovery_key.display();
+    let restored = tmp.path().join("restored");
+    let summary = restore(&archive, &restored, Unlock::Recovery(&created.recovery_key)).unwrap();
+    assert_eq!(summary.erasures_replayed, 1);
+    drop(created);
+    let vault = sign_in_admin(&restored, &secret, at(5));
+    assert!(
+        vault.application("erase-1").is_err(),
+        "the erased subject did not come back"
+    );
+    assert_eq!(
+        vault.application_summary("erase-1").unwrap().legal_name,
+        "[erased]"
+    );
+    assert_eq!(vault.application("keep-1").unwrap().form, form(0));
+    let log = vault.audit_entries(20, None).unwrap();
+    assert!(log
+        .iter()
+        .any(|e| e.action == "gdpr.erasure_replayed" && e.target.as_deref() == Some("erase-1")));
+    assert!(vault.verify_audit().unwrap().intact);
+    assert!(
+        std::fs::read_to_string(restored.join("erasures.ledger"))
+            .unwrap()
+            .contains("\"erase-1\""),
+        "the restored folder keeps the ledger"
+    );
+
+    // A vault lost and restored into its own folder (its ledger kept) from an archive kept
+    // where no ledger is: the folder's ledger is replayed.
+    let elsewhere = tmp.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::fs::copy(&archive, elsewhere.join("monday.backup")).unwrap();
+    for f in [
+        "vault.db",
+        "vault.db-wal",
+        "vault.db-shm",
+        "keyring.json",
+        "keyring.lock",
+    ] {
+        let _ = std::fs::remove_file(data.join(f));
+    }
+    std::fs::remove_dir_all(data.join("backups")).unwrap();
+    let key = desk_vault::RecoveryKey::parse(&recovery_text).unwrap();
+    let again = restore(
+        &elsewhere.join("monday.backup"),
+        &data,
+        Unlock::Recovery(&key),
+    )
+    .unwrap();
+    assert_eq!(again.erasures_replayed, 1);
+}

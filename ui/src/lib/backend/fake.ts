@@ -427,7 +427,7 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
       if (!recoveryKey && password !== 'correct horse battery 42') throw new BackendError('bad_credentials', 'wrong username, password or authenticator code');
       calls.push(`restoreBackup:${username ?? 'recovery'}`);
       vault = 'locked';
-      return { vault_id: 'v1', created_at: '2026-11-26T04:00:00Z', schema_version: 11, applications: 3, users: 2, audit_entries: 40, bytes: 1000 };
+      return { vault_id: 'v1', created_at: '2026-11-26T04:00:00Z', schema_version: 11, applications: 3, users: 2, audit_entries: 40, bytes: 1000, erasures_replayed: 1 };
     },
     merchantsPage: async (query) => {
       needSessionAny();

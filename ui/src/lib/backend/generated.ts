@@ -199,7 +199,12 @@ export type BackupSummary = { vault_id: string, created_at: string, schema_versi
 /**
  * Size of the archive file.
  */
-bytes: number, };
+bytes: number, 
+/**
+ * After a restore: erasures made after the archive was taken, replayed from the
+ * erasure ledger before the vault was handed over.
+ */
+erasures_replayed: number, };
 export type MerchantFilter = { status: MerchantStatus | null, name_prefix: string | null, in_review: boolean, };
 
 /** Rules the window shows before asking Rust (Rust still decides). */
