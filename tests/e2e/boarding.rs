@@ -415,6 +415,8 @@ async fn restore_a_backup_into_a_fresh_data_folder_from_the_window() {
             .await?;
         page.fill("restore-username", ADMIN).await?;
         page.fill("restore-secret", PASSWORD).await?;
+        page.fill("restore-code", &desk_tests::e2e::totp_code(&secret, 0)?)
+            .await?;
         page.click_button("Restore backup").await?;
         page.wait_for_text("main", "Backup restored: 2 applications, 1 users")
             .await?;

@@ -209,7 +209,7 @@ fn a_backup_restores_into_a_fresh_data_folder_but_never_over_a_vault() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = api::DataDir::open(&tmp.path().join("old")).unwrap();
     let mut admin = SessionSlot::new();
-    setup(&dir, &mut admin);
+    let secret = setup(&dir, &mut admin);
     saved(&mut admin, 60);
     let (archive, _) = api::backup::backup_in_data_dir(&dir, &mut admin).unwrap();
     assert!(archive.starts_with(dir.path().join("backups")));
@@ -219,6 +219,7 @@ fn a_backup_restores_into_a_fresh_data_folder_but_never_over_a_vault() {
     let with = || api::backup::RestoreWith::Admin {
         username: "alice".into(),
         password: "correct horse battery 42".into(),
+        code: testkit::totp::code_now(&secret),
     };
     let summary = api::backup::restore_into_data_dir(&fresh, &archive, with()).unwrap();
     assert_eq!((summary.applications, summary.users), (1, 1));
@@ -351,7 +352,7 @@ fn backups_taken_while_another_session_writes_restore_consistently() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = api::DataDir::open(&tmp.path().join("live")).unwrap();
     let mut admin = SessionSlot::new();
-    setup(&dir, &mut admin);
+    let secret = setup(&dir, &mut admin);
     let mut uma = signed_in_user(&dir, &mut admin, "uma", "underwriter");
     let stop = Arc::new(AtomicBool::new(false));
     let writer = {
@@ -388,6 +389,7 @@ fn backups_taken_while_another_session_writes_restore_consistently() {
             api::backup::RestoreWith::Admin {
                 username: "alice".into(),
                 password: "correct horse battery 42".into(),
+                code: testkit::totp::code_now(&secret),
             },
         )
         .unwrap();

@@ -116,6 +116,10 @@ describe('sign-in gate', () => {
     await fireEvent.input(screen.getByLabelText('Backup file'), { target: { value: '/tmp/desk.backup' } });
     await fireEvent.input(screen.getByLabelText("That admin's password"), { target: { value: 'correct horse battery 42' } });
     await fireEvent.click(screen.getByRole('button', { name: 'Restore backup' }));
+    expect(await screen.findByRole('alert')).toHaveTextContent('wrong username, password or authenticator code');
+    await fireEvent.input(screen.getByLabelText("That admin's password"), { target: { value: 'correct horse battery 42' } });
+    await fireEvent.input(screen.getByLabelText("That admin's authenticator code"), { target: { value: '123456' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Restore backup' }));
     expect(await screen.findByText(/Backup restored: 3 applications, 2 users, 40 audit entries/)).toBeInTheDocument();
     expect(screen.getByText(/1 erasure\(s\) made after this backup were applied again/)).toBeInTheDocument();
     expect(screen.getByRole('button', { name: 'Sign in' })).toBeInTheDocument();

@@ -56,7 +56,12 @@ pub fn backup_in_data_dir(
 
 /// How a restore is authorised.
 pub enum RestoreWith {
-    Admin { username: String, password: String },
+    Admin {
+        username: String,
+        password: String,
+        /// The admin's current authenticator code.
+        code: String,
+    },
     RecoveryKey(String),
 }
 
@@ -81,12 +86,17 @@ pub fn restore_into_data_dir(
 /// empty folder `target`.
 pub fn restore(archive: &Path, target: &Path, with: RestoreWith) -> Result<Summary> {
     let summary: Summary = match &with {
-        RestoreWith::Admin { username, password } => vault::backup::restore(
+        RestoreWith::Admin {
+            username,
+            password,
+            code,
+        } => vault::backup::restore(
             archive,
             target,
             Unlock::Admin {
                 username: username.trim(),
                 password,
+                code: code.trim(),
             },
         )?,
         RestoreWith::RecoveryKey(text) => {

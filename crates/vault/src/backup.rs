@@ -51,12 +51,14 @@ pub struct Summary {
     pub erasures_replayed: usize,
 }
 
-/// How the person restoring proves they may: an admin's username and password, or the
+/// How the person restoring proves they may: an admin's username, password and current
+/// authenticator code (checked against the archive's copy of their authenticator), or the
 /// recovery key.
 pub enum Unlock<'a> {
     Admin {
         username: &'a str,
         password: &'a str,
+        code: &'a str,
     },
     Recovery(&'a RecoveryKey),
 }
@@ -243,7 +245,9 @@ pub fn restore(archive: &Path, target: &Path, unlock: Unlock<'_>) -> Result<Summ
         ));
     }
     let root = match &unlock {
-        Unlock::Admin { username, password } => header
+        Unlock::Admin {
+            username, password, ..
+        } => header
             .keyring
             .open_password_slot(&crate::vault::slot_id(username), password.as_bytes())?,
         Unlock::Recovery(key) => header.keyring.open_recovery_slot(key.key())?,
@@ -334,7 +338,9 @@ fn check_restored(
         &lock,
     )?;
     drop(lock);
-    if let Unlock::Admin { username, .. } = unlock {
+    let now = OffsetDateTime::now_utc();
+    let mut code_step = None;
+    if let Unlock::Admin { username, code, .. } = unlock {
         let user = vault
             .user_by_name(username)?
             .ok_or(VaultError::BadCredentials)?;
@@ -343,6 +349,14 @@ fn check_restored(
                 "archive",
                 "can be restored only with an admin's password or the recovery key",
             ));
+        }
+        // The password alone does not restore: the admin's authenticator code too, as at
+        // sign-in (the step is then spent in the restored vault).
+        if user.totp_enrolled {
+            let secret = vault.totp_secret(&user.id)?;
+            let step = crate::totp::verify(&secret, code, crate::vault::unix(now), None)
+                .map_err(|_| VaultError::BadCredentials)?;
+            code_step = Some((user.id.clone(), step));
         }
     }
     let report = vault.verify_audit()?;
@@ -368,8 +382,16 @@ fn check_restored(
     };
     // Before anyone can open it: what was erased after the archive was taken is erased again.
     let replayed = vault.replay_erasures(ledger, actor)?;
-    vault.audit(
-        &crate::audit::Event {
+    vault.write_at(now, |tx| {
+        if let Some((user_id, step)) = &code_step {
+            tx.conn
+                .execute(
+                    "UPDATE users SET totp_last_step = ?2 WHERE id = ?1",
+                    params![user_id, step],
+                )
+                .map_err(VaultError::storage("spending the restore's code"))?;
+        }
+        tx.audit(&crate::audit::Event {
             actor,
             action: "vault.restore",
             target: None,
@@ -378,9 +400,8 @@ fn check_restored(
                 "archive of {}; {replayed} later erasure(s) replayed",
                 summary.created_at
             )),
-        },
-        OffsetDateTime::now_utc(),
-    )?;
+        })
+    })?;
     Ok(replayed)
 }
 

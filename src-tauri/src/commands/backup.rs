@@ -26,15 +26,18 @@ pub async fn restore_backup(
     file: String,
     username: Option<String>,
     password: Option<String>,
+    code: Option<String>,
     recovery_key: Option<String>,
 ) -> Result<api::backup::Summary, api::Error> {
     state
         .run(move |dir, _, _| {
             let with = match (recovery_key, username, password) {
                 (Some(key), _, _) => api::backup::RestoreWith::RecoveryKey(key),
-                (None, Some(username), Some(password)) => {
-                    api::backup::RestoreWith::Admin { username, password }
-                }
+                (None, Some(username), Some(password)) => api::backup::RestoreWith::Admin {
+                    username,
+                    password,
+                    code: code.unwrap_or_default(),
+                },
                 _ => {
                     return Err(api::Error::invalid_input(
                         "password",

@@ -148,7 +148,15 @@ pub(crate) fn restore_verb(
             Error::invalid_input("user", "pass --user (an admin) or --recovery-key")
         })?;
         let password = ask_secret(prompt, "Password: ", "password")?;
-        api::backup::RestoreWith::Admin { username, password }
+        let code = match &ctx.code {
+            Some(code) => code.clone(),
+            None => ask_line(prompt, "Authenticator code: ", "authenticator code")?,
+        };
+        api::backup::RestoreWith::Admin {
+            username,
+            password,
+            code,
+        }
     };
     let summary = api::backup::restore(file, into, with)?;
     printer.value(out, &summary, |w| {

@@ -354,7 +354,7 @@ mod vault_verbs {
                     "--user", "admin", "--json", "restore", archive_s, "--into", restored_s,
                 ],
             ),
-            "not the password\n",
+            "not the password\n000000\n",
         );
         assert_eq!(user_error(&wrong).0, "bad_credentials");
         assert!(!restored.exists(), "nothing written on a refused restore");
@@ -371,7 +371,7 @@ mod vault_verbs {
                     home.to_str().unwrap(),
                 ],
             ),
-            &format!("{PW}\n"),
+            &format!("{PW}\n{}\n", code(&secret, 0)),
         );
         let (code_, message) = user_error(&busy);
         assert_eq!(code_, "invalid_input");
@@ -381,10 +381,25 @@ mod vault_verbs {
             desk_cmd(
                 &home,
                 &[
+                    "--user", "admin", "--json", "restore", archive_s, "--into", restored_s,
+                ],
+            ),
+            &format!("{PW}\n000000\n"),
+        );
+        assert_eq!(
+            user_error(&out).0,
+            "bad_credentials",
+            "issue 16: the password alone does not restore"
+        );
+        assert!(!restored.exists(), "nothing written");
+        let out = with_stdin(
+            desk_cmd(
+                &home,
+                &[
                     "--user", "admin", "restore", archive_s, "--into", restored_s,
                 ],
             ),
-            &format!("{PW}\n"),
+            &format!("{PW}\n{}\n", code(&secret, 0)),
         );
         crate::assert_ok(&out);
         assert!(

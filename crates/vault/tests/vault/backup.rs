@@ -65,12 +65,28 @@ fn an_archive_restores_with_the_recovery_key_or_an_admin_password_into_an_empty_
     // A fresh data folder (the app already wrote its logs there) counts as empty.
     let by_password = tmp.path().join("restored-by-password");
     std::fs::create_dir_all(by_password.join("logs")).unwrap();
+    // Issue 16: the password alone does not restore; the admin's authenticator code too.
+    let no_code = restore(
+        &archive,
+        &by_password,
+        Unlock::Admin {
+            username: ADMIN,
+            password: ADMIN_PW,
+            code: "000000",
+        },
+    );
+    assert!(
+        matches!(no_code, Err(VaultError::BadCredentials)),
+        "{no_code:?}"
+    );
+    assert!(!by_password.join(VAULT_FILE).exists(), "nothing written");
     restore(
         &archive,
         &by_password,
         Unlock::Admin {
             username: ADMIN,
             password: ADMIN_PW,
+            code: &testkit::totp::code_now(&secret),
         },
     )
     .unwrap();
@@ -92,6 +108,7 @@ fn a_bad_archive_or_key_is_refused_and_nothing_is_written() {
     let wrong = Unlock::Admin {
         username: ADMIN,
         password: "not the password at all",
+        code: "000000",
     };
     assert!(matches!(attempt(&bytes, wrong), VaultError::BadCredentials));
     let truncated = attempt(&bytes[..bytes.len() - 100], Unlock::Recovery(&recovery));

@@ -421,10 +421,11 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
       return platform;
     },
     testPlatform: async () => ({ ok: !opts.platformDown, url: platform.url, latency_ms: 12, message: opts.platformDown ? 'cannot reach the platform' : 'connected' }),
-    restoreBackup: async (file, username, password, recoveryKey) => {
+    restoreBackup: async (file, username, password, code, recoveryKey) => {
       if (vault !== 'not_created') throw new BackendError('conflict', 'this data folder already holds a vault: restore into a new one');
       if (!file.endsWith('.backup')) throw new BackendError('invalid_input', 'archive: is not a Boarding Desk backup');
-      if (!recoveryKey && password !== 'correct horse battery 42') throw new BackendError('bad_credentials', 'wrong username, password or authenticator code');
+      if (!recoveryKey && (password !== 'correct horse battery 42' || !/^\d{6}$/.test(code ?? '')))
+        throw new BackendError('bad_credentials', 'wrong username, password or authenticator code');
       calls.push(`restoreBackup:${username ?? 'recovery'}`);
       vault = 'locked';
       return { vault_id: 'v1', created_at: '2026-11-26T04:00:00Z', schema_version: 11, applications: 3, users: 2, audit_entries: 40, bytes: 1000, erasures_replayed: 1 };

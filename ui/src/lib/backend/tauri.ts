@@ -31,7 +31,8 @@ export const tauriBackend: Backend = {
   sessionInfo: () => call('session_info'),
   sessionTouch: () => call('session_touch'),
   setupVault: (username, password) => call('setup_vault', { input: { username, password } }),
-  restoreBackup: (file, username, password, recoveryKey) => call('restore_backup', { file, username, password, recoveryKey }),
+  restoreBackup: (file, username, password, code, recoveryKey) =>
+    call('restore_backup', { file, username, password, code, recoveryKey }),
   signIn: (username, password, code) => call('sign_in', { input: { username, password, code } }),
   confirmTotp: (code) => call('confirm_totp', { code }),
   changePassword: (current, newPassword) =>

@@ -511,7 +511,14 @@ export interface Backend {
   sessionInfo(): Promise<SessionInfo | null>;
   sessionTouch(): Promise<SessionInfo | null>;
   setupVault(username: string, password: string): Promise<SetupOutput>;
-  restoreBackup(file: string, username: string | null, password: string | null, recoveryKey: string | null): Promise<BackupSummary>;
+  /** With an admin's username, password and current authenticator code, or the recovery key. */
+  restoreBackup(
+    file: string,
+    username: string | null,
+    password: string | null,
+    code: string | null,
+    recoveryKey: string | null,
+  ): Promise<BackupSummary>;
   signIn(username: string, password: string, code: string | null): Promise<SessionInfo>;
   confirmTotp(code: string): Promise<SessionInfo>;
   changePassword(current: string | null, newPassword: string): Promise<SessionInfo>;
