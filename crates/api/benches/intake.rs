@@ -58,7 +58,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    let (tmp, _dir, mut slot) = common::signed_in_vault();
+    let (tmp, _dir, mut slot, secret) = common::signed_in_vault_keeping_secret();
 
     // 1. Import 10,000 applications from CSV: parse + validate + seal + store.
     let csv = demo::csv(10_000, 1);
@@ -185,6 +185,7 @@ fn main() {
         desk_api::backup::RestoreWith::Admin {
             username: common::USER.into(),
             password: common::PASSWORD.into(),
+            code: testkit::totp::code_now(&secret),
         },
     )
     .expect("restore");

@@ -9,8 +9,19 @@ pub use testkit::PASSWORD;
 
 /// A fresh vault with its admin signed in: the temp folder (kept alive by the caller), the
 /// data folder and the session.
+#[allow(dead_code)] // the intake bench keeps the secret as well
 pub fn signed_in_vault() -> (tempfile::TempDir, DataDir, SessionSlot) {
     testkit::desk::signed_in_vault(USER)
+}
+
+/// [`signed_in_vault`] with the admin's TOTP secret (a restore needs a current code).
+#[allow(dead_code)] // the intake bench restores
+pub fn signed_in_vault_keeping_secret() -> (tempfile::TempDir, DataDir, SessionSlot, String) {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = DataDir::open(tmp.path()).expect("data folder");
+    let mut slot = SessionSlot::new();
+    let secret = testkit::desk::setup_as(&dir, &mut slot, USER);
+    (tmp, dir, slot, secret)
 }
 
 /// A second admin, made by the first and signed in (proposals — a list update, new rules —
