@@ -5,6 +5,8 @@
 
 mod args;
 mod commands;
+#[cfg(target_os = "linux")]
+mod sleep_lock;
 mod state;
 
 use state::AppState;
@@ -33,6 +35,8 @@ pub fn run() {
 
     let state = AppState::new(data_dir, api::product_policy());
     state.spawn_idle_watchdog();
+    #[cfg(target_os = "linux")]
+    state.spawn_sleep_lock();
     // The background re-screen screens whatever is in play and not yet screened against the
     // active lists (after a list import, after a bulk import), a batch at a time.
     state.spawn_rescreener();

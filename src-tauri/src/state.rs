@@ -105,6 +105,18 @@ impl AppState {
         }
     }
 
+    /// Locks the session the moment the machine sleeps or the screen locks (Linux).
+    #[cfg(target_os = "linux")]
+    pub fn spawn_sleep_lock(&self) {
+        let session = Arc::clone(&self.session);
+        crate::sleep_lock::spawn(move |reason| {
+            let mut slot = session.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Err(e) = slot.lock_because(reason) {
+                tracing::warn!(code = %e.code(), "locking on {reason}: {e}");
+            }
+        });
+    }
+
     /// Locks the session once it has been idle too long (suspend included), or ends it once
     /// its user is disabled, even if the window sends nothing.
     pub fn spawn_idle_watchdog(&self) {

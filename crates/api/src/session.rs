@@ -337,6 +337,16 @@ impl SessionSlot {
         Ok(())
     }
 
+    /// A lock the desk made on its own, with why (the machine going to sleep, the screen
+    /// locking): audited with the reason.
+    pub fn lock_because(&mut self, reason: &str) -> Result<()> {
+        if let Some(session) = self.current.take() {
+            session.audit("auth.lock", None, Outcome::Ok, Some(reason))?;
+            tracing::info!("session locked: {reason}");
+        }
+        Ok(())
+    }
+
     /// Records activity that did not need a use case (typing, scrolling in the window).
     pub fn touch(&mut self) -> Option<SessionInfo> {
         let now = Moment::now();
