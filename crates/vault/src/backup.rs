@@ -9,6 +9,7 @@
 //! and any change to any byte (or a truncation) is refused before anything is written.
 
 use std::fs;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use rusqlite::params;
@@ -22,7 +23,15 @@ use crate::{db, erasure_ledger, RecoveryKey, Result, Vault, VaultError};
 const MAGIC: &[u8; 8] = b"BDESKBK1";
 /// Folders a data folder may hold before it has a vault.
 const FRESH_FOLDERS: &[&str] = &["logs", "exports", "backups"];
-const FORMAT: u32 = 1;
+/// 2: the payload is a sealed stream of chunks (memory: one chunk, whatever the vault's size).
+/// 1 (read, never written): the payload sealed in one piece.
+const FORMAT: u32 = 2;
+/// Plaintext bytes per chunk of a format-2 archive (the unit tests use small chunks, so even
+/// an empty vault spans several).
+#[cfg(not(test))]
+const CHUNK: usize = 1 << 20;
+#[cfg(test)]
+const CHUNK: usize = 16 << 10;
 
 #[derive(Serialize, Deserialize)]
 struct Header {
@@ -31,6 +40,9 @@ struct Header {
     schema_version: i64,
     created_at: String,
     keyring: Keyring,
+    /// Format 2: the nonce prefix of the sealed stream that follows the header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    stream_nonce: Option<String>,
 }
 
 /// What an archive holds, checked again after a restore.
@@ -161,13 +173,13 @@ impl Vault {
             cleanup();
             return Err(VaultError::storage("taking a snapshot of the vault")(e));
         }
-        let db_bytes = fs::read(&snapshot_path).map_err(|e| {
-            cleanup();
-            io("read")(e)
-        })?;
-        cleanup();
-        let (applications, users, audit_entries) =
-            counted.ok_or(VaultError::VaultDamaged("the vault could not be counted"))?;
+        let (applications, users, audit_entries) = match counted {
+            Some(c) => c,
+            None => {
+                cleanup();
+                return Err(VaultError::VaultDamaged("the vault could not be counted"));
+            }
+        };
 
         let mut summary = Summary {
             vault_id: self.vault_id.to_string(),
@@ -179,31 +191,32 @@ impl Vault {
             bytes: 0,
             erasures_replayed: 0,
         };
+        let key = archive_key(&self.root, &summary.vault_id);
+        let (sealer, nonce) = crypto::StreamSealer::new(&key);
         let header = serde_json::to_vec(&Header {
             format: FORMAT,
             vault_id: summary.vault_id.clone(),
             schema_version,
             created_at: summary.created_at.clone(),
             keyring: ring,
+            stream_nonce: Some(crate::keyring::b64(&nonce)),
         })
         .map_err(|_| VaultError::VaultDamaged("the keyring could not be written"))?;
         let summary_json = serde_json::to_vec(&summary).unwrap_or_default();
-        let mut payload = Vec::with_capacity(db_bytes.len() + summary_json.len() + 4);
-        payload.extend_from_slice(&(summary_json.len() as u32).to_be_bytes());
-        payload.extend_from_slice(&summary_json);
-        payload.extend_from_slice(&db_bytes);
-        let aad = [MAGIC.as_slice(), &header].concat();
-        let sealed = crypto::seal(&archive_key(&self.root, &summary.vault_id), &aad, &payload);
-        let mut archive = Vec::with_capacity(sealed.len() + header.len() + 12);
-        archive.extend_from_slice(MAGIC);
-        archive.extend_from_slice(&(header.len() as u32).to_be_bytes());
-        archive.extend_from_slice(&header);
-        archive.extend_from_slice(&sealed);
-        let tmp = tempfile::NamedTempFile::new_in(folder).map_err(io("created"))?;
-        fs::write(tmp.path(), &archive).map_err(io("written"))?;
+        let tmp = tempfile::NamedTempFile::new_in(folder).map_err(|e| {
+            cleanup();
+            io("created")(e)
+        })?;
+        let written = fs::File::open(&snapshot_path)
+            .map_err(io("read"))
+            .and_then(|snapshot| {
+                write_archive(tmp.as_file(), &header, &summary_json, snapshot, sealer)
+            });
+        cleanup();
+        let bytes = written?;
         tmp.as_file().sync_all().map_err(io("written"))?;
         tmp.persist(out).map_err(|e| io("saved")(e.error))?;
-        summary.bytes = archive.len() as u64;
+        summary.bytes = bytes;
         // The ledger travels beside the archive: restoring this archive, or an older one from
         // the same folder, replays every erasure made up to now.
         let mut lines = erasure_ledger::read(self.keyring.folder())?;
@@ -213,21 +226,88 @@ impl Vault {
     }
 }
 
+/// Writes magic, header and the sealed stream — the summary's length and JSON, then the
+/// snapshot's bytes, in chunks of [`CHUNK`], each stored as its sealed length and bytes — to
+/// `out`. Returns the archive's size.
+fn write_archive(
+    out: &fs::File,
+    header: &[u8],
+    summary_json: &[u8],
+    snapshot: fs::File,
+    sealer: crypto::StreamSealer,
+) -> Result<u64> {
+    let io = VaultError::io("the backup", "written");
+    let mut w = std::io::BufWriter::new(out);
+    let aad = [MAGIC.as_slice(), header].concat();
+    let mut total = 0u64;
+    let mut put = |w: &mut std::io::BufWriter<&fs::File>, bytes: &[u8]| -> std::io::Result<()> {
+        total += bytes.len() as u64;
+        w.write_all(bytes)
+    };
+    put(&mut w, MAGIC).map_err(VaultError::io("the backup", "written"))?;
+    put(&mut w, &(header.len() as u32).to_be_bytes())
+        .and_then(|()| put(&mut w, header))
+        .map_err(VaultError::io("the backup", "written"))?;
+    let prefix = [&(summary_json.len() as u32).to_be_bytes()[..], summary_json].concat();
+    let mut plain = std::io::Cursor::new(prefix).chain(std::io::BufReader::new(snapshot));
+    let mut current = read_chunk(&mut plain).map_err(VaultError::io("the snapshot", "read"))?;
+    let mut sealer = Some(sealer);
+    loop {
+        let next = read_chunk(&mut plain).map_err(VaultError::io("the snapshot", "read"))?;
+        let last = next.is_empty();
+        let sealed = match (last, sealer.as_mut()) {
+            (false, Some(s)) => s.next(&aad, &current),
+            // `last` consumes the sealer: the loop ends with it.
+            (true, _) => match sealer.take() {
+                Some(s) => s.last(&aad, &current),
+                None => Vec::new(),
+            },
+            (false, None) => Vec::new(),
+        };
+        put(&mut w, &(sealed.len() as u32).to_be_bytes())
+            .and_then(|()| put(&mut w, &sealed))
+            .map_err(VaultError::io("the backup", "written"))?;
+        if last {
+            break;
+        }
+        current = next;
+    }
+    w.flush().map_err(io)?;
+    Ok(total)
+}
+
+/// Up to [`CHUNK`] bytes (fewer only at the end; empty at the end).
+fn read_chunk(r: &mut impl Read) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(CHUNK);
+    r.take(CHUNK as u64).read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
 /// Restores `archive` into `target` (which must be empty or absent): authenticates the whole
 /// archive, opens the restored vault (integrity check, migrations), verifies the audit chain
 /// and the counts, and only then moves the files into place. Nothing is written to `target`
 /// unless every check passes.
 pub fn restore(archive: &Path, target: &Path, unlock: Unlock<'_>) -> Result<Summary> {
-    let bytes = fs::read(archive).map_err(VaultError::io("the archive", "read"))?;
-    if bytes.len() < 12 || &bytes[..8] != MAGIC {
+    let mut file = fs::File::open(archive).map_err(VaultError::io("the archive", "read"))?;
+    let archive_len = file
+        .metadata()
+        .map_err(VaultError::io("the archive", "read"))?
+        .len();
+    let mut start = [0u8; 12];
+    if file.read_exact(&mut start).is_err() || &start[..8] != MAGIC {
         return Err(VaultError::invalid(
             "archive",
             "is not a Boarding Desk backup",
         ));
     }
-    let header_len = u32::from_be_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize;
-    let header_bytes = bytes.get(12..12 + header_len).ok_or_else(damaged)?;
-    let header: Header = serde_json::from_slice(header_bytes).map_err(|_| damaged())?;
+    let header_len = u32::from_be_bytes([start[8], start[9], start[10], start[11]]) as u64;
+    // A keyring of ten thousand users is well under this; more is not a header.
+    if header_len > 64 << 20 || 12 + header_len > archive_len {
+        return Err(damaged());
+    }
+    let mut header_bytes = vec![0u8; header_len as usize];
+    file.read_exact(&mut header_bytes).map_err(|_| damaged())?;
+    let header: Header = serde_json::from_slice(&header_bytes).map_err(|_| damaged())?;
     if header.format > FORMAT {
         return Err(VaultError::invalid(
             "archive",
@@ -253,22 +333,11 @@ pub fn restore(archive: &Path, target: &Path, unlock: Unlock<'_>) -> Result<Summ
         Unlock::Recovery(key) => header.keyring.open_recovery_slot(key.key())?,
     }
     .ok_or(VaultError::BadCredentials)?;
-    let sealed = &bytes[12 + header_len..];
-    let aad = [MAGIC.as_slice(), header_bytes].concat();
-    let payload =
-        crypto::open(&archive_key(&root, &header.vault_id), &aad, sealed).ok_or_else(damaged)?;
-    let summary_len = payload
-        .get(..4)
-        .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
-        .ok_or_else(damaged)?;
-    let summary: Summary = payload
-        .get(4..4 + summary_len)
-        .and_then(|s| serde_json::from_slice(s).ok())
-        .ok_or_else(damaged)?;
-    let db_bytes = payload.get(4 + summary_len..).ok_or_else(damaged)?;
+    let key = archive_key(&root, &header.vault_id);
+    let aad = [MAGIC.as_slice(), &header_bytes].concat();
 
     // Empty, or a fresh data folder: only what the app creates before a vault exists (its
-    // logs, exports and backups folders) may be there.
+    // logs, exports and backups folders) and an erasure ledger may be there.
     if target.exists() {
         for entry in fs::read_dir(target).map_err(VaultError::io("the target folder", "read"))? {
             let entry = entry.map_err(VaultError::io("the target folder", "read"))?;
@@ -289,12 +358,49 @@ pub fn restore(archive: &Path, target: &Path, unlock: Unlock<'_>) -> Result<Summ
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     fs::create_dir_all(parent).map_err(VaultError::io("the target folder", "created"))?;
+    // Everything is written here first; dropped (deleted) unless every check passes.
     let staging = tempfile::Builder::new()
         .prefix(".desk-restore-")
         .tempdir_in(parent)
         .map_err(VaultError::io("a staging folder", "created"))?;
-    fs::write(staging.path().join(db::VAULT_FILE), db_bytes)
-        .map_err(VaultError::io("the restored vault", "written"))?;
+    let staged_db = staging.path().join(db::VAULT_FILE);
+    let summary = match header.stream_nonce.as_deref() {
+        // Format 2: chunk by chunk into the staged file.
+        Some(nonce) if header.format >= 2 => {
+            let nonce: [u8; crypto::STREAM_NONCE_LEN] =
+                crate::keyring::unb64(nonce, "the archive's stream nonce is not base64")
+                    .ok()
+                    .and_then(|n| n.try_into().ok())
+                    .ok_or_else(damaged)?;
+            let opener = crypto::StreamOpener::new(&key, &nonce);
+            let mut out = crate::db::private_file()
+                .create_new(true)
+                .write(true)
+                .open(&staged_db)
+                .map_err(VaultError::io("the restored vault", "written"))?;
+            let body = archive_len - 12 - header_len;
+            let summary = open_stream(&mut file, body, opener, &aad, &mut out)?;
+            out.sync_all()
+                .map_err(VaultError::io("the restored vault", "written"))?;
+            summary
+        }
+        Some(_) | None if header.format >= 2 => return Err(damaged()),
+        // Format 1: the payload in one piece (archives written before issue 16).
+        _ => {
+            let mut sealed = Vec::new();
+            file.read_to_end(&mut sealed)
+                .map_err(VaultError::io("the archive", "read"))?;
+            let payload = crypto::open(&key, &aad, &sealed).ok_or_else(damaged)?;
+            let (summary, db_bytes) = split_payload(&payload)?;
+            crate::db::private_file()
+                .create_new(true)
+                .write(true)
+                .open(&staged_db)
+                .and_then(|mut f| f.write_all(db_bytes))
+                .map_err(VaultError::io("the restored vault", "written"))?;
+            summary
+        }
+    };
     let ring_file = KeyringFile::in_dir(staging.path());
     {
         let lock = ring_file.lock()?;
@@ -316,6 +422,82 @@ pub fn restore(archive: &Path, target: &Path, unlock: Unlock<'_>) -> Result<Summ
     erasure_ledger::merge_into(staging.path(), &ledger)?;
     move_into_place(staging.path(), target)?;
     Ok(summary)
+}
+
+/// A payload: the summary's length (4 bytes) and JSON, then the database's bytes.
+fn split_payload(payload: &[u8]) -> Result<(Summary, &[u8])> {
+    let summary_len = payload
+        .get(..4)
+        .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
+        .ok_or_else(damaged)?;
+    let summary: Summary = payload
+        .get(4..4 + summary_len)
+        .and_then(|s| serde_json::from_slice(s).ok())
+        .ok_or_else(damaged)?;
+    let db_bytes = payload.get(4 + summary_len..).ok_or_else(damaged)?;
+    Ok((summary, db_bytes))
+}
+
+/// Opens a format-2 body (`len` bytes of sealed chunks) chunk by chunk: the summary from the
+/// first bytes, the database's bytes written to `out`. Any chunk that does not authenticate at
+/// its place, a missing last chunk or bytes after it: damaged.
+fn open_stream(
+    file: &mut fs::File,
+    len: u64,
+    opener: crypto::StreamOpener,
+    aad: &[u8],
+    out: &mut fs::File,
+) -> Result<Summary> {
+    let mut r = std::io::BufReader::new(file);
+    let mut w = std::io::BufWriter::new(out);
+    let mut left = len;
+    let mut opener = Some(opener);
+    let mut prefix: Vec<u8> = Vec::new();
+    let mut summary: Option<Summary> = None;
+    while left > 0 {
+        let mut size = [0u8; 4];
+        r.read_exact(&mut size).map_err(|_| damaged())?;
+        let size = u32::from_be_bytes(size) as u64;
+        if size > (CHUNK + crypto::STREAM_TAG_LEN) as u64 || 4 + size > left {
+            return Err(damaged());
+        }
+        let mut sealed = vec![0u8; size as usize];
+        r.read_exact(&mut sealed).map_err(|_| damaged())?;
+        left -= 4 + size;
+        let plain = if left == 0 {
+            opener.take().and_then(|o| o.last(aad, &sealed))
+        } else {
+            opener.as_mut().and_then(|o| o.next(aad, &sealed))
+        }
+        .ok_or_else(damaged)?;
+        let mut bytes: &[u8] = &plain;
+        if summary.is_none() {
+            prefix.extend_from_slice(bytes);
+            bytes = &[];
+            if prefix.len() >= 4 {
+                let n = u32::from_be_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]) as usize;
+                if n > CHUNK {
+                    return Err(damaged());
+                }
+                if prefix.len() >= 4 + n {
+                    summary =
+                        Some(serde_json::from_slice(&prefix[4..4 + n]).map_err(|_| damaged())?);
+                    w.write_all(&prefix[4 + n..])
+                        .map_err(VaultError::io("the restored vault", "written"))?;
+                    prefix.clear();
+                }
+            }
+        }
+        w.write_all(bytes)
+            .map_err(VaultError::io("the restored vault", "written"))?;
+    }
+    if opener.is_some() {
+        // The body ended before a last chunk: truncated (or empty).
+        return Err(damaged());
+    }
+    w.flush()
+        .map_err(VaultError::io("the restored vault", "written"))?;
+    summary.ok_or_else(damaged)
 }
 
 /// Opens the staged vault as a sign-in would and compares it with the archive's summary.
@@ -421,4 +603,138 @@ fn move_into_place(staged: &Path, target: &Path) -> Result<()> {
             .map_err(VaultError::io("the restored vault", "moved into place"))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::{NewPassword, Username};
+
+    /// A vault with one admin, and a format-2 archive of it.
+    fn archived(dir: &Path) -> (PathBuf, RecoveryKey) {
+        let user = Username::parse("alice").unwrap();
+        let pw = NewPassword::parse("correct horse battery 42", &user).unwrap();
+        let policy = crate::Policy {
+            kdf: crate::KdfParams::MINIMUM,
+            ..crate::Policy::default()
+        };
+        let data = dir.join("data");
+        fs::create_dir_all(&data).unwrap();
+        let created = Vault::create(&data, &user, &pw, policy, OffsetDateTime::now_utc()).unwrap();
+        let out = dir.join("v2.backup");
+        created
+            .vault
+            .backup(&out, OffsetDateTime::now_utc())
+            .unwrap();
+        (out, created.recovery_key)
+    }
+
+    /// The payload of a format-2 archive, opened chunk by chunk into memory.
+    fn payload_of(archive: &Path, recovery: &RecoveryKey) -> (Header, Vec<u8>) {
+        let bytes = fs::read(archive).unwrap();
+        let header_len = u32::from_be_bytes(bytes[8..12].try_into().unwrap()) as usize;
+        let header_bytes = &bytes[12..12 + header_len];
+        let header: Header = serde_json::from_slice(header_bytes).unwrap();
+        let root = header
+            .keyring
+            .open_recovery_slot(recovery.key())
+            .unwrap()
+            .unwrap();
+        let key = archive_key(&root, &header.vault_id);
+        let nonce: [u8; crypto::STREAM_NONCE_LEN] =
+            crate::keyring::unb64(header.stream_nonce.as_deref().unwrap(), "nonce")
+                .unwrap()
+                .try_into()
+                .unwrap();
+        let aad = [MAGIC.as_slice(), header_bytes].concat();
+        let mut opener = Some(crypto::StreamOpener::new(&key, &nonce));
+        let mut at = 12 + header_len;
+        let mut payload = Vec::new();
+        while at < bytes.len() {
+            let n = u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+            let sealed = &bytes[at + 4..at + 4 + n];
+            at += 4 + n;
+            let plain = if at == bytes.len() {
+                opener.take().unwrap().last(&aad, sealed)
+            } else {
+                opener.as_mut().unwrap().next(&aad, sealed)
+            };
+            payload.extend_from_slice(&plain.unwrap());
+        }
+        (header, payload)
+    }
+
+    #[test]
+    fn archives_are_written_as_a_sealed_stream_and_archives_in_one_piece_still_restore() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (v2, recovery) = archived(tmp.path());
+        let (mut header, payload) = payload_of(&v2, &recovery);
+        assert_eq!(header.format, 2);
+        let (summary, db_bytes) = split_payload(&payload).unwrap();
+        assert_eq!(summary.users, 1);
+        assert!(!db_bytes.is_empty());
+
+        // The same payload as an issue-7 archive: format 1, sealed in one piece.
+        header.format = 1;
+        header.stream_nonce = None;
+        let header_bytes = serde_json::to_vec(&header).unwrap();
+        let root = header
+            .keyring
+            .open_recovery_slot(recovery.key())
+            .unwrap()
+            .unwrap();
+        let aad = [MAGIC.as_slice(), &header_bytes].concat();
+        let sealed = crypto::seal(&archive_key(&root, &header.vault_id), &aad, &payload);
+        let v1 = tmp.path().join("v1.backup");
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&(header_bytes.len() as u32).to_be_bytes());
+        bytes.extend_from_slice(&header_bytes);
+        bytes.extend_from_slice(&sealed);
+        fs::write(&v1, &bytes).unwrap();
+        let restored = restore(
+            &v1,
+            &tmp.path().join("from-v1"),
+            Unlock::Recovery(&recovery),
+        )
+        .unwrap();
+        assert_eq!(restored.users, 1);
+        let restored = restore(
+            &v2,
+            &tmp.path().join("from-v2"),
+            Unlock::Recovery(&recovery),
+        )
+        .unwrap();
+        assert_eq!(restored.users, 1);
+    }
+
+    #[test]
+    fn a_stream_cut_at_a_chunk_boundary_or_extended_is_damaged() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (v2, recovery) = archived(tmp.path());
+        let bytes = fs::read(&v2).unwrap();
+        let header_len = u32::from_be_bytes(bytes[8..12].try_into().unwrap()) as usize;
+        let first = 12 + header_len;
+        let n = u32::from_be_bytes(bytes[first..first + 4].try_into().unwrap()) as usize;
+        assert!(
+            first + 4 + n < bytes.len(),
+            "a vault spans more than one chunk"
+        );
+        for (name, candidate) in [
+            ("cut after the first chunk", bytes[..first + 4 + n].to_vec()),
+            (
+                "a chunk appended",
+                [bytes.as_slice(), &bytes[first..first + 4 + n]].concat(),
+            ),
+        ] {
+            let path = tmp.path().join("candidate.backup");
+            fs::write(&path, candidate).unwrap();
+            let target = tmp.path().join("target");
+            let err = restore(&path, &target, Unlock::Recovery(&recovery)).unwrap_err();
+            assert!(
+                err.to_string().contains("does not authenticate"),
+                "{name}: {err}"
+            );
+            assert!(!target.exists(), "{name}: nothing written");
+        }
+    }
 }

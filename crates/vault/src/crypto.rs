@@ -113,6 +113,75 @@ pub fn open(key: &Key, aad: &[u8], sealed: &[u8]) -> Option<Zeroizing<Vec<u8>>> 
         .map(Zeroizing::new)
 }
 
+/// Bytes of the nonce prefix of a sealed stream (XChaCha20's 24 minus STREAM's 5-byte counter
+/// and last-chunk flag).
+pub const STREAM_NONCE_LEN: usize = 19;
+/// The tag each chunk of a sealed stream adds.
+pub const STREAM_TAG_LEN: usize = TAG_LEN;
+
+/// Seals a long plaintext chunk by chunk (the STREAM construction, RustCrypto's `aead::stream`
+/// with a 32-bit big-endian counter over XChaCha20-Poly1305): each chunk is authenticated with
+/// its position and whether it is the last, so reordering, dropping, truncating or extending
+/// the chunks is refused on opening. Memory: one chunk.
+pub struct StreamSealer {
+    inner: chacha20poly1305::aead::stream::EncryptorBE32<XChaCha20Poly1305>,
+}
+
+impl StreamSealer {
+    /// A new stream under `key` with a random nonce prefix (store it beside the stream).
+    pub fn new(key: &Key) -> (Self, [u8; STREAM_NONCE_LEN]) {
+        let nonce: [u8; STREAM_NONCE_LEN] = random_bytes();
+        let cipher = XChaCha20Poly1305::new(key.expose().into());
+        let inner =
+            chacha20poly1305::aead::stream::EncryptorBE32::from_aead(cipher, (&nonce).into());
+        (Self { inner }, nonce)
+    }
+
+    /// Seals a chunk that is not the last.
+    pub fn next(&mut self, aad: &[u8], chunk: &[u8]) -> Vec<u8> {
+        // Fails only when the 32-bit counter is exhausted (2^32 chunks): callers cap the size.
+        self.inner
+            .encrypt_next(Payload { msg: chunk, aad })
+            .unwrap_or_default()
+    }
+
+    /// Seals the last chunk and ends the stream.
+    pub fn last(self, aad: &[u8], chunk: &[u8]) -> Vec<u8> {
+        self.inner
+            .encrypt_last(Payload { msg: chunk, aad })
+            .unwrap_or_default()
+    }
+}
+
+/// Opens what [`StreamSealer`] sealed, chunk by chunk; `None` for any chunk that does not
+/// authenticate at its position (without saying why).
+pub struct StreamOpener {
+    inner: chacha20poly1305::aead::stream::DecryptorBE32<XChaCha20Poly1305>,
+}
+
+impl StreamOpener {
+    pub fn new(key: &Key, nonce: &[u8; STREAM_NONCE_LEN]) -> Self {
+        let cipher = XChaCha20Poly1305::new(key.expose().into());
+        Self {
+            inner: chacha20poly1305::aead::stream::DecryptorBE32::from_aead(cipher, nonce.into()),
+        }
+    }
+
+    pub fn next(&mut self, aad: &[u8], sealed: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+        self.inner
+            .decrypt_next(Payload { msg: sealed, aad })
+            .ok()
+            .map(Zeroizing::new)
+    }
+
+    pub fn last(self, aad: &[u8], sealed: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+        self.inner
+            .decrypt_last(Payload { msg: sealed, aad })
+            .ok()
+            .map(Zeroizing::new)
+    }
+}
+
 /// HKDF-SHA256: a key for one purpose (`info`) derived from `ikm`.
 pub fn derive(ikm: &Key, salt: &[u8], info: &[u8]) -> Key {
     let hk = Hkdf::<Sha256>::new(Some(salt), ikm.expose());
@@ -240,6 +309,33 @@ mod tests {
         assert!(
             open(&key, b"record-1|tin", &sealed[..10]).is_none(),
             "truncation fails"
+        );
+    }
+
+    #[test]
+    fn a_sealed_stream_opens_in_order_and_refuses_reordered_dropped_or_truncated_chunks() {
+        let key = Key::random();
+        let (mut sealer, nonce) = StreamSealer::new(&key);
+        let a = sealer.next(b"hdr", b"first");
+        let b = sealer.next(b"hdr", b"second");
+        let c = sealer.last(b"hdr", b"third");
+        let mut opener = StreamOpener::new(&key, &nonce);
+        assert_eq!(opener.next(b"hdr", &a).unwrap().as_slice(), b"first");
+        assert_eq!(opener.next(b"hdr", &b).unwrap().as_slice(), b"second");
+        assert_eq!(opener.last(b"hdr", &c).unwrap().as_slice(), b"third");
+
+        let mut swapped = StreamOpener::new(&key, &nonce);
+        assert!(swapped.next(b"hdr", &b).is_none(), "reordered");
+        let mut cut = StreamOpener::new(&key, &nonce);
+        cut.next(b"hdr", &a).unwrap();
+        assert!(
+            cut.last(b"hdr", &b).is_none(),
+            "truncated: the last chunk is missing"
+        );
+        let mut header = StreamOpener::new(&key, &nonce);
+        assert!(
+            header.next(b"HDR", &a).is_none(),
+            "bound to its associated data"
         );
     }
 
