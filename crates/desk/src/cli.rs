@@ -53,6 +53,14 @@ pub(crate) enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// Sign in once and keep the session in a background agent for the verbs that follow (no
+    /// password or code per verb) until `desk lock` or the idle limit
+    Unlock,
+    /// Stop the session agent `desk unlock` started (its keys go with it)
+    Lock,
+    /// The agent process itself (started by `unlock`)
+    #[command(hide = true)]
+    SessionAgent,
     /// Re-encrypt the vault file under a new random key (admin)
     RotateKey,
     /// Replace the recovery key (admin); prints the new one once, the old one stops working

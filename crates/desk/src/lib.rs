@@ -6,6 +6,8 @@
 //! Exit codes: 0 ok, 1 the user's error (bad arguments, bad input, unusable data folder),
 //! 2 internal error.
 
+#[cfg(unix)]
+mod agent;
 mod cli;
 mod output;
 mod prompt;
@@ -67,8 +69,64 @@ where
         data_dir: cli.data_dir,
         user: cli.user,
         code: cli.code,
+        agent: None,
     };
-    let result = match cli.command {
+    #[cfg(unix)]
+    if needs_session(&cli.command) {
+        if let Some(code) = agent::forward(&ctx, &args, out, err) {
+            return code;
+        }
+    }
+    dispatch(cli.command, ctx, printer, prompt, out, err)
+}
+
+/// Verbs that sign in (and so go to a running session agent instead). `lock` too: it is the
+/// agent's to answer.
+fn needs_session(command: &Command) -> bool {
+    !matches!(
+        command,
+        Command::Info
+            | Command::Init { .. }
+            | Command::Recover { .. }
+            | Command::Restore { .. }
+            | Command::Unlock
+            | Command::SessionAgent
+    )
+}
+
+/// Runs one verb for the session agent, on its signed-in session (no prompt can be answered).
+#[cfg(unix)]
+pub(crate) fn run_on(
+    args: &[String],
+    session: std::rc::Rc<std::cell::RefCell<api::SessionSlot>>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&args, &e, out, err),
+    };
+    let printer = Printer { json: cli.json };
+    let ctx = Ctx {
+        data_dir: cli.data_dir,
+        user: cli.user,
+        code: cli.code,
+        agent: Some(session),
+    };
+    let mut no_input = LinePrompt(std::io::empty());
+    dispatch(cli.command, ctx, printer, &mut no_input, out, err)
+}
+
+fn dispatch(
+    command: Command,
+    ctx: Ctx,
+    printer: Printer,
+    prompt: &mut dyn Prompt,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    let result = match command {
         Command::Info => info(ctx.data_dir, &printer, out),
         Command::Init { username } => init(&ctx, &username, prompt, &printer, out),
         Command::Recover { username } => recover(&ctx, &username, prompt, &printer, out),
@@ -104,6 +162,22 @@ where
         Command::Rules { action } => rules(&ctx, action, prompt, &printer, out),
         Command::Gdpr { action } => gdpr_verb(&ctx, action, prompt, &printer, out),
         Command::Retention { action } => retention_verb(&ctx, action, prompt, &printer, out),
+        #[cfg(unix)]
+        Command::Unlock => match agent::unlock(&ctx, prompt, &printer, out) {
+            Ok(code) => return code,
+            Err(e) => Err(e),
+        },
+        #[cfg(unix)]
+        Command::SessionAgent => return agent::serve(&ctx, &printer),
+        #[cfg(not(unix))]
+        Command::Unlock | Command::SessionAgent => Err(api::Error::invalid_input(
+            "unlock",
+            "the session agent needs a Unix socket",
+        )),
+        // Reached only when no agent answered.
+        Command::Lock => printer.value(out, &serde_json::json!({ "locked": false }), |w| {
+            writeln!(w, "No session agent is running.")
+        }),
         Command::RotateRecoveryKey => with_session(&ctx, prompt, api::auth::rotate_recovery_key)
             .and_then(|new| {
                 printer.value(

@@ -26,6 +26,8 @@ pub(crate) struct Ctx {
     pub(crate) data_dir: Option<PathBuf>,
     pub(crate) user: Option<String>,
     pub(crate) code: Option<String>,
+    /// Inside the session agent: its signed-in session, used instead of signing in.
+    pub(crate) agent: Option<std::rc::Rc<std::cell::RefCell<SessionSlot>>>,
 }
 
 fn ask_secret(prompt: &mut dyn Prompt, label: &str, field: &str) -> Result<String, Error> {
@@ -67,6 +69,11 @@ fn with_session_asking<T>(
     prompt: &mut dyn Prompt,
     f: impl FnOnce(&mut SessionSlot, &mut dyn Prompt) -> Result<T, Error>,
 ) -> Result<T, Error> {
+    if let Some(agent) = &ctx.agent {
+        // The agent's session stays open for the next verb.
+        let mut slot = agent.borrow_mut();
+        return f(&mut slot, prompt);
+    }
     let dir = open_data_dir(ctx.data_dir.clone())?;
     let username = ctx
         .user

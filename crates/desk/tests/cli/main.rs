@@ -330,6 +330,71 @@ mod vault_verbs {
         );
     }
 
+    /// Issue 16: `desk unlock` signs in once and keeps the session in an agent; the verbs that
+    /// follow need no password and no new code (two in the same 30 s would otherwise be a
+    /// replay); `desk lock` stops it, and verbs then sign in again.
+    #[test]
+    fn unlock_keeps_a_session_for_later_verbs_until_lock() {
+        let tmp = tempfile::tempdir().unwrap();
+        let secret = init(tmp.path());
+        let out = with_stdin(
+            desk_cmd(tmp.path(), &["--user", "admin", "unlock"]),
+            &format!("{PW}\n{}\n", code(&secret, 1)),
+        );
+        crate::assert_ok(&out);
+        assert!(
+            crate::stdout(&out).starts_with("Unlocked as admin"),
+            "{}",
+            crate::stdout(&out)
+        );
+        let socket = tmp.path().join("desk.sock");
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&socket).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "only this user may connect");
+        }
+        for _ in 0..2 {
+            let out = with_stdin(desk_cmd(tmp.path(), &["--json", "audit", "verify"]), "");
+            crate::assert_ok(&out);
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(v["intact"], true);
+        }
+        // A second unlock while one runs is refused.
+        let again = with_stdin(
+            desk_cmd(tmp.path(), &["--json", "--user", "admin", "unlock"]),
+            &format!("{PW}\n{}\n", code(&secret, 1)),
+        );
+        assert_eq!(user_error(&again).0, "conflict");
+
+        let out = with_stdin(desk_cmd(tmp.path(), &["lock"]), "");
+        crate::assert_ok(&out);
+        assert!(
+            crate::stdout(&out).contains("Locked"),
+            "{}",
+            crate::stdout(&out)
+        );
+        testkit::eventually(
+            std::time::Duration::from_secs(5),
+            "the agent to stop",
+            || (!socket.exists()).then_some(()),
+        );
+        let out = with_stdin(desk_cmd(tmp.path(), &["--json", "audit", "verify"]), "");
+        assert!(
+            user_error(&out).1.starts_with("--user:"),
+            "after lock a verb signs in again"
+        );
+        let out = with_stdin(desk_cmd(tmp.path(), &["lock"]), "");
+        assert!(crate::stdout(&out).contains("No session agent is running"));
+
+        // A wrong password: the agent never starts, and unlock says why.
+        let bad = with_stdin(
+            desk_cmd(tmp.path(), &["--json", "--user", "admin", "unlock"]),
+            "not the password\n000000\n",
+        );
+        assert_eq!(user_error(&bad).0, "bad_credentials");
+        assert!(!socket.exists());
+    }
+
     /// Issue 7's backup through the CLI: an admin writes an archive, it restores into an empty
     /// folder with the admin's password as a locked vault with its keyring; a wrong password and
     /// a non-empty folder are refused and leave nothing behind.
