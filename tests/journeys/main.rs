@@ -12,3 +12,4 @@ mod review;
 mod roles;
 mod sanctions;
 mod screening;
+mod upgrade;
