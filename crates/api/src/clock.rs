@@ -22,7 +22,8 @@ impl Moment {
         }
         #[cfg(not(any(target_os = "linux", target_os = "android")))]
         {
-            // macOS' monotonic clock (mach_continuous_time) and Windows' already count sleep.
+            // Elsewhere `Instant`: on macOS it stops during sleep (the desk ships for Linux;
+            // a port needs mach_continuous_time here).
             static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
             Moment(START.get_or_init(std::time::Instant::now).elapsed())
         }

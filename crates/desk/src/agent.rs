@@ -38,6 +38,8 @@ const READY: &str = "ready";
 struct Request {
     /// `--user` as the caller gave it: a verb for another user is not run on this session.
     user: Option<String>,
+    /// The caller's working folder: relative paths in `args` mean what they mean there.
+    cwd: PathBuf,
     args: Vec<String>,
 }
 
@@ -56,7 +58,9 @@ fn socket_path(dir: &Path) -> PathBuf {
 }
 
 /// The client side: sends `args` to a running agent of this data folder. `None` when no agent
-/// answers (or it declines), so the verb runs as usual.
+/// answers, when what answers is not this user's, or when the agent declines (another user's
+/// verb): the verb then runs as usual. Once the request is sent, the agent's answer is final —
+/// a lost answer is an error, never a second run of the verb here.
 pub(crate) fn forward(
     ctx: &Ctx,
     args: &[OsString],
@@ -64,9 +68,21 @@ pub(crate) fn forward(
     err: &mut dyn Write,
 ) -> Option<u8> {
     let dir = DataDir::resolve(ctx.data_dir.as_deref()).ok()?;
-    let mut stream = UnixStream::connect(socket_path(dir.path())).ok()?;
+    let path = socket_path(dir.path());
+    let mut stream = UnixStream::connect(&path).ok()?;
+    // Only an agent of this user, on a socket this user owns, gets the verb.
+    let me = rustix::process::getuid();
+    let owner_ok = {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::symlink_metadata(&path).is_ok_and(|m| m.uid() == me.as_raw())
+    };
+    let peer_ok = rustix::net::sockopt::socket_peercred(&stream).is_ok_and(|c| c.uid == me);
+    if !(owner_ok && peer_ok) {
+        return None;
+    }
     let request = Request {
         user: ctx.user.clone(),
+        cwd: std::env::current_dir().ok()?,
         args: args
             .iter()
             .map(|a| a.to_string_lossy().into_owned())
@@ -75,11 +91,23 @@ pub(crate) fn forward(
     let mut line = serde_json::to_vec(&request).ok()?;
     line.push(b'\n');
     stream.write_all(&line).ok()?;
+    let lost = |err: &mut dyn Write| {
+        let _ = writeln!(
+            err,
+            "error: the session agent did not answer; the verb may or may not have run — check before running it again"
+        );
+        Some(crate::EXIT_INTERNAL)
+    };
     let mut answer = String::new();
-    BufReader::new(stream.take(64 << 20))
+    if BufReader::new(stream.take(256 << 20))
         .read_line(&mut answer)
-        .ok()?;
-    let response: Response = serde_json::from_str(&answer).ok()?;
+        .is_err()
+    {
+        return lost(err);
+    }
+    let Ok(response) = serde_json::from_str::<Response>(&answer) else {
+        return lost(err);
+    };
     if response.declined {
         return None;
     }
@@ -308,6 +336,12 @@ fn handle(stream: UnixStream, slot: &Rc<RefCell<SessionSlot>>) -> bool {
             reply(&stream, &response);
             return true;
         }
+        _ if std::env::set_current_dir(&request.cwd).is_err() => Response {
+            declined: false,
+            code: crate::EXIT_USER_ERROR,
+            stdout: String::new(),
+            stderr: B64.encode("error: the session agent cannot work in this folder\n"),
+        },
         _ => {
             let (mut out, mut err) = (Vec::new(), Vec::new());
             let code = crate::run_on(&request.args, Rc::clone(slot), &mut out, &mut err);

@@ -215,13 +215,17 @@ impl Vault {
         cleanup();
         let bytes = written?;
         tmp.as_file().sync_all().map_err(io("written"))?;
+        // The ledger travels beside the archive (written first: no archive without it):
+        // restoring this archive, or an older one from the same folder, replays every erasure
+        // made up to now.
+        erasure_ledger::merge_into(
+            folder,
+            &summary.vault_id,
+            &self.ledger_key(),
+            &self.erased()?,
+        )?;
         tmp.persist(out).map_err(|e| io("saved")(e.error))?;
         summary.bytes = bytes;
-        // The ledger travels beside the archive: restoring this archive, or an older one from
-        // the same folder, replays every erasure made up to now.
-        let mut lines = erasure_ledger::read(self.keyring.folder())?;
-        lines.extend(self.erased()?);
-        erasure_ledger::merge_into(folder, &lines)?;
         Ok(summary)
     }
 }
@@ -412,14 +416,15 @@ pub fn restore(archive: &Path, target: &Path, unlock: Unlock<'_>) -> Result<Summ
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let mut ledger = erasure_ledger::read(archive_folder)?;
+    let ledger_key = erasure_ledger::ledger_key(&root, &header.vault_id);
+    let mut ledger = erasure_ledger::read(archive_folder, &header.vault_id, &ledger_key)?;
     if target.exists() {
-        ledger.extend(erasure_ledger::read(target)?);
+        ledger.extend(erasure_ledger::read(target, &header.vault_id, &ledger_key)?);
     }
     let mut summary = summary;
     summary.erasures_replayed =
         check_restored(staging.path(), &ring_file, root, &unlock, &summary, &ledger)?;
-    erasure_ledger::merge_into(staging.path(), &ledger)?;
+    erasure_ledger::merge_into(staging.path(), &header.vault_id, &ledger_key, &ledger)?;
     move_into_place(staging.path(), target)?;
     Ok(summary)
 }

@@ -359,6 +359,13 @@ mod vault_verbs {
             let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
             assert_eq!(v["intact"], true);
         }
+        // Relative paths mean what they mean where the verb was typed, not where unlock ran.
+        let elsewhere = tmp.path().join("elsewhere");
+        std::fs::create_dir(&elsewhere).unwrap();
+        let mut cmd = desk_cmd(tmp.path(), &["backup", "rel.backup"]);
+        cmd.current_dir(&elsewhere);
+        crate::assert_ok(&with_stdin(cmd, ""));
+        assert!(elsewhere.join("rel.backup").exists());
         // A second unlock while one runs is refused.
         let again = with_stdin(
             desk_cmd(tmp.path(), &["--json", "--user", "admin", "unlock"]),

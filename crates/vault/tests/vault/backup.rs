@@ -210,6 +210,31 @@ fn a_backup_from_before_an_erasure_restores_without_the_erased_subject() {
     assert!(!ledger.contains("Market"), "ids and times only");
 
     let recovery_text = created.recovery_key.display();
+    // A line added by hand (no vault key to MAC it) does not make a restore shred a record:
+    // the restore refuses the ledger and writes nothing.
+    let forged_dir = tmp.path().join("forged");
+    std::fs::create_dir(&forged_dir).unwrap();
+    std::fs::copy(&archive, forged_dir.join("monday.backup")).unwrap();
+    let forged_line = ledger.lines().next().unwrap().replace("erase-1", "keep-1");
+    std::fs::write(
+        forged_dir.join("erasures.ledger"),
+        format!("{ledger}{forged_line}\n"),
+    )
+    .unwrap();
+    let refused = restore(
+        &forged_dir.join("monday.backup"),
+        &tmp.path().join("never"),
+        Unlock::Recovery(&created.recovery_key),
+    )
+    .unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("not an authentic ledger entry"),
+        "{refused}"
+    );
+    assert!(!tmp.path().join("never").exists(), "nothing written");
+
     let restored = tmp.path().join("restored");
     let summary = restore(&archive, &restored, Unlock::Recovery(&created.recovery_key)).unwrap();
     assert_eq!(summary.erasures_replayed, 1);
