@@ -480,9 +480,13 @@ impl Vault {
     pub fn rotate_recovery_key(&self, actor: &str, now: OffsetDateTime) -> Result<RecoveryKey> {
         let key = RecoveryKey::generate();
         let lock = self.keyring.lock()?;
-        let mut ring = self.keyring.load()?;
+        let before = self.keyring.load()?;
+        let mut ring = before.clone();
         ring.set_recovery_slot(key.key(), &self.root);
-        let ((), head) = self.write_keeping_head(now, |tx| {
+        // The new slot first, then its audit entry; if the entry cannot be written the old
+        // slot is put back, so the log and the keyring never disagree about which key works.
+        self.keyring.save(&ring, &lock)?;
+        let audited = self.write_keeping_head(now, |tx| {
             tx.audit(&Event {
                 actor,
                 action: "vault.rotate_recovery_key",
@@ -490,9 +494,17 @@ impl Vault {
                 outcome: Outcome::Ok,
                 detail: None,
             })
-        })?;
+        });
+        let ((), head) = match audited {
+            Ok(done) => done,
+            Err(e) => {
+                let _ = self.keyring.save(&before, &lock);
+                return Err(e);
+            }
+        };
         ring.audit_head = head.map(|(h, _)| h);
-        self.keyring.save(&ring, &lock)?;
+        // A head one entry behind is what a crash here leaves too; `audit verify` accepts it.
+        let _ = self.keyring.save(&ring, &lock);
         Ok(key)
     }
 
