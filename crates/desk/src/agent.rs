@@ -18,8 +18,6 @@ use std::process::{Command as Process, Stdio};
 use std::rc::Rc;
 use std::time::Duration;
 
-use api::auth::{self, SignInInput};
-use api::session::Stage;
 use api::{DataDir, Error, SessionSlot};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -241,23 +239,7 @@ fn start(ctx: &Ctx) -> Result<(UnixListener, PathBuf, Rc<RefCell<SessionSlot>>),
     let code = lines
         .line("")
         .map_err(|_| Error::invalid_input("authenticator code", "could not be read"))?;
-    let mut slot = SessionSlot::new();
-    let info = auth::sign_in(
-        &dir,
-        SignInInput {
-            username: ctx.user.clone().unwrap_or_default(),
-            password,
-            code: Some(code),
-        },
-        &mut slot,
-        api::product_policy(),
-    )?;
-    if info.stage != Stage::Ready {
-        slot.lock()?;
-        return Err(Error::unauthorized(
-            "finish your first sign-in (new password, authenticator) in the app first",
-        ));
-    }
+    let slot = crate::verbs::signed_in(&dir, ctx.user.clone().unwrap_or_default(), password, code)?;
     let path = socket_path(dir.path());
     // A socket nobody answers on is what a stopped agent left: replace it.
     if path.exists() && UnixStream::connect(&path).is_err() {

@@ -60,16 +60,9 @@ where
     T: Into<OsString> + Clone,
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    let cli = match Cli::try_parse_from(&args) {
-        Ok(cli) => cli,
+    let (cli, printer, ctx) = match parse(&args, None) {
+        Ok(parsed) => parsed,
         Err(e) => return usage_error(&args, &e, out, err),
-    };
-    let printer = Printer { json: cli.json };
-    let ctx = Ctx {
-        data_dir: cli.data_dir,
-        user: cli.user,
-        code: cli.code,
-        agent: None,
     };
     #[cfg(unix)]
     if needs_session(&cli.command) {
@@ -78,6 +71,23 @@ where
         }
     }
     dispatch(cli.command, ctx, printer, prompt, out, err)
+}
+
+/// The command line parsed into its verb (options taken out), how to print, and the context
+/// verbs run in (`agent`: the session agent's own session).
+fn parse(
+    args: &[OsString],
+    agent: Option<std::rc::Rc<std::cell::RefCell<api::SessionSlot>>>,
+) -> Result<(Cli, Printer, Ctx), clap::Error> {
+    let mut cli = Cli::try_parse_from(args)?;
+    let printer = Printer { json: cli.json };
+    let ctx = Ctx {
+        data_dir: cli.data_dir.take(),
+        user: cli.user.take(),
+        code: cli.code.take(),
+        agent,
+    };
+    Ok((cli, printer, ctx))
 }
 
 /// Verbs that sign in (and so go to a running session agent instead). `lock` too: it is the
@@ -103,16 +113,9 @@ pub(crate) fn run_on(
     err: &mut dyn Write,
 ) -> u8 {
     let args: Vec<OsString> = args.iter().map(OsString::from).collect();
-    let cli = match Cli::try_parse_from(&args) {
-        Ok(cli) => cli,
+    let (cli, printer, ctx) = match parse(&args, Some(session)) {
+        Ok(parsed) => parsed,
         Err(e) => return usage_error(&args, &e, out, err),
-    };
-    let printer = Printer { json: cli.json };
-    let ctx = Ctx {
-        data_dir: cli.data_dir,
-        user: cli.user,
-        code: cli.code,
-        agent: Some(session),
     };
     let mut no_input = LinePrompt(std::io::empty());
     dispatch(cli.command, ctx, printer, &mut no_input, out, err)

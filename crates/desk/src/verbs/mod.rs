@@ -84,9 +84,22 @@ fn with_session_asking<T>(
         Some(code) => code.clone(),
         None => ask_line(prompt, "Authenticator code: ", "authenticator code")?,
     };
+    let mut slot = signed_in(&dir, username, password, code)?;
+    let result = f(&mut slot, prompt);
+    slot.lock()?;
+    result
+}
+
+/// A session signed in and past every first-sign-in step (the CLI cannot do those).
+pub(crate) fn signed_in(
+    dir: &DataDir,
+    username: String,
+    password: String,
+    code: String,
+) -> Result<SessionSlot, Error> {
     let mut slot = SessionSlot::new();
     let info = auth::sign_in(
-        &dir,
+        dir,
         SignInInput {
             username,
             password,
@@ -101,9 +114,7 @@ fn with_session_asking<T>(
             "finish your first sign-in (new password, authenticator) in the app first",
         ));
     }
-    let result = f(&mut slot, prompt);
-    slot.lock()?;
-    result
+    Ok(slot)
 }
 
 fn open_data_dir(explicit: Option<PathBuf>) -> Result<DataDir, Error> {
