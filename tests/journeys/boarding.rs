@@ -1292,7 +1292,7 @@ async fn the_outbox_has_no_side_doors() {
             .write(|tx| {
                 let sealed = tx
                     .record_key(&id)?
-                    .seal("boarding_error", b"routing number refused");
+                    .seal("boarding_error", b"routing number refused")?;
                 tx.job_needs_fix(
                     &job.id,
                     None,

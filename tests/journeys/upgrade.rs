@@ -1,8 +1,9 @@
 //! Issue 16: a vault written by an earlier version opens in this one. The fixture in
 //! `tests/fixtures/vault-schema14/` (see its README) was made before per-user keys; a copy
-//! opens with everything readable and the audit chain intact. The migration to per-user keys
-//! (still to come) must keep this passing and add its own checks: keys re-wrapped, a signed
-//! migration entry.
+//! opens with everything readable and the audit chain intact, and is upgraded in place to
+//! access by keys: the keyring moves to format 2, the records' keys are re-wrapped by class keys
+//! (identifiers sealed again), the signing-in admin gets a key pair, and the log says so. The
+//! user who never signed in keeps a legacy slot until they do.
 
 use api::auth::{self, SignInInput};
 use api::{DataDir, SessionSlot};
@@ -58,4 +59,52 @@ fn a_vault_from_before_per_user_keys_opens_with_its_data_and_audit_chain() {
         !view.form.business.legal_name.is_empty(),
         "and its sealed parts open"
     );
+    // Identifiers were sealed again under the new identifiers key: the full value opens.
+    let ssn = api::intake::reveal(&mut slot, &first.id, "people[0].ssn").unwrap();
+    assert!(
+        ssn.len() == 11 && !ssn.contains('•'),
+        "a full SSN, not the mask"
+    );
+
+    let ring: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("keyring.json")).unwrap()).unwrap();
+    assert_eq!(ring["format"], 2);
+    let members = ring["members"].as_object().unwrap();
+    assert_eq!(members.len(), 1, "the admin has a key pair: {members:?}");
+    let (_, admin) = members.iter().next().unwrap();
+    assert_eq!(admin["role"], "admin");
+    let legacy = ring["legacy"]["slots"].as_array().unwrap();
+    assert_eq!(legacy.len(), 2, "uma and the recovery key wait: {legacy:?}");
+    for class in ["metadata", "case", "identifiers", "index", "secrets"] {
+        assert!(
+            ring["classes"][class]["wraps"]
+                .as_object()
+                .is_some_and(|w| w.len() == 1),
+            "{class} is sealed to the admin"
+        );
+    }
+    let entries = api::audit_log::list_audit(&mut slot, None, 50)
+        .unwrap()
+        .entries;
+    let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
+    assert!(actions.contains(&"vault.upgrade_keys"), "{actions:?}");
+    assert!(actions.contains(&"user.keys_moved"), "{actions:?}");
+    assert!(api::audit_log::verify_audit(&mut slot).unwrap().intact);
+
+    // The next sign-in goes through the admin's own key pair and its signed registration.
+    drop(slot);
+    let mut slot = SessionSlot::new();
+    auth::sign_in(
+        &dir,
+        SignInInput {
+            username: "admin".into(),
+            password: PASSWORD.into(),
+            code: Some(testkit::totp::code_ahead(&secret(), 1)),
+        },
+        &mut slot,
+        testkit::policy(),
+    )
+    .unwrap();
+    let again = api::intake::reveal(&mut slot, &first.id, "people[0].ssn").unwrap();
+    assert_eq!(again, ssn);
 }

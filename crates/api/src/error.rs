@@ -206,6 +206,7 @@ impl From<vault::VaultError> for Error {
             V::Locked { .. } => Code::AccountLocked,
             V::Invalid { .. } => Code::InvalidInput,
             V::NotFound(_) => Code::NotFound,
+            V::NoKey(_) => Code::Forbidden,
             V::SanctionsHitsOpen(_) => Code::SanctionsHitsOpen,
             V::SanctionsMatch => Code::SanctionsMatch,
             V::Storage { .. } | V::Io { .. } => Code::Internal,

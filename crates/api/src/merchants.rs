@@ -64,7 +64,7 @@ pub(crate) fn queue(
             .ok_or(vault::VaultError::Conflict(
                 "the merchant's record was erased",
             ))?;
-    let payload = key.seal("job_payload", request.params.encode().as_bytes());
+    let payload = key.seal("job_payload", request.params.encode().as_bytes())?;
     let job_id = format!("mj-{}", new_id());
     vault.enqueue_job(
         &job_id,

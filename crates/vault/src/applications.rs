@@ -2,8 +2,10 @@
 //! the sealed parts (business profile, each person, the bank account, documents), blind indexes
 //! on EIN, SSN/ITIN and bank account, and the status history.
 //!
-//! The record key of every sealed part is the application's: shredding the application's key
-//! makes all of it unreadable at once.
+//! The record keys of every sealed part are the application's: shredding them makes all of it
+//! unreadable at once. Each part is sealed twice (issue 16): whole under the identifiers key, and
+//! masked (`•••-••-6789`) under the case key, so a role without the identifiers class (an
+//! auditor) reads the masked copy and cannot open a full identifier.
 
 use domain::intake::{
     ApplicationForm, ApplicationStatus, BankForm, BusinessForm, IndexKind, PersonForm, TermsForm,
@@ -51,10 +53,18 @@ pub struct NewApplication<'a> {
     pub now_ms: i64,
 }
 
-/// The sealed parts of a form: each person, the bank account, and the blind-index digests.
+/// A part sealed whole (identifiers key) and masked (case key).
+pub(crate) struct Twice {
+    pub(crate) full: Sealed,
+    pub(crate) masked: Sealed,
+}
+
+/// The sealed parts of a form: the business and terms, each person, the bank account, and the
+/// blind-index digests.
 struct SealedParts {
-    people: Vec<(String, Sealed)>,
-    bank: Sealed,
+    body: Twice,
+    people: Vec<(String, Twice)>,
+    bank: Twice,
     indexes: Vec<(&'static str, [u8; 32])>,
 }
 
@@ -62,22 +72,58 @@ impl SealedParts {
     fn seal(
         key: &RecordKey,
         form: &ApplicationForm,
-        mut index: impl FnMut(&'static str, &str) -> [u8; 32],
-    ) -> Self {
-        Self {
+        mut index: impl FnMut(&'static str, &str) -> Result<[u8; 32]>,
+    ) -> Result<Self> {
+        let masked = form.masked();
+        let indexes = form
+            .index_values()
+            .into_iter()
+            .map(|(kind, value)| Ok((kind.as_str(), index(kind.as_str(), &value)?)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            body: seal_twice(key, "application", &Body::of(form), &Body::of(&masked))?,
             people: form
                 .people
                 .iter()
-                .map(|p| (p.id.clone(), key.seal(&person_field(&p.id), &to_json(p))))
-                .collect(),
-            bank: key.seal("bank", &to_json(&form.bank)),
-            indexes: form
-                .index_values()
-                .into_iter()
-                .map(|(kind, value)| (kind.as_str(), index(kind.as_str(), &value)))
-                .collect(),
-        }
+                .zip(&masked.people)
+                .map(|(p, m)| Ok((p.id.clone(), seal_twice(key, &person_field(&p.id), p, m)?)))
+                .collect::<Result<Vec<_>>>()?,
+            bank: seal_twice(key, "bank", &form.bank, &masked.bank)?,
+            indexes,
+        })
     }
+}
+
+/// The masked copy's field name: `people:p1` → `people.masked:p1`, `bank` → `bank.masked`.
+pub(crate) fn masked_field(field: &str) -> String {
+    match field.split_once(':') {
+        Some((head, tail)) => format!("{head}.masked:{tail}"),
+        None => format!("{field}.masked"),
+    }
+}
+
+fn seal_twice<T: Serialize>(key: &RecordKey, field: &str, full: &T, masked: &T) -> Result<Twice> {
+    Ok(Twice {
+        full: key.seal(field, &to_json(full))?,
+        masked: key.seal(&masked_field(field), &to_json(masked))?,
+    })
+}
+
+/// Opens the copy this member may read: the whole one with the identifiers key, else the
+/// masked one. `true` when it is the masked copy.
+fn open_either<T: for<'de> Deserialize<'de>>(
+    key: &RecordKey,
+    field: &str,
+    full: &Sealed,
+    masked: Option<&Sealed>,
+) -> Result<(T, bool)> {
+    if key.opens(crate::keys::DataClass::Identifiers) {
+        return Ok((from_json(&key.open(field, full)?)?, false));
+    }
+    let masked = masked.ok_or(VaultError::NoKey(
+        crate::keys::DataClass::Identifiers.described(),
+    ))?;
+    Ok((from_json(&key.open(&masked_field(field), masked)?)?, true))
 }
 
 /// A new application sealed and indexed, ready to store: the CPU half of an insert. Besides
@@ -89,12 +135,11 @@ pub struct PreparedApplication {
     source: Source,
     actor: String,
     now_ms: i64,
-    salt: [u8; 32],
+    fresh: crate::seal::FreshKeys,
     legal_name: String,
     dba: String,
     entity_type: String,
     mcc: String,
-    body: Sealed,
     parts: SealedParts,
 }
 
@@ -118,56 +163,49 @@ impl PreparedApplication {
 /// on a second thread while the connection stores the previous one. Holds a copy of the root
 /// key and the blind-index keys it derived (all zeroized on drop).
 pub struct Sealer {
-    root: crate::crypto::Key,
+    keys: crate::keys::Keys,
     index_keys: Vec<(&'static str, crate::crypto::Key)>,
 }
 
 impl Sealer {
-    pub(crate) fn new(root: crate::crypto::Key) -> Self {
+    pub(crate) fn new(keys: crate::keys::Keys) -> Self {
         Self {
-            root,
+            keys,
             index_keys: Vec::new(),
         }
     }
 
-    fn index(&mut self, kind: &'static str, value: &str) -> [u8; 32] {
+    fn index(&mut self, kind: &'static str, value: &str) -> Result<[u8; 32]> {
         let at = match self.index_keys.iter().position(|(k, _)| *k == kind) {
             Some(at) => at,
             None => {
-                let key = crate::seal::index_key(&self.root, kind);
+                let key = crate::seal::index_key(&self.keys, kind)?;
                 self.index_keys.push((kind, key));
                 self.index_keys.len() - 1
             }
         };
-        crate::seal::blind_index_with(&self.index_keys[at].1, value)
+        Ok(crate::seal::blind_index_with(&self.index_keys[at].1, value))
     }
 
-    /// Seals `new` under a fresh record key (stored with it by [`Vault::insert_prepared`]).
-    pub fn prepare(&mut self, new: &NewApplication<'_>) -> PreparedApplication {
-        let (salt, key) = crate::seal::fresh_record_key(&self.root, new.id);
+    /// Seals `new` under fresh record keys (stored with it by [`Vault::insert_prepared`]).
+    /// Refused for a member without the case, identifiers and index classes.
+    pub fn prepare(&mut self, new: &NewApplication<'_>) -> Result<PreparedApplication> {
+        let (fresh, key) = crate::seal::fresh_case_record(&self.keys, new.id)?;
         let b = &new.form.business;
-        let body = key.seal(
-            "application",
-            &to_json(&Body {
-                business: b.clone(),
-                terms: new.form.terms.clone(),
-            }),
-        );
-        let parts = SealedParts::seal(&key, new.form, |kind, value| self.index(kind, value));
-        PreparedApplication {
+        let parts = SealedParts::seal(&key, new.form, |kind, value| self.index(kind, value))?;
+        Ok(PreparedApplication {
             id: new.id.to_string(),
             status: new.status,
             source: new.source,
             actor: new.actor.to_string(),
             now_ms: new.now_ms,
-            salt,
+            fresh,
             legal_name: b.legal_name.clone(),
             dba: b.dba.clone(),
             entity_type: b.entity_type.clone(),
             mcc: b.mcc.clone(),
-            body,
             parts,
-        }
+        })
     }
 }
 
@@ -199,6 +237,8 @@ pub struct Summary {
 pub struct Stored {
     pub summary: Summary,
     pub form: ApplicationForm,
+    /// The form is the masked copy: the member holds no identifiers key.
+    pub masked: bool,
 }
 
 /// One status change.
@@ -220,9 +260,18 @@ pub fn search_key(text: &str) -> String {
 }
 
 #[derive(Serialize, Deserialize)]
-struct Body {
+pub(crate) struct Body {
     business: BusinessForm,
     terms: TermsForm,
+}
+
+impl Body {
+    fn of(form: &ApplicationForm) -> Self {
+        Self {
+            business: form.business.clone(),
+            terms: form.terms.clone(),
+        }
+    }
 }
 
 const SUMMARY_COLUMNS: &str = "id, status, legal_name, dba, entity_type, mcc, people_count, \
@@ -291,38 +340,50 @@ impl Vault {
             .existing_record_key(id)?
             .ok_or(VaultError::NotFound("application"))?;
         let conn = self.conn();
-        let body: Sealed = conn
-            .query_row("SELECT body FROM applications WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
+        let (body, masked): (Sealed, Option<Sealed>) = conn
+            .query_row(
+                "SELECT body, masked FROM applications WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .map_err(VaultError::storage("reading an application"))?;
-        let body: Body = from_json(&key.open("application", &body)?)?;
+        let (body, is_masked): (Body, bool) =
+            open_either(&key, "application", &body, masked.as_ref())?;
         let mut stmt = conn
             .prepare_cached(
-                "SELECT person_id, body FROM application_people WHERE application_id = ?1
+                "SELECT person_id, body, masked FROM application_people WHERE application_id = ?1
                  ORDER BY position",
             )
             .map_err(VaultError::storage("reading people"))?;
         let rows = stmt
             .query_map([id], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, Sealed>(1)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Sealed>(1)?,
+                    r.get::<_, Option<Sealed>>(2)?,
+                ))
             })
             .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
             .map_err(VaultError::storage("reading people"))?;
         let people = rows
             .iter()
-            .map(|(pid, sealed)| from_json::<PersonForm>(&key.open(&person_field(pid), sealed)?))
+            .map(|(pid, sealed, masked)| {
+                open_either::<PersonForm>(&key, &person_field(pid), sealed, masked.as_ref())
+                    .map(|(p, _)| p)
+            })
             .collect::<Result<Vec<_>>>()?;
-        let bank: Option<Sealed> = conn
+        let bank: Option<(Sealed, Option<Sealed>)> = conn
             .query_row(
-                "SELECT body FROM bank_accounts WHERE application_id = ?1",
+                "SELECT body, masked FROM bank_accounts WHERE application_id = ?1",
                 [id],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()
             .map_err(VaultError::storage("reading the bank account"))?;
         let bank = match bank {
-            Some(sealed) => from_json::<BankForm>(&key.open("bank", &sealed)?)?,
+            Some((sealed, masked)) => {
+                open_either::<BankForm>(&key, "bank", &sealed, masked.as_ref())?.0
+            }
             None => BankForm::default(),
         };
         Ok(Stored {
@@ -333,6 +394,7 @@ impl Vault {
                 bank,
                 terms: body.terms,
             },
+            masked: is_masked,
         })
     }
 
@@ -359,7 +421,7 @@ impl Vault {
 
     /// Ids of applications holding a value equal to `normalised` (exact, via blind index).
     pub fn applications_with(&self, kind: IndexKind, normalised: &str) -> Result<Vec<String>> {
-        let digest = self.blind_index(kind.as_str(), normalised);
+        let digest = self.blind_index(kind.as_str(), normalised)?;
         let mut stmt = self
             .conn()
             .prepare_cached(
@@ -393,13 +455,13 @@ impl Tx<'_> {
         let conn = self.conn();
         let mut person = conn
             .prepare_cached(
-                "INSERT INTO application_people (application_id, person_id, position, body)
-                 VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO application_people (application_id, person_id, position, body, masked)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
             )
             .map_err(VaultError::storage("storing people"))?;
         for (i, (person_id, body)) in parts.people.iter().enumerate() {
             person
-                .execute(params![id, person_id, i as i64, body])
+                .execute(params![id, person_id, i as i64, body.full, body.masked])
                 .map_err(|e| match e {
                     rusqlite::Error::SqliteFailure(f, _)
                         if f.code == rusqlite::ErrorCode::ConstraintViolation =>
@@ -410,10 +472,10 @@ impl Tx<'_> {
                 })?;
         }
         conn.prepare_cached(
-            "INSERT INTO bank_accounts (application_id, body) VALUES (?1, ?2)
-             ON CONFLICT (application_id) DO UPDATE SET body = excluded.body",
+            "INSERT INTO bank_accounts (application_id, body, masked) VALUES (?1, ?2, ?3)
+             ON CONFLICT (application_id) DO UPDATE SET body = excluded.body, masked = excluded.masked",
         )
-        .and_then(|mut s| s.execute(params![id, parts.bank]))
+        .and_then(|mut s| s.execute(params![id, parts.bank.full, parts.bank.masked]))
         .map_err(VaultError::storage("storing the bank account"))?;
         let mut index = conn
             .prepare_cached(
@@ -432,9 +494,9 @@ impl Tx<'_> {
     fn store_prepared(&self, p: &PreparedApplication) -> Result<()> {
         const EXISTS: VaultError =
             VaultError::Conflict("an application with that id already exists");
-        // The salt goes first: an id that already has a key belongs to an existing record, and
+        // The keys go first: an id that already has keys belongs to an existing record, and
         // nothing of it may be touched.
-        if !crate::seal::store_salt(self.conn(), &p.id, &p.salt)? {
+        if !crate::seal::store_wrapped(self.conn(), &p.id, &p.fresh)? {
             return Err(EXISTS);
         }
         let submitted_at = (p.status != ApplicationStatus::Draft).then_some(p.now_ms);
@@ -442,8 +504,8 @@ impl Tx<'_> {
             .prepare_cached(
                 "INSERT INTO applications (id, status, legal_name, legal_name_key, dba, dba_key,
                      entity_type, mcc, people_count, source, created_by, created_at, updated_at,
-                     submitted_at, version, body)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, 1, ?14)",
+                     submitted_at, version, body, masked)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, 1, ?14, ?15)",
             )
             .and_then(|mut s| {
                 s.execute(params![
@@ -460,7 +522,8 @@ impl Tx<'_> {
                     p.actor,
                     p.now_ms,
                     submitted_at,
-                    p.body,
+                    p.parts.body.full,
+                    p.parts.body.masked,
                 ])
             })
             .map_err(|e| match e {
@@ -547,18 +610,12 @@ impl Tx<'_> {
             .existing_record_key(id)?
             .ok_or(VaultError::NotFound("application"))?;
         let b = &form.business;
-        let body = key.seal(
-            "application",
-            &to_json(&Body {
-                business: b.clone(),
-                terms: form.terms.clone(),
-            }),
-        );
+        let parts = SealedParts::seal(&key, form, |kind, value| self.blind_index(kind, value))?;
         let conn = self.conn();
         conn.execute(
             "UPDATE applications SET legal_name = ?2, legal_name_key = ?3, dba = ?4, dba_key = ?5,
                  entity_type = ?6, mcc = ?7, people_count = ?8, updated_at = ?9,
-                 version = version + 1, body = ?10, edited_by = ?11
+                 version = version + 1, body = ?10, edited_by = ?11, masked = ?12
              WHERE id = ?1",
             params![
                 id,
@@ -570,8 +627,9 @@ impl Tx<'_> {
                 b.mcc,
                 form.people.len() as i64,
                 now_ms,
-                body,
-                actor
+                parts.body.full,
+                actor,
+                parts.body.masked
             ],
         )
         .map_err(VaultError::storage("updating an application"))?;
@@ -582,7 +640,7 @@ impl Tx<'_> {
             )
             .map_err(VaultError::storage("updating an application"))?;
         }
-        self.write_parts(&key, id, form)?;
+        self.store_parts(id, &parts)?;
         Ok(expected_version + 1)
     }
     /// Moves an application to `to` if the state machine allows it from its current status
@@ -620,7 +678,7 @@ impl Tx<'_> {
     }
     /// Stores one application with all its parts, or nothing.
     pub fn insert_application(&self, new: &NewApplication<'_>) -> Result<()> {
-        let prepared = self.sealer().prepare(new);
+        let prepared = self.sealer().prepare(new)?;
         let tx = self.part()?;
         self.store_prepared(&prepared)?;
         tx.commit()
@@ -630,7 +688,10 @@ impl Tx<'_> {
     /// application, its record key included), and one failing never stops the others.
     pub fn insert_applications(&self, batch: &[NewApplication<'_>]) -> Result<Vec<Result<()>>> {
         let mut sealer = self.sealer();
-        let prepared: Vec<_> = batch.iter().map(|new| sealer.prepare(new)).collect();
+        let prepared = batch
+            .iter()
+            .map(|new| sealer.prepare(new))
+            .collect::<Result<Vec<_>>>()?;
         self.insert_prepared(&prepared)
     }
     /// Replaces the form of an application, if it is still at `expected_version` and in a
@@ -681,11 +742,76 @@ impl Tx<'_> {
     }
 }
 
-/// Changes: only inside a unit of work ([`Vault::write`]).
+/// The upgrade from format 1 (`upgrade.rs`).
 impl Tx<'_> {
-    /// Writes the sealed parts and blind indexes of `form` (the application row must exist).
-    fn write_parts(&self, key: &RecordKey, id: &str, form: &ApplicationForm) -> Result<()> {
-        let parts = SealedParts::seal(key, form, |kind, value| self.blind_index(kind, value));
-        self.store_parts(id, &parts)
+    /// Seals the business, people and bank account of `id` again: whole under `new`'s
+    /// identifiers key, masked under its case key (they were sealed under `old`).
+    pub(crate) fn reseal_application_parts(
+        &self,
+        old: &RecordKey,
+        new: &RecordKey,
+        id: &str,
+    ) -> Result<()> {
+        let conn = self.conn();
+        let body: Option<Sealed> = conn
+            .query_row("SELECT body FROM applications WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(VaultError::storage("reading an application"))?;
+        let Some(body) = body else { return Ok(()) };
+        let body: Body = from_json(&old.open("application", &body)?)?;
+        let mut form = ApplicationForm {
+            business: body.business,
+            terms: body.terms,
+            ..ApplicationForm::default()
+        };
+        let people: Vec<(String, Sealed)> = conn
+            .prepare("SELECT person_id, body FROM application_people WHERE application_id = ?1")
+            .and_then(|mut s| {
+                s.query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .map_err(VaultError::storage("reading people"))?;
+        for (pid, sealed) in &people {
+            form.people
+                .push(from_json(&old.open(&person_field(pid), sealed)?)?);
+        }
+        let bank: Option<Sealed> = conn
+            .query_row(
+                "SELECT body FROM bank_accounts WHERE application_id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(VaultError::storage("reading the bank account"))?;
+        if let Some(sealed) = &bank {
+            form.bank = from_json(&old.open("bank", sealed)?)?;
+        }
+        let masked = form.masked();
+        let body = seal_twice(new, "application", &Body::of(&form), &Body::of(&masked))?;
+        conn.execute(
+            "UPDATE applications SET body = ?2, masked = ?3 WHERE id = ?1",
+            params![id, body.full, body.masked],
+        )
+        .map_err(VaultError::storage("sealing an application again"))?;
+        for (p, m) in form.people.iter().zip(&masked.people) {
+            let twice = seal_twice(new, &person_field(&p.id), p, m)?;
+            conn.execute(
+                "UPDATE application_people SET body = ?3, masked = ?4
+                 WHERE application_id = ?1 AND person_id = ?2",
+                params![id, p.id, twice.full, twice.masked],
+            )
+            .map_err(VaultError::storage("sealing people again"))?;
+        }
+        if bank.is_some() {
+            let twice = seal_twice(new, "bank", &form.bank, &masked.bank)?;
+            conn.execute(
+                "UPDATE bank_accounts SET body = ?2, masked = ?3 WHERE application_id = ?1",
+                params![id, twice.full, twice.masked],
+            )
+            .map_err(VaultError::storage("sealing the bank account again"))?;
+        }
+        Ok(())
     }
 }

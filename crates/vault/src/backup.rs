@@ -123,7 +123,7 @@ impl Vault {
         // snapshot and the keyring copy.
         let lock = self.keyring.lock()?;
         let ring = self.keyring.load()?;
-        let db_key = ring.unwrap_db_key(&self.root, &ring.db_key)?;
+        let db_key = ring.unwrap_db_key(self.keys.metadata(), &ring.db_key)?;
         let schema_version: i64 = self
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -191,7 +191,7 @@ impl Vault {
             bytes: 0,
             erasures_replayed: 0,
         };
-        let key = archive_key(&self.root, &summary.vault_id);
+        let key = archive_key(self.keys.metadata(), &summary.vault_id);
         let (sealer, nonce) = crypto::StreamSealer::new(&key);
         let header = serde_json::to_vec(&Header {
             format: FORMAT,
@@ -328,16 +328,25 @@ pub fn restore(archive: &Path, target: &Path, unlock: Unlock<'_>) -> Result<Summ
             ),
         ));
     }
-    let root = match &unlock {
-        Unlock::Admin {
-            username, password, ..
-        } => header
+    let slot = match &unlock {
+        Unlock::Admin { username, .. } => crate::vault::slot_id(username),
+        Unlock::Recovery(_) => crate::keyring::RECOVERY_SLOT.to_string(),
+    };
+    let opened = match &unlock {
+        Unlock::Admin { password, .. } => header
             .keyring
-            .open_password_slot(&crate::vault::slot_id(username), password.as_bytes())?,
+            .open_password_slot(&slot, password.as_bytes())?,
         Unlock::Recovery(key) => header.keyring.open_recovery_slot(key.key())?,
     }
     .ok_or(VaultError::BadCredentials)?;
-    let key = archive_key(&root, &header.vault_id);
+    // A format-1 archive: its root key opens it (and the restored vault upgrades at its
+    // first sign-in).
+    let legacy_root = match &opened {
+        crate::keyring::Opened::Legacy(root) => Some(root.clone()),
+        crate::keyring::Opened::Member(_) => None,
+    };
+    let keys = header.keyring.keys(&slot, opened)?;
+    let key = archive_key(keys.metadata(), &header.vault_id);
     let aad = [MAGIC.as_slice(), &header_bytes].concat();
 
     // Empty, or a fresh data folder: only what the app creates before a vault exists (its
@@ -416,14 +425,20 @@ pub fn restore(archive: &Path, target: &Path, unlock: Unlock<'_>) -> Result<Summ
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let ledger_key = erasure_ledger::ledger_key(&root, &header.vault_id);
+    let ledger_key = erasure_ledger::ledger_key(keys.metadata(), &header.vault_id);
     let mut ledger = erasure_ledger::read(archive_folder, &header.vault_id, &ledger_key)?;
     if target.exists() {
         ledger.extend(erasure_ledger::read(target, &header.vault_id, &ledger_key)?);
     }
     let mut summary = summary;
-    summary.erasures_replayed =
-        check_restored(staging.path(), &ring_file, root, &unlock, &summary, &ledger)?;
+    summary.erasures_replayed = check_restored(
+        staging.path(),
+        &ring_file,
+        (keys, slot, legacy_root),
+        &unlock,
+        &summary,
+        &ledger,
+    )?;
     erasure_ledger::merge_into(staging.path(), &header.vault_id, &ledger_key, &ledger)?;
     move_into_place(staging.path(), target)?;
     Ok(summary)
@@ -509,18 +524,19 @@ fn open_stream(
 fn check_restored(
     staged: &Path,
     ring_file: &KeyringFile,
-    root: Key,
+    (keys, slot, legacy_root): (crate::keys::Keys, String, Option<Key>),
     unlock: &Unlock<'_>,
     summary: &Summary,
     ledger: &[erasure_ledger::Line],
 ) -> Result<usize> {
     let lock = ring_file.lock()?;
     let mut ring = ring_file.load()?;
-    let vault = Vault::open_with_root(
+    let vault = Vault::open_with_keys(
         staged,
         ring_file,
         &mut ring,
-        root,
+        keys,
+        slot,
         crate::Policy::default(),
         &lock,
     )?;
@@ -540,7 +556,7 @@ fn check_restored(
         // The password alone does not restore: the admin's authenticator code too, as at
         // sign-in (the step is then spent in the restored vault).
         if user.totp_enrolled {
-            let secret = vault.totp_secret(&user.id)?;
+            let secret = vault.totp_secret_with(&user.id, legacy_root.as_ref())?;
             let step = crate::totp::verify(&secret, code, crate::vault::unix(now), None)
                 .map_err(|_| VaultError::BadCredentials)?;
             code_step = Some((user.id.clone(), step));
@@ -634,18 +650,26 @@ mod tests {
         (out, created.recovery_key)
     }
 
+    fn recovery_keys(header: &Header, recovery: &RecoveryKey) -> crate::keys::Keys {
+        let opened = header
+            .keyring
+            .open_recovery_slot(recovery.key())
+            .unwrap()
+            .unwrap();
+        header
+            .keyring
+            .keys(crate::keyring::RECOVERY_SLOT, opened)
+            .unwrap()
+    }
+
     /// The payload of a format-2 archive, opened chunk by chunk into memory.
     fn payload_of(archive: &Path, recovery: &RecoveryKey) -> (Header, Vec<u8>) {
         let bytes = fs::read(archive).unwrap();
         let header_len = u32::from_be_bytes(bytes[8..12].try_into().unwrap()) as usize;
         let header_bytes = &bytes[12..12 + header_len];
         let header: Header = serde_json::from_slice(header_bytes).unwrap();
-        let root = header
-            .keyring
-            .open_recovery_slot(recovery.key())
-            .unwrap()
-            .unwrap();
-        let key = archive_key(&root, &header.vault_id);
+        let keys = recovery_keys(&header, recovery);
+        let key = archive_key(keys.metadata(), &header.vault_id);
         let nonce: [u8; crypto::STREAM_NONCE_LEN] =
             crate::keyring::unb64(header.stream_nonce.as_deref().unwrap(), "nonce")
                 .unwrap()
@@ -683,13 +707,13 @@ mod tests {
         header.format = 1;
         header.stream_nonce = None;
         let header_bytes = serde_json::to_vec(&header).unwrap();
-        let root = header
-            .keyring
-            .open_recovery_slot(recovery.key())
-            .unwrap()
-            .unwrap();
+        let keys = recovery_keys(&header, &recovery);
         let aad = [MAGIC.as_slice(), &header_bytes].concat();
-        let sealed = crypto::seal(&archive_key(&root, &header.vault_id), &aad, &payload);
+        let sealed = crypto::seal(
+            &archive_key(keys.metadata(), &header.vault_id),
+            &aad,
+            &payload,
+        );
         let v1 = tmp.path().join("v1.backup");
         let mut bytes = MAGIC.to_vec();
         bytes.extend_from_slice(&(header_bytes.len() as u32).to_be_bytes());

@@ -113,6 +113,66 @@ pub fn open(key: &Key, aad: &[u8], sealed: &[u8]) -> Option<Zeroizing<Vec<u8>>> 
         .map(Zeroizing::new)
 }
 
+// ---- public-key wrapping and signatures (issue 16) --------------------------------------------
+
+/// Bytes of an X25519 or Ed25519 public key.
+pub const PUBLIC_LEN: usize = 32;
+/// Bytes of an Ed25519 signature.
+pub const SIGNATURE_LEN: usize = 64;
+
+/// The X25519 public key of the secret `secret` (a class key or a member's wrapping key).
+pub fn x25519_public(secret: &Key) -> [u8; PUBLIC_LEN] {
+    let secret = crypto_box::SecretKey::from_bytes(*secret.expose());
+    *secret.public_key().as_bytes()
+}
+
+/// Seals `plaintext` to an X25519 public key with an ephemeral sender key (libsodium's
+/// `crypto_box_seal`): anyone can wrap to a member or a class, only its secret opens it.
+pub fn seal_to(public: &[u8; PUBLIC_LEN], plaintext: &[u8]) -> Vec<u8> {
+    crypto_box::PublicKey::from_bytes(*public)
+        .seal(&mut OsRng, plaintext)
+        .unwrap_or_default()
+}
+
+/// Opens what [`seal_to`] sealed to the public half of `secret`.
+pub fn unseal(secret: &Key, sealed: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+    crypto_box::SecretKey::from_bytes(*secret.expose())
+        .unseal(sealed)
+        .ok()
+        .map(Zeroizing::new)
+}
+
+/// The Ed25519 verifying key of the signing seed `seed`.
+pub fn ed25519_public(seed: &Key) -> [u8; PUBLIC_LEN] {
+    ed25519_dalek::SigningKey::from_bytes(seed.expose())
+        .verifying_key()
+        .to_bytes()
+}
+
+/// Signs `message` with the Ed25519 key whose seed is `seed`.
+pub fn sign(seed: &Key, message: &[u8]) -> [u8; SIGNATURE_LEN] {
+    use ed25519_dalek::Signer;
+    ed25519_dalek::SigningKey::from_bytes(seed.expose())
+        .sign(message)
+        .to_bytes()
+}
+
+/// Whether `signature` is `public`'s signature of `message` (strict verification: no
+/// malleable or small-order encodings).
+pub fn verify(public: &[u8], message: &[u8], signature: &[u8]) -> bool {
+    let Ok(public) = <[u8; PUBLIC_LEN]>::try_from(public) else {
+        return false;
+    };
+    let Ok(signature) = <[u8; SIGNATURE_LEN]>::try_from(signature) else {
+        return false;
+    };
+    let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(&public) else {
+        return false;
+    };
+    key.verify_strict(message, &ed25519_dalek::Signature::from_bytes(&signature))
+        .is_ok()
+}
+
 /// Bytes of the nonce prefix of a sealed stream (XChaCha20's 24 minus STREAM's 5-byte counter
 /// and last-chunk flag).
 pub const STREAM_NONCE_LEN: usize = 19;

@@ -32,6 +32,10 @@ pub enum VaultError {
     NotFound(&'static str),
     #[error("{0}")]
     Conflict(&'static str),
+    /// The signed-in member holds no key for this class of data: the vault cannot open it for
+    /// them, whatever the code would allow.
+    #[error("{0} are sealed: your role holds no key for them")]
+    NoKey(&'static str),
     #[error("key derivation parameters are below the enforced minimum")]
     WeakKdf,
     /// A legal hard stop: the application has sanctions hits without a disposition. Nothing

@@ -1,12 +1,20 @@
 //! `keyring.json`: everything that must be readable before the database is open.
 //!
-//! It holds the root key wrapped once per user (argon2id of the password) and once under the
-//! recovery key, the database key wrapped under the root key, sign-in lockouts, audit events that
-//! happened while the vault was locked (failed sign-ins), and the audit chain's head (with a MAC
-//! under the root key, so a truncated audit table is detected). Writes are atomic (temp file,
-//! fsync, rename) and serialised by an exclusive lock on `keyring.lock`.
+//! Format 2 (issue 16) holds, per member (each user, and the recovery key), their private keys
+//! sealed under an argon2id key of their password (HKDF of the recovery key for the recovery
+//! member), their public keys with an admin's signed registration, and each data-class key
+//! sealed to the public key of every member whose role may read the class. The database key is
+//! wrapped under the metadata class key. Besides keys: sign-in lockouts, audit events that
+//! happened while the vault was locked (failed sign-ins), and the audit chain's head (with a MAC,
+//! so a truncated audit table is detected).
+//!
+//! Format 1 (before issue 16) wrapped one root key for everyone. A format-1 keyring is upgraded
+//! in place at its first sign-in; slots nobody has used since stay "legacy" (they still wrap the
+//! root key, and the class keys are wrapped under it for them) until their user signs in or an
+//! admin resets them. Writes are atomic (temp file, fsync, rename) and serialised by an exclusive
+//! lock on `keyring.lock`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -18,9 +26,12 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::crypto::{self, KdfParams, Key};
+use crate::keys::{ClassKey, DataClass, Keys, MemberKeys, MemberPublic};
 use crate::{Result, VaultError};
 
-const FORMAT: u32 = 1;
+/// The keyring this version writes; it reads [`LEGACY_FORMAT`] too, and upgrades it.
+pub const FORMAT: u32 = 2;
+pub const LEGACY_FORMAT: u32 = 1;
 pub const KEYRING_FILE: &str = "keyring.json";
 const LOCK_FILE: &str = "keyring.lock";
 /// At most this many lockout records are kept (they are pruned when they expire).
@@ -32,9 +43,19 @@ const MAX_PENDING: usize = 1_000;
 pub struct Keyring {
     pub format: u32,
     pub vault_id: Uuid,
-    /// Slot id (`user:<hash>` or `recovery`) → the root key wrapped for it.
+    /// Slot id (`user:<hash>` or `recovery`) → the member's private keys sealed for it (the
+    /// root key, in a legacy slot).
     pub slots: BTreeMap<String, Slot>,
-    /// The SQLCipher key, wrapped under the root key.
+    /// Slot id → the member's public keys and their signed registration.
+    #[serde(default)]
+    pub members: BTreeMap<String, Member>,
+    /// Class name → its public key and the class key sealed to each member that holds it.
+    #[serde(default)]
+    pub classes: BTreeMap<String, ClassEntry>,
+    /// What is left of format 1 until every legacy slot has been moved to a key pair.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legacy: Option<Legacy>,
+    /// The SQLCipher key, wrapped under the metadata class key.
     pub db_key: String,
     /// A new database key written before `PRAGMA rekey`, promoted after; lets an interrupted
     /// rotation recover.
@@ -65,6 +86,46 @@ pub enum SlotKdf {
     },
     /// The recovery key has full entropy, so HKDF is enough.
     HkdfSha256 { salt: String },
+}
+
+/// A member's public keys, registered (signed) by the admin who created or last changed them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Member {
+    pub user_id: String,
+    pub role: String,
+    /// X25519, base64.
+    pub wrap: String,
+    /// Ed25519, base64.
+    pub sign: String,
+    /// The slot of the member whose key signed this registration (itself for the first admin
+    /// and for a member moved from a legacy slot).
+    pub registered_by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub registered_at: OffsetDateTime,
+    pub signature: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ClassEntry {
+    /// The class key's X25519 public half, base64.
+    pub public: String,
+    /// Slot id → the class key sealed to that member's public key, base64.
+    pub wraps: BTreeMap<String, String>,
+}
+
+/// Format-1 slots not yet moved to key pairs, and the class keys wrapped under the root key
+/// their slots still open.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Legacy {
+    pub slots: BTreeSet<String>,
+    /// Class name → the class key sealed under the root key, base64.
+    pub classes: BTreeMap<String, String>,
+}
+
+/// What a slot opened: a member's keys, or (a legacy slot) the format-1 root key.
+pub enum Opened {
+    Member(MemberKeys),
+    Legacy(Key),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -109,6 +170,9 @@ impl Keyring {
             format: FORMAT,
             vault_id,
             slots: BTreeMap::new(),
+            members: BTreeMap::new(),
+            classes: BTreeMap::new(),
+            legacy: None,
             db_key: db_key_wrapped,
             db_key_next: None,
             lockouts: BTreeMap::new(),
@@ -130,17 +194,26 @@ impl Keyring {
         [self.vault_id.as_bytes().as_slice(), b"|db-key"].concat()
     }
 
-    /// Wraps the root key for a password holder.
+    /// Whether `slot_id` still wraps the format-1 root key.
+    pub fn is_legacy(&self, slot_id: &str) -> bool {
+        self.format == LEGACY_FORMAT
+            || self
+                .legacy
+                .as_ref()
+                .is_some_and(|l| l.slots.contains(slot_id))
+    }
+
+    /// Seals `secret` (a member's private keys) under an argon2id key of `password`.
     pub fn set_password_slot(
         &mut self,
         slot_id: &str,
         password: &[u8],
-        root: &Key,
+        secret: &[u8],
         params: KdfParams,
     ) -> Result<()> {
         let salt: [u8; 16] = crypto::random_bytes();
         let kek = crypto::password_kek(password, &salt, params)?;
-        let wrapped = crypto::seal(&kek, &self.aad(slot_id), root.expose());
+        let wrapped = crypto::seal(&kek, &self.aad(slot_id), secret);
         self.slots.insert(
             slot_id.to_string(),
             Slot {
@@ -151,14 +224,17 @@ impl Keyring {
                 wrapped: b64(&wrapped),
             },
         );
+        if let Some(legacy) = &mut self.legacy {
+            legacy.slots.remove(slot_id);
+        }
         Ok(())
     }
 
-    /// Wraps the root key under the recovery key.
-    pub fn set_recovery_slot(&mut self, recovery: &Key, root: &Key) {
+    /// Seals `secret` (the recovery member's private keys) under the recovery key.
+    pub fn set_recovery_slot(&mut self, recovery: &Key, secret: &[u8]) {
         let salt: [u8; 16] = crypto::random_bytes();
         let kek = crypto::derive(recovery, &salt, b"boarding-desk/recovery/v1");
-        let wrapped = crypto::seal(&kek, &self.aad(RECOVERY_SLOT), root.expose());
+        let wrapped = crypto::seal(&kek, &self.aad(RECOVERY_SLOT), secret);
         self.slots.insert(
             RECOVERY_SLOT.to_string(),
             Slot {
@@ -166,11 +242,23 @@ impl Keyring {
                 wrapped: b64(&wrapped),
             },
         );
+        if let Some(legacy) = &mut self.legacy {
+            legacy.slots.remove(RECOVERY_SLOT);
+        }
     }
 
-    /// Unwraps the root key with a password. `None` for a wrong password or a missing slot;
+    /// What `slot_id` wraps, as its kind of slot says.
+    fn opened(&self, slot_id: &str, bytes: &[u8]) -> Option<Opened> {
+        if self.is_legacy(slot_id) {
+            Key::from_slice(bytes).map(Opened::Legacy)
+        } else {
+            MemberKeys::from_bytes(bytes).map(Opened::Member)
+        }
+    }
+
+    /// Opens a user's slot with a password. `None` for a wrong password or a missing slot;
     /// a missing slot still costs one argon2id run, so timing does not reveal which.
-    pub fn open_password_slot(&self, slot_id: &str, password: &[u8]) -> Result<Option<Key>> {
+    pub fn open_password_slot(&self, slot_id: &str, password: &[u8]) -> Result<Option<Opened>> {
         let Some(slot) = self.slots.get(slot_id) else {
             let _ = crypto::password_kek(password, &[0u8; 16], KdfParams::DEFAULT)?;
             return Ok(None);
@@ -187,10 +275,10 @@ impl Keyring {
         )?;
         let wrapped = unb64(&slot.wrapped, "a wrapped key is not base64")?;
         Ok(crypto::open(&kek, &self.aad(slot_id), &wrapped)
-            .and_then(|bytes| Key::from_slice(&bytes)))
+            .and_then(|bytes| self.opened(slot_id, &bytes)))
     }
 
-    pub fn open_recovery_slot(&self, recovery: &Key) -> Result<Option<Key>> {
+    pub fn open_recovery_slot(&self, recovery: &Key) -> Result<Option<Opened>> {
         let slot = self
             .slots
             .get(RECOVERY_SLOT)
@@ -206,10 +294,228 @@ impl Keyring {
             b"boarding-desk/recovery/v1",
         );
         let wrapped = unb64(&slot.wrapped, "a wrapped key is not base64")?;
-        Ok(
-            crypto::open(&kek, &self.aad(RECOVERY_SLOT), &wrapped)
-                .and_then(|b| Key::from_slice(&b)),
+        Ok(crypto::open(&kek, &self.aad(RECOVERY_SLOT), &wrapped)
+            .and_then(|b| self.opened(RECOVERY_SLOT, &b)))
+    }
+
+    // ---- members and class keys ----------------------------------------------------------
+
+    fn legacy_class_aad(&self, class: DataClass) -> Vec<u8> {
+        [
+            self.vault_id.as_bytes().as_slice(),
+            b"|legacy-class|",
+            class.as_str().as_bytes(),
+        ]
+        .concat()
+    }
+
+    /// The keys a slot's holder may use: the classes sealed to the member, or (a legacy slot)
+    /// what the root key opens.
+    pub fn keys(&self, slot_id: &str, opened: Opened) -> Result<Keys> {
+        let mut publics = BTreeMap::new();
+        for class in DataClass::ALL {
+            if let Some(public) = self.class_public(class)? {
+                publics.insert(class, public);
+            }
+        }
+        Ok(self
+            .keys_without_publics(slot_id, opened)?
+            .with_publics(publics))
+    }
+
+    fn keys_without_publics(&self, slot_id: &str, opened: Opened) -> Result<Keys> {
+        let mut classes = BTreeMap::new();
+        match opened {
+            Opened::Member(me) => {
+                for (name, entry) in &self.classes {
+                    let Some(wrapped) = entry.wraps.get(slot_id) else {
+                        continue;
+                    };
+                    let class = DataClass::parse(name).ok_or(VaultError::KeyringDamaged(
+                        "the keyring names an unknown class",
+                    ))?;
+                    let bytes = me
+                        .unseal(&unb64(wrapped, "a class key is not base64")?)
+                        .and_then(|b| ClassKey::from_slice(&b))
+                        .ok_or(VaultError::KeyringDamaged(
+                            "a class key does not open with its member's key",
+                        ))?;
+                    classes.insert(class, bytes);
+                }
+                let metadata =
+                    classes
+                        .remove(&DataClass::Metadata)
+                        .ok_or(VaultError::KeyringDamaged(
+                            "this member holds no key to the vault file",
+                        ))?;
+                Ok(Keys::new(metadata, classes, Some(me)))
+            }
+            Opened::Legacy(root) => {
+                // Format 1 derived everything from the root key: the database key's wrapping
+                // and the blind-index keys keep doing so, so nothing is re-encrypted.
+                classes.insert(DataClass::Index, ClassKey::from_key(root.clone()));
+                if let Some(legacy) = &self.legacy {
+                    for (name, wrapped) in &legacy.classes {
+                        let class = DataClass::parse(name).ok_or(VaultError::KeyringDamaged(
+                            "the keyring names an unknown class",
+                        ))?;
+                        let key = crypto::open(
+                            &root,
+                            &self.legacy_class_aad(class),
+                            &unb64(wrapped, "a class key is not base64")?,
+                        )
+                        .and_then(|b| ClassKey::from_slice(&b))
+                        .ok_or(VaultError::KeyringDamaged(
+                            "a class key does not open with the root key",
+                        ))?;
+                        classes.insert(class, key);
+                    }
+                }
+                Ok(Keys::new(ClassKey::from_key(root), classes, None))
+            }
+        }
+    }
+
+    /// Keeps `key` for the legacy slots (under the root key they open).
+    pub fn set_legacy_class(&mut self, root: &Key, class: DataClass, key: &ClassKey) {
+        let wrapped = b64(&crypto::seal(
+            root,
+            &self.legacy_class_aad(class),
+            key.secret().expose(),
+        ));
+        self.legacy
+            .get_or_insert_with(Legacy::default)
+            .classes
+            .insert(class.as_str().to_string(), wrapped);
+    }
+
+    /// Drops what is left of format 1 once no legacy slot remains: the root key then opens
+    /// nothing.
+    pub fn retire_legacy_if_done(&mut self) -> bool {
+        if self.legacy.as_ref().is_some_and(|l| l.slots.is_empty()) {
+            self.legacy = None;
+            return true;
+        }
+        false
+    }
+
+    /// The public key of a class, once it exists.
+    pub fn class_public(&self, class: DataClass) -> Result<Option<[u8; crypto::PUBLIC_LEN]>> {
+        match self.classes.get(class.as_str()) {
+            None => Ok(None),
+            Some(entry) => unb64(&entry.public, "a class public key is not base64")?
+                .try_into()
+                .map(Some)
+                .map_err(|_| VaultError::KeyringDamaged("a class public key has the wrong length")),
+        }
+    }
+
+    /// Records a class's public key (before any member has it sealed).
+    pub fn set_class_public(&mut self, class: DataClass, key: &ClassKey) {
+        self.classes
+            .entry(class.as_str().to_string())
+            .or_default()
+            .public = b64(&key.public());
+    }
+
+    /// Seals a class key to a member.
+    pub fn seal_class_to(
+        &mut self,
+        class: DataClass,
+        key: &ClassKey,
+        slot_id: &str,
+        member: &[u8; crypto::PUBLIC_LEN],
+    ) {
+        let entry = self.classes.entry(class.as_str().to_string()).or_default();
+        entry.public = b64(&key.public());
+        entry.wraps.insert(
+            slot_id.to_string(),
+            b64(&crypto::seal_to(member, key.secret().expose())),
+        );
+    }
+
+    /// Takes every class key away from a member (their own slot stays until removed).
+    pub fn unseal_classes_from(&mut self, slot_id: &str, keep: &[DataClass]) {
+        for (name, entry) in &mut self.classes {
+            if !DataClass::parse(name).is_some_and(|c| keep.contains(&c)) {
+                entry.wraps.remove(slot_id);
+            }
+        }
+    }
+
+    /// Removes a member: their slot, registration and every class key sealed to them.
+    pub fn remove_member(&mut self, slot_id: &str) {
+        self.slots.remove(slot_id);
+        self.members.remove(slot_id);
+        self.unseal_classes_from(slot_id, &[]);
+        if let Some(legacy) = &mut self.legacy {
+            legacy.slots.remove(slot_id);
+        }
+    }
+
+    fn registration_message(&self, slot_id: &str, member: &Member) -> Vec<u8> {
+        format!(
+            "boarding-desk/registration/v1\n{}\n{slot_id}\n{}\n{}\n{}\n{}\n{}\n{}",
+            self.vault_id,
+            member.user_id,
+            member.role,
+            member.wrap,
+            member.sign,
+            member.registered_by,
+            member.registered_at.unix_timestamp(),
         )
+        .into_bytes()
+    }
+
+    /// Registers a member's public keys for `user_id` with `role`, signed by `registrar` (the
+    /// keys of the member in slot `registrar_slot`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn register(
+        &mut self,
+        slot_id: &str,
+        public: MemberPublic,
+        user_id: &str,
+        role: &str,
+        registrar_slot: &str,
+        registrar: &MemberKeys,
+        now: OffsetDateTime,
+    ) {
+        let mut member = Member {
+            user_id: user_id.to_string(),
+            role: role.to_string(),
+            wrap: b64(&public.wrap),
+            sign: b64(&public.sign),
+            registered_by: registrar_slot.to_string(),
+            registered_at: now.replace_nanosecond(0).unwrap_or(now),
+            signature: String::new(),
+        };
+        member.signature = b64(&registrar.sign(&self.registration_message(slot_id, &member)));
+        self.members.insert(slot_id.to_string(), member);
+    }
+
+    /// The member's public keys, if their registration is signed by an admin member (or by
+    /// themselves, for the first admin and for members moved from a legacy slot).
+    pub fn registered(&self, slot_id: &str) -> Option<(&Member, MemberPublic)> {
+        let member = self.members.get(slot_id)?;
+        let registrar = self.members.get(&member.registered_by)?;
+        let self_signed = member.registered_by == slot_id;
+        if !self_signed && registrar.role != "admin" {
+            return None;
+        }
+        let sign = unb64(&registrar.sign, "").ok()?;
+        let signature = unb64(&member.signature, "").ok()?;
+        if !crypto::verify(
+            &sign,
+            &self.registration_message(slot_id, member),
+            &signature,
+        ) {
+            return None;
+        }
+        let public = MemberPublic {
+            wrap: unb64(&member.wrap, "").ok()?.try_into().ok()?,
+            sign: unb64(&member.sign, "").ok()?.try_into().ok()?,
+        };
+        Some((member, public))
     }
 
     pub fn unwrap_db_key(&self, root: &Key, wrapped: &str) -> Result<Key> {
@@ -342,7 +648,7 @@ impl KeyringFile {
         };
         let keyring: Keyring = serde_json::from_slice(&bytes)
             .map_err(|_| VaultError::KeyringDamaged("keyring.json is not a valid keyring"))?;
-        if keyring.format != FORMAT {
+        if keyring.format != FORMAT && keyring.format != LEGACY_FORMAT {
             return Err(VaultError::KeyringDamaged(
                 "keyring.json has an unknown format version",
             ));
@@ -390,51 +696,63 @@ mod tests {
         OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap()
     }
 
+    fn member_of(ring: &Keyring, slot: &str, password: &[u8]) -> Option<MemberKeys> {
+        match ring.open_password_slot(slot, password).unwrap() {
+            Some(Opened::Member(m)) => Some(m),
+            Some(Opened::Legacy(_)) => panic!("a format-2 slot opened as legacy"),
+            None => None,
+        }
+    }
+
     #[test]
     fn password_slot_opens_only_with_its_password() {
-        let root = Key::random();
+        let me = MemberKeys::generate();
         let mut ring = Keyring::new(Uuid::new_v4(), String::new());
-        ring.set_password_slot("user:a", b"a long passphrase", &root, KdfParams::MINIMUM)
-            .unwrap();
+        ring.set_password_slot(
+            "user:a",
+            b"a long passphrase",
+            &me.to_bytes(),
+            KdfParams::MINIMUM,
+        )
+        .unwrap();
         assert_eq!(
-            ring.open_password_slot("user:a", b"a long passphrase")
-                .unwrap(),
-            Some(root.clone())
+            member_of(&ring, "user:a", b"a long passphrase").map(|m| m.public()),
+            Some(me.public())
         );
-        assert_eq!(
-            ring.open_password_slot("user:a", b"a long passphrasf")
-                .unwrap(),
-            None
-        );
-        assert_eq!(
-            ring.open_password_slot("user:b", b"a long passphrase")
-                .unwrap(),
-            None
-        );
+        assert!(member_of(&ring, "user:a", b"a long passphrasf").is_none());
+        assert!(member_of(&ring, "user:b", b"a long passphrase").is_none());
     }
 
     #[test]
     fn slot_cannot_be_moved_to_another_user() {
-        let root = Key::random();
+        let me = MemberKeys::generate();
         let mut ring = Keyring::new(Uuid::new_v4(), String::new());
-        ring.set_password_slot("user:a", b"a long passphrase", &root, KdfParams::MINIMUM)
-            .unwrap();
+        ring.set_password_slot(
+            "user:a",
+            b"a long passphrase",
+            &me.to_bytes(),
+            KdfParams::MINIMUM,
+        )
+        .unwrap();
         let slot = ring.slots["user:a"].clone();
         ring.slots.insert("user:b".into(), slot);
-        assert_eq!(
-            ring.open_password_slot("user:b", b"a long passphrase")
-                .unwrap(),
-            None,
+        assert!(
+            member_of(&ring, "user:b", b"a long passphrase").is_none(),
             "aad binds the slot id"
         );
     }
 
     #[test]
     fn downgraded_kdf_parameters_are_refused() {
-        let root = Key::random();
+        let me = MemberKeys::generate();
         let mut ring = Keyring::new(Uuid::new_v4(), String::new());
-        ring.set_password_slot("user:a", b"a long passphrase", &root, KdfParams::MINIMUM)
-            .unwrap();
+        ring.set_password_slot(
+            "user:a",
+            b"a long passphrase",
+            &me.to_bytes(),
+            KdfParams::MINIMUM,
+        )
+        .unwrap();
         if let Some(Slot {
             kdf: SlotKdf::Argon2id { params, .. },
             ..
@@ -446,6 +764,88 @@ mod tests {
             ring.open_password_slot("user:a", b"a long passphrase"),
             Err(VaultError::WeakKdf)
         ));
+    }
+
+    #[test]
+    fn a_member_gets_only_the_classes_sealed_to_it_and_a_forged_registration_is_not_registered() {
+        let admin = MemberKeys::generate();
+        let auditor = MemberKeys::generate();
+        let mut ring = Keyring::new(Uuid::new_v4(), String::new());
+        let now = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        ring.set_password_slot(
+            "user:ad",
+            b"admin pass",
+            &admin.to_bytes(),
+            KdfParams::MINIMUM,
+        )
+        .unwrap();
+        ring.set_password_slot(
+            "user:au",
+            b"audit pass",
+            &auditor.to_bytes(),
+            KdfParams::MINIMUM,
+        )
+        .unwrap();
+        ring.register(
+            "user:ad",
+            admin.public(),
+            "u1",
+            "admin",
+            "user:ad",
+            &admin,
+            now,
+        );
+        ring.register(
+            "user:au",
+            auditor.public(),
+            "u2",
+            "auditor",
+            "user:ad",
+            &admin,
+            now,
+        );
+        let classes: Vec<(DataClass, ClassKey)> = DataClass::ALL
+            .iter()
+            .map(|c| (*c, ClassKey::random()))
+            .collect();
+        for (c, k) in &classes {
+            ring.seal_class_to(*c, k, "user:ad", &admin.public().wrap);
+            if DataClass::for_role(domain::Role::Auditor).contains(c) {
+                ring.seal_class_to(*c, k, "user:au", &auditor.public().wrap);
+            }
+        }
+        let opened = ring
+            .open_password_slot("user:au", b"audit pass")
+            .unwrap()
+            .unwrap();
+        let keys = ring.keys("user:au", opened).unwrap();
+        assert_eq!(
+            keys.held().collect::<Vec<_>>(),
+            vec![DataClass::Metadata, DataClass::Case]
+        );
+        assert!(ring.registered("user:au").is_some());
+        // The auditor rewrites their registration as an admin's, signing it themselves.
+        let mut forged = ring.members["user:au"].clone();
+        forged.role = "admin".into();
+        ring.members.insert("user:au".into(), forged);
+        assert!(
+            ring.registered("user:au").is_none(),
+            "the admin's signature no longer matches"
+        );
+        ring.register(
+            "user:au",
+            auditor.public(),
+            "u2",
+            "admin",
+            "user:au",
+            &auditor,
+            now,
+        );
+        assert!(
+            ring.registered("user:au").is_some(),
+            "a self-signed registration verifies…"
+        );
+        assert_eq!(ring.members["user:au"].registered_by, "user:au");
     }
 
     #[test]

@@ -110,7 +110,7 @@ impl Tx<'_> {
                     .ok_or(VaultError::NotFound("application"))?;
                 let json = serde_json::to_vec(form)
                     .map_err(|_| VaultError::Conflict("a form that cannot be encoded"))?;
-                Some(key.seal(&format!("merchant_change:{}", change.id), &json))
+                Some(key.seal(&format!("merchant_change:{}", change.id), &json)?)
             }
             None => None,
         };

@@ -603,7 +603,7 @@ impl Tx<'_> {
         let key = self
             .existing_record_key(application_id)?
             .ok_or(VaultError::NotFound("application"))?;
-        let body = key.seal(&format!("note:{id}"), text.as_bytes());
+        let body = key.seal(&format!("note:{id}"), text.as_bytes())?;
         self.conn()
             .prepare_cached(
                 "INSERT INTO application_notes (id, application_id, author, at, body)

@@ -353,7 +353,7 @@ impl Tx<'_> {
             match existing {
                 Some((_, Some(d))) if d == "false_positive" => outcome.suppressed += 1,
                 Some((id, disposition)) => {
-                    let sealed = key.seal(&hit_field(&id), hit.detail_json.as_bytes());
+                    let sealed = key.seal(&hit_field(&id), hit.detail_json.as_bytes())?;
                     conn.prepare_cached(
                         "UPDATE screening_hits SET subject = ?2, score = ?3, detail = ?4,
                              screened_with = ?5, screened_at = ?6 WHERE id = ?1",
@@ -374,7 +374,7 @@ impl Tx<'_> {
                     }
                 }
                 None => {
-                    let sealed = key.seal(&hit_field(hit.id), hit.detail_json.as_bytes());
+                    let sealed = key.seal(&hit_field(hit.id), hit.detail_json.as_bytes())?;
                     conn.prepare_cached(
                         "INSERT INTO screening_hits (id, application_id, subject, subject_key,
                              list_uid, fingerprint, score, detail, screened_with, screened_at)

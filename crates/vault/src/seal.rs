@@ -1,16 +1,20 @@
 //! Field-level sealing on top of the file encryption, and blind indexes.
 //!
-//! Each record has a random salt in `record_keys`; its field key is HKDF(root key, salt). A field
-//! is sealed with XChaCha20-Poly1305 bound to (record id, field name). Deleting the record's salt
-//! crypto-shreds every field of it. A blind index is HMAC-SHA256 under a key derived for the kind
-//! of value (EIN, SSN, bank account), so equal values can be found without decrypting.
+//! Each record has random keys in `record_keys`, one per class of its fields, each wrapped by
+//! its class key (issue 16): an application has a case key (names, notes, masked copies) and an
+//! identifiers key (full copies with SSN, EIN and account numbers, documents); a user's
+//! authenticator secret and the platform key have a secret key sealed to the secrets class (and
+//! to the user). A field is sealed with XChaCha20-Poly1305 bound to (record id, field name).
+//! Deleting the record's keys crypto-shreds every field of it. A blind index is HMAC-SHA256
+//! under a key derived for the kind of value (EIN, SSN, bank account) from the index class key.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use crate::crypto::{self, Key};
+use crate::keys::{DataClass, Keys};
 use crate::{Result, VaultError};
 
 /// Bytes sealed under a record key: a nonce, the ciphertext and its tag, bound to one record
@@ -31,6 +35,16 @@ impl Sealed {
     /// As lower-case hex, for a text column (a sealed setting).
     pub fn to_hex(&self) -> String {
         data_encoding::HEXLOWER.encode(&self.0)
+    }
+
+    #[cfg(debug_assertions)]
+    pub(crate) fn to_bytes(&self) -> Vec<u8> {
+        self.0.clone()
+    }
+
+    #[cfg(debug_assertions)]
+    pub(crate) fn from_bytes(bytes: Vec<u8>) -> Self {
+        Sealed(bytes)
     }
 
     /// From [`Sealed::to_hex`]; `None` for text that is not hex.
@@ -60,10 +74,55 @@ impl rusqlite::types::FromSql for Sealed {
     }
 }
 
-/// The key of one record's sealed fields.
+/// The class a sealed field belongs to, by its name (the part before any `:`). A name this
+/// list does not know is an identifier: the strictest class a record key opens.
+pub(crate) fn field_class(field: &str) -> DataClass {
+    match field.split(':').next().unwrap_or(field) {
+        // Masked copies and what the product shows every role.
+        "application.masked" | "person.masked" | "bank.masked" | "document-name" | "note"
+        | "hit" | "boarding_error" => DataClass::Case,
+        "totp_secret" | "platform_key" => DataClass::Secrets,
+        // `application`, `person`, `bank` (whole copies), `document`, `merchant_change`,
+        // `job_payload` (what the platform is sent).
+        _ => DataClass::Identifiers,
+    }
+}
+
+/// Where a record key is wrapped (the `class` column of `record_keys`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wrap {
+    /// Under a class's symmetric wrapping key (case, identifiers).
+    Class(DataClass),
+    /// Sealed to the secrets class's public key.
+    Secrets,
+    /// Sealed to the public key of the user the record belongs to.
+    Own,
+}
+
+impl Wrap {
+    fn as_str(self) -> &'static str {
+        match self {
+            Wrap::Class(c) => c.as_str(),
+            Wrap::Secrets => "secrets",
+            Wrap::Own => "own",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Wrap> {
+        match text {
+            "own" => Some(Wrap::Own),
+            "secrets" => Some(Wrap::Secrets),
+            other => DataClass::parse(other).map(Wrap::Class),
+        }
+    }
+}
+
+/// The keys of one record's sealed fields: one per class the record has and the member holds.
 pub struct RecordKey {
     record_id: String,
-    key: Key,
+    case: Option<Key>,
+    identifiers: Option<Key>,
+    secret: Option<Key>,
 }
 
 impl RecordKey {
@@ -71,88 +130,312 @@ impl RecordKey {
         [self.record_id.as_bytes(), b"|", field.as_bytes()].concat()
     }
 
-    pub fn seal(&self, field: &str, plaintext: &[u8]) -> Sealed {
-        Sealed(crypto::seal(&self.key, &self.aad(field), plaintext))
+    fn key_for(&self, field: &str) -> Result<&Key> {
+        let class = field_class(field);
+        let key = match class {
+            DataClass::Identifiers => self.identifiers.as_ref(),
+            DataClass::Secrets => self.secret.as_ref(),
+            _ => self.case.as_ref(),
+        };
+        key.ok_or(VaultError::NoKey(class.described()))
+    }
+
+    /// Whether this member can open fields of `class` of this record.
+    pub fn opens(&self, class: DataClass) -> bool {
+        match class {
+            DataClass::Identifiers => self.identifiers.is_some(),
+            DataClass::Secrets => self.secret.is_some(),
+            _ => self.case.is_some(),
+        }
+    }
+
+    pub fn seal(&self, field: &str, plaintext: &[u8]) -> Result<Sealed> {
+        Ok(Sealed(crypto::seal(
+            self.key_for(field)?,
+            &self.aad(field),
+            plaintext,
+        )))
     }
 
     pub fn open(&self, field: &str, sealed: &Sealed) -> Result<Zeroizing<Vec<u8>>> {
-        crypto::open(&self.key, &self.aad(field), &sealed.0).ok_or(VaultError::VaultDamaged(
-            "a sealed field does not open with its record key",
-        ))
+        crypto::open(self.key_for(field)?, &self.aad(field), &sealed.0).ok_or(
+            VaultError::VaultDamaged("a sealed field does not open with its record key"),
+        )
+    }
+
+    /// The format-1 key of a record (HKDF of the root key and its salt), for the upgrade.
+    pub(crate) fn legacy(root: &Key, record_id: &str, salt: &[u8]) -> RecordKey {
+        let key = legacy_key(root, salt);
+        RecordKey {
+            record_id: record_id.to_string(),
+            case: Some(key.clone()),
+            identifiers: Some(key.clone()),
+            secret: Some(key),
+        }
     }
 }
 
-fn record_key_from_salt(root: &Key, record_id: &str, salt: &[u8]) -> RecordKey {
-    RecordKey {
-        record_id: record_id.to_string(),
-        key: crypto::derive(root, salt, b"boarding-desk/record/v1"),
+impl RecordKey {
+    pub(crate) fn from_parts(record_id: &str, case: Option<Key>, identifiers: Option<Key>) -> Self {
+        RecordKey {
+            record_id: record_id.to_string(),
+            case,
+            identifiers,
+            secret: None,
+        }
     }
 }
 
-/// A new record key and its salt, before anything is stored (sealing can start on another
-/// thread; [`store_salt`] makes it the record's key).
-pub fn fresh_record_key(root: &Key, record_id: &str) -> ([u8; 32], RecordKey) {
-    let salt: [u8; 32] = crypto::random_bytes();
-    let key = record_key_from_salt(root, record_id, &salt);
-    (salt, key)
+/// A format-1 record key: HKDF of the root key with the record's salt.
+pub(crate) fn legacy_key(root: &Key, salt: &[u8]) -> Key {
+    crypto::derive(root, salt, b"boarding-desk/record/v1")
 }
 
-/// Stores `salt` as the record's; `false` (nothing changed) when the record already has one.
-pub fn store_salt(conn: &Connection, record_id: &str, salt: &[u8; 32]) -> Result<bool> {
+fn wrap_aad(record_id: &str, wrap: Wrap) -> Vec<u8> {
+    [
+        b"boarding-desk/record-key/v2|".as_slice(),
+        record_id.as_bytes(),
+        b"|",
+        wrap.as_str().as_bytes(),
+    ]
+    .concat()
+}
+
+/// The wrapped keys of a new case record (case and identifiers), made without the connection
+/// so sealing can run on another thread; [`store_wrapped`] makes them the record's.
+pub struct FreshKeys {
+    pub(crate) wrapped: Vec<(&'static str, Vec<u8>)>,
+}
+
+/// New random keys for a record with case and identifier fields, wrapped by the two class keys
+/// (which the member must hold).
+pub(crate) fn fresh_case_record(keys: &Keys, record_id: &str) -> Result<(FreshKeys, RecordKey)> {
+    let case_class = keys.require(DataClass::Case)?;
+    let ids_class = keys.require(DataClass::Identifiers)?;
+    let case = Key::random();
+    let identifiers = Key::random();
+    let wrapped = vec![
+        (
+            DataClass::Case.as_str(),
+            crypto::seal(
+                &case_class.wrapping(),
+                &wrap_aad(record_id, Wrap::Class(DataClass::Case)),
+                case.expose(),
+            ),
+        ),
+        (
+            DataClass::Identifiers.as_str(),
+            crypto::seal(
+                &ids_class.wrapping(),
+                &wrap_aad(record_id, Wrap::Class(DataClass::Identifiers)),
+                identifiers.expose(),
+            ),
+        ),
+    ];
+    Ok((
+        FreshKeys { wrapped },
+        RecordKey {
+            record_id: record_id.to_string(),
+            case: Some(case),
+            identifiers: Some(identifiers),
+            secret: None,
+        },
+    ))
+}
+
+/// Wraps an existing record key for a case record's class (the upgrade keeps format-1 keys).
+pub(crate) fn wrap_for_class(
+    keys: &Keys,
+    record_id: &str,
+    class: DataClass,
+    key: &Key,
+) -> Result<(&'static str, Vec<u8>)> {
+    let class_key = keys.require(class)?;
+    Ok((
+        class.as_str(),
+        crypto::seal(
+            &class_key.wrapping(),
+            &wrap_aad(record_id, Wrap::Class(class)),
+            key.expose(),
+        ),
+    ))
+}
+
+/// Stores a record's wrapped keys; `false` (nothing changed) when the record already has keys.
+pub(crate) fn store_wrapped(conn: &Connection, record_id: &str, fresh: &FreshKeys) -> Result<bool> {
+    let exists: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM record_keys WHERE record_id = ?1)")
+        .and_then(|mut s| s.query_row([record_id], |r| r.get(0)))
+        .map_err(VaultError::storage("reading a record key"))?;
+    if exists {
+        return Ok(false);
+    }
     let now = OffsetDateTime::now_utc()
         .format(&Rfc3339)
         .unwrap_or_default();
-    let changed = conn
+    let mut stmt = conn
         .prepare_cached(
-            "INSERT INTO record_keys (record_id, salt, created_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT (record_id) DO NOTHING",
+            "INSERT INTO record_keys (record_id, class, wrapped, created_at) VALUES (?1, ?2, ?3, ?4)",
         )
-        .and_then(|mut s| s.execute(params![record_id, salt.as_slice(), now]))
         .map_err(VaultError::storage("creating a record key"))?;
-    Ok(changed == 1)
+    for (class, wrapped) in &fresh.wrapped {
+        stmt.execute(params![record_id, class, wrapped, now])
+            .map_err(VaultError::storage("creating a record key"))?;
+    }
+    Ok(true)
 }
 
-/// The record's key, creating its salt on first use.
-pub fn record_key(conn: &Connection, root: &Key, record_id: &str) -> Result<RecordKey> {
-    if let Some(key) = existing_record_key(conn, root, record_id)? {
+/// The record's keys, creating them on first use (a case record).
+pub fn record_key(conn: &Connection, keys: &Keys, record_id: &str) -> Result<RecordKey> {
+    if let Some(key) = existing_record_key(conn, keys, record_id)? {
         return Ok(key);
     }
-    let (salt, key) = fresh_record_key(root, record_id);
-    if store_salt(conn, record_id, &salt)? {
+    let (fresh, key) = fresh_case_record(keys, record_id)?;
+    if store_wrapped(conn, record_id, &fresh)? {
         return Ok(key);
     }
-    existing_record_key(conn, root, record_id)?.ok_or(VaultError::NotFound("record key"))
+    existing_record_key(conn, keys, record_id)?.ok_or(VaultError::NotFound("record key"))
 }
 
-/// The record's key if it still exists (`None` once shredded).
+/// A new key for a record of secrets (an authenticator secret, the platform key), replacing
+/// any it had: sealed to the secrets class and, for a user's own record, to that user.
+pub(crate) fn new_secret_record(
+    conn: &Connection,
+    keys: &Keys,
+    record_id: &str,
+    owner: Option<&[u8; crypto::PUBLIC_LEN]>,
+) -> Result<RecordKey> {
+    let secrets = keys
+        .public(DataClass::Secrets)
+        .ok_or(VaultError::KeyringDamaged(
+            "the secrets class has no public key",
+        ))?;
+    let key = Key::random();
+    let mut wrapped = vec![(
+        Wrap::Secrets.as_str(),
+        crypto::seal_to(&secrets, key.expose()),
+    )];
+    if let Some(owner) = owner {
+        wrapped.push((Wrap::Own.as_str(), crypto::seal_to(owner, key.expose())));
+    }
+    shred(conn, record_id)?;
+    store_wrapped(conn, record_id, &FreshKeys { wrapped })?;
+    Ok(RecordKey {
+        record_id: record_id.to_string(),
+        case: None,
+        identifiers: None,
+        secret: Some(key),
+    })
+}
+
+/// Seals a secret record's key to its owner again (their key pair was replaced).
+pub(crate) fn reseal_own(
+    conn: &Connection,
+    keys: &Keys,
+    record_id: &str,
+    owner: &[u8; crypto::PUBLIC_LEN],
+) -> Result<()> {
+    let Some(secret) = existing_record_key(conn, keys, record_id)?.and_then(|k| k.secret) else {
+        return Ok(());
+    };
+    conn.execute(
+        "INSERT INTO record_keys (record_id, class, wrapped, created_at) VALUES (?1, 'own', ?2, ?3)
+         ON CONFLICT (record_id, class) DO UPDATE SET wrapped = excluded.wrapped",
+        params![
+            record_id,
+            crypto::seal_to(owner, secret.expose()),
+            OffsetDateTime::now_utc()
+                .format(&Rfc3339)
+                .unwrap_or_default()
+        ],
+    )
+    .map_err(VaultError::storage("re-sealing a record key"))?;
+    Ok(())
+}
+
+/// The record's keys if it still has any (`None` once shredded): the ones this member's
+/// classes (or own key) open.
 pub fn existing_record_key(
     conn: &Connection,
-    root: &Key,
+    keys: &Keys,
     record_id: &str,
 ) -> Result<Option<RecordKey>> {
-    let salt: Option<Vec<u8>> = conn
-        .prepare_cached("SELECT salt FROM record_keys WHERE record_id = ?1")
-        .and_then(|mut s| s.query_row([record_id], |r| r.get(0)).optional())
+    let rows: Vec<(String, Vec<u8>)> = conn
+        .prepare_cached("SELECT class, wrapped FROM record_keys WHERE record_id = ?1")
+        .and_then(|mut s| {
+            s.query_map([record_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })
         .map_err(VaultError::storage("reading a record key"))?;
-    Ok(salt.map(|salt| record_key_from_salt(root, record_id, &salt)))
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let mut key = RecordKey {
+        record_id: record_id.to_string(),
+        case: None,
+        identifiers: None,
+        secret: None,
+    };
+    let damaged = || VaultError::VaultDamaged("a record key does not open with its class key");
+    for (class, wrapped) in rows {
+        let wrap = Wrap::parse(&class)
+            .ok_or(VaultError::VaultDamaged("a record key of an unknown class"))?;
+        let opened = match wrap {
+            Wrap::Class(c) => match keys.class(c) {
+                Some(class_key) => Some(
+                    crypto::open(&class_key.wrapping(), &wrap_aad(record_id, wrap), &wrapped)
+                        .ok_or_else(damaged)?,
+                ),
+                None => None,
+            },
+            Wrap::Secrets => match keys.class(DataClass::Secrets) {
+                Some(class_key) => Some(class_key.unseal(&wrapped).ok_or_else(damaged)?),
+                None => None,
+            },
+            // Another user's own wrap does not open with this member's key: not an error.
+            Wrap::Own => keys.me.as_ref().and_then(|me| me.unseal(&wrapped)),
+        };
+        let Some(bytes) = opened else { continue };
+        let opened_key = Key::from_slice(&bytes).ok_or_else(damaged)?;
+        match wrap {
+            Wrap::Class(DataClass::Identifiers) => key.identifiers = Some(opened_key),
+            Wrap::Class(_) => key.case = Some(opened_key),
+            Wrap::Secrets | Wrap::Own => key.secret = Some(opened_key),
+        }
+    }
+    Ok(Some(key))
 }
 
-/// Destroys a record's key: its sealed fields can never be opened again.
+/// Destroys a record's keys: its sealed fields can never be opened again.
 pub fn shred(conn: &Connection, record_id: &str) -> Result<bool> {
-    let n = conn
-        .execute("DELETE FROM record_keys WHERE record_id = ?1", [record_id])
-        .map_err(VaultError::storage("shredding a record key"))?;
+    let mut n = 0;
+    // Format-1 salts too, until the upgrade has converted them (the table then stays empty).
+    for table in ["record_keys", "legacy_record_keys"] {
+        n += conn
+            .execute(
+                &format!("DELETE FROM {table} WHERE record_id = ?1"),
+                [record_id],
+            )
+            .map_err(VaultError::storage("shredding a record key"))?;
+    }
     Ok(n > 0)
 }
 
-/// Keyed HMAC of an already-normalised value, for exact-match look-ups.
-pub fn blind_index(root: &Key, kind: &str, normalised: &str) -> [u8; 32] {
-    blind_index_with(&index_key(root, kind), normalised)
+/// Keyed HMAC of an already-normalised value, for exact-match look-ups (the member must hold
+/// the index class).
+pub fn blind_index(keys: &Keys, kind: &str, normalised: &str) -> Result<[u8; 32]> {
+    Ok(blind_index_with(&index_key(keys, kind)?, normalised))
 }
 
-/// The HMAC key of one kind of blind index (derive once, hash many).
-pub fn index_key(root: &Key, kind: &str) -> Key {
-    crypto::derive(root, b"blind-index", kind.as_bytes())
+/// The HMAC key of one kind of blind index (derive once, hash many). In a vault upgraded from
+/// format 1 the index class key is the old root key, so the digests stay valid.
+pub fn index_key(keys: &Keys, kind: &str) -> Result<Key> {
+    let index = keys.require(DataClass::Index)?;
+    Ok(crypto::derive(
+        index.secret(),
+        b"blind-index",
+        kind.as_bytes(),
+    ))
 }
 
 pub fn blind_index_with(index_key: &Key, normalised: &str) -> [u8; 32] {
@@ -162,13 +445,20 @@ pub fn blind_index_with(index_key: &Key, normalised: &str) -> [u8; 32] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keys::ClassKey;
+    use std::collections::BTreeMap;
+
+    fn keys(classes: &[DataClass]) -> Keys {
+        let all: BTreeMap<_, _> = classes.iter().map(|c| (*c, ClassKey::random())).collect();
+        Keys::new(ClassKey::random(), all, None)
+    }
 
     #[test]
     fn sealed_bytes_open_only_for_their_record_and_field_and_never_print() {
-        let root = Key::random();
-        let (_, key) = fresh_record_key(&root, "app-1");
-        let (_, other) = fresh_record_key(&root, "app-2");
-        let sealed = key.seal("bank", b"021000021 000123456789");
+        let k = keys(&[DataClass::Case, DataClass::Identifiers]);
+        let (_, key) = fresh_case_record(&k, "app-1").unwrap();
+        let (_, other) = fresh_case_record(&k, "app-2").unwrap();
+        let sealed = key.seal("bank", b"021000021 000123456789").unwrap();
         assert_eq!(
             &key.open("bank", &sealed).unwrap()[..],
             b"021000021 000123456789"
@@ -181,5 +471,31 @@ mod tests {
         let shown = format!("{sealed:?}");
         assert_eq!(shown, format!("Sealed({} bytes)", sealed.len()));
         assert!(!shown.contains("021000021"));
+    }
+
+    #[test]
+    fn fields_are_sealed_under_their_class_and_the_case_key_opens_no_identifier() {
+        let k = keys(&[DataClass::Case, DataClass::Identifiers]);
+        let (_, key) = fresh_case_record(&k, "app-1").unwrap();
+        let full = key.seal("person:p1", b"ssn 123-45-6789").unwrap();
+        let masked = key.seal("person.masked:p1", b"ssn ***-**-6789").unwrap();
+        let case_only = RecordKey {
+            record_id: "app-1".into(),
+            case: key.case.clone(),
+            identifiers: None,
+            secret: None,
+        };
+        assert!(case_only.open("person.masked:p1", &masked).is_ok());
+        assert!(matches!(
+            case_only.open("person:p1", &full),
+            Err(VaultError::NoKey(_))
+        ));
+        assert!(matches!(
+            case_only.seal("bank", b"x"),
+            Err(VaultError::NoKey(_))
+        ));
+        assert_eq!(field_class("totp_secret"), DataClass::Secrets);
+        assert_eq!(field_class("document-name:d1"), DataClass::Case);
+        assert_eq!(field_class("document:d1"), DataClass::Identifiers);
     }
 }

@@ -384,3 +384,97 @@ impl testing::Unguarded<'_> {
         .map_err(VaultError::storage("backdating a withdrawal"))
     }
 }
+
+/// An attacker's toolkit (issue 16's offline tests): a copy of the data folder and one user's
+/// password — no authenticator code, no sign-in, no role check, no audit entry. It uses the
+/// same key code the vault does (the attacker has the source), so what it opens is exactly
+/// what the keys allow, whatever the application code would.
+#[cfg(debug_assertions)]
+#[doc(hidden)]
+pub mod attacker {
+    use crate::keyring::KeyringFile;
+    use crate::keys::{DataClass, Keys};
+    use crate::seal::{self, Sealed};
+    use crate::{Result, VaultError};
+
+    pub struct Attacker {
+        conn: rusqlite::Connection,
+        keys: Keys,
+    }
+
+    /// Opens what `password` opens in `dir`'s keyring, and the vault file with it.
+    pub fn with_password(
+        dir: &std::path::Path,
+        username: &str,
+        password: &str,
+    ) -> Result<Attacker> {
+        let ring = KeyringFile::in_dir(dir).load()?;
+        let slot = crate::vault::slot_id(username);
+        let opened = ring
+            .open_password_slot(&slot, password.as_bytes())?
+            .ok_or(VaultError::BadCredentials)?;
+        let keys = ring.keys(&slot, opened)?;
+        let db_key = ring.unwrap_db_key(keys.metadata(), &ring.db_key)?;
+        let conn = crate::db::open_keyed(&dir.join(crate::VAULT_FILE), &db_key, false)?;
+        Ok(Attacker { conn, keys })
+    }
+
+    impl Attacker {
+        pub fn classes(&self) -> Vec<DataClass> {
+            self.keys.held().collect()
+        }
+
+        /// Can it compute blind-index digests (and so brute-force an SSN from one)?
+        pub fn can_index(&self) -> bool {
+            seal::index_key(&self.keys, "ssn").is_ok()
+        }
+
+        fn rows(&self, sql: &str) -> Vec<(String, String, Vec<u8>)> {
+            let Ok(mut stmt) = self.conn.prepare(sql) else {
+                return Vec::new();
+            };
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .map(|rows| rows.filter_map(std::result::Result::ok).collect())
+                .unwrap_or_default()
+        }
+
+        /// Every sealed value of the vault this attacker's keys open, as text.
+        pub fn readable(&self) -> Vec<String> {
+            let mut sealed = Vec::new();
+            for sql in [
+                "SELECT id, 'application', body FROM applications",
+                "SELECT id, 'application.masked', masked FROM applications WHERE masked IS NOT NULL",
+                "SELECT application_id, 'person:' || person_id, body FROM application_people",
+                "SELECT application_id, 'person.masked:' || person_id, masked FROM application_people WHERE masked IS NOT NULL",
+                "SELECT application_id, 'bank', body FROM bank_accounts",
+                "SELECT application_id, 'bank.masked', masked FROM bank_accounts WHERE masked IS NOT NULL",
+                "SELECT application_id, 'document:' || id, content FROM documents",
+                "SELECT id, 'totp_secret', totp_secret FROM users WHERE totp_secret IS NOT NULL",
+            ] {
+                sealed.extend(self.rows(sql));
+            }
+            for (record, field, hex) in self.rows(
+                "SELECT 'settings:platform', 'platform_key', CAST(value AS BLOB) FROM settings WHERE key = 'platform_key'",
+            ) {
+                if let Some(s) = Sealed::from_hex(&String::from_utf8_lossy(&hex)) {
+                    sealed.push((record, field, s.to_bytes()));
+                }
+            }
+            let mut out = Vec::new();
+            for (record, field, bytes) in sealed {
+                let Ok(Some(key)) = seal::existing_record_key(&self.conn, &self.keys, &record)
+                else {
+                    continue;
+                };
+                if let Ok(plain) = key.open(&field, &Sealed::from_bytes(bytes)) {
+                    out.push(match field.as_str() {
+                        // Binary secrets as the base32 an authenticator shows.
+                        "totp_secret" => data_encoding::BASE32_NOPAD.encode(&plain),
+                        _ => String::from_utf8_lossy(&plain).into_owned(),
+                    });
+                }
+            }
+            out
+        }
+    }
+}

@@ -11,6 +11,7 @@ use zeroize::Zeroizing;
 use crate::audit::{Event, Outcome};
 use crate::crypto::Key;
 use crate::keyring::Keyring;
+use crate::keys::{DataClass, Keys, MemberKeys};
 use crate::seal::Sealed;
 use crate::totp::{self, Enrolment, Rejected, Secret};
 use crate::vault::{rfc3339, slot_id, unix, OneTimePassword, User, UserKey};
@@ -25,7 +26,12 @@ pub(crate) struct Gate {
     pub totp: Option<(Secret, Option<i64>)>,
 }
 
-pub(crate) fn sign_in_gate(conn: &Connection, root: &Key, username: &str) -> Result<Option<Gate>> {
+pub(crate) fn sign_in_gate(
+    conn: &Connection,
+    keys: &Keys,
+    legacy_root: Option<&Key>,
+    username: &str,
+) -> Result<Option<Gate>> {
     /// A user row as the first schema has it: id, disabled, enrolled, secret, last step.
     type Row = (String, bool, bool, Option<Sealed>, Option<i64>);
     let row: Option<Row> = conn
@@ -42,7 +48,10 @@ pub(crate) fn sign_in_gate(conn: &Connection, root: &Key, username: &str) -> Res
     };
     let totp = match (enrolled, sealed) {
         (false, _) => None,
-        (true, Some(sealed)) => Some((open_totp_secret(conn, root, &id, &sealed)?, last)),
+        (true, Some(sealed)) => Some((
+            open_totp_secret(conn, keys, legacy_root, &id, &sealed)?,
+            last,
+        )),
         (true, None) => {
             return Err(VaultError::VaultDamaged(
                 "an enrolled user has no authenticator secret",
@@ -52,31 +61,53 @@ pub(crate) fn sign_in_gate(conn: &Connection, root: &Key, username: &str) -> Res
     Ok(Some(Gate { id, disabled, totp }))
 }
 
+/// The authenticator secret, through the user's own key (or the secrets class). A legacy slot
+/// opens a secret the upgrade has not converted yet through its format-1 salt.
 fn open_totp_secret(
     conn: &Connection,
-    root: &Key,
+    keys: &Keys,
+    legacy_root: Option<&Key>,
     user_id: &str,
     sealed: &Sealed,
 ) -> Result<Secret> {
-    let key = crate::seal::existing_record_key(conn, root, user_id)?.ok_or(
+    if let Some(root) = legacy_root {
+        if let Some(salt) = crate::upgrade::legacy_salt(conn, user_id)? {
+            let key = crate::RecordKey::legacy(root, user_id, &salt);
+            let bytes: Zeroizing<Vec<u8>> = key.open("totp_secret", sealed)?;
+            return Ok(Secret::from_bytes(bytes.to_vec()));
+        }
+    }
+    let key = crate::seal::existing_record_key(conn, keys, user_id)?.ok_or(
         VaultError::VaultDamaged("an authenticator secret has no record key"),
     )?;
     let bytes: Zeroizing<Vec<u8>> = key.open("totp_secret", sealed)?;
     Ok(Secret::from_bytes(bytes.to_vec()))
 }
 
+/// A user's sealed authenticator secret (`None` before enrolment).
+pub(crate) fn sealed_totp_secret(conn: &Connection, user_id: &str) -> Result<Option<Sealed>> {
+    conn.query_row(
+        "SELECT totp_secret FROM users WHERE id = ?1",
+        [user_id],
+        |r| r.get(0),
+    )
+    .map_err(VaultError::storage("reading an authenticator secret"))
+}
+
 impl Vault {
     pub(crate) fn totp_secret(&self, user_id: &str) -> Result<Secret> {
-        let sealed: Option<Sealed> = self
-            .conn
-            .query_row(
-                "SELECT totp_secret FROM users WHERE id = ?1",
-                [user_id],
-                |r| r.get(0),
-            )
-            .map_err(VaultError::storage("reading an authenticator secret"))?;
-        let sealed = sealed.ok_or(VaultError::NotFound("authenticator secret"))?;
-        open_totp_secret(&self.conn, &self.root, user_id, &sealed)
+        self.totp_secret_with(user_id, None)
+    }
+
+    /// [`Vault::totp_secret`] in a vault opened through a legacy (format-1) slot.
+    pub(crate) fn totp_secret_with(
+        &self,
+        user_id: &str,
+        legacy_root: Option<&Key>,
+    ) -> Result<Secret> {
+        let sealed = sealed_totp_secret(&self.conn, user_id)?
+            .ok_or(VaultError::NotFound("authenticator secret"))?;
+        open_totp_secret(&self.conn, &self.keys, legacy_root, user_id, &sealed)
     }
 
     /// Starts (or restarts) authenticator enrolment with a fresh secret.
@@ -225,7 +256,7 @@ impl Vault {
                 detail: Some(&format!("role={role}")),
             })?;
             // Last: the slot is only written once the user row and its entry are sure to commit.
-            tx.set_slot(username.as_str(), otp.expose())?;
+            tx.give_member_keys(username.as_str(), &id, role, otp.expose(), now)?;
             Ok(id)
         })?;
         Ok((self.user_by_id(&id)?, otp))
@@ -242,12 +273,59 @@ impl Vault {
         self.keyring.save(&ring, &lock)
     }
 
-    pub(crate) fn set_slot(&self, username: &str, password: &str) -> Result<()> {
+    /// Gives `username` a new key pair sealed under `password`, registered (signed) by the
+    /// member who opened this vault, with the class keys of `role` sealed to it. Their old key
+    /// pair, if any, is replaced: an admin never learns a user's private keys.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn enrol_member(
+        &self,
+        ring: &mut Keyring,
+        member: &MemberKeys,
+        username: &str,
+        user_id: &str,
+        role: Role,
+        password: &str,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        let me = self
+            .keys
+            .me
+            .as_ref()
+            .ok_or(VaultError::NoKey("a member key to sign with"))?;
+        let slot = slot_id(username);
+        let public = member.public();
+        // Every key first, so a member the registrar cannot fully equip is never written.
+        let grants = DataClass::for_role(role)
+            .iter()
+            .map(|c| Ok((*c, self.keys.require(*c)?.clone())))
+            .collect::<Result<Vec<_>>>()?;
+        ring.remove_member(&slot);
+        ring.set_password_slot(
+            &slot,
+            password.as_bytes(),
+            &member.to_bytes(),
+            self.policy().kdf,
+        )?;
+        ring.register(&slot, public, user_id, role.as_str(), &self.slot, me, now);
+        for (class, key) in &grants {
+            ring.seal_class_to(*class, key, &slot, &public.wrap);
+        }
+        ring.retire_legacy_if_done();
+        Ok(())
+    }
+
+    /// The user's own password: their private keys sealed again under it.
+    pub(crate) fn set_own_password(&self, username: &str, password: &str) -> Result<()> {
+        let me = self
+            .keys
+            .me
+            .as_ref()
+            .ok_or(VaultError::NoKey("a member key"))?;
         self.update_keyring(|ring| {
             ring.set_password_slot(
                 &slot_id(username),
                 password.as_bytes(),
-                &self.root,
+                &me.to_bytes(),
                 self.policy().kdf,
             )
         })
@@ -255,7 +333,7 @@ impl Vault {
 
     pub(crate) fn remove_slot(&self, username: &str) -> Result<()> {
         self.update_keyring(|ring| {
-            ring.slots.remove(&slot_id(username));
+            ring.remove_member(&slot_id(username));
             Ok(())
         })
     }
@@ -282,7 +360,7 @@ impl Vault {
                 outcome: Outcome::Ok,
                 detail: None,
             })?;
-            tx.set_slot(&user.username, new_password.expose())
+            tx.set_own_password(&user.username, new_password.expose())
         })
     }
 
@@ -330,7 +408,7 @@ impl Vault {
                 Ok(None)
             } else {
                 let otp = OneTimePassword::generate();
-                tx.set_slot(&user.username, otp.expose())?;
+                tx.give_member_keys(&user.username, &user.id, user.role, otp.expose(), now)?;
                 Ok(Some(otp))
             }
         })
@@ -362,7 +440,7 @@ impl Vault {
                 outcome: Outcome::Ok,
                 detail: None,
             })?;
-            tx.set_slot(&user.username, otp.expose())
+            tx.give_member_keys(&user.username, &user.id, user.role, otp.expose(), now)
         })?;
         Ok(otp)
     }
@@ -405,6 +483,24 @@ impl Vault {
 
 /// Changes: only inside a unit of work ([`Vault::write`]).
 impl Tx<'_> {
+    /// A new key pair for a user (created, re-enabled or reset by an admin): their
+    /// authenticator secret is sealed to it first, then the keyring gets it, last, so a unit
+    /// that fails leaves their old slot in place.
+    pub(crate) fn give_member_keys(
+        &self,
+        username: &str,
+        user_id: &str,
+        role: Role,
+        password: &str,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        let member = MemberKeys::generate();
+        crate::seal::reseal_own(&self.conn, &self.keys, user_id, &member.public().wrap)?;
+        self.update_keyring(|ring| {
+            self.enrol_member(ring, &member, username, user_id, role, password, now)
+        })
+    }
+
     pub(crate) fn insert_user(
         &self,
         username: &Username,
@@ -437,10 +533,13 @@ impl Tx<'_> {
             Err(e) => Err(VaultError::storage("adding a user")(e)),
         }
     }
+    /// Stores the signed-in member's own authenticator secret: sealed to them and to the
+    /// secrets class (admins), under a fresh record key.
     pub(crate) fn store_totp_secret(&self, user_id: &str, secret: &Secret) -> Result<()> {
-        let sealed = self
-            .record_key(user_id)?
-            .seal("totp_secret", secret.expose());
+        let owner = self.keys.me.as_ref().map(|me| me.public().wrap);
+        let sealed =
+            crate::seal::new_secret_record(&self.conn, &self.keys, user_id, owner.as_ref())?
+                .seal("totp_secret", secret.expose())?;
         self.conn
             .execute(
                 "UPDATE users SET totp_secret = ?2, totp_confirmed = 0, totp_last_step = NULL WHERE id = ?1",

@@ -13,7 +13,8 @@ use uuid::Uuid;
 use crate::audit::{self, Event, Outcome};
 use crate::crypto::{self, KdfParams, Key};
 use crate::db::{self, VAULT_FILE};
-use crate::keyring::{Keyring, KeyringFile, KeyringLock, PendingEvent};
+use crate::keyring::{Keyring, KeyringFile, KeyringLock, Opened, PendingEvent, RECOVERY_SLOT};
+use crate::keys::{ClassKey, DataClass, Keys, MemberKeys};
 use crate::recovery::RecoveryKey;
 use crate::seal::{self, RecordKey};
 use crate::totp::{self, Enrolment, Rejected, Secret};
@@ -109,10 +110,13 @@ pub struct Created {
     pub enrolment: Enrolment,
 }
 
-/// An open (unlocked) vault. Dropping it closes the database and zeroizes the root key.
+/// An open (unlocked) vault. Dropping it closes the database and zeroizes its keys.
 pub struct Vault {
     pub(crate) conn: Connection,
-    pub(crate) root: Key,
+    /// The class keys the member who opened it holds, and their own keys.
+    pub(crate) keys: Keys,
+    /// That member's keyring slot (`recovery` when opened with the recovery key).
+    pub(crate) slot: String,
     pub(crate) vault_id: Uuid,
     pub(crate) keyring: KeyringFile,
     policy: Policy,
@@ -199,22 +203,45 @@ impl Vault {
         keyring_file: &KeyringFile,
         lock: &KeyringLock,
     ) -> Result<Created> {
-        let root = Key::random();
         let db_key = Key::random();
         let vault_id = Uuid::new_v4();
         let mut ring = Keyring::new(vault_id, String::new());
-        ring.db_key = ring.wrap_db_key(&root, &db_key);
+        let classes: std::collections::BTreeMap<DataClass, ClassKey> = DataClass::ALL
+            .into_iter()
+            .map(|c| (c, ClassKey::random()))
+            .collect();
+        let metadata = classes
+            .get(&DataClass::Metadata)
+            .cloned()
+            .unwrap_or_else(ClassKey::random);
+        ring.db_key = ring.wrap_db_key(metadata.secret(), &db_key);
+        let slot = slot_id(username.as_str());
+        let me = MemberKeys::generate();
         ring.set_password_slot(
-            &slot_id(username.as_str()),
+            &slot,
             password.expose().as_bytes(),
-            &root,
+            &me.to_bytes(),
             policy.kdf,
         )?;
         let recovery_key = RecoveryKey::generate();
-        ring.set_recovery_slot(recovery_key.key(), &root);
+        let recovery = MemberKeys::generate();
+        ring.set_recovery_slot(recovery_key.key(), &recovery.to_bytes());
+        for (class, key) in &classes {
+            ring.seal_class_to(*class, key, &slot, &me.public().wrap);
+            ring.seal_class_to(*class, key, RECOVERY_SLOT, &recovery.public().wrap);
+        }
+        let publics = classes.iter().map(|(c, k)| (*c, k.public())).collect();
+        let keys = Keys::new(metadata, classes, Some(me.clone())).with_publics(publics);
 
         let conn = db::open(&dir.join(VAULT_FILE), &db_key, true)?;
-        let vault = Vault::assemble(conn, root, vault_id, keyring_file.clone(), policy)?;
+        let vault = Vault::assemble(
+            conn,
+            keys,
+            slot.clone(),
+            vault_id,
+            keyring_file.clone(),
+            policy,
+        )?;
         let secret = Secret::generate();
         let (admin_id, head) = vault.write_keeping_head(now, |tx| {
             tx.conn
@@ -241,6 +268,25 @@ impl Vault {
             })?;
             Ok(admin_id)
         })?;
+        // The founding admin registers themselves; the recovery member is registered by them.
+        ring.register(
+            &slot,
+            me.public(),
+            &admin_id,
+            Role::Admin.as_str(),
+            &slot,
+            &me,
+            now,
+        );
+        ring.register(
+            RECOVERY_SLOT,
+            recovery.public(),
+            RECOVERY_SLOT,
+            Role::Admin.as_str(),
+            &slot,
+            &me,
+            now,
+        );
         ring.audit_head = head.map(|(h, _)| h);
         keyring_file.save(&ring, lock)?;
         let admin = vault.user_by_id(&admin_id)?;
@@ -337,11 +383,17 @@ impl Vault {
             })
         };
 
-        let Some(root) = ring.open_password_slot(&slot, password.as_bytes())? else {
+        let Some(opened) = ring.open_password_slot(&slot, password.as_bytes())? else {
             return Err(fail(&mut ring, "password")?);
         };
-        let conn = Self::keyed_connection(dir, &keyring_file, &mut ring, &root, &lock)?;
-        let Some(gate) = crate::users::sign_in_gate(&conn, &root, &name)? else {
+        let legacy_root = match &opened {
+            Opened::Legacy(root) => Some(root.clone()),
+            Opened::Member(_) => None,
+        };
+        let keys = ring.keys(&slot, opened)?;
+        let conn = Self::keyed_connection(dir, &keyring_file, &mut ring, keys.metadata(), &lock)?;
+        let Some(gate) = crate::users::sign_in_gate(&conn, &keys, legacy_root.as_ref(), &name)?
+        else {
             return Err(fail(&mut ring, "no such user")?);
         };
         if gate.disabled {
@@ -357,8 +409,25 @@ impl Vault {
                 Err(_) => return Err(fail(&mut ring, "authenticator code")?),
             }
         }
-        let vault = Self::opened(conn, root, &ring, &keyring_file, policy)?;
+        let mut vault = Self::opened(conn, keys, slot.clone(), &ring, &keyring_file, policy)?;
         let user = vault.user_by_id(&gate.id)?;
+        match &legacy_root {
+            // The first sign-in since the upgrade: this user gets their key pair.
+            Some(root) => crate::upgrade::move_member(
+                &mut vault, &mut ring, &lock, root, password, &user, now,
+            )?,
+            // The role the code acts on must be the one an admin signed for this member.
+            None => {
+                if !ring
+                    .registered(&slot)
+                    .is_some_and(|(m, _)| m.user_id == user.id && m.role == user.role.as_str())
+                {
+                    return Err(VaultError::VaultDamaged(
+                        "this user's role or id does not match their signed registration",
+                    ));
+                }
+            }
+        }
 
         ring.clear_lockout(&slot);
         let pending = std::mem::take(&mut ring.pending_audit);
@@ -413,7 +482,7 @@ impl Vault {
         let keyring_file = KeyringFile::in_dir(dir);
         let lock = keyring_file.lock()?;
         let mut ring = keyring_file.load()?;
-        let Some(root) = ring.open_recovery_slot(recovery_key.key())? else {
+        let Some(opened) = ring.open_recovery_slot(recovery_key.key())? else {
             ring.push_pending(PendingEvent {
                 at: now,
                 action: "user.recover".into(),
@@ -423,7 +492,23 @@ impl Vault {
             keyring_file.save(&ring, &lock)?;
             return Err(VaultError::BadCredentials);
         };
-        let vault = Self::open_with_root(dir, &keyring_file, &mut ring, root, policy, &lock)?;
+        let legacy_root = match &opened {
+            Opened::Legacy(root) => Some(root.clone()),
+            Opened::Member(_) => None,
+        };
+        let keys = ring.keys(RECOVERY_SLOT, opened)?;
+        let mut vault = Self::open_with_keys(
+            dir,
+            &keyring_file,
+            &mut ring,
+            keys,
+            RECOVERY_SLOT.to_string(),
+            policy,
+            &lock,
+        )?;
+        if let Some(root) = &legacy_root {
+            crate::upgrade::move_recovery(&mut vault, &mut ring, &lock, root, recovery_key, now)?;
+        }
         let user = vault
             .user_by_name(username.as_str())?
             .ok_or(VaultError::NotFound("user"))?;
@@ -446,11 +531,14 @@ impl Vault {
             ));
         }
         let slot = slot_id(username.as_str());
-        ring.set_password_slot(
-            &slot,
-            new_password.expose().as_bytes(),
-            &vault.root,
-            policy.kdf,
+        vault.enrol_member(
+            &mut ring,
+            &MemberKeys::generate(),
+            username.as_str(),
+            &user.id,
+            user.role,
+            new_password.expose(),
+            now,
         )?;
         ring.clear_lockout(&slot);
         let pending = std::mem::take(&mut ring.pending_audit);
@@ -462,6 +550,8 @@ impl Vault {
                     params![user.id, rfc3339(now)],
                 )
                 .map_err(VaultError::storage("recovering the account"))?;
+            // The old authenticator's key is destroyed with it.
+            tx.shred_record(&user.id)?;
             vault.flush_pending(tx, pending)?;
             tx.audit(&Event {
                 actor: "recovery-key",
@@ -482,7 +572,31 @@ impl Vault {
         let lock = self.keyring.lock()?;
         let before = self.keyring.load()?;
         let mut ring = before.clone();
-        ring.set_recovery_slot(key.key(), &self.root);
+        let me = self
+            .keys
+            .me
+            .as_ref()
+            .ok_or(VaultError::NoKey("a member key to sign with"))?;
+        let recovery = MemberKeys::generate();
+        ring.set_recovery_slot(key.key(), &recovery.to_bytes());
+        for class in DataClass::ALL {
+            ring.seal_class_to(
+                class,
+                self.keys.require(class)?,
+                RECOVERY_SLOT,
+                &recovery.public().wrap,
+            );
+        }
+        ring.register(
+            RECOVERY_SLOT,
+            recovery.public(),
+            RECOVERY_SLOT,
+            Role::Admin.as_str(),
+            &self.slot,
+            me,
+            now,
+        );
+        ring.retire_legacy_if_done();
         // The new slot first, then its audit entry; if the entry cannot be written the old
         // slot is put back, so the log and the keyring never disagree about which key works.
         self.keyring.save(&ring, &lock)?;
@@ -508,20 +622,22 @@ impl Vault {
         Ok(key)
     }
 
-    pub(crate) fn open_with_root(
+    pub(crate) fn open_with_keys(
         dir: &Path,
         keyring_file: &KeyringFile,
         ring: &mut Keyring,
-        root: Key,
+        keys: Keys,
+        slot: String,
         policy: Policy,
         lock: &KeyringLock,
     ) -> Result<Vault> {
-        let conn = Self::keyed_connection(dir, keyring_file, ring, &root, lock)?;
-        Self::opened(conn, root, ring, keyring_file, policy)
+        let conn = Self::keyed_connection(dir, keyring_file, ring, keys.metadata(), lock)?;
+        Self::opened(conn, keys, slot, ring, keyring_file, policy)
     }
 
-    /// The vault file keyed with the database key `root` unwraps, its first page read and its
-    /// vault id checked against the keyring's; no integrity check or migration yet.
+    /// The vault file keyed with the database key the metadata key `root` unwraps, its first
+    /// page read and its vault id checked against the keyring's; no integrity check or
+    /// migration yet.
     fn keyed_connection(
         dir: &Path,
         keyring_file: &KeyringFile,
@@ -560,20 +676,29 @@ impl Vault {
     /// A keyed connection checked page by page, migrated, and made the open vault.
     fn opened(
         conn: Connection,
-        root: Key,
+        keys: Keys,
+        slot: String,
         ring: &Keyring,
         keyring_file: &KeyringFile,
         policy: Policy,
     ) -> Result<Vault> {
         let conn = db::finish_open(conn, true)?;
-        Vault::assemble(conn, root, ring.vault_id, keyring_file.clone(), policy)
+        Vault::assemble(
+            conn,
+            keys,
+            slot,
+            ring.vault_id,
+            keyring_file.clone(),
+            policy,
+        )
     }
 
     /// The open vault around a keyed connection, with the guard that refuses commits made
     /// outside a unit of work.
     fn assemble(
         conn: Connection,
-        root: Key,
+        keys: Keys,
+        slot: String,
         vault_id: Uuid,
         keyring: KeyringFile,
         policy: Policy,
@@ -582,7 +707,8 @@ impl Vault {
         crate::unit::guard_commits(&conn, &unit)?;
         Ok(Vault {
             conn,
-            root,
+            keys,
+            slot,
             vault_id,
             keyring,
             policy,
@@ -641,7 +767,11 @@ impl Vault {
     }
 
     pub(crate) fn head_key(&self) -> Key {
-        crypto::derive(&self.root, b"audit", b"boarding-desk/audit-head/v1")
+        crypto::derive(
+            self.keys.metadata(),
+            b"audit",
+            b"boarding-desk/audit-head/v1",
+        )
     }
 
     /// The open database, for the vault's repository modules.
@@ -683,16 +813,23 @@ impl Vault {
     // ---- sealing ----------------------------------------------------------------------------
 
     pub fn existing_record_key(&self, record_id: &str) -> Result<Option<RecordKey>> {
-        seal::existing_record_key(&self.conn, &self.root, record_id)
+        seal::existing_record_key(&self.conn, &self.keys, record_id)
     }
 
-    pub fn blind_index(&self, kind: &str, normalised: &str) -> [u8; 32] {
-        seal::blind_index(&self.root, kind, normalised)
+    /// Refused for a member without the index class (an auditor): a digest of an identifier
+    /// is as good as the identifier to whoever can compute digests.
+    pub fn blind_index(&self, kind: &str, normalised: &str) -> Result<[u8; 32]> {
+        seal::blind_index(&self.keys, kind, normalised)
     }
 
     /// Seals new applications away from the connection (it can be sent to another thread).
     pub fn sealer(&self) -> crate::applications::Sealer {
-        crate::applications::Sealer::new(self.root.clone())
+        crate::applications::Sealer::new(self.keys.clone())
+    }
+
+    /// Whether the signed-in member holds the key of `class`.
+    pub fn holds(&self, class: DataClass) -> bool {
+        self.keys.holds(class)
     }
 
     /// Re-keys the database file with a new random key (`PRAGMA rekey`). Safe against a crash
@@ -702,7 +839,7 @@ impl Vault {
         {
             let lock = self.keyring.lock()?;
             let mut ring = self.keyring.load()?;
-            ring.db_key_next = Some(ring.wrap_db_key(&self.root, &new_key));
+            ring.db_key_next = Some(ring.wrap_db_key(self.keys.metadata(), &new_key));
             self.keyring.save(&ring, &lock)?;
             self.conn
                 .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
@@ -752,7 +889,12 @@ impl Vault {
 /// Changes: only inside a unit of work ([`Vault::write`]).
 impl Tx<'_> {
     pub fn record_key(&self, record_id: &str) -> Result<RecordKey> {
-        seal::record_key(&self.conn, &self.root, record_id)
+        seal::record_key(&self.conn, &self.keys, record_id)
+    }
+
+    /// A fresh key for a record of secrets (the platform key), sealed to the secrets class.
+    pub fn secret_record_key(&self, record_id: &str) -> Result<RecordKey> {
+        seal::new_secret_record(&self.conn, &self.keys, record_id, None)
     }
     pub fn shred_record(&self, record_id: &str) -> Result<bool> {
         seal::shred(&self.conn, record_id)

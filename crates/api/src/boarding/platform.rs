@@ -153,8 +153,8 @@ pub fn set_platform(slot: &mut SessionSlot, input: SetPlatformInput) -> Result<P
             .set(Setting::PlatformRate, &input.rate_per_second.to_string())?;
         if let Some(key) = &input.secret_key {
             let sealed = w
-                .record_key(SETTINGS_RECORD)?
-                .seal("platform_key", key.trim().as_bytes());
+                .secret_record_key(SETTINGS_RECORD)?
+                .seal("platform_key", key.trim().as_bytes())?;
             w.settings().set(Setting::PlatformKey, &sealed.to_hex())?;
         }
         w.audit(

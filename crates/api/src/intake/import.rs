@@ -321,6 +321,15 @@ pub(crate) fn import_as(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    for class in [
+        vault::DataClass::Case,
+        vault::DataClass::Identifiers,
+        vault::DataClass::Index,
+    ] {
+        if !session.vault().holds(class) {
+            return Err(vault::VaultError::NoKey(class.described()).into());
+        }
+    }
     let sealer = session.vault().sealer();
     let actor = session.username().to_string();
     let vault = session.vault();
@@ -465,14 +474,22 @@ impl Batcher<'_> {
         match result.and_then(|f| f.check(self.now, Completeness::Complete)) {
             Ok(form) => {
                 let id = new_id();
-                self.sealed.push(self.sealer.prepare(&NewApplication {
+                let prepared = self.sealer.prepare(&NewApplication {
                     id: &id,
                     status: domain::intake::ApplicationStatus::Submitted,
                     source: self.source,
                     form: &form,
                     actor: self.actor,
                     now_ms: now_ms(self.now),
-                }));
+                });
+                match prepared {
+                    Ok(p) => self.sealed.push(p),
+                    // The member holds no identifiers key (checked before the import starts).
+                    Err(_) => {
+                        self.stopped = true;
+                        return false;
+                    }
+                }
                 self.rows.push(row);
             }
             Err(problems) => {

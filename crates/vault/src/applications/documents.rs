@@ -121,8 +121,8 @@ impl Tx<'_> {
                     key.seal(
                         &format!("document-name:{}", doc.id),
                         doc.file_name.as_bytes()
-                    ),
-                    key.seal(&format!("document:{}", doc.id), doc.content),
+                    )?,
+                    key.seal(&format!("document:{}", doc.id), doc.content)?,
                     doc.actor,
                     doc.now_ms,
                 ],

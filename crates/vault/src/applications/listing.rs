@@ -85,7 +85,7 @@ impl Vault {
                 "id IN (SELECT application_id FROM blind_indexes WHERE kind = 'ein' AND digest = ?)",
             );
             values.push(Value::Blob(
-                self.blind_index(IndexKind::Ein.as_str(), ein).to_vec(),
+                self.blind_index(IndexKind::Ein.as_str(), ein)?.to_vec(),
             ));
         }
         let filter_sql = if clauses.is_empty() {

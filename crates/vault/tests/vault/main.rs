@@ -9,6 +9,7 @@ mod applications;
 mod audit_chain;
 mod backup;
 mod damage;
+mod offline_attack;
 mod retention;
 mod sign_in;
 mod unit_of_work;

@@ -170,7 +170,7 @@ impl Worker {
                 vault.write(|tx| {
                     let sealed = tx
                         .record_key(&job.application_id)?
-                        .seal("boarding_error", text.as_bytes());
+                        .seal("boarding_error", text.as_bytes())?;
                     tx.retry_job_later(
                         &job.id,
                         lease_of(job),
@@ -239,7 +239,7 @@ impl Worker {
         self.write(vault, |w| {
             let sealed = w
                 .record_key(&job.application_id)?
-                .seal("boarding_error", message.as_bytes());
+                .seal("boarding_error", message.as_bytes())?;
             w.job_needs_fix(
                 &job.id,
                 Some(lease_of(job)),
