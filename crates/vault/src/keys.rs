@@ -26,11 +26,12 @@ pub enum DataClass {
     Metadata,
     /// Names, addresses, notes, screening details, masked identifiers: every role.
     Case,
-    /// SSN, ITIN, EIN, passport and account numbers, documents: admins, leads, underwriters.
+    /// SSN, ITIN, EIN, passport and account numbers, documents, and the platform key (the desk
+    /// that boards sends both): admins, leads, underwriters.
     Identifiers,
     /// The blind-index key (exact look-ups on identifiers): the roles that read identifiers.
     Index,
-    /// The platform's secret key, every user's authenticator secret: admins.
+    /// Every user's authenticator secret (each also sealed to its own user): admins.
     Secrets,
 }
 
@@ -66,7 +67,7 @@ impl DataClass {
                 "identifiers and documents (SSN, ITIN, EIN, passport and account numbers, document files)"
             }
             DataClass::Index => "look-ups by identifier (EIN, SSN, account number)",
-            DataClass::Secrets => "secrets (the platform key, authenticator secrets)",
+            DataClass::Secrets => "secrets (authenticator secrets)",
         }
     }
 

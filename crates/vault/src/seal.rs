@@ -81,9 +81,10 @@ pub(crate) fn field_class(field: &str) -> DataClass {
         // Masked copies and what the product shows every role.
         "application.masked" | "person.masked" | "bank.masked" | "document-name" | "note"
         | "hit" | "boarding_error" => DataClass::Case,
-        "totp_secret" | "platform_key" => DataClass::Secrets,
+        "totp_secret" => DataClass::Secrets,
         // `application`, `person`, `bank` (whole copies), `document`, `merchant_change`,
-        // `job_payload` (what the platform is sent).
+        // `job_payload` (what the platform is sent), and `platform_key`: the desk that boards
+        // sends it, so the roles that board hold it (see docs/SECURITY.md).
         _ => DataClass::Identifiers,
     }
 }

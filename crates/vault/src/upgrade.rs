@@ -8,9 +8,9 @@
 //! 2. **Records**, in one unit of work with a `vault.upgrade_keys` audit entry: each format-1
 //!    record key (HKDF of the root key and the record's salt) becomes the record's case key,
 //!    wrapped by the case class key; every identifier part (whole copies of the business, people
-//!    and bank account, documents, pending merchant changes, platform payloads) is sealed again
-//!    under a fresh identifiers key, with a masked copy under the case key; authenticator secrets
-//!    and the platform key get secret records sealed to the secrets class. The salts are then
+//!    and bank account, documents, pending merchant changes, platform payloads, the platform key)
+//!    is sealed again under a fresh identifiers key, with a masked copy under the case key;
+//!    authenticator secrets get secret records sealed to the secrets class. The salts are then
 //!    deleted: nothing is readable through them any more.
 //! 3. **The member.** The signing-in user gets a key pair sealed under their password, their
 //!    role's class keys and their own authenticator secret sealed to it, and a
@@ -172,7 +172,8 @@ fn convert_platform_key(tx: &Tx<'_>, old: &RecordKey) -> Result<()> {
         "the stored platform key is not hex",
     ))?;
     let plain = old.open("platform_key", &sealed)?;
-    let new = seal::new_secret_record(&tx.conn, &tx.keys, PLATFORM_RECORD, None)?;
+    // Under the identifiers class, like any record the roles that board must send.
+    let new = seal::record_key(&tx.conn, &tx.keys, PLATFORM_RECORD)?;
     tx.settings().set(
         crate::Setting::PlatformKey,
         &new.seal("platform_key", &plain)?.to_hex(),

@@ -892,10 +892,6 @@ impl Tx<'_> {
         seal::record_key(&self.conn, &self.keys, record_id)
     }
 
-    /// A fresh key for a record of secrets (the platform key), sealed to the secrets class.
-    pub fn secret_record_key(&self, record_id: &str) -> Result<RecordKey> {
-        seal::new_secret_record(&self.conn, &self.keys, record_id, None)
-    }
     pub fn shred_record(&self, record_id: &str) -> Result<bool> {
         seal::shred(&self.conn, record_id)
     }

@@ -47,6 +47,13 @@ fn stored_key(vault: &Vault) -> Result<Zeroizing<String>> {
     let Some(hex) = setting(vault, Setting::PlatformKey) else {
         return Ok(Zeroizing::new(platform::SANDBOX_KEY.to_string()));
     };
+    // Sealed under the identifiers class: the roles that board (issue 16).
+    if !vault.holds(vault::DataClass::Identifiers) {
+        return Err(Error::new(
+            crate::Code::Forbidden,
+            "the platform key is sealed for the roles that board merchants",
+        ));
+    }
     let sealed = vault::Sealed::from_hex(&hex)
         .ok_or_else(|| Error::internal("the stored platform key is damaged"))?;
     let key = vault
@@ -72,13 +79,18 @@ fn key_hint(key: &str) -> String {
     format!("{prefix}_{mode}_…{tail}")
 }
 
+/// The stored write rate, else 25/s (Stripe's test mode).
+fn write_rate(vault: &Vault) -> f64 {
+    setting(vault, Setting::PlatformRate)
+        .and_then(|r| r.parse::<f64>().ok())
+        .filter(|r| (1.0..=100.0).contains(r))
+        .unwrap_or(25.0)
+}
+
 /// The connection in force: the admin's, else the local sandbox.
 pub fn platform_config(vault: &Vault, timeout: Duration) -> Result<(ClientConfig, f64)> {
     let url = setting(vault, Setting::PlatformUrl).unwrap_or_else(|| platform::SANDBOX_URL.into());
-    let rate = setting(vault, Setting::PlatformRate)
-        .and_then(|r| r.parse::<f64>().ok())
-        .filter(|r| (1.0..=100.0).contains(r))
-        .unwrap_or(25.0);
+    let rate = write_rate(vault);
     Ok((
         ClientConfig {
             base_url: url,
@@ -92,7 +104,19 @@ pub fn platform_config(vault: &Vault, timeout: Duration) -> Result<(ClientConfig
 /// Use case: the platform connection (any signed-in role; the key is masked).
 pub fn platform_settings(slot: &mut SessionSlot) -> Result<PlatformSettings> {
     let session = slot.require(Access::SignedIn, "settings.platform.view")?;
-    let (config, rate) = platform_config(session.vault(), Duration::from_secs(20))?;
+    let vault = session.vault();
+    if setting(vault, Setting::PlatformKey).is_some() && !vault.holds(vault::DataClass::Identifiers)
+    {
+        // A role without the secrets key sees where, not with what.
+        return Ok(PlatformSettings {
+            is_sandbox: false,
+            key_hint: "sealed (for the roles that board)".into(),
+            url: setting(vault, Setting::PlatformUrl)
+                .unwrap_or_else(|| platform::SANDBOX_URL.into()),
+            rate_per_second: write_rate(vault),
+        });
+    }
+    let (config, rate) = platform_config(vault, Duration::from_secs(20))?;
     Ok(PlatformSettings {
         is_sandbox: config.base_url == platform::SANDBOX_URL
             && config.secret_key.as_str() == platform::SANDBOX_KEY,
@@ -153,7 +177,7 @@ pub fn set_platform(slot: &mut SessionSlot, input: SetPlatformInput) -> Result<P
             .set(Setting::PlatformRate, &input.rate_per_second.to_string())?;
         if let Some(key) = &input.secret_key {
             let sealed = w
-                .secret_record_key(SETTINGS_RECORD)?
+                .record_key(SETTINGS_RECORD)?
                 .seal("platform_key", key.trim().as_bytes())?;
             w.settings().set(Setting::PlatformKey, &sealed.to_hex())?;
         }
