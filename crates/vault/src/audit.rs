@@ -1,5 +1,8 @@
-//! The audit log: an append-only table whose entries are chained by SHA-256, with the chain's
-//! head also kept (under a MAC) in the keyring so that a truncated table is detected.
+//! The audit log: an append-only table whose entries are chained by SHA-256 and signed (Ed25519)
+//! by the member whose session wrote them, with the chain's head also kept (under a MAC) in the
+//! keyring so that a truncated table is detected. A member can re-chain entries, but only sign
+//! as themselves: deleting or editing an entry breaks the signatures of every later entry
+//! another member wrote, and verify names the first.
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
@@ -8,6 +11,7 @@ use time::OffsetDateTime;
 
 use crate::crypto::{self, Key};
 use crate::keyring::AuditHead;
+use crate::keys::MemberKeys;
 use crate::{Result, VaultError};
 
 const GENESIS: [u8; 32] = [0; 32];
@@ -69,7 +73,7 @@ fn opt(v: Option<&str>) -> Vec<u8> {
     }
 }
 
-fn entry_hash(prev: &[u8], e: &Entry) -> [u8; 32] {
+pub(crate) fn entry_hash(prev: &[u8], e: &Entry) -> [u8; 32] {
     crypto::sha256(&[
         prev,
         &e.seq.to_be_bytes(),
@@ -80,6 +84,27 @@ fn entry_hash(prev: &[u8], e: &Entry) -> [u8; 32] {
         e.outcome.as_bytes(),
         &opt(e.detail.as_deref()),
     ])
+}
+
+/// What a member signs for an entry: its chain hash, in a context of its own.
+pub(crate) fn signed_message(hash: &[u8]) -> Vec<u8> {
+    [b"boarding-desk/audit/v1|".as_slice(), hash].concat()
+}
+
+/// The member whose session writes entries: their keyring slot and keys.
+pub(crate) struct Signer<'a> {
+    pub slot: &'a str,
+    pub keys: &'a MemberKeys,
+}
+
+/// Who may have signed an entry: the signing keys registered (now or before) for `slot`, when
+/// the slot belongs to `actor` (or the actor is not a user: `anonymous`, `system`, …).
+pub(crate) type SignerKeys<'a> = &'a dyn Fn(&str, &str) -> SignerCheck;
+
+pub(crate) enum SignerCheck {
+    Keys(Vec<[u8; crypto::PUBLIC_LEN]>),
+    Unknown,
+    NotTheActor,
 }
 
 pub fn head_mac(key: &Key, seq: i64, hash: &[u8]) -> [u8; 32] {
@@ -97,6 +122,7 @@ pub(crate) fn append(
     event: &Event<'_>,
     at: OffsetDateTime,
     head_key: &Key,
+    signer: Option<Signer<'_>>,
 ) -> Result<AuditHead> {
     if conn.is_autocommit() {
         return Err(VaultError::Conflict(
@@ -123,9 +149,13 @@ pub(crate) fn append(
         detail: event.detail.map(str::to_string),
     };
     let hash = entry_hash(&prev_hash, &entry);
+    let signature = signer
+        .as_ref()
+        .map(|s| s.keys.sign(&signed_message(&hash)).to_vec());
     tx.execute(
-        "INSERT INTO audit (seq, at, actor, action, target, outcome, detail, prev_hash, hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO audit (seq, at, actor, action, target, outcome, detail, prev_hash, hash,
+             signer, signature)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
             entry.seq,
             entry.at,
@@ -135,7 +165,9 @@ pub(crate) fn append(
             entry.outcome,
             entry.detail,
             prev_hash,
-            hash.as_slice()
+            hash.as_slice(),
+            signer.as_ref().map(|s| s.slot),
+            signature
         ],
     )
     .map_err(VaultError::storage("appending to the audit log"))?;
@@ -192,10 +224,16 @@ fn query(conn: &Connection, filter: &str, args: impl rusqlite::Params) -> Result
         .map_err(VaultError::storage("reading the audit log"))
 }
 
-/// Walks the whole chain and compares its end with the keyring's head.
-pub fn verify(conn: &Connection, head: Option<&AuditHead>, head_key: &Key) -> Result<Report> {
+/// Walks the whole chain, checks every signature against the keyring's registered keys, and
+/// compares its end with the keyring's head.
+pub(crate) fn verify(
+    conn: &Connection,
+    head: Option<&AuditHead>,
+    head_key: &Key,
+    signers: SignerKeys<'_>,
+) -> Result<Report> {
     let mut stmt = conn
-        .prepare("SELECT seq, at, actor, action, target, outcome, detail, prev_hash, hash FROM audit ORDER BY seq")
+        .prepare("SELECT seq, at, actor, action, target, outcome, detail, prev_hash, hash, signer, signature FROM audit ORDER BY seq")
         .map_err(VaultError::storage("verifying the audit log"))?;
     let mut rows = stmt
         .query([])
@@ -203,6 +241,7 @@ pub fn verify(conn: &Connection, head: Option<&AuditHead>, head_key: &Key) -> Re
     let mut expected_prev = GENESIS.to_vec();
     let mut expected_seq = 1;
     let mut hashes_at_head = None;
+    let mut seen_signed = false;
     let broken = |seq: i64, entries: i64, problem: &str| Report {
         intact: false,
         entries,
@@ -214,6 +253,8 @@ pub fn verify(conn: &Connection, head: Option<&AuditHead>, head_key: &Key) -> Re
         .map_err(VaultError::storage("verifying the audit log"))?
     {
         let read = |i| row.get::<_, Option<String>>(i);
+        let signed: (Option<String>, Option<Vec<u8>>) = (|| Ok((row.get(9)?, row.get(10)?)))()
+            .map_err(VaultError::storage("verifying the audit log"))?;
         let entry = (|| -> rusqlite::Result<(Entry, Vec<u8>, Vec<u8>)> {
             Ok((
                 Entry {
@@ -252,6 +293,30 @@ pub fn verify(conn: &Connection, head: Option<&AuditHead>, head_key: &Key) -> Re
                 count,
                 "an entry was altered after it was written",
             ));
+        }
+        match signed {
+            (Some(slot), Some(signature)) => {
+                seen_signed = true;
+                let problem = match signers(&slot, &entry.actor) {
+                    SignerCheck::Unknown => Some("an entry is signed by a key the keyring does not know"),
+                    SignerCheck::NotTheActor => Some("an entry is signed by someone other than its actor"),
+                    SignerCheck::Keys(keys) => (!keys.iter().any(|k| {
+                        crypto::verify(k, &signed_message(&hash), &signature)
+                    }))
+                    .then_some("an entry's signature does not verify: it was written or re-chained by another key"),
+                };
+                if let Some(problem) = problem {
+                    return Ok(broken(entry.seq, count, problem));
+                }
+            }
+            (None, None) if !seen_signed => {}
+            _ => {
+                return Ok(broken(
+                    entry.seq,
+                    count,
+                    "an entry after signing began is not signed",
+                ))
+            }
         }
         if head.is_some_and(|h| h.seq == entry.seq) {
             hashes_at_head = Some(hex(&hash));

@@ -52,6 +52,10 @@ pub struct Keyring {
     /// Class name → its public key and the class key sealed to each member that holds it.
     #[serde(default)]
     pub classes: BTreeMap<String, ClassEntry>,
+    /// Registrations of members since removed or given new keys: their signatures on audit
+    /// entries still verify.
+    #[serde(default)]
+    pub retired: Vec<Retired>,
     /// What is left of format 1 until every legacy slot has been moved to a key pair.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub legacy: Option<Legacy>,
@@ -103,6 +107,12 @@ pub struct Member {
     #[serde(with = "time::serde::rfc3339")]
     pub registered_at: OffsetDateTime,
     pub signature: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Retired {
+    pub slot: String,
+    pub member: Member,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -172,6 +182,7 @@ impl Keyring {
             slots: BTreeMap::new(),
             members: BTreeMap::new(),
             classes: BTreeMap::new(),
+            retired: Vec::new(),
             legacy: None,
             db_key: db_key_wrapped,
             db_key_next: None,
@@ -446,7 +457,12 @@ impl Keyring {
     /// Removes a member: their slot, registration and every class key sealed to them.
     pub fn remove_member(&mut self, slot_id: &str) {
         self.slots.remove(slot_id);
-        self.members.remove(slot_id);
+        if let Some(member) = self.members.remove(slot_id) {
+            self.retired.push(Retired {
+                slot: slot_id.to_string(),
+                member,
+            });
+        }
         self.unseal_classes_from(slot_id, &[]);
         if let Some(legacy) = &mut self.legacy {
             legacy.slots.remove(slot_id);
@@ -497,25 +513,55 @@ impl Keyring {
     /// themselves, for the first admin and for members moved from a legacy slot).
     pub fn registered(&self, slot_id: &str) -> Option<(&Member, MemberPublic)> {
         let member = self.members.get(slot_id)?;
-        let registrar = self.members.get(&member.registered_by)?;
-        let self_signed = member.registered_by == slot_id;
-        if !self_signed && registrar.role != "admin" {
-            return None;
-        }
-        let sign = unb64(&registrar.sign, "").ok()?;
+        self.verified(slot_id, member)
+            .map(|public| (member, public))
+    }
+
+    /// Every registration `slot_id` has had (current and retired) whose signature verifies,
+    /// with its public keys: what signed that slot's audit entries.
+    pub fn registrations(&self, slot_id: &str) -> Vec<(&Member, MemberPublic)> {
+        self.members
+            .get(slot_id)
+            .into_iter()
+            .chain(
+                self.retired
+                    .iter()
+                    .filter(|r| r.slot == slot_id)
+                    .map(|r| &r.member),
+            )
+            .filter_map(|m| self.verified(slot_id, m).map(|p| (m, p)))
+            .collect()
+    }
+
+    fn verified(&self, slot_id: &str, member: &Member) -> Option<MemberPublic> {
         let signature = unb64(&member.signature, "").ok()?;
-        if !crypto::verify(
-            &sign,
-            &self.registration_message(slot_id, member),
-            &signature,
-        ) {
+        let message = self.registration_message(slot_id, member);
+        // The registrar: the member itself (self-signed), or an admin registration (current or
+        // retired) of the slot that signed it.
+        let candidates: Vec<&Member> = if member.registered_by == slot_id {
+            vec![member]
+        } else {
+            self.members
+                .get(&member.registered_by)
+                .into_iter()
+                .chain(
+                    self.retired
+                        .iter()
+                        .filter(|r| r.slot == member.registered_by)
+                        .map(|r| &r.member),
+                )
+                .filter(|r| r.role == "admin")
+                .collect()
+        };
+        if !candidates.iter().any(|r| {
+            unb64(&r.sign, "").is_ok_and(|sign| crypto::verify(&sign, &message, &signature))
+        }) {
             return None;
         }
-        let public = MemberPublic {
+        Some(MemberPublic {
             wrap: unb64(&member.wrap, "").ok()?.try_into().ok()?,
             sign: unb64(&member.sign, "").ok()?.try_into().ok()?,
-        };
-        Some((member, public))
+        })
     }
 
     pub fn unwrap_db_key(&self, root: &Key, wrapped: &str) -> Result<Key> {

@@ -53,7 +53,11 @@ impl Tx<'_> {
     /// An entry that happened earlier than the unit (sign-in failures recorded while the
     /// vault was locked).
     pub(crate) fn audit_at(&self, event: &Event<'_>, at: OffsetDateTime) -> Result<()> {
-        let head = audit::append(self.vault.conn(), event, at, &self.vault.head_key())?;
+        let signer = self.vault.keys.me.as_ref().map(|keys| audit::Signer {
+            slot: &self.vault.slot,
+            keys,
+        });
+        let head = audit::append(self.vault.conn(), event, at, &self.vault.head_key(), signer)?;
         *self.head.borrow_mut() = Some(head);
         event.action.clone_into(&mut self.action.borrow_mut());
         Ok(())
@@ -400,7 +404,12 @@ pub mod attacker {
     pub struct Attacker {
         conn: rusqlite::Connection,
         keys: Keys,
+        dir: std::path::PathBuf,
+        slot: String,
     }
+
+    /// An audit entry as the attacker rewrites it.
+    pub type Forged = crate::audit::Entry;
 
     /// Opens what `password` opens in `dir`'s keyring, and the vault file with it.
     pub fn with_password(
@@ -416,7 +425,12 @@ pub mod attacker {
         let keys = ring.keys(&slot, opened)?;
         let db_key = ring.unwrap_db_key(keys.metadata(), &ring.db_key)?;
         let conn = crate::db::open_keyed(&dir.join(crate::VAULT_FILE), &db_key, false)?;
-        Ok(Attacker { conn, keys })
+        Ok(Attacker {
+            conn,
+            keys,
+            dir: dir.to_path_buf(),
+            slot,
+        })
     }
 
     impl Attacker {
@@ -436,6 +450,94 @@ pub mod attacker {
             stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .map(|rows| rows.filter_map(std::result::Result::ok).collect())
                 .unwrap_or_default()
+        }
+
+        /// Rewrites the audit log as `change` says (drop, edit), re-chains every entry from the
+        /// first changed one, re-signs those with the attacker's own key, and moves the
+        /// keyring's head (its MAC key is in the metadata class they hold) — everything one
+        /// member can do to the log with their keys.
+        pub fn forge_audit(&self, change: impl FnOnce(&mut Vec<Forged>)) -> Result<()> {
+            let storage = VaultError::storage("forging the audit log");
+            let before = crate::audit::list(&self.conn, u32::MAX, None)?;
+            let mut entries: Vec<Forged> = before.iter().rev().cloned().collect();
+            let original = entries.clone();
+            change(&mut entries);
+            let first = entries
+                .iter()
+                .zip(&original)
+                .position(|(a, b)| a != b)
+                .unwrap_or(entries.len().min(original.len()));
+            let me = self
+                .keys
+                .me
+                .as_ref()
+                .ok_or(VaultError::NoKey("a member key"))?;
+            self.conn
+                .execute_batch(
+                    "DROP TRIGGER IF EXISTS audit_no_update; DROP TRIGGER IF EXISTS audit_no_delete;",
+                )
+                .map_err(storage)?;
+            let storage = VaultError::storage("forging the audit log");
+            let mut prev: Vec<u8> = if first == 0 {
+                vec![0; 32]
+            } else {
+                self.conn
+                    .query_row(
+                        "SELECT hash FROM audit WHERE seq = ?1",
+                        [first as i64],
+                        |r| r.get(0),
+                    )
+                    .map_err(storage)?
+            };
+            let storage = VaultError::storage("forging the audit log");
+            self.conn
+                .execute("DELETE FROM audit WHERE seq > ?1", [first as i64])
+                .map_err(storage)?;
+            let mut head = None;
+            for (i, entry) in entries.iter_mut().enumerate().skip(first) {
+                entry.seq = i as i64 + 1;
+                let hash = crate::audit::entry_hash(&prev, entry);
+                let signature = me.sign(&crate::audit::signed_message(&hash)).to_vec();
+                self.conn
+                    .execute(
+                        "INSERT INTO audit (seq, at, actor, action, target, outcome, detail,
+                             prev_hash, hash, signer, signature)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                        rusqlite::params![
+                            entry.seq,
+                            entry.at,
+                            entry.actor,
+                            entry.action,
+                            entry.target,
+                            entry.outcome,
+                            entry.detail,
+                            prev,
+                            hash.as_slice(),
+                            self.slot,
+                            signature
+                        ],
+                    )
+                    .map_err(VaultError::storage("forging the audit log"))?;
+                head = Some((entry.seq, hash));
+                prev = hash.to_vec();
+            }
+            let file = KeyringFile::in_dir(&self.dir);
+            let lock = file.lock()?;
+            let mut ring = file.load()?;
+            if let Some((seq, hash)) = head {
+                let key = crate::crypto::derive(
+                    self.keys.metadata(),
+                    b"audit",
+                    b"boarding-desk/audit-head/v1",
+                );
+                let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+                ring.audit_head = Some(crate::keyring::AuditHead {
+                    seq,
+                    hash: hex(&hash),
+                    mac: hex(&crate::audit::head_mac(&key, seq, &hash)),
+                });
+            }
+            file.save(&ring, &lock)
         }
 
         /// Every sealed value of the vault this attacker's keys open, as text.

@@ -240,10 +240,12 @@ pub(crate) fn move_member(
     now: OffsetDateTime,
 ) -> Result<()> {
     let slot = vault.slot.clone();
-    make_class_keys(vault, ring, lock, root, &slot)?;
-    convert_records(vault, ring, root, now)?;
     let member = MemberKeys::generate();
     let public = member.public();
+    make_class_keys(vault, ring, lock, root, &slot)?;
+    // Every entry of the upgrade is signed by the member's new key (registered below).
+    vault.keys.me = Some(member.clone());
+    convert_records(vault, ring, root, now)?;
     let ((), head) = vault.write_keeping_head(now, |tx| {
         seal::reseal_own(&tx.conn, &tx.keys, &user.id, &public.wrap)?;
         tx.audit(&Event {
@@ -294,10 +296,11 @@ pub(crate) fn move_recovery(
     recovery_key: &RecoveryKey,
     now: OffsetDateTime,
 ) -> Result<()> {
-    make_class_keys(vault, ring, lock, root, RECOVERY_SLOT)?;
-    convert_records(vault, ring, root, now)?;
     let member = MemberKeys::generate();
     let public = member.public();
+    make_class_keys(vault, ring, lock, root, RECOVERY_SLOT)?;
+    vault.keys.me = Some(member.clone());
+    convert_records(vault, ring, root, now)?;
     let all = DataClass::ALL
         .iter()
         .map(|c| Ok((*c, vault.keys.require(*c)?.clone())))

@@ -791,9 +791,42 @@ impl Vault {
         self.write_at(now, |tx| tx.audit(event))
     }
 
+    /// Checks the audit chain's links, every entry's signature (against the keys the keyring
+    /// registered for its signer, who must be its actor when the actor is a user) and its head;
+    /// the report names the first bad entry.
     pub fn verify_audit(&self) -> Result<audit::Report> {
         let ring = self.keyring.load()?;
-        audit::verify(&self.conn, ring.audit_head.as_ref(), &self.head_key())
+        let users: std::collections::BTreeMap<String, String> = self
+            .conn
+            .prepare("SELECT username, id FROM users")
+            .and_then(|mut s| {
+                s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<_>>()
+            })
+            .map_err(VaultError::storage("listing users"))?;
+        let signers = |slot: &str, actor: &str| {
+            let registrations = ring.registrations(slot);
+            if registrations.is_empty() {
+                return audit::SignerCheck::Unknown;
+            }
+            let of_actor = users.get(actor);
+            let keys: Vec<_> = registrations
+                .iter()
+                .filter(|(m, _)| of_actor.is_none_or(|id| *id == m.user_id))
+                .map(|(_, p)| p.sign)
+                .collect();
+            if keys.is_empty() {
+                audit::SignerCheck::NotTheActor
+            } else {
+                audit::SignerCheck::Keys(keys)
+            }
+        };
+        audit::verify(
+            &self.conn,
+            ring.audit_head.as_ref(),
+            &self.head_key(),
+            &signers,
+        )
     }
 
     pub fn audit_entries(&self, limit: u32, before: Option<i64>) -> Result<Vec<audit::Entry>> {

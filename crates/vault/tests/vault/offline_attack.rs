@@ -157,3 +157,83 @@ fn a_role_raised_in_the_database_is_refused_at_sign_in_and_opens_no_key() {
     assert!(!uw.classes().contains(&DataClass::Secrets));
     assert!(!contains(&uw.readable(), &f.admin_totp));
 }
+
+/// The admin's view of the log after the attack.
+fn verify_as_admin(f: &Folder, when: i64) -> desk_vault::audit::Report {
+    let (admin, _, _) = Vault::sign_in(
+        f.tmp.path(),
+        ADMIN,
+        ADMIN_PW,
+        Some(&code_at(&f.admin_totp, at(when))),
+        policy(),
+        at(when),
+    )
+    .unwrap();
+    admin.verify_audit().unwrap()
+}
+
+/// The underwriter writes an entry of their own, then the admin signs in and out: the log ends
+/// with entries the admin's key signed. Returns the underwriter's entry's sequence number.
+fn with_an_underwriter_entry(f: &Folder) -> i64 {
+    let (uma, _, _) =
+        Vault::sign_in(f.tmp.path(), "uma", &f.underwriter.0, None, policy(), at(2)).unwrap();
+    uma.audit(
+        &desk_vault::audit::Event {
+            actor: "uma",
+            action: "review.decide",
+            target: Some("app-1"),
+            outcome: desk_vault::audit::Outcome::Ok,
+            detail: Some("approve"),
+        },
+        at(2),
+    )
+    .unwrap();
+    let seq = uma.audit_entries(1, None).unwrap()[0].seq;
+    drop(uma);
+    let report = verify_as_admin(f, 3);
+    assert!(report.intact, "before the attack: {report:?}");
+    seq
+}
+
+#[test]
+fn an_entry_deleted_and_the_log_re_chained_with_the_underwriters_keys_is_named_by_verify() {
+    let f = folder();
+    let theirs = with_an_underwriter_entry(&f);
+    let uma = attacker::with_password(f.tmp.path(), "uma", &f.underwriter.0).unwrap();
+    uma.forge_audit(|entries| {
+        entries.retain(|e| e.seq != theirs);
+    })
+    .unwrap();
+    let report = verify_as_admin(&f, 4);
+    assert!(!report.intact, "{report:?}");
+    // The entry now at their entry's place is the admin's sign-in, re-signed by the wrong key.
+    assert_eq!(report.broken_at, Some(theirs), "{report:?}");
+    assert!(
+        report
+            .problem
+            .as_deref()
+            .unwrap_or("")
+            .contains("signed by someone other than its actor"),
+        "{report:?}"
+    );
+}
+
+#[test]
+fn an_admins_entry_edited_with_the_underwriters_keys_is_named_by_verify() {
+    let f = folder();
+    let _ = with_an_underwriter_entry(&f);
+    let uma = attacker::with_password(f.tmp.path(), "uma", &f.underwriter.0).unwrap();
+    let mut edited = None;
+    uma.forge_audit(|entries| {
+        let entry = entries
+            .iter_mut()
+            .find(|e| e.action == "user.create" && e.target.as_deref() == Some("uma"))
+            .unwrap();
+        entry.detail = Some("role=admin".into());
+        edited = Some(entry.seq);
+    })
+    .unwrap();
+    let report = verify_as_admin(&f, 4);
+    assert!(!report.intact, "{report:?}");
+    assert_eq!(report.broken_at, edited, "{report:?}");
+}
