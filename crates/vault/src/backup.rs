@@ -123,7 +123,7 @@ impl Vault {
         // snapshot and the keyring copy.
         let lock = self.keyring.lock()?;
         let ring = self.keyring.load()?;
-        let db_key = ring.unwrap_db_key(self.keys.metadata(), &ring.db_key)?;
+        let db_key = ring.unwrap_db_key(self.keys().db_wrap(), &ring.db_key)?;
         let schema_version: i64 = self
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -191,7 +191,7 @@ impl Vault {
             bytes: 0,
             erasures_replayed: 0,
         };
-        let key = archive_key(self.keys.metadata(), &summary.vault_id);
+        let key = archive_key(self.keys().metadata(), &summary.vault_id);
         let (sealer, nonce) = crypto::StreamSealer::new(&key);
         let header = serde_json::to_vec(&Header {
             format: FORMAT,

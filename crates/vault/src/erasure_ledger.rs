@@ -158,7 +158,7 @@ pub fn merge_into(folder: &Path, vault_id: &str, key: &Key, extra: &[Line]) -> R
 
 impl Vault {
     pub(crate) fn ledger_key(&self) -> Key {
-        ledger_key(self.keys.metadata(), &self.vault_id.to_string())
+        ledger_key(self.keys().metadata(), &self.vault_id.to_string())
     }
 
     /// The vault's erasures, from its erasure records (a small table; the tombstones

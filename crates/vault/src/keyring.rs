@@ -115,12 +115,34 @@ pub struct Retired {
     pub member: Member,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+fn first_generation() -> u32 {
+    1
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClassEntry {
+    /// Raised by each rotation; record keys say which generation wraps them.
+    #[serde(default = "first_generation")]
+    pub generation: u32,
+    /// Earlier generations' keys, each sealed under the current one's wrapping key, until
+    /// every record key is re-wrapped.
+    #[serde(default)]
+    pub previous: BTreeMap<u32, String>,
     /// The class key's X25519 public half, base64.
     pub public: String,
     /// Slot id → the class key sealed to that member's public key, base64.
     pub wraps: BTreeMap<String, String>,
+}
+
+impl Default for ClassEntry {
+    fn default() -> Self {
+        Self {
+            generation: 1,
+            previous: BTreeMap::new(),
+            public: String::new(),
+            wraps: BTreeMap::new(),
+        }
+    }
 }
 
 /// Format-1 slots not yet moved to key pairs, and the class keys wrapped under the root key
@@ -329,9 +351,92 @@ impl Keyring {
                 publics.insert(class, public);
             }
         }
-        Ok(self
-            .keys_without_publics(slot_id, opened)?
-            .with_publics(publics))
+        let keys = self.keys_without_publics(slot_id, opened)?;
+        let mut generations = BTreeMap::new();
+        let mut old = BTreeMap::new();
+        for (name, entry) in &self.classes {
+            let Some(class) = DataClass::parse(name) else {
+                continue;
+            };
+            generations.insert(class, entry.generation);
+            let Some(current) = keys.class(class) else {
+                continue;
+            };
+            for (generation, sealed) in &entry.previous {
+                let key = crypto::open(
+                    &current.wrapping(),
+                    &self.previous_aad(class, *generation),
+                    &unb64(sealed, "an earlier class key is not base64")?,
+                )
+                .and_then(|b| ClassKey::from_slice(&b))
+                .ok_or(VaultError::KeyringDamaged(
+                    "an earlier class key does not open with the current one",
+                ))?;
+                old.insert((class, *generation), key);
+            }
+        }
+        Ok(keys.with_publics(publics).with_history(generations, old))
+    }
+
+    fn previous_aad(&self, class: DataClass, generation: u32) -> Vec<u8> {
+        format!(
+            "{}|previous-class|{}|{generation}",
+            self.vault_id,
+            class.as_str()
+        )
+        .into_bytes()
+    }
+
+    /// Gives `class` a new generation `new` (its current key is `current`, which the caller
+    /// holds, and `old` its earlier ones): every earlier generation is sealed under the new
+    /// key, the wraps are cleared (the caller seals the new key to the members who keep the
+    /// class). Returns the new generation.
+    pub fn rotate_class(
+        &mut self,
+        class: DataClass,
+        current: &ClassKey,
+        old: &[(u32, ClassKey)],
+        new: &ClassKey,
+    ) -> u32 {
+        let mut entry = self
+            .classes
+            .get(class.as_str())
+            .cloned()
+            .unwrap_or_default();
+        let generation = entry.generation + 1;
+        let wrapping = new.wrapping();
+        let mut previous = BTreeMap::new();
+        for (g, key) in old
+            .iter()
+            .map(|(g, k)| (*g, k))
+            .chain(std::iter::once((entry.generation, current)))
+        {
+            previous.insert(
+                g,
+                b64(&crypto::seal(
+                    &wrapping,
+                    &self.previous_aad(class, g),
+                    key.secret().expose(),
+                )),
+            );
+        }
+        entry.generation = generation;
+        entry.previous = previous;
+        entry.public = b64(&new.public());
+        entry.wraps.clear();
+        self.classes.insert(class.as_str().to_string(), entry);
+        generation
+    }
+
+    /// Forgets the earlier generations of `class` once every record key is re-wrapped, except
+    /// the first metadata generation, from which the audit head's, the ledger's and backups'
+    /// keys derive.
+    pub fn forget_previous(&mut self, class: DataClass) {
+        if let Some(entry) = self.classes.get_mut(class.as_str()) {
+            entry
+                .previous
+                .retain(|g, _| class == DataClass::Metadata && *g == 1);
+        }
     }
 
     fn keys_without_publics(&self, slot_id: &str, opened: Opened) -> Result<Keys> {

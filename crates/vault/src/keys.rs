@@ -198,6 +198,10 @@ pub struct Keys {
     classes: BTreeMap<DataClass, ClassKey>,
     /// Every class's public key, held or not (to seal a record key to a class).
     publics: BTreeMap<DataClass, [u8; PUBLIC_LEN]>,
+    /// Every class's current generation (1 until its first rotation).
+    generations: BTreeMap<DataClass, u32>,
+    /// Earlier generations of the held classes (until every record key is re-wrapped).
+    old: BTreeMap<(DataClass, u32), ClassKey>,
     pub(crate) me: Option<MemberKeys>,
 }
 
@@ -221,7 +225,42 @@ impl Keys {
             metadata,
             classes,
             publics: BTreeMap::new(),
+            generations: BTreeMap::new(),
+            old: BTreeMap::new(),
             me,
+        }
+    }
+
+    pub(crate) fn with_history(
+        mut self,
+        generations: BTreeMap<DataClass, u32>,
+        old: BTreeMap<(DataClass, u32), ClassKey>,
+    ) -> Self {
+        self.generations = generations;
+        self.old = old;
+        self
+    }
+
+    /// The class's current generation: what new record keys are wrapped under.
+    pub(crate) fn generation(&self, class: DataClass) -> u32 {
+        self.generations.get(&class).copied().unwrap_or(1)
+    }
+
+    /// The earlier generations of a held class.
+    pub(crate) fn old_of(&self, class: DataClass) -> Vec<(u32, ClassKey)> {
+        self.old
+            .iter()
+            .filter(|((c, _), _)| *c == class)
+            .map(|((_, g), k)| (*g, k.clone()))
+            .collect()
+    }
+
+    /// The class key of a generation: the current one, or an earlier one the current opens.
+    pub(crate) fn class_at(&self, class: DataClass, generation: u32) -> Option<&ClassKey> {
+        if generation == self.generation(class) {
+            self.class(class)
+        } else {
+            self.old.get(&(class, generation))
         }
     }
 
@@ -258,9 +297,17 @@ impl Keys {
             .ok_or(VaultError::NoKey(class.described()))
     }
 
-    /// The metadata class's secret (it opens the database file; keys for the audit head, the
-    /// erasure ledger and backups are derived from it).
+    /// The first generation's metadata secret: the keys of the audit head, the erasure ledger
+    /// and backups are derived from it, so they outlive rotations.
     pub(crate) fn metadata(&self) -> &Key {
+        self.old
+            .get(&(DataClass::Metadata, 1))
+            .unwrap_or(&self.metadata)
+            .secret()
+    }
+
+    /// The current metadata secret: it wraps the database key.
+    pub(crate) fn db_wrap(&self) -> &Key {
         self.metadata.secret()
     }
 }

@@ -205,7 +205,8 @@ fn wrap_aad(record_id: &str, wrap: Wrap) -> Vec<u8> {
 /// The wrapped keys of a new case record (case and identifiers), made without the connection
 /// so sealing can run on another thread; [`store_wrapped`] makes them the record's.
 pub struct FreshKeys {
-    pub(crate) wrapped: Vec<(&'static str, Vec<u8>)>,
+    /// (class, generation of the class key that wraps it, the wrapped key)
+    pub(crate) wrapped: Vec<(&'static str, u32, Vec<u8>)>,
 }
 
 /// New random keys for a record with case and identifier fields, wrapped by the two class keys
@@ -218,6 +219,7 @@ pub(crate) fn fresh_case_record(keys: &Keys, record_id: &str) -> Result<(FreshKe
     let wrapped = vec![
         (
             DataClass::Case.as_str(),
+            keys.generation(DataClass::Case),
             crypto::seal(
                 &case_class.wrapping(),
                 &wrap_aad(record_id, Wrap::Class(DataClass::Case)),
@@ -226,6 +228,7 @@ pub(crate) fn fresh_case_record(keys: &Keys, record_id: &str) -> Result<(FreshKe
         ),
         (
             DataClass::Identifiers.as_str(),
+            keys.generation(DataClass::Identifiers),
             crypto::seal(
                 &ids_class.wrapping(),
                 &wrap_aad(record_id, Wrap::Class(DataClass::Identifiers)),
@@ -250,10 +253,11 @@ pub(crate) fn wrap_for_class(
     record_id: &str,
     class: DataClass,
     key: &Key,
-) -> Result<(&'static str, Vec<u8>)> {
+) -> Result<(&'static str, u32, Vec<u8>)> {
     let class_key = keys.require(class)?;
     Ok((
         class.as_str(),
+        keys.generation(class),
         crypto::seal(
             &class_key.wrapping(),
             &wrap_aad(record_id, Wrap::Class(class)),
@@ -276,11 +280,12 @@ pub(crate) fn store_wrapped(conn: &Connection, record_id: &str, fresh: &FreshKey
         .unwrap_or_default();
     let mut stmt = conn
         .prepare_cached(
-            "INSERT INTO record_keys (record_id, class, wrapped, created_at) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO record_keys (record_id, class, generation, wrapped, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
         )
         .map_err(VaultError::storage("creating a record key"))?;
-    for (class, wrapped) in &fresh.wrapped {
-        stmt.execute(params![record_id, class, wrapped, now])
+    for (class, generation, wrapped) in &fresh.wrapped {
+        stmt.execute(params![record_id, class, generation, wrapped, now])
             .map_err(VaultError::storage("creating a record key"))?;
     }
     Ok(true)
@@ -314,10 +319,11 @@ pub(crate) fn new_secret_record(
     let key = Key::random();
     let mut wrapped = vec![(
         Wrap::Secrets.as_str(),
+        keys.generation(DataClass::Secrets),
         crypto::seal_to(&secrets, key.expose()),
     )];
     if let Some(owner) = owner {
-        wrapped.push((Wrap::Own.as_str(), crypto::seal_to(owner, key.expose())));
+        wrapped.push((Wrap::Own.as_str(), 1, crypto::seal_to(owner, key.expose())));
     }
     shred(conn, record_id)?;
     store_wrapped(conn, record_id, &FreshKeys { wrapped })?;
@@ -327,6 +333,17 @@ pub(crate) fn new_secret_record(
         identifiers: None,
         secret: Some(key),
     })
+}
+
+/// Takes a secret record's key away from its owner (they were disabled; an admin's secrets
+/// key still opens it, and re-enabling seals it to their new key pair).
+pub(crate) fn unseal_own(conn: &Connection, record_id: &str) -> Result<()> {
+    conn.execute(
+        "DELETE FROM record_keys WHERE record_id = ?1 AND class = 'own'",
+        [record_id],
+    )
+    .map_err(VaultError::storage("removing an owner's record key"))?;
+    Ok(())
 }
 
 /// Seals a secret record's key to its owner again (their key pair was replaced).
@@ -361,10 +378,10 @@ pub fn existing_record_key(
     keys: &Keys,
     record_id: &str,
 ) -> Result<Option<RecordKey>> {
-    let rows: Vec<(String, Vec<u8>)> = conn
-        .prepare_cached("SELECT class, wrapped FROM record_keys WHERE record_id = ?1")
+    let rows: Vec<(String, u32, Vec<u8>)> = conn
+        .prepare_cached("SELECT class, generation, wrapped FROM record_keys WHERE record_id = ?1")
         .and_then(|mut s| {
-            s.query_map([record_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            s.query_map([record_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
                 .collect::<rusqlite::Result<Vec<_>>>()
         })
         .map_err(VaultError::storage("reading a record key"))?;
@@ -378,18 +395,18 @@ pub fn existing_record_key(
         secret: None,
     };
     let damaged = || VaultError::VaultDamaged("a record key does not open with its class key");
-    for (class, wrapped) in rows {
+    for (class, generation, wrapped) in rows {
         let wrap = Wrap::parse(&class)
             .ok_or(VaultError::VaultDamaged("a record key of an unknown class"))?;
         let opened = match wrap {
-            Wrap::Class(c) => match keys.class(c) {
+            Wrap::Class(c) => match keys.class_at(c, generation) {
                 Some(class_key) => Some(
                     crypto::open(&class_key.wrapping(), &wrap_aad(record_id, wrap), &wrapped)
                         .ok_or_else(damaged)?,
                 ),
                 None => None,
             },
-            Wrap::Secrets => match keys.class(DataClass::Secrets) {
+            Wrap::Secrets => match keys.class_at(DataClass::Secrets, generation) {
                 Some(class_key) => Some(class_key.unseal(&wrapped).ok_or_else(damaged)?),
                 None => None,
             },
@@ -405,6 +422,64 @@ pub fn existing_record_key(
         }
     }
     Ok(Some(key))
+}
+
+/// Re-wraps up to `limit` record keys still wrapped by an earlier generation of their class
+/// under the current one (the member must hold every class it re-wraps). Returns how many it
+/// re-wrapped and how many are left.
+pub(crate) fn rewrap_batch(conn: &Connection, keys: &Keys, limit: u32) -> Result<(u64, u64)> {
+    let storage = || VaultError::storage("re-wrapping record keys");
+    let mut done = 0u64;
+    let mut left = 0u64;
+    for class in [DataClass::Case, DataClass::Identifiers, DataClass::Secrets] {
+        let current = keys.generation(class);
+        let wrap = if class == DataClass::Secrets {
+            Wrap::Secrets
+        } else {
+            Wrap::Class(class)
+        };
+        let budget = i64::try_from(u64::from(limit).saturating_sub(done)).unwrap_or(i64::MAX);
+        let rows: Vec<(String, u32, Vec<u8>)> = conn
+            .prepare_cached(
+                "SELECT record_id, generation, wrapped FROM record_keys
+                 WHERE class = ?1 AND generation < ?2 LIMIT ?3",
+            )
+            .and_then(|mut s| {
+                s.query_map(params![wrap.as_str(), current, budget], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .map_err(storage())?;
+        let damaged = || VaultError::VaultDamaged("a record key does not open with its class key");
+        for (record_id, generation, wrapped) in rows {
+            let new = keys.require(class)?;
+            let old = keys.class_at(class, generation).ok_or(VaultError::NoKey(
+                "an earlier generation of a class key (re-wrap on an admin's desk)",
+            ))?;
+            let rewrapped = if class == DataClass::Secrets {
+                let bytes = old.unseal(&wrapped).ok_or_else(damaged)?;
+                crypto::seal_to(&new.public(), &bytes)
+            } else {
+                let aad = wrap_aad(&record_id, wrap);
+                let bytes = crypto::open(&old.wrapping(), &aad, &wrapped).ok_or_else(damaged)?;
+                crypto::seal(&new.wrapping(), &aad, &bytes)
+            };
+            conn.prepare_cached(
+                "UPDATE record_keys SET generation = ?3, wrapped = ?4
+                 WHERE record_id = ?1 AND class = ?2",
+            )
+            .and_then(|mut s| s.execute(params![record_id, wrap.as_str(), current, rewrapped]))
+            .map_err(storage())?;
+            done += 1;
+        }
+        left += conn
+            .prepare_cached("SELECT count(*) FROM record_keys WHERE class = ?1 AND generation < ?2")
+            .and_then(|mut s| s.query_row(params![wrap.as_str(), current], |r| r.get::<_, i64>(0)))
+            .map_err(storage())?
+            .max(0) as u64;
+    }
+    Ok((done, left))
 }
 
 /// Destroys a record's keys: its sealed fields can never be opened again.

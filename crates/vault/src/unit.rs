@@ -53,7 +53,8 @@ impl Tx<'_> {
     /// An entry that happened earlier than the unit (sign-in failures recorded while the
     /// vault was locked).
     pub(crate) fn audit_at(&self, event: &Event<'_>, at: OffsetDateTime) -> Result<()> {
-        let signer = self.vault.keys.me.as_ref().map(|keys| audit::Signer {
+        let keys = self.vault.keys();
+        let signer = keys.me.as_ref().map(|keys| audit::Signer {
             slot: &self.vault.slot,
             keys,
         });
@@ -411,20 +412,59 @@ pub mod attacker {
     /// An audit entry as the attacker rewrites it.
     pub type Forged = crate::audit::Entry;
 
+    fn keys_in(
+        ring_dir: &std::path::Path,
+        username: &str,
+        password: &str,
+    ) -> Result<(Keys, crate::crypto::Key, String)> {
+        let ring = KeyringFile::in_dir(ring_dir).load()?;
+        let slot = crate::vault::slot_id(username);
+        let opened = ring
+            .open_password_slot(&slot, password.as_bytes())?
+            .ok_or(VaultError::BadCredentials)?;
+        let keys = ring.keys(&slot, opened)?;
+        let db_key = ring.unwrap_db_key(keys.db_wrap(), &ring.db_key)?;
+        Ok((keys, db_key, slot))
+    }
+
     /// Opens what `password` opens in `dir`'s keyring, and the vault file with it.
     pub fn with_password(
         dir: &std::path::Path,
         username: &str,
         password: &str,
     ) -> Result<Attacker> {
-        let ring = KeyringFile::in_dir(dir).load()?;
-        let slot = crate::vault::slot_id(username);
-        let opened = ring
-            .open_password_slot(&slot, password.as_bytes())?
-            .ok_or(VaultError::BadCredentials)?;
-        let keys = ring.keys(&slot, opened)?;
-        let db_key = ring.unwrap_db_key(keys.metadata(), &ring.db_key)?;
+        with_old_keyring(dir, dir, username, password)
+    }
+
+    /// `username`'s keys from the keyring in `ring_dir` (an old copy they kept) against the
+    /// vault file in `dir`, keyed with the database key in `ring_dir`.
+    pub fn with_old_keyring(
+        ring_dir: &std::path::Path,
+        dir: &std::path::Path,
+        username: &str,
+        password: &str,
+    ) -> Result<Attacker> {
+        let (keys, db_key, slot) = keys_in(ring_dir, username, password)?;
         let conn = crate::db::open_keyed(&dir.join(crate::VAULT_FILE), &db_key, false)?;
+        Ok(Attacker {
+            conn,
+            keys,
+            dir: dir.to_path_buf(),
+            slot,
+        })
+    }
+
+    /// As [`with_old_keyring`], and the current database key too (as if it leaked another
+    /// way, e.g. from a colleague's unlocked desk): what the old class keys alone open.
+    pub fn with_old_keyring_and_current_file_key(
+        ring_dir: &std::path::Path,
+        dir: &std::path::Path,
+        username: &str,
+        password: &str,
+        (admin, admin_password): (&str, &str),
+    ) -> Result<Attacker> {
+        let (keys, _, slot) = keys_in(ring_dir, username, password)?;
+        let conn = with_password(dir, admin, admin_password)?.conn;
         Ok(Attacker {
             conn,
             keys,

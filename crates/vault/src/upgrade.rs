@@ -80,7 +80,7 @@ fn make_class_keys(
     ring.set_class_public(DataClass::Metadata, &rooted);
     ring.set_class_public(DataClass::Index, &rooted);
     vault.keyring.save(ring, lock)?;
-    vault.keys = ring.keys(slot, Opened::Legacy(root.clone()))?;
+    vault.set_keys(ring.keys(slot, Opened::Legacy(root.clone()))?);
     Ok(())
 }
 
@@ -154,7 +154,7 @@ fn convert_totp(tx: &Tx<'_>, old: &RecordKey, user_id: &str) -> Result<()> {
     let Some(sealed) = sealed else { return Ok(()) };
     let secret = old.open("totp_secret", &sealed)?;
     // Sealed to the secrets class now; to its user when they sign in (step 3).
-    let new = seal::new_secret_record(&tx.conn, &tx.keys, user_id, None)?;
+    let new = seal::new_secret_record(&tx.conn, &tx.keys(), user_id, None)?;
     tx.conn
         .execute(
             "UPDATE users SET totp_secret = ?2 WHERE id = ?1",
@@ -173,7 +173,7 @@ fn convert_platform_key(tx: &Tx<'_>, old: &RecordKey) -> Result<()> {
     ))?;
     let plain = old.open("platform_key", &sealed)?;
     // Under the identifiers class, like any record the roles that board must send.
-    let new = seal::record_key(&tx.conn, &tx.keys, PLATFORM_RECORD)?;
+    let new = seal::record_key(&tx.conn, &tx.keys(), PLATFORM_RECORD)?;
     tx.settings().set(
         crate::Setting::PlatformKey,
         &new.seal("platform_key", &plain)?.to_hex(),
@@ -186,8 +186,8 @@ fn convert_case_record(tx: &Tx<'_>, old: &RecordKey, old_key: Key, record_id: &s
     let identifiers = Key::random();
     let new = RecordKey::from_parts(record_id, Some(old_key.clone()), Some(identifiers.clone()));
     let wrapped = vec![
-        seal::wrap_for_class(&tx.keys, record_id, DataClass::Case, &old_key)?,
-        seal::wrap_for_class(&tx.keys, record_id, DataClass::Identifiers, &identifiers)?,
+        seal::wrap_for_class(&tx.keys(), record_id, DataClass::Case, &old_key)?,
+        seal::wrap_for_class(&tx.keys(), record_id, DataClass::Identifiers, &identifiers)?,
     ];
     seal::store_wrapped(&tx.conn, record_id, &seal::FreshKeys { wrapped })?;
     tx.reseal_application_parts(old, &new, record_id)?;
@@ -244,10 +244,10 @@ pub(crate) fn move_member(
     let public = member.public();
     make_class_keys(vault, ring, lock, root, &slot)?;
     // Every entry of the upgrade is signed by the member's new key (registered below).
-    vault.keys.me = Some(member.clone());
+    vault.keys_mut().me = Some(member.clone());
     convert_records(vault, ring, root, now)?;
     let ((), head) = vault.write_keeping_head(now, |tx| {
-        seal::reseal_own(&tx.conn, &tx.keys, &user.id, &public.wrap)?;
+        seal::reseal_own(&tx.conn, &tx.keys(), &user.id, &public.wrap)?;
         tx.audit(&Event {
             actor: &user.username,
             action: "user.keys_moved",
@@ -259,7 +259,7 @@ pub(crate) fn move_member(
     ring.audit_head = head.map(|(h, _)| h);
     let grants = DataClass::for_role(user.role)
         .iter()
-        .map(|c| Ok((*c, vault.keys.require(*c)?.clone())))
+        .map(|c| Ok((*c, vault.keys().require(*c)?.clone())))
         .collect::<Result<Vec<_>>>()?;
     ring.set_password_slot(
         &slot,
@@ -283,7 +283,7 @@ pub(crate) fn move_member(
     }
     ring.retire_legacy_if_done();
     vault.keyring.save(ring, lock)?;
-    vault.keys = ring.keys(&slot, Opened::Member(member))?;
+    vault.set_keys(ring.keys(&slot, Opened::Member(member))?);
     Ok(())
 }
 
@@ -299,11 +299,11 @@ pub(crate) fn move_recovery(
     let member = MemberKeys::generate();
     let public = member.public();
     make_class_keys(vault, ring, lock, root, RECOVERY_SLOT)?;
-    vault.keys.me = Some(member.clone());
+    vault.keys_mut().me = Some(member.clone());
     convert_records(vault, ring, root, now)?;
     let all = DataClass::ALL
         .iter()
-        .map(|c| Ok((*c, vault.keys.require(*c)?.clone())))
+        .map(|c| Ok((*c, vault.keys().require(*c)?.clone())))
         .collect::<Result<Vec<_>>>()?;
     ring.set_recovery_slot(recovery_key.key(), &member.to_bytes());
     ring.register(
@@ -320,6 +320,6 @@ pub(crate) fn move_recovery(
     }
     ring.retire_legacy_if_done();
     vault.keyring.save(ring, lock)?;
-    vault.keys = ring.keys(RECOVERY_SLOT, Opened::Member(member))?;
+    vault.set_keys(ring.keys(RECOVERY_SLOT, Opened::Member(member))?);
     Ok(())
 }

@@ -11,7 +11,7 @@ use zeroize::Zeroizing;
 use crate::audit::{Event, Outcome};
 use crate::crypto::Key;
 use crate::keyring::Keyring;
-use crate::keys::{DataClass, Keys, MemberKeys};
+use crate::keys::{ClassKey, DataClass, Keys, MemberKeys};
 use crate::seal::Sealed;
 use crate::totp::{self, Enrolment, Rejected, Secret};
 use crate::vault::{rfc3339, slot_id, unix, OneTimePassword, User, UserKey};
@@ -107,7 +107,7 @@ impl Vault {
     ) -> Result<Secret> {
         let sealed = sealed_totp_secret(&self.conn, user_id)?
             .ok_or(VaultError::NotFound("authenticator secret"))?;
-        open_totp_secret(&self.conn, &self.keys, legacy_root, user_id, &sealed)
+        open_totp_secret(&self.conn, &self.keys(), legacy_root, user_id, &sealed)
     }
 
     /// Starts (or restarts) authenticator enrolment with a fresh secret.
@@ -287,8 +287,8 @@ impl Vault {
         password: &str,
         now: OffsetDateTime,
     ) -> Result<()> {
-        let me = self
-            .keys
+        let keys = self.keys();
+        let me = keys
             .me
             .as_ref()
             .ok_or(VaultError::NoKey("a member key to sign with"))?;
@@ -297,7 +297,7 @@ impl Vault {
         // Every key first, so a member the registrar cannot fully equip is never written.
         let grants = DataClass::for_role(role)
             .iter()
-            .map(|c| Ok((*c, self.keys.require(*c)?.clone())))
+            .map(|c| Ok((*c, self.keys().require(*c)?.clone())))
             .collect::<Result<Vec<_>>>()?;
         ring.remove_member(&slot);
         ring.set_password_slot(
@@ -316,11 +316,8 @@ impl Vault {
 
     /// The user's own password: their private keys sealed again under it.
     pub(crate) fn set_own_password(&self, username: &str, password: &str) -> Result<()> {
-        let me = self
-            .keys
-            .me
-            .as_ref()
-            .ok_or(VaultError::NoKey("a member key"))?;
+        let keys = self.keys();
+        let me = keys.me.as_ref().ok_or(VaultError::NoKey("a member key"))?;
         self.update_keyring(|ring| {
             ring.set_password_slot(
                 &slot_id(username),
@@ -392,7 +389,7 @@ impl Vault {
         } else {
             "user.enable"
         };
-        self.write_at(now, |tx| {
+        let otp = self.write_at(now, |tx| {
             tx.conn
                 .execute("UPDATE users SET disabled = ?2, must_change_password = must_change_password OR ?3 WHERE id = ?1", params![user_id, disabled, !disabled])
                 .map_err(VaultError::storage("changing a user"))?;
@@ -405,13 +402,37 @@ impl Vault {
             })?;
             if disabled {
                 tx.remove_slot(&user.username)?;
+                crate::seal::unseal_own(&tx.conn, &user.id)?;
+                // Every class key they held gets a new generation they never see.
+                let rotated = tx.rotate_classes(user.role)?;
+                let detail = rotated
+                    .iter()
+                    .map(|(c, g)| format!("{}={g}", c.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                tx.audit(&Event {
+                    actor,
+                    action: "vault.rotate_keys",
+                    target: Some(&user.username),
+                    outcome: Outcome::Ok,
+                    detail: Some(&format!("after disabling; new generations: {detail}")),
+                })?;
                 Ok(None)
             } else {
                 let otp = OneTimePassword::generate();
                 tx.give_member_keys(&user.username, &user.id, user.role, otp.expose(), now)?;
                 Ok(Some(otp))
             }
-        })
+        })?;
+        // (A member who disabled themselves holds none of the new keys: their session ends.)
+        if disabled && self.slot != slot_id(&user.username) {
+            // This session takes the new generations, and the file is re-keyed under a database
+            // key only the new metadata key unwraps. Record keys are re-wrapped by
+            // `rewrap_record_keys` (batches; the api runs them).
+            self.reload_keys()?;
+            self.rotate_db_key(actor, now)?;
+        }
+        Ok(otp)
     }
 
     /// Gives a user a new one-time password (they must change it at next sign-in).
@@ -483,6 +504,56 @@ impl Vault {
 
 /// Changes: only inside a unit of work ([`Vault::write`]).
 impl Tx<'_> {
+    /// Gives every class a member of `role` held (but the index class: its digests would all
+    /// change, and they live in the re-keyed file) a new generation, sealed to every remaining
+    /// registered member whose role keeps the class and to the recovery member. Earlier
+    /// generations are sealed under the new ones until [`Vault::rewrap_record_keys`] is done.
+    /// The database key is wrapped under the new metadata key at once (the caller re-keys the
+    /// file). Legacy (format-1) slots are retired: the old root key opens every class key they
+    /// were given, so their users need an admin's password reset.
+    pub(crate) fn rotate_classes(&self, role: Role) -> Result<Vec<(DataClass, u32)>> {
+        let keys = self.keys();
+        let classes: Vec<DataClass> = DataClass::for_role(role)
+            .iter()
+            .copied()
+            .filter(|c| *c != DataClass::Index)
+            .collect();
+        let mut rotated = Vec::new();
+        self.update_keyring(|ring| {
+            let holders: Vec<(String, Role, [u8; crate::crypto::PUBLIC_LEN])> = ring
+                .members
+                .keys()
+                .filter_map(|slot| {
+                    let (member, public) = ring.registered(slot)?;
+                    Some((slot.clone(), member.role.parse().ok()?, public.wrap))
+                })
+                .collect();
+            for class in &classes {
+                let current = keys.require(*class)?.clone();
+                let new = ClassKey::random();
+                if *class == DataClass::Metadata {
+                    let db = ring.unwrap_db_key(keys.db_wrap(), &ring.db_key)?;
+                    ring.db_key = ring.wrap_db_key(new.secret(), &db);
+                    ring.db_key_next = None;
+                }
+                let generation = ring.rotate_class(*class, &current, &keys.old_of(*class), &new);
+                for (slot, role, public) in &holders {
+                    if DataClass::for_role(*role).contains(class) {
+                        ring.seal_class_to(*class, &new, slot, public);
+                    }
+                }
+                rotated.push((*class, generation));
+            }
+            if let Some(legacy) = ring.legacy.take() {
+                for slot in legacy.slots {
+                    ring.slots.remove(&slot);
+                }
+            }
+            Ok(())
+        })?;
+        Ok(rotated)
+    }
+
     /// A new key pair for a user (created, re-enabled or reset by an admin): their
     /// authenticator secret is sealed to it first, then the keyring gets it, last, so a unit
     /// that fails leaves their old slot in place.
@@ -495,7 +566,7 @@ impl Tx<'_> {
         now: OffsetDateTime,
     ) -> Result<()> {
         let member = MemberKeys::generate();
-        crate::seal::reseal_own(&self.conn, &self.keys, user_id, &member.public().wrap)?;
+        crate::seal::reseal_own(&self.conn, &self.keys(), user_id, &member.public().wrap)?;
         self.update_keyring(|ring| {
             self.enrol_member(ring, &member, username, user_id, role, password, now)
         })
@@ -536,9 +607,9 @@ impl Tx<'_> {
     /// Stores the signed-in member's own authenticator secret: sealed to them and to the
     /// secrets class (admins), under a fresh record key.
     pub(crate) fn store_totp_secret(&self, user_id: &str, secret: &Secret) -> Result<()> {
-        let owner = self.keys.me.as_ref().map(|me| me.public().wrap);
+        let owner = self.keys().me.as_ref().map(|me| me.public().wrap);
         let sealed =
-            crate::seal::new_secret_record(&self.conn, &self.keys, user_id, owner.as_ref())?
+            crate::seal::new_secret_record(&self.conn, &self.keys(), user_id, owner.as_ref())?
                 .seal("totp_secret", secret.expose())?;
         self.conn
             .execute(

@@ -113,8 +113,9 @@ pub struct Created {
 /// An open (unlocked) vault. Dropping it closes the database and zeroizes its keys.
 pub struct Vault {
     pub(crate) conn: Connection,
-    /// The class keys the member who opened it holds, and their own keys.
-    pub(crate) keys: Keys,
+    /// The class keys the member who opened it holds, and their own keys (replaced when a
+    /// rotation gives the classes new generations).
+    keys: std::cell::RefCell<Keys>,
     /// That member's keyring slot (`recovery` when opened with the recovery key).
     pub(crate) slot: String,
     pub(crate) vault_id: Uuid,
@@ -391,7 +392,7 @@ impl Vault {
             Opened::Member(_) => None,
         };
         let keys = ring.keys(&slot, opened)?;
-        let conn = Self::keyed_connection(dir, &keyring_file, &mut ring, keys.metadata(), &lock)?;
+        let conn = Self::keyed_connection(dir, &keyring_file, &mut ring, keys.db_wrap(), &lock)?;
         let Some(gate) = crate::users::sign_in_gate(&conn, &keys, legacy_root.as_ref(), &name)?
         else {
             return Err(fail(&mut ring, "no such user")?);
@@ -572,8 +573,8 @@ impl Vault {
         let lock = self.keyring.lock()?;
         let before = self.keyring.load()?;
         let mut ring = before.clone();
-        let me = self
-            .keys
+        let keys = self.keys();
+        let me = keys
             .me
             .as_ref()
             .ok_or(VaultError::NoKey("a member key to sign with"))?;
@@ -582,7 +583,7 @@ impl Vault {
         for class in DataClass::ALL {
             ring.seal_class_to(
                 class,
-                self.keys.require(class)?,
+                self.keys().require(class)?,
                 RECOVERY_SLOT,
                 &recovery.public().wrap,
             );
@@ -631,7 +632,7 @@ impl Vault {
         policy: Policy,
         lock: &KeyringLock,
     ) -> Result<Vault> {
-        let conn = Self::keyed_connection(dir, keyring_file, ring, keys.metadata(), lock)?;
+        let conn = Self::keyed_connection(dir, keyring_file, ring, keys.db_wrap(), lock)?;
         Self::opened(conn, keys, slot, ring, keyring_file, policy)
     }
 
@@ -707,7 +708,7 @@ impl Vault {
         crate::unit::guard_commits(&conn, &unit)?;
         Ok(Vault {
             conn,
-            keys,
+            keys: std::cell::RefCell::new(keys),
             slot,
             vault_id,
             keyring,
@@ -768,10 +769,23 @@ impl Vault {
 
     pub(crate) fn head_key(&self) -> Key {
         crypto::derive(
-            self.keys.metadata(),
+            self.keys().metadata(),
             b"audit",
             b"boarding-desk/audit-head/v1",
         )
+    }
+
+    /// The keys this vault was opened with.
+    pub(crate) fn keys(&self) -> std::cell::Ref<'_, Keys> {
+        self.keys.borrow()
+    }
+
+    pub(crate) fn keys_mut(&self) -> std::cell::RefMut<'_, Keys> {
+        self.keys.borrow_mut()
+    }
+
+    pub(crate) fn set_keys(&self, keys: Keys) {
+        *self.keys.borrow_mut() = keys;
     }
 
     /// The open database, for the vault's repository modules.
@@ -846,23 +860,77 @@ impl Vault {
     // ---- sealing ----------------------------------------------------------------------------
 
     pub fn existing_record_key(&self, record_id: &str) -> Result<Option<RecordKey>> {
-        seal::existing_record_key(&self.conn, &self.keys, record_id)
+        seal::existing_record_key(&self.conn, &self.keys(), record_id)
     }
 
     /// Refused for a member without the index class (an auditor): a digest of an identifier
     /// is as good as the identifier to whoever can compute digests.
     pub fn blind_index(&self, kind: &str, normalised: &str) -> Result<[u8; 32]> {
-        seal::blind_index(&self.keys, kind, normalised)
+        seal::blind_index(&self.keys(), kind, normalised)
     }
 
     /// Seals new applications away from the connection (it can be sent to another thread).
     pub fn sealer(&self) -> crate::applications::Sealer {
-        crate::applications::Sealer::new(self.keys.clone())
+        crate::applications::Sealer::new(self.keys().clone())
     }
 
     /// Whether the signed-in member holds the key of `class`.
     pub fn holds(&self, class: DataClass) -> bool {
-        self.keys.holds(class)
+        self.keys().holds(class)
+    }
+
+    /// The keys again from the keyring, for this vault's member (after a rotation).
+    pub fn reload_keys(&self) -> Result<()> {
+        let me = self
+            .keys()
+            .me
+            .clone()
+            .ok_or(VaultError::NoKey("a member key"))?;
+        let ring = self.keyring.load()?;
+        let keys = ring.keys(&self.slot, Opened::Member(me))?;
+        self.set_keys(keys);
+        Ok(())
+    }
+
+    /// Record keys still wrapped by an earlier generation of their class.
+    pub fn rewrap_pending(&self) -> Result<u64> {
+        self.write(|tx| Ok::<_, VaultError>(seal::rewrap_batch(&tx.conn, &tx.keys(), 0)?.1))
+    }
+
+    /// Re-wraps up to `batch` record keys under their class's current generation, as one unit
+    /// of work; once none is left, the earlier generations are forgotten (audited
+    /// `vault.rewrap_done`). Returns how many are left.
+    pub fn rewrap_record_keys(&self, batch: u32, actor: &str, now: OffsetDateTime) -> Result<u64> {
+        let (_, left) = self.write_at(now, |tx| seal::rewrap_batch(&tx.conn, &tx.keys(), batch))?;
+        if left == 0 {
+            let ring = self.keyring.load()?;
+            let has_previous = DataClass::ALL.iter().any(|c| {
+                ring.classes.get(c.as_str()).is_some_and(|e| {
+                    e.previous
+                        .keys()
+                        .any(|g| *c != DataClass::Metadata || *g != 1)
+                })
+            });
+            if has_previous {
+                self.write_at(now, |tx| {
+                    tx.update_keyring(|ring| {
+                        for class in DataClass::ALL {
+                            ring.forget_previous(class);
+                        }
+                        Ok(())
+                    })?;
+                    tx.audit(&Event {
+                        actor,
+                        action: "vault.rewrap_done",
+                        target: None,
+                        outcome: Outcome::Ok,
+                        detail: Some("every record key is wrapped by its class's current key"),
+                    })
+                })?;
+                self.reload_keys()?;
+            }
+        }
+        Ok(left)
     }
 
     /// Re-keys the database file with a new random key (`PRAGMA rekey`). Safe against a crash
@@ -872,7 +940,7 @@ impl Vault {
         {
             let lock = self.keyring.lock()?;
             let mut ring = self.keyring.load()?;
-            ring.db_key_next = Some(ring.wrap_db_key(self.keys.metadata(), &new_key));
+            ring.db_key_next = Some(ring.wrap_db_key(self.keys().db_wrap(), &new_key));
             self.keyring.save(&ring, &lock)?;
             self.conn
                 .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
@@ -922,7 +990,7 @@ impl Vault {
 /// Changes: only inside a unit of work ([`Vault::write`]).
 impl Tx<'_> {
     pub fn record_key(&self, record_id: &str) -> Result<RecordKey> {
-        seal::record_key(&self.conn, &self.keys, record_id)
+        seal::record_key(&self.conn, &self.keys(), record_id)
     }
 
     pub fn shred_record(&self, record_id: &str) -> Result<bool> {

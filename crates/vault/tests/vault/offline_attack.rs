@@ -237,3 +237,76 @@ fn an_admins_entry_edited_with_the_underwriters_keys_is_named_by_verify() {
     assert!(!report.intact, "{report:?}");
     assert_eq!(report.broken_at, edited, "{report:?}");
 }
+
+#[test]
+fn a_disabled_users_old_keyring_copy_opens_nothing_written_after_the_rotation() {
+    let f = folder();
+    // The underwriter keeps a copy of the keyring as it is today.
+    let old = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        f.tmp.path().join(desk_vault::KEYRING_FILE),
+        old.path().join(desk_vault::KEYRING_FILE),
+    )
+    .unwrap();
+    let before = attacker::with_password(f.tmp.path(), "uma", &f.underwriter.0).unwrap();
+    assert!(
+        contains(&before.readable(), &f.ssn),
+        "before: their role reads it"
+    );
+    drop(before);
+
+    let (admin, _, _) = Vault::sign_in(
+        f.tmp.path(),
+        ADMIN,
+        ADMIN_PW,
+        Some(&code_at(&f.admin_totp, at(5))),
+        policy(),
+        at(5),
+    )
+    .unwrap();
+    let uma = admin.user_by_name("uma").unwrap().unwrap();
+    admin.set_disabled(ADMIN, &uma.id, true, at(5)).unwrap();
+    let before_rewrap = admin.rewrap_pending().unwrap();
+    assert!(
+        before_rewrap > 0,
+        "the existing record keys wait for the re-wrap"
+    );
+    while admin.rewrap_record_keys(1, ADMIN, at(5)).unwrap() > 0 {}
+    assert_eq!(admin.rewrap_pending().unwrap(), 0);
+    let later = form(7);
+    admin
+        .write(|tx| {
+            tx.insert_application(&desk_vault::applications::NewApplication {
+                id: "app-2",
+                status: domain::intake::ApplicationStatus::Submitted,
+                source: desk_vault::applications::Source::Wizard,
+                form: &later,
+                actor: ADMIN,
+                now_ms: 2_000,
+            })
+        })
+        .unwrap();
+    // The admin still reads everything, old and new, and the log verifies.
+    assert_eq!(admin.application("app-1").unwrap().form, form(0));
+    assert_eq!(admin.application("app-2").unwrap().form, later);
+    assert!(admin.verify_audit().unwrap().intact);
+    drop(admin);
+
+    // Their old keyring's database key no longer opens the file: it was re-keyed.
+    let err = attacker::with_old_keyring(old.path(), f.tmp.path(), "uma", &f.underwriter.0)
+        .err()
+        .expect("the old database key opens nothing");
+    assert!(matches!(err, VaultError::VaultDamaged(_)), "{err:?}");
+    // And with the current file key from elsewhere, their old class keys open no record key:
+    // neither the new application's nor the old one's (re-wrapped).
+    let leaked = attacker::with_old_keyring_and_current_file_key(
+        old.path(),
+        f.tmp.path(),
+        "uma",
+        &f.underwriter.0,
+        (ADMIN, ADMIN_PW),
+    )
+    .unwrap();
+    let readable = leaked.readable();
+    assert!(readable.is_empty(), "{readable:?}");
+}
