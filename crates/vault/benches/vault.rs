@@ -220,6 +220,71 @@ fn sealing(records: usize, fields_per_record: usize) -> (f64, f64, f64) {
     (seal_rate, open_rate, index_rate)
 }
 
+/// Disabling an underwriter in a vault of `apps` applications: the rotation (new class-key
+/// generations, the file re-keyed), then the re-wrap of every record key in units of `batch`;
+/// returns (disable, re-wrap total, slowest re-wrap unit, record keys re-wrapped).
+fn rotation(apps: usize, batch: u32) -> (Duration, Duration, Duration, u64) {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let policy = Policy {
+        kdf: KdfParams::MINIMUM,
+        ..Policy::default()
+    };
+    let user = Username::parse("admin").expect("username");
+    let pw = NewPassword::parse(PASSWORD, &user).expect("password");
+    let t0 = OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("time");
+    let created = Vault::create(tmp.path(), &user, &pw, policy, t0).expect("create");
+    let vault = created.vault;
+    let forms: Vec<_> = (0..1_000u32).map(testkit::applications::form).collect();
+    for chunk in 0..apps.div_ceil(1_000) {
+        let ids: Vec<String> = (0..1_000)
+            .map(|i| format!("app-{chunk:04}-{i:04}"))
+            .collect();
+        let batch_apps: Vec<_> = forms
+            .iter()
+            .zip(&ids)
+            .take(apps - chunk * 1_000)
+            .map(|(form, id)| desk_vault::applications::NewApplication {
+                id,
+                status: domain::intake::ApplicationStatus::Submitted,
+                source: desk_vault::applications::Source::Import,
+                form,
+                actor: "admin",
+                now_ms: 1_000,
+            })
+            .collect();
+        vault
+            .write(|tx| tx.insert_applications(&batch_apps))
+            .expect("insert");
+    }
+    let (uw, _) = vault
+        .create_user(
+            "admin",
+            &Username::parse("uma").expect("username"),
+            domain::Role::Underwriter,
+            t0,
+        )
+        .expect("user");
+    let start = Instant::now();
+    vault
+        .set_disabled("admin", &uw.id, true, t0)
+        .expect("disable");
+    let disable = start.elapsed();
+    let start = Instant::now();
+    let mut slowest = Duration::ZERO;
+    let pending = vault.rewrap_pending().expect("pending");
+    loop {
+        let unit = Instant::now();
+        let left = vault
+            .rewrap_record_keys(batch, "admin", t0)
+            .expect("rewrap");
+        slowest = slowest.max(unit.elapsed());
+        if left == 0 {
+            break;
+        }
+    }
+    (disable, start.elapsed(), slowest, pending)
+}
+
 fn main() {
     // `cargo test --benches` runs this binary with `--bench` absent; keep that quick.
     let quick = !std::env::args().any(|a| a == "--bench");
@@ -260,5 +325,16 @@ fn main() {
         "blind index {} values: {:.0} values/s",
         records * per,
         index
+    );
+    let apps = if quick { 200 } else { 100_000 };
+    let (disable, rewrap, slowest, keys) = rotation(apps, 5_000);
+    println!(
+        "disable an underwriter over {apps} applications (rotate classes, re-key the file): {:.1} s",
+        disable.as_secs_f64()
+    );
+    println!(
+        "re-wrap {keys} record keys in units of 5,000: {:.1} s, slowest unit {:.0} ms",
+        rewrap.as_secs_f64(),
+        slowest.as_secs_f64() * 1000.0
     );
 }

@@ -3,9 +3,10 @@
 //! on EIN, SSN/ITIN and bank account, and the status history.
 //!
 //! The record keys of every sealed part are the application's: shredding them makes all of it
-//! unreadable at once. Each part is sealed twice (issue 16): whole under the identifiers key, and
-//! masked (`•••-••-6789`) under the case key, so a role without the identifiers class (an
-//! auditor) reads the masked copy and cannot open a full identifier.
+//! unreadable at once. Each part is sealed in two pieces (issue 16): the whole part masked
+//! (`•••-••-6789`) under the case key, and its identifiers alone (EIN; SSN, ITIN, passport
+//! number; account number, IBAN) under the identifiers key, so a role without the identifiers
+//! class (an auditor) reads the masked part and cannot open a full identifier.
 
 use domain::intake::{
     ApplicationForm, ApplicationStatus, BankForm, BusinessForm, IndexKind, PersonForm, TermsForm,
@@ -102,28 +103,53 @@ pub(crate) fn masked_field(field: &str) -> String {
     }
 }
 
+/// Where a part keeps its identifiers (JSON pointers): what its identifiers copy holds.
+fn identifier_pointers(field: &str) -> &'static [&'static str] {
+    match field.split(':').next().unwrap_or(field) {
+        "application" => &["/business/ein"],
+        "person" => &["/ssn", "/itin", "/passport_number"],
+        _ => &["/account_number", "/iban"],
+    }
+}
+
+/// A part sealed twice: its identifiers alone under the identifiers key, and the whole part
+/// masked under the case key (so nothing but the identifiers is stored twice).
 fn seal_twice<T: Serialize>(key: &RecordKey, field: &str, full: &T, masked: &T) -> Result<Twice> {
+    let value = serde_json::to_value(full)
+        .map_err(|_| VaultError::Conflict("a form that cannot be encoded"))?;
+    let identifiers: serde_json::Map<String, serde_json::Value> = identifier_pointers(field)
+        .iter()
+        .filter_map(|p| value.pointer(p).map(|v| ((*p).to_string(), v.clone())))
+        .collect();
     Ok(Twice {
-        full: key.seal(field, &to_json(full))?,
+        full: key.seal(field, &to_json(&identifiers))?,
         masked: key.seal(&masked_field(field), &to_json(masked))?,
     })
 }
 
-/// Opens the copy this member may read: the whole one with the identifiers key, else the
-/// masked one. `true` when it is the masked copy.
+/// Opens the part as this member may read it: the masked copy, with the identifiers put back
+/// when the member holds the identifiers key. `true` when it stays masked.
 fn open_either<T: for<'de> Deserialize<'de>>(
     key: &RecordKey,
     field: &str,
     full: &Sealed,
     masked: Option<&Sealed>,
 ) -> Result<(T, bool)> {
-    if key.opens(crate::keys::DataClass::Identifiers) {
-        return Ok((from_json(&key.open(field, full)?)?, false));
+    let masked = masked.ok_or(VaultError::VaultDamaged("a sealed part has no masked copy"))?;
+    let mut value: serde_json::Value = from_json(&key.open(&masked_field(field), masked)?)?;
+    let is_masked = !key.opens(crate::keys::DataClass::Identifiers);
+    if !is_masked {
+        let identifiers: serde_json::Map<String, serde_json::Value> =
+            from_json(&key.open(field, full)?)?;
+        for (pointer, v) in identifiers {
+            if let Some(slot) = value.pointer_mut(&pointer) {
+                *slot = v;
+            }
+        }
     }
-    let masked = masked.ok_or(VaultError::NoKey(
-        crate::keys::DataClass::Identifiers.described(),
-    ))?;
-    Ok((from_json(&key.open(&masked_field(field), masked)?)?, true))
+    let part = serde_json::from_value(value)
+        .map_err(|_| VaultError::VaultDamaged("a sealed part does not decode"))?;
+    Ok((part, is_masked))
 }
 
 /// A new application sealed and indexed, ready to store: the CPU half of an insert. Besides

@@ -16,8 +16,8 @@ CREATE TABLE record_keys (
     PRIMARY KEY (record_id, class)
 ) STRICT;
 
--- The masked copy of each part (SSN, EIN, account numbers as •••-••-6789), sealed under the
--- case key for the roles that hold no identifiers key.
+-- Each part is now two pieces: `masked` holds the whole part with its identifiers masked
+-- (•••-••-6789) under the case key; `body` holds its identifiers alone under the identifiers key.
 ALTER TABLE applications ADD COLUMN masked BLOB;
 ALTER TABLE application_people ADD COLUMN masked BLOB;
 ALTER TABLE bank_accounts ADD COLUMN masked BLOB;

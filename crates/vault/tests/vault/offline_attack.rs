@@ -135,15 +135,7 @@ fn the_underwriters_password_opens_identifiers_and_the_platform_key_but_no_other
 fn a_role_raised_in_the_database_is_refused_at_sign_in_and_opens_no_key() {
     let f = folder();
     {
-        let (admin, _, _) = Vault::sign_in(
-            f.tmp.path(),
-            ADMIN,
-            ADMIN_PW,
-            Some(&code_at(&f.admin_totp, at(5))),
-            policy(),
-            at(5),
-        )
-        .unwrap();
+        let admin = admin_at(&f, 5);
         // What an underwriter holding the database key can do with one statement.
         admin
             .raw_conn()
@@ -158,8 +150,8 @@ fn a_role_raised_in_the_database_is_refused_at_sign_in_and_opens_no_key() {
     assert!(!contains(&uw.readable(), &f.admin_totp));
 }
 
-/// The admin's view of the log after the attack.
-fn verify_as_admin(f: &Folder, when: i64) -> desk_vault::audit::Report {
+/// The admin, signed in at minute `when`.
+fn admin_at(f: &Folder, when: i64) -> Vault {
     let (admin, _, _) = Vault::sign_in(
         f.tmp.path(),
         ADMIN,
@@ -169,7 +161,12 @@ fn verify_as_admin(f: &Folder, when: i64) -> desk_vault::audit::Report {
         at(when),
     )
     .unwrap();
-    admin.verify_audit().unwrap()
+    admin
+}
+
+/// The admin's view of the log after the attack.
+fn verify_as_admin(f: &Folder, when: i64) -> desk_vault::audit::Report {
+    admin_at(f, when).verify_audit().unwrap()
 }
 
 /// The underwriter writes an entry of their own, then the admin signs in and out: the log ends
@@ -255,15 +252,7 @@ fn a_disabled_users_old_keyring_copy_opens_nothing_written_after_the_rotation() 
     );
     drop(before);
 
-    let (admin, _, _) = Vault::sign_in(
-        f.tmp.path(),
-        ADMIN,
-        ADMIN_PW,
-        Some(&code_at(&f.admin_totp, at(5))),
-        policy(),
-        at(5),
-    )
-    .unwrap();
+    let admin = admin_at(&f, 5);
     let uma = admin.user_by_name("uma").unwrap().unwrap();
     admin.set_disabled(ADMIN, &uma.id, true, at(5)).unwrap();
     let before_rewrap = admin.rewrap_pending().unwrap();
