@@ -83,6 +83,19 @@ fn a_vault_from_before_per_user_keys_opens_with_its_data_and_audit_chain() {
             "{class} is sealed to the admin"
         );
     }
+    // Admin → Users (and `desk user list`) say who is still on the shared pre-upgrade key.
+    let keys: Vec<_> = api::users::list_users(&mut slot)
+        .unwrap()
+        .into_iter()
+        .map(|u| (u.username, u.keys))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            ("admin".to_string(), api::views::KeyStatus::Own),
+            ("uma".to_string(), api::views::KeyStatus::Legacy)
+        ]
+    );
     let entries = api::audit_log::list_audit(&mut slot, None, 50)
         .unwrap()
         .entries;

@@ -509,6 +509,8 @@ view! {
 
 // ---- users ---------------------------------------------------------------------------------
 
+pub use vault::KeyStatus;
+
 view! {
     /// A user as the admin pages show it. No secret in it.
     pub struct User from vault::User {
@@ -524,5 +526,7 @@ view! {
         pub last_login_at: Option<String>,
         /// When the account is locked after failed sign-ins, until when (RFC 3339).
         pub locked_until: Option<String>,
+        /// A key pair of their own, the pre-upgrade shared key, or none (issue 16).
+        pub keys: vault::KeyStatus,
     }
 }

@@ -52,6 +52,7 @@ fn generated() -> String {
         decl::<api::SessionInfo>(&cfg),
         decl::<api::AppInfo>(&cfg),
         decl::<vault::totp::Enrolment>(&cfg),
+        decl::<vault::KeyStatus>(&cfg),
         decl::<api::views::User>(&cfg),
         decl::<vault::audit::Outcome>(&cfg),
         decl::<api::views::AuditEntry>(&cfg),

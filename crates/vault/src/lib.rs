@@ -48,7 +48,7 @@ pub use unit::Tx;
 #[cfg(debug_assertions)]
 #[doc(hidden)]
 pub use unit::{attacker, testing};
-pub use vault::{state, Created, NextStep, OneTimePassword, Policy, User, Vault};
+pub use vault::{state, Created, KeyStatus, NextStep, OneTimePassword, Policy, User, Vault};
 
 pub use db::{schema_version as db_schema_version, VAULT_FILE};
 pub use settings::{Proposable, Setting, Settings, SettingsTx};

@@ -14,7 +14,7 @@ use crate::keyring::Keyring;
 use crate::keys::{ClassKey, DataClass, Keys, MemberKeys};
 use crate::seal::Sealed;
 use crate::totp::{self, Enrolment, Rejected, Secret};
-use crate::vault::{rfc3339, slot_id, unix, OneTimePassword, User, UserKey};
+use crate::vault::{rfc3339, slot_id, unix, KeyStatus, OneTimePassword, User, UserKey};
 use crate::{Result, Tx, Vault, VaultError};
 
 /// What sign-in checks before the vault file's integrity check: read from columns of the first
@@ -212,9 +212,18 @@ impl Vault {
                         Box::new(e),
                     )
                 })?;
+                let slot = slot_id(&username);
+                let keys = if !ring.slots.contains_key(&slot) {
+                    KeyStatus::None
+                } else if ring.is_legacy(&slot) {
+                    KeyStatus::Legacy
+                } else {
+                    KeyStatus::Own
+                };
                 Ok(User {
                     id: r.get(0)?,
-                    locked_until: ring.locked_until(&slot_id(&username), now).map(rfc3339),
+                    locked_until: ring.locked_until(&slot, now).map(rfc3339),
+                    keys,
                     username,
                     role,
                     disabled: r.get(3)?,

@@ -63,6 +63,20 @@ pub struct User {
     pub last_login_at: Option<String>,
     /// When the account is locked after failed sign-ins, until when (RFC 3339).
     pub locked_until: Option<String>,
+    pub keys: KeyStatus,
+}
+
+/// Whose keys a user signs in with (issue 16).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyStatus {
+    /// A key pair of their own, registered by an admin.
+    Own,
+    /// Still the shared root key of a vault from before access by keys: they move to a key
+    /// pair at their next sign-in, or when an admin resets their password.
+    Legacy,
+    /// No key slot (disabled, or retired by a key rotation): an admin resets their password.
+    None,
 }
 
 /// What the user must do before the session is fully usable.

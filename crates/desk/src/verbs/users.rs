@@ -40,7 +40,17 @@ pub(crate) fn user(
                     } else {
                         "active"
                     };
-                    writeln!(w, "{:<24} {:<12} {}", u.username, u.role, status)?;
+                    let keys = match u.keys {
+                        api::views::KeyStatus::Own => "",
+                        api::views::KeyStatus::Legacy => {
+                            "  (on the pre-upgrade shared key: moves at next sign-in or reset-password)"
+                        }
+                        api::views::KeyStatus::None if !u.disabled => {
+                            "  (no key pair since a key rotation: reset-password)"
+                        }
+                        api::views::KeyStatus::None => "",
+                    };
+                    writeln!(w, "{:<24} {:<12} {status}{keys}", u.username, u.role)?;
                 }
                 Ok(())
             })

@@ -121,3 +121,34 @@ describe('Data protection panel, exports', () => {
     expect(backend.calls).toContain('setExportDays:7');
   });
 });
+
+import UsersPanel from './UsersPanel.svelte';
+
+describe('Users panel', () => {
+  const user = (username: string, keys: 'own' | 'legacy' | 'none') => ({
+    id: `id-${username}`,
+    username,
+    role: 'underwriter' as const,
+    disabled: false,
+    must_change_password: false,
+    totp_enrolled: true,
+    created_at: '2026-11-01T00:00:00Z',
+    created_by: 'alice',
+    last_login_at: null,
+    locked_until: null,
+    keys,
+  });
+
+  it('says who is still on the pre-upgrade shared key and who lost their key pair to a rotation', async () => {
+    const backend = fakeBackend({
+      session: READY_ADMIN,
+      users: [user('uma', 'legacy'), user('vic', 'own'), user('wes', 'none')],
+    });
+    render(UsersPanel, { backend, onerror: noop });
+    const row = (name: string) => screen.findByText(name).then((cell) => cell.closest('tr') as HTMLElement);
+    expect(await row('uma')).toHaveTextContent('on the pre-upgrade shared key');
+    expect(await row('vic')).not.toHaveTextContent('shared key');
+    expect(await row('vic')).not.toHaveTextContent('key pair');
+    expect(await row('wes')).toHaveTextContent('no key pair since a key rotation: reset their password');
+  });
+});

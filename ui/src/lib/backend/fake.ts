@@ -38,6 +38,8 @@ function maskForm(form: ApplicationForm): ApplicationForm {
 }
 
 export interface FakeOptions {
+  /** The users Admin → Users lists. */
+  users?: User[];
   queue?: import('./types').QueueRow[];
   vault?: AppInfo['vault'];
   session?: SessionInfo | null;
@@ -62,7 +64,7 @@ const ENROLMENT = { secret: 'JBSWY3DPEHPK3PXP', otpauth_url: 'otpauth://totp/x',
 export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]; switchUser(username: string): void } {
   let vault = opts.vault ?? 'locked';
   let session: SessionInfo | null = opts.session === undefined ? null : opts.session;
-  const users: User[] = [];
+  const users: User[] = opts.users ?? [];
   const calls: string[] = [];
   const notes: import('./types').Note[] = [];
   const pendingSettings: import('./types').PendingSetting[] = [];

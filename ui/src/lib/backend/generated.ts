@@ -90,6 +90,7 @@ secret: string, otpauth_url: string,
  * The URL as a QR code (SVG markup).
  */
 qr_svg: string, };
+export type KeyStatus = "own" | "legacy" | "none";
 export type User = { id: string, username: string, role: Role, disabled: boolean, must_change_password: boolean, totp_enrolled: boolean, created_at: string, 
 /**
  * Who added this user (`None` for the vault's founding admin).
@@ -98,7 +99,11 @@ created_by: string | null, last_login_at: string | null,
 /**
  * When the account is locked after failed sign-ins, until when (RFC 3339).
  */
-locked_until: string | null, };
+locked_until: string | null, 
+/**
+ * A key pair of their own, the pre-upgrade shared key, or none (issue 16).
+ */
+keys: KeyStatus, };
 export type Outcome = "ok" | "denied" | "failed";
 export type AuditEntry = { seq: number, at: string, actor: string, action: string, target: string | null, outcome: string, detail: string | null, };
 export type AuditReport = { intact: boolean, entries: number, 
