@@ -79,6 +79,9 @@ pub enum KeyStatus {
     None,
 }
 
+/// A registered signing key of a keyring slot, with the user it belongs to.
+type SignerKey = (String, [u8; crypto::PUBLIC_LEN]);
+
 /// What the user must do before the session is fully usable.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -832,16 +835,25 @@ impl Vault {
                     .collect::<rusqlite::Result<_>>()
             })
             .map_err(VaultError::storage("listing users"))?;
+        // Each signer's registrations are checked once, not once per entry they signed.
+        let checked: std::cell::RefCell<std::collections::HashMap<String, Vec<SignerKey>>> =
+            Default::default();
         let signers = |slot: &str, actor: &str| {
-            let registrations = ring.registrations(slot);
+            let mut checked = checked.borrow_mut();
+            let registrations = checked.entry(slot.to_string()).or_insert_with(|| {
+                ring.registrations(slot)
+                    .into_iter()
+                    .map(|(m, p)| (m.user_id.clone(), p.sign))
+                    .collect()
+            });
             if registrations.is_empty() {
                 return audit::SignerCheck::Unknown;
             }
             let of_actor = users.get(actor);
             let keys: Vec<_> = registrations
                 .iter()
-                .filter(|(m, _)| of_actor.is_none_or(|id| *id == m.user_id))
-                .map(|(_, p)| p.sign)
+                .filter(|(user_id, _)| of_actor.is_none_or(|id| id == user_id))
+                .map(|(_, sign)| *sign)
                 .collect();
             if keys.is_empty() {
                 audit::SignerCheck::NotTheActor
@@ -908,7 +920,8 @@ impl Vault {
 
     /// Record keys still wrapped by an earlier generation of their class.
     pub fn rewrap_pending(&self) -> Result<u64> {
-        self.write(|tx| Ok::<_, VaultError>(seal::rewrap_batch(&tx.conn, &tx.keys(), 0)?.1))
+        // A batch of none only counts: a read, no unit of work.
+        Ok(seal::rewrap_batch(&self.conn, &self.keys(), 0)?.1)
     }
 
     /// Re-wraps up to `batch` record keys under their class's current generation, as one unit
