@@ -409,6 +409,17 @@ async fn restore_a_backup_into_a_fresh_data_folder_from_the_window() {
         let expired = withdrawn_six_years_ago(&mut slot)?;
         let archive = tmp.path().join("desk.backup");
         api::backup::backup(&mut slot, &archive).map_err(|e| anyhow::anyhow!("{e}"))?;
+        // The live vault goes on and a later checkpoint lands beside the archive: restoring the
+        // archive is then a rollback the window names (the backup and checkpoint entries).
+        let (_, later) =
+            api::audit_log::sign_checkpoint(&mut slot).map_err(|e| anyhow::anyhow!("{e}"))?;
+        {
+            use std::io::Write;
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open(tmp.path().join("audit-checkpoints.jsonl"))?
+                .write_all(&later.content)?;
+        }
 
         page.find("details summary").await?.click().await?;
         page.fill("restore-file", &archive.to_string_lossy())
@@ -420,6 +431,11 @@ async fn restore_a_backup_into_a_fresh_data_folder_from_the_window() {
         page.click_button("Restore backup").await?;
         page.wait_for_text("main", "Backup restored: 2 applications, 1 users")
             .await?;
+        page.wait_for_text(
+            "main",
+            "A rollback: the archive lacks 2 audit entries that a signed checkpoint beside it remembers",
+        )
+        .await?;
         page.sign_in(
             ADMIN,
             PASSWORD,
@@ -450,6 +466,17 @@ async fn restore_a_backup_into_a_fresh_data_folder_from_the_window() {
             !list.contains("Withdrawn Kettle"),
             "the erased name is gone: {list}"
         );
+
+        // Issue 16: a signed checkpoint from the Audit panel, listed, and the chain verified.
+        page.section("admin").await?;
+        page.click_button("Sign a checkpoint now").await?;
+        page.wait_for_text("[data-testid=audit-checkpoint]", "Signed checkpoint saved to")
+            .await?;
+        page.wait_for_text("table[aria-label='Signed checkpoints']", ADMIN)
+            .await?;
+        page.click_button("Verify the chain").await?;
+        page.wait_for_text("[data-testid=audit-report]", "signed checkpoint(s) hold")
+            .await?;
         Ok(())
     })
     .await;

@@ -128,7 +128,7 @@ fn roles_are_enforced_in_rust_and_denials_are_audited() {
         Code::Forbidden,
         "an underwriter may not manage users"
     );
-    let err = api::audit_log::verify_audit(&mut bob).unwrap_err();
+    let err = api::audit_log::verify_audit(&mut bob, None).unwrap_err();
     assert_eq!(err.code(), Code::Forbidden);
     assert!(
         bob.require(Access::Write, "test").is_ok(),
@@ -142,7 +142,11 @@ fn roles_are_enforced_in_rust_and_denials_are_audited() {
             && e.detail.as_deref() == Some("users.list")),
         "the denied call is in the audit log"
     );
-    assert!(api::audit_log::verify_audit(&mut admin).unwrap().intact);
+    assert!(
+        api::audit_log::verify_audit(&mut admin, None)
+            .unwrap()
+            .intact
+    );
 }
 
 #[test]
@@ -310,5 +314,9 @@ fn a_disabled_users_open_session_ends_at_its_next_call() {
             "{action} is in the audit log"
         );
     }
-    assert!(api::audit_log::verify_audit(&mut admin).unwrap().intact);
+    assert!(
+        api::audit_log::verify_audit(&mut admin, None)
+            .unwrap()
+            .intact
+    );
 }

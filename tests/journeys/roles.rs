@@ -90,7 +90,15 @@ fn calls() -> BTreeMap<&'static str, Call> {
     );
     add(
         "verify_audit",
-        Box::new(|s, _| audit_log::verify_audit(s).map(drop)),
+        Box::new(|s, _| audit_log::verify_audit(s, None).map(drop)),
+    );
+    add(
+        "list_checkpoints",
+        Box::new(|s, _| audit_log::list_checkpoints(s).map(drop)),
+    );
+    add(
+        "sign_checkpoint",
+        Box::new(|s, _| audit_log::sign_checkpoint(s).map(drop)),
     );
     add(
         "list_audit",
@@ -140,6 +148,10 @@ fn calls() -> BTreeMap<&'static str, Call> {
     add(
         "backup_vault",
         Box::new(|s, c| api::backup::backup_in_data_dir(&c.dir, s).map(drop)),
+    );
+    add(
+        "list_backups",
+        Box::new(|s, c| api::backup::list_backups(&c.dir, s, None).map(drop)),
     );
     add(
         "save_draft",

@@ -40,7 +40,7 @@ fn a_vault_from_before_per_user_keys_opens_with_its_data_and_audit_chain() {
         testkit::policy(),
     )
     .unwrap();
-    let report = api::audit_log::verify_audit(&mut slot).unwrap();
+    let report = api::audit_log::verify_audit(&mut slot, None).unwrap();
     assert!(report.intact, "{report:?}");
     let users = api::users::list_users(&mut slot).unwrap();
     assert_eq!(
@@ -102,7 +102,11 @@ fn a_vault_from_before_per_user_keys_opens_with_its_data_and_audit_chain() {
     let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
     assert!(actions.contains(&"vault.upgrade_keys"), "{actions:?}");
     assert!(actions.contains(&"user.keys_moved"), "{actions:?}");
-    assert!(api::audit_log::verify_audit(&mut slot).unwrap().intact);
+    assert!(
+        api::audit_log::verify_audit(&mut slot, None)
+            .unwrap()
+            .intact
+    );
 
     // The next sign-in goes through the admin's own key pair and its signed registration.
     drop(slot);

@@ -113,7 +113,7 @@ describe('sign-in gate', () => {
     await fireEvent.input(screen.getByLabelText("That admin's password"), { target: { value: 'correct horse battery 42' } });
     await fireEvent.click(screen.getByRole('button', { name: 'Restore backup' }));
     expect(await screen.findByRole('alert')).toHaveTextContent('archive: is not a Boarding Desk backup');
-    await fireEvent.input(screen.getByLabelText('Backup file'), { target: { value: '/tmp/desk.backup' } });
+    await fireEvent.input(screen.getByLabelText('Backup file'), { target: { value: '/tmp/monday.backup' } });
     await fireEvent.input(screen.getByLabelText("That admin's password"), { target: { value: 'correct horse battery 42' } });
     await fireEvent.click(screen.getByRole('button', { name: 'Restore backup' }));
     expect(await screen.findByRole('alert')).toHaveTextContent('wrong username, password or authenticator code');
@@ -122,6 +122,7 @@ describe('sign-in gate', () => {
     await fireEvent.click(screen.getByRole('button', { name: 'Restore backup' }));
     expect(await screen.findByText(/Backup restored: 3 applications, 2 users, 40 audit entries/)).toBeInTheDocument();
     expect(screen.getByText(/1 erasure\(s\) made after this backup were applied again/)).toBeInTheDocument();
+    expect(screen.getByText(/A rollback: the archive lacks 5 audit entries that a signed checkpoint beside it remembers \(the newest signed by alice at 2026-11-27T04:00:00Z\)/)).toBeInTheDocument();
     expect(screen.getByRole('button', { name: 'Sign in' })).toBeInTheDocument();
     expect(backend.calls).toContain('restoreBackup:alice');
   });

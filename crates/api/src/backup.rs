@@ -24,16 +24,26 @@ pub fn backup(slot: &mut SessionSlot, out: &Path) -> Result<Summary> {
         return Err(Error::invalid_input("file", "must be a file path"));
     }
     let session = slot.require(Access::Admin, "vault.backup")?;
-    let summary = Summary::from(session.vault().backup(out, OffsetDateTime::now_utc())?);
-    session.audit(
-        "vault.backup",
-        None,
-        Outcome::Ok,
-        Some(&format!(
-            "{} applications, {} users, {} audit entries, {} bytes",
-            summary.applications, summary.users, summary.audit_entries, summary.bytes
-        )),
-    )?;
+    let archived = session
+        .vault()
+        .backup(out, session.username(), OffsetDateTime::now_utc())?;
+    let checkpoint = archived.checkpoint.clone();
+    let summary = Summary::from(archived);
+    session.write(|w| {
+        // The vault keeps the checkpoint left beside the archive (the Audit panel lists it).
+        if let Some(c) = &checkpoint {
+            w.keep_checkpoint(c)?;
+        }
+        w.audit(
+            "vault.backup",
+            None,
+            Outcome::Ok,
+            Some(&format!(
+                "{} applications, {} users, {} audit entries, {} bytes",
+                summary.applications, summary.users, summary.audit_entries, summary.bytes
+            )),
+        )
+    })?;
     Ok(summary)
 }
 
@@ -52,6 +62,23 @@ pub fn backup_in_data_dir(
     ));
     let summary = backup(slot, &path)?;
     Ok((path, summary))
+}
+
+/// Use case (admin): the archives in `folder` (by default the data folder's `backups/`),
+/// newest first, each marked when it predates a key rotation and with what still opens it.
+pub fn list_backups(
+    dir: &crate::DataDir,
+    slot: &mut SessionSlot,
+    folder: Option<&Path>,
+) -> Result<Vec<crate::views::BackupFile>> {
+    slot.require(Access::Admin, "vault.backups")?;
+    let default = dir.path().join("backups");
+    let folder = folder.unwrap_or(&default);
+    if folder.exists() && !folder.is_dir() {
+        return Err(Error::invalid_input("folder", "must be a folder"));
+    }
+    let session = slot.require(Access::Admin, "vault.backups")?;
+    Ok(crate::views::all(session.vault().archives_in(folder)?))
 }
 
 /// How a restore is authorised.

@@ -480,6 +480,19 @@ view! {
 }
 
 view! {
+    /// A signed checkpoint of the audit log: "the log held entry `seq`, with chain hash `hash`".
+    pub struct AuditCheckpoint from vault::checkpoint::Checkpoint {
+        pub vault_id: String,
+        pub seq: i64,
+        pub hash: String,
+        pub at: String,
+        pub signer: String,
+        pub actor: String,
+        pub signature: String,
+    }
+}
+
+view! {
     /// What verifying the audit chain found.
     pub struct AuditReport from vault::audit::Report {
         pub intact: bool,
@@ -487,6 +500,11 @@ view! {
         /// The first entry where the chain breaks, when it does.
         pub broken_at: Option<i64>,
         pub problem: Option<String>,
+        /// Signed checkpoints that remember an entry the log holds, as they remember it.
+        pub checkpoints: i64,
+        /// Checkpoints not taken into account: of another vault, or not signed by a key the
+        /// keyring registered for their signer.
+        pub checkpoints_ignored: i64,
     }
 }
 
@@ -504,6 +522,30 @@ view! {
         /// After a restore: erasures made after the archive was taken, replayed from the
         /// erasure ledger before the vault was handed over.
         pub erasures_replayed: usize,
+        /// After a restore: audit entries that signed checkpoints beside the archive remember
+        /// and the archive does not hold (a rollback of at least this many).
+        pub audit_entries_behind: i64,
+        /// After a rollback: who signed the newest such checkpoint, and when.
+        pub rolled_back_past: Option<String>,
+    }
+}
+
+view! {
+    /// A backup archive in a folder, described from its clear header and compared with the
+    /// vault's keys now (no key is opened to list it).
+    pub struct BackupFile from vault::archives::Archive {
+        pub file: String,
+        pub bytes: u64,
+        pub created_at: String,
+        /// Why it is not listed as an archive of this vault, when it is not.
+        pub problem: Option<String>,
+        /// Taken before a key rotation: sealed under class keys since replaced.
+        pub before_rotation: bool,
+        /// Key slots in it that no longer open the vault (users removed or reset since): each
+        /// still opens the archive with the password of that time.
+        pub stale_slots: usize,
+        /// The recovery key was replaced since: the old one still opens it.
+        pub old_recovery_key: bool,
     }
 }
 

@@ -81,6 +81,8 @@ fn generated() -> String {
         decl::<api::views::JobCounts>(&cfg),
         decl::<api::views::MerchantChange>(&cfg),
         decl::<api::views::BackupSummary>(&cfg),
+        decl::<api::views::AuditCheckpoint>(&cfg),
+        decl::<api::views::BackupFile>(&cfg),
         decl::<api::views::MerchantFilter>(&cfg),
     ] {
         out.push_str(&d);

@@ -74,6 +74,12 @@ pub(crate) enum Command {
     /// Write an encrypted archive of the vault (admin); it opens only with an admin's password
     /// or the recovery key
     Backup { file: PathBuf },
+    /// List the archives in a folder (admin; by default the data folder's backups/), marking
+    /// those taken before a key rotation and saying what still opens them
+    Backups {
+        #[arg(long = "in")]
+        folder: Option<PathBuf>,
+    },
     /// Restore an archive into an empty data folder (checked whole before anything is written);
     /// authorised by --user's password or, with --recovery-key, the recovery key (prompted or stdin)
     Restore {
@@ -481,8 +487,22 @@ pub(crate) enum UserAction {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum AuditAction {
-    /// Check the hash chain end to end; exit 1 if it is broken
-    Verify,
+    /// Check the hash chain, every signature and the signed checkpoints end to end; exit 1 if
+    /// it is broken
+    Verify {
+        /// Also check against this file of signed checkpoints (one kept beside a backup, or one
+        /// `desk audit checkpoint` wrote)
+        #[arg(long)]
+        checkpoints: Option<PathBuf>,
+    },
+    /// Sign a checkpoint of the log as it stands now (admins, auditors) and add it to FILE
+    /// (keep that file away from the data folder); printed when no FILE is given
+    Checkpoint {
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// List the signed checkpoints the vault keeps, newest first
+    Checkpoints,
     /// Show the newest entries
     List {
         #[arg(long, default_value_t = 50)]

@@ -138,3 +138,33 @@ pub(crate) fn progress_line<'a>(
         }
     }
 }
+
+/// What an archive in a backups listing is, in words.
+pub(crate) fn archive_standing(b: &api::views::BackupFile) -> String {
+    if let Some(problem) = &b.problem {
+        return format!("not listed: {problem}");
+    }
+    if !b.before_rotation && b.stale_slots == 0 && !b.old_recovery_key {
+        return "current keys".into();
+    }
+    let mut opens = Vec::new();
+    if b.stale_slots > 0 {
+        opens.push(format!(
+            "{} password(s) no longer in use (users removed or reset since)",
+            b.stale_slots
+        ));
+    }
+    if b.old_recovery_key {
+        opens.push("the replaced recovery key".into());
+    }
+    let head = if b.before_rotation {
+        "BEFORE A KEY ROTATION"
+    } else {
+        "older keys"
+    };
+    if opens.is_empty() {
+        head.into()
+    } else {
+        format!("{head}: still opens with {}", opens.join(" and "))
+    }
+}

@@ -64,6 +64,11 @@ pub struct Report {
     /// The first entry where the chain breaks, when it does.
     pub broken_at: Option<i64>,
     pub problem: Option<String>,
+    /// Signed checkpoints that remember an entry the log holds, as they remember it.
+    pub checkpoints: i64,
+    /// Checkpoints not taken into account: of another vault, or not signed by a key the
+    /// keyring registered for their signer.
+    pub checkpoints_ignored: i64,
 }
 
 fn opt(v: Option<&str>) -> Vec<u8> {
@@ -247,6 +252,8 @@ pub(crate) fn verify(
         entries,
         broken_at: Some(seq),
         problem: Some(problem.to_string()),
+        checkpoints: 0,
+        checkpoints_ignored: 0,
     };
     while let Some(row) = rows
         .next()
@@ -359,6 +366,8 @@ pub(crate) fn verify(
         entries,
         broken_at: None,
         problem: None,
+        checkpoints: 0,
+        checkpoints_ignored: 0,
     })
 }
 

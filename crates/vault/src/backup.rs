@@ -34,12 +34,12 @@ const CHUNK: usize = 1 << 20;
 const CHUNK: usize = 16 << 10;
 
 #[derive(Serialize, Deserialize)]
-struct Header {
+pub(crate) struct Header {
     format: u32,
-    vault_id: String,
+    pub(crate) vault_id: String,
     schema_version: i64,
-    created_at: String,
-    keyring: Keyring,
+    pub(crate) created_at: String,
+    pub(crate) keyring: Keyring,
     /// Format 2: the nonce prefix of the sealed stream that follows the header.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     stream_nonce: Option<String>,
@@ -61,6 +61,16 @@ pub struct Summary {
     /// ledger before the vault was handed over.
     #[serde(default)]
     pub erasures_replayed: usize,
+    /// The signed checkpoint of the archived log's last entry, left beside the archive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<crate::checkpoint::Checkpoint>,
+    /// After a restore: audit entries that checkpoints beside the archive remember and the
+    /// archive does not hold (restoring it rolled the log back by at least this many).
+    #[serde(default)]
+    pub audit_entries_behind: i64,
+    /// After a restore that rolled back: who signed the newest such checkpoint, and when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolled_back_past: Option<String>,
 }
 
 /// How the person restoring proves they may: an admin's username, password and current
@@ -102,7 +112,9 @@ fn damaged() -> VaultError {
 
 impl Vault {
     /// Writes an encrypted archive of this vault to `out` (replacing it atomically).
-    pub fn backup(&self, out: &Path, now: OffsetDateTime) -> Result<Summary> {
+    /// `actor` (the admin taking it) signs a checkpoint of the archived log's last entry, left
+    /// beside the archive in [`crate::checkpoint::CHECKPOINT_FILE`].
+    pub fn backup(&self, out: &Path, actor: &str, now: OffsetDateTime) -> Result<Summary> {
         let io = |what: &'static str| VaultError::io("the backup", what);
         let folder = out
             .parent()
@@ -134,6 +146,7 @@ impl Vault {
         // snapshot, and the counts describe exactly what it holds. (ATTACH cannot run inside a
         // transaction, so it comes first.)
         let mut counted = None;
+        let mut snapshot_head = None;
         // The export commits into the attached snapshot only; no business change is made.
         let exported = self.unguarded(|| {
             self.conn
@@ -145,6 +158,19 @@ impl Vault {
                 .and_then(|()| {
                     let in_tx = count_rows(&self.conn)
                         .map(|c| counted = Some(c))
+                        .and_then(|()| {
+                            self.conn
+                                .query_row(
+                                    "SELECT seq, hash FROM main.audit ORDER BY seq DESC LIMIT 1",
+                                    [],
+                                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)),
+                                )
+                                .map(|h| snapshot_head = Some(h))
+                                .or_else(|e| match e {
+                                    rusqlite::Error::QueryReturnedNoRows => Ok(()),
+                                    e => Err(e),
+                                })
+                        })
                         .and_then(|()| {
                             self.conn
                                 .query_row("SELECT sqlcipher_export('backup')", [], |_| Ok(()))
@@ -190,6 +216,9 @@ impl Vault {
             audit_entries,
             bytes: 0,
             erasures_replayed: 0,
+            checkpoint: None,
+            audit_entries_behind: 0,
+            rolled_back_past: None,
         };
         let key = archive_key(self.keys().metadata(), &summary.vault_id);
         let (sealer, nonce) = crypto::StreamSealer::new(&key);
@@ -224,6 +253,15 @@ impl Vault {
             &self.ledger_key(),
             &self.erased()?,
         )?;
+        // So is a signed checkpoint of the archived log: restoring an older archive from this
+        // folder then says how far it rolls the log back.
+        let checkpoint = snapshot_head
+            .as_ref()
+            .and_then(|(seq, hash)| self.checkpoint_of((*seq, hash), actor, now));
+        if let Some(c) = &checkpoint {
+            crate::checkpoint::append_to(folder, c)?;
+        }
+        summary.checkpoint = checkpoint;
         tmp.persist(out).map_err(|e| io("saved")(e.error))?;
         summary.bytes = bytes;
         Ok(summary)
@@ -287,6 +325,26 @@ fn read_chunk(r: &mut impl Read) -> std::io::Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// The clear header at the start of an archive of `len` bytes, parsed and as stored.
+pub(crate) fn read_header(file: &mut fs::File, len: u64) -> Result<(Header, Vec<u8>)> {
+    let mut start = [0u8; 12];
+    if file.read_exact(&mut start).is_err() || &start[..8] != MAGIC {
+        return Err(VaultError::invalid(
+            "archive",
+            "is not a Boarding Desk backup",
+        ));
+    }
+    let header_len = u32::from_be_bytes([start[8], start[9], start[10], start[11]]) as u64;
+    // A keyring of ten thousand users is well under this; more is not a header.
+    if header_len > 64 << 20 || 12 + header_len > len {
+        return Err(damaged());
+    }
+    let mut header_bytes = vec![0u8; header_len as usize];
+    file.read_exact(&mut header_bytes).map_err(|_| damaged())?;
+    let header: Header = serde_json::from_slice(&header_bytes).map_err(|_| damaged())?;
+    Ok((header, header_bytes))
+}
+
 /// Restores `archive` into `target` (which must be empty or absent): authenticates the whole
 /// archive, opens the restored vault (integrity check, migrations), verifies the audit chain
 /// and the counts, and only then moves the files into place. Nothing is written to `target`
@@ -297,21 +355,8 @@ pub fn restore(archive: &Path, target: &Path, unlock: Unlock<'_>) -> Result<Summ
         .metadata()
         .map_err(VaultError::io("the archive", "read"))?
         .len();
-    let mut start = [0u8; 12];
-    if file.read_exact(&mut start).is_err() || &start[..8] != MAGIC {
-        return Err(VaultError::invalid(
-            "archive",
-            "is not a Boarding Desk backup",
-        ));
-    }
-    let header_len = u32::from_be_bytes([start[8], start[9], start[10], start[11]]) as u64;
-    // A keyring of ten thousand users is well under this; more is not a header.
-    if header_len > 64 << 20 || 12 + header_len > archive_len {
-        return Err(damaged());
-    }
-    let mut header_bytes = vec![0u8; header_len as usize];
-    file.read_exact(&mut header_bytes).map_err(|_| damaged())?;
-    let header: Header = serde_json::from_slice(&header_bytes).map_err(|_| damaged())?;
+    let (header, header_bytes) = read_header(&mut file, archive_len)?;
+    let header_len = header_bytes.len() as u64;
     if header.format > FORMAT {
         return Err(VaultError::invalid(
             "archive",
@@ -430,15 +475,27 @@ pub fn restore(archive: &Path, target: &Path, unlock: Unlock<'_>) -> Result<Summ
     if target.exists() {
         ledger.extend(erasure_ledger::read(target, &header.vault_id, &ledger_key)?);
     }
+    // The checkpoints a restore knows of: those beside the archive (every backup there left
+    // one) and in the target's backups folder.
+    let mut checkpoints =
+        crate::checkpoint::read_file(&archive_folder.join(crate::checkpoint::CHECKPOINT_FILE))?;
+    checkpoints.extend(crate::checkpoint::read_file(
+        &target
+            .join("backups")
+            .join(crate::checkpoint::CHECKPOINT_FILE),
+    )?);
     let mut summary = summary;
-    summary.erasures_replayed = check_restored(
+    let (replayed, behind) = check_restored(
         staging.path(),
         &ring_file,
         (keys, slot, legacy_root),
         &unlock,
         &summary,
-        &ledger,
+        (&ledger, &checkpoints),
     )?;
+    summary.erasures_replayed = replayed;
+    summary.audit_entries_behind = behind.entries;
+    summary.rolled_back_past = behind.newest.map(|c| format!("{} at {}", c.actor, c.at));
     erasure_ledger::merge_into(staging.path(), &header.vault_id, &ledger_key, &ledger)?;
     move_into_place(staging.path(), target)?;
     Ok(summary)
@@ -527,8 +584,8 @@ fn check_restored(
     (keys, slot, legacy_root): (crate::keys::Keys, String, Option<Key>),
     unlock: &Unlock<'_>,
     summary: &Summary,
-    ledger: &[erasure_ledger::Line],
-) -> Result<usize> {
+    (ledger, checkpoints): (&[erasure_ledger::Line], &[crate::checkpoint::Checkpoint]),
+) -> Result<(usize, crate::checkpoint::Behind)> {
     let lock = ring_file.lock()?;
     let mut ring = ring_file.load()?;
     let vault = Vault::open_with_keys(
@@ -578,6 +635,11 @@ fn check_restored(
             "does not hold what its summary says",
         ));
     }
+    // A rollback is not refused (restoring an older archive after a loss is what archives are
+    // for) but said: in the summary, and in the restored log's own entry.
+    // (A checkpoint that remembers a different entry at a place the archive holds is from a
+    // history an earlier rollback left behind: said too, never a reason to refuse.)
+    let behind = vault.behind(checkpoints)?;
     // The restored vault's own log says it was restored, by whom, from which archive.
     let actor = match unlock {
         Unlock::Admin { username, .. } => *username,
@@ -600,12 +662,21 @@ fn check_restored(
             target: None,
             outcome: crate::audit::Outcome::Ok,
             detail: Some(&format!(
-                "archive of {}; {replayed} later erasure(s) replayed",
-                summary.created_at
+                "archive of {}; {replayed} later erasure(s) replayed{}{}",
+                summary.created_at,
+                behind.newest.as_ref().map_or(String::new(), |c| format!(
+                    "; a rollback: the archive lacks {} audit entries a checkpoint signed by {} at {} remembers",
+                    behind.entries, c.actor, c.at
+                )),
+                if behind.diverged {
+                    "; checkpoints beside it describe another history (an earlier rollback)"
+                } else {
+                    ""
+                }
             )),
         })
     })?;
-    Ok(replayed)
+    Ok((replayed, behind))
 }
 
 fn move_into_place(staged: &Path, target: &Path) -> Result<()> {
@@ -645,7 +716,7 @@ mod tests {
         let out = dir.join("v2.backup");
         created
             .vault
-            .backup(&out, OffsetDateTime::now_utc())
+            .backup(&out, "admin", OffsetDateTime::now_utc())
             .unwrap();
         (out, created.recovery_key)
     }

@@ -15,9 +15,11 @@
 //! Raw primitives live only in the private `crypto` module.
 
 pub mod applications;
+pub mod archives;
 pub mod audit;
 pub mod backup;
 pub mod boarding;
+pub mod checkpoint;
 mod crypto;
 mod db;
 pub mod erasure_ledger;

@@ -561,6 +561,15 @@ pub mod attacker {
                 head = Some((entry.seq, hash));
                 prev = hash.to_vec();
             }
+            // Entries only cut from the end: the head moves back to the last one kept.
+            if head.is_none() && !entries.is_empty() {
+                let seq = entries.len() as i64;
+                let hash: Vec<u8> = self
+                    .conn
+                    .query_row("SELECT hash FROM audit WHERE seq = ?1", [seq], |r| r.get(0))
+                    .map_err(VaultError::storage("forging the audit log"))?;
+                head = hash.try_into().ok().map(|h: [u8; 32]| (seq, h));
+            }
             let file = KeyringFile::in_dir(&self.dir);
             let lock = file.lock()?;
             let mut ring = file.load()?;
@@ -578,6 +587,15 @@ pub mod attacker {
                 });
             }
             file.save(&ring, &lock)
+        }
+
+        /// Deletes every signed checkpoint the vault keeps (a plain table to whoever holds the
+        /// file key).
+        pub fn forget_checkpoints(&self) -> Result<()> {
+            self.conn
+                .execute("DELETE FROM audit_checkpoints", [])
+                .map_err(VaultError::storage("deleting checkpoints"))?;
+            Ok(())
         }
 
         /// Every sealed value of the vault this attacker's keys open, as text.

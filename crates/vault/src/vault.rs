@@ -79,9 +79,6 @@ pub enum KeyStatus {
     None,
 }
 
-/// A registered signing key of a keyring slot, with the user it belongs to.
-type SignerKey = (String, [u8; crypto::PUBLIC_LEN]);
-
 /// What the user must do before the session is fully usable.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -826,47 +823,7 @@ impl Vault {
     /// registered for its signer, who must be its actor when the actor is a user) and its head;
     /// the report names the first bad entry.
     pub fn verify_audit(&self) -> Result<audit::Report> {
-        let ring = self.keyring.load()?;
-        let users: std::collections::BTreeMap<String, String> = self
-            .conn
-            .prepare("SELECT username, id FROM users")
-            .and_then(|mut s| {
-                s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                    .collect::<rusqlite::Result<_>>()
-            })
-            .map_err(VaultError::storage("listing users"))?;
-        // Each signer's registrations are checked once, not once per entry they signed.
-        let checked: std::cell::RefCell<std::collections::HashMap<String, Vec<SignerKey>>> =
-            Default::default();
-        let signers = |slot: &str, actor: &str| {
-            let mut checked = checked.borrow_mut();
-            let registrations = checked.entry(slot.to_string()).or_insert_with(|| {
-                ring.registrations(slot)
-                    .into_iter()
-                    .map(|(m, p)| (m.user_id.clone(), p.sign))
-                    .collect()
-            });
-            if registrations.is_empty() {
-                return audit::SignerCheck::Unknown;
-            }
-            let of_actor = users.get(actor);
-            let keys: Vec<_> = registrations
-                .iter()
-                .filter(|(user_id, _)| of_actor.is_none_or(|id| id == user_id))
-                .map(|(_, sign)| *sign)
-                .collect();
-            if keys.is_empty() {
-                audit::SignerCheck::NotTheActor
-            } else {
-                audit::SignerCheck::Keys(keys)
-            }
-        };
-        audit::verify(
-            &self.conn,
-            ring.audit_head.as_ref(),
-            &self.head_key(),
-            &signers,
-        )
+        self.verify_audit_with(&[])
     }
 
     pub fn audit_entries(&self, limit: u32, before: Option<i64>) -> Result<Vec<audit::Entry>> {

@@ -7,8 +7,33 @@ use crate::state::AppState;
 #[tauri::command]
 pub async fn verify_audit(
     state: State<'_, AppState>,
+    checkpoints: Option<String>,
 ) -> Result<api::audit_log::Report, api::Error> {
-    state.run(|_, slot, _| audit_log::verify_audit(slot)).await
+    state
+        .run(move |_, slot, _| {
+            let file = checkpoints
+                .as_deref()
+                .map(str::trim)
+                .map(std::path::Path::new);
+            audit_log::verify_audit(slot, file)
+        })
+        .await
+}
+
+#[tauri::command]
+pub async fn list_checkpoints(
+    state: State<'_, AppState>,
+) -> Result<Vec<audit_log::Checkpoint>, api::Error> {
+    state
+        .run(|_, slot, _| audit_log::list_checkpoints(slot))
+        .await
+}
+
+#[tauri::command]
+pub async fn sign_checkpoint(state: State<'_, AppState>) -> Result<Saved, api::Error> {
+    state
+        .run(|dir, slot, _| save(dir, audit_log::sign_checkpoint(slot)?.1))
+        .await
 }
 
 #[tauri::command]

@@ -49,3 +49,12 @@ pub async fn restore_backup(
         })
         .await
 }
+
+#[tauri::command]
+pub async fn list_backups(
+    state: State<'_, AppState>,
+) -> Result<Vec<api::views::BackupFile>, api::Error> {
+    state
+        .run(|dir, slot, _| api::backup::list_backups(dir, slot, None))
+        .await
+}

@@ -132,6 +132,32 @@ pub(crate) fn backup_verb(
     })
 }
 
+pub(crate) fn backups_verb(
+    ctx: &Ctx,
+    folder: Option<&Path>,
+    prompt: &mut dyn Prompt,
+    printer: &Printer,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    let dir = api::DataDir::resolve(ctx.data_dir.as_deref())?;
+    let list = with_session(ctx, prompt, |slot| {
+        api::backup::list_backups(&dir, slot, folder)
+    })?;
+    printer.value(out, &list, |w| {
+        for b in &list {
+            writeln!(
+                w,
+                "{}  {}  {} bytes  {}",
+                b.file,
+                b.created_at,
+                b.bytes,
+                crate::output::archive_standing(b)
+            )?;
+        }
+        Ok(())
+    })
+}
+
 pub(crate) fn restore_verb(
     ctx: &Ctx,
     file: &Path,
@@ -169,6 +195,14 @@ pub(crate) fn restore_verb(
             summary.created_at,
             into.display(),
             summary.erasures_replayed
-        )
+        )?;
+        match &summary.rolled_back_past {
+            Some(newest) => writeln!(
+                w,
+                "A rollback: the archive lacks {} audit entries that a signed checkpoint beside it remembers (the newest signed by {newest}).",
+                summary.audit_entries_behind
+            ),
+            None => Ok(()),
+        }
     })
 }

@@ -242,6 +242,14 @@ mod vault_verbs {
         with_stdin(desk_cmd(dir, &all), &format!("{PW}\n"))
     }
 
+    /// `desk unlock` as the admin, with the next step's code.
+    fn unlock_as_admin(dir: &Path, secret: &str) -> Output {
+        with_stdin(
+            desk_cmd(dir, &["--user", "admin", "unlock"]),
+            &format!("{PW}\n{}\n", code(secret, 1)),
+        )
+    }
+
     fn with_stdin(mut cmd: Command, input: &str) -> Output {
         let mut child = cmd
             .stdin(Stdio::piped())
@@ -267,6 +275,56 @@ mod vault_verbs {
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(v["intact"], true);
         assert!(v["entries"].as_i64().unwrap() >= 3);
+    }
+
+    #[test]
+    fn a_signed_checkpoint_written_to_a_file_is_checked_by_verify_and_a_bad_file_is_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        let secret = init(tmp.path());
+        // One sign-in (the agent) for the verbs that follow.
+        crate::assert_ok(&unlock_as_admin(tmp.path(), &secret));
+        let verb = |args: &[&str]| with_stdin(desk_cmd(tmp.path(), args), "");
+        let file = tmp.path().join("away").join("checkpoints.jsonl");
+        std::fs::create_dir(file.parent().unwrap()).unwrap();
+        let f = file.to_str().unwrap();
+        let out = verb(&["--json", "audit", "checkpoint", "--out", f]);
+        crate::assert_ok(&out);
+        let signed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(signed["seq"].as_i64().unwrap() >= 3);
+        assert_eq!(std::fs::read_to_string(&file).unwrap().lines().count(), 1);
+
+        let out = verb(&["--json", "audit", "verify", "--checkpoints", f]);
+        crate::assert_ok(&out);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["intact"], true);
+        // The vault's own copy and the file's: the same checkpoint, counted once.
+        assert_eq!(v["checkpoints"], 1);
+        let out = verb(&["--json", "audit", "checkpoints"]);
+        crate::assert_ok(&out);
+        let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(list[0]["seq"], signed["seq"]);
+
+        std::fs::write(&file, "garbage\n").unwrap();
+        let out = verb(&["--json", "audit", "verify", "--checkpoints", f]);
+        let (code, message) = user_error(&out);
+        assert_eq!(code, "invalid_input");
+        assert!(message.contains("checkpoints: line 1"), "{message}");
+
+        // A backup into the data folder's backups/ leaves a checkpoint beside it, and
+        // `desk backups` lists it with its keys.
+        let archive = tmp.path().join("backups").join("a.backup");
+        std::fs::create_dir_all(archive.parent().unwrap()).unwrap();
+        crate::assert_ok(&verb(&["backup", archive.to_str().unwrap()]));
+        let beside = tmp.path().join("backups").join("audit-checkpoints.jsonl");
+        assert_eq!(std::fs::read_to_string(&beside).unwrap().lines().count(), 1);
+        let out = verb(&["backups"]);
+        crate::assert_ok(&out);
+        let text = crate::stdout(&out);
+        assert!(
+            text.starts_with("a.backup  ") && text.trim_end().ends_with("current keys"),
+            "{text}"
+        );
+        crate::assert_ok(&verb(&["lock"]));
     }
 
     #[test]
@@ -337,10 +395,7 @@ mod vault_verbs {
     fn unlock_keeps_a_session_for_later_verbs_until_lock() {
         let tmp = tempfile::tempdir().unwrap();
         let secret = init(tmp.path());
-        let out = with_stdin(
-            desk_cmd(tmp.path(), &["--user", "admin", "unlock"]),
-            &format!("{PW}\n{}\n", code(&secret, 1)),
-        );
+        let out = unlock_as_admin(tmp.path(), &secret);
         crate::assert_ok(&out);
         assert!(
             crate::stdout(&out).starts_with("Unlocked as admin"),

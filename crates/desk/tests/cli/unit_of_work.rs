@@ -69,7 +69,7 @@ fn a_crash_anywhere_in_a_unit_keeps_the_change_and_its_audit_entry_together() {
             (expected, expected),
             "{failpoint}: the note and its audit entry are both stored or both absent"
         );
-        let report = audit_log::verify_audit(&mut admin).unwrap();
+        let report = audit_log::verify_audit(&mut admin, None).unwrap();
         assert!(report.intact, "{failpoint}: the chain verifies: {report:?}");
     }
 
@@ -88,5 +88,5 @@ fn a_crash_anywhere_in_a_unit_keeps_the_change_and_its_audit_entry_together() {
         notes_and_entries(&mut admin, &id),
         (expected + 1, expected + 1)
     );
-    assert!(audit_log::verify_audit(&mut admin).unwrap().intact);
+    assert!(audit_log::verify_audit(&mut admin, None).unwrap().intact);
 }

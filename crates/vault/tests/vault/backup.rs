@@ -38,7 +38,7 @@ fn backed_up() -> (
     let out = tmp.path().join("backup.desk");
     let summary = created
         .vault
-        .backup(&out, OffsetDateTime::now_utc())
+        .backup(&out, "admin", OffsetDateTime::now_utc())
         .unwrap();
     assert_eq!(summary.applications, 3);
     assert!(summary.bytes > 0);
@@ -182,7 +182,8 @@ fn a_backup_from_before_an_erasure_restores_without_the_erased_subject() {
     let v = &created.vault;
     v.write(|tx| tx.insert_applications(&batch)).unwrap();
     let archive = data.join("backups").join("monday.backup");
-    v.backup(&archive, OffsetDateTime::now_utc()).unwrap();
+    v.backup(&archive, "admin", OffsetDateTime::now_utc())
+        .unwrap();
     v.write(|tx| {
         tx.erase_application("erase-1", 5_000)?;
         tx.record_erasure_request(&desk_vault::retention::Request {
@@ -284,4 +285,139 @@ fn a_backup_from_before_an_erasure_restores_without_the_erased_subject() {
     )
     .unwrap();
     assert_eq!(again.erasures_replayed, 1);
+}
+
+#[test]
+fn restoring_an_older_archive_says_how_many_entries_it_lacks_and_the_log_records_the_rollback() {
+    let (tmp, recovery, monday, secret) = backed_up();
+    // Every backup leaves a signed checkpoint of its archived log beside it.
+    let file = tmp.path().join(desk_vault::checkpoint::CHECKPOINT_FILE);
+    let beside = desk_vault::checkpoint::read_file(&file).unwrap();
+    assert_eq!(beside.len(), 1, "{beside:?}");
+
+    // The live vault moves on, and a later backup lands in the same folder.
+    let data = tmp.path().join("data");
+    let v = sign_in_admin(&data, &secret, t0() + time::Duration::minutes(3));
+    for i in 0..3 {
+        v.audit(
+            &desk_vault::audit::Event {
+                actor: ADMIN,
+                action: "review.note",
+                target: Some("a-1"),
+                outcome: desk_vault::audit::Outcome::Ok,
+                detail: Some(&format!("note {i}")),
+            },
+            OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+    }
+    let tuesday = tmp.path().join("tuesday.backup");
+    let later = v
+        .backup(&tuesday, ADMIN, OffsetDateTime::now_utc())
+        .unwrap();
+    let newest = later.checkpoint.clone().unwrap();
+    assert_eq!(newest.seq, later.audit_entries);
+    drop(v);
+    let monday_entries = beside[0].seq;
+
+    // Tuesday's archive is as new as the newest checkpoint: no rollback.
+    let t = restore(&tuesday, &tmp.path().join("t"), Unlock::Recovery(&recovery)).unwrap();
+    assert_eq!((t.audit_entries_behind, t.rolled_back_past), (0, None));
+
+    // Monday's lacks what Tuesday's checkpoint remembers: said, and written in its own log.
+    let m = restore(&monday, &tmp.path().join("m"), Unlock::Recovery(&recovery)).unwrap();
+    assert_eq!(m.audit_entries_behind, newest.seq - monday_entries);
+    assert!(m.audit_entries_behind >= 3, "{m:?}");
+    assert!(
+        m.rolled_back_past.as_deref().unwrap().contains(ADMIN),
+        "{m:?}"
+    );
+    let restored = tmp.path().join("m");
+    let r = sign_in_admin(&restored, &secret, t0() + time::Duration::minutes(6));
+    let entry = r
+        .audit_entries(10, None)
+        .unwrap()
+        .into_iter()
+        .find(|e| e.action == "vault.restore")
+        .unwrap();
+    assert!(
+        entry.detail.as_deref().unwrap().contains(&format!(
+            "a rollback: the archive lacks {} audit entries",
+            m.audit_entries_behind
+        )),
+        "{entry:?}"
+    );
+    // Checked against Tuesday's checkpoint, the restored log is named as cut short.
+    let report = r.verify_audit_with(&[newest]).unwrap();
+    assert!(!report.intact, "{report:?}");
+}
+
+#[test]
+fn a_checkpoint_file_with_a_line_that_is_not_a_checkpoint_stops_the_restore_before_it_writes() {
+    let (tmp, recovery, archive, _) = backed_up();
+    std::fs::write(
+        tmp.path().join(desk_vault::checkpoint::CHECKPOINT_FILE),
+        "not a checkpoint\n",
+    )
+    .unwrap();
+    let into = tmp.path().join("r");
+    let err = restore(&archive, &into, Unlock::Recovery(&recovery)).unwrap_err();
+    assert!(err.to_string().contains("line 1"), "{err}");
+    assert!(!into.join(VAULT_FILE).exists());
+}
+
+#[test]
+fn backups_taken_before_a_key_rotation_are_marked_with_what_still_opens_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let (mine, _) = created(&data);
+    let v = &mine.vault;
+    let (uma, _) = v
+        .create_user(ADMIN, &username("uma"), domain::Role::Underwriter, t0())
+        .unwrap();
+    let folder = tmp.path().join("backups");
+    std::fs::create_dir(&folder).unwrap();
+    v.backup(&folder.join("1-before.backup"), ADMIN, t0())
+        .unwrap();
+    // Not an archive, and another vault's archive: listed with their problem, never opened.
+    std::fs::write(folder.join("2-junk.backup"), b"not an archive").unwrap();
+    let other = tempfile::tempdir().unwrap();
+    let (elsewhere, _) = created(other.path());
+    elsewhere
+        .vault
+        .backup(&folder.join("3-other.backup"), ADMIN, t0())
+        .unwrap();
+
+    let listed = v.archives_in(&folder).unwrap();
+    let before = listed.iter().find(|a| a.file == "1-before.backup").unwrap();
+    assert!(!before.before_rotation && before.stale_slots == 0 && !before.old_recovery_key);
+
+    // Disabling uma rotates every class key; the recovery key is replaced too.
+    v.set_disabled(ADMIN, &uma.id, true, at(1)).unwrap();
+    v.rotate_recovery_key(ADMIN, at(2)).unwrap();
+    v.backup(&folder.join("4-after.backup"), ADMIN, at(3))
+        .unwrap();
+
+    let listed = v.archives_in(&folder).unwrap();
+    let find = |name: &str| listed.iter().find(|a| a.file == name).unwrap().clone();
+    let before = find("1-before.backup");
+    assert!(before.before_rotation, "{before:?}");
+    // uma's slot: their password of that time still opens that archive.
+    assert_eq!(before.stale_slots, 1, "{before:?}");
+    assert!(before.old_recovery_key, "{before:?}");
+    assert_eq!(before.problem, None);
+    let after = find("4-after.backup");
+    assert!(
+        !after.before_rotation && after.stale_slots == 0 && !after.old_recovery_key,
+        "{after:?}"
+    );
+    assert!(find("2-junk.backup")
+        .problem
+        .unwrap()
+        .contains("not a Boarding Desk backup"));
+    assert_eq!(
+        find("3-other.backup").problem.as_deref(),
+        Some("an archive of another vault")
+    );
 }

@@ -169,9 +169,8 @@ fn verify_as_admin(f: &Folder, when: i64) -> desk_vault::audit::Report {
     admin_at(f, when).verify_audit().unwrap()
 }
 
-/// The underwriter writes an entry of their own, then the admin signs in and out: the log ends
-/// with entries the admin's key signed. Returns the underwriter's entry's sequence number.
-fn with_an_underwriter_entry(f: &Folder) -> i64 {
+/// The underwriter signs in and approves: returns their entry's sequence number.
+fn underwriter_approves(f: &Folder) -> i64 {
     let (uma, _, _) =
         Vault::sign_in(f.tmp.path(), "uma", &f.underwriter.0, None, policy(), at(2)).unwrap();
     uma.audit(
@@ -185,8 +184,13 @@ fn with_an_underwriter_entry(f: &Folder) -> i64 {
         at(2),
     )
     .unwrap();
-    let seq = uma.audit_entries(1, None).unwrap()[0].seq;
-    drop(uma);
+    uma.audit_entries(1, None).unwrap()[0].seq
+}
+
+/// The underwriter writes an entry of their own, then the admin signs in and out: the log ends
+/// with entries the admin's key signed. Returns the underwriter's entry's sequence number.
+fn with_an_underwriter_entry(f: &Folder) -> i64 {
+    let seq = underwriter_approves(f);
     let report = verify_as_admin(f, 3);
     assert!(report.intact, "before the attack: {report:?}");
     seq
@@ -298,4 +302,60 @@ fn a_disabled_users_old_keyring_copy_opens_nothing_written_after_the_rotation() 
     .unwrap();
     let readable = leaked.readable();
     assert!(readable.is_empty(), "{readable:?}");
+}
+
+#[test]
+fn entries_cut_from_the_end_of_the_log_are_named_by_verify_given_a_checkpoint_kept_elsewhere() {
+    let f = folder();
+    let before_theirs = verify_as_admin(&f, 1).entries;
+    // The underwriter signs in and approves; an auditor's (here the admin's) checkpoint, saved
+    // away from the data folder, witnesses the log with it.
+    let theirs = underwriter_approves(&f);
+    let away = tempfile::tempdir().unwrap();
+    let signed = admin_at(&f, 3).sign_checkpoint(ADMIN, at(3)).unwrap();
+    assert!(signed.seq > theirs);
+    desk_vault::checkpoint::append_to(away.path(), &signed).unwrap();
+
+    // Everything from their sign-in on is cut (the admin's checkpoint entry too), the head
+    // moved back and the vault's own checkpoints deleted: with their keys alone.
+    let uma = attacker::with_password(f.tmp.path(), "uma", &f.underwriter.0).unwrap();
+    uma.forge_audit(|entries| entries.truncate(before_theirs as usize + 1))
+        .unwrap();
+    uma.forget_checkpoints().unwrap();
+    drop(uma);
+
+    // The data folder alone no longer shows it (the limit SECURITY.md states)…
+    let admin = admin_at(&f, 4);
+    let alone = admin.verify_audit().unwrap();
+    assert!(alone.intact, "{alone:?}");
+    assert_eq!(alone.checkpoints, 0);
+    // …the checkpoint kept elsewhere does, and names where the log no longer holds it.
+    let kept = desk_vault::checkpoint::read_file(
+        &away.path().join(desk_vault::checkpoint::CHECKPOINT_FILE),
+    )
+    .unwrap();
+    let report = admin.verify_audit_with(&kept).unwrap();
+    assert!(!report.intact, "{report:?}");
+    assert!(report.broken_at.unwrap() <= signed.seq, "{report:?}");
+    assert!(
+        report
+            .problem
+            .as_deref()
+            .unwrap()
+            .contains(&format!("a checkpoint signed by {ADMIN}")),
+        "{report:?}"
+    );
+}
+
+#[test]
+fn a_checkpoint_forged_with_the_underwriters_keys_is_ignored_never_trusted() {
+    let f = folder();
+    let admin = admin_at(&f, 1);
+    let mut signed = admin.sign_checkpoint(ADMIN, at(1)).unwrap();
+    // The same checkpoint claiming another entry, or re-signed by someone else, is not the
+    // admin's: counted as ignored.
+    signed.seq -= 1;
+    let report = admin.verify_audit_with(&[signed]).unwrap();
+    assert!(report.intact, "{report:?}");
+    assert_eq!((report.checkpoints, report.checkpoints_ignored), (1, 1));
 }

@@ -21,6 +21,32 @@ describe('Audit panel', () => {
     );
     expect(backend.calls).toContain('exportAudit:2026-11-20:2026-11-26:json');
   });
+
+  it('signs a checkpoint, lists it, and verifies against a checkpoint file that names a cut', async () => {
+    const backend = fakeBackend({ session: READY_ADMIN });
+    render(AuditPanel, { backend, onerror: noop });
+    expect(await screen.findByText('No checkpoint yet.')).toBeInTheDocument();
+    await fireEvent.click(screen.getByRole('button', { name: 'Sign a checkpoint now' }));
+    expect(await screen.findByTestId('audit-checkpoint')).toHaveTextContent(
+      'Signed checkpoint saved to /tmp/desk-test/exports/audit-checkpoint-13.jsonl',
+    );
+    const table = await screen.findByRole('table', { name: 'Signed checkpoints' });
+    expect(table).toHaveTextContent('13');
+    expect(table).toHaveTextContent('alice');
+
+    await fireEvent.click(screen.getByRole('button', { name: 'Verify the chain' }));
+    expect(await screen.findByTestId('audit-report')).toHaveTextContent('1 signed checkpoint(s) hold');
+    expect(backend.calls).toContain('verifyAudit:');
+
+    await fireEvent.input(screen.getByLabelText('Also check against a checkpoint file (optional)'), {
+      target: { value: ' /elsewhere/cut.jsonl ' },
+    });
+    await fireEvent.click(screen.getByRole('button', { name: 'Verify the chain' }));
+    expect(await screen.findByTestId('audit-report')).toHaveTextContent(
+      'Broken at entry 10: entries after 9 were removed: a checkpoint signed by alice',
+    );
+    expect(backend.calls).toContain('verifyAudit:/elsewhere/cut.jsonl');
+  });
 });
 
 import DataProtectionPanel from './DataProtectionPanel.svelte';
@@ -53,6 +79,29 @@ describe('Data protection panel', () => {
     await fireEvent.click(screen.getByRole('button', { name: 'Back up the vault' }));
     expect(await screen.findByText(/Encrypted backup written to \/tmp\/desk-test\/backups\//)).toBeInTheDocument();
     expect(backend.calls).toEqual(expect.arrayContaining(['gdprErase:declined-1', 'retentionRun:true', 'retentionRun:false', 'backupVault']));
+  });
+
+  it('lists the backups and marks one taken before a key rotation with what still opens it', async () => {
+    const backend = fakeBackend({
+      session: READY_ADMIN,
+      backups: [
+        { file: 'monday.backup', bytes: 2048, created_at: '2026-11-30T01:00:00Z', problem: null, before_rotation: true, stale_slots: 1, old_recovery_key: true },
+        { file: 'junk.backup', bytes: 14, created_at: '', problem: 'archive: is not a Boarding Desk backup', before_rotation: false, stale_slots: 0, old_recovery_key: false },
+      ],
+    });
+    render(DataProtectionPanel, { backend, onerror: noop });
+    await fireEvent.click(screen.getByRole('button', { name: 'Back up the vault' }));
+    await fireEvent.click(screen.getByRole('button', { name: 'List backups' }));
+    const table = await screen.findByRole('table', { name: 'Backups' });
+    const rows = table.querySelectorAll('tbody tr');
+    expect(rows).toHaveLength(3);
+    expect(rows[0]).toHaveTextContent('boarding-desk-1.backup');
+    expect(rows[0]).toHaveTextContent('current keys');
+    expect(rows[1]).toHaveTextContent(
+      'BEFORE A KEY ROTATION: still opens with 1 password(s) no longer in use (users removed or reset since) and the replaced recovery key',
+    );
+    expect(rows[1]).toHaveClass('stale');
+    expect(rows[2]).toHaveTextContent('not listed: archive: is not a Boarding Desk backup');
   });
 });
 

@@ -6,6 +6,7 @@ import type {
   ApplicationForm,
   ApplicationSummary,
   ApplicationView,
+  AuditCheckpoint,
   Backend,
   DocumentMeta,
   MerchantStatus,
@@ -49,6 +50,8 @@ export interface FakeOptions {
   platformDown?: boolean;
   /** Screening hits per application id. */
   hits?: Record<string, import('./types').StoredHit[]>;
+  /** Archives already in the backups folder. */
+  backups?: import('./types').BackupFile[];
 }
 
 export const READY_ADMIN: SessionInfo = {
@@ -66,6 +69,8 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
   let session: SessionInfo | null = opts.session === undefined ? null : opts.session;
   const users: User[] = opts.users ?? [];
   const calls: string[] = [];
+  const checkpoints: AuditCheckpoint[] = [];
+  const backups: import('./types').BackupFile[] = [...(opts.backups ?? [])];
   const notes: import('./types').Note[] = [];
   const pendingSettings: import('./types').PendingSetting[] = [];
   const changes: import('./types').MerchantChange[] = [];
@@ -152,7 +157,31 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
     unlockUser: async () => {
       throw new BackendError('internal', 'not in the fake');
     },
-    verifyAudit: async () => ({ intact: true, entries: 0, broken_at: null, problem: null }),
+    verifyAudit: async (file) => {
+      needSession();
+      calls.push(`verifyAudit:${file ?? ''}`);
+      if (file === '/elsewhere/cut.jsonl')
+        return {
+          intact: false,
+          entries: 9,
+          broken_at: 10,
+          problem: 'entries after 9 were removed: a checkpoint signed by alice at 2026-12-02T00:00:00Z remembers entry 11',
+          checkpoints: 0,
+          checkpoints_ignored: 0,
+        };
+      return { intact: true, entries: 12, broken_at: null, problem: null, checkpoints: checkpoints.length, checkpoints_ignored: 0 };
+    },
+    listCheckpoints: async () => {
+      needSession();
+      return [...checkpoints].reverse();
+    },
+    signCheckpoint: async () => {
+      const me = needSession();
+      if (me.role !== 'admin' && me.role !== 'auditor') throw new BackendError('forbidden', 'admins and auditors only');
+      const seq = 12 + checkpoints.length + 1;
+      checkpoints.push({ vault_id: 'v-1', seq, hash: 'ab'.repeat(32), at: '2026-12-02T00:00:00Z', signer: 'slot', actor: me.username, signature: 'sig' });
+      return { path: `/tmp/desk-test/exports/audit-checkpoint-${seq}.jsonl`, rows: 1 };
+    },
     listAudit: async () => {
       needSession();
       return { entries: [], next_before: null };
@@ -430,7 +459,9 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
         throw new BackendError('bad_credentials', 'wrong username, password or authenticator code');
       calls.push(`restoreBackup:${username ?? 'recovery'}`);
       vault = 'locked';
-      return { vault_id: 'v1', created_at: '2026-11-26T04:00:00Z', schema_version: 11, applications: 3, users: 2, audit_entries: 40, bytes: 1000, erasures_replayed: 1 };
+      return { vault_id: 'v1', created_at: '2026-11-26T04:00:00Z', schema_version: 11, applications: 3, users: 2, audit_entries: 40, bytes: 1000, erasures_replayed: 1,
+        // An older archive than the newest checkpoint beside it: a rollback, said.
+        audit_entries_behind: file.includes('monday') ? 5 : 0, rolled_back_past: file.includes('monday') ? 'alice at 2026-11-27T04:00:00Z' : null };
     },
     merchantsPage: async (query) => {
       needSessionAny();
@@ -520,7 +551,13 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
     },
     backupVault: async () => {
       calls.push('backupVault');
+      backups.unshift({ file: 'boarding-desk-1.backup', bytes: 4096, created_at: '2026-12-02T01:00:00Z', problem: null, before_rotation: false, stale_slots: 0, old_recovery_key: false });
       return { path: '/tmp/desk-test/backups/boarding-desk-1.backup', rows: 3 };
+    },
+    listBackups: async () => {
+      const me = needSession();
+      if (me.role !== 'admin') throw new BackendError('forbidden', 'admins only');
+      return [...backups];
     },
     setMerchantLimits: async (input) => {
       const m = (opts.merchants ?? []).find((x) => x.application_id === input.id);

@@ -110,7 +110,16 @@ export type AuditReport = { intact: boolean, entries: number,
 /**
  * The first entry where the chain breaks, when it does.
  */
-broken_at: number | null, problem: string | null, };
+broken_at: number | null, problem: string | null, 
+/**
+ * Signed checkpoints that remember an entry the log holds, as they remember it.
+ */
+checkpoints: number, 
+/**
+ * Checkpoints not taken into account: of another vault, or not signed by a key the
+ * keyring registered for their signer.
+ */
+checkpoints_ignored: number, };
 export type JobState = "queued" | "retrying" | "needs_fix" | "done" | "cancelled";
 export type JobKind = "board" | "update" | "reject";
 export type MerchantStatus = "active" | "restricted" | "suspended" | "terminated";
@@ -209,7 +218,35 @@ bytes: number,
  * After a restore: erasures made after the archive was taken, replayed from the
  * erasure ledger before the vault was handed over.
  */
-erasures_replayed: number, };
+erasures_replayed: number, 
+/**
+ * After a restore: audit entries that signed checkpoints beside the archive remember
+ * and the archive does not hold (a rollback of at least this many).
+ */
+audit_entries_behind: number, 
+/**
+ * After a rollback: who signed the newest such checkpoint, and when.
+ */
+rolled_back_past: string | null, };
+export type AuditCheckpoint = { vault_id: string, seq: number, hash: string, at: string, signer: string, actor: string, signature: string, };
+export type BackupFile = { file: string, bytes: number, created_at: string, 
+/**
+ * Why it is not listed as an archive of this vault, when it is not.
+ */
+problem: string | null, 
+/**
+ * Taken before a key rotation: sealed under class keys since replaced.
+ */
+before_rotation: boolean, 
+/**
+ * Key slots in it that no longer open the vault (users removed or reset since): each
+ * still opens the archive with the password of that time.
+ */
+stale_slots: number, 
+/**
+ * The recovery key was replaced since: the old one still opens it.
+ */
+old_recovery_key: boolean, };
 export type MerchantFilter = { status: MerchantStatus | null, name_prefix: string | null, in_review: boolean, };
 
 /** Rules the window shows before asking Rust (Rust still decides). */

@@ -43,6 +43,8 @@ import type {
   JobCounts,
   MerchantChange,
   BackupSummary,
+  AuditCheckpoint,
+  BackupFile,
   MerchantFilter,
 } from './generated';
 
@@ -88,6 +90,8 @@ export type {
   JobCounts,
   MerchantChange,
   BackupSummary,
+  AuditCheckpoint,
+  BackupFile,
   MerchantFilter,
 };
 export { SECOND_APPROVERS } from './generated';
@@ -530,7 +534,11 @@ export interface Backend {
   resetUserPassword(userId: string): Promise<IssuedPassword>;
   resetUserTotp(userId: string): Promise<User>;
   unlockUser(userId: string): Promise<User>;
-  verifyAudit(): Promise<AuditReport>;
+  /** Checks the chain, the vault's checkpoints and, when given, a file of checkpoints. */
+  verifyAudit(checkpoints: string | null): Promise<AuditReport>;
+  listCheckpoints(): Promise<AuditCheckpoint[]>;
+  /** Signs a checkpoint of the log now; saved as a one-line file to keep elsewhere. */
+  signCheckpoint(): Promise<SavedExport>;
   listAudit(before: number | null): Promise<AuditPage>;
   rotateKey(): Promise<void>;
   /** Replaces the recovery key; the new one is shown once. */
@@ -599,6 +607,8 @@ export interface Backend {
   setExportDays(days: number): Promise<number>;
   setRetentionYears(years: number): Promise<number>;
   backupVault(): Promise<SavedExport>;
+  /** The archives in the data folder's backups/, marked when taken before a key rotation. */
+  listBackups(): Promise<BackupFile[]>;
   setMerchantLimits(input: LimitsInput): Promise<Merchant>;
   editMerchant(input: MerchantEditInput): Promise<MerchantEditOutcome>;
   merchantChanges(id: string): Promise<MerchantChanges>;
