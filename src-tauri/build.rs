@@ -15,6 +15,7 @@ const COMMANDS: &[&str] = &[
     "list_users",
     "create_user",
     "set_user_disabled",
+    "rewrap_status",
     "reset_user_password",
     "reset_user_totp",
     "unlock_user",

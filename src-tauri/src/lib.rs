@@ -40,6 +40,7 @@ pub fn run() {
     // The background re-screen screens whatever is in play and not yet screened against the
     // active lists (after a list import, after a bulk import), a batch at a time.
     state.spawn_rescreener();
+    state.spawn_rewrapper();
     state.spawn_retention_schedule();
     // The boarding worker sends the outbox whenever a session is unlocked; it pauses while
     // locked and resumes at the next sign-in.
@@ -58,6 +59,7 @@ pub fn run() {
             commands::auth::lock_session,
             commands::auth::recover,
             commands::settings::set_idle_minutes,
+            commands::users::rewrap_status,
             commands::users::list_users,
             commands::users::create_user,
             commands::users::set_user_disabled,

@@ -10,6 +10,7 @@ pub struct AppState {
     policy: Policy,
     worker: Arc<api::boarding::Worker>,
     rescreener: Arc<api::screening::Rescreener>,
+    rewrapper: Arc<api::rewrap::Rewrapper>,
 }
 
 impl AppState {
@@ -17,12 +18,15 @@ impl AppState {
         let session: Arc<Mutex<SessionSlot>> = Arc::default();
         let worker = api::boarding::Worker::new(Arc::clone(&session), Default::default());
         let rescreener = api::screening::Rescreener::new(Arc::clone(&session), 200);
+        let rewrapper =
+            api::rewrap::Rewrapper::new(Arc::clone(&session), api::rewrap::REWRAP_BATCH);
         Self {
             data_dir,
             session,
             policy,
             worker,
             rescreener,
+            rewrapper,
         }
     }
 
@@ -35,6 +39,17 @@ impl AppState {
     pub fn spawn_rescreener(&self) {
         let rescreener = Arc::clone(&self.rescreener);
         std::thread::spawn(move || rescreener.run_blocking(Duration::from_secs(2)));
+    }
+
+    /// The background re-wrap after a key rotation (its progress shows on the Users panel).
+    pub fn rewrapper(&self) -> &Arc<api::rewrap::Rewrapper> {
+        &self.rewrapper
+    }
+
+    /// Starts the background re-wrap on its own thread.
+    pub fn spawn_rewrapper(&self) {
+        let rewrapper = Arc::clone(&self.rewrapper);
+        std::thread::spawn(move || rewrapper.run_blocking(Duration::from_secs(1)));
     }
 
     /// Starts the scheduled retention purge: once a minute it asks whether a daily run is due

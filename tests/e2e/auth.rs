@@ -96,6 +96,16 @@ async fn admin_adds_an_underwriter_who_completes_first_sign_in() {
         );
         page.screenshot("users").await?;
 
+        // Issue 16: disabling a user rotates the class keys; the record keys are re-wrapped
+        // in the background, and the panel follows it to the end.
+        page.fill("new-username", "vic").await?;
+        page.click_button("Add user").await?;
+        page.wait_for_text("table", "vic").await?;
+        page.click_button("Done").await?;
+        page.click_row_button("Users", "vic", "Disable").await?;
+        page.wait_for_text("[data-testid=rewrap]", "Key rotation complete")
+            .await?;
+
         page.click_button("Lock").await?;
         page.first_sign_in("uma", &otp, "quiet river stones 7")
             .await?;

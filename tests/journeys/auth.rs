@@ -320,3 +320,115 @@ fn a_disabled_users_open_session_ends_at_its_next_call() {
             .intact
     );
 }
+
+/// Issue 16: after a rotation the record keys are re-wrapped in the background, one unit at a
+/// time, with its progress; the session serves other calls between units; only an admin's
+/// session runs it; the earlier class keys are then forgotten (`vault.rewrap_done`).
+#[test]
+fn disabling_a_user_rewraps_record_keys_in_the_background_with_progress() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = DataDir::open(tmp.path()).unwrap();
+    let mut admin = SessionSlot::new();
+    setup(&dir, &mut admin);
+    for seed in 0..3 {
+        api::intake::save_draft(
+            &mut admin,
+            api::intake::SaveDraft {
+                id: None,
+                version: None,
+                form: api::intake::demo::low_risk(seed),
+            },
+        )
+        .unwrap();
+    }
+    let _bob = signed_in_new_user(&dir, &mut admin, "bob", "underwriter");
+    let bob_id = users::list_users(&mut admin)
+        .unwrap()
+        .into_iter()
+        .find(|u| u.username == "bob")
+        .unwrap()
+        .id;
+    users::set_user_disabled(&mut admin, &bob_id, true).unwrap();
+
+    // The disabling call returned before any record key was re-wrapped: the window already
+    // sees it running, with what waits.
+    let shared = std::sync::Arc::new(std::sync::Mutex::new(admin));
+    let rewrapper = api::rewrap::Rewrapper::new(std::sync::Arc::clone(&shared), 1);
+    assert_eq!(rewrapper.status(), api::rewrap::RewrapStatus::default());
+    let seen = api::rewrap::rewrap_status(&mut shared.lock().unwrap(), rewrapper.status()).unwrap();
+    assert!(seen.running && seen.done == 0 && seen.left > 0, "{seen:?}");
+    assert!(rewrapper.step().unwrap(), "a unit was due");
+    let first = rewrapper.status();
+    assert!(
+        first.running && first.done == 1 && first.left > 0,
+        "{first:?}"
+    );
+    let total = first.done + first.left;
+    // Between units the session serves the window: the drafts read as before.
+    {
+        let mut slot = shared.lock().unwrap();
+        let page = api::intake::list_applications(&mut slot, &Default::default()).unwrap();
+        assert_eq!(page.items.len(), 3);
+    }
+    let mut units = 1;
+    while rewrapper.step().unwrap() {
+        units += 1;
+        let s = rewrapper.status();
+        assert_eq!(s.done + s.left, total, "progress adds up: {s:?}");
+    }
+    let done = rewrapper.status();
+    assert!(
+        !done.running && done.left == 0 && done.done == total,
+        "{done:?}"
+    );
+    assert!(done.finished_at.is_some());
+    assert_eq!(units as u64, total, "one record key per unit here");
+    assert!(!rewrapper.step().unwrap(), "nothing left to do");
+    let seen = api::rewrap::rewrap_status(&mut shared.lock().unwrap(), rewrapper.status()).unwrap();
+    assert_eq!(seen, done, "the window sees it finished");
+
+    let mut admin = shared.lock().unwrap();
+    let log = api::audit_log::list_audit(&mut admin, None, 5).unwrap();
+    let entry = log
+        .entries
+        .iter()
+        .find(|e| e.action == "vault.rewrap_done")
+        .expect("the re-wrap's end is audited");
+    assert_eq!(entry.actor, "system:rewrap for alice");
+    assert!(
+        api::audit_log::verify_audit(&mut admin, None)
+            .unwrap()
+            .intact
+    );
+}
+
+/// Only an admin's session runs the re-wrap (only an admin holds every class).
+#[test]
+fn the_background_rewrap_waits_for_an_admin_session() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = DataDir::open(tmp.path()).unwrap();
+    let mut admin = SessionSlot::new();
+    setup(&dir, &mut admin);
+    let carl_id = {
+        let _carl = signed_in_new_user(&dir, &mut admin, "carl", "underwriter");
+        users::list_users(&mut admin)
+            .unwrap()
+            .into_iter()
+            .find(|u| u.username == "carl")
+            .unwrap()
+            .id
+    };
+    users::set_user_disabled(&mut admin, &carl_id, true).unwrap();
+    // (A session opened before the rotation ends with it: the file was re-keyed.)
+    let bob = signed_in_new_user(&dir, &mut admin, "bob", "underwriter");
+    // bob's desk: a re-wrap is due, but not on an underwriter's session.
+    let shared = std::sync::Arc::new(std::sync::Mutex::new(bob));
+    let rewrapper = api::rewrap::Rewrapper::new(std::sync::Arc::clone(&shared), 100);
+    assert!(!rewrapper.step().unwrap());
+    assert!(!rewrapper.status().running);
+    // And the use case the CLI runs refuses bob before it looks at anything.
+    let err = api::rewrap::rewrap_step(&mut shared.lock().unwrap(), 100).unwrap_err();
+    assert_eq!(err.code(), Code::Forbidden);
+    // The admin's session does it.
+    assert!(api::rewrap::rewrap_step(&mut admin, 100_000).unwrap() == 0);
+}

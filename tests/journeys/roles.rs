@@ -77,6 +77,10 @@ fn calls() -> BTreeMap<&'static str, Call> {
         Box::new(|s, _| users::set_user_disabled(s, NO, true).map(drop)),
     );
     add(
+        "rewrap_status",
+        Box::new(|s, _| api::rewrap::rewrap_status(s, Default::default()).map(drop)),
+    );
+    add(
         "reset_user_password",
         Box::new(|s, _| users::reset_password(s, NO).map(drop)),
     );

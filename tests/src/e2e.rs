@@ -177,6 +177,29 @@ impl Page {
         Ok(())
     }
 
+    /// Clicks the button `label` in the row of the table in section `section` whose cell reads
+    /// exactly `cell`.
+    pub async fn click_row_button(&self, section: &str, cell: &str, label: &str) -> Result<()> {
+        let xpath = format!(
+            "//section[@aria-label='{section}']//tr[td[normalize-space()='{cell}']]//button[normalize-space()='{label}']"
+        );
+        let button = self
+            .client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::XPath(&xpath))
+            .await
+            .with_context(|| format!("no button {label:?} in the row of {cell:?}"))?;
+        self.client
+            .execute(
+                "arguments[0].scrollIntoView({block: 'center'});",
+                vec![serde_json::to_value(&button)?],
+            )
+            .await?;
+        button.click().await?;
+        Ok(())
+    }
+
     /// Walks the first-run wizard: creates the vault and admin, acknowledges the recovery key,
     /// enrols the authenticator. Returns the TOTP secret the window showed.
     pub async fn set_up_vault(&self, username: &str, password: &str) -> Result<String> {

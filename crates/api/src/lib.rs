@@ -37,6 +37,7 @@ pub mod logging;
 pub mod merchant_changes;
 pub mod merchants;
 pub mod review;
+pub mod rewrap;
 pub mod sanctions_report;
 pub mod screening;
 pub mod session;

@@ -88,14 +88,8 @@ pub fn set_user_disabled(
     let otp = session
         .vault()
         .set_disabled(&actor, user_id, disabled, OffsetDateTime::now_utc())?;
-    if disabled {
-        // The rotation's re-wrap, in units of REWRAP_BATCH record keys each.
-        while session
-            .vault()
-            .rewrap_record_keys(REWRAP_BATCH, &actor, OffsetDateTime::now_utc())?
-            > 0
-        {}
-    }
+    // The rotation's re-wrap of existing record keys follows in the background (the window's
+    // `rewrap::Rewrapper`) or in the verb (the CLI's `rewrap::rewrap_step`).
     let user = session.vault().user_by_id(user_id)?;
     // Shown once to the admin who re-enabled the user.
     Ok(otp.map(|otp| IssuedPassword {
@@ -103,9 +97,6 @@ pub fn set_user_disabled(
         one_time_password: otp.expose().to_string(),
     }))
 }
-
-/// Record keys re-wrapped per unit of work after a rotation (docs/BENCHMARKS.md).
-const REWRAP_BATCH: u32 = 5_000;
 
 pub fn reset_password(slot: &mut SessionSlot, user_id: &str) -> Result<IssuedPassword> {
     let session = slot.require(Access::Admin, "users.reset_password")?;

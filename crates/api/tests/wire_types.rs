@@ -83,6 +83,7 @@ fn generated() -> String {
         decl::<api::views::BackupSummary>(&cfg),
         decl::<api::views::AuditCheckpoint>(&cfg),
         decl::<api::views::BackupFile>(&cfg),
+        decl::<api::rewrap::RewrapStatus>(&cfg),
         decl::<api::views::MerchantFilter>(&cfg),
     ] {
         out.push_str(&d);

@@ -205,6 +205,19 @@ pub struct Keys {
     pub(crate) me: Option<MemberKeys>,
 }
 
+impl Keys {
+    /// Whether earlier generations of a class that wraps record keys are still held: record
+    /// keys wait to be re-wrapped after a rotation.
+    pub(crate) fn rewrap_due(&self) -> bool {
+        self.old.keys().any(|(class, _)| {
+            matches!(
+                class,
+                DataClass::Case | DataClass::Identifiers | DataClass::Secrets
+            )
+        })
+    }
+}
+
 impl std::fmt::Debug for Keys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Keys")

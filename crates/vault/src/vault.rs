@@ -875,6 +875,12 @@ impl Vault {
         Ok(())
     }
 
+    /// Whether a rotation's re-wrap is under way (earlier class generations still held): a
+    /// look at the keys in memory, no query.
+    pub fn rewrap_due(&self) -> bool {
+        self.keys().rewrap_due()
+    }
+
     /// Record keys still wrapped by an earlier generation of their class.
     pub fn rewrap_pending(&self) -> Result<u64> {
         // A batch of none only counts: a read, no unit of work.
@@ -930,6 +936,12 @@ impl Vault {
                 .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
                 .map_err(VaultError::storage("checkpointing before re-keying"))?;
             self.unguarded(|| db::rekey(&self.conn, &new_key))?;
+            // In WAL mode the re-keyed pages land in the WAL; until they are checkpointed the
+            // file itself still holds pages under the old key: readable with it, and failing
+            // the next desk's page-by-page check under the new one. So at once, into the file.
+            self.conn
+                .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+                .map_err(VaultError::storage("checkpointing after re-keying"))?;
             ring.db_key = ring.db_key_next.take().unwrap_or_default();
             self.keyring.save(&ring, &lock)?;
         }

@@ -57,3 +57,13 @@ pub async fn unlock_user(state: State<'_, AppState>, user_id: String) -> Result<
         .run(move |_, slot, _| users::unlock_user(slot, &user_id))
         .await
 }
+
+#[tauri::command]
+pub async fn rewrap_status(
+    state: State<'_, AppState>,
+) -> Result<api::rewrap::RewrapStatus, api::Error> {
+    let status = state.rewrapper().status();
+    state
+        .run(move |_, slot, _| api::rewrap::rewrap_status(slot, status))
+        .await
+}

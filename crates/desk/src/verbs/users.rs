@@ -77,13 +77,28 @@ pub(crate) fn user(
             issued(out, p)
         }
         UserAction::Disable { username } => {
-            let user = with_session(ctx, prompt, |slot| {
+            let (user, rewrapped) = with_session(ctx, prompt, |slot| {
                 let id = users::find_user(slot, &username)?.id;
                 users::set_user_disabled(slot, &id, true)?;
-                users::find_user(slot, &username)
+                // The rotation's re-wrap, unit by unit (the window runs it in the background),
+                // its progress on stderr.
+                let mut units = 0u32;
+                loop {
+                    let left = api::rewrap::rewrap_step(slot, api::rewrap::REWRAP_BATCH)?;
+                    units += 1;
+                    if left == 0 {
+                        break;
+                    }
+                    eprintln!("re-wrapping record keys: {left} left");
+                }
+                Ok((users::find_user(slot, &username)?, units))
             })?;
             printer.value(out, &user, |w| {
-                writeln!(w, "{} is disabled.", user.username)
+                writeln!(
+                    w,
+                    "{} is disabled; every class key they held was rotated and the record keys re-wrapped ({rewrapped} unit(s)).",
+                    user.username
+                )
             })
         }
         UserAction::ResetTotp { username } => {

@@ -153,3 +153,19 @@ fn listing_users_is_ordered_and_shows_lockouts() {
     );
     assert!(created.vault.user_by_name("nobody").unwrap().is_none());
 }
+
+#[test]
+fn after_a_rotation_a_second_desk_opens_the_re_keyed_file_while_the_first_writes_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (created, _) = created(tmp.path());
+    let v = created.vault;
+    let (uma, _) = v
+        .create_user(ADMIN, &username("uma"), domain::Role::Underwriter, t0())
+        .unwrap();
+    v.set_disabled(ADMIN, &uma.id, true, at(1)).unwrap();
+    let (_, otp) = v
+        .create_user(ADMIN, &username("bob"), domain::Role::Underwriter, at(2))
+        .unwrap();
+    let second = desk_vault::Vault::sign_in(tmp.path(), "bob", otp.expose(), None, policy(), at(3));
+    assert!(second.is_ok(), "{:?}", second.err());
+}

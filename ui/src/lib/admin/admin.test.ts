@@ -1,4 +1,4 @@
-import { fireEvent, render, screen } from '@testing-library/svelte';
+import { fireEvent, render, screen, within } from '@testing-library/svelte';
 import { describe, expect, it } from 'vitest';
 import { READY_ADMIN, fakeBackend } from '../backend/fake';
 import AuditPanel from './AuditPanel.svelte';
@@ -199,5 +199,16 @@ describe('Users panel', () => {
     expect(await row('vic')).not.toHaveTextContent('shared key');
     expect(await row('vic')).not.toHaveTextContent('key pair');
     expect(await row('wes')).toHaveTextContent('no key pair since a key rotation: reset their password');
+  });
+
+  it('disabling a user shows the background re-wrap of record keys until it completes', async () => {
+    const backend = fakeBackend({ session: READY_ADMIN, users: [user('vic', 'own')] });
+    render(UsersPanel, { backend, onerror: noop, pollMs: 5 });
+    const row = await screen.findByText('vic').then((cell) => cell.closest('tr') as HTMLElement);
+    expect(screen.queryByTestId('rewrap')).toBeNull();
+    await fireEvent.click(within(row).getByRole('button', { name: 'Disable' }));
+    expect(await screen.findByTestId('rewrap')).toHaveTextContent('re-wrapping record keys under the new class keys — 0 of 10,000');
+    expect(await screen.findByText(/Key rotation complete: 10,000 record keys re-wrapped/)).toBeInTheDocument();
+    expect(backend.calls).toContain('setUserDisabled:id-vic:true');
   });
 });

@@ -70,6 +70,7 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
   const users: User[] = opts.users ?? [];
   const calls: string[] = [];
   const checkpoints: AuditCheckpoint[] = [];
+  let rewrap: import('./types').RewrapStatus = { running: false, done: 0, left: 0, started_at: null, finished_at: null, error: null };
   const backups: import('./types').BackupFile[] = [...(opts.backups ?? [])];
   const notes: import('./types').Note[] = [];
   const pendingSettings: import('./types').PendingSetting[] = [];
@@ -147,7 +148,23 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
     createUser: async () => {
       throw new BackendError('internal', 'not in the fake');
     },
-    setUserDisabled: async () => null,
+    setUserDisabled: async (userId, disabled) => {
+      needSession();
+      calls.push(`setUserDisabled:${userId}:${disabled}`);
+      // Like Rust: disabling rotates the class keys; 10,000 record keys then wait.
+      if (disabled) rewrap = { running: true, done: 0, left: 10_000, started_at: clock, finished_at: null, error: null };
+      return null;
+    },
+    rewrapStatus: async () => {
+      needSession();
+      const now = { ...rewrap };
+      // The background unit of 5,000 runs between two polls.
+      if (rewrap.running) {
+        rewrap = { ...rewrap, done: rewrap.done + 5_000, left: rewrap.left - 5_000 };
+        if (rewrap.left <= 0) rewrap = { ...rewrap, left: 0, running: false, finished_at: clock };
+      }
+      return now;
+    },
     resetUserPassword: async () => {
       throw new BackendError('internal', 'not in the fake');
     },

@@ -247,6 +247,23 @@ stale_slots: number,
  * The recovery key was replaced since: the old one still opens it.
  */
 old_recovery_key: boolean, };
+export type RewrapStatus = { 
+/**
+ * Record keys wait under an earlier generation and a unit runs whenever the session allows.
+ */
+running: boolean, 
+/**
+ * Re-wrapped in this run, and still waiting.
+ */
+done: number, left: number, 
+/**
+ * When the current or last run started and finished (ms since the epoch).
+ */
+started_at: number | null, finished_at: number | null, 
+/**
+ * The last unit's failure, if it stopped on one (it retries).
+ */
+error: string | null, };
 export type MerchantFilter = { status: MerchantStatus | null, name_prefix: string | null, in_review: boolean, };
 
 /** Rules the window shows before asking Rust (Rust still decides). */

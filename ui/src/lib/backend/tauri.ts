@@ -103,6 +103,7 @@ export const tauriBackend: Backend = {
   setExportDays: (days) => call('set_export_days', { days }),
   backupVault: () => call('backup_vault'),
   listBackups: () => call('list_backups'),
+  rewrapStatus: () => call('rewrap_status'),
   setMerchantLimits: (input) => call('set_merchant_limits', { input }),
   editMerchant: (input) => call('edit_merchant', { input }),
   merchantChanges: (id) => call('merchant_changes', { id }),

@@ -45,6 +45,7 @@ import type {
   BackupSummary,
   AuditCheckpoint,
   BackupFile,
+  RewrapStatus,
   MerchantFilter,
 } from './generated';
 
@@ -92,6 +93,7 @@ export type {
   BackupSummary,
   AuditCheckpoint,
   BackupFile,
+  RewrapStatus,
   MerchantFilter,
 };
 export { SECOND_APPROVERS } from './generated';
@@ -609,6 +611,8 @@ export interface Backend {
   backupVault(): Promise<SavedExport>;
   /** The archives in the data folder's backups/, marked when taken before a key rotation. */
   listBackups(): Promise<BackupFile[]>;
+  /** Where the background re-wrap of record keys after a key rotation stands (admins). */
+  rewrapStatus(): Promise<RewrapStatus>;
   setMerchantLimits(input: LimitsInput): Promise<Merchant>;
   editMerchant(input: MerchantEditInput): Promise<MerchantEditOutcome>;
   merchantChanges(id: string): Promise<MerchantChanges>;
