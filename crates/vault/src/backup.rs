@@ -462,7 +462,11 @@ pub fn restore(archive: &Path, target: &Path, unlock: Unlock<'_>) -> Result<Summ
     let ring_file = KeyringFile::in_dir(staging.path());
     {
         let lock = ring_file.lock()?;
-        ring_file.save(&header.keyring, &lock)?;
+        // The archive's count of failed sign-ins is older than this desk's: carried on, so
+        // a restore is not taken for a keyring put back to lift a lockout.
+        let mut ring = header.keyring.clone();
+        crate::device::carry_count(&mut ring);
+        ring_file.save(&ring, &lock)?;
     }
     // The erasure ledgers a restore knows of: the target folder's own (a vault lost and
     // restored in place) and the one beside the archive (left by the latest backup there).

@@ -69,6 +69,13 @@ pub struct Keyring {
     pub lockouts: BTreeMap<String, Lockout>,
     #[serde(default)]
     pub pending_audit: Vec<PendingEvent>,
+    /// Failed sign-ins ever, on any slot: only ever grows (a desk remembers the highest it saw,
+    /// see `device.rs`).
+    #[serde(default)]
+    pub attempts: u64,
+    /// This desk's MAC over the lockouts, the pending failures and `attempts` (`device.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failures_mac: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit_head: Option<AuditHead>,
 }
@@ -210,6 +217,8 @@ impl Keyring {
             db_key_next: None,
             lockouts: BTreeMap::new(),
             pending_audit: Vec::new(),
+            attempts: 0,
+            failures_mac: None,
             audit_head: None,
         }
     }
@@ -691,6 +700,7 @@ impl Keyring {
         lock_for: time::Duration,
     ) -> Option<OffsetDateTime> {
         self.prune_lockouts(now);
+        self.attempts += 1;
         let entry = self
             .lockouts
             .entry(slot_id.to_string())
@@ -710,11 +720,26 @@ impl Keyring {
         None
     }
 
+    /// When `slot_id` may try again: its own lockout, or the whole vault's (after its failure
+    /// records were found tampered with).
     pub fn locked_until(&self, slot_id: &str, now: OffsetDateTime) -> Option<OffsetDateTime> {
-        self.lockouts
-            .get(slot_id)
-            .and_then(|l| l.locked_until)
+        [slot_id, EVERY_SLOT]
+            .iter()
+            .filter_map(|s| self.lockouts.get(*s).and_then(|l| l.locked_until))
             .filter(|until| *until > now)
+            .max()
+    }
+
+    /// Locks every slot until `until`.
+    pub fn lock_every_slot(&mut self, now: OffsetDateTime, until: OffsetDateTime) {
+        self.lockouts.insert(
+            EVERY_SLOT.to_string(),
+            Lockout {
+                failures: 0,
+                locked_until: Some(until),
+                last_failure: now,
+            },
+        );
     }
 
     pub fn clear_lockout(&mut self, slot_id: &str) {
@@ -747,6 +772,8 @@ impl Keyring {
 }
 
 pub const RECOVERY_SLOT: &str = "recovery";
+/// The lockout entry that locks every slot.
+pub const EVERY_SLOT: &str = "*";
 
 /// Files of the keyring in one data folder.
 #[derive(Debug, Clone)]
@@ -809,7 +836,9 @@ impl KeyringFile {
 
     /// Atomically replaces the keyring (write temp, fsync, rename, fsync folder).
     pub fn save(&self, keyring: &Keyring, _lock: &KeyringLock) -> Result<()> {
-        let json = serde_json::to_vec_pretty(keyring)
+        let mut keyring = keyring.clone();
+        crate::device::stamp(&mut keyring);
+        let json = serde_json::to_vec_pretty(&keyring)
             .map_err(|_| VaultError::KeyringDamaged("the keyring could not be serialised"))?;
         let tmp = self.path.with_extension("json.tmp");
         {

@@ -22,6 +22,7 @@ pub mod boarding;
 pub mod checkpoint;
 mod crypto;
 mod db;
+mod device;
 pub mod erasure_ledger;
 mod error;
 mod keyring;

@@ -326,6 +326,11 @@ pub(crate) fn failpoint(name: &str, action: &str) {
 pub mod testing {
     use super::*;
 
+    /// Where this desk keeps its record of a vault's sign-in failures (`device.rs`).
+    pub fn device_record(vault_id: &str) -> Option<std::path::PathBuf> {
+        crate::device::path(vault_id)
+    }
+
     /// The connection with the commit guard off for as long as it is held.
     pub struct Unguarded<'v>(&'v Vault);
 

@@ -364,6 +364,11 @@ impl Vault {
         let name = username.trim().to_ascii_lowercase();
         let slot = slot_id(&name);
 
+        // Before the keyring's lockouts are believed: are they what this desk wrote?
+        if let Some(until) = crate::device::check_failures(&mut ring, now, policy.lock_for) {
+            keyring_file.save(&ring, &lock)?;
+            return Err(VaultError::Locked { until });
+        }
         if let Some(until) = ring.locked_until(&slot, now) {
             ring.push_pending(PendingEvent {
                 at: now,
@@ -751,9 +756,11 @@ impl Vault {
                 .iter()
                 .find(|(slot, _)| *slot == ev.slot)
                 .map(|(_, n)| n.as_str());
-            let target = known
-                .map(str::to_string)
-                .unwrap_or_else(|| "unknown user".to_string());
+            let target = match known {
+                Some(name) => name.to_string(),
+                None if ev.slot == crate::keyring::EVERY_SLOT => "every user".to_string(),
+                None => "unknown user".to_string(),
+            };
             tx.audit_at(
                 &Event {
                     actor: "anonymous",

@@ -421,3 +421,23 @@ fn backups_taken_before_a_key_rotation_are_marked_with_what_still_opens_them() {
         Some("an archive of another vault")
     );
 }
+
+#[test]
+fn restoring_an_archive_older_than_failed_sign_ins_is_not_taken_for_a_rollback_of_them() {
+    let (tmp, recovery, archive, secret) = backed_up();
+    let data = tmp.path().join("data");
+    for _ in 0..3 {
+        let e = desk_vault::Vault::sign_in(&data, ADMIN, "wrong password 1!", None, policy(), t0())
+            .unwrap_err();
+        assert!(matches!(e, VaultError::BadCredentials), "{e:?}");
+    }
+    let into = tmp.path().join("restored");
+    restore(&archive, &into, Unlock::Recovery(&recovery)).unwrap();
+    // The restored vault opens: its keyring carries this desk's count on.
+    let v = sign_in_admin(&into, &secret, t0() + time::Duration::minutes(4));
+    assert!(!v
+        .audit_entries(50, None)
+        .unwrap()
+        .iter()
+        .any(|e| e.action.starts_with("auth.failures_")));
+}

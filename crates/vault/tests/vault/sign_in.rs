@@ -394,3 +394,151 @@ fn a_rotated_recovery_key_replaces_the_old_one() {
     )
     .unwrap();
 }
+
+/// Three failures, then the keyring as it is (the lockout comes at ten).
+fn three_failures(dir: &std::path::Path) {
+    for _ in 0..3 {
+        let e = Vault::sign_in(dir, ADMIN, "wrong password 1!", None, policy(), at(1)).unwrap_err();
+        assert!(matches!(e, VaultError::BadCredentials), "{e:?}");
+    }
+}
+
+fn keyring_json(dir: &std::path::Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(dir.join(desk_vault::KEYRING_FILE)).unwrap()).unwrap()
+}
+
+/// Issue 16: editing keyring.json to lift a lockout (or to drop the failed attempts waiting to
+/// be audited) is detected at the next sign-in: the vault locks for the lockout period and the
+/// finding is audited once it opens.
+#[test]
+fn a_lockout_lifted_by_editing_the_keyring_is_detected_and_locks_the_vault() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (created, secret) = created(tmp.path());
+    drop(created);
+    for _ in 0..10 {
+        let _ = Vault::sign_in(
+            tmp.path(),
+            ADMIN,
+            "wrong password 1!",
+            None,
+            policy(),
+            at(1),
+        );
+    }
+    let mut ring = keyring_json(tmp.path());
+    assert!(!ring["lockouts"].as_object().unwrap().is_empty());
+    assert_eq!(ring["attempts"], 10);
+    // The attacker's edit: no lockout, no failures waiting, the count back to nothing.
+    ring["lockouts"] = serde_json::json!({});
+    ring["pending_audit"] = serde_json::json!([]);
+    ring["attempts"] = serde_json::json!(0);
+    std::fs::write(
+        tmp.path().join(desk_vault::KEYRING_FILE),
+        serde_json::to_vec_pretty(&ring).unwrap(),
+    )
+    .unwrap();
+
+    let right = Vault::sign_in(
+        tmp.path(),
+        ADMIN,
+        ADMIN_PW,
+        Some(&code_at(&secret, at(2))),
+        policy(),
+        at(2),
+    )
+    .unwrap_err();
+    assert!(matches!(right, VaultError::Locked { .. }), "{right:?}");
+    // The count is carried on from this desk's record, never back.
+    assert_eq!(keyring_json(tmp.path())["attempts"], 10);
+
+    let vault = sign_in_admin(tmp.path(), &secret, at(33));
+    let log = vault.audit_entries(100, None).unwrap();
+    let found = log
+        .iter()
+        .find(|e| e.action == "auth.failures_tampered")
+        .expect("the tampering is audited");
+    assert_eq!(found.target.as_deref(), Some("every user"));
+    assert!(found
+        .detail
+        .as_deref()
+        .unwrap()
+        .contains("were edited outside the app"));
+    assert!(vault.verify_audit().unwrap().intact);
+}
+
+/// Putting back an earlier keyring (authentic, its MAC intact) is a rollback: fewer attempts
+/// than this desk has seen.
+#[test]
+fn an_earlier_keyring_put_back_to_lift_a_lockout_is_detected_by_the_count() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (created, secret) = created(tmp.path());
+    drop(created);
+    three_failures(tmp.path());
+    let earlier = std::fs::read(tmp.path().join(desk_vault::KEYRING_FILE)).unwrap();
+    for _ in 0..7 {
+        let _ = Vault::sign_in(
+            tmp.path(),
+            ADMIN,
+            "wrong password 1!",
+            None,
+            policy(),
+            at(1),
+        );
+    }
+    assert_eq!(keyring_json(tmp.path())["attempts"], 10);
+    std::fs::write(tmp.path().join(desk_vault::KEYRING_FILE), earlier).unwrap();
+
+    let right = Vault::sign_in(
+        tmp.path(),
+        ADMIN,
+        ADMIN_PW,
+        Some(&code_at(&secret, at(2))),
+        policy(),
+        at(2),
+    )
+    .unwrap_err();
+    assert!(matches!(right, VaultError::Locked { .. }), "{right:?}");
+    let vault = sign_in_admin(tmp.path(), &secret, at(33));
+    let log = vault.audit_entries(100, None).unwrap();
+    assert!(
+        log.iter().any(|e| e.action == "auth.failures_tampered"
+            && e.detail
+                .as_deref()
+                .unwrap_or("")
+                .contains("an earlier keyring.json was put back")),
+        "{log:#?}"
+    );
+}
+
+/// A folder this desk has no record for (moved here, or the record deleted): it opens, and
+/// the audit log says its failure records could not be checked.
+#[test]
+fn failure_records_this_desk_cannot_check_are_audited_not_trusted_silently() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (created, secret) = created(tmp.path());
+    let vault_id = created.vault.vault_id().to_string();
+    drop(created);
+    three_failures(tmp.path());
+    let record = desk_vault::testing::device_record(&vault_id).unwrap();
+    assert!(
+        record.exists(),
+        "the desk keeps its record outside the data folder"
+    );
+    assert!(!record.starts_with(tmp.path()));
+    std::fs::remove_file(&record).unwrap();
+
+    let vault = sign_in_admin(tmp.path(), &secret, at(2));
+    let log = vault.audit_entries(100, None).unwrap();
+    assert!(
+        log.iter().any(|e| e.action == "auth.failures_unverified"),
+        "{log:#?}"
+    );
+    // The three failures themselves are still audited, and a new record begins.
+    assert_eq!(
+        log.iter()
+            .filter(|e| e.action == "auth.sign_in" && e.outcome == "failed")
+            .count(),
+        3
+    );
+    assert!(record.exists());
+}
