@@ -33,7 +33,14 @@ pub fn run() {
         tracing::warn!("ignoring unknown argument {unknown:?}");
     }
 
-    let state = AppState::new(data_dir, api::product_policy());
+    // The page-by-page check of the file runs after sign-in, on a thread of its own
+    // (unlock ≤ 500 ms on a large vault; docs/BENCHMARKS.md).
+    let policy = api::Policy {
+        defer_integrity_check: true,
+        ..api::product_policy()
+    };
+    let state = AppState::new(data_dir, policy);
+    state.spawn_integrity_checker();
     state.spawn_idle_watchdog();
     #[cfg(target_os = "linux")]
     state.spawn_sleep_lock();

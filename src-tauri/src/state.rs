@@ -11,6 +11,7 @@ pub struct AppState {
     worker: Arc<api::boarding::Worker>,
     rescreener: Arc<api::screening::Rescreener>,
     rewrapper: Arc<api::rewrap::Rewrapper>,
+    integrity: Arc<api::integrity::IntegrityChecker>,
 }
 
 impl AppState {
@@ -20,6 +21,7 @@ impl AppState {
         let rescreener = api::screening::Rescreener::new(Arc::clone(&session), 200);
         let rewrapper =
             api::rewrap::Rewrapper::new(Arc::clone(&session), api::rewrap::REWRAP_BATCH);
+        let integrity = api::integrity::IntegrityChecker::new(Arc::clone(&session));
         Self {
             data_dir,
             session,
@@ -27,6 +29,7 @@ impl AppState {
             worker,
             rescreener,
             rewrapper,
+            integrity,
         }
     }
 
@@ -50,6 +53,17 @@ impl AppState {
     pub fn spawn_rewrapper(&self) {
         let rewrapper = Arc::clone(&self.rewrapper);
         std::thread::spawn(move || rewrapper.run_blocking(Duration::from_secs(1)));
+    }
+
+    /// The deferred page-by-page check of the vault file (sign-in skips it to stay fast).
+    pub fn integrity(&self) -> &Arc<api::integrity::IntegrityChecker> {
+        &self.integrity
+    }
+
+    /// Starts the integrity check's thread: it checks each new session's file once.
+    pub fn spawn_integrity_checker(&self) {
+        let integrity = Arc::clone(&self.integrity);
+        std::thread::spawn(move || integrity.run_blocking(Duration::from_millis(500)));
     }
 
     /// Starts the scheduled retention purge: once a minute it asks whether a daily run is due

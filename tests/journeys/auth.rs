@@ -432,3 +432,57 @@ fn the_background_rewrap_waits_for_an_admin_session() {
     // The admin's session does it.
     assert!(api::rewrap::rewrap_step(&mut admin, 100_000).unwrap() == 0);
 }
+
+/// Issue 16 (unlock ≤ 500 ms): the window signs in with the page-by-page check deferred; the
+/// checker runs it on a connection of its own and, on a damaged file, ends the session and
+/// refuses later sign-ins with the same error a check at open gives.
+#[test]
+fn the_deferred_integrity_check_ends_the_session_of_a_damaged_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = DataDir::open(tmp.path()).unwrap();
+    let mut slot = SessionSlot::new();
+    let secret = setup(&dir, &mut slot);
+    for seed in 0..150 {
+        api::intake::save_draft(
+            &mut slot,
+            api::intake::SaveDraft {
+                id: None,
+                version: None,
+                form: api::intake::demo::low_risk(seed),
+            },
+        )
+        .unwrap();
+    }
+    slot.lock().unwrap();
+    // The last connection closed: the WAL is in the file. A flipped byte in its last page.
+    let path = tmp.path().join("vault.db");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at_byte = bytes.len() - 2048;
+    bytes[at_byte] ^= 0x01;
+    std::fs::write(&path, bytes).unwrap();
+
+    let deferred = api::Policy {
+        defer_integrity_check: true,
+        ..policy()
+    };
+    auth::sign_in(
+        &dir,
+        SignInInput {
+            username: "alice".into(),
+            password: testkit::PASSWORD.into(),
+            code: Some(testkit::totp::code_ahead(&secret, 1)),
+        },
+        &mut slot,
+        deferred,
+    )
+    .expect("sign-in does not read the damaged page");
+    let shared = std::sync::Arc::new(std::sync::Mutex::new(slot));
+    let checker = api::integrity::IntegrityChecker::new(std::sync::Arc::clone(&shared));
+    assert!(checker.refuse_if_damaged().is_ok());
+    assert!(checker.step().unwrap(), "the check was due");
+    assert!(checker.found_damage());
+    assert!(shared.lock().unwrap().info().is_none(), "the session ended");
+    let err = checker.refuse_if_damaged().unwrap_err();
+    assert_eq!(err.code(), Code::VaultDamaged);
+    assert!(!checker.step().unwrap(), "no session, nothing to check");
+}

@@ -33,6 +33,7 @@ pub mod exports;
 pub mod gdpr;
 mod info;
 pub mod intake;
+pub mod integrity;
 pub mod logging;
 pub mod merchant_changes;
 pub mod merchants;

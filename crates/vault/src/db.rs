@@ -150,7 +150,7 @@ fn apply_pragmas(conn: &Connection) -> Result<()> {
 }
 
 /// SQLCipher checks every page's HMAC; any flipped byte anywhere is reported here.
-fn check_integrity(conn: &Connection) -> Result<()> {
+pub(crate) fn check_integrity(conn: &Connection) -> Result<()> {
     let mut stmt = conn
         .prepare("PRAGMA cipher_integrity_check")
         .map_err(VaultError::storage("checking the vault"))?;

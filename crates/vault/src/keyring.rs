@@ -816,6 +816,11 @@ impl KeyringFile {
         Ok(KeyringLock { _file: file })
     }
 
+    /// The data folder the keyring is in.
+    pub fn dir(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new("."))
+    }
+
     pub fn load(&self) -> Result<Keyring> {
         let bytes = match fs::read(&self.path) {
             Ok(bytes) => bytes,

@@ -25,6 +25,7 @@ mod db;
 mod device;
 pub mod erasure_ledger;
 mod error;
+pub mod integrity;
 mod keyring;
 pub mod keys;
 pub mod merchant_changes;

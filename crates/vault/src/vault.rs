@@ -34,6 +34,10 @@ pub struct Policy {
     /// account) takes at least this long, so how long a refusal took says nothing about which
     /// check refused it. Above the slowest refusal on a 2-core machine (docs/BENCHMARKS.md).
     pub refusal_floor: std::time::Duration,
+    /// Sign-in skips the page-by-page check of the file and hands it out as a job to run on
+    /// another thread (`Vault::integrity_job`): the window, so unlock stays fast on a large
+    /// vault. Pages are authenticated as they are read either way.
+    pub defer_integrity_check: bool,
 }
 
 impl Default for Policy {
@@ -43,6 +47,7 @@ impl Default for Policy {
             lock_for: time::Duration::minutes(30),
             kdf: KdfParams::DEFAULT,
             refusal_floor: std::time::Duration::from_millis(600),
+            defer_integrity_check: false,
         }
     }
 }
@@ -137,6 +142,8 @@ pub struct Vault {
     policy: Policy,
     /// Set while a unit of work is open; the connection refuses commits otherwise.
     pub(crate) unit: UnitFlag,
+    /// Where the page-by-page check of the file stands (`integrity.rs`).
+    pub(crate) integrity: crate::integrity::IntegrityCell,
 }
 
 impl std::fmt::Debug for Vault {
@@ -702,15 +709,19 @@ impl Vault {
         keyring_file: &KeyringFile,
         policy: Policy,
     ) -> Result<Vault> {
-        let conn = db::finish_open(conn, true)?;
-        Vault::assemble(
+        let conn = db::finish_open(conn, !policy.defer_integrity_check)?;
+        let vault = Vault::assemble(
             conn,
             keys,
             slot,
             ring.vault_id,
             keyring_file.clone(),
             policy,
-        )
+        )?;
+        if policy.defer_integrity_check {
+            vault.integrity.set(crate::integrity::Integrity::Unchecked);
+        }
+        Ok(vault)
     }
 
     /// The open vault around a keyed connection, with the guard that refuses commits made
@@ -733,6 +744,7 @@ impl Vault {
             keyring,
             policy,
             unit,
+            integrity: std::cell::Cell::new(crate::integrity::Integrity::Checked),
         })
     }
 

@@ -30,8 +30,12 @@ pub async fn sign_in(
     state: State<'_, AppState>,
     input: SignInInput,
 ) -> Result<SessionInfo, api::Error> {
+    let integrity = std::sync::Arc::clone(state.integrity());
     state
-        .run(move |dir, slot, policy| auth::sign_in(dir, input, slot, policy))
+        .run(move |dir, slot, policy| {
+            integrity.refuse_if_damaged()?;
+            auth::sign_in(dir, input, slot, policy)
+        })
         .await
 }
 

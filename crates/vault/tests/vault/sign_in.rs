@@ -258,8 +258,9 @@ fn every_refusal_takes_at_least_the_refusal_floor() {
     assert!(vault.is_ok());
 }
 
-#[test]
-fn the_code_is_checked_before_the_vault_file_is_checked_page_by_page() {
+/// A vault of 200 applications whose last page (an application's, which sign-in never reads)
+/// has a flipped byte; returns the folder and the admin's secret.
+fn damaged_in_its_last_page() -> (tempfile::TempDir, String) {
     let tmp = tempfile::tempdir().unwrap();
     let (created, secret) = created(tmp.path());
     let forms: Vec<_> = (0..200).map(form).collect();
@@ -286,12 +287,17 @@ fn the_code_is_checked_before_the_vault_file_is_checked_page_by_page() {
         .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
         .unwrap();
     drop(created);
-    // A flipped byte in the last page (an application's), which sign-in's checks never read.
     let path = tmp.path().join(desk_vault::VAULT_FILE);
     let mut bytes = std::fs::read(&path).unwrap();
     let at_byte = bytes.len() - 2048;
     bytes[at_byte] ^= 0x01;
     std::fs::write(&path, bytes).unwrap();
+    (tmp, secret)
+}
+
+#[test]
+fn the_code_is_checked_before_the_vault_file_is_checked_page_by_page() {
+    let (tmp, secret) = damaged_in_its_last_page();
 
     let wrong = Vault::sign_in(tmp.path(), ADMIN, ADMIN_PW, Some("000000"), policy(), at(1));
     assert!(
@@ -541,4 +547,67 @@ fn failure_records_this_desk_cannot_check_are_audited_not_trusted_silently() {
         3
     );
     assert!(record.exists());
+}
+
+/// Issue 16 (unlock ≤ 500 ms): the window defers the page-by-page check; sign-in then opens at
+/// once and the check, run as a job on a connection of its own, still finds the flipped byte.
+#[test]
+fn a_deferred_integrity_check_runs_as_a_job_and_still_finds_damage() {
+    let (tmp, secret) = damaged_in_its_last_page();
+    let deferred = desk_vault::Policy {
+        defer_integrity_check: true,
+        ..policy()
+    };
+    let (vault, _, _) = Vault::sign_in(
+        tmp.path(),
+        ADMIN,
+        ADMIN_PW,
+        Some(&code_at(&secret, at(2))),
+        deferred,
+        at(2),
+    )
+    .expect("sign-in does not read the damaged page");
+    use desk_vault::integrity::Integrity;
+    assert_eq!(vault.integrity(), Integrity::Unchecked);
+    let job = vault
+        .integrity_job()
+        .unwrap()
+        .expect("the check is handed out");
+    assert!(vault.integrity_job().unwrap().is_none(), "once");
+    let found = std::thread::spawn(move || {
+        let outcome = job.run();
+        (job.token(), outcome)
+    })
+    .join()
+    .unwrap();
+    assert!(matches!(found.1, Ok(false)), "{:?}", found.1);
+    assert_eq!(vault.integrity_done(found.0, &found.1), Some(false));
+    // A stale job's outcome is not taken for this vault's.
+    assert_eq!(vault.integrity_done(found.0 ^ 1, &Ok(true)), None);
+}
+
+#[test]
+fn a_deferred_integrity_check_of_an_intact_vault_marks_it_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (created, secret) = created(tmp.path());
+    drop(created);
+    let deferred = desk_vault::Policy {
+        defer_integrity_check: true,
+        ..policy()
+    };
+    let (vault, _, _) = Vault::sign_in(
+        tmp.path(),
+        ADMIN,
+        ADMIN_PW,
+        Some(&code_at(&secret, at(2))),
+        deferred,
+        at(2),
+    )
+    .unwrap();
+    let job = vault.integrity_job().unwrap().unwrap();
+    let outcome = job.run();
+    assert!(matches!(outcome, Ok(true)), "{outcome:?}");
+    assert_eq!(vault.integrity_done(job.token(), &outcome), Some(true));
+    assert_eq!(vault.integrity(), desk_vault::integrity::Integrity::Checked);
+    assert!(vault.integrity_job().unwrap().is_none());
 }

@@ -1,0 +1,81 @@
+//! The window's page-by-page check of the vault file, off the unlock path (issue 16: unlock
+//! ≤ 500 ms; `vault::integrity`). The window signs in with the check deferred; this runs it on
+//! a thread and a connection of its own, taking the session only to hand the job out and to
+//! record its outcome. A damaged file ends the session, and later sign-ins in this run of the
+//! app are refused with the same error the check at open gives.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::session::SessionSlot;
+use crate::{Error, Result};
+
+pub struct IntegrityChecker {
+    slot: Arc<Mutex<SessionSlot>>,
+    damaged: AtomicBool,
+}
+
+impl IntegrityChecker {
+    pub fn new(slot: Arc<Mutex<SessionSlot>>) -> Arc<Self> {
+        Arc::new(Self {
+            slot,
+            damaged: AtomicBool::new(false),
+        })
+    }
+
+    /// Runs forever on the calling thread: a check whenever a session's is due, else a nap.
+    pub fn run_blocking(self: Arc<Self>, idle: std::time::Duration) {
+        loop {
+            match self.step() {
+                Ok(true) => std::thread::yield_now(),
+                Ok(false) => std::thread::sleep(idle),
+                Err(e) => {
+                    tracing::warn!(code = %e.code(), "integrity check: {e}");
+                    std::thread::sleep(idle * 5);
+                }
+            }
+        }
+    }
+
+    /// Runs the open session's deferred check, if it is due; `Ok(false)` when none is.
+    pub fn step(&self) -> Result<bool> {
+        let job = {
+            let mut slot = self.slot.lock().unwrap_or_else(PoisonError::into_inner);
+            let Some(session) = slot.background() else {
+                return Ok(false);
+            };
+            session.vault().integrity_job()?
+        };
+        let Some(job) = job else {
+            return Ok(false);
+        };
+        // The slow part, with the session free for the window.
+        let outcome = job.run();
+        let mut slot = self.slot.lock().unwrap_or_else(PoisonError::into_inner);
+        let verdict = slot
+            .background()
+            .and_then(|s| s.vault().integrity_done(job.token(), &outcome));
+        if verdict == Some(false) {
+            self.damaged.store(true, Ordering::SeqCst);
+            tracing::error!("the vault file failed its page-by-page integrity check");
+            // Its entry may not land in a damaged file; the session ends regardless.
+            let _ = slot.lock_because("the vault file failed its integrity check");
+        }
+        Ok(true)
+    }
+
+    /// Whether this run of the app found the file damaged.
+    pub fn found_damage(&self) -> bool {
+        self.damaged.load(Ordering::SeqCst)
+    }
+
+    /// Refuses a sign-in once this run of the app found the file damaged.
+    pub fn refuse_if_damaged(&self) -> Result<()> {
+        if self.found_damage() {
+            return Err(Error::from(vault::VaultError::VaultDamaged(
+                "pages of the vault file failed their integrity check",
+            )));
+        }
+        Ok(())
+    }
+}
