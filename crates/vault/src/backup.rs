@@ -349,7 +349,25 @@ pub(crate) fn read_header(file: &mut fs::File, len: u64) -> Result<(Header, Vec<
 /// archive, opens the restored vault (integrity check, migrations), verifies the audit chain
 /// and the counts, and only then moves the files into place. Nothing is written to `target`
 /// unless every check passes.
+///
+/// A refusal for the credentials (a wrong password, code or recovery key) takes at least the
+/// product's refusal floor, as a refused sign-in does: how long it took says nothing about
+/// which of them was wrong.
 pub fn restore(archive: &Path, target: &Path, unlock: Unlock<'_>) -> Result<Summary> {
+    let started = std::time::Instant::now();
+    let result = restore_unpadded(archive, target, unlock);
+    if matches!(result, Err(VaultError::BadCredentials)) {
+        if let Some(rest) = crate::Policy::default()
+            .refusal_floor
+            .checked_sub(started.elapsed())
+        {
+            std::thread::sleep(rest);
+        }
+    }
+    result
+}
+
+fn restore_unpadded(archive: &Path, target: &Path, unlock: Unlock<'_>) -> Result<Summary> {
     let mut file = fs::File::open(archive).map_err(VaultError::io("the archive", "read"))?;
     let archive_len = file
         .metadata()

@@ -20,7 +20,7 @@ use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::keyring::{b64, unb64};
+use crate::keyring::{b64, unb64, RECOVERY_SLOT};
 use crate::keys::MemberKeys;
 use crate::{audit, crypto, Result, Vault, VaultError};
 
@@ -226,6 +226,17 @@ impl<'a> Signers<'a> {
     /// The keys `slot` signed with, when the slot belongs to `actor` (or the actor is not a
     /// user: `system`, `anonymous`, `recovery key`).
     pub(crate) fn check(&self, slot: &str, actor: &str) -> audit::SignerCheck {
+        // A system job acting for a user (`system:boarding for alice`) signs with that user's
+        // key; the recovery key's entries with the recovery member's. Only `anonymous` (failed
+        // sign-ins, appended by whoever opens the vault next) and `system` (the upgrade, by the
+        // member signing in) may carry any member's signature.
+        let actor = match actor.rsplit_once(" for ") {
+            Some((job, user)) if job.starts_with("system:") => user,
+            _ => actor,
+        };
+        if matches!(actor, "recovery-key" | "recovery key") && slot != RECOVERY_SLOT {
+            return audit::SignerCheck::NotTheActor;
+        }
         let mut checked = self.checked.borrow_mut();
         let registrations = checked.entry(slot.to_string()).or_insert_with(|| {
             self.ring

@@ -110,7 +110,10 @@ fn a_bad_archive_or_key_is_refused_and_nothing_is_written() {
         password: "not the password at all",
         code: "000000",
     };
+    let started = std::time::Instant::now();
     assert!(matches!(attempt(&bytes, wrong), VaultError::BadCredentials));
+    // Padded like a refused sign-in (a lower bound, never a timing assertion on the upper end).
+    assert!(started.elapsed() >= desk_vault::Policy::default().refusal_floor);
     let truncated = attempt(&bytes[..bytes.len() - 100], Unlock::Recovery(&recovery));
     assert!(
         truncated.to_string().contains("does not authenticate"),

@@ -359,3 +359,36 @@ fn a_checkpoint_forged_with_the_underwriters_keys_is_ignored_never_trusted() {
     assert!(report.intact, "{report:?}");
     assert_eq!((report.checkpoints, report.checkpoints_ignored), (1, 1));
 }
+
+#[test]
+fn an_entry_in_a_system_jobs_name_for_another_user_signed_by_the_underwriter_is_named() {
+    let f = folder();
+    let _ = with_an_underwriter_entry(&f);
+    let uma = attacker::with_password(f.tmp.path(), "uma", &f.underwriter.0).unwrap();
+    let mut forged_at = None;
+    uma.forge_audit(|entries| {
+        let last = entries.last().unwrap().clone();
+        let forged = desk_vault::audit::Entry {
+            seq: last.seq + 1,
+            actor: format!("system:boarding for {ADMIN}"),
+            action: "boarding.account_created".into(),
+            target: Some("app-1".into()),
+            detail: None,
+            ..last
+        };
+        forged_at = Some(forged.seq);
+        entries.push(forged);
+    })
+    .unwrap();
+    let report = verify_as_admin(&f, 4);
+    assert!(!report.intact, "{report:?}");
+    assert_eq!(report.broken_at, forged_at, "{report:?}");
+    assert!(
+        report
+            .problem
+            .as_deref()
+            .unwrap()
+            .contains("signed by someone other than its actor"),
+        "{report:?}"
+    );
+}
