@@ -33,6 +33,11 @@ struct Record {
     key: String,
     /// The highest failed-attempt count this desk has written into the vault's keyring.
     attempts: u64,
+    /// The signing keys of the self-signed registrations this desk made (the founding admin,
+    /// members moved from a legacy slot) or found when it first kept a record: the trust
+    /// anchor for registrations no admin signed. `None` in a record from before anchors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    anchors: Option<Vec<String>>,
 }
 
 /// What the device record says of a keyring just read.
@@ -71,14 +76,23 @@ pub(crate) fn path(vault_id: &str) -> Option<PathBuf> {
     Some(folder()?.join(format!("{vault_id}.json")))
 }
 
-fn read(vault_id: &str) -> Option<(Key, u64)> {
+fn read_record(vault_id: &str) -> Option<Record> {
     let bytes = fs::read(path(vault_id)?).ok()?;
-    let record: Record = serde_json::from_slice(&bytes).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+fn read(vault_id: &str) -> Option<(Key, u64)> {
+    let record = read_record(vault_id)?;
     let key = Key::from_slice(&unb64(&record.key, "").ok()?)?;
     Some((key, record.attempts))
 }
 
-fn write(vault_id: &str, key: &Key, attempts: u64) -> Result<()> {
+fn write_record(
+    vault_id: &str,
+    key: &Key,
+    attempts: u64,
+    anchors: Option<Vec<String>>,
+) -> Result<()> {
     let io = VaultError::io("the desk's device record", "written");
     let Some(path) = path(vault_id) else {
         return Ok(());
@@ -95,6 +109,7 @@ fn write(vault_id: &str, key: &Key, attempts: u64) -> Result<()> {
     let json = serde_json::to_vec(&Record {
         key: b64(key.expose()),
         attempts,
+        anchors,
     })
     .map_err(|_| VaultError::KeyringDamaged("the device record could not be written"))?;
     let tmp = path.with_extension("json.tmp");
@@ -151,13 +166,21 @@ pub(crate) fn standing(ring: &Keyring) -> Standing {
 /// A desk that cannot keep a record (no state folder, read-only) leaves them unguarded.
 pub(crate) fn stamp(ring: &mut Keyring) {
     let vault_id = ring.vault_id.to_string();
+    let record = read_record(&vault_id);
+    let anchored = record.as_ref().is_some_and(|r| r.anchors.is_some());
     let (key, seen, fresh) = match read(&vault_id) {
         Some((key, seen)) => (key, seen, false),
         None => (Key::random(), 0, true),
     };
-    if (fresh || ring.attempts > seen) && write(&vault_id, &key, ring.attempts.max(seen)).is_err() {
-        ring.failures_mac = None;
-        return;
+    if fresh || ring.attempts > seen || !anchored {
+        // First use on this desk: the self-signed registrations found are trusted from now on.
+        let anchors = record
+            .and_then(|r| r.anchors)
+            .unwrap_or_else(|| self_signed(ring));
+        if write_record(&vault_id, &key, ring.attempts.max(seen), Some(anchors)).is_err() {
+            ring.failures_mac = None;
+            return;
+        }
     }
     ring.failures_mac = Some(b64(&crypto::hmac(&key, &[CONTEXT, &material(ring)])));
 }
@@ -210,4 +233,44 @@ pub(crate) fn carry_count(ring: &mut Keyring) {
     if let Some((_, seen)) = read(&ring.vault_id.to_string()) {
         ring.attempts = ring.attempts.max(seen);
     }
+}
+
+/// The signing keys of `ring`'s current self-signed registrations.
+fn self_signed(ring: &Keyring) -> Vec<String> {
+    ring.members
+        .iter()
+        .filter(|(slot, m)| m.registered_by == **slot)
+        .map(|(_, m)| m.sign.clone())
+        .collect()
+}
+
+/// Trusts a self-signed registration this desk is making (the founding admin, a member moved
+/// from a legacy slot), before the keyring holding it is saved.
+pub(crate) fn anchor(vault_id: &str, sign: &str) {
+    let Some(record) = read_record(vault_id) else {
+        // No record yet: the first save anchors every self-signed registration it finds.
+        return;
+    };
+    let Some(key) = Key::from_slice(&unb64(&record.key, "").unwrap_or_default()) else {
+        return;
+    };
+    let mut anchors = record.anchors.unwrap_or_default();
+    if !anchors.iter().any(|a| a == sign) {
+        anchors.push(sign.to_string());
+    }
+    let _ = write_record(vault_id, &key, record.attempts, Some(anchors));
+}
+
+/// Whether `slot`'s registration is self-signed with a key this desk never anchored (a
+/// registration added to `keyring.json` by hand). A desk without anchors yet trusts it.
+pub(crate) fn unanchored(ring: &Keyring, slot: &str) -> bool {
+    let Some(member) = ring.members.get(slot) else {
+        return false;
+    };
+    if member.registered_by != slot {
+        return false;
+    }
+    read_record(&ring.vault_id.to_string())
+        .and_then(|r| r.anchors)
+        .is_some_and(|anchors| !anchors.contains(&member.sign))
 }

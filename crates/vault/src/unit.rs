@@ -594,6 +594,38 @@ pub mod attacker {
             file.save(&ring, &lock)
         }
 
+        /// Rewrites their own registration in `keyring.json` with `role`, signed by their own
+        /// key (self-signed, as the founding admin's is), and their row in the database to
+        /// match: what one member can do to pass for another role.
+        pub fn self_register_as(&self, role: &str) -> Result<()> {
+            let me = self
+                .keys
+                .me
+                .as_ref()
+                .ok_or(VaultError::NoKey("a member key"))?;
+            let file = KeyringFile::in_dir(&self.dir);
+            let lock = file.lock()?;
+            let mut ring = file.load()?;
+            let mut member = ring
+                .members
+                .get(&self.slot)
+                .cloned()
+                .ok_or(VaultError::NotFound("registration"))?;
+            member.role = role.to_string();
+            member.registered_by = self.slot.clone();
+            member.signature =
+                crate::keyring::b64(&me.sign(&ring.registration_message(&self.slot, &member)));
+            ring.members.insert(self.slot.clone(), member.clone());
+            file.save(&ring, &lock)?;
+            self.conn
+                .execute(
+                    "UPDATE users SET role = ?1 WHERE id = ?2",
+                    rusqlite::params![role, member.user_id],
+                )
+                .map_err(VaultError::storage("raising a role"))?;
+            Ok(())
+        }
+
         /// Deletes every signed checkpoint the vault keeps (a plain table to whoever holds the
         /// file key).
         pub fn forget_checkpoints(&self) -> Result<()> {

@@ -376,6 +376,13 @@ impl Vault {
             keyring_file.save(&ring, &lock)?;
             return Err(VaultError::Locked { until });
         }
+        // A registration nobody signed but the member themselves, which this desk never made:
+        // added to keyring.json by hand (to pass for another role).
+        if crate::device::unanchored(&ring, &slot) {
+            return Err(VaultError::VaultDamaged(
+                "keyring.json holds a self-signed key registration this desk did not make",
+            ));
+        }
         if let Some(until) = ring.locked_until(&slot, now) {
             ring.push_pending(PendingEvent {
                 at: now,

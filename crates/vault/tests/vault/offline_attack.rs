@@ -392,3 +392,22 @@ fn an_entry_in_a_system_jobs_name_for_another_user_signed_by_the_underwriter_is_
         "{report:?}"
     );
 }
+
+#[test]
+fn a_self_signed_registration_added_by_hand_to_pass_for_an_admin_is_refused_at_sign_in() {
+    let f = folder();
+    // Signed in once (so the desk knows the vault), then the attack with their keys alone:
+    // their registration re-signed by themselves as an admin, their row raised to match.
+    drop(admin_at(&f, 1));
+    let uma = attacker::with_password(f.tmp.path(), "uma", &f.underwriter.0).unwrap();
+    uma.self_register_as("admin").unwrap();
+    drop(uma);
+    let err =
+        Vault::sign_in(f.tmp.path(), "uma", &f.underwriter.0, None, policy(), at(6)).unwrap_err();
+    assert!(
+        matches!(err, VaultError::VaultDamaged(m) if m.contains("self-signed key registration this desk did not make")),
+        "{err:?}"
+    );
+    // The founding admin's own self-signed registration is this desk's: they still sign in.
+    drop(admin_at(&f, 7));
+}
