@@ -290,12 +290,7 @@ fn a_disabled_users_open_session_ends_at_its_next_call() {
     setup(&dir, &mut admin);
     let mut bob = signed_in_new_user(&dir, &mut admin, "bob", "underwriter");
     assert!(bob.require(Access::Write, "test").is_ok(), "bob works");
-    let bob_id = users::list_users(&mut admin)
-        .unwrap()
-        .into_iter()
-        .find(|u| u.username == "bob")
-        .unwrap()
-        .id;
+    let bob_id = user_id(&mut admin, "bob");
     users::set_user_disabled(&mut admin, &bob_id, true).unwrap();
 
     let err = bob.require(Access::Write, "test").err().unwrap();
@@ -326,10 +321,7 @@ fn a_disabled_users_open_session_ends_at_its_next_call() {
 /// session runs it; the earlier class keys are then forgotten (`vault.rewrap_done`).
 #[test]
 fn disabling_a_user_rewraps_record_keys_in_the_background_with_progress() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = DataDir::open(tmp.path()).unwrap();
-    let mut admin = SessionSlot::new();
-    setup(&dir, &mut admin);
+    let (_tmp, dir, mut admin) = admin_vault();
     for seed in 0..3 {
         api::intake::save_draft(
             &mut admin,
@@ -342,12 +334,7 @@ fn disabling_a_user_rewraps_record_keys_in_the_background_with_progress() {
         .unwrap();
     }
     let _bob = signed_in_new_user(&dir, &mut admin, "bob", "underwriter");
-    let bob_id = users::list_users(&mut admin)
-        .unwrap()
-        .into_iter()
-        .find(|u| u.username == "bob")
-        .unwrap()
-        .id;
+    let bob_id = user_id(&mut admin, "bob");
     users::set_user_disabled(&mut admin, &bob_id, true).unwrap();
 
     // The disabling call returned before any record key was re-wrapped: the window already
@@ -405,18 +392,10 @@ fn disabling_a_user_rewraps_record_keys_in_the_background_with_progress() {
 /// Only an admin's session runs the re-wrap (only an admin holds every class).
 #[test]
 fn the_background_rewrap_waits_for_an_admin_session() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = DataDir::open(tmp.path()).unwrap();
-    let mut admin = SessionSlot::new();
-    setup(&dir, &mut admin);
+    let (_tmp, dir, mut admin) = admin_vault();
     let carl_id = {
         let _carl = signed_in_new_user(&dir, &mut admin, "carl", "underwriter");
-        users::list_users(&mut admin)
-            .unwrap()
-            .into_iter()
-            .find(|u| u.username == "carl")
-            .unwrap()
-            .id
+        user_id(&mut admin, "carl")
     };
     users::set_user_disabled(&mut admin, &carl_id, true).unwrap();
     // (A session opened before the rotation ends with it: the file was re-keyed.)
@@ -485,4 +464,23 @@ fn the_deferred_integrity_check_ends_the_session_of_a_damaged_file() {
     let err = checker.refuse_if_damaged().unwrap_err();
     assert_eq!(err.code(), Code::VaultDamaged);
     assert!(!checker.step().unwrap(), "no session, nothing to check");
+}
+
+/// The id of the user called `name`, as Admin → Users lists them.
+fn user_id(admin: &mut SessionSlot, name: &str) -> String {
+    users::list_users(admin)
+        .unwrap()
+        .into_iter()
+        .find(|u| u.username == name)
+        .unwrap()
+        .id
+}
+
+/// A vault set up in a temp folder, with its admin signed in (kept alive by the caller).
+fn admin_vault() -> (tempfile::TempDir, DataDir, SessionSlot) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = DataDir::open(tmp.path()).unwrap();
+    let mut admin = SessionSlot::new();
+    setup(&dir, &mut admin);
+    (tmp, dir, admin)
 }

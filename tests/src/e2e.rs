@@ -159,13 +159,19 @@ impl Page {
     /// Clicks the first button whose text is exactly `label`.
     pub async fn click_button(&self, label: &str) -> Result<()> {
         let xpath = format!("//button[normalize-space()='{label}']");
+        self.click_xpath(&xpath, &format!("no button {label:?}"))
+            .await
+    }
+
+    /// Waits for the element at `xpath`, scrolls it into view and clicks it.
+    async fn click_xpath(&self, xpath: &str, missing: &str) -> Result<()> {
         let button = self
             .client
             .wait()
             .at_most(WAIT)
-            .for_element(Locator::XPath(&xpath))
+            .for_element(Locator::XPath(xpath))
             .await
-            .with_context(|| format!("no button {label:?}"))?;
+            .with_context(|| missing.to_string())?;
         // Long pages put buttons under the status bar; a person scrolls, so do we.
         self.client
             .execute(
@@ -183,21 +189,11 @@ impl Page {
         let xpath = format!(
             "//section[@aria-label='{section}']//tr[td[normalize-space()='{cell}']]//button[normalize-space()='{label}']"
         );
-        let button = self
-            .client
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::XPath(&xpath))
-            .await
-            .with_context(|| format!("no button {label:?} in the row of {cell:?}"))?;
-        self.client
-            .execute(
-                "arguments[0].scrollIntoView({block: 'center'});",
-                vec![serde_json::to_value(&button)?],
-            )
-            .await?;
-        button.click().await?;
-        Ok(())
+        self.click_xpath(
+            &xpath,
+            &format!("no button {label:?} in the row of {cell:?}"),
+        )
+        .await
     }
 
     /// Walks the first-run wizard: creates the vault and admin, acknowledges the recovery key,

@@ -25,16 +25,7 @@ impl IntegrityChecker {
 
     /// Runs forever on the calling thread: a check whenever a session's is due, else a nap.
     pub fn run_blocking(self: Arc<Self>, idle: std::time::Duration) {
-        loop {
-            match self.step() {
-                Ok(true) => std::thread::yield_now(),
-                Ok(false) => std::thread::sleep(idle),
-                Err(e) => {
-                    tracing::warn!(code = %e.code(), "integrity check: {e}");
-                    std::thread::sleep(idle * 5);
-                }
-            }
-        }
+        crate::background::run_forever("integrity check", idle, || self.step(), |_| {})
     }
 
     /// Runs the open session's deferred check, if it is due; `Ok(false)` when none is.

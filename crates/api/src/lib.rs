@@ -23,6 +23,7 @@ macro_rules! debug_redacting {
 
 pub mod audit_log;
 pub mod auth;
+mod background;
 pub mod backup;
 pub mod boarding;
 mod checks;

@@ -63,20 +63,17 @@ impl Rewrapper {
 
     /// Runs forever on the calling thread: a unit whenever one is due, else a nap.
     pub fn run_blocking(self: Arc<Self>, idle: std::time::Duration) {
-        loop {
-            match self.step() {
-                Ok(true) => std::thread::yield_now(),
-                Ok(false) => std::thread::sleep(idle),
-                Err(e) => {
-                    tracing::warn!(code = %e.code(), "background re-wrap: {e}");
-                    self.status
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .error = Some(e.message().to_string());
-                    std::thread::sleep(idle * 5);
-                }
-            }
-        }
+        crate::background::run_forever(
+            "background re-wrap",
+            idle,
+            || self.step(),
+            |e| {
+                self.status
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .error = Some(e.message().to_string());
+            },
+        )
     }
 
     /// Re-wraps one unit if a re-wrap is due on an admin's open session; `Ok(false)` when

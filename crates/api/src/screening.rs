@@ -434,20 +434,17 @@ impl Rescreener {
 
     /// Runs forever on the calling thread: a batch whenever there is one, else a nap.
     pub fn run_blocking(self: Arc<Self>, idle: std::time::Duration) {
-        loop {
-            match self.step() {
-                Ok(true) => std::thread::yield_now(),
-                Ok(false) => std::thread::sleep(idle),
-                Err(e) => {
-                    tracing::warn!(code = %e.code(), "background re-screen: {e}");
-                    self.status
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .error = Some(e.message().to_string());
-                    std::thread::sleep(idle * 5);
-                }
-            }
-        }
+        crate::background::run_forever(
+            "background re-screen",
+            idle,
+            || self.step(),
+            |e| {
+                self.status
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .error = Some(e.message().to_string());
+            },
+        )
     }
 
     /// Screens one batch, if any is waiting; `Ok(false)` when there is nothing to do (no

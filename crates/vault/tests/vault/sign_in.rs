@@ -444,15 +444,7 @@ fn a_lockout_lifted_by_editing_the_keyring_is_detected_and_locks_the_vault() {
     )
     .unwrap();
 
-    let right = Vault::sign_in(
-        tmp.path(),
-        ADMIN,
-        ADMIN_PW,
-        Some(&code_at(&secret, at(2))),
-        policy(),
-        at(2),
-    )
-    .unwrap_err();
+    let right = admin_with_code(tmp.path(), &secret, 2, policy()).unwrap_err();
     assert!(matches!(right, VaultError::Locked { .. }), "{right:?}");
     // The count is carried on from this desk's record, never back.
     assert_eq!(keyring_json(tmp.path())["attempts"], 10);
@@ -494,15 +486,7 @@ fn an_earlier_keyring_put_back_to_lift_a_lockout_is_detected_by_the_count() {
     assert_eq!(keyring_json(tmp.path())["attempts"], 10);
     std::fs::write(tmp.path().join(desk_vault::KEYRING_FILE), earlier).unwrap();
 
-    let right = Vault::sign_in(
-        tmp.path(),
-        ADMIN,
-        ADMIN_PW,
-        Some(&code_at(&secret, at(2))),
-        policy(),
-        at(2),
-    )
-    .unwrap_err();
+    let right = admin_with_code(tmp.path(), &secret, 2, policy()).unwrap_err();
     assert!(matches!(right, VaultError::Locked { .. }), "{right:?}");
     let vault = sign_in_admin(tmp.path(), &secret, at(33));
     let log = vault.audit_entries(100, None).unwrap();
@@ -558,15 +542,8 @@ fn a_deferred_integrity_check_runs_as_a_job_and_still_finds_damage() {
         defer_integrity_check: true,
         ..policy()
     };
-    let (vault, _, _) = Vault::sign_in(
-        tmp.path(),
-        ADMIN,
-        ADMIN_PW,
-        Some(&code_at(&secret, at(2))),
-        deferred,
-        at(2),
-    )
-    .expect("sign-in does not read the damaged page");
+    let (vault, _, _) = admin_with_code(tmp.path(), &secret, 2, deferred)
+        .expect("sign-in does not read the damaged page");
     use desk_vault::integrity::Integrity;
     assert_eq!(vault.integrity(), Integrity::Unchecked);
     let job = vault
@@ -595,19 +572,28 @@ fn a_deferred_integrity_check_of_an_intact_vault_marks_it_checked() {
         defer_integrity_check: true,
         ..policy()
     };
-    let (vault, _, _) = Vault::sign_in(
-        tmp.path(),
-        ADMIN,
-        ADMIN_PW,
-        Some(&code_at(&secret, at(2))),
-        deferred,
-        at(2),
-    )
-    .unwrap();
+    let (vault, _, _) = admin_with_code(tmp.path(), &secret, 2, deferred).unwrap();
     let job = vault.integrity_job().unwrap().unwrap();
     let outcome = job.run();
     assert!(matches!(outcome, Ok(true)), "{outcome:?}");
     assert_eq!(vault.integrity_done(job.token(), &outcome), Some(true));
     assert_eq!(vault.integrity(), desk_vault::integrity::Integrity::Checked);
     assert!(vault.integrity_job().unwrap().is_none());
+}
+
+/// The admin's sign-in at minute `minute`, with that minute's code.
+fn admin_with_code(
+    dir: &std::path::Path,
+    secret: &str,
+    minute: i64,
+    policy: desk_vault::Policy,
+) -> desk_vault::Result<(Vault, desk_vault::User, desk_vault::NextStep)> {
+    Vault::sign_in(
+        dir,
+        ADMIN,
+        ADMIN_PW,
+        Some(&code_at(secret, at(minute))),
+        policy,
+        at(minute),
+    )
 }
