@@ -484,3 +484,52 @@ fn admin_vault() -> (tempfile::TempDir, DataDir, SessionSlot) {
     setup(&dir, &mut admin);
     (tmp, dir, admin)
 }
+
+/// Issue 16: a split of the recovery key outside 2 <= M <= N <= 16 is refused by field, and the
+/// key in force stays in force.
+#[test]
+fn a_recovery_key_split_out_of_range_is_refused_before_anything_changes() {
+    let (_tmp, _dir, mut admin) = admin_vault();
+    for split in [(1, 3), (4, 3), (2, 17)] {
+        let err = auth::rotate_recovery_key(&mut admin, Some(split)).unwrap_err();
+        assert_eq!(err.code(), Code::InvalidInput, "{split:?}");
+        assert!(err.to_string().starts_with("split:"), "{err}");
+    }
+    let log = api::audit_log::list_audit(&mut admin, None, 50).unwrap();
+    assert!(!log
+        .entries
+        .iter()
+        .any(|e| e.action == "vault.rotate_recovery_key"));
+    let split = auth::rotate_recovery_key(&mut admin, Some((2, 3))).unwrap();
+    assert_eq!((split.shares.len(), split.threshold), (3, Some(2)));
+    let log = api::audit_log::list_audit(&mut admin, None, 5).unwrap();
+    let entry = log
+        .entries
+        .iter()
+        .find(|e| e.action == "vault.rotate_recovery_key")
+        .unwrap();
+    assert_eq!(entry.detail.as_deref(), Some("split 2 of 3"));
+}
+
+/// Issue 16: a backup restores with enough shares of a split recovery key, as with the key.
+#[test]
+fn a_backup_restores_with_two_shares_of_a_recovery_key_split_two_of_three() {
+    let (tmp, _dir, mut admin) = admin_vault();
+    let split = auth::rotate_recovery_key(&mut admin, Some((2, 3))).unwrap();
+    let archive = tmp.path().join("split.backup");
+    api::backup::backup(&mut admin, &archive).unwrap();
+    let one = api::backup::restore(
+        &archive,
+        &tmp.path().join("one"),
+        api::backup::RestoreWith::RecoveryKey(split.shares[1].clone()),
+    )
+    .unwrap_err();
+    assert_eq!(one.code(), Code::InvalidInput, "{one}");
+    let two = api::backup::restore(
+        &archive,
+        &tmp.path().join("two"),
+        api::backup::RestoreWith::RecoveryKey(format!("{}\n{}", split.shares[0], split.shares[2])),
+    )
+    .unwrap();
+    assert_eq!(two.users, 1);
+}

@@ -111,7 +111,7 @@ fn calls() -> BTreeMap<&'static str, Call> {
     add("rotate_key", Box::new(|s, _| audit_log::rotate_key(s)));
     add(
         "rotate_recovery_key",
-        Box::new(|s, _| api::auth::rotate_recovery_key(s).map(drop)),
+        Box::new(|s, _| api::auth::rotate_recovery_key(s, None).map(drop)),
     );
     add(
         "export_audit",

@@ -55,10 +55,14 @@ debug_redacting!(RecoverInput { username } secret { recovery_key, new_password }
 /// A recovery key that replaced the old one: shown once.
 #[derive(Clone, Serialize)]
 pub struct NewRecoveryKey {
-    pub recovery_key: String,
+    /// The key itself, when it was not split.
+    pub recovery_key: Option<String>,
+    /// Its shares, when it was split: any `threshold` of them give it back.
+    pub shares: Vec<String>,
+    pub threshold: Option<u8>,
 }
 
-debug_redacting!(NewRecoveryKey {} secret { recovery_key });
+debug_redacting!(NewRecoveryKey { threshold } secret { recovery_key, shares });
 
 fn parse_username(text: &str) -> Result<Username> {
     Username::parse(text)
@@ -207,14 +211,42 @@ pub fn recover(dir: &DataDir, input: RecoverInput, policy: Policy) -> Result<()>
 }
 
 /// Replaces the vault's recovery key (admin): the old key opens nothing from now on; the new
-/// one is shown once. Audited.
-pub fn rotate_recovery_key(slot: &mut SessionSlot) -> Result<NewRecoveryKey> {
+/// one is shown once — whole, or split into `count` shares of which any `threshold` give it
+/// back (to hand one to each admin: no single holder can use it). Audited, with the split.
+pub fn rotate_recovery_key(
+    slot: &mut SessionSlot,
+    split: Option<(u8, u8)>,
+) -> Result<NewRecoveryKey> {
+    slot.require(crate::Access::Admin, "vault.rotate_recovery_key")?;
+    if let Some((threshold, count)) = split {
+        if threshold < 2 || count < threshold || count > vault::MAX_RECOVERY_SHARES {
+            return Err(Error::invalid_input(
+                "split",
+                &format!(
+                    "must be M of N with 2 <= M <= N <= {}",
+                    vault::MAX_RECOVERY_SHARES
+                ),
+            ));
+        }
+    }
     let session = slot.require(crate::Access::Admin, "vault.rotate_recovery_key")?;
     let actor = session.username().to_string();
-    let key = session
-        .vault()
-        .rotate_recovery_key(&actor, OffsetDateTime::now_utc())?;
-    Ok(NewRecoveryKey {
-        recovery_key: key.display(),
+    let detail = split.map(|(m, n)| format!("split {m} of {n}"));
+    let key = session.vault().rotate_recovery_key_noting(
+        &actor,
+        detail.as_deref(),
+        OffsetDateTime::now_utc(),
+    )?;
+    Ok(match split {
+        None => NewRecoveryKey {
+            recovery_key: Some(key.display()),
+            shares: Vec::new(),
+            threshold: None,
+        },
+        Some((threshold, count)) => NewRecoveryKey {
+            recovery_key: None,
+            shares: key.split(threshold, count)?,
+            threshold: Some(threshold),
+        },
     })
 }

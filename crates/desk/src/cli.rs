@@ -64,7 +64,12 @@ pub(crate) enum Command {
     /// Re-encrypt the vault file under a new random key (admin)
     RotateKey,
     /// Replace the recovery key (admin); prints the new one once, the old one stops working
-    RotateRecoveryKey,
+    RotateRecoveryKey {
+        /// Split it among admins: `M-of-N` prints N shares of which any M give it back
+        /// (recovery then takes M shares, one per line or separated by commas)
+        #[arg(long, value_parser = split_spec)]
+        split: Option<(u8, u8)>,
+    },
     /// Give a user a new password with the recovery key (both read from a prompt or stdin)
     Recover {
         /// Whose password to reset
@@ -517,6 +522,19 @@ pub(crate) enum AuditAction {
         #[arg(long, default_value = "csv")]
         format: String,
     },
+}
+
+/// `--split M-of-N`.
+fn split_spec(text: &str) -> Result<(u8, u8), String> {
+    let (m, n) = text
+        .split_once("-of-")
+        .ok_or_else(|| "must be M-of-N, e.g. 3-of-5".to_string())?;
+    let parse = |t: &str| {
+        t.trim()
+            .parse::<u8>()
+            .map_err(|_| "must be M-of-N, e.g. 3-of-5".to_string())
+    };
+    Ok((parse(m)?, parse(n)?))
 }
 
 /// `--band`: one of the risk bands, refused by clap otherwise.

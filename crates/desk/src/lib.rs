@@ -182,20 +182,40 @@ fn dispatch(
         Command::Lock => printer.value(out, &serde_json::json!({ "locked": false }), |w| {
             writeln!(w, "No session agent is running.")
         }),
-        Command::RotateRecoveryKey => with_session(&ctx, prompt, api::auth::rotate_recovery_key)
-            .and_then(|new| {
-                printer.value(
-                    out,
-                    &serde_json::json!({ "recovery_key": new.recovery_key }),
-                    |w| {
+        Command::RotateRecoveryKey { split } => with_session(&ctx, prompt, |slot| {
+            api::auth::rotate_recovery_key(slot, split)
+        })
+        .and_then(|new| {
+            printer.value(
+                out,
+                &serde_json::json!({
+                    "recovery_key": new.recovery_key,
+                    "shares": new.shares,
+                    "threshold": new.threshold,
+                }),
+                |w| match (&new.recovery_key, new.threshold) {
+                    (Some(key), _) => {
                         writeln!(
                             w,
                             "New recovery key (shown once; the old one no longer works):"
                         )?;
-                        writeln!(w, "{}", new.recovery_key)
-                    },
-                )
-            }),
+                        writeln!(w, "{key}")
+                    }
+                    (None, threshold) => {
+                        writeln!(
+                            w,
+                            "New recovery key, split: any {} of these {} shares give it back (shown once; give each to one admin; the old key no longer works):",
+                            threshold.unwrap_or(0),
+                            new.shares.len()
+                        )?;
+                        for (i, share) in new.shares.iter().enumerate() {
+                            writeln!(w, "share {}: {share}", i + 1)?;
+                        }
+                        Ok(())
+                    }
+                },
+            )
+        }),
         Command::RotateKey => {
             with_session(&ctx, prompt, api::audit_log::rotate_key).and_then(|()| {
                 printer.value(out, &serde_json::json!({ "rotated": true }), |w| {

@@ -46,7 +46,7 @@ pub use crypto::KdfParams;
 pub use error::{Result, VaultError};
 pub use keyring::KEYRING_FILE;
 pub use keys::DataClass;
-pub use recovery::RecoveryKey;
+pub use recovery::{RecoveryKey, MAX_SHARES as MAX_RECOVERY_SHARES};
 pub use seal::{RecordKey, Sealed};
 pub use unit::Tx;
 #[cfg(debug_assertions)]

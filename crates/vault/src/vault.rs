@@ -602,6 +602,16 @@ impl Vault {
     /// Replaces the recovery key: the old one opens nothing from now on (backups taken before
     /// keep the slot they were taken with). The new key is shown once to the admin.
     pub fn rotate_recovery_key(&self, actor: &str, now: OffsetDateTime) -> Result<RecoveryKey> {
+        self.rotate_recovery_key_noting(actor, None, now)
+    }
+
+    /// [`Vault::rotate_recovery_key`] with a detail for its audit entry (how it was split).
+    pub fn rotate_recovery_key_noting(
+        &self,
+        actor: &str,
+        detail: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<RecoveryKey> {
         let key = RecoveryKey::generate();
         let lock = self.keyring.lock()?;
         let before = self.keyring.load()?;
@@ -640,7 +650,7 @@ impl Vault {
                 action: "vault.rotate_recovery_key",
                 target: None,
                 outcome: Outcome::Ok,
-                detail: None,
+                detail,
             })
         });
         let ((), head) = match audited {

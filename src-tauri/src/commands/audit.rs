@@ -54,9 +54,10 @@ pub async fn rotate_key(state: State<'_, AppState>) -> Result<(), api::Error> {
 #[tauri::command]
 pub async fn rotate_recovery_key(
     state: State<'_, AppState>,
+    split: Option<(u8, u8)>,
 ) -> Result<api::auth::NewRecoveryKey, api::Error> {
     state
-        .run(|_, slot, _| api::auth::rotate_recovery_key(slot))
+        .run(move |_, slot, _| api::auth::rotate_recovery_key(slot, split))
         .await
 }
 

@@ -373,6 +373,41 @@ mod vault_verbs {
         crate::assert_ok(&recover(&new_key));
     }
 
+    /// Issue 16: the recovery key split M-of-N among admins; M shares recover, fewer do not.
+    #[test]
+    fn a_recovery_key_split_two_of_three_recovers_with_two_shares_and_not_with_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (secret, old_key) = init_keeping_recovery_key(tmp.path());
+        let out = as_admin(
+            tmp.path(),
+            &secret,
+            1,
+            &["--json", "rotate-recovery-key", "--split", "2-of-3"],
+        );
+        crate::assert_ok(&out);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(v["recovery_key"].is_null(), "the whole key is never shown");
+        assert_eq!(v["threshold"], 2);
+        let shares: Vec<String> = v["shares"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(shares.len(), 3);
+        let recover = |typed: &str| {
+            with_stdin(
+                desk_cmd(tmp.path(), &["--json", "recover", "--username", "admin"]),
+                &format!("{typed}\na brand new passphrase 1\n"),
+            )
+        };
+        let (code, message) = user_error(&recover(&shares[2]));
+        assert_eq!(code, "invalid_input");
+        assert!(message.contains("needs 2 different shares"), "{message}");
+        assert_eq!(user_error(&recover(&old_key)).0, "bad_credentials");
+        crate::assert_ok(&recover(&format!("{}, {}", shares[2], shares[0])));
+    }
+
     /// Issue 16: how long generated exports are kept is an admin's setting in the CLI too.
     #[test]
     fn retention_export_days_sets_how_long_exports_are_kept() {

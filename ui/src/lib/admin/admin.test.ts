@@ -153,6 +153,22 @@ describe('Security panel', () => {
     await fireEvent.click(screen.getByRole('button', { name: 'I have written it down' }));
     expect(screen.queryByTestId('new-recovery-key')).toBeNull();
   });
+
+  it('splits the new recovery key among admins and shows each share once', async () => {
+    const backend = fakeBackend({ session: READY_ADMIN });
+    render(SecurityPanel, { backend, session: READY_ADMIN, onerror: noop });
+    await fireEvent.click(screen.getByLabelText('Split it among admins'));
+    await fireEvent.input(screen.getByLabelText('any'), { target: { value: '3' } });
+    await fireEvent.input(screen.getByLabelText('of'), { target: { value: '5' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Replace the recovery key' }));
+    const shares = await screen.findByTestId('new-recovery-shares');
+    expect(shares.querySelectorAll('li')).toHaveLength(5);
+    expect(screen.getByRole('region', { name: 'New recovery key shares' })).toHaveTextContent('any 3 of the 5 together recover the vault');
+    expect(screen.queryByTestId('new-recovery-key')).toBeNull();
+    expect(backend.calls).toContain('rotateRecoveryKey:3-of-5');
+    await fireEvent.click(screen.getByRole('button', { name: 'Every share is handed out' }));
+    expect(screen.queryByTestId('new-recovery-shares')).toBeNull();
+  });
 });
 
 describe('Data protection panel, exports', () => {

@@ -204,10 +204,13 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
       return { entries: [], next_before: null };
     },
     rotateKey: async () => undefined,
-    rotateRecoveryKey: async () => {
+    rotateRecoveryKey: async (split) => {
       needSession();
-      calls.push('rotateRecoveryKey');
-      return { recovery_key: 'DDDD-EEEE-FFFF' };
+      calls.push(`rotateRecoveryKey${split ? `:${split[0]}-of-${split[1]}` : ''}`);
+      if (split && (split[0] < 2 || split[1] < split[0] || split[1] > 16))
+        throw new BackendError('invalid_input', 'split: must be M of N with 2 <= M <= N <= 16', [{ field: 'split', reason: 'must be M of N with 2 <= M <= N <= 16' }]);
+      if (split) return { recovery_key: null, shares: Array.from({ length: split[1] }, (_, i) => `SHARE-${i + 1}`), threshold: split[0] };
+      return { recovery_key: 'DDDD-EEEE-FFFF', shares: [], threshold: null };
     },
     saveDraft: async (id, version, form) => {
       needSession();

@@ -543,8 +543,8 @@ export interface Backend {
   signCheckpoint(): Promise<SavedExport>;
   listAudit(before: number | null): Promise<AuditPage>;
   rotateKey(): Promise<void>;
-  /** Replaces the recovery key; the new one is shown once. */
-  rotateRecoveryKey(): Promise<{ recovery_key: string }>;
+  /** Replaces the recovery key; the new one (or, split M-of-N, its shares) is shown once. */
+  rotateRecoveryKey(split: [number, number] | null): Promise<{ recovery_key: string | null; shares: string[]; threshold: number | null }>;
   saveDraft(id: string | null, version: number | null, form: ApplicationForm): Promise<ApplicationView>;
   getApplication(id: string): Promise<ApplicationView>;
   submitApplication(id: string, version: number): Promise<ApplicationView>;
