@@ -6,7 +6,6 @@
 mod args;
 mod commands;
 #[cfg(target_os = "linux")]
-mod sleep_lock;
 mod state;
 
 use state::AppState;

@@ -138,7 +138,7 @@ impl AppState {
     #[cfg(target_os = "linux")]
     pub fn spawn_sleep_lock(&self) {
         let session = Arc::clone(&self.session);
-        crate::sleep_lock::spawn(move |reason| {
+        api::sleep_lock::spawn(move |reason| {
             let mut slot = session.lock().unwrap_or_else(PoisonError::into_inner);
             if let Err(e) = slot.lock_because(reason) {
                 tracing::warn!(code = %e.code(), "locking on {reason}: {e}");

@@ -44,6 +44,8 @@ pub mod sanctions_report;
 pub mod screening;
 pub mod session;
 pub mod settings;
+#[cfg(target_os = "linux")]
+pub mod sleep_lock;
 pub mod users;
 pub mod views;
 

@@ -5,8 +5,9 @@
 //! 0600 in the 0700 folder, whose peer must be the same user. While it runs, every verb that
 //! needs a session is sent to it instead of asking for a password and a new TOTP code; the
 //! agent runs the verb on its session and returns its output and exit code. It stops on
-//! `desk lock`, when the session's idle limit passes without a verb (as in the window), or when
-//! its user is disabled; its keys go with it. A verb that asks for more input after signing in
+//! `desk lock`, when the session's idle limit passes without a verb (as in the window), when
+//! the machine goes to sleep or the desktop session or screen locks (as the window does), or
+//! when its user is disabled; its keys go with it. A verb that asks for more input after signing in
 //! (a platform key, say) cannot be answered through the agent: run it after `desk lock`.
 
 use std::cell::RefCell;
@@ -215,7 +216,18 @@ pub(crate) fn serve(ctx: &Ctx, printer: &Printer) -> u8 {
         Ok((listener, path, slot)) => {
             let _ = writeln!(stdout, "{READY}");
             let _ = stdout.flush();
-            run_agent(&listener, &path, &slot);
+            // Sleep, a session lock or the screensaver lock the agent as they lock the window.
+            let asleep: std::sync::Arc<std::sync::Mutex<Option<&'static str>>> = Default::default();
+            #[cfg(target_os = "linux")]
+            {
+                let asleep = std::sync::Arc::clone(&asleep);
+                api::sleep_lock::spawn(move |reason| {
+                    *asleep
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(reason);
+                });
+            }
+            run_agent(&listener, &path, &slot, &asleep);
             let _ = std::fs::remove_file(&path);
             crate::EXIT_OK
         }
@@ -261,8 +273,20 @@ fn start(ctx: &Ctx) -> Result<(UnixListener, PathBuf, Rc<RefCell<SessionSlot>>),
     Ok((listener, path, Rc::new(RefCell::new(slot))))
 }
 
-fn run_agent(listener: &UnixListener, path: &Path, slot: &Rc<RefCell<SessionSlot>>) {
+fn run_agent(
+    listener: &UnixListener,
+    path: &Path,
+    slot: &Rc<RefCell<SessionSlot>>,
+    asleep: &std::sync::Mutex<Option<&'static str>>,
+) {
     loop {
+        let reason = *asleep
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(reason) = reason {
+            let _ = slot.borrow_mut().lock_because(reason);
+            return;
+        }
         // Idle too long, disabled, or locked: the session is gone, and so is the agent.
         if slot.borrow_mut().info().is_none() || !path.exists() {
             return;

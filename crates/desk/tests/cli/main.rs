@@ -373,6 +373,56 @@ mod vault_verbs {
         crate::assert_ok(&recover(&new_key));
     }
 
+    /// Issue 16: the session agent locks when the machine goes to sleep, as the window does
+    /// (logind's `PrepareForSleep(true)`, here on a private bus standing in for the system's).
+    #[test]
+    fn the_session_agent_locks_when_the_machine_goes_to_sleep() {
+        use std::io::BufRead as _;
+        let tmp = tempfile::tempdir().unwrap();
+        let secret = init(tmp.path());
+        let mut daemon = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .arg(format!(
+                "--address=unix:path={}",
+                tmp.path().join("bus").display()
+            ))
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("dbus-daemon (scripts/install-prereqs.sh installs it)");
+        let mut address = String::new();
+        BufReader::new(daemon.stdout.take().unwrap())
+            .read_line(&mut address)
+            .unwrap();
+        let address = address.trim().to_string();
+        let mut cmd = desk_cmd(tmp.path(), &["--user", "admin", "unlock"]);
+        cmd.env("DBUS_SYSTEM_BUS_ADDRESS", &address)
+            .env("DBUS_SESSION_BUS_ADDRESS", &address);
+        crate::assert_ok(&with_stdin(cmd, &format!("{PW}\n{}\n", code(&secret, 1))));
+        let socket = tmp.path().join("desk.sock");
+        assert!(socket.exists());
+
+        // The agent subscribes as it starts: the signal is sent until the agent is gone.
+        let sender = dbus::blocking::Connection::new_address(&address).unwrap();
+        let started = std::time::Instant::now();
+        while socket.exists() && started.elapsed() < std::time::Duration::from_secs(10) {
+            let msg = dbus::Message::new_signal(
+                "/org/freedesktop/login1",
+                "org.freedesktop.login1.Manager",
+                "PrepareForSleep",
+            )
+            .unwrap()
+            .append1(true);
+            use dbus::channel::Sender as _;
+            sender.send(msg).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        assert!(!socket.exists(), "the agent stopped on sleep");
+        let out = with_stdin(desk_cmd(tmp.path(), &["lock"]), "");
+        assert!(crate::stdout(&out).contains("No session agent is running"));
+        let _ = daemon.kill();
+        let _ = daemon.wait();
+    }
+
     /// Issue 16: the recovery key split M-of-N among admins; M shares recover, fewer do not.
     #[test]
     fn a_recovery_key_split_two_of_three_recovers_with_two_shares_and_not_with_one() {

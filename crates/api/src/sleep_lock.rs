@@ -1,5 +1,5 @@
 //! Locks the vault the moment the machine goes to sleep or the desktop session locks, instead
-//! of waiting for the idle limit (issue 16). Linux: logind's `PrepareForSleep(true)` and the
+//! of waiting for the idle limit (issue 16): the window's session and the CLI's session agent. Linux: logind's `PrepareForSleep(true)` and the
 //! session's `Lock` on the system bus, the desktop screensaver's `ActiveChanged(true)` on the
 //! session bus. Where a bus is missing (a headless machine, a container) nothing is watched and
 //! the idle lock still applies.
