@@ -5,7 +5,6 @@
 
 mod args;
 mod commands;
-#[cfg(target_os = "linux")]
 mod state;
 
 use state::AppState;

@@ -459,6 +459,10 @@ fn the_deferred_integrity_check_ends_the_session_of_a_damaged_file() {
     let checker = api::integrity::IntegrityChecker::new(std::sync::Arc::clone(&shared));
     assert!(checker.refuse_if_damaged().is_ok());
     assert!(checker.step().unwrap(), "the check was due");
+    // One finding is confirmed by a second run before the session ends.
+    assert!(!checker.found_damage());
+    assert!(shared.lock().unwrap().info().is_some());
+    assert!(checker.step().unwrap(), "the check runs again");
     assert!(checker.found_damage());
     assert!(shared.lock().unwrap().info().is_none(), "the session ended");
     let err = checker.refuse_if_damaged().unwrap_err();

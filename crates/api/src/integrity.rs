@@ -13,6 +13,8 @@ use crate::{Error, Result};
 pub struct IntegrityChecker {
     slot: Arc<Mutex<SessionSlot>>,
     damaged: AtomicBool,
+    /// The last run found damage: the next run confirms it or clears it.
+    suspect: AtomicBool,
 }
 
 impl IntegrityChecker {
@@ -20,6 +22,7 @@ impl IntegrityChecker {
         Arc::new(Self {
             slot,
             damaged: AtomicBool::new(false),
+            suspect: AtomicBool::new(false),
         })
     }
 
@@ -43,16 +46,30 @@ impl IntegrityChecker {
         // The slow part, with the session free for the window.
         let outcome = job.run();
         let mut slot = self.slot.lock().unwrap_or_else(PoisonError::into_inner);
-        let verdict = slot
-            .background()
-            .and_then(|s| s.vault().integrity_done(job.token(), &outcome));
-        if verdict == Some(false) {
-            self.damaged.store(true, Ordering::SeqCst);
-            tracing::error!("the vault file failed its page-by-page integrity check");
-            // Its entry may not land in a damaged file; the session ends regardless.
-            let _ = slot.lock_because("the vault file failed its integrity check");
+        let Some(session) = slot.background() else {
+            return Ok(false);
+        };
+        let verdict = session.vault().integrity_done(job.token(), &outcome);
+        match verdict {
+            Some(false) if !self.suspect.swap(true, Ordering::SeqCst) => {
+                // Once is not proof (a re-key or a checkpoint between the job's reads): again.
+                session.vault().integrity_recheck();
+                Ok(true)
+            }
+            Some(false) => {
+                self.damaged.store(true, Ordering::SeqCst);
+                tracing::error!("the vault file failed its page-by-page integrity check");
+                // Its entry may not land in a damaged file; the session ends regardless.
+                let _ = slot.lock_because("the vault file failed its integrity check");
+                Ok(true)
+            }
+            Some(true) => {
+                self.suspect.store(false, Ordering::SeqCst);
+                Ok(true)
+            }
+            // Inconclusive (an error) or stale: nap before handing it out again.
+            None => Ok(false),
         }
-        Ok(true)
     }
 
     /// Whether this run of the app found the file damaged.

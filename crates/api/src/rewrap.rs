@@ -104,14 +104,16 @@ impl Rewrapper {
         }
         let left = vault.rewrap_record_keys(self.batch, &actor, now)?;
         let mut status = self.status.lock().unwrap_or_else(PoisonError::into_inner);
-        status.done += before.saturating_sub(left);
+        let did = before.saturating_sub(left);
+        status.done += did;
         status.left = left;
         status.error = None;
         if left == 0 {
             status.running = false;
             status.finished_at = Some(crate::clock::now_ms(OffsetDateTime::now_utc()));
         }
-        Ok(true)
+        // Nothing re-wrapped (another process did it meanwhile): nap, do not spin.
+        Ok(did > 0)
     }
 }
 

@@ -480,10 +480,11 @@ fn restore_unpadded(archive: &Path, target: &Path, unlock: Unlock<'_>) -> Result
     let ring_file = KeyringFile::in_dir(staging.path());
     {
         let lock = ring_file.lock()?;
-        // The archive's count of failed sign-ins is older than this desk's: carried on, so
-        // a restore is not taken for a keyring put back to lift a lockout.
+        // The restored folder is a new one: its failure records start a desk record of their
+        // own, so a restore is not taken for a keyring put back to lift a lockout, and the
+        // two folders never share a count.
         let mut ring = header.keyring.clone();
-        crate::device::carry_count(&mut ring);
+        crate::device::new_folder(&mut ring);
         ring_file.save(&ring, &lock)?;
     }
     // The erasure ledgers a restore knows of: the target folder's own (a vault lost and
@@ -499,13 +500,18 @@ fn restore_unpadded(archive: &Path, target: &Path, unlock: Unlock<'_>) -> Result
     }
     // The checkpoints a restore knows of: those beside the archive (every backup there left
     // one) and in the target's backups folder.
-    let mut checkpoints =
-        crate::checkpoint::read_file(&archive_folder.join(crate::checkpoint::CHECKPOINT_FILE))?;
-    checkpoints.extend(crate::checkpoint::read_file(
-        &target
-            .join("backups")
-            .join(crate::checkpoint::CHECKPOINT_FILE),
-    )?);
+    // A line that does not parse (a damaged file) is skipped, never a reason to refuse.
+    let (mut checkpoints, _) = crate::checkpoint::read_file_lenient(
+        &archive_folder.join(crate::checkpoint::CHECKPOINT_FILE),
+    )?;
+    checkpoints.extend(
+        crate::checkpoint::read_file_lenient(
+            &target
+                .join("backups")
+                .join(crate::checkpoint::CHECKPOINT_FILE),
+        )?
+        .0,
+    );
     let mut summary = summary;
     let (replayed, behind) = check_restored(
         staging.path(),

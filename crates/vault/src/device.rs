@@ -11,6 +11,12 @@
 //! to another desk (or a deleted device file) cannot be checked: that is audited too, and a new
 //! device record begins.
 //!
+//! A record belongs to one data folder of a vault: the keyring names it (`desk_record`, a random
+//! id), so a restore into a second folder starts a record of its own and two folders of one
+//! vault never share a count. A keyring whose id this desk has no record of, while it holds
+//! another record of the same vault, counts as edited (an attacker swapping the id to escape its
+//! record).
+//!
 //! The file lives in `$BOARDING_DESK_DEVICE_DIR`, else `$XDG_STATE_HOME/boarding-desk/devices`,
 //! else `~/.local/state/boarding-desk/devices` (0700, files 0600). It defends against an edit
 //! of the data folder by someone who cannot read this desk's state folder (a synced or shared
@@ -33,9 +39,10 @@ struct Record {
     key: String,
     /// The highest failed-attempt count this desk has written into the vault's keyring.
     attempts: u64,
-    /// The signing keys of the self-signed registrations this desk made (the founding admin,
-    /// members moved from a legacy slot) or found when it first kept a record: the trust
-    /// anchor for registrations no admin signed. `None` in a record from before anchors.
+    /// Digests of the self-signed registrations this desk made (the founding admin, members
+    /// moved from a legacy slot) or found when it first kept a record — each over the whole
+    /// signed registration (keys, role, user id, registrar): the trust anchor for
+    /// registrations no admin signed. `None` in a record from before anchors.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     anchors: Option<Vec<String>>,
 }
@@ -70,31 +77,40 @@ fn folder() -> Option<PathBuf> {
     Some(state.join("boarding-desk").join("devices"))
 }
 
-pub(crate) fn path(vault_id: &str) -> Option<PathBuf> {
-    // A vault id is a UUID; anything else never names a file.
-    uuid::Uuid::parse_str(vault_id).ok()?;
-    Some(folder()?.join(format!("{vault_id}.json")))
+/// The record of `ring`'s data folder, when it names one.
+pub(crate) fn path(ring: &Keyring) -> Option<PathBuf> {
+    let id = ring.desk_record.as_deref()?;
+    // Ids this code made: hex only; anything else never names a file.
+    if id.is_empty() || !id.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    Some(folder()?.join(format!("{}.{id}.json", ring.vault_id)))
 }
 
-fn read_record(vault_id: &str) -> Option<Record> {
-    let bytes = fs::read(path(vault_id)?).ok()?;
+/// Whether this desk keeps any record of the vault (of any of its folders).
+fn knows_vault(ring: &Keyring) -> bool {
+    let prefix = format!("{}.", ring.vault_id);
+    folder()
+        .and_then(|f| fs::read_dir(f).ok())
+        .is_some_and(|entries| {
+            entries
+                .flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        })
+}
+
+fn read_record(ring: &Keyring) -> Option<Record> {
+    let bytes = fs::read(path(ring)?).ok()?;
     serde_json::from_slice(&bytes).ok()
 }
 
-fn read(vault_id: &str) -> Option<(Key, u64)> {
-    let record = read_record(vault_id)?;
-    let key = Key::from_slice(&unb64(&record.key, "").ok()?)?;
-    Some((key, record.attempts))
+fn key_of(record: &Record) -> Option<Key> {
+    Key::from_slice(&unb64(&record.key, "").ok()?)
 }
 
-fn write_record(
-    vault_id: &str,
-    key: &Key,
-    attempts: u64,
-    anchors: Option<Vec<String>>,
-) -> Result<()> {
+fn write_record(ring: &Keyring, record: &Record) -> Result<()> {
     let io = VaultError::io("the desk's device record", "written");
-    let Some(path) = path(vault_id) else {
+    let Some(path) = path(ring) else {
         return Ok(());
     };
     let Some(dir) = path.parent() else {
@@ -106,12 +122,8 @@ fn write_record(
         use std::os::unix::fs::PermissionsExt;
         let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o700));
     }
-    let json = serde_json::to_vec(&Record {
-        key: b64(key.expose()),
-        attempts,
-        anchors,
-    })
-    .map_err(|_| VaultError::KeyringDamaged("the device record could not be written"))?;
+    let json = serde_json::to_vec(record)
+        .map_err(|_| VaultError::KeyringDamaged("the device record could not be written"))?;
     let tmp = path.with_extension("json.tmp");
     let mut file = crate::db::private_file()
         .create(true)
@@ -141,53 +153,109 @@ fn material(ring: &Keyring) -> Vec<u8> {
 
 const CONTEXT: &[u8] = b"boarding-desk/failures/v1";
 
-/// What this desk's record says of `ring` (read at sign-in, before its lockouts are trusted).
+fn mac(key: &Key, ring: &Keyring) -> String {
+    b64(&crypto::hmac(key, &[CONTEXT, &material(ring)]))
+}
+
+/// What this desk's record says of `ring` (read at sign-in and before every save, before its
+/// lockouts are believed or signed again).
 pub(crate) fn standing(ring: &Keyring) -> Standing {
-    let Some(guard) = &ring.failures_mac else {
+    if ring.desk_record.is_none() {
+        // Never saved by this version on any desk.
         return Standing::Unguarded;
+    }
+    let Some(record) = read_record(ring) else {
+        return if knows_vault(ring) {
+            Standing::Edited
+        } else {
+            Standing::Unknown
+        };
     };
-    let Some((key, attempts)) = read(&ring.vault_id.to_string()) else {
-        return Standing::Unknown;
+    let Some(key) = key_of(&record) else {
+        return Standing::Edited;
     };
-    let ok = unb64(guard, "")
-        .ok()
-        .is_some_and(|m| crypto::hmac_verify(&key, &[CONTEXT, &material(ring)], &m));
+    // A record and no MAC: the MAC was deleted with what it covered.
+    let ok = ring.failures_mac.as_deref().is_some_and(|guard| {
+        unb64(guard, "")
+            .ok()
+            .is_some_and(|m| crypto::hmac_verify(&key, &[CONTEXT, &material(ring)], &m))
+    });
     if !ok {
         Standing::Edited
-    } else if ring.attempts < attempts {
+    } else if ring.attempts < record.attempts {
         Standing::RolledBack
     } else {
         Standing::Intact
     }
 }
 
-/// MACs `ring`'s failure records with this desk's key (made on first use) and raises the
-/// desk's count to the keyring's. Called by every keyring save.
-/// A desk that cannot keep a record (no state folder, read-only) leaves them unguarded.
-pub(crate) fn stamp(ring: &mut Keyring) {
-    let vault_id = ring.vault_id.to_string();
-    let record = read_record(&vault_id);
-    let anchored = record.as_ref().is_some_and(|r| r.anchors.is_some());
-    let (key, seen, fresh) = match read(&vault_id) {
-        Some((key, seen)) => (key, seen, false),
-        None => (Key::random(), 0, true),
-    };
-    if fresh || ring.attempts > seen || !anchored {
-        // First use on this desk: the self-signed registrations found are trusted from now on.
-        let anchors = record
-            .and_then(|r| r.anchors)
-            .unwrap_or_else(|| self_signed(ring));
-        if write_record(&vault_id, &key, ring.attempts.max(seen), Some(anchors)).is_err() {
-            ring.failures_mac = None;
-            return;
+/// MACs `ring`'s failure records with this desk's key (a record made on first use) and raises
+/// the desk's count to the keyring's. Called by every keyring save with the keyring on disk: a
+/// save never signs over records edited outside the app — when `ring` still carries the disk's
+/// MAC (it was read from it, not checked since), the disk's standing is checked as sign-in
+/// checks it, and a finding locks the vault in `ring` too. A desk that cannot keep a record (no
+/// state folder, read-only) leaves them unguarded.
+pub(crate) fn stamp(ring: &mut Keyring, on_disk: Option<&Keyring>) {
+    if let Some(disk) = on_disk {
+        let unchecked = disk.failures_mac == ring.failures_mac
+            && disk.desk_record == ring.desk_record
+            && disk.vault_id == ring.vault_id;
+        if unchecked {
+            let mut probe = disk.clone();
+            let now = time::OffsetDateTime::now_utc();
+            if check_failures(&mut probe, now, crate::Policy::default().lock_for).is_some()
+                || probe.pending_audit.len() != disk.pending_audit.len()
+            {
+                // What the check added to the disk's records, added to what is being saved.
+                ring.attempts = ring.attempts.max(probe.attempts);
+                let added = probe
+                    .pending_audit
+                    .len()
+                    .saturating_sub(disk.pending_audit.len());
+                for event in probe.pending_audit.iter().rev().take(added).rev() {
+                    ring.push_pending(event.clone());
+                }
+                if let Some(lock) = probe.lockouts.get(crate::keyring::EVERY_SLOT) {
+                    ring.lockouts
+                        .insert(crate::keyring::EVERY_SLOT.to_string(), lock.clone());
+                }
+                ring.desk_record = probe.desk_record.clone();
+            }
         }
     }
-    ring.failures_mac = Some(b64(&crypto::hmac(&key, &[CONTEXT, &material(ring)])));
+    if ring.desk_record.is_none() {
+        ring.desk_record = Some(crate::keyring::hex_id());
+    }
+    let found = read_record(ring);
+    let fresh = found.is_none();
+    let mut record = found.unwrap_or_else(|| Record {
+        key: b64(Key::random().expose()),
+        attempts: 0,
+        anchors: None,
+    });
+    let Some(key) = key_of(&record) else {
+        ring.failures_mac = None;
+        return;
+    };
+    let mut changed = fresh || ring.attempts > record.attempts;
+    record.attempts = record.attempts.max(ring.attempts);
+    if record.anchors.is_none() {
+        // First use on this desk: the self-signed registrations found are trusted from now on.
+        record.anchors = Some(self_signed(ring));
+        changed = true;
+    }
+    if changed && write_record(ring, &record).is_err() {
+        ring.failures_mac = None;
+        ring.desk_record = None;
+        return;
+    }
+    ring.failures_mac = Some(mac(&key, ring));
 }
 
-/// At sign-in: when `ring`'s failure records were edited or rolled back, locks the whole vault
-/// for `lock_for` and queues the finding for the audit log; when this desk cannot check them,
-/// queues that. Returns the lock's end when it locked.
+/// When `ring`'s failure records were edited or rolled back, locks the whole vault for
+/// `lock_for`, queues the finding for the audit log and signs the records again (so the finding
+/// is made once); when this desk cannot check them, queues that. Returns the lock's end when it
+/// locked.
 pub(crate) fn check_failures(
     ring: &mut Keyring,
     now: time::OffsetDateTime,
@@ -204,12 +272,15 @@ pub(crate) fn check_failures(
             true,
         ),
         Standing::Unknown => (
-            "ok: this desk has no record of the vault's sign-in failures (a folder moved or restored here, or the desk's record deleted): a new one begins",
+            "ok: this desk has no record of the vault's sign-in failures (a folder moved here, or the desk's record deleted): a new one begins",
             false,
         ),
     };
+    let record = read_record(ring);
     // The count never goes back: the desk's is carried on.
-    carry_count(ring);
+    if let Some(r) = &record {
+        ring.attempts = ring.attempts.max(r.attempts);
+    }
     ring.push_pending(crate::keyring::PendingEvent {
         at: now,
         action: if lock {
@@ -220,57 +291,57 @@ pub(crate) fn check_failures(
         slot: crate::keyring::EVERY_SLOT.into(),
         outcome: outcome.into(),
     });
-    if !lock {
-        return None;
+    let until = lock.then(|| {
+        let until = now + lock_for;
+        ring.lock_every_slot(now, until);
+        until
+    });
+    match record.as_ref().and_then(key_of) {
+        Some(key) => ring.failures_mac = Some(mac(&key, ring)),
+        // No record for this id (or an unreadable one): a new record, under a new id.
+        None => {
+            ring.desk_record = None;
+            ring.failures_mac = None;
+        }
     }
-    let until = now + lock_for;
-    ring.lock_every_slot(now, until);
-    Some(until)
+    until
 }
 
-/// Raises `ring`'s count of failed attempts to this desk's (a restore of an older archive).
-pub(crate) fn carry_count(ring: &mut Keyring) {
-    if let Some((_, seen)) = read(&ring.vault_id.to_string()) {
-        ring.attempts = ring.attempts.max(seen);
-    }
+/// A restored keyring starts a record of its own (its folder is a new one).
+pub(crate) fn new_folder(ring: &mut Keyring) {
+    ring.desk_record = None;
+    ring.failures_mac = None;
 }
 
-/// The signing keys of `ring`'s current self-signed registrations.
+/// The digest an anchor keeps of a self-signed registration.
+pub(crate) fn anchor_of(message: &[u8]) -> String {
+    b64(&crypto::sha256(&[b"boarding-desk/anchor/v1", message]))
+}
+
+/// The digests of `ring`'s current self-signed registrations.
 fn self_signed(ring: &Keyring) -> Vec<String> {
     ring.members
         .iter()
         .filter(|(slot, m)| m.registered_by == **slot)
-        .map(|(_, m)| m.sign.clone())
+        .map(|(slot, m)| anchor_of(&ring.registration_message(slot, m)))
         .collect()
 }
 
 /// Trusts a self-signed registration this desk is making (the founding admin, a member moved
 /// from a legacy slot), before the keyring holding it is saved.
-pub(crate) fn anchor(vault_id: &str, sign: &str) {
-    let Some(record) = read_record(vault_id) else {
+pub(crate) fn anchor(ring: &Keyring, digest: &str) {
+    let Some(mut record) = read_record(ring) else {
         // No record yet: the first save anchors every self-signed registration it finds.
         return;
     };
-    let Some(key) = Key::from_slice(&unb64(&record.key, "").unwrap_or_default()) else {
-        return;
-    };
-    let mut anchors = record.anchors.unwrap_or_default();
-    if !anchors.iter().any(|a| a == sign) {
-        anchors.push(sign.to_string());
+    let anchors = record.anchors.get_or_insert_with(Vec::new);
+    if !anchors.iter().any(|a| a == digest) {
+        anchors.push(digest.to_string());
     }
-    let _ = write_record(vault_id, &key, record.attempts, Some(anchors));
+    let _ = write_record(ring, &record);
 }
 
-/// Whether `slot`'s registration is self-signed with a key this desk never anchored (a
-/// registration added to `keyring.json` by hand). A desk without anchors yet trusts it.
-pub(crate) fn unanchored(ring: &Keyring, slot: &str) -> bool {
-    let Some(member) = ring.members.get(slot) else {
-        return false;
-    };
-    if member.registered_by != slot {
-        return false;
-    }
-    read_record(&ring.vault_id.to_string())
-        .and_then(|r| r.anchors)
-        .is_some_and(|anchors| !anchors.contains(&member.sign))
+/// The anchors of `ring`'s record, when it has a record with anchors.
+pub(crate) fn anchors(ring: &Keyring) -> Option<Vec<String>> {
+    read_record(ring).and_then(|r| r.anchors)
 }

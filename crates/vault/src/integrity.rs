@@ -73,6 +73,12 @@ impl Vault {
         }))
     }
 
+    /// Hands the check out again (a finding of damage is confirmed by a second run, since a
+    /// re-key or a checkpoint between the job's reads can make a sound page look bad).
+    pub fn integrity_recheck(&self) {
+        self.integrity.set(Integrity::Unchecked);
+    }
+
     /// Records a job's outcome (ignored unless it is this vault's job): `Some(false)` when the
     /// file is damaged.
     pub fn integrity_done(&self, token: u64, outcome: &Result<bool>) -> Option<bool> {

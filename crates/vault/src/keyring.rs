@@ -76,6 +76,9 @@ pub struct Keyring {
     /// This desk's MAC over the lockouts, the pending failures and `attempts` (`device.rs`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failures_mac: Option<String>,
+    /// Which of the desk's records belongs to this data folder (`device.rs`; random hex).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desk_record: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit_head: Option<AuditHead>,
 }
@@ -194,6 +197,14 @@ pub struct AuditHead {
     pub mac: String,
 }
 
+/// A random id of 16 bytes, as hex.
+pub(crate) fn hex_id() -> String {
+    crypto::random_bytes::<16>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 pub fn b64(bytes: &[u8]) -> String {
     B64.encode(bytes)
 }
@@ -219,6 +230,7 @@ impl Keyring {
             pending_audit: Vec::new(),
             attempts: 0,
             failures_mac: None,
+            desk_record: None,
             audit_head: None,
         }
     }
@@ -622,7 +634,8 @@ impl Keyring {
         member.signature = b64(&registrar.sign(&self.registration_message(slot_id, &member)));
         if registrar_slot == slot_id {
             // A registration no admin signs: this desk makes it, so this desk trusts it.
-            crate::device::anchor(&self.vault_id.to_string(), &member.sign);
+            let digest = crate::device::anchor_of(&self.registration_message(slot_id, &member));
+            crate::device::anchor(self, &digest);
         }
         self.members.insert(slot_id.to_string(), member);
     }
@@ -652,13 +665,48 @@ impl Keyring {
     }
 
     fn verified(&self, slot_id: &str, member: &Member) -> Option<MemberPublic> {
+        let anchors = crate::device::anchors(self);
+        self.verified_within(slot_id, member, anchors.as_deref(), 0)
+    }
+
+    /// Whether `slot_id`'s current registration is self-signed and not one this desk anchored
+    /// (added to keyring.json by hand).
+    pub fn self_signed_unanchored(&self, slot_id: &str) -> bool {
+        let Some(member) = self.members.get(slot_id) else {
+            return false;
+        };
+        member.registered_by == slot_id
+            && crate::device::anchors(self).is_some_and(|anchors| {
+                !anchors.contains(&crate::device::anchor_of(
+                    &self.registration_message(slot_id, member),
+                ))
+            })
+    }
+
+    /// A registration verifies when its registrar's signature does and the registrar's own
+    /// registration verifies in turn, down to a self-signed one this desk anchored (every one,
+    /// while the desk has no anchors yet).
+    fn verified_within(
+        &self,
+        slot_id: &str,
+        member: &Member,
+        anchors: Option<&[String]>,
+        depth: u8,
+    ) -> Option<MemberPublic> {
+        if depth > 8 {
+            return None;
+        }
         let signature = unb64(&member.signature, "").ok()?;
         let message = self.registration_message(slot_id, member);
-        // The registrar: the member itself (self-signed), or an admin registration (current or
-        // retired) of the slot that signed it.
-        let candidates: Vec<&Member> = if member.registered_by == slot_id {
-            vec![member]
+        let signed_by = |r: &Member| {
+            unb64(&r.sign, "").is_ok_and(|sign| crypto::verify(&sign, &message, &signature))
+        };
+        let ok = if member.registered_by == slot_id {
+            signed_by(member)
+                && anchors.is_none_or(|a| a.contains(&crate::device::anchor_of(&message)))
         } else {
+            // An admin registration (current or retired) of the registrar's slot that signed
+            // it, itself verified.
             self.members
                 .get(&member.registered_by)
                 .into_iter()
@@ -669,11 +717,14 @@ impl Keyring {
                         .map(|r| &r.member),
                 )
                 .filter(|r| r.role == "admin")
-                .collect()
+                .any(|r| {
+                    signed_by(r)
+                        && self
+                            .verified_within(&member.registered_by, r, anchors, depth + 1)
+                            .is_some()
+                })
         };
-        if !candidates.iter().any(|r| {
-            unb64(&r.sign, "").is_ok_and(|sign| crypto::verify(&sign, &message, &signature))
-        }) {
+        if !ok {
             return None;
         }
         Some(MemberPublic {
@@ -846,7 +897,8 @@ impl KeyringFile {
     /// Atomically replaces the keyring (write temp, fsync, rename, fsync folder).
     pub fn save(&self, keyring: &Keyring, _lock: &KeyringLock) -> Result<()> {
         let mut keyring = keyring.clone();
-        crate::device::stamp(&mut keyring);
+        let on_disk = self.load().ok();
+        crate::device::stamp(&mut keyring, on_disk.as_ref());
         let json = serde_json::to_vec_pretty(&keyring)
             .map_err(|_| VaultError::KeyringDamaged("the keyring could not be serialised"))?;
         let tmp = self.path.with_extension("json.tmp");

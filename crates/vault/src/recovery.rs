@@ -16,6 +16,13 @@ impl RecoveryKey {
     /// split key ([`RecoveryKey::split`]) are typed one per line (or separated by commas):
     /// enough of them give the key back.
     pub fn parse(text: &str) -> Result<Self> {
+        // The whole text as one key first (written down or pasted across lines).
+        if let Ok(bytes) = data_encoding::BASE32_NOPAD.decode(clean(text).as_bytes()) {
+            let bytes = zeroize::Zeroizing::new(bytes);
+            if let Some(key) = Key::from_slice(&bytes) {
+                return Ok(Self(key));
+            }
+        }
         let parts = text
             .split(['\n', ',', ';'])
             .map(clean)
@@ -23,6 +30,7 @@ impl RecoveryKey {
             .map(|p| {
                 data_encoding::BASE32_NOPAD
                     .decode(p.as_bytes())
+                    .map(zeroize::Zeroizing::new)
                     .map_err(|_| VaultError::invalid("recovery key", "is not a valid recovery key"))
             })
             .collect::<Result<Vec<_>>>()?;
@@ -89,7 +97,7 @@ fn groups(bytes: &[u8]) -> String {
 }
 
 /// The key from shares of one split: all with the same threshold, at least that many distinct.
-fn combine(shares: &[Vec<u8>]) -> Result<RecoveryKey> {
+fn combine(shares: &[zeroize::Zeroizing<Vec<u8>>]) -> Result<RecoveryKey> {
     let threshold = shares[0][0];
     if shares.iter().any(|s| s[0] != threshold) || threshold < 2 {
         return Err(VaultError::invalid(
@@ -97,12 +105,15 @@ fn combine(shares: &[Vec<u8>]) -> Result<RecoveryKey> {
             "holds shares of different splits",
         ));
     }
+    // One share per x: the same share typed twice would cancel itself out in GF(256).
+    let mut seen = std::collections::BTreeSet::new();
     let parsed = shares
         .iter()
+        .filter(|s| seen.insert(s[1]))
         .map(|s| blahaj::Share::try_from(&s[1..]))
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|_| VaultError::invalid("recovery key", "is not a valid recovery key"))?;
-    let distinct: std::collections::BTreeSet<u8> = shares.iter().map(|s| s[1]).collect();
+    let distinct = seen;
     if distinct.len() < usize::from(threshold) {
         return Err(VaultError::invalid(
             "recovery key",
@@ -143,6 +154,12 @@ mod tests {
         );
         let typed = shown.to_lowercase().replace('-', " ");
         assert_eq!(RecoveryKey::parse(&typed).unwrap().key(), key.key());
+        // Written down on two lines.
+        let (a, b) = shown.split_at(30);
+        assert_eq!(
+            RecoveryKey::parse(&format!("{a}\n{b}")).unwrap().key(),
+            key.key()
+        );
     }
 
     #[test]
@@ -156,6 +173,9 @@ mod tests {
             let back = RecoveryKey::parse(&typed.join("\n").to_lowercase()).unwrap();
             assert_eq!(back.key(), key.key(), "{pick:?}");
         }
+        // A share typed twice beside enough others still gives the key.
+        let twice = format!("{}\n{}\n{}\n{}", shares[0], shares[1], shares[1], shares[3]);
+        assert_eq!(RecoveryKey::parse(&twice).unwrap().key(), key.key());
         // Commas work as well as lines; a share repeated is still one share.
         let two = format!("{}, {}, {}", shares[0], shares[1], shares[1]);
         let err = RecoveryKey::parse(&two).unwrap_err().to_string();

@@ -326,9 +326,9 @@ pub(crate) fn failpoint(name: &str, action: &str) {
 pub mod testing {
     use super::*;
 
-    /// Where this desk keeps its record of a vault's sign-in failures (`device.rs`).
-    pub fn device_record(vault_id: &str) -> Option<std::path::PathBuf> {
-        crate::device::path(vault_id)
+    /// Where this desk keeps its record of the sign-in failures of the vault in `dir`.
+    pub fn device_record(dir: &std::path::Path) -> Option<std::path::PathBuf> {
+        crate::device::path(&crate::keyring::KeyringFile::in_dir(dir).load().ok()?)
     }
 
     /// The connection with the commit guard off for as long as it is held.
@@ -592,6 +592,48 @@ pub mod attacker {
                 });
             }
             file.save(&ring, &lock)
+        }
+
+        /// Adds a made-up admin member (a key pair of the attacker's own, self-signed) to
+        /// `keyring.json` and re-signs their own registration with `role` by it, raising their
+        /// row to match: an admin-signed registration without an admin.
+        pub fn register_through_a_made_up_admin(&self, role: &str) -> Result<()> {
+            let file = KeyringFile::in_dir(&self.dir);
+            let lock = file.lock()?;
+            let mut ring = file.load()?;
+            let fake = crate::keys::MemberKeys::generate();
+            let fake_slot = "user:0000000000000000000000000000000000000000000000000000000000000000";
+            let mut made_up = ring
+                .members
+                .get(&self.slot)
+                .cloned()
+                .ok_or(VaultError::NotFound("registration"))?;
+            made_up.role = "admin".into();
+            made_up.user_id = "nobody".into();
+            made_up.sign = crate::keyring::b64(&fake.public().sign);
+            made_up.wrap = crate::keyring::b64(&fake.public().wrap);
+            made_up.registered_by = fake_slot.into();
+            made_up.signature =
+                crate::keyring::b64(&fake.sign(&ring.registration_message(fake_slot, &made_up)));
+            ring.members.insert(fake_slot.into(), made_up);
+            let mut member = ring
+                .members
+                .get(&self.slot)
+                .cloned()
+                .ok_or(VaultError::NotFound("registration"))?;
+            member.role = role.to_string();
+            member.registered_by = fake_slot.into();
+            member.signature =
+                crate::keyring::b64(&fake.sign(&ring.registration_message(&self.slot, &member)));
+            ring.members.insert(self.slot.clone(), member.clone());
+            file.save(&ring, &lock)?;
+            self.conn
+                .execute(
+                    "UPDATE users SET role = ?1 WHERE id = ?2",
+                    rusqlite::params![role, member.user_id],
+                )
+                .map_err(VaultError::storage("raising a role"))?;
+            Ok(())
         }
 
         /// Rewrites their own registration in `keyring.json` with `role`, signed by their own

@@ -378,7 +378,7 @@ impl Vault {
         }
         // A registration nobody signed but the member themselves, which this desk never made:
         // added to keyring.json by hand (to pass for another role).
-        if crate::device::unanchored(&ring, &slot) {
+        if ring.self_signed_unanchored(&slot) {
             return Err(VaultError::VaultDamaged(
                 "keyring.json holds a self-signed key registration this desk did not make",
             ));
@@ -937,6 +937,10 @@ impl Vault {
                         .any(|g| *c != DataClass::Metadata || *g != 1)
                 })
             });
+            if !has_previous {
+                // Another desk or process finished it: the keys in memory catch up.
+                self.reload_keys()?;
+            }
             if has_previous {
                 self.write_at(now, |tx| {
                     tx.update_keyring(|ring| {
@@ -974,10 +978,22 @@ impl Vault {
             self.unguarded(|| db::rekey(&self.conn, &new_key))?;
             // In WAL mode the re-keyed pages land in the WAL; until they are checkpointed the
             // file itself still holds pages under the old key: readable with it, and failing
-            // the next desk's page-by-page check under the new one. So at once, into the file.
-            self.conn
-                .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
-                .map_err(VaultError::storage("checkpointing after re-keying"))?;
+            // the next desk's page-by-page check under the new one. So at once, into the file,
+            // waiting a little for a reader that holds the WAL.
+            for _ in 0..40 {
+                let busy: i64 = self
+                    .conn
+                    .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
+                    .map_err(VaultError::storage("checkpointing after re-keying"))?;
+                if busy == 0 {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            // A check of the file under the old key says nothing now.
+            if let crate::integrity::Integrity::Checking(_) = self.integrity.get() {
+                self.integrity.set(crate::integrity::Integrity::Unchecked);
+            }
             ring.db_key = ring.db_key_next.take().unwrap_or_default();
             self.keyring.save(&ring, &lock)?;
         }

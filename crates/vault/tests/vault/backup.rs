@@ -356,17 +356,27 @@ fn restoring_an_older_archive_says_how_many_entries_it_lacks_and_the_log_records
 }
 
 #[test]
-fn a_checkpoint_file_with_a_line_that_is_not_a_checkpoint_stops_the_restore_before_it_writes() {
-    let (tmp, recovery, archive, _) = backed_up();
-    std::fs::write(
-        tmp.path().join(desk_vault::checkpoint::CHECKPOINT_FILE),
-        "not a checkpoint\n",
+fn a_damaged_line_in_the_checkpoint_file_does_not_stop_a_restore_or_the_next_backup() {
+    let (tmp, recovery, archive, secret) = backed_up();
+    let file = tmp.path().join(desk_vault::checkpoint::CHECKPOINT_FILE);
+    // Half a line, as a crash in an older version's append could leave it.
+    let mut text = std::fs::read_to_string(&file).unwrap();
+    text.push_str("{\"vault_id\": \"trunc");
+    std::fs::write(&file, text).unwrap();
+    let into = tmp.path().join("r");
+    let restored = restore(&archive, &into, Unlock::Recovery(&recovery)).unwrap();
+    assert_eq!(restored.audit_entries_behind, 0);
+    // The next backup adds its line after the damaged one, on a line of its own.
+    let data = tmp.path().join("data");
+    let v = sign_in_admin(&data, &secret, t0() + time::Duration::minutes(3));
+    v.backup(
+        &tmp.path().join("later.backup"),
+        ADMIN,
+        OffsetDateTime::now_utc(),
     )
     .unwrap();
-    let into = tmp.path().join("r");
-    let err = restore(&archive, &into, Unlock::Recovery(&recovery)).unwrap_err();
-    assert!(err.to_string().contains("line 1"), "{err}");
-    assert!(!into.join(VAULT_FILE).exists());
+    let (good, bad) = desk_vault::checkpoint::read_file_lenient(&file).unwrap();
+    assert_eq!((good.len(), bad), (2, 1));
 }
 
 #[test]
@@ -443,4 +453,31 @@ fn restoring_an_archive_older_than_failed_sign_ins_is_not_taken_for_a_rollback_o
         .unwrap()
         .iter()
         .any(|e| e.action.starts_with("auth.failures_")));
+}
+
+/// A restore drill into a second folder on the same desk: failures in one folder do not make
+/// the other look rolled back (each folder has a desk record of its own).
+#[test]
+fn two_folders_of_one_vault_on_one_desk_keep_their_own_failure_records() {
+    let (tmp, recovery, archive, secret) = backed_up();
+    let drill = tmp.path().join("drill");
+    restore(&archive, &drill, Unlock::Recovery(&recovery)).unwrap();
+    let data = tmp.path().join("data");
+    for dir in [&data, &drill] {
+        for _ in 0..3 {
+            let _ =
+                desk_vault::Vault::sign_in(dir, ADMIN, "wrong password 1!", None, policy(), t0());
+        }
+    }
+    for (i, dir) in [&data, &drill].into_iter().enumerate() {
+        let v = sign_in_admin(dir, &secret, t0() + time::Duration::minutes(5 + i as i64));
+        assert!(
+            !v.audit_entries(50, None)
+                .unwrap()
+                .iter()
+                .any(|e| e.action.starts_with("auth.failures_")),
+            "{}",
+            dir.display()
+        );
+    }
 }

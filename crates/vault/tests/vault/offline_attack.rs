@@ -411,3 +411,21 @@ fn a_self_signed_registration_added_by_hand_to_pass_for_an_admin_is_refused_at_s
     // The founding admin's own self-signed registration is this desk's: they still sign in.
     drop(admin_at(&f, 7));
 }
+
+#[test]
+fn a_registration_signed_by_a_made_up_admin_is_refused_at_sign_in() {
+    let f = folder();
+    drop(admin_at(&f, 1));
+    let uma = attacker::with_password(f.tmp.path(), "uma", &f.underwriter.0).unwrap();
+    uma.register_through_a_made_up_admin("admin").unwrap();
+    drop(uma);
+    // The made-up admin's own registration is self-signed and not this desk's: nothing it
+    // signed verifies, so uma's raised registration does not either.
+    let err =
+        Vault::sign_in(f.tmp.path(), "uma", &f.underwriter.0, None, policy(), at(6)).unwrap_err();
+    assert!(
+        matches!(&err, VaultError::VaultDamaged(m) if m.contains("signed registration")),
+        "{err:?}"
+    );
+    drop(admin_at(&f, 7));
+}

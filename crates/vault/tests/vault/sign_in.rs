@@ -506,10 +506,9 @@ fn an_earlier_keyring_put_back_to_lift_a_lockout_is_detected_by_the_count() {
 fn failure_records_this_desk_cannot_check_are_audited_not_trusted_silently() {
     let tmp = tempfile::tempdir().unwrap();
     let (created, secret) = created(tmp.path());
-    let vault_id = created.vault.vault_id().to_string();
     drop(created);
     three_failures(tmp.path());
-    let record = desk_vault::testing::device_record(&vault_id).unwrap();
+    let record = desk_vault::testing::device_record(tmp.path()).unwrap();
     assert!(
         record.exists(),
         "the desk keeps its record outside the data folder"
@@ -530,7 +529,9 @@ fn failure_records_this_desk_cannot_check_are_audited_not_trusted_silently() {
             .count(),
         3
     );
-    assert!(record.exists());
+    assert!(desk_vault::testing::device_record(tmp.path())
+        .unwrap()
+        .exists());
 }
 
 /// Issue 16 (unlock ≤ 500 ms): the window defers the page-by-page check; sign-in then opens at
@@ -596,4 +597,87 @@ fn admin_with_code(
         policy,
         at(minute),
     )
+}
+
+/// The MAC deleted with what it covered is an edit too.
+#[test]
+fn a_lockout_lifted_with_its_mac_deleted_is_detected() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (created, secret) = created(tmp.path());
+    drop(created);
+    for _ in 0..10 {
+        let _ = Vault::sign_in(
+            tmp.path(),
+            ADMIN,
+            "wrong password 1!",
+            None,
+            policy(),
+            at(1),
+        );
+    }
+    let mut ring = keyring_json(tmp.path());
+    for field in ["lockouts", "pending_audit", "attempts", "failures_mac"] {
+        ring.as_object_mut().unwrap().remove(field);
+    }
+    std::fs::write(
+        tmp.path().join(desk_vault::KEYRING_FILE),
+        serde_json::to_vec_pretty(&ring).unwrap(),
+    )
+    .unwrap();
+    let right = admin_with_code(tmp.path(), &secret, 2, policy()).unwrap_err();
+    assert!(matches!(right, VaultError::Locked { .. }), "{right:?}");
+}
+
+/// An edited keyring saved by a path that asks for no credentials (a wrong recovery key here)
+/// is not signed again as if it were sound: the edit is found at that save.
+#[test]
+fn an_edited_keyring_is_not_signed_again_by_a_later_save() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (created, secret) = created(tmp.path());
+    drop(created);
+    for _ in 0..10 {
+        let _ = Vault::sign_in(
+            tmp.path(),
+            ADMIN,
+            "wrong password 1!",
+            None,
+            policy(),
+            at(1),
+        );
+    }
+    let mut ring = keyring_json(tmp.path());
+    ring["lockouts"] = serde_json::json!({});
+    std::fs::write(
+        tmp.path().join(desk_vault::KEYRING_FILE),
+        serde_json::to_vec_pretty(&ring).unwrap(),
+    )
+    .unwrap();
+    let junk = desk_vault::RecoveryKey::generate();
+    let _ = Vault::recover(
+        tmp.path(),
+        &junk,
+        &username(ADMIN),
+        &password("a fresh passphrase here 4", ADMIN),
+        policy(),
+        at(2),
+    );
+    // That save locked every user (at the wall clock's time) and queued the finding.
+    let saved = keyring_json(tmp.path());
+    assert!(
+        saved["lockouts"]["*"]["locked_until"].is_string(),
+        "{saved:#}"
+    );
+    assert!(saved["pending_audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["action"] == "auth.failures_tampered"));
+    // Past that lock (this test's clock is ahead of the wall clock), the finding reaches the
+    // log with the sign-in.
+    let vault = sign_in_admin(tmp.path(), &secret, at(40));
+    assert!(vault
+        .audit_entries(100, None)
+        .unwrap()
+        .iter()
+        .any(|e| e.action == "auth.failures_tampered"));
 }
