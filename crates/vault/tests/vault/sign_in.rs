@@ -409,15 +409,8 @@ fn three_failures(dir: &std::path::Path) {
     }
 }
 
-fn keyring_json(dir: &std::path::Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(dir.join(desk_vault::KEYRING_FILE)).unwrap()).unwrap()
-}
-
-/// Issue 16: editing keyring.json to lift a lockout (or to drop the failed attempts waiting to
-/// be audited) is detected at the next sign-in: the vault locks for the lockout period and the
-/// finding is audited once it opens.
-#[test]
-fn a_lockout_lifted_by_editing_the_keyring_is_detected_and_locks_the_vault() {
+/// A vault whose admin is locked out by ten wrong passwords (at minute 1).
+fn admin_locked_out() -> (tempfile::TempDir, String) {
     let tmp = tempfile::tempdir().unwrap();
     let (created, secret) = created(tmp.path());
     drop(created);
@@ -431,6 +424,28 @@ fn a_lockout_lifted_by_editing_the_keyring_is_detected_and_locks_the_vault() {
             at(1),
         );
     }
+    (tmp, secret)
+}
+
+/// The attacker's edit of keyring.json, written back.
+fn put_keyring_json(dir: &std::path::Path, ring: &serde_json::Value) {
+    std::fs::write(
+        dir.join(desk_vault::KEYRING_FILE),
+        serde_json::to_vec_pretty(ring).unwrap(),
+    )
+    .unwrap();
+}
+
+fn keyring_json(dir: &std::path::Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(dir.join(desk_vault::KEYRING_FILE)).unwrap()).unwrap()
+}
+
+/// Issue 16: editing keyring.json to lift a lockout (or to drop the failed attempts waiting to
+/// be audited) is detected at the next sign-in: the vault locks for the lockout period and the
+/// finding is audited once it opens.
+#[test]
+fn a_lockout_lifted_by_editing_the_keyring_is_detected_and_locks_the_vault() {
+    let (tmp, secret) = admin_locked_out();
     let mut ring = keyring_json(tmp.path());
     assert!(!ring["lockouts"].as_object().unwrap().is_empty());
     assert_eq!(ring["attempts"], 10);
@@ -438,11 +453,7 @@ fn a_lockout_lifted_by_editing_the_keyring_is_detected_and_locks_the_vault() {
     ring["lockouts"] = serde_json::json!({});
     ring["pending_audit"] = serde_json::json!([]);
     ring["attempts"] = serde_json::json!(0);
-    std::fs::write(
-        tmp.path().join(desk_vault::KEYRING_FILE),
-        serde_json::to_vec_pretty(&ring).unwrap(),
-    )
-    .unwrap();
+    put_keyring_json(tmp.path(), &ring);
 
     let right = admin_with_code(tmp.path(), &secret, 2, policy()).unwrap_err();
     assert!(matches!(right, VaultError::Locked { .. }), "{right:?}");
@@ -602,28 +613,12 @@ fn admin_with_code(
 /// The MAC deleted with what it covered is an edit too.
 #[test]
 fn a_lockout_lifted_with_its_mac_deleted_is_detected() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (created, secret) = created(tmp.path());
-    drop(created);
-    for _ in 0..10 {
-        let _ = Vault::sign_in(
-            tmp.path(),
-            ADMIN,
-            "wrong password 1!",
-            None,
-            policy(),
-            at(1),
-        );
-    }
+    let (tmp, secret) = admin_locked_out();
     let mut ring = keyring_json(tmp.path());
     for field in ["lockouts", "pending_audit", "attempts", "failures_mac"] {
         ring.as_object_mut().unwrap().remove(field);
     }
-    std::fs::write(
-        tmp.path().join(desk_vault::KEYRING_FILE),
-        serde_json::to_vec_pretty(&ring).unwrap(),
-    )
-    .unwrap();
+    put_keyring_json(tmp.path(), &ring);
     let right = admin_with_code(tmp.path(), &secret, 2, policy()).unwrap_err();
     assert!(matches!(right, VaultError::Locked { .. }), "{right:?}");
 }
@@ -632,26 +627,10 @@ fn a_lockout_lifted_with_its_mac_deleted_is_detected() {
 /// is not signed again as if it were sound: the edit is found at that save.
 #[test]
 fn an_edited_keyring_is_not_signed_again_by_a_later_save() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (created, secret) = created(tmp.path());
-    drop(created);
-    for _ in 0..10 {
-        let _ = Vault::sign_in(
-            tmp.path(),
-            ADMIN,
-            "wrong password 1!",
-            None,
-            policy(),
-            at(1),
-        );
-    }
+    let (tmp, secret) = admin_locked_out();
     let mut ring = keyring_json(tmp.path());
     ring["lockouts"] = serde_json::json!({});
-    std::fs::write(
-        tmp.path().join(desk_vault::KEYRING_FILE),
-        serde_json::to_vec_pretty(&ring).unwrap(),
-    )
-    .unwrap();
+    put_keyring_json(tmp.path(), &ring);
     let junk = desk_vault::RecoveryKey::generate();
     let _ = Vault::recover(
         tmp.path(),
