@@ -86,8 +86,6 @@ pub fn spawn(on_lock: impl Fn(&'static str) + Send + Sync + Clone + 'static) {
 
 #[cfg(test)]
 mod tests {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
     use std::sync::{Arc, Mutex};
     use std::time::{Duration, Instant};
 
@@ -97,21 +95,8 @@ mod tests {
     /// lock, and not when sleep ends.
     #[test]
     fn sleep_and_session_lock_signals_lock_and_waking_does_not() {
-        let tmp = tempfile::tempdir().unwrap();
-        let mut daemon = Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--print-address=1"])
-            .arg(format!(
-                "--address=unix:path={}",
-                tmp.path().join("bus").display()
-            ))
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("dbus-daemon (scripts/install-prereqs.sh installs it)");
-        let mut address = String::new();
-        BufReader::new(daemon.stdout.take().unwrap())
-            .read_line(&mut address)
-            .unwrap();
-        let address = address.trim().to_string();
+        let bus = testkit::bus::PrivateBus::start();
+        let address = bus.address.clone();
 
         let seen: Arc<Mutex<Vec<&'static str>>> = Arc::default();
         let record = {
@@ -175,7 +160,6 @@ mod tests {
             vec!["the desktop session was locked"],
             "waking (PrepareForSleep false) does not lock; a session lock does"
         );
-        let _ = daemon.kill();
-        let _ = daemon.wait();
+        drop(bus);
     }
 }

@@ -6,6 +6,7 @@
 //!   and users of any role the admin adds.
 //! - [`platform`]: a sandbox platform on a loopback port, with faults switched at run time.
 //! - [`applications`]: builders of valid applications.
+//! - [`bus`]: a private D-Bus daemon (the sleep and screen-lock signals).
 //! - [`eventually`] / [`eventually_async`]: poll until something holds, or fail saying what.
 //!
 //! Everything here panics on failure with a message naming what it expected: it is for tests.
@@ -15,6 +16,7 @@
 use std::time::{Duration, Instant};
 
 pub mod applications;
+pub mod bus;
 pub mod desk;
 pub mod platform;
 pub mod totp;

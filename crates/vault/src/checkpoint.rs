@@ -13,7 +13,6 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
-use std::io::Write;
 use std::path::Path;
 
 use rusqlite::{params, OptionalExtension};
@@ -182,24 +181,12 @@ pub fn append_to(folder: &Path, c: &Checkpoint) -> Result<()> {
     }
     text.push_str(&line);
     text.push('\n');
-    let io = VaultError::io("the checkpoint file", "written");
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".checkpoints.")
-        .tempfile_in(folder)
-        .map_err(io)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = tmp
-            .as_file()
-            .set_permissions(fs::Permissions::from_mode(0o600));
-    }
-    tmp.write_all(text.as_bytes())
-        .and_then(|()| tmp.as_file().sync_all())
-        .map_err(VaultError::io("the checkpoint file", "written"))?;
-    tmp.persist(&path)
-        .map_err(|e| VaultError::io("the checkpoint file", "replaced")(e.error))?;
-    Ok(())
+    crate::db::replace_private(
+        folder,
+        CHECKPOINT_FILE,
+        text.as_bytes(),
+        "the checkpoint file",
+    )
 }
 
 /// Keeps `c` in the vault's own table (inside the unit that audits it).

@@ -179,6 +179,34 @@ pub fn rekey(conn: &Connection, new_key: &Key) -> Result<()> {
     execute_with_key(conn, "rekey", new_key).map_err(VaultError::storage("re-keying the vault"))
 }
 
+/// Replaces `folder/name` with `bytes` atomically: a temp file of its own in the folder, 0600,
+/// synced, renamed over the old one (a crash leaves the old file or the new one, never half).
+pub(crate) fn replace_private(
+    folder: &Path,
+    name: &str,
+    bytes: &[u8],
+    what: &'static str,
+) -> Result<()> {
+    use std::io::Write;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .tempfile_in(folder)
+        .map_err(VaultError::io(what, "written"))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = tmp
+            .as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o600));
+    }
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(VaultError::io(what, "written"))?;
+    tmp.persist(folder.join(name))
+        .map_err(|e| VaultError::io(what, "replaced")(e.error))?;
+    Ok(())
+}
+
 /// Options for a file only its owner may read or write (0600 on Unix), whatever the umask.
 pub(crate) fn private_file() -> std::fs::OpenOptions {
     let mut options = std::fs::OpenOptions::new();

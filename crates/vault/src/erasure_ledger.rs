@@ -13,7 +13,6 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Write;
 use std::path::Path;
 
 use rusqlite::OptionalExtension;
@@ -125,24 +124,7 @@ pub fn write(folder: &Path, lines: &[Line]) -> Result<()> {
         text.push_str(&serde_json::to_string(l).unwrap_or_default());
         text.push('\n');
     }
-    let io = VaultError::io("the erasure ledger", "written");
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".erasures.")
-        .tempfile_in(folder)
-        .map_err(io)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = tmp
-            .as_file()
-            .set_permissions(fs::Permissions::from_mode(0o600));
-    }
-    tmp.write_all(text.as_bytes())
-        .and_then(|()| tmp.as_file().sync_all())
-        .map_err(VaultError::io("the erasure ledger", "written"))?;
-    tmp.persist(folder.join(LEDGER_FILE))
-        .map_err(|e| VaultError::io("the erasure ledger", "replaced")(e.error))?;
-    Ok(())
+    crate::db::replace_private(folder, LEDGER_FILE, text.as_bytes(), "the erasure ledger")
 }
 
 /// Lines from `extra` merged into the ledger in `folder`.

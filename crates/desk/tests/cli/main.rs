@@ -377,23 +377,10 @@ mod vault_verbs {
     /// (logind's `PrepareForSleep(true)`, here on a private bus standing in for the system's).
     #[test]
     fn the_session_agent_locks_when_the_machine_goes_to_sleep() {
-        use std::io::BufRead as _;
         let tmp = tempfile::tempdir().unwrap();
         let secret = init(tmp.path());
-        let mut daemon = Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--print-address=1"])
-            .arg(format!(
-                "--address=unix:path={}",
-                tmp.path().join("bus").display()
-            ))
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("dbus-daemon (scripts/install-prereqs.sh installs it)");
-        let mut address = String::new();
-        BufReader::new(daemon.stdout.take().unwrap())
-            .read_line(&mut address)
-            .unwrap();
-        let address = address.trim().to_string();
+        let bus = testkit::bus::PrivateBus::start();
+        let address = bus.address.clone();
         let mut cmd = desk_cmd(tmp.path(), &["--user", "admin", "unlock"]);
         cmd.env("DBUS_SYSTEM_BUS_ADDRESS", &address)
             .env("DBUS_SESSION_BUS_ADDRESS", &address);
@@ -419,8 +406,7 @@ mod vault_verbs {
         assert!(!socket.exists(), "the agent stopped on sleep");
         let out = with_stdin(desk_cmd(tmp.path(), &["lock"]), "");
         assert!(crate::stdout(&out).contains("No session agent is running"));
-        let _ = daemon.kill();
-        let _ = daemon.wait();
+        drop(bus);
     }
 
     /// Issue 16: the recovery key split M-of-N among admins; M shares recover, fewer do not.
