@@ -34,6 +34,8 @@ const COMMANDS: &[&str] = &[
     "retention_run",
     "set_retention_years",
     "set_export_days",
+    "set_blocklist_years",
+    "list_blocklist",
     "backup_vault",
     "list_backups",
     "save_draft",

@@ -86,6 +86,8 @@ pub fn run() {
             commands::gdpr::retention_run,
             commands::gdpr::set_retention_years,
             commands::gdpr::set_export_days,
+            commands::gdpr::set_blocklist_years,
+            commands::gdpr::list_blocklist,
             commands::backup::backup_vault,
             commands::backup::list_backups,
             commands::intake::save_draft,

@@ -321,6 +321,10 @@ async fn a_listed_owner_cannot_be_approved_even_through_ipc() {
 
         // Declined onto the blocklist, then the report for the compliance officer.
         page.find("#decide-blocklist").await?.click().await?;
+        page.find("#decide-blocklist-basis")
+            .await?
+            .select_by_value("fraud_prevention")
+            .await?;
         page.fill(
             "decide-note",
             "Control person is the listed SDN: declined and blocked",
@@ -344,6 +348,16 @@ async fn a_listed_owner_cannot_be_approved_even_through_ipc() {
             "the report names the entry, what we did and the due date"
         );
         page.screenshot("sanctions-hard-stop").await?;
+        // The blocklist keeps the entries on the basis chosen, and says so to the admin.
+        page.section("admin").await?;
+        page.click_button("Show the blocklist").await?;
+        let table = page
+            .wait_for_text("table[aria-label=Blocklist]", "Fraud prevention")
+            .await?;
+        ensure!(
+            table.contains("declined") && table.contains("ssn"),
+            "the entries name what was blocked and why: {table}"
+        );
         Ok(())
     })
     .await;

@@ -398,6 +398,7 @@ async fn an_admin_suspends_reinstates_and_terminates_a_merchant_through_the_outb
         reason: reason.into(),
         note: "Chargebacks at 3% over two weeks".into(),
         blocklist,
+        blocklist_basis: blocklist.then(|| "card_network_rules".into()),
     };
     // Bad input: each refused with its field, nothing changes.
     w.with(|s| {
@@ -631,6 +632,7 @@ async fn the_merchants_page_filters_searches_and_pages() {
                 reason: "other".into(),
                 note: "Owner asked for a pause".into(),
                 blocklist: false,
+                blocklist_basis: None,
             },
         )
         .unwrap();
@@ -1248,6 +1250,7 @@ async fn a_confirmed_match_on_a_boarded_merchant_suspends_it_once_through_an_out
                 reason: "review_cleared".into(),
                 note: "Looks fine to me now".into(),
                 blocklist: false,
+                blocklist_basis: None,
             },
         )
         .unwrap_err();
@@ -1340,6 +1343,7 @@ async fn the_outbox_has_no_side_doors() {
                 reason: "fraud".into(),
                 note: "Card testing pattern confirmed".into(),
                 blocklist: false,
+                blocklist_basis: None,
             },
         )
         .unwrap()

@@ -50,6 +50,7 @@ fn erasure_is_refused_under_retention_hold_or_an_active_relationship_and_drafts_
             note: "Outside our risk appetite".into(),
             fields: vec![],
             blocklist: false,
+            blocklist_basis: None,
             confirmed_hits: Vec::new(),
         },
     )

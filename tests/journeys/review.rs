@@ -67,6 +67,7 @@ fn decide(
             note: "Checked the file and the evidence".into(),
             fields: Vec::new(),
             blocklist: false,
+            blocklist_basis: None,
             confirmed_hits: Vec::new(),
         },
     )
@@ -219,6 +220,7 @@ fn concurrent_decisions_conflict_instead_of_losing_one() {
             note: "Looks fine to me".into(),
             fields: vec![],
             blocklist: false,
+            blocklist_basis: None,
             confirmed_hits: Vec::new(),
         },
     )
@@ -250,6 +252,7 @@ fn decline_to_blocklist_then_the_same_bank_account_scores_as_blocklisted() {
             note: "Stolen identity reported by the bank".into(),
             fields: vec![],
             blocklist: true,
+            blocklist_basis: Some("fraud_prevention".into()),
             confirmed_hits: Vec::new(),
         },
     )
@@ -273,6 +276,100 @@ fn decline_to_blocklist_then_the_same_bank_account_scores_as_blocklisted() {
         !factors.contains(&first.bank.account_number),
         "no account number in the factors"
     );
+}
+
+/// Issue 16, item 5: a blocklisting names its legal basis, or is refused by field before
+/// anything changes; the entries carry the basis and their own retention, admins and auditors
+/// list them (never a value), and they go once their retention ends — audited.
+#[test]
+fn a_blocklisting_records_its_legal_basis_and_its_entries_expire_on_their_own() {
+    let (_tmp, dir, mut admin) = vault();
+    let first = form(6, false);
+    let id = submitted(&mut admin, first.clone());
+    review::assign_to_me(&mut admin, &id, false).unwrap();
+    let version = review::review_view(&mut admin, &id).unwrap().row.version;
+    let input = |basis: Option<&str>| DecideInput {
+        id: id.clone(),
+        version,
+        decision: "decline".into(),
+        reasons: vec!["fraud_risk".into()],
+        note: "Stolen identity reported by the bank".into(),
+        fields: vec![],
+        blocklist: true,
+        blocklist_basis: basis.map(str::to_string),
+        confirmed_hits: Vec::new(),
+    };
+    for (basis, says) in [
+        (None, "blocklist basis: say on which legal basis"),
+        (Some("because"), "blocklist basis: must be one of"),
+    ] {
+        let err = review::decide(&mut admin, input(basis)).unwrap_err();
+        assert_eq!(err.code(), Code::InvalidInput);
+        assert!(err.message().starts_with(says), "{err}");
+    }
+    assert_eq!(
+        review::review_view(&mut admin, &id).unwrap().row.status,
+        "in_review",
+        "nothing decided"
+    );
+    assert!(api::blocklist::list(&mut admin, 0)
+        .unwrap()
+        .entries
+        .is_empty());
+    review::decide(&mut admin, input(Some("aml_record_keeping"))).unwrap();
+
+    let mut audrey = signed_in_user(&dir, &mut admin, "audrey", "auditor");
+    let page = api::blocklist::list(&mut audrey, 0).unwrap();
+    let kinds: Vec<&str> = page.entries.iter().map(|e| e.kind.as_str()).collect();
+    assert!(
+        kinds.contains(&"ssn") && kinds.contains(&"bank_account"),
+        "{kinds:?}"
+    );
+    assert!(page
+        .entries
+        .iter()
+        .all(|e| e.legal_basis == "aml_record_keeping"
+            && e.keyed
+            && e.application_id.as_deref() == Some(id.as_str())));
+    let years = page.years;
+    assert_eq!(years, 5);
+    let shown = serde_json::to_string(&page).unwrap();
+    for value in [
+        first.bank.account_number.as_str(),
+        first.business.ein.as_str(),
+        first.people[0].ssn.as_str(),
+    ]
+    .into_iter()
+    .filter(|v| !v.is_empty())
+    {
+        assert!(!shown.contains(value), "no identifier in the list");
+    }
+    let mut uma = signed_in_user(&dir, &mut admin, "uma", "underwriter");
+    assert_eq!(
+        api::blocklist::list(&mut uma, 0).unwrap_err().code(),
+        Code::Forbidden
+    );
+
+    let now = time::OffsetDateTime::now_utc();
+    assert_eq!(api::blocklist::expire(&mut admin, now).unwrap(), 0);
+    let later = now + time::Duration::days(5 * 365 + 1);
+    assert_eq!(
+        api::blocklist::expire(&mut admin, later).unwrap(),
+        page.entries.len()
+    );
+    assert!(api::blocklist::list(&mut admin, 0)
+        .unwrap()
+        .entries
+        .is_empty());
+    let log = api::audit_log::list_audit(&mut admin, None, 20).unwrap();
+    assert!(log
+        .entries
+        .iter()
+        .any(|e| e.action == "blocklist.expired" && e.actor.starts_with("system:blocklist for ")));
+    assert!(log.entries.iter().any(|e| e.action == "blocklist.add"
+        && e.detail
+            .as_deref()
+            .is_some_and(|d| d.contains("basis aml_record_keeping"))));
 }
 
 /// Issue 5: "same address" joins same email/phone as a duplicate-contact factor, however the
@@ -376,6 +473,7 @@ fn request_info_sends_it_back_editable_and_resubmission_returns_it_to_review() {
         note: "The website does not load".into(),
         fields,
         blocklist: false,
+        blocklist_basis: None,
         confirmed_hits: Vec::new(),
     };
     assert_eq!(

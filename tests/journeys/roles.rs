@@ -150,6 +150,14 @@ fn calls() -> BTreeMap<&'static str, Call> {
         Box::new(|s, _| api::exports::set_export_days(s, 30).map(drop)),
     );
     add(
+        "set_blocklist_years",
+        Box::new(|s, _| api::blocklist::set_blocklist_years(s, 5).map(drop)),
+    );
+    add(
+        "list_blocklist",
+        Box::new(|s, _| api::blocklist::list(s, 0).map(drop)),
+    );
+    add(
         "backup_vault",
         Box::new(|s, c| api::backup::backup_in_data_dir(&c.dir, s).map(drop)),
     );
@@ -275,6 +283,7 @@ fn calls() -> BTreeMap<&'static str, Call> {
                     note: "Checked the file".into(),
                     fields: vec![],
                     blocklist: false,
+                    blocklist_basis: None,
                     confirmed_hits: vec![],
                 },
             )
@@ -374,6 +383,7 @@ fn calls() -> BTreeMap<&'static str, Call> {
                     reason: "other".into(),
                     note: "A reason to act".into(),
                     blocklist: false,
+                    blocklist_basis: None,
                 },
             )
             .map(drop)

@@ -61,6 +61,7 @@ fn input(slot: &mut SessionSlot, id: &str, decision: &str, reasons: &[&str]) -> 
         note: "Checked the file and the evidence".into(),
         fields: Vec::new(),
         blocklist: false,
+        blocklist_basis: None,
         confirmed_hits: Vec::new(),
     }
 }
@@ -203,6 +204,7 @@ fn an_open_hit_and_then_a_confirmed_match_stop_every_approval_whatever_the_role(
     // What is left: decline onto the blocklist (or request information).
     let mut decline = input(&mut admin, &id, "decline", &["sanctions_match"]);
     decline.blocklist = true;
+    decline.blocklist_basis = Some("aml_record_keeping".into());
     let out = review::decide(&mut admin, decline).unwrap();
     assert_eq!(out.status, ApplicationStatus::Declined);
     no_boarding_job(&mut admin, &id);
@@ -364,6 +366,7 @@ fn a_confirmed_match_is_reported_with_its_list_entry_and_what_we_did() {
     .unwrap();
     let mut decline = input(&mut uma, &id, "decline", &["sanctions_match"]);
     decline.blocklist = true;
+    decline.blocklist_basis = Some("aml_record_keeping".into());
     review::decide(&mut uma, decline).unwrap();
 
     assert_eq!(

@@ -135,6 +135,10 @@ pub fn sign_in(
     if let Err(e) = crate::exports::expire_exports(slot, dir, std::time::SystemTime::now()) {
         tracing::warn!(code = %e.code(), "expiring old exports: {e}");
     }
+    // …and blocklist entries past their own retention.
+    if let Err(e) = crate::blocklist::expire(slot, OffsetDateTime::now_utc()) {
+        tracing::warn!(code = %e.code(), "expiring blocklist entries: {e}");
+    }
     Ok(info)
 }
 

@@ -370,8 +370,12 @@ impl Rules {
 }
 
 /// What the vault found about an application, as the risk rules take it.
-pub(crate) fn checks_of(vault: &Vault, application_id: &str) -> vault::Result<Checks> {
-    let c = vault.identity_checks(application_id)?;
+pub(crate) fn checks_of(
+    vault: &Vault,
+    application_id: &str,
+    form: &ApplicationForm,
+) -> vault::Result<Checks> {
+    let c = vault.identity_checks(application_id, Some(form))?;
     Ok(Checks {
         open_hits: c.open_hits,
         true_matches: c.true_matches,
@@ -380,6 +384,7 @@ pub(crate) fn checks_of(vault: &Vault, application_id: &str) -> vault::Result<Ch
         duplicate_bank_account: c.duplicate_bank_account,
         duplicate_contact: c.duplicate_contact,
         blocklisted: c.blocklisted,
+        blocklist_unchecked: c.blocklist_unchecked,
     })
 }
 
@@ -390,7 +395,7 @@ pub(crate) fn assess_stored(
     form: &ApplicationForm,
     rules: &Rules,
 ) -> vault::Result<Assessment> {
-    let checks = checks_of(vault, application_id)?;
+    let checks = checks_of(vault, application_id, form)?;
     let now = OffsetDateTime::now_utc();
     let a = assess(&Application::of(form), &checks, &rules.set, now.date());
     let recommendation = match a.recommendation {

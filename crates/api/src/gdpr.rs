@@ -269,6 +269,8 @@ pub struct RetentionSchedule {
     pub retention_years: u32,
     /// Days a generated export stays in exports/ before it is deleted.
     pub export_days: u32,
+    /// Years a new blocklist entry is kept before it is deleted.
+    pub blocklist_years: u32,
 }
 
 fn schedule(vault: &Vault) -> RetentionSchedule {
@@ -281,6 +283,7 @@ fn schedule(vault: &Vault) -> RetentionSchedule {
         last_run_at,
         retention_years: retention_years(vault),
         export_days: crate::exports::export_days(vault),
+        blocklist_years: crate::blocklist::blocklist_years(vault),
     }
 }
 

@@ -25,6 +25,7 @@ pub mod audit_log;
 pub mod auth;
 mod background;
 pub mod backup;
+pub mod blocklist;
 pub mod boarding;
 mod checks;
 pub mod clock;

@@ -181,7 +181,8 @@ pub struct ChangesView {
 }
 
 fn blockers(session: &Session, id: &str) -> Result<(Vec<String>, u32)> {
-    let c = session.vault().identity_checks(id)?;
+    let vault = session.vault();
+    let c = vault.identity_checks(id, Some(&vault.application(id)?.form))?;
     let mut out = Vec::new();
     if c.open_hits > 0 {
         out.push(format!(
@@ -194,6 +195,11 @@ fn blockers(session: &Session, id: &str) -> Result<(Vec<String>, u32)> {
     }
     if !c.blocklisted.is_empty() {
         out.push(format!("blocklisted: {}", c.blocklisted.join(", ")));
+    }
+    if c.blocklist_unchecked {
+        out.push(
+            "the blocklist cannot be checked on this desk until an admin signs in on it".into(),
+        );
     }
     let duplicates =
         c.duplicate_ein + c.duplicate_ssn + c.duplicate_bank_account + c.duplicate_contact;
@@ -417,7 +423,8 @@ pub fn reject(slot: &mut SessionSlot, input: DecideInput) -> Result<ChangesView>
 /// merchant's flag follows its hits: a confirmed match or an open hit keeps it under review;
 /// otherwise it clears.
 fn settle_flag(w: &Unit<'_>, id: &str) -> Result<()> {
-    let c = w.identity_checks(id)?;
+    // Only its hits decide the flag: no form needed.
+    let c = w.identity_checks(id, None)?;
     let reason = if c.true_matches > 0 {
         Some(ReviewFlag::SanctionsMatch)
     } else if c.open_hits > 0 {

@@ -34,6 +34,9 @@ pub struct ActionInput {
     /// For `terminate`: add the merchant's EIN, owners' SSNs and bank account to the blocklist.
     #[serde(default)]
     pub blocklist: bool,
+    /// With `blocklist`: the legal basis the entries are kept on.
+    #[serde(default)]
+    pub blocklist_basis: Option<String>,
 }
 
 /// What an action did.
@@ -134,8 +137,12 @@ pub fn act(slot: &mut SessionSlot, input: ActionInput) -> Result<ActionOutcome> 
             "only a termination adds to the blocklist",
         ));
     }
+    let basis = crate::blocklist::basis(input.blocklist, input.blocklist_basis.as_deref())?;
     let note = checked_note(&input.note)?;
     let session = slot.require(Access::Admin, &label)?;
+    if basis.is_some() {
+        crate::blocklist::check_can_block(session.vault())?;
+    }
     let me = session.username().to_string();
     let vault = session.vault();
     let merchant = boarded(vault, &input.id)?;
@@ -152,16 +159,8 @@ pub fn act(slot: &mut SessionSlot, input: ActionInput) -> Result<ActionOutcome> 
         vault.sanctions_clear(&input.id)?;
     }
     let (job_id, blocklisted) = session.write(|w| {
-        let (job_id, blocklisted) = apply(
-            w,
-            &merchant,
-            action,
-            to,
-            &input.reason,
-            &note,
-            input.blocklist,
-            &me,
-        )?;
+        let (job_id, blocklisted) =
+            apply(w, &merchant, action, to, &input.reason, &note, basis, &me)?;
         w.audit(
             &format!("merchant.{}", action.as_str()),
             Some(&input.id),
@@ -170,8 +169,11 @@ pub fn act(slot: &mut SessionSlot, input: ActionInput) -> Result<ActionOutcome> 
                 "{} → {to}: {}{}",
                 merchant.status,
                 input.reason,
-                if input.blocklist {
-                    format!("; {blocklisted} identifiers blocklisted")
+                if let Some(basis) = basis {
+                    format!(
+                        "; {blocklisted} identifiers blocklisted (basis {})",
+                        basis.as_str()
+                    )
                 } else {
                     String::new()
                 }
@@ -199,7 +201,7 @@ fn apply(
     to: MerchantStatus,
     reason: &str,
     note: &str,
-    blocklist: bool,
+    basis: Option<vault::blocklist::LegalBasis>,
     me: &str,
 ) -> Result<(String, usize)> {
     let (kind, request) = if action == MerchantAction::Terminate {
@@ -230,8 +232,8 @@ fn apply(
             now,
             &format!("{} ({reason}): {note}", action.as_str()),
         )?;
-        if blocklist {
-            vault.block_identifiers(id, &format!("terminated: {reason}"), me, now)
+        if let Some(basis) = basis {
+            crate::blocklist::block(vault, id, &format!("terminated: {reason}"), basis, me, now)
         } else {
             Ok::<_, vault::VaultError>(0)
         }
@@ -263,7 +265,7 @@ pub(crate) fn suspend_for_sanctions(
         MerchantAction::Suspend.to(),
         "sanctions_match",
         "automatic: a sanctions hit on this merchant was confirmed as a true match",
-        false,
+        None,
         actor,
     )?;
     w.audit(

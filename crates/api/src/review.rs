@@ -95,7 +95,7 @@ pub fn preview_rules(slot: &mut SessionSlot, json: &str) -> Result<RulesPreview>
         for row in page.items {
             in_queue += 1;
             let stored = vault.application(&row.id)?;
-            let checks = checks_of(vault, &row.id)?;
+            let checks = checks_of(vault, &row.id, &stored.form)?;
             let app = Application::of(&stored.form);
             let before = assess(&app, &checks, &old, today).band;
             let after = assess(&app, &checks, &rules, today).band;
@@ -291,6 +291,10 @@ pub struct DecideInput {
     /// For `decline`: add the EIN, SSNs and bank account to the blocklist.
     #[serde(default)]
     pub blocklist: bool,
+    /// With `blocklist`: the legal basis the entries are kept on (`fraud_prevention`,
+    /// `aml_record_keeping`, `card_network_rules`).
+    #[serde(default)]
+    pub blocklist_basis: Option<String>,
     /// For a second approval: the ids of the false-positive dispositions recorded after the
     /// first approval, each confirmed by the second approver.
     #[serde(default)]
@@ -373,7 +377,20 @@ pub fn decide(slot: &mut SessionSlot, input: DecideInput) -> Result<DecideOutcom
             ));
         }
     }
+    let basis = crate::blocklist::basis(
+        input.blocklist && decision == Decision::Decline,
+        input.blocklist_basis.as_deref(),
+    )?;
+    if input.blocklist && decision != Decision::Decline {
+        return Err(Error::invalid_input(
+            "blocklist",
+            "only a decline adds to the blocklist",
+        ));
+    }
     let vault = session.vault();
+    if basis.is_some() {
+        crate::blocklist::check_can_block(vault)?;
+    }
     let me = session.username().to_string();
     let row = vault.queue_row(&input.id)?;
     if row.version != input.version {
@@ -485,9 +502,14 @@ pub fn decide(slot: &mut SessionSlot, input: DecideInput) -> Result<DecideOutcom
             w.enqueue_boarding(&new_id(), &input.id, &me, now)?;
         }
         w.audit("review.decide", Some(&input.id), Outcome::Ok, Some(&detail))?;
-        if kind == "decline" && input.blocklist {
-            w.block_identifiers(&input.id, "declined", &me, now)?;
-            w.audit("blocklist.add", Some(&input.id), Outcome::Ok, None)?;
+        if let (true, Some(basis)) = (kind == "decline", basis) {
+            let n = crate::blocklist::block(w, &input.id, "declined", basis, &me, now)?;
+            w.audit(
+                "blocklist.add",
+                Some(&input.id),
+                Outcome::Ok,
+                Some(&format!("{n} identifiers; basis {}", basis.as_str())),
+            )?;
         }
         Ok(())
     })?;

@@ -85,6 +85,13 @@ pub(crate) enum Command {
         #[arg(long = "in")]
         folder: Option<PathBuf>,
     },
+    /// List the blocklist (admins, auditors): what was blocked, why, on which legal basis and
+    /// until when — never a value
+    Blocklist {
+        /// Skip this many entries (pages of 200, newest first)
+        #[arg(long, default_value_t = 0)]
+        offset: u32,
+    },
     /// Restore an archive into an empty data folder (checked whole before anything is written);
     /// authorised by --user's password or, with --recovery-key, the recovery key (prompted or stdin)
     Restore {
@@ -233,9 +240,10 @@ pub(crate) enum MerchantsAction {
         reason: String,
         #[arg(long)]
         note: String,
-        /// With terminate: add the EIN, owners' SSNs and bank account to the blocklist
-        #[arg(long)]
-        blocklist: bool,
+        /// With terminate: add the EIN, owners' SSNs and bank account to the blocklist, kept
+        /// on this legal basis (fraud_prevention, aml_record_keeping, card_network_rules)
+        #[arg(long, value_name = "BASIS")]
+        blocklist: Option<String>,
     },
     /// Every boarded merchant (no identifiers) to stdout as CSV or JSON (admins, auditors)
     Export {
@@ -313,6 +321,9 @@ pub(crate) enum RetentionAction {
     /// Set how many days generated exports stay in the data folder's exports/ (1–365; 30 by
     /// default); older ones are deleted at sign-in and while the app is open
     ExportDays { days: u32 },
+    /// Set how many years a new blocklist entry is kept (1–10; 5 by default); expired entries
+    /// are deleted at sign-in
+    BlocklistYears { years: u32 },
     /// Show the daily scheduled purge (the app runs it while the vault is open), or switch it
     /// `on` or `off` (admin)
     Schedule { state: Option<String> },
@@ -375,9 +386,10 @@ pub(crate) enum ReviewAction {
         /// For request_info: a form field to fix (repeat for several)
         #[arg(long = "field")]
         fields: Vec<String>,
-        /// For decline: add the EIN, SSNs and bank account to the blocklist
-        #[arg(long)]
-        blocklist: bool,
+        /// For decline: add the EIN, SSNs and bank account to the blocklist, kept on this legal
+        /// basis (fraud_prevention, aml_record_keeping, card_network_rules)
+        #[arg(long, value_name = "BASIS")]
+        blocklist: Option<String>,
         /// For a second approval: a false-positive disposition recorded after the first
         /// approval that you reviewed (repeat for several; `review hits` lists them)
         #[arg(long = "confirm-hit")]

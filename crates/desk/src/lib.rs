@@ -30,7 +30,7 @@ use verbs::review::review;
 use verbs::rules::rules;
 use verbs::screening::{lists, rescreen, screen};
 use verbs::users::user;
-use verbs::vault::{backup_verb, backups_verb, info, init, recover, restore_verb};
+use verbs::vault::{backup_verb, backups_verb, blocklist_verb, info, init, recover, restore_verb};
 use verbs::{with_session, Ctx};
 
 pub use prompt::{LinePrompt, Prompt, StdPrompt};
@@ -135,6 +135,7 @@ fn dispatch(
         Command::Recover { username } => recover(&ctx, &username, prompt, &printer, out),
         Command::Backup { file } => backup_verb(&ctx, &file, prompt, &printer, out),
         Command::Backups { folder } => backups_verb(&ctx, folder.as_deref(), prompt, &printer, out),
+        Command::Blocklist { offset } => blocklist_verb(&ctx, offset, prompt, &printer, out),
         Command::Restore {
             file,
             into,

@@ -168,3 +168,10 @@ pub(crate) fn archive_standing(b: &api::views::BackupFile) -> String {
         format!("{head}: still opens with {}", opens.join(" and "))
     }
 }
+
+/// Epoch milliseconds as a UTC day (`YYYY-MM-DD`).
+pub(crate) fn day(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .map(|t| t.date().to_string())
+        .unwrap_or_else(|_| "-".into())
+}

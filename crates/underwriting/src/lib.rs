@@ -35,6 +35,10 @@ pub const FACTORS: &[(&str, &str)] = &[
         "blocklist_match",
         "an EIN, SSN or bank account on our blocklist",
     ),
+    (
+        "blocklist_unchecked",
+        "the blocklist could not be checked on this desk (no admin has enrolled it)",
+    ),
     ("duplicate_ein", "another application has the same EIN"),
     (
         "duplicate_ssn",
@@ -165,6 +169,7 @@ impl Default for RuleSet {
             ("sanctions_true_match", 100),
             ("sanctions_open_hit", 40),
             ("blocklist_match", 60),
+            ("blocklist_unchecked", 30),
             ("duplicate_ein", 15),
             ("duplicate_ssn", 15),
             ("duplicate_bank_account", 20),
@@ -208,6 +213,9 @@ pub struct Checks {
     pub duplicate_contact: u32,
     /// Blocklisted identifiers this application carries: `ein`, `ssn`, `bank_account`.
     pub blocklisted: Vec<String>,
+    /// The blocklist could not be checked (a desk no admin has enrolled for it).
+    #[serde(default)]
+    pub blocklist_unchecked: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -314,6 +322,14 @@ pub fn assess(app: &Application<'_>, checks: &Checks, rules: &RuleSet, today: Da
                 "{} sanctions hit(s) without a disposition",
                 checks.open_hits
             ),
+        );
+    }
+    if checks.blocklist_unchecked {
+        edd = true;
+        add(
+            "blocklist_unchecked",
+            "the blocklist could not be checked on this desk: an admin signs in on it once"
+                .to_string(),
         );
     }
     if !checks.blocklisted.is_empty() {

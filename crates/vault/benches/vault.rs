@@ -58,21 +58,12 @@ fn unlock(kdf: KdfParams, runs: u32) -> Duration {
     median(times)
 }
 
-/// How long refusals take on a vault of `apps` applications at the product's argon2id: a wrong
-/// password, the right password with a wrong code, an unknown user — unpadded (floor 0) and at
-/// the product's floor. Returns per case (name, median, min, max) for each floor.
-fn refusals(apps: usize, runs: u32) -> Vec<(String, Duration, Duration, Duration)> {
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let product = Policy::default();
-    let user = Username::parse("admin").expect("username");
-    let pw = NewPassword::parse(PASSWORD, &user).expect("password");
-    let t0 = OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("time");
-    let created = Vault::create(tmp.path(), &user, &pw, product, t0).expect("create");
-    let secret = created.enrolment.secret.clone();
-    created
-        .vault
-        .confirm_totp(&created.admin.id, &code(&secret, t0), t0)
-        .expect("enrol");
+/// Stores `apps` generated applications (`app-000000`…), in units of 1,000; returns their
+/// forms and ids.
+fn insert_generated(
+    vault: &Vault,
+    apps: usize,
+) -> (Vec<domain::intake::ApplicationForm>, Vec<String>) {
     let forms: Vec<_> = (0..apps as u32).map(testkit::applications::form).collect();
     let ids: Vec<String> = (0..apps).map(|i| format!("app-{i:06}")).collect();
     for (forms, ids) in forms.chunks(1_000).zip(ids.chunks(1_000)) {
@@ -88,11 +79,29 @@ fn refusals(apps: usize, runs: u32) -> Vec<(String, Duration, Duration, Duration
                 now_ms: 1_000,
             })
             .collect();
-        created
-            .vault
+        vault
             .write(|tx| tx.insert_applications(&batch))
             .expect("insert");
     }
+    (forms, ids)
+}
+
+/// How long refusals take on a vault of `apps` applications at the product's argon2id: a wrong
+/// password, the right password with a wrong code, an unknown user — unpadded (floor 0) and at
+/// the product's floor. Returns per case (name, median, min, max) for each floor.
+fn refusals(apps: usize, runs: u32) -> Vec<(String, Duration, Duration, Duration)> {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let product = Policy::default();
+    let user = Username::parse("admin").expect("username");
+    let pw = NewPassword::parse(PASSWORD, &user).expect("password");
+    let t0 = OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("time");
+    let created = Vault::create(tmp.path(), &user, &pw, product, t0).expect("create");
+    let secret = created.enrolment.secret.clone();
+    created
+        .vault
+        .confirm_totp(&created.admin.id, &code(&secret, t0), t0)
+        .expect("enrol");
+    insert_generated(&created.vault, apps);
     drop(created);
     let mut rows = Vec::new();
     let mut accepted = Vec::new();
@@ -322,6 +331,60 @@ fn rotation(apps: usize, batch: u32) -> (Duration, Duration, Duration, u64) {
     (disable, start.elapsed(), slowest, pending)
 }
 
+/// The blocklist under its own key: blocking `apps` applications (their EIN, SSNs and bank
+/// account), then the identity checks of 1,000 of them with the keyed look-up and without it
+/// (what the checks cost before the blocklist key). Returns (block all, per check keyed, per
+/// check unkeyed, entries).
+fn blocklist(apps: usize) -> (Duration, Duration, Duration, usize) {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let policy = Policy {
+        kdf: KdfParams::MINIMUM,
+        ..Policy::default()
+    };
+    let user = Username::parse("admin").expect("username");
+    let pw = NewPassword::parse(PASSWORD, &user).expect("password");
+    let t0 = OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("time");
+    let vault = Vault::create(tmp.path(), &user, &pw, policy, t0)
+        .expect("create")
+        .vault;
+    let (forms, ids) = insert_generated(&vault, apps);
+    let start = Instant::now();
+    let mut entries = 0;
+    for (forms, ids) in forms.chunks(1_000).zip(ids.chunks(1_000)) {
+        entries += vault
+            .write(|tx| {
+                let mut n = 0;
+                for (form, id) in forms.iter().zip(ids) {
+                    n += tx.block_identifiers(&desk_vault::blocklist::NewBlock {
+                        application_id: id,
+                        form,
+                        reason: "declined",
+                        basis: desk_vault::blocklist::LegalBasis::FraudPrevention,
+                        actor: "admin",
+                        now_ms: 2_000,
+                        years: 5,
+                    })?;
+                }
+                Ok::<_, desk_vault::VaultError>(n)
+            })
+            .expect("block");
+    }
+    let block = start.elapsed();
+    let checks = 1_000.min(apps);
+    let start = Instant::now();
+    for (form, id) in forms.iter().zip(&ids).take(checks) {
+        let c = vault.identity_checks(id, Some(form)).expect("checks");
+        assert!(c.blocklisted.contains(&"ssn".to_string()));
+    }
+    let keyed = start.elapsed() / checks as u32;
+    let start = Instant::now();
+    for id in ids.iter().take(checks) {
+        vault.identity_checks(id, None).expect("checks");
+    }
+    let unkeyed = start.elapsed() / checks as u32;
+    (block, keyed, unkeyed, entries)
+}
+
 fn main() {
     // `cargo test --benches` runs this binary with `--bench` absent; keep that quick.
     let quick = !std::env::args().any(|a| a == "--bench");
@@ -362,6 +425,17 @@ fn main() {
         "blind index {} values: {:.0} values/s",
         records * per,
         index
+    );
+    let apps = if quick { 100 } else { 20_000 };
+    let (block, keyed, unkeyed, entries) = blocklist(apps);
+    println!(
+        "blocklist {apps} applications ({entries} entries under the blocklist key): {:.2} s",
+        block.as_secs_f64()
+    );
+    println!(
+        "identity checks against {entries} keyed entries: {:.0} µs per application (without the keyed look-up: {:.0} µs)",
+        keyed.as_secs_f64() * 1e6,
+        unkeyed.as_secs_f64() * 1e6
     );
     let apps = if quick { 200 } else { 100_000 };
     let (disable, rewrap, slowest, keys) = rotation(apps, 5_000);

@@ -30,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0015_class_keys.sql"),
     include_str!("migrations/0016_signed_audit.sql"),
     include_str!("migrations/0017_audit_checkpoints.sql"),
+    include_str!("migrations/0018_blocklist_key.sql"),
 ];
 
 /// The schema version this build brings a vault to (rusqlite_migration keeps the number of

@@ -345,3 +345,33 @@ pub(crate) fn anchor(ring: &Keyring, digest: &str) {
 pub(crate) fn anchors(ring: &Keyring) -> Option<Vec<String>> {
     read_record(ring).and_then(|r| r.anchors)
 }
+
+/// This desk's secret for `ring`'s folder (derived from its record's key): what the desk's copy
+/// of the blocklist key is sealed under, with the index key (`blocklist.rs`).
+pub(crate) fn desk_secret(ring: &Keyring) -> Option<Key> {
+    let record = read_record(ring)?;
+    Some(crypto::derive(
+        &key_of(&record)?,
+        b"desk",
+        b"boarding-desk/desk-secret/v1",
+    ))
+}
+
+/// As [`desk_secret`], making the record first when this folder has none yet (its next save
+/// MACs the failure records with it).
+pub(crate) fn desk_secret_or_new(ring: &Keyring) -> Option<Key> {
+    if read_record(ring).is_none() && !knows_this_folder(ring) {
+        let record = Record {
+            key: b64(Key::random().expose()),
+            attempts: ring.attempts,
+            anchors: None,
+        };
+        write_record(ring, &record).ok()?;
+    }
+    desk_secret(ring)
+}
+
+/// Whether a record file of this folder exists (readable or not).
+fn knows_this_folder(ring: &Keyring) -> bool {
+    path(ring).is_some_and(|p| p.exists())
+}

@@ -79,6 +79,10 @@ pub struct Keyring {
     /// Which of the desk's records belongs to this data folder (`device.rs`; random hex).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub desk_record: Option<String>,
+    /// Desk record id → the blocklist key sealed under that desk's secret and the index key
+    /// (`blocklist.rs`): the desks an admin enrolled to match against the blocklist.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub blocklist_desks: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit_head: Option<AuditHead>,
 }
@@ -231,6 +235,7 @@ impl Keyring {
             attempts: 0,
             failures_mac: None,
             desk_record: None,
+            blocklist_desks: BTreeMap::new(),
             audit_head: None,
         }
     }

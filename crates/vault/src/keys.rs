@@ -33,15 +33,20 @@ pub enum DataClass {
     Index,
     /// Every user's authenticator secret (each also sealed to its own user): admins.
     Secrets,
+    /// The blocklist key (the digests of blocklisted identifiers, kept after an erasure under
+    /// their legal basis): admins; a desk an admin enrolled keeps a copy that opens only with
+    /// the index key as well (`crate::blocklist`).
+    Blocklist,
 }
 
 impl DataClass {
-    pub const ALL: [DataClass; 5] = [
+    pub const ALL: [DataClass; 6] = [
         DataClass::Metadata,
         DataClass::Case,
         DataClass::Identifiers,
         DataClass::Index,
         DataClass::Secrets,
+        DataClass::Blocklist,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,6 +56,7 @@ impl DataClass {
             DataClass::Identifiers => "identifiers",
             DataClass::Index => "index",
             DataClass::Secrets => "secrets",
+            DataClass::Blocklist => "blocklist",
         }
     }
 
@@ -68,6 +74,9 @@ impl DataClass {
             }
             DataClass::Index => "look-ups by identifier (EIN, SSN, account number)",
             DataClass::Secrets => "secrets (authenticator secrets)",
+            DataClass::Blocklist => {
+                "the blocklist key (an admin signs in on this desk once to enrol it)"
+            }
         }
     }
 
@@ -203,6 +212,9 @@ pub struct Keys {
     /// Earlier generations of the held classes (until every record key is re-wrapped).
     old: BTreeMap<(DataClass, u32), ClassKey>,
     pub(crate) me: Option<MemberKeys>,
+    /// The blocklist key through this desk's enrolment, for a member who holds the index
+    /// class but not the blocklist class (`crate::blocklist`).
+    pub(crate) desk_blocklist: Option<ClassKey>,
 }
 
 impl Keys {
@@ -241,7 +253,32 @@ impl Keys {
             generations: BTreeMap::new(),
             old: BTreeMap::new(),
             me,
+            desk_blocklist: None,
         }
+    }
+
+    /// Adds a class key the member was just given (a class created after they opened).
+    pub(crate) fn insert_class(&mut self, class: DataClass, key: ClassKey) {
+        if class != DataClass::Metadata {
+            self.publics.insert(class, key.public());
+            self.classes.insert(class, key);
+        }
+    }
+
+    /// The keys of `classes` to give another member, each required — but the blocklist class,
+    /// skipped when not held: a vault from before it gets it at an admin's next sign-in.
+    pub(crate) fn grants(&self, classes: &[DataClass]) -> Result<Vec<(DataClass, ClassKey)>> {
+        classes
+            .iter()
+            .filter(|c| **c != DataClass::Blocklist || self.holds(DataClass::Blocklist))
+            .map(|c| Ok((*c, self.require(*c)?.clone())))
+            .collect()
+    }
+
+    /// The key blocklist digests are made with: the member's own, else this desk's copy.
+    pub(crate) fn blocklist(&self) -> Option<&ClassKey> {
+        self.class(DataClass::Blocklist)
+            .or(self.desk_blocklist.as_ref())
     }
 
     pub(crate) fn with_history(

@@ -18,6 +18,7 @@ pub mod applications;
 pub mod archives;
 pub mod audit;
 pub mod backup;
+pub mod blocklist;
 pub mod boarding;
 pub mod checkpoint;
 mod crypto;

@@ -152,6 +152,20 @@ impl Tx<'_> {
     pub fn erase_application(&self, application_id: &str, now_ms: i64) -> Result<()> {
         self.savepoint(|| {
             let conn = self.conn();
+            // Its blocklist entries from before the blocklist key stop being reversible with
+            // the index key: re-keyed while the values can still be read.
+            let legacy: bool = conn
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM blocklist WHERE keyed = 0)",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(VaultError::storage("erasing an application"))?;
+            if legacy {
+                if let Ok(stored) = self.application(application_id) {
+                    self.rekey_legacy_blocklist(&stored.form)?;
+                }
+            }
             let run = |sql: &str| {
                 conn.execute(sql, [application_id])
                     .map(|_| ())

@@ -42,6 +42,9 @@ pub struct IdentityChecks {
     pub duplicate_bank_account: u32,
     pub duplicate_contact: u32,
     pub blocklisted: Vec<String>,
+    /// Entries under the blocklist key exist and this session could not check them (a desk
+    /// no admin has enrolled).
+    pub blocklist_unchecked: bool,
     pub open_hits: u32,
     pub true_matches: u32,
 }
@@ -195,8 +198,13 @@ impl Vault {
     }
 
     /// Duplicates through blind indexes, blocklist matches and screening state of one
-    /// application: what the risk rules need beyond the form.
-    pub fn identity_checks(&self, application_id: &str) -> Result<IdentityChecks> {
+    /// application: what the risk rules need beyond the form. Without its form, entries under
+    /// the blocklist key are not checked (and `blocklist_unchecked` says so when there are any).
+    pub fn identity_checks(
+        &self,
+        application_id: &str,
+        form: Option<&domain::intake::ApplicationForm>,
+    ) -> Result<IdentityChecks> {
         let conn = self.conn();
         let mut checks = IdentityChecks::default();
         // Per identifier, how many other applications share it — counted up to 100, so a value
@@ -228,14 +236,20 @@ impl Vault {
         let mut stmt = conn
             .prepare_cached(
                 "SELECT DISTINCT b.kind FROM blind_indexes b
-                 JOIN blocklist l ON l.kind = b.kind AND l.digest = b.digest
+                 JOIN blocklist l ON l.kind = b.kind AND l.digest = b.digest AND l.keyed = 0
                  WHERE b.application_id = ?1 ORDER BY b.kind",
             )
             .map_err(VaultError::storage("checking the blocklist"))?;
-        checks.blocklisted = stmt
+        let mut blocklisted: Vec<String> = stmt
             .query_map([application_id], |r| r.get(0))
             .and_then(Iterator::collect)
             .map_err(VaultError::storage("checking the blocklist"))?;
+        let (keyed, checked) = self.keyed_blocklist_matches(form)?;
+        blocklisted.extend(keyed);
+        blocklisted.sort();
+        blocklisted.dedup();
+        checks.blocklisted = blocklisted;
+        checks.blocklist_unchecked = !checked;
         let (open, true_matches): (i64, i64) = conn
             .prepare_cached(
                 "SELECT coalesce(sum(disposition IS NULL), 0),
@@ -519,24 +533,6 @@ impl Tx<'_> {
         })
         .map_err(VaultError::storage("storing a risk assessment"))?;
         Ok(())
-    }
-    /// Adds the application's EIN, SSNs/ITINs and bank account to the blocklist.
-    pub fn block_identifiers(
-        &self,
-        application_id: &str,
-        reason: &str,
-        actor: &str,
-        now_ms: i64,
-    ) -> Result<usize> {
-        self.conn()
-            .execute(
-                "INSERT OR IGNORE INTO blocklist (kind, digest, application_id, reason, added_by,
-                     added_at)
-                 SELECT kind, digest, application_id, ?2, ?3, ?4 FROM blind_indexes
-                 WHERE application_id = ?1 AND kind IN ('ein', 'ssn', 'bank_account')",
-                params![application_id, reason, actor, now_ms],
-            )
-            .map_err(VaultError::storage("adding to the blocklist"))
     }
     /// Assigns an application (to `assignee`, or nobody) if it is still at `version`.
     pub fn assign(&self, id: &str, version: i64, assignee: Option<&str>) -> Result<i64> {

@@ -58,6 +58,8 @@ pub enum Setting {
     RetentionLastRun,
     /// Days a generated export (audit, merchants, subject access, reports) stays in exports/.
     ExportDays,
+    /// Years a blocklist entry is kept after it is added (its own retention, issue 16).
+    BlocklistYears,
     /// A proposal waiting for a second admin (JSON).
     Pending(Proposable),
 }
@@ -75,6 +77,7 @@ impl Setting {
             Setting::RetentionSchedule => "retention_schedule",
             Setting::RetentionLastRun => "retention_last_run",
             Setting::ExportDays => "export_days",
+            Setting::BlocklistYears => "blocklist_years",
             Setting::Pending(p) => return format!("pending.{}", p.as_str()),
         };
         plain.to_string()

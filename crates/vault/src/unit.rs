@@ -488,6 +488,46 @@ pub mod attacker {
             seal::index_key(&self.keys, "ssn").is_ok()
         }
 
+        /// Also takes the desk's copy of the blocklist key, as someone holding this desk's
+        /// state folder too (a stolen laptop) would.
+        pub fn with_the_desks_record(mut self) -> Self {
+            if let Ok(ring) = KeyringFile::in_dir(&self.dir).load() {
+                let probe = crate::Vault::probe_desk_blocklist(&ring, &self.keys);
+                self.keys.desk_blocklist = probe;
+            }
+            self
+        }
+
+        /// The brute force of the blocklist: each candidate value (normalised, as intake stores
+        /// it) of `kind` tried with every key this attacker holds — the blind-index key, the
+        /// blocklist key — against every entry's digest. Returns the candidates that matched.
+        pub fn reverse_blocklist(
+            &self,
+            kind: &str,
+            candidates: impl IntoIterator<Item = String>,
+        ) -> Vec<String> {
+            let digests: std::collections::HashSet<Vec<u8>> = self
+                .conn
+                .prepare("SELECT digest FROM blocklist WHERE kind = ?1")
+                .and_then(|mut s| {
+                    s.query_map([kind], |r| r.get::<_, Vec<u8>>(0))?
+                        .collect::<rusqlite::Result<_>>()
+                })
+                .unwrap_or_default();
+            let index = seal::index_key(&self.keys, kind).ok();
+            let blocklist = self.keys.blocklist().cloned();
+            candidates
+                .into_iter()
+                .filter(|value| {
+                    index.as_ref().is_some_and(|k| {
+                        digests.contains(seal::blind_index_with(k, value).as_slice())
+                    }) || blocklist.as_ref().is_some_and(|k| {
+                        digests.contains(crate::blocklist::digest(k, kind, value).as_slice())
+                    })
+                })
+                .collect()
+        }
+
         fn rows(&self, sql: &str) -> Vec<(String, String, Vec<u8>)> {
             let Ok(mut stmt) = self.conn.prepare(sql) else {
                 return Vec::new();

@@ -71,7 +71,12 @@ fn make_class_keys(
         slots: ring.slots.keys().cloned().collect(),
         classes: Default::default(),
     });
-    for class in [DataClass::Case, DataClass::Identifiers, DataClass::Secrets] {
+    for class in [
+        DataClass::Case,
+        DataClass::Identifiers,
+        DataClass::Secrets,
+        DataClass::Blocklist,
+    ] {
         let key = ClassKey::random();
         ring.set_legacy_class(root, class, &key);
         ring.set_class_public(class, &key);
@@ -257,10 +262,7 @@ pub(crate) fn move_member(
         })
     })?;
     ring.audit_head = head.map(|(h, _)| h);
-    let grants = DataClass::for_role(user.role)
-        .iter()
-        .map(|c| Ok((*c, vault.keys().require(*c)?.clone())))
-        .collect::<Result<Vec<_>>>()?;
+    let grants = vault.keys().grants(DataClass::for_role(user.role))?;
     ring.set_password_slot(
         &slot,
         password.as_bytes(),
@@ -301,10 +303,7 @@ pub(crate) fn move_recovery(
     make_class_keys(vault, ring, lock, root, RECOVERY_SLOT)?;
     vault.keys_mut().me = Some(member.clone());
     convert_records(vault, ring, root, now)?;
-    let all = DataClass::ALL
-        .iter()
-        .map(|c| Ok((*c, vault.keys().require(*c)?.clone())))
-        .collect::<Result<Vec<_>>>()?;
+    let all = vault.keys().grants(&DataClass::ALL)?;
     ring.set_recovery_slot(recovery_key.key(), &member.to_bytes());
     ring.register(
         RECOVERY_SLOT,

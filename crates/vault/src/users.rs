@@ -304,10 +304,7 @@ impl Vault {
         let slot = slot_id(username);
         let public = member.public();
         // Every key first, so a member the registrar cannot fully equip is never written.
-        let grants = DataClass::for_role(role)
-            .iter()
-            .map(|c| Ok((*c, self.keys().require(*c)?.clone())))
-            .collect::<Result<Vec<_>>>()?;
+        let grants = self.keys().grants(DataClass::for_role(role))?;
         ring.remove_member(&slot);
         ring.set_password_slot(
             &slot,
@@ -513,8 +510,8 @@ impl Vault {
 
 /// Changes: only inside a unit of work ([`Vault::write`]).
 impl Tx<'_> {
-    /// Gives every class a member of `role` held (but the index class: its digests would all
-    /// change, and they live in the re-keyed file) a new generation, sealed to every remaining
+    /// Gives every class a member of `role` held (but the index and blocklist classes: their
+    /// digests would all change, and they live in the re-keyed file) a new generation, sealed to every remaining
     /// registered member whose role keeps the class and to the recovery member. Earlier
     /// generations are sealed under the new ones until [`Vault::rewrap_record_keys`] is done.
     /// The database key is wrapped under the new metadata key at once (the caller re-keys the
@@ -525,7 +522,7 @@ impl Tx<'_> {
         let classes: Vec<DataClass> = DataClass::for_role(role)
             .iter()
             .copied()
-            .filter(|c| *c != DataClass::Index)
+            .filter(|c| !matches!(c, DataClass::Index | DataClass::Blocklist))
             .collect();
         let mut rotated = Vec::new();
         self.update_keyring(|ring| {

@@ -309,6 +309,8 @@ impl Vault {
             &me,
             now,
         );
+        // The founding desk is enrolled for the blocklist at once.
+        vault.blocklist_at_sign_in(&mut ring, Role::Admin)?;
         ring.audit_head = head.map(|(h, _)| h);
         keyring_file.save(&ring, lock)?;
         let admin = vault.user_by_id(&admin_id)?;
@@ -463,10 +465,33 @@ impl Vault {
             }
         }
 
+        let blocklist = vault.blocklist_at_sign_in(&mut ring, user.role)?;
         ring.clear_lockout(&slot);
         let pending = std::mem::take(&mut ring.pending_audit);
         let ((), head) = vault.write_keeping_head(now, |tx| {
             vault.flush_pending(tx, pending)?;
+            for (done, action, detail) in [
+                (
+                    blocklist.created,
+                    "blocklist.key_created",
+                    "a blocklist key of its own, sealed to every admin",
+                ),
+                (
+                    blocklist.enrolled,
+                    "blocklist.desk_enrolled",
+                    "this desk matches applications against the blocklist",
+                ),
+            ] {
+                if done {
+                    tx.audit(&Event {
+                        actor: &user.username,
+                        action,
+                        target: None,
+                        outcome: Outcome::Ok,
+                        detail: Some(detail),
+                    })?;
+                }
+            }
             tx.conn
                 .execute(
                     "UPDATE users SET last_login_at = ?2, totp_last_step = COALESCE(?3, totp_last_step) WHERE id = ?1",
@@ -623,13 +648,8 @@ impl Vault {
             .ok_or(VaultError::NoKey("a member key to sign with"))?;
         let recovery = MemberKeys::generate();
         ring.set_recovery_slot(key.key(), &recovery.to_bytes());
-        for class in DataClass::ALL {
-            ring.seal_class_to(
-                class,
-                self.keys().require(class)?,
-                RECOVERY_SLOT,
-                &recovery.public().wrap,
-            );
+        for (class, key) in self.keys().grants(&DataClass::ALL)? {
+            ring.seal_class_to(class, &key, RECOVERY_SLOT, &recovery.public().wrap);
         }
         ring.register(
             RECOVERY_SLOT,

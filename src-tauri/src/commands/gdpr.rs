@@ -71,6 +71,26 @@ pub async fn set_export_days(state: State<'_, AppState>, days: u32) -> Result<u3
 }
 
 #[tauri::command]
+pub async fn set_blocklist_years(
+    state: State<'_, AppState>,
+    years: u32,
+) -> Result<u32, api::Error> {
+    state
+        .run(move |_, slot, _| api::blocklist::set_blocklist_years(slot, years))
+        .await
+}
+
+#[tauri::command]
+pub async fn list_blocklist(
+    state: State<'_, AppState>,
+    offset: u32,
+) -> Result<api::blocklist::BlocklistPage, api::Error> {
+    state
+        .run(move |_, slot, _| api::blocklist::list(slot, offset))
+        .await
+}
+
+#[tauri::command]
 pub async fn retention_schedule(
     state: State<'_, AppState>,
 ) -> Result<api::gdpr::RetentionSchedule, api::Error> {

@@ -435,6 +435,7 @@ pub fn approve(slot: &mut SessionSlot, form: ApplicationForm) -> Result<String> 
             note: "Checked the file and the evidence".into(),
             fields: Vec::new(),
             blocklist: false,
+            blocklist_basis: None,
             confirmed_hits: Vec::new(),
         },
     )?;

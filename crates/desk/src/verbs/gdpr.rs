@@ -105,6 +105,14 @@ pub(crate) fn retention_verb(
             })?;
             printer.value(out, &days, |w| writeln!(w, "exports are kept {days} days"))
         }
+        RetentionAction::BlocklistYears { years } => {
+            let years = with_session(ctx, prompt, |slot| {
+                api::blocklist::set_blocklist_years(slot, years)
+            })?;
+            printer.value(out, &years, |w| {
+                writeln!(w, "new blocklist entries are kept {years} years")
+            })
+        }
         RetentionAction::Schedule { state } => {
             let enabled = match state.as_deref() {
                 None => None,

@@ -74,7 +74,8 @@ pub(crate) fn merchants_verb(
                         action,
                         reason,
                         note,
-                        blocklist,
+                        blocklist: blocklist.is_some(),
+                        blocklist_basis: blocklist,
                     },
                 )
             })?;

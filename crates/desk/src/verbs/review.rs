@@ -131,7 +131,8 @@ pub(crate) fn review(
                         reasons,
                         note,
                         fields,
-                        blocklist,
+                        blocklist: blocklist.is_some(),
+                        blocklist_basis: blocklist,
                         confirmed_hits,
                     },
                 )

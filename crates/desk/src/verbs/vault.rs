@@ -158,6 +158,47 @@ pub(crate) fn backups_verb(
     })
 }
 
+pub(crate) fn blocklist_verb(
+    ctx: &Ctx,
+    offset: u32,
+    prompt: &mut dyn Prompt,
+    printer: &Printer,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    let page = with_session(ctx, prompt, |slot| api::blocklist::list(slot, offset))?;
+    printer.value(out, &page, |w| {
+        for e in &page.entries {
+            writeln!(
+                w,
+                "{}  {}  {}  basis {}  by {}  added {}  kept until {}{}",
+                e.kind,
+                e.application_id.as_deref().unwrap_or("-"),
+                e.reason,
+                e.legal_basis,
+                e.added_by,
+                crate::output::day(e.added_at),
+                e.retain_until.map_or("-".into(), crate::output::day),
+                if e.keyed {
+                    ""
+                } else {
+                    "  (blind-index digest, from before the blocklist key)"
+                }
+            )?;
+        }
+        writeln!(
+            w,
+            "{} entries shown; new entries are kept {} years{}",
+            page.entries.len(),
+            page.years,
+            if page.can_add {
+                ""
+            } else {
+                "; this desk cannot add entries until an admin signs in on it"
+            }
+        )
+    })
+}
+
 pub(crate) fn restore_verb(
     ctx: &Ctx,
     file: &Path,

@@ -803,6 +803,53 @@ mod vault_verbs {
         assert!(stderr.contains("error: 1 rows were rejected"));
     }
 
+    /// Issue 16: a decline onto the blocklist names its legal basis (refused by field
+    /// otherwise), and `desk blocklist` lists the entries with it — never a value.
+    #[test]
+    fn a_decline_onto_the_blocklist_names_its_basis_and_blocklist_lists_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let secret = init(tmp.path());
+        crate::assert_ok(&unlock_as_admin(tmp.path(), &secret));
+        let verb = |args: &[&str]| with_stdin(desk_cmd(tmp.path(), args), "");
+        crate::assert_ok(&verb(&["demo", "seed", "--count", "1"]));
+        let out = verb(&["--json", "review", "list"]);
+        crate::assert_ok(&out);
+        let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let id = list["items"][0]["id"].as_str().unwrap().to_string();
+        crate::assert_ok(&verb(&["review", "take", &id]));
+        let decline = |basis: &str| {
+            verb(&[
+                "--json",
+                "review",
+                "decide",
+                &id,
+                "decline",
+                "--reason",
+                "fraud_risk",
+                "--note",
+                "Stolen identity reported",
+                "--blocklist",
+                basis,
+            ])
+        };
+        let (code, message) = user_error(&decline("because"));
+        assert_eq!(code, "invalid_input");
+        assert!(
+            message.starts_with("blocklist basis: must be one of"),
+            "{message}"
+        );
+        crate::assert_ok(&decline("card_network_rules"));
+        let out = verb(&["blocklist"]);
+        crate::assert_ok(&out);
+        let shown = crate::stdout(&out);
+        assert!(
+            shown.contains("ssn") && shown.contains("basis card_network_rules"),
+            "{shown}"
+        );
+        assert!(shown.contains("new entries are kept 5 years"), "{shown}");
+        crate::assert_ok(&verb(&["lock"]));
+    }
+
     #[test]
     fn demo_seed_stores_valid_applications() {
         let tmp = tempfile::tempdir().unwrap();

@@ -8,6 +8,7 @@ mod support;
 mod applications;
 mod audit_chain;
 mod backup;
+mod blocklist;
 mod damage;
 mod offline_attack;
 mod retention;

@@ -105,6 +105,28 @@ describe('Data protection panel', () => {
   });
 });
 
+describe('Data protection panel: the blocklist', () => {
+  it('saves its retention, lists its entries with their basis, never a value', async () => {
+    const backend = fakeBackend({ session: READY_ADMIN });
+    await backend.decide({ id: 'app-9', version: 1, decision: 'decline', reasons: ['fraud_risk'], note: 'Stolen identity', fields: [], blocklist: true, blocklist_basis: 'card_network_rules', confirmed_hits: [] });
+    render(DataProtectionPanel, { backend, onerror: noop });
+    const years = await screen.findByLabelText('Keep new blocklist entries for (years)');
+    await fireEvent.input(years, { target: { value: '11' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Save blocklist years' }));
+    expect(await screen.findByRole('alert')).toHaveTextContent('blocklist years: must be between 1 and 10');
+    await fireEvent.input(years, { target: { value: '7' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Save blocklist years' }));
+    expect(await screen.findByText('New blocklist entries are kept 7 years.')).toBeInTheDocument();
+    await fireEvent.click(screen.getByRole('button', { name: 'Show the blocklist' }));
+    const table = await screen.findByRole('table', { name: 'Blocklist' });
+    const rows = table.querySelectorAll('tbody tr');
+    expect(rows).toHaveLength(3);
+    expect(rows[0]).toHaveTextContent("Card networks' rules (MATCH)");
+    expect(rows[0]).toHaveTextContent('app-9');
+    expect(backend.calls).toContain('setBlocklistYears:7');
+  });
+});
+
 import RiskPanel from './RiskPanel.svelte';
 
 describe('Risk rules panel', () => {

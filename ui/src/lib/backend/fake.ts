@@ -75,7 +75,14 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
   const notes: import('./types').Note[] = [];
   const pendingSettings: import('./types').PendingSetting[] = [];
   const changes: import('./types').MerchantChange[] = [];
-  const schedule: import('./types').RetentionSchedule = { enabled: true, last_run_at: 1, last_run: '2026-11-25', next_run: '2026-11-26', retention_years: 5, export_days: 30 };
+  const blocklist: import('./types').BlocklistEntry[] = [];
+  const addToBlocklist = (id: string, reason: string, basis: string | null | undefined, by: string) => {
+    if (!basis) throw new BackendError('invalid_input', 'blocklist basis: say on which legal basis the identifiers are kept', [{ field: 'blocklist basis', reason: 'say on which legal basis the identifiers are kept' }]);
+    for (const kind of ['ein', 'ssn', 'bank_account']) {
+      blocklist.unshift({ kind, application_id: id, reason, legal_basis: basis, added_by: by, added_at: clock, retain_until: clock + schedule.blocklist_years * 365 * 86_400_000, keyed: true });
+    }
+  };
+  const schedule: import('./types').RetentionSchedule = { enabled: true, last_run_at: 1, last_run: '2026-11-25', next_run: '2026-11-26', retention_years: 5, export_days: 30, blocklist_years: 5 };
   const apps = new Map<string, { summary: ApplicationSummary; form: ApplicationForm; documents: DocumentMeta[] }>();
   let clock = 1_780_000_000_000;
   let lists: import('./types').ListVersion[] = [];
@@ -376,8 +383,9 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
     },
     nextInQueue: async () => queue.find((r) => !r.assignee) ?? null,
     decide: async (input) => {
-      calls.push(`decide:${input.decision}:${input.reasons.join(',')}`);
+      calls.push(`decide:${input.decision}:${input.reasons.join(',')}${input.blocklist ? `:blocklist:${input.blocklist_basis}` : ''}`);
       if (input.note.length < 5) throw new BackendError('invalid_input', 'note: must say why, in at least 5 characters');
+      if (input.blocklist && input.decision === 'decline') addToBlocklist(input.id, 'declined', input.blocklist_basis, needSession().username);
       return { status: input.decision === 'approve' ? 'approved' : 'declined', awaiting_second_approval: false };
     },
     riskSettings: async () => [{ points: { mcc_high_risk: 25 }, four_eyes_score: DEFAULT_FOUR_EYES_SCORE }, 0.88],
@@ -509,7 +517,8 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
       const to: MerchantStatus = ({ restrict: 'restricted', suspend: 'suspended', reinstate: 'active', terminate: 'terminated' } as const)[input.action];
       m.status = to;
       m.status_reason = input.reason;
-      calls.push(`merchantAction:${input.id}:${input.action}:${input.reason}:${input.blocklist}`);
+      calls.push(`merchantAction:${input.id}:${input.action}:${input.reason}:${input.blocklist}${input.blocklist ? `:${input.blocklist_basis}` : ''}`);
+      if (input.blocklist) addToBlocklist(input.id, `terminated: ${input.reason}`, input.blocklist_basis, needSession().username);
       return { merchant: m, job_id: 'mj-1', blocklisted: input.blocklist ? 3 : 0 };
     },
     exportAudit: async (from, to, format) => {
@@ -557,6 +566,18 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
       calls.push(`setExportDays:${days}`);
       schedule.export_days = days;
       return days;
+    },
+    setBlocklistYears: async (years) => {
+      if (needSession().role !== 'admin') throw new BackendError('forbidden', 'admins only');
+      if (!(years >= 1 && years <= 10)) throw new BackendError('invalid_input', 'blocklist years: must be between 1 and 10');
+      calls.push(`setBlocklistYears:${years}`);
+      schedule.blocklist_years = years;
+      return years;
+    },
+    listBlocklist: async () => {
+      const role = needSession().role;
+      if (role !== 'admin' && role !== 'auditor') throw new BackendError('forbidden', 'admins and auditors only');
+      return { entries: [...blocklist], years: schedule.blocklist_years, can_add: true };
     },
     setRetentionSchedule: async (enabled) => {
       if (needSession().role !== 'admin') throw new BackendError('forbidden', 'admins only');

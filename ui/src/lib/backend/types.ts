@@ -322,6 +322,8 @@ export interface DecideInput {
   note: string;
   fields: string[];
   blocklist: boolean;
+  /** With `blocklist`: the legal basis the entries are kept on. */
+  blocklist_basis?: BlocklistBasis | null;
   /** For a second approval: false-positive dispositions recorded after the first approval,
    * each confirmed by the second approver. */
   confirmed_hits: string[];
@@ -439,6 +441,39 @@ export interface MerchantActionInput {
   reason: string;
   note: string;
   blocklist: boolean;
+  /** With `blocklist`: the legal basis the entries are kept on. */
+  blocklist_basis?: BlocklistBasis | null;
+}
+
+/** Why an identifier may stay on the blocklist after its subject is erased. */
+export type BlocklistBasis = 'fraud_prevention' | 'aml_record_keeping' | 'card_network_rules';
+
+export const BLOCKLIST_BASES: { value: BlocklistBasis; label: string }[] = [
+  { value: 'fraud_prevention', label: 'Fraud prevention (legitimate interest)' },
+  { value: 'aml_record_keeping', label: 'AML record keeping (legal obligation)' },
+  { value: 'card_network_rules', label: "Card networks' rules (MATCH)" },
+];
+
+/** A blocklist entry as admins and auditors see it: never a value or a digest. */
+export interface BlocklistEntry {
+  kind: string;
+  application_id: string | null;
+  reason: string;
+  /** One of BlocklistBasis, or `unrecorded` (an entry from before bases were recorded). */
+  legal_basis: string;
+  added_by: string;
+  added_at: number;
+  retain_until: number | null;
+  /** Under the blocklist key (false: a blind-index digest from before it). */
+  keyed: boolean;
+}
+
+export interface BlocklistPage {
+  entries: BlocklistEntry[];
+  /** Years a new entry is kept. */
+  years: number;
+  /** Whether this desk can add entries. */
+  can_add: boolean;
 }
 
 export interface MerchantEditInput {
@@ -498,6 +533,8 @@ export interface RetentionSchedule {
   retention_years: number;
   /** Days a generated export stays in exports/ before it is deleted. */
   export_days: number;
+  /** Years a new blocklist entry is kept before it is deleted. */
+  blocklist_years: number;
 }
 
 export interface SavedSubject {
@@ -607,6 +644,8 @@ export interface Backend {
   retentionSchedule(): Promise<RetentionSchedule>;
   setRetentionSchedule(enabled: boolean): Promise<RetentionSchedule>;
   setExportDays(days: number): Promise<number>;
+  setBlocklistYears(years: number): Promise<number>;
+  listBlocklist(offset: number): Promise<BlocklistPage>;
   setRetentionYears(years: number): Promise<number>;
   backupVault(): Promise<SavedExport>;
   /** The archives in the data folder's backups/, marked when taken before a key rotation. */

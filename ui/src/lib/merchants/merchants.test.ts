@@ -105,9 +105,10 @@ describe('Boarding page', () => {
     await fireEvent.click(screen.getByRole('button', { name: 'Terminate…' }));
     await fireEvent.input(screen.getByLabelText(/^Note/), { target: { value: 'Confirmed card testing' } });
     await fireEvent.click(screen.getByLabelText(/Add its EIN/));
+    await fireEvent.change(screen.getByLabelText(/Legal basis for keeping them/), { target: { value: 'card_network_rules' } });
     await fireEvent.click(screen.getByRole('button', { name: 'Confirm: terminate' }));
     expect(await screen.findByText(/3 identifiers added to the blocklist/)).toBeInTheDocument();
-    expect(backend.calls).toContain('merchantAction:m3:terminate:fraud:true');
+    expect(backend.calls).toContain('merchantAction:m3:terminate:fraud:true:card_network_rules');
     await fireEvent.click(screen.getByRole('button', { name: 'Export CSV' }));
     expect(await screen.findByTestId('merchants-export')).toHaveTextContent('Saved 1 merchants (no identifiers) to /tmp/desk-test/exports/merchants.csv');
 

@@ -58,6 +58,29 @@ describe('Review queue', () => {
     expect(backend.calls.filter((c) => c.startsWith('decide:'))).toHaveLength(1);
   });
 
+  it('a decline onto the blocklist asks for the legal basis and sends it', async () => {
+    const queue: QueueRow[] = [];
+    const backend = fakeBackend({ session: READY_ADMIN, queue });
+    const draft = emptyForm();
+    draft.business.legal_name = 'Blocked Goods LLC';
+    const saved = await backend.saveDraft(null, null, draft);
+    queue.push({ ...row(saved.summary.id, 'Blocked Goods LLC', 40, 'medium'), status: 'in_review', assignee: 'alice' });
+    render(ReviewQueuePage, { backend, session: READY_ADMIN, onerror: noop });
+    await fireEvent.click(await screen.findByText('Blocked Goods LLC'));
+    const form = await screen.findByRole('form', { name: 'Decision' });
+    await fireEvent.keyDown(window, { key: 'd' });
+    await fireEvent.click(within(form).getByLabelText('fraud risk'));
+    await fireEvent.click(within(form).getByLabelText(/Add its EIN, SSNs and bank account to the blocklist/));
+    await fireEvent.input(within(form).getByLabelText(/Note/), { target: { value: 'Stolen identity reported' } });
+    await fireEvent.click(within(form).getByRole('button', { name: 'Record decision' }));
+    expect(await screen.findByRole('alert')).toHaveTextContent('blocklist basis: say on which legal basis');
+    const basis = within(form).getByLabelText(/Legal basis for keeping them/) as HTMLSelectElement;
+    await fireEvent.change(basis, { target: { value: 'aml_record_keeping' } });
+    await fireEvent.click(within(form).getByRole('button', { name: 'Record decision' }));
+    expect(await screen.findByText('Decision recorded: declined.')).toBeInTheDocument();
+    expect(backend.calls).toContain('decide:decline:fraud_risk:blocklist:aml_record_keeping');
+  });
+
   it('with a confirmed match: a red badge, Approve disabled with the reason, decline preselected, the list entry shown', async () => {
     const queue: QueueRow[] = [];
     const draft = emptyForm();
