@@ -45,7 +45,7 @@ pub struct ActionOutcome {
     pub merchant: MerchantView,
     /// The outbox job that carries it to the platform.
     pub job_id: String,
-    /// Identifiers added to the blocklist (termination).
+    /// Identifiers added to the blocklist or renewed on it (termination).
     pub blocklisted: usize,
 }
 
@@ -171,7 +171,7 @@ pub fn act(slot: &mut SessionSlot, input: ActionInput) -> Result<ActionOutcome> 
                 input.reason,
                 if let Some(basis) = basis {
                     format!(
-                        "; {blocklisted} identifiers blocklisted (basis {})",
+                        "; {blocklisted} identifiers blocklisted or renewed (basis {})",
                         basis.as_str()
                     )
                 } else {

@@ -377,16 +377,13 @@ pub fn decide(slot: &mut SessionSlot, input: DecideInput) -> Result<DecideOutcom
             ));
         }
     }
-    let basis = crate::blocklist::basis(
-        input.blocklist && decision == Decision::Decline,
-        input.blocklist_basis.as_deref(),
-    )?;
     if input.blocklist && decision != Decision::Decline {
         return Err(Error::invalid_input(
             "blocklist",
             "only a decline adds to the blocklist",
         ));
     }
+    let basis = crate::blocklist::basis(input.blocklist, input.blocklist_basis.as_deref())?;
     let vault = session.vault();
     if basis.is_some() {
         crate::blocklist::check_can_block(vault)?;
@@ -508,7 +505,10 @@ pub fn decide(slot: &mut SessionSlot, input: DecideInput) -> Result<DecideOutcom
                 "blocklist.add",
                 Some(&input.id),
                 Outcome::Ok,
-                Some(&format!("{n} identifiers; basis {}", basis.as_str())),
+                Some(&format!(
+                    "{n} identifiers added or renewed; basis {}",
+                    basis.as_str()
+                )),
             )?;
         }
         Ok(())

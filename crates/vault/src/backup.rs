@@ -673,7 +673,10 @@ fn check_restored(
         Unlock::Admin { username, .. } => *username,
         Unlock::Recovery(_) => "recovery key",
     };
-    // Before anyone can open it: what was erased after the archive was taken is erased again.
+    // Before anyone can open it: what was erased after the archive was taken is erased again
+    // — with a blocklist key, so an archive from before it re-keys the erased applications'
+    // old blocklist entries too.
+    vault.ensure_blocklist_key()?;
     let replayed = vault.replay_erasures(ledger, actor)?;
     vault.write_at(now, |tx| {
         if let Some((user_id, step)) = &code_step {

@@ -27,7 +27,7 @@ use rusqlite::params;
 use serde::Serialize;
 
 use crate::crypto::{self, Key};
-use crate::keyring::{b64, unb64, Keyring, RECOVERY_SLOT};
+use crate::keyring::{b64, unb64, DeskCopy, Keyring};
 use crate::keys::{ClassKey, DataClass};
 use crate::{Result, Tx, Vault, VaultError};
 
@@ -102,16 +102,36 @@ fn desk_aad(ring: &Keyring, desk: &str) -> Vec<u8> {
     format!("{}|blocklist-desk|{desk}", ring.vault_id).into_bytes()
 }
 
-/// This desk's copy in `ring`, opened with `index` (and checked against the class's public
-/// key, so a copy swapped in by hand is not used).
+/// What the enrolling admin signs: this vault, this desk, this key.
+fn desk_message(ring: &Keyring, desk: &str, public: &str) -> Vec<u8> {
+    format!(
+        "boarding-desk/blocklist-desk/v1\n{}\n{desk}\n{public}",
+        ring.vault_id
+    )
+    .into_bytes()
+}
+
+/// This desk's copy in `ring`, opened with `index` — only if an admin whose registration
+/// verifies signed it, and it is the key they signed.
 fn open_desk_copy(ring: &Keyring, index: &ClassKey) -> Option<ClassKey> {
     let desk = ring.desk_record.as_deref()?;
-    let sealed = unb64(ring.blocklist_desks.get(desk)?, "").ok()?;
+    let copy = ring.blocklist_desks.get(desk)?;
+    let (member, signer) = ring.registered(&copy.signer)?;
+    let signature = unb64(&copy.signature, "").ok()?;
+    if member.role != Role::Admin.as_str()
+        || !crypto::verify(
+            &signer.sign,
+            &desk_message(ring, desk, &copy.public),
+            &signature,
+        )
+    {
+        return None;
+    }
     let secret = crate::device::desk_secret(ring)?;
+    let sealed = unb64(&copy.sealed, "").ok()?;
     let key = crypto::open(&desk_key(&secret, index), &desk_aad(ring, desk), &sealed)
         .and_then(|b| ClassKey::from_slice(&b))?;
-    let public = ring.class_public(DataClass::Blocklist).ok().flatten()?;
-    (key.public() == public).then_some(key)
+    (b64(&key.public()) == copy.public).then_some(key)
 }
 
 impl Vault {
@@ -125,6 +145,33 @@ impl Vault {
     }
 }
 
+/// A desk copy of a fresh key, sealed as the desk's would be and signed by `me` in `signer`'s
+/// name (the attacker kit).
+#[cfg(any(test, debug_assertions))]
+pub(crate) fn forged_desk_copy(
+    ring: &Keyring,
+    keys: &crate::keys::Keys,
+    signer: &str,
+    me: &crate::keys::MemberKeys,
+) -> Option<DeskCopy> {
+    let desk = ring.desk_record.as_deref()?;
+    let secret = crate::device::desk_secret(ring)?;
+    let index = keys.class(DataClass::Index)?;
+    let key = ClassKey::random();
+    let public = b64(&key.public());
+    let sealed = crypto::seal(
+        &desk_key(&secret, index),
+        &desk_aad(ring, desk),
+        key.secret().expose(),
+    );
+    Some(DeskCopy {
+        sealed: b64(&sealed),
+        signature: b64(&me.sign(&desk_message(ring, desk, &public))),
+        public,
+        signer: signer.to_string(),
+    })
+}
+
 /// What a sign-in did about the blocklist key, for its audit entry.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct AtSignIn {
@@ -132,58 +179,121 @@ pub(crate) struct AtSignIn {
     pub created: bool,
     /// This desk was enrolled (or its copy renewed).
     pub enrolled: bool,
+    /// The keyring holds no blocklist key while entries under one exist: it was edited (the
+    /// key is not made again — that would silently stop every entry matching).
+    pub missing: bool,
+}
+
+/// What [`Vault::make_blocklist_key`] found.
+#[derive(Debug, PartialEq, Eq)]
+enum Making {
+    Made,
+    /// There was one already, or this session cannot make one (no member key to sign with).
+    NotNeeded,
+    /// None in the keyring, entries under one in the vault.
+    Missing,
 }
 
 impl Vault {
+    /// Makes the blocklist key of a vault from before it (an admin's or the recovery member's
+    /// session), sealed to every admin and the recovery member — unless entries under a key
+    /// exist, which means the keyring lost it.
+    fn make_blocklist_key(&self, ring: &mut Keyring) -> Result<Making> {
+        if self.keys().me.is_none() || ring.class_public(DataClass::Blocklist)?.is_some() {
+            return Ok(Making::NotNeeded);
+        }
+        let keyed: bool = self
+            .conn()
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM blocklist WHERE keyed = 1)",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(VaultError::storage("checking the blocklist"))?;
+        if keyed {
+            return Ok(Making::Missing);
+        }
+        let key = ClassKey::random();
+        let admins: Vec<(String, [u8; crypto::PUBLIC_LEN])> = ring
+            .members
+            .keys()
+            .filter_map(|slot| {
+                let (member, public) = ring.registered(slot)?;
+                (member.role == Role::Admin.as_str()).then(|| (slot.clone(), public.wrap))
+            })
+            .collect();
+        for (slot, public) in &admins {
+            ring.seal_class_to(DataClass::Blocklist, &key, slot, public);
+        }
+        ring.set_class_public(DataClass::Blocklist, &key);
+        self.keys_mut().insert_class(DataClass::Blocklist, key);
+        Ok(Making::Made)
+    }
+
+    /// Before a restore replays erasures: the restoring admin's (or recovery) session makes the
+    /// blocklist key of an archive from before it, so the replayed erasures re-key their
+    /// applications' old entries. Returns whether it made one.
+    pub(crate) fn ensure_blocklist_key(&self) -> Result<bool> {
+        if self.keys().holds(DataClass::Blocklist) {
+            return Ok(false);
+        }
+        let lock = self.keyring.lock()?;
+        let mut ring = self.keyring.load()?;
+        if self.make_blocklist_key(&mut ring)? != Making::Made {
+            return Ok(false);
+        }
+        self.keyring.save(&ring, &lock)?;
+        Ok(true)
+    }
+
     /// At sign-in, once the member's role is checked: an admin of a vault without the key makes
-    /// it (sealed to every admin and the recovery member) and enrols this desk; a member of a
-    /// role that looks up identifiers takes this desk's copy, when there is one.
+    /// it and enrols this desk (signing the copy); any other member of a role that looks up
+    /// identifiers takes this desk's copy, when there is one an admin signed.
     pub(crate) fn blocklist_at_sign_in(&self, ring: &mut Keyring, role: Role) -> Result<AtSignIn> {
         let mut done = AtSignIn::default();
-        if role == Role::Admin
-            && self.keys().me.is_some()
-            && ring.class_public(DataClass::Blocklist)?.is_none()
-        {
-            let key = ClassKey::random();
-            let admins: Vec<(String, [u8; crypto::PUBLIC_LEN])> = ring
-                .members
-                .keys()
-                .filter_map(|slot| {
-                    let (member, public) = ring.registered(slot)?;
-                    (member.role == Role::Admin.as_str() || slot == RECOVERY_SLOT)
-                        .then(|| (slot.clone(), public.wrap))
-                })
-                .collect();
-            for (slot, public) in &admins {
-                ring.seal_class_to(DataClass::Blocklist, &key, slot, public);
+        if role == Role::Admin {
+            match self.make_blocklist_key(ring)? {
+                Making::Made => done.created = true,
+                Making::Missing => done.missing = true,
+                Making::NotNeeded => {}
             }
-            ring.set_class_public(DataClass::Blocklist, &key);
-            self.keys_mut().insert_class(DataClass::Blocklist, key);
-            done.created = true;
         }
         let keys = self.keys().clone();
         let Some(index) = keys.class(DataClass::Index) else {
             return Ok(done);
         };
-        match keys.class(DataClass::Blocklist) {
-            Some(key) => {
+        match (keys.class(DataClass::Blocklist), keys.me.as_ref(), role) {
+            (Some(key), Some(me), Role::Admin) => {
+                // Only a folder this desk already keeps a record of is enrolled (the record's
+                // key is the desk's secret); a new folder's first save makes the record, and
+                // the next admin sign-in enrols it.
+                let (Some(desk), Some(secret)) =
+                    (ring.desk_record.clone(), crate::device::desk_secret(ring))
+                else {
+                    return Ok(done);
+                };
                 if open_desk_copy(ring, index).as_ref() != Some(key) {
-                    if ring.desk_record.is_none() {
-                        ring.desk_record = Some(crate::keyring::hex_id());
-                    }
-                    let desk = ring.desk_record.clone().unwrap_or_default();
-                    if let Some(secret) = crate::device::desk_secret_or_new(ring) {
-                        let sealed = crypto::seal(
-                            &desk_key(&secret, index),
-                            &desk_aad(ring, &desk),
-                            key.secret().expose(),
-                        );
-                        ring.blocklist_desks.insert(desk, b64(&sealed));
-                        done.enrolled = true;
-                    }
+                    let public = b64(&key.public());
+                    let sealed = crypto::seal(
+                        &desk_key(&secret, index),
+                        &desk_aad(ring, &desk),
+                        key.secret().expose(),
+                    );
+                    let signature = me.sign(&desk_message(ring, &desk, &public));
+                    ring.blocklist_desks.insert(
+                        desk,
+                        DeskCopy {
+                            sealed: b64(&sealed),
+                            public,
+                            signer: self.slot.clone(),
+                            signature: b64(&signature),
+                        },
+                    );
+                    done.enrolled = true;
                 }
             }
-            None => self.keys_mut().desk_blocklist = open_desk_copy(ring, index),
+            (Some(_), _, _) => {}
+            (None, _, _) => self.keys_mut().desk_blocklist = open_desk_copy(ring, index),
         }
         Ok(done)
     }
@@ -289,7 +399,9 @@ pub struct NewBlock<'a> {
 
 impl Tx<'_> {
     /// Adds the application's EIN, SSNs/ITINs and bank account to the blocklist under the
-    /// blocklist key. Returns how many were new.
+    /// blocklist key. An identifier already on it is renewed: this decision's reason, basis,
+    /// decider and time, kept until the later of the two retentions. Returns how many were
+    /// added or renewed.
     pub fn block_identifiers(&self, b: &NewBlock<'_>) -> Result<usize> {
         let keys = self.keys();
         let key = keys
@@ -299,9 +411,14 @@ impl Tx<'_> {
         let mut stmt = self
             .conn()
             .prepare_cached(
-                "INSERT OR IGNORE INTO blocklist (kind, digest, application_id, reason, added_by,
+                "INSERT INTO blocklist (kind, digest, application_id, reason, added_by,
                      added_at, keyed, legal_basis, retain_until)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8)
+                 ON CONFLICT (kind, digest) DO UPDATE SET
+                     application_id = excluded.application_id, reason = excluded.reason,
+                     added_by = excluded.added_by, added_at = excluded.added_at,
+                     legal_basis = excluded.legal_basis,
+                     retain_until = max(coalesce(retain_until, 0), excluded.retain_until)",
             )
             .map_err(VaultError::storage("adding to the blocklist"))?;
         let mut added = 0;

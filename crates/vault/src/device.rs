@@ -356,22 +356,3 @@ pub(crate) fn desk_secret(ring: &Keyring) -> Option<Key> {
         b"boarding-desk/desk-secret/v1",
     ))
 }
-
-/// As [`desk_secret`], making the record first when this folder has none yet (its next save
-/// MACs the failure records with it).
-pub(crate) fn desk_secret_or_new(ring: &Keyring) -> Option<Key> {
-    if read_record(ring).is_none() && !knows_this_folder(ring) {
-        let record = Record {
-            key: b64(Key::random().expose()),
-            attempts: ring.attempts,
-            anchors: None,
-        };
-        write_record(ring, &record).ok()?;
-    }
-    desk_secret(ring)
-}
-
-/// Whether a record file of this folder exists (readable or not).
-fn knows_this_folder(ring: &Keyring) -> bool {
-    path(ring).is_some_and(|p| p.exists())
-}

@@ -79,12 +79,25 @@ pub struct Keyring {
     /// Which of the desk's records belongs to this data folder (`device.rs`; random hex).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub desk_record: Option<String>,
-    /// Desk record id → the blocklist key sealed under that desk's secret and the index key
-    /// (`blocklist.rs`): the desks an admin enrolled to match against the blocklist.
+    /// Desk record id → the blocklist key sealed under that desk's secret and the index key,
+    /// signed by the admin who enrolled it (`blocklist.rs`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub blocklist_desks: BTreeMap<String, String>,
+    pub blocklist_desks: BTreeMap<String, DeskCopy>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit_head: Option<AuditHead>,
+}
+
+/// A desk's copy of the blocklist key (`blocklist.rs`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DeskCopy {
+    /// The key sealed under HKDF(the desk's secret, the index class key), base64.
+    pub sealed: String,
+    /// The key's X25519 public half, base64, as the enrolling admin signed it.
+    pub public: String,
+    /// The enrolling admin's slot and their Ed25519 signature over the vault, the desk and
+    /// the public half: a copy an underwriter seals to a key of their own is not used.
+    pub signer: String,
+    pub signature: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -498,6 +498,28 @@ pub mod attacker {
             self
         }
 
+        /// Writes this desk's copy of the blocklist key as a key of the attacker's own (they
+        /// hold the index key and, on the desk, its record), signed with their own member key
+        /// and naming `signer` (their own slot, or an admin's) — so that the desk's sessions
+        /// would match under a key no entry was made with. Returns whether it could.
+        pub fn swap_the_desks_blocklist_copy(&self, signer: &str) -> bool {
+            let file = KeyringFile::in_dir(&self.dir);
+            let (Ok(mut ring), Some(me)) = (file.load(), self.keys.me.as_ref()) else {
+                return false;
+            };
+            let signer = crate::vault::slot_id(signer);
+            let Some(copy) = crate::blocklist::forged_desk_copy(&ring, &self.keys, &signer, me)
+            else {
+                return false;
+            };
+            let Some(desk) = ring.desk_record.clone() else {
+                return false;
+            };
+            ring.blocklist_desks.insert(desk, copy);
+            let json = serde_json::to_vec_pretty(&ring).unwrap_or_default();
+            std::fs::write(self.dir.join(crate::KEYRING_FILE), json).is_ok()
+        }
+
         /// The brute force of the blocklist: each candidate value (normalised, as intake stores
         /// it) of `kind` tried with every key this attacker holds — the blind-index key, the
         /// blocklist key — against every entry's digest. Returns the candidates that matched.

@@ -71,12 +71,9 @@ fn make_class_keys(
         slots: ring.slots.keys().cloned().collect(),
         classes: Default::default(),
     });
-    for class in [
-        DataClass::Case,
-        DataClass::Identifiers,
-        DataClass::Secrets,
-        DataClass::Blocklist,
-    ] {
+    // No blocklist key here: under the root key every legacy slot would open it. The first
+    // admin sign-in after the upgrade makes it (`blocklist.rs`).
+    for class in [DataClass::Case, DataClass::Identifiers, DataClass::Secrets] {
         let key = ClassKey::random();
         ring.set_legacy_class(root, class, &key);
         ring.set_class_public(class, &key);

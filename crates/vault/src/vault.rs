@@ -309,10 +309,14 @@ impl Vault {
             &me,
             now,
         );
-        // The founding desk is enrolled for the blocklist at once.
-        vault.blocklist_at_sign_in(&mut ring, Role::Admin)?;
         ring.audit_head = head.map(|(h, _)| h);
         keyring_file.save(&ring, lock)?;
+        // The founding desk is enrolled for the blocklist at once (its first save made the
+        // desk's record of the folder, whose key the copy is sealed under).
+        let mut ring = keyring_file.load()?;
+        if vault.blocklist_at_sign_in(&mut ring, Role::Admin)?.enrolled {
+            keyring_file.save(&ring, lock)?;
+        }
         let admin = vault.user_by_id(&admin_id)?;
         Ok(Created {
             enrolment: totp::enrolment(&secret, username.as_str()),
@@ -470,16 +474,24 @@ impl Vault {
         let pending = std::mem::take(&mut ring.pending_audit);
         let ((), head) = vault.write_keeping_head(now, |tx| {
             vault.flush_pending(tx, pending)?;
-            for (done, action, detail) in [
+            for (done, action, outcome, detail) in [
                 (
                     blocklist.created,
                     "blocklist.key_created",
+                    Outcome::Ok,
                     "a blocklist key of its own, sealed to every admin",
                 ),
                 (
                     blocklist.enrolled,
                     "blocklist.desk_enrolled",
+                    Outcome::Ok,
                     "this desk matches applications against the blocklist",
+                ),
+                (
+                    blocklist.missing,
+                    "blocklist.key_missing",
+                    Outcome::Failed,
+                    "keyring.json holds no blocklist key while the vault holds entries under one: it was edited; restore keyring.json from a backup",
                 ),
             ] {
                 if done {
@@ -487,7 +499,7 @@ impl Vault {
                         actor: &user.username,
                         action,
                         target: None,
-                        outcome: Outcome::Ok,
+                        outcome,
                         detail: Some(detail),
                     })?;
                 }
@@ -648,6 +660,9 @@ impl Vault {
             .ok_or(VaultError::NoKey("a member key to sign with"))?;
         let recovery = MemberKeys::generate();
         ring.set_recovery_slot(key.key(), &recovery.to_bytes());
+        // The old recovery member's wraps go first: one left for a class not given again would
+        // not open with the new recovery key.
+        ring.unseal_classes_from(RECOVERY_SLOT, &[]);
         for (class, key) in self.keys().grants(&DataClass::ALL)? {
             ring.seal_class_to(class, &key, RECOVERY_SLOT, &recovery.public().wrap);
         }

@@ -8,6 +8,9 @@ ALTER TABLE blocklist ADD COLUMN legal_basis TEXT NOT NULL DEFAULT 'unrecorded'
                            'unrecorded'));
 -- Epoch milliseconds after which the entry is deleted (NULL: kept until an admin sets one).
 ALTER TABLE blocklist ADD COLUMN retain_until INTEGER;
--- The legacy rows get the default retention: five years from when they were added.
-UPDATE blocklist SET retain_until = added_at + 5 * 365 * 86400000;
+-- The legacy rows get the default retention, five years from when they were added — and at
+-- least a year from now, so an admin sees them listed before any goes.
+UPDATE blocklist SET retain_until = max(added_at + 5 * 365 * 86400000,
+                                        CAST(strftime('%s', 'now') AS INTEGER) * 1000
+                                            + 365 * 86400000);
 CREATE INDEX blocklist_by_retention ON blocklist (retain_until);

@@ -317,20 +317,110 @@ fn entries_are_kept_with_their_basis_until_their_own_retention_ends() {
     assert!(entries
         .iter()
         .all(|e| e.legal_basis == "card_network_rules" && e.retain_until == Some(YEAR_MS)));
-    // Blocking the same identifiers again adds nothing.
+    // Blocking the same identifiers again renews them: this decision's basis, the later
+    // retention; no second row.
     assert_eq!(
         vault
             .write(|tx| tx.block_identifiers(&block("a", &form, 10, 1)))
             .unwrap(),
-        0
+        added
     );
+    let entries = vault.blocklist_entries(10, 0).unwrap();
+    assert_eq!(entries.len(), added);
+    assert!(entries
+        .iter()
+        .all(|e| e.legal_basis == "fraud_prevention" && e.retain_until == Some(YEAR_MS + 10)));
+    assert_eq!(vault.write(|tx| tx.expire_blocklist(YEAR_MS)).unwrap(), 0);
     assert_eq!(
-        vault.write(|tx| tx.expire_blocklist(YEAR_MS - 1)).unwrap(),
-        0
-    );
-    assert_eq!(
-        vault.write(|tx| tx.expire_blocklist(YEAR_MS)).unwrap(),
+        vault.write(|tx| tx.expire_blocklist(YEAR_MS + 10)).unwrap(),
         added
     );
     assert!(vault.blocklist_entries(10, 0).unwrap().is_empty());
+}
+
+/// An underwriter on the desk holds the index key and the desk's record: they can seal a key of
+/// their own as the desk's copy, so the desk would match under a key no entry was made with.
+/// The copy must carry an admin's signature: theirs, in their name or an admin's, is not used —
+/// the desk says it cannot check — and the next admin sign-in puts the real copy back.
+#[test]
+fn a_desk_copy_swapped_for_the_underwriters_own_key_is_not_used() {
+    let d = desk();
+    let again = same_person();
+    for (round, signer) in ["uma", ADMIN].into_iter().enumerate() {
+        let minute = 1 + 3 * round as i64;
+        let uw = attacker::with_password(d.tmp.path(), "uma", &d.underwriter).unwrap();
+        assert!(uw.swap_the_desks_blocklist_copy(signer));
+        let uma = underwriter(&d, minute);
+        assert!(!uma.can_blocklist(), "signed in {signer}'s name");
+        let checks = uma.identity_checks("app-1", Some(&again)).unwrap();
+        assert!(checks.blocklist_unchecked && checks.blocklisted.is_empty());
+        drop(uma);
+        drop(admin(&d, minute + 1));
+        let uma = underwriter(&d, minute + 2);
+        assert_eq!(
+            uma.identity_checks("app-1", Some(&again))
+                .unwrap()
+                .blocklisted,
+            vec!["ssn".to_string()],
+            "re-enrolled by the admin"
+        );
+    }
+}
+
+/// The blocklist class deleted from keyring.json while entries under it exist: an admin's
+/// sign-in does not make a new key (every entry would silently stop matching) but audits the
+/// loss; the desk's signed copy keeps matching.
+#[test]
+fn a_blocklist_key_deleted_from_the_keyring_is_not_made_again_over_its_entries() {
+    let d = desk();
+    let path = d.tmp.path().join(desk_vault::KEYRING_FILE);
+    let mut ring: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    ring["classes"].as_object_mut().unwrap().remove("blocklist");
+    std::fs::write(&path, serde_json::to_vec(&ring).unwrap()).unwrap();
+
+    let admin = admin(&d, 1);
+    let log = admin.audit_entries(20, None).unwrap();
+    assert!(log
+        .iter()
+        .any(|e| e.action == "blocklist.key_missing" && e.outcome == "failed"));
+    assert!(!log.iter().any(|e| e.action == "blocklist.key_created"));
+    let again = same_person();
+    assert_eq!(
+        admin
+            .identity_checks("app-1", Some(&again))
+            .unwrap()
+            .blocklisted,
+        vec!["ssn".to_string()],
+        "through the desk's signed copy"
+    );
+}
+
+/// An admin who lacks the blocklist key (its wrap gone) rotates the recovery key: the new
+/// recovery key still recovers (no wrap of the old recovery member is left behind to fail).
+#[test]
+fn a_recovery_key_rotated_by_an_admin_without_the_blocklist_key_still_recovers() {
+    let d = desk();
+    let path = d.tmp.path().join(desk_vault::KEYRING_FILE);
+    let mut ring: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let wraps = ring["classes"]["blocklist"]["wraps"]
+        .as_object_mut()
+        .unwrap();
+    let admin_slot = wraps.keys().find(|k| *k != "recovery").unwrap().to_string();
+    wraps.remove(&admin_slot);
+    std::fs::write(&path, serde_json::to_vec(&ring).unwrap()).unwrap();
+
+    let admin = admin(&d, 1);
+    let key = admin.rotate_recovery_key(ADMIN, at(1)).unwrap();
+    drop(admin);
+    Vault::recover(
+        d.tmp.path(),
+        &key,
+        &username(ADMIN),
+        &password("a new admin password 77", ADMIN),
+        policy(),
+        at(2),
+    )
+    .unwrap();
 }
