@@ -538,6 +538,86 @@ async fn an_admin_suspends_reinstates_and_terminates_a_merchant_through_the_outb
     });
 }
 
+/// Issue 16, item 5: erasing a terminated merchant (past retention) queues the deletion of its
+/// platform account in the erasure's unit; the worker sends `DELETE /v1/accounts/{id}` with no
+/// parameter and no record key (it is destroyed), through an outage, exactly once; the account
+/// is gone from the platform, the job is done, and the platform's answer is audited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn erasing_a_terminated_merchant_deletes_its_platform_account_through_the_outbox() {
+    let w = world(Faults::default(), 0).await;
+    let id = w.with(|s| approve(s, low_risk(820)));
+    let worker = Worker::new(Arc::clone(&w.slot), quick());
+    drain_all(&worker, 20).await;
+    let account = w.with(|s| merchants::merchant(s, &id).unwrap().merchant.account_id);
+    w.with(|s| {
+        merchants::act(
+            s,
+            merchants::ActionInput {
+                id: id.clone(),
+                action: "terminate".into(),
+                reason: "fraud".into(),
+                note: "Card testing confirmed by the bank".into(),
+                blocklist: false,
+                blocklist_basis: None,
+            },
+        )
+        .unwrap()
+    });
+    drain_all(&worker, 20).await;
+
+    // Six years on, the retention run erases it; the platform is down meanwhile.
+    w.down().await;
+    let now = time::OffsetDateTime::now_utc();
+    let later = now + time::Duration::days(6 * 366);
+    let erased = w.with(|s| {
+        assert!(api::gdpr::scheduled_retention(s, now).unwrap().is_none());
+        api::gdpr::scheduled_retention(s, later).unwrap().unwrap()
+    });
+    assert_eq!(erased.due, vec![id.clone()]);
+    assert_eq!(erased.erased, 1);
+    let queued = w.with(|s| boarding::overview(s, Some("queued"), None).unwrap().jobs);
+    let job = queued
+        .iter()
+        .find(|j| j.job.application_id == id)
+        .expect("the deletion is queued with the erasure");
+    assert_eq!(job.job.step.to_string(), "delete_account");
+    assert_eq!(job.job.account_id.as_deref(), Some(account.as_str()));
+    assert!(
+        !worker
+            .drain(Duration::from_millis(800))
+            .await
+            .unwrap()
+            .finished,
+        "held while the platform is down"
+    );
+    w.up().await;
+    drain_all(&worker, 30).await;
+
+    assert_eq!(w.sandbox.stats().deleted_accounts, 1);
+    let gone = w
+        .client()
+        .send(&requests::retrieve_account(&account), None)
+        .await;
+    assert!(
+        matches!(
+            gone,
+            Err(api::platform::client::CallError::Rejected { status: 404, .. })
+        ),
+        "{gone:?}"
+    );
+    w.with(|s| {
+        let done = boarding::overview(s, Some("done"), None).unwrap().jobs;
+        let job = done.iter().find(|j| j.job.id == job.job.id).expect("done");
+        assert_eq!(job.job.created_by, "gdpr erasure");
+        let entries = api::audit_log::list_audit(s, None, 50).unwrap().entries;
+        assert!(entries
+            .iter()
+            .any(|e| e.action == "merchant.platform_deleted"
+                && e.target.as_deref() == Some(id.as_str())
+                && e.detail.as_deref() == Some(account.as_str())));
+    });
+}
+
 /// Issue 7's exports: the audit log for a date range (CSV/JSON, oldest first, formula-safe
 /// cells) and the boarded merchants without any identifier; admins and auditors only, each
 /// export audited; bad ranges and formats refused by field.
@@ -799,6 +879,7 @@ async fn every_request_and_sandbox_answer_matches_stripes_spec() {
             &[("desk_status", "suspended")],
         ));
         all.push(requests::reject_account("acct_1", "fraud"));
+        all.push(requests::delete_account("acct_1"));
         for status in [
             MerchantStatus::Restricted,
             MerchantStatus::Suspended,
@@ -862,6 +943,19 @@ async fn every_request_and_sandbox_answer_matches_stripes_spec() {
         rejected["requirements"]["disabled_reason"],
         "rejected.fraud"
     );
+    // The deletion an erasure queues answers a `deleted_account`; a second one, an error.
+    let deleted = client
+        .send(&requests::delete_account(&account), Some("k-delete"))
+        .await
+        .unwrap();
+    let problems = spec.check_response("deleted_account", &deleted);
+    assert!(problems.is_empty(), "{problems:#?}\n{deleted:#}");
+    assert!(matches!(
+        client
+            .send(&requests::delete_account(&account), Some("k-delete-2"))
+            .await,
+        Err(api::platform::client::CallError::Rejected { status: 404, .. })
+    ));
     // An error body (wrong key), fetched raw.
     let raw = {
         use std::io::{Read, Write};
@@ -1301,7 +1395,7 @@ async fn the_outbox_has_no_side_doors() {
                     None,
                     &vault::boarding::JobError {
                         kind: "rejected",
-                        message: &sealed,
+                        message: Some(&sealed),
                         field: Some("bank.account_number"),
                         param: Some("external_account"),
                     },

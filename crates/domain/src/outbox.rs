@@ -89,6 +89,8 @@ pub enum JobStep {
     DeletePerson(String),
     /// Update: create our person with this index.
     NewPerson(usize),
+    /// Reject: delete the account, after the merchant's erasure (GDPR).
+    DeleteAccount,
 }
 
 impl JobStep {
@@ -107,6 +109,7 @@ impl JobStep {
             "provided" => JobStep::Provided,
             "done" => JobStep::Done,
             "send" => JobStep::Send,
+            "delete_account" => JobStep::DeleteAccount,
             _ => match text.split_once(':')? {
                 ("person", i) => JobStep::Person(index(i)?),
                 ("new_person", i) => JobStep::NewPerson(index(i)?),
@@ -128,6 +131,7 @@ impl JobStep {
             JobStep::UpdatePerson(_) => "update_person",
             JobStep::DeletePerson(_) => "delete_person",
             JobStep::NewPerson(_) => "new_person",
+            JobStep::DeleteAccount => "delete_account",
         }
     }
 }
@@ -173,6 +177,7 @@ mod tests {
             "update_person:person_1AbC",
             "delete_person:person_9",
             "new_person:3",
+            "delete_account",
         ] {
             let step = JobStep::parse(text).unwrap();
             assert_eq!(step.to_string(), text);

@@ -488,6 +488,7 @@ pub fn stored(kind: &str, step: &str, account: &str, encoded: &str) -> Option<Re
                 person(DELETE_PERSON).map(|id| delete_person(account, id))
             }
         }
+        "reject" if step == DELETE_ACCOUNT => Some(delete_account(account)),
         "reject" => Some(Request::post(
             format!("/v1/accounts/{account}/reject"),
             params,
@@ -495,6 +496,9 @@ pub fn stored(kind: &str, step: &str, account: &str, encoded: &str) -> Option<Re
         _ => None,
     }
 }
+
+/// The step of the `reject` job an erasure queues: the account is deleted (see [`stored`]).
+pub const DELETE_ACCOUNT: &str = "delete_account";
 
 /// Steps of `update` jobs that touch a platform person (see [`stored`]).
 pub const UPDATE_PERSON: &str = "update_person:";
@@ -507,6 +511,16 @@ pub fn reject_account(account: &str, reason: &str) -> Request {
     let mut p = Params::new();
     p.set("reason", reason);
     Request::post(format!("/v1/accounts/{account}/reject"), p)
+}
+
+/// `DELETE /v1/accounts/{account}`: what a GDPR erasure asks of the platform for a terminated
+/// merchant (no parameters; the platform answers a `deleted_account`).
+pub fn delete_account(account: &str) -> Request {
+    Request {
+        method: Method::Delete,
+        path: format!("/v1/accounts/{account}"),
+        params: Params::new(),
+    }
 }
 
 /// `GET /v1/accounts/{account}`.

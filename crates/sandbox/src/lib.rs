@@ -1,7 +1,7 @@
 //! `desk-sandbox`: a stateful stand-in for a Stripe-Connect-compatible platform.
 //!
-//! It speaks the subset Boarding Desk uses (`/v1/accounts`, `/v1/accounts/{id}`,
-//! `/v1/accounts/{id}/persons`, `/v1/accounts/{id}/reject`) with Stripe's error shape,
+//! It speaks the subset Boarding Desk uses (`/v1/accounts`, `/v1/accounts/{id}` — its
+//! deletion too —, `/v1/accounts/{id}/persons`, `/v1/accounts/{id}/reject`) with Stripe's error shape,
 //! Bearer-key authentication, idempotency semantics (same key + same parameters → the stored
 //! answer, marked `Idempotent-Replayed: true`; same key + different parameters →
 //! `idempotency_error`), a write rate limit (429), Stripe's test values
@@ -116,6 +116,9 @@ pub struct Stats {
     /// The most writes seen within any one second.
     pub max_writes_per_second: u32,
     pub rejections: u64,
+    /// Accounts deleted (`DELETE /v1/accounts/{id}`, after a merchant's erasure).
+    #[serde(default)]
+    pub deleted_accounts: u64,
 }
 
 impl Stats {

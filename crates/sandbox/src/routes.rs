@@ -145,6 +145,23 @@ pub(super) fn route(
             a.changed_at = now;
             Ok((200, json!({"id": pid, "object": "person", "deleted": true})))
         }
+        ("DELETE", ["v1", "accounts", id]) => {
+            // Test mode deletes any account at once (live mode: only with zero balances; this
+            // platform holds no balances).
+            if !params.is_empty() {
+                return Err(invalid(
+                    "params",
+                    "Received unknown parameters for deleting an account.",
+                ));
+            }
+            inner
+                .accounts
+                .remove(*id)
+                .ok_or_else(|| missing("account", "account"))?;
+            inner.order.retain(|a| a != id);
+            inner.stats.deleted_accounts += 1;
+            Ok((200, json!({"id": id, "object": "account", "deleted": true})))
+        }
         ("GET", ["v1", "accounts", id, "persons"]) => {
             let a = inner
                 .accounts

@@ -48,8 +48,9 @@ pub struct Job {
 /// What went wrong with the last attempt.
 pub struct JobError<'a> {
     pub kind: &'a str,
-    /// Sealed by the caller with the application's record key.
-    pub message: &'a Sealed,
+    /// Sealed by the caller with the application's record key; none once the record is
+    /// erased (no key is made again for an erased subject).
+    pub message: Option<&'a Sealed>,
     pub field: Option<&'a str>,
     pub param: Option<&'a str>,
 }
@@ -271,6 +272,54 @@ impl Tx<'_> {
                 e => VaultError::storage("queueing a boarding job")(e),
             })?;
         Ok(())
+    }
+    /// At an erasure (GDPR): the merchant's account on the platform goes too. Its unfinished
+    /// jobs are cancelled — their parameters are sealed under the record key the erasure
+    /// destroys, so they could never be sent, and the delete would wait behind them — and a
+    /// `reject` job with the `delete_account` step is queued, in the erasure's unit. It needs no
+    /// parameters and no record key. Returns the job's id; `None` when the application was
+    /// never boarded.
+    pub(crate) fn queue_account_deletion(
+        &self,
+        application_id: &str,
+        now_ms: i64,
+    ) -> Result<Option<String>> {
+        // `now_ms` is the erasure's time: the cancelled jobs finish then.
+        let account: Option<String> = self
+            .conn()
+            .query_row(
+                "SELECT account_id FROM merchants WHERE application_id = ?1",
+                [application_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(VaultError::storage("reading a merchant"))?;
+        let Some(account) = account else {
+            return Ok(None);
+        };
+        self.conn()
+            .execute(
+                "UPDATE boarding_jobs SET state = 'cancelled', updated_at = ?2, finished_at = ?2,
+                     lease_until = 0
+                 WHERE application_id = ?1 AND state IN ('queued', 'retrying', 'needs_fix')",
+                params![application_id, now_ms],
+            )
+            .map_err(VaultError::storage("cancelling a merchant's jobs"))?;
+        let id = format!("mj-{}", uuid::Uuid::now_v7());
+        // Due at once on the worker's clock (an erasure replayed at a restore carries the time
+        // it was first made).
+        let due = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+        self.enqueue_job(
+            &id,
+            application_id,
+            JobKind::Reject,
+            &JobStep::DeleteAccount,
+            Some(&account),
+            None,
+            "gdpr erasure",
+            due,
+        )?;
+        Ok(Some(id))
     }
     /// Takes the next due job that nobody holds, leasing it until `lease_until_ms` (another
     /// worker on the same vault skips it; a crashed worker's lease simply runs out).

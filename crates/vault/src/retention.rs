@@ -148,7 +148,8 @@ impl Tx<'_> {
     /// Erases an application: its record key is destroyed (every sealed part — business,
     /// people, bank account, documents, notes, hits, boarding errors — can never be opened
     /// again), the sealed rows and blind indexes are deleted, decision notes blanked, and the
-    /// row kept as a tombstone (id, status, dates, MCC) so the audit chain and counts stay true.
+    /// row kept as a tombstone (id, status, dates, MCC) so the audit chain and counts stay true;
+    /// a boarded merchant's platform account is queued for deletion.
     pub fn erase_application(&self, application_id: &str, now_ms: i64) -> Result<()> {
         self.savepoint(|| {
             let conn = self.conn();
@@ -187,6 +188,8 @@ impl Tx<'_> {
                 params![application_id, now_ms],
             )
             .map_err(VaultError::storage("erasing an application"))?;
+            // A boarded merchant's platform account is deleted too (the outbox carries it).
+            self.queue_account_deletion(application_id, now_ms)?;
             self.shred_record(application_id)?;
             self.checkpoint_after_commit();
             Ok(())

@@ -541,6 +541,10 @@ fn stored_request(vault: &Vault, job: &Job) -> Result<requests::Request> {
         .account_id
         .as_deref()
         .ok_or_else(|| Error::internal("an update job without an account"))?;
+    // An erasure's deletion: no parameters, no record key (it is destroyed).
+    if job.step == JobStep::DeleteAccount {
+        return Ok(requests::delete_account(account));
+    }
     let sealed = vault
         .job_payload(&job.id)?
         .ok_or_else(|| Error::internal("an update job without parameters"))?;

@@ -12,6 +12,8 @@ describe('boarding helpers', () => {
     expect(stepLabel('delete_person:person_b', 'update')).toBe('Remove person');
     expect(stepLabel('send', 'reject')).toBe('Terminate account');
     expect(stepLabel('done', 'reject')).toBe('Terminate account');
+    expect(stepLabel('delete_account', 'reject')).toBe('Delete account (erasure)');
+    expect(stepLabel('done', 'reject', 'gdpr erasure')).toBe('Delete account (erasure)');
     expect(stepLabel('done')).toBe('Done');
     expect(stateLabel({ kind: 'board', state: 'done' })).toBe('Boarded');
     expect(stateLabel({ kind: 'reject', state: 'done' })).toBe('Sent');

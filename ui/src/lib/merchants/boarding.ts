@@ -16,9 +16,14 @@ export function stateLabel(job: Pick<BoardingJob, 'kind' | 'state'>): string {
   return JOB_STATE_LABEL[job.state];
 }
 
+/** Who queues the platform deletion of an erased merchant's account. */
+export const ERASURE = 'gdpr erasure';
+
 /** "account", "person:1", "provided" (boarding), "send" (an update / termination) or a person
  * step of an accepted change ("update_person:…", "new_person:1", "delete_person:…"). */
-export function stepLabel(step: string, kind = 'board'): string {
+export function stepLabel(step: string, kind = 'board', createdBy = ''): string {
+  // An erasure's deletion of the platform account (its step reads `done` once sent).
+  if (kind === 'reject' && (step === 'delete_account' || createdBy === ERASURE)) return 'Delete account (erasure)';
   // An update or termination is one request: name what it does, sent or not.
   if (kind === 'reject') return 'Terminate account';
   if (kind !== 'board') {

@@ -31,6 +31,9 @@ impl Worker {
                     .and_then(|v| v.as_str())
                     .unwrap_or_default()
                     .to_string();
+                if job.step == JobStep::DeleteAccount {
+                    return self.record_deletion(vault, job, now);
+                }
                 if job.kind == JobKind::Update && job.step != JobStep::Send {
                     return self.record_person_update(vault, job, &id, now);
                 }
@@ -112,6 +115,11 @@ impl Worker {
                     )
                 })
             }
+            // Already gone (deleted by an earlier attempt whose answer was lost, or a replayed
+            // erasure): what the deletion wanted is so.
+            Err(CallError::Rejected { status: 404, .. }) if job.step == JobStep::DeleteAccount => {
+                self.record_deletion(vault, job, now)
+            }
             Err(CallError::Rejected {
                 status,
                 kind,
@@ -168,15 +176,13 @@ impl Worker {
                 )
                 .max(retry_after.unwrap_or_default());
                 vault.write(|tx| {
-                    let sealed = tx
-                        .record_key(&job.application_id)?
-                        .seal("boarding_error", text.as_bytes())?;
+                    let sealed = sealed_error(tx, &job.application_id, &text)?;
                     tx.retry_job_later(
                         &job.id,
                         lease_of(job),
                         &JobError {
                             kind,
-                            message: &sealed,
+                            message: sealed.as_ref(),
                             field: None,
                             param: None,
                         },
@@ -187,6 +193,26 @@ impl Worker {
                 Ok(())
             }
         }
+    }
+
+    /// An erased merchant's account is deleted on the platform: the job is done, what we keep
+    /// of the account says nothing is enabled or due (so it is not synced again), audited.
+    fn record_deletion(&self, vault: &Vault, job: &Job, now: i64) -> Result<()> {
+        let account_id = job.account_id.clone().unwrap_or_default();
+        self.write(vault, |w| {
+            w.advance_job(&job.id, lease_of(job), &JobStep::Done, None, &[], now)?;
+            let gone = AccountState {
+                id: account_id.clone(),
+                ..AccountState::default()
+            };
+            store_account_state(w, &job.application_id, &account_id, &gone, &[], now)?;
+            w.audit(
+                "merchant.platform_deleted",
+                Some(&job.application_id),
+                Outcome::Ok,
+                Some(&account_id),
+            )
+        })
     }
 
     /// A person of an edited merchant reached the platform: a created one joins the merchant's
@@ -237,15 +263,13 @@ impl Worker {
     ) -> Result<()> {
         let field = field.filter(|f| !f.is_empty());
         self.write(vault, |w| {
-            let sealed = w
-                .record_key(&job.application_id)?
-                .seal("boarding_error", message.as_bytes())?;
+            let sealed = sealed_error(w, &job.application_id, message)?;
             w.job_needs_fix(
                 &job.id,
                 Some(lease_of(job)),
                 &JobError {
                     kind,
-                    message: &sealed,
+                    message: sealed.as_ref(),
                     field,
                     param,
                 },
@@ -270,4 +294,16 @@ impl Worker {
             )
         })
     }
+}
+
+/// A platform error sealed under the application's record key — none for an erased record
+/// (`record_key` would make a new key for the erased subject).
+fn sealed_error(
+    tx: &vault::Tx<'_>,
+    application_id: &str,
+    text: &str,
+) -> vault::Result<Option<vault::Sealed>> {
+    tx.existing_record_key(application_id)?
+        .map(|key| key.seal("boarding_error", text.as_bytes()))
+        .transpose()
 }
