@@ -310,6 +310,11 @@ async fn approve_and_board_through_a_platform_outage() {
                     .await?
                     .click()
                     .await?;
+                // Issue 16: the legal basis the identifiers are kept on.
+                page.find("form[aria-label='Terminate merchant'] select[id^=basis-]")
+                    .await?
+                    .select_by_value("card_network_rules")
+                    .await?;
             }
             page.click_button(&format!("Confirm: {}", action.to_lowercase()))
                 .await?;

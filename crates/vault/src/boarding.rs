@@ -284,11 +284,27 @@ impl Tx<'_> {
         application_id: &str,
         now_ms: i64,
     ) -> Result<Option<String>> {
-        // `now_ms` is the erasure's time: the cancelled jobs finish then.
+        // `now_ms` is the erasure's time: the cancelled jobs finish then. A worker holding one
+        // of them loses its lease: what it sends back changes nothing.
+        self.conn()
+            .execute(
+                "UPDATE boarding_jobs SET state = 'cancelled', updated_at = ?2, finished_at = ?2,
+                     lease_until = 0, lease_token = NULL
+                 WHERE application_id = ?1 AND state IN ('queued', 'retrying', 'needs_fix')",
+                params![application_id, now_ms],
+            )
+            .map_err(VaultError::storage("cancelling a merchant's jobs"))?;
+        // The merchant's account; else one a board job created before its merchant row (an
+        // archive taken while it was under way, its erasure replayed).
         let account: Option<String> = self
             .conn()
             .query_row(
-                "SELECT account_id FROM merchants WHERE application_id = ?1",
+                "SELECT account_id FROM merchants WHERE application_id = ?1
+                 UNION ALL
+                 SELECT * FROM (SELECT account_id FROM boarding_jobs
+                     WHERE application_id = ?1 AND account_id IS NOT NULL
+                     ORDER BY created_at DESC LIMIT 1)
+                 LIMIT 1",
                 [application_id],
                 |r| r.get(0),
             )
@@ -297,14 +313,6 @@ impl Tx<'_> {
         let Some(account) = account else {
             return Ok(None);
         };
-        self.conn()
-            .execute(
-                "UPDATE boarding_jobs SET state = 'cancelled', updated_at = ?2, finished_at = ?2,
-                     lease_until = 0
-                 WHERE application_id = ?1 AND state IN ('queued', 'retrying', 'needs_fix')",
-                params![application_id, now_ms],
-            )
-            .map_err(VaultError::storage("cancelling a merchant's jobs"))?;
         let id = format!("mj-{}", uuid::Uuid::now_v7());
         // Due at once on the worker's clock (an erasure replayed at a restore carries the time
         // it was first made).
@@ -433,7 +441,7 @@ impl Tx<'_> {
                      next_attempt_at = ?5, lease_until = 0, lease_token = NULL, error_kind = NULL,
                      error_message = NULL, error_field = NULL, error_param = NULL,
                      updated_at = ?5, finished_at = CASE WHEN ?6 THEN ?5 END
-                 WHERE id = ?1 AND lease_token = ?7",
+                 WHERE id = ?1 AND lease_token = ?7 AND state IN ('queued', 'retrying')",
                 params![
                     id,
                     next_step.to_string(),
@@ -485,7 +493,8 @@ impl Tx<'_> {
                      total_attempts = total_attempts + 1, next_attempt_at = ?3, lease_until = 0,
                      lease_token = NULL, error_kind = ?4, error_message = ?5, error_field = ?6,
                      error_param = ?7, updated_at = ?8
-                 WHERE id = ?1 AND (?9 IS NULL OR lease_token = ?9)",
+                 WHERE id = ?1 AND (?9 IS NULL OR lease_token = ?9)
+                     AND state IN ('queued', 'retrying', 'needs_fix')",
                 params![id, state, next_ms, e.kind, e.message, e.field, e.param, now_ms, lease],
             )
             .map_err(VaultError::storage("recording a boarding attempt"))?;
@@ -497,6 +506,11 @@ impl Tx<'_> {
         let job = self.job(id)?;
         if job.kind == JobKind::Board {
             self.sanctions_clear(&job.application_id)?;
+        }
+        if job.step != JobStep::DeleteAccount && self.is_erased(&job.application_id)? {
+            return Err(VaultError::Conflict(
+                "the merchant's record was erased: this job can never be sent",
+            ));
         }
         let n = self
             .conn()
@@ -515,6 +529,15 @@ impl Tx<'_> {
         Ok(())
     }
     pub fn cancel_job(&self, id: &str, now_ms: i64) -> Result<()> {
+        if self.job(id)?.step == JobStep::DeleteAccount {
+            return Err(VaultError::Conflict(
+                "an erasure's deletion of the platform account is not cancelled: retry it once the platform allows it",
+            ));
+        }
+        self.cancel_unsendable(id, now_ms)
+    }
+    /// Cancels a job that can never be sent (its record was erased): not a delete.
+    pub fn cancel_unsendable(&self, id: &str, now_ms: i64) -> Result<()> {
         let n = self
             .conn()
             .execute(
@@ -530,5 +553,20 @@ impl Tx<'_> {
             ));
         }
         Ok(())
+    }
+}
+
+impl Vault {
+    /// Whether the application was erased (its row is a tombstone).
+    pub fn is_erased(&self, application_id: &str) -> Result<bool> {
+        self.conn()
+            .query_row(
+                "SELECT erased_at IS NOT NULL FROM applications WHERE id = ?1",
+                [application_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map(|e| e.unwrap_or(false))
+            .map_err(VaultError::storage("reading an application"))
     }
 }

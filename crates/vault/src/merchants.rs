@@ -105,7 +105,7 @@ impl Vault {
     pub fn merchants_to_sync(&self, before_ms: i64, limit: u32) -> Result<Vec<Merchant>> {
         self.merchants_where(
             "(m.open_requirements > 0 OR m.capabilities LIKE '%pending%')
-                 AND COALESCE(m.synced_at, 0) < CAST(?1 AS INTEGER)",
+                 AND COALESCE(m.synced_at, 0) < CAST(?1 AS INTEGER) AND a.erased_at IS NULL",
             &before_ms.to_string(),
             limit,
         )

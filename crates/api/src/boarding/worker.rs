@@ -344,6 +344,10 @@ impl Worker {
                 let _ = self.stop_for_fix(vault, &job, "sanctions_hold", &reason, None, None, now);
                 Err(None)
             }
+            Err(Failure::Erased) => {
+                let _ = vault.write(|tx| tx.cancel_unsendable(&job.id, now));
+                Err(None)
+            }
             Err(Failure::Other(e)) => {
                 tracing::warn!(code = %e.code(), job = %job.id, "boarding worker: {e}");
                 let later = now + self.config.poll.as_millis() as i64 * 4;
@@ -355,6 +359,14 @@ impl Worker {
 
     fn build(&self, vault: &Vault, job: &Job, now: i64) -> std::result::Result<Prepared, Failure> {
         if job.kind != JobKind::Board {
+            if job.step != JobStep::DeleteAccount
+                && vault
+                    .is_erased(&job.application_id)
+                    .map_err(Error::from)
+                    .map_err(Failure::Other)?
+            {
+                return Err(Failure::Erased);
+            }
             let request = stored_request(vault, job).map_err(Failure::Other)?;
             return self.prepared(vault, job, request, 0, now);
         }
@@ -517,6 +529,8 @@ enum Failure {
     },
     /// The sanctions hard stop: the application has an open or confirmed hit.
     Held(String),
+    /// The record was erased: the job's parameters can never be opened again.
+    Erased,
     Other(Error),
 }
 

@@ -134,3 +134,70 @@ fn an_expired_record_erases_to_a_tombstone_and_a_recent_one_is_kept() {
     );
     assert!(v.verify_audit().unwrap().intact);
 }
+
+/// Issue 16, item 5: erasing a boarded merchant cancels its unfinished jobs for good (a worker
+/// still holding one changes nothing with what it sends back, and nobody can requeue it: its
+/// parameters can never be opened again) and queues the deletion of its platform account,
+/// which nobody can cancel.
+#[test]
+fn an_erasure_cancels_the_merchants_jobs_for_good_and_queues_the_account_deletion() {
+    use desk_vault::boarding::{JobKind, JobState, JobStep};
+    let tmp = tempfile::tempdir().unwrap();
+    let (created, _) = created(tmp.path());
+    let v = &created.vault;
+    let f = form(3);
+    v.write(|tx| {
+        tx.insert_application(&NewApplication {
+            id: "m1",
+            status: ApplicationStatus::Submitted,
+            source: Source::Import,
+            form: &f,
+            actor: ADMIN,
+            now_ms: 1_000,
+        })?;
+        tx.upsert_merchant(
+            "m1",
+            "acct_m1",
+            true,
+            true,
+            &serde_json::json!({}),
+            &serde_json::json!({}),
+            &[("person_1".into(), 0)],
+            0,
+            2_000,
+        )?;
+        tx.enqueue_job(
+            "job-1",
+            "m1",
+            JobKind::Update,
+            &JobStep::Send,
+            Some("acct_m1"),
+            None,
+            ADMIN,
+            2_000,
+        )
+    })
+    .unwrap();
+    let leased = v
+        .write(|tx| tx.lease_due_job(i64::MAX / 2, i64::MAX / 2 + 60_000))
+        .unwrap()
+        .expect("the update job is due");
+    let lease = leased.lease_token.clone().unwrap();
+
+    v.write(|tx| tx.erase_application("m1", 3_000)).unwrap();
+    let stale = v.write(|tx| tx.advance_job("job-1", &lease, &JobStep::Done, None, &[], 4_000));
+    assert!(stale.is_err(), "the worker's answer lands on nothing");
+    assert_eq!(v.job("job-1").unwrap().state, JobState::Cancelled);
+    assert!(v.write(|tx| tx.requeue_job("job-1", 5_000)).is_err());
+
+    let jobs = v.jobs(None, 100).unwrap();
+    let delete = jobs
+        .iter()
+        .find(|j| j.application_id == "m1" && j.step == JobStep::DeleteAccount)
+        .expect("the deletion is queued");
+    assert_eq!(
+        (delete.kind, delete.state, delete.account_id.as_deref()),
+        (JobKind::Reject, JobState::Queued, Some("acct_m1"))
+    );
+    assert!(v.write(|tx| tx.cancel_job(&delete.id, 6_000)).is_err());
+}

@@ -32,7 +32,7 @@ impl Worker {
                     .unwrap_or_default()
                     .to_string();
                 if job.step == JobStep::DeleteAccount {
-                    return self.record_deletion(vault, job, now);
+                    return self.record_deletion(vault, job, true, now);
                 }
                 if job.kind == JobKind::Update && job.step != JobStep::Send {
                     return self.record_person_update(vault, job, &id, now);
@@ -117,8 +117,12 @@ impl Worker {
             }
             // Already gone (deleted by an earlier attempt whose answer was lost, or a replayed
             // erasure): what the deletion wanted is so.
-            Err(CallError::Rejected { status: 404, .. }) if job.step == JobStep::DeleteAccount => {
-                self.record_deletion(vault, job, now)
+            Err(CallError::Rejected {
+                status: 404,
+                code: Some(code),
+                ..
+            }) if job.step == JobStep::DeleteAccount && code == "resource_missing" => {
+                self.record_deletion(vault, job, false, now)
             }
             Err(CallError::Rejected {
                 status,
@@ -197,7 +201,9 @@ impl Worker {
 
     /// An erased merchant's account is deleted on the platform: the job is done, what we keep
     /// of the account says nothing is enabled or due (so it is not synced again), audited.
-    fn record_deletion(&self, vault: &Vault, job: &Job, now: i64) -> Result<()> {
+    /// `deleted`: the platform deleted it now (else it answered that it has no such account —
+    /// an earlier attempt whose answer was lost, or a replayed erasure).
+    fn record_deletion(&self, vault: &Vault, job: &Job, deleted: bool, now: i64) -> Result<()> {
         let account_id = job.account_id.clone().unwrap_or_default();
         self.write(vault, |w| {
             w.advance_job(&job.id, lease_of(job), &JobStep::Done, None, &[], now)?;
@@ -205,12 +211,21 @@ impl Worker {
                 id: account_id.clone(),
                 ..AccountState::default()
             };
-            store_account_state(w, &job.application_id, &account_id, &gone, &[], now)?;
+            if w.merchant(&job.application_id)?.is_some() {
+                store_account_state(w, &job.application_id, &account_id, &gone, &[], now)?;
+                // Its platform persons' ids go with it.
+                w.set_merchant_persons(&job.application_id, &[])?;
+            }
+            let detail = if deleted {
+                account_id.clone()
+            } else {
+                format!("{account_id} (the platform had no such account any more)")
+            };
             w.audit(
                 "merchant.platform_deleted",
                 Some(&job.application_id),
                 Outcome::Ok,
-                Some(&account_id),
+                Some(&detail),
             )
         })
     }
