@@ -218,16 +218,29 @@ pub(crate) fn serve(ctx: &Ctx, printer: &Printer) -> u8 {
             let _ = stdout.flush();
             // Sleep, a session lock or the screensaver lock the agent as they lock the window.
             let asleep: std::sync::Arc<std::sync::Mutex<Option<&'static str>>> = Default::default();
+            let locked = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
             #[cfg(target_os = "linux")]
             {
-                let asleep = std::sync::Arc::clone(&asleep);
+                let (asleep, locked) = (
+                    std::sync::Arc::clone(&asleep),
+                    std::sync::Arc::clone(&locked),
+                );
                 api::sleep_lock::spawn(move |reason| {
                     *asleep
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(reason);
+                    // Wait (within logind's 5 s sleep delay) until the agent has locked, so the
+                    // delay lock is let go only then; a verb still running keeps it at most 4 s.
+                    let started = std::time::Instant::now();
+                    while !locked.load(std::sync::atomic::Ordering::Acquire)
+                        && started.elapsed() < Duration::from_secs(4)
+                    {
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
                 });
             }
             run_agent(&listener, &path, &slot, &asleep);
+            locked.store(true, std::sync::atomic::Ordering::Release);
             let _ = std::fs::remove_file(&path);
             crate::EXIT_OK
         }
