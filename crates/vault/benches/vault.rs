@@ -27,15 +27,9 @@ fn unlock(kdf: KdfParams, runs: u32) -> Duration {
         kdf,
         ..Policy::default()
     };
-    let user = Username::parse("admin").expect("username");
-    let pw = NewPassword::parse(PASSWORD, &user).expect("password");
-    let t0 = OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("time");
-    let created = Vault::create(tmp.path(), &user, &pw, policy, t0).expect("create");
+    let t0 = t0();
+    let created = new_vault(tmp.path(), policy, true);
     let secret = created.enrolment.secret.clone();
-    created
-        .vault
-        .confirm_totp(&created.admin.id, &code(&secret, t0), t0)
-        .expect("enrol");
     drop(created);
     let mut times = Vec::new();
     for i in 1..=runs {
@@ -56,6 +50,30 @@ fn unlock(kdf: KdfParams, runs: u32) -> Duration {
         drop(vault);
     }
     median(times)
+}
+
+/// The benches' clock.
+fn t0() -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("time")
+}
+
+/// A new vault in `dir` whose admin (`admin`, [`PASSWORD`]) signs in under `policy`; with
+/// `enrol`, the admin's authenticator is enrolled too (the code is then needed to sign in).
+fn new_vault(dir: &std::path::Path, policy: Policy, enrol: bool) -> desk_vault::Created {
+    let user = Username::parse("admin").expect("username");
+    let pw = NewPassword::parse(PASSWORD, &user).expect("password");
+    let created = Vault::create(dir, &user, &pw, policy, t0()).expect("create");
+    if enrol {
+        created
+            .vault
+            .confirm_totp(
+                &created.admin.id,
+                &code(&created.enrolment.secret, t0()),
+                t0(),
+            )
+            .expect("enrol");
+    }
+    created
 }
 
 /// Stores `apps` generated applications (`app-000000`…), in units of 1,000; returns their
@@ -92,15 +110,9 @@ fn insert_generated(
 fn refusals(apps: usize, runs: u32) -> Vec<(String, Duration, Duration, Duration)> {
     let tmp = tempfile::tempdir().expect("temp dir");
     let product = Policy::default();
-    let user = Username::parse("admin").expect("username");
-    let pw = NewPassword::parse(PASSWORD, &user).expect("password");
-    let t0 = OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("time");
-    let created = Vault::create(tmp.path(), &user, &pw, product, t0).expect("create");
+    let t0 = t0();
+    let created = new_vault(tmp.path(), product, true);
     let secret = created.enrolment.secret.clone();
-    created
-        .vault
-        .confirm_totp(&created.admin.id, &code(&secret, t0), t0)
-        .expect("enrol");
     insert_generated(&created.vault, apps);
     drop(created);
     let mut rows = Vec::new();
@@ -275,11 +287,8 @@ fn rotation(apps: usize, batch: u32) -> (Duration, Duration, Duration, u64) {
         kdf: KdfParams::MINIMUM,
         ..Policy::default()
     };
-    let user = Username::parse("admin").expect("username");
-    let pw = NewPassword::parse(PASSWORD, &user).expect("password");
-    let t0 = OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("time");
-    let created = Vault::create(tmp.path(), &user, &pw, policy, t0).expect("create");
-    let vault = created.vault;
+    let t0 = t0();
+    let vault = new_vault(tmp.path(), policy, false).vault;
     let forms: Vec<_> = (0..1_000u32).map(testkit::applications::form).collect();
     for chunk in 0..apps.div_ceil(1_000) {
         let ids: Vec<String> = (0..1_000)
@@ -341,12 +350,7 @@ fn blocklist(apps: usize) -> (Duration, Duration, Duration, usize) {
         kdf: KdfParams::MINIMUM,
         ..Policy::default()
     };
-    let user = Username::parse("admin").expect("username");
-    let pw = NewPassword::parse(PASSWORD, &user).expect("password");
-    let t0 = OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("time");
-    let vault = Vault::create(tmp.path(), &user, &pw, policy, t0)
-        .expect("create")
-        .vault;
+    let vault = new_vault(tmp.path(), policy, false).vault;
     let (forms, ids) = insert_generated(&vault, apps);
     let start = Instant::now();
     let mut entries = 0;
