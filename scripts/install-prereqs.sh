@@ -7,7 +7,7 @@ set -euo pipefail
 APT_PACKAGES=(
   libwebkit2gtk-4.1-dev build-essential curl wget file pkg-config libssl-dev
   libayatana-appindicator3-dev librsvg2-dev libxdo-dev
-  xvfb xauth webkit2gtk-driver dbus-daemon libdbus-1-dev
+  xvfb xauth webkit2gtk-driver dbus-daemon libdbus-1-dev gnome-keyring
 )
 NODE_MIN_MAJOR=20
 NODE_MIN_MINOR=19

@@ -25,6 +25,8 @@ const COMMANDS: &[&str] = &[
     "sign_checkpoint",
     "rotate_key",
     "rotate_recovery_key",
+    "keychain_status",
+    "set_keychain_binding",
     "export_audit",
     "export_merchants",
     "gdpr_erase",

@@ -77,6 +77,8 @@ pub fn run() {
             commands::audit::sign_checkpoint,
             commands::audit::rotate_key,
             commands::audit::rotate_recovery_key,
+            commands::audit::keychain_status,
+            commands::audit::set_keychain_binding,
             commands::audit::export_audit,
             commands::merchants::export_merchants,
             commands::gdpr::gdpr_erase,

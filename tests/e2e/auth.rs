@@ -1,5 +1,5 @@
 use anyhow::{ensure, Result};
-use desk_tests::e2e::{scenario, totp_code, Page};
+use desk_tests::e2e::{scenario, scenario_on_bus, totp_code, Page};
 
 use crate::shell::{ADMIN, PASSWORD};
 
@@ -113,6 +113,39 @@ async fn admin_adds_an_underwriter_who_completes_first_sign_in() {
             .await?;
         page.find("nav a[href='#/admin']").await?.click().await?;
         page.wait_for_text("main", "Admin tools are for admins and auditors")
+            .await?;
+        Ok(())
+    })
+    .await;
+}
+
+/// Issue 16, item 7, against a real GNOME Keyring: an admin binds sign-ins to this desk's OS
+/// keychain from the Security panel (a wrong password refused by field), then signs in again
+/// through it.
+#[tokio::test]
+async fn an_admin_binds_sign_ins_to_the_desks_keychain_and_signs_in_through_it() {
+    let keychain = testkit::keychain::Keychain::start();
+    scenario_on_bus("keychain_binding", keychain.address(), |page| async move {
+        let secret = page.set_up_vault(ADMIN, PASSWORD).await?;
+        page.section("admin").await?;
+        page.wait_for_text("[data-testid=keychain-status]", "off (the default)")
+            .await?;
+        page.fill("keychain-password", "not my password 42").await?;
+        page.click_button("Bind sign-ins to this keychain").await?;
+        expect_alert(&page, "invalid_input").await?;
+        page.fill("keychain-password", PASSWORD).await?;
+        page.click_button("Bind sign-ins to this keychain").await?;
+        page.wait_for_text(
+            "[data-testid=keychain-status]",
+            "Binding: on. Members bound: 1 of 1 (yours is)",
+        )
+        .await?;
+        page.screenshot("keychain_bound").await?;
+        page.lock_and_sign_in(ADMIN, PASSWORD, &secret).await?;
+        page.wait_for_text("[aria-label='Signed-in user']", ADMIN)
+            .await?;
+        page.section("admin").await?;
+        page.wait_for_text("[data-testid=keychain-status]", "(yours is)")
             .await?;
         Ok(())
     })

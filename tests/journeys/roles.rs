@@ -114,6 +114,23 @@ fn calls() -> BTreeMap<&'static str, Call> {
         Box::new(|s, _| api::auth::rotate_recovery_key(s, None).map(drop)),
     );
     add(
+        "keychain_status",
+        Box::new(|s, _| api::keychain::keychain_status(s).map(drop)),
+    );
+    add(
+        "set_keychain_binding",
+        Box::new(|s, _| {
+            api::keychain::set_keychain_binding(
+                s,
+                api::keychain::KeychainInput {
+                    on: false,
+                    password: String::new(),
+                },
+            )
+            .map(drop)
+        }),
+    );
+    add(
         "export_audit",
         Box::new(|s, _| audit_log::export_audit(s, "2026-01-01", "2026-01-02", "csv").map(drop)),
     );

@@ -50,7 +50,25 @@ where
     F: FnOnce(Page) -> Fut,
     Fut: Future<Output = Result<()>>,
 {
-    let app = match App::launch(name, data_dir).await {
+    launched(name, data_dir, None, body).await
+}
+
+/// Like [`scenario`], with the app on the session bus at `bus` (a test's own OS keychain).
+pub async fn scenario_on_bus<F, Fut>(name: &str, bus: &str, body: F)
+where
+    F: FnOnce(Page) -> Fut,
+    Fut: Future<Output = Result<()>>,
+{
+    launched(name, |tmp| tmp.join("data"), Some(bus), body).await
+}
+
+async fn launched<D, F, Fut>(name: &str, data_dir: D, bus: Option<&str>, body: F)
+where
+    D: FnOnce(&Path) -> PathBuf,
+    F: FnOnce(Page) -> Fut,
+    Fut: Future<Output = Result<()>>,
+{
+    let app = match App::launch(name, data_dir, bus).await {
         Ok(app) => app,
         Err(e) => panic!(
             "scenario {name}: the app did not start: {e:#}\nlogs: {}",
@@ -315,7 +333,11 @@ struct App {
 }
 
 impl App {
-    async fn launch(name: &str, data_dir: impl FnOnce(&Path) -> PathBuf) -> Result<Self> {
+    async fn launch(
+        name: &str,
+        data_dir: impl FnOnce(&Path) -> PathBuf,
+        bus: Option<&str>,
+    ) -> Result<Self> {
         let serial = SERIAL.lock().await;
         let binary = app_binary()?;
         let scenario_dir = artifacts_dir().join(name);
@@ -336,7 +358,11 @@ impl App {
         let port = free_port()?;
         let native_port = free_port()?;
         let log = File::create(scenario_dir.join("tauri-driver.log"))?;
-        let child = Command::new(tauri_driver()?)
+        let mut command = Command::new(tauri_driver()?);
+        if let Some(bus) = bus {
+            command.env("DBUS_SESSION_BUS_ADDRESS", bus);
+        }
+        let child = command
             .args([
                 "--port",
                 &port.to_string(),

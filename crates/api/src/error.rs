@@ -209,6 +209,7 @@ impl From<vault::VaultError> for Error {
             V::NoKey(_) => Code::Forbidden,
             V::SanctionsHitsOpen(_) => Code::SanctionsHitsOpen,
             V::SanctionsMatch => Code::SanctionsMatch,
+            V::Keychain(_) => Code::Unavailable,
             V::Storage { .. } | V::Io { .. } => Code::Internal,
         };
         if code == Code::Internal {

@@ -36,6 +36,7 @@ pub mod gdpr;
 mod info;
 pub mod intake;
 pub mod integrity;
+pub mod keychain;
 pub mod logging;
 pub mod merchant_changes;
 pub mod merchants;

@@ -53,6 +53,7 @@ fn generated() -> String {
         decl::<api::AppInfo>(&cfg),
         decl::<vault::totp::Enrolment>(&cfg),
         decl::<vault::KeyStatus>(&cfg),
+        decl::<api::keychain::KeychainStatus>(&cfg),
         decl::<api::views::User>(&cfg),
         decl::<vault::audit::Outcome>(&cfg),
         decl::<api::views::AuditEntry>(&cfg),

@@ -40,6 +40,10 @@ struct Request {
     /// The caller's working folder: relative paths in `args` mean what they mean there.
     cwd: PathBuf,
     args: Vec<String>,
+    /// Answers the client read for a verb that asks after signing in (the password again, for
+    /// `keychain bind`/`unbind`): the agent has no terminal. Over this user's 0600 socket only.
+    #[serde(default)]
+    input: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -63,6 +67,8 @@ fn socket_path(dir: &Path) -> PathBuf {
 pub(crate) fn forward(
     ctx: &Ctx,
     args: &[OsString],
+    command: &crate::cli::Command,
+    prompt: &mut dyn Prompt,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Option<u8> {
@@ -79,7 +85,14 @@ pub(crate) fn forward(
     if !(owner_ok && peer_ok) {
         return None;
     }
+    let input = match command {
+        crate::cli::Command::Keychain {
+            action: crate::cli::KeychainAction::Bind | crate::cli::KeychainAction::Unbind,
+        } => vec![prompt.secret("Your password again: ").ok()?],
+        _ => Vec::new(),
+    };
     let request = Request {
+        input,
         user: ctx.user.clone(),
         cwd: std::env::current_dir().ok()?,
         args: args
@@ -363,7 +376,13 @@ fn handle(stream: UnixStream, slot: &Rc<RefCell<SessionSlot>>) -> bool {
         },
         _ => {
             let (mut out, mut err) = (Vec::new(), Vec::new());
-            let code = crate::run_on(&request.args, Rc::clone(slot), &mut out, &mut err);
+            let code = crate::run_on(
+                &request.args,
+                &request.input,
+                Rc::clone(slot),
+                &mut out,
+                &mut err,
+            );
             Response {
                 declined: false,
                 code,

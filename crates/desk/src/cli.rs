@@ -70,6 +70,12 @@ pub(crate) enum Command {
         #[arg(long, value_parser = split_spec)]
         split: Option<(u8, u8)>,
     },
+    /// Bind sign-ins to this desk's OS keychain (Secret Service), or unbind them (admin; your
+    /// password is asked again). Off by default; members are bound at their next sign-in
+    Keychain {
+        #[command(subcommand)]
+        action: KeychainAction,
+    },
     /// Give a user a new password with the recovery key (both read from a prompt or stdin)
     Recover {
         /// Whose password to reset
@@ -307,6 +313,19 @@ pub(crate) enum GdprAction {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeychainAction {
+    /// Whether sign-ins are bound, how many members are, and whether this desk has a keychain
+    Status,
+    /// Bind: a secret kept in this desk's keychain is mixed into every member's key (yours at
+    /// once, the others' at their next sign-in): a copied data folder plus a password opens
+    /// nothing without this desk's unlocked keychain. The recovery key is never bound
+    Bind,
+    /// Unbind: sign-ins no longer need the keychain (yours at once, the others' at their next
+    /// sign-in on this desk)
+    Unbind,
 }
 
 #[derive(Debug, Subcommand)]

@@ -30,7 +30,9 @@ use verbs::review::review;
 use verbs::rules::rules;
 use verbs::screening::{lists, rescreen, screen};
 use verbs::users::user;
-use verbs::vault::{backup_verb, backups_verb, blocklist_verb, info, init, recover, restore_verb};
+use verbs::vault::{
+    backup_verb, backups_verb, blocklist_verb, info, init, keychain_verb, recover, restore_verb,
+};
 use verbs::{with_session, Ctx};
 
 pub use prompt::{LinePrompt, Prompt, StdPrompt};
@@ -66,7 +68,7 @@ where
     };
     #[cfg(unix)]
     if needs_session(&cli.command) {
-        if let Some(code) = agent::forward(&ctx, &args, out, err) {
+        if let Some(code) = agent::forward(&ctx, &args, &cli.command, prompt, out, err) {
             return code;
         }
     }
@@ -108,6 +110,7 @@ fn needs_session(command: &Command) -> bool {
 #[cfg(unix)]
 pub(crate) fn run_on(
     args: &[String],
+    input: &[String],
     session: std::rc::Rc<std::cell::RefCell<api::SessionSlot>>,
     out: &mut dyn Write,
     err: &mut dyn Write,
@@ -117,8 +120,10 @@ pub(crate) fn run_on(
         Ok(parsed) => parsed,
         Err(e) => return usage_error(&args, &e, out, err),
     };
-    let mut no_input = LinePrompt(std::io::empty());
-    dispatch(cli.command, ctx, printer, &mut no_input, out, err)
+    // What the client read for the verb (its lines), else nothing: the agent has no terminal.
+    let lines = zeroize::Zeroizing::new(input.iter().map(|l| format!("{l}\n")).collect::<String>());
+    let mut given = LinePrompt(std::io::Cursor::new(lines.as_bytes()));
+    dispatch(cli.command, ctx, printer, &mut given, out, err)
 }
 
 fn dispatch(
@@ -217,6 +222,7 @@ fn dispatch(
                 },
             )
         }),
+        Command::Keychain { action } => keychain_verb(&ctx, action, prompt, &printer, out),
         Command::RotateKey => {
             with_session(&ctx, prompt, api::audit_log::rotate_key).and_then(|()| {
                 printer.value(out, &serde_json::json!({ "rotated": true }), |w| {

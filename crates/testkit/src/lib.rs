@@ -7,6 +7,7 @@
 //! - [`platform`]: a sandbox platform on a loopback port, with faults switched at run time.
 //! - [`applications`]: builders of valid applications.
 //! - [`bus`]: a private D-Bus daemon (the sleep and screen-lock signals).
+//! - [`keychain`]: GNOME Keyring on such a bus (the keychain binding).
 //! - [`eventually`] / [`eventually_async`]: poll until something holds, or fail saying what.
 //!
 //! Everything here panics on failure with a message naming what it expected: it is for tests.
@@ -18,6 +19,7 @@ use std::time::{Duration, Instant};
 pub mod applications;
 pub mod bus;
 pub mod desk;
+pub mod keychain;
 pub mod platform;
 pub mod totp;
 pub mod vault;

@@ -46,6 +46,9 @@ pub enum VaultError {
     /// board it; the only decisions left are decline or request information.
     #[error("a confirmed sanctions match: the application can only be declined or sent back for information")]
     SanctionsMatch,
+    /// The OS keychain a bound sign-in needs is missing or locked (`keychain.rs`).
+    #[error("this desk's OS keychain: {0}")]
+    Keychain(String),
     #[error("storage failed while {context}: {message}")]
     Storage {
         context: &'static str,

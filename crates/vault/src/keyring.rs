@@ -85,6 +85,37 @@ pub struct Keyring {
     pub blocklist_desks: BTreeMap<String, DeskCopy>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit_head: Option<AuditHead>,
+    /// An admin's signed choice to bind sign-ins to desks' OS keychains (`keychain.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keychain: Option<KeychainChoice>,
+}
+
+/// An admin's choice about the keychain binding, signed (`keychain.rs`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct KeychainChoice {
+    /// Bound (`true`) or not (`false`, after it was turned off).
+    pub on: bool,
+    /// The id of the desk secret in the keychain (random hex).
+    pub secret: String,
+    pub signer: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// The admin's Ed25519 signature over the vault, the choice, the secret's id and the time.
+    pub signature: String,
+}
+
+/// What the keyring's keychain choice says, once its signature is checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Binding {
+    /// No admin ever turned it on.
+    Never,
+    /// On: members are bound to the secret with this id.
+    On(String),
+    /// Turned off by an admin: bound members are unbound at their next sign-in.
+    Off(String),
+    /// A choice no admin's registration verifies (edited outside the app): nothing is changed
+    /// because of it.
+    Forged,
 }
 
 /// A desk's copy of the blocklist key (`blocklist.rs`).
@@ -105,6 +136,9 @@ pub struct Slot {
     pub kdf: SlotKdf,
     /// Base64 of the sealed root key.
     pub wrapped: String,
+    /// The id of the desk secret (OS keychain) mixed into this slot's key (`keychain.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bound: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -250,6 +284,7 @@ impl Keyring {
             desk_record: None,
             blocklist_desks: BTreeMap::new(),
             audit_head: None,
+            keychain: None,
         }
     }
 
@@ -284,7 +319,18 @@ impl Keyring {
         params: KdfParams,
     ) -> Result<()> {
         let salt: [u8; 16] = crypto::random_bytes();
-        let kek = crypto::password_kek(password, &salt, params)?;
+        let mut kek = crypto::password_kek(password, &salt, params)?;
+        // Bound while the binding is on and this desk's keychain gives its secret; otherwise
+        // unbound, and bound at the member's next sign-in here.
+        let bound = match self.binding() {
+            Binding::On(id) => crate::keychain::secret(&self.vault_id, &id)
+                .ok()
+                .map(|desk| (id, desk)),
+            _ => None,
+        };
+        if let Some((_, desk)) = &bound {
+            kek = crate::keychain::bind(&kek, desk);
+        }
         let wrapped = crypto::seal(&kek, &self.aad(slot_id), secret);
         self.slots.insert(
             slot_id.to_string(),
@@ -294,6 +340,7 @@ impl Keyring {
                     salt: b64(&salt),
                 },
                 wrapped: b64(&wrapped),
+                bound: bound.map(|(id, _)| id),
             },
         );
         if let Some(legacy) = &mut self.legacy {
@@ -312,6 +359,7 @@ impl Keyring {
             Slot {
                 kdf: SlotKdf::HkdfSha256 { salt: b64(&salt) },
                 wrapped: b64(&wrapped),
+                bound: None,
             },
         );
         if let Some(legacy) = &mut self.legacy {
@@ -340,14 +388,96 @@ impl Keyring {
                 "a user slot has the wrong kind of key derivation",
             ));
         };
-        let kek = crypto::password_kek(
+        // A bound slot needs this desk's keychain first: without it the password is not tried
+        // (and not counted as a failure).
+        let desk = match &slot.bound {
+            Some(id) => Some(crate::keychain::secret(&self.vault_id, id)?),
+            None => None,
+        };
+        let mut kek = crypto::password_kek(
             password,
             &unb64(salt, "a slot salt is not base64")?,
             *params,
         )?;
+        if let Some(desk) = &desk {
+            kek = crate::keychain::bind(&kek, desk);
+        }
         let wrapped = unb64(&slot.wrapped, "a wrapped key is not base64")?;
         Ok(crypto::open(&kek, &self.aad(slot_id), &wrapped)
             .and_then(|bytes| self.opened(slot_id, &bytes)))
+    }
+
+    // ---- the keychain binding (`keychain.rs`) ---------------------------------------------
+
+    pub(crate) fn keychain_message(&self, choice: &KeychainChoice) -> Vec<u8> {
+        format!(
+            "boarding-desk/keychain/v1\n{}\n{}\n{}\n{}\n{}",
+            self.vault_id,
+            if choice.on { "on" } else { "off" },
+            choice.secret,
+            choice.signer,
+            choice.at.unix_timestamp(),
+        )
+        .into_bytes()
+    }
+
+    /// The keychain choice, believed only when an admin registration (current or retired) of
+    /// its signer verifies its signature.
+    pub fn binding(&self) -> Binding {
+        let Some(choice) = &self.keychain else {
+            return Binding::Never;
+        };
+        let message = self.keychain_message(choice);
+        let signed = unb64(&choice.signature, "").is_ok_and(|signature| {
+            self.registrations(&choice.signer)
+                .iter()
+                .filter(|(m, _)| m.role == "admin")
+                .any(|(_, public)| crypto::verify(&public.sign, &message, &signature))
+        });
+        match (signed, choice.on) {
+            (false, _) => Binding::Forged,
+            (true, true) => Binding::On(choice.secret.clone()),
+            (true, false) => Binding::Off(choice.secret.clone()),
+        }
+    }
+
+    /// Records an admin's choice, signed with their keys.
+    pub(crate) fn choose_keychain(
+        &mut self,
+        on: bool,
+        secret: &str,
+        signer_slot: &str,
+        signer: &MemberKeys,
+        now: OffsetDateTime,
+    ) {
+        let mut choice = KeychainChoice {
+            on,
+            secret: secret.to_string(),
+            signer: signer_slot.to_string(),
+            at: now.replace_nanosecond(0).unwrap_or(now),
+            signature: String::new(),
+        };
+        choice.signature = b64(&signer.sign(&self.keychain_message(&choice)));
+        self.keychain = Some(choice);
+    }
+
+    /// Whether `slot_id` is bound to a desk secret.
+    pub fn slot_bound(&self, slot_id: &str) -> bool {
+        self.slots.get(slot_id).is_some_and(|s| s.bound.is_some())
+    }
+
+    /// Whether `slot_id` should be sealed again at sign-in: bound while the binding is on (and
+    /// not to its secret), or still bound after an admin turned it off. A forged choice changes
+    /// nothing.
+    pub fn slot_binding_stale(&self, slot_id: &str) -> bool {
+        let Some(slot) = self.slots.get(slot_id) else {
+            return false;
+        };
+        match self.binding() {
+            Binding::On(id) => slot.bound.as_deref() != Some(id.as_str()),
+            Binding::Off(_) => slot.bound.is_some(),
+            Binding::Never | Binding::Forged => false,
+        }
     }
 
     pub fn open_recovery_slot(&self, recovery: &Key) -> Result<Option<Opened>> {

@@ -27,6 +27,7 @@ mod device;
 pub mod erasure_ledger;
 mod error;
 pub mod integrity;
+pub mod keychain;
 mod keyring;
 pub mod keys;
 pub mod merchant_changes;

@@ -470,11 +470,12 @@ impl Vault {
         }
 
         let blocklist = vault.blocklist_at_sign_in(&mut ring, user.role)?;
+        let keychain = crate::keychain::at_sign_in(&vault, &mut ring, &slot, password)?;
         ring.clear_lockout(&slot);
         let pending = std::mem::take(&mut ring.pending_audit);
         let ((), head) = vault.write_keeping_head(now, |tx| {
             vault.flush_pending(tx, pending)?;
-            for (done, action, outcome, detail) in [
+            let found = [
                 (
                     blocklist.created,
                     "blocklist.key_created",
@@ -493,16 +494,19 @@ impl Vault {
                     Outcome::Failed,
                     "keyring.json holds no blocklist key while the vault holds entries under one: it was edited; restore keyring.json from a backup",
                 ),
-            ] {
-                if done {
-                    tx.audit(&Event {
-                        actor: &user.username,
-                        action,
-                        target: None,
-                        outcome,
-                        detail: Some(detail),
-                    })?;
-                }
+            ]
+            .into_iter()
+            .filter(|(done, ..)| *done)
+            .map(|(_, action, outcome, detail)| (action, outcome, detail))
+            .chain(keychain.entry());
+            for (action, outcome, detail) in found {
+                tx.audit(&Event {
+                    actor: &user.username,
+                    action,
+                    target: None,
+                    outcome,
+                    detail: Some(detail),
+                })?;
             }
             tx.conn
                 .execute(
@@ -676,29 +680,45 @@ impl Vault {
             now,
         );
         ring.retire_legacy_if_done();
-        // The new slot first, then its audit entry; if the entry cannot be written the old
-        // slot is put back, so the log and the keyring never disagree about which key works.
-        self.keyring.save(&ring, &lock)?;
-        let audited = self.write_keeping_head(now, |tx| {
-            tx.audit(&Event {
+        drop(keys);
+        self.save_keyring_audited(
+            &mut ring,
+            &before,
+            &lock,
+            &Event {
                 actor,
                 action: "vault.rotate_recovery_key",
                 target: None,
                 outcome: Outcome::Ok,
                 detail,
-            })
-        });
-        let ((), head) = match audited {
+            },
+            now,
+        )?;
+        Ok(key)
+    }
+
+    /// Saves a changed keyring, then its audit entry; if the entry cannot be written `before`
+    /// is put back, so the log and the keyring never disagree about which key works.
+    pub(crate) fn save_keyring_audited(
+        &self,
+        ring: &mut Keyring,
+        before: &Keyring,
+        lock: &KeyringLock,
+        event: &Event<'_>,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        self.keyring.save(ring, lock)?;
+        let ((), head) = match self.write_keeping_head(now, |tx| tx.audit(event)) {
             Ok(done) => done,
             Err(e) => {
-                let _ = self.keyring.save(&before, &lock);
+                let _ = self.keyring.save(before, lock);
                 return Err(e);
             }
         };
         ring.audit_head = head.map(|(h, _)| h);
         // A head one entry behind is what a crash here leaves too; `audit verify` accepts it.
-        let _ = self.keyring.save(&ring, &lock);
-        Ok(key)
+        let _ = self.keyring.save(ring, lock);
+        Ok(())
     }
 
     pub(crate) fn open_with_keys(

@@ -62,6 +62,28 @@ pub async fn rotate_recovery_key(
 }
 
 #[tauri::command]
+pub async fn keychain_status(
+    state: State<'_, AppState>,
+) -> Result<api::keychain::KeychainStatus, api::Error> {
+    state
+        .run(|_, slot, _| api::keychain::keychain_status(slot))
+        .await
+}
+
+#[tauri::command]
+pub async fn set_keychain_binding(
+    state: State<'_, AppState>,
+    on: bool,
+    password: String,
+) -> Result<api::keychain::KeychainStatus, api::Error> {
+    state
+        .run(move |_, slot, _| {
+            api::keychain::set_keychain_binding(slot, api::keychain::KeychainInput { on, password })
+        })
+        .await
+}
+
+#[tauri::command]
 pub async fn export_audit(
     state: State<'_, AppState>,
     from: String,

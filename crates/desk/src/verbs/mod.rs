@@ -64,7 +64,7 @@ pub(crate) fn with_session<T>(
 }
 
 /// [`with_session`] for verbs that read more input after signing in.
-fn with_session_asking<T>(
+pub(crate) fn with_session_asking<T>(
     ctx: &Ctx,
     prompt: &mut dyn Prompt,
     f: impl FnOnce(&mut SessionSlot, &mut dyn Prompt) -> Result<T, Error>,

@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 use api::auth::{self, RecoverInput, SetupInput};
 use api::{Error, SessionSlot};
 
-use super::{ask_line, ask_new_password, ask_secret, open_data_dir, with_session, Ctx};
+use super::{
+    ask_line, ask_new_password, ask_secret, open_data_dir, with_session, with_session_asking, Ctx,
+};
+use crate::cli::KeychainAction;
 use crate::output::Printer;
 use crate::prompt::Prompt;
 
@@ -244,6 +247,52 @@ pub(crate) fn restore_verb(
                 summary.audit_entries_behind
             ),
             None => Ok(()),
+        }
+    })
+}
+
+pub(crate) fn keychain_verb(
+    ctx: &Ctx,
+    action: KeychainAction,
+    prompt: &mut dyn Prompt,
+    printer: &Printer,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    use api::keychain::{self, KeychainInput};
+    let status = match action {
+        KeychainAction::Status => with_session(ctx, prompt, keychain::keychain_status)?,
+        KeychainAction::Bind | KeychainAction::Unbind => {
+            let on = matches!(action, KeychainAction::Bind);
+            with_session_asking(ctx, prompt, |slot, prompt| {
+                // Asked again even in an agent's session: it seals your own sign-in anew.
+                let password = ask_secret(prompt, "Your password again: ", "password")?;
+                keychain::set_keychain_binding(slot, KeychainInput { on, password })
+            })?
+        }
+    };
+    printer.value(out, &status, |w| {
+        let binding = match status.binding.as_str() {
+            "on" => "on: sign-ins are bound to a desk's OS keychain",
+            "off" => {
+                "off (turned off by an admin): bound members are unbound at their next sign-in"
+            }
+            "forged" => {
+                "FORGED: keyring.json holds a choice no admin signed; nothing follows from it"
+            }
+            _ => "off (never turned on)",
+        };
+        writeln!(w, "Keychain binding: {binding}")?;
+        writeln!(
+            w,
+            "Members bound: {} of {} (the recovery key is never bound){}",
+            status.bound,
+            status.members,
+            if status.you_bound { "; yours is" } else { "" }
+        )?;
+        match &status.unavailable {
+            Some(why) => writeln!(w, "This desk: no usable keychain ({why})"),
+            None if status.secret_here => writeln!(w, "This desk: its keychain holds the secret"),
+            None => writeln!(w, "This desk: a keychain, without this vault's secret"),
         }
     })
 }

@@ -266,6 +266,77 @@ mod vault_verbs {
         child.wait_with_output().unwrap()
     }
 
+    /// Issue 16, item 7, against a real GNOME Keyring: `desk keychain bind` binds the admin's
+    /// sign-in at once; a copy of the folder on a desk without that keychain refuses the
+    /// password, saying why; `unbind` undoes it.
+    #[test]
+    fn keychain_bind_needs_the_password_binds_the_admin_and_a_copy_elsewhere_is_refused() {
+        let keychain = testkit::keychain::Keychain::start();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("vault");
+        let secret = init(&dir);
+        let on_bus = |mut cmd: Command, bus: &str| {
+            cmd.env("DBUS_SESSION_BUS_ADDRESS", bus);
+            cmd
+        };
+        let unlock = on_bus(
+            desk_cmd(&dir, &["--user", "admin", "unlock"]),
+            keychain.address(),
+        );
+        crate::assert_ok(&with_stdin(
+            unlock,
+            &format!("{PW}\n{}\n", code(&secret, 1)),
+        ));
+        let verb = |args: &[&str], input: &str| with_stdin(desk_cmd(&dir, args), input);
+        let json = |out: &Output| -> serde_json::Value {
+            crate::assert_ok(out);
+            serde_json::from_slice(&out.stdout).unwrap()
+        };
+
+        let status = json(&verb(&["--json", "keychain", "status"], ""));
+        assert_eq!(status["binding"], "never");
+        assert_eq!(status["unavailable"], serde_json::Value::Null);
+
+        let (code_, message) = user_error(&verb(
+            &["--json", "keychain", "bind"],
+            "not my password 42\n",
+        ));
+        assert_eq!(code_, "invalid_input");
+        assert!(message.starts_with("password:"), "{message}");
+
+        let status = json(&verb(&["--json", "keychain", "bind"], &format!("{PW}\n")));
+        assert_eq!(status["binding"], "on");
+        assert_eq!(status["bound"], 1);
+        assert_eq!(status["you_bound"], true);
+        let text = crate::stdout(&verb(&["keychain", "status"], ""));
+        assert!(text.contains("Members bound: 1 of 1"), "{text}");
+
+        // The attacker's copy of the folder, on a desk without this keychain.
+        let copy = tmp.path().join("copy");
+        std::fs::create_dir(&copy).unwrap();
+        for name in [vault::VAULT_FILE, vault::KEYRING_FILE] {
+            std::fs::copy(dir.join(name), copy.join(name)).unwrap();
+        }
+        let code_now = code(&secret, 1);
+        let elsewhere = on_bus(
+            desk_cmd(
+                &copy,
+                &[
+                    "--json", "--user", "admin", "--code", &code_now, "audit", "verify",
+                ],
+            ),
+            &testkit::keychain::nowhere(),
+        );
+        let (code_, message) = user_error(&with_stdin(elsewhere, &format!("{PW}\n")));
+        assert_eq!(code_, "unavailable");
+        assert!(message.contains("keychain"), "{message}");
+
+        let status = json(&verb(&["--json", "keychain", "unbind"], &format!("{PW}\n")));
+        assert_eq!(status["binding"], "off");
+        assert_eq!(status["bound"], 0);
+        crate::assert_ok(&verb(&["lock"], ""));
+    }
+
     #[test]
     fn init_then_verify_the_audit_chain_as_the_admin() {
         let tmp = tempfile::tempdir().unwrap();

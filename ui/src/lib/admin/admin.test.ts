@@ -191,6 +191,32 @@ describe('Security panel', () => {
     await fireEvent.click(screen.getByRole('button', { name: 'Every share is handed out' }));
     expect(screen.queryByTestId('new-recovery-shares')).toBeNull();
   });
+
+  it('binds sign-ins to the keychain with the admin\'s password, refusing a wrong one by field, and unbinds', async () => {
+    const backend = fakeBackend({ session: READY_ADMIN });
+    render(SecurityPanel, { backend, session: READY_ADMIN, onerror: noop });
+    expect(await screen.findByTestId('keychain-status')).toHaveTextContent('Binding: off (the default). Members bound: 0 of 1');
+    await fireEvent.input(screen.getByLabelText('Your password'), { target: { value: 'not my password 42' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Bind sign-ins to this keychain' }));
+    expect(await screen.findByRole('alert')).toHaveTextContent('password: is not correct');
+    expect(screen.getByTestId('keychain-status')).toHaveTextContent('Members bound: 0 of 1');
+    await fireEvent.input(screen.getByLabelText('Your password'), { target: { value: 'correct horse battery 42' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Bind sign-ins to this keychain' }));
+    expect(await screen.findByRole('status')).toHaveTextContent('bound to this desk\'s keychain');
+    expect(screen.getByTestId('keychain-status')).toHaveTextContent('Binding: on. Members bound: 1 of 1 (yours is)');
+    expect(screen.getByLabelText('Your password')).toHaveValue('');
+    await fireEvent.input(screen.getByLabelText('Your password'), { target: { value: 'correct horse battery 42' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Unbind sign-ins' }));
+    expect(await screen.findByTestId('keychain-status')).toHaveTextContent('Binding: off (turned off by an admin). Members bound: 0 of 1');
+    expect(backend.calls).toEqual(expect.arrayContaining(['setKeychainBinding:true', 'setKeychainBinding:false']));
+  });
+
+  it('says why a desk without a keychain cannot bind, and offers no button that would fail', async () => {
+    const backend = fakeBackend({ session: READY_ADMIN, noKeychain: 'no desktop session bus (D-Bus) is running' });
+    render(SecurityPanel, { backend, session: READY_ADMIN, onerror: noop });
+    expect(await screen.findByTestId('keychain-status')).toHaveTextContent('This desk has no usable keychain: no desktop session bus');
+    expect(screen.getByRole('button', { name: 'Bind sign-ins to this keychain' })).toBeDisabled();
+  });
 });
 
 describe('Data protection panel, exports', () => {

@@ -50,6 +50,8 @@ export interface FakeOptions {
   platformDown?: boolean;
   /** Screening hits per application id. */
   hits?: Record<string, import('./types').StoredHit[]>;
+  /** Why this desk has no OS keychain (the default fake has one). */
+  noKeychain?: string;
   /** Archives already in the backups folder. */
   backups?: import('./types').BackupFile[];
 }
@@ -76,6 +78,14 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
   const pendingSettings: import('./types').PendingSetting[] = [];
   const changes: import('./types').MerchantChange[] = [];
   const blocklist: import('./types').BlocklistEntry[] = [];
+  let keychain: import('./types').KeychainStatus = {
+    unavailable: opts.noKeychain ?? null,
+    binding: 'never',
+    secret_here: false,
+    bound: 0,
+    members: 1 + (opts.users?.length ?? 0),
+    you_bound: false,
+  };
   const addToBlocklist = (id: string, reason: string, basis: string | null | undefined, by: string) => {
     if (!basis) throw new BackendError('invalid_input', 'blocklist basis: say on which legal basis the identifiers are kept', [{ field: 'blocklist basis', reason: 'say on which legal basis the identifiers are kept' }]);
     for (const kind of ['ein', 'ssn', 'bank_account']) {
@@ -218,6 +228,20 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
         throw new BackendError('invalid_input', 'split: must be M of N with 2 <= M <= N <= 16', [{ field: 'split', reason: 'must be M of N with 2 <= M <= N <= 16' }]);
       if (split) return { recovery_key: null, shares: Array.from({ length: split[1] }, (_, i) => `SHARE-${i + 1}`), threshold: split[0] };
       return { recovery_key: 'DDDD-EEEE-FFFF', shares: [], threshold: null };
+    },
+    keychainStatus: async () => {
+      needSession();
+      return { ...keychain };
+    },
+    setKeychainBinding: async (on, password) => {
+      needSession();
+      calls.push(`setKeychainBinding:${on}`);
+      if (password !== 'correct horse battery 42')
+        throw new BackendError('invalid_input', 'password: is not correct', [{ field: 'password', reason: 'is not correct' }]);
+      if (on && keychain.unavailable) throw new BackendError('unavailable', `this desk's OS keychain: ${keychain.unavailable}`);
+      if (!on && keychain.binding !== 'on') throw new BackendError('conflict', 'the keychain binding is not on');
+      keychain = { ...keychain, binding: on ? 'on' : 'off', secret_here: on, you_bound: on, bound: on ? keychain.bound + 1 : Math.max(0, keychain.bound - 1) };
+      return { ...keychain };
     },
     saveDraft: async (id, version, form) => {
       needSession();

@@ -91,6 +91,28 @@ secret: string, otpauth_url: string,
  */
 qr_svg: string, };
 export type KeyStatus = "own" | "legacy" | "none";
+export type KeychainStatus = { 
+/**
+ * Why this desk has no usable OS keychain, when it has none.
+ */
+unavailable: string | null, 
+/**
+ * `never` (off by default), `on`, `off` (turned off by an admin) or `forged` (a choice
+ * in keyring.json no admin signed: nothing follows from it).
+ */
+binding: string, 
+/**
+ * Whether this desk's keychain holds the secret members are bound to.
+ */
+secret_here: boolean, 
+/**
+ * Members (users with a key slot; the recovery key is never bound) bound to it.
+ */
+bound: number, members: number, 
+/**
+ * Whether the signed-in user's own sign-in is bound.
+ */
+you_bound: boolean, };
 export type User = { id: string, username: string, role: Role, disabled: boolean, must_change_password: boolean, totp_enrolled: boolean, created_at: string, 
 /**
  * Who added this user (`None` for the vault's founding admin).

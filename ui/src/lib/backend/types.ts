@@ -47,6 +47,7 @@ import type {
   BackupFile,
   RewrapStatus,
   MerchantFilter,
+  KeychainStatus,
 } from './generated';
 
 // Generated from the Rust types (crates/api/tests/wire_types.rs); the rest below is still
@@ -95,6 +96,7 @@ export type {
   BackupFile,
   RewrapStatus,
   MerchantFilter,
+  KeychainStatus,
 };
 export { SECOND_APPROVERS } from './generated';
 /** The application list's row and page (the api's `views::Summary`, `views::Page`). */
@@ -582,6 +584,10 @@ export interface Backend {
   rotateKey(): Promise<void>;
   /** Replaces the recovery key; the new one (or, split M-of-N, its shares) is shown once. */
   rotateRecoveryKey(split: [number, number] | null): Promise<{ recovery_key: string | null; shares: string[]; threshold: number | null }>;
+  /** Whether sign-ins are bound to desks' OS keychains, and how far (admin). */
+  keychainStatus(): Promise<KeychainStatus>;
+  /** Binds (or unbinds) sign-ins; the admin's own password, checked by Rust, seals theirs anew. */
+  setKeychainBinding(on: boolean, password: string): Promise<KeychainStatus>;
   saveDraft(id: string | null, version: number | null, form: ApplicationForm): Promise<ApplicationView>;
   getApplication(id: string): Promise<ApplicationView>;
   submitApplication(id: string, version: number): Promise<ApplicationView>;
