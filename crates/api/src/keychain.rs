@@ -31,19 +31,26 @@ pub fn set_keychain_binding(
 ) -> Result<KeychainStatus> {
     let session = slot.require(Access::Admin, "vault.keychain_binding")?;
     let username = session.username().to_string();
-    if input.password.is_empty() || !session.vault().check_password(&username, &input.password)? {
-        session.audit(
-            "vault.keychain_binding",
-            None,
-            Outcome::Failed,
-            Some("password wrong"),
-        )?;
-        return Err(Error::invalid_input("password", "is not correct"));
+    let result = if input.password.is_empty() {
+        Err(vault::VaultError::BadCredentials)
+    } else {
+        session.vault().set_keychain_binding(
+            &username,
+            &input.password,
+            input.on,
+            OffsetDateTime::now_utc(),
+        )
+    };
+    match result {
+        Err(vault::VaultError::BadCredentials) => {
+            session.audit(
+                "vault.keychain_binding",
+                None,
+                Outcome::Failed,
+                Some("password wrong"),
+            )?;
+            Err(Error::invalid_input("password", "is not correct"))
+        }
+        other => Ok(other?),
     }
-    Ok(session.vault().set_keychain_binding(
-        &username,
-        &input.password,
-        input.on,
-        OffsetDateTime::now_utc(),
-    )?)
 }

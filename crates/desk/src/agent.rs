@@ -46,6 +46,13 @@ struct Request {
     input: Vec<String>,
 }
 
+impl Drop for Request {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.input.iter_mut().for_each(Zeroize::zeroize);
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct Response {
     /// The verb was not run (another user's verb): sign in as usual.
@@ -85,11 +92,21 @@ pub(crate) fn forward(
     if !(owner_ok && peer_ok) {
         return None;
     }
-    let input = match command {
+    let asks_password = matches!(
+        command,
         crate::cli::Command::Keychain {
             action: crate::cli::KeychainAction::Bind | crate::cli::KeychainAction::Unbind,
-        } => vec![prompt.secret("Your password again: ").ok()?],
-        _ => Vec::new(),
+        }
+    );
+    // The agent may decline a verb that names a --user (another user's): the password is read
+    // only for a verb it always takes, and with --user the verb signs in here itself.
+    if asks_password && ctx.user.is_some() {
+        return None;
+    }
+    let input = if asks_password {
+        vec![prompt.secret("Your password again: ").ok()?]
+    } else {
+        Vec::new()
     };
     let request = Request {
         input,
@@ -100,7 +117,8 @@ pub(crate) fn forward(
             .map(|a| a.to_string_lossy().into_owned())
             .collect(),
     };
-    let mut line = serde_json::to_vec(&request).ok()?;
+    let mut line = zeroize::Zeroizing::new(serde_json::to_vec(&request).ok()?);
+    drop(request);
     line.push(b'\n');
     stream.write_all(&line).ok()?;
     let lost = |err: &mut dyn Write| {
@@ -340,7 +358,7 @@ fn handle(stream: UnixStream, slot: &Rc<RefCell<SessionSlot>>) -> bool {
     let same_user = rustix::net::sockopt::socket_peercred(&stream)
         .is_ok_and(|cred| cred.uid == rustix::process::getuid());
     let mut reader = BufReader::new(&stream);
-    let mut line = String::new();
+    let mut line = zeroize::Zeroizing::new(String::new());
     let read = (&mut reader).take(MAX_REQUEST).read_line(&mut line);
     let request: Option<Request> = read.ok().and_then(|_| serde_json::from_str(&line).ok());
     let Some(request) = request.filter(|_| same_user) else {

@@ -52,6 +52,57 @@ fn unlock(kdf: KdfParams, runs: u32) -> Duration {
     median(times)
 }
 
+/// Sign-in bound to a real OS keychain (GNOME Keyring on a private bus) against the same
+/// sign-in unbound, at `kdf`, medians of `runs`; and turning the binding on. `None` where
+/// GNOME Keyring is not installed.
+fn keychain(kdf: KdfParams, runs: u32) -> Option<(Duration, Duration, Duration)> {
+    let installed = std::process::Command::new("gnome-keyring-daemon")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !installed {
+        return None;
+    }
+    let keychain = testkit::keychain::Keychain::start();
+    // Before this process's first session-bus connection (libdbus reads it once).
+    std::env::set_var("DBUS_SESSION_BUS_ADDRESS", keychain.address());
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let policy = Policy {
+        kdf,
+        ..Policy::default()
+    };
+    let created = new_vault(tmp.path(), policy, true);
+    let secret = created.enrolment.secret.clone();
+    drop(created);
+    let sign_in = |i: u32| {
+        let at = t0() + time::Duration::seconds(30 * i64::from(i));
+        let start = Instant::now();
+        let (vault, _, next) = Vault::sign_in(
+            tmp.path(),
+            "admin",
+            PASSWORD,
+            Some(&code(&secret, at)),
+            policy,
+            at,
+        )
+        .expect("sign in");
+        let took = start.elapsed();
+        assert!(matches!(next, NextStep::Ready));
+        (vault, took)
+    };
+    let unbound = median((1..=runs).map(|i| sign_in(i).1).collect());
+    let (vault, _) = sign_in(runs + 1);
+    let start = Instant::now();
+    let status = vault
+        .set_keychain_binding("admin", PASSWORD, true, t0())
+        .expect("bind");
+    let bind = start.elapsed();
+    assert!(status.you_bound);
+    drop(vault);
+    let bound = median((runs + 2..=2 * runs + 1).map(|i| sign_in(i).1).collect());
+    Some((unbound, bound, bind))
+}
+
 /// The benches' clock.
 fn t0() -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("time")
@@ -397,6 +448,15 @@ fn main() {
         "Boarding Desk vault benchmarks ({} runs per unlock row)",
         runs
     );
+    match keychain(KdfParams::DEFAULT, runs) {
+        Some((unbound, bound, bind)) => println!(
+            "sign-in, argon2id default, unbound: median {:.0} ms; bound to GNOME Keyring: median {:.0} ms; turning the binding on: {:.0} ms",
+            unbound.as_secs_f64() * 1000.0,
+            bound.as_secs_f64() * 1000.0,
+            bind.as_secs_f64() * 1000.0
+        ),
+        None => println!("keychain binding: skipped (gnome-keyring is not installed)"),
+    }
     for (name, kdf) in [
         ("default (64 MiB, t=3, p=1)", KdfParams::DEFAULT),
         ("minimum (19 MiB, t=2, p=1)", KdfParams::MINIMUM),

@@ -21,7 +21,8 @@
 //! else `~/.local/state/boarding-desk/devices` (0700, files 0600). It defends against an edit
 //! of the data folder by someone who cannot read this desk's state folder (a synced or shared
 //! data folder, a copied one put back); not against the desk's own OS user, who can read both
-//! (docs/SECURITY.md). The OS keychain (Secret Service) is the next step.
+//! (docs/SECURITY.md). The optional keychain binding (`keychain.rs`) binds sign-ins, not this
+//! record.
 
 use std::fs;
 use std::io::Write;

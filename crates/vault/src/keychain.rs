@@ -17,6 +17,9 @@
 //! - **Unavailable keychain.** A bound member cannot sign in while the keychain is locked or
 //!   missing (another desk, no desktop session): the refusal says so, and names the recovery
 //!   key. Nothing is counted as a failed sign-in: the password was never tried.
+//! - **The secret is never deleted by the app**, even once every member is unbound: archives
+//!   taken while members were bound need it to open with their passwords. A secret left behind
+//!   opens nothing without a password.
 //!
 //! The secret travels over D-Bus in the Secret Service's encrypted (DH) session.
 
@@ -57,7 +60,7 @@ fn connect() -> Result<SecretService> {
             .is_some_and(|d| std::path::Path::new(&d).join("bus").exists());
     if !has_bus {
         return Err(unavailable(
-            "no desktop session bus (D-Bus) is running, so there is no OS keychain",
+            "no desktop session bus (D-Bus) is running, so there is no OS keychain: sign in from the desktop, or use the recovery key",
         ));
     }
     SecretService::connect_with_max_prompt_timeout(EncryptionType::Dh, PROMPT_SECONDS).map_err(
@@ -104,13 +107,13 @@ pub(crate) fn secret(vault: &Uuid, id: &str) -> Result<Key> {
         (Some(item), _) => item,
         (None, Some(item)) => {
             item.unlock().map_err(|e| {
-                unavailable(format!("the OS keychain stayed locked ({e}); unlock it and try again"))
+                unavailable(format!("the OS keychain stayed locked ({e}); unlock it and try again, or use the recovery key"))
             })?;
             item
         }
         (None, None) => {
             return Err(unavailable(
-                "this desk's OS keychain does not hold this vault's desk secret (another desk, or the secret was deleted)",
+                "this desk's OS keychain does not hold this vault's desk secret (another desk, or the secret was deleted): sign in on the desk that holds it, or use the recovery key",
             ))
         }
     };
@@ -155,20 +158,6 @@ pub(crate) fn create(vault: &Uuid) -> Result<(String, Key)> {
     Ok((id, key))
 }
 
-/// Deletes `vault`'s secret `id` from this desk's keychain (when no member is bound to it any
-/// more). Best effort: a secret left behind opens nothing without a password.
-pub(crate) fn delete(vault: &Uuid, id: &str) {
-    let Ok(service) = connect() else {
-        return;
-    };
-    let vault = vault.to_string();
-    if let Ok(found) = service.search_items(attributes(&vault, id)) {
-        for item in found.unlocked.iter().chain(found.locked.iter()) {
-            let _ = item.delete();
-        }
-    }
-}
-
 /// What the Security panel and `desk keychain` show of the binding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct KeychainStatus {
@@ -211,28 +200,26 @@ pub(crate) fn at_sign_in(
     if !ring.slot_binding_stale(slot) {
         return Ok(AtSignIn::Unchanged);
     }
-    if let Binding::On(id) = &binding {
-        if secret(&ring.vault_id, id).is_err() {
+    let desk = match &binding {
+        Binding::On(id) => match secret(&ring.vault_id, id) {
+            Ok(desk) => Some((id.clone(), desk)),
             // Not here (another desk, a locked keychain): bound at a sign-in where it is.
-            return Ok(AtSignIn::Unchanged);
-        }
-    }
+            Err(_) => return Ok(AtSignIn::Unchanged),
+        },
+        _ => None,
+    };
     let keys = vault.keys();
     let Some(me) = keys.me.as_ref() else {
         return Ok(AtSignIn::Unchanged);
     };
-    ring.set_password_slot(
+    let bound = desk.is_some();
+    ring.seal_password_slot(
         slot,
         password.as_bytes(),
         &me.to_bytes(),
         vault.policy().kdf,
+        desk,
     )?;
-    let bound = ring.slot_bound(slot);
-    if let Binding::Off(id) = &binding {
-        if !ring.slots.values().any(|s| s.bound.is_some()) {
-            delete(&ring.vault_id, id);
-        }
-    }
     Ok(if bound {
         AtSignIn::Bound
     } else {
@@ -271,7 +258,7 @@ impl Vault {
         let binding = ring.binding();
         let unavailable = availability();
         let secret_here = match &binding {
-            Binding::On(id) | Binding::Off(id) if unavailable.is_none() => {
+            Binding::On(id) | Binding::Off(id, _) if unavailable.is_none() => {
                 secret(&ring.vault_id, id).is_ok()
             }
             _ => false,
@@ -287,7 +274,7 @@ impl Vault {
             binding: match binding {
                 Binding::Never => "never",
                 Binding::On(_) => "on",
-                Binding::Off(_) => "off",
+                Binding::Off(..) => "off",
                 Binding::Forged => "forged",
             }
             .to_string(),
@@ -298,10 +285,11 @@ impl Vault {
         })
     }
 
-    /// Turns the binding on or off (an admin, with their own password, checked first). On: the
-    /// secret is made in this desk's keychain (or the one already there is kept), the admin's
-    /// own sign-in is bound at once and every other member's at their next sign-in. Off: the
-    /// admin's own is unbound at once, the others' at their next sign-in. Audited.
+    /// Turns the binding on or off (an admin, with their own password, checked first under the
+    /// keyring's lock; wrong: `BadCredentials`, nothing changed). On: the secret is made in this
+    /// desk's keychain (or the one already there is kept), the admin's own sign-in is bound at
+    /// once and every other member's at their next sign-in. Off: the admin's own is unbound at
+    /// once, the others' (those bound before it) at their next sign-in. Audited.
     pub fn set_keychain_binding(
         &self,
         username: &str,
@@ -309,9 +297,6 @@ impl Vault {
         on: bool,
         now: OffsetDateTime,
     ) -> Result<KeychainStatus> {
-        if !self.check_password(username, password)? {
-            return Err(VaultError::BadCredentials);
-        }
         if on {
             if let Some(why) = availability() {
                 return Err(VaultError::Keychain(why));
@@ -319,6 +304,13 @@ impl Vault {
         }
         let lock = self.keyring.lock()?;
         let before = self.keyring.load()?;
+        // Checked under the lock, against the keyring it re-seals.
+        if before
+            .open_password_slot(&self.slot, password.as_bytes())?
+            .is_none()
+        {
+            return Err(VaultError::BadCredentials);
+        }
         let mut ring = before.clone();
         let keys = self.keys();
         let me = keys
@@ -326,8 +318,10 @@ impl Vault {
             .as_ref()
             .ok_or(VaultError::NoKey("a member key to sign with"))?;
         let existing = match ring.binding() {
-            Binding::On(id) | Binding::Off(id) => Some(id),
-            Binding::Never | Binding::Forged => None,
+            Binding::On(id) | Binding::Off(id, _) => Some(id),
+            Binding::Never => None,
+            // Whatever the file says, the secret members are bound to.
+            Binding::Forged => ring.slots.values().find_map(|s| s.bound.clone()),
         };
         let id = match (on, existing) {
             (true, Some(id)) if secret(&ring.vault_id, &id).is_ok() => id,
@@ -335,7 +329,7 @@ impl Vault {
             (false, Some(id)) => id,
             (false, None) => return Err(VaultError::Conflict("the keychain binding is not on")),
         };
-        ring.choose_keychain(on, &id, &self.slot, me, now);
+        ring.choose_keychain(on, &id, &self.slot, me);
         ring.set_password_slot(
             &self.slot,
             password.as_bytes(),
@@ -365,9 +359,6 @@ impl Vault {
             },
             now,
         )?;
-        if !on && !ring.slots.values().any(|s| s.bound.is_some()) {
-            delete(&ring.vault_id, &id);
-        }
         drop(lock);
         self.keychain_status()
     }

@@ -111,10 +111,11 @@ pub enum Binding {
     Never,
     /// On: members are bound to the secret with this id.
     On(String),
-    /// Turned off by an admin: bound members are unbound at their next sign-in.
-    Off(String),
-    /// A choice no admin's registration verifies (edited outside the app): nothing is changed
-    /// because of it.
+    /// Turned off by an admin at this time: members bound before it are unbound at their next
+    /// sign-in.
+    Off(String, OffsetDateTime),
+    /// A choice no current admin's registration verifies, or none while slots are bound
+    /// (edited outside the app): nothing is unbound because of it.
     Forged,
 }
 
@@ -139,6 +140,14 @@ pub struct Slot {
     /// The id of the desk secret (OS keychain) mixed into this slot's key (`keychain.rs`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bound: Option<String>,
+    /// When it was bound: an admin's "off" unbinds only slots bound before it, so an older
+    /// signed "off" put back into the file unbinds nobody bound since.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub bound_at: Option<OffsetDateTime>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -318,16 +327,45 @@ impl Keyring {
         secret: &[u8],
         params: KdfParams,
     ) -> Result<()> {
-        let salt: [u8; 16] = crypto::random_bytes();
-        let mut kek = crypto::password_kek(password, &salt, params)?;
-        // Bound while the binding is on and this desk's keychain gives its secret; otherwise
-        // unbound, and bound at the member's next sign-in here.
-        let bound = match self.binding() {
+        let desk = self.desk_secret_for(slot_id)?;
+        self.seal_password_slot(slot_id, password, secret, params, desk)
+    }
+
+    /// The desk secret a slot is sealed under now: the binding's, while it is on and this
+    /// desk's keychain gives it (else none: the member is bound at a later sign-in where it
+    /// does); none once an admin turned it off. While the choice is forged, a bound slot stays
+    /// bound to its secret and anything else is refused: an edit of the file unbinds nobody.
+    pub(crate) fn desk_secret_for(&self, slot_id: &str) -> Result<Option<(String, Key)>> {
+        Ok(match self.binding() {
             Binding::On(id) => crate::keychain::secret(&self.vault_id, &id)
                 .ok()
                 .map(|desk| (id, desk)),
-            _ => None,
-        };
+            Binding::Off(..) | Binding::Never => None,
+            Binding::Forged => match self.slots.get(slot_id).and_then(|s| s.bound.clone()) {
+                Some(id) => {
+                    let desk = crate::keychain::secret(&self.vault_id, &id)?;
+                    Some((id, desk))
+                }
+                None => {
+                    return Err(VaultError::Keychain(
+                        "keyring.json holds a keychain binding choice no admin signed (it was edited): an admin turns the binding on or off again first".into(),
+                    ))
+                }
+            },
+        })
+    }
+
+    /// [`Keyring::set_password_slot`] under a desk secret already fetched (or none).
+    pub(crate) fn seal_password_slot(
+        &mut self,
+        slot_id: &str,
+        password: &[u8],
+        secret: &[u8],
+        params: KdfParams,
+        bound: Option<(String, Key)>,
+    ) -> Result<()> {
+        let salt: [u8; 16] = crypto::random_bytes();
+        let mut kek = crypto::password_kek(password, &salt, params)?;
         if let Some((_, desk)) = &bound {
             kek = crate::keychain::bind(&kek, desk);
         }
@@ -340,6 +378,7 @@ impl Keyring {
                     salt: b64(&salt),
                 },
                 wrapped: b64(&wrapped),
+                bound_at: bound.as_ref().map(|_| OffsetDateTime::now_utc()),
                 bound: bound.map(|(id, _)| id),
             },
         );
@@ -360,6 +399,7 @@ impl Keyring {
                 kdf: SlotKdf::HkdfSha256 { salt: b64(&salt) },
                 wrapped: b64(&wrapped),
                 bound: None,
+                bound_at: None,
             },
         );
         if let Some(legacy) = &mut self.legacy {
@@ -416,45 +456,79 @@ impl Keyring {
             if choice.on { "on" } else { "off" },
             choice.secret,
             choice.signer,
-            choice.at.unix_timestamp(),
+            choice.at.unix_timestamp_nanos(),
         )
         .into_bytes()
     }
 
-    /// The keychain choice, believed only when an admin registration (current or retired) of
-    /// its signer verifies its signature.
+    /// The keychain choice, believed only when the current registration of its signer, an
+    /// admin, verifies its signature (a removed admin's old key signs nothing new; the choice
+    /// is signed again by whoever removes or resets its signer). No choice while slots are
+    /// bound means it was deleted from the file.
     pub fn binding(&self) -> Binding {
         let Some(choice) = &self.keychain else {
-            return Binding::Never;
+            return if self.slots.values().any(|s| s.bound.is_some()) {
+                Binding::Forged
+            } else {
+                Binding::Never
+            };
         };
         let message = self.keychain_message(choice);
         let signed = unb64(&choice.signature, "").is_ok_and(|signature| {
-            self.registrations(&choice.signer)
-                .iter()
-                .filter(|(m, _)| m.role == "admin")
-                .any(|(_, public)| crypto::verify(&public.sign, &message, &signature))
+            self.registered(&choice.signer).is_some_and(|(m, public)| {
+                m.role == "admin" && crypto::verify(&public.sign, &message, &signature)
+            })
         });
         match (signed, choice.on) {
             (false, _) => Binding::Forged,
             (true, true) => Binding::On(choice.secret.clone()),
-            (true, false) => Binding::Off(choice.secret.clone()),
+            (true, false) => Binding::Off(choice.secret.clone(), choice.at),
         }
     }
 
-    /// Records an admin's choice, signed with their keys.
+    /// Signs the current choice again as `signer` when the change just made (a member removed
+    /// or given new keys) left it unverifiable although it verified before (`before`).
+    pub(crate) fn keep_keychain_choice(
+        &mut self,
+        before: &Binding,
+        signer_slot: &str,
+        signer: &MemberKeys,
+    ) {
+        if *before == Binding::Forged || *before == Binding::Never {
+            return;
+        }
+        if self.binding() == Binding::Forged {
+            if let Some(choice) = self.keychain.clone() {
+                self.choose_keychain_at(choice.on, &choice.secret, signer_slot, signer, choice.at);
+            }
+        }
+    }
+
+    /// Records an admin's choice, signed with their keys, at the wall clock's time (compared
+    /// with the slots' `bound_at`, which is the wall clock's too).
     pub(crate) fn choose_keychain(
         &mut self,
         on: bool,
         secret: &str,
         signer_slot: &str,
         signer: &MemberKeys,
-        now: OffsetDateTime,
+    ) {
+        self.choose_keychain_at(on, secret, signer_slot, signer, OffsetDateTime::now_utc());
+    }
+
+    fn choose_keychain_at(
+        &mut self,
+        on: bool,
+        secret: &str,
+        signer_slot: &str,
+        signer: &MemberKeys,
+        at: OffsetDateTime,
     ) {
         let mut choice = KeychainChoice {
             on,
             secret: secret.to_string(),
             signer: signer_slot.to_string(),
-            at: now.replace_nanosecond(0).unwrap_or(now),
+            at,
             signature: String::new(),
         };
         choice.signature = b64(&signer.sign(&self.keychain_message(&choice)));
@@ -475,7 +549,7 @@ impl Keyring {
         };
         match self.binding() {
             Binding::On(id) => slot.bound.as_deref() != Some(id.as_str()),
-            Binding::Off(_) => slot.bound.is_some(),
+            Binding::Off(_, at) => slot.bound.is_some() && slot.bound_at.is_none_or(|b| b <= at),
             Binding::Never | Binding::Forged => false,
         }
     }

@@ -305,14 +305,19 @@ impl Vault {
         let public = member.public();
         // Every key first, so a member the registrar cannot fully equip is never written.
         let grants = self.keys().grants(DataClass::for_role(role))?;
+        let choice = ring.binding();
+        // Under the desk secret the slot has now (a forged choice keeps it), before it goes.
+        let desk = ring.desk_secret_for(&slot)?;
         ring.remove_member(&slot);
-        ring.set_password_slot(
+        ring.seal_password_slot(
             &slot,
             password.as_bytes(),
             &member.to_bytes(),
             self.policy().kdf,
+            desk,
         )?;
         ring.register(&slot, public, user_id, role.as_str(), &self.slot, me, now);
+        ring.keep_keychain_choice(&choice, &self.slot, me);
         for (class, key) in &grants {
             ring.seal_class_to(*class, key, &slot, &public.wrap);
         }
@@ -335,8 +340,13 @@ impl Vault {
     }
 
     pub(crate) fn remove_slot(&self, username: &str) -> Result<()> {
+        let keys = self.keys();
         self.update_keyring(|ring| {
+            let choice = ring.binding();
             ring.remove_member(&slot_id(username));
+            if let Some(me) = keys.me.as_ref() {
+                ring.keep_keychain_choice(&choice, &self.slot, me);
+            }
             Ok(())
         })
     }

@@ -663,6 +663,7 @@ impl Vault {
             .as_ref()
             .ok_or(VaultError::NoKey("a member key to sign with"))?;
         let recovery = MemberKeys::generate();
+        let choice = ring.binding();
         ring.set_recovery_slot(key.key(), &recovery.to_bytes());
         // The old recovery member's wraps go first: one left for a class not given again would
         // not open with the new recovery key.
@@ -680,6 +681,7 @@ impl Vault {
             now,
         );
         ring.retire_legacy_if_done();
+        ring.keep_keychain_choice(&choice, &self.slot, me);
         drop(keys);
         self.save_keyring_audited(
             &mut ring,

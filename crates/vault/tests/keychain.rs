@@ -13,7 +13,7 @@ use std::process::Command;
 use desk_vault::{attacker, Vault, VaultError};
 use domain::Role;
 use testkit::keychain::{self, Keychain};
-use testkit::vault::{at, code_at, created, sign_in_admin, t0, username};
+use testkit::vault::{at, code_at, created, password, sign_in_admin, t0, username};
 use testkit::{policy, ADMIN, PASSWORD};
 
 const PHASE: &str = "DESK_KEYCHAIN_TEST_PHASE";
@@ -96,6 +96,7 @@ fn main() {
             "elsewhere" => elsewhere(&story),
             "other_desk" => other_desk(&story),
             "forged" => forged(&story),
+            "reset" => reset(&story),
             "off" => off(&story),
             "no_keychain" => no_keychain(&story),
             other => panic!("no phase {other}"),
@@ -121,11 +122,12 @@ fn main() {
     };
     run("bind", desk.address(), "desk");
     run("forged", desk.address(), "desk");
+    run("reset", desk.address(), "desk");
     run("elsewhere", &keychain::nowhere(), "attacker");
     run("other_desk", other.address(), "other desk");
     run("off", desk.address(), "desk");
     run("no_keychain", &keychain::nowhere(), "desk");
-    println!("\ntest result: ok. 6 phases of the keychain binding passed");
+    println!("\ntest result: ok. 7 phases of the keychain binding passed");
 }
 
 /// On this desk: off by default; an admin turns it on with their own password; uma is bound at
@@ -164,10 +166,10 @@ fn bind(story: &Story) {
         (1, 2),
         "the admin at once, uma at her next sign-in"
     );
+    let ring = keyring_json(&dir);
+    assert!(ring["slots"]["recovery"].is_object(), "{ring}");
     assert!(
-        keyring_json(&dir)["slots"]["recovery"]
-            .get("bound")
-            .is_none(),
+        ring["slots"]["recovery"].get("bound").is_none(),
         "the recovery key is never bound: it is the way in without this desk"
     );
     assert!(actions(&created.vault).contains(&format!("{ADMIN} vault.keychain_binding ok")));
@@ -185,6 +187,32 @@ fn bind(story: &Story) {
     drop(admin);
     copy_folder(&dir, &story.copy());
     copy_folder(&dir, &story.forged());
+    copy_folder(&dir, &story.root.join("reset"));
+}
+
+/// The admin who signed the choice is given a new password (and so new keys) by another admin:
+/// the choice is signed again by that admin and stays believed.
+fn reset(story: &Story) {
+    let dir = story.root.join("reset");
+    let signer = keyring_json(&dir)["keychain"]["signer"].clone();
+    let alice = sign_in_admin(&dir, &story.recall("totp"), at(6));
+    let (_, ada_password) = alice
+        .create_user(ADMIN, &username("ada"), Role::Admin, at(6))
+        .unwrap();
+    let alice_id = alice.user_by_name(ADMIN).unwrap().unwrap().id;
+    drop(alice);
+    let (ada, _, _) =
+        Vault::sign_in(&dir, "ada", ada_password.expose(), None, policy(), at(7)).unwrap();
+    assert_eq!(ada.keychain_status().unwrap().bound, 3, "ada bound at once");
+    ada.reset_password("ada", &alice_id, at(7)).unwrap();
+    let ring = keyring_json(&dir);
+    assert_ne!(
+        ring["keychain"]["signer"], signer,
+        "alice's old key signs nothing now"
+    );
+    let status = ada.keychain_status().unwrap();
+    assert_eq!(status.binding, "on", "signed again by ada: {ring}");
+    assert_eq!(status.bound, 3, "alice's new slot is bound too");
 }
 
 /// An attacker's copy of the folder with both passwords, on a machine without this keychain:
@@ -249,8 +277,9 @@ fn other_desk(story: &Story) {
     ));
 }
 
-/// A choice edited in keyring.json ("off", so members would be unbound) is not believed: the
-/// sign-in says so in the audit log and every slot stays bound.
+/// A choice edited in keyring.json ("off", so members would be unbound) or deleted from it is
+/// not believed: the sign-in says so in the audit log, a password change keeps the slot bound,
+/// a new member is refused until an admin chooses again, and every slot stays bound.
 fn forged(story: &Story) {
     let forged = story.forged();
     let mut ring = keyring_json(&forged);
@@ -259,20 +288,57 @@ fn forged(story: &Story) {
     let vault = sign_in_admin(&forged, &story.recall("totp"), at(6));
     assert_eq!(vault.keychain_status().unwrap().binding, "forged");
     assert!(actions(&vault).contains(&format!("{ADMIN} vault.keychain_forged failed")));
+    let admin = vault.user_by_name(ADMIN).unwrap().unwrap();
+    vault
+        .change_password(&admin.id, &password("quiet river stones 7", ADMIN), at(6))
+        .unwrap();
+    assert_eq!(
+        bound_slots(&forged),
+        2,
+        "a password change keeps the binding"
+    );
+    assert!(matches!(
+        vault.create_user(ADMIN, &username("vic"), Role::Underwriter, at(6)),
+        Err(VaultError::Keychain(_))
+    ));
     drop(vault);
     assert_eq!(bound_slots(&forged), 2, "nothing unbound");
+
+    let mut ring = keyring_json(&forged);
+    ring.as_object_mut().unwrap().remove("keychain");
+    write_keyring(&forged, &ring);
+    let (vault, _, _) =
+        Vault::sign_in(&forged, "uma", &story.recall("uma"), None, policy(), at(7)).unwrap();
+    assert_eq!(
+        vault.keychain_status().unwrap().binding,
+        "forged",
+        "no choice while slots are bound: it was deleted"
+    );
+    drop(vault);
+    assert_eq!(bound_slots(&forged), 2);
 }
 
-/// Turned off: the admin is unbound at once, uma at her next sign-in; then the desk's secret
-/// is deleted from the keychain.
+/// Turned off: the admin is unbound at once, uma at her next sign-in; the desk's secret stays
+/// in the keychain. An older signed "off" put back later unbinds nobody bound since.
 fn off(story: &Story) {
     let dir = story.vault();
     let secret = story.recall("totp");
     let admin = sign_in_admin(&dir, &secret, at(7));
+    let id = keyring_json(&dir)["keychain"]["secret"].clone();
     let again = admin
         .set_keychain_binding(ADMIN, PASSWORD, true, at(8))
         .unwrap();
-    assert_eq!(again.bound, 2, "turning it on again keeps the secret there");
+    assert_eq!(again.bound, 2);
+    let ring = keyring_json(&dir);
+    assert_eq!(
+        ring["keychain"]["secret"], id,
+        "turning it on again keeps the secret"
+    );
+    for (name, slot) in ring["slots"].as_object().unwrap() {
+        if name != "recovery" {
+            assert_eq!(slot["bound"], id, "{name}");
+        }
+    }
     let status = admin
         .set_keychain_binding(ADMIN, PASSWORD, false, at(8))
         .unwrap();
@@ -283,19 +349,46 @@ fn off(story: &Story) {
     let (uma, _, _) =
         Vault::sign_in(&dir, "uma", &story.recall("uma"), None, policy(), at(9)).unwrap();
     let status = uma.keychain_status().unwrap();
-    assert_eq!((status.bound, status.secret_here), (0, false));
+    assert_eq!(
+        (status.bound, status.secret_here),
+        (0, true),
+        "the secret stays: archives taken while bound need it"
+    );
     drop(uma);
+    assert_eq!(bound_slots(&dir), 0);
+
+    let old_off = keyring_json(&dir)["keychain"].clone();
+    let admin = sign_in_admin(&dir, &secret, at(10));
+    admin
+        .set_keychain_binding(ADMIN, PASSWORD, true, at(10))
+        .unwrap();
+    drop(admin);
+    let mut ring = keyring_json(&dir);
+    ring["keychain"] = old_off;
+    write_keyring(&dir, &ring);
+    let admin = sign_in_admin(&dir, &secret, at(11));
+    let status = admin.keychain_status().unwrap();
+    assert_eq!(status.binding, "off", "a genuine, older choice");
+    assert!(
+        status.you_bound,
+        "bound after that choice: not unbound by it"
+    );
+    let status = admin
+        .set_keychain_binding(ADMIN, PASSWORD, false, at(11))
+        .unwrap();
+    assert!(!status.you_bound);
+    drop(admin);
     assert_eq!(bound_slots(&dir), 0);
 }
 
 /// Unbound, sign-ins work on a desk without a keychain; there it cannot be turned on.
 fn no_keychain(story: &Story) {
     let dir = story.vault();
-    let admin = sign_in_admin(&dir, &story.recall("totp"), at(10));
+    let admin = sign_in_admin(&dir, &story.recall("totp"), at(12));
     let status = admin.keychain_status().unwrap();
     assert!(status.unavailable.is_some());
     assert!(matches!(
-        admin.set_keychain_binding(ADMIN, PASSWORD, true, at(11)),
+        admin.set_keychain_binding(ADMIN, PASSWORD, true, at(13)),
         Err(VaultError::Keychain(_))
     ));
     assert!(actions(&admin).contains(&"uma auth.keychain_unbound ok".to_string()));
