@@ -117,7 +117,10 @@ pub(crate) fn forward(
             .map(|a| a.to_string_lossy().into_owned())
             .collect(),
     };
-    let mut line = zeroize::Zeroizing::new(serde_json::to_vec(&request).ok()?);
+    // Room enough that writing the request (the password, for `keychain`) never reallocates
+    // and leaves an unwiped copy behind.
+    let mut line = zeroize::Zeroizing::new(Vec::with_capacity(64 << 10));
+    serde_json::to_writer(&mut *line, &request).ok()?;
     drop(request);
     line.push(b'\n');
     stream.write_all(&line).ok()?;

@@ -320,8 +320,13 @@ impl Vault {
         let existing = match ring.binding() {
             Binding::On(id) | Binding::Off(id, _) => Some(id),
             Binding::Never => None,
-            // Whatever the file says, the secret members are bound to.
-            Binding::Forged => ring.slots.values().find_map(|s| s.bound.clone()),
+            // Whatever the file says, the secret members are bound to (or, with none bound, the
+            // one the file names: turning it off is always possible).
+            Binding::Forged => ring
+                .slots
+                .values()
+                .find_map(|s| s.bound.clone())
+                .or_else(|| ring.keychain.as_ref().map(|c| c.secret.clone())),
         };
         let id = match (on, existing) {
             (true, Some(id)) if secret(&ring.vault_id, &id).is_ok() => id,

@@ -306,6 +306,20 @@ impl Keyring {
         .concat()
     }
 
+    /// A slot's associated data: a bound slot's also names its secret and when it was bound,
+    /// so an edit of either (to make an older "off" apply to it) makes the slot not open.
+    fn slot_aad(&self, slot_id: &str, bound: Option<(&str, Option<OffsetDateTime>)>) -> Vec<u8> {
+        let mut aad = self.aad(slot_id);
+        if let Some((id, at)) = bound {
+            aad.extend_from_slice(b"|bound|");
+            aad.extend_from_slice(id.as_bytes());
+            aad.extend_from_slice(
+                format!("|{}", at.map_or(0, OffsetDateTime::unix_timestamp_nanos)).as_bytes(),
+            );
+        }
+        aad
+    }
+
     pub fn db_key_aad(&self) -> Vec<u8> {
         [self.vault_id.as_bytes().as_slice(), b"|db-key"].concat()
     }
@@ -327,32 +341,40 @@ impl Keyring {
         secret: &[u8],
         params: KdfParams,
     ) -> Result<()> {
-        let desk = self.desk_secret_for(slot_id)?;
+        let desk = self.desk_secret_for(slot_id, true)?;
         self.seal_password_slot(slot_id, password, secret, params, desk)
     }
 
-    /// The desk secret a slot is sealed under now: the binding's, while it is on and this
-    /// desk's keychain gives it (else none: the member is bound at a later sign-in where it
-    /// does); none once an admin turned it off. While the choice is forged, a bound slot stays
-    /// bound to its secret and anything else is refused: an edit of the file unbinds nobody.
-    pub(crate) fn desk_secret_for(&self, slot_id: &str) -> Result<Option<(String, Key)>> {
-        Ok(match self.binding() {
-            Binding::On(id) => crate::keychain::secret(&self.vault_id, &id)
-                .ok()
-                .map(|desk| (id, desk)),
-            Binding::Off(..) | Binding::Never => None,
-            Binding::Forged => match self.slots.get(slot_id).and_then(|s| s.bound.clone()) {
-                Some(id) => {
-                    let desk = crate::keychain::secret(&self.vault_id, &id)?;
-                    Some((id, desk))
-                }
-                None => {
-                    return Err(VaultError::Keychain(
-                        "keyring.json holds a keychain binding choice no admin signed (it was edited): an admin turns the binding on or off again first".into(),
-                    ))
-                }
-            },
-        })
+    /// The desk secret a slot is sealed under now. On: the binding's, when this desk's
+    /// keychain gives it (else none: the member is bound at a later sign-in where it does).
+    /// Off: none, except for a slot bound after that choice, which keeps its secret. A forged
+    /// choice changes nothing: a bound slot keeps its secret, an unbound one stays unbound. A
+    /// bound slot whose secret this desk cannot give is refused when `strict` (the member's own
+    /// password change: never unbound silently), sealed unbound otherwise (an admin's reset, a
+    /// recovery on a desk that lost its keychain).
+    pub(crate) fn desk_secret_for(
+        &self,
+        slot_id: &str,
+        strict: bool,
+    ) -> Result<Option<(String, Key)>> {
+        let slot = self.slots.get(slot_id);
+        let current = slot.and_then(|s| s.bound.clone());
+        let wanted = match self.binding() {
+            Binding::On(id) => Some(id),
+            Binding::Off(_, at) => current
+                .clone()
+                .filter(|_| slot.and_then(|s| s.bound_at).is_some_and(|b| b > at)),
+            Binding::Forged => current.clone(),
+            Binding::Never => None,
+        };
+        let Some(id) = wanted else {
+            return Ok(None);
+        };
+        match crate::keychain::secret(&self.vault_id, &id) {
+            Ok(desk) => Ok(Some((id, desk))),
+            Err(e) if strict && current.is_some() => Err(e),
+            Err(_) => Ok(None),
+        }
     }
 
     /// [`Keyring::set_password_slot`] under a desk secret already fetched (or none).
@@ -369,7 +391,12 @@ impl Keyring {
         if let Some((_, desk)) = &bound {
             kek = crate::keychain::bind(&kek, desk);
         }
-        let wrapped = crypto::seal(&kek, &self.aad(slot_id), secret);
+        let bound_at = bound.as_ref().map(|_| OffsetDateTime::now_utc());
+        let aad = self.slot_aad(
+            slot_id,
+            bound.as_ref().map(|(id, _)| (id.as_str(), bound_at)),
+        );
+        let wrapped = crypto::seal(&kek, &aad, secret);
         self.slots.insert(
             slot_id.to_string(),
             Slot {
@@ -378,7 +405,7 @@ impl Keyring {
                     salt: b64(&salt),
                 },
                 wrapped: b64(&wrapped),
-                bound_at: bound.as_ref().map(|_| OffsetDateTime::now_utc()),
+                bound_at,
                 bound: bound.map(|(id, _)| id),
             },
         );
@@ -443,8 +470,8 @@ impl Keyring {
             kek = crate::keychain::bind(&kek, desk);
         }
         let wrapped = unb64(&slot.wrapped, "a wrapped key is not base64")?;
-        Ok(crypto::open(&kek, &self.aad(slot_id), &wrapped)
-            .and_then(|bytes| self.opened(slot_id, &bytes)))
+        let aad = self.slot_aad(slot_id, slot.bound.as_deref().map(|id| (id, slot.bound_at)));
+        Ok(crypto::open(&kek, &aad, &wrapped).and_then(|bytes| self.opened(slot_id, &bytes)))
     }
 
     // ---- the keychain binding (`keychain.rs`) ---------------------------------------------
@@ -549,7 +576,7 @@ impl Keyring {
         };
         match self.binding() {
             Binding::On(id) => slot.bound.as_deref() != Some(id.as_str()),
-            Binding::Off(_, at) => slot.bound.is_some() && slot.bound_at.is_none_or(|b| b <= at),
+            Binding::Off(_, at) => slot.bound.is_some() && slot.bound_at.is_some_and(|b| b <= at),
             Binding::Never | Binding::Forged => false,
         }
     }
