@@ -316,6 +316,34 @@ fn a_disabled_users_open_session_ends_at_its_next_call() {
     );
 }
 
+/// An admin cannot reset their own password (new keys registered by their own old ones would
+/// never verify: they would be locked out) nor disable themselves; they change it instead.
+#[test]
+fn an_admin_cannot_reset_or_disable_themselves() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = DataDir::open(tmp.path()).unwrap();
+    let mut admin = SessionSlot::new();
+    setup(&dir, &mut admin);
+    let name = admin.info().unwrap().username;
+    let me = user_id(&mut admin, &name);
+    let err = users::reset_password(&mut admin, &me).err().unwrap();
+    assert_eq!(err.code(), Code::Conflict);
+    assert!(err.to_string().contains("change it instead"), "{err}");
+    let err = users::set_user_disabled(&mut admin, &me, true)
+        .err()
+        .unwrap();
+    assert_eq!(err.code(), Code::Conflict);
+    assert!(
+        admin.require(Access::Admin, "test").is_ok(),
+        "still signed in"
+    );
+    assert!(
+        api::audit_log::verify_audit(&mut admin, None)
+            .unwrap()
+            .intact
+    );
+}
+
 /// Issue 16: after a rotation the record keys are re-wrapped in the background, one unit at a
 /// time, with its progress; the session serves other calls between units; only an admin's
 /// session runs it; the earlier class keys are then forgotten (`vault.rewrap_done`).

@@ -101,6 +101,12 @@ pub fn set_user_disabled(
 pub fn reset_password(slot: &mut SessionSlot, user_id: &str) -> Result<IssuedPassword> {
     let session = slot.require(Access::Admin, "users.reset_password")?;
     let actor = session.username().to_string();
+    if session.user.id == user_id {
+        return Err(Error::new(
+            crate::Code::Conflict,
+            "you cannot reset your own password: change it instead",
+        ));
+    }
     let otp = session
         .vault()
         .reset_password(&actor, user_id, OffsetDateTime::now_utc())?;

@@ -361,7 +361,9 @@ fn handle(stream: UnixStream, slot: &Rc<RefCell<SessionSlot>>) -> bool {
     let same_user = rustix::net::sockopt::socket_peercred(&stream)
         .is_ok_and(|cred| cred.uid == rustix::process::getuid());
     let mut reader = BufReader::new(&stream);
-    let mut line = zeroize::Zeroizing::new(String::new());
+    // Room for any request this reads (at most MAX_REQUEST), so it never reallocates and leaves an
+    // unwiped copy of a password line behind.
+    let mut line = zeroize::Zeroizing::new(String::with_capacity(MAX_REQUEST as usize));
     let read = (&mut reader).take(MAX_REQUEST).read_line(&mut line);
     let request: Option<Request> = read.ok().and_then(|_| serde_json::from_str(&line).ok());
     let Some(request) = request.filter(|_| same_user) else {

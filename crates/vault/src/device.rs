@@ -46,6 +46,10 @@ struct Record {
     /// registrations no admin signed. `None` in a record from before anchors.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     anchors: Option<Vec<String>>,
+    /// The time (Unix nanoseconds) of the newest keychain choice this desk has believed: an
+    /// older one put back into the keyring is not (`keychain.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    keychain_seen: Option<i128>,
 }
 
 /// What the device record says of a keyring just read.
@@ -233,6 +237,7 @@ pub(crate) fn stamp(ring: &mut Keyring, on_disk: Option<&Keyring>) {
         key: b64(Key::random().expose()),
         attempts: 0,
         anchors: None,
+        keychain_seen: None,
     });
     let Some(key) = key_of(&record) else {
         ring.failures_mac = None;
@@ -356,4 +361,21 @@ pub(crate) fn desk_secret(ring: &Keyring) -> Option<Key> {
         b"desk",
         b"boarding-desk/desk-secret/v1",
     ))
+}
+
+/// The time of the newest keychain choice this desk believed for `ring`'s folder.
+pub(crate) fn keychain_seen(ring: &Keyring) -> Option<i128> {
+    read_record(ring).and_then(|r| r.keychain_seen)
+}
+
+/// Remembers that this desk believed a keychain choice made at `at` (Unix nanoseconds).
+pub(crate) fn saw_keychain_choice(ring: &Keyring, at: i128) {
+    let Some(mut record) = read_record(ring) else {
+        return;
+    };
+    if record.keychain_seen.is_some_and(|seen| seen >= at) {
+        return;
+    }
+    record.keychain_seen = Some(at);
+    let _ = write_record(ring, &record);
 }

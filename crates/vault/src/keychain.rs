@@ -197,6 +197,9 @@ pub(crate) fn at_sign_in(
     if binding == Binding::Forged {
         return Ok(AtSignIn::Forged);
     }
+    if let Some(choice) = &ring.keychain {
+        crate::device::saw_keychain_choice(ring, choice.at.unix_timestamp_nanos());
+    }
     if !ring.slot_binding_stale(slot) {
         return Ok(AtSignIn::Unchanged);
     }
@@ -364,6 +367,9 @@ impl Vault {
             },
             now,
         )?;
+        if let Some(choice) = &ring.keychain {
+            crate::device::saw_keychain_choice(&ring, choice.at.unix_timestamp_nanos());
+        }
         drop(lock);
         self.keychain_status()
     }

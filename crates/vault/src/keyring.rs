@@ -114,8 +114,9 @@ pub enum Binding {
     /// Turned off by an admin at this time: members bound before it are unbound at their next
     /// sign-in.
     Off(String, OffsetDateTime),
-    /// A choice no current admin's registration verifies, or none while slots are bound
-    /// (edited outside the app): nothing is unbound because of it.
+    /// A choice no current admin's registration verifies, one older than a choice this desk
+    /// already believed, or none while slots are bound (edited outside the app): nothing is
+    /// unbound because of it.
     Forged,
 }
 
@@ -372,8 +373,16 @@ impl Keyring {
         };
         match crate::keychain::secret(&self.vault_id, &id) {
             Ok(desk) => Ok(Some((id, desk))),
-            Err(e) if strict && current.is_some() => Err(e),
-            Err(_) => Ok(None),
+            Err(e) => match current.filter(|c| *c != id) {
+                // Bound to an earlier secret this desk still gives: it stays bound to that.
+                Some(earlier) => match crate::keychain::secret(&self.vault_id, &earlier) {
+                    Ok(desk) => Ok(Some((earlier, desk))),
+                    Err(e) if strict => Err(e),
+                    Err(_) => Ok(None),
+                },
+                None if strict && slot.is_some_and(|s| s.bound.is_some()) => Err(e),
+                None => Ok(None),
+            },
         }
     }
 
@@ -506,7 +515,10 @@ impl Keyring {
                 m.role == "admin" && crypto::verify(&public.sign, &message, &signature)
             })
         });
-        match (signed, choice.on) {
+        // Older than a choice this desk already believed: an earlier keyring's, put back.
+        let rolled_back = crate::device::keychain_seen(self)
+            .is_some_and(|seen| choice.at.unix_timestamp_nanos() < seen);
+        match (signed && !rolled_back, choice.on) {
             (false, _) => Binding::Forged,
             (true, true) => Binding::On(choice.secret.clone()),
             (true, false) => Binding::Off(choice.secret.clone(), choice.at),

@@ -305,14 +305,14 @@ impl Vault {
         let public = member.public();
         // Every key first, so a member the registrar cannot fully equip is never written.
         let grants = self.keys().grants(DataClass::for_role(role))?;
-        let choice = ring.binding();
-        // Under the desk secret the slot has now (a forged choice keeps it), before it goes.
         if slot == self.slot {
             // New keys registered by the member's own old ones would never verify again.
             return Err(VaultError::Conflict(
                 "change your own password instead of resetting it",
             ));
         }
+        let choice = ring.binding();
+        // Under the desk secret the slot has now (a forged choice keeps it), before it goes.
         let desk = ring.desk_secret_for(&slot, false)?;
         ring.remove_member(&slot);
         ring.seal_password_slot(

@@ -330,7 +330,9 @@ fn off(story: &Story) {
     let dir = story.vault();
     let secret = story.recall("totp");
     let admin = sign_in_admin(&dir, &secret, at(7));
-    let id = keyring_json(&dir)["keychain"]["secret"].clone();
+    // The slots as bound at the start (before the "off" below), for the attacker to put back.
+    let early = keyring_json(&dir);
+    let id = early["keychain"]["secret"].clone();
     let again = admin
         .set_keychain_binding(ADMIN, PASSWORD, true, at(8))
         .unwrap();
@@ -369,12 +371,22 @@ fn off(story: &Story) {
         .set_keychain_binding(ADMIN, PASSWORD, true, at(10))
         .unwrap();
     drop(admin);
+    // An older signed "off" put back, with the slots from before it (bound before that off, so
+    // it alone would unbind them): this desk saw a newer choice, so neither counts.
     let mut ring = keyring_json(&dir);
     ring["keychain"] = old_off;
+    for (name, slot) in early["slots"].as_object().unwrap() {
+        if slot["bound"] == id {
+            ring["slots"][name.as_str()] = slot.clone();
+        }
+    }
     write_keyring(&dir, &ring);
     let admin = sign_in_admin(&dir, &secret, at(11));
     let status = admin.keychain_status().unwrap();
-    assert_eq!(status.binding, "off", "a genuine, older choice");
+    assert_eq!(
+        status.binding, "forged",
+        "a genuine choice, older than one this desk believed: put back"
+    );
     assert!(
         status.you_bound,
         "bound after that choice: not unbound by it"
@@ -404,6 +416,12 @@ fn off(story: &Story) {
         .unwrap();
     assert!(!status.you_bound);
     drop(admin);
+    assert_eq!(
+        bound_slots(&dir),
+        1,
+        "uma's slot put back: bound until her next sign-in"
+    );
+    drop(Vault::sign_in(&dir, "uma", &story.recall("uma"), None, policy(), at(12)).unwrap());
     assert_eq!(bound_slots(&dir), 0);
 }
 
