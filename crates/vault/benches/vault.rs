@@ -27,29 +27,27 @@ fn unlock(kdf: KdfParams, runs: u32) -> Duration {
         kdf,
         ..Policy::default()
     };
-    let t0 = t0();
     let created = new_vault(tmp.path(), policy, true);
     let secret = created.enrolment.secret.clone();
     drop(created);
-    let mut times = Vec::new();
-    for i in 1..=runs {
-        // Each sign-in is one TOTP step later, so no code is a replay.
-        let at = t0 + time::Duration::seconds(30 * i64::from(i));
-        let start = Instant::now();
-        let (vault, _, next) = Vault::sign_in(
-            tmp.path(),
-            "admin",
-            PASSWORD,
-            Some(&code(&secret, at)),
-            policy,
-            at,
-        )
-        .expect("sign in");
-        times.push(start.elapsed());
-        assert!(matches!(next, NextStep::Ready));
-        drop(vault);
-    }
-    median(times)
+    median(
+        (1..=runs)
+            .map(|i| signed_in(tmp.path(), &secret, policy, i).1)
+            .collect(),
+    )
+}
+
+/// The admin of [`new_vault`] signed in `step` TOTP steps after [`t0`] (so no code is a
+/// replay), and how long it took.
+fn signed_in(dir: &std::path::Path, secret: &str, policy: Policy, step: u32) -> (Vault, Duration) {
+    let at = t0() + time::Duration::seconds(30 * i64::from(step));
+    let start = Instant::now();
+    let (vault, _, next) =
+        Vault::sign_in(dir, "admin", PASSWORD, Some(&code(secret, at)), policy, at)
+            .expect("sign in");
+    let took = start.elapsed();
+    assert!(matches!(next, NextStep::Ready));
+    (vault, took)
 }
 
 /// Sign-in bound to a real OS keychain (GNOME Keyring on a private bus) against the same
@@ -74,22 +72,7 @@ fn keychain(kdf: KdfParams, runs: u32) -> Option<(Duration, Duration, Duration)>
     let created = new_vault(tmp.path(), policy, true);
     let secret = created.enrolment.secret.clone();
     drop(created);
-    let sign_in = |i: u32| {
-        let at = t0() + time::Duration::seconds(30 * i64::from(i));
-        let start = Instant::now();
-        let (vault, _, next) = Vault::sign_in(
-            tmp.path(),
-            "admin",
-            PASSWORD,
-            Some(&code(&secret, at)),
-            policy,
-            at,
-        )
-        .expect("sign in");
-        let took = start.elapsed();
-        assert!(matches!(next, NextStep::Ready));
-        (vault, took)
-    };
+    let sign_in = |i: u32| signed_in(tmp.path(), &secret, policy, i);
     let unbound = median((1..=runs).map(|i| sign_in(i).1).collect());
     let (vault, _) = sign_in(runs + 1);
     let start = Instant::now();
