@@ -265,6 +265,17 @@ describe('Users panel', () => {
     expect(await row('wes')).toHaveTextContent('no key pair since a key rotation: reset their password');
   });
 
+  it('offers no disable or password reset on the signed-in admin\'s own row (Rust refuses both)', async () => {
+    const backend = fakeBackend({ session: READY_ADMIN, users: [user('alice', 'own'), user('vic', 'own')] });
+    render(UsersPanel, { backend, onerror: noop, me: 'alice' });
+    const row = (name: string) => screen.findByText(name).then((cell) => cell.closest('tr') as HTMLElement);
+    const mine = within(await row('alice'));
+    expect(mine.queryByRole('button', { name: 'Disable' })).toBeNull();
+    expect(mine.queryByRole('button', { name: 'Reset password' })).toBeNull();
+    expect(await row('alice')).toHaveTextContent('change your own password instead');
+    expect(within(await row('vic')).getByRole('button', { name: 'Reset password' })).toBeInTheDocument();
+  });
+
   it('disabling a user shows the background re-wrap of record keys until it completes', async () => {
     const backend = fakeBackend({ session: READY_ADMIN, users: [user('vic', 'own')] });
     render(UsersPanel, { backend, onerror: noop, pollMs: 5 });
