@@ -181,7 +181,7 @@ pub(crate) enum AtSignIn {
     Unchanged,
     Bound,
     Unbound,
-    /// The keyring's choice does not verify.
+    /// The keyring's choice is not believed (`Binding::Forged`).
     Forged,
 }
 
@@ -248,7 +248,7 @@ impl AtSignIn {
             AtSignIn::Forged => Some((
                 "vault.keychain_forged",
                 Outcome::Failed,
-                "keyring.json holds a keychain binding choice no admin signed: it was edited; nothing was changed because of it",
+                "keyring.json holds a keychain binding choice no admin signed, or one older than a choice this desk already believed: it was edited or put back; nothing was changed because of it",
             )),
         }
     }
@@ -316,10 +316,7 @@ impl Vault {
         }
         let mut ring = before.clone();
         let keys = self.keys();
-        let me = keys
-            .me
-            .as_ref()
-            .ok_or(VaultError::NoKey("a member key to sign with"))?;
+        let me = keys.signer()?;
         let existing = match ring.binding() {
             Binding::On(id) | Binding::Off(id, _) => Some(id),
             Binding::Never => None,

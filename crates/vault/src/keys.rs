@@ -218,6 +218,13 @@ pub struct Keys {
 }
 
 impl Keys {
+    /// This member's own keys, to sign with (a legacy session has none).
+    pub(crate) fn signer(&self) -> crate::Result<&MemberKeys> {
+        self.me
+            .as_ref()
+            .ok_or(crate::VaultError::NoKey("a member key to sign with"))
+    }
+
     /// Whether earlier generations of a class that wraps record keys are still held: record
     /// keys wait to be re-wrapped after a rotation.
     pub(crate) fn rewrap_due(&self) -> bool {

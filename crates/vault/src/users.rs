@@ -297,10 +297,7 @@ impl Vault {
         now: OffsetDateTime,
     ) -> Result<()> {
         let keys = self.keys();
-        let me = keys
-            .me
-            .as_ref()
-            .ok_or(VaultError::NoKey("a member key to sign with"))?;
+        let me = keys.signer()?;
         let slot = slot_id(username);
         let public = member.public();
         // Every key first, so a member the registrar cannot fully equip is never written.

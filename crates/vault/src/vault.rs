@@ -658,10 +658,7 @@ impl Vault {
         let before = self.keyring.load()?;
         let mut ring = before.clone();
         let keys = self.keys();
-        let me = keys
-            .me
-            .as_ref()
-            .ok_or(VaultError::NoKey("a member key to sign with"))?;
+        let me = keys.signer()?;
         let recovery = MemberKeys::generate();
         let choice = ring.binding();
         ring.set_recovery_slot(key.key(), &recovery.to_bytes());
