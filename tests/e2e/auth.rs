@@ -31,10 +31,25 @@ async fn setup_enrol_lock_unlock_and_lockout() {
             "nothing behind the lock screen"
         );
 
+        // A wrong password first: the next sign-in audits it, signed by the desk (issue 16).
+        page.sign_in(ADMIN, "not the password", None).await?;
+        expect_alert(&page, "bad_credentials").await?;
+        page.wait_for_text("button[type=submit]", "Sign in").await?;
         // The enrolment code was used; the next time step's code is within the drift window.
         page.sign_in(ADMIN, PASSWORD, Some(&totp_code(&secret, 1)?))
             .await?;
         page.find("nav[aria-label=Sections]").await?;
+        page.find("nav a[href='#/admin']").await?.click().await?;
+        page.wait_for_text("section[aria-label='Audit log'] table", "anonymous")
+            .await?;
+        let log = page.text("section[aria-label='Audit log'] table").await?;
+        let failure = log
+            .lines()
+            .find(|row| row.contains("anonymous") && row.contains("auth.sign_in"));
+        ensure!(
+            failure.is_some_and(|row| row.contains("desk ")),
+            "the failed sign-in is signed by the desk: {log:?}"
+        );
         page.click_button("Lock").await?;
 
         for attempt in 1..=9 {

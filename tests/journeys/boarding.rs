@@ -643,7 +643,11 @@ async fn exports_of_the_audit_log_and_of_merchants_hold_no_identifiers() {
         let mut lines = text.lines();
         assert_eq!(
             lines.next(),
-            Some("seq,at,actor,action,target,outcome,detail")
+            Some("seq,at,actor,action,target,outcome,detail,signed_by")
+        );
+        assert!(
+            text.lines().skip(1).all(|l| !l.ends_with(',')),
+            "every entry names its signer: {text}"
         );
         let seqs: Vec<i64> = lines
             .map(|l| l.split(',').next().unwrap().parse().unwrap())

@@ -152,7 +152,14 @@ pub fn export_audit(slot: &mut SessionSlot, from: &str, to: &str, format: &str) 
         let mut w = csv::Writer::from_writer(Vec::new());
         let fail = |e: csv::Error| crate::Error::internal(e.to_string());
         w.write_record([
-            "seq", "at", "actor", "action", "target", "outcome", "detail",
+            "seq",
+            "at",
+            "actor",
+            "action",
+            "target",
+            "outcome",
+            "detail",
+            "signed_by",
         ])
         .map_err(fail)?;
         for e in &rows {
@@ -165,6 +172,7 @@ pub fn export_audit(slot: &mut SessionSlot, from: &str, to: &str, format: &str) 
                 &csv_cell(e.target.as_deref().unwrap_or("")),
                 &e.outcome,
                 &csv_cell(e.detail.as_deref().unwrap_or("")),
+                &csv_cell(e.signed_by.as_deref().unwrap_or("")),
             ])
             .map_err(fail)?;
         }

@@ -476,6 +476,9 @@ view! {
         pub target: Option<String>,
         pub outcome: String,
         pub detail: Option<String>,
+        /// Who signed it: a user, `recovery key`, or a desk (`desk 1a2b3c4d`) for the entries
+        /// no member writes; none for entries from before signing began.
+        pub signed_by: Option<String>,
     }
 }
 

@@ -11,7 +11,6 @@ use time::OffsetDateTime;
 
 use crate::crypto::{self, Key};
 use crate::keyring::AuditHead;
-use crate::keys::MemberKeys;
 use crate::{Result, VaultError};
 
 const GENESIS: [u8; 32] = [0; 32];
@@ -54,6 +53,10 @@ pub struct Entry {
     pub target: Option<String>,
     pub outcome: String,
     pub detail: Option<String>,
+    /// Who signed it: a member's name, `recovery key`, `desk 1a2b3c4d` (`desks.rs`); the
+    /// raw keyring slot when read from the log directly; none before signing began. Not part
+    /// of the chain hash (the signature is checked against the slot's registered keys).
+    pub signed_by: Option<String>,
 }
 
 /// What `verify` found.
@@ -96,10 +99,11 @@ pub(crate) fn signed_message(hash: &[u8]) -> Vec<u8> {
     [b"boarding-desk/audit/v1|".as_slice(), hash].concat()
 }
 
-/// The member whose session writes entries: their keyring slot and keys.
+/// Who signs an entry: the member whose session writes it (or, for entries no member writes,
+/// the desk: `desks.rs`), as their keyring slot and Ed25519 seed.
 pub(crate) struct Signer<'a> {
     pub slot: &'a str,
-    pub keys: &'a MemberKeys,
+    pub seed: &'a Key,
 }
 
 /// Who may have signed an entry: the signing keys registered (now or before) for `slot`, when
@@ -152,11 +156,12 @@ pub(crate) fn append(
         target: event.target.map(str::to_string),
         outcome: event.outcome.as_str().to_string(),
         detail: event.detail.map(str::to_string),
+        signed_by: signer.as_ref().map(|s| s.slot.to_string()),
     };
     let hash = entry_hash(&prev_hash, &entry);
     let signature = signer
         .as_ref()
-        .map(|s| s.keys.sign(&signed_message(&hash)).to_vec());
+        .map(|s| crypto::sign(s.seed, &signed_message(&hash)).to_vec());
     tx.execute(
         "INSERT INTO audit (seq, at, actor, action, target, outcome, detail, prev_hash, hash,
              signer, signature)
@@ -209,7 +214,7 @@ pub fn for_target(conn: &Connection, target: &str) -> Result<Vec<Entry>> {
 fn query(conn: &Connection, filter: &str, args: impl rusqlite::Params) -> Result<Vec<Entry>> {
     let mut stmt = conn
         .prepare(&format!(
-            "SELECT seq, at, actor, action, target, outcome, detail FROM audit {filter}"
+            "SELECT seq, at, actor, action, target, outcome, detail, signer FROM audit {filter}"
         ))
         .map_err(VaultError::storage("reading the audit log"))?;
     let rows = stmt
@@ -222,6 +227,7 @@ fn query(conn: &Connection, filter: &str, args: impl rusqlite::Params) -> Result
                 target: r.get(4)?,
                 outcome: r.get(5)?,
                 detail: r.get(6)?,
+                signed_by: r.get(7)?,
             })
         })
         .map_err(VaultError::storage("reading the audit log"))?;
@@ -272,6 +278,7 @@ pub(crate) fn verify(
                     target: read(4)?,
                     outcome: row.get(5)?,
                     detail: read(6)?,
+                    signed_by: None,
                 },
                 row.get(7)?,
                 row.get(8)?,

@@ -258,6 +258,18 @@ impl<'a> Signers<'a> {
     /// The keys `slot` signed with, when the slot belongs to `actor` (or the actor is not a
     /// user: `system`, `anonymous`, `recovery key`).
     pub(crate) fn check(&self, slot: &str, actor: &str) -> audit::SignerCheck {
+        // A desk signs only the entries no member writes, under a key an admin registered.
+        if let Some(desk) = slot.strip_prefix(crate::desks::PREFIX) {
+            if !crate::desks::signs_for(actor) {
+                return audit::SignerCheck::NotTheActor;
+            }
+            let keys = crate::desks::registered(self.ring, desk);
+            return if keys.is_empty() {
+                audit::SignerCheck::Unknown
+            } else {
+                audit::SignerCheck::Keys(keys)
+            };
+        }
         // A system job acting for a user (`system:boarding for alice`) signs with that user's
         // key; the recovery key's entries with the recovery member's. Only `anonymous` (failed
         // sign-ins, appended by whoever opens the vault next) and `system` (the upgrade, by the

@@ -363,6 +363,18 @@ pub(crate) fn desk_secret(ring: &Keyring) -> Option<Key> {
     ))
 }
 
+/// The seed of this desk's Ed25519 signing key for `ring`'s folder (derived from its record's
+/// key, so it lives and dies with the record): what signs the entries no member writes
+/// (`desks.rs`).
+pub(crate) fn desk_signing_seed(ring: &Keyring) -> Option<Key> {
+    let record = read_record(ring)?;
+    Some(crypto::derive(
+        &key_of(&record)?,
+        b"desk-signing",
+        b"boarding-desk/desk-signing/v1",
+    ))
+}
+
 /// The time of the newest keychain choice this desk believed for `ring`'s folder.
 pub(crate) fn keychain_seen(ring: &Keyring) -> Option<i128> {
     read_record(ring).and_then(|r| r.keychain_seen)

@@ -83,6 +83,11 @@ pub struct Keyring {
     /// signed by the admin who enrolled it (`blocklist.rs`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub blocklist_desks: BTreeMap<String, DeskCopy>,
+    /// Desk record id → that desk's signing keys (one, unless its record was replaced),
+    /// each registered by an admin's signature: what signs the entries no member writes
+    /// (failed sign-ins, system jobs) on it (`desks.rs`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub desk_keys: BTreeMap<String, Vec<DeskKey>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit_head: Option<AuditHead>,
     /// An admin's signed choice to bind sign-ins to desks' OS keychains (`keychain.rs`).
@@ -118,6 +123,19 @@ pub enum Binding {
     /// already believed, or none while slots are bound (edited outside the app): nothing is
     /// unbound because of it.
     Forged,
+}
+
+/// A desk's signing key as an admin registered it (`desks.rs`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DeskKey {
+    /// The Ed25519 public key, base64.
+    pub public: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// The registering admin's slot and their signature over the vault, the desk, the key and
+    /// the time.
+    pub signer: String,
+    pub signature: String,
 }
 
 /// A desk's copy of the blocklist key (`blocklist.rs`).
@@ -293,6 +311,7 @@ impl Keyring {
             failures_mac: None,
             desk_record: None,
             blocklist_desks: BTreeMap::new(),
+            desk_keys: BTreeMap::new(),
             audit_head: None,
             keychain: None,
         }

@@ -194,6 +194,11 @@ impl MemberKeys {
         crypto::unseal(&self.wrap, sealed)
     }
 
+    /// The Ed25519 seed it signs with.
+    pub(crate) fn signing_seed(&self) -> &Key {
+        &self.sign
+    }
+
     pub(crate) fn sign(&self, message: &[u8]) -> [u8; SIGNATURE_LEN] {
         crypto::sign(&self.sign, message)
     }

@@ -23,6 +23,7 @@ pub mod boarding;
 pub mod checkpoint;
 mod crypto;
 mod db;
+pub mod desks;
 mod device;
 pub mod erasure_ledger;
 mod error;

@@ -54,10 +54,18 @@ impl Tx<'_> {
     /// vault was locked).
     pub(crate) fn audit_at(&self, event: &Event<'_>, at: OffsetDateTime) -> Result<()> {
         let keys = self.vault.keys();
-        let signer = keys.me.as_ref().map(|keys| audit::Signer {
-            slot: &self.vault.slot,
-            keys,
-        });
+        let desk = self.vault.desk.borrow();
+        // An entry no member writes is signed by the desk, once an admin registered its key.
+        let signer = match desk.as_ref() {
+            Some(desk) if crate::desks::signs_for(event.actor) => Some(audit::Signer {
+                slot: &desk.slot,
+                seed: &desk.seed,
+            }),
+            _ => keys.me.as_ref().map(|keys| audit::Signer {
+                slot: &self.vault.slot,
+                seed: keys.signing_seed(),
+            }),
+        };
         let head = audit::append(self.vault.conn(), event, at, &self.vault.head_key(), signer)?;
         *self.head.borrow_mut() = Some(head);
         event.action.clone_into(&mut self.action.borrow_mut());
@@ -564,6 +572,63 @@ pub mod attacker {
         /// keyring's head (its MAC key is in the metadata class they hold) — everything one
         /// member can do to the log with their keys.
         pub fn forge_audit(&self, change: impl FnOnce(&mut Vec<Forged>)) -> Result<()> {
+            let me = self.keys.signer()?;
+            self.forge_audit_signed(&self.slot, me.signing_seed(), change)
+        }
+
+        /// As [`Attacker::forge_audit`], the entries re-signed by a desk key of the attacker's
+        /// own: registered in `keyring.json` for a made-up desk, signed with their own member
+        /// key in the name of `registrar` (their own slot's user, or an admin).
+        pub fn forge_audit_as_a_made_up_desk(
+            &self,
+            registrar: &str,
+            change: impl FnOnce(&mut Vec<Forged>),
+        ) -> Result<()> {
+            let me = self.keys.signer()?;
+            let file = KeyringFile::in_dir(&self.dir);
+            let mut ring = file.load()?;
+            let desk = "f".repeat(32);
+            let seed = crate::crypto::Key::random();
+            let public = crate::keyring::b64(&crate::crypto::ed25519_public(&seed));
+            let at = time::OffsetDateTime::now_utc();
+            let signature = me.sign(&crate::desks::message(&ring, &desk, &public, at));
+            ring.desk_keys
+                .entry(desk.clone())
+                .or_default()
+                .push(crate::keyring::DeskKey {
+                    public,
+                    at,
+                    signer: crate::vault::slot_id(registrar),
+                    signature: crate::keyring::b64(&signature),
+                });
+            let json = serde_json::to_vec_pretty(&ring).unwrap_or_default();
+            std::fs::write(self.dir.join(crate::KEYRING_FILE), json)
+                .map_err(VaultError::io("keyring.json", "written"))?;
+            self.forge_audit_signed(&format!("{}{desk}", crate::desks::PREFIX), &seed, change)
+        }
+
+        /// As [`Attacker::forge_audit`], the entries re-signed with this desk's own key, as
+        /// someone holding its state folder too (a stolen laptop) could.
+        pub fn forge_audit_as_this_desk(
+            &self,
+            change: impl FnOnce(&mut Vec<Forged>),
+        ) -> Result<()> {
+            let ring = KeyringFile::in_dir(&self.dir).load()?;
+            let (Some(desk), Some(seed)) = (
+                ring.desk_record.clone(),
+                crate::device::desk_signing_seed(&ring),
+            ) else {
+                return Err(VaultError::NoKey("this desk's record"));
+            };
+            self.forge_audit_signed(&format!("{}{desk}", crate::desks::PREFIX), &seed, change)
+        }
+
+        fn forge_audit_signed(
+            &self,
+            slot: &str,
+            seed: &crate::crypto::Key,
+            change: impl FnOnce(&mut Vec<Forged>),
+        ) -> Result<()> {
             let storage = VaultError::storage("forging the audit log");
             let before = crate::audit::list(&self.conn, u32::MAX, None)?;
             let mut entries: Vec<Forged> = before.iter().rev().cloned().collect();
@@ -574,11 +639,6 @@ pub mod attacker {
                 .zip(&original)
                 .position(|(a, b)| a != b)
                 .unwrap_or(entries.len().min(original.len()));
-            let me = self
-                .keys
-                .me
-                .as_ref()
-                .ok_or(VaultError::NoKey("a member key"))?;
             self.conn
                 .execute_batch(
                     "DROP TRIGGER IF EXISTS audit_no_update; DROP TRIGGER IF EXISTS audit_no_delete;",
@@ -604,7 +664,8 @@ pub mod attacker {
             for (i, entry) in entries.iter_mut().enumerate().skip(first) {
                 entry.seq = i as i64 + 1;
                 let hash = crate::audit::entry_hash(&prev, entry);
-                let signature = me.sign(&crate::audit::signed_message(&hash)).to_vec();
+                let signature =
+                    crate::crypto::sign(seed, &crate::audit::signed_message(&hash)).to_vec();
                 self.conn
                     .execute(
                         "INSERT INTO audit (seq, at, actor, action, target, outcome, detail,
@@ -620,7 +681,7 @@ pub mod attacker {
                             entry.detail,
                             prev,
                             hash.as_slice(),
-                            self.slot,
+                            slot,
                             signature
                         ],
                     )
@@ -702,11 +763,7 @@ pub mod attacker {
         /// key (self-signed, as the founding admin's is), and their row in the database to
         /// match: what one member can do to pass for another role.
         pub fn self_register_as(&self, role: &str) -> Result<()> {
-            let me = self
-                .keys
-                .me
-                .as_ref()
-                .ok_or(VaultError::NoKey("a member key"))?;
+            let me = self.keys.signer()?;
             let file = KeyringFile::in_dir(&self.dir);
             let lock = file.lock()?;
             let mut ring = file.load()?;

@@ -144,6 +144,8 @@ pub struct Vault {
     pub(crate) unit: UnitFlag,
     /// Where the page-by-page check of the file stands (`integrity.rs`).
     pub(crate) integrity: crate::integrity::IntegrityCell,
+    /// This desk's signing key, once an admin registered it (`desks.rs`).
+    pub(crate) desk: std::cell::RefCell<Option<crate::desks::DeskSigner>>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -317,6 +319,14 @@ impl Vault {
         if vault.blocklist_at_sign_in(&mut ring, Role::Admin)?.enrolled {
             keyring_file.save(&ring, lock)?;
         }
+        // And its key signs the entries no member writes from now on.
+        if let Some(desk) = vault.register_desk(&mut ring, Role::Admin, now, keyring_file, lock)? {
+            let ((), head) = vault.write_keeping_head(now, |tx| {
+                tx.audit(&crate::desks::registered_event(username.as_str(), &desk))
+            })?;
+            ring.audit_head = head.map(|(h, _)| h);
+            keyring_file.save(&ring, lock)?;
+        }
         let admin = vault.user_by_id(&admin_id)?;
         Ok(Created {
             enrolment: totp::enrolment(&secret, username.as_str()),
@@ -470,6 +480,7 @@ impl Vault {
         }
 
         let blocklist = vault.blocklist_at_sign_in(&mut ring, user.role)?;
+        let desk = vault.register_desk(&mut ring, user.role, now, &keyring_file, &lock)?;
         let keychain = crate::keychain::at_sign_in(&vault, &mut ring, &slot, password)?;
         ring.clear_lockout(&slot);
         let pending = std::mem::take(&mut ring.pending_audit);
@@ -507,6 +518,9 @@ impl Vault {
                     outcome,
                     detail: Some(detail),
                 })?;
+            }
+            if let Some(desk) = &desk {
+                tx.audit(&crate::desks::registered_event(&user.username, desk))?;
             }
             tx.conn
                 .execute(
@@ -792,6 +806,7 @@ impl Vault {
         if policy.defer_integrity_check {
             vault.integrity.set(crate::integrity::Integrity::Unchecked);
         }
+        vault.desk.replace(crate::desks::signer(ring));
         Ok(vault)
     }
 
@@ -816,7 +831,30 @@ impl Vault {
             policy,
             unit,
             integrity: std::cell::Cell::new(crate::integrity::Integrity::Checked),
+            desk: std::cell::RefCell::new(None),
         })
+    }
+
+    /// At an admin's sign-in: registers this desk's signing key when it is not yet, saving the
+    /// keyring at once (before any entry is signed with it), and signs with it from now on.
+    /// Returns the desk's name when it registered.
+    fn register_desk(
+        &self,
+        ring: &mut Keyring,
+        role: Role,
+        now: OffsetDateTime,
+        keyring_file: &KeyringFile,
+        lock: &KeyringLock,
+    ) -> Result<Option<String>> {
+        let registered = match (role, self.keys().me.as_ref()) {
+            (Role::Admin, Some(me)) => crate::desks::register(ring, &self.slot, me, now),
+            _ => None,
+        };
+        if registered.is_some() {
+            keyring_file.save(ring, lock)?;
+        }
+        self.desk.replace(crate::desks::signer(ring));
+        Ok(registered)
     }
 
     /// Writes the audit events that happened while the vault was locked.
@@ -917,17 +955,39 @@ impl Vault {
     }
 
     pub fn audit_entries(&self, limit: u32, before: Option<i64>) -> Result<Vec<audit::Entry>> {
-        audit::list(&self.conn, limit, before)
+        self.name_signers(audit::list(&self.conn, limit, before)?)
     }
 
     /// Audit entries with `from <= at < to` (RFC 3339 UTC), oldest first.
     pub fn audit_between(&self, from: &str, to: &str) -> Result<Vec<audit::Entry>> {
-        audit::between(&self.conn, from, to)
+        self.name_signers(audit::between(&self.conn, from, to)?)
     }
 
     /// Audit entries that name `target`, oldest first.
     pub fn audit_for(&self, target: &str) -> Result<Vec<audit::Entry>> {
-        audit::for_target(&self.conn, target)
+        self.name_signers(audit::for_target(&self.conn, target)?)
+    }
+
+    /// Names each entry's signer as a reader knows them: a user's name, `recovery key`, a
+    /// desk's name (`desks.rs`).
+    fn name_signers(&self, mut entries: Vec<audit::Entry>) -> Result<Vec<audit::Entry>> {
+        let names: std::collections::HashMap<String, String> =
+            self.slot_names()?.into_iter().collect();
+        for entry in &mut entries {
+            entry.signed_by = entry.signed_by.take().map(|slot| {
+                if let Some(desk) = slot.strip_prefix(crate::desks::PREFIX) {
+                    crate::desks::name(desk)
+                } else if slot == RECOVERY_SLOT {
+                    "recovery key".to_string()
+                } else {
+                    names
+                        .get(&slot)
+                        .cloned()
+                        .unwrap_or_else(|| "a key of no user".to_string())
+                }
+            });
+        }
+        Ok(entries)
     }
 
     // ---- sealing ----------------------------------------------------------------------------

@@ -88,13 +88,16 @@ pub(crate) fn audit(
                 for e in &page.entries {
                     writeln!(
                         w,
-                        "{:>6} {} {:<16} {:<22} {:<16} {}",
+                        "{:>6} {} {:<16} {:<22} {:<16} {:<7} signed by {}",
                         e.seq,
                         e.at,
                         e.actor,
                         e.action,
                         e.target.as_deref().unwrap_or("-"),
-                        e.outcome
+                        e.outcome,
+                        e.signed_by
+                            .as_deref()
+                            .unwrap_or("nobody (before signing began)")
                     )?;
                 }
                 Ok(())

@@ -349,6 +349,35 @@ mod vault_verbs {
     }
 
     #[test]
+    fn audit_list_says_who_signed_each_entry_and_a_failed_sign_in_is_the_desks() {
+        let tmp = tempfile::tempdir().unwrap();
+        let secret = init(tmp.path());
+        let refused = with_stdin(
+            desk_cmd(
+                tmp.path(),
+                &[
+                    "--json", "--user", "admin", "--code", "000000", "audit", "list",
+                ],
+            ),
+            "not the password 42\n",
+        );
+        assert_eq!(user_error(&refused).0, "bad_credentials");
+        let out = as_admin(tmp.path(), &secret, 1, &["audit", "list"]);
+        crate::assert_ok(&out);
+        let text = crate::stdout(&out);
+        let failure = text
+            .lines()
+            .find(|l| l.contains("anonymous") && l.contains("auth.sign_in"))
+            .unwrap_or_else(|| panic!("the failure is listed: {text}"));
+        assert!(failure.contains("signed by desk "), "{failure}");
+        assert!(
+            text.lines()
+                .any(|l| l.contains("desk.registered") && l.contains("signed by admin")),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn a_signed_checkpoint_written_to_a_file_is_checked_by_verify_and_a_bad_file_is_named() {
         let tmp = tempfile::tempdir().unwrap();
         let secret = init(tmp.path());

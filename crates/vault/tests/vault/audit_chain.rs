@@ -63,3 +63,50 @@ fn audit_entries_are_newest_first_and_page_backwards() {
     let older = created.vault.audit_entries(100, Some(all[0].seq)).unwrap();
     assert_eq!(older.len(), all.len() - 1);
 }
+
+#[test]
+fn failed_sign_ins_are_signed_by_the_desk_an_admin_registered_and_each_entry_names_its_signer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (created, totp) = created(tmp.path());
+    let entries = created.vault.audit_entries(100, None).unwrap();
+    let registered = entries
+        .iter()
+        .find(|e| e.action == "desk.registered")
+        .expect("the founding admin registers the desk");
+    assert_eq!(registered.signed_by.as_deref(), Some(ADMIN));
+    let desk = registered.target.clone().unwrap();
+    assert!(desk.starts_with("desk "), "{desk}");
+    drop(created);
+
+    let refused = desk_vault::Vault::sign_in(tmp.path(), ADMIN, "wrong", None, policy(), at(1));
+    assert!(matches!(
+        refused,
+        Err(desk_vault::VaultError::BadCredentials)
+    ));
+    let vault = sign_in_admin(tmp.path(), &totp, at(2));
+    let entries = vault.audit_entries(100, None).unwrap();
+    let failed = entries
+        .iter()
+        .find(|e| e.actor == "anonymous" && e.action == "auth.sign_in")
+        .expect("the failure is audited at the next sign-in");
+    assert_eq!(
+        failed.signed_by.as_deref(),
+        Some(desk.as_str()),
+        "{failed:?}"
+    );
+    let own = entries
+        .iter()
+        .find(|e| e.actor == ADMIN && e.action == "auth.sign_in")
+        .unwrap();
+    assert_eq!(own.signed_by.as_deref(), Some(ADMIN));
+    assert_eq!(
+        entries
+            .iter()
+            .filter(|e| e.action == "desk.registered")
+            .count(),
+        1,
+        "a desk is registered once"
+    );
+    let report = vault.verify_audit().unwrap();
+    assert!(report.intact, "{report:?}");
+}

@@ -429,3 +429,148 @@ fn a_registration_signed_by_a_made_up_admin_is_refused_at_sign_in() {
     );
     drop(admin_at(&f, 7));
 }
+
+/// An entry no member writes (a lockout of the admin), to be slipped into the log.
+fn a_made_up_lockout(last: &desk_vault::audit::Entry, actor: &str) -> desk_vault::audit::Entry {
+    desk_vault::audit::Entry {
+        seq: last.seq + 1,
+        actor: actor.into(),
+        action: "auth.lockout".into(),
+        target: Some(ADMIN.into()),
+        outcome: "ok".into(),
+        detail: None,
+        ..last.clone()
+    }
+}
+
+#[test]
+fn an_entry_signed_by_a_desk_key_the_underwriter_registered_is_named_by_verify() {
+    // Registered in the admin's name or their own: no admin signed it.
+    for registrar in [ADMIN, "uma"] {
+        let f = folder();
+        let _ = with_an_underwriter_entry(&f);
+        let uma = attacker::with_password(f.tmp.path(), "uma", &f.underwriter.0).unwrap();
+        let mut forged_at = None;
+        uma.forge_audit_as_a_made_up_desk(registrar, |entries| {
+            let forged = a_made_up_lockout(entries.last().unwrap(), "anonymous");
+            forged_at = Some(forged.seq);
+            entries.push(forged);
+        })
+        .unwrap();
+        let report = verify_as_admin(&f, 4);
+        assert!(!report.intact, "{registrar}: {report:?}");
+        assert_eq!(report.broken_at, forged_at, "{registrar}: {report:?}");
+        assert!(
+            report.problem.as_deref().unwrap().contains("does not know"),
+            "{report:?}"
+        );
+    }
+}
+
+#[test]
+fn the_desks_own_key_signs_no_members_entry_and_on_the_desk_itself_signs_as_the_desk() {
+    let f = folder();
+    let _ = with_an_underwriter_entry(&f);
+    let uma = attacker::with_password(f.tmp.path(), "uma", &f.underwriter.0).unwrap();
+    let mut forged_at = None;
+    uma.forge_audit_as_this_desk(|entries| {
+        let mut forged = a_made_up_lockout(entries.last().unwrap(), ADMIN);
+        forged.action = "review.decide".into();
+        forged_at = Some(forged.seq);
+        entries.push(forged);
+    })
+    .unwrap();
+    let report = verify_as_admin(&f, 4);
+    assert!(!report.intact, "{report:?}");
+    assert_eq!(report.broken_at, forged_at, "{report:?}");
+    assert!(
+        report
+            .problem
+            .as_deref()
+            .unwrap()
+            .contains("other than its actor"),
+        "{report:?}"
+    );
+
+    // The limit docs/SECURITY.md states: with the desk's state folder too (a stolen laptop),
+    // an entry no member writes is signed as the desk would sign it.
+    let f = folder();
+    let _ = with_an_underwriter_entry(&f);
+    let uma = attacker::with_password(f.tmp.path(), "uma", &f.underwriter.0).unwrap();
+    uma.forge_audit_as_this_desk(|entries| {
+        let forged = a_made_up_lockout(entries.last().unwrap(), "anonymous");
+        entries.push(forged);
+    })
+    .unwrap();
+    let report = verify_as_admin(&f, 4);
+    assert!(report.intact, "{report:?}");
+}
+
+#[test]
+fn a_system_entry_made_up_with_the_underwriters_keys_reads_as_theirs() {
+    let f = folder();
+    let _ = with_an_underwriter_entry(&f);
+    let uma = attacker::with_password(f.tmp.path(), "uma", &f.underwriter.0).unwrap();
+    let mut forged_at = None;
+    uma.forge_audit(|entries| {
+        let mut forged = a_made_up_lockout(entries.last().unwrap(), "system");
+        forged.action = "vault.upgrade_keys".into();
+        forged_at = Some(forged.seq);
+        entries.push(forged);
+    })
+    .unwrap();
+    let admin = admin_at(&f, 4);
+    // A desk no admin registered signs nothing, so a member's signature on a system entry is
+    // not refused; the log says whose it is.
+    assert!(admin.verify_audit().unwrap().intact);
+    let entries = admin.audit_entries(u32::MAX, None).unwrap();
+    let forged = entries.iter().find(|e| Some(e.seq) == forged_at).unwrap();
+    assert_eq!(forged.signed_by.as_deref(), Some("uma"), "{forged:?}");
+    let by_desk = entries
+        .iter()
+        .filter(|e| e.actor == "anonymous")
+        .map(|e| e.signed_by.clone().unwrap_or_default())
+        .collect::<Vec<_>>();
+    assert!(
+        by_desk.iter().all(|s| s.starts_with("desk ")),
+        "the real failures are the desk's: {by_desk:?}"
+    );
+}
+
+#[test]
+fn a_desks_registration_deleted_from_the_keyring_is_named_by_verify_until_an_admin_signs_in_on_it()
+{
+    let f = folder();
+    assert!(Vault::sign_in(f.tmp.path(), "uma", "wrong password", None, policy(), at(2)).is_err());
+    // The auditor's sign-in writes the failure, signed by the desk.
+    let (otto, _, _) =
+        Vault::sign_in(f.tmp.path(), "otto", &f.auditor, None, policy(), at(3)).unwrap();
+    let failure = otto
+        .audit_entries(u32::MAX, None)
+        .unwrap()
+        .into_iter()
+        .find(|e| e.actor == "anonymous" && e.action == "auth.sign_in")
+        .unwrap();
+    assert!(failure.signed_by.as_deref().unwrap().starts_with("desk "));
+    drop(otto);
+
+    let path = f.tmp.path().join("keyring.json");
+    let mut ring: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert!(ring.as_object_mut().unwrap().remove("desk_keys").is_some());
+    std::fs::write(&path, serde_json::to_vec_pretty(&ring).unwrap()).unwrap();
+
+    let (otto, _, _) =
+        Vault::sign_in(f.tmp.path(), "otto", &f.auditor, None, policy(), at(4)).unwrap();
+    let report = otto.verify_audit().unwrap();
+    assert!(!report.intact, "{report:?}");
+    assert!(
+        report.broken_at.unwrap() <= failure.seq,
+        "{report:?} (failure at {})",
+        failure.seq
+    );
+    drop(otto);
+    // The admin's next sign-in on the desk registers its key again: the entries verify.
+    let report = verify_as_admin(&f, 5);
+    assert!(report.intact, "{report:?}");
+}

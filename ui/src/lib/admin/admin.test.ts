@@ -6,6 +6,14 @@ import AuditPanel from './AuditPanel.svelte';
 const noop = () => {};
 
 describe('Audit panel', () => {
+  it('says who signed each entry: a user, the desk for a failed sign-in, nobody before signing began', async () => {
+    const backend = fakeBackend({ session: READY_ADMIN });
+    render(AuditPanel, { backend, onerror: noop });
+    await screen.findByText('vault.create');
+    const signers = screen.getAllByTestId('audit-signed-by').map((cell) => cell.textContent);
+    expect(signers).toEqual(['alice', 'desk 1a2b3c4d', 'unsigned (before signing began)']);
+  });
+
   it('exports a date range and says where the file went; a reversed range is refused by field', async () => {
     const backend = fakeBackend({ session: READY_ADMIN });
     render(AuditPanel, { backend, onerror: noop });

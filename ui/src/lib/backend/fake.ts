@@ -218,7 +218,14 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
     },
     listAudit: async () => {
       needSession();
-      return { entries: [], next_before: null };
+      return {
+        entries: [
+          { seq: 3, at: '2026-12-02T00:02:00Z', actor: 'alice', action: 'auth.sign_in', target: null, outcome: 'ok', detail: null, signed_by: 'alice' },
+          { seq: 2, at: '2026-12-02T00:01:00Z', actor: 'anonymous', action: 'auth.sign_in', target: 'alice', outcome: 'failed', detail: 'password', signed_by: 'desk 1a2b3c4d' },
+          { seq: 1, at: '2026-12-02T00:00:00Z', actor: 'alice', action: 'vault.create', target: null, outcome: 'ok', detail: null, signed_by: null },
+        ],
+        next_before: null,
+      };
     },
     rotateKey: async () => undefined,
     rotateRecoveryKey: async (split) => {

@@ -127,7 +127,12 @@ locked_until: string | null,
  */
 keys: KeyStatus, };
 export type Outcome = "ok" | "denied" | "failed";
-export type AuditEntry = { seq: number, at: string, actor: string, action: string, target: string | null, outcome: string, detail: string | null, };
+export type AuditEntry = { seq: number, at: string, actor: string, action: string, target: string | null, outcome: string, detail: string | null, 
+/**
+ * Who signed it: a user, `recovery key`, or a desk (`desk 1a2b3c4d`) for the entries
+ * no member writes; none for entries from before signing began.
+ */
+signed_by: string | null, };
 export type AuditReport = { intact: boolean, entries: number, 
 /**
  * The first entry where the chain breaks, when it does.
