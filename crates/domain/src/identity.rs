@@ -14,7 +14,13 @@ pub enum UsernameError {
     Length,
     #[error("username may contain only letters, digits, '.', '_' and '-', and must start with a letter or digit")]
     Characters,
+    #[error("username is reserved: the audit log uses it for entries no user writes")]
+    Reserved,
 }
+
+/// Names the audit log gives to actors that are no user: a user by one of these names would
+/// have their entries read (and signed) as the desk's or the recovery key's.
+pub const RESERVED_USERNAMES: [&str; 4] = ["anonymous", "system", "recovery", "recovery-key"];
 
 impl Username {
     pub fn parse(input: &str) -> Result<Self, UsernameError> {
@@ -27,6 +33,9 @@ impl Username {
         let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
         if !(first_ok && rest_ok) {
             return Err(UsernameError::Characters);
+        }
+        if RESERVED_USERNAMES.contains(&name.as_str()) {
+            return Err(UsernameError::Reserved);
         }
         Ok(Self(name))
     }
@@ -157,6 +166,14 @@ mod tests {
         assert_eq!(Username::parse("-alice"), Err(UsernameError::Characters));
         assert_eq!(Username::parse("al ice"), Err(UsernameError::Characters));
         assert_eq!(Username::parse("alicé"), Err(UsernameError::Characters));
+        for reserved in ["System", " anonymous", "recovery-key", "RECOVERY"] {
+            assert_eq!(
+                Username::parse(reserved),
+                Err(UsernameError::Reserved),
+                "{reserved}"
+            );
+        }
+        assert!(Username::parse("systems").is_ok());
     }
 
     #[test]

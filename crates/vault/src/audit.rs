@@ -253,6 +253,9 @@ pub(crate) fn verify(
     let mut expected_seq = 1;
     let mut hashes_at_head = None;
     let mut seen_signed = false;
+    // From the first `desk.registered` entry on, the entries no member writes are the desks'
+    // (a member on a desk no admin registered writes them in their own name).
+    let mut desks_sign = false;
     let broken = |seq: i64, entries: i64, problem: &str| Report {
         intact: false,
         entries,
@@ -318,7 +321,13 @@ pub(crate) fn verify(
                         crypto::verify(k, &signed_message(&hash), &signature)
                     }))
                     .then_some("an entry's signature does not verify: it was written or re-chained by another key"),
-                };
+                }
+                .or_else(|| {
+                    (desks_sign
+                        && crate::desks::signs_for(&entry.actor)
+                        && !slot.starts_with(crate::desks::PREFIX))
+                    .then_some("an entry no member writes is signed by a member after desks began signing them")
+                });
                 if let Some(problem) = problem {
                     return Ok(broken(entry.seq, count, problem));
                 }
@@ -331,6 +340,9 @@ pub(crate) fn verify(
                     "an entry after signing began is not signed",
                 ))
             }
+        }
+        if entry.action == "desk.registered" {
+            desks_sign = true;
         }
         if head.is_some_and(|h| h.seq == entry.seq) {
             hashes_at_head = Some(hex(&hash));

@@ -234,6 +234,8 @@ pub(crate) struct Signers<'a> {
     /// Username → user id.
     users: BTreeMap<String, String>,
     checked: RefCell<HashMap<String, Vec<SignerKey>>>,
+    /// Desk id → the keys an admin registered for it, checked once.
+    desks: RefCell<HashMap<String, Vec<[u8; crate::crypto::PUBLIC_LEN]>>>,
 }
 
 impl<'a> Signers<'a> {
@@ -252,6 +254,7 @@ impl<'a> Signers<'a> {
             ring,
             users,
             checked: Default::default(),
+            desks: Default::default(),
         })
     }
 
@@ -263,7 +266,12 @@ impl<'a> Signers<'a> {
             if !crate::desks::signs_for(actor) {
                 return audit::SignerCheck::NotTheActor;
             }
-            let keys = crate::desks::registered(self.ring, desk);
+            let keys = self
+                .desks
+                .borrow_mut()
+                .entry(desk.to_string())
+                .or_insert_with(|| crate::desks::registered(self.ring, desk))
+                .clone();
             return if keys.is_empty() {
                 audit::SignerCheck::Unknown
             } else {
@@ -271,11 +279,13 @@ impl<'a> Signers<'a> {
             };
         }
         // A system job acting for a user (`system:boarding for alice`) signs with that user's
-        // key; the recovery key's entries with the recovery member's. Only `anonymous` (failed
-        // sign-ins, appended by whoever opens the vault next) and `system` (the upgrade, by the
-        // member signing in) may carry any member's signature.
+        // key, and so does a member writing an entry no member writes on a desk no admin
+        // registered (`anonymous for uma`); the recovery key's entries carry the recovery
+        // member's. Only bare `anonymous` and `system`, as written before desks signed them,
+        // may carry any member's signature (`audit::verify` refuses that after the first
+        // `desk.registered` entry).
         let actor = match actor.rsplit_once(" for ") {
-            Some((job, user)) if job.starts_with("system:") => user,
+            Some((job, user)) if job.starts_with("system:") || crate::desks::signs_for(job) => user,
             _ => actor,
         };
         if matches!(actor, "recovery-key" | "recovery key") && slot != RECOVERY_SLOT {

@@ -111,8 +111,30 @@ pub(crate) fn register(
             at: now,
             signer: slot.to_string(),
             signature: b64(&signature),
+            unrecorded: true,
         });
     Some(name(&desk))
+}
+
+/// This desk's name, when a registration of its key still waits for its `desk.registered`
+/// entry.
+pub(crate) fn unrecorded(ring: &Keyring) -> Option<String> {
+    let desk = ring.desk_record.as_deref()?;
+    ring.desk_keys
+        .get(desk)?
+        .iter()
+        .any(|key| key.unrecorded)
+        .then(|| name(desk))
+}
+
+/// Once the `desk.registered` entry committed: this desk's registrations are recorded.
+pub(crate) fn recorded(ring: &mut Keyring) {
+    let Some(desk) = ring.desk_record.clone() else {
+        return;
+    };
+    for key in ring.desk_keys.get_mut(&desk).into_iter().flatten() {
+        key.unrecorded = false;
+    }
 }
 
 /// The entry an admin's registration of a desk writes.
@@ -128,9 +150,13 @@ pub(crate) fn registered_event<'a>(admin: &'a str, desk: &'a str) -> crate::audi
     }
 }
 
-/// How the log names a desk: `desk 1a2b3c4d` (the start of its record id).
+/// How the log names a desk: `desk 1a2b3c4d` (the start of its record id). An id this code
+/// did not make (not hex: the `signer` column edited) is not echoed.
 pub fn name(desk: &str) -> String {
-    format!("desk {}", desk.get(..8).unwrap_or(desk))
+    if desk.is_empty() || !desk.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return "an unknown desk".to_string();
+    }
+    format!("desk {}", &desk[..desk.len().min(8)])
 }
 
 #[cfg(test)]
@@ -141,6 +167,8 @@ mod tests {
     fn a_desk_is_named_by_the_start_of_its_id_and_only_nobodys_entries_are_its() {
         assert_eq!(name("0123456789abcdef"), "desk 01234567");
         assert_eq!(name("abc"), "desk abc");
+        assert_eq!(name("1234\n\u{1b}[31mred"), "an unknown desk");
+        assert_eq!(name("ééééé"), "an unknown desk");
         assert!(signs_for("anonymous") && signs_for("system"));
         assert!(!signs_for("alice") && !signs_for("system:boarding for alice"));
     }

@@ -208,9 +208,18 @@ pub(crate) fn stamp(ring: &mut Keyring, on_disk: Option<&Keyring>) {
         if unchecked {
             let mut probe = disk.clone();
             let now = time::OffsetDateTime::now_utc();
+            let why = unverified(standing(disk));
             if check_failures(&mut probe, now, crate::Policy::default().lock_for).is_some()
                 || probe.pending_audit.len() != disk.pending_audit.len()
             {
+                // The disk's records this save carries on are marked as the check marked them.
+                if let Some(why) = why {
+                    for event in &mut ring.pending_audit {
+                        if disk.pending_audit.contains(event) {
+                            mark(event, why);
+                        }
+                    }
+                }
                 // What the check added to the disk's records, added to what is being saved.
                 ring.attempts = ring.attempts.max(probe.attempts);
                 let added = probe
@@ -233,12 +242,7 @@ pub(crate) fn stamp(ring: &mut Keyring, on_disk: Option<&Keyring>) {
     }
     let found = read_record(ring);
     let fresh = found.is_none();
-    let mut record = found.unwrap_or_else(|| Record {
-        key: b64(Key::random().expose()),
-        attempts: 0,
-        anchors: None,
-        keychain_seen: None,
-    });
+    let mut record = found.unwrap_or_else(|| new_record(ring));
     let Some(key) = key_of(&record) else {
         ring.failures_mac = None;
         return;
@@ -246,7 +250,7 @@ pub(crate) fn stamp(ring: &mut Keyring, on_disk: Option<&Keyring>) {
     let mut changed = fresh || ring.attempts > record.attempts;
     record.attempts = record.attempts.max(ring.attempts);
     if record.anchors.is_none() {
-        // First use on this desk: the self-signed registrations found are trusted from now on.
+        // A record from before anchors: the self-signed registrations found are trusted.
         record.anchors = Some(self_signed(ring));
         changed = true;
     }
@@ -287,6 +291,13 @@ pub(crate) fn check_failures(
     if let Some(r) = &record {
         ring.attempts = ring.attempts.max(r.attempts);
     }
+    // The records waiting to be audited are written as found, marked unverified: an edit may
+    // have added some, and the desk must not sign them as its own findings.
+    if let Some(why) = unverified(standing(ring)) {
+        for event in &mut ring.pending_audit {
+            mark(event, why);
+        }
+    }
     ring.push_pending(crate::keyring::PendingEvent {
         at: now,
         action: if lock {
@@ -313,6 +324,25 @@ pub(crate) fn check_failures(
     until
 }
 
+/// Why records of a keyring in `standing` cannot be believed, if they cannot.
+fn unverified(standing: Standing) -> Option<&'static str> {
+    match standing {
+        Standing::Intact | Standing::Unguarded => None,
+        Standing::Edited => Some("unverified, found in an edited keyring.json"),
+        Standing::RolledBack => Some("unverified, found in an earlier keyring.json put back"),
+        Standing::Unknown => Some("unverified, kept where this desk has no record of them"),
+    }
+}
+
+/// Marks a waiting record's outcome (`failed: password` → `failed: unverified, …: password`):
+/// the word stays first, as the audit log reads it.
+fn mark(event: &mut crate::keyring::PendingEvent, why: &str) {
+    event.outcome = match event.outcome.split_once(": ") {
+        Some((word, detail)) => format!("{word}: {why}: {detail}"),
+        None => format!("{}: {why}", event.outcome),
+    };
+}
+
 /// A restored keyring starts a record of its own (its folder is a new one).
 pub(crate) fn new_folder(ring: &mut Keyring) {
     ring.desk_record = None;
@@ -324,22 +354,67 @@ pub(crate) fn anchor_of(message: &[u8]) -> String {
     b64(&crypto::sha256(&[b"boarding-desk/anchor/v1", message]))
 }
 
-/// The digests of `ring`'s current self-signed registrations.
+/// The digests of `ring`'s self-signed registrations, current and retired (a founding admin
+/// since disabled or given new keys still registered the members they made).
 fn self_signed(ring: &Keyring) -> Vec<String> {
     ring.members
         .iter()
+        .chain(ring.retired.iter().map(|r| (&r.slot, &r.member)))
         .filter(|(slot, m)| m.registered_by == **slot)
         .map(|(slot, m)| anchor_of(&ring.registration_message(slot, m)))
         .collect()
 }
 
+/// Every anchor this desk keeps for `ring`'s vault in the records of its other folders, when
+/// it keeps any.
+fn anchors_of_other_folders(ring: &Keyring) -> Option<Vec<String>> {
+    let prefix = format!("{}.", ring.vault_id);
+    let own = path(ring);
+    let mut found: Option<Vec<String>> = None;
+    for entry in fs::read_dir(folder()?).ok()?.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.starts_with(&prefix) || !name.ends_with(".json") || Some(entry.path()) == own {
+            continue;
+        }
+        // A record from before anchors (or unreadable) says nothing either way.
+        let Some(anchors) = fs::read(entry.path())
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<Record>(&bytes).ok())
+            .and_then(|r| r.anchors)
+        else {
+            continue;
+        };
+        let known = found.get_or_insert_with(Vec::new);
+        for anchor in anchors {
+            if !known.contains(&anchor) {
+                known.push(anchor);
+            }
+        }
+    }
+    found
+}
+
+/// A new record of `ring`'s folder. For a vault this desk keeps records of other folders of
+/// (a restore, a folder whose record id was edited away), it trusts what the desk trusted
+/// there, never what this keyring claims; on first use of the vault on this desk, the
+/// self-signed registrations found are trusted from now on.
+fn new_record(ring: &Keyring) -> Record {
+    Record {
+        key: b64(Key::random().expose()),
+        attempts: 0,
+        anchors: Some(anchors_of_other_folders(ring).unwrap_or_else(|| self_signed(ring))),
+        keychain_seen: None,
+    }
+}
+
 /// Trusts a self-signed registration this desk is making (the founding admin, a member moved
-/// from a legacy slot), before the keyring holding it is saved.
-pub(crate) fn anchor(ring: &Keyring, digest: &str) {
-    let Some(mut record) = read_record(ring) else {
-        // No record yet: the first save anchors every self-signed registration it finds.
-        return;
-    };
+/// from a legacy slot), before the keyring holding it is saved: into the folder's record, made
+/// now if there is none yet.
+pub(crate) fn anchor(ring: &mut Keyring, digest: &str) {
+    if ring.desk_record.is_none() {
+        ring.desk_record = Some(crate::keyring::hex_id());
+    }
+    let mut record = read_record(ring).unwrap_or_else(|| new_record(ring));
     let anchors = record.anchors.get_or_insert_with(Vec::new);
     if !anchors.iter().any(|a| a == digest) {
         anchors.push(digest.to_string());

@@ -136,6 +136,10 @@ pub struct DeskKey {
     /// the time.
     pub signer: String,
     pub signature: String,
+    /// Saved before its `desk.registered` entry commits; cleared once it has (a crash between
+    /// the two writes the entry at the next admin sign-in).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unrecorded: bool,
 }
 
 /// A desk's copy of the blocklist key (`blocklist.rs`).
@@ -260,7 +264,7 @@ pub struct Lockout {
 
 /// An audit event that happened while the database was closed (a failed sign-in). It carries
 /// no secret: the slot id is a hash, never the typed username.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingEvent {
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
@@ -917,7 +921,20 @@ impl Keyring {
             let digest = crate::device::anchor_of(&self.registration_message(slot_id, &member));
             crate::device::anchor(self, &digest);
         }
-        self.members.insert(slot_id.to_string(), member);
+        // A registration replaced in place (the recovery member's, at a rotation) is retired:
+        // the entries its key signed still verify.
+        if let Some(old) = self.members.insert(slot_id.to_string(), member) {
+            if self
+                .members
+                .get(slot_id)
+                .is_some_and(|new| new.sign != old.sign)
+            {
+                self.retired.push(Retired {
+                    slot: slot_id.to_string(),
+                    member: old,
+                });
+            }
+        }
     }
 
     /// The member's public keys, if their registration is signed by an admin member (or by

@@ -55,18 +55,40 @@ impl Tx<'_> {
     pub(crate) fn audit_at(&self, event: &Event<'_>, at: OffsetDateTime) -> Result<()> {
         let keys = self.vault.keys();
         let desk = self.vault.desk.borrow();
-        // An entry no member writes is signed by the desk, once an admin registered its key.
-        let signer = match desk.as_ref() {
-            Some(desk) if crate::desks::signs_for(event.actor) => Some(audit::Signer {
-                slot: &desk.slot,
-                seed: &desk.seed,
-            }),
-            _ => keys.me.as_ref().map(|keys| audit::Signer {
-                slot: &self.vault.slot,
-                seed: keys.signing_seed(),
-            }),
+        let member = keys.me.as_ref().map(|keys| audit::Signer {
+            slot: &self.vault.slot,
+            seed: keys.signing_seed(),
+        });
+        // An entry no member writes is signed by the desk, once an admin registered its key;
+        // on a desk none did, the member signs it in their own name (`anonymous for uma`).
+        let on_behalf;
+        let (event, signer) = match (desk.as_ref(), &member) {
+            (Some(desk), _) if crate::desks::signs_for(event.actor) => (
+                *event,
+                Some(audit::Signer {
+                    slot: &desk.slot,
+                    seed: &desk.seed,
+                }),
+            ),
+            (None, Some(_)) if crate::desks::signs_for(event.actor) => {
+                on_behalf = format!("{} for {}", event.actor, self.vault.member_name()?);
+                (
+                    Event {
+                        actor: &on_behalf,
+                        ..*event
+                    },
+                    member,
+                )
+            }
+            _ => (*event, member),
         };
-        let head = audit::append(self.vault.conn(), event, at, &self.vault.head_key(), signer)?;
+        let head = audit::append(
+            self.vault.conn(),
+            &event,
+            at,
+            &self.vault.head_key(),
+            signer,
+        )?;
         *self.head.borrow_mut() = Some(head);
         event.action.clone_into(&mut self.action.borrow_mut());
         Ok(())
@@ -600,6 +622,7 @@ pub mod attacker {
                     at,
                     signer: crate::vault::slot_id(registrar),
                     signature: crate::keyring::b64(&signature),
+                    unrecorded: false,
                 });
             let json = serde_json::to_vec_pretty(&ring).unwrap_or_default();
             std::fs::write(self.dir.join(crate::KEYRING_FILE), json)

@@ -325,6 +325,7 @@ impl Vault {
                 tx.audit(&crate::desks::registered_event(username.as_str(), &desk))
             })?;
             ring.audit_head = head.map(|(h, _)| h);
+            crate::desks::recorded(&mut ring);
             keyring_file.save(&ring, lock)?;
         }
         let admin = vault.user_by_id(&admin_id)?;
@@ -479,6 +480,12 @@ impl Vault {
             }
         }
 
+        // A folder this desk keeps no record of yet (moved or restored here): the record is made
+        // now, so that an admin's sign-in enrols and registers the desk at once.
+        if ring.desk_record.is_none() {
+            keyring_file.save(&ring, &lock)?;
+            ring = keyring_file.load()?;
+        }
         let blocklist = vault.blocklist_at_sign_in(&mut ring, user.role)?;
         let desk = vault.register_desk(&mut ring, user.role, now, &keyring_file, &lock)?;
         let keychain = crate::keychain::at_sign_in(&vault, &mut ring, &slot, password)?;
@@ -537,6 +544,9 @@ impl Vault {
             })
         })?;
         ring.audit_head = head.map(|(h, _)| h);
+        if desk.is_some() {
+            crate::desks::recorded(&mut ring);
+        }
         keyring_file.save(&ring, &lock)?;
 
         let next = if user.must_change_password {
@@ -571,6 +581,12 @@ impl Vault {
         let keyring_file = KeyringFile::in_dir(dir);
         let lock = keyring_file.lock()?;
         let mut ring = keyring_file.load()?;
+        // As at sign-in: failure records edited outside the app lock the vault, and are not
+        // written as found.
+        if let Some(until) = crate::device::check_failures(&mut ring, now, policy.lock_for) {
+            keyring_file.save(&ring, &lock)?;
+            return Err(VaultError::Locked { until });
+        }
         let Some(opened) = ring.open_recovery_slot(recovery_key.key())? else {
             ring.push_pending(PendingEvent {
                 at: now,
@@ -837,7 +853,8 @@ impl Vault {
 
     /// At an admin's sign-in: registers this desk's signing key when it is not yet, saving the
     /// keyring at once (before any entry is signed with it), and signs with it from now on.
-    /// Returns the desk's name when it registered.
+    /// Returns the desk's name when a `desk.registered` entry is due (the caller writes it,
+    /// then marks it recorded: `desks::recorded`).
     fn register_desk(
         &self,
         ring: &mut Keyring,
@@ -854,7 +871,10 @@ impl Vault {
             keyring_file.save(ring, lock)?;
         }
         self.desk.replace(crate::desks::signer(ring));
-        Ok(registered)
+        Ok(match role {
+            Role::Admin => registered.or_else(|| crate::desks::unrecorded(ring)),
+            _ => None,
+        })
     }
 
     /// Writes the audit events that happened while the vault was locked.
@@ -894,6 +914,18 @@ impl Vault {
             )?;
         }
         Ok(())
+    }
+
+    /// The name the signed-in member acts under: their username, `recovery-key`.
+    pub(crate) fn member_name(&self) -> Result<String> {
+        if self.slot == RECOVERY_SLOT {
+            return Ok("recovery-key".to_string());
+        }
+        self.slot_names()?
+            .into_iter()
+            .find(|(slot, _)| *slot == self.slot)
+            .map(|(_, name)| name)
+            .ok_or(VaultError::NotFound("the signed-in user"))
     }
 
     fn slot_names(&self) -> Result<Vec<(String, String)>> {

@@ -377,6 +377,58 @@ mod vault_verbs {
         );
     }
 
+    /// A crash after a new desk's registration is saved and before its entry commits: the next
+    /// admin sign-in on that desk writes the entry.
+    #[test]
+    fn a_desk_registered_just_before_a_crash_is_recorded_at_the_next_admin_sign_in() {
+        let tmp = tempfile::tempdir().unwrap();
+        let secret = init(tmp.path());
+        let other_desk = tempfile::tempdir().unwrap();
+        let json = |out: &Output| -> serde_json::Value {
+            crate::assert_ok(out);
+            serde_json::from_slice(&out.stdout).unwrap()
+        };
+        let on_the_other_desk = |args: &[&str]| {
+            let mut cmd = desk_cmd(tmp.path(), args);
+            cmd.env("BOARDING_DESK_DEVICE_DIR", other_desk.path());
+            cmd
+        };
+        let code_now = code(&secret, 1);
+        let sign_in = ["--user", "admin", "--code", &code_now, "audit", "verify"];
+        let mut crashing = on_the_other_desk(&sign_in);
+        crashing.env("BOARDING_DESK_FAILPOINT", "audit.append:desk.registered");
+        let out = with_stdin(crashing, &format!("{PW}\n"));
+        assert!(out.status.code().is_none(), "killed at the failpoint");
+
+        crate::assert_ok(&with_stdin(
+            on_the_other_desk(&["--user", "admin", "unlock"]),
+            &format!("{PW}\n{code_now}\n"),
+        ));
+        let page = json(&with_stdin(
+            on_the_other_desk(&["--json", "audit", "list", "--limit", "500"]),
+            "",
+        ));
+        let registered: Vec<_> = page
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == "desk.registered")
+            .map(|e| e["target"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            registered.len(),
+            2,
+            "the founding desk and this one: {registered:?}"
+        );
+        assert_ne!(registered[0], registered[1]);
+        let report = json(&with_stdin(
+            on_the_other_desk(&["--json", "audit", "verify"]),
+            "",
+        ));
+        assert_eq!(report["intact"], true, "{report}");
+        crate::assert_ok(&with_stdin(on_the_other_desk(&["lock"]), ""));
+    }
+
     #[test]
     fn a_signed_checkpoint_written_to_a_file_is_checked_by_verify_and_a_bad_file_is_named() {
         let tmp = tempfile::tempdir().unwrap();

@@ -507,34 +507,155 @@ fn the_desks_own_key_signs_no_members_entry_and_on_the_desk_itself_signs_as_the_
 }
 
 #[test]
-fn a_system_entry_made_up_with_the_underwriters_keys_reads_as_theirs() {
+fn an_entry_no_member_writes_made_up_with_the_underwriters_keys_is_named_once_desks_sign_them() {
+    for actor in ["system", "anonymous"] {
+        let f = folder();
+        let _ = with_an_underwriter_entry(&f);
+        let uma = attacker::with_password(f.tmp.path(), "uma", &f.underwriter.0).unwrap();
+        let mut forged_at = None;
+        uma.forge_audit(|entries| {
+            let forged = a_made_up_lockout(entries.last().unwrap(), actor);
+            forged_at = Some(forged.seq);
+            entries.push(forged);
+        })
+        .unwrap();
+        let report = verify_as_admin(&f, 4);
+        assert!(!report.intact, "{actor}: {report:?}");
+        assert_eq!(report.broken_at, forged_at, "{actor}: {report:?}");
+        assert!(
+            report
+                .problem
+                .as_deref()
+                .unwrap()
+                .contains("after desks began signing them"),
+            "{report:?}"
+        );
+    }
+}
+
+#[test]
+fn on_a_desk_no_admin_registered_a_member_writes_failures_in_their_own_name() {
     let f = folder();
-    let _ = with_an_underwriter_entry(&f);
+    assert!(Vault::sign_in(f.tmp.path(), "uma", "wrong password", None, policy(), at(2)).is_err());
+    // Another desk: this one's record of the folder is gone, so its key is too.
+    std::fs::remove_file(desk_vault::testing::device_record(f.tmp.path()).unwrap()).unwrap();
+    let (otto, _, _) =
+        Vault::sign_in(f.tmp.path(), "otto", &f.auditor, None, policy(), at(3)).unwrap();
+    let entries = otto.audit_entries(u32::MAX, None).unwrap();
+    let failure = entries
+        .iter()
+        .find(|e| e.action == "auth.sign_in" && e.outcome == "failed")
+        .unwrap();
+    assert_eq!(failure.actor, "anonymous for otto", "{failure:?}");
+    assert_eq!(failure.signed_by.as_deref(), Some("otto"));
+    // Kept where this desk has no record of it: written, marked unverified.
+    assert!(
+        failure.detail.as_deref().unwrap().starts_with("unverified"),
+        "{failure:?}"
+    );
+    let report = otto.verify_audit().unwrap();
+    assert!(report.intact, "{report:?}");
+    drop(otto);
+    // The same in the underwriter's name, made up with their keys, reads as theirs.
     let uma = attacker::with_password(f.tmp.path(), "uma", &f.underwriter.0).unwrap();
     let mut forged_at = None;
     uma.forge_audit(|entries| {
-        let mut forged = a_made_up_lockout(entries.last().unwrap(), "system");
-        forged.action = "vault.upgrade_keys".into();
+        let forged = a_made_up_lockout(entries.last().unwrap(), "anonymous for uma");
         forged_at = Some(forged.seq);
         entries.push(forged);
     })
     .unwrap();
     let admin = admin_at(&f, 4);
-    // A desk no admin registered signs nothing, so a member's signature on a system entry is
-    // not refused; the log says whose it is.
     assert!(admin.verify_audit().unwrap().intact);
-    let entries = admin.audit_entries(u32::MAX, None).unwrap();
-    let forged = entries.iter().find(|e| Some(e.seq) == forged_at).unwrap();
-    assert_eq!(forged.signed_by.as_deref(), Some("uma"), "{forged:?}");
-    let by_desk = entries
+    let forged = admin
+        .audit_entries(u32::MAX, None)
+        .unwrap()
+        .into_iter()
+        .find(|e| Some(e.seq) == forged_at)
+        .unwrap();
+    assert_eq!(forged.signed_by.as_deref(), Some("uma"));
+}
+
+#[test]
+fn failures_slipped_into_the_keyring_are_written_marked_unverified_never_as_the_desks_findings() {
+    let f = folder();
+    let path = f.tmp.path().join(desk_vault::KEYRING_FILE);
+    let mut ring: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let admin_slot = ring["members"]
+        .as_object()
+        .unwrap()
         .iter()
-        .filter(|e| e.actor == "anonymous")
-        .map(|e| e.signed_by.clone().unwrap_or_default())
-        .collect::<Vec<_>>();
-    assert!(
-        by_desk.iter().all(|s| s.starts_with("desk ")),
-        "the real failures are the desk's: {by_desk:?}"
+        .find(|(_, m)| m["role"] == "admin" && m["user_id"] != "recovery")
+        .map(|(slot, _)| slot.clone())
+        .unwrap();
+    ring["pending_audit"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "at": "2026-11-01T00:00:00Z",
+            "action": "auth.lockout",
+            "slot": admin_slot,
+            "outcome": "ok: the admin shared their password",
+        }));
+    std::fs::write(&path, serde_json::to_vec_pretty(&ring).unwrap()).unwrap();
+
+    let err =
+        Vault::sign_in(f.tmp.path(), "uma", &f.underwriter.0, None, policy(), at(2)).unwrap_err();
+    assert!(matches!(err, VaultError::Locked { .. }), "{err:?}");
+    let admin = admin_at(&f, 40);
+    let entries = admin.audit_entries(u32::MAX, None).unwrap();
+    let slipped = entries
+        .iter()
+        .find(|e| {
+            e.detail
+                .as_deref()
+                .is_some_and(|d| d.contains("shared their password"))
+        })
+        .expect("written as found");
+    assert_eq!(
+        slipped.detail.as_deref(),
+        Some("unverified, found in an edited keyring.json: the admin shared their password"),
+        "{slipped:?}"
     );
+    assert!(entries.iter().any(|e| e.action == "auth.failures_tampered"));
+    assert!(admin.verify_audit().unwrap().intact);
+}
+
+#[test]
+fn a_made_up_admin_is_not_trusted_through_a_new_folder_id_in_the_keyring() {
+    let f = folder();
+    drop(admin_at(&f, 1));
+    let uma = attacker::with_password(f.tmp.path(), "uma", &f.underwriter.0).unwrap();
+    uma.register_through_a_made_up_admin("admin").unwrap();
+    drop(uma);
+    // And a folder id this desk keeps no record of, so that the next save starts a record
+    // that trusts what it finds.
+    let path = f.tmp.path().join(desk_vault::KEYRING_FILE);
+    let mut ring: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    ring["desk_record"] = serde_json::json!("0123456789abcdef0123456789abcdef");
+    std::fs::write(&path, serde_json::to_vec_pretty(&ring).unwrap()).unwrap();
+    let err =
+        Vault::sign_in(f.tmp.path(), "uma", &f.underwriter.0, None, policy(), at(6)).unwrap_err();
+    assert!(matches!(err, VaultError::Locked { .. }), "{err:?}");
+    // After the lockout the new record trusts what this desk trusted, not the made-up admin.
+    let err = Vault::sign_in(
+        f.tmp.path(),
+        "uma",
+        &f.underwriter.0,
+        None,
+        policy(),
+        at(60),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, VaultError::VaultDamaged(m) if m.contains("signed registration")),
+        "{err:?}"
+    );
+    // The edited registration leaves uma's own entries under a key no admin registered.
+    let report = verify_as_admin(&f, 61);
+    assert!(!report.intact, "{report:?}");
 }
 
 #[test]
@@ -564,11 +685,7 @@ fn a_desks_registration_deleted_from_the_keyring_is_named_by_verify_until_an_adm
         Vault::sign_in(f.tmp.path(), "otto", &f.auditor, None, policy(), at(4)).unwrap();
     let report = otto.verify_audit().unwrap();
     assert!(!report.intact, "{report:?}");
-    assert!(
-        report.broken_at.unwrap() <= failure.seq,
-        "{report:?} (failure at {})",
-        failure.seq
-    );
+    assert_eq!(report.broken_at, Some(failure.seq), "{report:?}");
     drop(otto);
     // The admin's next sign-in on the desk registers its key again: the entries verify.
     let report = verify_as_admin(&f, 5);

@@ -401,6 +401,35 @@ fn a_rotated_recovery_key_replaces_the_old_one() {
     .unwrap();
 }
 
+#[test]
+fn entries_the_recovery_key_signed_still_verify_after_it_is_rotated() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (created, _) = created(tmp.path());
+    let key = desk_vault::RecoveryKey::parse(&created.recovery_key.display()).unwrap();
+    drop(created);
+    let new_password = "a brand new passphrase 1";
+    Vault::recover(
+        tmp.path(),
+        &key,
+        &username(ADMIN),
+        &password(new_password, ADMIN),
+        policy(),
+        at(1),
+    )
+    .unwrap();
+    let (admin, _, _) =
+        Vault::sign_in(tmp.path(), ADMIN, new_password, None, policy(), at(2)).unwrap();
+    let log = admin.audit_entries(100, None).unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e.action == "user.recover" && e.signed_by.as_deref() == Some("recovery key")),
+        "{log:#?}"
+    );
+    admin.rotate_recovery_key(ADMIN, at(2)).unwrap();
+    let report = admin.verify_audit().unwrap();
+    assert!(report.intact, "{report:?}");
+}
+
 /// Three failures, then the keyring as it is (the lockout comes at ten).
 fn three_failures(dir: &std::path::Path) {
     for _ in 0..3 {

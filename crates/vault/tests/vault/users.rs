@@ -169,3 +169,30 @@ fn after_a_rotation_a_second_desk_opens_the_re_keyed_file_while_the_first_writes
     let second = desk_vault::Vault::sign_in(tmp.path(), "bob", otp.expose(), None, policy(), at(3));
     assert!(second.is_ok(), "{:?}", second.err());
 }
+
+/// A folder moved to a desk that has never seen the vault (its record gone) after the founding
+/// admin was disabled: the members the founder registered, and the desk the founder registered,
+/// still verify through the founder's retired registration.
+#[test]
+fn after_the_founder_is_disabled_a_new_desk_still_trusts_the_members_the_founder_registered() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (created, _) = created(tmp.path());
+    let (_, otp) = created
+        .vault
+        .create_user(ADMIN, &username("carol"), Role::Admin, t0())
+        .unwrap();
+    drop(created);
+    let (carol, _, _) =
+        Vault::sign_in(tmp.path(), "carol", otp.expose(), None, policy(), at(1)).unwrap();
+    let alice = carol.user_by_name(ADMIN).unwrap().unwrap();
+    carol.set_disabled("carol", &alice.id, true, at(1)).unwrap();
+    while carol.rewrap_record_keys(1_000, "carol", at(1)).unwrap() > 0 {}
+    assert!(carol.verify_audit().unwrap().intact);
+    drop(carol);
+
+    std::fs::remove_file(desk_vault::testing::device_record(tmp.path()).unwrap()).unwrap();
+    let (carol, _, _) =
+        Vault::sign_in(tmp.path(), "carol", otp.expose(), None, policy(), at(2)).unwrap();
+    let report = carol.verify_audit().unwrap();
+    assert!(report.intact, "{report:?}");
+}
