@@ -285,7 +285,13 @@ impl<'a> Signers<'a> {
         // may carry any member's signature (`audit::verify` refuses that after the first
         // `desk.registered` entry).
         let actor = match actor.rsplit_once(" for ") {
-            Some((job, user)) if job.starts_with("system:") || crate::desks::signs_for(job) => user,
+            Some((job, user)) if job.starts_with("system:") || crate::desks::signs_for(job) => {
+                // On behalf of a member only: `anonymous for anonymous` is nobody's.
+                if crate::desks::signs_for(user) {
+                    return audit::SignerCheck::NotTheActor;
+                }
+                user
+            }
             _ => actor,
         };
         if matches!(actor, "recovery-key" | "recovery key") && slot != RECOVERY_SLOT {

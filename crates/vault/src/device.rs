@@ -166,8 +166,13 @@ fn mac(key: &Key, ring: &Keyring) -> String {
 /// lockouts are believed or signed again).
 pub(crate) fn standing(ring: &Keyring) -> Standing {
     if ring.desk_record.is_none() {
-        // Never saved by this version on any desk.
-        return Standing::Unguarded;
+        // Never saved by this version on any desk — unless this desk keeps a record of the
+        // vault: then the folder's id (and its MAC) was deleted to escape that record.
+        return if ring.format >= crate::keyring::FORMAT && knows_vault(ring) {
+            Standing::Edited
+        } else {
+            Standing::Unguarded
+        };
     }
     let Some(record) = read_record(ring) else {
         return if knows_vault(ring) {
@@ -271,7 +276,8 @@ pub(crate) fn check_failures(
     now: time::OffsetDateTime,
     lock_for: time::Duration,
 ) -> Option<time::OffsetDateTime> {
-    let (outcome, lock) = match standing(ring) {
+    let found = standing(ring);
+    let (outcome, lock) = match found {
         Standing::Intact | Standing::Unguarded => return None,
         Standing::Edited => (
             "failed: the sign-in failure records in keyring.json were edited outside the app",
@@ -293,7 +299,7 @@ pub(crate) fn check_failures(
     }
     // The records waiting to be audited are written as found, marked unverified: an edit may
     // have added some, and the desk must not sign them as its own findings.
-    if let Some(why) = unverified(standing(ring)) {
+    if let Some(why) = unverified(found) {
         for event in &mut ring.pending_audit {
             mark(event, why);
         }
@@ -424,7 +430,12 @@ pub(crate) fn anchor(ring: &mut Keyring, digest: &str) {
 
 /// The anchors of `ring`'s record, when it has a record with anchors.
 pub(crate) fn anchors(ring: &Keyring) -> Option<Vec<String>> {
-    read_record(ring).and_then(|r| r.anchors)
+    match read_record(ring) {
+        Some(record) => record.anchors,
+        // No record of this folder yet: what the desk trusts in its other folders of the
+        // vault, when it keeps any (never every self-signed registration the keyring holds).
+        None => anchors_of_other_folders(ring),
+    }
 }
 
 /// This desk's secret for `ring`'s folder (derived from its record's key): what the desk's copy

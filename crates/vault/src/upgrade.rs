@@ -82,6 +82,8 @@ fn make_class_keys(
     ring.set_class_public(DataClass::Metadata, &rooted);
     ring.set_class_public(DataClass::Index, &rooted);
     vault.keyring.save(ring, lock)?;
+    // As saved: the folder's record id and its MAC (a later save must not start another).
+    *ring = vault.keyring.load()?;
     vault.set_keys(ring.keys(slot, Opened::Legacy(root.clone()))?);
     Ok(())
 }

@@ -401,6 +401,8 @@ impl Vault {
             ));
         }
         if let Some(until) = ring.locked_until(&slot, now) {
+            // Counted, like every refused attempt: an earlier keyring put back shows fewer.
+            ring.attempts = ring.attempts.saturating_add(1);
             ring.push_pending(PendingEvent {
                 at: now,
                 action: "auth.sign_in".into(),
@@ -588,6 +590,7 @@ impl Vault {
             return Err(VaultError::Locked { until });
         }
         let Some(opened) = ring.open_recovery_slot(recovery_key.key())? else {
+            ring.attempts = ring.attempts.saturating_add(1);
             ring.push_pending(PendingEvent {
                 at: now,
                 action: "user.recover".into(),

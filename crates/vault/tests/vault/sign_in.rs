@@ -538,6 +538,17 @@ fn an_earlier_keyring_put_back_to_lift_a_lockout_is_detected_by_the_count() {
                 .contains("an earlier keyring.json was put back")),
         "{log:#?}"
     );
+    // The three failures the earlier keyring held are written, marked as found in it.
+    let failures: Vec<_> = log
+        .iter()
+        .filter(|e| e.action == "auth.sign_in" && e.outcome == "failed")
+        .collect();
+    assert_eq!(failures.len(), 3, "{log:#?}");
+    assert!(failures.iter().all(|e| e
+        .detail
+        .as_deref()
+        .unwrap()
+        .starts_with("unverified, found in an earlier keyring.json put back: ")));
 }
 
 /// A folder this desk has no record for (moved here, or the record deleted): it opens, and
@@ -688,4 +699,36 @@ fn an_edited_keyring_is_not_signed_again_by_a_later_save() {
         .unwrap()
         .iter()
         .any(|e| e.action == "auth.failures_tampered"));
+}
+
+/// The same edit made while a session is open: its next keyring save finds it (`stamp`'s check
+/// of the file it replaces), locks every user and marks what it found, rather than signing it.
+#[test]
+fn an_edit_made_under_an_open_session_is_found_by_its_next_save() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (created, _) = created(tmp.path());
+    let mut ring = keyring_json(tmp.path());
+    ring["pending_audit"] = serde_json::json!([{
+        "at": "2026-11-01T00:00:00Z",
+        "action": "auth.lockout",
+        "slot": "*",
+        "outcome": "ok: slipped in",
+    }]);
+    put_keyring_json(tmp.path(), &ring);
+    created
+        .vault
+        .create_user(ADMIN, &username("dora"), domain::Role::Auditor, at(1))
+        .unwrap();
+    let saved = keyring_json(tmp.path());
+    assert!(
+        saved["lockouts"]["*"]["locked_until"].is_string(),
+        "{saved:#}"
+    );
+    let pending = saved["pending_audit"].as_array().unwrap();
+    assert!(pending
+        .iter()
+        .any(|e| e["outcome"] == "ok: unverified, found in an edited keyring.json: slipped in"));
+    assert!(pending
+        .iter()
+        .any(|e| e["action"] == "auth.failures_tampered"));
 }
