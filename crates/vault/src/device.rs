@@ -94,14 +94,26 @@ pub(crate) fn path(ring: &Keyring) -> Option<PathBuf> {
 
 /// Whether this desk keeps any record of the vault (of any of its folders).
 fn knows_vault(ring: &Keyring) -> bool {
+    !records_of_vault(ring).is_empty()
+}
+
+/// The records this desk keeps of `ring`'s vault: files named `<vault>.<hex id>.json` (never a
+/// temp file left by a failed rename, nor a record from before folder ids).
+fn records_of_vault(ring: &Keyring) -> Vec<PathBuf> {
     let prefix = format!("{}.", ring.vault_id);
-    folder()
-        .and_then(|f| fs::read_dir(f).ok())
-        .is_some_and(|entries| {
-            entries
-                .flatten()
-                .any(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+    let Some(entries) = folder().and_then(|f| fs::read_dir(f).ok()) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.strip_prefix(&prefix)
+                .and_then(|rest| rest.strip_suffix(".json"))
+                .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_hexdigit()))
         })
+        .map(|e| e.path())
+        .collect()
 }
 
 fn read_record(ring: &Keyring) -> Option<Record> {
@@ -203,9 +215,10 @@ pub(crate) fn standing(ring: &Keyring) -> Standing {
 /// the desk's count to the keyring's. Called by every keyring save with the keyring on disk: a
 /// save never signs over records edited outside the app — when `ring` still carries the disk's
 /// MAC (it was read from it, not checked since), the disk's standing is checked as sign-in
-/// checks it, and a finding locks the vault in `ring` too. A desk that cannot keep a record (no
-/// state folder, read-only) leaves them unguarded.
-pub(crate) fn stamp(ring: &mut Keyring, on_disk: Option<&Keyring>) {
+/// checks it, and a finding locks the vault in `ring` too. A desk with no state folder at all
+/// leaves them unguarded; a record that cannot be written (a read-only or full state folder)
+/// fails the save.
+pub(crate) fn stamp(ring: &mut Keyring, on_disk: Option<&Keyring>) -> Result<()> {
     if let Some(disk) = on_disk {
         let unchecked = disk.failures_mac == ring.failures_mac
             && disk.desk_record == ring.desk_record
@@ -232,7 +245,15 @@ pub(crate) fn stamp(ring: &mut Keyring, on_disk: Option<&Keyring>) {
                     .len()
                     .saturating_sub(disk.pending_audit.len());
                 for event in probe.pending_audit.iter().rev().take(added).rev() {
-                    ring.push_pending(event.clone());
+                    // A finding the sign-in's own check already queued is not queued twice.
+                    let queued = ring.pending_audit.iter().any(|e| {
+                        e.action == event.action
+                            && e.slot == event.slot
+                            && !disk.pending_audit.contains(e)
+                    });
+                    if !queued {
+                        ring.push_pending(event.clone());
+                    }
                 }
                 if let Some(lock) = probe.lockouts.get(crate::keyring::EVERY_SLOT) {
                     ring.lockouts
@@ -250,7 +271,7 @@ pub(crate) fn stamp(ring: &mut Keyring, on_disk: Option<&Keyring>) {
     let mut record = found.unwrap_or_else(|| new_record(ring));
     let Some(key) = key_of(&record) else {
         ring.failures_mac = None;
-        return;
+        return Ok(());
     };
     let mut changed = fresh || ring.attempts > record.attempts;
     record.attempts = record.attempts.max(ring.attempts);
@@ -259,12 +280,13 @@ pub(crate) fn stamp(ring: &mut Keyring, on_disk: Option<&Keyring>) {
         record.anchors = Some(self_signed(ring));
         changed = true;
     }
-    if changed && write_record(ring, &record).is_err() {
-        ring.failures_mac = None;
-        ring.desk_record = None;
-        return;
+    if changed {
+        // A record that cannot be written fails the save: failure records this desk cannot
+        // guard are not left for an edit to pass as a write that failed.
+        write_record(ring, &record)?;
     }
     ring.failures_mac = Some(mac(&key, ring));
+    Ok(())
 }
 
 /// When `ring`'s failure records were edited or rolled back, locks the whole vault for
@@ -374,16 +396,14 @@ fn self_signed(ring: &Keyring) -> Vec<String> {
 /// Every anchor this desk keeps for `ring`'s vault in the records of its other folders, when
 /// it keeps any.
 fn anchors_of_other_folders(ring: &Keyring) -> Option<Vec<String>> {
-    let prefix = format!("{}.", ring.vault_id);
     let own = path(ring);
     let mut found: Option<Vec<String>> = None;
-    for entry in fs::read_dir(folder()?).ok()?.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.starts_with(&prefix) || !name.ends_with(".json") || Some(entry.path()) == own {
+    for record in records_of_vault(ring) {
+        if Some(&record) == own.as_ref() {
             continue;
         }
         // A record from before anchors (or unreadable) says nothing either way.
-        let Some(anchors) = fs::read(entry.path())
+        let Some(anchors) = fs::read(&record)
             .ok()
             .and_then(|bytes| serde_json::from_slice::<Record>(&bytes).ok())
             .and_then(|r| r.anchors)

@@ -1195,7 +1195,7 @@ impl KeyringFile {
     pub fn save(&self, keyring: &Keyring, _lock: &KeyringLock) -> Result<()> {
         let mut keyring = keyring.clone();
         let on_disk = self.load().ok();
-        crate::device::stamp(&mut keyring, on_disk.as_ref());
+        crate::device::stamp(&mut keyring, on_disk.as_ref())?;
         let json = serde_json::to_vec_pretty(&keyring)
             .map_err(|_| VaultError::KeyringDamaged("the keyring could not be serialised"))?;
         let tmp = self.path.with_extension("json.tmp");

@@ -377,6 +377,38 @@ mod vault_verbs {
         );
     }
 
+    /// A desk whose state folder cannot be written keeps no record of the failures: sign-in fails
+    /// and says so, and changes nothing (no lock, no tamper finding once the folder is back).
+    #[test]
+    fn a_state_folder_that_cannot_be_written_fails_sign_in_and_changes_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let secret = init(tmp.path());
+        let before = std::fs::read(tmp.path().join(vault::KEYRING_FILE)).unwrap();
+        let not_a_folder = tmp.path().join("state-is-a-file");
+        std::fs::write(&not_a_folder, b"").unwrap();
+        let code_now = code(&secret, 1);
+        let mut cmd = desk_cmd(
+            tmp.path(),
+            &[
+                "--json", "--user", "admin", "--code", &code_now, "audit", "verify",
+            ],
+        );
+        cmd.env("BOARDING_DESK_DEVICE_DIR", &not_a_folder);
+        let out = with_stdin(cmd, &format!("{PW}\n"));
+        assert!(!out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(text.contains("state folder"), "{text}");
+        assert_eq!(
+            std::fs::read(tmp.path().join(vault::KEYRING_FILE)).unwrap(),
+            before,
+            "the keyring is left as it was"
+        );
+        let out = as_admin(tmp.path(), &secret, 1, &["--json", "audit", "verify"]);
+        crate::assert_ok(&out);
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["intact"], true);
+    }
+
     /// A crash after a new desk's registration is saved and before its entry commits: the next
     /// admin sign-in on that desk writes the entry.
     #[test]

@@ -672,8 +672,18 @@ fn a_made_up_admin_behind_a_folder_id(edit: &str) {
         "{err:?}"
     );
     // The edited registration leaves uma's own entries under a key no admin registered.
-    let report = verify_as_admin(&f, 61);
+    let admin = admin_at(&f, 61);
+    let report = admin.verify_audit().unwrap();
     assert!(!report.intact, "{report:?}");
+    // The edit is found once, not again by the save that follows the finding.
+    let log = admin.audit_entries(u32::MAX, None).unwrap();
+    assert_eq!(
+        log.iter()
+            .filter(|e| e.action == "auth.failures_tampered")
+            .count(),
+        1,
+        "{edit}: {log:#?}"
+    );
 }
 
 #[test]
