@@ -116,6 +116,25 @@ fn records_of_vault(ring: &Keyring) -> Vec<PathBuf> {
         .collect()
 }
 
+/// Fails unless this desk can write its records (before a sign-in tries a password: a record
+/// that cannot be written would let attempts go uncounted). A desk with no state folder at all
+/// keeps none, as before.
+pub(crate) fn ensure_writable() -> Result<()> {
+    let Some(dir) = folder() else {
+        return Ok(());
+    };
+    fs::create_dir_all(&dir).map_err(VaultError::io("the desk's state folder", "created"))?;
+    let probe = dir.join(format!(".writable-{}", crate::keyring::hex_id()));
+    crate::db::private_file()
+        .create_new(true)
+        .write(true)
+        .open(&probe)
+        .and_then(|mut f| f.write_all(b"ok"))
+        .map_err(VaultError::io("the desk's state folder", "written"))?;
+    let _ = fs::remove_file(&probe);
+    Ok(())
+}
+
 fn read_record(ring: &Keyring) -> Option<Record> {
     let bytes = fs::read(path(ring)?).ok()?;
     serde_json::from_slice(&bytes).ok()
@@ -227,6 +246,13 @@ pub(crate) fn stamp(ring: &mut Keyring, on_disk: Option<&Keyring>) -> Result<()>
             let mut probe = disk.clone();
             let now = time::OffsetDateTime::now_utc();
             let why = unverified(standing(disk));
+            // What this session queued itself (before anything is marked below).
+            let queued_here: Vec<_> = ring
+                .pending_audit
+                .iter()
+                .filter(|e| !disk.pending_audit.contains(e))
+                .cloned()
+                .collect();
             if check_failures(&mut probe, now, crate::Policy::default().lock_for).is_some()
                 || probe.pending_audit.len() != disk.pending_audit.len()
             {
@@ -246,11 +272,9 @@ pub(crate) fn stamp(ring: &mut Keyring, on_disk: Option<&Keyring>) -> Result<()>
                     .saturating_sub(disk.pending_audit.len());
                 for event in probe.pending_audit.iter().rev().take(added).rev() {
                     // A finding the sign-in's own check already queued is not queued twice.
-                    let queued = ring.pending_audit.iter().any(|e| {
-                        e.action == event.action
-                            && e.slot == event.slot
-                            && !disk.pending_audit.contains(e)
-                    });
+                    let queued = queued_here
+                        .iter()
+                        .any(|e| e.action == event.action && e.slot == event.slot);
                     if !queued {
                         ring.push_pending(event.clone());
                     }

@@ -383,6 +383,8 @@ impl Vault {
                 VaultError::NotCreated
             });
         }
+        // Before any password is tried: an attempt this desk cannot record is not made.
+        crate::device::ensure_writable()?;
         let lock = keyring_file.lock()?;
         let mut ring = keyring_file.load()?;
         let name = username.trim().to_ascii_lowercase();
@@ -581,6 +583,7 @@ impl Vault {
         now: OffsetDateTime,
     ) -> Result<()> {
         let keyring_file = KeyringFile::in_dir(dir);
+        crate::device::ensure_writable()?;
         let lock = keyring_file.lock()?;
         let mut ring = keyring_file.load()?;
         // As at sign-in: failure records edited outside the app lock the vault, and are not

@@ -377,8 +377,9 @@ mod vault_verbs {
         );
     }
 
-    /// A desk whose state folder cannot be written keeps no record of the failures: sign-in fails
-    /// and says so, and changes nothing (no lock, no tamper finding once the folder is back).
+    /// A desk whose state folder cannot be written could not record a failed attempt: sign-in
+    /// fails before any password is tried, says so, and changes nothing (no lock, no tamper
+    /// finding once the folder is back).
     #[test]
     fn a_state_folder_that_cannot_be_written_fails_sign_in_and_changes_nothing() {
         let tmp = tempfile::tempdir().unwrap();
@@ -396,6 +397,17 @@ mod vault_verbs {
         cmd.env("BOARDING_DESK_DEVICE_DIR", &not_a_folder);
         let out = with_stdin(cmd, &format!("{PW}\n"));
         assert!(!out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(text.contains("state folder"), "{text}");
+        // A wrong password gets the same answer: no password is tried, so none is counted.
+        let mut cmd = desk_cmd(
+            tmp.path(),
+            &[
+                "--json", "--user", "admin", "--code", &code_now, "audit", "verify",
+            ],
+        );
+        cmd.env("BOARDING_DESK_DEVICE_DIR", &not_a_folder);
+        let out = with_stdin(cmd, "not the password 42\n");
         let text = String::from_utf8_lossy(&out.stdout).to_string();
         assert!(text.contains("state folder"), "{text}");
         assert_eq!(

@@ -731,4 +731,20 @@ fn an_edit_made_under_an_open_session_is_found_by_its_next_save() {
     assert!(pending
         .iter()
         .any(|e| e["action"] == "auth.failures_tampered"));
+
+    // A second edit while the first finding waits is a finding of its own.
+    let mut ring = keyring_json(tmp.path());
+    ring["attempts"] = serde_json::json!(7);
+    put_keyring_json(tmp.path(), &ring);
+    created
+        .vault
+        .create_user(ADMIN, &username("erin"), domain::Role::Auditor, at(2))
+        .unwrap();
+    let findings = keyring_json(tmp.path())["pending_audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "auth.failures_tampered")
+        .count();
+    assert_eq!(findings, 2);
 }
