@@ -743,6 +743,8 @@ impl Vault {
         now: OffsetDateTime,
     ) -> Result<()> {
         self.keyring.save(ring, lock)?;
+        // As saved (with what the save found in the file it replaced), for the second save.
+        *ring = self.keyring.load()?;
         let ((), head) = match self.write_keeping_head(now, |tx| tx.audit(event)) {
             Ok(done) => done,
             Err(e) => {
@@ -1124,6 +1126,8 @@ impl Vault {
             let mut ring = self.keyring.load()?;
             ring.db_key_next = Some(ring.wrap_db_key(self.keys().db_wrap(), &new_key));
             self.keyring.save(&ring, &lock)?;
+            // As saved (with what the save found in the file it replaced), for the second save.
+            let mut ring = self.keyring.load()?;
             self.conn
                 .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
                 .map_err(VaultError::storage("checkpointing before re-keying"))?;

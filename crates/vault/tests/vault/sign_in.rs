@@ -748,3 +748,25 @@ fn an_edit_made_under_an_open_session_is_found_by_its_next_save() {
         .count();
     assert_eq!(findings, 2);
 }
+
+/// An operation that saves the keyring twice (re-keying the file: before and after `PRAGMA
+/// rekey`) keeps what its first save found: the second does not sign the edited records.
+#[test]
+fn a_second_save_keeps_what_the_first_found_in_an_edited_keyring() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (created, _) = created(tmp.path());
+    let mut ring = keyring_json(tmp.path());
+    ring["attempts"] = serde_json::json!(3);
+    put_keyring_json(tmp.path(), &ring);
+    created.vault.rotate_db_key(ADMIN, at(1)).unwrap();
+    let saved = keyring_json(tmp.path());
+    assert!(
+        saved["lockouts"]["*"]["locked_until"].is_string(),
+        "{saved:#}"
+    );
+    assert!(saved["pending_audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["action"] == "auth.failures_tampered"));
+}
