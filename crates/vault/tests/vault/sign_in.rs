@@ -465,6 +465,25 @@ fn put_keyring_json(dir: &std::path::Path, ring: &serde_json::Value) {
     .unwrap();
 }
 
+/// The keyring on disk, asserting that it locks every user and queues the finding of
+/// tampering.
+fn locked_for_every_user(dir: &std::path::Path) -> serde_json::Value {
+    let saved = keyring_json(dir);
+    assert!(
+        saved["lockouts"]["*"]["locked_until"].is_string(),
+        "{saved:#}"
+    );
+    assert!(
+        saved["pending_audit"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "auth.failures_tampered"),
+        "{saved:#}"
+    );
+    saved
+}
+
 fn keyring_json(dir: &std::path::Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(dir.join(desk_vault::KEYRING_FILE)).unwrap()).unwrap()
 }
@@ -681,16 +700,7 @@ fn an_edited_keyring_is_not_signed_again_by_a_later_save() {
         at(2),
     );
     // That save locked every user (at the wall clock's time) and queued the finding.
-    let saved = keyring_json(tmp.path());
-    assert!(
-        saved["lockouts"]["*"]["locked_until"].is_string(),
-        "{saved:#}"
-    );
-    assert!(saved["pending_audit"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|e| e["action"] == "auth.failures_tampered"));
+    locked_for_every_user(tmp.path());
     // Past that lock (this test's clock is ahead of the wall clock), the finding reaches the
     // log with the sign-in.
     let vault = sign_in_admin(tmp.path(), &secret, at(40));
@@ -719,11 +729,7 @@ fn an_edit_made_under_an_open_session_is_found_by_its_next_save() {
         .vault
         .create_user(ADMIN, &username("dora"), domain::Role::Auditor, at(1))
         .unwrap();
-    let saved = keyring_json(tmp.path());
-    assert!(
-        saved["lockouts"]["*"]["locked_until"].is_string(),
-        "{saved:#}"
-    );
+    let saved = locked_for_every_user(tmp.path());
     let pending = saved["pending_audit"].as_array().unwrap();
     assert!(pending
         .iter()
@@ -759,14 +765,5 @@ fn a_second_save_keeps_what_the_first_found_in_an_edited_keyring() {
     ring["attempts"] = serde_json::json!(3);
     put_keyring_json(tmp.path(), &ring);
     created.vault.rotate_db_key(ADMIN, at(1)).unwrap();
-    let saved = keyring_json(tmp.path());
-    assert!(
-        saved["lockouts"]["*"]["locked_until"].is_string(),
-        "{saved:#}"
-    );
-    assert!(saved["pending_audit"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|e| e["action"] == "auth.failures_tampered"));
+    locked_for_every_user(tmp.path());
 }
