@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing Boarding Desk needs on Debian/Ubuntu, and only what
 # is missing: Tauri's system libraries, Xvfb + WebKitWebDriver for the end-to-end tests,
+# GNOME Keyring and PostgreSQL (the tests start private instances of them and stop them after),
 # tauri-driver, and a check of Node.js and Rust. Safe to run again; fast when all is present.
 set -euo pipefail
 
 APT_PACKAGES=(
   libwebkit2gtk-4.1-dev build-essential curl wget file pkg-config libssl-dev
   libayatana-appindicator3-dev librsvg2-dev libxdo-dev
-  xvfb xauth webkit2gtk-driver dbus-daemon libdbus-1-dev gnome-keyring
+  xvfb xauth webkit2gtk-driver dbus-daemon libdbus-1-dev gnome-keyring postgresql
 )
 NODE_MIN_MAJOR=20
 NODE_MIN_MINOR=19

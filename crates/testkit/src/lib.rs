@@ -21,6 +21,7 @@ pub mod bus;
 pub mod desk;
 pub mod keychain;
 pub mod platform;
+pub mod postgres;
 pub mod totp;
 pub mod vault;
 

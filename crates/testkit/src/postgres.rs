@@ -1,0 +1,226 @@
+//! A throwaway PostgreSQL cluster of the test's own (issue 17; docs/adr/0001-team-store.md, §8):
+//! `initdb` into a temp folder (as the `postgres` OS user when the tests run as root, since
+//! PostgreSQL refuses to run as root), started on a free loopback port with its socket in the
+//! same folder, stopped when dropped. Nothing of the machine's own clusters is touched.
+//! `scripts/install-prereqs.sh` installs `postgresql`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub struct Cluster {
+    bin: PathBuf,
+    data: PathBuf,
+    socket: PathBuf,
+    pub port: u16,
+    as_postgres: bool,
+    _dir: tempfile::TempDir,
+}
+
+/// The newest installed server's `bin` folder (`/usr/lib/postgresql/<major>/bin` on Debian),
+/// else whatever `initdb` is on the PATH.
+fn server_bin() -> PathBuf {
+    let newest = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let major: u32 = e.file_name().to_str()?.parse().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("initdb").exists().then_some((major, bin))
+        })
+        .max_by_key(|(major, _)| *major);
+    newest.map(|(_, bin)| bin).unwrap_or_default()
+}
+
+fn is_root() -> bool {
+    effective_uid() == 0
+}
+
+/// The effective user id, read from `/proc` (the test kit keeps no system-call crate).
+fn effective_uid() -> u32 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|ids| ids.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(u32::MAX)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+impl Cluster {
+    pub fn start() -> Self {
+        let bin = server_bin();
+        let dir = tempfile::tempdir().expect("a temp folder for the cluster");
+        let as_postgres = is_root();
+        if as_postgres {
+            // The server runs as `postgres`: it must own its folder.
+            let status = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(dir.path())
+                .status()
+                .expect("chown");
+            assert!(
+                status.success(),
+                "the cluster's folder could not be given to postgres"
+            );
+        }
+        let data = dir.path().join("data");
+        let socket = dir.path().to_path_buf();
+        let cluster = Self {
+            bin,
+            data,
+            socket,
+            port: free_port(),
+            as_postgres,
+            _dir: dir,
+        };
+        let out = cluster.run(
+            "initdb",
+            &[
+                "-D",
+                path(&cluster.data),
+                "--auth=trust",
+                "--username=postgres",
+                "--encoding=UTF8",
+                "--no-sync",
+            ],
+        );
+        assert!(out.status.success(), "initdb: {}", text(&out));
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            cluster.port,
+            path(&cluster.socket)
+        );
+        let log = cluster.socket.join("server.log");
+        let out = cluster.run(
+            "pg_ctl",
+            &[
+                "-D",
+                path(&cluster.data),
+                "-o",
+                &options,
+                "-l",
+                path(&log),
+                "-w",
+                "-t",
+                "30",
+                "start",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "pg_ctl start: {}\n{}",
+            text(&out),
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        cluster
+    }
+
+    /// A `postgres://` URL to database `db` as the superuser, over loopback TCP.
+    pub fn url(&self, db: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
+    }
+
+    /// Runs `sql` through `psql` against database `db`; returns its unaligned, tuples-only output.
+    pub fn psql(&self, db: &str, sql: &str) -> Result<String, String> {
+        let out = Command::new(self.bin.join("psql"))
+            .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d"])
+            .arg(self.url(db))
+            .args(["-c", sql])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("psql: {e}"))?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+        } else {
+            Err(text(&out))
+        }
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) -> Output {
+        let program = self.bin.join(tool);
+        let mut cmd = if self.as_postgres {
+            let mut cmd = Command::new("runuser");
+            cmd.args(["-u", "postgres", "--"]).arg(&program);
+            cmd
+        } else {
+            Command::new(&program)
+        };
+        cmd.args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{} ({e}): scripts/install-prereqs.sh installs postgresql",
+                    program.display()
+                )
+            })
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = self.run(
+            "pg_ctl",
+            &["-D", path(&self.data), "-m", "immediate", "-w", "stop"],
+        );
+    }
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("a UTF-8 temp path")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_throwaway_cluster_starts_on_loopback_answers_and_is_gone_when_dropped() {
+        let cluster = Cluster::start();
+        let version = cluster.psql("postgres", "SHOW server_version_num").unwrap();
+        assert!(
+            version.parse::<u32>().unwrap() >= 140_000,
+            "PostgreSQL 14 or later: {version}"
+        );
+        cluster
+            .psql("postgres", "CREATE DATABASE desk_team")
+            .unwrap();
+        assert_eq!(
+            cluster
+                .psql(
+                    "desk_team",
+                    "CREATE TABLE t (v text); INSERT INTO t VALUES ('x'); SELECT count(*) FROM t"
+                )
+                .unwrap(),
+            "1"
+        );
+        assert!(cluster.psql("desk_team", "SELEC nonsense").is_err());
+        let url = cluster.url("postgres");
+        let data = cluster.data.clone();
+        drop(cluster);
+        assert!(!data.exists(), "the cluster's folder is removed");
+        let port = url.rsplit(':').next().unwrap().split('/').next().unwrap();
+        assert!(
+            std::net::TcpStream::connect(format!("127.0.0.1:{port}")).is_err(),
+            "nothing listens on its port any more"
+        );
+    }
+}
