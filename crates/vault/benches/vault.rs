@@ -19,9 +19,8 @@ fn code(secret: &str, at: OffsetDateTime) -> String {
     secret.code_at(at.unix_timestamp() as u64)
 }
 
-/// Full sign-in (keyring, argon2id, SQLCipher open with integrity check, TOTP, audit append,
-/// keyring write) at `kdf`, median of `runs`.
-fn unlock(kdf: KdfParams, runs: u32) -> Duration {
+/// A new, closed vault whose admin enrolled, at `kdf`: its folder, policy and TOTP secret.
+fn closed_vault(kdf: KdfParams) -> (tempfile::TempDir, Policy, String) {
     let tmp = tempfile::tempdir().expect("temp dir");
     let policy = Policy {
         kdf,
@@ -30,6 +29,13 @@ fn unlock(kdf: KdfParams, runs: u32) -> Duration {
     let created = new_vault(tmp.path(), policy, true);
     let secret = created.enrolment.secret.clone();
     drop(created);
+    (tmp, policy, secret)
+}
+
+/// Full sign-in (keyring, argon2id, SQLCipher open with integrity check, TOTP, audit append,
+/// keyring write) at `kdf`, median of `runs`.
+fn unlock(kdf: KdfParams, runs: u32) -> Duration {
+    let (tmp, policy, secret) = closed_vault(kdf);
     median(
         (1..=runs)
             .map(|i| signed_in(tmp.path(), &secret, policy, i).1)
@@ -64,14 +70,7 @@ fn keychain(kdf: KdfParams, runs: u32) -> Option<(Duration, Duration, Duration)>
     let keychain = testkit::keychain::Keychain::start();
     // Before this process's first session-bus connection (libdbus reads it once).
     std::env::set_var("DBUS_SESSION_BUS_ADDRESS", keychain.address());
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let policy = Policy {
-        kdf,
-        ..Policy::default()
-    };
-    let created = new_vault(tmp.path(), policy, true);
-    let secret = created.enrolment.secret.clone();
-    drop(created);
+    let (tmp, policy, secret) = closed_vault(kdf);
     let sign_in = |i: u32| signed_in(tmp.path(), &secret, policy, i);
     let unbound = median((1..=runs).map(|i| sign_in(i).1).collect());
     let (vault, _) = sign_in(runs + 1);
