@@ -209,7 +209,8 @@ impl From<vault::VaultError> for Error {
             V::NoKey(_) => Code::Forbidden,
             V::SanctionsHitsOpen(_) => Code::SanctionsHitsOpen,
             V::SanctionsMatch => Code::SanctionsMatch,
-            V::Keychain(_) => Code::Unavailable,
+            V::Keychain(_) | V::StoreUnavailable(_) => Code::Unavailable,
+            V::Contended => Code::Conflict,
             V::Storage { .. } | V::Io { .. } => Code::Internal,
         };
         if code == Code::Internal {

@@ -13,6 +13,10 @@ pub struct Cluster {
     socket: PathBuf,
     pub port: u16,
     as_postgres: bool,
+    /// The CA that signed the server's certificate, when the cluster was started with TLS.
+    pub ca_pem: Option<PathBuf>,
+    /// The options `pg_ctl start` passes the server (`restart` reuses them).
+    options: String,
     _dir: tempfile::TempDir,
 }
 
@@ -57,7 +61,19 @@ fn free_port() -> u16 {
 }
 
 impl Cluster {
+    /// A cluster that takes plaintext connections on loopback.
     pub fn start() -> Self {
+        Self::start_with(false)
+    }
+
+    /// A cluster that also takes TLS, with a server certificate for `localhost` signed by a
+    /// throwaway CA (`ca_pem`), and one other CA's certificate beside it (`other_ca.pem`) that
+    /// signed nothing of this server.
+    pub fn start_tls() -> Self {
+        Self::start_with(true)
+    }
+
+    fn start_with(tls: bool) -> Self {
         let bin = server_bin();
         let dir = tempfile::tempdir().expect("a temp folder for the cluster");
         let as_postgres = is_root();
@@ -81,8 +97,11 @@ impl Cluster {
             socket,
             port: free_port(),
             as_postgres,
+            ca_pem: None,
+            options: String::new(),
             _dir: dir,
         };
+        let mut cluster = cluster;
         let out = cluster.run(
             "initdb",
             &[
@@ -95,19 +114,82 @@ impl Cluster {
             ],
         );
         assert!(out.status.success(), "initdb: {}", text(&out));
-        let options = format!(
+        cluster.options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
             cluster.port,
             path(&cluster.socket)
         );
-        let log = cluster.socket.join("server.log");
-        let out = cluster.run(
+        if tls {
+            let tls_options = cluster.certify();
+            cluster.options.push_str(&tls_options);
+        }
+        cluster.pg_ctl_start();
+        cluster
+    }
+
+    /// Writes the server's key and certificate into the data folder and the CAs beside it;
+    /// returns the server options that turn TLS on.
+    fn certify(&mut self) -> String {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+        let ca = |name: &str| {
+            let key = KeyPair::generate().expect("a CA key");
+            let mut params = CertificateParams::new(Vec::new()).expect("CA parameters");
+            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            params.distinguished_name.push(DnType::CommonName, name);
+            let cert = params.self_signed(&key).expect("a CA certificate");
+            (cert.pem(), Issuer::new(params, key))
+        };
+        let (ca_pem, issuer) = ca("boarding desk test CA");
+        let (other_pem, _) = ca("another CA");
+        let key = KeyPair::generate().expect("a server key");
+        let server = CertificateParams::new(vec!["localhost".to_string()])
+            .expect("server parameters")
+            .signed_by(&key, &issuer)
+            .expect("a server certificate");
+        let write = |name: &str, body: &str, private: bool| {
+            let file = self.data.join(name);
+            std::fs::write(&file, body).expect("a certificate file");
+            if private {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                    .expect("a private key's mode");
+            }
+            file
+        };
+        let cert_file = write("server.crt", &server.pem(), false);
+        let key_file = write("server.key", &key.serialize_pem(), true);
+        if self.as_postgres {
+            let status = Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(&cert_file)
+                .arg(&key_file)
+                .status()
+                .expect("chown");
+            assert!(
+                status.success(),
+                "the server's key could not be given to postgres"
+            );
+        }
+        let ca_file = self.socket.join("ca.pem");
+        std::fs::write(&ca_file, ca_pem).expect("the CA file");
+        std::fs::write(self.socket.join("other_ca.pem"), other_pem).expect("the other CA file");
+        self.ca_pem = Some(ca_file);
+        format!(
+            " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+            path(&cert_file),
+            path(&key_file)
+        )
+    }
+
+    fn pg_ctl_start(&self) {
+        let log = self.socket.join("server.log");
+        let out = self.run(
             "pg_ctl",
             &[
                 "-D",
-                path(&cluster.data),
+                path(&self.data),
                 "-o",
-                &options,
+                &self.options,
                 "-l",
                 path(&log),
                 "-w",
@@ -122,12 +204,63 @@ impl Cluster {
             text(&out),
             std::fs::read_to_string(&log).unwrap_or_default()
         );
-        cluster
+    }
+
+    /// Stops the server at once (`-m immediate`: connections are cut as a crash would).
+    pub fn stop(&self) {
+        let out = self.run(
+            "pg_ctl",
+            &["-D", path(&self.data), "-m", "immediate", "-w", "stop"],
+        );
+        assert!(out.status.success(), "pg_ctl stop: {}", text(&out));
+    }
+
+    /// Starts a stopped server again on the same port, with the same options.
+    pub fn restart(&self) {
+        self.pg_ctl_start();
+    }
+
+    /// A `postgres://` URL to database `db` as `user`, over loopback TCP.
+    pub fn url_as(&self, user: &str, db: &str) -> String {
+        format!("postgres://{user}@127.0.0.1:{}/{db}", self.port)
     }
 
     /// A `postgres://` URL to database `db` as the superuser, over loopback TCP.
     pub fn url(&self, db: &str) -> String {
         format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
+    }
+
+    /// Sets up database `db` as docs/TEAM.md tells a DBA to: an owner role that owns it and
+    /// migrates, the desks' role with nothing but `CONNECT`, `CREATE` on `public` revoked.
+    /// Returns the URLs of the two roles (trust authentication: the cluster is the test's own).
+    pub fn team_database(&self, db: &str) -> TeamDatabase {
+        let roles = "DO $$ BEGIN
+                IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'boarding_desk_owner') THEN
+                    CREATE ROLE boarding_desk_owner LOGIN;
+                END IF;
+                IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'boarding_desk_app') THEN
+                    CREATE ROLE boarding_desk_app LOGIN;
+                END IF;
+            END $$;";
+        self.psql("postgres", roles).expect("the team roles");
+        self.psql(
+            "postgres",
+            &format!("CREATE DATABASE {db} OWNER boarding_desk_owner"),
+        )
+        .expect("the team database");
+        self.psql(
+            db,
+            &format!(
+                "REVOKE ALL ON DATABASE {db} FROM PUBLIC;
+                 GRANT CONNECT ON DATABASE {db} TO boarding_desk_app;
+                 REVOKE CREATE ON SCHEMA public FROM PUBLIC;"
+            ),
+        )
+        .expect("the team database's grants");
+        TeamDatabase {
+            owner: self.url_as("boarding_desk_owner", db),
+            app: self.url_as("boarding_desk_app", db),
+        }
     }
 
     /// Runs `sql` through `psql` against database `db`; returns its unaligned, tuples-only output.
@@ -165,6 +298,14 @@ impl Cluster {
                 )
             })
     }
+}
+
+/// The two URLs of a team database (`Cluster::team_database`).
+pub struct TeamDatabase {
+    /// The owner role's: migrations.
+    pub owner: String,
+    /// The desks' role's: everything else.
+    pub app: String,
 }
 
 impl Drop for Cluster {

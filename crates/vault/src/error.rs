@@ -49,6 +49,13 @@ pub enum VaultError {
     /// The OS keychain a bound sign-in needs is missing or locked (`keychain.rs`).
     #[error("this desk's OS keychain: {0}")]
     Keychain(String),
+    /// The team store cannot be reached, or refused the connection (`team/connect.rs`).
+    #[error("the team store is unavailable: {0}")]
+    StoreUnavailable(String),
+    /// A concurrent unit on another desk changed the same rows first (PostgreSQL's
+    /// serialisation failure or deadlock); [`crate::Vault::write`] retries it.
+    #[error("another desk changed the same data at the same moment: try again")]
+    Contended,
     #[error("storage failed while {context}: {message}")]
     Storage {
         context: &'static str,
@@ -87,6 +94,36 @@ impl VaultError {
                 );
             }
             // rusqlite's messages carry SQL and constraint names, never bound values.
+            VaultError::Storage {
+                context,
+                message: e.to_string(),
+            }
+        }
+    }
+
+    /// Maps a team store error. Only the server's primary message and SQLSTATE are kept: its
+    /// DETAIL line can quote a row's values (`Key (username)=(…) already exists`).
+    pub(crate) fn store(context: &'static str) -> impl FnOnce(postgres::Error) -> Self {
+        move |e| {
+            if let Some(db) = e.as_db_error() {
+                let code = db.code().code();
+                return match code {
+                    "40001" | "40P01" => VaultError::Contended,
+                    // Connection exceptions, operator intervention (a restart), shutdown.
+                    _ if code.starts_with("08") || code.starts_with("57P") => {
+                        VaultError::StoreUnavailable(format!("{} ({code})", db.message()))
+                    }
+                    _ => VaultError::Storage {
+                        context,
+                        message: format!("{} ({code})", db.message()),
+                    },
+                };
+            }
+            if e.is_closed()
+                || std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>())
+            {
+                return VaultError::StoreUnavailable(e.to_string());
+            }
             VaultError::Storage {
                 context,
                 message: e.to_string(),

@@ -39,6 +39,8 @@ pub mod review;
 pub mod screening;
 mod seal;
 pub mod settings;
+pub mod sql;
+pub mod team;
 pub mod totp;
 mod unit;
 mod upgrade;

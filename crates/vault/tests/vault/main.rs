@@ -13,5 +13,6 @@ mod damage;
 mod offline_attack;
 mod retention;
 mod sign_in;
+mod team_store;
 mod unit_of_work;
 mod users;

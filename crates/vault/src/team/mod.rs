@@ -1,0 +1,8 @@
+//! The team store (issue 17, docs/adr/0001-team-store.md): many desks on one PostgreSQL
+//! database that holds only ciphertext, the sortable queue columns and signed metadata.
+
+pub mod connect;
+pub mod schema;
+pub mod url;
+
+pub use url::StoreUrl;

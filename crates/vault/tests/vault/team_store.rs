@@ -1,0 +1,168 @@
+//! The team store's foundation on a real PostgreSQL cluster (issue 17): the transport policy,
+//! TLS verified against a CA, migrations by the owner role, and a desks' role that can change
+//! no schema and no audit entry.
+
+use desk_vault::team::{connect, schema, StoreUrl};
+use desk_vault::VaultError;
+use testkit::postgres::Cluster;
+
+fn url(s: &str) -> StoreUrl {
+    s.parse().unwrap()
+}
+
+fn problem(e: VaultError) -> String {
+    match e {
+        VaultError::Invalid { problem, .. } => problem,
+        other => panic!("another error: {other}"),
+    }
+}
+
+#[test]
+fn the_owner_migrates_once_and_the_desks_role_is_checked_narrow() {
+    let cluster = Cluster::start();
+    let db = cluster.team_database("team_a");
+    let owner = url(&db.owner);
+
+    let first = schema::migrate(&owner).unwrap();
+    assert_eq!(first.applied, schema::known());
+    assert_eq!(first.version as usize, schema::known().len());
+    let again = schema::migrate(&owner).unwrap();
+    assert!(again.applied.is_empty(), "nothing to apply twice");
+    assert_eq!(again.version, first.version);
+
+    // The desks' role passes its check; the owner and the superuser do not.
+    let mut app = connect::connect(&url(&db.app)).unwrap();
+    let standing = schema::check_desk_role(&mut app).unwrap();
+    assert_eq!(standing.version, standing.expected);
+    let mut as_owner = connect::connect(&owner).unwrap();
+    assert!(
+        problem(schema::check_desk_role(&mut as_owner).unwrap_err()).contains("may create schemas")
+    );
+    let mut superuser = connect::connect(&url(&cluster.url("team_a"))).unwrap();
+    assert!(problem(schema::check_desk_role(&mut superuser).unwrap_err()).contains("superuser"));
+
+    // What the desks' role cannot do, even with raw SQL.
+    app.batch_execute(
+        "INSERT INTO audit (seq, at, actor, action, outcome, prev_hash, hash)
+         VALUES (1, '2026-01-01T00:00:00Z', 'x', 'y', 'ok', '\\x00', '\\x00')",
+    )
+    .unwrap();
+    for (what, sql) in [
+        ("a table", "CREATE TABLE desk.extra (v text)"),
+        ("a table in public", "CREATE TABLE public.extra (v text)"),
+        ("a schema", "CREATE SCHEMA other"),
+        ("a changed entry", "UPDATE audit SET actor = 'z'"),
+        ("a deleted entry", "DELETE FROM audit"),
+        ("an emptied log", "TRUNCATE audit"),
+        (
+            "a dropped trigger",
+            "DROP TRIGGER audit_append_only ON audit",
+        ),
+        ("a deleted checkpoint", "DELETE FROM audit_checkpoints"),
+    ] {
+        let err = app.batch_execute(sql).expect_err(what);
+        assert_eq!(
+            err.as_db_error().map(|d| d.code().code()),
+            Some("42501"),
+            "{what}: {err}"
+        );
+    }
+    // The owner is stopped by the triggers too (until it drops them on purpose).
+    let err = as_owner
+        .batch_execute("DELETE FROM desk.audit")
+        .expect_err("the owner's delete");
+    let message = err.as_db_error().map(|d| d.message().to_string());
+    assert!(
+        message.unwrap_or_default().contains("append-only"),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn migrating_needs_the_desks_role_and_a_desk_needs_a_migrated_store() {
+    let cluster = Cluster::start();
+    cluster
+        .psql("postgres", "CREATE ROLE lonely_owner LOGIN")
+        .unwrap();
+    cluster
+        .psql("postgres", "CREATE DATABASE team_b OWNER lonely_owner")
+        .unwrap();
+    cluster
+        .psql("postgres", "DROP ROLE IF EXISTS boarding_desk_app")
+        .unwrap();
+    let err = schema::migrate(&url(&cluster.url_as("lonely_owner", "team_b"))).unwrap_err();
+    assert!(problem(err).contains("boarding_desk_app does not exist"));
+
+    let db = cluster.team_database("team_c");
+    let mut app = connect::connect(&url(&db.app)).unwrap();
+    let err = schema::check_desk_role(&mut app).unwrap_err();
+    assert!(problem(err).contains("desk team migrate"));
+}
+
+#[test]
+fn tls_is_verified_against_the_named_ca_and_refused_for_another() {
+    let cluster = Cluster::start_tls();
+    let ca = cluster.ca_pem.clone().unwrap();
+    let other = ca.with_file_name("other_ca.pem");
+    let base = format!(
+        "postgres://postgres@localhost:{}/postgres?hostaddr=127.0.0.1&sslmode=verify-full",
+        cluster.port
+    );
+
+    let good = url(&format!("{base}&sslrootcert={}", ca.display()));
+    assert!(good.uses_tls());
+    let mut client = connect::connect(&good).unwrap();
+    let ssl: bool = client
+        .query_one(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(ssl, "the session runs over TLS");
+
+    let err = connect::connect(&url(&format!("{base}&sslrootcert={}", other.display())))
+        .err()
+        .unwrap();
+    match err {
+        VaultError::StoreUnavailable(message) => {
+            assert!(message.to_lowercase().contains("certificate"), "{message}")
+        }
+        other => panic!("another error: {other}"),
+    }
+
+    // A certificate for `localhost` is not one for another name the same address answers to.
+    let wrong_name = url(&format!(
+        "postgres://postgres@127.0.0.1:{}/postgres?sslmode=verify-full&sslrootcert={}",
+        cluster.port,
+        ca.display()
+    ));
+    assert!(matches!(
+        connect::connect(&wrong_name),
+        Err(VaultError::StoreUnavailable(_))
+    ));
+
+    let missing = url(&format!("{base}&sslrootcert=/nonexistent/ca.pem"));
+    assert!(matches!(
+        connect::connect(&missing),
+        Err(VaultError::Invalid {
+            field: "sslrootcert",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn an_unreachable_store_says_so_without_the_password() {
+    let cluster = Cluster::start();
+    let port = cluster.port;
+    drop(cluster);
+    let err = connect::connect(&url(&format!(
+        "postgres://desk:hunter22@127.0.0.1:{port}/boarding_desk"
+    )))
+    .err()
+    .unwrap();
+    let text = err.to_string();
+    assert!(matches!(err, VaultError::StoreUnavailable(_)), "{text}");
+    assert!(!text.contains("hunter22"), "{text}");
+}
