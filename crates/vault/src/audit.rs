@@ -4,14 +4,14 @@
 //! as themselves: deleting or editing an entry breaks the signatures of every later entry
 //! another member wrote, and verify names the first.
 
-use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::crypto::{self, Key};
 use crate::keyring::AuditHead;
-use crate::{Result, VaultError};
+use crate::sql::{Db, Engine, Row};
+use crate::{args, Result, VaultError};
 
 const GENESIS: [u8; 32] = [0; 32];
 
@@ -126,28 +126,39 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Appends one entry inside the open unit of work (see `unit.rs`); returns the new head. It
 /// commits with the change it records.
+///
+/// On the team store the chain's end is the `audit_head` row, read `FOR UPDATE`: a second desk
+/// appending at the same moment waits for this unit to end and then links to its entry, so the
+/// chain never forks (docs/adr/0001-team-store.md, §4).
 pub(crate) fn append(
-    conn: &Connection,
+    db: &Db<'_>,
     event: &Event<'_>,
     at: OffsetDateTime,
     head_key: &Key,
     signer: Option<Signer<'_>>,
 ) -> Result<AuditHead> {
-    if conn.is_autocommit() {
-        return Err(VaultError::Conflict(
-            "an audit entry was appended outside a unit of work",
-        ));
-    }
-    let tx = conn;
-    let last: Option<(i64, Vec<u8>)> = tx
-        .query_row(
-            "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()
-        .map_err(VaultError::storage("reading the audit head"))?;
-    let (prev_seq, prev_hash) = last.unwrap_or((0, GENESIS.to_vec()));
+    const READING: &str = "reading the audit head";
+    let last = match db {
+        Db::Sqlite(conn) => {
+            if conn.is_autocommit() {
+                return Err(VaultError::Conflict(
+                    "an audit entry was appended outside a unit of work",
+                ));
+            }
+            db.query_opt(
+                READING,
+                "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+                &[],
+            )?
+        }
+        Db::Postgres(_) => {
+            db.query_opt(READING, "SELECT seq, hash FROM audit_head FOR UPDATE", &[])?
+        }
+    };
+    let (prev_seq, prev_hash) = match last {
+        Some(row) => (row.get::<i64>(0)?, row.get::<Vec<u8>>(1)?),
+        None => (0, GENESIS.to_vec()),
+    };
     let entry = Entry {
         seq: prev_seq + 1,
         at: at.format(&Rfc3339).unwrap_or_default(),
@@ -162,25 +173,33 @@ pub(crate) fn append(
     let signature = signer
         .as_ref()
         .map(|s| crypto::sign(s.seed, &signed_message(&hash)).to_vec());
-    tx.execute(
+    const APPENDING: &str = "appending to the audit log";
+    db.execute(
+        APPENDING,
         "INSERT INTO audit (seq, at, actor, action, target, outcome, detail, prev_hash, hash,
              signer, signature)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        params![
+        args![
             entry.seq,
-            entry.at,
-            entry.actor,
-            entry.action,
-            entry.target,
-            entry.outcome,
-            entry.detail,
+            &entry.at,
+            &entry.actor,
+            &entry.action,
+            entry.target.as_deref(),
+            &entry.outcome,
+            entry.detail.as_deref(),
             prev_hash,
             hash.as_slice(),
             signer.as_ref().map(|s| s.slot),
             signature
         ],
-    )
-    .map_err(VaultError::storage("appending to the audit log"))?;
+    )?;
+    if db.engine() == Engine::Postgres {
+        db.execute(
+            APPENDING,
+            "UPDATE audit_head SET seq = ?1, hash = ?2",
+            args![entry.seq, hash.as_slice()],
+        )?;
+    }
     Ok(AuditHead {
         seq: entry.seq,
         hash: hex(&hash),
@@ -189,66 +208,91 @@ pub(crate) fn append(
 }
 
 /// Newest first; `before` pages backwards from a sequence number.
-pub fn list(conn: &Connection, limit: u32, before: Option<i64>) -> Result<Vec<Entry>> {
+pub fn list(db: &Db<'_>, limit: u32, before: Option<i64>) -> Result<Vec<Entry>> {
     query(
-        conn,
+        db,
         "WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2",
-        params![before.unwrap_or(i64::MAX), limit],
+        args![before.unwrap_or(i64::MAX), i64::from(limit)],
     )
 }
 
 /// Entries with `from <= at < to` (RFC 3339 UTC text compares in time order), oldest first.
-pub fn between(conn: &Connection, from: &str, to: &str) -> Result<Vec<Entry>> {
+pub fn between(db: &Db<'_>, from: &str, to: &str) -> Result<Vec<Entry>> {
     query(
-        conn,
+        db,
         "WHERE at >= ?1 AND at < ?2 ORDER BY seq",
-        params![from, to],
+        args![from, to],
     )
 }
 
 /// Entries whose target is `target`, oldest first.
-pub fn for_target(conn: &Connection, target: &str) -> Result<Vec<Entry>> {
-    query(conn, "WHERE target = ?1 ORDER BY seq", params![target])
+pub fn for_target(db: &Db<'_>, target: &str) -> Result<Vec<Entry>> {
+    query(db, "WHERE target = ?1 ORDER BY seq", args![target])
 }
 
-fn query(conn: &Connection, filter: &str, args: impl rusqlite::Params) -> Result<Vec<Entry>> {
-    let mut stmt = conn
-        .prepare(&format!(
+fn query(db: &Db<'_>, filter: &str, args: &[crate::sql::Value]) -> Result<Vec<Entry>> {
+    db.query(
+        "reading the audit log",
+        &format!(
             "SELECT seq, at, actor, action, target, outcome, detail, signer FROM audit {filter}"
-        ))
-        .map_err(VaultError::storage("reading the audit log"))?;
-    let rows = stmt
-        .query_map(args, |r| {
-            Ok(Entry {
-                seq: r.get(0)?,
-                at: r.get(1)?,
-                actor: r.get(2)?,
-                action: r.get(3)?,
-                target: r.get(4)?,
-                outcome: r.get(5)?,
-                detail: r.get(6)?,
-                signed_by: r.get(7)?,
-            })
+        ),
+        args,
+    )?
+    .iter()
+    .map(|r| {
+        Ok(Entry {
+            seq: r.get(0)?,
+            at: r.get(1)?,
+            actor: r.get(2)?,
+            action: r.get(3)?,
+            target: r.get(4)?,
+            outcome: r.get(5)?,
+            detail: r.get(6)?,
+            signed_by: r.get(7)?,
         })
-        .map_err(VaultError::storage("reading the audit log"))?;
-    rows.collect::<rusqlite::Result<_>>()
-        .map_err(VaultError::storage("reading the audit log"))
+    })
+    .collect()
+}
+
+/// Entries are read for verification this many at a time.
+const VERIFY_PAGE: i64 = 5_000;
+
+/// One entry as verify reads it: the entry, its links and its signature.
+struct Stored {
+    entry: Entry,
+    prev_hash: Vec<u8>,
+    hash: Vec<u8>,
+    signer: Option<String>,
+    signature: Option<Vec<u8>>,
+}
+
+fn verify_row(r: &Row) -> Result<Stored> {
+    Ok(Stored {
+        entry: Entry {
+            seq: r.get(0)?,
+            at: r.get(1)?,
+            actor: r.get(2)?,
+            action: r.get(3)?,
+            target: r.get(4)?,
+            outcome: r.get(5)?,
+            detail: r.get(6)?,
+            signed_by: None,
+        },
+        prev_hash: r.get(7)?,
+        hash: r.get(8)?,
+        signer: r.get(9)?,
+        signature: r.get(10)?,
+    })
 }
 
 /// Walks the whole chain, checks every signature against the keyring's registered keys, and
 /// compares its end with the keyring's head.
 pub(crate) fn verify(
-    conn: &Connection,
+    db: &Db<'_>,
     head: Option<&AuditHead>,
     head_key: &Key,
     signers: SignerKeys<'_>,
 ) -> Result<Report> {
-    let mut stmt = conn
-        .prepare("SELECT seq, at, actor, action, target, outcome, detail, prev_hash, hash, signer, signature FROM audit ORDER BY seq")
-        .map_err(VaultError::storage("verifying the audit log"))?;
-    let mut rows = stmt
-        .query([])
-        .map_err(VaultError::storage("verifying the audit log"))?;
     let mut expected_prev = GENESIS.to_vec();
     let mut expected_seq = 1;
     let mut hashes_at_head = None;
@@ -264,57 +308,51 @@ pub(crate) fn verify(
         checkpoints: 0,
         checkpoints_ignored: 0,
     };
-    while let Some(row) = rows
-        .next()
-        .map_err(VaultError::storage("verifying the audit log"))?
-    {
-        let read = |i| row.get::<_, Option<String>>(i);
-        let signed: (Option<String>, Option<Vec<u8>>) = (|| Ok((row.get(9)?, row.get(10)?)))()
-            .map_err(VaultError::storage("verifying the audit log"))?;
-        let entry = (|| -> rusqlite::Result<(Entry, Vec<u8>, Vec<u8>)> {
-            Ok((
-                Entry {
-                    seq: row.get(0)?,
-                    at: row.get(1)?,
-                    actor: row.get(2)?,
-                    action: row.get(3)?,
-                    target: read(4)?,
-                    outcome: row.get(5)?,
-                    detail: read(6)?,
-                    signed_by: None,
-                },
-                row.get(7)?,
-                row.get(8)?,
-            ))
-        })()
-        .map_err(VaultError::storage("verifying the audit log"))?;
-        let (entry, prev_hash, hash) = entry;
-        let count = expected_seq - 1;
-        if entry.seq != expected_seq {
-            return Ok(broken(
-                expected_seq,
-                count,
-                "an entry is missing from the chain",
-            ));
-        }
-        if prev_hash != expected_prev {
-            return Ok(broken(
-                entry.seq,
-                count,
-                "an entry does not link to the one before it",
-            ));
-        }
-        if entry_hash(&prev_hash, &entry).as_slice() != hash.as_slice() {
-            return Ok(broken(
-                entry.seq,
-                count,
-                "an entry was altered after it was written",
-            ));
-        }
-        match signed {
-            (Some(slot), Some(signature)) => {
-                seen_signed = true;
-                let problem = match signers(&slot, &entry.actor) {
+    let mut after = i64::MIN;
+    loop {
+        let page = db.query(
+        "verifying the audit log",
+        "SELECT seq, at, actor, action, target, outcome, detail, prev_hash, hash, signer, signature
+         FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        args![after, VERIFY_PAGE],
+    )?;
+        let Some(last) = page.last() else { break };
+        after = last.get(0)?;
+        for row in &page {
+            let Stored {
+                entry,
+                prev_hash,
+                hash,
+                signer,
+                signature,
+            } = verify_row(row)?;
+            let signed = (signer, signature);
+            let count = expected_seq - 1;
+            if entry.seq != expected_seq {
+                return Ok(broken(
+                    expected_seq,
+                    count,
+                    "an entry is missing from the chain",
+                ));
+            }
+            if prev_hash != expected_prev {
+                return Ok(broken(
+                    entry.seq,
+                    count,
+                    "an entry does not link to the one before it",
+                ));
+            }
+            if entry_hash(&prev_hash, &entry).as_slice() != hash.as_slice() {
+                return Ok(broken(
+                    entry.seq,
+                    count,
+                    "an entry was altered after it was written",
+                ));
+            }
+            match signed {
+                (Some(slot), Some(signature)) => {
+                    seen_signed = true;
+                    let problem = match signers(&slot, &entry.actor) {
                     SignerCheck::Unknown => Some("an entry is signed by a key the keyring does not know"),
                     SignerCheck::NotTheActor => Some("an entry is signed by someone other than its actor"),
                     SignerCheck::Keys(keys) => (!keys.iter().any(|k| {
@@ -328,27 +366,28 @@ pub(crate) fn verify(
                         && !slot.starts_with(crate::desks::PREFIX))
                     .then_some("an entry no member writes is signed by a member after desks began signing them")
                 });
-                if let Some(problem) = problem {
-                    return Ok(broken(entry.seq, count, problem));
+                    if let Some(problem) = problem {
+                        return Ok(broken(entry.seq, count, problem));
+                    }
+                }
+                (None, None) if !seen_signed => {}
+                _ => {
+                    return Ok(broken(
+                        entry.seq,
+                        count,
+                        "an entry after signing began is not signed",
+                    ))
                 }
             }
-            (None, None) if !seen_signed => {}
-            _ => {
-                return Ok(broken(
-                    entry.seq,
-                    count,
-                    "an entry after signing began is not signed",
-                ))
+            if entry.action == "desk.registered" {
+                desks_sign = true;
             }
+            if head.is_some_and(|h| h.seq == entry.seq) {
+                hashes_at_head = Some(hex(&hash));
+            }
+            expected_prev = hash;
+            expected_seq += 1;
         }
-        if entry.action == "desk.registered" {
-            desks_sign = true;
-        }
-        if head.is_some_and(|h| h.seq == entry.seq) {
-            hashes_at_head = Some(hex(&hash));
-        }
-        expected_prev = hash;
-        expected_seq += 1;
     }
     let entries = expected_seq - 1;
     if let Some(head) = head {
@@ -398,4 +437,210 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
         .step_by(2)
         .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
         .collect()
+}
+
+/// The same chain on the team store: desks appending at once, and rows written around the
+/// desks with raw SQL (issue 17; a real cluster, `testkit::postgres`).
+#[cfg(test)]
+mod team_store {
+    #![allow(clippy::unwrap_used)]
+
+    use std::cell::RefCell;
+
+    use super::*;
+    use crate::team::{connect, schema, StoreUrl};
+    use testkit::postgres::Cluster;
+
+    struct Store {
+        cluster: Cluster,
+        app: StoreUrl,
+    }
+
+    fn store() -> Store {
+        let cluster = Cluster::start();
+        let db = cluster.team_database("team");
+        let owner: StoreUrl = db.owner.parse().unwrap();
+        schema::migrate(&owner).unwrap();
+        Store {
+            app: db.app.parse().unwrap(),
+            cluster,
+        }
+    }
+
+    fn desk_key(i: usize) -> Key {
+        Key::from_bytes([i as u8 + 1; 32])
+    }
+
+    fn slot(i: usize) -> String {
+        format!("member-{i}")
+    }
+
+    /// The keys of the `desks` test members, as the keyring would name them.
+    fn signers(desks: usize) -> impl Fn(&str, &str) -> SignerCheck {
+        move |slot_name: &str, _actor: &str| match (0..desks).find(|i| slot(*i) == slot_name) {
+            Some(i) => SignerCheck::Keys(vec![crypto::ed25519_public(&desk_key(i))]),
+            None => SignerCheck::Unknown,
+        }
+    }
+
+    fn append_unit(client: &RefCell<postgres::Client>, i: usize, n: usize) {
+        let db = Db::Postgres(client);
+        db.batch("test", "BEGIN").unwrap();
+        let key = desk_key(i);
+        let slot = slot(i);
+        let target = format!("app-{i}-{n}");
+        append(
+            &db,
+            &Event {
+                actor: &slot,
+                action: "review.decided",
+                target: Some(&target),
+                outcome: Outcome::Ok,
+                detail: None,
+            },
+            OffsetDateTime::now_utc(),
+            &Key::random(),
+            Some(Signer {
+                slot: &slot,
+                seed: &key,
+            }),
+        )
+        .unwrap();
+        db.batch("test", "COMMIT").unwrap();
+    }
+
+    fn verify_store(client: &RefCell<postgres::Client>, desks: usize) -> Report {
+        let check = signers(desks);
+        verify(&Db::Postgres(client), None, &Key::random(), &check).unwrap()
+    }
+
+    #[test]
+    fn eight_desks_appending_at_once_make_one_unforked_chain() {
+        let store = store();
+        const DESKS: usize = 8;
+        const EACH: usize = 40;
+        std::thread::scope(|scope| {
+            for i in 0..DESKS {
+                let app = store.app.clone();
+                scope.spawn(move || {
+                    let client = RefCell::new(connect::connect(&app).unwrap());
+                    for n in 0..EACH {
+                        append_unit(&client, i, n);
+                    }
+                });
+            }
+        });
+        let client = RefCell::new(connect::connect(&store.app).unwrap());
+        let report = verify_store(&client, DESKS);
+        assert!(report.intact, "{report:?}");
+        assert_eq!(report.entries, (DESKS * EACH) as i64);
+        let db = Db::Postgres(&client);
+        let head = db
+            .query_opt("test", "SELECT seq FROM audit_head", &[])
+            .unwrap()
+            .unwrap();
+        assert_eq!(head.get::<i64>(0).unwrap(), (DESKS * EACH) as i64);
+        // Every desk's every unit is in it once.
+        let targets = db
+            .query("test", "SELECT COUNT(DISTINCT target) FROM audit", &[])
+            .unwrap();
+        assert_eq!(targets[0].get::<i64>(0).unwrap(), (DESKS * EACH) as i64);
+        assert_eq!(list(&db, 5, None).unwrap().len(), 5);
+        assert_eq!(for_target(&db, "app-3-7").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_row_written_with_raw_sql_is_named_by_verify() {
+        let store = store();
+        let client = RefCell::new(connect::connect(&store.app).unwrap());
+        for n in 0..3 {
+            append_unit(&client, 0, n);
+        }
+        assert!(verify_store(&client, 1).intact);
+        let db = Db::Postgres(&client);
+        let last = db
+            .query_opt(
+                "test",
+                "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+                &[],
+            )
+            .unwrap()
+            .unwrap();
+        let (seq, prev): (i64, Vec<u8>) = (last.get(0).unwrap(), last.get(1).unwrap());
+        // A holder of the desks' credentials links a well-formed entry to the chain, signed
+        // with a key of their own under a member's slot.
+        let forged = Entry {
+            seq: seq + 1,
+            at: "2026-12-02T10:00:00Z".into(),
+            actor: slot(0),
+            action: "review.decided".into(),
+            target: Some("app-forged".into()),
+            outcome: "ok".into(),
+            detail: None,
+            signed_by: None,
+        };
+        let hash = entry_hash(&prev, &forged);
+        let signature = crypto::sign(&Key::random(), &signed_message(&hash));
+        db.execute(
+            "test",
+            "INSERT INTO audit (seq, at, actor, action, target, outcome, detail, prev_hash, hash, signer, signature)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7, ?8, ?9, ?10)",
+            args![
+                forged.seq,
+                &forged.at,
+                &forged.actor,
+                &forged.action,
+                forged.target.as_deref(),
+                &forged.outcome,
+                prev,
+                hash.as_slice(),
+                slot(0),
+                signature.as_slice()
+            ],
+        )
+        .unwrap();
+        let report = verify_store(&client, 1);
+        assert!(!report.intact);
+        assert_eq!(report.broken_at, Some(seq + 1));
+        assert!(
+            report
+                .problem
+                .as_deref()
+                .unwrap()
+                .contains("does not verify"),
+            "{report:?}"
+        );
+        // The head row still names the real end, so the next desk's entry takes the forged
+        // row's number and is refused: the chain cannot fork past it.
+        let appended =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| append_unit(&client, 0, 9)));
+        assert!(appended.is_err(), "an append cannot fork past a raw row");
+        let _ = Db::Postgres(&client).batch("test", "ROLLBACK");
+    }
+
+    #[test]
+    fn an_entry_removed_by_the_owner_is_named_by_verify() {
+        let store = store();
+        let client = RefCell::new(connect::connect(&store.app).unwrap());
+        for n in 0..5 {
+            append_unit(&client, 0, n);
+        }
+        // The desks' role cannot delete; the owner can, once it drops the trigger.
+        store
+            .cluster
+            .psql(
+                "team",
+                "SET ROLE boarding_desk_owner;
+                 ALTER TABLE desk.audit DISABLE TRIGGER audit_append_only;
+                 DELETE FROM desk.audit WHERE seq = 3;",
+            )
+            .unwrap();
+        let report = verify_store(&client, 1);
+        assert!(!report.intact);
+        assert_eq!(report.broken_at, Some(3));
+        assert_eq!(
+            report.problem.as_deref(),
+            Some("an entry is missing from the chain")
+        );
+    }
 }

@@ -370,7 +370,7 @@ impl Vault {
         let signers = Signers::new(self.conn(), &ring)?;
         let check = |slot: &str, actor: &str| signers.check(slot, actor);
         let mut report = audit::verify(
-            self.conn(),
+            &self.db(),
             ring.audit_head.as_ref(),
             &self.head_key(),
             &check,

@@ -82,13 +82,7 @@ impl Tx<'_> {
             }
             _ => (*event, member),
         };
-        let head = audit::append(
-            self.vault.conn(),
-            &event,
-            at,
-            &self.vault.head_key(),
-            signer,
-        )?;
+        let head = audit::append(&self.vault.db(), &event, at, &self.vault.head_key(), signer)?;
         *self.head.borrow_mut() = Some(head);
         event.action.clone_into(&mut self.action.borrow_mut());
         Ok(())
@@ -653,7 +647,7 @@ pub mod attacker {
             change: impl FnOnce(&mut Vec<Forged>),
         ) -> Result<()> {
             let storage = VaultError::storage("forging the audit log");
-            let before = crate::audit::list(&self.conn, u32::MAX, None)?;
+            let before = crate::audit::list(&crate::sql::Db::Sqlite(&self.conn), u32::MAX, None)?;
             let mut entries: Vec<Forged> = before.iter().rev().cloned().collect();
             let original = entries.clone();
             change(&mut entries);

@@ -975,6 +975,11 @@ impl Vault {
         &self.conn
     }
 
+    /// The connection as the portable SQL layer runs it (`sql.rs`).
+    pub(crate) fn db(&self) -> crate::sql::Db<'_> {
+        crate::sql::Db::Sqlite(&self.conn)
+    }
+
     pub fn vault_id(&self) -> Uuid {
         self.vault_id
     }
@@ -995,17 +1000,17 @@ impl Vault {
     }
 
     pub fn audit_entries(&self, limit: u32, before: Option<i64>) -> Result<Vec<audit::Entry>> {
-        self.name_signers(audit::list(&self.conn, limit, before)?)
+        self.name_signers(audit::list(&self.db(), limit, before)?)
     }
 
     /// Audit entries with `from <= at < to` (RFC 3339 UTC), oldest first.
     pub fn audit_between(&self, from: &str, to: &str) -> Result<Vec<audit::Entry>> {
-        self.name_signers(audit::between(&self.conn, from, to)?)
+        self.name_signers(audit::between(&self.db(), from, to)?)
     }
 
     /// Audit entries that name `target`, oldest first.
     pub fn audit_for(&self, target: &str) -> Result<Vec<audit::Entry>> {
-        self.name_signers(audit::for_target(&self.conn, target)?)
+        self.name_signers(audit::for_target(&self.db(), target)?)
     }
 
     /// Names each entry's signer as a reader knows them: a user's name, `recovery key`, a
