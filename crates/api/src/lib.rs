@@ -48,6 +48,7 @@ pub mod session;
 pub mod settings;
 #[cfg(target_os = "linux")]
 pub mod sleep_lock;
+pub mod team;
 pub mod users;
 pub mod views;
 

@@ -76,6 +76,12 @@ pub(crate) enum Command {
         #[command(subcommand)]
         action: KeychainAction,
     },
+    /// The team store, PostgreSQL shared by many desks (docs/TEAM.md): the DBA's steps that
+    /// open no vault. The URL's password, when it has none, is $PGPASSWORD
+    Team {
+        #[command(subcommand)]
+        action: TeamAction,
+    },
     /// Give a user a new password with the recovery key (both read from a prompt or stdin)
     Recover {
         /// Whose password to reset
@@ -326,6 +332,23 @@ pub(crate) enum KeychainAction {
     /// Unbind: sign-ins no longer need the keychain (yours at once, the others' at their next
     /// sign-in on this desk)
     Unbind,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TeamAction {
+    /// Bring the store's schema to this build, as the owner role (applies only what it lacks)
+    Migrate {
+        /// postgres://OWNER@HOST/DATABASE (TLS is required for a host not on this machine)
+        #[arg(long, env = "BOARDING_DESK_TEAM_URL", value_name = "URL")]
+        url: String,
+    },
+    /// Connect as a desk would: the store's version, TLS, and that the desks' role can change
+    /// no schema
+    Check {
+        /// postgres://DESKS_ROLE@HOST/DATABASE
+        #[arg(long, env = "BOARDING_DESK_TEAM_URL", value_name = "URL")]
+        url: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

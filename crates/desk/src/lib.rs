@@ -32,6 +32,7 @@ use verbs::screening::{lists, rescreen, screen};
 use verbs::users::user;
 use verbs::vault::{
     backup_verb, backups_verb, blocklist_verb, info, init, keychain_verb, recover, restore_verb,
+    team_verb,
 };
 use verbs::{with_session, Ctx};
 
@@ -223,6 +224,7 @@ fn dispatch(
             )
         }),
         Command::Keychain { action } => keychain_verb(&ctx, action, prompt, &printer, out),
+        Command::Team { action } => team_verb(action, &printer, out),
         Command::RotateKey => {
             with_session(&ctx, prompt, api::audit_log::rotate_key).and_then(|()| {
                 printer.value(out, &serde_json::json!({ "rotated": true }), |w| {

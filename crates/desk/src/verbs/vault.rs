@@ -9,7 +9,7 @@ use api::{Error, SessionSlot};
 use super::{
     ask_line, ask_new_password, ask_secret, open_data_dir, with_session, with_session_asking, Ctx,
 };
-use crate::cli::KeychainAction;
+use crate::cli::{KeychainAction, TeamAction};
 use crate::output::Printer;
 use crate::prompt::Prompt;
 
@@ -295,4 +295,52 @@ pub(crate) fn keychain_verb(
             None => writeln!(w, "This desk: a keychain, without this vault's secret"),
         }
     })
+}
+
+/// `desk team …`: no vault is opened and no session is needed; the database credentials in
+/// the URL are the authority (the owner's for `migrate`).
+pub(crate) fn team_verb(
+    action: TeamAction,
+    printer: &Printer,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    match action {
+        TeamAction::Migrate { url } => {
+            let done = api::team::migrate(&url)?;
+            printer.value(out, &done, |w| {
+                if done.applied.is_empty() {
+                    writeln!(
+                        w,
+                        "{}: already at version {}; nothing to apply.",
+                        done.store, done.version
+                    )
+                } else {
+                    writeln!(
+                        w,
+                        "{}: applied {}; now at version {}.",
+                        done.store,
+                        done.applied.join(", "),
+                        done.version
+                    )
+                }
+            })
+        }
+        TeamAction::Check { url } => {
+            let check = api::team::check(&url)?;
+            printer.value(out, &check, |w| {
+                writeln!(w, "Store: {}", check.store)?;
+                writeln!(
+                    w,
+                    "Transport: {}",
+                    if check.tls {
+                        "TLS, server certificate verified"
+                    } else {
+                        "plaintext (this machine only)"
+                    }
+                )?;
+                writeln!(w, "Desks' role: {} (cannot change the schema)", check.role)?;
+                writeln!(w, "Schema: version {} of {}", check.version, check.expected)
+            })
+        }
+    }
 }

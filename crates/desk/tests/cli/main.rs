@@ -5,6 +5,7 @@
 
 mod boarding;
 mod sanctions;
+mod team;
 mod unit_of_work;
 
 use std::path::Path;

@@ -116,6 +116,8 @@ fn version(client: &mut postgres::Client) -> Result<u32> {
 /// as docs/TEAM.md says.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Standing {
+    /// The database role the desk connected as.
+    pub role: String,
     pub version: u32,
     /// The newest version this build knows.
     pub expected: u32,
@@ -127,6 +129,7 @@ pub fn check_desk_role(client: &mut postgres::Client) -> Result<Standing> {
     let row = client
         .query_one(
             "SELECT r.rolsuper, r.rolcreaterole, r.rolcreatedb,
+                    current_user::text,
                     has_database_privilege(current_database(), 'CREATE'),
                     COALESCE((SELECT bool_or(has_schema_privilege(n.oid, 'CREATE'))
                               FROM pg_namespace n
@@ -136,21 +139,11 @@ pub fn check_desk_role(client: &mut postgres::Client) -> Result<Standing> {
             &[&SCHEMA],
         )
         .map_err(sql("checking the desks' role"))?;
-    let (superuser, createrole, createdb, create_db, create_schema, has_schema): (
-        bool,
-        bool,
-        bool,
-        bool,
-        bool,
-        bool,
-    ) = (
-        row.get(0),
-        row.get(1),
-        row.get(2),
-        row.get(3),
-        row.get(4),
-        row.get(5),
-    );
+    let (superuser, createrole, createdb): (bool, bool, bool) =
+        (row.get(0), row.get(1), row.get(2));
+    let role: String = row.get(3);
+    let (create_db, create_schema, has_schema): (bool, bool, bool) =
+        (row.get(4), row.get(5), row.get(6));
     let too_wide = if superuser {
         Some("is a superuser")
     } else if createrole || createdb {
@@ -191,5 +184,9 @@ pub fn check_desk_role(client: &mut postgres::Client) -> Result<Standing> {
             },
         ));
     }
-    Ok(Standing { version, expected })
+    Ok(Standing {
+        role,
+        version,
+        expected,
+    })
 }

@@ -65,6 +65,14 @@ impl StoreUrl {
         other
     }
 
+    /// Uses `password` when the URL gives none (the CLI passes `$PGPASSWORD`, as libpq does,
+    /// so a password need not sit on a command line).
+    pub fn default_password(&mut self, password: &[u8]) {
+        if self.config.get_password().is_none() {
+            self.config.password(password);
+        }
+    }
+
     /// Sets the time a connection attempt may take (the URL's `connect_timeout`, else 10 s).
     pub fn set_connect_timeout(&mut self, timeout: Duration) {
         self.config.connect_timeout(timeout);
