@@ -145,20 +145,21 @@ pub(crate) fn append(
                     "an audit entry was appended outside a unit of work",
                 ));
             }
-            db.query_opt(
+            db.query_row(
                 READING,
                 "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
                 &[],
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )?
         }
-        Db::Postgres(_) => {
-            db.query_opt(READING, "SELECT seq, hash FROM audit_head FOR UPDATE", &[])?
-        }
+        Db::Postgres(_) => db.query_row(
+            READING,
+            "SELECT seq, hash FROM audit_head FOR UPDATE",
+            &[],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?,
     };
-    let (prev_seq, prev_hash) = match last {
-        Some(row) => (row.get::<i64>(0)?, row.get::<Vec<u8>>(1)?),
-        None => (0, GENESIS.to_vec()),
-    };
+    let (prev_seq, prev_hash): (i64, Vec<u8>) = last.unwrap_or((0, GENESIS.to_vec()));
     let entry = Entry {
         seq: prev_seq + 1,
         at: at.format(&Rfc3339).unwrap_or_default(),
@@ -230,28 +231,26 @@ pub fn for_target(db: &Db<'_>, target: &str) -> Result<Vec<Entry>> {
     query(db, "WHERE target = ?1 ORDER BY seq", args![target])
 }
 
-fn query(db: &Db<'_>, filter: &str, args: &[crate::sql::Value]) -> Result<Vec<Entry>> {
-    db.query(
+fn query(db: &Db<'_>, filter: &str, args: &[crate::sql::Value<'_>]) -> Result<Vec<Entry>> {
+    db.query_map(
         "reading the audit log",
         &format!(
             "SELECT seq, at, actor, action, target, outcome, detail, signer FROM audit {filter}"
         ),
         args,
-    )?
-    .iter()
-    .map(|r| {
-        Ok(Entry {
-            seq: r.get(0)?,
-            at: r.get(1)?,
-            actor: r.get(2)?,
-            action: r.get(3)?,
-            target: r.get(4)?,
-            outcome: r.get(5)?,
-            detail: r.get(6)?,
-            signed_by: r.get(7)?,
-        })
-    })
-    .collect()
+        |r| {
+            Ok(Entry {
+                seq: r.get(0)?,
+                at: r.get(1)?,
+                actor: r.get(2)?,
+                action: r.get(3)?,
+                target: r.get(4)?,
+                outcome: r.get(5)?,
+                detail: r.get(6)?,
+                signed_by: r.get(7)?,
+            })
+        },
+    )
 }
 
 /// Entries are read for verification this many at a time.
@@ -266,7 +265,7 @@ struct Stored {
     signature: Option<Vec<u8>>,
 }
 
-fn verify_row(r: &Row) -> Result<Stored> {
+fn verify_row(r: &Row<'_>) -> Result<Stored> {
     Ok(Stored {
         entry: Entry {
             seq: r.get(0)?,
@@ -310,22 +309,23 @@ pub(crate) fn verify(
     };
     let mut after = i64::MIN;
     loop {
-        let page = db.query(
-        "verifying the audit log",
-        "SELECT seq, at, actor, action, target, outcome, detail, prev_hash, hash, signer, signature
-         FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-        args![after, VERIFY_PAGE],
-    )?;
+        let page = db.query_map(
+            "verifying the audit log",
+            "SELECT seq, at, actor, action, target, outcome, detail, prev_hash, hash, signer, signature
+             FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            args![after, VERIFY_PAGE],
+            verify_row,
+        )?;
         let Some(last) = page.last() else { break };
-        after = last.get(0)?;
-        for row in &page {
+        after = last.entry.seq;
+        for stored in page {
             let Stored {
                 entry,
                 prev_hash,
                 hash,
                 signer,
                 signature,
-            } = verify_row(row)?;
+            } = stored;
             let signed = (signer, signature);
             let count = expected_seq - 1;
             if entry.seq != expected_seq {
@@ -536,15 +536,14 @@ mod team_store {
         assert_eq!(report.entries, (DESKS * EACH) as i64);
         let db = Db::Postgres(&client);
         let head = db
-            .query_opt("test", "SELECT seq FROM audit_head", &[])
-            .unwrap()
+            .query_value::<i64>("test", "SELECT seq FROM audit_head", &[])
             .unwrap();
-        assert_eq!(head.get::<i64>(0).unwrap(), (DESKS * EACH) as i64);
+        assert_eq!(head, Some((DESKS * EACH) as i64));
         // Every desk's every unit is in it once.
         let targets = db
-            .query("test", "SELECT COUNT(DISTINCT target) FROM audit", &[])
+            .query_value::<i64>("test", "SELECT COUNT(DISTINCT target) FROM audit", &[])
             .unwrap();
-        assert_eq!(targets[0].get::<i64>(0).unwrap(), (DESKS * EACH) as i64);
+        assert_eq!(targets, Some((DESKS * EACH) as i64));
         assert_eq!(list(&db, 5, None).unwrap().len(), 5);
         assert_eq!(for_target(&db, "app-3-7").unwrap().len(), 1);
     }
@@ -558,15 +557,15 @@ mod team_store {
         }
         assert!(verify_store(&client, 1).intact);
         let db = Db::Postgres(&client);
-        let last = db
-            .query_opt(
+        let (seq, prev): (i64, Vec<u8>) = db
+            .query_row(
                 "test",
                 "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
                 &[],
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .unwrap()
             .unwrap();
-        let (seq, prev): (i64, Vec<u8>) = (last.get(0).unwrap(), last.get(1).unwrap());
         // A holder of the desks' credentials links a well-formed entry to the chain, signed
         // with a key of their own under a member's slot.
         let forged = Entry {
@@ -592,7 +591,7 @@ mod team_store {
                 &forged.action,
                 forged.target.as_deref(),
                 &forged.outcome,
-                prev,
+                &prev,
                 hash.as_slice(),
                 slot(0),
                 signature.as_slice()

@@ -8,20 +8,22 @@
 //! `BLOB`, so a value means the same on both. Where the engines differ, a repository matches on
 //! [`Db::engine`] and writes both statements side by side.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 
 use postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
+use rusqlite::types::ValueRef;
 
 use crate::{Result, VaultError};
 
-/// A bound or read value: the four kinds both engines store.
+/// A bound value: the four kinds both engines store, borrowed where it can be.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value {
+pub enum Value<'a> {
     Null,
     Int(i64),
     Real(f64),
-    Text(String),
-    Blob(Vec<u8>),
+    Text(Cow<'a, str>),
+    Blob(Cow<'a, [u8]>),
 }
 
 /// Which engine a [`Db`] runs on.
@@ -32,157 +34,249 @@ pub enum Engine {
 }
 
 /// A connection of either engine, borrowed for the statements of one unit.
+#[derive(Clone, Copy)]
 pub enum Db<'a> {
     Sqlite(&'a rusqlite::Connection),
     Postgres(&'a RefCell<postgres::Client>),
 }
 
-/// One result row, its columns in the statement's order.
-pub struct Row(Vec<Value>);
-
-/// A type a column can be read as.
-pub trait FromValue: Sized {
-    fn from_value(value: Value) -> Option<Self>;
+/// One result row, read in place (no copy of the engine's row).
+pub enum Row<'r> {
+    Sqlite(&'r rusqlite::Row<'r>),
+    Postgres(&'r postgres::Row),
 }
 
-impl Row {
+/// A type a column can be read as, on either engine.
+pub trait Column: Sized {
+    fn from_sqlite(value: ValueRef<'_>) -> Option<Self>;
+    fn from_owned(value: Owned) -> Option<Self>;
+}
+
+/// A value read from the team store, before it becomes the column's type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Owned {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(String),
+    Blob(Vec<u8>),
+}
+
+fn damaged() -> VaultError {
+    VaultError::VaultDamaged("a stored row holds a value of an unexpected kind")
+}
+
+impl Row<'_> {
     /// Column `i` as `T`; a missing column or a value of another kind is a damaged row.
-    pub fn get<T: FromValue>(&self, i: usize) -> Result<T> {
-        self.0
-            .get(i)
-            .cloned()
-            .and_then(T::from_value)
-            .ok_or(VaultError::VaultDamaged(
-                "a stored row holds a value of an unexpected kind",
-            ))
+    pub fn get<T: Column>(&self, i: usize) -> Result<T> {
+        match self {
+            Row::Sqlite(row) => row
+                .get_ref(i)
+                .ok()
+                .and_then(T::from_sqlite)
+                .ok_or_else(damaged),
+            Row::Postgres(row) => row
+                .try_get::<_, Owned>(i)
+                .ok()
+                .and_then(T::from_owned)
+                .ok_or_else(damaged),
+        }
     }
 }
 
-impl FromValue for i64 {
-    fn from_value(value: Value) -> Option<Self> {
+impl Column for i64 {
+    fn from_sqlite(value: ValueRef<'_>) -> Option<Self> {
         match value {
-            Value::Int(v) => Some(v),
+            ValueRef::Integer(v) => Some(v),
+            _ => None,
+        }
+    }
+    fn from_owned(value: Owned) -> Option<Self> {
+        match value {
+            Owned::Int(v) => Some(v),
             _ => None,
         }
     }
 }
 
-impl FromValue for u32 {
-    fn from_value(value: Value) -> Option<Self> {
-        i64::from_value(value).and_then(|v| u32::try_from(v).ok())
+impl Column for u32 {
+    fn from_sqlite(value: ValueRef<'_>) -> Option<Self> {
+        i64::from_sqlite(value).and_then(|v| u32::try_from(v).ok())
+    }
+    fn from_owned(value: Owned) -> Option<Self> {
+        i64::from_owned(value).and_then(|v| u32::try_from(v).ok())
     }
 }
 
-impl FromValue for bool {
-    fn from_value(value: Value) -> Option<Self> {
-        i64::from_value(value).map(|v| v != 0)
+impl Column for u64 {
+    fn from_sqlite(value: ValueRef<'_>) -> Option<Self> {
+        i64::from_sqlite(value).and_then(|v| u64::try_from(v).ok())
+    }
+    fn from_owned(value: Owned) -> Option<Self> {
+        i64::from_owned(value).and_then(|v| u64::try_from(v).ok())
     }
 }
 
-impl FromValue for f64 {
-    fn from_value(value: Value) -> Option<Self> {
+impl Column for bool {
+    fn from_sqlite(value: ValueRef<'_>) -> Option<Self> {
+        i64::from_sqlite(value).map(|v| v != 0)
+    }
+    fn from_owned(value: Owned) -> Option<Self> {
+        i64::from_owned(value).map(|v| v != 0)
+    }
+}
+
+impl Column for f64 {
+    fn from_sqlite(value: ValueRef<'_>) -> Option<Self> {
         match value {
-            Value::Real(v) => Some(v),
-            Value::Int(v) => Some(v as f64),
+            ValueRef::Real(v) => Some(v),
+            ValueRef::Integer(v) => Some(v as f64),
+            _ => None,
+        }
+    }
+    fn from_owned(value: Owned) -> Option<Self> {
+        match value {
+            Owned::Real(v) => Some(v),
+            Owned::Int(v) => Some(v as f64),
             _ => None,
         }
     }
 }
 
-impl FromValue for String {
-    fn from_value(value: Value) -> Option<Self> {
+impl Column for String {
+    fn from_sqlite(value: ValueRef<'_>) -> Option<Self> {
         match value {
-            Value::Text(v) => Some(v),
+            ValueRef::Text(v) => std::str::from_utf8(v).ok().map(str::to_string),
+            _ => None,
+        }
+    }
+    fn from_owned(value: Owned) -> Option<Self> {
+        match value {
+            Owned::Text(v) => Some(v),
             _ => None,
         }
     }
 }
 
-impl FromValue for Vec<u8> {
-    fn from_value(value: Value) -> Option<Self> {
+impl Column for Vec<u8> {
+    fn from_sqlite(value: ValueRef<'_>) -> Option<Self> {
         match value {
-            Value::Blob(v) => Some(v),
+            ValueRef::Blob(v) => Some(v.to_vec()),
+            _ => None,
+        }
+    }
+    fn from_owned(value: Owned) -> Option<Self> {
+        match value {
+            Owned::Blob(v) => Some(v),
             _ => None,
         }
     }
 }
 
-impl<T: FromValue> FromValue for Option<T> {
-    fn from_value(value: Value) -> Option<Self> {
+impl<T: Column> Column for Option<T> {
+    fn from_sqlite(value: ValueRef<'_>) -> Option<Self> {
         match value {
-            Value::Null => Some(None),
-            other => T::from_value(other).map(Some),
+            ValueRef::Null => Some(None),
+            other => T::from_sqlite(other).map(Some),
+        }
+    }
+    fn from_owned(value: Owned) -> Option<Self> {
+        match value {
+            Owned::Null => Some(None),
+            other => T::from_owned(other).map(Some),
         }
     }
 }
 
-impl From<i64> for Value {
+impl From<i64> for Value<'_> {
     fn from(v: i64) -> Self {
         Value::Int(v)
     }
 }
-impl From<u32> for Value {
+impl From<u32> for Value<'_> {
     fn from(v: u32) -> Self {
         Value::Int(v.into())
     }
 }
-impl From<i32> for Value {
+impl From<i32> for Value<'_> {
     fn from(v: i32) -> Self {
         Value::Int(v.into())
     }
 }
-impl From<bool> for Value {
+impl From<u8> for Value<'_> {
+    fn from(v: u8) -> Self {
+        Value::Int(v.into())
+    }
+}
+/// Counts and limits; one beyond `i64::MAX` cannot be stored by either engine and is refused
+/// by the statement's own range (it never occurs: rows are counted in the millions).
+impl From<usize> for Value<'_> {
+    fn from(v: usize) -> Self {
+        Value::Int(i64::try_from(v).unwrap_or(i64::MAX))
+    }
+}
+impl From<u64> for Value<'_> {
+    fn from(v: u64) -> Self {
+        Value::Int(i64::try_from(v).unwrap_or(i64::MAX))
+    }
+}
+impl From<bool> for Value<'_> {
     fn from(v: bool) -> Self {
         Value::Int(v.into())
     }
 }
-impl From<f64> for Value {
+impl From<f64> for Value<'_> {
     fn from(v: f64) -> Self {
         Value::Real(v)
     }
 }
-impl From<&str> for Value {
-    fn from(v: &str) -> Self {
-        Value::Text(v.to_string())
+impl<'a> From<&'a str> for Value<'a> {
+    fn from(v: &'a str) -> Self {
+        Value::Text(Cow::Borrowed(v))
     }
 }
-impl From<String> for Value {
+impl<'a> From<&'a String> for Value<'a> {
+    fn from(v: &'a String) -> Self {
+        Value::Text(Cow::Borrowed(v))
+    }
+}
+impl From<String> for Value<'_> {
     fn from(v: String) -> Self {
-        Value::Text(v)
+        Value::Text(Cow::Owned(v))
     }
 }
-impl From<&String> for Value {
-    fn from(v: &String) -> Self {
-        Value::Text(v.clone())
+impl<'a> From<&'a [u8]> for Value<'a> {
+    fn from(v: &'a [u8]) -> Self {
+        Value::Blob(Cow::Borrowed(v))
     }
 }
-impl From<&[u8]> for Value {
-    fn from(v: &[u8]) -> Self {
-        Value::Blob(v.to_vec())
+impl<'a> From<&'a Vec<u8>> for Value<'a> {
+    fn from(v: &'a Vec<u8>) -> Self {
+        Value::Blob(Cow::Borrowed(v))
     }
 }
-impl From<Vec<u8>> for Value {
+impl From<Vec<u8>> for Value<'_> {
     fn from(v: Vec<u8>) -> Self {
-        Value::Blob(v)
+        Value::Blob(Cow::Owned(v))
     }
 }
-impl From<&Vec<u8>> for Value {
-    fn from(v: &Vec<u8>) -> Self {
-        Value::Blob(v.clone())
+impl<'a, const N: usize> From<&'a [u8; N]> for Value<'a> {
+    fn from(v: &'a [u8; N]) -> Self {
+        Value::Blob(Cow::Borrowed(v))
     }
 }
-impl<const N: usize> From<&[u8; N]> for Value {
-    fn from(v: &[u8; N]) -> Self {
-        Value::Blob(v.to_vec())
+impl<const N: usize> From<[u8; N]> for Value<'_> {
+    fn from(v: [u8; N]) -> Self {
+        Value::Blob(Cow::Owned(v.to_vec()))
     }
 }
-impl<T: Into<Value>> From<Option<T>> for Value {
+impl<'a, T: Into<Value<'a>>> From<Option<T>> for Value<'a> {
     fn from(v: Option<T>) -> Self {
         v.map_or(Value::Null, Into::into)
     }
 }
 
-/// Binds values: `args![seq, actor, None::<String>]`.
+/// Binds values: `args![seq, &actor, None::<&str>]`.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! args {
@@ -191,9 +285,9 @@ macro_rules! args {
     };
 }
 
-impl rusqlite::ToSql for Value {
+impl rusqlite::ToSql for Value<'_> {
     fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-        use rusqlite::types::{ToSqlOutput, ValueRef};
+        use rusqlite::types::ToSqlOutput;
         Ok(ToSqlOutput::Borrowed(match self {
             Value::Null => ValueRef::Null,
             Value::Int(v) => ValueRef::Integer(*v),
@@ -204,20 +298,9 @@ impl rusqlite::ToSql for Value {
     }
 }
 
-fn from_sqlite(value: rusqlite::types::ValueRef<'_>) -> Value {
-    use rusqlite::types::ValueRef;
-    match value {
-        ValueRef::Null => Value::Null,
-        ValueRef::Integer(v) => Value::Int(v),
-        ValueRef::Real(v) => Value::Real(v),
-        ValueRef::Text(v) => Value::Text(String::from_utf8_lossy(v).into_owned()),
-        ValueRef::Blob(v) => Value::Blob(v.to_vec()),
-    }
-}
-
 type BoxError = Box<dyn std::error::Error + Sync + Send>;
 
-impl ToSql for Value {
+impl ToSql for Value<'_> {
     fn to_sql(&self, ty: &Type, out: &mut bytes::BytesMut) -> Result<IsNull, BoxError> {
         match (self, ty) {
             (Value::Null, _) => Ok(IsNull::Yes),
@@ -227,8 +310,8 @@ impl ToSql for Value {
             (Value::Int(v), &Type::BOOL) => (*v != 0).to_sql(ty, out),
             (Value::Int(v), &Type::FLOAT8) => (*v as f64).to_sql(ty, out),
             (Value::Real(v), &Type::FLOAT8) => v.to_sql(ty, out),
-            (Value::Text(v), _) if <&str as ToSql>::accepts(ty) => v.as_str().to_sql(ty, out),
-            (Value::Blob(v), &Type::BYTEA) => v.as_slice().to_sql(ty, out),
+            (Value::Text(v), _) if <&str as ToSql>::accepts(ty) => v.as_ref().to_sql(ty, out),
+            (Value::Blob(v), &Type::BYTEA) => v.as_ref().to_sql(ty, out),
             (value, ty) => {
                 Err(format!("a {} cannot be bound to a {ty} column", kind(value)).into())
             }
@@ -242,7 +325,7 @@ impl ToSql for Value {
     to_sql_checked!();
 }
 
-fn kind(value: &Value) -> &'static str {
+fn kind(value: &Value<'_>) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Int(_) => "integer",
@@ -252,23 +335,23 @@ fn kind(value: &Value) -> &'static str {
     }
 }
 
-impl<'a> FromSql<'a> for Value {
+impl<'a> FromSql<'a> for Owned {
     fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Self, BoxError> {
         Ok(match *ty {
-            Type::INT8 => Value::Int(i64::from_sql(ty, raw)?),
-            Type::INT4 => Value::Int(i32::from_sql(ty, raw)?.into()),
-            Type::INT2 => Value::Int(i16::from_sql(ty, raw)?.into()),
-            Type::BOOL => Value::Int(bool::from_sql(ty, raw)?.into()),
-            Type::FLOAT8 => Value::Real(f64::from_sql(ty, raw)?),
-            Type::FLOAT4 => Value::Real(f32::from_sql(ty, raw)?.into()),
-            Type::BYTEA => Value::Blob(<Vec<u8>>::from_sql(ty, raw)?),
-            _ if <String as FromSql>::accepts(ty) => Value::Text(String::from_sql(ty, raw)?),
+            Type::INT8 => Owned::Int(i64::from_sql(ty, raw)?),
+            Type::INT4 => Owned::Int(i32::from_sql(ty, raw)?.into()),
+            Type::INT2 => Owned::Int(i16::from_sql(ty, raw)?.into()),
+            Type::BOOL => Owned::Int(bool::from_sql(ty, raw)?.into()),
+            Type::FLOAT8 => Owned::Real(f64::from_sql(ty, raw)?),
+            Type::FLOAT4 => Owned::Real(f32::from_sql(ty, raw)?.into()),
+            Type::BYTEA => Owned::Blob(<Vec<u8>>::from_sql(ty, raw)?),
+            _ if <String as FromSql>::accepts(ty) => Owned::Text(String::from_sql(ty, raw)?),
             _ => return Err(format!("a {ty} column has no value kind here").into()),
         })
     }
 
     fn from_sql_null(_: &Type) -> Result<Self, BoxError> {
-        Ok(Value::Null)
+        Ok(Owned::Null)
     }
 
     fn accepts(_: &Type) -> bool {
@@ -295,6 +378,10 @@ pub(crate) fn to_postgres(sql: &str) -> String {
     out
 }
 
+fn pg_params<'v>(args: &'v [Value<'_>]) -> Vec<&'v (dyn ToSql + Sync)> {
+    args.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
+}
+
 impl Db<'_> {
     pub fn engine(&self) -> Engine {
         match self {
@@ -304,71 +391,91 @@ impl Db<'_> {
     }
 
     /// Runs a statement; returns the rows it changed.
-    pub fn execute(&self, context: &'static str, sql: &str, args: &[Value]) -> Result<u64> {
+    pub fn execute(&self, context: &'static str, sql: &str, args: &[Value<'_>]) -> Result<u64> {
         match self {
             Db::Sqlite(conn) => conn
                 .prepare_cached(sql)
                 .and_then(|mut stmt| stmt.execute(rusqlite::params_from_iter(args)))
                 .map(|n| n as u64)
                 .map_err(VaultError::storage(context)),
-            Db::Postgres(client) => {
-                let params: Vec<&(dyn ToSql + Sync)> =
-                    args.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-                client
-                    .borrow_mut()
-                    .execute(to_postgres(sql).as_str(), &params)
-                    .map_err(VaultError::store(context))
-            }
+            Db::Postgres(client) => client
+                .borrow_mut()
+                .execute(to_postgres(sql).as_str(), &pg_params(args))
+                .map_err(VaultError::store(context)),
         }
     }
 
-    /// Every row of a query.
-    pub fn query(&self, context: &'static str, sql: &str, args: &[Value]) -> Result<Vec<Row>> {
+    /// Every row of a query, each mapped by `f`.
+    pub fn query_map<T>(
+        &self,
+        context: &'static str,
+        sql: &str,
+        args: &[Value<'_>],
+        mut f: impl FnMut(&Row<'_>) -> Result<T>,
+    ) -> Result<Vec<T>> {
         match self {
             Db::Sqlite(conn) => {
                 let mut stmt = conn
                     .prepare_cached(sql)
                     .map_err(VaultError::storage(context))?;
-                let columns = stmt.column_count();
-                let rows = stmt
-                    .query_map(rusqlite::params_from_iter(args), |r| {
-                        (0..columns)
-                            .map(|i| r.get_ref(i).map(from_sqlite))
-                            .collect::<rusqlite::Result<Vec<_>>>()
-                            .map(Row)
-                    })
+                let mut rows = stmt
+                    .query(rusqlite::params_from_iter(args))
                     .map_err(VaultError::storage(context))?;
-                rows.collect::<rusqlite::Result<_>>()
-                    .map_err(VaultError::storage(context))
+                let mut out = Vec::new();
+                while let Some(row) = rows.next().map_err(VaultError::storage(context))? {
+                    out.push(f(&Row::Sqlite(row))?);
+                }
+                Ok(out)
             }
             Db::Postgres(client) => {
-                let params: Vec<&(dyn ToSql + Sync)> =
-                    args.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
                 let rows = client
                     .borrow_mut()
-                    .query(to_postgres(sql).as_str(), &params)
+                    .query(to_postgres(sql).as_str(), &pg_params(args))
                     .map_err(VaultError::store(context))?;
-                rows.iter()
-                    .map(|r| {
-                        (0..r.len())
-                            .map(|i| r.try_get::<_, Value>(i))
-                            .collect::<Result<Vec<_>, _>>()
-                            .map(Row)
-                            .map_err(VaultError::store(context))
-                    })
-                    .collect()
+                rows.iter().map(|r| f(&Row::Postgres(r))).collect()
             }
         }
     }
 
-    /// The first row of a query, if any.
-    pub fn query_opt(
+    /// The first row of a query mapped by `f`, if there is one.
+    pub fn query_row<T>(
         &self,
         context: &'static str,
         sql: &str,
-        args: &[Value],
-    ) -> Result<Option<Row>> {
-        Ok(self.query(context, sql, args)?.into_iter().next())
+        args: &[Value<'_>],
+        f: impl FnOnce(&Row<'_>) -> Result<T>,
+    ) -> Result<Option<T>> {
+        match self {
+            Db::Sqlite(conn) => {
+                let mut stmt = conn
+                    .prepare_cached(sql)
+                    .map_err(VaultError::storage(context))?;
+                let mut rows = stmt
+                    .query(rusqlite::params_from_iter(args))
+                    .map_err(VaultError::storage(context))?;
+                match rows.next().map_err(VaultError::storage(context))? {
+                    Some(row) => f(&Row::Sqlite(row)).map(Some),
+                    None => Ok(None),
+                }
+            }
+            Db::Postgres(client) => {
+                let row = client
+                    .borrow_mut()
+                    .query_opt(to_postgres(sql).as_str(), &pg_params(args))
+                    .map_err(VaultError::store(context))?;
+                row.map(|r| f(&Row::Postgres(&r))).transpose()
+            }
+        }
+    }
+
+    /// A query's one value (a count, a `MAX`), as `T`.
+    pub fn query_value<T: Column>(
+        &self,
+        context: &'static str,
+        sql: &str,
+        args: &[Value<'_>],
+    ) -> Result<Option<T>> {
+        self.query_row(context, sql, args, |r| r.get(0))
     }
 
     /// Runs statements with no arguments (schema, `BEGIN`, `COMMIT`).
@@ -400,24 +507,40 @@ mod tests {
 
     #[test]
     fn values_read_back_as_the_kinds_they_are() {
-        let row = Row(vec![
-            Value::Int(7),
-            Value::Null,
-            Value::Text("x".into()),
-            Value::Blob(vec![1]),
-        ]);
-        assert_eq!(row.get::<i64>(0).ok(), Some(7));
-        assert_eq!(row.get::<Option<i64>>(1).ok(), Some(None));
-        assert_eq!(row.get::<Option<String>>(2).ok(), Some(Some("x".into())));
-        assert_eq!(row.get::<Vec<u8>>(3).ok(), Some(vec![1]));
-        assert!(matches!(
-            row.get::<String>(0),
-            Err(VaultError::VaultDamaged(_))
-        ));
-        assert!(matches!(
-            row.get::<i64>(9),
-            Err(VaultError::VaultDamaged(_))
-        ));
-        assert!(u32::from_value(Value::Int(-1)).is_none());
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let db = Db::Sqlite(&conn);
+        db.batch(
+            "test",
+            "CREATE TABLE t (i INTEGER, n INTEGER, s TEXT, b BLOB)",
+        )
+        .unwrap();
+        let text = String::from("x");
+        db.execute(
+            "test",
+            "INSERT INTO t VALUES (?1, ?2, ?3, ?4)",
+            args![7i64, None::<i64>, &text, &[1u8][..]],
+        )
+        .unwrap();
+        let read = db
+            .query_row("test", "SELECT i, n, s, b FROM t", &[], |r| {
+                Ok((
+                    r.get::<i64>(0)?,
+                    r.get::<Option<i64>>(1)?,
+                    r.get::<Option<String>>(2)?,
+                    r.get::<Vec<u8>>(3)?,
+                ))
+            })
+            .unwrap();
+        assert_eq!(read, Some((7, None, Some("x".into()), vec![1])));
+        let wrong = db.query_row("test", "SELECT i FROM t", &[], |r| r.get::<String>(0));
+        assert!(matches!(wrong, Err(VaultError::VaultDamaged(_))));
+        let missing = db.query_row("test", "SELECT i FROM t", &[], |r| r.get::<i64>(9));
+        assert!(matches!(missing, Err(VaultError::VaultDamaged(_))));
+        assert!(u32::from_owned(Owned::Int(-1)).is_none());
+        assert_eq!(
+            db.query_value::<i64>("test", "SELECT COUNT(*) FROM t WHERE i > ?1", args![100i64])
+                .unwrap(),
+            Some(0)
+        );
     }
 }
