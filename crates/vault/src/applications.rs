@@ -522,7 +522,7 @@ impl Tx<'_> {
             VaultError::Conflict("an application with that id already exists");
         // The keys go first: an id that already has keys belongs to an existing record, and
         // nothing of it may be touched.
-        if !crate::seal::store_wrapped(self.conn(), &p.id, &p.fresh)? {
+        if !crate::seal::store_wrapped(&self.db(), &p.id, &p.fresh)? {
             return Err(EXISTS);
         }
         let submitted_at = (p.status != ApplicationStatus::Draft).then_some(p.now_ms);

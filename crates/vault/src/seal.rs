@@ -8,14 +8,14 @@
 //! Deleting the record's keys crypto-shreds every field of it. A blind index is HMAC-SHA256
 //! under a key derived for the kind of value (EIN, SSN, bank account) from the index class key.
 
-use rusqlite::{params, Connection};
+use crate::sql::{Db, Engine};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use crate::crypto::{self, Key};
 use crate::keys::{DataClass, Keys};
-use crate::{Result, VaultError};
+use crate::{args, Result, VaultError};
 
 /// Bytes sealed under a record key: a nonce, the ciphertext and its tag, bound to one record
 /// and one field. Only [`RecordKey::open`] turns them back into plaintext; they are stored as
@@ -38,6 +38,10 @@ impl Sealed {
     }
 
     #[cfg(debug_assertions)]
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
     pub(crate) fn to_bytes(&self) -> Vec<u8> {
         self.0.clone()
     }
@@ -267,46 +271,47 @@ pub(crate) fn wrap_for_class(
 }
 
 /// Stores a record's wrapped keys; `false` (nothing changed) when the record already has keys.
-pub(crate) fn store_wrapped(conn: &Connection, record_id: &str, fresh: &FreshKeys) -> Result<bool> {
-    let exists: bool = conn
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM record_keys WHERE record_id = ?1)")
-        .and_then(|mut s| s.query_row([record_id], |r| r.get(0)))
-        .map_err(VaultError::storage("reading a record key"))?;
+pub(crate) fn store_wrapped(db: &Db<'_>, record_id: &str, fresh: &FreshKeys) -> Result<bool> {
+    let exists = db
+        .query_value::<i64>(
+            "reading a record key",
+            "SELECT 1 FROM record_keys WHERE record_id = ?1 LIMIT 1",
+            args![record_id],
+        )?
+        .is_some();
     if exists {
         return Ok(false);
     }
     let now = OffsetDateTime::now_utc()
         .format(&Rfc3339)
         .unwrap_or_default();
-    let mut stmt = conn
-        .prepare_cached(
+    for (class, generation, wrapped) in &fresh.wrapped {
+        db.execute(
+            "creating a record key",
             "INSERT INTO record_keys (record_id, class, generation, wrapped, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5)",
-        )
-        .map_err(VaultError::storage("creating a record key"))?;
-    for (class, generation, wrapped) in &fresh.wrapped {
-        stmt.execute(params![record_id, class, generation, wrapped, now])
-            .map_err(VaultError::storage("creating a record key"))?;
+            args![record_id, *class, *generation, wrapped, &now],
+        )?;
     }
     Ok(true)
 }
 
 /// The record's keys, creating them on first use (a case record).
-pub fn record_key(conn: &Connection, keys: &Keys, record_id: &str) -> Result<RecordKey> {
-    if let Some(key) = existing_record_key(conn, keys, record_id)? {
+pub fn record_key(db: &Db<'_>, keys: &Keys, record_id: &str) -> Result<RecordKey> {
+    if let Some(key) = existing_record_key(db, keys, record_id)? {
         return Ok(key);
     }
     let (fresh, key) = fresh_case_record(keys, record_id)?;
-    if store_wrapped(conn, record_id, &fresh)? {
+    if store_wrapped(db, record_id, &fresh)? {
         return Ok(key);
     }
-    existing_record_key(conn, keys, record_id)?.ok_or(VaultError::NotFound("record key"))
+    existing_record_key(db, keys, record_id)?.ok_or(VaultError::NotFound("record key"))
 }
 
 /// A new key for a record of secrets (an authenticator secret, the platform key), replacing
 /// any it had: sealed to the secrets class and, for a user's own record, to that user.
 pub(crate) fn new_secret_record(
-    conn: &Connection,
+    db: &Db<'_>,
     keys: &Keys,
     record_id: &str,
     owner: Option<&[u8; crypto::PUBLIC_LEN]>,
@@ -325,8 +330,8 @@ pub(crate) fn new_secret_record(
     if let Some(owner) = owner {
         wrapped.push((Wrap::Own.as_str(), 1, crypto::seal_to(owner, key.expose())));
     }
-    shred(conn, record_id)?;
-    store_wrapped(conn, record_id, &FreshKeys { wrapped })?;
+    shred(db, record_id)?;
+    store_wrapped(db, record_id, &FreshKeys { wrapped })?;
     Ok(RecordKey {
         record_id: record_id.to_string(),
         case: None,
@@ -337,54 +342,49 @@ pub(crate) fn new_secret_record(
 
 /// Takes a secret record's key away from its owner (they were disabled; an admin's secrets
 /// key still opens it, and re-enabling seals it to their new key pair).
-pub(crate) fn unseal_own(conn: &Connection, record_id: &str) -> Result<()> {
-    conn.execute(
+pub(crate) fn unseal_own(db: &Db<'_>, record_id: &str) -> Result<()> {
+    db.execute(
+        "removing an owner's record key",
         "DELETE FROM record_keys WHERE record_id = ?1 AND class = 'own'",
-        [record_id],
-    )
-    .map_err(VaultError::storage("removing an owner's record key"))?;
+        args![record_id],
+    )?;
     Ok(())
 }
 
 /// Seals a secret record's key to its owner again (their key pair was replaced).
 pub(crate) fn reseal_own(
-    conn: &Connection,
+    db: &Db<'_>,
     keys: &Keys,
     record_id: &str,
     owner: &[u8; crypto::PUBLIC_LEN],
 ) -> Result<()> {
-    let Some(secret) = existing_record_key(conn, keys, record_id)?.and_then(|k| k.secret) else {
+    let Some(secret) = existing_record_key(db, keys, record_id)?.and_then(|k| k.secret) else {
         return Ok(());
     };
-    conn.execute(
+    db.execute(
+        "re-sealing a record key",
         "INSERT INTO record_keys (record_id, class, wrapped, created_at) VALUES (?1, 'own', ?2, ?3)
          ON CONFLICT (record_id, class) DO UPDATE SET wrapped = excluded.wrapped",
-        params![
+        args![
             record_id,
             crypto::seal_to(owner, secret.expose()),
             OffsetDateTime::now_utc()
                 .format(&Rfc3339)
                 .unwrap_or_default()
         ],
-    )
-    .map_err(VaultError::storage("re-sealing a record key"))?;
+    )?;
     Ok(())
 }
 
 /// The record's keys if it still has any (`None` once shredded): the ones this member's
 /// classes (or own key) open.
-pub fn existing_record_key(
-    conn: &Connection,
-    keys: &Keys,
-    record_id: &str,
-) -> Result<Option<RecordKey>> {
-    let rows: Vec<(String, u32, Vec<u8>)> = conn
-        .prepare_cached("SELECT class, generation, wrapped FROM record_keys WHERE record_id = ?1")
-        .and_then(|mut s| {
-            s.query_map([record_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<rusqlite::Result<Vec<_>>>()
-        })
-        .map_err(VaultError::storage("reading a record key"))?;
+pub fn existing_record_key(db: &Db<'_>, keys: &Keys, record_id: &str) -> Result<Option<RecordKey>> {
+    let rows: Vec<(String, u32, Vec<u8>)> = db.query_map(
+        "reading a record key",
+        "SELECT class, generation, wrapped FROM record_keys WHERE record_id = ?1",
+        args![record_id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
     if rows.is_empty() {
         return Ok(None);
     }
@@ -427,8 +427,8 @@ pub fn existing_record_key(
 /// Re-wraps up to `limit` record keys still wrapped by an earlier generation of their class
 /// under the current one (the member must hold every class it re-wraps). Returns how many it
 /// re-wrapped and how many are left.
-pub(crate) fn rewrap_batch(conn: &Connection, keys: &Keys, limit: u32) -> Result<(u64, u64)> {
-    let storage = || VaultError::storage("re-wrapping record keys");
+pub(crate) fn rewrap_batch(db: &Db<'_>, keys: &Keys, limit: u32) -> Result<(u64, u64)> {
+    const REWRAPPING: &str = "re-wrapping record keys";
     let mut done = 0u64;
     let mut left = 0u64;
     for class in [DataClass::Case, DataClass::Identifiers, DataClass::Secrets] {
@@ -439,18 +439,13 @@ pub(crate) fn rewrap_batch(conn: &Connection, keys: &Keys, limit: u32) -> Result
             Wrap::Class(class)
         };
         let budget = i64::try_from(u64::from(limit).saturating_sub(done)).unwrap_or(i64::MAX);
-        let rows: Vec<(String, u32, Vec<u8>)> = conn
-            .prepare_cached(
-                "SELECT record_id, generation, wrapped FROM record_keys
-                 WHERE class = ?1 AND generation < ?2 LIMIT ?3",
-            )
-            .and_then(|mut s| {
-                s.query_map(params![wrap.as_str(), current, budget], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()
-            })
-            .map_err(storage())?;
+        let rows: Vec<(String, u32, Vec<u8>)> = db.query_map(
+            REWRAPPING,
+            "SELECT record_id, generation, wrapped FROM record_keys
+             WHERE class = ?1 AND generation < ?2 LIMIT ?3",
+            args![wrap.as_str(), current, budget],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
         let damaged = || VaultError::VaultDamaged("a record key does not open with its class key");
         for (record_id, generation, wrapped) in rows {
             let new = keys.require(class)?;
@@ -465,34 +460,41 @@ pub(crate) fn rewrap_batch(conn: &Connection, keys: &Keys, limit: u32) -> Result
                 let bytes = crypto::open(&old.wrapping(), &aad, &wrapped).ok_or_else(damaged)?;
                 crypto::seal(&new.wrapping(), &aad, &bytes)
             };
-            conn.prepare_cached(
+            db.execute(
+                REWRAPPING,
                 "UPDATE record_keys SET generation = ?3, wrapped = ?4
                  WHERE record_id = ?1 AND class = ?2",
-            )
-            .and_then(|mut s| s.execute(params![record_id, wrap.as_str(), current, rewrapped]))
-            .map_err(storage())?;
+                args![&record_id, wrap.as_str(), current, rewrapped],
+            )?;
             done += 1;
         }
-        left += conn
-            .prepare_cached("SELECT count(*) FROM record_keys WHERE class = ?1 AND generation < ?2")
-            .and_then(|mut s| s.query_row(params![wrap.as_str(), current], |r| r.get::<_, i64>(0)))
-            .map_err(storage())?
+        left += db
+            .query_value::<i64>(
+                REWRAPPING,
+                "SELECT count(*) FROM record_keys WHERE class = ?1 AND generation < ?2",
+                args![wrap.as_str(), current],
+            )?
+            .unwrap_or(0)
             .max(0) as u64;
     }
     Ok((done, left))
 }
 
 /// Destroys a record's keys: its sealed fields can never be opened again.
-pub fn shred(conn: &Connection, record_id: &str) -> Result<bool> {
+pub fn shred(db: &Db<'_>, record_id: &str) -> Result<bool> {
     let mut n = 0;
-    // Format-1 salts too, until the upgrade has converted them (the table then stays empty).
-    for table in ["record_keys", "legacy_record_keys"] {
-        n += conn
-            .execute(
-                &format!("DELETE FROM {table} WHERE record_id = ?1"),
-                [record_id],
-            )
-            .map_err(VaultError::storage("shredding a record key"))?;
+    // Format-1 salts too, until the upgrade has converted them (the table then stays empty;
+    // a team store never had them).
+    let tables: &[&str] = match db.engine() {
+        Engine::Sqlite => &["record_keys", "legacy_record_keys"],
+        Engine::Postgres => &["record_keys"],
+    };
+    for table in tables {
+        n += db.execute(
+            "shredding a record key",
+            &format!("DELETE FROM {table} WHERE record_id = ?1"),
+            args![record_id],
+        )?;
     }
     Ok(n > 0)
 }

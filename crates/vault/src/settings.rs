@@ -1,9 +1,7 @@
 //! Settings: a closed set of keys, each stored as text in the `settings` table. Callers name a
 //! [`Setting`], never a string, so no module can write a key the desk does not know.
 
-use rusqlite::{params, OptionalExtension};
-
-use crate::{Result, Tx, Vault, VaultError};
+use crate::{args, Result, Tx, Vault};
 
 /// A change that one admin proposes and another confirms (four-eyes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -104,11 +102,11 @@ impl Tx<'_> {
 }
 
 fn get(vault: &Vault, setting: Setting) -> Result<Option<String>> {
-    vault
-        .conn()
-        .prepare_cached("SELECT value FROM settings WHERE key = ?1")
-        .and_then(|mut s| s.query_row([setting.key()], |r| r.get(0)).optional())
-        .map_err(VaultError::storage("reading a setting"))
+    vault.db().query_value(
+        "reading a setting",
+        "SELECT value FROM settings WHERE key = ?1",
+        args![setting.key()],
+    )
 }
 
 impl Settings<'_> {
@@ -127,25 +125,23 @@ impl SettingsTx<'_> {
     /// Stores a setting.
     pub fn set(&self, setting: Setting, value: &str) -> Result<()> {
         self.0.in_unit()?;
-        self.0
-            .conn()
-            .prepare_cached(
-                "INSERT INTO settings (key, value) VALUES (?1, ?2)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            )
-            .and_then(|mut s| s.execute(params![setting.key(), value]))
-            .map_err(VaultError::storage("saving a setting"))?;
+        self.0.db().execute(
+            "saving a setting",
+            "INSERT INTO settings (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            args![setting.key(), value],
+        )?;
         Ok(())
     }
 
     /// Removes a setting (its default applies again).
     pub fn clear(&self, setting: Setting) -> Result<()> {
         self.0.in_unit()?;
-        self.0
-            .conn()
-            .prepare_cached("DELETE FROM settings WHERE key = ?1")
-            .and_then(|mut s| s.execute([setting.key()]))
-            .map_err(VaultError::storage("removing a setting"))?;
+        self.0.db().execute(
+            "removing a setting",
+            "DELETE FROM settings WHERE key = ?1",
+            args![setting.key()],
+        )?;
         Ok(())
     }
 }

@@ -40,6 +40,14 @@ pub enum Db<'a> {
     Postgres(&'a RefCell<postgres::Client>),
 }
 
+/// What an `INSERT` did ([`Db::insert`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    Rows(u64),
+    /// A row with the same unique key exists: nothing was written.
+    Duplicate,
+}
+
 /// One result row, read in place (no copy of the engine's row).
 pub enum Row<'r> {
     Sqlite(&'r rusqlite::Row<'r>),
@@ -81,6 +89,45 @@ impl Row<'_> {
                 .and_then(T::from_owned)
                 .ok_or_else(damaged),
         }
+    }
+}
+
+impl Row<'_> {
+    /// A stored word of a closed vocabulary (a job state, a merchant status, a risk band…);
+    /// one this version does not know is vault damage, never read as a default.
+    pub fn parsed<T>(&self, i: usize, parse: impl FnOnce(&str) -> Option<T>) -> Result<T> {
+        let text: String = self.get(i)?;
+        parse(&text).ok_or(UNKNOWN_WORD)
+    }
+
+    /// [`Row::parsed`] for a nullable column.
+    pub fn parsed_opt<T>(
+        &self,
+        i: usize,
+        parse: impl FnOnce(&str) -> Option<T>,
+    ) -> Result<Option<T>> {
+        match self.get::<Option<String>>(i)? {
+            None => Ok(None),
+            Some(text) => parse(&text).map(Some).ok_or(UNKNOWN_WORD),
+        }
+    }
+}
+
+const UNKNOWN_WORD: VaultError =
+    VaultError::VaultDamaged("a stored row holds a value this version does not know");
+
+impl Column for crate::seal::Sealed {
+    fn from_sqlite(value: ValueRef<'_>) -> Option<Self> {
+        Vec::<u8>::from_sqlite(value).map(crate::seal::Sealed::from_bytes)
+    }
+    fn from_owned(value: Owned) -> Option<Self> {
+        Vec::<u8>::from_owned(value).map(crate::seal::Sealed::from_bytes)
+    }
+}
+
+impl<'a> From<&'a crate::seal::Sealed> for Value<'a> {
+    fn from(v: &'a crate::seal::Sealed) -> Self {
+        Value::Blob(Cow::Borrowed(v.as_bytes()))
     }
 }
 
@@ -402,6 +449,51 @@ impl Db<'_> {
                 .borrow_mut()
                 .execute(to_postgres(sql).as_str(), &pg_params(args))
                 .map_err(VaultError::store(context)),
+        }
+    }
+
+    /// Runs an `INSERT`; a row that would repeat a unique key (primary key or `UNIQUE`) is
+    /// [`Inserted::Duplicate`], not an error, so the caller can name the field.
+    pub fn insert(&self, context: &'static str, sql: &str, args: &[Value<'_>]) -> Result<Inserted> {
+        match self {
+            Db::Sqlite(conn) => {
+                let done = conn
+                    .prepare_cached(sql)
+                    .and_then(|mut stmt| stmt.execute(rusqlite::params_from_iter(args)));
+                match done {
+                    Ok(n) => Ok(Inserted::Rows(n as u64)),
+                    Err(rusqlite::Error::SqliteFailure(f, _))
+                        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                            || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+                    {
+                        Ok(Inserted::Duplicate)
+                    }
+                    Err(e) => Err(VaultError::storage(context)(e)),
+                }
+            }
+            Db::Postgres(client) => {
+                // A savepoint, so that a refused row leaves the unit usable (PostgreSQL aborts
+                // the whole transaction on an error otherwise).
+                let mut client = client.borrow_mut();
+                client
+                    .batch_execute("SAVEPOINT insert_row")
+                    .map_err(VaultError::store(context))?;
+                match client.execute(to_postgres(sql).as_str(), &pg_params(args)) {
+                    Ok(n) => {
+                        client
+                            .batch_execute("RELEASE SAVEPOINT insert_row")
+                            .map_err(VaultError::store(context))?;
+                        Ok(Inserted::Rows(n))
+                    }
+                    Err(e) if e.as_db_error().is_some_and(|d| d.code().code() == "23505") => {
+                        client
+                            .batch_execute("ROLLBACK TO SAVEPOINT insert_row")
+                            .map_err(VaultError::store(context))?;
+                        Ok(Inserted::Duplicate)
+                    }
+                    Err(e) => Err(VaultError::store(context)(e)),
+                }
+            }
         }
     }
 

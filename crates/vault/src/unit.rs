@@ -837,8 +837,11 @@ pub mod attacker {
             }
             let mut out = Vec::new();
             for (record, field, bytes) in sealed {
-                let Ok(Some(key)) = seal::existing_record_key(&self.conn, &self.keys, &record)
-                else {
+                let Ok(Some(key)) = seal::existing_record_key(
+                    &crate::sql::Db::Sqlite(&self.conn),
+                    &self.keys,
+                    &record,
+                ) else {
                     continue;
                 };
                 if let Ok(plain) = key.open(&field, &Sealed::from_bytes(bytes)) {

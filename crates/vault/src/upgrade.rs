@@ -18,7 +18,7 @@
 //!
 //! Each step can be interrupted and is done again (or continued) at the next sign-in.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, OptionalExtension};
 use time::OffsetDateTime;
 
 use crate::audit::{Event, Outcome};
@@ -32,7 +32,11 @@ use crate::{Result, Tx, Vault, VaultError};
 
 /// The format-1 salt of a record, if it has one: in `legacy_record_keys` once the schema is
 /// migrated, in the first schema's `record_keys` before (sign-in reads it before migrating).
-pub(crate) fn legacy_salt(conn: &Connection, record_id: &str) -> Result<Option<Vec<u8>>> {
+pub(crate) fn legacy_salt(db: &crate::sql::Db<'_>, record_id: &str) -> Result<Option<Vec<u8>>> {
+    // Format 1 was a local vault only; a team store never had its salts.
+    let crate::sql::Db::Sqlite(conn) = *db else {
+        return Ok(None);
+    };
     let table: Option<String> = conn
         .query_row(
             "SELECT CASE
@@ -154,11 +158,11 @@ fn convert_records(
 const PLATFORM_RECORD: &str = "settings:platform";
 
 fn convert_totp(tx: &Tx<'_>, old: &RecordKey, user_id: &str) -> Result<()> {
-    let sealed = crate::users::sealed_totp_secret(&tx.conn, user_id)?;
+    let sealed = crate::users::sealed_totp_secret(&tx.db(), user_id)?;
     let Some(sealed) = sealed else { return Ok(()) };
     let secret = old.open("totp_secret", &sealed)?;
     // Sealed to the secrets class now; to its user when they sign in (step 3).
-    let new = seal::new_secret_record(&tx.conn, &tx.keys(), user_id, None)?;
+    let new = seal::new_secret_record(&tx.db(), &tx.keys(), user_id, None)?;
     tx.conn
         .execute(
             "UPDATE users SET totp_secret = ?2 WHERE id = ?1",
@@ -177,7 +181,7 @@ fn convert_platform_key(tx: &Tx<'_>, old: &RecordKey) -> Result<()> {
     ))?;
     let plain = old.open("platform_key", &sealed)?;
     // Under the identifiers class, like any record the roles that board must send.
-    let new = seal::record_key(&tx.conn, &tx.keys(), PLATFORM_RECORD)?;
+    let new = seal::record_key(&tx.db(), &tx.keys(), PLATFORM_RECORD)?;
     tx.settings().set(
         crate::Setting::PlatformKey,
         &new.seal("platform_key", &plain)?.to_hex(),
@@ -193,7 +197,7 @@ fn convert_case_record(tx: &Tx<'_>, old: &RecordKey, old_key: Key, record_id: &s
         seal::wrap_for_class(&tx.keys(), record_id, DataClass::Case, &old_key)?,
         seal::wrap_for_class(&tx.keys(), record_id, DataClass::Identifiers, &identifiers)?,
     ];
-    seal::store_wrapped(&tx.conn, record_id, &seal::FreshKeys { wrapped })?;
+    seal::store_wrapped(&tx.db(), record_id, &seal::FreshKeys { wrapped })?;
     tx.reseal_application_parts(old, &new, record_id)?;
     let reseal =
         |sql_read: &str, sql_write: &str, field_of: &dyn Fn(&str) -> String| -> Result<()> {
@@ -251,7 +255,7 @@ pub(crate) fn move_member(
     vault.keys_mut().me = Some(member.clone());
     convert_records(vault, ring, root, now)?;
     let ((), head) = vault.write_keeping_head(now, |tx| {
-        seal::reseal_own(&tx.conn, &tx.keys(), &user.id, &public.wrap)?;
+        seal::reseal_own(&tx.db(), &tx.keys(), &user.id, &public.wrap)?;
         tx.audit(&Event {
             actor: &user.username,
             action: "user.keys_moved",

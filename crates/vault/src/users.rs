@@ -3,7 +3,6 @@
 //! unit of work with its audit entry.
 
 use domain::{NewPassword, Role, Username};
-use rusqlite::{params, Connection, OptionalExtension};
 use time::OffsetDateTime;
 use uuid::Uuid;
 use zeroize::Zeroizing;
@@ -13,9 +12,10 @@ use crate::crypto::Key;
 use crate::keyring::Keyring;
 use crate::keys::{ClassKey, DataClass, Keys, MemberKeys};
 use crate::seal::Sealed;
+use crate::sql::{Db, Inserted};
 use crate::totp::{self, Enrolment, Rejected, Secret};
 use crate::vault::{rfc3339, slot_id, unix, KeyStatus, OneTimePassword, User, UserKey};
-use crate::{Result, Tx, Vault, VaultError};
+use crate::{args, Result, Tx, Vault, VaultError};
 
 /// What sign-in checks before the vault file's integrity check: read from columns of the first
 /// schema version, so it works on a vault that still has migrations to run.
@@ -27,31 +27,28 @@ pub(crate) struct Gate {
 }
 
 pub(crate) fn sign_in_gate(
-    conn: &Connection,
+    db: &Db<'_>,
     keys: &Keys,
     legacy_root: Option<&Key>,
     username: &str,
 ) -> Result<Option<Gate>> {
     /// A user row as the first schema has it: id, disabled, enrolled, secret, last step.
     type Row = (String, bool, bool, Option<Sealed>, Option<i64>);
-    let row: Option<Row> = conn
-        .query_row(
-            "SELECT id, disabled, totp_confirmed, totp_secret, totp_last_step
-             FROM users WHERE username = ?1",
-            [username],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-        )
-        .optional()
-        .map_err(VaultError::storage("reading a user"))?;
+    let row: Option<Row> = db.query_row(
+        "reading a user",
+        "SELECT id, disabled, totp_confirmed, totp_secret, totp_last_step
+         FROM users WHERE username = ?1",
+        args![username],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+    )?;
     let Some((id, disabled, enrolled, sealed, last)) = row else {
         return Ok(None);
     };
     let totp = match (enrolled, sealed) {
         (false, _) => None,
-        (true, Some(sealed)) => Some((
-            open_totp_secret(conn, keys, legacy_root, &id, &sealed)?,
-            last,
-        )),
+        (true, Some(sealed)) => {
+            Some((open_totp_secret(db, keys, legacy_root, &id, &sealed)?, last))
+        }
         (true, None) => {
             return Err(VaultError::VaultDamaged(
                 "an enrolled user has no authenticator secret",
@@ -64,20 +61,20 @@ pub(crate) fn sign_in_gate(
 /// The authenticator secret, through the user's own key (or the secrets class). A legacy slot
 /// opens a secret the upgrade has not converted yet through its format-1 salt.
 fn open_totp_secret(
-    conn: &Connection,
+    db: &Db<'_>,
     keys: &Keys,
     legacy_root: Option<&Key>,
     user_id: &str,
     sealed: &Sealed,
 ) -> Result<Secret> {
     if let Some(root) = legacy_root {
-        if let Some(salt) = crate::upgrade::legacy_salt(conn, user_id)? {
+        if let Some(salt) = crate::upgrade::legacy_salt(db, user_id)? {
             let key = crate::RecordKey::legacy(root, user_id, &salt);
             let bytes: Zeroizing<Vec<u8>> = key.open("totp_secret", sealed)?;
             return Ok(Secret::from_bytes(bytes.to_vec()));
         }
     }
-    let key = crate::seal::existing_record_key(conn, keys, user_id)?.ok_or(
+    let key = crate::seal::existing_record_key(db, keys, user_id)?.ok_or(
         VaultError::VaultDamaged("an authenticator secret has no record key"),
     )?;
     let bytes: Zeroizing<Vec<u8>> = key.open("totp_secret", sealed)?;
@@ -85,13 +82,14 @@ fn open_totp_secret(
 }
 
 /// A user's sealed authenticator secret (`None` before enrolment).
-pub(crate) fn sealed_totp_secret(conn: &Connection, user_id: &str) -> Result<Option<Sealed>> {
-    conn.query_row(
+pub(crate) fn sealed_totp_secret(db: &Db<'_>, user_id: &str) -> Result<Option<Sealed>> {
+    db.query_row(
+        "reading an authenticator secret",
         "SELECT totp_secret FROM users WHERE id = ?1",
-        [user_id],
+        args![user_id],
         |r| r.get(0),
-    )
-    .map_err(VaultError::storage("reading an authenticator secret"))
+    )?
+    .ok_or(VaultError::NotFound("user"))
 }
 
 impl Vault {
@@ -105,9 +103,9 @@ impl Vault {
         user_id: &str,
         legacy_root: Option<&Key>,
     ) -> Result<Secret> {
-        let sealed = sealed_totp_secret(&self.conn, user_id)?
+        let sealed = sealed_totp_secret(&self.db(), user_id)?
             .ok_or(VaultError::NotFound("authenticator secret"))?;
-        open_totp_secret(&self.conn, &self.keys(), legacy_root, user_id, &sealed)
+        open_totp_secret(&self.db(), &self.keys(), legacy_root, user_id, &sealed)
     }
 
     /// Starts (or restarts) authenticator enrolment with a fresh secret.
@@ -137,12 +135,11 @@ impl Vault {
             }
         };
         self.write_at(now, |tx| {
-            tx.conn
-                .execute(
-                    "UPDATE users SET totp_confirmed = 1, totp_last_step = ?2 WHERE id = ?1",
-                    params![user_id, step],
-                )
-                .map_err(VaultError::storage("confirming an authenticator"))?;
+            tx.db().execute(
+                "confirming an authenticator",
+                "UPDATE users SET totp_confirmed = 1, totp_last_step = ?2 WHERE id = ?1",
+                args![user_id, step],
+            )?;
             tx.audit(&Event {
                 actor: &user.username,
                 action: "user.totp_enrol",
@@ -166,13 +163,11 @@ impl Vault {
     /// Whether the user exists and is not disabled: one indexed read, for the check every
     /// session call makes.
     pub fn user_is_enabled(&self, id: &str) -> Result<bool> {
-        let disabled: Option<bool> = self
-            .conn
-            .query_row("SELECT disabled FROM users WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(VaultError::storage("reading a user"))?;
+        let disabled: Option<bool> = self.db().query_value(
+            "reading a user",
+            "SELECT disabled FROM users WHERE id = ?1",
+            args![id],
+        )?;
         Ok(disabled == Some(false))
     }
 
@@ -198,20 +193,13 @@ impl Vault {
         );
         let ring = self.keyring.load()?;
         let now = OffsetDateTime::now_utc();
-        let mut stmt = self
-            .conn
-            .prepare(&sql)
-            .map_err(VaultError::storage("reading users"))?;
-        let rows = stmt
-            .query_map([value], |r| {
+        self.db()
+            .query_map("reading users", &sql, args![value], |r| {
                 let username: String = r.get(1)?;
-                let role = r.get::<_, String>(2)?.parse::<Role>().map_err(|e| {
-                    rusqlite::Error::FromSqlConversionFailure(
-                        2,
-                        rusqlite::types::Type::Text,
-                        Box::new(e),
-                    )
-                })?;
+                let role = r
+                    .get::<String>(2)?
+                    .parse::<Role>()
+                    .map_err(|_| VaultError::VaultDamaged("a user has an unknown role"))?;
                 let slot = slot_id(&username);
                 let keys = if !ring.slots.contains_key(&slot) {
                     KeyStatus::None
@@ -234,16 +222,6 @@ impl Vault {
                     created_by: r.get(8)?,
                 })
             })
-            .map_err(VaultError::storage("reading users"))?;
-        rows.map(|row| {
-            row.map_err(|e| match e {
-                rusqlite::Error::FromSqlConversionFailure(..) => {
-                    VaultError::VaultDamaged("a user has an unknown role")
-                }
-                other => VaultError::storage("reading users")(other),
-            })
-        })
-        .collect()
     }
 
     /// Adds a user with a one-time password they must change at first sign-in.
@@ -363,12 +341,11 @@ impl Vault {
     ) -> Result<()> {
         let user = self.user_by_id(user_id)?;
         self.write_at(now, |tx| {
-            tx.conn
-                .execute(
-                    "UPDATE users SET must_change_password = 0, password_changed_at = ?2 WHERE id = ?1",
-                    params![user_id, rfc3339(now)],
-                )
-                .map_err(VaultError::storage("changing a password"))?;
+            tx.db().execute(
+                "changing a password",
+                "UPDATE users SET must_change_password = 0, password_changed_at = ?2 WHERE id = ?1",
+                args![user_id, rfc3339(now)],
+            )?;
             tx.audit(&Event {
                 actor: &user.username,
                 action: "user.password_change",
@@ -392,13 +369,13 @@ impl Vault {
         let user = self.user_by_id(user_id)?;
         if disabled && user.role == Role::Admin && !user.disabled {
             let admins: i64 = self
-                .conn
-                .query_row(
+                .db()
+                .query_value(
+                    "counting admins",
                     "SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0",
-                    [],
-                    |r| r.get(0),
-                )
-                .map_err(VaultError::storage("counting admins"))?;
+                    &[],
+                )?
+                .unwrap_or(0);
             if admins <= 1 {
                 return Err(VaultError::Conflict("the last admin cannot be disabled"));
             }
@@ -409,9 +386,14 @@ impl Vault {
             "user.enable"
         };
         let otp = self.write_at(now, |tx| {
-            tx.conn
-                .execute("UPDATE users SET disabled = ?2, must_change_password = must_change_password OR ?3 WHERE id = ?1", params![user_id, disabled, !disabled])
-                .map_err(VaultError::storage("changing a user"))?;
+            // Re-enabling also sets must_change_password (a new one-time password follows).
+            tx.db().execute(
+                "changing a user",
+                "UPDATE users SET disabled = ?2,
+                     must_change_password = CASE WHEN ?3 = 1 THEN 1 ELSE must_change_password END
+                 WHERE id = ?1",
+                args![user_id, disabled, !disabled],
+            )?;
             tx.audit(&Event {
                 actor,
                 action,
@@ -421,7 +403,7 @@ impl Vault {
             })?;
             if disabled {
                 tx.remove_slot(&user.username)?;
-                crate::seal::unseal_own(&tx.conn, &user.id)?;
+                crate::seal::unseal_own(&tx.db(), &user.id)?;
                 // Every class key they held gets a new generation they never see.
                 let rotated = tx.rotate_classes(user.role)?;
                 let detail = rotated
@@ -467,12 +449,11 @@ impl Vault {
         }
         let otp = OneTimePassword::generate();
         self.write_at(now, |tx| {
-            tx.conn
-                .execute(
-                    "UPDATE users SET must_change_password = 1 WHERE id = ?1",
-                    [user_id],
-                )
-                .map_err(VaultError::storage("resetting a password"))?;
+            tx.db().execute(
+                "resetting a password",
+                "UPDATE users SET must_change_password = 1 WHERE id = ?1",
+                args![user_id],
+            )?;
             tx.audit(&Event {
                 actor,
                 action: "user.password_reset",
@@ -489,9 +470,11 @@ impl Vault {
     pub fn reset_totp(&self, actor: &str, user_id: &str, now: OffsetDateTime) -> Result<()> {
         let user = self.user_by_id(user_id)?;
         self.write_at(now, |tx| {
-            tx.conn
-                .execute("UPDATE users SET totp_secret = NULL, totp_confirmed = 0, totp_last_step = NULL WHERE id = ?1", [user_id])
-                .map_err(VaultError::storage("resetting an authenticator"))?;
+            tx.db().execute(
+                "resetting an authenticator",
+                "UPDATE users SET totp_secret = NULL, totp_confirmed = 0, totp_last_step = NULL WHERE id = ?1",
+                args![user_id],
+            )?;
             tx.audit(&Event {
                 actor,
                 action: "user.totp_reset",
@@ -585,7 +568,7 @@ impl Tx<'_> {
         now: OffsetDateTime,
     ) -> Result<()> {
         let member = MemberKeys::generate();
-        crate::seal::reseal_own(&self.conn, &self.keys(), user_id, &member.public().wrap)?;
+        crate::seal::reseal_own(&self.db(), &self.keys(), user_id, &member.public().wrap)?;
         self.update_keyring(|ring| {
             self.enrol_member(ring, &member, username, user_id, role, password, now)
         })
@@ -600,27 +583,23 @@ impl Tx<'_> {
         now: OffsetDateTime,
     ) -> Result<String> {
         let id = Uuid::new_v4().to_string();
-        let inserted = self.conn.execute(
+        let inserted = self.db().insert(
+            "adding a user",
             "INSERT INTO users (id, username, role, must_change_password, created_at,
                  password_changed_at, created_by)
              VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
-            params![
-                id,
+            args![
+                &id,
                 username.as_str(),
                 role.as_str(),
                 must_change,
                 rfc3339(now),
                 created_by
             ],
-        );
+        )?;
         match inserted {
-            Ok(_) => Ok(id),
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
-                Err(VaultError::invalid("username", "is already taken"))
-            }
-            Err(e) => Err(VaultError::storage("adding a user")(e)),
+            Inserted::Rows(_) => Ok(id),
+            Inserted::Duplicate => Err(VaultError::invalid("username", "is already taken")),
         }
     }
     /// Stores the signed-in member's own authenticator secret: sealed to them and to the
@@ -628,14 +607,13 @@ impl Tx<'_> {
     pub(crate) fn store_totp_secret(&self, user_id: &str, secret: &Secret) -> Result<()> {
         let owner = self.keys().me.as_ref().map(|me| me.public().wrap);
         let sealed =
-            crate::seal::new_secret_record(&self.conn, &self.keys(), user_id, owner.as_ref())?
+            crate::seal::new_secret_record(&self.db(), &self.keys(), user_id, owner.as_ref())?
                 .seal("totp_secret", secret.expose())?;
-        self.conn
-            .execute(
-                "UPDATE users SET totp_secret = ?2, totp_confirmed = 0, totp_last_step = NULL WHERE id = ?1",
-                params![user_id, sealed],
-            )
-            .map_err(VaultError::storage("storing an authenticator secret"))?;
+        self.db().execute(
+            "storing an authenticator secret",
+            "UPDATE users SET totp_secret = ?2, totp_confirmed = 0, totp_last_step = NULL WHERE id = ?1",
+            args![user_id, &sealed],
+        )?;
         Ok(())
     }
 }

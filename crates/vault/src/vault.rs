@@ -447,7 +447,12 @@ impl Vault {
         };
         let keys = ring.keys(&slot, opened)?;
         let conn = Self::keyed_connection(dir, &keyring_file, &mut ring, keys.db_wrap(), &lock)?;
-        let Some(gate) = crate::users::sign_in_gate(&conn, &keys, legacy_root.as_ref(), &name)?
+        let Some(gate) = crate::users::sign_in_gate(
+            &crate::sql::Db::Sqlite(&conn),
+            &keys,
+            legacy_root.as_ref(),
+            &name,
+        )?
         else {
             return Err(fail(&mut ring, "no such user")?);
         };
@@ -1038,7 +1043,7 @@ impl Vault {
     // ---- sealing ----------------------------------------------------------------------------
 
     pub fn existing_record_key(&self, record_id: &str) -> Result<Option<RecordKey>> {
-        seal::existing_record_key(&self.conn, &self.keys(), record_id)
+        seal::existing_record_key(&self.db(), &self.keys(), record_id)
     }
 
     /// Refused for a member without the index class (an auditor): a digest of an identifier
@@ -1079,14 +1084,14 @@ impl Vault {
     /// Record keys still wrapped by an earlier generation of their class.
     pub fn rewrap_pending(&self) -> Result<u64> {
         // A batch of none only counts: a read, no unit of work.
-        Ok(seal::rewrap_batch(&self.conn, &self.keys(), 0)?.1)
+        Ok(seal::rewrap_batch(&self.db(), &self.keys(), 0)?.1)
     }
 
     /// Re-wraps up to `batch` record keys under their class's current generation, as one unit
     /// of work; once none is left, the earlier generations are forgotten (audited
     /// `vault.rewrap_done`). Returns how many are left.
     pub fn rewrap_record_keys(&self, batch: u32, actor: &str, now: OffsetDateTime) -> Result<u64> {
-        let (_, left) = self.write_at(now, |tx| seal::rewrap_batch(&tx.conn, &tx.keys(), batch))?;
+        let (_, left) = self.write_at(now, |tx| seal::rewrap_batch(&tx.db(), &tx.keys(), batch))?;
         if left == 0 {
             let ring = self.keyring.load()?;
             let has_previous = DataClass::ALL.iter().any(|c| {
@@ -1199,10 +1204,10 @@ impl Vault {
 /// Changes: only inside a unit of work ([`Vault::write`]).
 impl Tx<'_> {
     pub fn record_key(&self, record_id: &str) -> Result<RecordKey> {
-        seal::record_key(&self.conn, &self.keys(), record_id)
+        seal::record_key(&self.db(), &self.keys(), record_id)
     }
 
     pub fn shred_record(&self, record_id: &str) -> Result<bool> {
-        seal::shred(&self.conn, record_id)
+        seal::shred(&self.db(), record_id)
     }
 }
