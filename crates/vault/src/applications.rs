@@ -11,13 +11,12 @@
 use domain::intake::{
     ApplicationForm, ApplicationStatus, BankForm, BusinessForm, IndexKind, PersonForm, TermsForm,
 };
-use rusqlite::types::Value;
-use rusqlite::{params, params_from_iter, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::seal::Sealed;
-use crate::{RecordKey, Result, Tx, Vault, VaultError};
+use crate::sql::{Inserted, Row, Value};
+use crate::{args, RecordKey, Result, Tx, Vault, VaultError};
 
 mod documents;
 mod listing;
@@ -304,17 +303,10 @@ const SUMMARY_COLUMNS: &str = "id, status, legal_name, dba, entity_type, mcc, pe
      source, created_by, created_at, updated_at, submitted_at, version, open_hits, \
      screened_with IS NOT NULL, edited_by";
 
-fn summary_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Summary> {
-    let status: String = r.get(1)?;
+fn summary_from_row(r: &Row<'_>) -> Result<Summary> {
     Ok(Summary {
         id: r.get(0)?,
-        status: status.parse().map_err(|_| {
-            rusqlite::Error::FromSqlConversionFailure(
-                1,
-                rusqlite::types::Type::Text,
-                "unknown application status".into(),
-            )
-        })?,
+        status: r.parsed(1, |s| s.parse().ok())?,
         legal_name: r.get(2)?,
         dba: r.get(3)?,
         entity_type: r.get(4)?,
@@ -348,14 +340,13 @@ fn person_field(person_id: &str) -> String {
 
 impl Vault {
     pub fn application_summary(&self, id: &str) -> Result<Summary> {
-        self.conn()
+        self.db()
             .query_row(
+                "reading an application",
                 &format!("SELECT {SUMMARY_COLUMNS} FROM applications WHERE id = ?1"),
-                [id],
+                args![id],
                 summary_from_row,
-            )
-            .optional()
-            .map_err(VaultError::storage("reading an application"))?
+            )?
             .ok_or(VaultError::NotFound("application"))
     }
 
@@ -365,32 +356,30 @@ impl Vault {
         let key = self
             .existing_record_key(id)?
             .ok_or(VaultError::NotFound("application"))?;
-        let conn = self.conn();
-        let (body, masked): (Sealed, Option<Sealed>) = conn
+        let db = self.db();
+        let (body, masked): (Sealed, Option<Sealed>) = db
             .query_row(
+                "reading an application",
                 "SELECT body, masked FROM applications WHERE id = ?1",
-                [id],
+                args![id],
                 |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .map_err(VaultError::storage("reading an application"))?;
+            )?
+            .ok_or(VaultError::NotFound("application"))?;
         let (body, is_masked): (Body, bool) =
             open_either(&key, "application", &body, masked.as_ref())?;
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT person_id, body, masked FROM application_people WHERE application_id = ?1
-                 ORDER BY position",
-            )
-            .map_err(VaultError::storage("reading people"))?;
-        let rows = stmt
-            .query_map([id], |r| {
+        let rows = db.query_map(
+            "reading people",
+            "SELECT person_id, body, masked FROM application_people WHERE application_id = ?1
+             ORDER BY position",
+            args![id],
+            |r| {
                 Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, Sealed>(1)?,
-                    r.get::<_, Option<Sealed>>(2)?,
+                    r.get::<String>(0)?,
+                    r.get::<Sealed>(1)?,
+                    r.get::<Option<Sealed>>(2)?,
                 ))
-            })
-            .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
-            .map_err(VaultError::storage("reading people"))?;
+            },
+        )?;
         let people = rows
             .iter()
             .map(|(pid, sealed, masked)| {
@@ -398,14 +387,12 @@ impl Vault {
                     .map(|(p, _)| p)
             })
             .collect::<Result<Vec<_>>>()?;
-        let bank: Option<(Sealed, Option<Sealed>)> = conn
-            .query_row(
-                "SELECT body, masked FROM bank_accounts WHERE application_id = ?1",
-                [id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(VaultError::storage("reading the bank account"))?;
+        let bank: Option<(Sealed, Option<Sealed>)> = db.query_row(
+            "reading the bank account",
+            "SELECT body, masked FROM bank_accounts WHERE application_id = ?1",
+            args![id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         let bank = match bank {
             Some((sealed, masked)) => {
                 open_either::<BankForm>(&key, "bank", &sealed, masked.as_ref())?.0
@@ -425,94 +412,75 @@ impl Vault {
     }
 
     pub fn application_history(&self, id: &str) -> Result<Vec<HistoryEntry>> {
-        let mut stmt = self
-            .conn()
-            .prepare_cached(
-                "SELECT at, actor, from_status, to_status, note FROM application_history
-                 WHERE application_id = ?1 ORDER BY at, rowid",
-            )
-            .map_err(VaultError::storage("reading the history"))?;
-        stmt.query_map([id], |r| {
-            Ok(HistoryEntry {
-                at: r.get(0)?,
-                actor: r.get(1)?,
-                from: r.get(2)?,
-                to: r.get(3)?,
-                note: r.get(4)?,
-            })
-        })
-        .and_then(Iterator::collect)
-        .map_err(VaultError::storage("reading the history"))
+        // `rowid`: SQLite's own; the team schema has an identity column of that name.
+        self.db().query_map(
+            "reading the history",
+            "SELECT at, actor, from_status, to_status, note FROM application_history
+             WHERE application_id = ?1 ORDER BY at, rowid",
+            args![id],
+            |r| {
+                Ok(HistoryEntry {
+                    at: r.get(0)?,
+                    actor: r.get(1)?,
+                    from: r.get(2)?,
+                    to: r.get(3)?,
+                    note: r.get(4)?,
+                })
+            },
+        )
     }
 
     /// Ids of applications holding a value equal to `normalised` (exact, via blind index).
     pub fn applications_with(&self, kind: IndexKind, normalised: &str) -> Result<Vec<String>> {
         let digest = self.blind_index(kind.as_str(), normalised)?;
-        let mut stmt = self
-            .conn()
-            .prepare_cached(
-                "SELECT application_id FROM blind_indexes WHERE kind = ?1 AND digest = ?2
-                 ORDER BY application_id",
-            )
-            .map_err(VaultError::storage("looking up a blind index"))?;
-        stmt.query_map(params![kind.as_str(), digest.as_slice()], |r| r.get(0))
-            .and_then(Iterator::collect)
-            .map_err(VaultError::storage("looking up a blind index"))
+        self.db().query_map(
+            "looking up a blind index",
+            "SELECT application_id FROM blind_indexes WHERE kind = ?1 AND digest = ?2
+             ORDER BY application_id",
+            args![kind.as_str(), digest.as_slice()],
+            |r| r.get(0),
+        )
     }
 
     /// The first application (by id) holding the blind index `digest` of `kind`.
     pub fn application_with_index(&self, kind: &str, digest: &[u8; 32]) -> Result<Option<String>> {
-        self.conn()
-            .prepare_cached(
-                "SELECT application_id FROM blind_indexes WHERE kind = ?1 AND digest = ?2
-                 ORDER BY application_id LIMIT 1",
-            )
-            .and_then(|mut s| {
-                s.query_row(params![kind, digest.as_slice()], |r| r.get(0))
-                    .optional()
-            })
-            .map_err(VaultError::storage("looking up a blind index"))
+        self.db().query_value(
+            "looking up a blind index",
+            "SELECT application_id FROM blind_indexes WHERE kind = ?1 AND digest = ?2
+             ORDER BY application_id LIMIT 1",
+            args![kind, digest.as_slice()],
+        )
     }
 }
 
 /// Changes: only inside a unit of work ([`Vault::write`]).
 impl Tx<'_> {
     fn store_parts(&self, id: &str, parts: &SealedParts) -> Result<()> {
-        let conn = self.conn();
-        let mut person = conn
-            .prepare_cached(
+        let db = self.db();
+        for (i, (person_id, body)) in parts.people.iter().enumerate() {
+            let stored = db.insert(
+                "storing people",
                 "INSERT INTO application_people (application_id, person_id, position, body, masked)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-            )
-            .map_err(VaultError::storage("storing people"))?;
-        for (i, (person_id, body)) in parts.people.iter().enumerate() {
-            person
-                .execute(params![id, person_id, i as i64, body.full, body.masked])
-                .map_err(|e| match e {
-                    rusqlite::Error::SqliteFailure(f, _)
-                        if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-                    {
-                        VaultError::invalid("people", "two people have the same id")
-                    }
-                    e => VaultError::storage("storing people")(e),
-                })?;
+                args![id, person_id, i, &body.full, &body.masked],
+            )?;
+            if stored == Inserted::Duplicate {
+                return Err(VaultError::invalid("people", "two people have the same id"));
+            }
         }
-        conn.prepare_cached(
+        db.execute(
+            "storing the bank account",
             "INSERT INTO bank_accounts (application_id, body, masked) VALUES (?1, ?2, ?3)
              ON CONFLICT (application_id) DO UPDATE SET body = excluded.body, masked = excluded.masked",
-        )
-        .and_then(|mut s| s.execute(params![id, parts.bank.full, parts.bank.masked]))
-        .map_err(VaultError::storage("storing the bank account"))?;
-        let mut index = conn
-            .prepare_cached(
+            args![id, &parts.bank.full, &parts.bank.masked],
+        )?;
+        for (kind, digest) in &parts.indexes {
+            db.execute(
+                "storing blind indexes",
                 "INSERT INTO blind_indexes (kind, digest, application_id) VALUES (?1, ?2, ?3)
                  ON CONFLICT DO NOTHING",
-            )
-            .map_err(VaultError::storage("storing blind indexes"))?;
-        for (kind, digest) in &parts.indexes {
-            index
-                .execute(params![kind, digest.as_slice(), id])
-                .map_err(VaultError::storage("storing blind indexes"))?;
+                args![*kind, digest.as_slice(), id],
+            )?;
         }
         Ok(())
     }
@@ -526,40 +494,33 @@ impl Tx<'_> {
             return Err(EXISTS);
         }
         let submitted_at = (p.status != ApplicationStatus::Draft).then_some(p.now_ms);
-        self.conn()
-            .prepare_cached(
-                "INSERT INTO applications (id, status, legal_name, legal_name_key, dba, dba_key,
-                     entity_type, mcc, people_count, source, created_by, created_at, updated_at,
-                     submitted_at, version, body, masked)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, 1, ?14, ?15)",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    p.id,
-                    p.status.as_str(),
-                    p.legal_name,
-                    search_key(&p.legal_name),
-                    p.dba,
-                    search_key(&p.dba),
-                    p.entity_type,
-                    p.mcc,
-                    p.parts.people.len() as i64,
-                    p.source.as_str(),
-                    p.actor,
-                    p.now_ms,
-                    submitted_at,
-                    p.parts.body.full,
-                    p.parts.body.masked,
-                ])
-            })
-            .map_err(|e| match e {
-                rusqlite::Error::SqliteFailure(f, _)
-                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-                {
-                    EXISTS
-                }
-                e => VaultError::storage("storing an application")(e),
-            })?;
+        let stored = self.db().insert(
+            "storing an application",
+            "INSERT INTO applications (id, status, legal_name, legal_name_key, dba, dba_key,
+                 entity_type, mcc, people_count, source, created_by, created_at, updated_at,
+                 submitted_at, version, body, masked)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, 1, ?14, ?15)",
+            args![
+                &p.id,
+                p.status.as_str(),
+                &p.legal_name,
+                search_key(&p.legal_name),
+                &p.dba,
+                search_key(&p.dba),
+                &p.entity_type,
+                &p.mcc,
+                p.parts.people.len(),
+                p.source.as_str(),
+                &p.actor,
+                p.now_ms,
+                submitted_at,
+                &p.parts.body.full,
+                &p.parts.body.masked,
+            ],
+        )?;
+        if stored == Inserted::Duplicate {
+            return Err(EXISTS);
+        }
         self.store_parts(&p.id, &p.parts)?;
         self.add_history(&p.id, p.now_ms, &p.actor, None, p.status, None)
     }
@@ -572,22 +533,19 @@ impl Tx<'_> {
         to: ApplicationStatus,
         note: Option<&str>,
     ) -> Result<()> {
-        self.conn()
-            .prepare_cached(
-                "INSERT INTO application_history (application_id, at, actor, from_status,
-                     to_status, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    id,
-                    at,
-                    actor,
-                    from.map(ApplicationStatus::as_str),
-                    to.as_str(),
-                    note
-                ])
-            })
-            .map_err(VaultError::storage("recording the status history"))?;
+        self.db().execute(
+            "recording the status history",
+            "INSERT INTO application_history (application_id, at, actor, from_status,
+                 to_status, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            args![
+                id,
+                at,
+                actor,
+                from.map(ApplicationStatus::as_str),
+                to.as_str(),
+                note
+            ],
+        )?;
         Ok(())
     }
     /// [`Vault::insert_applications`] for applications a [`Sealer`] prepared (on another thread,
@@ -598,20 +556,15 @@ impl Tx<'_> {
     /// unit of work is the batch's transaction; each application has its own savepoint.
     pub fn insert_prepared(&self, batch: &[PreparedApplication]) -> Result<Vec<Result<()>>> {
         self.in_unit()?;
-        let conn = self.conn();
+        let db = self.db();
         let mut results = Vec::with_capacity(batch.len());
         for prepared in batch {
-            let run = |sql: &str| {
-                conn.prepare_cached(sql)
-                    .and_then(|mut s| s.execute([]))
-                    .map(|_| ())
-                    .map_err(VaultError::storage("running a savepoint"))
-            };
+            let run = |sql: &str| db.execute("running a savepoint", sql, &[]).map(|_| ());
             let outcome = run("SAVEPOINT one").and_then(|()| self.store_prepared(prepared));
             if outcome.is_err() {
-                run("ROLLBACK TO one")?;
+                run("ROLLBACK TO SAVEPOINT one")?;
             }
-            run("RELEASE one")?;
+            run("RELEASE SAVEPOINT one")?;
             results.push(outcome);
         }
         Ok(results)
@@ -637,34 +590,34 @@ impl Tx<'_> {
             .ok_or(VaultError::NotFound("application"))?;
         let b = &form.business;
         let parts = SealedParts::seal(&key, form, |kind, value| self.blind_index(kind, value))?;
-        let conn = self.conn();
-        conn.execute(
+        let db = self.db();
+        db.execute(
+            "updating an application",
             "UPDATE applications SET legal_name = ?2, legal_name_key = ?3, dba = ?4, dba_key = ?5,
                  entity_type = ?6, mcc = ?7, people_count = ?8, updated_at = ?9,
                  version = version + 1, body = ?10, edited_by = ?11, masked = ?12
              WHERE id = ?1",
-            params![
+            args![
                 id,
-                b.legal_name,
+                &b.legal_name,
                 search_key(&b.legal_name),
-                b.dba,
+                &b.dba,
                 search_key(&b.dba),
-                b.entity_type,
-                b.mcc,
-                form.people.len() as i64,
+                &b.entity_type,
+                &b.mcc,
+                form.people.len(),
                 now_ms,
-                parts.body.full,
+                &parts.body.full,
                 actor,
-                parts.body.masked
+                &parts.body.masked
             ],
-        )
-        .map_err(VaultError::storage("updating an application"))?;
+        )?;
         for table in ["application_people", "blind_indexes"] {
-            conn.execute(
+            db.execute(
+                "updating an application",
                 &format!("DELETE FROM {table} WHERE application_id = ?1"),
-                [id],
-            )
-            .map_err(VaultError::storage("updating an application"))?;
+                args![id],
+            )?;
         }
         self.store_parts(id, &parts)?;
         Ok(expected_version + 1)
@@ -690,14 +643,13 @@ impl Tx<'_> {
             current.status.move_to(to).map_err(|_| {
                 VaultError::Conflict("that status change is not allowed from the current status")
             })?;
-            self.conn()
-                .execute(
-                    "UPDATE applications SET status = ?2, updated_at = ?3, version = version + 1,
-                         submitted_at = CASE WHEN ?2 = 'submitted' THEN ?3 ELSE submitted_at END
-                     WHERE id = ?1",
-                    params![id, to.as_str(), now_ms],
-                )
-                .map_err(VaultError::storage("changing an application's status"))?;
+            self.db().execute(
+                "changing an application's status",
+                "UPDATE applications SET status = ?2, updated_at = ?3, version = version + 1,
+                     submitted_at = CASE WHEN ?2 = 'submitted' THEN ?3 ELSE submitted_at END
+                 WHERE id = ?1",
+                args![id, to.as_str(), now_ms],
+            )?;
             self.add_history(id, now_ms, actor, Some(current.status), to, note)?;
             Ok(expected_version + 1)
         })
@@ -708,7 +660,6 @@ impl Tx<'_> {
         let tx = self.part()?;
         self.store_prepared(&prepared)?;
         tx.commit()
-            .map_err(VaultError::storage("committing an application"))
     }
     /// Stores many applications in one transaction; each is whole or absent (a savepoint per
     /// application, its record key included), and one failing never stops the others.
@@ -778,13 +729,12 @@ impl Tx<'_> {
         new: &RecordKey,
         id: &str,
     ) -> Result<()> {
-        let conn = self.conn();
-        let body: Option<Sealed> = conn
-            .query_row("SELECT body FROM applications WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(VaultError::storage("reading an application"))?;
+        let db = self.db();
+        let body: Option<Sealed> = db.query_value(
+            "reading an application",
+            "SELECT body FROM applications WHERE id = ?1",
+            args![id],
+        )?;
         let Some(body) = body else { return Ok(()) };
         let body: Body = from_json(&old.open("application", &body)?)?;
         let mut form = ApplicationForm {
@@ -792,51 +742,47 @@ impl Tx<'_> {
             terms: body.terms,
             ..ApplicationForm::default()
         };
-        let people: Vec<(String, Sealed)> = conn
-            .prepare("SELECT person_id, body FROM application_people WHERE application_id = ?1")
-            .and_then(|mut s| {
-                s.query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?
-                    .collect::<rusqlite::Result<Vec<_>>>()
-            })
-            .map_err(VaultError::storage("reading people"))?;
+        let people: Vec<(String, Sealed)> = db.query_map(
+            "reading people",
+            "SELECT person_id, body FROM application_people WHERE application_id = ?1",
+            args![id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         for (pid, sealed) in &people {
             form.people
                 .push(from_json(&old.open(&person_field(pid), sealed)?)?);
         }
-        let bank: Option<Sealed> = conn
-            .query_row(
-                "SELECT body FROM bank_accounts WHERE application_id = ?1",
-                [id],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(VaultError::storage("reading the bank account"))?;
+        let bank: Option<Sealed> = db.query_value(
+            "reading the bank account",
+            "SELECT body FROM bank_accounts WHERE application_id = ?1",
+            args![id],
+        )?;
         if let Some(sealed) = &bank {
             form.bank = from_json(&old.open("bank", sealed)?)?;
         }
         let masked = form.masked();
         let body = seal_twice(new, "application", &Body::of(&form), &Body::of(&masked))?;
-        conn.execute(
+        db.execute(
+            "sealing an application again",
             "UPDATE applications SET body = ?2, masked = ?3 WHERE id = ?1",
-            params![id, body.full, body.masked],
-        )
-        .map_err(VaultError::storage("sealing an application again"))?;
+            args![id, &body.full, &body.masked],
+        )?;
         for (p, m) in form.people.iter().zip(&masked.people) {
             let twice = seal_twice(new, &person_field(&p.id), p, m)?;
-            conn.execute(
+            db.execute(
+                "sealing people again",
                 "UPDATE application_people SET body = ?3, masked = ?4
                  WHERE application_id = ?1 AND person_id = ?2",
-                params![id, p.id, twice.full, twice.masked],
-            )
-            .map_err(VaultError::storage("sealing people again"))?;
+                args![id, &p.id, &twice.full, &twice.masked],
+            )?;
         }
         if bank.is_some() {
             let twice = seal_twice(new, "bank", &form.bank, &masked.bank)?;
-            conn.execute(
+            db.execute(
+                "sealing the bank account again",
                 "UPDATE bank_accounts SET body = ?2, masked = ?3 WHERE application_id = ?1",
-                params![id, twice.full, twice.masked],
-            )
-            .map_err(VaultError::storage("sealing the bank account again"))?;
+                args![id, &twice.full, &twice.masked],
+            )?;
         }
         Ok(())
     }

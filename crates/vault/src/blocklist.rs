@@ -23,13 +23,12 @@
 
 use domain::intake::{ApplicationForm, IndexKind};
 use domain::Role;
-use rusqlite::params;
 use serde::Serialize;
 
 use crate::crypto::{self, Key};
 use crate::keyring::{b64, unb64, DeskCopy, Keyring};
 use crate::keys::{ClassKey, DataClass};
-use crate::{Result, Tx, Vault, VaultError};
+use crate::{args, Result, Tx, Vault, VaultError};
 
 /// Why an identifier may be kept on the blocklist after its subject is erased.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -202,14 +201,14 @@ impl Vault {
         if self.keys().me.is_none() || ring.class_public(DataClass::Blocklist)?.is_some() {
             return Ok(Making::NotNeeded);
         }
-        let keyed: bool = self
-            .conn()
-            .query_row(
+        let keyed = self
+            .db()
+            .query_value::<bool>(
+                "checking the blocklist",
                 "SELECT EXISTS (SELECT 1 FROM blocklist WHERE keyed = 1)",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(VaultError::storage("checking the blocklist"))?;
+                &[],
+            )?
+            .unwrap_or(false);
         if keyed {
             return Ok(Making::Missing);
         }
@@ -305,11 +304,14 @@ impl Vault {
         &self,
         form: Option<&ApplicationForm>,
     ) -> Result<(Vec<String>, bool)> {
-        let conn = self.conn();
-        let any: bool = conn
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM blocklist WHERE keyed = 1)")
-            .and_then(|mut s| s.query_row([], |r| r.get(0)))
-            .map_err(VaultError::storage("checking the blocklist"))?;
+        let db = self.db();
+        let any = db
+            .query_value::<bool>(
+                "checking the blocklist",
+                "SELECT EXISTS (SELECT 1 FROM blocklist WHERE keyed = 1)",
+                &[],
+            )?
+            .unwrap_or(false);
         if !any {
             return Ok((Vec::new(), true));
         }
@@ -317,19 +319,16 @@ impl Vault {
         let (Some(key), Some(form)) = (keys.blocklist(), form) else {
             return Ok((Vec::new(), false));
         };
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM blocklist
-                     WHERE kind = ?1 AND digest = ?2 AND keyed = 1)",
-            )
-            .map_err(VaultError::storage("checking the blocklist"))?;
         let mut found = Vec::new();
         for (kind, value) in identifiers(form) {
-            let hit: bool = stmt
-                .query_row(params![kind, digest(key, kind, &value).as_slice()], |r| {
-                    r.get(0)
-                })
-                .map_err(VaultError::storage("checking the blocklist"))?;
+            let hit = db
+                .query_value::<bool>(
+                    "checking the blocklist",
+                    "SELECT EXISTS (SELECT 1 FROM blocklist
+                         WHERE kind = ?1 AND digest = ?2 AND keyed = 1)",
+                    args![kind, digest(key, kind, &value).as_slice()],
+                )?
+                .unwrap_or(false);
             if hit {
                 found.push(kind.to_string());
             }
@@ -345,28 +344,25 @@ impl Vault {
     /// The entries, newest first: what was blocked, why, on which basis and until when — never
     /// a digest or a value.
     pub fn blocklist_entries(&self, limit: u32, offset: u32) -> Result<Vec<BlocklistEntry>> {
-        self.conn()
-            .prepare_cached(
-                "SELECT kind, application_id, reason, legal_basis, added_by, added_at,
-                        retain_until, keyed
-                 FROM blocklist ORDER BY added_at DESC, kind LIMIT ?1 OFFSET ?2",
-            )
-            .and_then(|mut s| {
-                s.query_map(params![limit, offset], |r| {
-                    Ok(BlocklistEntry {
-                        kind: r.get(0)?,
-                        application_id: r.get(1)?,
-                        reason: r.get(2)?,
-                        legal_basis: r.get(3)?,
-                        added_by: r.get(4)?,
-                        added_at: r.get(5)?,
-                        retain_until: r.get(6)?,
-                        keyed: r.get(7)?,
-                    })
-                })?
-                .collect()
-            })
-            .map_err(VaultError::storage("listing the blocklist"))
+        self.db().query_map(
+            "listing the blocklist",
+            "SELECT kind, application_id, reason, legal_basis, added_by, added_at,
+                    retain_until, keyed
+             FROM blocklist ORDER BY added_at DESC, kind LIMIT ?1 OFFSET ?2",
+            args![limit, offset],
+            |r| {
+                Ok(BlocklistEntry {
+                    kind: r.get(0)?,
+                    application_id: r.get(1)?,
+                    reason: r.get(2)?,
+                    legal_basis: r.get(3)?,
+                    added_by: r.get(4)?,
+                    added_at: r.get(5)?,
+                    retain_until: r.get(6)?,
+                    keyed: r.get(7)?,
+                })
+            },
+        )
     }
 }
 
@@ -408,9 +404,10 @@ impl Tx<'_> {
             .blocklist()
             .ok_or(VaultError::NoKey(DataClass::Blocklist.described()))?;
         let retain_until = b.now_ms + i64::from(b.years) * YEAR_MS;
-        let mut stmt = self
-            .conn()
-            .prepare_cached(
+        let mut added = 0;
+        for (kind, value) in identifiers(b.form) {
+            added += self.db().execute(
+                "adding to the blocklist",
                 "INSERT INTO blocklist (kind, digest, application_id, reason, added_by,
                      added_at, keyed, legal_basis, retain_until)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8)
@@ -418,13 +415,12 @@ impl Tx<'_> {
                      application_id = excluded.application_id, reason = excluded.reason,
                      added_by = excluded.added_by, added_at = excluded.added_at,
                      legal_basis = excluded.legal_basis,
-                     retain_until = max(coalesce(retain_until, 0), excluded.retain_until)",
-            )
-            .map_err(VaultError::storage("adding to the blocklist"))?;
-        let mut added = 0;
-        for (kind, value) in identifiers(b.form) {
-            added += stmt
-                .execute(params![
+                     retain_until = CASE
+                         WHEN COALESCE(blocklist.retain_until, 0) > excluded.retain_until
+                             THEN blocklist.retain_until
+                         ELSE excluded.retain_until
+                     END",
+                args![
                     kind,
                     digest(key, kind, &value).as_slice(),
                     b.application_id,
@@ -433,10 +429,10 @@ impl Tx<'_> {
                     b.now_ms,
                     b.basis.as_str(),
                     retain_until
-                ])
-                .map_err(VaultError::storage("adding to the blocklist"))?;
+                ],
+            )?;
         }
-        Ok(added)
+        Ok(added as usize)
     }
 
     /// Before an erasure: the entries of the application's identifiers still under a
@@ -448,41 +444,41 @@ impl Tx<'_> {
         let (Some(key), true) = (keys.blocklist(), keys.holds(DataClass::Index)) else {
             return Ok(0);
         };
-        let conn = self.conn();
+        let db = self.db();
         let mut moved = 0;
         for (kind, value) in identifiers(form) {
             let legacy = crate::seal::blind_index(&keys, kind, &value)?;
-            moved += conn
-                .execute(
-                    "INSERT OR IGNORE INTO blocklist (kind, digest, application_id, reason,
-                         added_by, added_at, keyed, legal_basis, retain_until)
-                     SELECT kind, ?3, application_id, reason, added_by, added_at, 1,
-                            legal_basis, retain_until
-                     FROM blocklist WHERE kind = ?1 AND digest = ?2 AND keyed = 0",
-                    params![
-                        kind,
-                        legacy.as_slice(),
-                        digest(key, kind, &value).as_slice()
-                    ],
-                )
-                .and_then(|_| {
-                    conn.execute(
-                        "DELETE FROM blocklist WHERE kind = ?1 AND digest = ?2 AND keyed = 0",
-                        params![kind, legacy.as_slice()],
-                    )
-                })
-                .map_err(VaultError::storage("re-keying blocklist entries"))?;
+            db.execute(
+                "re-keying blocklist entries",
+                "INSERT INTO blocklist (kind, digest, application_id, reason,
+                     added_by, added_at, keyed, legal_basis, retain_until)
+                 SELECT kind, ?3, application_id, reason, added_by, added_at, 1,
+                        legal_basis, retain_until
+                 FROM blocklist WHERE kind = ?1 AND digest = ?2 AND keyed = 0
+                 ON CONFLICT DO NOTHING",
+                args![
+                    kind,
+                    legacy.as_slice(),
+                    digest(key, kind, &value).as_slice()
+                ],
+            )?;
+            moved += db.execute(
+                "re-keying blocklist entries",
+                "DELETE FROM blocklist WHERE kind = ?1 AND digest = ?2 AND keyed = 0",
+                args![kind, legacy.as_slice()],
+            )?;
         }
-        Ok(moved)
+        Ok(moved as usize)
     }
 
     /// Deletes the entries whose retention ended by `now_ms`; returns how many.
     pub fn expire_blocklist(&self, now_ms: i64) -> Result<usize> {
-        self.conn()
+        self.db()
             .execute(
+                "expiring blocklist entries",
                 "DELETE FROM blocklist WHERE retain_until IS NOT NULL AND retain_until <= ?1",
-                [now_ms],
+                args![now_ms],
             )
-            .map_err(VaultError::storage("expiring blocklist entries"))
+            .map(|n| n as usize)
     }
 }

@@ -3,13 +3,12 @@
 //! retry; the job, its step and what the platform answered change in one transaction, so a
 //! crash at any point resumes from the step reached without sending anything twice.
 
-use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::db::parsed;
 use crate::seal::Sealed;
-use crate::{Result, Tx, Vault, VaultError};
+use crate::sql::{Engine, Inserted, Row};
+use crate::{args, Result, Tx, Vault, VaultError};
 
 pub use crate::merchants::{Merchant, MerchantFilter};
 
@@ -70,15 +69,15 @@ const JOB_COLUMNS: &str = "j.id, j.application_id, a.legal_name, j.kind, j.state
     j.error_kind, j.error_message, j.error_field, j.error_param, j.created_by, j.created_at,
     j.updated_at, j.finished_at, j.lease_token";
 
-fn job_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
+fn job_from_row(r: &Row<'_>) -> Result<Job> {
     let persons: String = r.get(7)?;
     Ok(Job {
         id: r.get(0)?,
         application_id: r.get(1)?,
         legal_name: r.get(2)?,
-        kind: parsed(r, 3, JobKind::parse)?,
-        state: parsed(r, 4, JobState::parse)?,
-        step: parsed(r, 5, JobStep::parse)?,
+        kind: r.parsed(3, JobKind::parse)?,
+        state: r.parsed(4, JobState::parse)?,
+        step: r.parsed(5, JobStep::parse)?,
         account_id: r.get(6)?,
         persons: serde_json::from_str(&persons).unwrap_or_default(),
         attempts: r.get(8)?,
@@ -98,7 +97,7 @@ fn job_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
 }
 
 /// Zero rows changed by a worker's update: its lease ran out and another worker holds the job.
-fn held(n: usize) -> Result<()> {
+fn held(n: u64) -> Result<()> {
     if n == 0 {
         return Err(VaultError::Conflict(
             "the job's lease ran out and another worker holds it",
@@ -115,72 +114,64 @@ pub fn fingerprint(method_path_body: &str) -> String {
 
 impl Vault {
     pub fn job(&self, id: &str) -> Result<Job> {
-        self.conn()
+        self.db()
             .query_row(
+                "reading a boarding job",
                 &format!(
                     "SELECT {JOB_COLUMNS} FROM boarding_jobs j
                      JOIN applications a ON a.id = j.application_id WHERE j.id = ?1"
                 ),
-                [id],
+                args![id],
                 job_from_row,
-            )
-            .optional()
-            .map_err(VaultError::storage("reading a boarding job"))?
+            )?
             .ok_or(VaultError::NotFound("boarding job"))
     }
 
     pub fn board_job_of(&self, application_id: &str) -> Result<Option<Job>> {
-        let id: Option<String> = self
-            .conn()
-            .query_row(
-                "SELECT id FROM boarding_jobs WHERE application_id = ?1 AND kind = 'board'",
-                [application_id],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(VaultError::storage("reading a boarding job"))?;
+        let id: Option<String> = self.db().query_value(
+            "reading a boarding job",
+            "SELECT id FROM boarding_jobs WHERE application_id = ?1 AND kind = 'board'",
+            args![application_id],
+        )?;
         id.map(|id| self.job(&id)).transpose()
     }
 
     pub fn job_payload(&self, id: &str) -> Result<Option<Sealed>> {
-        self.conn()
-            .query_row(
+        self.db()
+            .query_value::<Option<Sealed>>(
+                "reading a boarding job",
                 "SELECT payload FROM boarding_jobs WHERE id = ?1",
-                [id],
-                |r| r.get(0),
-            )
-            .map_err(VaultError::storage("reading a boarding job"))
+                args![id],
+            )?
+            .ok_or(VaultError::NotFound("boarding job"))
     }
 
     /// Jobs for the Boarding page: unfinished first (needs-fix, retrying, queued), then the
     /// latest finished, at most `limit`.
     pub fn jobs(&self, state: Option<JobState>, limit: u32) -> Result<Vec<Job>> {
-        let mut stmt = self
-            .conn()
-            .prepare_cached(&format!(
+        self.db().query_map(
+            "listing boarding jobs",
+            &format!(
                 "SELECT {JOB_COLUMNS} FROM boarding_jobs j
                  JOIN applications a ON a.id = j.application_id
-                 WHERE ?1 IS NULL OR j.state = ?1
+                 WHERE CAST(?1 AS TEXT) IS NULL OR j.state = ?1
                  ORDER BY CASE j.state WHEN 'needs_fix' THEN 0 WHEN 'retrying' THEN 1
                      WHEN 'queued' THEN 2 ELSE 3 END, j.updated_at DESC, j.id
                  LIMIT ?2"
-            ))
-            .map_err(VaultError::storage("listing boarding jobs"))?;
-        stmt.query_map(params![state.map(JobState::as_str), limit], job_from_row)
-            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-            .map_err(VaultError::storage("listing boarding jobs"))
+            ),
+            args![state.map(JobState::as_str), limit],
+            job_from_row,
+        )
     }
 
     pub fn job_counts(&self) -> Result<JobCounts> {
         let mut counts = JobCounts::default();
-        let mut stmt = self
-            .conn()
-            .prepare_cached("SELECT state, COUNT(*) FROM boarding_jobs GROUP BY state")
-            .map_err(VaultError::storage("counting boarding jobs"))?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
-            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-            .map_err(VaultError::storage("counting boarding jobs"))?;
+        let rows = self.db().query_map(
+            "counting boarding jobs",
+            "SELECT state, COUNT(*) FROM boarding_jobs GROUP BY state",
+            &[],
+            |r| Ok((r.get::<String>(0)?, r.get::<i64>(1)?)),
+        )?;
         for (state, n) in rows {
             let state = JobState::parse(&state).ok_or(VaultError::VaultDamaged(
                 "a boarding job has a kind, state or step this version does not know",
@@ -198,14 +189,18 @@ impl Vault {
 
     /// When the next job falls due (for the worker's sleep), if any is waiting.
     pub fn next_due_at(&self) -> Result<Option<i64>> {
-        self.conn()
-            .query_row(
-                "SELECT MIN(MAX(next_attempt_at, lease_until)) FROM boarding_jobs
+        // The later of the two times, written as a CASE (SQLite's two-argument MAX is not
+        // PostgreSQL's, which has GREATEST instead); both columns are NOT NULL.
+        Ok(self
+            .db()
+            .query_value::<Option<i64>>(
+                "reading boarding jobs",
+                "SELECT MIN(CASE WHEN next_attempt_at > lease_until THEN next_attempt_at
+                     ELSE lease_until END) FROM boarding_jobs
                  WHERE state IN ('queued', 'retrying')",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(VaultError::storage("reading boarding jobs"))
+                &[],
+            )?
+            .flatten())
     }
 }
 
@@ -247,31 +242,28 @@ impl Tx<'_> {
         actor: &str,
         now_ms: i64,
     ) -> Result<()> {
-        self.conn()
-            .execute(
-                "INSERT INTO boarding_jobs (id, application_id, kind, state, step, account_id,
-                     payload, next_attempt_at, created_by, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?6, ?7, ?8, ?7, ?7)",
-                params![
-                    job_id,
-                    application_id,
-                    kind.as_str(),
-                    step.to_string(),
-                    account_id,
-                    payload,
-                    now_ms,
-                    actor
-                ],
-            )
-            .map_err(|e| match e {
-                rusqlite::Error::SqliteFailure(f, _)
-                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-                {
-                    VaultError::Conflict("this application already has a boarding job")
-                }
-                e => VaultError::storage("queueing a boarding job")(e),
-            })?;
-        Ok(())
+        let inserted = self.db().insert(
+            "queueing a boarding job",
+            "INSERT INTO boarding_jobs (id, application_id, kind, state, step, account_id,
+                 payload, next_attempt_at, created_by, created_at, updated_at)
+             VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?6, ?7, ?8, ?7, ?7)",
+            args![
+                job_id,
+                application_id,
+                kind.as_str(),
+                step.to_string(),
+                account_id,
+                payload,
+                now_ms,
+                actor
+            ],
+        )?;
+        match inserted {
+            Inserted::Rows(_) => Ok(()),
+            Inserted::Duplicate => Err(VaultError::Conflict(
+                "this application already has a boarding job",
+            )),
+        }
     }
     /// At an erasure (GDPR): the merchant's account on the platform goes too. Its unfinished
     /// jobs are cancelled — their parameters are sealed under the record key the erasure
@@ -286,30 +278,25 @@ impl Tx<'_> {
     ) -> Result<Option<String>> {
         // `now_ms` is the erasure's time: the cancelled jobs finish then. A worker holding one
         // of them loses its lease: what it sends back changes nothing.
-        self.conn()
-            .execute(
-                "UPDATE boarding_jobs SET state = 'cancelled', updated_at = ?2, finished_at = ?2,
-                     lease_until = 0, lease_token = NULL
-                 WHERE application_id = ?1 AND state IN ('queued', 'retrying', 'needs_fix')",
-                params![application_id, now_ms],
-            )
-            .map_err(VaultError::storage("cancelling a merchant's jobs"))?;
+        self.db().execute(
+            "cancelling a merchant's jobs",
+            "UPDATE boarding_jobs SET state = 'cancelled', updated_at = ?2, finished_at = ?2,
+                 lease_until = 0, lease_token = NULL
+             WHERE application_id = ?1 AND state IN ('queued', 'retrying', 'needs_fix')",
+            args![application_id, now_ms],
+        )?;
         // The merchant's account; else one a board job created before its merchant row (an
         // archive taken while it was under way, its erasure replayed).
-        let account: Option<String> = self
-            .conn()
-            .query_row(
-                "SELECT account_id FROM merchants WHERE application_id = ?1
-                 UNION ALL
-                 SELECT * FROM (SELECT account_id FROM boarding_jobs
-                     WHERE application_id = ?1 AND account_id IS NOT NULL
-                     ORDER BY created_at DESC LIMIT 1)
-                 LIMIT 1",
-                [application_id],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(VaultError::storage("reading a merchant"))?;
+        let account: Option<String> = self.db().query_value(
+            "reading a merchant",
+            "SELECT account_id FROM merchants WHERE application_id = ?1
+             UNION ALL
+             SELECT * FROM (SELECT account_id FROM boarding_jobs
+                 WHERE application_id = ?1 AND account_id IS NOT NULL
+                 ORDER BY created_at DESC LIMIT 1) AS latest
+             LIMIT 1",
+            args![application_id],
+        )?;
         let Some(account) = account else {
             return Ok(None);
         };
@@ -335,17 +322,28 @@ impl Tx<'_> {
         self.in_unit()?;
         let token = uuid::Uuid::new_v4().to_string();
         // One statement: two workers on two connections can never lease the same job.
-        let id: Option<String> = self
-            .conn()
-            .query_row(
+        let db = self.db();
+        // SQLite is told which index finds the due jobs; PostgreSQL has no `INDEXED BY` (its
+        // planner picks the partial index itself). SQLite's exclusivity comes from its single
+        // writer; on PostgreSQL (READ COMMITTED) it rests on the UPDATE re-checking `state` and
+        // `lease_until` on the row it locks, so a second worker finds none: `FOR UPDATE SKIP
+        // LOCKED` on the inner SELECT would let it take the next due job instead.
+        let due_index = match db.engine() {
+            Engine::Sqlite => "INDEXED BY boarding_due",
+            Engine::Postgres => "",
+        };
+        // The NOT EXISTS below: one merchant's jobs go in the order they were queued: none
+        // overtakes an earlier one that is unfinished (a suspend never lands after the
+        // reinstate that followed it). (Said here, not in the SQL: the apostrophe of an SQL
+        // comment would read as a quote to the placeholder rewriting for PostgreSQL.)
+        let id: Option<String> = db.query_value(
+            "leasing a boarding job",
+            &format!(
                 "UPDATE boarding_jobs SET lease_until = ?2, lease_token = ?3
                  WHERE id = (
-                     SELECT id FROM boarding_jobs j INDEXED BY boarding_due
+                     SELECT id FROM boarding_jobs j {due_index}
                      WHERE state IN ('queued', 'retrying') AND next_attempt_at <= ?1
                          AND lease_until <= ?1
-                         -- one merchant's jobs go in the order they were queued: none
-                         -- overtakes an earlier one that is unfinished (a suspend never lands
-                         -- after the reinstate that followed it)
                          AND NOT EXISTS (SELECT 1 FROM boarding_jobs e
                              WHERE e.application_id = j.application_id
                                AND e.state IN ('queued', 'retrying', 'needs_fix')
@@ -353,24 +351,21 @@ impl Tx<'_> {
                                     OR (e.created_at = j.created_at AND e.id < j.id)))
                      ORDER BY next_attempt_at LIMIT 1)
                    AND state IN ('queued', 'retrying') AND lease_until <= ?1
-                 RETURNING id",
-                params![now_ms, lease_until_ms, token],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(VaultError::storage("leasing a boarding job"))?;
+                 RETURNING id"
+            ),
+            args![now_ms, lease_until_ms, &token],
+        )?;
         id.map(|id| self.job(&id)).transpose()
     }
     /// Gives a leased job back untouched (the breaker is open, the session locked…).
     pub fn release_job(&self, id: &str, lease: &str, next_attempt_ms: i64) -> Result<()> {
-        let n = self
-            .conn()
-            .execute(
-                "UPDATE boarding_jobs SET lease_until = 0, lease_token = NULL,
-                     next_attempt_at = MAX(next_attempt_at, ?2) WHERE id = ?1 AND lease_token = ?3",
-                params![id, next_attempt_ms, lease],
-            )
-            .map_err(VaultError::storage("releasing a boarding job"))?;
+        let n = self.db().execute(
+            "releasing a boarding job",
+            "UPDATE boarding_jobs SET lease_until = 0, lease_token = NULL,
+                 next_attempt_at = CASE WHEN next_attempt_at > ?2 THEN next_attempt_at ELSE ?2 END
+             WHERE id = ?1 AND lease_token = ?3",
+            args![id, next_attempt_ms, lease],
+        )?;
         held(n)
     }
     /// The idempotency key of a job's step, created (and stored) on first use. A stored key
@@ -383,29 +378,25 @@ impl Tx<'_> {
         new_key: &str,
         now_ms: i64,
     ) -> Result<String> {
-        let existing: Option<(String, String)> = self
-            .conn()
-            .query_row(
-                "SELECT idempotency_key, fingerprint FROM boarding_requests
-                 WHERE job_id = ?1 AND step = ?2",
-                params![job_id, step.to_string()],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(VaultError::storage("reading an idempotency key"))?;
+        let existing: Option<(String, String)> = self.db().query_row(
+            "reading an idempotency key",
+            "SELECT idempotency_key, fingerprint FROM boarding_requests
+             WHERE job_id = ?1 AND step = ?2",
+            args![job_id, step.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         match existing {
             Some((key, f)) if f == fingerprint => Ok(key),
             Some(_) => Err(VaultError::Conflict(
                 "the request changed since it was first sent: resend it after a correction",
             )),
             None => {
-                self.conn()
-                    .execute(
-                        "INSERT INTO boarding_requests (job_id, step, idempotency_key,
-                             fingerprint, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                        params![job_id, step.to_string(), new_key, fingerprint, now_ms],
-                    )
-                    .map_err(VaultError::storage("storing an idempotency key"))?;
+                self.db().execute(
+                    "storing an idempotency key",
+                    "INSERT INTO boarding_requests (job_id, step, idempotency_key,
+                         fingerprint, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    args![job_id, step.to_string(), new_key, fingerprint, now_ms],
+                )?;
                 Ok(new_key.to_string())
             }
         }
@@ -413,12 +404,11 @@ impl Tx<'_> {
     /// Forgets the key of a step whose parameters were corrected after the platform refused
     /// them (a refused request created nothing; the corrected one gets a new key).
     pub fn forget_request_key(&self, job_id: &str, step: &JobStep) -> Result<()> {
-        self.conn()
-            .execute(
-                "DELETE FROM boarding_requests WHERE job_id = ?1 AND step = ?2",
-                params![job_id, step.to_string()],
-            )
-            .map_err(VaultError::storage("forgetting an idempotency key"))?;
+        self.db().execute(
+            "forgetting an idempotency key",
+            "DELETE FROM boarding_requests WHERE job_id = ?1 AND step = ?2",
+            args![job_id, step.to_string()],
+        )?;
         Ok(())
     }
     /// The step went through: move to `next_step` (due now) with what the platform returned.
@@ -432,27 +422,26 @@ impl Tx<'_> {
         now_ms: i64,
     ) -> Result<()> {
         let done = *next_step == JobStep::Done;
-        let n = self
-            .conn()
-            .execute(
-                "UPDATE boarding_jobs SET step = ?2, account_id = COALESCE(?3, account_id),
-                     persons = ?4, attempts = 0, total_attempts = total_attempts + 1,
-                     state = CASE WHEN ?6 THEN 'done' ELSE 'queued' END,
-                     next_attempt_at = ?5, lease_until = 0, lease_token = NULL, error_kind = NULL,
-                     error_message = NULL, error_field = NULL, error_param = NULL,
-                     updated_at = ?5, finished_at = CASE WHEN ?6 THEN ?5 END
-                 WHERE id = ?1 AND lease_token = ?7 AND state IN ('queued', 'retrying')",
-                params![
-                    id,
-                    next_step.to_string(),
-                    account_id,
-                    serde_json::to_string(persons).unwrap_or_else(|_| "[]".into()),
-                    now_ms,
-                    done,
-                    lease
-                ],
-            )
-            .map_err(VaultError::storage("advancing a boarding job"))?;
+        // `CAST(?5 …)`: PostgreSQL would type a bare parameter in a CASE with no ELSE as text.
+        let n = self.db().execute(
+            "advancing a boarding job",
+            "UPDATE boarding_jobs SET step = ?2, account_id = COALESCE(?3, account_id),
+                 persons = ?4, attempts = 0, total_attempts = total_attempts + 1,
+                 state = CASE WHEN ?6 = 1 THEN 'done' ELSE 'queued' END,
+                 next_attempt_at = ?5, lease_until = 0, lease_token = NULL, error_kind = NULL,
+                 error_message = NULL, error_field = NULL, error_param = NULL,
+                 updated_at = ?5, finished_at = CASE WHEN ?6 = 1 THEN CAST(?5 AS BIGINT) END
+             WHERE id = ?1 AND lease_token = ?7 AND state IN ('queued', 'retrying')",
+            args![
+                id,
+                next_step.to_string(),
+                account_id,
+                serde_json::to_string(persons).unwrap_or_else(|_| "[]".into()),
+                now_ms,
+                done,
+                lease
+            ],
+        )?;
         held(n)
     }
     /// The attempt failed in a way worth retrying at `next_attempt_ms`.
@@ -486,18 +475,16 @@ impl Tx<'_> {
         next_ms: i64,
         now_ms: i64,
     ) -> Result<()> {
-        let n = self
-            .conn()
-            .execute(
-                "UPDATE boarding_jobs SET state = ?2, attempts = attempts + 1,
-                     total_attempts = total_attempts + 1, next_attempt_at = ?3, lease_until = 0,
-                     lease_token = NULL, error_kind = ?4, error_message = ?5, error_field = ?6,
-                     error_param = ?7, updated_at = ?8
-                 WHERE id = ?1 AND (?9 IS NULL OR lease_token = ?9)
-                     AND state IN ('queued', 'retrying', 'needs_fix')",
-                params![id, state, next_ms, e.kind, e.message, e.field, e.param, now_ms, lease],
-            )
-            .map_err(VaultError::storage("recording a boarding attempt"))?;
+        let n = self.db().execute(
+            "recording a boarding attempt",
+            "UPDATE boarding_jobs SET state = ?2, attempts = attempts + 1,
+                 total_attempts = total_attempts + 1, next_attempt_at = ?3, lease_until = 0,
+                 lease_token = NULL, error_kind = ?4, error_message = ?5, error_field = ?6,
+                 error_param = ?7, updated_at = ?8
+             WHERE id = ?1 AND (CAST(?9 AS TEXT) IS NULL OR lease_token = ?9)
+                 AND state IN ('queued', 'retrying', 'needs_fix')",
+            args![id, state, next_ms, e.kind, e.message, e.field, e.param, now_ms, lease],
+        )?;
         held(n)
     }
     /// Retry now (or resume a cancelled or refused job). A board job resumes only while its
@@ -512,15 +499,13 @@ impl Tx<'_> {
                 "the merchant's record was erased: this job can never be sent",
             ));
         }
-        let n = self
-            .conn()
-            .execute(
-                "UPDATE boarding_jobs SET state = 'queued', next_attempt_at = ?2, lease_until = 0,
-                     lease_token = NULL, updated_at = ?2
-                 WHERE id = ?1 AND state IN ('queued', 'retrying', 'needs_fix', 'cancelled')",
-                params![id, now_ms],
-            )
-            .map_err(VaultError::storage("requeueing a boarding job"))?;
+        let n = self.db().execute(
+            "requeueing a boarding job",
+            "UPDATE boarding_jobs SET state = 'queued', next_attempt_at = ?2, lease_until = 0,
+                 lease_token = NULL, updated_at = ?2
+             WHERE id = ?1 AND state IN ('queued', 'retrying', 'needs_fix', 'cancelled')",
+            args![id, now_ms],
+        )?;
         if n == 0 {
             return Err(VaultError::Conflict(
                 "the job is finished: there is nothing to retry",
@@ -538,15 +523,13 @@ impl Tx<'_> {
     }
     /// Cancels a job that can never be sent (its record was erased): not a delete.
     pub fn cancel_unsendable(&self, id: &str, now_ms: i64) -> Result<()> {
-        let n = self
-            .conn()
-            .execute(
-                "UPDATE boarding_jobs SET state = 'cancelled', lease_until = 0, lease_token = NULL,
-                     updated_at = ?2, finished_at = ?2
-                 WHERE id = ?1 AND state IN ('queued', 'retrying', 'needs_fix')",
-                params![id, now_ms],
-            )
-            .map_err(VaultError::storage("cancelling a boarding job"))?;
+        let n = self.db().execute(
+            "cancelling a boarding job",
+            "UPDATE boarding_jobs SET state = 'cancelled', lease_until = 0, lease_token = NULL,
+                 updated_at = ?2, finished_at = ?2
+             WHERE id = ?1 AND state IN ('queued', 'retrying', 'needs_fix')",
+            args![id, now_ms],
+        )?;
         if n == 0 {
             return Err(VaultError::Conflict(
                 "only an unfinished job can be cancelled",
@@ -559,14 +542,13 @@ impl Tx<'_> {
 impl Vault {
     /// Whether the application was erased (its row is a tombstone).
     pub fn is_erased(&self, application_id: &str) -> Result<bool> {
-        self.conn()
-            .query_row(
+        Ok(self
+            .db()
+            .query_value::<bool>(
+                "reading an application",
                 "SELECT erased_at IS NOT NULL FROM applications WHERE id = ?1",
-                [application_id],
-                |r| r.get(0),
-            )
-            .optional()
-            .map(|e| e.unwrap_or(false))
-            .map_err(VaultError::storage("reading an application"))
+                args![application_id],
+            )?
+            .unwrap_or(false))
     }
 }

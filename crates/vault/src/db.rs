@@ -219,38 +219,6 @@ pub(crate) fn private_file() -> std::fs::OpenOptions {
     options
 }
 
-/// A stored word of a closed vocabulary (a job state, a merchant status, a risk band…); one
-/// this version does not know is a conversion failure, reported as vault damage, never read
-/// as a default.
-pub(crate) fn parsed<T>(
-    r: &rusqlite::Row<'_>,
-    column: usize,
-    parse: impl FnOnce(&str) -> Option<T>,
-) -> rusqlite::Result<T> {
-    let text: String = r.get(column)?;
-    parse(&text).ok_or_else(|| unknown_word(column))
-}
-
-/// [`parsed`] for a nullable column.
-pub(crate) fn parsed_opt<T>(
-    r: &rusqlite::Row<'_>,
-    column: usize,
-    parse: impl FnOnce(&str) -> Option<T>,
-) -> rusqlite::Result<Option<T>> {
-    match r.get::<_, Option<String>>(column)? {
-        None => Ok(None),
-        Some(text) => parse(&text).map(Some).ok_or_else(|| unknown_word(column)),
-    }
-}
-
-fn unknown_word(column: usize) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(
-        column,
-        rusqlite::types::Type::Text,
-        "a word this version does not know".into(),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,11 +15,10 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
-use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::{self, Key};
-use crate::{Result, Vault, VaultError};
+use crate::{args, Result, Vault, VaultError};
 
 pub const LEDGER_FILE: &str = "erasures.ledger";
 
@@ -148,18 +147,13 @@ impl Vault {
     pub(crate) fn erased(&self) -> Result<Vec<Line>> {
         let vault_id = self.vault_id.to_string();
         let key = self.ledger_key();
-        let mut stmt = self
-            .conn()
-            .prepare(
-                "SELECT application_id, max(at) FROM erasure_requests WHERE outcome = 'erased'
-                 GROUP BY application_id",
-            )
-            .map_err(VaultError::storage("listing erasures"))?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
-            .map_err(VaultError::storage("listing erasures"))?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(VaultError::storage("listing erasures"))?;
+        let rows = self.db().query_map(
+            "listing erasures",
+            "SELECT application_id, max(at) FROM erasure_requests WHERE outcome = 'erased'
+             GROUP BY application_id",
+            &[],
+            |r| Ok((r.get::<String>(0)?, r.get::<i64>(1)?)),
+        )?;
         Ok(rows
             .into_iter()
             .map(|(id, at)| Line::new(&key, &vault_id, &id, at))
@@ -215,15 +209,11 @@ impl Vault {
         let mut replayed = 0;
         for line in lines.iter().filter(|l| l.vault_id == vault_id) {
             // Absent (created after the archive) or already erased: nothing to do.
-            let erased_at: Option<Option<i64>> = self
-                .conn()
-                .query_row(
-                    "SELECT erased_at FROM applications WHERE id = ?1",
-                    [&line.application_id],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(VaultError::storage("reading an application"))?;
+            let erased_at: Option<Option<i64>> = self.db().query_value(
+                "reading an application",
+                "SELECT erased_at FROM applications WHERE id = ?1",
+                args![&line.application_id],
+            )?;
             if erased_at != Some(None) {
                 continue;
             }

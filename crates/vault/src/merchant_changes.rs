@@ -1,11 +1,11 @@
 //! Edits of a boarded merchant's details and their review (see migration 0012).
 
 use domain::intake::{ApplicationForm, ApplicationStatus};
-use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
 use crate::seal::Sealed;
-use crate::{Result, Tx, Vault, VaultError};
+use crate::sql::Row;
+use crate::{args, Result, Tx, Vault, VaultError};
 
 /// One recorded edit. `previous` (the sealed form before a material change) is not exposed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -34,12 +34,12 @@ pub struct NewChange<'a> {
     pub now_ms: i64,
 }
 
-fn change_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MerchantChange> {
+fn change_from_row(r: &Row<'_>) -> Result<MerchantChange> {
     Ok(MerchantChange {
         id: r.get(0)?,
         application_id: r.get(1)?,
-        fields: serde_json::from_str(&r.get::<_, String>(2)?).unwrap_or_default(),
-        material: r.get::<_, i64>(3)? == 1,
+        fields: serde_json::from_str(&r.get::<String>(2)?).unwrap_or_default(),
+        material: r.get::<i64>(3)? == 1,
         state: r.get(4)?,
         requested_by: r.get(5)?,
         requested_at: r.get(6)?,
@@ -54,40 +54,41 @@ const COLUMNS: &str = "id, application_id, fields, material, state, requested_by
 impl Vault {
     /// The merchant's change waiting for review, if any.
     pub fn pending_merchant_change(&self, application_id: &str) -> Result<Option<MerchantChange>> {
-        self.conn()
-            .prepare_cached(&format!(
+        self.db().query_row(
+            "reading a merchant change",
+            &format!(
                 "SELECT {COLUMNS} FROM merchant_changes
                  WHERE application_id = ?1 AND state = 'pending'"
-            ))
-            .and_then(|mut s| s.query_row([application_id], change_from_row).optional())
-            .map_err(VaultError::storage("reading a merchant change"))
+            ),
+            args![application_id],
+            change_from_row,
+        )
     }
 
     /// The merchant's recorded edits, newest first.
     pub fn merchant_changes(&self, application_id: &str) -> Result<Vec<MerchantChange>> {
-        let mut stmt = self
-            .conn()
-            .prepare_cached(&format!(
+        // `rowid`: SQLite's own; the team schema has an identity column of that name.
+        self.db().query_map(
+            "reading merchant changes",
+            &format!(
                 "SELECT {COLUMNS} FROM merchant_changes WHERE application_id = ?1
                  ORDER BY requested_at DESC, rowid DESC"
-            ))
-            .map_err(VaultError::storage("reading merchant changes"))?;
-        stmt.query_map([application_id], change_from_row)
-            .and_then(Iterator::collect)
-            .map_err(VaultError::storage("reading merchant changes"))
+            ),
+            args![application_id],
+            change_from_row,
+        )
     }
 
     /// The form before a pending change (to put back on rejection, or to compare).
     pub fn merchant_change_previous(&self, change_id: &str) -> Result<ApplicationForm> {
         let (application_id, sealed): (String, Option<Sealed>) = self
-            .conn()
+            .db()
             .query_row(
+                "reading a merchant change",
                 "SELECT application_id, previous FROM merchant_changes WHERE id = ?1",
-                [change_id],
+                args![change_id],
                 |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(VaultError::storage("reading a merchant change"))?
+            )?
             .ok_or(VaultError::NotFound("merchant change"))?;
         let sealed = sealed.ok_or(VaultError::NotFound("previous details"))?;
         let key = self
@@ -123,29 +124,26 @@ impl Tx<'_> {
                 "another change of this merchant is waiting for review: accept or reject it first",
             ));
         }
-        self.conn()
-            .prepare_cached(
-                "INSERT INTO merchant_changes (id, application_id, fields, material, previous,
-                     state, requested_by, requested_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    change.id,
-                    change.application_id,
-                    serde_json::to_string(change.fields).unwrap_or_else(|_| "[]".into()),
-                    i64::from(previous.is_some()),
-                    previous,
-                    if previous.is_some() {
-                        "pending"
-                    } else {
-                        "applied"
-                    },
-                    change.requested_by,
-                    change.now_ms,
-                ])
-            })
-            .map_err(VaultError::storage("recording a merchant change"))?;
+        self.db().execute(
+            "recording a merchant change",
+            "INSERT INTO merchant_changes (id, application_id, fields, material, previous,
+                 state, requested_by, requested_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            args![
+                change.id,
+                change.application_id,
+                serde_json::to_string(change.fields).unwrap_or_else(|_| "[]".into()),
+                i64::from(previous.is_some()),
+                previous.as_ref(),
+                if previous.is_some() {
+                    "pending"
+                } else {
+                    "applied"
+                },
+                change.requested_by,
+                change.now_ms,
+            ],
+        )?;
         Ok(())
     }
     /// Closes a pending change as `accepted` or `rejected` (a conflict if it is no longer
@@ -160,15 +158,13 @@ impl Tx<'_> {
         if !matches!(state, "accepted" | "rejected") {
             return Err(VaultError::Conflict("a change is accepted or rejected"));
         }
-        let n = self
-            .conn()
-            .prepare_cached(
-                "UPDATE merchant_changes SET state = ?2, decided_by = ?3, decided_at = ?4,
-                     previous = NULL
-                 WHERE id = ?1 AND state = 'pending'",
-            )
-            .and_then(|mut s| s.execute(params![change_id, state, by, now_ms]))
-            .map_err(VaultError::storage("deciding a merchant change"))?;
+        let n = self.db().execute(
+            "deciding a merchant change",
+            "UPDATE merchant_changes SET state = ?2, decided_by = ?3, decided_at = ?4,
+                 previous = NULL
+             WHERE id = ?1 AND state = 'pending'",
+            args![change_id, state, by, now_ms],
+        )?;
         if n == 0 {
             return Err(VaultError::Conflict(
                 "the change was decided meanwhile: reload the merchant",
@@ -182,15 +178,14 @@ impl Tx<'_> {
         application_id: &str,
         persons: &[(String, usize)],
     ) -> Result<()> {
-        self.conn()
-            .prepare_cached("UPDATE merchants SET persons = ?2 WHERE application_id = ?1")
-            .and_then(|mut s| {
-                s.execute(params![
-                    application_id,
-                    serde_json::to_string(persons).unwrap_or_else(|_| "[]".into())
-                ])
-            })
-            .map_err(VaultError::storage("updating a merchant's persons"))?;
+        self.db().execute(
+            "updating a merchant's persons",
+            "UPDATE merchants SET persons = ?2 WHERE application_id = ?1",
+            args![
+                application_id,
+                serde_json::to_string(persons).unwrap_or_else(|_| "[]".into())
+            ],
+        )?;
         Ok(())
     }
 }

@@ -3,11 +3,10 @@
 
 use domain::merchant::{MerchantStatus, ReviewFlag};
 use domain::review::RiskBand;
-use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
-use crate::db::{parsed, parsed_opt};
-use crate::{Result, Tx, Vault, VaultError};
+use crate::sql::{Row, Value};
+use crate::{args, Result, Tx, Vault, VaultError};
 
 /// A boarded merchant as the platform last described it.
 #[derive(Debug, Clone, Serialize)]
@@ -59,24 +58,24 @@ const MERCHANT_COLUMNS: &str = "m.application_id, a.legal_name, m.account_id, m.
 const MERCHANT_FROM: &str = "FROM merchants m JOIN applications a ON a.id = m.application_id
     LEFT JOIN risk_assessments r ON r.application_id = m.application_id";
 
-fn merchant_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Merchant> {
-    let json = |i: usize| -> rusqlite::Result<serde_json::Value> {
-        Ok(serde_json::from_str(&r.get::<_, String>(i)?).unwrap_or_default())
+fn merchant_from_row(r: &Row<'_>) -> Result<Merchant> {
+    let json = |i: usize| -> Result<serde_json::Value> {
+        Ok(serde_json::from_str(&r.get::<String>(i)?).unwrap_or_default())
     };
     Ok(Merchant {
         application_id: r.get(0)?,
         legal_name: r.get(1)?,
         account_id: r.get(2)?,
-        status: parsed(r, 3, MerchantStatus::parse)?,
+        status: r.parsed(3, MerchantStatus::parse)?,
         charges_enabled: r.get(4)?,
         payouts_enabled: r.get(5)?,
         requirements: json(6)?,
         capabilities: json(7)?,
-        persons: serde_json::from_str(&r.get::<_, String>(8)?).unwrap_or_default(),
+        persons: serde_json::from_str(&r.get::<String>(8)?).unwrap_or_default(),
         open_requirements: r.get(9)?,
         boarded_at: r.get(10)?,
         synced_at: r.get(11)?,
-        review_reason: parsed_opt(r, 12, ReviewFlag::parse)?,
+        review_reason: r.parsed_opt(12, ReviewFlag::parse)?,
         review_since: r.get(13)?,
         status_reason: r.get(14)?,
         status_changed_at: r.get(15)?,
@@ -84,20 +83,20 @@ fn merchant_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Merchant> {
         monthly_cap_cents: r.get(17)?,
         max_ticket_cents: r.get(18)?,
         risk_score: r.get(19)?,
-        risk_band: parsed_opt(r, 20, RiskBand::parse)?,
+        risk_band: r.parsed_opt(20, RiskBand::parse)?,
     })
 }
 
 impl Vault {
     pub fn merchant(&self, application_id: &str) -> Result<Option<Merchant>> {
         Ok(self
-            .merchants_where("m.application_id = ?1", application_id, 1)?
+            .merchants_where("m.application_id = ?1", application_id.into(), 1)?
             .pop())
     }
 
     /// Merchants, the ones with open requirements first.
     pub fn merchants(&self, limit: u32) -> Result<Vec<Merchant>> {
-        self.merchants_where("?1 IS NOT NULL", "", limit)
+        self.merchants_where("CAST(?1 AS TEXT) IS NOT NULL", "".into(), limit)
     }
 
     /// Merchants whose platform status is worth refreshing (open requirements, or not synced
@@ -105,36 +104,37 @@ impl Vault {
     pub fn merchants_to_sync(&self, before_ms: i64, limit: u32) -> Result<Vec<Merchant>> {
         self.merchants_where(
             "(m.open_requirements > 0 OR m.capabilities LIKE '%pending%')
-                 AND COALESCE(m.synced_at, 0) < CAST(?1 AS INTEGER) AND a.erased_at IS NULL",
-            &before_ms.to_string(),
+                 AND COALESCE(m.synced_at, 0) < ?1 AND a.erased_at IS NULL",
+            before_ms.into(),
             limit,
         )
     }
 
     /// How many merchants are flagged for review.
     pub fn merchants_in_review(&self) -> Result<i64> {
-        self.conn()
-            .query_row(
+        Ok(self
+            .db()
+            .query_value::<i64>(
+                "counting merchants in review",
                 "SELECT count(*) FROM merchants WHERE review_reason IS NOT NULL",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(VaultError::storage("counting merchants in review"))
+                &[],
+            )?
+            .unwrap_or(0))
     }
 
-    fn merchants_where(&self, filter: &str, arg: &str, limit: u32) -> Result<Vec<Merchant>> {
-        let mut stmt = self
-            .conn()
-            .prepare_cached(&format!(
+    /// `arg` is bound as `?1` of `filter`, with its own type (an id, a time).
+    fn merchants_where(&self, filter: &str, arg: Value<'_>, limit: u32) -> Result<Vec<Merchant>> {
+        self.db().query_map(
+            "reading merchants",
+            &format!(
                 "SELECT {MERCHANT_COLUMNS} {MERCHANT_FROM}
                  WHERE {filter}
                  ORDER BY m.review_reason IS NOT NULL DESC, m.open_requirements > 0 DESC, COALESCE(m.synced_at, 0), m.application_id
                  LIMIT ?2"
-            ))
-            .map_err(VaultError::storage("reading merchants"))?;
-        stmt.query_map(params![arg, limit], merchant_from_row)
-            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-            .map_err(VaultError::storage("reading merchants"))
+            ),
+            args![arg, limit],
+            merchant_from_row,
+        )
     }
 
     /// A page of merchants for the Merchants page: filtered by status, "flagged for review" and
@@ -145,11 +145,12 @@ impl Vault {
         offset: u32,
         limit: u32,
     ) -> Result<(Vec<Merchant>, i64)> {
+        // Numbered placeholders (`?N`), so the statement reads the same on PostgreSQL.
         let mut clauses = vec!["1 = 1".to_string()];
-        let mut values: Vec<rusqlite::types::Value> = Vec::new();
+        let mut values: Vec<Value<'_>> = Vec::new();
         if let Some(status) = &filter.status {
-            clauses.push("m.status = ?".into());
-            values.push(status.as_str().to_string().into());
+            values.push(status.as_str().into());
+            clauses.push(format!("m.status = ?{}", values.len()));
         }
         if filter.in_review {
             clauses.push("m.review_reason IS NOT NULL".into());
@@ -160,34 +161,38 @@ impl Vault {
             .map(crate::applications::search_key)
         {
             if !prefix.is_empty() {
-                clauses.push("a.legal_name_key >= ? AND a.legal_name_key < ?".into());
+                let low = values.len() + 1;
+                clauses.push(format!(
+                    "a.legal_name_key >= ?{low} AND a.legal_name_key < ?{}",
+                    low + 1
+                ));
                 values.push(prefix.clone().into());
                 values.push(format!("{prefix}\u{10ffff}").into());
             }
         }
         let filter_sql = clauses.join(" AND ");
-        let conn = self.conn();
-        let total: i64 = conn
-            .query_row(
+        let db = self.db();
+        let total: i64 = db
+            .query_value(
+                "counting merchants",
                 &format!("SELECT count(*) {MERCHANT_FROM} WHERE {filter_sql}"),
-                rusqlite::params_from_iter(values.iter()),
-                |r| r.get(0),
-            )
-            .map_err(VaultError::storage("counting merchants"))?;
+                &values,
+            )?
+            .unwrap_or(0);
         let mut paged = values.clone();
         paged.push(i64::from(limit.clamp(1, 200)).into());
         paged.push(i64::from(offset).into());
-        let mut stmt = conn
-            .prepare(&format!(
+        let (limit_at, offset_at) = (values.len() + 1, values.len() + 2);
+        let rows = db.query_map(
+            "reading merchants",
+            &format!(
                 "SELECT {MERCHANT_COLUMNS} {MERCHANT_FROM} WHERE {filter_sql}
                  ORDER BY m.review_reason IS NOT NULL DESC, a.legal_name_key, m.application_id
-                 LIMIT ? OFFSET ?"
-            ))
-            .map_err(VaultError::storage("reading merchants"))?;
-        let rows = stmt
-            .query_map(rusqlite::params_from_iter(paged.iter()), merchant_from_row)
-            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-            .map_err(VaultError::storage("reading merchants"))?;
+                 LIMIT ?{limit_at} OFFSET ?{offset_at}"
+            ),
+            &paged,
+            merchant_from_row,
+        )?;
         Ok((rows, total))
     }
 }
@@ -208,29 +213,28 @@ impl Tx<'_> {
         open_requirements: i64,
         now_ms: i64,
     ) -> Result<()> {
-        self.conn()
-            .execute(
-                "INSERT INTO merchants (application_id, account_id, charges_enabled,
-                     payouts_enabled, requirements, capabilities, persons, open_requirements,
-                     boarded_at, synced_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
-                 ON CONFLICT (application_id) DO UPDATE SET charges_enabled = excluded.charges_enabled,
-                     payouts_enabled = excluded.payouts_enabled,
-                     requirements = excluded.requirements, capabilities = excluded.capabilities,
-                     open_requirements = excluded.open_requirements, synced_at = excluded.synced_at",
-                params![
-                    application_id,
-                    account_id,
-                    charges_enabled,
-                    payouts_enabled,
-                    requirements.to_string(),
-                    capabilities.to_string(),
-                    serde_json::to_string(persons).unwrap_or_else(|_| "[]".into()),
-                    open_requirements,
-                    now_ms
-                ],
-            )
-            .map_err(VaultError::storage("recording a merchant"))?;
+        self.db().execute(
+            "recording a merchant",
+            "INSERT INTO merchants (application_id, account_id, charges_enabled,
+                 payouts_enabled, requirements, capabilities, persons, open_requirements,
+                 boarded_at, synced_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
+             ON CONFLICT (application_id) DO UPDATE SET charges_enabled = excluded.charges_enabled,
+                 payouts_enabled = excluded.payouts_enabled,
+                 requirements = excluded.requirements, capabilities = excluded.capabilities,
+                 open_requirements = excluded.open_requirements, synced_at = excluded.synced_at",
+            args![
+                application_id,
+                account_id,
+                charges_enabled,
+                payouts_enabled,
+                requirements.to_string(),
+                capabilities.to_string(),
+                serde_json::to_string(persons).unwrap_or_else(|_| "[]".into()),
+                open_requirements,
+                now_ms
+            ],
+        )?;
         Ok(())
     }
     /// Flags a boarded merchant for review with `reason`, keeping the first flag's time (no-op
@@ -242,14 +246,12 @@ impl Tx<'_> {
         reason: ReviewFlag,
         now_ms: i64,
     ) -> Result<bool> {
-        let n = self
-            .conn()
-            .prepare_cached(
-                "UPDATE merchants SET review_reason = ?2, review_since = COALESCE(review_since, ?3)
-                 WHERE application_id = ?1 AND (review_reason IS NULL OR review_reason <> ?2)",
-            )
-            .and_then(|mut s| s.execute(params![application_id, reason.as_str(), now_ms]))
-            .map_err(VaultError::storage("flagging a merchant for review"))?;
+        let n = self.db().execute(
+            "flagging a merchant for review",
+            "UPDATE merchants SET review_reason = ?2, review_since = COALESCE(review_since, ?3)
+             WHERE application_id = ?1 AND (review_reason IS NULL OR review_reason <> ?2)",
+            args![application_id, reason.as_str(), now_ms],
+        )?;
         Ok(n == 1)
     }
     /// Moves a merchant from `from` to `to` (a conflict if someone changed it meanwhile).
@@ -262,24 +264,20 @@ impl Tx<'_> {
         actor: &str,
         now_ms: i64,
     ) -> Result<()> {
-        let n = self
-            .conn()
-            .prepare_cached(
-                "UPDATE merchants SET status = ?3, status_reason = ?4, status_changed_at = ?5,
-                     status_changed_by = ?6
-                 WHERE application_id = ?1 AND status = ?2",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    application_id,
-                    from.as_str(),
-                    to.as_str(),
-                    reason,
-                    now_ms,
-                    actor
-                ])
-            })
-            .map_err(VaultError::storage("changing a merchant's status"))?;
+        let n = self.db().execute(
+            "changing a merchant's status",
+            "UPDATE merchants SET status = ?3, status_reason = ?4, status_changed_at = ?5,
+                 status_changed_by = ?6
+             WHERE application_id = ?1 AND status = ?2",
+            args![
+                application_id,
+                from.as_str(),
+                to.as_str(),
+                reason,
+                now_ms,
+                actor
+            ],
+        )?;
         if n == 0 {
             return Err(VaultError::Conflict(
                 "the merchant changed meanwhile: reload and try again",
@@ -294,16 +292,12 @@ impl Tx<'_> {
         monthly_cap_cents: Option<i64>,
         max_ticket_cents: Option<i64>,
     ) -> Result<()> {
-        let n = self
-            .conn()
-            .prepare_cached(
-                "UPDATE merchants SET monthly_cap_cents = ?2, max_ticket_cents = ?3
-                 WHERE application_id = ?1",
-            )
-            .and_then(|mut s| {
-                s.execute(params![application_id, monthly_cap_cents, max_ticket_cents])
-            })
-            .map_err(VaultError::storage("setting a merchant's limits"))?;
+        let n = self.db().execute(
+            "setting a merchant's limits",
+            "UPDATE merchants SET monthly_cap_cents = ?2, max_ticket_cents = ?3
+             WHERE application_id = ?1",
+            args![application_id, monthly_cap_cents, max_ticket_cents],
+        )?;
         if n == 0 {
             return Err(VaultError::NotFound("merchant"));
         }
@@ -311,14 +305,12 @@ impl Tx<'_> {
     }
     /// Clears a merchant's review flag; returns whether one was set.
     pub fn clear_merchant_review(&self, application_id: &str) -> Result<bool> {
-        let n = self
-            .conn()
-            .prepare_cached(
-                "UPDATE merchants SET review_reason = NULL, review_since = NULL
-                 WHERE application_id = ?1 AND review_reason IS NOT NULL",
-            )
-            .and_then(|mut s| s.execute([application_id]))
-            .map_err(VaultError::storage("clearing a merchant's review flag"))?;
+        let n = self.db().execute(
+            "clearing a merchant's review flag",
+            "UPDATE merchants SET review_reason = NULL, review_since = NULL
+             WHERE application_id = ?1 AND review_reason IS NOT NULL",
+            args![application_id],
+        )?;
         Ok(n == 1)
     }
 }

@@ -2,13 +2,12 @@
 //! holds, erasure (crypto-shredding the application's record key and reducing its row to a
 //! tombstone) and the record of every request.
 
-use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
 use domain::intake::ApplicationStatus;
 
-use crate::db::parsed;
-use crate::{Result, Tx, Vault, VaultError};
+use crate::sql::Engine;
+use crate::{args, Result, Tx, Vault, VaultError};
 
 pub use domain::retention::{decide, years_ms, ErasureOutcome, Facts, Refusal};
 
@@ -26,34 +25,31 @@ pub struct Request {
 
 impl Vault {
     pub fn retention_facts(&self, application_id: &str) -> Result<Facts> {
-        let conn = self.conn();
-        let (status, submitted_at, legal_hold, erased_at): (ApplicationStatus, Option<i64>, Option<String>, Option<i64>) = conn
+        let db = self.db();
+        let (status, submitted_at, legal_hold, erased_at): (ApplicationStatus, Option<i64>, Option<String>, Option<i64>) = db
             .query_row(
+                "reading an application",
                 "SELECT status, submitted_at, legal_hold, erased_at FROM applications WHERE id = ?1",
-                [application_id],
-                |r| Ok((parsed(r, 0, |s| s.parse().ok())?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .optional()
-            .map_err(VaultError::storage("reading an application"))?
+                args![application_id],
+                |r| Ok((r.parsed(0, |s| s.parse::<ApplicationStatus>().ok())?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )?
             .ok_or(VaultError::NotFound("application"))?;
-        let ended_at = match status {
-            ApplicationStatus::Declined | ApplicationStatus::Withdrawn => conn
-                .query_row(
+        let ended_at: Option<i64> = match status {
+            ApplicationStatus::Declined | ApplicationStatus::Withdrawn => db
+                .query_value::<Option<i64>>(
+                    "reading the status history",
                     "SELECT max(at) FROM application_history
                      WHERE application_id = ?1 AND to_status = ?2",
-                    params![application_id, status.as_str()],
-                    |r| r.get(0),
-                )
-                .map_err(VaultError::storage("reading the status history"))?,
-            _ => conn
-                .query_row(
+                    args![application_id, status.as_str()],
+                )?
+                .flatten(),
+            _ => db
+                .query_value::<Option<i64>>(
+                    "reading a merchant",
                     "SELECT status_changed_at FROM merchants
                      WHERE application_id = ?1 AND status = 'terminated'",
-                    [application_id],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(VaultError::storage("reading a merchant"))?
+                    args![application_id],
+                )?
                 .flatten(),
         };
         Ok(Facts {
@@ -66,35 +62,43 @@ impl Vault {
     }
 
     pub fn erasure_requests(&self, application_id: &str) -> Result<Vec<Request>> {
-        let mut stmt = self
-            .conn()
-            .prepare_cached(
+        let db = self.db();
+        // Requests of the same time in the order they were recorded: SQLite's `rowid`; the
+        // team store has none, and orders them by id (time-ordered UUIDs).
+        let sql = match db.engine() {
+            Engine::Sqlite => {
                 "SELECT id, application_id, requested_by, at, outcome, possible_from, source
-                 FROM erasure_requests WHERE application_id = ?1 ORDER BY at, rowid",
-            )
-            .map_err(VaultError::storage("reading erasure requests"))?;
-        stmt.query_map([application_id], |r| {
-            Ok(Request {
-                id: r.get(0)?,
-                application_id: r.get(1)?,
-                requested_by: r.get(2)?,
-                at: r.get(3)?,
-                outcome: parsed(r, 4, ErasureOutcome::parse)?,
-                possible_from: r.get(5)?,
-                source: r.get(6)?,
-            })
-        })
-        .and_then(Iterator::collect)
-        .map_err(VaultError::storage("reading erasure requests"))
+                 FROM erasure_requests WHERE application_id = ?1 ORDER BY at, rowid"
+            }
+            Engine::Postgres => {
+                "SELECT id, application_id, requested_by, at, outcome, possible_from, source
+                 FROM erasure_requests WHERE application_id = ?1 ORDER BY at, id"
+            }
+        };
+        db.query_map(
+            "reading erasure requests",
+            sql,
+            args![application_id],
+            |r| {
+                Ok(Request {
+                    id: r.get(0)?,
+                    application_id: r.get(1)?,
+                    requested_by: r.get(2)?,
+                    at: r.get(3)?,
+                    outcome: r.parsed(4, ErasureOutcome::parse)?,
+                    possible_from: r.get(5)?,
+                    source: r.get(6)?,
+                })
+            },
+        )
     }
 
     /// Applications whose relationship ended before `ended_before` (or never-submitted drafts
     /// untouched since then), not on hold and not yet erased: the retention run's candidates.
     pub fn retention_candidates(&self, ended_before: i64) -> Result<Vec<String>> {
-        let mut stmt = self
-            .conn()
-            .prepare(
-                "SELECT a.id FROM applications a
+        self.db().query_map(
+            "finding records past retention",
+            "SELECT a.id FROM applications a
                  LEFT JOIN merchants m ON m.application_id = a.id
                  WHERE a.erased_at IS NULL AND a.legal_hold IS NULL AND (
                      (a.status IN ('declined', 'withdrawn') AND (SELECT max(h.at)
@@ -103,11 +107,9 @@ impl Vault {
                      OR (m.status = 'terminated' AND m.status_changed_at < ?1)
                      OR (a.status = 'draft' AND a.submitted_at IS NULL AND a.updated_at < ?1))
                  ORDER BY a.id",
-            )
-            .map_err(VaultError::storage("finding records past retention"))?;
-        stmt.query_map([ended_before], |r| r.get(0))
-            .and_then(Iterator::collect)
-            .map_err(VaultError::storage("finding records past retention"))
+            args![ended_before],
+            |r| r.get(0),
+        )
     }
 }
 
@@ -115,34 +117,31 @@ impl Vault {
 impl Tx<'_> {
     /// Puts an application on legal hold (`Some(reason)`) or lifts it (`None`).
     pub fn set_legal_hold(&self, application_id: &str, reason: Option<&str>) -> Result<()> {
-        let n = self
-            .conn()
-            .execute(
-                "UPDATE applications SET legal_hold = ?2 WHERE id = ?1",
-                params![application_id, reason],
-            )
-            .map_err(VaultError::storage("setting a legal hold"))?;
+        let n = self.db().execute(
+            "setting a legal hold",
+            "UPDATE applications SET legal_hold = ?2 WHERE id = ?1",
+            args![application_id, reason],
+        )?;
         if n == 0 {
             return Err(VaultError::NotFound("application"));
         }
         Ok(())
     }
     pub fn record_erasure_request(&self, r: &Request) -> Result<()> {
-        self.conn()
-            .execute(
-                "INSERT INTO erasure_requests (id, application_id, requested_by, at, outcome,
-                     possible_from, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    r.id,
-                    r.application_id,
-                    r.requested_by,
-                    r.at,
-                    r.outcome.as_str(),
-                    r.possible_from,
-                    r.source
-                ],
-            )
-            .map_err(VaultError::storage("recording an erasure request"))?;
+        self.db().execute(
+            "recording an erasure request",
+            "INSERT INTO erasure_requests (id, application_id, requested_by, at, outcome,
+                 possible_from, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            args![
+                &r.id,
+                &r.application_id,
+                &r.requested_by,
+                r.at,
+                r.outcome.as_str(),
+                r.possible_from,
+                &r.source
+            ],
+        )?;
         Ok(())
     }
     /// Erases an application: its record key is destroyed (every sealed part — business,
@@ -152,25 +151,24 @@ impl Tx<'_> {
     /// a boarded merchant's platform account is queued for deletion.
     pub fn erase_application(&self, application_id: &str, now_ms: i64) -> Result<()> {
         self.savepoint(|| {
-            let conn = self.conn();
+            let db = self.db();
             // Its blocklist entries from before the blocklist key stop being reversible with
             // the index key: re-keyed while the values can still be read.
-            let legacy: bool = conn
-                .query_row(
+            let legacy: bool = db
+                .query_value(
+                    "erasing an application",
                     "SELECT EXISTS (SELECT 1 FROM blocklist WHERE keyed = 0)",
-                    [],
-                    |r| r.get(0),
-                )
-                .map_err(VaultError::storage("erasing an application"))?;
+                    &[],
+                )?
+                .unwrap_or(false);
             if legacy {
                 if let Ok(stored) = self.application(application_id) {
                     self.rekey_legacy_blocklist(&stored.form)?;
                 }
             }
             let run = |sql: &str| {
-                conn.execute(sql, [application_id])
+                db.execute("erasing an application", sql, args![application_id])
                     .map(|_| ())
-                    .map_err(VaultError::storage("erasing an application"))
             };
             run("DELETE FROM application_people WHERE application_id = ?1")?;
             run("DELETE FROM bank_accounts WHERE application_id = ?1")?;
@@ -181,13 +179,15 @@ impl Tx<'_> {
             run("DELETE FROM screening_hits WHERE application_id = ?1")?;
             run("UPDATE decisions SET note = '' WHERE application_id = ?1")?;
             run("UPDATE application_history SET note = NULL WHERE application_id = ?1")?;
-            conn.execute(
+            // The empty body is bound (`x''` is a blob in SQLite but a bit string in
+            // PostgreSQL).
+            db.execute(
+                "erasing an application",
                 "UPDATE applications SET legal_name = '[erased]', legal_name_key = '',
-                     dba = '', dba_key = '', body = x'', erased_at = ?2
+                     dba = '', dba_key = '', body = ?3, erased_at = ?2
                  WHERE id = ?1",
-                params![application_id, now_ms],
-            )
-            .map_err(VaultError::storage("erasing an application"))?;
+                args![application_id, now_ms, Vec::<u8>::new()],
+            )?;
             // A boarded merchant's platform account is deleted too (the outbox carries it).
             self.queue_account_deletion(application_id, now_ms)?;
             self.shred_record(application_id)?;

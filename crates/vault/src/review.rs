@@ -2,16 +2,14 @@
 //! dashboard's figures. The rules themselves live in the underwriting crate; the flow (who may
 //! decide what, four-eyes) in the api crate.
 
-use rusqlite::types::Value;
-use rusqlite::{params, params_from_iter, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use domain::review::RiskBand;
 
 use crate::applications::COUNT_CAP;
-use crate::db::{parsed, parsed_opt};
 use crate::seal::Sealed;
-use crate::{Result, Tx, Vault, VaultError};
+use crate::sql::{Engine, Row, Value};
+use crate::{args, Result, Tx, Vault, VaultError};
 
 pub struct NewAssessment<'a> {
     pub application_id: &'a str,
@@ -153,7 +151,7 @@ pub struct Dashboard {
     pub merchants_in_review: i64,
 }
 
-fn queue_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<QueueRow> {
+fn queue_row(r: &Row<'_>) -> Result<QueueRow> {
     Ok(QueueRow {
         id: r.get(0)?,
         status: r.get(1)?,
@@ -161,7 +159,7 @@ fn queue_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<QueueRow> {
         dba: r.get(3)?,
         mcc: r.get(4)?,
         risk_score: r.get(5)?,
-        risk_band: parsed_opt(r, 6, RiskBand::parse)?,
+        risk_band: r.parsed_opt(6, RiskBand::parse)?,
         assignee: r.get(7)?,
         open_hits: r.get(8)?,
         submitted_at: r.get(9)?,
@@ -173,28 +171,40 @@ fn queue_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<QueueRow> {
 const QUEUE_COLUMNS: &str = "id, status, legal_name, dba, mcc, risk_score, risk_band, assignee, \
      open_hits, submitted_at, pending_approval_by, version";
 
+/// Binds `value` and returns its numbered placeholder (`?N`: PostgreSQL has no bare `?`).
+fn bind<'a>(values: &mut Vec<Value<'a>>, value: impl Into<Value<'a>>) -> String {
+    values.push(value.into());
+    format!("?{}", values.len())
+}
+
+/// What an entry's insertion order is, for ties of `at`: SQLite's `rowid`; the team store has
+/// none, and ids (UUIDv7, made by the api) follow creation order.
+fn insertion_order(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Sqlite => "rowid",
+        Engine::Postgres => "id",
+    }
+}
+
 impl Vault {
     pub fn assessment(&self, application_id: &str) -> Result<Option<StoredAssessment>> {
-        self.conn()
-            .prepare_cached(
-                "SELECT assessed_at, score, band, recommendation, four_eyes, factors
-                 FROM risk_assessments WHERE application_id = ?1",
-            )
-            .and_then(|mut s| {
-                s.query_row([application_id], |r| {
-                    let factors: String = r.get(5)?;
-                    Ok(StoredAssessment {
-                        assessed_at: r.get(0)?,
-                        score: r.get(1)?,
-                        band: parsed(r, 2, RiskBand::parse)?,
-                        recommendation: r.get(3)?,
-                        four_eyes: r.get(4)?,
-                        factors: serde_json::from_str(&factors).unwrap_or(serde_json::Value::Null),
-                    })
+        self.db().query_row(
+            "reading a risk assessment",
+            "SELECT assessed_at, score, band, recommendation, four_eyes, factors
+             FROM risk_assessments WHERE application_id = ?1",
+            args![application_id],
+            |r| {
+                let factors: String = r.get(5)?;
+                Ok(StoredAssessment {
+                    assessed_at: r.get(0)?,
+                    score: r.get(1)?,
+                    band: r.parsed(2, RiskBand::parse)?,
+                    recommendation: r.get(3)?,
+                    four_eyes: r.get(4)?,
+                    factors: serde_json::from_str(&factors).unwrap_or(serde_json::Value::Null),
                 })
-                .optional()
-            })
-            .map_err(VaultError::storage("reading a risk assessment"))
+            },
+        )
     }
 
     /// Duplicates through blind indexes, blocklist matches and screening state of one
@@ -205,24 +215,19 @@ impl Vault {
         application_id: &str,
         form: Option<&domain::intake::ApplicationForm>,
     ) -> Result<IdentityChecks> {
-        let conn = self.conn();
+        let db = self.db();
         let mut checks = IdentityChecks::default();
         // Per identifier, how many other applications share it — counted up to 100, so a value
         // thousands share (a platform's support number) costs no more than a rare one.
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT b.kind, (SELECT count(*) FROM (SELECT 1 FROM blind_indexes o
-                     WHERE o.kind = b.kind AND o.digest = b.digest
-                       AND o.application_id <> b.application_id LIMIT 100))
-                 FROM blind_indexes b WHERE b.application_id = ?1",
-            )
-            .map_err(VaultError::storage("checking duplicates"))?;
-        let rows = stmt
-            .query_map([application_id], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-            })
-            .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
-            .map_err(VaultError::storage("checking duplicates"))?;
+        let rows = db.query_map(
+            "checking duplicates",
+            "SELECT b.kind, (SELECT count(*) FROM (SELECT 1 FROM blind_indexes o
+                 WHERE o.kind = b.kind AND o.digest = b.digest
+                   AND o.application_id <> b.application_id LIMIT 100) AS shared)
+             FROM blind_indexes b WHERE b.application_id = ?1",
+            args![application_id],
+            |r| Ok((r.get::<String>(0)?, r.get::<i64>(1)?)),
+        )?;
         for (kind, n) in rows {
             let n = u32::try_from(n).unwrap_or(u32::MAX);
             let slot = match kind.as_str() {
@@ -233,31 +238,30 @@ impl Vault {
             };
             *slot = (*slot).max(n);
         }
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT DISTINCT b.kind FROM blind_indexes b
-                 JOIN blocklist l ON l.kind = b.kind AND l.digest = b.digest AND l.keyed = 0
-                 WHERE b.application_id = ?1 ORDER BY b.kind",
-            )
-            .map_err(VaultError::storage("checking the blocklist"))?;
-        let mut blocklisted: Vec<String> = stmt
-            .query_map([application_id], |r| r.get(0))
-            .and_then(Iterator::collect)
-            .map_err(VaultError::storage("checking the blocklist"))?;
+        let mut blocklisted: Vec<String> = db.query_map(
+            "checking the blocklist",
+            "SELECT DISTINCT b.kind FROM blind_indexes b
+             JOIN blocklist l ON l.kind = b.kind AND l.digest = b.digest AND l.keyed = 0
+             WHERE b.application_id = ?1 ORDER BY b.kind",
+            args![application_id],
+            |r| r.get(0),
+        )?;
         let (keyed, checked) = self.keyed_blocklist_matches(form)?;
         blocklisted.extend(keyed);
         blocklisted.sort();
         blocklisted.dedup();
         checks.blocklisted = blocklisted;
         checks.blocklist_unchecked = !checked;
-        let (open, true_matches): (i64, i64) = conn
-            .prepare_cached(
-                "SELECT coalesce(sum(disposition IS NULL), 0),
-                        coalesce(sum(disposition = 'true_match'), 0)
+        let (open, true_matches): (i64, i64) = db
+            .query_row(
+                "counting screening hits",
+                "SELECT count(CASE WHEN disposition IS NULL THEN 1 END),
+                        count(CASE WHEN disposition = 'true_match' THEN 1 END)
                  FROM screening_hits WHERE application_id = ?1",
-            )
-            .and_then(|mut s| s.query_row([application_id], |r| Ok((r.get(0)?, r.get(1)?))))
-            .map_err(VaultError::storage("counting screening hits"))?;
+                args![application_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?
+            .ok_or(VaultError::NotFound("screening hit counts"))?;
         checks.open_hits = u32::try_from(open).unwrap_or(u32::MAX);
         checks.true_matches = u32::try_from(true_matches).unwrap_or(u32::MAX);
         Ok(checks)
@@ -265,12 +269,12 @@ impl Vault {
 
     /// A page of the review queue, sorted and filtered in SQL.
     pub fn queue(&self, filter: &QueueFilter, limit: u32, offset: u32) -> Result<QueuePage> {
-        let mut clauses: Vec<&str> = Vec::new();
-        let mut values: Vec<Value> = Vec::new();
+        let db = self.db();
+        let mut clauses: Vec<String> = Vec::new();
+        let mut values: Vec<Value<'_>> = Vec::new();
         match filter.status.as_deref() {
             Some(s @ ("submitted" | "in_review" | "info_requested")) => {
-                clauses.push("status = ?");
-                values.push(Value::Text(s.into()));
+                clauses.push(format!("status = {}", bind(&mut values, s)));
             }
             Some(_) => {
                 return Err(VaultError::invalid(
@@ -278,34 +282,32 @@ impl Vault {
                     "must be submitted, in_review or info_requested",
                 ))
             }
-            None => clauses.push("in_queue = 1"),
+            None => clauses.push("in_queue = 1".to_string()),
         }
         if let Some(band) = filter.band {
             match filter.band_scores {
                 Some((from, to)) => {
-                    clauses.push("risk_score >= ? AND risk_score < ?");
-                    values.push(Value::Integer(from));
-                    values.push(Value::Integer(to));
+                    let from = bind(&mut values, from);
+                    let to = bind(&mut values, to);
+                    clauses.push(format!("risk_score >= {from} AND risk_score < {to}"));
                 }
                 None => {
-                    clauses.push("risk_band = ?");
-                    values.push(Value::Text(band.as_str().into()));
+                    clauses.push(format!("risk_band = {}", bind(&mut values, band.as_str())));
                 }
             }
         }
         match filter.assignee.as_deref() {
             None => {}
-            Some("none") => clauses.push("assignee IS NULL"),
+            Some("none") => clauses.push("assignee IS NULL".to_string()),
             Some(user) => {
-                clauses.push("assignee = ?");
-                values.push(Value::Text(user.to_string()));
+                clauses.push(format!("assignee = {}", bind(&mut values, user)));
             }
         }
         if filter.with_hits {
-            clauses.push("open_hits > 0");
+            clauses.push("open_hits > 0".to_string());
         }
         if filter.awaiting_second {
-            clauses.push("pending_approval_by IS NOT NULL");
+            clauses.push("pending_approval_by IS NOT NULL".to_string());
         }
         if let Some(prefix) = filter
             .name_prefix
@@ -313,53 +315,65 @@ impl Vault {
             .map(crate::applications::search_key)
             .filter(|p| !p.is_empty())
         {
-            clauses.push(
-                "((legal_name_key >= ? AND legal_name_key < ?) OR (dba_key >= ? AND dba_key < ?))",
-            );
             let end = format!("{prefix}\u{10FFFF}");
-            values.extend([
-                Value::Text(prefix.clone()),
-                Value::Text(end.clone()),
-                Value::Text(prefix),
-                Value::Text(end),
-            ]);
+            let legal_from = bind(&mut values, prefix.clone());
+            let legal_to = bind(&mut values, end.clone());
+            let dba_from = bind(&mut values, prefix);
+            let dba_to = bind(&mut values, end);
+            // The range relies on code point order: SQLite's (binary) one, and on PostgreSQL
+            // the "C" collation's, whatever collation the database was created with.
+            let c = match db.engine() {
+                Engine::Sqlite => "",
+                Engine::Postgres => " COLLATE \"C\"",
+            };
+            clauses.push(format!(
+                "((legal_name_key{c} >= {legal_from} AND legal_name_key{c} < {legal_to}) \
+                 OR (dba_key{c} >= {dba_from} AND dba_key{c} < {dba_to}))"
+            ));
         }
         let where_sql = format!("WHERE {}", clauses.join(" AND "));
         // Hits and pending second approvals are rare: read them from their partial indexes
         // rather than filtering a band's tens of thousands of rows (the planner's own pick).
-        let from = if filter.with_hits {
-            "applications INDEXED BY applications_queue_with_hits"
-        } else if filter.awaiting_second {
-            "applications INDEXED BY applications_awaiting_second"
-        } else {
-            "applications"
+        // `INDEXED BY` is SQLite's; PostgreSQL's planner weighs the partial indexes itself.
+        let from = match db.engine() {
+            Engine::Sqlite if filter.with_hits => {
+                "applications INDEXED BY applications_queue_with_hits"
+            }
+            Engine::Sqlite if filter.awaiting_second => {
+                "applications INDEXED BY applications_awaiting_second"
+            }
+            _ => "applications",
         };
         let order = match filter.sort {
-            // SQLite sorts NULL (not yet scored) last in descending order.
-            QueueSort::Risk => "ORDER BY risk_score DESC, submitted_at, id",
-            QueueSort::Age => "ORDER BY submitted_at, id",
+            // SQLite sorts NULL (not yet scored) last in descending order. `NULLS LAST` and
+            // `NULLS FIRST` (SQLite's own order, so its queue indexes still serve the sort)
+            // make PostgreSQL, which sorts NULL first in descending order, agree.
+            QueueSort::Risk => "ORDER BY risk_score DESC NULLS LAST, submitted_at NULLS FIRST, id",
+            QueueSort::Age => "ORDER BY submitted_at NULLS FIRST, id",
         };
-        let conn = self.conn();
-        let n: i64 = conn
-            .prepare_cached(&format!(
-                "SELECT count(*) FROM (SELECT 1 FROM {from} {where_sql} LIMIT {})",
-                COUNT_CAP + 1
-            ))
-            .and_then(|mut s| s.query_row(params_from_iter(values.iter()), |r| r.get(0)))
-            .map_err(VaultError::storage("counting the queue"))?;
+        let n: i64 = db
+            .query_value::<i64>(
+                "counting the queue",
+                &format!(
+                    "SELECT count(*) FROM (SELECT 1 FROM {from} {where_sql} LIMIT {}) AS capped",
+                    COUNT_CAP + 1
+                ),
+                &values,
+            )?
+            .unwrap_or(0);
         let limit = limit.clamp(1, 200);
         let mut page_values = values;
-        page_values.push(Value::Integer(i64::from(limit)));
-        page_values.push(Value::Integer(i64::from(offset)));
-        let items = conn
-            .prepare_cached(&format!(
-                "SELECT {QUEUE_COLUMNS} FROM {from} {where_sql} {order} LIMIT ? OFFSET ?"
-            ))
-            .and_then(|mut s| {
-                s.query_map(params_from_iter(page_values.iter()), queue_row)?
-                    .collect::<rusqlite::Result<Vec<_>>>()
-            })
-            .map_err(VaultError::storage("reading the queue"))?;
+        let limit_at = bind(&mut page_values, i64::from(limit));
+        let offset_at = bind(&mut page_values, i64::from(offset));
+        let items = db.query_map(
+            "reading the queue",
+            &format!(
+                "SELECT {QUEUE_COLUMNS} FROM {from} {where_sql} {order} \
+                 LIMIT {limit_at} OFFSET {offset_at}"
+            ),
+            &page_values,
+            queue_row,
+        )?;
         Ok(QueuePage {
             items,
             total: n.min(COUNT_CAP),
@@ -369,36 +383,38 @@ impl Vault {
     }
 
     pub fn queue_row(&self, id: &str) -> Result<QueueRow> {
-        self.conn()
-            .prepare_cached(&format!(
-                "SELECT {QUEUE_COLUMNS} FROM applications WHERE id = ?1"
-            ))
-            .and_then(|mut s| s.query_row([id], queue_row).optional())
-            .map_err(VaultError::storage("reading an application"))?
+        self.db()
+            .query_row(
+                "reading an application",
+                &format!("SELECT {QUEUE_COLUMNS} FROM applications WHERE id = ?1"),
+                args![id],
+                queue_row,
+            )?
             .ok_or(VaultError::NotFound("application"))
     }
 
     pub fn decisions(&self, application_id: &str) -> Result<Vec<Decision>> {
-        let mut stmt = self
-            .conn()
-            .prepare_cached(
+        let db = self.db();
+        db.query_map(
+            "reading decisions",
+            &format!(
                 "SELECT id, kind, reasons, note, actor, at FROM decisions
-                 WHERE application_id = ?1 ORDER BY at, rowid",
-            )
-            .map_err(VaultError::storage("reading decisions"))?;
-        stmt.query_map([application_id], |r| {
-            let reasons: String = r.get(2)?;
-            Ok(Decision {
-                id: r.get(0)?,
-                kind: r.get(1)?,
-                reasons: serde_json::from_str(&reasons).unwrap_or(serde_json::Value::Null),
-                note: r.get(3)?,
-                actor: r.get(4)?,
-                at: r.get(5)?,
-            })
-        })
-        .and_then(Iterator::collect)
-        .map_err(VaultError::storage("reading decisions"))
+                 WHERE application_id = ?1 ORDER BY at, {}",
+                insertion_order(db.engine())
+            ),
+            args![application_id],
+            |r| {
+                let reasons: String = r.get(2)?;
+                Ok(Decision {
+                    id: r.get(0)?,
+                    kind: r.get(1)?,
+                    reasons: serde_json::from_str(&reasons).unwrap_or(serde_json::Value::Null),
+                    note: r.get(3)?,
+                    actor: r.get(4)?,
+                    at: r.get(5)?,
+                })
+            },
+        )
     }
 
     /// The application's notes, oldest first (none once its key is shredded).
@@ -406,24 +422,24 @@ impl Vault {
         let Some(key) = self.existing_record_key(application_id)? else {
             return Ok(Vec::new());
         };
-        let mut stmt = self
-            .conn()
-            .prepare_cached(
+        let db = self.db();
+        let rows = db.query_map(
+            "reading notes",
+            &format!(
                 "SELECT id, author, at, body FROM application_notes
-                 WHERE application_id = ?1 ORDER BY at, rowid",
-            )
-            .map_err(VaultError::storage("reading notes"))?;
-        let rows = stmt
-            .query_map([application_id], |r| {
+                 WHERE application_id = ?1 ORDER BY at, {}",
+                insertion_order(db.engine())
+            ),
+            args![application_id],
+            |r| {
                 Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, Sealed>(3)?,
+                    r.get::<String>(0)?,
+                    r.get::<String>(1)?,
+                    r.get::<i64>(2)?,
+                    r.get::<Sealed>(3)?,
                 ))
-            })
-            .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
-            .map_err(VaultError::storage("reading notes"))?;
+            },
+        )?;
         rows.into_iter()
             .map(|(id, author, at, sealed)| {
                 let text = key.open(&format!("note:{id}"), &sealed)?;
@@ -438,56 +454,60 @@ impl Vault {
     }
 
     pub fn dashboard(&self, since_ms: i64) -> Result<Dashboard> {
-        let conn = self.conn();
-        let by_status: Vec<(String, i64)> = conn
-            .prepare_cached("SELECT status, n FROM application_counts WHERE n > 0 ORDER BY status")
-            .and_then(|mut s| {
-                s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                    .collect::<rusqlite::Result<Vec<_>>>()
-            })
-            .map_err(VaultError::storage("reading counts"))?;
-        let decisions_by_day: Vec<DayCount> = conn
-            .prepare_cached(
-                "SELECT date(at / 1000, 'unixepoch') AS day,
-                        sum(to_status = 'approved'), sum(to_status = 'declined')
+        let db = self.db();
+        let by_status: Vec<(String, i64)> = db.query_map(
+            "reading counts",
+            "SELECT status, n FROM application_counts WHERE n > 0 ORDER BY status",
+            &[],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        // The UTC day of an epoch-milliseconds time, `YYYY-MM-DD`, as each engine writes it.
+        let day = match db.engine() {
+            Engine::Sqlite => "date(at / 1000, 'unixepoch')",
+            Engine::Postgres => "to_char(to_timestamp(at / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+        };
+        let decisions_by_day: Vec<DayCount> = db.query_map(
+            "reading decisions per day",
+            &format!(
+                "SELECT {day} AS day,
+                        count(CASE WHEN to_status = 'approved' THEN 1 END),
+                        count(CASE WHEN to_status = 'declined' THEN 1 END)
                  FROM application_history
                  WHERE at >= ?1 AND to_status IN ('approved', 'declined')
-                 GROUP BY day ORDER BY day",
-            )
-            .and_then(|mut s| {
-                s.query_map([since_ms], |r| {
-                    Ok(DayCount {
-                        day: r.get(0)?,
-                        approved: r.get(1)?,
-                        declined: r.get(2)?,
-                    })
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()
-            })
-            .map_err(VaultError::storage("reading decisions per day"))?;
-        let mut hours: Vec<f64> = conn
-            .prepare_cached(
-                "SELECT (h.at - a.submitted_at) / 3600000.0 FROM application_history h
-                 JOIN applications a ON a.id = h.application_id
-                 WHERE h.at >= ?1 AND h.to_status IN ('approved', 'declined')
-                   AND a.submitted_at IS NOT NULL",
-            )
-            .and_then(|mut s| {
-                s.query_map([since_ms], |r| r.get(0))?
-                    .collect::<rusqlite::Result<Vec<f64>>>()
-            })
-            .map_err(VaultError::storage("reading decision times"))?;
+                 GROUP BY day ORDER BY day"
+            ),
+            args![since_ms],
+            |r| {
+                Ok(DayCount {
+                    day: r.get(0)?,
+                    approved: r.get(1)?,
+                    declined: r.get(2)?,
+                })
+            },
+        )?;
+        let mut hours: Vec<f64> = db.query_map(
+            "reading decision times",
+            "SELECT CAST((h.at - a.submitted_at) / 3600000.0 AS DOUBLE PRECISION)
+             FROM application_history h
+             JOIN applications a ON a.id = h.application_id
+             WHERE h.at >= ?1 AND h.to_status IN ('approved', 'declined')
+               AND a.submitted_at IS NOT NULL",
+            args![since_ms],
+            |r| r.get(0),
+        )?;
         hours.sort_by(f64::total_cmp);
         let median_hours_to_decision = (!hours.is_empty()).then(|| hours[hours.len() / 2]);
-        let (open_hits, with_hits, awaiting): (i64, i64, i64) = conn
+        let (open_hits, with_hits, awaiting): (i64, i64, i64) = db
             .query_row(
-                "SELECT coalesce(sum(open_hits), 0), coalesce(sum(open_hits > 0), 0),
-                        coalesce(sum(pending_approval_by IS NOT NULL), 0)
+                "reading open hits",
+                "SELECT coalesce(CAST(sum(open_hits) AS BIGINT), 0),
+                        count(CASE WHEN open_hits > 0 THEN 1 END),
+                        count(CASE WHEN pending_approval_by IS NOT NULL THEN 1 END)
                  FROM applications WHERE status IN ('submitted', 'in_review', 'info_requested')",
-                [],
+                &[],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .map_err(VaultError::storage("reading open hits"))?;
+            )?
+            .ok_or(VaultError::NotFound("open hit counts"))?;
         Ok(Dashboard {
             by_status,
             decisions_by_day,
@@ -503,8 +523,9 @@ impl Vault {
 /// Changes: only inside a unit of work ([`Vault::write`]).
 impl Tx<'_> {
     pub fn store_assessment(&self, a: &NewAssessment<'_>) -> Result<()> {
-        let conn = self.conn();
-        conn.prepare_cached(
+        let db = self.db();
+        db.execute(
+            "storing a risk assessment",
             "INSERT INTO risk_assessments (application_id, assessed_at, score, band,
                  recommendation, four_eyes, factors, rules)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
@@ -512,9 +533,7 @@ impl Tx<'_> {
                  score = excluded.score, band = excluded.band,
                  recommendation = excluded.recommendation, four_eyes = excluded.four_eyes,
                  factors = excluded.factors, rules = excluded.rules",
-        )
-        .and_then(|mut s| {
-            s.execute(params![
+            args![
                 a.application_id,
                 a.now_ms,
                 a.score,
@@ -523,27 +542,23 @@ impl Tx<'_> {
                 a.four_eyes,
                 a.factors_json,
                 a.rules_json
-            ])
-        })
-        .and_then(|_| {
-            conn.prepare_cached(
-                "UPDATE applications SET risk_score = ?2, risk_band = ?3 WHERE id = ?1",
-            )?
-            .execute(params![a.application_id, a.score, a.band.as_str()])
-        })
-        .map_err(VaultError::storage("storing a risk assessment"))?;
+            ],
+        )?;
+        db.execute(
+            "storing a risk assessment",
+            "UPDATE applications SET risk_score = ?2, risk_band = ?3 WHERE id = ?1",
+            args![a.application_id, a.score, a.band.as_str()],
+        )?;
         Ok(())
     }
     /// Assigns an application (to `assignee`, or nobody) if it is still at `version`.
     pub fn assign(&self, id: &str, version: i64, assignee: Option<&str>) -> Result<i64> {
-        let n = self
-            .conn()
-            .execute(
-                "UPDATE applications SET assignee = ?3, version = version + 1
-                 WHERE id = ?1 AND version = ?2",
-                params![id, version, assignee],
-            )
-            .map_err(VaultError::storage("assigning an application"))?;
+        let n = self.db().execute(
+            "assigning an application",
+            "UPDATE applications SET assignee = ?3, version = version + 1
+             WHERE id = ?1 AND version = ?2",
+            args![id, version, assignee],
+        )?;
         if n == 0 {
             self.application_summary(id)?;
             return Err(VaultError::Conflict(
@@ -554,14 +569,12 @@ impl Tx<'_> {
     }
     /// Sets or clears the first approver awaiting a second one, if still at `version`.
     pub fn set_pending_approval(&self, id: &str, version: i64, by: Option<&str>) -> Result<i64> {
-        let n = self
-            .conn()
-            .execute(
-                "UPDATE applications SET pending_approval_by = ?3, version = version + 1
-                 WHERE id = ?1 AND version = ?2",
-                params![id, version, by],
-            )
-            .map_err(VaultError::storage("recording an approval"))?;
+        let n = self.db().execute(
+            "recording an approval",
+            "UPDATE applications SET pending_approval_by = ?3, version = version + 1
+             WHERE id = ?1 AND version = ?2",
+            args![id, version, by],
+        )?;
         if n == 0 {
             return Err(VaultError::Conflict(
                 "the application was changed by someone else meanwhile: reload it",
@@ -570,21 +583,20 @@ impl Tx<'_> {
         Ok(version + 1)
     }
     pub fn add_decision(&self, d: &NewDecision<'_>) -> Result<()> {
-        self.conn()
-            .execute(
-                "INSERT INTO decisions (id, application_id, kind, reasons, note, actor, at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    d.id,
-                    d.application_id,
-                    d.kind,
-                    d.reasons_json,
-                    d.note,
-                    d.actor,
-                    d.now_ms
-                ],
-            )
-            .map_err(VaultError::storage("recording a decision"))?;
+        self.db().execute(
+            "recording a decision",
+            "INSERT INTO decisions (id, application_id, kind, reasons, note, actor, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            args![
+                d.id,
+                d.application_id,
+                d.kind,
+                d.reasons_json,
+                d.note,
+                d.actor,
+                d.now_ms
+            ],
+        )?;
         Ok(())
     }
     /// Adds an internal note, sealed with the application's record key.
@@ -600,13 +612,12 @@ impl Tx<'_> {
             .existing_record_key(application_id)?
             .ok_or(VaultError::NotFound("application"))?;
         let body = key.seal(&format!("note:{id}"), text.as_bytes())?;
-        self.conn()
-            .prepare_cached(
-                "INSERT INTO application_notes (id, application_id, author, at, body)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )
-            .and_then(|mut s| s.execute(params![id, application_id, author, at, body]))
-            .map_err(VaultError::storage("storing a note"))?;
+        self.db().execute(
+            "storing a note",
+            "INSERT INTO application_notes (id, application_id, author, at, body)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            args![id, application_id, author, at, &body],
+        )?;
         Ok(())
     }
 }

@@ -6,11 +6,10 @@
 //! dispositions. A hit's explanation holds the applicant's name tokens, so it is sealed with the
 //! application's record key.
 
-use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
 use crate::seal::Sealed;
-use crate::{Result, Tx, Vault, VaultError};
+use crate::{args, Result, Tx, Vault, VaultError};
 
 pub struct NewList<'a> {
     pub id: &'a str,
@@ -88,68 +87,60 @@ fn hit_field(id: &str) -> String {
 
 impl Vault {
     pub fn list_versions(&self) -> Result<Vec<ListVersion>> {
-        let mut stmt = self
-            .conn()
-            .prepare_cached(
-                "SELECT id, source, imported_at, imported_by, entry_count, name_count, files,
-                     active FROM sanctions_lists ORDER BY imported_at DESC, id",
-            )
-            .map_err(VaultError::storage("reading sanctions lists"))?;
-        stmt.query_map([], |r| {
-            let files: String = r.get(6)?;
-            Ok(ListVersion {
-                id: r.get(0)?,
-                source: r.get(1)?,
-                imported_at: r.get(2)?,
-                imported_by: r.get(3)?,
-                entry_count: r.get(4)?,
-                name_count: r.get(5)?,
-                files: serde_json::from_str(&files).unwrap_or(serde_json::Value::Null),
-                active: r.get::<_, i64>(7)? == 1,
-            })
-        })
-        .and_then(Iterator::collect)
-        .map_err(VaultError::storage("reading sanctions lists"))
+        self.db().query_map(
+            "reading sanctions lists",
+            "SELECT id, source, imported_at, imported_by, entry_count, name_count, files,
+                 active FROM sanctions_lists ORDER BY imported_at DESC, id",
+            &[],
+            |r| {
+                let files: String = r.get(6)?;
+                Ok(ListVersion {
+                    id: r.get(0)?,
+                    source: r.get(1)?,
+                    imported_at: r.get(2)?,
+                    imported_by: r.get(3)?,
+                    entry_count: r.get(4)?,
+                    name_count: r.get(5)?,
+                    files: serde_json::from_str(&files).unwrap_or(serde_json::Value::Null),
+                    active: r.get::<i64>(7)? == 1,
+                })
+            },
+        )
     }
 
     /// The JSON body of the list entry `uid` (`sdn:10278`), from the active version of its
     /// list, else the newest version that has it.
     pub fn list_entry(&self, uid: &str) -> Result<Option<String>> {
-        self.conn()
-            .prepare_cached(
-                "SELECT e.body FROM sanctions_lists l
-                 JOIN sanctions_entries e ON e.list_id = l.id AND e.uid = ?1
-                 ORDER BY l.active DESC, l.imported_at DESC LIMIT 1",
-            )
-            .and_then(|mut s| s.query_row([uid], |r| r.get(0)).optional())
-            .map_err(VaultError::storage("reading a sanctions entry"))
+        self.db().query_value(
+            "reading a sanctions entry",
+            "SELECT e.body FROM sanctions_lists l
+             JOIN sanctions_entries e ON e.list_id = l.id AND e.uid = ?1
+             ORDER BY l.active DESC, l.imported_at DESC LIMIT 1",
+            args![uid],
+        )
     }
 
     /// The JSON bodies of a list version's entries.
     pub fn list_entries(&self, list_id: &str) -> Result<Vec<String>> {
-        let mut stmt = self
-            .conn()
-            .prepare_cached("SELECT body FROM sanctions_entries WHERE list_id = ?1")
-            .map_err(VaultError::storage("reading sanctions entries"))?;
-        stmt.query_map([list_id], |r| r.get(0))
-            .and_then(Iterator::collect)
-            .map_err(VaultError::storage("reading sanctions entries"))
+        self.db().query_map(
+            "reading sanctions entries",
+            "SELECT body FROM sanctions_entries WHERE list_id = ?1",
+            args![list_id],
+            |r| r.get(0),
+        )
     }
 
     pub fn screening_hits(&self, application_id: &str) -> Result<Vec<StoredHit>> {
         let Some(key) = self.existing_record_key(application_id)? else {
             return Ok(Vec::new());
         };
-        let mut stmt = self
-            .conn()
-            .prepare_cached(
-                "SELECT id, application_id, subject, list_uid, score, detail, screened_at,
-                     disposition, disposition_note, disposed_by, disposed_at
-                 FROM screening_hits WHERE application_id = ?1 ORDER BY score DESC, id",
-            )
-            .map_err(VaultError::storage("reading screening hits"))?;
-        let rows = stmt
-            .query_map([application_id], |r| {
+        let rows = self.db().query_map(
+            "reading screening hits",
+            "SELECT id, application_id, subject, list_uid, score, detail, screened_at,
+                 disposition, disposition_note, disposed_by, disposed_at
+             FROM screening_hits WHERE application_id = ?1 ORDER BY score DESC, id",
+            args![application_id],
+            |r| {
                 Ok((
                     StoredHit {
                         id: r.get(0)?,
@@ -165,11 +156,10 @@ impl Vault {
                         disposed_at: r.get(10)?,
                         entry: None,
                     },
-                    r.get::<_, Sealed>(5)?,
+                    r.get::<Sealed>(5)?,
                 ))
-            })
-            .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
-            .map_err(VaultError::storage("reading screening hits"))?;
+            },
+        )?;
         rows.into_iter()
             .map(|(mut hit, sealed)| {
                 let opened = key.open(&hit_field(&hit.id), &sealed)?;
@@ -186,14 +176,16 @@ impl Vault {
     /// Approval, the boarding job's birth and its every resumption call it.
     pub fn sanctions_clear(&self, application_id: &str) -> Result<()> {
         let (open, confirmed): (i64, i64) = self
-            .conn()
-            .prepare_cached(
-                "SELECT coalesce(sum(disposition IS NULL), 0),
-                        coalesce(sum(disposition = 'true_match'), 0)
+            .db()
+            .query_row(
+                "checking sanctions hits",
+                "SELECT count(CASE WHEN disposition IS NULL THEN 1 END),
+                        count(CASE WHEN disposition = 'true_match' THEN 1 END)
                  FROM screening_hits WHERE application_id = ?1",
-            )
-            .and_then(|mut s| s.query_row([application_id], |r| Ok((r.get(0)?, r.get(1)?))))
-            .map_err(VaultError::storage("checking sanctions hits"))?;
+                args![application_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?
+            .ok_or(VaultError::NotFound("screening hit counts"))?;
         if confirmed > 0 {
             return Err(VaultError::SanctionsMatch);
         }
@@ -207,16 +199,13 @@ impl Vault {
 
     /// Every application with a hit confirmed as a true match, oldest confirmation first.
     pub fn applications_with_confirmed_matches(&self) -> Result<Vec<String>> {
-        let mut stmt = self
-            .conn()
-            .prepare_cached(
-                "SELECT application_id FROM screening_hits WHERE disposition = 'true_match'
-                 GROUP BY application_id ORDER BY min(disposed_at), application_id",
-            )
-            .map_err(VaultError::storage("finding confirmed matches"))?;
-        stmt.query_map([], |r| r.get(0))
-            .and_then(Iterator::collect)
-            .map_err(VaultError::storage("finding confirmed matches"))
+        self.db().query_map(
+            "finding confirmed matches",
+            "SELECT application_id FROM screening_hits WHERE disposition = 'true_match'
+             GROUP BY application_id ORDER BY min(disposed_at), application_id",
+            &[],
+            |r| r.get(0),
+        )
     }
 
     /// Up to `limit` applications, after `after_id`, that are still in play (not declined or
@@ -227,31 +216,29 @@ impl Vault {
         after_id: &str,
         limit: u32,
     ) -> Result<Vec<String>> {
-        let mut stmt = self
-            .conn()
-            .prepare_cached(
-                "SELECT id FROM applications
-                 WHERE id > ?1 AND status NOT IN ('declined', 'withdrawn') AND erased_at IS NULL
-                   AND (screened_with IS NULL OR screened_with <> ?2)
-                 ORDER BY id LIMIT ?3",
-            )
-            .map_err(VaultError::storage("finding applications to screen"))?;
-        stmt.query_map(params![after_id, screened_with, limit], |r| r.get(0))
-            .and_then(Iterator::collect)
-            .map_err(VaultError::storage("finding applications to screen"))
+        self.db().query_map(
+            "finding applications to screen",
+            "SELECT id FROM applications
+             WHERE id > ?1 AND status NOT IN ('declined', 'withdrawn') AND erased_at IS NULL
+               AND (screened_with IS NULL OR screened_with <> ?2)
+             ORDER BY id LIMIT ?3",
+            args![after_id, screened_with, limit],
+            |r| r.get(0),
+        )
     }
 
     /// How many applications are still in play and not screened against `screened_with`.
     pub fn count_to_screen(&self, screened_with: &str) -> Result<i64> {
-        self.conn()
-            .query_row(
+        Ok(self
+            .db()
+            .query_value::<i64>(
+                "counting applications to screen",
                 "SELECT count(*) FROM applications
                  WHERE status NOT IN ('declined', 'withdrawn') AND erased_at IS NULL
                    AND (screened_with IS NULL OR screened_with <> ?1)",
-                [screened_with],
-                |r| r.get(0),
-            )
-            .map_err(VaultError::storage("counting applications to screen"))
+                args![screened_with],
+            )?
+            .unwrap_or(0))
     }
 }
 
@@ -260,11 +247,12 @@ impl Tx<'_> {
     /// Stores a list version and makes it the active one of its source, in one transaction.
     pub fn store_list(&self, list: &NewList<'_>) -> Result<()> {
         let tx = self.part()?;
-        let conn = self.conn();
-        conn.execute(
+        let db = self.db();
+        db.execute(
+            "storing a sanctions list",
             "INSERT INTO sanctions_lists (id, source, imported_at, imported_by, entry_count,
                  name_count, files, active) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)",
-            params![
+            args![
                 list.id,
                 list.source,
                 list.now_ms,
@@ -273,39 +261,34 @@ impl Tx<'_> {
                 list.name_count,
                 list.files_json
             ],
-        )
-        .map_err(VaultError::storage("storing a sanctions list"))?;
-        {
-            let mut insert = conn
-                .prepare_cached(
-                    "INSERT INTO sanctions_entries (list_id, uid, body) VALUES (?1, ?2, ?3)",
-                )
-                .map_err(VaultError::storage("storing sanctions entries"))?;
-            for (uid, body) in list.entries {
-                insert
-                    .execute(params![list.id, uid, body])
-                    .map_err(VaultError::storage("storing sanctions entries"))?;
-            }
+        )?;
+        // One statement, prepared once (the layer caches it), run for every entry.
+        for (uid, body) in list.entries {
+            db.execute(
+                "storing sanctions entries",
+                "INSERT INTO sanctions_entries (list_id, uid, body) VALUES (?1, ?2, ?3)",
+                args![list.id, uid, body],
+            )?;
         }
         if list.activate {
             self.switch_active_list(list.source, list.id)?;
         }
         tx.commit()
-            .map_err(VaultError::storage("committing a sanctions list"))
     }
     fn switch_active_list(&self, source: &str, id: &str) -> Result<()> {
-        let conn = self.conn();
-        conn.execute(
+        let db = self.db();
+        db.execute(
+            "activating a sanctions list",
             "UPDATE sanctions_lists SET active = 0 WHERE source = ?1 AND active = 1",
-            [source],
+            args![source],
         )
         .and_then(|_| {
-            conn.execute(
+            db.execute(
+                "activating a sanctions list",
                 "UPDATE sanctions_lists SET active = 1 WHERE id = ?1 AND source = ?2",
-                [id, source],
+                args![id, source],
             )
         })
-        .map_err(VaultError::storage("activating a sanctions list"))
         .and_then(|n| {
             if n == 1 {
                 Ok(())
@@ -321,7 +304,7 @@ impl Tx<'_> {
         now_ms: i64,
         hits: &[NewHit<'_>],
     ) -> Result<ScreeningOutcome> {
-        let conn = self.conn();
+        let db = self.db();
         let key = self
             .existing_record_key(application_id)?
             .ok_or(VaultError::NotFound("application"))?;
@@ -332,56 +315,40 @@ impl Tx<'_> {
         };
         let mut kept: Vec<String> = Vec::with_capacity(hits.len());
         for hit in hits {
-            let existing: Option<(String, Option<String>)> = conn
-                .prepare_cached(
-                    "SELECT id, disposition FROM screening_hits WHERE application_id = ?1
-                     AND subject_key = ?2 AND list_uid = ?3 AND fingerprint = ?4",
-                )
-                .and_then(|mut s| {
-                    s.query_row(
-                        params![
-                            application_id,
-                            hit.subject_key,
-                            hit.list_uid,
-                            hit.fingerprint
-                        ],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
-                    )
-                    .optional()
-                })
-                .map_err(VaultError::storage("reading screening hits"))?;
+            let existing: Option<(String, Option<String>)> = db.query_row(
+                "reading screening hits",
+                "SELECT id, disposition FROM screening_hits WHERE application_id = ?1
+                 AND subject_key = ?2 AND list_uid = ?3 AND fingerprint = ?4",
+                args![
+                    application_id,
+                    hit.subject_key,
+                    hit.list_uid,
+                    hit.fingerprint
+                ],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
             match existing {
                 Some((_, Some(d))) if d == "false_positive" => outcome.suppressed += 1,
                 Some((id, disposition)) => {
                     let sealed = key.seal(&hit_field(&id), hit.detail_json.as_bytes())?;
-                    conn.prepare_cached(
+                    db.execute(
+                        "updating a screening hit",
                         "UPDATE screening_hits SET subject = ?2, score = ?3, detail = ?4,
                              screened_with = ?5, screened_at = ?6 WHERE id = ?1",
-                    )
-                    .and_then(|mut s| {
-                        s.execute(params![
-                            id,
-                            hit.subject,
-                            hit.score,
-                            sealed,
-                            screened_with,
-                            now_ms
-                        ])
-                    })
-                    .map_err(VaultError::storage("updating a screening hit"))?;
+                        args![&id, hit.subject, hit.score, &sealed, screened_with, now_ms],
+                    )?;
                     if disposition.is_none() {
                         kept.push(id);
                     }
                 }
                 None => {
                     let sealed = key.seal(&hit_field(hit.id), hit.detail_json.as_bytes())?;
-                    conn.prepare_cached(
+                    db.execute(
+                        "storing a screening hit",
                         "INSERT INTO screening_hits (id, application_id, subject, subject_key,
                              list_uid, fingerprint, score, detail, screened_with, screened_at)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                    )
-                    .and_then(|mut s| {
-                        s.execute(params![
+                        args![
                             hit.id,
                             application_id,
                             hit.subject,
@@ -389,37 +356,36 @@ impl Tx<'_> {
                             hit.list_uid,
                             hit.fingerprint,
                             hit.score,
-                            sealed,
+                            &sealed,
                             screened_with,
                             now_ms
-                        ])
-                    })
-                    .map_err(VaultError::storage("storing a screening hit"))?;
+                        ],
+                    )?;
                     outcome.new_hits += 1;
                     kept.push(hit.id.to_string());
                 }
             }
         }
         // Open hits this run did not find again no longer apply.
-        let open: Vec<String> = conn
-            .prepare_cached(
-                "SELECT id FROM screening_hits WHERE application_id = ?1 AND disposition IS NULL",
-            )
-            .and_then(|mut s| {
-                s.query_map([application_id], |r| r.get(0))?
-                    .collect::<rusqlite::Result<Vec<String>>>()
-            })
-            .map_err(VaultError::storage("reading screening hits"))?;
+        let open: Vec<String> = db.query_map(
+            "reading screening hits",
+            "SELECT id FROM screening_hits WHERE application_id = ?1 AND disposition IS NULL",
+            args![application_id],
+            |r| r.get(0),
+        )?;
         for id in open.iter().filter(|id| !kept.contains(id)) {
-            conn.execute("DELETE FROM screening_hits WHERE id = ?1", [id])
-                .map_err(VaultError::storage("removing a stale screening hit"))?;
+            db.execute(
+                "removing a stale screening hit",
+                "DELETE FROM screening_hits WHERE id = ?1",
+                args![id],
+            )?;
         }
         outcome.open_hits = kept.len() as i64;
-        conn.prepare_cached(
+        db.execute(
+            "recording a screening",
             "UPDATE applications SET screened_with = ?2, open_hits = ?3 WHERE id = ?1",
-        )
-        .and_then(|mut s| s.execute(params![application_id, screened_with, outcome.open_hits]))
-        .map_err(VaultError::storage("recording a screening"))?;
+            args![application_id, screened_with, outcome.open_hits],
+        )?;
         Ok(outcome)
     }
     /// Records one screening of an application against the list versions `screened_with`:
@@ -439,18 +405,15 @@ impl Tx<'_> {
     pub fn activate_list(&self, id: &str) -> Result<()> {
         let tx = self.part()?;
         let source: String = self
-            .conn()
-            .query_row(
+            .db()
+            .query_value(
+                "reading a sanctions list",
                 "SELECT source FROM sanctions_lists WHERE id = ?1",
-                [id],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(VaultError::storage("reading a sanctions list"))?
+                args![id],
+            )?
             .ok_or(VaultError::NotFound("sanctions list version"))?;
         self.switch_active_list(&source, id)?;
         tx.commit()
-            .map_err(VaultError::storage("committing a sanctions list"))
     }
     /// Records a disposition of an open hit; a hit already dispositioned is a conflict (two
     /// underwriters at once).
@@ -463,37 +426,33 @@ impl Tx<'_> {
         now_ms: i64,
     ) -> Result<String> {
         let tx = self.part()?;
-        let conn = self.conn();
-        let application_id: String = conn
-            .query_row(
+        let db = self.db();
+        let application_id: String = db
+            .query_value(
+                "reading a screening hit",
                 "SELECT application_id FROM screening_hits WHERE id = ?1",
-                [hit_id],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(VaultError::storage("reading a screening hit"))?
+                args![hit_id],
+            )?
             .ok_or(VaultError::NotFound("screening hit"))?;
-        let changed = conn
-            .execute(
-                "UPDATE screening_hits SET disposition = ?2, disposition_note = ?3,
-                     disposed_by = ?4, disposed_at = ?5
-                 WHERE id = ?1 AND disposition IS NULL",
-                params![hit_id, disposition, note, actor, now_ms],
-            )
-            .map_err(VaultError::storage("recording a disposition"))?;
+        let changed = db.execute(
+            "recording a disposition",
+            "UPDATE screening_hits SET disposition = ?2, disposition_note = ?3,
+                 disposed_by = ?4, disposed_at = ?5
+             WHERE id = ?1 AND disposition IS NULL",
+            args![hit_id, disposition, note, actor, now_ms],
+        )?;
         if changed == 0 {
             return Err(VaultError::Conflict(
                 "that hit already has a disposition: reload the application",
             ));
         }
-        conn.execute(
+        db.execute(
+            "recording a disposition",
             "UPDATE applications SET open_hits = (SELECT count(*) FROM screening_hits
                  WHERE application_id = ?1 AND disposition IS NULL) WHERE id = ?1",
-            [&application_id],
-        )
-        .map_err(VaultError::storage("recording a disposition"))?;
-        tx.commit()
-            .map_err(VaultError::storage("committing a disposition"))?;
+            args![&application_id],
+        )?;
+        tx.commit()?;
         Ok(application_id)
     }
 }

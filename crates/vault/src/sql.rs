@@ -406,16 +406,42 @@ impl<'a> FromSql<'a> for Owned {
     }
 }
 
-/// `sql` with SQLite's `?N` placeholders as PostgreSQL's `$N` (outside quoted text).
+/// `sql` with SQLite's placeholders as PostgreSQL's (outside quoted text): `?N` becomes `$N`,
+/// and a bare `?` takes the next number after the largest so far, as SQLite numbers it.
 pub(crate) fn to_postgres(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len());
+    let mut out = String::with_capacity(sql.len() + 8);
     let mut quoted = None;
-    for c in sql.chars() {
+    let mut highest = 0u32;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
         match (quoted, c) {
+            // A `--` comment runs to the end of its line: nothing in it is a quote or a
+            // placeholder.
+            (None, '-') if chars.peek() == Some(&'-') => {
+                out.push(c);
+                for rest in chars.by_ref() {
+                    out.push(rest);
+                    if rest == '\n' {
+                        break;
+                    }
+                }
+                continue;
+            }
             (None, '\'' | '"') => quoted = Some(c),
             (Some(q), _) if c == q => quoted = None,
             (None, '?') => {
+                let mut digits = String::new();
+                while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                    digits.push(*d);
+                    chars.next();
+                }
+                let n = match digits.parse::<u32>() {
+                    Ok(n) => n,
+                    Err(_) => highest + 1,
+                };
+                highest = highest.max(n);
                 out.push('$');
+                out.push_str(&n.to_string());
                 continue;
             }
             _ => {}
@@ -595,6 +621,18 @@ mod tests {
             "SELECT a FROM t WHERE b = $1 AND c = '?' AND d = $2"
         );
         assert_eq!(to_postgres("SELECT \"?x\" FROM t"), "SELECT \"?x\" FROM t");
+        assert_eq!(
+            to_postgres("WHERE a = ? AND b < ? LIMIT ?"),
+            "WHERE a = $1 AND b < $2 LIMIT $3"
+        );
+        assert_eq!(
+            to_postgres("WHERE a = ?2 AND b = ?"),
+            "WHERE a = $2 AND b = $3"
+        );
+        assert_eq!(
+            to_postgres("SELECT ?1 -- the merchant's ?2\n FROM t WHERE c = ?3"),
+            "SELECT $1 -- the merchant's ?2\n FROM t WHERE c = $3"
+        );
     }
 
     #[test]

@@ -273,28 +273,25 @@ impl Vault {
 /// A savepoint of the open unit, released by [`Part::commit`] and rolled back when dropped
 /// before it: a repository method's several writes are whole or absent within the unit.
 pub(crate) struct Part<'c> {
-    conn: &'c rusqlite::Connection,
+    db: crate::sql::Db<'c>,
     done: bool,
 }
 
-impl Deref for Part<'_> {
-    type Target = rusqlite::Connection;
-    fn deref(&self) -> &rusqlite::Connection {
-        self.conn
-    }
-}
-
 impl Part<'_> {
-    pub(crate) fn commit(mut self) -> rusqlite::Result<()> {
+    pub(crate) fn commit(mut self) -> Result<()> {
         self.done = true;
-        self.conn.execute_batch("RELEASE part")
+        self.db
+            .batch("releasing a savepoint", "RELEASE SAVEPOINT part")
     }
 }
 
 impl Drop for Part<'_> {
     fn drop(&mut self) {
         if !self.done {
-            let _ = self.conn.execute_batch("ROLLBACK TO part; RELEASE part");
+            let _ = self.db.batch(
+                "rolling back a savepoint",
+                "ROLLBACK TO SAVEPOINT part; RELEASE SAVEPOINT part",
+            );
         }
     }
 }
@@ -314,14 +311,9 @@ impl Vault {
     /// Opens a [`Part`]; refused outside a unit of work.
     pub(crate) fn part(&self) -> Result<Part<'_>> {
         self.in_unit()?;
-        self.conn()
-            .prepare_cached("SAVEPOINT part")
-            .and_then(|mut s| s.execute([]))
-            .map_err(VaultError::storage("starting a savepoint"))?;
-        Ok(Part {
-            conn: self.conn(),
-            done: false,
-        })
+        let db = self.db();
+        db.batch("starting a savepoint", "SAVEPOINT part")?;
+        Ok(Part { db, done: false })
     }
 }
 

@@ -29,30 +29,29 @@ pub struct NewDocument<'a> {
 
 impl Vault {
     fn document_rows(&self, where_sql: &str, arg: &str) -> Result<Vec<(DocumentMeta, Sealed)>> {
-        let mut stmt = self
-            .conn()
-            .prepare_cached(&format!(
+        self.db().query_map(
+            "reading documents",
+            &format!(
                 "SELECT id, application_id, kind, media_type, size, file_name, uploaded_by,
                      uploaded_at FROM documents WHERE {where_sql} ORDER BY uploaded_at, id"
-            ))
-            .map_err(VaultError::storage("reading documents"))?;
-        stmt.query_map([arg], |r| {
-            Ok((
-                DocumentMeta {
-                    id: r.get(0)?,
-                    application_id: r.get(1)?,
-                    kind: r.get(2)?,
-                    media_type: r.get(3)?,
-                    size: r.get(4)?,
-                    file_name: String::new(),
-                    uploaded_by: r.get(6)?,
-                    uploaded_at: r.get(7)?,
-                },
-                r.get::<_, Sealed>(5)?,
-            ))
-        })
-        .and_then(Iterator::collect)
-        .map_err(VaultError::storage("reading documents"))
+            ),
+            args![arg],
+            |r| {
+                Ok((
+                    DocumentMeta {
+                        id: r.get(0)?,
+                        application_id: r.get(1)?,
+                        kind: r.get(2)?,
+                        media_type: r.get(3)?,
+                        size: r.get(4)?,
+                        file_name: String::new(),
+                        uploaded_by: r.get(6)?,
+                        uploaded_at: r.get(7)?,
+                    },
+                    r.get::<Sealed>(5)?,
+                ))
+            },
+        )
     }
 
     fn open_name(&self, mut meta: DocumentMeta, sealed: &Sealed) -> Result<DocumentMeta> {
@@ -79,11 +78,13 @@ impl Vault {
             .ok_or(VaultError::NotFound("document"))?;
         let meta = self.open_name(meta, &name)?;
         let sealed: Sealed = self
-            .conn()
-            .query_row("SELECT content FROM documents WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
-            .map_err(VaultError::storage("reading a document"))?;
+            .db()
+            .query_value(
+                "reading a document",
+                "SELECT content FROM documents WHERE id = ?1",
+                args![id],
+            )?
+            .ok_or(VaultError::NotFound("document"))?;
         let key = self
             .existing_record_key(&meta.application_id)?
             .ok_or(VaultError::NotFound("application"))?;
@@ -106,30 +107,30 @@ impl Tx<'_> {
             .existing_record_key(doc.application_id)?
             .ok_or(VaultError::NotFound("application"))?;
         let digest = crate::crypto::sha256(&[doc.content]);
-        self.conn()
-            .execute(
-                "INSERT INTO documents (id, application_id, kind, media_type, size, sha256,
+        let name = key.seal(
+            &format!("document-name:{}", doc.id),
+            doc.file_name.as_bytes(),
+        )?;
+        let content = key.seal(&format!("document:{}", doc.id), doc.content)?;
+        self.db().execute(
+            "storing a document",
+            "INSERT INTO documents (id, application_id, kind, media_type, size, sha256,
                      file_name, content, uploaded_by, uploaded_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                params![
-                    doc.id,
-                    doc.application_id,
-                    doc.kind,
-                    doc.media_type,
-                    doc.content.len() as i64,
-                    digest.as_slice(),
-                    key.seal(
-                        &format!("document-name:{}", doc.id),
-                        doc.file_name.as_bytes()
-                    )?,
-                    key.seal(&format!("document:{}", doc.id), doc.content)?,
-                    doc.actor,
-                    doc.now_ms,
-                ],
-            )
-            .map_err(VaultError::storage("storing a document"))?;
-        tx.commit()
-            .map_err(VaultError::storage("committing a document"))?;
+            args![
+                doc.id,
+                doc.application_id,
+                doc.kind,
+                doc.media_type,
+                doc.content.len() as i64,
+                digest.as_slice(),
+                &name,
+                &content,
+                doc.actor,
+                doc.now_ms,
+            ],
+        )?;
+        tx.commit()?;
         Ok(DocumentMeta {
             id: doc.id.to_string(),
             application_id: doc.application_id.to_string(),
@@ -150,11 +151,12 @@ impl Tx<'_> {
                 "documents can be removed only while the application is editable",
             ));
         }
-        self.conn()
-            .execute("DELETE FROM documents WHERE id = ?1", [id])
-            .map_err(VaultError::storage("deleting a document"))?;
-        tx.commit()
-            .map_err(VaultError::storage("committing a document deletion"))?;
+        self.db().execute(
+            "deleting a document",
+            "DELETE FROM documents WHERE id = ?1",
+            args![id],
+        )?;
+        tx.commit()?;
         Ok(meta)
     }
 }

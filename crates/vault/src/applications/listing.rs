@@ -49,22 +49,22 @@ impl Vault {
     ) -> Result<Page> {
         // Only fixed fragments go into the SQL; every value is a parameter.
         let mut clauses: Vec<&str> = Vec::new();
-        let mut values: Vec<Value> = Vec::new();
+        let mut values: Vec<Value<'_>> = Vec::new();
         if let Some(status) = filter.status {
             clauses.push("status = ?");
-            values.push(Value::Text(status.as_str().into()));
+            values.push(status.as_str().into());
         }
         if let Some(mcc) = &filter.mcc {
             clauses.push("mcc = ?");
-            values.push(Value::Text(mcc.clone()));
+            values.push(mcc.as_str().into());
         }
         if let Some(from) = filter.created_from {
             clauses.push("created_at >= ?");
-            values.push(Value::Integer(from));
+            values.push(from.into());
         }
         if let Some(to) = filter.created_to {
             clauses.push("created_at < ?");
-            values.push(Value::Integer(to));
+            values.push(to.into());
         }
         if let Some(prefix) = filter.name_prefix.as_deref().map(search_key) {
             if !prefix.is_empty() {
@@ -73,10 +73,10 @@ impl Vault {
                 );
                 let end = format!("{prefix}\u{10FFFF}");
                 values.extend([
-                    Value::Text(prefix.clone()),
-                    Value::Text(end.clone()),
-                    Value::Text(prefix),
-                    Value::Text(end),
+                    Value::from(prefix.clone()),
+                    Value::from(end.clone()),
+                    Value::from(prefix),
+                    Value::from(end),
                 ]);
             }
         }
@@ -84,7 +84,7 @@ impl Vault {
             clauses.push(
                 "id IN (SELECT application_id FROM blind_indexes WHERE kind = 'ein' AND digest = ?)",
             );
-            values.push(Value::Blob(
+            values.push(Value::from(
                 self.blind_index(IndexKind::Ein.as_str(), ein)?.to_vec(),
             ));
         }
@@ -93,7 +93,7 @@ impl Vault {
         } else {
             format!("WHERE {}", clauses.join(" AND "))
         };
-        let conn = self.conn();
+        let db = self.db();
         let status_only = filter.mcc.is_none()
             && filter.created_from.is_none()
             && filter.created_to.is_none()
@@ -103,32 +103,34 @@ impl Vault {
                 .as_deref()
                 .is_none_or(|p| search_key(p).is_empty());
         let (total, total_exact) = if status_only {
-            let n: i64 = conn
-                .prepare_cached(
-                    "SELECT coalesce(sum(n), 0) FROM application_counts
+            let n: i64 = db
+                .query_value(
+                    "counting applications",
+                    "SELECT CAST(coalesce(sum(n), 0) AS BIGINT) FROM application_counts
                      WHERE ?1 IS NULL OR status = ?1",
-                )
-                .and_then(|mut s| {
-                    s.query_row([filter.status.map(ApplicationStatus::as_str)], |r| r.get(0))
-                })
-                .map_err(VaultError::storage("counting applications"))?;
+                    args![filter.status.map(ApplicationStatus::as_str)],
+                )?
+                .unwrap_or(0);
             (n, true)
         } else {
-            let n: i64 = conn
-                .prepare_cached(&format!(
-                    "SELECT count(*) FROM (SELECT 1 FROM applications {filter_sql} LIMIT {})",
-                    COUNT_CAP + 1
-                ))
-                .and_then(|mut s| s.query_row(params_from_iter(values.iter()), |r| r.get(0)))
-                .map_err(VaultError::storage("counting applications"))?;
+            let n: i64 = db
+                .query_value(
+                    "counting applications",
+                    &format!(
+                        "SELECT count(*) FROM (SELECT 1 FROM applications {filter_sql} LIMIT {}) AS capped",
+                        COUNT_CAP + 1
+                    ),
+                    &values,
+                )?
+                .unwrap_or(0);
             (n.min(COUNT_CAP), n <= COUNT_CAP)
         };
 
         let mut page_values = values;
         if let Some(c) = after {
             clauses.push("(created_at, id) < (?, ?)");
-            page_values.push(Value::Integer(c.created_at));
-            page_values.push(Value::Text(c.id.clone()));
+            page_values.push(c.created_at.into());
+            page_values.push(c.id.as_str().into());
         }
         let page_filter = if clauses.is_empty() {
             String::new()
@@ -136,17 +138,16 @@ impl Vault {
             format!("WHERE {}", clauses.join(" AND "))
         };
         let limit = limit.clamp(1, 200);
-        page_values.push(Value::Integer(i64::from(limit)));
-        let items: Vec<Summary> = conn
-            .prepare_cached(&format!(
+        page_values.push(i64::from(limit).into());
+        let items: Vec<Summary> = db.query_map(
+            "listing applications",
+            &format!(
                 "SELECT {SUMMARY_COLUMNS} FROM applications {page_filter}
                  ORDER BY created_at DESC, id DESC LIMIT ?"
-            ))
-            .and_then(|mut s| {
-                s.query_map(params_from_iter(page_values.iter()), summary_from_row)?
-                    .collect()
-            })
-            .map_err(VaultError::storage("listing applications"))?;
+            ),
+            &page_values,
+            summary_from_row,
+        )?;
         let next = (items.len() == limit as usize)
             .then(|| items.last())
             .flatten()
