@@ -15,13 +15,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::Path;
 
-use rusqlite::{params, OptionalExtension};
+
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::keyring::{b64, unb64, RECOVERY_SLOT};
 use crate::keys::MemberKeys;
-use crate::{audit, crypto, Result, Vault, VaultError};
+use crate::sql::Db;
+use crate::{args, audit, crypto, Result, Vault, VaultError};
 
 /// The file of checkpoints beside backup archives (one JSON object per line).
 pub const CHECKPOINT_FILE: &str = "audit-checkpoints.jsonl";
@@ -104,13 +105,12 @@ pub(crate) fn signed_by_one_of(c: &Checkpoint, keys: &[[u8; crypto::PUBLIC_LEN]]
 }
 
 /// What the log in `conn` says of `c`.
-pub(crate) fn standing(conn: &rusqlite::Connection, c: &Checkpoint) -> Result<Standing> {
-    let hash: Option<Vec<u8>> = conn
-        .query_row("SELECT hash FROM audit WHERE seq = ?1", [c.seq], |r| {
-            r.get(0)
-        })
-        .optional()
-        .map_err(VaultError::storage("reading the audit log"))?;
+pub(crate) fn standing(db: &Db<'_>, c: &Checkpoint) -> Result<Standing> {
+    let hash: Option<Vec<u8>> = db.query_value(
+        "reading the audit log",
+        "SELECT hash FROM audit WHERE seq = ?1",
+        args![c.seq],
+    )?;
     Ok(match hash {
         None => Standing::Beyond,
         Some(h) if hex(&h) == c.hash => Standing::Holds,
@@ -190,26 +190,25 @@ pub fn append_to(folder: &Path, c: &Checkpoint) -> Result<()> {
 }
 
 /// Keeps `c` in the vault's own table (inside the unit that audits it).
-pub(crate) fn keep(conn: &rusqlite::Connection, c: &Checkpoint) -> Result<()> {
-    conn.execute(
-        "INSERT OR IGNORE INTO audit_checkpoints (seq, hash, at, signer, actor, signature)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![c.seq, c.hash, c.at, c.signer, c.actor, c.signature],
-    )
-    .map_err(VaultError::storage("keeping an audit checkpoint"))?;
+pub(crate) fn keep(db: &Db<'_>, c: &Checkpoint) -> Result<()> {
+    db.execute(
+        "keeping an audit checkpoint",
+        "INSERT INTO audit_checkpoints (seq, hash, at, signer, actor, signature)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT DO NOTHING",
+        args![c.seq, &c.hash, &c.at, &c.signer, &c.actor, &c.signature],
+    )?;
     Ok(())
 }
 
 /// The vault's own checkpoints, newest first.
-pub(crate) fn kept(conn: &rusqlite::Connection, vault_id: &str) -> Result<Vec<Checkpoint>> {
-    let mut stmt = conn
-        .prepare(
-            "SELECT seq, hash, at, signer, actor, signature FROM audit_checkpoints
-             ORDER BY seq DESC, at DESC",
-        )
-        .map_err(VaultError::storage("reading the audit checkpoints"))?;
-    let rows = stmt
-        .query_map([], |r| {
+pub(crate) fn kept(db: &Db<'_>, vault_id: &str) -> Result<Vec<Checkpoint>> {
+    db.query_map(
+        "reading the audit checkpoints",
+        "SELECT seq, hash, at, signer, actor, signature FROM audit_checkpoints
+         ORDER BY seq DESC, at DESC",
+        &[],
+        |r| {
             Ok(Checkpoint {
                 vault_id: vault_id.to_string(),
                 seq: r.get(0)?,
@@ -219,10 +218,8 @@ pub(crate) fn kept(conn: &rusqlite::Connection, vault_id: &str) -> Result<Vec<Ch
                 actor: r.get(4)?,
                 signature: r.get(5)?,
             })
-        })
-        .map_err(VaultError::storage("reading the audit checkpoints"))?;
-    rows.collect::<rusqlite::Result<_>>()
-        .map_err(VaultError::storage("reading the audit checkpoints"))
+        },
+    )
 }
 
 /// A registered signing key of a keyring slot, with the user it belongs to.
@@ -239,17 +236,16 @@ pub(crate) struct Signers<'a> {
 }
 
 impl<'a> Signers<'a> {
-    pub(crate) fn new(
-        conn: &rusqlite::Connection,
-        ring: &'a crate::keyring::Keyring,
-    ) -> Result<Self> {
-        let users = conn
-            .prepare("SELECT username, id FROM users")
-            .and_then(|mut s| {
-                s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                    .collect::<rusqlite::Result<_>>()
-            })
-            .map_err(VaultError::storage("listing users"))?;
+    pub(crate) fn new(db: &Db<'_>, ring: &'a crate::keyring::Keyring) -> Result<Self> {
+        let users = db
+            .query_map(
+                "listing users",
+                "SELECT username, id FROM users",
+                &[],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?
+            .into_iter()
+            .collect();
         Ok(Self {
             ring,
             users,
@@ -339,14 +335,13 @@ impl<'a> Signers<'a> {
 }
 
 /// The chain hash of the newest entry, with its number.
-pub(crate) fn head(conn: &rusqlite::Connection) -> Result<Option<(i64, Vec<u8>)>> {
-    conn.query_row(
+pub(crate) fn head(db: &Db<'_>) -> Result<Option<(i64, Vec<u8>)>> {
+    db.query_row(
+        "reading the audit head",
         "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
-        [],
+        &[],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )
-    .optional()
-    .map_err(VaultError::storage("reading the audit head"))
 }
 
 /// How far a log is behind the checkpoints it was compared with.
@@ -367,7 +362,7 @@ impl Vault {
     /// checkpoint that is not authentic is counted as ignored, never trusted.
     pub fn verify_audit_with(&self, extra: &[Checkpoint]) -> Result<audit::Report> {
         let ring = self.keyring.load()?;
-        let signers = Signers::new(self.conn(), &ring)?;
+        let signers = Signers::new(&self.db(), &ring)?;
         let check = |slot: &str, actor: &str| signers.check(slot, actor);
         let mut report = audit::verify(
             &self.db(),
@@ -379,7 +374,7 @@ impl Vault {
             return Ok(report);
         }
         let vault_id = self.vault_id.to_string();
-        let mut all = kept(self.conn(), &vault_id)?;
+        let mut all = kept(&self.db(), &vault_id)?;
         all.extend(extra.iter().cloned());
         all.sort_by(|a, b| (a.seq, &a.at).cmp(&(b.seq, &b.at)));
         all.dedup();
@@ -388,7 +383,7 @@ impl Vault {
                 report.checkpoints_ignored += 1;
                 continue;
             }
-            let (at, problem) = match standing(self.conn(), c)? {
+            let (at, problem) = match standing(&self.db(), c)? {
                 Standing::Holds => {
                     report.checkpoints += 1;
                     continue;
@@ -420,15 +415,15 @@ impl Vault {
     /// restore compares the archive it restored with those beside it).
     pub(crate) fn behind(&self, checkpoints: &[Checkpoint]) -> Result<Behind> {
         let ring = self.keyring.load()?;
-        let signers = Signers::new(self.conn(), &ring)?;
+        let signers = Signers::new(&self.db(), &ring)?;
         let vault_id = self.vault_id.to_string();
-        let entries = head(self.conn())?.map_or(0, |(seq, _)| seq);
+        let entries = head(&self.db())?.map_or(0, |(seq, _)| seq);
         let mut behind = Behind::default();
         for c in checkpoints
             .iter()
             .filter(|c| signers.authentic(c, &vault_id))
         {
-            match standing(self.conn(), c)? {
+            match standing(&self.db(), c)? {
                 Standing::Holds => {}
                 Standing::Replaced => behind.diverged = true,
                 Standing::Beyond => {
@@ -444,7 +439,7 @@ impl Vault {
 
     /// The checkpoints this vault keeps, newest first (the Audit panel).
     pub fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
-        kept(self.conn(), &self.vault_id.to_string())
+        kept(&self.db(), &self.vault_id.to_string())
     }
 
     /// Signs a checkpoint of the log up to and including an `audit.checkpoint` entry by
@@ -466,7 +461,7 @@ impl Vault {
                 detail: Some("a signed checkpoint of the log up to this entry"),
             })?;
             let (seq, hash) =
-                head(&tx.conn)?.ok_or(VaultError::VaultDamaged("the audit log is empty"))?;
+                head(&tx.db())?.ok_or(VaultError::VaultDamaged("the audit log is empty"))?;
             let c = sign(
                 &vault_id,
                 (seq, &hash),
@@ -474,7 +469,7 @@ impl Vault {
                 (&self.slot, actor),
                 &me,
             );
-            keep(&tx.conn, &c)?;
+            keep(&tx.db(), &c)?;
             Ok(c)
         })
     }
@@ -502,7 +497,7 @@ impl Vault {
 impl crate::Tx<'_> {
     /// Keeps a checkpoint (a backup's) in the vault, with the entry that records it.
     pub fn keep_checkpoint(&self, c: &Checkpoint) -> Result<()> {
-        keep(&self.conn, c)
+        keep(&self.db(), c)
     }
 }
 

@@ -4,7 +4,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use domain::{NewPassword, Role, Username, VaultState};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -19,7 +19,7 @@ use crate::recovery::RecoveryKey;
 use crate::seal::{self, RecordKey};
 use crate::totp::{self, Enrolment, Rejected, Secret};
 use crate::unit::{Tx, UnitFlag};
-use crate::{Result, VaultError};
+use crate::{args, Result, VaultError};
 
 /// Sign-in and key-derivation policy. `Default` is what the product uses.
 #[derive(Debug, Clone, Copy)]
@@ -268,12 +268,11 @@ impl Vault {
         )?;
         let secret = Secret::generate();
         let (admin_id, head) = vault.write_keeping_head(now, |tx| {
-            tx.conn
-                .execute(
-                    "INSERT INTO meta (key, value) VALUES ('vault_id', ?1)",
-                    [vault_id.to_string()],
-                )
-                .map_err(VaultError::storage("recording the vault id"))?;
+            tx.db().execute(
+                "recording the vault id",
+                "INSERT INTO meta (key, value) VALUES ('vault_id', ?1)",
+                args![vault_id.to_string()],
+            )?;
             let admin_id = tx.insert_user(username, Role::Admin, false, None, now)?;
             tx.store_totp_secret(&admin_id, &secret)?;
             tx.audit(&Event {
@@ -538,12 +537,11 @@ impl Vault {
             if let Some(desk) = &desk {
                 tx.audit(&crate::desks::registered_event(&user.username, desk))?;
             }
-            tx.conn
-                .execute(
-                    "UPDATE users SET last_login_at = ?2, totp_last_step = COALESCE(?3, totp_last_step) WHERE id = ?1",
-                    params![user.id, rfc3339(now), totp_step],
-                )
-                .map_err(VaultError::storage("recording the sign-in"))?;
+            tx.db().execute(
+                "recording the sign-in",
+                "UPDATE users SET last_login_at = ?2, totp_last_step = COALESCE(?3, totp_last_step) WHERE id = ?1",
+                args![&user.id, rfc3339(now), totp_step],
+            )?;
             tx.audit(&Event {
                 actor: &user.username,
                 action: "auth.sign_in",
@@ -659,13 +657,12 @@ impl Vault {
         ring.clear_lockout(&slot);
         let pending = std::mem::take(&mut ring.pending_audit);
         let ((), head) = vault.write_keeping_head(now, |tx| {
-            tx.conn
-                .execute(
-                    "UPDATE users SET must_change_password = 0, totp_secret = NULL, totp_confirmed = 0,
-                     totp_last_step = NULL, password_changed_at = ?2 WHERE id = ?1",
-                    params![user.id, rfc3339(now)],
-                )
-                .map_err(VaultError::storage("recovering the account"))?;
+            tx.db().execute(
+                "recovering the account",
+                "UPDATE users SET must_change_password = 0, totp_secret = NULL, totp_confirmed = 0,
+                 totp_last_step = NULL, password_changed_at = ?2 WHERE id = ?1",
+                args![&user.id, rfc3339(now)],
+            )?;
             // The old authenticator's key is destroyed with it.
             tx.shred_record(&user.id)?;
             vault.flush_pending(tx, pending)?;
@@ -942,15 +939,12 @@ impl Vault {
     }
 
     fn slot_names(&self) -> Result<Vec<(String, String)>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT username FROM users")
-            .map_err(VaultError::storage("listing users"))?;
-        let names = stmt
-            .query_map([], |r| r.get::<_, String>(0))
-            .map_err(VaultError::storage("listing users"))?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(VaultError::storage("listing users"))?;
+        let names = self.db().query_map(
+            "listing users",
+            "SELECT username FROM users",
+            &[],
+            |r| r.get::<String>(0),
+        )?;
         Ok(names.into_iter().map(|n| (slot_id(&n), n)).collect())
     }
 
