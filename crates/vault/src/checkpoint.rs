@@ -15,7 +15,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::Path;
 
-
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 

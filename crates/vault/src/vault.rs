@@ -939,12 +939,11 @@ impl Vault {
     }
 
     fn slot_names(&self) -> Result<Vec<(String, String)>> {
-        let names = self.db().query_map(
-            "listing users",
-            "SELECT username FROM users",
-            &[],
-            |r| r.get::<String>(0),
-        )?;
+        let names =
+            self.db()
+                .query_map("listing users", "SELECT username FROM users", &[], |r| {
+                    r.get::<String>(0)
+                })?;
         Ok(names.into_iter().map(|n| (slot_id(&n), n)).collect())
     }
 

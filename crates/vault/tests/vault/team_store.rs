@@ -166,3 +166,65 @@ fn an_unreachable_store_says_so_without_the_password() {
     assert!(matches!(err, VaultError::StoreUnavailable(_)), "{text}");
     assert!(!text.contains("hunter22"), "{text}");
 }
+
+#[test]
+fn the_vault_schema_takes_the_repositories_rows_and_keeps_its_counts() {
+    let cluster = Cluster::start();
+    let db = cluster.team_database("team_v");
+    schema::migrate(&url(&db.owner)).unwrap();
+    let mut app = connect::connect(&url(&db.app)).unwrap();
+    schema::check_desk_role(&mut app).unwrap();
+    app.batch_execute(
+        "INSERT INTO applications (id, status, legal_name, legal_name_key, dba, dba_key,
+             entity_type, mcc, people_count, source, created_by, created_at, updated_at,
+             version, body)
+         VALUES ('a1', 'draft', 'x', 'x', 'y', 'y', 'llc', '5999', 1, 'wizard', 'uma', 1, 1, 1, '\\x00'),
+                ('a2', 'draft', 'x', 'x', 'y', 'y', 'llc', '5999', 1, 'wizard', 'uma', 2, 2, 1, '\\x00');
+         UPDATE applications SET status = 'submitted' WHERE id = 'a2';
+         INSERT INTO application_history (application_id, at, actor, to_status) VALUES
+             ('a1', 5, 'uma', 'draft'), ('a1', 5, 'uma', 'submitted');",
+    )
+    .unwrap();
+    let counts: Vec<(String, i64)> = app
+        .query(
+            "SELECT status, n FROM application_counts ORDER BY status",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        counts,
+        vec![("draft".to_string(), 1), ("submitted".to_string(), 1)]
+    );
+    let queued: i64 = app
+        .query_one("SELECT in_queue FROM applications WHERE id = 'a2'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(queued, 1, "the generated queue flag follows the status");
+    let order: Vec<String> = app
+        .query(
+            "SELECT to_status FROM application_history WHERE application_id = 'a1' ORDER BY at, rowid",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        order,
+        ["draft", "submitted"],
+        "rows of one instant keep their order"
+    );
+    // Erasure records prove what was erased: the desks may add them, never remove them.
+    app.batch_execute(
+        "INSERT INTO erasure_requests (id, application_id, requested_by, at, outcome, source)
+         VALUES ('e1', 'a1', 'uma', 9, 'erased', 'request')",
+    )
+    .unwrap();
+    let err = app
+        .batch_execute("DELETE FROM erasure_requests")
+        .expect_err("no delete");
+    assert_eq!(err.as_db_error().map(|d| d.code().code()), Some("42501"));
+}
