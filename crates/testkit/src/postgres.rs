@@ -234,6 +234,10 @@ impl Cluster {
     /// migrates, the desks' role with nothing but `CONNECT`, `CREATE` on `public` revoked.
     /// Returns the URLs of the two roles (trust authentication: the cluster is the test's own).
     pub fn team_database(&self, db: &str) -> TeamDatabase {
+        // Roles are the cluster's, not a database's: two tests making theirs at once would
+        // race between the check and the create.
+        static ROLES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one_at_a_time = ROLES.lock().unwrap_or_else(|e| e.into_inner());
         let roles = "DO $$ BEGIN
                 IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'boarding_desk_owner') THEN
                     CREATE ROLE boarding_desk_owner LOGIN;

@@ -115,6 +115,7 @@ impl Vault {
     /// `actor` (the admin taking it) signs a checkpoint of the archived log's last entry, left
     /// beside the archive in [`crate::checkpoint::CHECKPOINT_FILE`].
     pub fn backup(&self, out: &Path, actor: &str, now: OffsetDateTime) -> Result<Summary> {
+        let conn = self.local()?;
         let io = |what: &'static str| VaultError::io("the backup", what);
         let folder = out
             .parent()
@@ -136,8 +137,7 @@ impl Vault {
         let lock = self.keyring.lock()?;
         let ring = self.keyring.load()?;
         let db_key = ring.unwrap_db_key(self.keys().db_wrap(), &ring.db_key)?;
-        let schema_version: i64 = self
-            .conn
+        let schema_version: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(VaultError::storage("reading the schema version"))?;
         let raw_key = crate::db::raw_key_text(&db_key);
@@ -149,47 +149,44 @@ impl Vault {
         let mut snapshot_head = None;
         // The export commits into the attached snapshot only; no business change is made.
         let exported = self.unguarded(|| {
-            self.conn
-                .execute(
-                    "ATTACH DATABASE ?1 AS backup KEY ?2",
-                    params![snapshot_path.to_string_lossy(), raw_key.as_str()],
-                )
-                .and_then(|_| self.conn.execute_batch("BEGIN"))
-                .and_then(|()| {
-                    let in_tx = count_rows(&self.conn)
-                        .map(|c| counted = Some(c))
-                        .and_then(|()| {
-                            self.conn
-                                .query_row(
-                                    "SELECT seq, hash FROM main.audit ORDER BY seq DESC LIMIT 1",
-                                    [],
-                                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)),
-                                )
-                                .map(|h| snapshot_head = Some(h))
-                                .or_else(|e| match e {
-                                    rusqlite::Error::QueryReturnedNoRows => Ok(()),
-                                    e => Err(e),
-                                })
+            conn.execute(
+                "ATTACH DATABASE ?1 AS backup KEY ?2",
+                params![snapshot_path.to_string_lossy(), raw_key.as_str()],
+            )
+            .and_then(|_| conn.execute_batch("BEGIN"))
+            .and_then(|()| {
+                let in_tx = count_rows(conn)
+                    .map(|c| counted = Some(c))
+                    .and_then(|()| {
+                        conn.query_row(
+                            "SELECT seq, hash FROM main.audit ORDER BY seq DESC LIMIT 1",
+                            [],
+                            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)),
+                        )
+                        .map(|h| snapshot_head = Some(h))
+                        .or_else(|e| match e {
+                            rusqlite::Error::QueryReturnedNoRows => Ok(()),
+                            e => Err(e),
                         })
-                        .and_then(|()| {
-                            self.conn
-                                .query_row("SELECT sqlcipher_export('backup')", [], |_| Ok(()))
-                        })
-                        .and_then(|()| {
-                            self.conn.execute_batch(&format!(
-                                "PRAGMA backup.user_version = {schema_version}"
-                            ))
-                        });
-                    match in_tx {
-                        Ok(()) => self.conn.execute_batch("COMMIT"),
-                        Err(e) => {
-                            let _ = self.conn.execute_batch("ROLLBACK");
-                            Err(e)
-                        }
+                    })
+                    .and_then(|()| {
+                        conn.query_row("SELECT sqlcipher_export('backup')", [], |_| Ok(()))
+                    })
+                    .and_then(|()| {
+                        conn.execute_batch(&format!(
+                            "PRAGMA backup.user_version = {schema_version}"
+                        ))
+                    });
+                match in_tx {
+                    Ok(()) => conn.execute_batch("COMMIT"),
+                    Err(e) => {
+                        let _ = conn.execute_batch("ROLLBACK");
+                        Err(e)
                     }
-                })
+                }
+            })
         });
-        let detached = self.conn.execute_batch("DETACH DATABASE backup");
+        let detached = conn.execute_batch("DETACH DATABASE backup");
         drop(raw_key);
         drop(lock);
         let cleanup = || {
@@ -654,7 +651,7 @@ fn check_restored(
             "holds an audit log whose chain does not verify",
         ));
     }
-    let (applications, users, audit_entries) = counts(&vault.conn)?;
+    let (applications, users, audit_entries) = counts(vault.local()?)?;
     if (applications, users, audit_entries)
         != (summary.applications, summary.users, summary.audit_entries)
     {
@@ -680,12 +677,11 @@ fn check_restored(
     let replayed = vault.replay_erasures(ledger, actor)?;
     vault.write_at(now, |tx| {
         if let Some((user_id, step)) = &code_step {
-            tx.conn
-                .execute(
-                    "UPDATE users SET totp_last_step = ?2 WHERE id = ?1",
-                    params![user_id, step],
-                )
-                .map_err(VaultError::storage("spending the restore's code"))?;
+            tx.db().execute(
+                "spending the restore's code",
+                "UPDATE users SET totp_last_step = ?2 WHERE id = ?1",
+                crate::args![user_id, *step],
+            )?;
         }
         tx.audit(&crate::audit::Event {
             actor,

@@ -107,6 +107,10 @@ impl UnitFlag {
     fn set(&self, open: bool) {
         self.0.store(open, Ordering::SeqCst);
     }
+
+    fn is_open(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
 }
 
 /// Installs the hook that refuses commits outside a unit of work.
@@ -125,21 +129,20 @@ struct Open<'v> {
 
 impl Open<'_> {
     fn commit(mut self) -> Result<()> {
-        let sql = "COMMIT";
         self.done = true;
-        let out = self.vault.conn().execute_batch(sql);
-        if out.is_err() && !self.vault.conn().is_autocommit() {
-            let _ = self.vault.conn().execute_batch("ROLLBACK");
+        let out = self.vault.db().batch("committing a change", "COMMIT");
+        if out.is_err() && self.vault.in_transaction() {
+            let _ = self.vault.db().batch("rolling back a change", "ROLLBACK");
         }
         self.vault.unit.set(false);
-        out.map_err(VaultError::storage("committing a change"))
+        out
     }
 }
 
 impl Drop for Open<'_> {
     fn drop(&mut self) {
         if !self.done {
-            let _ = self.vault.conn().execute_batch("ROLLBACK");
+            let _ = self.vault.db().batch("rolling back a change", "ROLLBACK");
             self.vault.unit.set(false);
         }
     }
@@ -151,9 +154,19 @@ impl Vault {
     /// effort: another connection reading at this moment keeps the WAL until the next
     /// checkpoint (SQLite's own, at 1,000 pages, or the next erasure).
     pub(crate) fn checkpoint_wal(&self) {
-        let _ = self
-            .conn()
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        // A team store's server keeps its own write-ahead log.
+        if let Ok(conn) = self.local() {
+            let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        }
+    }
+
+    /// Whether a transaction is open on the connection: SQLite says so itself; on a team
+    /// store, a transaction is open exactly while a unit is.
+    pub(crate) fn in_transaction(&self) -> bool {
+        match &self.backend {
+            crate::vault::Backend::Local(conn) => !conn.is_autocommit(),
+            crate::vault::Backend::Team(_) => self.unit.is_open(),
+        }
     }
 
     /// Runs `f` as one unit of work and commits it with its audit entries; the keyring's audit
@@ -186,14 +199,19 @@ impl Vault {
         now: OffsetDateTime,
         f: impl FnOnce(&Tx<'_>) -> std::result::Result<T, E>,
     ) -> std::result::Result<(T, Option<(AuditHead, String)>), E> {
-        if !self.conn().is_autocommit() {
+        if self.in_transaction() {
             return Err(
                 VaultError::Conflict("a unit of work was started inside another one").into(),
             );
         }
-        self.conn()
-            .execute_batch("BEGIN IMMEDIATE")
-            .map_err(VaultError::storage("starting a change"))?;
+        // SQLite: the write lock at once, so two desks' units never interleave. PostgreSQL:
+        // read committed, with `FOR UPDATE` where a unit reads before it writes (the audit
+        // head, docs/adr/0001-team-store.md §1).
+        let begin = match self.db().engine() {
+            crate::sql::Engine::Sqlite => "BEGIN IMMEDIATE",
+            crate::sql::Engine::Postgres => "BEGIN ISOLATION LEVEL READ COMMITTED",
+        };
+        self.db().batch("starting a change", begin)?;
         self.unit.set(true);
         let open = Open {
             vault: self,
@@ -243,27 +261,17 @@ impl Vault {
     /// Runs `f` under a savepoint of the open unit: whole or not at all. Repository methods
     /// that make several writes use it so a failure half-way leaves the unit as it was.
     pub(crate) fn savepoint<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
-        if self.conn().is_autocommit() {
-            return Err(VaultError::Conflict(
-                "a change was attempted outside a unit of work",
-            ));
-        }
-        let run = |sql: &str| {
-            self.conn()
-                .prepare_cached(sql)
-                .and_then(|mut s| s.execute([]))
-                .map(|_| ())
-                .map_err(VaultError::storage("running a savepoint"))
-        };
+        self.in_unit()?;
+        let run = |sql: &str| self.db().batch("running a savepoint", sql);
         run("SAVEPOINT part")?;
         match f() {
             Ok(v) => {
-                run("RELEASE part")?;
+                run("RELEASE SAVEPOINT part")?;
                 Ok(v)
             }
             Err(e) => {
-                run("ROLLBACK TO part")?;
-                run("RELEASE part")?;
+                run("ROLLBACK TO SAVEPOINT part")?;
+                run("RELEASE SAVEPOINT part")?;
                 Err(e)
             }
         }
@@ -300,7 +308,7 @@ impl Vault {
     /// Refuses a change outside a unit of work (the commit guard would roll it back anyway;
     /// this says so before anything runs).
     pub(crate) fn in_unit(&self) -> Result<()> {
-        if self.conn().is_autocommit() {
+        if !self.in_transaction() {
             return Err(VaultError::Conflict(
                 "a change was attempted outside a unit of work",
             ));
@@ -353,7 +361,10 @@ pub mod testing {
     impl Deref for Unguarded<'_> {
         type Target = rusqlite::Connection;
         fn deref(&self) -> &rusqlite::Connection {
-            self.0.conn()
+            match &self.0.backend {
+                crate::vault::Backend::Local(conn) => conn,
+                crate::vault::Backend::Team(_) => panic!("a test's raw connection on a team store"),
+            }
         }
     }
 
@@ -371,7 +382,7 @@ pub mod testing {
     /// would send: the commit hook must refuse it.
     pub fn stray_write(vault: &Vault) -> Result<usize> {
         vault
-            .conn()
+            .local()?
             .execute(
                 "INSERT INTO settings (key, value) VALUES ('stray', 'x')",
                 [],

@@ -100,7 +100,7 @@ fn convert_records(
     now: OffsetDateTime,
 ) -> Result<()> {
     let pending: i64 = vault
-        .conn
+        .local()?
         .query_row("SELECT count(*) FROM legacy_record_keys", [], |r| r.get(0))
         .map_err(VaultError::storage("counting format-1 record keys"))?;
     if pending == 0 {
@@ -108,7 +108,7 @@ fn convert_records(
     }
     let (converted, head) = vault.write_keeping_head(now, |tx| {
         let rows: Vec<(String, Vec<u8>)> = tx
-            .conn
+            .local()?
             .prepare("SELECT record_id, salt FROM legacy_record_keys")
             .and_then(|mut s| {
                 s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
@@ -116,7 +116,7 @@ fn convert_records(
             })
             .map_err(VaultError::storage("reading format-1 record keys"))?;
         let users: std::collections::BTreeSet<String> = tx
-            .conn
+            .local()?
             .prepare("SELECT id FROM users")
             .and_then(|mut s| {
                 s.query_map([], |r| r.get(0))?
@@ -134,7 +134,7 @@ fn convert_records(
                 convert_case_record(tx, &old, old_key, record_id)?;
             }
         }
-        tx.conn
+        tx.local()?
             .execute("DELETE FROM legacy_record_keys", [])
             .map_err(VaultError::storage("deleting format-1 record keys"))?;
         tx.audit(&Event {
@@ -163,7 +163,7 @@ fn convert_totp(tx: &Tx<'_>, old: &RecordKey, user_id: &str) -> Result<()> {
     let secret = old.open("totp_secret", &sealed)?;
     // Sealed to the secrets class now; to its user when they sign in (step 3).
     let new = seal::new_secret_record(&tx.db(), &tx.keys(), user_id, None)?;
-    tx.conn
+    tx.local()?
         .execute(
             "UPDATE users SET totp_secret = ?2 WHERE id = ?1",
             params![user_id, new.seal("totp_secret", &secret)?],
@@ -202,7 +202,7 @@ fn convert_case_record(tx: &Tx<'_>, old: &RecordKey, old_key: Key, record_id: &s
     let reseal =
         |sql_read: &str, sql_write: &str, field_of: &dyn Fn(&str) -> String| -> Result<()> {
             let rows: Vec<(String, Sealed)> = tx
-                .conn
+                .local()?
                 .prepare(sql_read)
                 .and_then(|mut s| {
                     s.query_map([record_id], |r| Ok((r.get(0)?, r.get(1)?)))?
@@ -212,7 +212,7 @@ fn convert_case_record(tx: &Tx<'_>, old: &RecordKey, old_key: Key, record_id: &s
             for (id, sealed) in rows {
                 let field = field_of(&id);
                 let plain = old.open(&field, &sealed)?;
-                tx.conn
+                tx.local()?
                     .execute(sql_write, params![id, new.seal(&field, &plain)?])
                     .map_err(VaultError::storage("sealing a part again"))?;
             }

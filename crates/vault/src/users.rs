@@ -182,7 +182,7 @@ impl Vault {
     pub(crate) fn select_users(&self, filter: Option<(UserKey, &str)>) -> Result<Vec<User>> {
         // A closed set of columns: nothing from outside is ever formatted into SQL.
         let (condition, value) = match filter {
-            None => ("?1 IS NULL", None),
+            None => ("CAST(?1 AS TEXT) IS NULL", None),
             Some((UserKey::Id, v)) => ("id = ?1", Some(v)),
             Some((UserKey::Username, v)) => ("username = ?1", Some(v)),
         };

@@ -129,9 +129,17 @@ pub struct Created {
     pub enrolment: Enrolment,
 }
 
+/// Where an open vault's tables are.
+pub(crate) enum Backend {
+    /// The local SQLCipher file (the default).
+    Local(Connection),
+    /// The team store (issue 17): one connection of this desk's, its statements in units.
+    Team(std::cell::RefCell<postgres::Client>),
+}
+
 /// An open (unlocked) vault. Dropping it closes the database and zeroizes its keys.
 pub struct Vault {
-    pub(crate) conn: Connection,
+    pub(crate) backend: Backend,
     /// The class keys the member who opened it holds, and their own keys (replaced when a
     /// rotation gives the classes new generations).
     keys: std::cell::RefCell<Keys>,
@@ -146,6 +154,15 @@ pub struct Vault {
     pub(crate) integrity: crate::integrity::IntegrityCell,
     /// This desk's signing key, once an admin registered it (`desks.rs`).
     pub(crate) desk: std::cell::RefCell<Option<crate::desks::DeskSigner>>,
+}
+
+impl Backend {
+    pub(crate) fn db(&self) -> crate::sql::Db<'_> {
+        match self {
+            Backend::Local(conn) => crate::sql::Db::Sqlite(conn),
+            Backend::Team(client) => crate::sql::Db::Postgres(client),
+        }
+    }
 }
 
 impl std::fmt::Debug for Vault {
@@ -165,7 +182,7 @@ pub(crate) enum UserKey {
 
 /// Where the vault stands in `dir`, without opening anything.
 pub fn state(dir: &Path) -> VaultState {
-    let db = dir.join(VAULT_FILE).exists();
+    let db = dir.join(VAULT_FILE).exists() || crate::team::placement::is_team(dir);
     let ring = KeyringFile::in_dir(dir).exists();
     match (db, ring) {
         (false, false) => VaultState::NotCreated,
@@ -189,7 +206,12 @@ pub(crate) fn unix(t: OffsetDateTime) -> u64 {
 }
 
 fn remove_vault_files(dir: &Path) {
-    for name in [VAULT_FILE, "vault.db-wal", "vault.db-shm"] {
+    for name in [
+        VAULT_FILE,
+        "vault.db-wal",
+        "vault.db-shm",
+        crate::team::placement::TEAM_FILE,
+    ] {
         let _ = fs::remove_file(dir.join(name));
     }
 }
@@ -210,8 +232,66 @@ impl Vault {
         if dir.join(VAULT_FILE).exists() || keyring_file.exists() {
             return Err(VaultError::AlreadyExists);
         }
-        let result =
-            Self::create_locked(dir, username, password, policy, now, &keyring_file, &lock);
+        let file = dir.join(VAULT_FILE);
+        let result = Self::create_locked(
+            (username, password),
+            policy,
+            now,
+            &keyring_file,
+            &lock,
+            |db_key, _| Ok(Backend::Local(db::open(&file, db_key, true)?)),
+        );
+        if result.is_err() {
+            remove_vault_files(dir);
+        }
+        result
+    }
+
+    /// (Issue 17, in progress; debug builds only.) A new vault whose tables are in the team
+    /// store at `url` (migrated by its owner, and empty), its keyring in `dir` as a local
+    /// vault's. It lets every repository run on PostgreSQL while the shared keyring, the
+    /// team's sign-in state and the desks' joining are built; no face offers it.
+    #[cfg(debug_assertions)]
+    #[doc(hidden)]
+    pub fn create_on_store(
+        dir: &Path,
+        url: &crate::team::StoreUrl,
+        username: &Username,
+        password: &NewPassword,
+        policy: Policy,
+        now: OffsetDateTime,
+    ) -> Result<Created> {
+        policy.kdf.check()?;
+        let keyring_file = KeyringFile::in_dir(dir);
+        let lock = keyring_file.lock()?;
+        if dir.join(VAULT_FILE).exists()
+            || keyring_file.exists()
+            || crate::team::placement::is_team(dir)
+        {
+            return Err(VaultError::AlreadyExists);
+        }
+        let result = Self::create_locked(
+            (username, password),
+            policy,
+            now,
+            &keyring_file,
+            &lock,
+            |_, vault_id| {
+                let mut client = crate::team::connect::connect(url)?;
+                crate::team::schema::check_desk_role(&mut client)?;
+                let db = std::cell::RefCell::new(client);
+                let taken = crate::sql::Db::Postgres(&db).query_value::<String>(
+                    "reading the vault id",
+                    "SELECT value FROM meta WHERE key = 'vault_id'",
+                    &[],
+                )?;
+                if taken.is_some() {
+                    return Err(VaultError::AlreadyExists);
+                }
+                crate::team::placement::write(dir, url, vault_id)?;
+                Ok(Backend::Team(db))
+            },
+        );
         if result.is_err() {
             remove_vault_files(dir);
         }
@@ -219,13 +299,12 @@ impl Vault {
     }
 
     fn create_locked(
-        dir: &Path,
-        username: &Username,
-        password: &NewPassword,
+        (username, password): (&Username, &NewPassword),
         policy: Policy,
         now: OffsetDateTime,
         keyring_file: &KeyringFile,
         lock: &KeyringLock,
+        open: impl FnOnce(&Key, Uuid) -> Result<Backend>,
     ) -> Result<Created> {
         let db_key = Key::random();
         let vault_id = Uuid::new_v4();
@@ -257,9 +336,8 @@ impl Vault {
         let publics = classes.iter().map(|(c, k)| (*c, k.public())).collect();
         let keys = Keys::new(metadata, classes, Some(me.clone())).with_publics(publics);
 
-        let conn = db::open(&dir.join(VAULT_FILE), &db_key, true)?;
         let vault = Vault::assemble(
-            conn,
+            open(&db_key, vault_id)?,
             keys,
             slot.clone(),
             vault_id,
@@ -375,7 +453,7 @@ impl Vault {
         now: OffsetDateTime,
     ) -> Result<(Vault, User, NextStep)> {
         let keyring_file = KeyringFile::in_dir(dir);
-        if !dir.join(VAULT_FILE).exists() {
+        if !dir.join(VAULT_FILE).exists() && !crate::team::placement::is_team(dir) {
             return Err(if keyring_file.exists() {
                 VaultError::VaultDamaged("the vault file is missing")
             } else {
@@ -445,13 +523,9 @@ impl Vault {
             Opened::Member(_) => None,
         };
         let keys = ring.keys(&slot, opened)?;
-        let conn = Self::keyed_connection(dir, &keyring_file, &mut ring, keys.db_wrap(), &lock)?;
-        let Some(gate) = crate::users::sign_in_gate(
-            &crate::sql::Db::Sqlite(&conn),
-            &keys,
-            legacy_root.as_ref(),
-            &name,
-        )?
+        let conn = Self::keyed_backend(dir, &keyring_file, &mut ring, keys.db_wrap(), &lock)?;
+        let Some(gate) =
+            crate::users::sign_in_gate(&conn.db(), &keys, legacy_root.as_ref(), &name)?
         else {
             return Err(fail(&mut ring, "no such user")?);
         };
@@ -769,13 +843,48 @@ impl Vault {
         policy: Policy,
         lock: &KeyringLock,
     ) -> Result<Vault> {
-        let conn = Self::keyed_connection(dir, keyring_file, ring, keys.db_wrap(), lock)?;
+        let conn = Self::keyed_backend(dir, keyring_file, ring, keys.db_wrap(), lock)?;
         Self::opened(conn, keys, slot, ring, keyring_file, policy)
     }
 
     /// The vault file keyed with the database key the metadata key `root` unwraps, its first
     /// page read and its vault id checked against the keyring's; no integrity check or
     /// migration yet.
+    ///
+    /// On a team desk: the store `team.json` names, connected as the desks' role (checked
+    /// narrow), holding the vault this keyring is of.
+    fn keyed_backend(
+        dir: &Path,
+        keyring_file: &KeyringFile,
+        ring: &mut Keyring,
+        root: &Key,
+        lock: &KeyringLock,
+    ) -> Result<Backend> {
+        if crate::team::placement::is_team(dir) {
+            let (url, vault_id) = crate::team::placement::read(dir)?;
+            if vault_id != ring.vault_id {
+                return Err(VaultError::VaultDamaged(
+                    "team.json names another vault than the keyring's",
+                ));
+            }
+            let mut client = crate::team::connect::connect(&url)?;
+            crate::team::schema::check_desk_role(&mut client)?;
+            let backend = Backend::Team(std::cell::RefCell::new(client));
+            let stored = backend.db().query_value::<String>(
+                "reading the vault id",
+                "SELECT value FROM meta WHERE key = 'vault_id'",
+                &[],
+            )?;
+            if stored.as_deref() != Some(ring.vault_id.to_string().as_str()) {
+                return Err(VaultError::VaultDamaged(
+                    "the team store holds another vault than the keyring's",
+                ));
+            }
+            return Ok(backend);
+        }
+        Self::keyed_connection(dir, keyring_file, ring, root, lock).map(Backend::Local)
+    }
+
     fn keyed_connection(
         dir: &Path,
         keyring_file: &KeyringFile,
@@ -813,16 +922,22 @@ impl Vault {
 
     /// A keyed connection checked page by page, migrated, and made the open vault.
     fn opened(
-        conn: Connection,
+        backend: Backend,
         keys: Keys,
         slot: String,
         ring: &Keyring,
         keyring_file: &KeyringFile,
         policy: Policy,
     ) -> Result<Vault> {
-        let conn = db::finish_open(conn, !policy.defer_integrity_check)?;
+        // The team store's schema is its owner's (`desk team migrate`), checked on connect.
+        let backend = match backend {
+            Backend::Local(conn) => {
+                Backend::Local(db::finish_open(conn, !policy.defer_integrity_check)?)
+            }
+            team => team,
+        };
         let vault = Vault::assemble(
-            conn,
+            backend,
             keys,
             slot,
             ring.vault_id,
@@ -839,7 +954,7 @@ impl Vault {
     /// The open vault around a keyed connection, with the guard that refuses commits made
     /// outside a unit of work.
     fn assemble(
-        conn: Connection,
+        backend: Backend,
         keys: Keys,
         slot: String,
         vault_id: Uuid,
@@ -847,9 +962,11 @@ impl Vault {
         policy: Policy,
     ) -> Result<Vault> {
         let unit = UnitFlag::default();
-        crate::unit::guard_commits(&conn, &unit)?;
+        if let Backend::Local(conn) = &backend {
+            crate::unit::guard_commits(conn, &unit)?;
+        }
         Ok(Vault {
-            conn,
+            backend,
             keys: std::cell::RefCell::new(keys),
             slot,
             vault_id,
@@ -969,13 +1086,25 @@ impl Vault {
     }
 
     /// The open database, for the vault's repository modules.
-    pub(crate) fn conn(&self) -> &Connection {
-        &self.conn
+    /// The local file's connection, for what only a local vault does (its backups, re-keying,
+    /// the page-by-page check, the format-1 upgrade); refused on a team store.
+    pub(crate) fn local(&self) -> Result<&Connection> {
+        match &self.backend {
+            Backend::Local(conn) => Ok(conn),
+            Backend::Team(_) => Err(VaultError::Conflict(
+                "a team store does not do this: it is the database server's (docs/TEAM.md)",
+            )),
+        }
     }
 
     /// The connection as the portable SQL layer runs it (`sql.rs`).
     pub(crate) fn db(&self) -> crate::sql::Db<'_> {
-        crate::sql::Db::Sqlite(&self.conn)
+        self.backend.db()
+    }
+
+    /// Whether this vault's tables are in a team store.
+    pub fn is_team(&self) -> bool {
+        matches!(self.backend, Backend::Team(_))
     }
 
     pub fn vault_id(&self) -> Uuid {
@@ -1131,17 +1260,16 @@ impl Vault {
             self.keyring.save(&ring, &lock)?;
             // As saved (with what the save found in the file it replaced), for the second save.
             let mut ring = self.keyring.load()?;
-            self.conn
-                .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+            let conn = self.local()?;
+            conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
                 .map_err(VaultError::storage("checkpointing before re-keying"))?;
-            self.unguarded(|| db::rekey(&self.conn, &new_key))?;
+            self.unguarded(|| db::rekey(conn, &new_key))?;
             // In WAL mode the re-keyed pages land in the WAL; until they are checkpointed the
             // file itself still holds pages under the old key: readable with it, and failing
             // the next desk's page-by-page check under the new one. So at once, into the file,
             // waiting a little for a reader that holds the WAL.
             for _ in 0..40 {
-                let busy: i64 = self
-                    .conn
+                let busy: i64 = conn
                     .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
                     .map_err(VaultError::storage("checkpointing after re-keying"))?;
                 if busy == 0 {

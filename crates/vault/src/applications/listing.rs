@@ -107,7 +107,7 @@ impl Vault {
                 .query_value(
                     "counting applications",
                     "SELECT CAST(coalesce(sum(n), 0) AS BIGINT) FROM application_counts
-                     WHERE ?1 IS NULL OR status = ?1",
+                     WHERE CAST(?1 AS TEXT) IS NULL OR status = ?1",
                     args![filter.status.map(ApplicationStatus::as_str)],
                 )?
                 .unwrap_or(0);

@@ -2,6 +2,7 @@
 //! database that holds only ciphertext, the sortable queue columns and signed metadata.
 
 pub mod connect;
+pub mod placement;
 pub mod schema;
 pub mod url;
 

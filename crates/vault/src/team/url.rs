@@ -32,6 +32,8 @@ pub struct StoreUrl {
     /// Whether TLS is used (required for a remote host, asked for on a local one).
     pub(crate) tls: bool,
     redacted: String,
+    /// The URL as parsed (with any password), to write it back without one.
+    original: Option<String>,
 }
 
 impl std::fmt::Debug for StoreUrl {
@@ -63,6 +65,19 @@ impl StoreUrl {
         other.config.user(user);
         other.config.password(Vec::<u8>::new());
         other
+    }
+
+    /// The URL as given, with the password left out (what a desk keeps in its folder).
+    pub fn without_password(&self) -> String {
+        let scheme_len = if self.redacted.starts_with("postgresql://") {
+            "postgresql://".len()
+        } else {
+            "postgres://".len()
+        };
+        self.original
+            .as_deref()
+            .map(|url| strip_password(url, scheme_len))
+            .unwrap_or_default()
     }
 
     /// Uses `password` when the URL gives none (the CLI passes `$PGPASSWORD`, as libpq does,
@@ -205,6 +220,7 @@ pub fn parse(url: &str) -> Result<StoreUrl> {
         ca_file,
         tls,
         redacted: redact(url, scheme_len),
+        original: Some(url.to_string()),
     })
 }
 
@@ -234,6 +250,20 @@ fn is_loopback_name(name: &str) -> bool {
     let name = name.trim_start_matches('[').trim_end_matches(']');
     name.eq_ignore_ascii_case("localhost")
         || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// `url` with the password of its user part left out.
+fn strip_password(url: &str, scheme_len: usize) -> String {
+    let (head, tail) = url.split_at(scheme_len);
+    let authority_end = tail.find(['/', '?']).unwrap_or(tail.len());
+    let (authority, path) = tail.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, hosts)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+            format!("{head}{user}@{hosts}{path}")
+        }
+        None => url.to_string(),
+    }
 }
 
 /// `url` with the password of its user part replaced by `***`.
@@ -366,6 +396,10 @@ mod tests {
             "postgres://desk:***@db.example.com:5432/boarding_desk?sslmode=require"
         );
         assert!(!format!("{parsed:?}").contains("hunter22"));
+        assert_eq!(
+            parsed.without_password(),
+            "postgres://desk@db.example.com:5432/boarding_desk?sslmode=require"
+        );
         let plain = parse("postgres://desk@127.0.0.1/boarding_desk").expect("valid");
         assert_eq!(plain.redacted(), "postgres://desk@127.0.0.1/boarding_desk");
     }

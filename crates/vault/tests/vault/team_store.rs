@@ -228,3 +228,202 @@ fn the_vault_schema_takes_the_repositories_rows_and_keeps_its_counts() {
         .expect_err("no delete");
     assert_eq!(err.as_db_error().map(|d| d.code().code()), Some("42501"));
 }
+
+mod on_the_store {
+    //! A vault whose tables are in the team store (its keyring still in the desk's folder:
+    //! `Vault::create_on_store`, the step issue 17 builds on): the repositories' SQL on
+    //! PostgreSQL, end to end.
+
+    use super::*;
+    use crate::support::*;
+    use desk_vault::applications::{ListFilter, NewApplication, Source};
+    use desk_vault::Vault;
+    use domain::intake::{ApplicationStatus, IndexKind};
+
+    fn on_store(
+        cluster: &Cluster,
+        db: &str,
+        dir: &std::path::Path,
+    ) -> (desk_vault::Created, String) {
+        let urls = cluster.team_database(db);
+        schema::migrate(&url(&urls.owner)).unwrap();
+        let created = Vault::create_on_store(
+            dir,
+            &url(&urls.app),
+            &username(ADMIN),
+            &password(ADMIN_PW, ADMIN),
+            policy(),
+            t0(),
+        )
+        .unwrap();
+        let secret = created.enrolment.secret.clone();
+        created
+            .vault
+            .confirm_totp(&created.admin.id, &code_at(&secret, t0()), t0())
+            .unwrap();
+        (created, secret)
+    }
+
+    #[test]
+    fn applications_users_and_the_audit_chain_work_on_the_store_and_survive_a_sign_in() {
+        let cluster = Cluster::start();
+        let tmp = tempfile::tempdir().unwrap();
+        let (created, secret) = on_store(&cluster, "desk_a", tmp.path());
+        let vault = created.vault;
+        assert!(vault.is_team());
+        assert!(
+            !tmp.path().join(desk_vault::VAULT_FILE).exists(),
+            "no local vault file: the tables are in the store"
+        );
+
+        let forms: Vec<_> = (0..12).map(form).collect();
+        let ids: Vec<String> = (0..12).map(|i| format!("app-{i:04}")).collect();
+        let batch: Vec<_> = (0..12)
+            .map(|i| NewApplication {
+                id: &ids[i],
+                status: ApplicationStatus::Submitted,
+                source: Source::Import,
+                form: &forms[i],
+                actor: ADMIN,
+                now_ms: 1_000 + i as i64,
+            })
+            .collect();
+        let mut twins = form(99);
+        twins.people.push(twins.people[0].clone());
+        let bad = [NewApplication {
+            id: "twins",
+            form: &twins,
+            ..batch[0]
+        }];
+        let results = vault.write(|tx| tx.insert_applications(&batch)).unwrap();
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        let refused = vault.write(|tx| tx.insert_applications(&bad)).unwrap();
+        assert!(matches!(
+            refused[0],
+            Err(VaultError::Invalid {
+                field: "people",
+                ..
+            })
+        ));
+        assert!(matches!(
+            vault.application("twins"),
+            Err(VaultError::NotFound(_))
+        ));
+
+        // Reads, the list's filters and pages, blind indexes.
+        assert_eq!(vault.application("app-0003").unwrap().form, form(3));
+        let page = vault
+            .list_applications(&ListFilter::default(), 5, None)
+            .unwrap();
+        assert_eq!((page.total, page.items[0].id.as_str()), (12, "app-0011"));
+        let second = vault
+            .list_applications(&ListFilter::default(), 5, page.next.as_ref())
+            .unwrap();
+        assert_eq!(second.items[0].id, "app-0006");
+        let by_name = ListFilter {
+            name_prefix: Some("  ACME 1".into()),
+            ..ListFilter::default()
+        };
+        assert_eq!(
+            vault.list_applications(&by_name, 50, None).unwrap().total,
+            3
+        );
+        let ein = digits(&forms[4].business.ein);
+        assert_eq!(
+            vault.applications_with(IndexKind::Ein, &ein).unwrap(),
+            vec!["app-0004".to_string()]
+        );
+
+        // A transition, with its history in order.
+        let v = vault.application_summary("app-0002").unwrap().version;
+        vault
+            .write(|tx| {
+                tx.transition_application(
+                    "app-0002",
+                    v,
+                    ApplicationStatus::InReview,
+                    ADMIN,
+                    None,
+                    2_000,
+                )
+            })
+            .unwrap();
+        let history = vault.application_history("app-0002").unwrap();
+        assert_eq!(
+            history.iter().map(|h| h.to.as_str()).collect::<Vec<_>>(),
+            ["submitted", "in_review"]
+        );
+        let in_review = ListFilter {
+            status: Some(ApplicationStatus::InReview),
+            ..ListFilter::default()
+        };
+        assert_eq!(
+            vault.list_applications(&in_review, 50, None).unwrap().total,
+            1
+        );
+
+        // Users: a duplicate name is named; a new user is listed.
+        let (bob, _) = vault
+            .create_user(ADMIN, &username("bob"), domain::Role::Underwriter, t0())
+            .unwrap();
+        assert!(matches!(
+            vault.create_user(ADMIN, &username("bob"), domain::Role::Auditor, t0()),
+            Err(VaultError::Invalid {
+                field: "username",
+                ..
+            })
+        ));
+        let names: Vec<String> = vault
+            .users()
+            .unwrap()
+            .into_iter()
+            .map(|u| u.username)
+            .collect();
+        assert_eq!(names, ["alice", "bob"]);
+        assert_eq!(vault.user_by_id(&bob.id).unwrap().username, "bob");
+
+        let report = vault.verify_audit().unwrap();
+        assert!(report.intact, "{report:?}");
+        let entries = report.entries;
+        drop(vault);
+
+        // Signed in again from the folder's team.json: the same store, everything there.
+        let again = sign_in_admin(tmp.path(), &secret, at(5));
+        assert!(again.is_team());
+        assert_eq!(again.application("app-0011").unwrap().form, form(11));
+        let report = again.verify_audit().unwrap();
+        assert!(report.intact, "{report:?}");
+        assert!(report.entries > entries, "the sign-in is in the team's log");
+        assert!(matches!(
+            again.backup(&tmp.path().join("b.bdbackup"), ADMIN, at(6)),
+            Err(VaultError::Conflict(_))
+        ));
+    }
+
+    #[test]
+    fn a_folder_pointing_at_another_vaults_store_is_refused() {
+        let cluster = Cluster::start();
+        let first = tempfile::tempdir().unwrap();
+        let (created, _) = on_store(&cluster, "desk_b", first.path());
+        drop(created);
+        // A second vault made against a store that already holds one is refused, and leaves
+        // nothing in its folder.
+        let second = tempfile::tempdir().unwrap();
+        let taken = Vault::create_on_store(
+            second.path(),
+            &url(&cluster.url_as("boarding_desk_app", "desk_b")),
+            &username(ADMIN),
+            &password(ADMIN_PW, ADMIN),
+            policy(),
+            t0(),
+        );
+        assert!(
+            matches!(taken, Err(VaultError::AlreadyExists)),
+            "{:?}",
+            taken.err()
+        );
+        for left in [desk_vault::KEYRING_FILE, "team.json"] {
+            assert!(!second.path().join(left).exists(), "{left} left behind");
+        }
+    }
+}
