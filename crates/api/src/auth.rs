@@ -106,6 +106,44 @@ pub fn setup_vault(
     })
 }
 
+/// (Issue 17, in progress; debug builds only.) [`setup_vault`] with the vault's tables in the
+/// team store at `url` (`vault::Vault::create_on_store`): what lets the journeys run on
+/// PostgreSQL while the shared keyring and joining are built. No face offers it yet.
+#[cfg(debug_assertions)]
+#[doc(hidden)]
+pub fn setup_vault_on_store(
+    dir: &DataDir,
+    url: &str,
+    input: SetupInput,
+    slot: &mut SessionSlot,
+    policy: Policy,
+) -> Result<SetupOutput> {
+    let username = parse_username(&input.username)?;
+    let password = parse_password(&input.password, &username, "password")?;
+    let store: vault::team::StoreUrl = url.parse()?;
+    let created = Vault::create_on_store(
+        dir.path(),
+        &store,
+        &username,
+        &password,
+        policy,
+        OffsetDateTime::now_utc(),
+    )?;
+    tracing::info!("vault created on a team store");
+    let session = Session::new(
+        created.vault,
+        created.admin,
+        Stage::EnrolTotp,
+        Some(created.enrolment),
+    );
+    let info = session.info();
+    slot.open(session);
+    Ok(SetupOutput {
+        session: info,
+        recovery_key: created.recovery_key.display(),
+    })
+}
+
 /// Use case: sign in with username, password and (once enrolled) an authenticator code.
 pub fn sign_in(
     dir: &DataDir,

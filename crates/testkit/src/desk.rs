@@ -19,15 +19,16 @@ pub fn setup_as(dir: &DataDir, slot: &mut SessionSlot, username: &str) -> String
 
 /// [`setup_as`] with `password`.
 pub fn setup_with(dir: &DataDir, slot: &mut SessionSlot, username: &str, password: &str) -> String {
-    let out = auth::setup_vault(
-        dir,
-        SetupInput {
-            username: username.into(),
-            password: password.into(),
-        },
-        slot,
-        policy(),
-    )
+    let input = SetupInput {
+        username: username.into(),
+        password: password.into(),
+    };
+    let out = if crate::team_backend() {
+        let db = crate::postgres::Cluster::shared().fresh_team_database();
+        auth::setup_vault_on_store(dir, &db.app, input, slot, policy())
+    } else {
+        auth::setup_vault(dir, input, slot, policy())
+    }
     .unwrap();
     assert_eq!(
         out.session.stage,

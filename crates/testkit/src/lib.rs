@@ -25,6 +25,12 @@ pub mod postgres;
 pub mod totp;
 pub mod vault;
 
+/// Whether the tests' vaults are made on a team store (`BOARDING_DESK_TEST_BACKEND=team`): a
+/// throwaway PostgreSQL cluster shared by the test process, a database per vault (issue 17).
+pub fn team_backend() -> bool {
+    std::env::var("BOARDING_DESK_TEST_BACKEND").as_deref() == Ok("team")
+}
+
 /// The founding admin of every test vault, and the password every test user ends with.
 pub const ADMIN: &str = "alice";
 pub const PASSWORD: &str = "correct horse battery 42";

@@ -225,6 +225,59 @@ impl Cluster {
         format!("postgres://{user}@127.0.0.1:{}/{db}", self.port)
     }
 
+    /// One cluster for the whole test process, started on first use. A static is never
+    /// dropped, so a watchdog process stops the cluster and removes its folder once this
+    /// process has exited.
+    pub fn shared() -> &'static Cluster {
+        static SHARED: std::sync::OnceLock<Cluster> = std::sync::OnceLock::new();
+        SHARED.get_or_init(|| {
+            let cluster = Cluster::start();
+            cluster.watch(std::process::id());
+            cluster
+        })
+    }
+
+    fn watch(&self, pid: u32) {
+        let pg_ctl = self.bin.join("pg_ctl");
+        let stop = format!(
+            "{} -D {} -m immediate -w stop >/dev/null 2>&1",
+            path(&pg_ctl),
+            path(&self.data)
+        );
+        let stop = if self.as_postgres {
+            format!("runuser -u postgres -- {stop}")
+        } else {
+            stop
+        };
+        let script = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop}; rm -rf {}",
+            path(&self.socket)
+        );
+        // Never waited for: it must outlive this process (init reaps it).
+        #[allow(clippy::zombie_processes)]
+        Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the shared cluster's watchdog");
+    }
+
+    /// A database of its own for each caller of the shared cluster: `team_<n>`, set up as
+    /// [`Cluster::team_database`] does and migrated by its owner.
+    pub fn fresh_team_database(&self) -> TeamDatabase {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let name = format!(
+            "team_{}",
+            N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        );
+        let db = self.team_database(&name);
+        ::vault::team::schema::migrate(&db.owner.parse().expect("the owner's URL"))
+            .expect("the team store migrated");
+        db
+    }
+
     /// A `postgres://` URL to database `db` as the superuser, over loopback TCP.
     pub fn url(&self, db: &str) -> String {
         format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)

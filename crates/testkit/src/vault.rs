@@ -33,13 +33,25 @@ pub fn code_at(secret: &str, when: OffsetDateTime) -> String {
 
 /// A vault in `dir` with [`ADMIN`] enrolled at [`t0`]; returns it with the admin's secret.
 pub fn created(dir: &Path) -> (Created, String) {
-    let created = Vault::create(
-        dir,
-        &username(ADMIN),
-        &password(PASSWORD, ADMIN),
-        policy(),
-        t0(),
-    )
+    let created = if crate::team_backend() {
+        let db = crate::postgres::Cluster::shared().fresh_team_database();
+        Vault::create_on_store(
+            dir,
+            &db.app.parse().unwrap(),
+            &username(ADMIN),
+            &password(PASSWORD, ADMIN),
+            policy(),
+            t0(),
+        )
+    } else {
+        Vault::create(
+            dir,
+            &username(ADMIN),
+            &password(PASSWORD, ADMIN),
+            policy(),
+            t0(),
+        )
+    }
     .unwrap();
     let secret = created.enrolment.secret.clone();
     created

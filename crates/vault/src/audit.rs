@@ -483,7 +483,7 @@ mod team_store {
         }
     }
 
-    fn append_unit(client: &RefCell<postgres::Client>, i: usize, n: usize) {
+    fn append_unit(client: &RefCell<crate::sql::PgClient>, i: usize, n: usize) {
         let db = Db::Postgres(client);
         db.batch("test", "BEGIN").unwrap();
         let key = desk_key(i);
@@ -509,7 +509,7 @@ mod team_store {
         db.batch("test", "COMMIT").unwrap();
     }
 
-    fn verify_store(client: &RefCell<postgres::Client>, desks: usize) -> Report {
+    fn verify_store(client: &RefCell<crate::sql::PgClient>, desks: usize) -> Report {
         let check = signers(desks);
         verify(&Db::Postgres(client), None, &Key::random(), &check).unwrap()
     }
@@ -523,14 +523,17 @@ mod team_store {
             for i in 0..DESKS {
                 let app = store.app.clone();
                 scope.spawn(move || {
-                    let client = RefCell::new(connect::connect(&app).unwrap());
+                    let client =
+                        RefCell::new(crate::sql::PgClient::new(connect::connect(&app).unwrap()));
                     for n in 0..EACH {
                         append_unit(&client, i, n);
                     }
                 });
             }
         });
-        let client = RefCell::new(connect::connect(&store.app).unwrap());
+        let client = RefCell::new(crate::sql::PgClient::new(
+            connect::connect(&store.app).unwrap(),
+        ));
         let report = verify_store(&client, DESKS);
         assert!(report.intact, "{report:?}");
         assert_eq!(report.entries, (DESKS * EACH) as i64);
@@ -551,7 +554,9 @@ mod team_store {
     #[test]
     fn a_row_written_with_raw_sql_is_named_by_verify() {
         let store = store();
-        let client = RefCell::new(connect::connect(&store.app).unwrap());
+        let client = RefCell::new(crate::sql::PgClient::new(
+            connect::connect(&store.app).unwrap(),
+        ));
         for n in 0..3 {
             append_unit(&client, 0, n);
         }
@@ -620,7 +625,9 @@ mod team_store {
     #[test]
     fn an_entry_removed_by_the_owner_is_named_by_verify() {
         let store = store();
-        let client = RefCell::new(connect::connect(&store.app).unwrap());
+        let client = RefCell::new(crate::sql::PgClient::new(
+            connect::connect(&store.app).unwrap(),
+        ));
         for n in 0..5 {
             append_unit(&client, 0, n);
         }

@@ -37,7 +37,33 @@ pub enum Engine {
 #[derive(Clone, Copy)]
 pub enum Db<'a> {
     Sqlite(&'a rusqlite::Connection),
-    Postgres(&'a RefCell<postgres::Client>),
+    Postgres(&'a RefCell<PgClient>),
+}
+
+/// A team store connection that is safe to drop anywhere: the blocking client refuses to be
+/// dropped inside a tokio runtime, so there it is dropped on a thread of its own.
+pub struct PgClient(Option<postgres::Client>);
+
+impl PgClient {
+    pub fn new(client: postgres::Client) -> Self {
+        Self(Some(client))
+    }
+
+    pub(crate) fn get(&mut self) -> Result<&mut postgres::Client> {
+        self.0.as_mut().ok_or(VaultError::StoreUnavailable(
+            "the connection was closed".to_string(),
+        ))
+    }
+}
+
+impl Drop for PgClient {
+    fn drop(&mut self) {
+        if let Some(client) = self.0.take() {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                std::thread::spawn(move || drop(client));
+            }
+        }
+    }
 }
 
 /// What an `INSERT` did ([`Db::insert`]).
@@ -451,6 +477,19 @@ pub(crate) fn to_postgres(sql: &str) -> String {
     out
 }
 
+/// Runs `f`, which drives the blocking `postgres` client, on a thread of its own when the
+/// caller is inside a tokio runtime: that client runs its own runtime and refuses to start it
+/// inside another (the api's async workers call the vault). Elsewhere it runs in place.
+pub(crate) fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return f();
+    }
+    std::thread::scope(|scope| match scope.spawn(f).join() {
+        Ok(out) => out,
+        Err(panic) => std::panic::resume_unwind(panic),
+    })
+}
+
 fn pg_params<'v>(args: &'v [Value<'_>]) -> Vec<&'v (dyn ToSql + Sync)> {
     args.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
 }
@@ -471,10 +510,12 @@ impl Db<'_> {
                 .and_then(|mut stmt| stmt.execute(rusqlite::params_from_iter(args)))
                 .map(|n| n as u64)
                 .map_err(VaultError::storage(context)),
-            Db::Postgres(client) => client
-                .borrow_mut()
-                .execute(to_postgres(sql).as_str(), &pg_params(args))
-                .map_err(VaultError::store(context)),
+            Db::Postgres(client) => {
+                let mut guard = client.borrow_mut();
+                let client = guard.get()?;
+                off_runtime(|| client.execute(to_postgres(sql).as_str(), &pg_params(args)))
+                    .map_err(VaultError::store(context))
+            }
         }
     }
 
@@ -500,20 +541,18 @@ impl Db<'_> {
             Db::Postgres(client) => {
                 // A savepoint, so that a refused row leaves the unit usable (PostgreSQL aborts
                 // the whole transaction on an error otherwise).
-                let mut client = client.borrow_mut();
-                client
-                    .batch_execute("SAVEPOINT insert_row")
+                let mut guard = client.borrow_mut();
+                let client = guard.get()?;
+                off_runtime(|| client.batch_execute("SAVEPOINT insert_row"))
                     .map_err(VaultError::store(context))?;
-                match client.execute(to_postgres(sql).as_str(), &pg_params(args)) {
+                match off_runtime(|| client.execute(to_postgres(sql).as_str(), &pg_params(args))) {
                     Ok(n) => {
-                        client
-                            .batch_execute("RELEASE SAVEPOINT insert_row")
+                        off_runtime(|| client.batch_execute("RELEASE SAVEPOINT insert_row"))
                             .map_err(VaultError::store(context))?;
                         Ok(Inserted::Rows(n))
                     }
                     Err(e) if e.as_db_error().is_some_and(|d| d.code().code() == "23505") => {
-                        client
-                            .batch_execute("ROLLBACK TO SAVEPOINT insert_row")
+                        off_runtime(|| client.batch_execute("ROLLBACK TO SAVEPOINT insert_row"))
                             .map_err(VaultError::store(context))?;
                         Ok(Inserted::Duplicate)
                     }
@@ -546,10 +585,11 @@ impl Db<'_> {
                 Ok(out)
             }
             Db::Postgres(client) => {
-                let rows = client
-                    .borrow_mut()
-                    .query(to_postgres(sql).as_str(), &pg_params(args))
-                    .map_err(VaultError::store(context))?;
+                let mut guard = client.borrow_mut();
+                let client = guard.get()?;
+                let rows =
+                    off_runtime(|| client.query(to_postgres(sql).as_str(), &pg_params(args)))
+                        .map_err(VaultError::store(context))?;
                 rows.iter().map(|r| f(&Row::Postgres(r))).collect()
             }
         }
@@ -577,10 +617,11 @@ impl Db<'_> {
                 }
             }
             Db::Postgres(client) => {
-                let row = client
-                    .borrow_mut()
-                    .query_opt(to_postgres(sql).as_str(), &pg_params(args))
-                    .map_err(VaultError::store(context))?;
+                let mut guard = client.borrow_mut();
+                let client = guard.get()?;
+                let row =
+                    off_runtime(|| client.query_opt(to_postgres(sql).as_str(), &pg_params(args)))
+                        .map_err(VaultError::store(context))?;
                 row.map(|r| f(&Row::Postgres(&r))).transpose()
             }
         }
@@ -602,10 +643,11 @@ impl Db<'_> {
             Db::Sqlite(conn) => conn
                 .execute_batch(sql)
                 .map_err(VaultError::storage(context)),
-            Db::Postgres(client) => client
-                .borrow_mut()
-                .batch_execute(sql)
-                .map_err(VaultError::store(context)),
+            Db::Postgres(client) => {
+                let mut guard = client.borrow_mut();
+                let client = guard.get()?;
+                off_runtime(|| client.batch_execute(sql)).map_err(VaultError::store(context))
+            }
         }
     }
 }

@@ -356,7 +356,7 @@ pub mod testing {
     }
 
     /// The connection with the commit guard off for as long as it is held.
-    pub struct Unguarded<'v>(&'v Vault);
+    pub struct Unguarded<'v>(pub(crate) &'v Vault);
 
     impl Deref for Unguarded<'_> {
         type Target = rusqlite::Connection;
@@ -403,22 +403,28 @@ impl testing::Unguarded<'_> {
     /// Makes an account look created at `created_at` (RFC 3339): the 24-hour rule for second
     /// approvers is tested without waiting a day. Returns the rows changed.
     pub fn age_user(&self, username: &str, created_at: &str) -> Result<usize> {
-        self.execute(
-            "UPDATE users SET created_at = ?2 WHERE username = ?1",
-            [username, created_at],
-        )
-        .map_err(VaultError::storage("ageing a user"))
+        self.0
+            .db()
+            .execute(
+                "ageing a user",
+                "UPDATE users SET created_at = ?2 WHERE username = ?1",
+                crate::args![username, created_at],
+            )
+            .map(|n| n as usize)
     }
 
     /// Moves an application's withdrawal `by_ms` into the past (retention is tested without
     /// waiting years). Returns the rows changed.
     pub fn backdate_withdrawal(&self, application_id: &str, by_ms: i64) -> Result<usize> {
-        self.execute(
-            "UPDATE application_history SET at = at - ?2
-             WHERE application_id = ?1 AND to_status = 'withdrawn'",
-            rusqlite::params![application_id, by_ms],
-        )
-        .map_err(VaultError::storage("backdating a withdrawal"))
+        self.0
+            .db()
+            .execute(
+                "backdating a withdrawal",
+                "UPDATE application_history SET at = at - ?2
+                 WHERE application_id = ?1 AND to_status = 'withdrawn'",
+                crate::args![application_id, by_ms],
+            )
+            .map(|n| n as usize)
     }
 }
 

@@ -431,7 +431,11 @@ impl Vault {
             // key only the new metadata key unwraps. Record keys are re-wrapped by
             // `rewrap_record_keys` (batches; the api runs them).
             self.reload_keys()?;
-            self.rotate_db_key(actor, now)?;
+            // A team store has no file key: what the member held is cut by the class keys'
+            // new generations alone.
+            if !self.is_team() {
+                self.rotate_db_key(actor, now)?;
+            }
         }
         Ok(otp)
     }

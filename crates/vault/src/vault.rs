@@ -134,7 +134,7 @@ pub(crate) enum Backend {
     /// The local SQLCipher file (the default).
     Local(Connection),
     /// The team store (issue 17): one connection of this desk's, its statements in units.
-    Team(std::cell::RefCell<postgres::Client>),
+    Team(std::cell::RefCell<crate::sql::PgClient>),
 }
 
 /// An open (unlocked) vault. Dropping it closes the database and zeroizes its keys.
@@ -277,8 +277,8 @@ impl Vault {
             &keyring_file,
             &lock,
             |_, vault_id| {
-                let mut client = crate::team::connect::connect(url)?;
-                crate::team::schema::check_desk_role(&mut client)?;
+                let mut client = crate::sql::PgClient::new(crate::team::connect::connect(url)?);
+                crate::team::schema::check_desk_role(client.get()?)?;
                 let db = std::cell::RefCell::new(client);
                 let taken = crate::sql::Db::Postgres(&db).query_value::<String>(
                     "reading the vault id",
@@ -867,8 +867,8 @@ impl Vault {
                     "team.json names another vault than the keyring's",
                 ));
             }
-            let mut client = crate::team::connect::connect(&url)?;
-            crate::team::schema::check_desk_role(&mut client)?;
+            let mut client = crate::sql::PgClient::new(crate::team::connect::connect(&url)?);
+            crate::team::schema::check_desk_role(client.get()?)?;
             let backend = Backend::Team(std::cell::RefCell::new(client));
             let stored = backend.db().query_value::<String>(
                 "reading the vault id",

@@ -131,8 +131,8 @@ fn manager(url: &StoreUrl) -> Result<Manager> {
 /// One connection outside any pool (migrations, checks).
 pub fn connect(url: &StoreUrl) -> Result<postgres::Client> {
     use r2d2::ManageConnection;
-    manager(url)?
-        .connect()
+    let manager = manager(url)?;
+    crate::sql::off_runtime(|| manager.connect())
         .map(|c| c.0)
         .map_err(|e| unavailable(&e))
 }

@@ -42,6 +42,10 @@ fn sql(context: &'static str) -> impl FnOnce(postgres::Error) -> VaultError {
 /// Refuses a store whose applied migrations differ from this build's (a different or newer
 /// build migrated it).
 pub fn migrate(owner: &StoreUrl) -> Result<Migrated> {
+    crate::sql::off_runtime(|| migrate_blocking(owner))
+}
+
+fn migrate_blocking(owner: &StoreUrl) -> Result<Migrated> {
     let mut client = connect::connect(owner)?;
     let app_role = client
         .query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&APP_ROLE])
@@ -126,6 +130,10 @@ pub struct Standing {
 /// Checks, on a desk's connection, that the store is migrated to this build and that the role
 /// it connects as is not a superuser and can create nothing; sets the search path.
 pub fn check_desk_role(client: &mut postgres::Client) -> Result<Standing> {
+    crate::sql::off_runtime(|| check_blocking(client))
+}
+
+fn check_blocking(client: &mut postgres::Client) -> Result<Standing> {
     let row = client
         .query_one(
             "SELECT r.rolsuper, r.rolcreaterole, r.rolcreatedb,
