@@ -92,24 +92,12 @@ pub fn setup_vault(
         OffsetDateTime::now_utc(),
     )?;
     tracing::info!("vault created");
-    let session = Session::new(
-        created.vault,
-        created.admin,
-        Stage::EnrolTotp,
-        Some(created.enrolment),
-    );
-    let info = session.info();
-    slot.open(session);
-    Ok(SetupOutput {
-        session: info,
-        recovery_key: created.recovery_key.display(),
-    })
+    Ok(enrolling(created, slot))
 }
 
-/// (Issue 17, in progress; debug builds only.) [`setup_vault`] with the vault's tables in the
-/// team store at `url` (`vault::Vault::create_on_store`): what lets the journeys run on
-/// PostgreSQL while the shared keyring and joining are built. No face offers it yet.
-#[cfg(debug_assertions)]
+/// (Issue 17, in progress.) [`setup_vault`] with the vault's tables in the team store at
+/// `url` (`vault::Vault::create_on_store`): what lets the journeys run on PostgreSQL while
+/// the shared keyring and joining are built. No face offers it yet.
 #[doc(hidden)]
 pub fn setup_vault_on_store(
     dir: &DataDir,
@@ -130,6 +118,11 @@ pub fn setup_vault_on_store(
         OffsetDateTime::now_utc(),
     )?;
     tracing::info!("vault created on a team store");
+    Ok(enrolling(created, slot))
+}
+
+/// The founding admin's session, at the authenticator-enrolment step.
+fn enrolling(created: vault::Created, slot: &mut SessionSlot) -> SetupOutput {
     let session = Session::new(
         created.vault,
         created.admin,
@@ -138,10 +131,10 @@ pub fn setup_vault_on_store(
     );
     let info = session.info();
     slot.open(session);
-    Ok(SetupOutput {
+    SetupOutput {
         session: info,
         recovery_key: created.recovery_key.display(),
-    })
+    }
 }
 
 /// Use case: sign in with username, password and (once enrolled) an authenticator code.

@@ -59,8 +59,9 @@ pub fn migrate(url: &str) -> Result<Migrated> {
 /// Use case: connect as a desk would and check the store's version and the role's privileges.
 pub fn check(url: &str) -> Result<TeamCheck> {
     let desk = store_url(url)?;
-    let mut client = connect::connect(&desk)?;
-    let standing = schema::check_desk_role(&mut client)?;
+    // Dropped safely wherever this runs (`sql::PgClient`).
+    let mut client = vault::sql::PgClient::new(connect::connect(&desk)?);
+    let standing = schema::check_desk_role(client.connection()?)?;
     Ok(TeamCheck {
         store: desk.redacted().to_string(),
         tls: desk.uses_tls(),

@@ -238,25 +238,31 @@ impl Cluster {
     }
 
     fn watch(&self, pid: u32) {
-        let pg_ctl = self.bin.join("pg_ctl");
-        let stop = format!(
-            "{} -D {} -m immediate -w stop >/dev/null 2>&1",
-            path(&pg_ctl),
-            path(&self.data)
-        );
-        let stop = if self.as_postgres {
-            format!("runuser -u postgres -- {stop}")
+        // Paths go in as positional arguments, never into the script's text; the watchdog
+        // has a process group of its own, so a ^C or a CI timeout that stops the tests does
+        // not stop it before it has stopped the cluster.
+        let (runner, pg_ctl): (&str, PathBuf) = if self.as_postgres {
+            ("runuser", self.bin.join("pg_ctl"))
         } else {
-            stop
+            ("env", self.bin.join("pg_ctl"))
         };
-        let script = format!(
-            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop}; rm -rf {}",
-            path(&self.socket)
-        );
+        let script = r#"while kill -0 "$1" 2>/dev/null; do sleep 1; done
+if [ "$2" = runuser ]; then runuser -u postgres -- "$3" -D "$4" -m immediate -w stop
+else "$3" -D "$4" -m immediate -w stop; fi >/dev/null 2>&1
+rm -rf -- "$5""#;
+        use std::os::unix::process::CommandExt;
         // Never waited for: it must outlive this process (init reaps it).
         #[allow(clippy::zombie_processes)]
         Command::new("sh")
-            .args(["-c", &script])
+            .arg("-c")
+            .arg(script)
+            .arg("sh")
+            .arg(pid.to_string())
+            .arg(runner)
+            .arg(&pg_ctl)
+            .arg(&self.data)
+            .arg(&self.socket)
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -643,13 +643,19 @@ impl Tx<'_> {
             current.status.move_to(to).map_err(|_| {
                 VaultError::Conflict("that status change is not allowed from the current status")
             })?;
-            self.db().execute(
+            // The version again in the statement: the change lands only on what was read.
+            let moved = self.db().execute(
                 "changing an application's status",
                 "UPDATE applications SET status = ?2, updated_at = ?3, version = version + 1,
                      submitted_at = CASE WHEN ?2 = 'submitted' THEN ?3 ELSE submitted_at END
-                 WHERE id = ?1",
-                args![id, to.as_str(), now_ms],
+                 WHERE id = ?1 AND version = ?4",
+                args![id, to.as_str(), now_ms, expected_version],
             )?;
+            if moved != 1 {
+                return Err(VaultError::Conflict(
+                    "the application was changed by someone else meanwhile: reload it",
+                ));
+            }
             self.add_history(id, now_ms, actor, Some(current.status), to, note)?;
             Ok(expected_version + 1)
         })

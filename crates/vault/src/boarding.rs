@@ -287,16 +287,19 @@ impl Tx<'_> {
         )?;
         // The merchant's account; else one a board job created before its merchant row (an
         // archive taken while it was under way, its erasure replayed).
-        let account: Option<String> = self.db().query_value(
-            "reading a merchant",
-            "SELECT account_id FROM merchants WHERE application_id = ?1
-             UNION ALL
-             SELECT * FROM (SELECT account_id FROM boarding_jobs
-                 WHERE application_id = ?1 AND account_id IS NOT NULL
-                 ORDER BY created_at DESC LIMIT 1) AS latest
-             LIMIT 1",
-            args![application_id],
-        )?;
+        // (COALESCE, not `UNION ALL … LIMIT 1`: PostgreSQL does not promise a union's order.)
+        let account: Option<String> = self
+            .db()
+            .query_value::<Option<String>>(
+                "reading a merchant",
+                "SELECT COALESCE(
+                     (SELECT account_id FROM merchants WHERE application_id = ?1),
+                     (SELECT account_id FROM boarding_jobs
+                      WHERE application_id = ?1 AND account_id IS NOT NULL
+                      ORDER BY created_at DESC LIMIT 1))",
+                args![application_id],
+            )?
+            .flatten();
         let Some(account) = account else {
             return Ok(None);
         };

@@ -108,7 +108,13 @@ impl VaultError {
             if let Some(db) = e.as_db_error() {
                 let code = db.code().code();
                 return match code {
-                    "40001" | "40P01" => VaultError::Contended,
+                    // Serialisation failure, deadlock, a lock not granted in time.
+                    "40001" | "40P01" | "55P03" => VaultError::Contended,
+                    // Data exceptions quote the value they refused: the SQLSTATE alone.
+                    _ if code.starts_with("22") => VaultError::Storage {
+                        context,
+                        message: format!("the server refused a value ({code})"),
+                    },
                     // Connection exceptions, operator intervention (a restart), shutdown.
                     _ if code.starts_with("08") || code.starts_with("57P") => {
                         VaultError::StoreUnavailable(format!("{} ({code})", db.message()))

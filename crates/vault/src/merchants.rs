@@ -103,7 +103,7 @@ impl Vault {
     /// since `before_ms`), oldest sync first.
     pub fn merchants_to_sync(&self, before_ms: i64, limit: u32) -> Result<Vec<Merchant>> {
         self.merchants_where(
-            "(m.open_requirements > 0 OR m.capabilities LIKE '%pending%')
+            "(m.open_requirements > 0 OR lower(m.capabilities) LIKE '%pending%')
                  AND COALESCE(m.synced_at, 0) < ?1 AND a.erased_at IS NULL",
             before_ms.into(),
             limit,

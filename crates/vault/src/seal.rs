@@ -37,16 +37,16 @@ impl Sealed {
         data_encoding::HEXLOWER.encode(&self.0)
     }
 
-    #[cfg(debug_assertions)]
     pub(crate) fn as_bytes(&self) -> &[u8] {
         &self.0
     }
 
+    #[cfg(debug_assertions)]
     pub(crate) fn to_bytes(&self) -> Vec<u8> {
         self.0.clone()
     }
 
-    #[cfg(debug_assertions)]
+    /// As read from a column (`sql.rs`); only opening it with its record key says it is one.
     pub(crate) fn from_bytes(bytes: Vec<u8>) -> Self {
         Sealed(bytes)
     }

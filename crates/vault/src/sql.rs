@@ -49,6 +49,11 @@ impl PgClient {
         Self(Some(client))
     }
 
+    /// The open connection (for the store's own checks: `team::schema`).
+    pub fn connection(&mut self) -> Result<&mut postgres::Client> {
+        self.get()
+    }
+
     pub(crate) fn get(&mut self) -> Result<&mut postgres::Client> {
         self.0.as_mut().ok_or(VaultError::StoreUnavailable(
             "the connection was closed".to_string(),
@@ -551,12 +556,21 @@ impl Db<'_> {
                             .map_err(VaultError::store(context))?;
                         Ok(Inserted::Rows(n))
                     }
-                    Err(e) if e.as_db_error().is_some_and(|d| d.code().code() == "23505") => {
-                        off_runtime(|| client.batch_execute("ROLLBACK TO SAVEPOINT insert_row"))
-                            .map_err(VaultError::store(context))?;
-                        Ok(Inserted::Duplicate)
+                    // Either way the savepoint is rolled back and released: the unit stays
+                    // usable, as a failed statement leaves it on SQLite.
+                    Err(e) => {
+                        off_runtime(|| {
+                            client.batch_execute(
+                                "ROLLBACK TO SAVEPOINT insert_row; RELEASE SAVEPOINT insert_row",
+                            )
+                        })
+                        .map_err(VaultError::store(context))?;
+                        if e.as_db_error().is_some_and(|d| d.code().code() == "23505") {
+                            Ok(Inserted::Duplicate)
+                        } else {
+                            Err(VaultError::store(context)(e))
+                        }
                     }
-                    Err(e) => Err(VaultError::store(context)(e)),
                 }
             }
         }

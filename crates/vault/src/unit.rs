@@ -204,12 +204,16 @@ impl Vault {
                 VaultError::Conflict("a unit of work was started inside another one").into(),
             );
         }
-        // SQLite: the write lock at once, so two desks' units never interleave. PostgreSQL:
-        // read committed, with `FOR UPDATE` where a unit reads before it writes (the audit
-        // head, docs/adr/0001-team-store.md §1).
+        // One unit at a time, on either engine, so what a unit reads before it writes (a
+        // version, a status, a count) is still so when it writes. SQLite: the write lock at
+        // once. PostgreSQL: the audit head's row, locked first by every unit (one lock order,
+        // so no deadlock), with each later statement reading what the previous holder
+        // committed (docs/adr/0001-team-store.md §1a).
         let begin = match self.db().engine() {
             crate::sql::Engine::Sqlite => "BEGIN IMMEDIATE",
-            crate::sql::Engine::Postgres => "BEGIN ISOLATION LEVEL READ COMMITTED",
+            crate::sql::Engine::Postgres => {
+                "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT 1 FROM audit_head FOR UPDATE"
+            }
         };
         self.db().batch("starting a change", begin)?;
         self.unit.set(true);

@@ -247,11 +247,10 @@ impl Vault {
         result
     }
 
-    /// (Issue 17, in progress; debug builds only.) A new vault whose tables are in the team
-    /// store at `url` (migrated by its owner, and empty), its keyring in `dir` as a local
-    /// vault's. It lets every repository run on PostgreSQL while the shared keyring, the
-    /// team's sign-in state and the desks' joining are built; no face offers it.
-    #[cfg(debug_assertions)]
+    /// (Issue 17, in progress.) A new vault whose tables are in the team store at `url`
+    /// (migrated by its owner, and empty), its keyring in `dir` as a local vault's. It lets
+    /// every repository run on PostgreSQL (the tests, the benchmarks) while the shared
+    /// keyring, the team's sign-in state and the desks' joining are built; no face offers it.
     #[doc(hidden)]
     pub fn create_on_store(
         dir: &Path,
@@ -1252,6 +1251,8 @@ impl Vault {
     /// Re-keys the database file with a new random key (`PRAGMA rekey`). Safe against a crash
     /// at any point: the new key is in the keyring before the file changes.
     pub fn rotate_db_key(&self, actor: &str, now: OffsetDateTime) -> Result<()> {
+        // Refused on a team store before anything is written (it has no file key).
+        self.local()?;
         let new_key = Key::random();
         {
             let lock = self.keyring.lock()?;

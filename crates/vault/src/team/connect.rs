@@ -61,7 +61,14 @@ impl r2d2::ManageConnection for Manager {
             Manager::Plain(m) => m.connect()?,
             Manager::Tls(m) => m.connect()?,
         };
-        client.batch_execute(&format!("SET search_path TO {}", super::schema::SCHEMA))?;
+        // A desk that stops mid-unit (a crash, a lost network) must not hold the team's write
+        // lock for long: the server ends an idle transaction after a minute, and a unit waits
+        // at most 30 s for a lock before it is told to try again.
+        client.batch_execute(&format!(
+            "SET search_path TO {}; SET lock_timeout = '30s';
+             SET idle_in_transaction_session_timeout = '60s'",
+            super::schema::SCHEMA
+        ))?;
         Ok(Client(client))
     }
 
@@ -140,7 +147,7 @@ pub fn connect(url: &StoreUrl) -> Result<postgres::Client> {
 /// A pool of up to [`POOL_SIZE`] connections; the first is opened now, so a wrong URL, a
 /// refused credential or an untrusted certificate is reported here.
 pub fn pool(url: &StoreUrl, wait: Duration) -> Result<r2d2::Pool<Manager>> {
-    let first = connect(url)?;
+    let first = crate::sql::PgClient::new(connect(url)?);
     drop(first);
     Ok(r2d2::Pool::builder()
         .max_size(POOL_SIZE)

@@ -47,6 +47,10 @@ pub fn migrate(owner: &StoreUrl) -> Result<Migrated> {
 
 fn migrate_blocking(owner: &StoreUrl) -> Result<Migrated> {
     let mut client = connect::connect(owner)?;
+    // One migration run at a time (released when this connection closes).
+    client
+        .batch_execute("SELECT pg_advisory_lock(hashtext('boarding-desk/migrate'))")
+        .map_err(sql("waiting for another migration"))?;
     let app_role = client
         .query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&APP_ROLE])
         .map_err(sql("looking up the desks' role"))?;
@@ -134,15 +138,26 @@ pub fn check_desk_role(client: &mut postgres::Client) -> Result<Standing> {
 }
 
 fn check_blocking(client: &mut postgres::Client) -> Result<Standing> {
+    // Everything that would let the desks' role change the schema or what is append-only:
+    // attributes, memberships (a NOINHERIT one still allows SET ROLE), ownership, TEMP, and
+    // grants wider than the migrations give.
     let row = client
         .query_one(
-            "SELECT r.rolsuper, r.rolcreaterole, r.rolcreatedb,
-                    current_user::text,
+            "SELECT r.rolsuper, r.rolcreaterole, r.rolcreatedb, current_user::text,
                     has_database_privilege(current_database(), 'CREATE'),
                     COALESCE((SELECT bool_or(has_schema_privilege(n.oid, 'CREATE'))
                               FROM pg_namespace n
                               WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'), FALSE),
-                    EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)
+                    EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1),
+                    r.rolbypassrls,
+                    EXISTS (SELECT 1 FROM pg_auth_members m WHERE m.member = r.oid),
+                    has_database_privilege(current_database(), 'TEMP'),
+                    EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                            WHERE n.nspname = $1 AND pg_has_role(c.relowner, 'MEMBER')),
+                    COALESCE(has_table_privilege(to_regclass('desk.audit'), 'UPDATE,DELETE,TRUNCATE'), FALSE)
+                    OR COALESCE(has_table_privilege(to_regclass('desk.audit_checkpoints'), 'UPDATE,DELETE,TRUNCATE'), FALSE)
+                    OR COALESCE(has_table_privilege(to_regclass('desk.erasure_requests'), 'UPDATE,DELETE,TRUNCATE'), FALSE)
+                    OR COALESCE(has_table_privilege(to_regclass('desk.refinery_schema_history'), 'INSERT,UPDATE,DELETE,TRUNCATE'), FALSE)
              FROM pg_roles r WHERE r.rolname = current_user",
             &[&SCHEMA],
         )
@@ -152,6 +167,8 @@ fn check_blocking(client: &mut postgres::Client) -> Result<Standing> {
     let role: String = row.get(3);
     let (create_db, create_schema, has_schema): (bool, bool, bool) =
         (row.get(4), row.get(5), row.get(6));
+    let (bypass_rls, member, temp, owns, wide): (bool, bool, bool, bool, bool) =
+        (row.get(7), row.get(8), row.get(9), row.get(10), row.get(11));
     let too_wide = if superuser {
         Some("is a superuser")
     } else if createrole || createdb {
@@ -160,6 +177,16 @@ fn check_blocking(client: &mut postgres::Client) -> Result<Standing> {
         Some("may create schemas in the database")
     } else if create_schema {
         Some("may create tables in a schema (revoke CREATE on it, public included)")
+    } else if bypass_rls {
+        Some("bypasses row security")
+    } else if member {
+        Some("is a member of another role (it could act as that role)")
+    } else if temp {
+        Some("may create temporary tables (revoke ALL on the database from PUBLIC)")
+    } else if owns {
+        Some("owns tables of the store (only the owner role may)")
+    } else if wide {
+        Some("may change or remove audit entries, checkpoints, erasure records or the migration history")
     } else {
         None
     };

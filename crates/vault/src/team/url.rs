@@ -120,8 +120,11 @@ pub fn parse(url: &str) -> Result<StoreUrl> {
     let scheme_len = url.len() - rest.len();
     // Our own parameters are taken out before tokio-postgres reads the rest (it refuses names
     // it does not know, such as `sslrootcert`).
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
+    // The user part ends at the first `@`, as tokio-postgres reads it (a password may hold
+    // `/`, `?` or `#`): the query starts after it.
+    let after_user = rest.find('@').map_or(scheme_len, |at| scheme_len + at + 1);
+    let (base, query) = match url[after_user..].split_once('?') {
+        Some((_, query)) => (&url[..url.len() - query.len() - 1], Some(query)),
         None => (url, None),
     };
     let mut kept = Vec::new();
@@ -159,6 +162,17 @@ pub fn parse(url: &str) -> Result<StoreUrl> {
             cause.unwrap_or_else(|| e.to_string())
         ))
     })?;
+    // tokio-postgres ends the user part at the first `@`: a second one leaves part of the
+    // password in the host, which messages would then show.
+    if config
+        .get_hosts()
+        .iter()
+        .any(|h| matches!(h, Host::Tcp(name) if name.contains('@')))
+    {
+        return Err(invalid(
+            "its password holds an @: write it as %40 (percent-encoded)",
+        ));
+    }
     if config.get_hosts().is_empty() {
         return Err(invalid(
             "names no host: give the database server's host name",
@@ -252,15 +266,19 @@ fn is_loopback_name(name: &str) -> bool {
         || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
+/// The user part of `tail` (after the scheme) and the rest, split at the first `@` as
+/// tokio-postgres splits it; `None` when there is no user part.
+fn split_user(tail: &str) -> Option<(&str, &str)> {
+    tail.split_once('@')
+}
+
 /// `url` with the password of its user part left out.
 fn strip_password(url: &str, scheme_len: usize) -> String {
     let (head, tail) = url.split_at(scheme_len);
-    let authority_end = tail.find(['/', '?']).unwrap_or(tail.len());
-    let (authority, path) = tail.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((userinfo, hosts)) => {
+    match split_user(tail) {
+        Some((userinfo, rest)) => {
             let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
-            format!("{head}{user}@{hosts}{path}")
+            format!("{head}{user}@{rest}")
         }
         None => url.to_string(),
     }
@@ -269,18 +287,13 @@ fn strip_password(url: &str, scheme_len: usize) -> String {
 /// `url` with the password of its user part replaced by `***`.
 fn redact(url: &str, scheme_len: usize) -> String {
     let (head, tail) = url.split_at(scheme_len);
-    let authority_end = tail.find(['/', '?']).unwrap_or(tail.len());
-    let (authority, path) = tail.split_at(authority_end);
-    let Some((userinfo, hosts)) = authority.rsplit_once('@') else {
-        return url.to_string();
-    };
-    let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
-    let shown = if userinfo.contains(':') {
-        format!("{user}:***")
-    } else {
-        user.to_string()
-    };
-    format!("{head}{shown}@{hosts}{path}")
+    match split_user(tail) {
+        Some((userinfo, rest)) if userinfo.contains(':') => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+            format!("{head}{user}:***@{rest}")
+        }
+        _ => url.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -384,6 +397,11 @@ mod tests {
         assert!(problem.contains("bogus"), "{problem}");
         assert!(!problem.contains("hunter22"), "{problem}");
         assert!(refused("postgres://desk@127.0.0.1/d?password=hunter22").contains("user part"));
+        let problem = refused("postgres://desk:hun@ter22@db.example.com/d");
+        assert!(
+            problem.contains("%40") && !problem.contains("ter22"),
+            "{problem}"
+        );
     }
 
     #[test]
@@ -400,6 +418,25 @@ mod tests {
             parsed.without_password(),
             "postgres://desk@db.example.com:5432/boarding_desk?sslmode=require"
         );
+        // A password holding `/`, `?` or `@` is still the password (tokio-postgres's reading):
+        // it is hidden whole, and no part of it is taken for the query or the host.
+        for url in [
+            "postgres://desk:pa/ss@db.example.com/boarding_desk",
+            "postgres://desk:pa?ss@db.example.com/boarding_desk",
+            "postgres://desk:pa?password=x@db.example.com/boarding_desk",
+        ] {
+            let parsed = parse(url).expect(url);
+            assert_eq!(
+                parsed.redacted(),
+                "postgres://desk:***@db.example.com/boarding_desk",
+                "{url}"
+            );
+            assert_eq!(
+                parsed.without_password(),
+                "postgres://desk@db.example.com/boarding_desk"
+            );
+            assert!(!format!("{parsed:?}").contains("ss@"), "{url}");
+        }
         let plain = parse("postgres://desk@127.0.0.1/boarding_desk").expect("valid");
         assert_eq!(plain.redacted(), "postgres://desk@127.0.0.1/boarding_desk");
     }

@@ -240,7 +240,7 @@ mod on_the_store {
     use desk_vault::Vault;
     use domain::intake::{ApplicationStatus, IndexKind};
 
-    fn on_store(
+    pub(super) fn on_store(
         cluster: &Cluster,
         db: &str,
         dir: &std::path::Path,
@@ -425,5 +425,83 @@ mod on_the_store {
         for left in [desk_vault::KEYRING_FILE, "team.json"] {
             assert!(!second.path().join(left).exists(), "{left} left behind");
         }
+    }
+}
+
+mod two_desks {
+    //! Two desks on one store (a copy of the folder: the same keyring, its own connection) act
+    //! on the same applications at the same moment: units run one at a time, so no change is
+    //! lost and each application moves once.
+
+    use super::*;
+    use crate::support::*;
+    use desk_vault::applications::{NewApplication, Source};
+    use desk_vault::Vault;
+    use domain::intake::ApplicationStatus;
+
+    #[test]
+    fn the_same_transition_from_two_desks_at_once_happens_once_and_the_other_is_a_conflict() {
+        let cluster = Cluster::start();
+        let a = tempfile::tempdir().unwrap();
+        let (created, secret) = super::on_the_store::on_store(&cluster, "two_desks", a.path());
+        const APPS: usize = 40;
+        let forms: Vec<_> = (0..APPS as u32).map(form).collect();
+        let ids: Vec<String> = (0..APPS).map(|i| format!("app-{i:03}")).collect();
+        let batch: Vec<_> = (0..APPS)
+            .map(|i| NewApplication {
+                id: &ids[i],
+                status: ApplicationStatus::Submitted,
+                source: Source::Import,
+                form: &forms[i],
+                actor: ADMIN,
+                now_ms: 1_000 + i as i64,
+            })
+            .collect();
+        let stored = created
+            .vault
+            .write(|tx| tx.insert_applications(&batch))
+            .unwrap();
+        assert!(stored.iter().all(Result::is_ok));
+        drop(created);
+        let b = tempfile::tempdir().unwrap();
+        for file in [desk_vault::KEYRING_FILE, "team.json"] {
+            std::fs::copy(a.path().join(file), b.path().join(file)).unwrap();
+        }
+        let desk_a = sign_in_admin(a.path(), &secret, at(1));
+        let desk_b = sign_in_admin(b.path(), &secret, at(2));
+
+        let barrier = std::sync::Barrier::new(2);
+        let run = |vault: Vault, to: ApplicationStatus| {
+            barrier.wait();
+            let won = ids
+                .iter()
+                .map(|id| {
+                    vault
+                        .write(|tx| tx.transition_application(id, 1, to, ADMIN, None, 5_000))
+                        .map_err(|e| assert!(matches!(e, VaultError::Conflict(_)), "{e}"))
+                        .is_ok()
+                })
+                .collect::<Vec<bool>>();
+            (won, vault)
+        };
+        let (outcomes, desk_a, desk_b) = std::thread::scope(|scope| {
+            let run = &run;
+            let one = scope.spawn(move || run(desk_a, ApplicationStatus::InReview));
+            let two = scope.spawn(move || run(desk_b, ApplicationStatus::Withdrawn));
+            let (won_a, desk_a) = one.join().unwrap();
+            let (won_b, desk_b) = two.join().unwrap();
+            (vec![won_a, won_b], desk_a, desk_b)
+        });
+        for (i, id) in ids.iter().enumerate() {
+            assert!(
+                outcomes[0][i] ^ outcomes[1][i],
+                "{id}: exactly one desk's change wins"
+            );
+            let summary = desk_a.application_summary(id).unwrap();
+            assert_eq!(summary.version, 2, "{id} moved once");
+            let history = desk_b.application_history(id).unwrap();
+            assert_eq!(history.len(), 2, "{id}: one transition in its history");
+        }
+        assert!(desk_a.verify_audit().unwrap().intact);
     }
 }

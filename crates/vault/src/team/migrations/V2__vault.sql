@@ -144,7 +144,8 @@ CREATE TABLE application_counts (
     status TEXT PRIMARY KEY,
     n      BIGINT NOT NULL
 );
-CREATE FUNCTION count_applications() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION count_applications() RETURNS trigger LANGUAGE plpgsql
+    SET search_path = desk, pg_catalog AS $$
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
         UPDATE application_counts SET n = n - 1 WHERE status = OLD.status;
