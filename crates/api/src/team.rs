@@ -25,6 +25,7 @@ pub struct Migrated {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct TeamCheck {
     pub store: String,
+    /// Whether the connection runs over TLS, as the server reports it (`pg_stat_ssl`).
     pub tls: bool,
     /// The database role the desk connected as.
     pub role: String,
@@ -64,7 +65,7 @@ pub fn check(url: &str) -> Result<TeamCheck> {
     let standing = schema::check_desk_role(client.connection()?)?;
     Ok(TeamCheck {
         store: desk.redacted().to_string(),
-        tls: desk.uses_tls(),
+        tls: standing.tls,
         role: standing.role,
         version: standing.version,
         expected: standing.expected,

@@ -6,7 +6,6 @@ use serde::Serialize;
 
 use domain::intake::ApplicationStatus;
 
-use crate::sql::Engine;
 use crate::{args, Result, Tx, Vault, VaultError};
 
 pub use domain::retention::{decide, years_ms, ErasureOutcome, Facts, Refusal};
@@ -63,18 +62,10 @@ impl Vault {
 
     pub fn erasure_requests(&self, application_id: &str) -> Result<Vec<Request>> {
         let db = self.db();
-        // Requests of the same time in the order they were recorded: SQLite's `rowid`; the
-        // team store has none, and orders them by id (time-ordered UUIDs).
-        let sql = match db.engine() {
-            Engine::Sqlite => {
-                "SELECT id, application_id, requested_by, at, outcome, possible_from, source
-                 FROM erasure_requests WHERE application_id = ?1 ORDER BY at, rowid"
-            }
-            Engine::Postgres => {
-                "SELECT id, application_id, requested_by, at, outcome, possible_from, source
-                 FROM erasure_requests WHERE application_id = ?1 ORDER BY at, id"
-            }
-        };
+        // Requests of the same time in the order they were recorded: SQLite's `rowid`, and the
+        // team store's identity column of that name (V4).
+        let sql = "SELECT id, application_id, requested_by, at, outcome, possible_from, source
+                   FROM erasure_requests WHERE application_id = ?1 ORDER BY at, rowid";
         db.query_map(
             "reading erasure requests",
             sql,

@@ -177,15 +177,6 @@ fn bind<'a>(values: &mut Vec<Value<'a>>, value: impl Into<Value<'a>>) -> String 
     format!("?{}", values.len())
 }
 
-/// What an entry's insertion order is, for ties of `at`: SQLite's `rowid`; the team store has
-/// none, and ids (UUIDv7, made by the api) follow creation order.
-fn insertion_order(engine: Engine) -> &'static str {
-    match engine {
-        Engine::Sqlite => "rowid",
-        Engine::Postgres => "id",
-    }
-}
-
 impl Vault {
     pub fn assessment(&self, application_id: &str) -> Result<Option<StoredAssessment>> {
         self.db().query_row(
@@ -397,11 +388,10 @@ impl Vault {
         let db = self.db();
         db.query_map(
             "reading decisions",
-            &format!(
-                "SELECT id, kind, reasons, note, actor, at FROM decisions
-                 WHERE application_id = ?1 ORDER BY at, {}",
-                insertion_order(db.engine())
-            ),
+            // Ties of `at` in the order written: SQLite's `rowid`, and the team store's
+            // identity column of that name (V4).
+            "SELECT id, kind, reasons, note, actor, at FROM decisions
+             WHERE application_id = ?1 ORDER BY at, rowid",
             args![application_id],
             |r| {
                 let reasons: String = r.get(2)?;
@@ -425,11 +415,8 @@ impl Vault {
         let db = self.db();
         let rows = db.query_map(
             "reading notes",
-            &format!(
-                "SELECT id, author, at, body FROM application_notes
-                 WHERE application_id = ?1 ORDER BY at, {}",
-                insertion_order(db.engine())
-            ),
+            "SELECT id, author, at, body FROM application_notes
+             WHERE application_id = ?1 ORDER BY at, rowid",
             args![application_id],
             |r| {
                 Ok((

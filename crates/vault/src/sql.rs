@@ -42,11 +42,37 @@ pub enum Db<'a> {
 
 /// A team store connection that is safe to drop anywhere: the blocking client refuses to be
 /// dropped inside a tokio runtime, so there it is dropped on a thread of its own.
-pub struct PgClient(Option<postgres::Client>);
+pub struct PgClient(Option<postgres::Client>, Poisoned);
+
+/// Whether a statement of the open transaction failed: PostgreSQL then aborts the transaction,
+/// and a `COMMIT` of it quietly rolls back, so the unit must not report it saved.
+#[derive(Default)]
+struct Poisoned(bool);
 
 impl PgClient {
     pub fn new(client: postgres::Client) -> Self {
-        Self(Some(client))
+        Self(Some(client), Poisoned::default())
+    }
+
+    /// Runs `f` on the connection (off any tokio runtime); an error poisons the transaction.
+    fn run<T: Send>(
+        &mut self,
+        f: impl FnOnce(&mut postgres::Client) -> Result<T, postgres::Error> + Send,
+    ) -> Result<Result<T, postgres::Error>> {
+        let out = self.run_quiet(f)?;
+        if out.is_err() {
+            self.1 .0 = true;
+        }
+        Ok(out)
+    }
+
+    /// [`PgClient::run`] for a statement whose failure the caller undoes (a savepoint).
+    fn run_quiet<T: Send>(
+        &mut self,
+        f: impl FnOnce(&mut postgres::Client) -> Result<T, postgres::Error> + Send,
+    ) -> Result<Result<T, postgres::Error>> {
+        let client = self.get()?;
+        Ok(off_runtime(|| f(client)))
     }
 
     /// The open connection (for the store's own checks: `team::schema`).
@@ -517,8 +543,12 @@ impl Db<'_> {
                 .map_err(VaultError::storage(context)),
             Db::Postgres(client) => {
                 let mut guard = client.borrow_mut();
-                let client = guard.get()?;
-                off_runtime(|| client.execute(to_postgres(sql).as_str(), &pg_params(args)))
+                if sql.starts_with("ROLLBACK") {
+                    guard.1 .0 = false;
+                }
+                let sql = to_postgres(sql);
+                guard
+                    .run(|c| c.execute(sql.as_str(), &pg_params(args)))?
                     .map_err(VaultError::store(context))
             }
         }
@@ -547,24 +577,27 @@ impl Db<'_> {
                 // A savepoint, so that a refused row leaves the unit usable (PostgreSQL aborts
                 // the whole transaction on an error otherwise).
                 let mut guard = client.borrow_mut();
-                let client = guard.get()?;
-                off_runtime(|| client.batch_execute("SAVEPOINT insert_row"))
+                let sql = to_postgres(sql);
+                guard
+                    .run(|c| c.batch_execute("SAVEPOINT insert_row"))?
                     .map_err(VaultError::store(context))?;
-                match off_runtime(|| client.execute(to_postgres(sql).as_str(), &pg_params(args))) {
+                match guard.run_quiet(|c| c.execute(sql.as_str(), &pg_params(args)))? {
                     Ok(n) => {
-                        off_runtime(|| client.batch_execute("RELEASE SAVEPOINT insert_row"))
+                        guard
+                            .run(|c| c.batch_execute("RELEASE SAVEPOINT insert_row"))?
                             .map_err(VaultError::store(context))?;
                         Ok(Inserted::Rows(n))
                     }
                     // Either way the savepoint is rolled back and released: the unit stays
                     // usable, as a failed statement leaves it on SQLite.
                     Err(e) => {
-                        off_runtime(|| {
-                            client.batch_execute(
-                                "ROLLBACK TO SAVEPOINT insert_row; RELEASE SAVEPOINT insert_row",
-                            )
-                        })
-                        .map_err(VaultError::store(context))?;
+                        guard
+                            .run(|c| {
+                                c.batch_execute(
+                                    "ROLLBACK TO SAVEPOINT insert_row; RELEASE SAVEPOINT insert_row",
+                                )
+                            })?
+                            .map_err(VaultError::store(context))?;
                         if e.as_db_error().is_some_and(|d| d.code().code() == "23505") {
                             Ok(Inserted::Duplicate)
                         } else {
@@ -599,11 +632,11 @@ impl Db<'_> {
                 Ok(out)
             }
             Db::Postgres(client) => {
-                let mut guard = client.borrow_mut();
-                let client = guard.get()?;
-                let rows =
-                    off_runtime(|| client.query(to_postgres(sql).as_str(), &pg_params(args)))
-                        .map_err(VaultError::store(context))?;
+                let sql = to_postgres(sql);
+                let rows = client
+                    .borrow_mut()
+                    .run(|c| c.query(sql.as_str(), &pg_params(args)))?
+                    .map_err(VaultError::store(context))?;
                 rows.iter().map(|r| f(&Row::Postgres(r))).collect()
             }
         }
@@ -631,11 +664,11 @@ impl Db<'_> {
                 }
             }
             Db::Postgres(client) => {
-                let mut guard = client.borrow_mut();
-                let client = guard.get()?;
-                let row =
-                    off_runtime(|| client.query_opt(to_postgres(sql).as_str(), &pg_params(args)))
-                        .map_err(VaultError::store(context))?;
+                let sql = to_postgres(sql);
+                let row = client
+                    .borrow_mut()
+                    .run(|c| c.query_opt(sql.as_str(), &pg_params(args)))?
+                    .map_err(VaultError::store(context))?;
                 row.map(|r| f(&Row::Postgres(&r))).transpose()
             }
         }
@@ -659,10 +692,32 @@ impl Db<'_> {
                 .map_err(VaultError::storage(context)),
             Db::Postgres(client) => {
                 let mut guard = client.borrow_mut();
-                let client = guard.get()?;
-                off_runtime(|| client.batch_execute(sql)).map_err(VaultError::store(context))
+                // A new transaction, or one rolled back to a savepoint, is usable again.
+                if sql.starts_with("BEGIN") || sql.starts_with("ROLLBACK") {
+                    guard.1 .0 = false;
+                }
+                guard
+                    .run(|c| c.batch_execute(sql))?
+                    .map_err(VaultError::store(context))
             }
         }
+    }
+
+    /// Commits the open transaction. On PostgreSQL a transaction one of whose statements
+    /// failed is rolled back and reported, never taken for saved (its `COMMIT` would quietly
+    /// roll back).
+    pub fn commit(&self, context: &'static str) -> Result<()> {
+        if let Db::Postgres(client) = self {
+            if client.borrow().1 .0 {
+                let _ = self.batch("rolling back a failed unit", "ROLLBACK");
+                return Err(VaultError::Storage {
+                    context,
+                    message: "a statement of the change failed, so nothing of it was saved"
+                        .to_string(),
+                });
+            }
+        }
+        self.batch(context, "COMMIT")
     }
 }
 
@@ -728,5 +783,52 @@ mod tests {
                 .unwrap(),
             Some(0)
         );
+    }
+
+    /// A unit one of whose statements failed on PostgreSQL is refused at commit, and
+    /// nothing of it is kept (PostgreSQL's own `COMMIT` would report nothing).
+    #[test]
+    fn a_failed_statement_makes_the_unit_refuse_to_commit_on_postgres() {
+        let cluster = testkit::postgres::Cluster::start();
+        cluster
+            .psql(
+                "postgres",
+                "CREATE SCHEMA desk; CREATE TABLE desk.t (v BIGINT)",
+            )
+            .unwrap();
+        let url: crate::team::StoreUrl = cluster.url("postgres").parse().unwrap();
+        let client = RefCell::new(PgClient::new(crate::team::connect::connect(&url).unwrap()));
+        let db = Db::Postgres(&client);
+        db.batch("test", "BEGIN").unwrap();
+        db.execute("test", "INSERT INTO t VALUES (1)", &[]).unwrap();
+        assert!(db
+            .execute("test", "INSERT INTO nowhere VALUES (1)", &[])
+            .is_err());
+        assert!(matches!(db.commit("test"), Err(VaultError::Storage { .. })));
+        let rows = db
+            .query_value::<i64>("test", "SELECT count(*) FROM t", &[])
+            .unwrap();
+        assert_eq!(rows, Some(0), "nothing of the failed unit was kept");
+
+        // A refused duplicate (rolled back to its savepoint) does not poison the unit.
+        cluster
+            .psql("postgres", "CREATE TABLE desk.u (k TEXT PRIMARY KEY)")
+            .unwrap();
+        db.batch("test", "BEGIN").unwrap();
+        assert_eq!(
+            db.insert("test", "INSERT INTO u VALUES (?1)", args!["a"])
+                .unwrap(),
+            Inserted::Rows(1)
+        );
+        assert_eq!(
+            db.insert("test", "INSERT INTO u VALUES (?1)", args!["a"])
+                .unwrap(),
+            Inserted::Duplicate
+        );
+        db.commit("test").unwrap();
+        let kept = db
+            .query_value::<i64>("test", "SELECT count(*) FROM u", &[])
+            .unwrap();
+        assert_eq!(kept, Some(1));
     }
 }

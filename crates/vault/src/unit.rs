@@ -130,7 +130,7 @@ struct Open<'v> {
 impl Open<'_> {
     fn commit(mut self) -> Result<()> {
         self.done = true;
-        let out = self.vault.db().batch("committing a change", "COMMIT");
+        let out = self.vault.db().commit("committing a change");
         if out.is_err() && self.vault.in_transaction() {
             let _ = self.vault.db().batch("rolling back a change", "ROLLBACK");
         }

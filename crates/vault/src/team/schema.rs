@@ -126,6 +126,8 @@ fn version(client: &mut postgres::Client) -> Result<u32> {
 pub struct Standing {
     /// The database role the desk connected as.
     pub role: String,
+    /// Whether this connection runs over TLS, as the server sees it.
+    pub tls: bool,
     pub version: u32,
     /// The newest version this build knows.
     pub expected: u32,
@@ -157,7 +159,8 @@ fn check_blocking(client: &mut postgres::Client) -> Result<Standing> {
                     COALESCE(has_table_privilege(to_regclass('desk.audit'), 'UPDATE,DELETE,TRUNCATE'), FALSE)
                     OR COALESCE(has_table_privilege(to_regclass('desk.audit_checkpoints'), 'UPDATE,DELETE,TRUNCATE'), FALSE)
                     OR COALESCE(has_table_privilege(to_regclass('desk.erasure_requests'), 'UPDATE,DELETE,TRUNCATE'), FALSE)
-                    OR COALESCE(has_table_privilege(to_regclass('desk.refinery_schema_history'), 'INSERT,UPDATE,DELETE,TRUNCATE'), FALSE)
+                    OR COALESCE(has_table_privilege(to_regclass('desk.refinery_schema_history'), 'INSERT,UPDATE,DELETE,TRUNCATE'), FALSE),
+                    COALESCE((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), FALSE)
              FROM pg_roles r WHERE r.rolname = current_user",
             &[&SCHEMA],
         )
@@ -169,6 +172,7 @@ fn check_blocking(client: &mut postgres::Client) -> Result<Standing> {
         (row.get(4), row.get(5), row.get(6));
     let (bypass_rls, member, temp, owns, wide): (bool, bool, bool, bool, bool) =
         (row.get(7), row.get(8), row.get(9), row.get(10), row.get(11));
+    let tls: bool = row.get(12);
     let too_wide = if superuser {
         Some("is a superuser")
     } else if createrole || createdb {
@@ -221,6 +225,7 @@ fn check_blocking(client: &mut postgres::Client) -> Result<Standing> {
     }
     Ok(Standing {
         role,
+        tls,
         version,
         expected,
     })
