@@ -64,12 +64,12 @@ pub struct NewRecoveryKey {
 
 debug_redacting!(NewRecoveryKey { threshold } secret { recovery_key, shares });
 
-fn parse_username(text: &str) -> Result<Username> {
+pub(crate) fn parse_username(text: &str) -> Result<Username> {
     Username::parse(text)
         .map_err(|e| Error::invalid_input("username", &e.to_string().replace("username ", "")))
 }
 
-fn parse_password(text: &str, username: &Username, field: &str) -> Result<NewPassword> {
+pub(crate) fn parse_password(text: &str, username: &Username, field: &str) -> Result<NewPassword> {
     NewPassword::parse(text, username)
         .map_err(|e| Error::invalid_input(field, &e.to_string().replace("password ", "")))
 }
@@ -95,34 +95,8 @@ pub fn setup_vault(
     Ok(enrolling(created, slot))
 }
 
-/// (Issue 17, in progress.) [`setup_vault`] with the vault's tables in the team store at
-/// `url` (`vault::Vault::create_on_store`): what lets the journeys run on PostgreSQL while
-/// the shared keyring and joining are built. No face offers it yet.
-#[doc(hidden)]
-pub fn setup_vault_on_store(
-    dir: &DataDir,
-    url: &str,
-    input: SetupInput,
-    slot: &mut SessionSlot,
-    policy: Policy,
-) -> Result<SetupOutput> {
-    let username = parse_username(&input.username)?;
-    let password = parse_password(&input.password, &username, "password")?;
-    let store: vault::team::StoreUrl = url.parse()?;
-    let created = Vault::create_on_store(
-        dir.path(),
-        &store,
-        &username,
-        &password,
-        policy,
-        OffsetDateTime::now_utc(),
-    )?;
-    tracing::info!("vault created on a team store");
-    Ok(enrolling(created, slot))
-}
-
 /// The founding admin's session, at the authenticator-enrolment step.
-fn enrolling(created: vault::Created, slot: &mut SessionSlot) -> SetupOutput {
+pub(crate) fn enrolling(created: vault::Created, slot: &mut SessionSlot) -> SetupOutput {
     let session = Session::new(
         created.vault,
         created.admin,

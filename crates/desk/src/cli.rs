@@ -77,7 +77,8 @@ pub(crate) enum Command {
         action: KeychainAction,
     },
     /// The team store, PostgreSQL shared by many desks (docs/TEAM.md): the DBA's steps that
-    /// open no vault. The URL's password, when it has none, is $PGPASSWORD
+    /// open no vault, creating a team, joining one, and the code a new desk joins with. The
+    /// URL's password, when it has none, is $PGPASSWORD
     Team {
         #[command(subcommand)]
         action: TeamAction,
@@ -349,6 +350,27 @@ pub(crate) enum TeamAction {
         #[arg(long, env = "BOARDING_DESK_TEAM_URL", value_name = "URL")]
         url: String,
     },
+    /// Create a team on a migrated, empty store, this data folder its first desk, with its
+    /// first admin (as `init` does for a local vault)
+    Create {
+        /// postgres://DESKS_ROLE@HOST/DATABASE
+        #[arg(long, env = "BOARDING_DESK_TEAM_URL", value_name = "URL")]
+        url: String,
+        #[arg(long)]
+        username: String,
+    },
+    /// Make this data folder a desk of a team, with the join code an admin's desk shows
+    /// (`desk team code`); its members then sign in here
+    Join {
+        /// postgres://DESKS_ROLE@HOST/DATABASE
+        #[arg(long, env = "BOARDING_DESK_TEAM_URL", value_name = "URL")]
+        url: String,
+        /// The join code (base32 groups; case, spaces and dashes do not matter)
+        #[arg(long)]
+        code: String,
+    },
+    /// The code a new desk joins this team with (admin)
+    Code,
 }
 
 #[derive(Debug, Subcommand)]

@@ -18,7 +18,7 @@ use std::io::Write;
 
 use clap::Parser;
 
-use cli::{Cli, Command};
+use cli::{Cli, Command, TeamAction};
 use output::{usage_error, Printer};
 use verbs::audit::audit;
 use verbs::boarding::boarding_verb;
@@ -104,6 +104,12 @@ fn needs_session(command: &Command) -> bool {
             | Command::Restore { .. }
             | Command::Unlock
             | Command::SessionAgent
+            | Command::Team {
+                action: TeamAction::Migrate { .. }
+                    | TeamAction::Check { .. }
+                    | TeamAction::Create { .. }
+                    | TeamAction::Join { .. }
+            }
     )
 }
 
@@ -224,7 +230,7 @@ fn dispatch(
             )
         }),
         Command::Keychain { action } => keychain_verb(&ctx, action, prompt, &printer, out),
-        Command::Team { action } => team_verb(action, &printer, out),
+        Command::Team { action } => team_verb(&ctx, action, prompt, &printer, out),
         Command::RotateKey => {
             with_session(&ctx, prompt, api::audit_log::rotate_key).and_then(|()| {
                 printer.value(out, &serde_json::json!({ "rotated": true }), |w| {

@@ -25,7 +25,7 @@ pub fn setup_with(dir: &DataDir, slot: &mut SessionSlot, username: &str, passwor
     };
     let out = if crate::team_backend() {
         let db = crate::postgres::Cluster::shared().fresh_team_database();
-        auth::setup_vault_on_store(dir, &db.app, input, slot, policy())
+        api::team::create(dir, &db.app, input, slot, policy())
     } else {
         auth::setup_vault(dir, input, slot, policy())
     }

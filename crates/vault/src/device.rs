@@ -472,6 +472,20 @@ pub(crate) fn anchor(ring: &mut Keyring, digest: &str) {
     let _ = write_record(ring, &record);
 }
 
+/// Starts this desk's record of a team it joins: it trusts the founding registration the join
+/// code names and nothing else the store's keyring claims (no trust on first use).
+pub(crate) fn join(ring: &mut Keyring, digest: &str) -> Result<()> {
+    ring.desk_record = Some(crate::keyring::hex_id());
+    ring.failures_mac = None;
+    let record = Record {
+        key: b64(Key::random().expose()),
+        attempts: 0,
+        anchors: Some(vec![digest.to_string()]),
+        keychain_seen: None,
+    };
+    write_record(ring, &record)
+}
+
 /// The anchors of `ring`'s record, when it has a record with anchors.
 pub(crate) fn anchors(ring: &Keyring) -> Option<Vec<String>> {
     match read_record(ring) {

@@ -300,6 +300,12 @@ impl Vault {
         on: bool,
         now: OffsetDateTime,
     ) -> Result<KeychainStatus> {
+        if on && self.is_team() {
+            // A slot sealed under one desk's keychain secret would open on that desk only.
+            return Err(VaultError::Conflict(
+                "sign-ins on a team store are not bound to one desk's keychain: members sign in on any desk",
+            ));
+        }
         if on {
             if let Some(why) = availability() {
                 return Err(VaultError::Keychain(why));

@@ -33,7 +33,7 @@ use crate::{Result, VaultError};
 pub const FORMAT: u32 = 2;
 pub const LEGACY_FORMAT: u32 = 1;
 pub const KEYRING_FILE: &str = "keyring.json";
-const LOCK_FILE: &str = "keyring.lock";
+pub(crate) const LOCK_FILE: &str = "keyring.lock";
 /// At most this many lockout records are kept (they are pruned when they expire).
 const MAX_LOCKOUTS: usize = 10_000;
 /// At most this many audit events wait in the keyring for the next unlock.
@@ -93,6 +93,17 @@ pub struct Keyring {
     /// An admin's signed choice to bind sign-ins to desks' OS keychains (`keychain.rs`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keychain: Option<KeychainChoice>,
+    /// On a team desk: which version of the store's shared keyring this was read from.
+    #[serde(skip)]
+    pub(crate) stored: Option<Stored>,
+}
+
+/// The version of the team store's shared keyring a keyring was read from, and a digest of
+/// its shared part as read: a save that changed nothing shared writes nothing to the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Stored {
+    version: i64,
+    digest: [u8; 32],
 }
 
 /// An admin's choice about the keychain binding, signed (`keychain.rs`).
@@ -318,7 +329,56 @@ impl Keyring {
             desk_keys: BTreeMap::new(),
             audit_head: None,
             keychain: None,
+            stored: None,
         }
+    }
+
+    /// The part every desk of a team shares: all but the desk's own failure records (and
+    /// their MAC and record id) and the newest audit head it wrote.
+    fn shared(&self) -> Keyring {
+        Keyring {
+            lockouts: BTreeMap::new(),
+            pending_audit: Vec::new(),
+            attempts: 0,
+            failures_mac: None,
+            desk_record: None,
+            audit_head: None,
+            stored: None,
+            ..self.clone()
+        }
+    }
+
+    /// What a team desk keeps in its own `keyring.json`: the rest.
+    fn desk_own(&self) -> Keyring {
+        Keyring {
+            lockouts: self.lockouts.clone(),
+            pending_audit: self.pending_audit.clone(),
+            attempts: self.attempts,
+            failures_mac: self.failures_mac.clone(),
+            desk_record: self.desk_record.clone(),
+            audit_head: self.audit_head.clone(),
+            ..Keyring::new(self.vault_id, String::new())
+        }
+    }
+
+    /// This desk's part of `self` with the shared part `shared` read from the store.
+    fn joined(self, shared: Keyring, version: i64) -> Result<Keyring> {
+        if shared.vault_id != self.vault_id {
+            return Err(VaultError::VaultDamaged(
+                "the team store holds another vault's keyring than this desk's",
+            ));
+        }
+        let digest = shared_digest(&shared)?;
+        Ok(Keyring {
+            lockouts: self.lockouts,
+            pending_audit: self.pending_audit,
+            attempts: self.attempts,
+            failures_mac: self.failures_mac,
+            desk_record: self.desk_record,
+            audit_head: self.audit_head,
+            stored: Some(Stored { version, digest }),
+            ..shared
+        })
     }
 
     fn aad(&self, slot_id: &str) -> Vec<u8> {
@@ -980,6 +1040,25 @@ impl Keyring {
             })
     }
 
+    /// The self-signed admin registrations (current and retired) whose signature verifies,
+    /// oldest first, with their anchor digests: the founders a join code can name.
+    pub(crate) fn founders(&self) -> Vec<(OffsetDateTime, String)> {
+        let mut found: Vec<(OffsetDateTime, String)> = self
+            .members
+            .iter()
+            .chain(self.retired.iter().map(|r| (&r.slot, &r.member)))
+            .filter(|(slot, m)| m.registered_by == **slot && m.role == "admin")
+            .filter(|(slot, m)| self.verified_within(slot, m, None, 0).is_some())
+            .map(|(slot, m)| {
+                let digest = crate::device::anchor_of(&self.registration_message(slot, m));
+                (m.registered_at, digest)
+            })
+            .collect();
+        found.sort();
+        found.dedup();
+        found
+    }
+
     /// A registration verifies when its registrar's signature does and the registrar's own
     /// registration verifies in turn, down to a self-signed one this desk anchored (every one,
     /// while the desk has no anchors yet).
@@ -1132,6 +1211,33 @@ pub const EVERY_SLOT: &str = "*";
 pub struct KeyringFile {
     path: PathBuf,
     lock_path: PathBuf,
+    /// On a team desk, the connection the shared part is read and written through.
+    team: crate::team::keyring::Handle,
+}
+
+fn parse(bytes: &[u8], what: &'static str) -> Result<Keyring> {
+    let keyring: Keyring =
+        serde_json::from_slice(bytes).map_err(|_| VaultError::KeyringDamaged(what))?;
+    if keyring.format != FORMAT && keyring.format != LEGACY_FORMAT {
+        return Err(VaultError::KeyringDamaged(
+            "the keyring has an unknown format version",
+        ));
+    }
+    Ok(keyring)
+}
+
+fn serialise(shared: &Keyring) -> Result<Vec<u8>> {
+    serde_json::to_vec(shared)
+        .map_err(|_| VaultError::KeyringDamaged("the keyring could not be serialised"))
+}
+
+/// The store's body for `ring`'s shared part.
+pub(crate) fn shared_body(ring: &Keyring) -> Result<Vec<u8>> {
+    serialise(&ring.shared())
+}
+
+fn shared_digest(shared: &Keyring) -> Result<[u8; 32]> {
+    Ok(crypto::sha256(&[&serialise(&shared.shared())?]))
 }
 
 /// Held while a read-modify-write of the keyring is under way.
@@ -1144,6 +1250,7 @@ impl KeyringFile {
         Self {
             path: dir.join(KEYRING_FILE),
             lock_path: dir.join(LOCK_FILE),
+            team: Default::default(),
         }
     }
 
@@ -1173,6 +1280,12 @@ impl KeyringFile {
         self.path.parent().unwrap_or(Path::new("."))
     }
 
+    /// Whether this folder's vault is on a team store (its shared keyring is there).
+    pub fn is_team(&self) -> bool {
+        crate::team::placement::is_team(self.dir())
+    }
+
+    /// The keyring: `keyring.json`, and on a team desk the store's shared part with it.
     pub fn load(&self) -> Result<Keyring> {
         let bytes = match fs::read(&self.path) {
             Ok(bytes) => bytes,
@@ -1181,21 +1294,54 @@ impl KeyringFile {
             }
             Err(e) => return Err(VaultError::io("the keyring", "read")(e)),
         };
-        let keyring: Keyring = serde_json::from_slice(&bytes)
-            .map_err(|_| VaultError::KeyringDamaged("keyring.json is not a valid keyring"))?;
-        if keyring.format != FORMAT && keyring.format != LEGACY_FORMAT {
-            return Err(VaultError::KeyringDamaged(
-                "keyring.json has an unknown format version",
-            ));
+        let keyring = parse(&bytes, "keyring.json is not a valid keyring")?;
+        if !self.is_team() {
+            return Ok(keyring);
         }
-        Ok(keyring)
+        let shared = self
+            .team
+            .load(self.dir())?
+            .ok_or(VaultError::KeyringDamaged(
+                "the team store holds no keyring (was it created with desk team create?)",
+            ))?;
+        let ring = parse(
+            &shared.body,
+            "the team store's keyring is not a valid keyring",
+        )?;
+        keyring.joined(ring, shared.version)
     }
 
-    /// Atomically replaces the keyring (write temp, fsync, rename, fsync folder).
+    /// The store's shared keyring for `dir` before this desk has its own file (joining).
+    pub(crate) fn load_shared(&self) -> Result<Option<Keyring>> {
+        self.team
+            .load(self.dir())?
+            .map(|shared| {
+                let ring = parse(
+                    &shared.body,
+                    "the team store's keyring is not a valid keyring",
+                )?;
+                let version = shared.version;
+                ring.desk_own().joined(ring, version)
+            })
+            .transpose()
+    }
+
+    /// Atomically replaces the keyring (write temp, fsync, rename, fsync folder). On a team
+    /// desk the shared part goes to the store first, over the version it was read from (a
+    /// change made meanwhile by another desk is refused as contended), then the desk's own.
     pub fn save(&self, keyring: &Keyring, _lock: &KeyringLock) -> Result<()> {
         let mut keyring = keyring.clone();
         let on_disk = self.load().ok();
         crate::device::stamp(&mut keyring, on_disk.as_ref())?;
+        if self.is_team() {
+            let shared = keyring.shared();
+            let body = serialise(&shared)?;
+            if keyring.stored.as_ref().map(|s| s.digest) != Some(crypto::sha256(&[&body])) {
+                let base = keyring.stored.as_ref().map(|s| s.version);
+                self.team.store(self.dir(), &body, base)?;
+            }
+            keyring = keyring.desk_own();
+        }
         let json = serde_json::to_vec_pretty(&keyring)
             .map_err(|_| VaultError::KeyringDamaged("the keyring could not be serialised"))?;
         let tmp = self.path.with_extension("json.tmp");

@@ -247,11 +247,9 @@ impl Vault {
         result
     }
 
-    /// (Issue 17, in progress.) A new vault whose tables are in the team store at `url`
-    /// (migrated by its owner, and empty), its keyring in `dir` as a local vault's. It lets
-    /// every repository run on PostgreSQL (the tests, the benchmarks) while the shared
-    /// keyring, the team's sign-in state and the desks' joining are built; no face offers it.
-    #[doc(hidden)]
+    /// Creates a team: a new vault whose tables and shared keyring are in the team store at
+    /// `url` (migrated by its owner, and empty), `dir` its founding desk. Other desks join it
+    /// with [`Vault::join_code`] (`team::join::join`).
     pub fn create_on_store(
         dir: &Path,
         url: &crate::team::StoreUrl,

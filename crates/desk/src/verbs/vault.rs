@@ -34,17 +34,31 @@ pub(crate) fn init(
     printer: &Printer,
     out: &mut dyn Write,
 ) -> Result<(), Error> {
+    founding(ctx, username, prompt, printer, out, |dir, input, slot| {
+        auth::setup_vault(dir, input, slot, api::product_policy())
+    })
+}
+
+/// A first admin's set-up (`init`, `team create`): the password asked, the recovery key and
+/// the authenticator shown, its first code confirmed.
+fn founding(
+    ctx: &Ctx,
+    username: &str,
+    prompt: &mut dyn Prompt,
+    printer: &Printer,
+    out: &mut dyn Write,
+    create: impl FnOnce(&api::DataDir, SetupInput, &mut SessionSlot) -> api::Result<auth::SetupOutput>,
+) -> Result<(), Error> {
     let dir = open_data_dir(ctx.data_dir.clone())?;
     let password = ask_new_password(prompt, "Password for the first admin: ")?;
     let mut slot = SessionSlot::new();
-    let setup = auth::setup_vault(
+    let setup = create(
         &dir,
         SetupInput {
             username: username.to_string(),
             password,
         },
         &mut slot,
-        api::product_policy(),
     )?;
     let enrolment = setup
         .session
@@ -300,11 +314,46 @@ pub(crate) fn keychain_verb(
 /// `desk team …`: no vault is opened and no session is needed; the database credentials in
 /// the URL are the authority (the owner's for `migrate`).
 pub(crate) fn team_verb(
+    ctx: &Ctx,
     action: TeamAction,
+    prompt: &mut dyn Prompt,
     printer: &Printer,
     out: &mut dyn Write,
 ) -> Result<(), Error> {
     match action {
+        TeamAction::Create { url, username } => {
+            founding(ctx, &username, prompt, printer, out, |dir, input, slot| {
+                api::team::create(dir, &url, input, slot, api::product_policy())
+            })?;
+            printer.line(out, &serde_json::json!({ "team": true }), |w| {
+                writeln!(
+                    w,
+                    "The team's first desk is this one. Add members, then give each new desk the join code (desk team code)."
+                )
+            })
+        }
+        TeamAction::Join { url, code } => {
+            let dir = open_data_dir(ctx.data_dir.clone())?;
+            let joined = api::team::join(&dir, api::team::JoinInput { url, code })?;
+            printer.value(out, &joined, |w| {
+                writeln!(
+                    w,
+                    "This desk joined the team on {}. Members an admin added sign in here.",
+                    joined.store
+                )
+            })
+        }
+        TeamAction::Code => {
+            let shown = with_session(ctx, prompt, api::team::join_code)?;
+            printer.value(out, &shown, |w| {
+                writeln!(w, "Store: {}", shown.store)?;
+                writeln!(w, "Join code: {}", shown.code)?;
+                writeln!(
+                    w,
+                    "A new desk runs: desk team join --url <the store's URL> --code <this code>"
+                )
+            })
+        }
         TeamAction::Migrate { url } => {
             let done = api::team::migrate(&url)?;
             printer.value(out, &done, |w| {

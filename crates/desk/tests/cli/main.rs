@@ -168,20 +168,20 @@ fn bad_arguments_exit_1_and_json_mode_reports_them_as_json() {
     );
 }
 
-mod vault_verbs {
+pub(crate) mod vault_verbs {
     use std::io::{BufRead, BufReader, Write};
     use std::path::Path;
     use std::process::{Command, Output, Stdio};
 
     use super::user_error;
 
-    const PW: &str = "correct horse battery 42";
+    pub(crate) const PW: &str = "correct horse battery 42";
 
-    fn code(secret: &str, steps_ahead: u64) -> String {
+    pub(crate) fn code(secret: &str, steps_ahead: u64) -> String {
         testkit::totp::code_ahead(secret, steps_ahead)
     }
 
-    fn desk_cmd(dir: &Path, args: &[&str]) -> Command {
+    pub(crate) fn desk_cmd(dir: &Path, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_desk"));
         cmd.arg("--data-dir")
             .arg(dir)
@@ -199,7 +199,13 @@ mod vault_verbs {
 
     /// [`init`], with the recovery key it printed.
     fn init_keeping_recovery_key(dir: &Path) -> (String, String) {
-        let mut child = desk_cmd(dir, &["init", "--username", "admin"])
+        founding(dir, &["init", "--username", "admin"])
+    }
+
+    /// A first admin's set-up verb (`init`, `team create`) run as [`init`] runs it: returns
+    /// the authenticator secret and the recovery key.
+    pub(crate) fn founding(dir: &Path, args: &[&str]) -> (String, String) {
+        let mut child = desk_cmd(dir, args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -236,7 +242,7 @@ mod vault_verbs {
     }
 
     /// `desk --user admin --code <step> ARGS` with the password on stdin.
-    fn as_admin(dir: &Path, secret: &str, step: u64, args: &[&str]) -> Output {
+    pub(crate) fn as_admin(dir: &Path, secret: &str, step: u64, args: &[&str]) -> Output {
         let code = code(secret, step);
         let mut all = vec!["--user", "admin", "--code", code.as_str()];
         all.extend_from_slice(args);
@@ -244,14 +250,14 @@ mod vault_verbs {
     }
 
     /// `desk unlock` as the admin, with the next step's code.
-    fn unlock_as_admin(dir: &Path, secret: &str) -> Output {
+    pub(crate) fn unlock_as_admin(dir: &Path, secret: &str) -> Output {
         with_stdin(
             desk_cmd(dir, &["--user", "admin", "unlock"]),
             &format!("{PW}\n{}\n", code(secret, 1)),
         )
     }
 
-    fn with_stdin(mut cmd: Command, input: &str) -> Output {
+    pub(crate) fn with_stdin(mut cmd: Command, input: &str) -> Output {
         let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -1,4 +1,5 @@
-//! `desk team`: the DBA's verbs against a real throwaway PostgreSQL cluster (issue 17).
+//! `desk team`: the DBA's verbs, creating a team and joining it, against a real throwaway
+//! PostgreSQL cluster (issue 17).
 
 use testkit::postgres::Cluster;
 
@@ -80,4 +81,114 @@ fn an_unreachable_store_is_unavailable_and_the_pgpassword_is_not_echoed() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["error"]["code"], "unavailable");
     assert!(!stdout(&out).contains("hunter22"));
+}
+
+#[test]
+fn a_team_is_created_a_second_desk_joins_with_the_code_and_a_member_signs_in_there() {
+    use super::vault_verbs::{desk_cmd, founding, unlock_as_admin, with_stdin};
+    let cluster = Cluster::start();
+    let db = cluster.team_database("cli_team");
+    assert_ok(&desk(&["team", "migrate", "--url", &db.owner], None));
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+
+    let (secret, _) = founding(
+        &a,
+        &["team", "create", "--url", &db.app, "--username", "admin"],
+    );
+    assert!(a.join("team.json").exists());
+    assert!(
+        !a.join(vault::VAULT_FILE).exists(),
+        "the tables are in the store"
+    );
+    // One sign-in (a session agent) for the admin's verbs on desk A.
+    assert_ok(&unlock_as_admin(&a, &secret));
+    let on_a = |args: &[&str]| with_stdin(desk_cmd(&a, args), "");
+    let added = on_a(&["--json", "user", "add", "bob", "--role", "underwriter"]);
+    assert_ok(&added);
+    let added: serde_json::Value = serde_json::from_slice(&added.stdout).unwrap();
+    let otp = added["one_time_password"].as_str().unwrap().to_string();
+    let shown = on_a(&["--json", "team", "code"]);
+    assert_ok(&shown);
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    let join_code = shown["code"].as_str().unwrap().to_string();
+    assert!(
+        shown["store"].as_str().unwrap().contains("cli_team"),
+        "{shown}"
+    );
+
+    // A mistyped code is refused by field and leaves nothing; the right one joins.
+    let mistyped = join_code.replacen(&join_code[..4], "AAAA", 1);
+    let (problem, message) = user_error(&with_stdin(
+        desk_cmd(
+            &b,
+            &[
+                "--json", "team", "join", "--url", &db.app, "--code", &mistyped,
+            ],
+        ),
+        "",
+    ));
+    assert_eq!(problem, "invalid_input");
+    assert!(message.starts_with("join code:"), "{message}");
+    assert!(!b.join("team.json").exists());
+    let joined = with_stdin(
+        desk_cmd(
+            &b,
+            &["team", "join", "--url", &db.app, "--code", &join_code],
+        ),
+        "",
+    );
+    assert_ok(&joined);
+    assert!(
+        stdout(&joined).contains("joined the team"),
+        "{}",
+        stdout(&joined)
+    );
+
+    // Bob, added on desk A: his one-time password opens his slot on desk B (the keyring is
+    // the team's), which sends him to the window for his first sign-in; a wrong one is
+    // refused as a wrong one.
+    let first = with_stdin(
+        desk_cmd(
+            &b,
+            &[
+                "--json", "--user", "bob", "--code", "000000", "user", "list",
+            ],
+        ),
+        &format!("{otp}\n"),
+    );
+    let (problem, message) = user_error(&first);
+    assert!(
+        message.contains("finish your first sign-in"),
+        "{problem}: {message}"
+    );
+    assert!(
+        !stdout(&first).contains(&otp),
+        "the one-time password is not echoed"
+    );
+    let wrong = with_stdin(
+        desk_cmd(
+            &b,
+            &[
+                "--json", "--user", "bob", "--code", "000000", "user", "list",
+            ],
+        ),
+        "not his password 42\n",
+    );
+    assert!(!user_error(&wrong).1.contains("finish your first sign-in"));
+    // The team's one log, on desk A: bob's sign-ins on desk B are in it, and it is intact.
+    let log = on_a(&["--json", "audit", "list"]);
+    assert_ok(&log);
+    let entries: Vec<serde_json::Value> = serde_json::from_slice(&log.stdout).unwrap();
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["actor"] == "bob" && e["action"] == "auth.sign_in"),
+        "{entries:?}"
+    );
+    let verify = on_a(&["--json", "audit", "verify"]);
+    assert_ok(&verify);
+    let report: serde_json::Value = serde_json::from_slice(&verify.stdout).unwrap();
+    assert_eq!(report["intact"], true, "{report}");
+    assert_ok(&on_a(&["lock"]));
 }

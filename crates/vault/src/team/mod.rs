@@ -2,8 +2,11 @@
 //! database that holds only ciphertext, the sortable queue columns and signed metadata.
 
 pub mod connect;
+pub mod join;
+pub(crate) mod keyring;
 pub mod placement;
 pub mod schema;
 pub mod url;
 
+pub use join::JoinCode;
 pub use url::StoreUrl;

@@ -57,3 +57,11 @@ pub(crate) fn read(dir: &Path) -> Result<(StoreUrl, Uuid)> {
     }
     Ok((url, placement.vault_id))
 }
+
+/// The store `dir`'s vault lives in, for display (no password: team.json never holds one).
+pub fn store_of(dir: &Path) -> Option<String> {
+    let bytes = std::fs::read(path(dir)).ok()?;
+    let placement: Placement = serde_json::from_slice(&bytes).ok()?;
+    let url: StoreUrl = placement.url.parse().ok()?;
+    Some(url.redacted().to_string())
+}

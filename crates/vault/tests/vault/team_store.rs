@@ -429,8 +429,8 @@ mod on_the_store {
 }
 
 mod two_desks {
-    //! Two desks on one store (a copy of the folder: the same keyring, its own connection) act
-    //! on the same applications at the same moment: units run one at a time, so no change is
+    //! Two desks on one store (the second joined with the first's code) act on the same
+    //! applications at the same moment: units run one at a time, so no change is
     //! lost and each application moves once.
 
     use super::*;
@@ -462,11 +462,11 @@ mod two_desks {
             .write(|tx| tx.insert_applications(&batch))
             .unwrap();
         assert!(stored.iter().all(Result::is_ok));
+        let code = created.vault.join_code().unwrap();
         drop(created);
         let b = tempfile::tempdir().unwrap();
-        for file in [desk_vault::KEYRING_FILE, "team.json"] {
-            std::fs::copy(a.path().join(file), b.path().join(file)).unwrap();
-        }
+        let store = url(&cluster.url_as("boarding_desk_app", "two_desks"));
+        desk_vault::team::join::join(b.path(), &store, &code).unwrap();
         let desk_a = sign_in_admin(a.path(), &secret, at(1));
         let desk_b = sign_in_admin(b.path(), &secret, at(2));
 
@@ -503,5 +503,204 @@ mod two_desks {
             assert_eq!(history.len(), 2, "{id}: one transition in its history");
         }
         assert!(desk_a.verify_audit().unwrap().intact);
+    }
+}
+
+mod joining {
+    //! A second desk joins the team with the code an admin's desk shows: it trusts the founder
+    //! the code names, its members sign in there with the keyring the store holds, and what a
+    //! holder of the store's credentials writes into that keyring is not believed.
+
+    use super::*;
+    use crate::support::*;
+    use desk_vault::team::join::{self, forgery};
+    use desk_vault::team::JoinCode;
+    use desk_vault::{NextStep, Vault};
+
+    fn app_url(cluster: &Cluster, db: &str) -> StoreUrl {
+        url(&cluster.url_as("boarding_desk_app", db))
+    }
+
+    #[test]
+    fn a_desk_joins_with_the_code_and_members_sign_in_on_either_desk() {
+        let cluster = Cluster::start();
+        let a = tempfile::tempdir().unwrap();
+        let (created, secret) = super::on_the_store::on_store(&cluster, "joined", a.path());
+        let (bob, otp) = created
+            .vault
+            .create_user(ADMIN, &username("bob"), domain::Role::Underwriter, t0())
+            .unwrap();
+        let code = created.vault.join_code().unwrap();
+        assert_eq!(JoinCode::parse(&code.to_string()).unwrap(), code);
+        drop(created);
+
+        let b = tempfile::tempdir().unwrap();
+        join::join(b.path(), &app_url(&cluster, "joined"), &code).unwrap();
+        // The desk keeps only its own part: no member's slot or key is in its folder.
+        let own: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(b.path().join(desk_vault::KEYRING_FILE)).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(own["slots"], serde_json::json!({}), "{own}");
+        assert_eq!(own["members"], serde_json::json!({}), "{own}");
+        assert!(matches!(
+            join::join(b.path(), &app_url(&cluster, "joined"), &code),
+            Err(VaultError::AlreadyExists)
+        ));
+
+        // Bob's first sign-in is on the new desk: one-time password, then his own, then TOTP.
+        let (vault, user, next) =
+            Vault::sign_in(b.path(), "bob", otp.expose(), None, policy(), at(1)).unwrap();
+        assert_eq!(user.id, bob.id);
+        assert!(matches!(next, NextStep::ChangePassword));
+        vault
+            .change_password(&bob.id, &password("quiet river stones 7", "bob"), at(1))
+            .unwrap();
+        let enrolment = vault.begin_totp_enrolment(&bob.id, "bob").unwrap();
+        vault
+            .confirm_totp(&bob.id, &code_at(&enrolment.secret, at(1)), at(1))
+            .unwrap();
+        drop(vault);
+        // His new password is the team's: it opens his slot on the founding desk too.
+        let (on_a, _, next) = Vault::sign_in(
+            a.path(),
+            "bob",
+            "quiet river stones 7",
+            Some(&code_at(&enrolment.secret, at(3))),
+            policy(),
+            at(3),
+        )
+        .unwrap();
+        assert!(matches!(next, NextStep::Ready));
+        drop(on_a);
+        // The admin signs in on the new desk (registering its key), and every desk reads one
+        // intact chain.
+        let admin_b = sign_in_admin(b.path(), &secret, at(5));
+        assert!(admin_b.is_team());
+        let report = admin_b.verify_audit().unwrap();
+        assert!(report.intact, "{report:?}");
+        // Any member's desk shows the same code: it names the founder, not the desk.
+        assert_eq!(admin_b.join_code().unwrap(), code);
+        drop(admin_b);
+        let admin_a = sign_in_admin(a.path(), &secret, at(7));
+        let again = admin_a.verify_audit().unwrap();
+        assert!(again.intact && again.entries > report.entries, "{again:?}");
+    }
+
+    #[test]
+    fn a_code_for_another_team_or_a_replaced_keyring_is_refused_and_leaves_nothing() {
+        let cluster = Cluster::start();
+        let a = tempfile::tempdir().unwrap();
+        let (created, _) = super::on_the_store::on_store(&cluster, "team_one", a.path());
+        let ours = created.vault.join_code().unwrap();
+        drop(created);
+        let other = tempfile::tempdir().unwrap();
+        let (created, _) = super::on_the_store::on_store(&cluster, "team_two", other.path());
+        let theirs = created.vault.join_code().unwrap();
+        drop(created);
+
+        let b = tempfile::tempdir().unwrap();
+        let refused = join::join(b.path(), &app_url(&cluster, "team_one"), &theirs);
+        assert!(
+            matches!(
+                refused,
+                Err(VaultError::Invalid {
+                    field: "join code",
+                    ..
+                })
+            ),
+            "{refused:?}"
+        );
+        assert_eq!(
+            std::fs::read_dir(b.path()).unwrap().count(),
+            0,
+            "nothing left"
+        );
+
+        // A holder of the store's credentials puts the other team's keyring (the founder and
+        // every key theirs) in place of ours, with our vault's id: a desk told our founder is
+        // not fooled.
+        let mut client = postgres::Client::connect(
+            &cluster.url_as("boarding_desk_owner", "team_two"),
+            postgres::NoTls,
+        )
+        .unwrap();
+        let body: Vec<u8> = client
+            .query_one("SELECT body FROM desk.keyring", &[])
+            .unwrap()
+            .get(0);
+        let mut forged: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        forged["vault_id"] = serde_json::json!(ours.vault_id.to_string());
+        let mut client = postgres::Client::connect(
+            &cluster.url_as("boarding_desk_owner", "team_one"),
+            postgres::NoTls,
+        )
+        .unwrap();
+        client
+            .execute(
+                "UPDATE desk.keyring SET body = $1",
+                &[&serde_json::to_vec(&forged).unwrap()],
+            )
+            .unwrap();
+        let refused = join::join(b.path(), &app_url(&cluster, "team_one"), &ours);
+        assert!(
+            matches!(
+                refused,
+                Err(VaultError::Invalid {
+                    field: "join code",
+                    ..
+                })
+            ),
+            "{refused:?}"
+        );
+        assert_eq!(
+            std::fs::read_dir(b.path()).unwrap().count(),
+            0,
+            "nothing left"
+        );
+        let empty = cluster.team_database("team_empty");
+        schema::migrate(&url(&empty.owner)).unwrap();
+        let refused = join::join(b.path(), &url(&empty.app), &ours);
+        assert!(
+            matches!(
+                refused,
+                Err(VaultError::Invalid {
+                    field: "team store",
+                    ..
+                })
+            ),
+            "{refused:?}"
+        );
+    }
+
+    #[test]
+    fn a_member_raised_to_admin_in_the_store_is_refused_on_a_desk_that_joined() {
+        let cluster = Cluster::start();
+        let a = tempfile::tempdir().unwrap();
+        let (created, _) = super::on_the_store::on_store(&cluster, "raised", a.path());
+        let (_, otp) = created
+            .vault
+            .create_user(ADMIN, &username("bob"), domain::Role::Underwriter, t0())
+            .unwrap();
+        let code = created.vault.join_code().unwrap();
+        drop(created);
+        let b = tempfile::tempdir().unwrap();
+        join::join(b.path(), &app_url(&cluster, "raised"), &code).unwrap();
+        // Before: bob signs in on the new desk as what an admin registered.
+        let (vault, user, _) =
+            Vault::sign_in(b.path(), "bob", otp.expose(), None, policy(), at(1)).unwrap();
+        assert_eq!(user.role, domain::Role::Underwriter);
+        drop(vault);
+        // The store's credentials, no password: a self-signed admin registration for bob, and
+        // his row raised to match.
+        forgery::self_register_in_store(b.path(), "bob", "admin").unwrap();
+        for desk in [a.path(), b.path()] {
+            let refused = Vault::sign_in(desk, "bob", otp.expose(), None, policy(), at(2));
+            assert!(
+                matches!(refused, Err(VaultError::VaultDamaged(_))),
+                "{:?}",
+                refused.map(|(_, u, _)| u.role)
+            );
+        }
     }
 }
