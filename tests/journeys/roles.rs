@@ -131,6 +131,10 @@ fn calls() -> BTreeMap<&'static str, Call> {
         }),
     );
     add(
+        "team_join_code",
+        Box::new(|s, _| api::team::join_code(s).map(drop)),
+    );
+    add(
         "export_audit",
         Box::new(|s, _| audit_log::export_audit(s, "2026-01-01", "2026-01-02", "csv").map(drop)),
     );

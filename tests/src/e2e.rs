@@ -174,6 +174,27 @@ impl Page {
         Ok(())
     }
 
+    /// Waits until the field `id`, which the page autofocuses, has the focus. WebKit moves the
+    /// focus to an autofocused field at a later rendering step, which a loaded machine can put
+    /// after the first keystrokes of a scenario: they would land in it mid-word.
+    pub async fn wait_autofocus(&self, id: &str) -> Result<()> {
+        let deadline = std::time::Instant::now() + WAIT;
+        while std::time::Instant::now() < deadline {
+            let focused = self
+                .client
+                .execute(
+                    "return document.activeElement && document.activeElement.id;",
+                    vec![],
+                )
+                .await?;
+            if focused.as_str() == Some(id) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        bail!("the autofocused field {id:?} never took the focus")
+    }
+
     /// Clicks the first button whose text is exactly `label`.
     pub async fn click_button(&self, label: &str) -> Result<()> {
         let xpath = format!("//button[normalize-space()='{label}']");
@@ -217,6 +238,7 @@ impl Page {
     /// Walks the first-run wizard: creates the vault and admin, acknowledges the recovery key,
     /// enrols the authenticator. Returns the TOTP secret the window showed.
     pub async fn set_up_vault(&self, username: &str, password: &str) -> Result<String> {
+        self.wait_autofocus("setup-username").await?;
         self.fill("setup-username", username).await?;
         self.fill("setup-password", password).await?;
         self.fill("setup-confirm", password).await?;
@@ -304,6 +326,7 @@ impl Page {
 
     /// Signs in through the sign-in form.
     pub async fn sign_in(&self, username: &str, password: &str, code: Option<&str>) -> Result<()> {
+        self.wait_autofocus("signin-username").await?;
         self.fill("signin-username", username).await?;
         self.fill("signin-password", password).await?;
         self.fill("signin-code", code.unwrap_or("")).await?;

@@ -1,8 +1,8 @@
-import { fireEvent, render, screen } from '@testing-library/svelte';
+import { fireEvent, render, screen, within } from '@testing-library/svelte';
 import { afterEach, describe, expect, it } from 'vitest';
 import App from './App.svelte';
 import { BackendError } from './lib/backend/errors';
-import { READY_ADMIN, fakeBackend as fake } from './lib/backend/fake';
+import { FAKE_JOIN_CODE, READY_ADMIN, fakeBackend as fake } from './lib/backend/fake';
 import type { BoardingJob } from './lib/backend/types';
 
 /** Signed in and ready: the shell itself. */
@@ -143,6 +143,36 @@ describe('sign-in gate', () => {
     await fireEvent.click(screen.getByRole('button', { name: 'Confirm' }));
     expect(await screen.findByRole('navigation', { name: 'Sections' })).toBeInTheDocument();
     expect(screen.queryByTestId('recovery-key')).toBeNull();
+  });
+
+  it('creates a team on a store instead of a local vault', async () => {
+    const backend = fake({ vault: 'not_created', session: null });
+    render(App, { backend });
+    await fireEvent.click(await screen.findByLabelText(/On a team store/));
+    const create = screen.getByRole('form', { name: 'Create the vault' });
+    await fireEvent.input(within(create).getByLabelText('Team store URL'), { target: { value: 'postgres://boarding_desk_app@db.example.com/desk' } });
+    await fireEvent.input(screen.getByLabelText('Admin username'), { target: { value: 'alice' } });
+    await fireEvent.input(screen.getByLabelText('Password'), { target: { value: 'correct horse battery 42' } });
+    await fireEvent.input(screen.getByLabelText('Confirm password'), { target: { value: 'correct horse battery 42' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Create team' }));
+    expect(await screen.findByTestId('recovery-key')).toHaveTextContent('AAAA-BBBB-CCCC');
+    expect(backend.calls).toContain('createTeam');
+    expect(backend.calls).not.toContain('setupVault');
+  });
+
+  it('joins a team with the join code, refusing a wrong one by field, then asks to sign in', async () => {
+    const backend = fake({ vault: 'not_created', session: null });
+    render(App, { backend });
+    await fireEvent.click(await screen.findByText('Join a team instead'));
+    const form = screen.getByRole('form', { name: 'Join a team' });
+    await fireEvent.input(within(form).getByLabelText('Team store URL'), { target: { value: 'postgres://boarding_desk_app@db.example.com/desk' } });
+    await fireEvent.input(within(form).getByLabelText('Join code'), { target: { value: 'ZZZZ-ZZZZ' } });
+    await fireEvent.click(within(form).getByRole('button', { name: 'Join team' }));
+    expect(await within(form).findByRole('alert')).toHaveTextContent('join code: does not name this team');
+    await fireEvent.input(within(form).getByLabelText('Join code'), { target: { value: FAKE_JOIN_CODE.toLowerCase() } });
+    await fireEvent.click(within(form).getByRole('button', { name: 'Join team' }));
+    expect(await screen.findByText(/This desk joined the team on postgres:\/\/boarding_desk_app@db.example.com\/desk/)).toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'Sign in' })).toBeInTheDocument();
   });
 
   it('checks the password confirmation before calling Rust', async () => {

@@ -16,6 +16,8 @@ pub struct AppInfo {
     pub version: &'static str,
     pub data_dir: PathBuf,
     pub vault: VaultState,
+    /// The team store this desk's vault lives in (its password hidden), when it is a team's.
+    pub store: Option<String>,
 }
 
 /// Use case: describe this installation.
@@ -26,6 +28,7 @@ pub fn app_info(data_dir: &DataDir) -> Result<AppInfo> {
         version: VERSION,
         data_dir: data_dir.path().to_path_buf(),
         vault,
+        store: vault::team::placement::store_of(data_dir.path()),
     })
 }
 

@@ -54,6 +54,8 @@ fn generated() -> String {
         decl::<vault::totp::Enrolment>(&cfg),
         decl::<vault::KeyStatus>(&cfg),
         decl::<api::keychain::KeychainStatus>(&cfg),
+        decl::<api::team::Joined>(&cfg),
+        decl::<api::team::TeamCode>(&cfg),
         decl::<api::views::User>(&cfg),
         decl::<vault::audit::Outcome>(&cfg),
         decl::<api::views::AuditEntry>(&cfg),

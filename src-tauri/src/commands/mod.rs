@@ -15,4 +15,5 @@ pub mod sanctions_report;
 pub mod saved;
 pub mod screening;
 pub mod settings;
+pub mod team;
 pub mod users;

@@ -295,3 +295,26 @@ describe('Users panel', () => {
     expect(backend.calls).toContain('setUserDisabled:id-vic:true');
   });
 });
+
+import TeamPanel from './TeamPanel.svelte';
+import { FAKE_JOIN_CODE } from '../backend/fake';
+
+describe('Team panel', () => {
+  it('shows a team desk its store and, on request, the join code', async () => {
+    const backend = fakeBackend({ session: READY_ADMIN, store: 'postgres://boarding_desk_app@db.example.com/desk' });
+    render(TeamPanel, { backend, onerror: noop });
+    expect(await screen.findByTestId('team-store')).toHaveTextContent('postgres://boarding_desk_app@db.example.com/desk');
+    expect(screen.queryByTestId('join-code')).toBeNull();
+    await fireEvent.click(screen.getByRole('button', { name: 'Show the join code' }));
+    expect(await screen.findByTestId('join-code')).toHaveTextContent(FAKE_JOIN_CODE);
+  });
+
+  it('is absent on a local vault', async () => {
+    const backend = fakeBackend({ session: READY_ADMIN });
+    render(TeamPanel, { backend, onerror: noop });
+    await Promise.resolve();
+    expect(backend.calls).toContain('appInfo');
+    expect(screen.queryByRole('region', { name: 'Team' })).toBeNull();
+    expect(screen.queryByRole('button', { name: 'Show the join code' })).toBeNull();
+  });
+});

@@ -54,7 +54,12 @@ export interface FakeOptions {
   noKeychain?: string;
   /** Archives already in the backups folder. */
   backups?: import('./types').BackupFile[];
+  /** The team store this desk's vault is in (none: a local vault). */
+  store?: string | null;
 }
+
+/** The join code the fake team's desks show and accept. */
+export const FAKE_JOIN_CODE = 'AEAA-BBBB-CCCC-DDDD';
 
 export const READY_ADMIN: SessionInfo = {
   username: 'alice',
@@ -68,6 +73,7 @@ const ENROLMENT = { secret: 'JBSWY3DPEHPK3PXP', otpauth_url: 'otpauth://totp/x',
 
 export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]; switchUser(username: string): void } {
   let vault = opts.vault ?? 'locked';
+  let store = opts.store ?? null;
   let session: SessionInfo | null = opts.session === undefined ? null : opts.session;
   const users: User[] = opts.users ?? [];
   const calls: string[] = [];
@@ -126,7 +132,7 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
     appInfo: async () => {
       calls.push('appInfo');
       if (opts.appInfoError) throw opts.appInfoError;
-      return { name: 'Boarding Desk', version: '9.8.7', data_dir: '/tmp/desk-test', vault };
+      return { name: 'Boarding Desk', version: '9.8.7', data_dir: '/tmp/desk-test', vault, store };
     },
     sessionInfo: async () => session,
     sessionTouch: async () => session,
@@ -136,6 +142,28 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
       vault = 'locked';
       session = { ...READY_ADMIN, username, stage: 'enrol_totp', enrolment: ENROLMENT };
       return { session, recovery_key: 'AAAA-BBBB-CCCC' };
+    },
+    createTeam: async (url, username, password) => {
+      calls.push('createTeam');
+      if (!url.startsWith('postgres')) throw new BackendError('invalid_input', 'team store URL: is not a postgres:// URL');
+      if (password.length < MIN_PASSWORD_CHARS) throw new BackendError('invalid_input', `password: must be at least ${MIN_PASSWORD_CHARS} characters`);
+      vault = 'locked';
+      store = url;
+      session = { ...READY_ADMIN, username, stage: 'enrol_totp', enrolment: ENROLMENT };
+      return { session, recovery_key: 'AAAA-BBBB-CCCC' };
+    },
+    joinTeam: async (url, code) => {
+      calls.push('joinTeam');
+      if (code.replace(/[\s-]/g, '').toUpperCase() !== FAKE_JOIN_CODE.replace(/-/g, ''))
+        throw new BackendError('invalid_input', 'join code: does not name this team\'s founding admin');
+      vault = 'locked';
+      store = url;
+      return { store: url };
+    },
+    teamJoinCode: async () => {
+      if (needSession().role !== 'admin') throw new BackendError('forbidden', 'admins only');
+      if (!store) throw new BackendError('conflict', 'this vault is a local one: there is no team to join');
+      return { store, code: FAKE_JOIN_CODE };
     },
     signIn: async (username, password, code) => {
       calls.push('signIn');

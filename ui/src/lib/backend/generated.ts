@@ -80,7 +80,11 @@ export type SessionInfo = { username: string, role: Role, stage: Stage, idle_min
  * Present while the user must enrol an authenticator.
  */
 enrolment: Enrolment | null, };
-export type AppInfo = { name: string, version: string, data_dir: string, vault: VaultState, };
+export type AppInfo = { name: string, version: string, data_dir: string, vault: VaultState, 
+/**
+ * The team store this desk's vault lives in (its password hidden), when it is a team's.
+ */
+store: string | null, };
 export type Enrolment = { 
 /**
  * Base32 secret, for typing in by hand.
@@ -113,6 +117,16 @@ bound: number, members: number,
  * Whether the signed-in user's own sign-in is bound.
  */
 you_bound: boolean, };
+export type Joined = { 
+/**
+ * The store, its password hidden.
+ */
+store: string, };
+export type TeamCode = { store: string, 
+/**
+ * The join code: the team's id and its founding admin's fingerprint (not a secret).
+ */
+code: string, };
 export type User = { id: string, username: string, role: Role, disabled: boolean, must_change_password: boolean, totp_enrolled: boolean, created_at: string, 
 /**
  * Who added this user (`None` for the vault's founding admin).

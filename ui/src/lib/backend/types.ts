@@ -48,6 +48,8 @@ import type {
   RewrapStatus,
   MerchantFilter,
   KeychainStatus,
+  Joined,
+  TeamCode,
 } from './generated';
 
 // Generated from the Rust types (crates/api/tests/wire_types.rs); the rest below is still
@@ -97,6 +99,8 @@ export type {
   RewrapStatus,
   MerchantFilter,
   KeychainStatus,
+  Joined,
+  TeamCode,
 };
 export { SECOND_APPROVERS } from './generated';
 /** The application list's row and page (the api's `views::Summary`, `views::Page`). */
@@ -588,6 +592,12 @@ export interface Backend {
   keychainStatus(): Promise<KeychainStatus>;
   /** Binds (or unbinds) sign-ins; the admin's own password, checked by Rust, seals theirs anew. */
   setKeychainBinding(on: boolean, password: string): Promise<KeychainStatus>;
+  /** Set-up on a team store: the founding desk and its first admin. */
+  createTeam(url: string, username: string, password: string): Promise<SetupOutput>;
+  /** Set-up: this desk joins the team, trusting the founder the join code names. */
+  joinTeam(url: string, code: string): Promise<Joined>;
+  /** Admin: the code a new desk joins this team with. */
+  teamJoinCode(): Promise<TeamCode>;
   saveDraft(id: string | null, version: number | null, form: ApplicationForm): Promise<ApplicationView>;
   getApplication(id: string): Promise<ApplicationView>;
   submitApplication(id: string, version: number): Promise<ApplicationView>;
