@@ -1311,6 +1311,14 @@ impl KeyringFile {
         keyring.joined(ring, shared.version)
     }
 
+    /// Runs `f` on this team desk's connection to its store.
+    pub(crate) fn on_store<T>(
+        &self,
+        f: impl FnOnce(&crate::sql::Db<'_>) -> Result<T>,
+    ) -> Result<T> {
+        self.team.with(self.dir(), |db, _| f(db))
+    }
+
     /// The store's shared keyring for `dir` before this desk has its own file (joining).
     pub(crate) fn load_shared(&self) -> Result<Option<Keyring>> {
         self.team

@@ -501,7 +501,12 @@ impl Vault {
                 detail: None,
             })?;
             tx.update_keyring(|ring| {
-                ring.clear_lockout(&slot_id(&user.username));
+                let slot = slot_id(&user.username);
+                ring.clear_lockout(&slot);
+                if self.is_team() {
+                    use crate::team::failures::{record, Kind};
+                    record(&self.keyring, ring, &slot, Kind::Cleared, now)?;
+                }
                 Ok(())
             })
         })

@@ -476,7 +476,21 @@ impl Vault {
                 "keyring.json holds a self-signed key registration this desk did not make",
             ));
         }
-        if let Some(until) = ring.locked_until(&slot, now) {
+        // On a team desk, the team's rows too: failures on any desk lock the member out on all.
+        let team = keyring_file.is_team();
+        let team_lock = if team {
+            crate::team::failures::locked_until(
+                &keyring_file,
+                &ring,
+                &slot,
+                now,
+                policy.max_failures,
+                policy.lock_for,
+            )?
+        } else {
+            None
+        };
+        if let Some(until) = ring.locked_until(&slot, now).max(team_lock) {
             // Counted, like every refused attempt: an earlier keyring put back shows fewer.
             ring.attempts = ring.attempts.saturating_add(1);
             ring.push_pending(PendingEvent {
@@ -490,7 +504,20 @@ impl Vault {
         }
 
         let fail = |ring: &mut Keyring, why: &str| -> Result<VaultError> {
-            let locked = ring.record_failure(&slot, now, policy.max_failures, policy.lock_for);
+            let mut locked = ring.record_failure(&slot, now, policy.max_failures, policy.lock_for);
+            if team {
+                use crate::team::failures::{self, Kind};
+                failures::record(&keyring_file, ring, &slot, Kind::Failure, now)?;
+                let shared = failures::locked_until(
+                    &keyring_file,
+                    ring,
+                    &slot,
+                    now,
+                    policy.max_failures,
+                    policy.lock_for,
+                )?;
+                locked = locked.max(shared);
+            }
             ring.push_pending(PendingEvent {
                 at: now,
                 action: "auth.sign_in".into(),
@@ -569,6 +596,15 @@ impl Vault {
         let desk = vault.register_desk(&mut ring, user.role, now, &keyring_file, &lock)?;
         let keychain = crate::keychain::at_sign_in(&vault, &mut ring, &slot, password)?;
         ring.clear_lockout(&slot);
+        if team {
+            crate::team::failures::record(
+                &keyring_file,
+                &ring,
+                &slot,
+                crate::team::failures::Kind::Cleared,
+                now,
+            )?;
+        }
         let pending = std::mem::take(&mut ring.pending_audit);
         let ((), head) = vault.write_keeping_head(now, |tx| {
             vault.flush_pending(tx, pending)?;

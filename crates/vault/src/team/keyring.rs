@@ -47,7 +47,7 @@ const READING: &str = "reading the team's keyring";
 const WRITING: &str = "writing the team's keyring";
 
 impl Handle {
-    fn with<T>(
+    pub(crate) fn with<T>(
         &self,
         dir: &Path,
         f: impl FnOnce(&Db<'_>, &mut Option<(i64, i64)>) -> Result<T>,

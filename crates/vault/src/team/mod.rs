@@ -2,6 +2,7 @@
 //! database that holds only ciphertext, the sortable queue columns and signed metadata.
 
 pub mod connect;
+pub(crate) mod failures;
 pub mod join;
 pub(crate) mod keyring;
 pub mod placement;

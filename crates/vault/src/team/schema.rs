@@ -160,6 +160,7 @@ fn check_blocking(client: &mut postgres::Client) -> Result<Standing> {
                     OR COALESCE(has_table_privilege(to_regclass('desk.audit_checkpoints'), 'UPDATE,DELETE,TRUNCATE'), FALSE)
                     OR COALESCE(has_table_privilege(to_regclass('desk.erasure_requests'), 'UPDATE,DELETE,TRUNCATE'), FALSE)
                     OR COALESCE(has_table_privilege(to_regclass('desk.keyring'), 'DELETE,TRUNCATE'), FALSE)
+                    OR COALESCE(has_table_privilege(to_regclass('desk.sign_in_events'), 'UPDATE,DELETE,TRUNCATE'), FALSE)
                     OR COALESCE(has_table_privilege(to_regclass('desk.refinery_schema_history'), 'INSERT,UPDATE,DELETE,TRUNCATE'), FALSE),
                     COALESCE((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), FALSE)
              FROM pg_roles r WHERE r.rolname = current_user",
@@ -191,7 +192,7 @@ fn check_blocking(client: &mut postgres::Client) -> Result<Standing> {
     } else if owns {
         Some("owns tables of the store (only the owner role may)")
     } else if wide {
-        Some("may change or remove audit entries, checkpoints, erasure records or the migration history, or remove the keyring")
+        Some("may change or remove audit entries, checkpoints, erasure records, sign-in events or the migration history, or remove the keyring")
     } else {
         None
     };

@@ -704,3 +704,133 @@ mod joining {
         }
     }
 }
+
+mod shared_lockouts {
+    //! Sign-in failures on a team store count on every desk (docs/adr/0001 §3): ten wrong
+    //! passwords spread over two desks lock the member out on both, an admin's unlock lifts it
+    //! everywhere, and rows a holder of the store's credentials writes lift nothing.
+
+    use super::*;
+    use crate::support::*;
+    use desk_vault::team::join;
+    use desk_vault::Vault;
+
+    fn wrong(dir: &std::path::Path, when: time::OffsetDateTime) -> VaultError {
+        match Vault::sign_in(dir, "bob", "not his password 42", None, policy(), when) {
+            Err(e) => e,
+            Ok(_) => panic!("a wrong password signed in"),
+        }
+    }
+
+    #[test]
+    fn failures_on_two_desks_lock_the_member_out_on_both_until_an_admin_unlocks() {
+        let cluster = Cluster::start();
+        let a = tempfile::tempdir().unwrap();
+        let (created, secret) = super::on_the_store::on_store(&cluster, "lockouts", a.path());
+        let (bob, otp) = created
+            .vault
+            .create_user(ADMIN, &username("bob"), domain::Role::Underwriter, t0())
+            .unwrap();
+        let code = created.vault.join_code().unwrap();
+        drop(created);
+        let b = tempfile::tempdir().unwrap();
+        let store = url(&cluster.url_as("boarding_desk_app", "lockouts"));
+        join::join(b.path(), &store, &code).unwrap();
+
+        let max = policy().max_failures;
+        for i in 0..max - 1 {
+            let desk = if i % 2 == 0 { a.path() } else { b.path() };
+            let e = wrong(desk, at(1));
+            assert!(matches!(e, VaultError::BadCredentials), "attempt {i}: {e}");
+        }
+        // Neither desk saw ten; together they did.
+        assert!(matches!(wrong(b.path(), at(2)), VaultError::Locked { .. }));
+        for desk in [a.path(), b.path()] {
+            let locked = Vault::sign_in(desk, "bob", otp.expose(), None, policy(), at(3));
+            assert!(
+                matches!(locked, Err(VaultError::Locked { .. })),
+                "the right password is refused on every desk while locked"
+            );
+        }
+
+        // Rows written with the store's credentials: an unsigned "cleared" lifts nothing.
+        let mut raw = postgres::Client::connect(
+            &cluster.url_as("boarding_desk_app", "lockouts"),
+            postgres::NoTls,
+        )
+        .unwrap();
+        let slot: String = raw
+            .query_one(
+                "SELECT slot FROM desk.sign_in_events WHERE kind = 'failure' LIMIT 1",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        // Under desk A's id (registered when the team was created there).
+        let own: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(a.path().join(desk_vault::KEYRING_FILE)).unwrap(),
+        )
+        .unwrap();
+        let desk_a = own["desk_record"].as_str().unwrap().to_string();
+        let later = (at(3).unix_timestamp_nanos() / 1_000_000) as i64;
+        raw.execute(
+            "INSERT INTO desk.sign_in_events (slot, kind, at, desk, signature)
+             VALUES ($1, 'cleared', $2, $3, '\\x00')",
+            &[&slot, &later, &desk_a],
+        )
+        .unwrap();
+        assert!(matches!(
+            Vault::sign_in(b.path(), "bob", otp.expose(), None, policy(), at(4)),
+            Err(VaultError::Locked { .. })
+        ));
+        // The desks' role cannot delete the rows either.
+        assert!(raw.execute("DELETE FROM desk.sign_in_events", &[]).is_err());
+
+        // The admin's unlock, on desk A, lifts it on desk B.
+        let admin = sign_in_admin(a.path(), &secret, at(5));
+        admin.unlock_user(ADMIN, &bob.id, at(5)).unwrap();
+        drop(admin);
+        let (_, user, _) =
+            Vault::sign_in(b.path(), "bob", otp.expose(), None, policy(), at(6)).unwrap();
+        assert_eq!(user.id, bob.id);
+    }
+
+    #[test]
+    fn failures_forged_under_a_registered_desk_lock_no_one() {
+        let cluster = Cluster::start();
+        let a = tempfile::tempdir().unwrap();
+        let (created, secret) = super::on_the_store::on_store(&cluster, "forged_fail", a.path());
+        let (_, otp) = created
+            .vault
+            .create_user(ADMIN, &username("bob"), domain::Role::Underwriter, t0())
+            .unwrap();
+        drop(created);
+        // One real failure gives bob's slot and desk A's id (registered: its admin signed in).
+        drop(sign_in_admin(a.path(), &secret, at(1)));
+        let _ = wrong(a.path(), at(2));
+        let mut raw = postgres::Client::connect(
+            &cluster.url_as("boarding_desk_app", "forged_fail"),
+            postgres::NoTls,
+        )
+        .unwrap();
+        let row = raw
+            .query_one(
+                "SELECT slot, desk FROM desk.sign_in_events WHERE kind = 'failure'",
+                &[],
+            )
+            .unwrap();
+        let (slot, desk): (String, String) = (row.get(0), row.get(1));
+        let now = (at(3).unix_timestamp_nanos() / 1_000_000) as i64;
+        for i in 0..20i64 {
+            raw.execute(
+                "INSERT INTO desk.sign_in_events (slot, kind, at, desk, signature)
+                 VALUES ($1, 'failure', $2, $3, '\\x01')",
+                &[&slot, &(now + i), &desk],
+            )
+            .unwrap();
+        }
+        let (_, user, _) = Vault::sign_in(a.path(), "bob", otp.expose(), None, policy(), at(4))
+            .expect("forged failures under a registered desk are ignored");
+        assert_eq!(user.username, "bob");
+    }
+}
