@@ -1339,9 +1339,19 @@ impl KeyringFile {
     /// change made meanwhile by another desk is refused as contended), then the desk's own.
     pub fn save(&self, keyring: &Keyring, _lock: &KeyringLock) -> Result<()> {
         let mut keyring = keyring.clone();
-        let on_disk = self.load().ok();
+        let team = self.is_team();
+        // What the failure records on disk are: on a team desk they are all in its own file
+        // (the store's part is not read again for them).
+        let on_disk = if team {
+            fs::read(&self.path)
+                .ok()
+                .and_then(|bytes| parse(&bytes, "").ok())
+                .and_then(|own| own.joined(keyring.shared(), 0).ok())
+        } else {
+            self.load().ok()
+        };
         crate::device::stamp(&mut keyring, on_disk.as_ref())?;
-        if self.is_team() {
+        if team {
             let shared = keyring.shared();
             let body = serialise(&shared)?;
             if keyring.stored.as_ref().map(|s| s.digest) != Some(crypto::sha256(&[&body])) {
@@ -1350,7 +1360,28 @@ impl KeyringFile {
             }
             keyring = keyring.desk_own();
         }
-        let json = serde_json::to_vec_pretty(&keyring)
+        self.write_file(&keyring)
+    }
+
+    /// On a team desk: moves the newest audit head this desk wrote forward in its own file,
+    /// touching nothing the store holds (nor anything the desk's failure MAC covers). Returns
+    /// false on a local desk, whose head lives with the rest of its keyring.
+    pub(crate) fn advance_own_head(&self, head: &AuditHead, _lock: &KeyringLock) -> Result<bool> {
+        if !self.is_team() {
+            return Ok(false);
+        }
+        let bytes = fs::read(&self.path).map_err(VaultError::io("the keyring", "read"))?;
+        let mut own = parse(&bytes, "keyring.json is not a valid keyring")?;
+        if own.audit_head.as_ref().is_some_and(|h| h.seq >= head.seq) {
+            return Ok(true);
+        }
+        own.audit_head = Some(head.clone());
+        self.write_file(&own)?;
+        Ok(true)
+    }
+
+    fn write_file(&self, keyring: &Keyring) -> Result<()> {
+        let json = serde_json::to_vec_pretty(keyring)
             .map_err(|_| VaultError::KeyringDamaged("the keyring could not be serialised"))?;
         let tmp = self.path.with_extension("json.tmp");
         {

@@ -245,6 +245,9 @@ impl Vault {
     /// after a later one).
     fn advance_head(&self, head: AuditHead) -> Result<()> {
         let lock = self.keyring.lock()?;
+        if self.keyring.advance_own_head(&head, &lock)? {
+            return Ok(());
+        }
         let mut ring = self.keyring.load()?;
         if ring.audit_head.as_ref().is_some_and(|h| h.seq >= head.seq) {
             return Ok(());
