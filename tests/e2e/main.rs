@@ -10,3 +10,4 @@ mod intake;
 mod screening;
 mod security;
 mod shell;
+mod team;

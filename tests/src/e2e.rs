@@ -202,6 +202,13 @@ impl Page {
             .await
     }
 
+    /// Opens the `<details>` whose summary reads exactly `label`.
+    pub async fn click_summary(&self, label: &str) -> Result<()> {
+        let xpath = format!("//summary[normalize-space()='{label}']");
+        self.click_xpath(&xpath, &format!("no summary {label:?}"))
+            .await
+    }
+
     /// Waits for the element at `xpath`, scrolls it into view and clicks it.
     async fn click_xpath(&self, xpath: &str, missing: &str) -> Result<()> {
         let button = self
@@ -255,7 +262,7 @@ impl Page {
 
     /// The authenticator step: reads the secret shown, confirms a code for it, waits for the
     /// shell. Returns the secret.
-    async fn enrol_totp(&self) -> Result<String> {
+    pub async fn enrol_totp(&self) -> Result<String> {
         let secret = self
             .text("[data-testid=totp-secret]")
             .await?

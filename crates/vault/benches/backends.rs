@@ -35,11 +35,13 @@ struct Row {
     queue_p95: Duration,
     search_p95: Duration,
     sign_in: Duration,
+    add_member: Duration,
 }
 
 fn run(
     name: &str,
     apps: usize,
+    store: Option<&desk_vault::team::StoreUrl>,
     make: impl Fn(&std::path::Path, &Username, &NewPassword, Policy) -> desk_vault::Created,
 ) -> Row {
     let tmp = tempfile::tempdir().expect("temp dir");
@@ -116,6 +118,17 @@ fn run(
         vault.list_applications(&filter, 50, None).expect("search");
         search.push(started.elapsed());
     }
+    // Adding a member: a unit plus a keyring write (on the store: one row under its version).
+    let mut adds = Vec::new();
+    for i in 0..20 {
+        let name = Username::parse(&format!("member{i:02}")).expect("username");
+        let started = Instant::now();
+        vault
+            .create_user("admin", &name, domain::Role::Underwriter, t0())
+            .expect("add a member");
+        adds.push(started.elapsed());
+    }
+    let join_code = store.map(|_| vault.join_code().expect("join code"));
     drop(vault);
     let mut sign_ins = Vec::new();
     for step in 1..=5 {
@@ -127,6 +140,36 @@ fn run(
         sign_ins.push(started.elapsed());
         drop(vault);
     }
+    if let (Some(store), Some(join_code)) = (store, join_code) {
+        // A second desk: joining it, then the admin's sign-ins there (its first registers it).
+        let second = tempfile::tempdir().expect("temp dir");
+        let started = Instant::now();
+        desk_vault::team::join::join(second.path(), store, &join_code).expect("join");
+        let joining = started.elapsed();
+        let mut there = Vec::new();
+        for step in 6..=10 {
+            let at = t0() + time::Duration::seconds(30 * step);
+            let started = Instant::now();
+            let (vault, _, _) = Vault::sign_in(
+                second.path(),
+                "admin",
+                PASSWORD,
+                Some(&code(at)),
+                policy,
+                at,
+            )
+            .expect("sign in on the joined desk");
+            there.push(started.elapsed());
+            drop(vault);
+        }
+        println!(
+            "{:<28} joining a desk {:>5.0} ms | sign-in there median {:>5.0} ms (first {:.0} ms)",
+            "",
+            ms(joining),
+            ms(percentile(there.clone(), 0.5)),
+            ms(there[0])
+        );
+    }
     let row = Row {
         import_per_s,
         list_p50: percentile(list.clone(), 0.5),
@@ -134,15 +177,17 @@ fn run(
         queue_p95: percentile(queue, 0.95),
         search_p95: percentile(search, 0.95),
         sign_in: percentile(sign_ins, 0.5),
+        add_member: percentile(adds, 0.5),
     };
     println!(
-        "{name:<28} import {:>6.0}/s | list page p50 {:>6.2} ms p95 {:>6.2} ms | queue page p95 {:>6.2} ms | name search p95 {:>6.2} ms | sign-in median {:>5.0} ms",
+        "{name:<28} import {:>6.0}/s | list page p50 {:>6.2} ms p95 {:>6.2} ms | queue page p95 {:>6.2} ms | name search p95 {:>6.2} ms | sign-in median {:>5.0} ms | add a member median {:>6.2} ms",
         row.import_per_s,
         ms(row.list_p50),
         ms(row.list_p95),
         ms(row.queue_p95),
         ms(row.search_p95),
-        ms(row.sign_in)
+        ms(row.sign_in),
+        ms(row.add_member)
     );
     row
 }
@@ -158,9 +203,12 @@ fn main() {
     println!(
         "One desk, {apps} applications, argon2id default, the window's sign-in; pages of 50 (200 each)"
     );
-    run("local SQLCipher file", apps, |dir, user, pw, policy| {
-        Vault::create(dir, user, pw, policy, t0()).expect("create")
-    });
+    run(
+        "local SQLCipher file",
+        apps,
+        None,
+        |dir, user, pw, policy| Vault::create(dir, user, pw, policy, t0()).expect("create"),
+    );
     let cluster = testkit::postgres::Cluster::start();
     let db = cluster.team_database("bench");
     desk_vault::team::schema::migrate(&db.owner.parse().expect("owner URL")).expect("migrate");
@@ -168,6 +216,7 @@ fn main() {
     run(
         "team store (PostgreSQL, TCP)",
         apps,
+        Some(&app),
         |dir, user, pw, policy| {
             Vault::create_on_store(dir, &app, user, pw, policy, t0()).expect("create on store")
         },

@@ -259,7 +259,11 @@ impl Vault {
     pub fn keychain_status(&self) -> Result<KeychainStatus> {
         let ring = self.keyring.load()?;
         let binding = ring.binding();
-        let unavailable = availability();
+        let unavailable = if self.is_team() {
+            Some("sign-ins on a team store are not bound to one desk's keychain: members sign in on any desk".to_string())
+        } else {
+            availability()
+        };
         let secret_here = match &binding {
             Binding::On(id) | Binding::Off(id, _) if unavailable.is_none() => {
                 secret(&ring.vault_id, id).is_ok()

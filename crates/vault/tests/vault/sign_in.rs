@@ -152,21 +152,7 @@ fn new_user_changes_one_time_password_then_enrols_totp() {
         .create_user(ADMIN, &username("bob"), domain::Role::Underwriter, t0())
         .unwrap();
     drop(created);
-    let (vault, user, next) =
-        Vault::sign_in(tmp.path(), "bob", otp.expose(), None, policy(), at(1)).unwrap();
-    assert_eq!(user.id, bob.id);
-    assert!(
-        matches!(next, NextStep::ChangePassword),
-        "one-time password must be changed"
-    );
-    vault
-        .change_password(&bob.id, &password("quiet river stones 7", "bob"), at(1))
-        .unwrap();
-    let enrolment = vault.begin_totp_enrolment(&bob.id, "bob").unwrap();
-    vault
-        .confirm_totp(&bob.id, &code_at(&enrolment.secret, at(1)), at(1))
-        .unwrap();
-    drop(vault);
+    let enrolment = first_sign_in(tmp.path(), &bob.id, otp.expose(), "quiet river stones 7");
     assert!(
         Vault::sign_in(tmp.path(), "bob", otp.expose(), None, policy(), at(2)).is_err(),
         "old password is gone"

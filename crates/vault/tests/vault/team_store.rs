@@ -521,6 +521,19 @@ mod joining {
         url(&cluster.url_as("boarding_desk_app", db))
     }
 
+    /// `refused` names `field`, and the folder it was to join is left empty.
+    fn refused_leaving_nothing(
+        refused: Result<(), VaultError>,
+        field: &str,
+        dir: &std::path::Path,
+    ) {
+        match &refused {
+            Err(VaultError::Invalid { field: f, .. }) if *f == field => {}
+            other => panic!("expected a refusal of {field}, got {other:?}"),
+        }
+        assert_eq!(std::fs::read_dir(dir).unwrap().count(), 0, "nothing left");
+    }
+
     #[test]
     fn a_desk_joins_with_the_code_and_members_sign_in_on_either_desk() {
         let cluster = Cluster::start();
@@ -549,18 +562,7 @@ mod joining {
         ));
 
         // Bob's first sign-in is on the new desk: one-time password, then his own, then TOTP.
-        let (vault, user, next) =
-            Vault::sign_in(b.path(), "bob", otp.expose(), None, policy(), at(1)).unwrap();
-        assert_eq!(user.id, bob.id);
-        assert!(matches!(next, NextStep::ChangePassword));
-        vault
-            .change_password(&bob.id, &password("quiet river stones 7", "bob"), at(1))
-            .unwrap();
-        let enrolment = vault.begin_totp_enrolment(&bob.id, "bob").unwrap();
-        vault
-            .confirm_totp(&bob.id, &code_at(&enrolment.secret, at(1)), at(1))
-            .unwrap();
-        drop(vault);
+        let enrolment = first_sign_in(b.path(), &bob.id, otp.expose(), "quiet river stones 7");
         // His new password is the team's: it opens his slot on the founding desk too.
         let (on_a, _, next) = Vault::sign_in(
             a.path(),
@@ -601,21 +603,7 @@ mod joining {
 
         let b = tempfile::tempdir().unwrap();
         let refused = join::join(b.path(), &app_url(&cluster, "team_one"), &theirs);
-        assert!(
-            matches!(
-                refused,
-                Err(VaultError::Invalid {
-                    field: "join code",
-                    ..
-                })
-            ),
-            "{refused:?}"
-        );
-        assert_eq!(
-            std::fs::read_dir(b.path()).unwrap().count(),
-            0,
-            "nothing left"
-        );
+        refused_leaving_nothing(refused, "join code", b.path());
 
         // A holder of the store's credentials puts the other team's keyring (the founder and
         // every key theirs) in place of ours, with our vault's id: a desk told our founder is
@@ -643,34 +631,11 @@ mod joining {
             )
             .unwrap();
         let refused = join::join(b.path(), &app_url(&cluster, "team_one"), &ours);
-        assert!(
-            matches!(
-                refused,
-                Err(VaultError::Invalid {
-                    field: "join code",
-                    ..
-                })
-            ),
-            "{refused:?}"
-        );
-        assert_eq!(
-            std::fs::read_dir(b.path()).unwrap().count(),
-            0,
-            "nothing left"
-        );
+        refused_leaving_nothing(refused, "join code", b.path());
         let empty = cluster.team_database("team_empty");
         schema::migrate(&url(&empty.owner)).unwrap();
         let refused = join::join(b.path(), &url(&empty.app), &ours);
-        assert!(
-            matches!(
-                refused,
-                Err(VaultError::Invalid {
-                    field: "team store",
-                    ..
-                })
-            ),
-            "{refused:?}"
-        );
+        refused_leaving_nothing(refused, "team store", b.path());
     }
 
     #[test]
