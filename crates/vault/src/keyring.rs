@@ -1328,8 +1328,8 @@ impl KeyringFile {
                     &shared.body,
                     "the team store's keyring is not a valid keyring",
                 )?;
-                let version = shared.version;
-                ring.desk_own().joined(ring, version)
+                // Nothing of a desk's own part is taken from the store's row.
+                Keyring::new(ring.vault_id, String::new()).joined(ring, shared.version)
             })
             .transpose()
     }
@@ -1354,10 +1354,9 @@ impl KeyringFile {
         if team {
             let shared = keyring.shared();
             let body = serialise(&shared)?;
-            if keyring.stored.as_ref().map(|s| s.digest) != Some(crypto::sha256(&[&body])) {
-                let base = keyring.stored.as_ref().map(|s| s.version);
-                self.team.store(self.dir(), &body, base)?;
-            }
+            let base = keyring.stored.as_ref().map(|s| (s.version, s.digest));
+            self.team
+                .store(self.dir(), &body, crypto::sha256(&[&body]), base)?;
             keyring = keyring.desk_own();
         }
         self.write_file(&keyring)

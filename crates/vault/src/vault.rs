@@ -464,6 +464,15 @@ impl Vault {
         let name = username.trim().to_ascii_lowercase();
         let slot = slot_id(&name);
 
+        let team = keyring_file.is_team();
+        // A team desk trusts the founder its join code named, kept in its device record: with
+        // no record (no state folder, or the record deleted) it would trust whatever the store
+        // says, so it refuses before anything is saved (a save would start a record that does).
+        if team && crate::device::anchors(&ring).is_none() {
+            return Err(VaultError::VaultDamaged(
+                "this team desk has no record of the founder it joined with (its state folder is missing): join the team again",
+            ));
+        }
         // Before the keyring's lockouts are believed: are they what this desk wrote?
         if let Some(until) = crate::device::check_failures(&mut ring, now, policy.lock_for) {
             keyring_file.save(&ring, &lock)?;
@@ -476,10 +485,11 @@ impl Vault {
                 "keyring.json holds a self-signed key registration this desk did not make",
             ));
         }
-        // On a team desk, the team's rows too: failures on any desk lock the member out on all.
-        let team = keyring_file.is_team();
-        let team_lock = if team {
-            crate::team::failures::locked_until(
+        // On a team desk, the team's rows too: failures on any desk lock the member out on
+        // all, and a lifting a registered desk signed (an admin's unlock, a sign-in) after this
+        // desk's own lockout of the member lifts that too.
+        let shared = if team {
+            crate::team::failures::standing(
                 &keyring_file,
                 &ring,
                 &slot,
@@ -488,9 +498,14 @@ impl Vault {
                 policy.lock_for,
             )?
         } else {
-            None
+            crate::team::failures::Standing::default()
         };
-        if let Some(until) = ring.locked_until(&slot, now).max(team_lock) {
+        if let (Some(cleared), Some(own)) = (shared.cleared, ring.lockouts.get(&slot)) {
+            if cleared >= (own.last_failure.unix_timestamp_nanos() / 1_000_000) as i64 {
+                ring.clear_lockout(&slot);
+            }
+        }
+        if let Some(until) = ring.locked_until(&slot, now).max(shared.until) {
             // Counted, like every refused attempt: an earlier keyring put back shows fewer.
             ring.attempts = ring.attempts.saturating_add(1);
             ring.push_pending(PendingEvent {
@@ -506,17 +521,23 @@ impl Vault {
         let fail = |ring: &mut Keyring, why: &str| -> Result<VaultError> {
             let mut locked = ring.record_failure(&slot, now, policy.max_failures, policy.lock_for);
             if team {
+                // The desk's own count (saved below) holds even when the store cannot take the
+                // row: a failure is never uncounted because the store is out of reach.
                 use crate::team::failures::{self, Kind};
-                failures::record(&keyring_file, ring, &slot, Kind::Failure, now)?;
-                let shared = failures::locked_until(
-                    &keyring_file,
-                    ring,
-                    &slot,
-                    now,
-                    policy.max_failures,
-                    policy.lock_for,
-                )?;
-                locked = locked.max(shared);
+                let shared = failures::record(&keyring_file, ring, &slot, Kind::Failure, now)
+                    .and_then(|()| {
+                        failures::standing(
+                            &keyring_file,
+                            ring,
+                            &slot,
+                            now,
+                            policy.max_failures,
+                            policy.lock_for,
+                        )
+                    });
+                if let Ok(shared) = shared {
+                    locked = locked.max(shared.until);
+                }
             }
             ring.push_pending(PendingEvent {
                 at: now,
@@ -762,6 +783,10 @@ impl Vault {
             now,
         )?;
         ring.clear_lockout(&slot);
+        if keyring_file.is_team() {
+            use crate::team::failures::{record, Kind};
+            record(&keyring_file, &ring, &slot, Kind::Cleared, now)?;
+        }
         let pending = std::mem::take(&mut ring.pending_audit);
         let ((), head) = vault.write_keeping_head(now, |tx| {
             tx.db().execute(

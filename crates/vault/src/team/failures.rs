@@ -81,58 +81,112 @@ pub(crate) fn record(
     Ok(())
 }
 
-/// When `slot` may sign in again by the team's rows, if it is locked out now.
-pub(crate) fn locked_until(
+/// What the team's rows say of `slot` now.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Standing {
+    /// When the member may sign in again, if they are locked out.
+    pub until: Option<OffsetDateTime>,
+    /// The newest lifting row a registered desk signed (Unix ms): a lockout this desk counted
+    /// before it was lifted there.
+    pub cleared: Option<i64>,
+}
+
+/// A row as the desks read it back.
+struct Row {
+    kind: String,
+    at: i64,
+    verified: bool,
+    registered: bool,
+}
+
+/// When `slot` may sign in again by the team's rows, if it is locked out now, and when a
+/// registered desk last lifted its lockout.
+///
+/// Rows a holder of the store's credentials writes can add lockouts, never remove one: the
+/// lockout is derived twice, from the rows registered desks signed alone and from every row
+/// that counts, and the later end wins; rows dated in the future (beyond a clock skew) are
+/// ignored, so none can push a lock past what a time can hold.
+pub(crate) fn standing(
     file: &KeyringFile,
     ring: &Keyring,
     slot: &str,
     now: OffsetDateTime,
     max_failures: u32,
     lock_for: time::Duration,
-) -> Result<Option<OffsetDateTime>> {
+) -> Result<Standing> {
     let since = ms(now - WINDOW - lock_for);
-    let rows: Vec<(String, i64, String, Vec<u8>)> = file.on_store(|db| {
+    let latest = ms(now + SKEW);
+    let rows: Vec<Row> = file.on_store(|db| {
         db.query_map(
             "reading the team's sign-in events",
             "SELECT kind, at, desk, signature FROM sign_in_events
-             WHERE slot = ?1 AND at > ?2 ORDER BY at, seq",
-            args![slot, since],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+             WHERE slot = ?1 AND at > ?2 AND at <= ?3 ORDER BY at, seq",
+            args![slot, since, latest],
+            |r| {
+                let (kind, at, desk, signature): (String, i64, String, Vec<u8>) =
+                    (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+                let keys = crate::desks::registered(ring, &desk);
+                let message = message(ring, slot, &kind, at, &desk);
+                Ok(Row {
+                    verified: keys.iter().any(|k| crypto::verify(k, &message, &signature)),
+                    registered: !keys.is_empty(),
+                    kind,
+                    at,
+                })
+            },
         )
     })?;
+    let lock_ms = lock_for.whole_milliseconds() as i64;
+    let signed_only = derive(rows.iter().filter(|r| r.verified), max_failures, lock_ms);
+    let counted = derive(
+        rows.iter().filter(|r| r.verified || !r.registered),
+        max_failures,
+        lock_ms,
+    );
+    let until = signed_only.max(counted).filter(|u| *u > ms(now)).map(|u| {
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(u) * 1_000_000)
+            .unwrap_or(now + lock_for)
+    });
+    let cleared = rows
+        .iter()
+        .filter(|r| r.verified && r.kind == "cleared")
+        .map(|r| r.at)
+        .max();
+    Ok(Standing { until, cleared })
+}
+
+/// How far ahead of this desk's clock a row may be dated and still count.
+const SKEW: time::Duration = time::Duration::minutes(5);
+
+/// The end of the lockout the rows make (Unix ms), replayed as a local desk counts: failures
+/// since the last lifting, forgotten a day after the last one, none counted while locked.
+fn derive<'r>(rows: impl Iterator<Item = &'r Row>, max_failures: u32, lock_ms: i64) -> Option<i64> {
+    let day = WINDOW.whole_milliseconds() as i64;
     let mut failures = 0u32;
     let mut until: Option<i64> = None;
     let mut last_failure: Option<i64> = None;
-    for (kind, at, desk, signature) in rows {
-        let registered = crate::desks::registered(ring, &desk);
-        let signed = registered.iter().any(|public| {
-            crypto::verify(public, &message(ring, slot, &kind, at, &desk), &signature)
-        });
-        match kind.as_str() {
-            "cleared" if signed => {
+    for row in rows {
+        match row.kind.as_str() {
+            "cleared" if row.verified => {
                 failures = 0;
                 until = None;
             }
-            "failure" if signed || registered.is_empty() => {
-                // Failures a day after the last one are forgotten, as on a local desk.
-                if last_failure.is_some_and(|last| at - last >= WINDOW.whole_milliseconds() as i64)
-                {
+            "failure" => {
+                if last_failure.is_some_and(|last| row.at - last >= day) {
                     failures = 0;
                 }
-                last_failure = Some(at);
-                if until.is_some_and(|u| at < u) {
+                last_failure = Some(row.at);
+                if until.is_some_and(|u| row.at < u) {
                     continue;
                 }
                 failures += 1;
                 if failures >= max_failures {
-                    until = Some(at + lock_for.whole_milliseconds() as i64);
+                    until = until.max(row.at.checked_add(lock_ms));
                     failures = 0;
                 }
             }
             _ => {}
         }
     }
-    Ok(until
-        .filter(|u| *u > ms(now))
-        .and_then(|u| OffsetDateTime::from_unix_timestamp_nanos(i128::from(u) * 1_000_000).ok()))
+    until
 }

@@ -149,7 +149,8 @@ pub fn join(dir: &std::path::Path, url: &super::StoreUrl, code: &JoinCode) -> Re
     }
     let lock = keyring_file.lock()?;
     let joined = join_locked(dir, url, code, &keyring_file, &lock);
-    if joined.is_err() {
+    // What another set-up made meanwhile (found under the lock) is never removed.
+    if joined.is_err() && !matches!(joined, Err(VaultError::AlreadyExists)) {
         for name in [
             super::placement::TEAM_FILE,
             crate::KEYRING_FILE,
@@ -214,6 +215,14 @@ fn join_locked(
         ));
     }
     crate::device::join(&mut ring, &code.anchor)?;
+    // The anchor must be kept where the desk will find it again: a desk that keeps no state
+    // folder would trust whatever the store says.
+    if crate::device::anchors(&ring).is_none_or(|anchors| anchors != [code.anchor.clone()]) {
+        return Err(VaultError::invalid(
+            "state folder",
+            "this desk keeps no state folder for its records (set $XDG_STATE_HOME or $HOME): a team desk needs one",
+        ));
+    }
     keyring_file.save(&ring, lock)
 }
 

@@ -25,12 +25,21 @@ pub(crate) struct Shared {
     pub body: Vec<u8>,
 }
 
+/// A desk's last write of the shared keyring: the version it was made over, the version it
+/// made, and the digest of what it wrote.
+#[derive(Clone, Copy)]
+pub(crate) struct Written {
+    over: i64,
+    made: i64,
+    digest: [u8; 32],
+}
+
 /// A desk's connection for the keyring (opened on first use, from `team.json`), and its last
-/// write: the version it was made over and the version it made.
+/// write.
 #[derive(Default)]
 pub(crate) struct Side {
     client: Option<RefCell<PgClient>>,
-    written: Option<(i64, i64)>,
+    written: Option<Written>,
 }
 
 /// Shared by every clone of one [`crate::keyring::KeyringFile`].
@@ -50,7 +59,7 @@ impl Handle {
     pub(crate) fn with<T>(
         &self,
         dir: &Path,
-        f: impl FnOnce(&Db<'_>, &mut Option<(i64, i64)>) -> Result<T>,
+        f: impl FnOnce(&Db<'_>, &mut Option<Written>) -> Result<T>,
     ) -> Result<T> {
         let mut side = self.0.lock().unwrap_or_else(|p| p.into_inner());
         let side = &mut *side;
@@ -91,13 +100,27 @@ impl Handle {
         })
     }
 
-    /// Replaces the shared keyring read at `base` (none: the store must hold none yet) with
-    /// `body`. Refused as contended when anyone else wrote it since: a second save of one
-    /// keyring read (this desk's own write over the same `base`) is not a conflict.
-    pub(crate) fn store(&self, dir: &Path, body: &[u8], base: Option<i64>) -> Result<i64> {
+    /// Replaces the shared keyring read at `base` (its version and the digest of its shared
+    /// part as read; none: the store must hold none yet) with `body`, whose digest is `digest`.
+    /// Refused as contended when anyone else wrote it since. A second save of one keyring read
+    /// (over this desk's own write from the same `base`) is not a conflict; nor is a save of
+    /// what the store holds already, which writes nothing. So a change undone by saving the
+    /// keyring as read does write the undoing.
+    pub(crate) fn store(
+        &self,
+        dir: &Path,
+        body: &[u8],
+        digest: [u8; 32],
+        base: Option<(i64, [u8; 32])>,
+    ) -> Result<()> {
         self.with(dir, |db, written| {
-            let over = base.unwrap_or(0);
-            let own = written.filter(|(o, _)| *o == over).map(|(_, made)| made);
+            let over = base.map_or(0, |(version, _)| version);
+            let own = written.filter(|w| w.over == over);
+            // What the store holds now, as far as this desk knows.
+            let held = own.map(|w| w.digest).or(base.map(|(_, d)| d));
+            if held == Some(digest) {
+                return Ok(());
+            }
             let version = match (base, own) {
                 (None, None) => db.query_value::<i64>(
                     WRITING,
@@ -109,12 +132,12 @@ impl Handle {
                     WRITING,
                     "UPDATE keyring SET body = ?1, version = version + 1
                      WHERE id = 1 AND (version = ?2 OR version = ?3) RETURNING version",
-                    args![body.to_vec(), over, own.unwrap_or(over)],
+                    args![body.to_vec(), over, own.map_or(over, |w| w.made)],
                 )?,
             };
-            let version = version.ok_or(VaultError::Contended)?;
-            *written = Some((over, version));
-            Ok(version)
+            let made = version.ok_or(VaultError::Contended)?;
+            *written = Some(Written { over, made, digest });
+            Ok(())
         })
     }
 }

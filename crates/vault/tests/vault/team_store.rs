@@ -761,6 +761,73 @@ mod shared_lockouts {
     }
 
     #[test]
+    fn a_lockout_counted_on_one_desk_is_lifted_by_an_unlock_on_another_and_forged_rows_lift_none() {
+        let cluster = Cluster::start();
+        let a = tempfile::tempdir().unwrap();
+        let (created, secret) = super::on_the_store::on_store(&cluster, "lifted", a.path());
+        let (bob, otp) = created
+            .vault
+            .create_user(ADMIN, &username("bob"), domain::Role::Underwriter, t0())
+            .unwrap();
+        let code = created.vault.join_code().unwrap();
+        drop(created);
+        let b = tempfile::tempdir().unwrap();
+        let store = url(&cluster.url_as("boarding_desk_app", "lifted"));
+        join::join(b.path(), &store, &code).unwrap();
+        // The admin's sign-in on desk B registers it: its rows are signed by a registered desk.
+        drop(sign_in_admin(b.path(), &secret, at(1)));
+        // Every failure on desk B: its own count locks it as the team's rows do.
+        for _ in 0..policy().max_failures {
+            let _ = wrong(b.path(), at(2));
+        }
+        assert!(matches!(wrong(b.path(), at(2)), VaultError::Locked { .. }));
+
+        // Rows written with the store's credentials under an id no admin registered: dated far
+        // in the future (past what a time holds), and just before the real ones so that a lock
+        // of their own would expire before the real failures and swallow them. Neither lifts.
+        let mut raw = postgres::Client::connect(
+            &cluster.url_as("boarding_desk_app", "lifted"),
+            postgres::NoTls,
+        )
+        .unwrap();
+        let row = raw
+            .query_one(
+                "SELECT slot, min(at) FROM desk.sign_in_events WHERE kind = 'failure' GROUP BY slot",
+                &[],
+            )
+            .unwrap();
+        let (slot, first): (String, i64) = (row.get(0), row.get(1));
+        let lock_ms = policy().lock_for.whole_milliseconds() as i64;
+        for at_ms in (0..10)
+            .map(|i| 1_000_000_000_000_000 + i)
+            .chain((0..10).map(|i| first - lock_ms + 1 + i))
+        {
+            raw.execute(
+                "INSERT INTO desk.sign_in_events (slot, kind, at, desk, signature)
+                 VALUES ($1, 'failure', $2, 'made-up-desk', '')",
+                &[&slot, &at_ms],
+            )
+            .unwrap();
+        }
+        for desk in [a.path(), b.path()] {
+            let still = Vault::sign_in(desk, "bob", otp.expose(), None, policy(), at(3));
+            assert!(
+                matches!(still, Err(VaultError::Locked { .. })),
+                "{:?}",
+                still.map(|_| ())
+            );
+        }
+
+        // The admin's unlock on desk A lifts desk B's own count of the lockout too.
+        let admin = sign_in_admin(a.path(), &secret, at(4));
+        admin.unlock_user(ADMIN, &bob.id, at(4)).unwrap();
+        drop(admin);
+        let (_, user, _) =
+            Vault::sign_in(b.path(), "bob", otp.expose(), None, policy(), at(5)).unwrap();
+        assert_eq!(user.id, bob.id);
+    }
+
+    #[test]
     fn failures_forged_under_a_registered_desk_lock_no_one() {
         let cluster = Cluster::start();
         let a = tempfile::tempdir().unwrap();
