@@ -426,7 +426,7 @@ async fn restore_a_backup_into_a_fresh_data_folder_from_the_window() {
                 .write_all(&later.content)?;
         }
 
-        page.find("details summary").await?.click().await?;
+        page.click_summary("Restore from a backup instead").await?;
         page.fill("restore-file", &archive.to_string_lossy())
             .await?;
         page.fill("restore-username", ADMIN).await?;

@@ -195,6 +195,29 @@ impl Page {
         bail!("the autofocused field {id:?} never took the focus")
     }
 
+    /// Fills several fields, then reads every one back and fills again what does not hold its
+    /// text (up to three rounds): a focus moved by the page while typing (an autofocus applied
+    /// late on a loaded machine) sends keystrokes to another field.
+    pub async fn fill_all(&self, fields: &[(&str, &str)]) -> Result<()> {
+        for _ in 0..3 {
+            for (id, text) in fields {
+                self.fill(id, text).await?;
+            }
+            let mut all_held = true;
+            for (id, text) in fields {
+                let value = self.find(&format!("#{id}")).await?.prop("value").await?;
+                all_held &= value.as_deref() == Some(*text);
+            }
+            if all_held {
+                return Ok(());
+            }
+        }
+        bail!(
+            "the fields {:?} did not keep what was typed",
+            fields.iter().map(|(id, _)| id).collect::<Vec<_>>()
+        )
+    }
+
     /// Clicks the first button whose text is exactly `label`.
     pub async fn click_button(&self, label: &str) -> Result<()> {
         let xpath = format!("//button[normalize-space()='{label}']");
@@ -246,9 +269,12 @@ impl Page {
     /// enrols the authenticator. Returns the TOTP secret the window showed.
     pub async fn set_up_vault(&self, username: &str, password: &str) -> Result<String> {
         self.wait_autofocus("setup-username").await?;
-        self.fill("setup-username", username).await?;
-        self.fill("setup-password", password).await?;
-        self.fill("setup-confirm", password).await?;
+        self.fill_all(&[
+            ("setup-username", username),
+            ("setup-password", password),
+            ("setup-confirm", password),
+        ])
+        .await?;
         self.click_button("Create vault").await?;
         let key = self.text("[data-testid=recovery-key]").await?;
         ensure!(
@@ -333,10 +359,12 @@ impl Page {
 
     /// Signs in through the sign-in form.
     pub async fn sign_in(&self, username: &str, password: &str, code: Option<&str>) -> Result<()> {
-        self.wait_autofocus("signin-username").await?;
-        self.fill("signin-username", username).await?;
-        self.fill("signin-password", password).await?;
-        self.fill("signin-code", code.unwrap_or("")).await?;
+        self.fill_all(&[
+            ("signin-username", username),
+            ("signin-password", password),
+            ("signin-code", code.unwrap_or("")),
+        ])
+        .await?;
         self.click_button("Sign in").await
     }
 
