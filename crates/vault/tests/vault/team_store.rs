@@ -687,11 +687,19 @@ mod shared_lockouts {
         }
     }
 
-    #[test]
-    fn failures_on_two_desks_lock_the_member_out_on_both_until_an_admin_unlocks() {
-        let cluster = Cluster::start();
+    /// A team on database `db`: desk A founded it with bob (an underwriter) added, desk B
+    /// joined it with A's code.
+    struct Team {
+        a: tempfile::TempDir,
+        b: tempfile::TempDir,
+        secret: String,
+        bob: desk_vault::User,
+        otp: desk_vault::OneTimePassword,
+    }
+
+    fn team_of_two(cluster: &Cluster, db: &str) -> Team {
         let a = tempfile::tempdir().unwrap();
-        let (created, secret) = super::on_the_store::on_store(&cluster, "lockouts", a.path());
+        let (created, secret) = super::on_the_store::on_store(cluster, db, a.path());
         let (bob, otp) = created
             .vault
             .create_user(ADMIN, &username("bob"), domain::Role::Underwriter, t0())
@@ -699,8 +707,27 @@ mod shared_lockouts {
         let code = created.vault.join_code().unwrap();
         drop(created);
         let b = tempfile::tempdir().unwrap();
-        let store = url(&cluster.url_as("boarding_desk_app", "lockouts"));
+        let store = url(&cluster.url_as("boarding_desk_app", db));
         join::join(b.path(), &store, &code).unwrap();
+        Team {
+            a,
+            b,
+            secret,
+            bob,
+            otp,
+        }
+    }
+
+    #[test]
+    fn failures_on_two_desks_lock_the_member_out_on_both_until_an_admin_unlocks() {
+        let cluster = Cluster::start();
+        let Team {
+            a,
+            b,
+            secret,
+            bob,
+            otp,
+        } = team_of_two(&cluster, "lockouts");
 
         let max = policy().max_failures;
         for i in 0..max - 1 {
@@ -763,17 +790,13 @@ mod shared_lockouts {
     #[test]
     fn a_lockout_counted_on_one_desk_is_lifted_by_an_unlock_on_another_and_forged_rows_lift_none() {
         let cluster = Cluster::start();
-        let a = tempfile::tempdir().unwrap();
-        let (created, secret) = super::on_the_store::on_store(&cluster, "lifted", a.path());
-        let (bob, otp) = created
-            .vault
-            .create_user(ADMIN, &username("bob"), domain::Role::Underwriter, t0())
-            .unwrap();
-        let code = created.vault.join_code().unwrap();
-        drop(created);
-        let b = tempfile::tempdir().unwrap();
-        let store = url(&cluster.url_as("boarding_desk_app", "lifted"));
-        join::join(b.path(), &store, &code).unwrap();
+        let Team {
+            a,
+            b,
+            secret,
+            bob,
+            otp,
+        } = team_of_two(&cluster, "lifted");
         // The admin's sign-in on desk B registers it: its rows are signed by a registered desk.
         drop(sign_in_admin(b.path(), &secret, at(1)));
         // Every failure on desk B: its own count locks it as the team's rows do.
