@@ -274,14 +274,7 @@ impl Vault {
             &keyring_file,
             &lock,
             |_, vault_id| {
-                let mut client = crate::sql::PgClient::new(crate::team::connect::connect(url)?);
-                crate::team::schema::check_desk_role(client.get()?)?;
-                let db = std::cell::RefCell::new(client);
-                let taken = crate::sql::Db::Postgres(&db).query_value::<String>(
-                    "reading the vault id",
-                    "SELECT value FROM meta WHERE key = 'vault_id'",
-                    &[],
-                )?;
+                let (db, taken) = crate::team::connect::desk(url)?;
                 if taken.is_some() {
                     return Err(VaultError::AlreadyExists);
                 }
@@ -925,14 +918,8 @@ impl Vault {
                     "team.json names another vault than the keyring's",
                 ));
             }
-            let mut client = crate::sql::PgClient::new(crate::team::connect::connect(&url)?);
-            crate::team::schema::check_desk_role(client.get()?)?;
-            let backend = Backend::Team(std::cell::RefCell::new(client));
-            let stored = backend.db().query_value::<String>(
-                "reading the vault id",
-                "SELECT value FROM meta WHERE key = 'vault_id'",
-                &[],
-            )?;
+            let (db, stored) = crate::team::connect::desk(&url)?;
+            let backend = Backend::Team(db);
             if stored.as_deref() != Some(ring.vault_id.to_string().as_str()) {
                 return Err(VaultError::VaultDamaged(
                     "the team store holds another vault than the keyring's",

@@ -144,6 +144,22 @@ pub fn connect(url: &StoreUrl) -> Result<postgres::Client> {
         .map_err(|e| unavailable(&e))
 }
 
+/// A desk's connection to the store at `url`: its role checked narrow, with the id of the
+/// vault the store holds (none: no team was created on it yet).
+pub(crate) fn desk(
+    url: &StoreUrl,
+) -> Result<(std::cell::RefCell<crate::sql::PgClient>, Option<String>)> {
+    let mut client = crate::sql::PgClient::new(connect(url)?);
+    super::schema::check_desk_role(client.get()?)?;
+    let db = std::cell::RefCell::new(client);
+    let vault_id = crate::sql::Db::Postgres(&db).query_value::<String>(
+        "reading the vault id",
+        "SELECT value FROM meta WHERE key = 'vault_id'",
+        &[],
+    )?;
+    Ok((db, vault_id))
+}
+
 /// A pool of up to [`POOL_SIZE`] connections; the first is opened now, so a wrong URL, a
 /// refused credential or an untrusted certificate is reported here.
 pub fn pool(url: &StoreUrl, wait: Duration) -> Result<r2d2::Pool<Manager>> {

@@ -173,14 +173,7 @@ fn join_locked(
         return Err(VaultError::AlreadyExists);
     }
     crate::device::ensure_writable()?;
-    let mut client = crate::sql::PgClient::new(super::connect::connect(url)?);
-    super::schema::check_desk_role(client.get()?)?;
-    let db = std::cell::RefCell::new(client);
-    let stored = crate::sql::Db::Postgres(&db).query_value::<String>(
-        "reading the vault id",
-        "SELECT value FROM meta WHERE key = 'vault_id'",
-        &[],
-    )?;
+    let (db, stored) = super::connect::desk(url)?;
     drop(db);
     match stored {
         None => {

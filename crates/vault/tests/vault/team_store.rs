@@ -680,6 +680,12 @@ mod shared_lockouts {
     use desk_vault::team::join;
     use desk_vault::Vault;
 
+    /// What a holder of the desks' database credentials connects with: raw SQL, no desk.
+    fn raw_store(cluster: &Cluster, db: &str) -> postgres::Client {
+        postgres::Client::connect(&cluster.url_as("boarding_desk_app", db), postgres::NoTls)
+            .unwrap()
+    }
+
     fn wrong(dir: &std::path::Path, when: time::OffsetDateTime) -> VaultError {
         match Vault::sign_in(dir, "bob", "not his password 42", None, policy(), when) {
             Err(e) => e,
@@ -746,11 +752,7 @@ mod shared_lockouts {
         }
 
         // Rows written with the store's credentials: an unsigned "cleared" lifts nothing.
-        let mut raw = postgres::Client::connect(
-            &cluster.url_as("boarding_desk_app", "lockouts"),
-            postgres::NoTls,
-        )
-        .unwrap();
+        let mut raw = raw_store(&cluster, "lockouts");
         let slot: String = raw
             .query_one(
                 "SELECT slot FROM desk.sign_in_events WHERE kind = 'failure' LIMIT 1",
@@ -808,11 +810,7 @@ mod shared_lockouts {
         // Rows written with the store's credentials under an id no admin registered: dated far
         // in the future (past what a time holds), and just before the real ones so that a lock
         // of their own would expire before the real failures and swallow them. Neither lifts.
-        let mut raw = postgres::Client::connect(
-            &cluster.url_as("boarding_desk_app", "lifted"),
-            postgres::NoTls,
-        )
-        .unwrap();
+        let mut raw = raw_store(&cluster, "lifted");
         let row = raw
             .query_one(
                 "SELECT slot, min(at) FROM desk.sign_in_events WHERE kind = 'failure' GROUP BY slot",
@@ -863,11 +861,7 @@ mod shared_lockouts {
         // One real failure gives bob's slot and desk A's id (registered: its admin signed in).
         drop(sign_in_admin(a.path(), &secret, at(1)));
         let _ = wrong(a.path(), at(2));
-        let mut raw = postgres::Client::connect(
-            &cluster.url_as("boarding_desk_app", "forged_fail"),
-            postgres::NoTls,
-        )
-        .unwrap();
+        let mut raw = raw_store(&cluster, "forged_fail");
         let row = raw
             .query_one(
                 "SELECT slot, desk FROM desk.sign_in_events WHERE kind = 'failure'",
