@@ -321,6 +321,7 @@ rm -rf -- "$5""#;
         )
         .expect("the team database's grants");
         TeamDatabase {
+            name: db.to_string(),
             owner: self.url_as("boarding_desk_owner", db),
             app: self.url_as("boarding_desk_app", db),
         }
@@ -340,6 +341,19 @@ rm -rf -- "$5""#;
         } else {
             Err(text(&out))
         }
+    }
+
+    /// `pg_dump` of database `db` (schema and data, plain SQL): what a DBA's backup, or anyone
+    /// who reads the store, holds.
+    pub fn dump(&self, db: &str) -> Vec<u8> {
+        let out = Command::new(self.bin.join("pg_dump"))
+            .args(["--no-owner", "--no-privileges", "-d"])
+            .arg(self.url(db))
+            .stdin(Stdio::null())
+            .output()
+            .expect("pg_dump runs: scripts/install-prereqs.sh installs postgresql");
+        assert!(out.status.success(), "pg_dump: {}", text(&out));
+        out.stdout
     }
 
     fn run(&self, tool: &str, args: &[&str]) -> Output {
@@ -365,6 +379,8 @@ rm -rf -- "$5""#;
 
 /// The two URLs of a team database (`Cluster::team_database`).
 pub struct TeamDatabase {
+    /// The database's name, for [`Cluster::psql`] and [`Cluster::dump`].
+    pub name: String,
     /// The owner role's: migrations.
     pub owner: String,
     /// The desks' role's: everything else.
