@@ -20,9 +20,11 @@ use crate::{args, RecordKey, Result, Tx, Vault, VaultError};
 
 mod documents;
 mod listing;
+pub mod names;
 
 pub use documents::{DocumentMeta, NewDocument};
 pub use listing::{Cursor, ListFilter, Page, COUNT_CAP};
+pub use names::{NameQuery, Names};
 
 /// Where an application came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,15 +68,20 @@ struct SealedParts {
     people: Vec<(String, Twice)>,
     bank: Twice,
     indexes: Vec<(&'static str, [u8; 32])>,
+    /// The legal name and DBA (case key), and their search tokens.
+    names: Sealed,
+    name_tokens: std::collections::BTreeSet<names::Token>,
 }
 
 impl SealedParts {
     fn seal(
         key: &RecordKey,
+        token_key: &crate::crypto::Key,
         form: &ApplicationForm,
         mut index: impl FnMut(&'static str, &str) -> Result<[u8; 32]>,
     ) -> Result<Self> {
         let masked = form.masked();
+        let names = Names::of(form);
         let indexes = form
             .index_values()
             .into_iter()
@@ -90,6 +97,8 @@ impl SealedParts {
                 .collect::<Result<Vec<_>>>()?,
             bank: seal_twice(key, "bank", &form.bank, &masked.bank)?,
             indexes,
+            name_tokens: names::tokens(token_key, &names),
+            names: names.seal(key)?,
         })
     }
 }
@@ -152,8 +161,8 @@ fn open_either<T: for<'de> Deserialize<'de>>(
 }
 
 /// A new application sealed and indexed, ready to store: the CPU half of an insert. Besides
-/// sealed bytes it holds only what the application row keeps as listing columns (legal name,
-/// DBA, entity type, MCC — inside the encrypted vault file like every column).
+/// sealed bytes and tokens it holds only what the application row keeps as clear listing
+/// columns (entity type, MCC).
 pub struct PreparedApplication {
     id: String,
     status: ApplicationStatus,
@@ -161,8 +170,6 @@ pub struct PreparedApplication {
     actor: String,
     now_ms: i64,
     fresh: crate::seal::FreshKeys,
-    legal_name: String,
-    dba: String,
     entity_type: String,
     mcc: String,
     parts: SealedParts,
@@ -190,11 +197,13 @@ impl PreparedApplication {
 pub struct Sealer {
     keys: crate::keys::Keys,
     index_keys: Vec<(&'static str, crate::crypto::Key)>,
+    token_key: crate::crypto::Key,
 }
 
 impl Sealer {
     pub(crate) fn new(keys: crate::keys::Keys) -> Self {
         Self {
+            token_key: names::token_key(&keys),
             keys,
             index_keys: Vec::new(),
         }
@@ -217,7 +226,10 @@ impl Sealer {
     pub fn prepare(&mut self, new: &NewApplication<'_>) -> Result<PreparedApplication> {
         let (fresh, key) = crate::seal::fresh_case_record(&self.keys, new.id)?;
         let b = &new.form.business;
-        let parts = SealedParts::seal(&key, new.form, |kind, value| self.index(kind, value))?;
+        let token_key = self.token_key.clone();
+        let parts = SealedParts::seal(&key, &token_key, new.form, |kind, value| {
+            self.index(kind, value)
+        })?;
         Ok(PreparedApplication {
             id: new.id.to_string(),
             status: new.status,
@@ -225,8 +237,6 @@ impl Sealer {
             actor: new.actor.to_string(),
             now_ms: new.now_ms,
             fresh,
-            legal_name: b.legal_name.clone(),
-            dba: b.dba.clone(),
             entity_type: b.entity_type.clone(),
             mcc: b.mcc.clone(),
             parts,
@@ -301,10 +311,11 @@ impl Body {
 
 const SUMMARY_COLUMNS: &str = "id, status, legal_name, dba, entity_type, mcc, people_count, \
      source, created_by, created_at, updated_at, submitted_at, version, open_hits, \
-     screened_with IS NOT NULL, edited_by";
+     screened_with IS NOT NULL, edited_by, names";
 
-fn summary_from_row(r: &Row<'_>) -> Result<Summary> {
-    Ok(Summary {
+/// A summary with its names still sealed (column 16): [`Vault::named`] opens them.
+fn summary_from_row(r: &Row<'_>) -> Result<(Summary, Option<Sealed>)> {
+    let summary = Summary {
         id: r.get(0)?,
         status: r.parsed(1, |s| s.parse().ok())?,
         legal_name: r.get(2)?,
@@ -321,7 +332,8 @@ fn summary_from_row(r: &Row<'_>) -> Result<Summary> {
         open_hits: r.get(13)?,
         screened: r.get(14)?,
         edited_by: r.get(15)?,
-    })
+    };
+    Ok((summary, r.get(16)?))
 }
 
 fn to_json<T: Serialize>(value: &T) -> Zeroizing<Vec<u8>> {
@@ -340,14 +352,79 @@ fn person_field(person_id: &str) -> String {
 
 impl Vault {
     pub fn application_summary(&self, id: &str) -> Result<Summary> {
-        self.db()
+        let (mut summary, names) = self
+            .db()
             .query_row(
                 "reading an application",
                 &format!("SELECT {SUMMARY_COLUMNS} FROM applications WHERE id = ?1"),
                 args![id],
                 summary_from_row,
             )?
-            .ok_or(VaultError::NotFound("application"))
+            .ok_or(VaultError::NotFound("application"))?;
+        if let Some(names) = self.names_of(id, names.as_ref())? {
+            (summary.legal_name, summary.dba) = (names.legal_name, names.dba);
+        }
+        Ok(summary)
+    }
+
+    /// The names sealed in `sealed` (of application `id`), opened; `None` when there are none
+    /// (an application erased, or stored by an earlier version and not yet sealed: its clear
+    /// columns stand) or its keys are shredded.
+    pub(crate) fn names_of(&self, id: &str, sealed: Option<&Sealed>) -> Result<Option<Names>> {
+        let Some(sealed) = sealed else {
+            return Ok(None);
+        };
+        // No key: shredded (an erasure also clears the names, and the clear columns say so).
+        let Some(key) = self.existing_record_key(id)? else {
+            return Ok(None);
+        };
+        Names::open(&key, sealed).map(Some)
+    }
+
+    /// `rows` (each with its application's id and sealed names) with the names opened and
+    /// handed to `set`; rows without sealed names keep their clear columns.
+    pub(crate) fn with_names<T>(
+        &self,
+        rows: Vec<(T, Option<Sealed>)>,
+        id: impl Fn(&T) -> &str,
+        mut set: impl FnMut(&mut T, Names),
+    ) -> Result<Vec<T>> {
+        let sealed_ids: Vec<&str> = rows
+            .iter()
+            .filter(|(_, sealed)| sealed.is_some())
+            .map(|(row, _)| id(row))
+            .collect();
+        if sealed_ids.len() <= 1 {
+            return rows
+                .into_iter()
+                .map(|(mut row, sealed)| {
+                    if let Some(names) = self.names_of(id(&row), sealed.as_ref())? {
+                        set(&mut row, names);
+                    }
+                    Ok(row)
+                })
+                .collect();
+        }
+        // A page: its case keys in one query.
+        let keys = crate::seal::case_keys(&self.db(), &self.keys(), &sealed_ids)?;
+        rows.into_iter()
+            .map(|(mut row, sealed)| {
+                // No key: shredded (see `names_of`).
+                if let (Some(sealed), Some(key)) = (sealed, keys.get(id(&row))) {
+                    set(&mut row, Names::open(key, &sealed)?);
+                }
+                Ok(row)
+            })
+            .collect()
+    }
+
+    /// The key of this member's name-search tokens.
+    pub(crate) fn name_query(&self, text: &str) -> Result<Option<NameQuery>> {
+        let Some(mut query) = NameQuery::new(&names::token_key(&self.keys()), text) else {
+            return Ok(None);
+        };
+        query.plan(&self.db())?;
+        Ok(Some(query))
     }
 
     /// One application with every part opened.
@@ -412,8 +489,9 @@ impl Vault {
     }
 
     pub fn application_history(&self, id: &str) -> Result<Vec<HistoryEntry>> {
+        let key = self.existing_record_key(id)?;
         // `rowid`: SQLite's own; the team schema has an identity column of that name.
-        self.db().query_map(
+        let rows = self.db().query_map(
             "reading the history",
             "SELECT at, actor, from_status, to_status, note FROM application_history
              WHERE application_id = ?1 ORDER BY at, rowid",
@@ -427,7 +505,16 @@ impl Vault {
                     note: r.get(4)?,
                 })
             },
-        )
+        )?;
+        rows.into_iter()
+            .map(|mut h| {
+                h.note = match h.note.take() {
+                    Some(n) => Some(names::open_text(key.as_ref(), names::HISTORY_FIELD, n)?),
+                    None => None,
+                };
+                Ok(h)
+            })
+            .collect()
     }
 
     /// Ids of applications holding a value equal to `normalised` (exact, via blind index).
@@ -455,6 +542,39 @@ impl Vault {
 
 /// Changes: only inside a unit of work ([`Vault::write`]).
 impl Tx<'_> {
+    /// Adds `tokens` to application `id`'s name tokens.
+    pub(crate) fn store_name_tokens(
+        &self,
+        id: &str,
+        tokens: &std::collections::BTreeSet<names::Token>,
+    ) -> Result<()> {
+        // A store: one statement per 32 tokens (a name has 20 to 40), each being a round trip.
+        // The file: one cached statement per token (varying texts would churn the cache).
+        let db = self.db();
+        let tokens: Vec<&names::Token> = tokens.iter().collect();
+        let per = match db.engine() {
+            crate::sql::Engine::Sqlite => 1,
+            crate::sql::Engine::Postgres => 32,
+        };
+        for chunk in tokens.chunks(per) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|i| format!("(?{}, ?1)", i + 2))
+                .collect();
+            let mut values: Vec<Value<'_>> = vec![id.into()];
+            values.extend(chunk.iter().map(|t| Value::from(t.as_slice())));
+            db.execute(
+                "storing name tokens",
+                &format!(
+                    "INSERT INTO name_tokens (token, application_id) VALUES {}
+                     ON CONFLICT DO NOTHING",
+                    rows.join(", ")
+                ),
+                &values,
+            )?;
+        }
+        Ok(())
+    }
+
     fn store_parts(&self, id: &str, parts: &SealedParts) -> Result<()> {
         let db = self.db();
         for (i, (person_id, body)) in parts.people.iter().enumerate() {
@@ -482,7 +602,7 @@ impl Tx<'_> {
                 args![*kind, digest.as_slice(), id],
             )?;
         }
-        Ok(())
+        self.store_name_tokens(id, &parts.name_tokens)
     }
     /// Stores one prepared application: its record key, row, parts and first history entry.
     fn store_prepared(&self, p: &PreparedApplication) -> Result<()> {
@@ -498,15 +618,11 @@ impl Tx<'_> {
             "storing an application",
             "INSERT INTO applications (id, status, legal_name, legal_name_key, dba, dba_key,
                  entity_type, mcc, people_count, source, created_by, created_at, updated_at,
-                 submitted_at, version, body, masked)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, 1, ?14, ?15)",
+                 submitted_at, version, body, masked, names)
+             VALUES (?1, ?2, '', '', '', '', ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, 1, ?10, ?11, ?12)",
             args![
                 &p.id,
                 p.status.as_str(),
-                &p.legal_name,
-                search_key(&p.legal_name),
-                &p.dba,
-                search_key(&p.dba),
                 &p.entity_type,
                 &p.mcc,
                 p.parts.people.len(),
@@ -516,6 +632,7 @@ impl Tx<'_> {
                 submitted_at,
                 &p.parts.body.full,
                 &p.parts.body.masked,
+                &p.parts.names,
             ],
         )?;
         if stored == Inserted::Duplicate {
@@ -533,6 +650,15 @@ impl Tx<'_> {
         to: ApplicationStatus,
         note: Option<&str>,
     ) -> Result<()> {
+        let note = match note {
+            Some(text) => {
+                let key = self
+                    .existing_record_key(id)?
+                    .ok_or(VaultError::NotFound("application"))?;
+                Some(names::seal_text(&key, names::HISTORY_FIELD, text)?)
+            }
+            None => None,
+        };
         self.db().execute(
             "recording the status history",
             "INSERT INTO application_history (application_id, at, actor, from_status,
@@ -589,30 +715,30 @@ impl Tx<'_> {
             .existing_record_key(id)?
             .ok_or(VaultError::NotFound("application"))?;
         let b = &form.business;
-        let parts = SealedParts::seal(&key, form, |kind, value| self.blind_index(kind, value))?;
+        let token_key = names::token_key(&self.keys());
+        let parts = SealedParts::seal(&key, &token_key, form, |kind, value| {
+            self.blind_index(kind, value)
+        })?;
         let db = self.db();
         db.execute(
             "updating an application",
-            "UPDATE applications SET legal_name = ?2, legal_name_key = ?3, dba = ?4, dba_key = ?5,
-                 entity_type = ?6, mcc = ?7, people_count = ?8, updated_at = ?9,
-                 version = version + 1, body = ?10, edited_by = ?11, masked = ?12
+            "UPDATE applications SET legal_name = '', legal_name_key = '', dba = '', dba_key = '',
+                 entity_type = ?2, mcc = ?3, people_count = ?4, updated_at = ?5,
+                 version = version + 1, body = ?6, edited_by = ?7, masked = ?8, names = ?9
              WHERE id = ?1",
             args![
                 id,
-                &b.legal_name,
-                search_key(&b.legal_name),
-                &b.dba,
-                search_key(&b.dba),
                 &b.entity_type,
                 &b.mcc,
                 form.people.len(),
                 now_ms,
                 &parts.body.full,
                 actor,
-                &parts.body.masked
+                &parts.body.masked,
+                &parts.names
             ],
         )?;
-        for table in ["application_people", "blind_indexes"] {
+        for table in ["application_people", "blind_indexes", "name_tokens"] {
             db.execute(
                 "updating an application",
                 &format!("DELETE FROM {table} WHERE application_id = ?1"),

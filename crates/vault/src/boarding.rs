@@ -67,11 +67,12 @@ pub struct JobCounts {
 const JOB_COLUMNS: &str = "j.id, j.application_id, a.legal_name, j.kind, j.state, j.step,
     j.account_id, j.persons, j.attempts, j.total_attempts, j.next_attempt_at, j.lease_until,
     j.error_kind, j.error_message, j.error_field, j.error_param, j.created_by, j.created_at,
-    j.updated_at, j.finished_at, j.lease_token";
+    j.updated_at, j.finished_at, j.lease_token, a.names";
 
-fn job_from_row(r: &Row<'_>) -> Result<Job> {
+/// A job with its application's names still sealed (column 21).
+fn job_from_row(r: &Row<'_>) -> Result<(Job, Option<Sealed>)> {
     let persons: String = r.get(7)?;
-    Ok(Job {
+    let job = Job {
         id: r.get(0)?,
         application_id: r.get(1)?,
         legal_name: r.get(2)?,
@@ -93,7 +94,8 @@ fn job_from_row(r: &Row<'_>) -> Result<Job> {
         updated_at: r.get(18)?,
         finished_at: r.get(19)?,
         lease_token: r.get(20)?,
-    })
+    };
+    Ok((job, r.get(21)?))
 }
 
 /// Zero rows changed by a worker's update: its lease ran out and another worker holds the job.
@@ -114,7 +116,8 @@ pub fn fingerprint(method_path_body: &str) -> String {
 
 impl Vault {
     pub fn job(&self, id: &str) -> Result<Job> {
-        self.db()
+        let row = self
+            .db()
             .query_row(
                 "reading a boarding job",
                 &format!(
@@ -124,7 +127,16 @@ impl Vault {
                 args![id],
                 job_from_row,
             )?
-            .ok_or(VaultError::NotFound("boarding job"))
+            .ok_or(VaultError::NotFound("boarding job"))?;
+        Ok(self.named_jobs(vec![row])?.remove(0))
+    }
+
+    fn named_jobs(&self, rows: Vec<(Job, Option<Sealed>)>) -> Result<Vec<Job>> {
+        self.with_names(
+            rows,
+            |j| &j.application_id,
+            |j, n| j.legal_name = n.legal_name,
+        )
     }
 
     pub fn board_job_of(&self, application_id: &str) -> Result<Option<Job>> {
@@ -149,7 +161,7 @@ impl Vault {
     /// Jobs for the Boarding page: unfinished first (needs-fix, retrying, queued), then the
     /// latest finished, at most `limit`.
     pub fn jobs(&self, state: Option<JobState>, limit: u32) -> Result<Vec<Job>> {
-        self.db().query_map(
+        let rows = self.db().query_map(
             "listing boarding jobs",
             &format!(
                 "SELECT {JOB_COLUMNS} FROM boarding_jobs j
@@ -161,7 +173,8 @@ impl Vault {
             ),
             args![state.map(JobState::as_str), limit],
             job_from_row,
-        )
+        )?;
+        self.named_jobs(rows)
     }
 
     pub fn job_counts(&self) -> Result<JobCounts> {

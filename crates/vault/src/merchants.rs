@@ -54,15 +54,16 @@ const MERCHANT_COLUMNS: &str = "m.application_id, a.legal_name, m.account_id, m.
     m.charges_enabled, m.payouts_enabled, m.requirements, m.capabilities, m.persons,
     m.open_requirements, m.boarded_at, m.synced_at, m.review_reason, m.review_since,
     m.status_reason, m.status_changed_at, m.status_changed_by, m.monthly_cap_cents,
-    m.max_ticket_cents, r.score, r.band";
+    m.max_ticket_cents, r.score, r.band, a.names";
 const MERCHANT_FROM: &str = "FROM merchants m JOIN applications a ON a.id = m.application_id
     LEFT JOIN risk_assessments r ON r.application_id = m.application_id";
 
-fn merchant_from_row(r: &Row<'_>) -> Result<Merchant> {
+/// A merchant with its names still sealed (column 21).
+fn merchant_from_row(r: &Row<'_>) -> Result<(Merchant, Option<crate::seal::Sealed>)> {
     let json = |i: usize| -> Result<serde_json::Value> {
         Ok(serde_json::from_str(&r.get::<String>(i)?).unwrap_or_default())
     };
-    Ok(Merchant {
+    let merchant = Merchant {
         application_id: r.get(0)?,
         legal_name: r.get(1)?,
         account_id: r.get(2)?,
@@ -84,7 +85,8 @@ fn merchant_from_row(r: &Row<'_>) -> Result<Merchant> {
         max_ticket_cents: r.get(18)?,
         risk_score: r.get(19)?,
         risk_band: r.parsed_opt(20, RiskBand::parse)?,
-    })
+    };
+    Ok((merchant, r.get(21)?))
 }
 
 impl Vault {
@@ -124,7 +126,7 @@ impl Vault {
 
     /// `arg` is bound as `?1` of `filter`, with its own type (an id, a time).
     fn merchants_where(&self, filter: &str, arg: Value<'_>, limit: u32) -> Result<Vec<Merchant>> {
-        self.db().query_map(
+        let rows = self.db().query_map(
             "reading merchants",
             &format!(
                 "SELECT {MERCHANT_COLUMNS} {MERCHANT_FROM}
@@ -134,11 +136,23 @@ impl Vault {
             ),
             args![arg, limit],
             merchant_from_row,
+        )?;
+        self.named_merchants(rows)
+    }
+
+    fn named_merchants(
+        &self,
+        rows: Vec<(Merchant, Option<crate::seal::Sealed>)>,
+    ) -> Result<Vec<Merchant>> {
+        self.with_names(
+            rows,
+            |m| &m.application_id,
+            |m, n| m.legal_name = n.legal_name,
         )
     }
 
     /// A page of merchants for the Merchants page: filtered by status, "flagged for review" and
-    /// a legal-name prefix; flagged first, then by name. Returns the page and the total.
+    /// a name search; flagged first, then the newest boarded. Returns the page and the total.
     pub fn merchants_page(
         &self,
         filter: &MerchantFilter,
@@ -155,23 +169,49 @@ impl Vault {
         if filter.in_review {
             clauses.push("m.review_reason IS NOT NULL".into());
         }
-        if let Some(prefix) = filter
-            .name_prefix
-            .as_deref()
-            .map(crate::applications::search_key)
-        {
-            if !prefix.is_empty() {
-                let low = values.len() + 1;
-                clauses.push(format!(
-                    "a.legal_name_key >= ?{low} AND a.legal_name_key < ?{}",
-                    low + 1
-                ));
-                values.push(prefix.clone().into());
-                values.push(format!("{prefix}\u{10ffff}").into());
-            }
+        let names = match filter.name_prefix.as_deref() {
+            Some(text) => self.name_query(text)?,
+            None => None,
+        };
+        if let Some(q) = &names {
+            let sql = q.clauses("m.application_id", |token| {
+                values.push(token.into());
+                format!("?{}", values.len())
+            });
+            clauses.push(sql.page);
         }
         let filter_sql = clauses.join(" AND ");
         let db = self.db();
+        // Names are sealed: the store cannot sort by them. Flagged first, then newest boarded.
+        let order =
+            "ORDER BY m.review_reason IS NOT NULL DESC, m.boarded_at DESC, m.application_id";
+        if let Some(q) = names.as_ref().filter(|q| !q.exact) {
+            let cap = crate::applications::COUNT_CAP;
+            let mut capped = values.clone();
+            capped.push((cap + 1).into());
+            let rows = db.query_map(
+                "reading merchants",
+                &format!(
+                    "SELECT {MERCHANT_COLUMNS} {MERCHANT_FROM} WHERE {filter_sql} {order}
+                     LIMIT ?{}",
+                    capped.len()
+                ),
+                &capped,
+                merchant_from_row,
+            )?;
+            let matching: Vec<Merchant> = self
+                .named_merchants(rows)?
+                .into_iter()
+                .filter(|m| q.matches(&m.legal_name, ""))
+                .collect();
+            let total = matching.len() as i64;
+            let page = matching
+                .into_iter()
+                .skip(offset as usize)
+                .take(limit.clamp(1, 200) as usize)
+                .collect();
+            return Ok((page, total));
+        }
         let total: i64 = db
             .query_value(
                 "counting merchants",
@@ -186,14 +226,13 @@ impl Vault {
         let rows = db.query_map(
             "reading merchants",
             &format!(
-                "SELECT {MERCHANT_COLUMNS} {MERCHANT_FROM} WHERE {filter_sql}
-                 ORDER BY m.review_reason IS NOT NULL DESC, a.legal_name_key, m.application_id
+                "SELECT {MERCHANT_COLUMNS} {MERCHANT_FROM} WHERE {filter_sql} {order}
                  LIMIT ?{limit_at} OFFSET ?{offset_at}"
             ),
             &paged,
             merchant_from_row,
         )?;
-        Ok((rows, total))
+        Ok((self.named_merchants(rows)?, total))
     }
 }
 

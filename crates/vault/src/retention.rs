@@ -165,6 +165,7 @@ impl Tx<'_> {
             run("DELETE FROM bank_accounts WHERE application_id = ?1")?;
             run("DELETE FROM documents WHERE application_id = ?1")?;
             run("DELETE FROM blind_indexes WHERE application_id = ?1")?;
+            run("DELETE FROM name_tokens WHERE application_id = ?1")?;
             run("DELETE FROM application_notes WHERE application_id = ?1")?;
             run("UPDATE merchant_changes SET previous = NULL WHERE application_id = ?1")?;
             run("DELETE FROM screening_hits WHERE application_id = ?1")?;
@@ -175,7 +176,7 @@ impl Tx<'_> {
             db.execute(
                 "erasing an application",
                 "UPDATE applications SET legal_name = '[erased]', legal_name_key = '',
-                     dba = '', dba_key = '', body = ?3, erased_at = ?2
+                     dba = '', dba_key = '', names = NULL, body = ?3, erased_at = ?2
                  WHERE id = ?1",
                 args![application_id, now_ms, Vec::<u8>::new()],
             )?;

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use domain::review::RiskBand;
 
+use crate::applications::names::{open_text, seal_text};
 use crate::applications::COUNT_CAP;
 use crate::seal::Sealed;
 use crate::sql::{Engine, Row, Value};
@@ -151,8 +152,9 @@ pub struct Dashboard {
     pub merchants_in_review: i64,
 }
 
-fn queue_row(r: &Row<'_>) -> Result<QueueRow> {
-    Ok(QueueRow {
+/// A queue row with its names still sealed (column 12).
+fn queue_row(r: &Row<'_>) -> Result<(QueueRow, Option<Sealed>)> {
+    let row = QueueRow {
         id: r.get(0)?,
         status: r.get(1)?,
         legal_name: r.get(2)?,
@@ -165,11 +167,17 @@ fn queue_row(r: &Row<'_>) -> Result<QueueRow> {
         submitted_at: r.get(9)?,
         pending_approval_by: r.get(10)?,
         version: r.get(11)?,
-    })
+    };
+    Ok((row, r.get(12)?))
 }
 
 const QUEUE_COLUMNS: &str = "id, status, legal_name, dba, mcc, risk_score, risk_band, assignee, \
-     open_hits, submitted_at, pending_approval_by, version";
+     open_hits, submitted_at, pending_approval_by, version, names";
+
+/// The field a decision's note is sealed as.
+fn decision_field(id: &str) -> String {
+    format!("decision-note:{id}")
+}
 
 /// Binds `value` and returns its numbered placeholder (`?N`: PostgreSQL has no bare `?`).
 fn bind<'a>(values: &mut Vec<Value<'a>>, value: impl Into<Value<'a>>) -> String {
@@ -300,27 +308,16 @@ impl Vault {
         if filter.awaiting_second {
             clauses.push("pending_approval_by IS NOT NULL".to_string());
         }
-        if let Some(prefix) = filter
-            .name_prefix
-            .as_deref()
-            .map(crate::applications::search_key)
-            .filter(|p| !p.is_empty())
-        {
-            let end = format!("{prefix}\u{10FFFF}");
-            let legal_from = bind(&mut values, prefix.clone());
-            let legal_to = bind(&mut values, end.clone());
-            let dba_from = bind(&mut values, prefix);
-            let dba_to = bind(&mut values, end);
-            // The range relies on code point order: SQLite's (binary) one, and on PostgreSQL
-            // the "C" collation's, whatever collation the database was created with.
-            let c = match db.engine() {
-                Engine::Sqlite => "",
-                Engine::Postgres => " COLLATE \"C\"",
-            };
-            clauses.push(format!(
-                "((legal_name_key{c} >= {legal_from} AND legal_name_key{c} < {legal_to}) \
-                 OR (dba_key{c} >= {dba_from} AND dba_key{c} < {dba_to}))"
-            ));
+        let names = match filter.name_prefix.as_deref() {
+            Some(text) => self.name_query(text)?,
+            None => None,
+        };
+        let name_sql = names
+            .as_ref()
+            .map(|q| q.clauses("applications.id", |token| bind(&mut values, token)));
+        let count_sql = name_sql.as_ref().map(|sql| sql.count(&clauses));
+        if let Some(sql) = &name_sql {
+            clauses.push(sql.page.clone());
         }
         let where_sql = format!("WHERE {}", clauses.join(" AND "));
         // Hits and pending second approvals are rare: read them from their partial indexes
@@ -342,11 +339,25 @@ impl Vault {
             QueueSort::Risk => "ORDER BY risk_score DESC NULLS LAST, submitted_at NULLS FIRST, id",
             QueueSort::Age => "ORDER BY submitted_at NULLS FIRST, id",
         };
+        if let Some(q) = names.as_ref().filter(|q| !q.exact) {
+            return self.queue_compared(
+                q,
+                &format!("{from} {where_sql} {order}"),
+                values,
+                limit,
+                offset,
+            );
+        }
+        // With a name search, counted from the rarest token's rows (see `NameClauses`).
+        let (count_from, count_where) = match count_sql {
+            Some((from, conditions)) => (from, format!("WHERE {conditions}")),
+            None => (from, where_sql.clone()),
+        };
         let n: i64 = db
             .query_value::<i64>(
                 "counting the queue",
                 &format!(
-                    "SELECT count(*) FROM (SELECT 1 FROM {from} {where_sql} LIMIT {}) AS capped",
+                    "SELECT count(*) FROM (SELECT 1 FROM {count_from} {count_where} LIMIT {}) AS capped",
                     COUNT_CAP + 1
                 ),
                 &values,
@@ -365,6 +376,7 @@ impl Vault {
             &page_values,
             queue_row,
         )?;
+        let items = self.named_rows(items)?;
         Ok(QueuePage {
             items,
             total: n.min(COUNT_CAP),
@@ -374,19 +386,69 @@ impl Vault {
     }
 
     pub fn queue_row(&self, id: &str) -> Result<QueueRow> {
-        self.db()
+        let row = self
+            .db()
             .query_row(
                 "reading an application",
                 &format!("SELECT {QUEUE_COLUMNS} FROM applications WHERE id = ?1"),
                 args![id],
                 queue_row,
             )?
-            .ok_or(VaultError::NotFound("application"))
+            .ok_or(VaultError::NotFound("application"))?;
+        Ok(self.named_rows(vec![row])?.remove(0))
+    }
+
+    /// Queue rows with their names opened.
+    fn named_rows(&self, rows: Vec<(QueueRow, Option<Sealed>)>) -> Result<Vec<QueueRow>> {
+        self.with_names(
+            rows,
+            |r| &r.id,
+            |r, n| (r.legal_name, r.dba) = (n.legal_name, n.dba),
+        )
+    }
+
+    /// The queue when the name tokens do not decide (a word of more than 8 characters): up
+    /// to [`COUNT_CAP`] + 1 rows the tokens found, in the queue's order, their names opened and
+    /// compared, and the page cut from those that compared equal.
+    fn queue_compared(
+        &self,
+        query: &crate::applications::NameQuery,
+        from_where_order: &str,
+        mut values: Vec<Value<'_>>,
+        limit: u32,
+        offset: u32,
+    ) -> Result<QueuePage> {
+        let cap = bind(&mut values, COUNT_CAP + 1);
+        let rows = self.db().query_map(
+            "reading the queue",
+            &format!("SELECT {QUEUE_COLUMNS} FROM {from_where_order} LIMIT {cap}"),
+            &values,
+            queue_row,
+        )?;
+        let capped = rows.len() as i64 > COUNT_CAP;
+        let matching: Vec<QueueRow> = self
+            .named_rows(rows)?
+            .into_iter()
+            .filter(|r| query.matches(&r.legal_name, &r.dba))
+            .collect();
+        let total = (matching.len() as i64).min(COUNT_CAP);
+        let items = matching
+            .into_iter()
+            .skip(offset as usize)
+            .take(limit.clamp(1, 200) as usize)
+            .collect();
+        Ok(QueuePage {
+            items,
+            total,
+            total_exact: !capped,
+            offset,
+        })
     }
 
     pub fn decisions(&self, application_id: &str) -> Result<Vec<Decision>> {
+        let key = self.existing_record_key(application_id)?;
         let db = self.db();
-        db.query_map(
+        let rows = db.query_map(
             "reading decisions",
             // Ties of `at` in the order written: SQLite's `rowid`, and the team store's
             // identity column of that name (V4).
@@ -404,7 +466,13 @@ impl Vault {
                     at: r.get(5)?,
                 })
             },
-        )
+        )?;
+        rows.into_iter()
+            .map(|mut d| {
+                d.note = open_text(key.as_ref(), &decision_field(&d.id), d.note)?;
+                Ok(d)
+            })
+            .collect()
     }
 
     /// The application's notes, oldest first (none once its key is shredded).
@@ -570,6 +638,10 @@ impl Tx<'_> {
         Ok(version + 1)
     }
     pub fn add_decision(&self, d: &NewDecision<'_>) -> Result<()> {
+        let key = self
+            .existing_record_key(d.application_id)?
+            .ok_or(VaultError::NotFound("application"))?;
+        let note = seal_text(&key, &decision_field(d.id), d.note)?;
         self.db().execute(
             "recording a decision",
             "INSERT INTO decisions (id, application_id, kind, reasons, note, actor, at)
@@ -579,7 +651,7 @@ impl Tx<'_> {
                 d.application_id,
                 d.kind,
                 d.reasons_json,
-                d.note,
+                note,
                 d.actor,
                 d.now_ms
             ],

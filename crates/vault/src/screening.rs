@@ -6,6 +6,7 @@
 //! dispositions. A hit's explanation holds the applicant's name tokens, so it is sealed with the
 //! application's record key.
 
+use crate::applications::names::{open_text, seal_text};
 use serde::Serialize;
 
 use crate::seal::Sealed;
@@ -83,6 +84,11 @@ pub struct ScreeningOutcome {
 
 fn hit_field(id: &str) -> String {
     format!("hit:{id}")
+}
+
+/// The field a disposition's note is sealed as.
+fn disposition_field(id: &str) -> String {
+    format!("disposition-note:{id}")
 }
 
 impl Vault {
@@ -163,6 +169,10 @@ impl Vault {
         rows.into_iter()
             .map(|(mut hit, sealed)| {
                 let opened = key.open(&hit_field(&hit.id), &sealed)?;
+                if let Some(note) = hit.disposition_note.take() {
+                    hit.disposition_note =
+                        Some(open_text(Some(&key), &disposition_field(&hit.id), note)?);
+                }
                 hit.detail = serde_json::from_slice(&opened).map_err(|_| {
                     VaultError::VaultDamaged("a screening hit's explanation is not readable")
                 })?;
@@ -434,6 +444,10 @@ impl Tx<'_> {
                 args![hit_id],
             )?
             .ok_or(VaultError::NotFound("screening hit"))?;
+        let key = self
+            .existing_record_key(&application_id)?
+            .ok_or(VaultError::NotFound("application"))?;
+        let note = seal_text(&key, &disposition_field(hit_id), note)?;
         let changed = db.execute(
             "recording a disposition",
             "UPDATE screening_hits SET disposition = ?2, disposition_note = ?3,

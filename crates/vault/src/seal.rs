@@ -84,7 +84,8 @@ pub(crate) fn field_class(field: &str) -> DataClass {
     match field.split(':').next().unwrap_or(field) {
         // Masked copies and what the product shows every role.
         "application.masked" | "person.masked" | "bank.masked" | "document-name" | "note"
-        | "hit" | "boarding_error" => DataClass::Case,
+        | "hit" | "boarding_error" | "names" | "decision-note" | "history-note"
+        | "disposition-note" => DataClass::Case,
         "totp_secret" => DataClass::Secrets,
         // `application`, `person`, `bank` (whole copies), `document`, `merchant_change`,
         // `job_payload` (what the platform is sent), and `platform_key`: the desk that boards
@@ -385,6 +386,45 @@ pub fn existing_record_key(db: &Db<'_>, keys: &Keys, record_id: &str) -> Result<
         args![record_id],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?;
+    open_record_key(keys, record_id, rows)
+}
+
+/// The case keys of `record_ids` (a page of a list: one query, not one per row); a record
+/// without keys (shredded) is absent.
+pub(crate) fn case_keys(
+    db: &Db<'_>,
+    keys: &Keys,
+    record_ids: &[&str],
+) -> Result<std::collections::HashMap<String, RecordKey>> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in record_ids.chunks(200) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("?{i}")).collect();
+        let values: Vec<crate::sql::Value<'_>> = chunk.iter().map(|id| (*id).into()).collect();
+        let rows: Vec<(String, String, u32, Vec<u8>)> = db.query_map(
+            "reading record keys",
+            &format!(
+                "SELECT record_id, class, generation, wrapped FROM record_keys
+                 WHERE class = 'case' AND record_id IN ({})",
+                marks.join(", ")
+            ),
+            &values,
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?;
+        for (id, class, generation, wrapped) in rows {
+            if let Some(key) = open_record_key(keys, &id, vec![(class, generation, wrapped)])? {
+                out.insert(id, key);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A record key from its wrapped rows, with what this member's classes (or own key) open.
+fn open_record_key(
+    keys: &Keys,
+    record_id: &str,
+    rows: Vec<(String, u32, Vec<u8>)>,
+) -> Result<Option<RecordKey>> {
     if rows.is_empty() {
         return Ok(None);
     }

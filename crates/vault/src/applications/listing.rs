@@ -36,6 +36,17 @@ pub struct Page {
     pub next: Option<Cursor>,
 }
 
+/// The cursor after a full page (`None` after a short one: the list ends there).
+fn next_cursor(items: &[Summary], limit: usize) -> Option<Cursor> {
+    (items.len() == limit)
+        .then(|| items.last())
+        .flatten()
+        .map(|s| Cursor {
+            created_at: s.created_at,
+            id: s.id.clone(),
+        })
+}
+
 /// Beyond this many matches a filtered list says "10,000+" instead of counting every row.
 pub const COUNT_CAP: i64 = 10_000;
 
@@ -47,61 +58,67 @@ impl Vault {
         limit: u32,
         after: Option<&Cursor>,
     ) -> Result<Page> {
-        // Only fixed fragments go into the SQL; every value is a parameter.
-        let mut clauses: Vec<&str> = Vec::new();
+        // Only fixed fragments go into the SQL; every value is a parameter (numbered, so the
+        // count can read the same values from another table).
+        let mut clauses: Vec<String> = Vec::new();
         let mut values: Vec<Value<'_>> = Vec::new();
+        fn at<'v>(values: &mut Vec<Value<'v>>, v: impl Into<Value<'v>>) -> String {
+            values.push(v.into());
+            format!("?{}", values.len())
+        }
         if let Some(status) = filter.status {
-            clauses.push("status = ?");
-            values.push(status.as_str().into());
+            clauses.push(format!("status = {}", at(&mut values, status.as_str())));
         }
         if let Some(mcc) = &filter.mcc {
-            clauses.push("mcc = ?");
-            values.push(mcc.as_str().into());
+            clauses.push(format!("mcc = {}", at(&mut values, mcc.as_str())));
         }
         if let Some(from) = filter.created_from {
-            clauses.push("created_at >= ?");
-            values.push(from.into());
+            clauses.push(format!("created_at >= {}", at(&mut values, from)));
         }
         if let Some(to) = filter.created_to {
-            clauses.push("created_at < ?");
-            values.push(to.into());
-        }
-        if let Some(prefix) = filter.name_prefix.as_deref().map(search_key) {
-            if !prefix.is_empty() {
-                clauses.push(
-                    "((legal_name_key >= ? AND legal_name_key < ?) OR (dba_key >= ? AND dba_key < ?))",
-                );
-                let end = format!("{prefix}\u{10FFFF}");
-                values.extend([
-                    Value::from(prefix.clone()),
-                    Value::from(end.clone()),
-                    Value::from(prefix),
-                    Value::from(end),
-                ]);
-            }
+            clauses.push(format!("created_at < {}", at(&mut values, to)));
         }
         if let Some(ein) = &filter.ein_digits {
-            clauses.push(
-                "id IN (SELECT application_id FROM blind_indexes WHERE kind = 'ein' AND digest = ?)",
-            );
-            values.push(Value::from(
-                self.blind_index(IndexKind::Ein.as_str(), ein)?.to_vec(),
+            let digest = self.blind_index(IndexKind::Ein.as_str(), ein)?.to_vec();
+            clauses.push(format!(
+                "id IN (SELECT application_id FROM blind_indexes WHERE kind = 'ein' AND digest = {})",
+                at(&mut values, digest)
             ));
         }
-        let filter_sql = if clauses.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", clauses.join(" AND "))
+        let names = match filter.name_prefix.as_deref() {
+            Some(text) => self.name_query(text)?,
+            None => None,
         };
+        let name_sql = names
+            .as_ref()
+            .map(|q| q.clauses("applications.id", |token| at(&mut values, token)));
+        let where_of = |clauses: &[String]| {
+            if clauses.is_empty() {
+                String::new()
+            } else {
+                format!("WHERE {}", clauses.join(" AND "))
+            }
+        };
+        // With a name search, counted from the rarest token's rows (see `NameClauses`).
+        let (count_from, count_where) = match &name_sql {
+            Some(sql) => {
+                let (from, conditions) = sql.count(&clauses);
+                (from, format!("WHERE {conditions}"))
+            }
+            None => ("applications", where_of(&clauses)),
+        };
+        if let Some(sql) = &name_sql {
+            clauses.push(sql.page.clone());
+        }
         let db = self.db();
         let status_only = filter.mcc.is_none()
             && filter.created_from.is_none()
             && filter.created_to.is_none()
             && filter.ein_digits.is_none()
-            && filter
-                .name_prefix
-                .as_deref()
-                .is_none_or(|p| search_key(p).is_empty());
+            && names.is_none();
+        if let Some(q) = names.as_ref().filter(|q| !q.exact) {
+            return self.list_compared(q, &clauses, values, limit, after);
+        }
         let (total, total_exact) = if status_only {
             let n: i64 = db
                 .query_value(
@@ -117,7 +134,7 @@ impl Vault {
                 .query_value(
                     "counting applications",
                     &format!(
-                        "SELECT count(*) FROM (SELECT 1 FROM applications {filter_sql} LIMIT {}) AS capped",
+                        "SELECT count(*) FROM (SELECT 1 FROM {count_from} {count_where} LIMIT {}) AS capped",
                         COUNT_CAP + 1
                     ),
                     &values,
@@ -128,38 +145,83 @@ impl Vault {
 
         let mut page_values = values;
         if let Some(c) = after {
-            clauses.push("(created_at, id) < (?, ?)");
-            page_values.push(c.created_at.into());
-            page_values.push(c.id.as_str().into());
+            let created = at(&mut page_values, c.created_at);
+            let id = at(&mut page_values, c.id.as_str());
+            clauses.push(format!("(created_at, id) < ({created}, {id})"));
         }
-        let page_filter = if clauses.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", clauses.join(" AND "))
-        };
+        let page_filter = where_of(&clauses);
         let limit = limit.clamp(1, 200);
-        page_values.push(i64::from(limit).into());
-        let items: Vec<Summary> = db.query_map(
+        let limit_at = at(&mut page_values, i64::from(limit));
+        let rows = db.query_map(
             "listing applications",
             &format!(
                 "SELECT {SUMMARY_COLUMNS} FROM applications {page_filter}
-                 ORDER BY created_at DESC, id DESC LIMIT ?"
+                 ORDER BY created_at DESC, id DESC LIMIT {limit_at}"
             ),
             &page_values,
             summary_from_row,
         )?;
-        let next = (items.len() == limit as usize)
-            .then(|| items.last())
-            .flatten()
-            .map(|s| Cursor {
-                created_at: s.created_at,
-                id: s.id.clone(),
-            });
+        let items = self.named(rows)?;
         Ok(Page {
+            next: next_cursor(&items, limit as usize),
             items,
             total,
             total_exact,
-            next,
+        })
+    }
+
+    /// The summaries of `rows` with their names opened.
+    pub(crate) fn named(&self, rows: Vec<(Summary, Option<Sealed>)>) -> Result<Vec<Summary>> {
+        self.with_names(
+            rows,
+            |s| &s.id,
+            |s, n| (s.legal_name, s.dba) = (n.legal_name, n.dba),
+        )
+    }
+
+    /// The list when the name tokens do not decide (a word of more than 8 characters): up
+    /// to [`COUNT_CAP`] + 1 rows the tokens found, newest first, their names opened and
+    /// compared; the total counts what compared equal, exact unless the cap was reached.
+    fn list_compared(
+        &self,
+        query: &NameQuery,
+        clauses: &[String],
+        mut values: Vec<Value<'_>>,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> Result<Page> {
+        values.push((COUNT_CAP + 1).into());
+        let rows = self.db().query_map(
+            "listing applications",
+            &format!(
+                "SELECT {SUMMARY_COLUMNS} FROM applications WHERE {}
+                 ORDER BY created_at DESC, id DESC LIMIT ?{}",
+                clauses.join(" AND "),
+                values.len()
+            ),
+            &values,
+            summary_from_row,
+        )?;
+        let capped = rows.len() as i64 > COUNT_CAP;
+        let matching: Vec<Summary> = self
+            .named(rows)?
+            .into_iter()
+            .filter(|s| query.matches(&s.legal_name, &s.dba))
+            .collect();
+        let total = (matching.len() as i64).min(COUNT_CAP);
+        let limit = limit.clamp(1, 200) as usize;
+        let items: Vec<Summary> = matching
+            .into_iter()
+            .filter(|s| {
+                after.is_none_or(|c| (s.created_at, s.id.as_str()) < (c.created_at, c.id.as_str()))
+            })
+            .take(limit)
+            .collect();
+        Ok(Page {
+            next: next_cursor(&items, limit),
+            items,
+            total,
+            total_exact: !capped,
         })
     }
 }

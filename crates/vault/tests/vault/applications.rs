@@ -412,3 +412,100 @@ fn a_stored_word_this_version_does_not_know_is_damage_never_a_default() {
     drop(raw);
     damaged("review flag", vault.merchant(id).unwrap_err());
 }
+
+/// Issue 17: what an earlier version stored in clear (the legal name and DBA in their columns,
+/// notes as typed) is sealed by the first sign-in that finds it, in audited units; after that
+/// the clear columns are empty, the names are found through tokens, and a second pass has
+/// nothing to do.
+#[test]
+fn names_and_notes_an_earlier_version_left_in_clear_are_sealed_once() {
+    let (_tmp, vault) = vault_with(12);
+    let before = vault.application("app-0003").unwrap().summary;
+    vault
+        .write(|tx| {
+            tx.add_decision(&desk_vault::review::NewDecision {
+                id: "d-1",
+                application_id: "app-0003",
+                kind: "request_info",
+                reasons_json: "[]",
+                note: "placeholder",
+                actor: ADMIN,
+                now_ms: 2_000,
+            })
+        })
+        .unwrap();
+    // As the version before the names were sealed wrote them.
+    let conn = vault.raw_conn();
+    conn.execute_batch(&format!(
+        "UPDATE applications SET names = NULL, legal_name = 'Acme ' || substr(id, 5),
+             legal_name_key = lower('Acme ' || substr(id, 5)), dba = 'Quokka Widgets',
+             dba_key = 'quokka widgets';
+         DELETE FROM name_tokens;
+         UPDATE decisions SET note = 'Called {0} about the lease';",
+        "Quintessa"
+    ))
+    .unwrap();
+    drop(conn);
+    let clear = vault.application_summary("app-0003").unwrap();
+    assert_eq!(
+        clear.legal_name, "Acme 0003",
+        "the clear columns stand until sealed"
+    );
+    let quokka = ListFilter {
+        name_prefix: Some("quokka".into()),
+        ..ListFilter::default()
+    };
+    assert_eq!(vault.list_applications(&quokka, 50, None).unwrap().total, 0);
+
+    assert_eq!(
+        vault
+            .seal_clear_names(ADMIN, time::OffsetDateTime::now_utc())
+            .unwrap(),
+        12
+    );
+    assert_eq!(
+        vault
+            .seal_clear_names(ADMIN, time::OffsetDateTime::now_utc())
+            .unwrap(),
+        0
+    );
+    let conn = vault.raw_conn();
+    let in_clear: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM applications WHERE names IS NULL OR legal_name <> '' OR dba <> ''
+                 OR legal_name_key <> '' OR dba_key <> ''",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(in_clear, 0);
+    let note: String = conn
+        .query_row("SELECT note FROM decisions WHERE id = 'd-1'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert!(
+        note.starts_with("sealed:") && !note.contains("Quintessa"),
+        "{note}"
+    );
+    drop(conn);
+    let after = vault.application_summary("app-0003").unwrap();
+    assert_eq!(after.legal_name, "Acme 0003");
+    assert_eq!(after.dba, "Quokka Widgets");
+    assert_eq!(after.version, before.version, "sealing changes no version");
+    assert_eq!(
+        vault.list_applications(&quokka, 50, None).unwrap().total,
+        12
+    );
+    assert_eq!(
+        vault.decisions("app-0003").unwrap()[0].note,
+        "Called Quintessa about the lease"
+    );
+    let sealed = vault
+        .audit_entries(20, None)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "vault.names_sealed")
+        .count();
+    assert_eq!(sealed, 1, "one unit, one entry");
+}
