@@ -150,7 +150,7 @@ describe('sign-in gate', () => {
     render(App, { backend });
     await fireEvent.click(await screen.findByLabelText(/On a team store/));
     const create = screen.getByRole('form', { name: 'Create the vault' });
-    expect(within(create).getByTestId('team-not-sealed')).toHaveTextContent('Not yet zero-knowledge');
+    expect(within(create).getByTestId('team-sealed')).toHaveTextContent('only ciphertext');
     await fireEvent.input(within(create).getByLabelText('Team store URL'), { target: { value: 'postgres://boarding_desk_app@db.example.com/desk' } });
     await fireEvent.input(screen.getByLabelText('Admin username'), { target: { value: 'alice' } });
     await fireEvent.input(screen.getByLabelText('Password'), { target: { value: 'correct horse battery 42' } });

@@ -8,7 +8,7 @@ use vault::audit::Outcome;
 use vault::{NextStep, Policy, RecoveryKey, Vault};
 
 use crate::session::{Session, SessionInfo, SessionSlot, Stage};
-use crate::{DataDir, Error, Result};
+use crate::{Access, DataDir, Error, Result};
 
 #[derive(Clone, Deserialize)]
 pub struct SetupInput {
@@ -144,6 +144,13 @@ pub fn sign_in(
     if let Err(e) = crate::blocklist::expire(slot, OffsetDateTime::now_utc()) {
         tracing::warn!(code = %e.code(), "expiring blocklist entries: {e}");
     }
+    // …and names or notes an earlier version stored in clear are sealed (issue 17); what is
+    // left is done at the next sign-in.
+    if info.stage == Stage::Ready {
+        if let Err(e) = seal_clear_names(slot) {
+            tracing::warn!(code = %e.code(), "sealing names left in clear: {e}");
+        }
+    }
     Ok(info)
 }
 
@@ -258,4 +265,13 @@ pub fn rotate_recovery_key(
             threshold: Some(threshold),
         },
     })
+}
+
+/// Seals the names and notes an earlier version left in clear, as the signed-in member.
+fn seal_clear_names(slot: &mut SessionSlot) -> Result<u64> {
+    let session = slot.require_quietly(Access::SignedIn, "vault.seal_names")?;
+    let actor = session.username().to_string();
+    Ok(session
+        .vault()
+        .seal_clear_names(&actor, OffsetDateTime::now_utc())?)
 }

@@ -503,7 +503,7 @@ pub(crate) enum ListsAction {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ApplicationAction {
-    /// Newest first; filter by status, MCC, or search a name prefix or an exact EIN
+    /// Newest first; filter by status, MCC, or search words of the name or an exact EIN
     List {
         #[arg(long)]
         status: Option<String>,
@@ -515,7 +515,7 @@ pub(crate) enum ApplicationAction {
         /// Created on or before this day (YYYY-MM-DD, UTC)
         #[arg(long, value_name = "DATE")]
         created_to: Option<String>,
-        /// Legal name or DBA prefix, or an EIN (12-3456789)
+        /// The start of any word of the legal name or DBA ("acme wid"), or an EIN (12-3456789)
         #[arg(long)]
         search: Option<String>,
         #[arg(long, default_value_t = 50)]
