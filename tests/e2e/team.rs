@@ -15,10 +15,10 @@ async fn choose_team_store(page: &Page, url: &str) -> Result<()> {
         .click()
         .await?;
     page.fill("setup-store", url).await?;
-    let warning = page.text("[data-testid=team-not-sealed]").await?;
+    let note = page.text("[data-testid=team-sealed]").await?;
     ensure!(
-        warning.contains("Not yet zero-knowledge"),
-        "the set-up says what the store can still read: {warning:?}"
+        note.contains("only ciphertext"),
+        "the set-up says what the store holds: {note:?}"
     );
     Ok(())
 }

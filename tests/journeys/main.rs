@@ -12,4 +12,5 @@ mod review;
 mod roles;
 mod sanctions;
 mod screening;
+mod team;
 mod upgrade;

@@ -190,5 +190,51 @@ fn a_team_is_created_a_second_desk_joins_with_the_code_and_a_member_signs_in_the
     assert_ok(&verify);
     let report: serde_json::Value = serde_json::from_slice(&verify.stdout).unwrap();
     assert_eq!(report["intact"], true, "{report}");
+
+    // Applications stored from the CLI are found by any word of their name, and the store
+    // holds none of the names.
+    assert_ok(&on_a(&["demo", "seed", "--count", "6"]));
+    let listed = on_a(&["--json", "application", "list"]);
+    assert_ok(&listed);
+    let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let names: Vec<String> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["legal_name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names.len(), 6, "{listed}");
+    let last_word = |n: &str| {
+        n.split_whitespace()
+            .rfind(|w| w.len() >= 4)
+            .unwrap_or(n)
+            .to_string()
+    };
+    let word = last_word(&names[0]);
+    let found = on_a(&["--json", "application", "list", "--search", &word]);
+    assert_ok(&found);
+    let found: serde_json::Value = serde_json::from_slice(&found.stdout).unwrap();
+    let hits = found["items"].as_array().unwrap();
+    assert!(!hits.is_empty(), "{word}: {found}");
+    assert!(
+        hits.iter().all(|a| a["legal_name"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains(&word.to_lowercase())
+            || a["dba"]
+                .as_str()
+                .unwrap()
+                .to_lowercase()
+                .contains(&word.to_lowercase())),
+        "{word}: {found}"
+    );
+    let dump = String::from_utf8_lossy(&cluster.dump(&db.name)).to_lowercase();
+    for name in &names {
+        assert!(
+            !dump.contains(&name.to_lowercase()),
+            "the store holds a name in clear"
+        );
+    }
     assert_ok(&on_a(&["lock"]));
 }
