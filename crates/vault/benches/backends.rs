@@ -1,7 +1,8 @@
 //! `cargo bench -p desk-vault --bench backends`: the same work on the local SQLCipher file and
 //! on a team store (a throwaway PostgreSQL cluster on loopback), side by side (issue 17). One
 //! desk, one connection: what a store costs per call before several desks share it. Prints a
-//! table; results are recorded in docs/BENCHMARKS.md.
+//! table; results are recorded in docs/BENCHMARKS.md. `BOARDING_DESK_BENCH_APPS` sets how many
+//! applications (100,000 by default; 300 when the binary runs without `--bench`).
 
 use std::time::{Duration, Instant};
 
@@ -34,6 +35,7 @@ struct Row {
     list_p95: Duration,
     queue_p95: Duration,
     search_p95: Duration,
+    word_search_p95: Duration,
     sign_in: Duration,
     add_member: Duration,
 }
@@ -42,6 +44,7 @@ fn run(
     name: &str,
     apps: usize,
     store: Option<&desk_vault::team::StoreUrl>,
+    blank_names: Option<&dyn Fn()>,
     make: impl Fn(&std::path::Path, &Username, &NewPassword, Policy) -> desk_vault::Created,
 ) -> Row {
     let tmp = tempfile::tempdir().expect("temp dir");
@@ -118,6 +121,62 @@ fn run(
         vault.list_applications(&filter, 50, None).expect("search");
         search.push(started.elapsed());
     }
+    if std::env::var_os("BOARDING_DESK_BENCH_PROBE").is_some() {
+        for text in [
+            "acme 17",
+            "acme 5",
+            "17",
+            "5",
+            "acme",
+            "widgets 1234",
+            "acme 5 widgets",
+        ] {
+            let filter = ListFilter {
+                name_prefix: Some(text.into()),
+                ..ListFilter::default()
+            };
+            let started = Instant::now();
+            let page = vault.list_applications(&filter, 50, None).expect("search");
+            println!(
+                "  {text:<16} {:>8.2} ms  total {}",
+                ms(started.elapsed()),
+                page.total
+            );
+        }
+    }
+    // One word, any of its words: "widgets 1234" is two look-ups of rare tokens, "acme" alone
+    // matches every row (the count stops at 10,001).
+    let mut word_search = Vec::new();
+    for i in 0..200u32 {
+        let text = if i % 2 == 0 {
+            format!("widgets {}", (i * 7919) % apps as u32)
+        } else {
+            "acme".to_string()
+        };
+        let filter = ListFilter {
+            name_prefix: Some(text),
+            ..ListFilter::default()
+        };
+        let started = Instant::now();
+        vault.list_applications(&filter, 50, None).expect("search");
+        word_search.push(started.elapsed());
+    }
+    // Names an earlier version left in clear, sealed at sign-in (the store's columns put back
+    // as they were, through the superuser).
+    if let Some(blank) = blank_names {
+        blank();
+        let started = Instant::now();
+        let sealed = vault
+            .seal_clear_names("admin", t0())
+            .expect("seal the names");
+        let took = started.elapsed();
+        println!(
+            "{:<28} sealing {sealed} applications' names left in clear: {:.1} s ({:.0}/s)",
+            "",
+            took.as_secs_f64(),
+            sealed as f64 / took.as_secs_f64()
+        );
+    }
     // Adding a member: a unit plus a keyring write (on the store: one row under its version).
     let mut adds = Vec::new();
     for i in 0..20 {
@@ -176,16 +235,18 @@ fn run(
         list_p95: percentile(list, 0.95),
         queue_p95: percentile(queue, 0.95),
         search_p95: percentile(search, 0.95),
+        word_search_p95: percentile(word_search, 0.95),
         sign_in: percentile(sign_ins, 0.5),
         add_member: percentile(adds, 0.5),
     };
     println!(
-        "{name:<28} import {:>6.0}/s | list page p50 {:>6.2} ms p95 {:>6.2} ms | queue page p95 {:>6.2} ms | name search p95 {:>6.2} ms | sign-in median {:>5.0} ms | add a member median {:>6.2} ms",
+        "{name:<28} import {:>6.0}/s | list page p50 {:>6.2} ms p95 {:>6.2} ms | queue page p95 {:>6.2} ms | name search p95 {:>6.2} ms, by words p95 {:>6.2} ms | sign-in median {:>5.0} ms | add a member median {:>6.2} ms",
         row.import_per_s,
         ms(row.list_p50),
         ms(row.list_p95),
         ms(row.queue_p95),
         ms(row.search_p95),
+        ms(row.word_search_p95),
         ms(row.sign_in),
         ms(row.add_member)
     );
@@ -194,7 +255,11 @@ fn run(
 
 fn main() {
     let quick = !std::env::args().any(|a| a == "--bench");
-    let apps = if quick { 300 } else { 100_000 };
+    let apps = match std::env::var("BOARDING_DESK_BENCH_APPS") {
+        Ok(n) => n.parse().expect("BOARDING_DESK_BENCH_APPS: a number"),
+        Err(_) if quick => 300,
+        Err(_) => 100_000,
+    };
     // Each desk keeps its record of the vault's failures outside the data folder.
     let devices = tempfile::tempdir().expect("device folder");
     if std::env::var_os("BOARDING_DESK_DEVICE_DIR").is_none() {
@@ -207,8 +272,13 @@ fn main() {
         "local SQLCipher file",
         apps,
         None,
+        None,
         |dir, user, pw, policy| Vault::create(dir, user, pw, policy, t0()).expect("create"),
     );
+    // `BOARDING_DESK_BENCH_BACKENDS=local`: the file alone (a quicker look at a change).
+    if std::env::var("BOARDING_DESK_BENCH_BACKENDS").as_deref() == Ok("local") {
+        return;
+    }
     let cluster = testkit::postgres::Cluster::start();
     let db = cluster.team_database("bench");
     desk_vault::team::schema::migrate(&db.owner.parse().expect("owner URL")).expect("migrate");
@@ -217,6 +287,19 @@ fn main() {
         "team store (PostgreSQL, TCP)",
         apps,
         Some(&app),
+        Some(&|| {
+            cluster
+                .psql(
+                    "bench",
+                    "SET search_path TO desk;
+                     UPDATE applications SET names = NULL,
+                         legal_name = 'Acme ' || substr(id, 5) || ' Widgets LLC',
+                         legal_name_key = lower('Acme ' || substr(id, 5) || ' Widgets LLC'),
+                         dba = 'Widgets ' || substr(id, 5), dba_key = lower('Widgets ' || substr(id, 5));
+                     DELETE FROM name_tokens;",
+                )
+                .expect("put the names back in clear");
+        }),
         |dir, user, pw, policy| {
             Vault::create_on_store(dir, &app, user, pw, policy, t0()).expect("create on store")
         },
