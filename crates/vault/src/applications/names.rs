@@ -403,14 +403,20 @@ impl crate::Tx<'_> {
                 "an application without a record key",
             ))?;
         let sealed = seal_text(&key, field, text)?;
+        // The history's row by its integer key (a text comparison would scan the table).
         let (column, key_column) = match table {
             "decisions" => ("note", "id"),
             "screening_hits" => ("disposition_note", "id"),
-            _ => ("note", "CAST(rowid AS TEXT)"),
+            _ => ("note", "rowid"),
+        };
+        let key_value = if key_column == "rowid" {
+            "CAST(?1 AS BIGINT)"
+        } else {
+            "?1"
         };
         self.db().execute(
             "sealing notes",
-            &format!("UPDATE {table} SET {column} = ?2 WHERE {key_column} = ?1"),
+            &format!("UPDATE {table} SET {column} = ?2 WHERE {key_column} = {key_value}"),
             crate::args![row, sealed],
         )?;
         Ok(())

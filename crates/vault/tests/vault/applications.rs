@@ -441,7 +441,8 @@ fn names_and_notes_an_earlier_version_left_in_clear_are_sealed_once() {
              legal_name_key = lower('Acme ' || substr(id, 5)), dba = 'Quokka Widgets',
              dba_key = 'quokka widgets';
          DELETE FROM name_tokens;
-         UPDATE decisions SET note = 'Called {0} about the lease';",
+         UPDATE decisions SET note = 'Called {0} about the lease';
+         UPDATE application_history SET note = 'Moved for {0}' WHERE application_id = 'app-0003';",
         "Quintessa"
     ))
     .unwrap();
@@ -488,6 +489,14 @@ fn names_and_notes_an_earlier_version_left_in_clear_are_sealed_once() {
         note.starts_with("sealed:") && !note.contains("Quintessa"),
         "{note}"
     );
+    let history: String = conn
+        .query_row(
+            "SELECT note FROM application_history WHERE application_id = 'app-0003'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(history.starts_with("sealed:"), "{history}");
     drop(conn);
     let after = vault.application_summary("app-0003").unwrap();
     assert_eq!(after.legal_name, "Acme 0003");
@@ -500,6 +509,12 @@ fn names_and_notes_an_earlier_version_left_in_clear_are_sealed_once() {
     assert_eq!(
         vault.decisions("app-0003").unwrap()[0].note,
         "Called Quintessa about the lease"
+    );
+    assert_eq!(
+        vault.application_history("app-0003").unwrap()[0]
+            .note
+            .as_deref(),
+        Some("Moved for Quintessa")
     );
     let sealed = vault
         .audit_entries(20, None)
