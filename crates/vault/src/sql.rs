@@ -41,8 +41,28 @@ pub enum Db<'a> {
 }
 
 /// A team store connection that is safe to drop anywhere: the blocking client refuses to be
-/// dropped inside a tokio runtime, so there it is dropped on a thread of its own.
-pub struct PgClient(Option<postgres::Client>, Poisoned);
+/// dropped inside a tokio runtime, so there it is dropped on a thread of its own. It keeps the
+/// statements it prepared ([`PgClient::prepared`]).
+pub struct PgClient(Option<postgres::Client>, Poisoned, Statements);
+
+/// Prepared statements by their text: a cached statement is one round trip (bind and execute)
+/// where a text is two (parse and describe, then bind and execute). Named statements live as
+/// long as the connection, whatever its transactions do. Bounded: past [`Statements::MAX`] texts
+/// (lists build theirs from their filters) it starts again.
+#[derive(Default)]
+struct Statements(std::collections::HashMap<String, postgres::Statement>);
+
+impl Statements {
+    const MAX: usize = 512;
+
+    /// Only data statements are kept: transaction control and session settings run as text.
+    fn keeps(sql: &str) -> bool {
+        let head = sql.trim_start();
+        ["SELECT", "INSERT", "UPDATE", "DELETE", "WITH"]
+            .iter()
+            .any(|k| head.len() >= k.len() && head[..k.len()].eq_ignore_ascii_case(k))
+    }
+}
 
 /// Whether a statement of the open transaction failed: PostgreSQL then aborts the transaction,
 /// and a `COMMIT` of it quietly rolls back, so the unit must not report it saved.
@@ -51,7 +71,29 @@ struct Poisoned(bool);
 
 impl PgClient {
     pub fn new(client: postgres::Client) -> Self {
-        Self(Some(client), Poisoned::default())
+        Self(Some(client), Poisoned::default(), Statements::default())
+    }
+
+    /// `sql` prepared once per connection (a data statement), or `None` to run it as text.
+    /// A failed prepare poisons the transaction, as the statement itself would have.
+    fn prepared(
+        &mut self,
+        sql: &str,
+    ) -> Result<Result<Option<postgres::Statement>, postgres::Error>> {
+        if !Statements::keeps(sql) {
+            return Ok(Ok(None));
+        }
+        if let Some(stmt) = self.2 .0.get(sql) {
+            return Ok(Ok(Some(stmt.clone())));
+        }
+        let prepared = self.run(|c| c.prepare(sql))?;
+        Ok(prepared.map(|stmt| {
+            if self.2 .0.len() >= Statements::MAX {
+                self.2 .0.clear();
+            }
+            self.2 .0.insert(sql.to_string(), stmt.clone());
+            Some(stmt)
+        }))
     }
 
     /// Runs `f` on the connection (off any tokio runtime); an error poisons the transaction.
@@ -547,8 +589,12 @@ impl Db<'_> {
                     guard.1 .0 = false;
                 }
                 let sql = to_postgres(sql);
+                let stmt = guard.prepared(&sql)?.map_err(VaultError::store(context))?;
                 guard
-                    .run(|c| c.execute(sql.as_str(), &pg_params(args)))?
+                    .run(|c| match &stmt {
+                        Some(stmt) => c.execute(stmt, &pg_params(args)),
+                        None => c.execute(sql.as_str(), &pg_params(args)),
+                    })?
                     .map_err(VaultError::store(context))
             }
         }
@@ -581,7 +627,12 @@ impl Db<'_> {
                 guard
                     .run(|c| c.batch_execute("SAVEPOINT insert_row"))?
                     .map_err(VaultError::store(context))?;
-                match guard.run_quiet(|c| c.execute(sql.as_str(), &pg_params(args)))? {
+                let stmt = guard.prepared(&sql)?.map_err(VaultError::store(context))?;
+                let done = guard.run_quiet(|c| match &stmt {
+                    Some(stmt) => c.execute(stmt, &pg_params(args)),
+                    None => c.execute(sql.as_str(), &pg_params(args)),
+                })?;
+                match done {
                     Ok(n) => {
                         guard
                             .run(|c| c.batch_execute("RELEASE SAVEPOINT insert_row"))?
@@ -633,10 +684,15 @@ impl Db<'_> {
             }
             Db::Postgres(client) => {
                 let sql = to_postgres(sql);
-                let rows = client
-                    .borrow_mut()
-                    .run(|c| c.query(sql.as_str(), &pg_params(args)))?
+                let mut guard = client.borrow_mut();
+                let stmt = guard.prepared(&sql)?.map_err(VaultError::store(context))?;
+                let rows = guard
+                    .run(|c| match &stmt {
+                        Some(stmt) => c.query(stmt, &pg_params(args)),
+                        None => c.query(sql.as_str(), &pg_params(args)),
+                    })?
                     .map_err(VaultError::store(context))?;
+                drop(guard);
                 rows.iter().map(|r| f(&Row::Postgres(r))).collect()
             }
         }
@@ -665,10 +721,15 @@ impl Db<'_> {
             }
             Db::Postgres(client) => {
                 let sql = to_postgres(sql);
-                let row = client
-                    .borrow_mut()
-                    .run(|c| c.query_opt(sql.as_str(), &pg_params(args)))?
+                let mut guard = client.borrow_mut();
+                let stmt = guard.prepared(&sql)?.map_err(VaultError::store(context))?;
+                let row = guard
+                    .run(|c| match &stmt {
+                        Some(stmt) => c.query_opt(stmt, &pg_params(args)),
+                        None => c.query_opt(sql.as_str(), &pg_params(args)),
+                    })?
                     .map_err(VaultError::store(context))?;
+                drop(guard);
                 row.map(|r| f(&Row::Postgres(&r))).transpose()
             }
         }
@@ -830,5 +891,44 @@ mod tests {
             .query_value::<i64>("test", "SELECT count(*) FROM u", &[])
             .unwrap();
         assert_eq!(kept, Some(1));
+    }
+
+    /// A data statement is prepared once per connection and still works after its transaction
+    /// rolled back; transaction control is never kept.
+    #[test]
+    fn statements_are_prepared_once_per_connection_and_outlive_a_rollback() {
+        let cluster = testkit::postgres::Cluster::start();
+        cluster
+            .psql(
+                "postgres",
+                "CREATE SCHEMA desk; CREATE TABLE desk.t (v BIGINT)",
+            )
+            .unwrap();
+        let url: crate::team::StoreUrl = cluster.url("postgres").parse().unwrap();
+        let client = RefCell::new(PgClient::new(crate::team::connect::connect(&url).unwrap()));
+        let db = Db::Postgres(&client);
+        let count = || {
+            db.query_value::<i64>("test", "SELECT count(*) FROM t WHERE v >= ?1", args![0])
+                .unwrap()
+        };
+        db.batch("test", "BEGIN").unwrap();
+        db.execute("test", "INSERT INTO t VALUES (?1)", args![7])
+            .unwrap();
+        assert_eq!(count(), Some(1));
+        db.execute("test", "SAVEPOINT one", &[]).unwrap();
+        db.execute("test", "ROLLBACK TO SAVEPOINT one", &[])
+            .unwrap();
+        db.batch("test", "ROLLBACK").unwrap();
+        assert_eq!(count(), Some(0), "the rolled-back row is gone");
+        db.execute("test", "INSERT INTO t VALUES (?1)", args![8])
+            .unwrap();
+        assert_eq!(
+            count(),
+            Some(1),
+            "both statements still run after the rollback"
+        );
+        let kept: Vec<String> = client.borrow().2 .0.keys().cloned().collect();
+        assert_eq!(kept.len(), 2, "{kept:?}");
+        assert!(kept.iter().all(|k| !k.contains("SAVEPOINT")), "{kept:?}");
     }
 }
