@@ -63,10 +63,14 @@ impl r2d2::ManageConnection for Manager {
         };
         // A desk that stops mid-unit (a crash, a lost network) must not hold the team's write
         // lock for long: the server ends an idle transaction after a minute, and a unit waits
-        // at most 30 s for a lock before it is told to try again.
+        // at most 30 s for a lock before it is told to try again. Statements are prepared
+        // once per connection (`sql::PgClient`) but planned for their values every time: a
+        // name search's best plan depends on how common its tokens are, which a generic plan
+        // cannot know.
         client.batch_execute(&format!(
             "SET search_path TO {}; SET lock_timeout = '30s';
-             SET idle_in_transaction_session_timeout = '60s'",
+             SET idle_in_transaction_session_timeout = '60s';
+             SET plan_cache_mode = force_custom_plan",
             super::schema::SCHEMA
         ))?;
         Ok(Client(client))
