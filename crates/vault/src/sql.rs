@@ -846,10 +846,8 @@ mod tests {
         );
     }
 
-    /// A unit one of whose statements failed on PostgreSQL is refused at commit, and
-    /// nothing of it is kept (PostgreSQL's own `COMMIT` would report nothing).
-    #[test]
-    fn a_failed_statement_makes_the_unit_refuse_to_commit_on_postgres() {
+    /// A throwaway cluster with table `desk.t (v BIGINT)`, and a desk's connection to it.
+    fn store_with_table_t() -> (testkit::postgres::Cluster, RefCell<PgClient>) {
         let cluster = testkit::postgres::Cluster::start();
         cluster
             .psql(
@@ -859,6 +857,14 @@ mod tests {
             .unwrap();
         let url: crate::team::StoreUrl = cluster.url("postgres").parse().unwrap();
         let client = RefCell::new(PgClient::new(crate::team::connect::connect(&url).unwrap()));
+        (cluster, client)
+    }
+
+    /// A unit one of whose statements failed on PostgreSQL is refused at commit, and
+    /// nothing of it is kept (PostgreSQL's own `COMMIT` would report nothing).
+    #[test]
+    fn a_failed_statement_makes_the_unit_refuse_to_commit_on_postgres() {
+        let (cluster, client) = store_with_table_t();
         let db = Db::Postgres(&client);
         db.batch("test", "BEGIN").unwrap();
         db.execute("test", "INSERT INTO t VALUES (1)", &[]).unwrap();
@@ -897,15 +903,7 @@ mod tests {
     /// rolled back; transaction control is never kept.
     #[test]
     fn statements_are_prepared_once_per_connection_and_outlive_a_rollback() {
-        let cluster = testkit::postgres::Cluster::start();
-        cluster
-            .psql(
-                "postgres",
-                "CREATE SCHEMA desk; CREATE TABLE desk.t (v BIGINT)",
-            )
-            .unwrap();
-        let url: crate::team::StoreUrl = cluster.url("postgres").parse().unwrap();
-        let client = RefCell::new(PgClient::new(crate::team::connect::connect(&url).unwrap()));
+        let (_cluster, client) = store_with_table_t();
         let db = Db::Postgres(&client);
         let count = || {
             db.query_value::<i64>("test", "SELECT count(*) FROM t WHERE v >= ?1", args![0])
