@@ -267,9 +267,13 @@ pub fn rotate_recovery_key(
     })
 }
 
-/// Seals the names and notes an earlier version left in clear, as the signed-in member.
+/// Seals the names and notes an earlier version left in clear, as the signed-in member; an
+/// auditor's sign-in changes nothing (the next writer's does it).
 fn seal_clear_names(slot: &mut SessionSlot) -> Result<u64> {
     let session = slot.require_quietly(Access::SignedIn, "vault.seal_names")?;
+    if !Access::Write.allows(session.role()) {
+        return Ok(0);
+    }
     let actor = session.username().to_string();
     Ok(session
         .vault()
