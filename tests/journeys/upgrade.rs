@@ -125,3 +125,89 @@ fn a_vault_from_before_per_user_keys_opens_with_its_data_and_audit_chain() {
     let again = api::intake::reveal(&mut slot, &first.id, "people[0].ssn").unwrap();
     assert_eq!(again, ssn);
 }
+
+/// Issue 17: the legal names and DBAs an earlier version stored in clear are sealed by the next
+/// sign-in of a role that writes; an auditor's sign-in leaves the vault as it is. Either way the
+/// application reads the same, and once sealed it is found by a word of its name.
+#[test]
+fn names_left_in_clear_are_sealed_by_a_writers_sign_in_and_not_by_an_auditors() {
+    use vault::testing::Raw;
+    if testkit::team_backend() {
+        return; // the raw connection is the local file's
+    }
+    let (_tmp, dir, mut admin) = testkit::desk::signed_in_vault(testkit::ADMIN);
+    let view = api::intake::save_draft(
+        &mut admin,
+        api::intake::SaveDraft {
+            id: None,
+            version: None,
+            form: api::intake::demo::generate(1, 5).remove(0),
+        },
+    )
+    .unwrap();
+    let (mut audrey, audrey_secret) =
+        testkit::desk::enrolled_user(&dir, &mut admin, "audrey", "auditor");
+    let (mut uma, uma_secret) =
+        testkit::desk::enrolled_user(&dir, &mut admin, "uma", "underwriter");
+    let unsealed = |admin: &mut SessionSlot| -> i64 {
+        let session = admin.require(api::Access::Admin, "test.raw").unwrap();
+        let conn = session.vault().raw_conn();
+        conn.query_row(
+            "SELECT count(*) FROM applications WHERE names IS NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    {
+        let session = admin.require(api::Access::Admin, "test.raw").unwrap();
+        session
+            .vault()
+            .raw_conn()
+            .execute_batch(
+                "UPDATE applications SET names = NULL, legal_name = 'Clearly Named Bakery LLC',
+                     legal_name_key = 'clearly named bakery llc', dba = '', dba_key = '';
+                 DELETE FROM name_tokens;",
+            )
+            .unwrap();
+    }
+    assert_eq!(unsealed(&mut admin), 1);
+    let again = |slot: &mut SessionSlot, name: &str, secret: &str| {
+        slot.lock().unwrap();
+        auth::sign_in(
+            &dir,
+            SignInInput {
+                username: name.into(),
+                password: testkit::desk::USER_PASSWORD.into(),
+                code: Some(testkit::totp::code_ahead(secret, 1)),
+            },
+            slot,
+            testkit::policy(),
+        )
+        .unwrap()
+    };
+    again(&mut audrey, "audrey", &audrey_secret);
+    assert_eq!(
+        unsealed(&mut admin),
+        1,
+        "an auditor's sign-in writes nothing"
+    );
+    let shown = api::intake::get_application(&mut audrey, &view.summary.id).unwrap();
+    assert_eq!(shown.summary.legal_name, "Clearly Named Bakery LLC");
+    again(&mut uma, "uma", &uma_secret);
+    assert_eq!(
+        unsealed(&mut admin),
+        0,
+        "an underwriter's sign-in sealed it"
+    );
+    let found = api::intake::list_applications(
+        &mut audrey,
+        &api::intake::ListQuery {
+            search: Some("bakery clear".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(found.total, 1);
+    assert_eq!(found.items[0].legal_name, "Clearly Named Bakery LLC");
+}
