@@ -25,6 +25,7 @@ mod crypto;
 mod db;
 pub mod desks;
 mod device;
+pub mod dispatch;
 pub mod erasure_ledger;
 mod error;
 pub mod integrity;

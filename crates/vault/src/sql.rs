@@ -109,7 +109,7 @@ impl PgClient {
     }
 
     /// [`PgClient::run`] for a statement whose failure the caller undoes (a savepoint).
-    fn run_quiet<T: Send>(
+    pub(crate) fn run_quiet<T: Send>(
         &mut self,
         f: impl FnOnce(&mut postgres::Client) -> Result<T, postgres::Error> + Send,
     ) -> Result<Result<T, postgres::Error>> {

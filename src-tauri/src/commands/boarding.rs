@@ -11,17 +11,17 @@ pub async fn boarding_overview(
     state: State<'_, AppState>,
     filter: Option<String>,
 ) -> Result<BoardingOverview, api::Error> {
-    let health = Some(state.worker().health());
+    let worker = Some(state.worker().state());
     state
-        .run(move |_, slot, _| boarding::overview(slot, filter.as_deref(), health))
+        .run(move |_, slot, _| boarding::overview(slot, filter.as_deref(), worker))
         .await
 }
 
 #[tauri::command]
 pub async fn platform_status(state: State<'_, AppState>) -> Result<PlatformStatus, api::Error> {
-    let health = Some(state.worker().health());
+    let worker = Some(state.worker().state());
     state
-        .run(move |_, slot, _| boarding::platform_status(slot, health))
+        .run(move |_, slot, _| boarding::platform_status(slot, worker))
         .await
 }
 

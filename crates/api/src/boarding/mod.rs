@@ -26,7 +26,7 @@ pub use self::platform::{
     platform_config, platform_settings, platform_status, set_platform, test_connection,
     ConnectionTest, PlatformSettings, PlatformStatus, SetPlatformInput,
 };
-pub use self::worker::{sync_merchant, DrainReport, Worker, WorkerConfig};
+pub use self::worker::{sync_merchant, DrainReport, Sender, Worker, WorkerConfig, WorkerState};
 
 /// Who the audit log and the history name for what the worker does.
 pub const WORKER_ACTOR: &str = "system:boarding";

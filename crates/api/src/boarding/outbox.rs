@@ -31,6 +31,8 @@ pub struct BoardingOverview {
     pub counts: crate::views::JobCounts,
     pub jobs: Vec<JobView>,
     pub health: Option<Health>,
+    /// Who sends the outbox, as the running worker knows it.
+    pub sender: Option<super::Sender>,
     pub platform_url: String,
 }
 
@@ -39,7 +41,7 @@ pub struct BoardingOverview {
 pub fn overview(
     slot: &mut SessionSlot,
     state: Option<&str>,
-    health: Option<Health>,
+    worker: Option<super::WorkerState>,
 ) -> Result<BoardingOverview> {
     // The session and role first, before any of the input is looked at.
     slot.require_quietly(Access::SignedIn, "boarding.view")?;
@@ -59,8 +61,14 @@ pub fn overview(
             }
         }),
     };
+    let (health, sender) = worker.map(|w| (w.health, w.sender)).unzip();
     let session = slot.require_quietly(Access::SignedIn, "boarding.view")?;
     let vault = session.vault();
+    // No worker here (the CLI): the vault is asked who sends.
+    let sender = match sender {
+        Some(s) => Some(s),
+        None => super::Sender::asked(vault).ok(),
+    };
     let jobs = vault
         .jobs(filter, 200)?
         .into_iter()
@@ -70,6 +78,7 @@ pub fn overview(
         counts: vault.job_counts()?.into(),
         jobs,
         health,
+        sender,
         platform_url: platform_config(vault, Duration::from_secs(1))?.0.base_url,
     })
 }

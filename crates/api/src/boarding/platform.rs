@@ -248,6 +248,8 @@ pub async fn test_connection(slot: &Mutex<SessionSlot>) -> Result<ConnectionTest
 pub struct PlatformStatus {
     /// The running worker's view; `None` when no worker runs (the CLI).
     pub health: Option<Health>,
+    /// Who sends the outbox (this desk, another, none), as the running worker knows it.
+    pub sender: Option<super::Sender>,
     /// Jobs waiting to be sent (queued or retrying).
     pub waiting: i64,
     /// Jobs stopped on a platform refusal.
@@ -256,11 +258,16 @@ pub struct PlatformStatus {
 
 /// Use case: the status bar's platform line (any signed-in role). It polls, so it does not
 /// count as activity.
-pub fn platform_status(slot: &mut SessionSlot, health: Option<Health>) -> Result<PlatformStatus> {
+pub fn platform_status(
+    slot: &mut SessionSlot,
+    worker: Option<super::WorkerState>,
+) -> Result<PlatformStatus> {
     let session = slot.require_quietly(Access::SignedIn, "boarding.view")?;
     let counts = session.vault().job_counts()?;
+    let (health, sender) = worker.map(|w| (w.health, w.sender)).unzip();
     Ok(PlatformStatus {
         health,
+        sender,
         waiting: counts.queued + counts.retrying,
         needs_fix: counts.needs_fix,
     })

@@ -3,6 +3,9 @@
 //! each outcome is in `record`.
 
 mod record;
+mod sender;
+
+pub use sender::Sender;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -39,8 +42,11 @@ pub struct WorkerConfig {
     pub breaker_cooldown: Duration,
     pub breaker_max_cooldown: Duration,
     pub request_timeout: Duration,
-    /// How long a taken job is reserved for this worker.
+    /// How long a taken job is reserved for this worker. It outlives `request_timeout`, and
+    /// bounds how long a desk that died keeps its jobs from the desk that takes over.
     pub lease: Duration,
+    /// How often a worker that stands by (another desk sends) tries to take over.
+    pub claim_every: Duration,
     /// How often boarded merchants with open requirements are refreshed.
     pub sync_every: Duration,
 }
@@ -56,7 +62,10 @@ impl Default for WorkerConfig {
             breaker_cooldown: Duration::from_secs(5),
             breaker_max_cooldown: Duration::from_secs(60),
             request_timeout: Duration::from_secs(20),
-            lease: Duration::from_secs(60),
+            // A dead sender's jobs are another desk's within 30 s: its claim ends with its
+            // connection, its leases after 25 s, and the others try every 2 s.
+            lease: Duration::from_secs(25),
+            claim_every: Duration::from_secs(2),
             sync_every: Duration::from_secs(30),
         }
     }
@@ -76,6 +85,15 @@ pub struct DrainReport {
     pub elapsed_ms: u64,
     /// False when the deadline came first (jobs still waiting to retry).
     pub finished: bool,
+    /// Who was sending at the end (another desk may have sent everything).
+    pub sender: Sender,
+}
+
+/// What the window shows of the running worker.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkerState {
+    pub health: Health,
+    pub sender: Sender,
 }
 
 /// The background sender of the outbox. One per app (or per `desk boarding drain`).
@@ -90,6 +108,8 @@ pub struct Worker {
     last_sync: Mutex<Option<Instant>>,
     /// Whose session the worker last borrowed: its audit entries say on whose behalf it sent.
     on_behalf: Mutex<String>,
+    /// Whether this worker is the one that sends (`sender`).
+    claim: Mutex<sender::Claim>,
 }
 
 /// A request ready to go, with what is needed to record its outcome.
@@ -117,7 +137,24 @@ impl Worker {
             requests: std::sync::atomic::AtomicU64::new(0),
             last_sync: Mutex::new(None),
             on_behalf: Mutex::new(String::new()),
+            claim: Mutex::new(sender::Claim::new()),
         })
+    }
+
+    /// Who sends the outbox, as this worker knows it.
+    pub fn sender(&self) -> Sender {
+        self.claim
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .sender()
+    }
+
+    /// The platform's health and who sends, for the window.
+    pub fn state(&self) -> WorkerState {
+        WorkerState {
+            health: self.health(),
+            sender: self.sender(),
+        }
     }
 
     fn acting_for(&self, user: &str) {
@@ -213,6 +250,7 @@ impl Worker {
             counts: counts.into(),
             requests: self.requests_sent() - sent_before,
             elapsed_ms: started.elapsed().as_millis() as u64,
+            sender: self.sender(),
         })
     }
 
@@ -319,10 +357,24 @@ impl Worker {
         let mut slot = lock(&self.slot);
         // Sending is for a role that may cause it: under an auditor's session nothing goes.
         let Some(session) = slot.background_as(Access::Write) else {
+            // Locked, or an auditor's: another desk may send meanwhile.
+            self.claim
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .give_up();
             return Err(Some(Duration::from_secs(1)));
         };
         self.acting_for(session.username());
         let vault = session.vault();
+        // One worker sends for the vault (the team): the others stand by.
+        if !self
+            .claim
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .may_send(vault, session.username(), self.config.claim_every)
+        {
+            return Err(Some(self.config.poll.min(self.config.claim_every)));
+        }
         let now = now_ms(OffsetDateTime::now_utc());
         let lease = now + self.config.lease.as_millis() as i64;
         let job = match vault.write(|tx| tx.lease_due_job(now, lease)) {

@@ -38,6 +38,33 @@ fn print_job(w: &mut dyn Write, j: &api::boarding::JobView) -> std::io::Result<(
     Ok(())
 }
 
+/// Who sends the outbox, in a line (`None`: nothing worth saying).
+fn sender_line(sender: &api::boarding::Sender) -> Option<String> {
+    use api::boarding::Sender;
+    let at = |t: &time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    };
+    match sender {
+        Sender::ThisDesk { since } => {
+            Some(format!("this desk sends the outbox (since {})", at(since)))
+        }
+        Sender::OtherDesk { by, since } => Some(format!(
+            "{} sends the outbox{}; this desk stands by",
+            by.as_deref().unwrap_or("another desk"),
+            since
+                .map(|t| format!(" (since {})", at(&t)))
+                .unwrap_or_default()
+        )),
+        Sender::Unreachable { since } => Some(format!(
+            "the team store could not be asked who sends, since {}",
+            at(since)
+        )),
+        Sender::Nobody => Some("no desk sends the outbox now".to_string()),
+        Sender::Idle => None,
+    }
+}
+
 pub(crate) fn boarding_verb(
     ctx: &Ctx,
     action: BoardingAction,
@@ -58,6 +85,9 @@ pub(crate) fn boarding_verb(
                     "platform {}: {} queued, {} retrying, {} need a fix, {} done, {} cancelled",
                     o.platform_url, c.queued, c.retrying, c.needs_fix, c.done, c.cancelled
                 )?;
+                if let Some(line) = o.sender.as_ref().and_then(sender_line) {
+                    writeln!(w, "{line}")?;
+                }
                 o.jobs.iter().try_for_each(|j| print_job(w, j))
             })
         }
@@ -88,7 +118,9 @@ pub(crate) fn boarding_verb(
                         shared,
                         b::WorkerConfig {
                             request_timeout,
-                            lease: request_timeout * 2 + std::time::Duration::from_secs(1),
+                            // Outlives a request, and stays short: a drain killed mid-request
+                            // keeps its jobs from the desk that takes over only this long.
+                            lease: request_timeout + std::time::Duration::from_secs(5),
                             poll: std::time::Duration::from_millis(100),
                             ..Default::default()
                         },
@@ -107,7 +139,13 @@ pub(crate) fn boarding_verb(
                     c.needs_fix,
                     c.queued + c.retrying,
                     if report.finished { "" } else { " (timed out)" }
-                )
+                )?;
+                if report.requests == 0 {
+                    if let Some(line) = sender_line(&report.sender) {
+                        writeln!(w, "{line}")?;
+                    }
+                }
+                Ok(())
             })?;
             if report.finished {
                 Ok(())

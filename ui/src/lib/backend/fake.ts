@@ -48,6 +48,8 @@ export interface FakeOptions {
   jobs?: import('./types').BoardingJob[];
   merchants?: import('./types').Merchant[];
   platformDown?: boolean;
+  /** Who sends the outbox (default: this desk). */
+  sender?: import('./types').PlatformSender;
   /** Screening hits per application id. */
   hits?: Record<string, import('./types').StoredHit[]>;
   /** Why this desk has no OS keychain (the default fake has one). */
@@ -493,6 +495,7 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
         health: opts.platformDown
           ? { state: 'down', since: '2026-11-26T10:00:00Z', failures: 7, retry_at: '2026-11-26T10:01:00Z' }
           : { state: 'up' },
+        sender: opts.sender ?? { state: 'this_desk', since: '2026-11-26T09:00:00Z' },
         platform_url: platform.url,
       };
     },
@@ -503,6 +506,7 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
         health: opts.platformDown
           ? { state: 'down', since: '2026-11-26T10:00:00Z', failures: 7, retry_at: '2026-11-26T10:01:00Z' }
           : { state: 'up' },
+        sender: opts.sender ?? { state: 'this_desk', since: '2026-11-26T09:00:00Z' },
         waiting: jobs.filter((j) => j.state === 'queued' || j.state === 'retrying').length,
         needs_fix: jobs.filter((j) => j.state === 'needs_fix').length,
       };

@@ -346,9 +346,18 @@ export type PlatformHealth =
   | { state: 'up' }
   | { state: 'down'; since: string; failures: number; retry_at: string };
 
+/** Who sends the outbox: one desk's worker sends for the whole vault (the team). */
+export type PlatformSender =
+  | { state: 'this_desk'; since: string }
+  | { state: 'other_desk'; by: string | null; since: string | null }
+  | { state: 'unreachable'; since: string }
+  | { state: 'idle' }
+  | { state: 'nobody' };
+
 /** The status bar's platform line. */
 export interface PlatformStatus {
   health: PlatformHealth | null;
+  sender: PlatformSender | null;
   waiting: number;
   needs_fix: number;
 }
@@ -380,6 +389,7 @@ export interface BoardingOverview {
   counts: JobCounts;
   jobs: BoardingJob[];
   health: PlatformHealth | null;
+  sender: PlatformSender | null;
   platform_url: string;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { healthLine, nextRetry, stateLabel, stepLabel } from './boarding';
+import { healthLine, nextRetry, senderLine, stateLabel, stepLabel } from './boarding';
 
 describe('boarding helpers', () => {
   it('names steps the way an underwriter reads them', () => {
@@ -34,5 +34,23 @@ describe('boarding helpers', () => {
     expect(healthLine(null)).toBeNull();
     const line = healthLine({ state: 'down', since: '2026-11-26T10:00:00Z', failures: 7, retry_at: '2026-11-26T10:01:00Z' }, 'en-GB');
     expect(line).toMatch(/^Platform unavailable since \d\d:\d\d:\d\d \(7 failures; next try \d\d:\d\d:\d\d\)$/);
+  });
+
+  it('says which desk sends the outbox, and that the team store is down', () => {
+    expect(senderLine(null)).toBeNull();
+    expect(senderLine({ state: 'idle' })).toBeNull();
+    expect(senderLine({ state: 'this_desk', since: '2026-11-26T10:00:00Z' }, 'en-GB')).toMatch(
+      /^This desk sends the outbox \(since \d\d:\d\d:\d\d\)$/,
+    );
+    expect(senderLine({ state: 'other_desk', by: 'uma at desk 1a2b3c4d', since: '2026-11-26T10:00:00Z' }, 'en-GB')).toMatch(
+      /^uma at desk 1a2b3c4d sends the outbox \(since \d\d:\d\d:\d\d\); this desk stands by/,
+    );
+    expect(senderLine({ state: 'other_desk', by: null, since: null })).toBe(
+      'Another desk sends the outbox; this desk stands by and takes over if it stops',
+    );
+    expect(senderLine({ state: 'unreachable', since: '2026-11-26T10:00:00Z' }, 'en-GB')).toMatch(
+      /^Team store unavailable since \d\d:\d\d:\d\d: this desk sends nothing/,
+    );
+    expect(senderLine({ state: 'nobody' })).toBe('No desk sends the outbox now');
   });
 });

@@ -1,6 +1,6 @@
 // Pure helpers of the Boarding and Merchants pages.
 
-import type { BoardingJob, JobState, PlatformHealth } from '../backend/types';
+import type { BoardingJob, JobState, PlatformHealth, PlatformSender } from '../backend/types';
 
 export const JOB_STATE_LABEL: Record<JobState, string> = {
   queued: 'Queued',
@@ -49,6 +49,27 @@ export function nextRetry(job: Pick<BoardingJob, 'state' | 'next_attempt_at'>, n
   if (s < 60) return `in ${s} s`;
   if (s < 3600) return `in ${Math.round(s / 60)} min`;
   return `in ${Math.round(s / 3600)} h`;
+}
+
+/**
+ * Which desk sends the outbox, or null when there is nothing to say (this desk's worker is not
+ * trying: no session that may send).
+ */
+export function senderLine(sender: PlatformSender | null, locale?: string): string | null {
+  if (!sender) return null;
+  const at = (t: string) => new Date(t).toLocaleTimeString(locale ?? 'en-GB');
+  switch (sender.state) {
+    case 'this_desk':
+      return `This desk sends the outbox (since ${at(sender.since)})`;
+    case 'other_desk':
+      return `${sender.by ?? 'Another desk'} sends the outbox${sender.since ? ` (since ${at(sender.since)})` : ''}; this desk stands by and takes over if it stops`;
+    case 'unreachable':
+      return `Team store unavailable since ${at(sender.since)}: this desk sends nothing until it is back`;
+    case 'nobody':
+      return 'No desk sends the outbox now';
+    case 'idle':
+      return null;
+  }
 }
 
 /** The status-bar line for the platform, or null when it is up. */

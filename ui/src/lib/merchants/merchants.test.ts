@@ -43,6 +43,29 @@ describe('Boarding page', () => {
     expect(backend.calls).toContain('boardingFix:b:business.email');
   });
 
+  it('says which desk sends, and alerts when the team store cannot be asked', async () => {
+    const other = fakeBackend({
+      session: READY_ADMIN,
+      jobs: [job('a', 'queued')],
+      sender: { state: 'other_desk', by: 'uma at desk 1a2b3c4d', since: '2026-11-26T10:00:00Z' },
+    });
+    const first = render(MerchantsPage, { backend: other, session: READY_ADMIN, onerror: noop });
+    const line = await screen.findByTestId('platform-sender');
+    expect(line).toHaveTextContent(/^uma at desk 1a2b3c4d sends the outbox .*this desk stands by/);
+    expect(line).not.toHaveAttribute('role', 'alert');
+    first.unmount();
+
+    const down = fakeBackend({
+      session: READY_ADMIN,
+      jobs: [job('a', 'queued')],
+      sender: { state: 'unreachable', since: '2026-11-26T10:00:00Z' },
+    });
+    render(MerchantsPage, { backend: down, session: READY_ADMIN, onerror: noop });
+    const alert = await screen.findByTestId('platform-sender');
+    expect(alert).toHaveTextContent(/^Team store unavailable since \d\d:\d\d:\d\d/);
+    expect(alert).toHaveAttribute('role', 'alert');
+  });
+
   it('hides the actions from auditors', async () => {
     const auditor: SessionInfo = { ...READY_ADMIN, username: 'ann', role: 'auditor' };
     const backend = fakeBackend({ session: auditor, jobs: [job('a', 'retrying')] });
