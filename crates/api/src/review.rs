@@ -240,6 +240,16 @@ fn take(session: &Session, id: &str, take_over: bool) -> Result<QueueRow> {
         // scored.
         crate::checks::refresh(w, id)?;
         let row = w.queue_row(id)?;
+        // Read again inside the unit (on a team store, after the team's write lock): a desk
+        // that took it since the check above won the race, and is named.
+        if let Some(other) = row.assignee.as_deref().filter(|a| *a != me) {
+            if !take_over {
+                return Err(Error::new(
+                    Code::Conflict,
+                    format!("{other} took it a moment ago: take it over explicitly"),
+                ));
+            }
+        }
         let mut version = row.version;
         if row.assignee.as_deref() != Some(me) {
             version = w.assign(id, version, Some(me))?;

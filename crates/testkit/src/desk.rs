@@ -23,13 +23,33 @@ pub fn setup_with(dir: &DataDir, slot: &mut SessionSlot, username: &str, passwor
         username: username.into(),
         password: password.into(),
     };
-    let out = if crate::team_backend() {
+    if crate::team_backend() {
         let db = crate::postgres::Cluster::shared().fresh_team_database();
-        api::team::create(dir, &db.app, input, slot, policy())
-    } else {
-        auth::setup_vault(dir, input, slot, policy())
+        return setup_on_store(dir, slot, username, password, &db.app);
     }
-    .unwrap();
+    let out = auth::setup_vault(dir, input, slot, policy()).unwrap();
+    finish_setup(slot, out)
+}
+
+/// [`setup_with`] on the team store at `url` (a desk's role on a migrated database), whatever
+/// backend the tests run on.
+pub fn setup_on_store(
+    dir: &DataDir,
+    slot: &mut SessionSlot,
+    username: &str,
+    password: &str,
+    url: &str,
+) -> String {
+    let input = SetupInput {
+        username: username.into(),
+        password: password.into(),
+    };
+    let out = api::team::create(dir, url, input, slot, policy()).unwrap();
+    finish_setup(slot, out)
+}
+
+/// Enrols the new admin's authenticator; returns its secret.
+fn finish_setup(slot: &mut SessionSlot, out: auth::SetupOutput) -> String {
     assert_eq!(
         out.session.stage,
         Stage::EnrolTotp,

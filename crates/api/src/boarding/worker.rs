@@ -218,6 +218,8 @@ impl Worker {
     pub async fn drain(self: &Arc<Self>, deadline: Duration) -> Result<DrainReport> {
         // Sending is something only a role that may cause it does (an auditor reads).
         lock(&self.slot).require(Access::Write, "boarding.drain")?;
+        // A drain is a bounded job: when it ends (or is cancelled), another desk may send.
+        let _give_up = GiveUp(self);
         let started = Instant::now();
         let sent_before = self.requests_sent();
         let mut lanes = tokio::task::JoinSet::new();
@@ -571,6 +573,19 @@ impl Worker {
                 }
             }
         }
+    }
+}
+
+/// Gives the sender's role up when dropped (the end of a drain, finished or cancelled).
+struct GiveUp<'a>(&'a Worker);
+
+impl Drop for GiveUp<'_> {
+    fn drop(&mut self) {
+        self.0
+            .claim
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .give_up();
     }
 }
 

@@ -40,6 +40,10 @@ pub(crate) fn user_signed_in(
 }
 
 fn drain(dir: &Path, user: &str, secret: &str) -> std::process::Child {
+    drain_for(dir, user, secret, 90)
+}
+
+fn drain_for(dir: &Path, user: &str, secret: &str, timeout_s: u64) -> std::process::Child {
     let mut child = Command::new(env!("CARGO_BIN_EXE_desk"))
         .arg("--data-dir")
         .arg(dir)
@@ -52,7 +56,7 @@ fn drain(dir: &Path, user: &str, secret: &str) -> std::process::Child {
             "--request-timeout",
             "1",
             "--timeout",
-            "90",
+            &timeout_s.to_string(),
         ])
         .env("BOARDING_DESK_TEST_KDF", "minimum")
         .env_remove("BOARDING_DESK_DATA_DIR")
@@ -151,4 +155,118 @@ fn kill_9_mid_drain_at_several_points_loses_nothing_and_duplicates_nothing() {
         );
     }
     assert_eq!(stats.accounts, 30);
+}
+
+/// Issue 17: "a desk killed with SIGKILL while holding leases (another finishes its jobs after
+/// the lease expires)". Two desks on one team store; desk A's drain sends, desk B's stands by
+/// (the admin's status names A's runner as the sender); A is killed mid-drain, B takes over at
+/// once and finishes A's leased jobs when their leases run out. One account each.
+#[test]
+fn a_desk_killed_while_it_sends_is_taken_over_by_another_desk_on_the_team_store() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let sandbox = sandbox::Sandbox::new(
+        sandbox::Options {
+            rate_limit: 0,
+            ..sandbox::Options::default()
+        },
+        sandbox::Faults {
+            latency_ms: 40,
+            ..sandbox::Faults::default()
+        },
+    );
+    let addr = rt
+        .block_on(sandbox.start_api("127.0.0.1:0".parse().unwrap()))
+        .unwrap();
+    let cluster = testkit::postgres::Cluster::shared();
+    let db = cluster.fresh_team_database();
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let desk_a = DataDir::open(&a).unwrap();
+    let mut admin = SessionSlot::new();
+    testkit::desk::setup_on_store(
+        &desk_a,
+        &mut admin,
+        "alice",
+        "correct horse battery 42",
+        &db.app,
+    );
+    boarding::set_platform(
+        &mut admin,
+        SetPlatformInput {
+            url: format!("http://{addr}"),
+            secret_key: None,
+            rate_per_second: 25.0,
+        },
+    )
+    .unwrap();
+    let code = api::team::join_code(&mut admin).unwrap().code;
+    let desk_b = DataDir::open(&b).unwrap();
+    api::team::join(
+        &desk_b,
+        api::team::JoinInput {
+            url: db.app.clone(),
+            code,
+        },
+    )
+    .unwrap();
+    let on_a = user(&desk_a, &mut admin, "runner_a");
+    let on_b = user(&desk_a, &mut admin, "runner_b");
+    let ids: Vec<String> = (0..30)
+        .map(|i| demo::approve(&mut admin, demo::low_risk(950 + i)).unwrap())
+        .collect();
+
+    let mut first = drain_for(&a, "runner_a", &on_a, 120);
+    testkit::eventually(Duration::from_secs(30), "desk A sends", || {
+        (sandbox.stats().accounts >= 3).then_some(())
+    });
+    let second = drain_for(&b, "runner_b", &on_b, 120);
+    // Desk B stands by while A sends: the store says who holds the sender's role.
+    testkit::eventually(
+        Duration::from_secs(10),
+        "the status names desk A's sender",
+        || {
+            let o = boarding::overview(&mut admin, None, None).unwrap();
+            match o.sender {
+                Some(boarding::Sender::OtherDesk {
+                    by: Some(by),
+                    since: Some(_),
+                }) if by.starts_with("runner_a") => Some(()),
+                _ => None,
+            }
+        },
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let before_kill = sandbox.stats();
+    first.kill().unwrap(); // SIGKILL: its connections close with it, its leases stay
+    first.wait().unwrap();
+    assert!(
+        before_kill.accounts < 30,
+        "desk A was killed mid-drain: {before_kill:?}"
+    );
+    let out = second.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "desk B finishes: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["counts"]["done"], 30, "{report}");
+    assert_eq!(report["sender"]["state"], "this_desk", "{report}");
+    assert!(report["requests"].as_u64().unwrap() > 0, "{report}");
+    let stats = sandbox.stats();
+    assert!(
+        stats.duplicates().is_empty(),
+        "duplicates: {:?}",
+        stats.duplicates()
+    );
+    for id in &ids {
+        assert_eq!(
+            stats.accounts_per_application.get(id),
+            Some(&1),
+            "one account for {id}"
+        );
+    }
+    let o = boarding::overview(&mut admin, None, None).unwrap();
+    assert_eq!(o.sender, Some(boarding::Sender::Nobody), "{:?}", o.sender);
 }
