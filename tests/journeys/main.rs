@@ -13,4 +13,5 @@ mod roles;
 mod sanctions;
 mod screening;
 mod team;
+mod team_faults;
 mod upgrade;

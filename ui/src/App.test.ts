@@ -51,6 +51,14 @@ describe('App shell', () => {
     expect(backend.calls).toContain('platformStatus');
   });
 
+  it('says in the status bar since when the team store is unavailable', async () => {
+    render(App, { backend: fake({ vault: 'locked', session: READY_ADMIN, storeDown: true }) });
+    const line = await screen.findByTestId('store-down');
+    expect(line).toHaveTextContent('Team store unavailable since 10:02:03 UTC — this desk reconnects on its own');
+    expect(line).toHaveAttribute('role', 'alert');
+    expect(screen.queryByTestId('platform-status')).toBeNull();
+  });
+
   it('shows no platform line before sign-in', async () => {
     render(App, { backend: fake({ vault: 'locked', session: null }) });
     await screen.findByTestId('vault-state');

@@ -266,10 +266,14 @@ impl SessionSlot {
                 "the session was locked after inactivity; sign in again",
             ));
         }
-        if self.end_if_disabled() {
-            return Err(Error::unauthorized(
-                "this account has been disabled; the session has ended",
-            ));
+        match self.enabled() {
+            Enabled::Yes => {}
+            Enabled::Ended => {
+                return Err(Error::unauthorized(
+                    "this account has been disabled; the session has ended",
+                ))
+            }
+            Enabled::Unknown(since) => return Err(store_unavailable(since)),
         }
         let session = self.current.as_mut().ok_or_else(not_signed_in)?;
         if session.stage != stage {
@@ -302,16 +306,26 @@ impl SessionSlot {
     /// another one on the same vault): the check reads the user's row at every call, so a
     /// disabled user's open window stops working at its next call. True when it ended.
     fn end_if_disabled(&mut self) -> bool {
+        matches!(self.enabled(), Enabled::Ended)
+    }
+
+    /// Whether the signed-in user is still enabled; a disabled one's session ends here. A team
+    /// store that cannot be reached cannot say: the session stays (an outage must not sign
+    /// every desk out), and nothing is done under it until the store answers again.
+    fn enabled(&mut self) -> Enabled {
         let Some(session) = self.current.as_ref() else {
-            return false;
+            return Enabled::Yes;
         };
         // A vault that cannot answer ends the session too: nothing runs unchecked.
-        let enabled = session
-            .vault
-            .user_is_enabled(&session.user.id)
-            .unwrap_or(false);
+        let enabled = match session.vault.user_is_enabled(&session.user.id) {
+            Ok(enabled) => enabled,
+            Err(vault::VaultError::StoreUnavailable(_)) if session.vault.is_team() => {
+                return Enabled::Unknown(session.vault.store_down_since());
+            }
+            Err(_) => false,
+        };
         if enabled {
-            return false;
+            return Enabled::Yes;
         }
         if let Some(session) = self.current.take() {
             let _ = session.vault.audit(
@@ -326,7 +340,7 @@ impl SessionSlot {
             );
             tracing::info!("session ended: its user was disabled");
         }
-        true
+        Enabled::Ended
     }
 
     /// Explicit lock: the vault closes and its keys are zeroized.
@@ -369,7 +383,7 @@ impl SessionSlot {
     /// The signed-in session for background work (the boarding worker): ready and not idle,
     /// without counting as activity — a worker must never keep a session from locking.
     pub(crate) fn background(&mut self) -> Option<&mut Session> {
-        if self.lock_if_idle(Moment::now()) || self.end_if_disabled() {
+        if self.lock_if_idle(Moment::now()) || !matches!(self.enabled(), Enabled::Yes) {
             return None;
         }
         self.current.as_mut().filter(|s| s.stage == Stage::Ready)
@@ -385,6 +399,32 @@ impl SessionSlot {
     pub(crate) fn current_mut(&mut self) -> Option<&mut Session> {
         self.current.as_mut()
     }
+}
+
+/// Whether the signed-in user is still enabled, as far as the vault can say now.
+enum Enabled {
+    Yes,
+    /// Disabled: the session was ended.
+    Ended,
+    /// The team store could not be asked (unreachable since then, as this desk found it).
+    Unknown(Option<time::OffsetDateTime>),
+}
+
+/// The refusal of a call made while the team store cannot be reached.
+pub(crate) fn store_unavailable(since: Option<time::OffsetDateTime>) -> Error {
+    let since = since
+        .and_then(|t| {
+            t.format(time::macros::format_description!(
+                "[hour]:[minute]:[second] UTC"
+            ))
+            .ok()
+        })
+        .map(|t| format!(" since {t}"))
+        .unwrap_or_default();
+    Error::new(
+        Code::Unavailable,
+        format!("team store unavailable{since}: nothing was done; this desk reconnects on its own"),
+    )
 }
 
 fn not_signed_in() -> Error {

@@ -43,7 +43,20 @@ pub enum Db<'a> {
 /// A team store connection that is safe to drop anywhere: the blocking client refuses to be
 /// dropped inside a tokio runtime, so there it is dropped on a thread of its own. It keeps the
 /// statements it prepared ([`PgClient::prepared`]).
-pub struct PgClient(Option<postgres::Client>, Poisoned, Statements);
+pub struct PgClient(Option<postgres::Client>, Poisoned, Statements, Link);
+
+/// What a desk's connection needs to come back after the server went away (a restart, a
+/// failover, a network cut): the URL, whether a transaction is open (then it must not: what
+/// the unit did is gone, and a `COMMIT` on a new connection would report it saved), and since
+/// when the store has been unreachable.
+#[derive(Default)]
+struct Link {
+    url: Option<Box<crate::team::StoreUrl>>,
+    in_tx: bool,
+    /// The last statement found the connection closed (one retry of a read is safe).
+    lost: bool,
+    down_since: Option<time::OffsetDateTime>,
+}
 
 /// Prepared statements by their text: a cached statement is one round trip (bind and execute)
 /// where a text is two (parse and describe, then bind and execute). Named statements live as
@@ -71,7 +84,44 @@ struct Poisoned(bool);
 
 impl PgClient {
     pub fn new(client: postgres::Client) -> Self {
-        Self(Some(client), Poisoned::default(), Statements::default())
+        Self(
+            Some(client),
+            Poisoned::default(),
+            Statements::default(),
+            Link::default(),
+        )
+    }
+
+    /// A connection that reconnects to `url` when the server went away, between units.
+    pub fn reconnecting(client: postgres::Client, url: &crate::team::StoreUrl) -> Self {
+        let mut me = Self::new(client);
+        me.3.url = Some(Box::new(url.clone()));
+        me
+    }
+
+    /// Since when the store has been unreachable, as this connection found it.
+    pub fn down_since(&self) -> Option<time::OffsetDateTime> {
+        self.3.down_since
+    }
+
+    /// Drops a connection the server closed (off any runtime: the blocking client refuses to
+    /// be dropped inside one). A transaction open on it is gone: the unit must not commit.
+    fn lose(&mut self) {
+        if let Some(client) = self.0.take() {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                std::thread::spawn(move || drop(client));
+            } else {
+                drop(client);
+            }
+        }
+        self.2 .0.clear();
+        self.3.lost = true;
+        if self.3.in_tx {
+            self.1 .0 = true;
+        }
+        self.3
+            .down_since
+            .get_or_insert_with(time::OffsetDateTime::now_utc);
     }
 
     /// `sql` prepared once per connection (a data statement), or `None` to run it as text.
@@ -114,7 +164,18 @@ impl PgClient {
         f: impl FnOnce(&mut postgres::Client) -> Result<T, postgres::Error> + Send,
     ) -> Result<Result<T, postgres::Error>> {
         let client = self.get()?;
-        Ok(off_runtime(|| f(client)))
+        let out = off_runtime(|| f(client));
+        if let Err(e) = &out {
+            // Closed, or the server's last word before closing it (shut down, crashed).
+            let ended = e.is_closed()
+                || client.is_closed()
+                || e.as_db_error()
+                    .is_some_and(|d| d.code().code().starts_with("57P"));
+            if ended {
+                self.lose();
+            }
+        }
+        Ok(out)
     }
 
     /// The open connection (for the store's own checks: `team::schema`).
@@ -123,9 +184,39 @@ impl PgClient {
     }
 
     pub(crate) fn get(&mut self) -> Result<&mut postgres::Client> {
-        self.0.as_mut().ok_or(VaultError::StoreUnavailable(
-            "the connection was closed".to_string(),
-        ))
+        if self.0.is_none() && !self.3.in_tx {
+            if let Some(url) = self.3.url.as_deref() {
+                match crate::team::connect::connect(url) {
+                    Ok(client) => {
+                        tracing::info!("the team store is reachable again: reconnected");
+                        self.0 = Some(client);
+                        self.1 .0 = false;
+                        self.3.down_since = None;
+                    }
+                    Err(e) => {
+                        self.3
+                            .down_since
+                            .get_or_insert_with(time::OffsetDateTime::now_utc);
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        match self.0.as_mut() {
+            Some(client) => Ok(client),
+            None if self.3.in_tx => Err(VaultError::StoreUnavailable(
+                "the connection to the team store was lost during the change: nothing of it was saved"
+                    .to_string(),
+            )),
+            None => Err(VaultError::StoreUnavailable(
+                "the connection was closed".to_string(),
+            )),
+        }
+    }
+
+    /// Whether the last statement found the connection closed (and clears it).
+    fn take_lost(&mut self) -> bool {
+        std::mem::take(&mut self.3.lost)
     }
 }
 
@@ -550,6 +641,21 @@ pub(crate) fn to_postgres(sql: &str) -> String {
     out
 }
 
+/// A read outside a unit, run again once on a new connection when it found the old one
+/// closed (the server restarted or failed over): reading twice changes nothing. Inside a unit
+/// it is not: the transaction is gone with the connection.
+fn read_again_once<T>(
+    client: &RefCell<PgClient>,
+    mut read: impl FnMut(&mut PgClient) -> Result<T>,
+) -> Result<T> {
+    let mut guard = client.borrow_mut();
+    let out = read(&mut guard);
+    if out.is_err() && guard.take_lost() && !guard.3.in_tx {
+        return read(&mut guard);
+    }
+    out
+}
+
 /// Runs `f`, which drives the blocking `postgres` client, on a thread of its own when the
 /// caller is inside a tokio runtime: that client runs its own runtime and refuses to start it
 /// inside another (the api's async workers call the vault). Elsewhere it runs in place.
@@ -684,15 +790,15 @@ impl Db<'_> {
             }
             Db::Postgres(client) => {
                 let sql = to_postgres(sql);
-                let mut guard = client.borrow_mut();
-                let stmt = guard.prepared(&sql)?.map_err(VaultError::store(context))?;
-                let rows = guard
-                    .run(|c| match &stmt {
-                        Some(stmt) => c.query(stmt, &pg_params(args)),
-                        None => c.query(sql.as_str(), &pg_params(args)),
-                    })?
-                    .map_err(VaultError::store(context))?;
-                drop(guard);
+                let rows = read_again_once(client, |guard| {
+                    let stmt = guard.prepared(&sql)?.map_err(VaultError::store(context))?;
+                    guard
+                        .run(|c| match &stmt {
+                            Some(stmt) => c.query(stmt, &pg_params(args)),
+                            None => c.query(sql.as_str(), &pg_params(args)),
+                        })?
+                        .map_err(VaultError::store(context))
+                })?;
                 rows.iter().map(|r| f(&Row::Postgres(r))).collect()
             }
         }
@@ -721,15 +827,15 @@ impl Db<'_> {
             }
             Db::Postgres(client) => {
                 let sql = to_postgres(sql);
-                let mut guard = client.borrow_mut();
-                let stmt = guard.prepared(&sql)?.map_err(VaultError::store(context))?;
-                let row = guard
-                    .run(|c| match &stmt {
-                        Some(stmt) => c.query_opt(stmt, &pg_params(args)),
-                        None => c.query_opt(sql.as_str(), &pg_params(args)),
-                    })?
-                    .map_err(VaultError::store(context))?;
-                drop(guard);
+                let row = read_again_once(client, |guard| {
+                    let stmt = guard.prepared(&sql)?.map_err(VaultError::store(context))?;
+                    guard
+                        .run(|c| match &stmt {
+                            Some(stmt) => c.query_opt(stmt, &pg_params(args)),
+                            None => c.query_opt(sql.as_str(), &pg_params(args)),
+                        })?
+                        .map_err(VaultError::store(context))
+                })?;
                 row.map(|r| f(&Row::Postgres(&r))).transpose()
             }
         }
@@ -753,13 +859,26 @@ impl Db<'_> {
                 .map_err(VaultError::storage(context)),
             Db::Postgres(client) => {
                 let mut guard = client.borrow_mut();
+                let begin = sql.starts_with("BEGIN");
                 // A new transaction, or one rolled back to a savepoint, is usable again.
-                if sql.starts_with("BEGIN") || sql.starts_with("ROLLBACK") {
+                if begin || sql.starts_with("ROLLBACK") {
                     guard.1 .0 = false;
                 }
-                guard
-                    .run(|c| c.batch_execute(sql))?
-                    .map_err(VaultError::store(context))
+                let ends = sql.starts_with("COMMIT") || sql == "ROLLBACK";
+                let mut out = guard.run(|c| c.batch_execute(sql));
+                // A unit's first statement found the server gone (restarted, failed over):
+                // nothing was done yet, so it starts again on a new connection.
+                if begin && guard.take_lost() {
+                    guard.1 .0 = false;
+                    out = guard.run(|c| c.batch_execute(sql));
+                }
+                let out = out.and_then(|r| r.map_err(VaultError::store(context)));
+                if begin {
+                    guard.3.in_tx = out.is_ok();
+                } else if ends {
+                    guard.3.in_tx = false;
+                }
+                out
             }
         }
     }

@@ -1147,6 +1147,15 @@ impl Vault {
         self.backend.db()
     }
 
+    /// Since when the team store has been unreachable, as this desk's connection found it
+    /// (`None`: it answers, or this is a local vault).
+    pub fn store_down_since(&self) -> Option<OffsetDateTime> {
+        match &self.backend {
+            Backend::Team(client) => client.borrow().down_since(),
+            Backend::Local(_) => None,
+        }
+    }
+
     /// Whether this vault's tables are in a team store.
     pub fn is_team(&self) -> bool {
         matches!(self.backend, Backend::Team(_))

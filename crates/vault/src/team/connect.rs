@@ -153,7 +153,7 @@ pub fn connect(url: &StoreUrl) -> Result<postgres::Client> {
 pub(crate) fn desk(
     url: &StoreUrl,
 ) -> Result<(std::cell::RefCell<crate::sql::PgClient>, Option<String>)> {
-    let mut client = crate::sql::PgClient::new(connect(url)?);
+    let mut client = crate::sql::PgClient::reconnecting(connect(url)?, url);
     super::schema::check_desk_role(client.get()?)?;
     let db = std::cell::RefCell::new(client);
     let vault_id = crate::sql::Db::Postgres(&db).query_value::<String>(

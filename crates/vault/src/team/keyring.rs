@@ -65,7 +65,10 @@ impl Handle {
         let side = &mut *side;
         if side.client.is_none() {
             let (url, _) = super::placement::read(dir)?;
-            side.client = Some(RefCell::new(PgClient::new(super::connect::connect(&url)?)));
+            side.client = Some(RefCell::new(PgClient::reconnecting(
+                super::connect::connect(&url)?,
+                &url,
+            )));
         }
         let Some(client) = side.client.as_ref() else {
             return Err(VaultError::StoreUnavailable(

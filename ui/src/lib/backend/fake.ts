@@ -48,6 +48,8 @@ export interface FakeOptions {
   jobs?: import('./types').BoardingJob[];
   merchants?: import('./types').Merchant[];
   platformDown?: boolean;
+  /** The team store cannot be reached: calls are refused as the Rust side refuses them. */
+  storeDown?: boolean;
   /** Who sends the outbox (default: this desk). */
   sender?: import('./types').PlatformSender;
   /** Screening hits per application id. */
@@ -502,6 +504,11 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
     platformStatus: async () => {
       needSessionAny();
       calls.push('platformStatus');
+      if (opts.storeDown)
+        throw new BackendError(
+          'unavailable',
+          'team store unavailable since 10:02:03 UTC: nothing was done; this desk reconnects on its own',
+        );
       return {
         health: opts.platformDown
           ? { state: 'down', since: '2026-11-26T10:00:00Z', failures: 7, retry_at: '2026-11-26T10:01:00Z' }
