@@ -24,6 +24,9 @@ fn main() {
             .and_then(|v| v.parse().ok())
             .unwrap_or(default)
     };
+    if std::env::var(desk_api::logging::LOG_ENV).is_ok() {
+        desk_api::logging::init(None, "bench", true);
+    }
     let total = var("BOARDING_BENCH_TOTAL", 1000);
     let desks = var("BOARDING_BENCH_DESKS", 4).max(1) as usize;
     let backends =

@@ -264,26 +264,47 @@ fn take(session: &Session, id: &str, take_over: bool) -> Result<QueueRow> {
 
 /// "Next in queue": the riskiest, then oldest, submitted or in-review application that is
 /// unassigned or mine — taken for review. `None` when the queue is empty.
+///
+/// Several desks pressing "Next" at once would all reach for the same top row: one gets it, and
+/// the others move on to the rows after it (a few at a time, read again if all were taken
+/// meanwhile) instead of being told someone else was quicker.
 pub fn next_in_queue(slot: &mut SessionSlot) -> Result<Option<QueueRow>> {
+    /// Rows tried per read of the queue, and reads before giving up to the caller.
+    const CANDIDATES: u32 = 8;
+    const READS: usize = 4;
     let session = slot.require(Access::Write, "review.next")?;
     let vault = session.vault();
+    let mut lost_race = None;
     for assignee in [
         Some(session.username().to_string()),
         Some("none".to_string()),
     ] {
-        let page = vault.queue(
-            &vault::review::QueueFilter {
-                assignee,
-                ..vault::review::QueueFilter::default()
-            },
-            1,
-            0,
-        )?;
-        if let Some(row) = page.items.into_iter().next() {
-            return take(session, &row.id, false).map(Some);
+        for _ in 0..READS {
+            let page = vault.queue(
+                &vault::review::QueueFilter {
+                    assignee: assignee.clone(),
+                    ..vault::review::QueueFilter::default()
+                },
+                CANDIDATES,
+                0,
+            )?;
+            if page.items.is_empty() {
+                break;
+            }
+            for row in page.items {
+                match take(session, &row.id, false) {
+                    Ok(taken) => return Ok(Some(taken)),
+                    // Another desk took it first: the next one.
+                    Err(e) if e.code() == Code::Conflict => lost_race = Some(e),
+                    Err(e) => return Err(e),
+                }
+            }
         }
     }
-    Ok(None)
+    match lost_race {
+        Some(e) => Err(e),
+        None => Ok(None),
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -1048,4 +1048,68 @@ mod tests {
         assert_eq!(kept.len(), 2, "{kept:?}");
         assert!(kept.iter().all(|k| !k.contains("SAVEPOINT")), "{kept:?}");
     }
+
+    /// Issue 17's faults: a desk's connection cut (the server restarted, a failover, a DBA's
+    /// `pg_terminate_backend`). A unit it was in is never reported saved, on a statement or at
+    /// `COMMIT`, and nothing of it is kept; the next unit, and a read outside any, reconnect on
+    /// their own; the store is "down since" only until then.
+    #[test]
+    fn a_connection_cut_mid_unit_is_never_reported_saved_and_the_next_unit_reconnects() {
+        let (cluster, plain) = store_with_table_t();
+        drop(plain);
+        let url: crate::team::StoreUrl = cluster.url("postgres").parse().unwrap();
+        let client = RefCell::new(PgClient::reconnecting(
+            crate::team::connect::connect(&url).unwrap(),
+            &url,
+        ));
+        let db = Db::Postgres(&client);
+        let cut = || {
+            cluster
+                .psql(
+                    "postgres",
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                     WHERE application_name = 'boarding-desk'",
+                )
+                .unwrap();
+        };
+        let count = || db.query_value::<i64>("test", "SELECT count(*) FROM t", &[]);
+
+        // Cut between two statements of a unit.
+        db.batch("test", "BEGIN").unwrap();
+        db.execute("test", "INSERT INTO t VALUES (1)", &[]).unwrap();
+        cut();
+        assert!(db.execute("test", "INSERT INTO t VALUES (2)", &[]).is_err());
+        assert!(client.borrow().down_since().is_some());
+        assert!(db.commit("test").is_err(), "never reported saved");
+        assert_eq!(
+            count().unwrap(),
+            Some(0),
+            "a read reconnects: nothing was kept"
+        );
+        assert!(client.borrow().down_since().is_none());
+
+        // Cut after the last statement, before the COMMIT.
+        db.batch("test", "BEGIN").unwrap();
+        db.execute("test", "INSERT INTO t VALUES (3)", &[]).unwrap();
+        cut();
+        assert!(db.commit("test").is_err(), "never reported saved");
+        assert_eq!(count().unwrap(), Some(0));
+
+        // Cut while idle: the next unit starts on a new connection and is saved.
+        cut();
+        db.batch("test", "BEGIN").unwrap();
+        db.execute("test", "INSERT INTO t VALUES (4)", &[]).unwrap();
+        db.commit("test").unwrap();
+        assert_eq!(count().unwrap(), Some(1));
+
+        // The server away: calls fail as unavailable, and it is down since the first.
+        cluster.stop();
+        assert!(matches!(count(), Err(VaultError::StoreUnavailable(_))));
+        let since = client.borrow().down_since().expect("down");
+        assert!(matches!(count(), Err(VaultError::StoreUnavailable(_))));
+        assert_eq!(client.borrow().down_since(), Some(since), "since the first");
+        cluster.restart();
+        assert_eq!(count().unwrap(), Some(1));
+        assert!(client.borrow().down_since().is_none());
+    }
 }
