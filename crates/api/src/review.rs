@@ -280,18 +280,17 @@ pub fn next_in_queue(slot: &mut SessionSlot) -> Result<Option<QueueRow>> {
         Some("none".to_string()),
     ] {
         for _ in 0..READS {
-            let page = vault.queue(
+            let rows = vault.queue_head(
                 &vault::review::QueueFilter {
                     assignee: assignee.clone(),
                     ..vault::review::QueueFilter::default()
                 },
                 CANDIDATES,
-                0,
             )?;
-            if page.items.is_empty() {
+            if rows.is_empty() {
                 break;
             }
-            for row in page.items {
+            for row in rows {
                 match take(session, &row.id, false) {
                     Ok(taken) => return Ok(Some(taken)),
                     // Another desk took it first: the next one.

@@ -32,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0017_audit_checkpoints.sql"),
     include_str!("migrations/0018_blocklist_key.sql"),
     include_str!("migrations/0019_sealed_names.sql"),
+    include_str!("migrations/0020_queue_by_assignee.sql"),
 ];
 
 /// The schema version this build brings a vault to (rusqlite_migration keeps the number of

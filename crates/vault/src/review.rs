@@ -268,6 +268,22 @@ impl Vault {
 
     /// A page of the review queue, sorted and filtered in SQL.
     pub fn queue(&self, filter: &QueueFilter, limit: u32, offset: u32) -> Result<QueuePage> {
+        self.queue_page(filter, limit, offset, true)
+    }
+
+    /// The first `limit` rows of the queue `filter` selects, uncounted: "next in queue" needs
+    /// no total, and counting the unassigned rows of a large queue reads every one of them.
+    pub fn queue_head(&self, filter: &QueueFilter, limit: u32) -> Result<Vec<QueueRow>> {
+        Ok(self.queue_page(filter, limit, 0, false)?.items)
+    }
+
+    fn queue_page(
+        &self,
+        filter: &QueueFilter,
+        limit: u32,
+        offset: u32,
+        counted: bool,
+    ) -> Result<QueuePage> {
         let db = self.db();
         let mut clauses: Vec<String> = Vec::new();
         let mut values: Vec<Value<'_>> = Vec::new();
@@ -353,8 +369,8 @@ impl Vault {
             Some((from, conditions)) => (from, format!("WHERE {conditions}")),
             None => (from, where_sql.clone()),
         };
-        let n: i64 = db
-            .query_value::<i64>(
+        let n: i64 = if counted {
+            db.query_value::<i64>(
                 "counting the queue",
                 &format!(
                     "SELECT count(*) FROM (SELECT 1 FROM {count_from} {count_where} LIMIT {}) AS capped",
@@ -362,7 +378,10 @@ impl Vault {
                 ),
                 &values,
             )?
-            .unwrap_or(0);
+            .unwrap_or(0)
+        } else {
+            0
+        };
         let limit = limit.clamp(1, 200);
         let mut page_values = values;
         let limit_at = bind(&mut page_values, i64::from(limit));
@@ -377,6 +396,7 @@ impl Vault {
             queue_row,
         )?;
         let items = self.named_rows(items)?;
+        let n = if counted { n } else { items.len() as i64 };
         Ok(QueuePage {
             items,
             total: n.min(COUNT_CAP),
