@@ -43,7 +43,7 @@ pub enum Db<'a> {
 /// A team store connection that is safe to drop anywhere: the blocking client refuses to be
 /// dropped inside a tokio runtime, so there it is dropped on a thread of its own. It keeps the
 /// statements it prepared ([`PgClient::prepared`]).
-pub struct PgClient(Option<postgres::Client>, Poisoned, Statements, Link);
+pub struct PgClient(Option<postgres::Client>, Poisoned, Statements, Box<Link>);
 
 /// What a desk's connection needs to come back after the server went away (a restart, a
 /// failover, a network cut): the URL, whether a transaction is open (then it must not: what
@@ -88,7 +88,7 @@ impl PgClient {
             Some(client),
             Poisoned::default(),
             Statements::default(),
-            Link::default(),
+            Box::default(),
         )
     }
 
