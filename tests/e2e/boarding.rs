@@ -182,6 +182,12 @@ async fn approve_and_board_through_a_platform_outage() {
             .await?;
         page.wait_for_text_within(STATUS, "Platform: up", Duration::from_secs(15))
             .await?;
+        // One desk sends for the vault (the team): this one, as the Boarding page says.
+        page.wait_for_text(
+            "[data-testid=platform-sender]",
+            "This desk sends the outbox",
+        )
+        .await?;
         let stats = sandbox.stats();
         ensure!(
             stats.accounts == 1 && stats.duplicates().is_empty(),
