@@ -39,7 +39,7 @@ async fn drain_all(worker: &Arc<Worker>, seconds: u64) {
     assert!(report.finished, "the outbox drained: {report:?}");
 }
 
-fn quick() -> WorkerConfig {
+pub(crate) fn quick() -> WorkerConfig {
     WorkerConfig {
         concurrency: 4,
         poll: Duration::from_millis(20),
@@ -94,6 +94,21 @@ async fn world(faults: Faults, rate_limit: u32) -> World {
 impl World {
     fn with<T>(&self, f: impl FnOnce(&mut SessionSlot) -> T) -> T {
         f(&mut self.slot.lock().unwrap())
+    }
+
+    /// Tells the desk the platform takes `per_second` writes (the client paces itself to it).
+    fn pace_at(&self, per_second: f64) {
+        self.with(|s| {
+            boarding::set_platform(
+                s,
+                SetPlatformInput {
+                    url: self.url(),
+                    secret_key: None,
+                    rate_per_second: per_second,
+                },
+            )
+            .unwrap()
+        });
     }
 
     fn approve_many(&self, n: u64, seed: u64) -> Vec<String> {
@@ -284,17 +299,7 @@ async fn four_desks_workers_keep_the_platforms_rate_for_the_team() {
         10,
     )
     .await;
-    w.with(|s| {
-        boarding::set_platform(
-            s,
-            SetPlatformInput {
-                url: w.url(),
-                secret_key: None,
-                rate_per_second: 10.0,
-            },
-        )
-        .unwrap()
-    });
+    w.pace_at(10.0);
     let ids = w.approve_many(24, 21_000);
     let dir = DataDir::open(w.tmp.path()).unwrap();
     let mut workers = vec![Worker::new(Arc::clone(&w.slot), quick())];
@@ -362,17 +367,7 @@ async fn a_429_storm_is_waited_out_within_the_platform_limit() {
         10,
     )
     .await;
-    w.with(|s| {
-        boarding::set_platform(
-            s,
-            SetPlatformInput {
-                url: format!("http://{}", w.addr),
-                secret_key: None,
-                rate_per_second: 10.0,
-            },
-        )
-        .unwrap()
-    });
+    w.pace_at(10.0);
     let ids = w.approve_many(6, 300);
     let worker = Worker::new(Arc::clone(&w.slot), quick());
     let report = worker.drain(Duration::from_secs(90)).await.unwrap();

@@ -25,19 +25,12 @@ fn on_store(cluster: &Cluster) -> (tempfile::TempDir, SessionSlot) {
     (tmp, slot)
 }
 
+/// The journeys' quick worker, two lanes, leases of 3 s.
 fn quick() -> WorkerConfig {
     WorkerConfig {
         concurrency: 2,
-        poll: Duration::from_millis(20),
-        backoff_base: Duration::from_millis(20),
-        backoff_max: Duration::from_millis(300),
-        breaker_threshold: 3,
-        breaker_cooldown: Duration::from_millis(100),
-        breaker_max_cooldown: Duration::from_millis(400),
-        request_timeout: Duration::from_secs(2),
         lease: Duration::from_secs(3),
-        claim_every: Duration::from_millis(50),
-        sync_every: Duration::from_secs(3600),
+        ..crate::boarding::quick()
     }
 }
 

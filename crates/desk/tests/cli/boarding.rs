@@ -71,9 +71,8 @@ fn drain_for(dir: &Path, user: &str, secret: &str, timeout_s: u64) -> std::proce
     child
 }
 
-#[test]
-fn kill_9_mid_drain_at_several_points_loses_nothing_and_duplicates_nothing() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
+/// A sandbox without a rate limit that takes 40 ms per answer (so a kill lands mid-drain).
+fn slow_sandbox(rt: &tokio::runtime::Runtime) -> (sandbox::Sandbox, std::net::SocketAddr) {
     let sandbox = sandbox::Sandbox::new(
         sandbox::Options {
             rate_limit: 0,
@@ -87,6 +86,13 @@ fn kill_9_mid_drain_at_several_points_loses_nothing_and_duplicates_nothing() {
     let addr = rt
         .block_on(sandbox.start_api("127.0.0.1:0".parse().unwrap()))
         .unwrap();
+    (sandbox, addr)
+}
+
+#[test]
+fn kill_9_mid_drain_at_several_points_loses_nothing_and_duplicates_nothing() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (sandbox, addr) = slow_sandbox(&rt);
 
     let tmp = tempfile::tempdir().unwrap();
     let dir = DataDir::open(tmp.path()).unwrap();
@@ -164,19 +170,7 @@ fn kill_9_mid_drain_at_several_points_loses_nothing_and_duplicates_nothing() {
 #[test]
 fn a_desk_killed_while_it_sends_is_taken_over_by_another_desk_on_the_team_store() {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let sandbox = sandbox::Sandbox::new(
-        sandbox::Options {
-            rate_limit: 0,
-            ..sandbox::Options::default()
-        },
-        sandbox::Faults {
-            latency_ms: 40,
-            ..sandbox::Faults::default()
-        },
-    );
-    let addr = rt
-        .block_on(sandbox.start_api("127.0.0.1:0".parse().unwrap()))
-        .unwrap();
+    let (sandbox, addr) = slow_sandbox(&rt);
     let cluster = testkit::postgres::Cluster::shared();
     let db = cluster.fresh_team_database();
     let tmp = tempfile::tempdir().unwrap();
