@@ -200,6 +200,14 @@ pub(crate) fn append(
             "UPDATE audit_head SET seq = ?1, hash = ?2",
             args![entry.seq, hash.as_slice()],
         )?;
+        // Delivered to the listening desks at commit, or never (`changes.rs`).
+        if crate::changes::announces(event.action, event.outcome) {
+            db.execute(
+                APPENDING,
+                "SELECT pg_notify('desk_changes', ?1)",
+                args![&entry.action],
+            )?;
+        }
     }
     Ok(AuditHead {
         seq: entry.seq,

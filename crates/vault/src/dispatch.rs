@@ -87,17 +87,7 @@ impl Vault {
     pub fn dispatch(&self, label: &str) -> Result<Dispatch> {
         let dir = self.keyring.folder();
         let place = if self.is_team() {
-            let (mut url, _) = crate::team::placement::read(dir)?;
-            // A desk that vanishes (power, network) must not keep the lock for the two hours
-            // of the kernel's default keepalive: the client side gives up on a silent server
-            // after 15 s, and the server is told (below) to drop a silent desk after ~20 s.
-            url.config
-                .keepalives(true)
-                .keepalives_idle(Duration::from_secs(5))
-                .keepalives_interval(Duration::from_secs(5))
-                .keepalives_retries(3)
-                .tcp_user_timeout(Duration::from_secs(15));
-            Place::Team(Box::new(url))
+            Place::Team(Box::new(watchful(dir)?))
         } else {
             Place::Local(dir.join(LOCK_FILE))
         };
@@ -158,6 +148,22 @@ impl Vault {
             None => username.to_string(),
         }
     }
+}
+
+/// The team store's URL, as placed in the data folder `dir`, for a connection that must notice
+/// a vanished peer quickly (the sender's lock, the change listener).
+pub(crate) fn watchful(dir: &std::path::Path) -> Result<StoreUrl> {
+    let (mut url, _) = crate::team::placement::read(dir)?;
+    // A desk that vanishes (power, network) must not keep the lock for the two hours of the
+    // kernel's default keepalive: the client side gives up on a silent server after 15 s, and
+    // the server is told (by the sender) to drop a silent desk after ~20 s.
+    url.config
+        .keepalives(true)
+        .keepalives_idle(Duration::from_secs(5))
+        .keepalives_interval(Duration::from_secs(5))
+        .keepalives_retries(3)
+        .tcp_user_timeout(Duration::from_secs(15));
+    Ok(url)
 }
 
 impl Dispatch {

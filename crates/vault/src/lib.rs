@@ -20,6 +20,7 @@ pub mod audit;
 pub mod backup;
 pub mod blocklist;
 pub mod boarding;
+pub mod changes;
 pub mod checkpoint;
 mod crypto;
 mod db;
