@@ -8,6 +8,7 @@ mod boarding;
 mod gdpr;
 mod info;
 mod intake;
+mod live;
 mod review;
 mod roles;
 mod sanctions;

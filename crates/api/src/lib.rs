@@ -37,6 +37,7 @@ mod info;
 pub mod intake;
 pub mod integrity;
 pub mod keychain;
+pub mod live;
 pub mod logging;
 pub mod merchant_changes;
 pub mod merchants;

@@ -259,6 +259,17 @@ impl SessionSlot {
         Ok(session)
     }
 
+    /// Runs `f` (a read) without it counting as activity: what a page does when it shows a
+    /// change another desk made (`live.rs`), so a window left open still locks on time.
+    pub fn quietly<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> T {
+        let last = self.current.as_ref().map(|s| s.last_activity);
+        let out = f(self);
+        if let (Some(last), Some(session)) = (last, self.current.as_mut()) {
+            session.last_activity = last;
+        }
+        out
+    }
+
     /// The session at a given sign-in stage (set-up steps use this).
     pub(crate) fn require_stage(&mut self, stage: Stage, now: Moment) -> Result<&mut Session> {
         if self.lock_if_idle(now) {

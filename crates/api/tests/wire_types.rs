@@ -88,6 +88,8 @@ fn generated() -> String {
         decl::<api::views::BackupFile>(&cfg),
         decl::<api::rewrap::RewrapStatus>(&cfg),
         decl::<api::views::MerchantFilter>(&cfg),
+        decl::<vault::changes::Topic>(&cfg),
+        decl::<api::live::Changes>(&cfg),
     ] {
         out.push_str(&d);
     }
