@@ -52,6 +52,11 @@ pub fn run() {
     tauri::async_runtime::spawn(std::sync::Arc::clone(state.worker()).run());
     let app = tauri::Builder::default()
         .manage(state)
+        .setup(|app| {
+            use tauri::Manager;
+            app.state::<AppState>().spawn_live(app.handle().clone());
+            Ok(())
+        })
         .invoke_handler(tauri::generate_handler![
             commands::info::app_info,
             commands::auth::session_info,

@@ -12,6 +12,7 @@ pub struct AppState {
     rescreener: Arc<api::screening::Rescreener>,
     rewrapper: Arc<api::rewrap::Rewrapper>,
     integrity: Arc<api::integrity::IntegrityChecker>,
+    live: Arc<api::live::Live>,
 }
 
 impl AppState {
@@ -22,6 +23,7 @@ impl AppState {
         let rewrapper =
             api::rewrap::Rewrapper::new(Arc::clone(&session), api::rewrap::REWRAP_BATCH);
         let integrity = api::integrity::IntegrityChecker::new(Arc::clone(&session));
+        let live = Arc::new(api::live::Live::new(Arc::clone(&session)));
         Self {
             data_dir,
             session,
@@ -30,7 +32,22 @@ impl AppState {
             rescreener,
             rewrapper,
             integrity,
+            live,
         }
+    }
+
+    /// Tells the window what another desk, or this desk's own background work, changed
+    /// (`desk-changed`: topic names only), so its pages show it again without a reload.
+    pub fn spawn_live(&self, app: tauri::AppHandle) {
+        use tauri::Emitter;
+        let live = Arc::clone(&self.live);
+        std::thread::spawn(move || {
+            live.run_blocking(|changes| {
+                if let Err(e) = app.emit(api::live::EVENT, changes) {
+                    tracing::warn!("telling the window what changed: {e}");
+                }
+            })
+        });
     }
 
     /// The background re-screen (its progress shows on the Sanctions lists panel).
@@ -124,6 +141,20 @@ impl AppState {
         })
         .await
         .map_err(|_| api::Error::internal("a background task failed"))?
+    }
+
+    /// [`Self::run`] for a read; `quiet` when the page asks because of a change it was told
+    /// of, not because the user did something: then it does not count as activity.
+    pub async fn read<T, F>(&self, quiet: Option<bool>, f: F) -> Result<T, api::Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut SessionSlot) -> api::Result<T> + Send + 'static,
+    {
+        if quiet == Some(true) {
+            self.run(move |_, slot, _| slot.quietly(f)).await
+        } else {
+            self.run(move |_, slot, _| f(slot)).await
+        }
     }
 
     /// Locks at once (app exit): the vault closes and its keys are zeroized.

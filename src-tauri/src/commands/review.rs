@@ -12,16 +12,21 @@ type Note = api::views::Note;
 pub async fn review_queue(
     state: State<'_, AppState>,
     query: QueueQuery,
+    quiet: Option<bool>,
 ) -> Result<QueuePage, api::Error> {
     state
-        .run(move |_, slot, _| review::queue(slot, query))
+        .read(quiet, move |slot| review::queue(slot, query))
         .await
 }
 
 #[tauri::command]
-pub async fn review_view(state: State<'_, AppState>, id: String) -> Result<ReviewView, api::Error> {
+pub async fn review_view(
+    state: State<'_, AppState>,
+    id: String,
+    quiet: Option<bool>,
+) -> Result<ReviewView, api::Error> {
     state
-        .run(move |_, slot, _| review::review_view(slot, &id))
+        .read(quiet, move |slot| review::review_view(slot, &id))
         .await
 }
 
@@ -52,8 +57,11 @@ pub async fn decide(
 }
 
 #[tauri::command]
-pub async fn review_dashboard(state: State<'_, AppState>) -> Result<Dashboard, api::Error> {
-    state.run(|_, slot, _| review::dashboard(slot)).await
+pub async fn review_dashboard(
+    state: State<'_, AppState>,
+    quiet: Option<bool>,
+) -> Result<Dashboard, api::Error> {
+    state.read(quiet, review::dashboard).await
 }
 
 /// The rule set and the screening threshold in force.

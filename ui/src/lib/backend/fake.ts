@@ -75,12 +75,15 @@ export const READY_ADMIN: SessionInfo = {
 
 const ENROLMENT = { secret: 'JBSWY3DPEHPK3PXP', otpauth_url: 'otpauth://totp/x', qr_svg: '<svg></svg>' };
 
-export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]; switchUser(username: string): void } {
+export function fakeBackend(
+  opts: FakeOptions = {},
+): Backend & { calls: string[]; switchUser(username: string): void; announce(changes: import('./types').Changes): void } {
   let vault = opts.vault ?? 'locked';
   let store = opts.store ?? null;
   let session: SessionInfo | null = opts.session === undefined ? null : opts.session;
   const users: User[] = opts.users ?? [];
   const calls: string[] = [];
+  const listeners = new Set<(changes: import('./types').Changes) => void>();
   const checkpoints: AuditCheckpoint[] = [];
   let rewrap: import('./types').RewrapStatus = { running: false, done: 0, left: 0, started_at: null, finished_at: null, error: null };
   const backups: import('./types').BackupFile[] = [...(opts.backups ?? [])];
@@ -129,6 +132,14 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
   };
   return {
     calls,
+    /** Another desk changed something: what Rust's `desk-changed` event says. */
+    announce: (changes) => {
+      for (const listener of [...listeners]) listener(changes);
+    },
+    onChanged: (handler) => {
+      listeners.add(handler);
+      return () => listeners.delete(handler);
+    },
     /** Another user of the same role signs in (tests of four-eyes flows). */
     switchUser: (username: string) => {
       if (session) session = { ...session, username };
@@ -406,9 +417,9 @@ export function fakeBackend(opts: FakeOptions = {}): Backend & { calls: string[]
     disposeHit: async (hitId, disposition) => {
       calls.push(`disposeHit:${hitId}:${disposition}`);
     },
-    reviewQueue: async (query) => {
+    reviewQueue: async (query, quiet) => {
       needSession();
-      calls.push(`reviewQueue:${query.sort ?? 'risk'}`);
+      calls.push(`reviewQueue:${query.sort ?? 'risk'}${quiet ? ':quiet' : ''}`);
       const items = queue.filter((r) => !query.band || r.risk_band === query.band);
       return { items, total: items.length, total_exact: true, offset: 0 };
     },

@@ -306,6 +306,16 @@ started_at: number | null, finished_at: number | null,
  */
 error: string | null, };
 export type MerchantFilter = { status: MerchantStatus | null, name_prefix: string | null, in_review: boolean, };
+export type Topic = "queue" | "merchants" | "users" | "settings" | "lists";
+export type Changes = { 
+/**
+ * What may need showing again, each once.
+ */
+topics: Array<Topic>, 
+/**
+ * Changes may have been missed (the store was out of reach): show everything again.
+ */
+resync: boolean, };
 
 /** Rules the window shows before asking Rust (Rust still decides). */
 export const MIN_PASSWORD_CHARS = 12;

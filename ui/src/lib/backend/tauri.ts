@@ -1,6 +1,7 @@
 import { Channel, invoke } from '@tauri-apps/api/core';
+import { listen } from '@tauri-apps/api/event';
 import { toBackendError } from './errors';
-import type { Backend, Progress } from './types';
+import type { Backend, Changes, Progress } from './types';
 
 /** Files cross IPC as base64 in one JSON argument; chunked so large files do not overflow. */
 export function toBase64(bytes: Uint8Array): string {
@@ -82,7 +83,7 @@ export const tauriBackend: Backend = {
   screenApplication: (id) => call('screen_application', { id }),
   rescreenStatus: () => call('rescreen_status'),
   disposeHit: (hitId, disposition, note) => call('dispose_hit', { hitId, disposition, note }),
-  reviewQueue: (query) => call('review_queue', { query }),
+  reviewQueue: (query, quiet) => call('review_queue', { query, quiet: quiet ?? false }),
   boardingOverview: (filter) => call('boarding_overview', { filter }),
   platformStatus: () => call('platform_status'),
   boardingRetry: (id) => call('boarding_retry', { id }),
@@ -115,12 +116,24 @@ export const tauriBackend: Backend = {
   editMerchant: (input) => call('edit_merchant', { input }),
   merchantChanges: (id) => call('merchant_changes', { id }),
   decideMerchantChange: (input, accept) => call('decide_merchant_change', { input, accept }),
-  reviewView: (id) => call('review_view', { id }),
+  reviewView: (id, quiet) => call('review_view', { id, quiet: quiet ?? false }),
   assignToMe: (id, takeOver) => call('assign_to_me', { id, takeOver }),
   nextInQueue: () => call('next_in_queue'),
   decide: (input) => call('decide', { input }),
   addNote: (id, text) => call('add_note', { id, text }),
-  reviewDashboard: () => call('review_dashboard'),
+  reviewDashboard: (quiet) => call('review_dashboard', { quiet: quiet ?? false }),
+  onChanged: (handler) => {
+    let stop: (() => void) | null = null;
+    let stopped = false;
+    void listen<Changes>('desk-changed', (event) => handler(event.payload)).then((unlisten) => {
+      if (stopped) unlisten();
+      else stop = unlisten;
+    });
+    return () => {
+      stopped = true;
+      stop?.();
+    };
+  },
   riskSettings: () => call('risk_settings'),
   setRiskRules: (json) => call('set_risk_rules', { json }),
   setScreeningThreshold: (value) => call('set_screening_threshold', { value }),

@@ -50,6 +50,8 @@ import type {
   KeychainStatus,
   Joined,
   TeamCode,
+  Topic,
+  Changes,
 } from './generated';
 
 // Generated from the Rust types (crates/api/tests/wire_types.rs); the rest below is still
@@ -101,6 +103,8 @@ export type {
   KeychainStatus,
   Joined,
   TeamCode,
+  Topic,
+  Changes,
 };
 export { SECOND_APPROVERS } from './generated';
 /** The application list's row and page (the api's `views::Summary`, `views::Page`). */
@@ -632,13 +636,19 @@ export interface Backend {
   screenApplication(id: string): Promise<ScreeningOutcome>;
   rescreenStatus(): Promise<RescreenStatus>;
   disposeHit(hitId: string, disposition: 'true_match' | 'false_positive', note: string): Promise<void>;
-  reviewQueue(query: QueueQuery): Promise<QueuePage>;
-  reviewView(id: string): Promise<ReviewView>;
+  /** `quiet`: a refresh because of a change another desk made, not the user's activity. */
+  reviewQueue(query: QueueQuery, quiet?: boolean): Promise<QueuePage>;
+  reviewView(id: string, quiet?: boolean): Promise<ReviewView>;
   assignToMe(id: string, takeOver: boolean): Promise<QueueRow>;
   nextInQueue(): Promise<QueueRow | null>;
   decide(input: DecideInput): Promise<DecideOutcome>;
   addNote(id: string, text: string): Promise<Note[]>;
-  reviewDashboard(): Promise<Dashboard>;
+  reviewDashboard(quiet?: boolean): Promise<Dashboard>;
+  /**
+   * What another desk, or this desk's own background work, changed (topic names only: the
+   * page asks for the data again). Returns the function that stops listening.
+   */
+  onChanged(handler: (changes: Changes) => void): () => void;
   riskSettings(): Promise<[Record<string, unknown>, number]>;
   /** Proposes a rule set; it applies once another admin confirms it. */
   setRiskRules(json: string): Promise<PendingSetting>;

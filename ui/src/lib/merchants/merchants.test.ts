@@ -75,6 +75,22 @@ describe('Boarding page', () => {
     expect(screen.queryByRole('button', { name: 'Cancel' })).toBeNull();
   });
 
+  it('shows a merchant boarded at another desk without a reload', async () => {
+    const merchants: Merchant[] = [];
+    const backend = fakeBackend({ session: READY_ADMIN, merchants });
+    render(MerchantsPage, { backend, session: READY_ADMIN, onerror: noop });
+    await fireEvent.click(await screen.findByRole('tab', { name: 'Boarded merchants' }));
+    await new Promise((r) => setTimeout(r, 0));
+    merchants.push({
+      application_id: 'm9', legal_name: 'Harbour Books LLC', account_id: 'acct_9', status: 'active', charges_enabled: true,
+      payouts_enabled: true, capabilities: {}, open_requirements: 0, boarded_at: 0, synced_at: 0, review_reason: null,
+      review_since: null, open: [], ...ADMIN_FIELDS,
+    });
+    expect(screen.queryByText('Harbour Books LLC')).not.toBeInTheDocument();
+    backend.announce({ topics: ['merchants'], resync: false });
+    expect(await screen.findByText('Harbour Books LLC')).toBeInTheDocument();
+  });
+
   it('lists merchants with platform requirements mapped to our fields', async () => {
     const merchants: Merchant[] = [
       {

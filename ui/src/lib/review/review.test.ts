@@ -22,6 +22,30 @@ describe('Review queue', () => {
     expect(screen.getByText('5.5 h')).toBeInTheDocument();
   });
 
+  it('shows what another desk changed without a reload, quietly, keeping the row the underwriter is on', async () => {
+    const queue: QueueRow[] = [row('a', 'Risky Telesales LLC', 85, 'high'), row('b', 'Quiet Books', 10, 'low')];
+    const backend = fakeBackend({ session: READY_ADMIN, queue });
+    render(ReviewQueuePage, { backend, session: READY_ADMIN, onerror: noop });
+    await screen.findByText('Quiet Books');
+    await fireEvent.keyDown(window, { key: 'j' });
+    expect(document.querySelector('[data-row="1"]')).toHaveTextContent('Quiet Books');
+    expect(document.querySelector('[data-row="1"]')).toHaveClass('selected');
+
+    // Another desk's change to the merchants only: the queue is not read again.
+    backend.announce({ topics: ['merchants'], resync: false });
+    queue.unshift(row('c', 'Fresh Kiosk Co', 92, 'high'));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(screen.queryByText('Fresh Kiosk Co')).not.toBeInTheDocument();
+
+    backend.announce({ topics: ['queue'], resync: false });
+    expect(await screen.findByText('Fresh Kiosk Co')).toBeInTheDocument();
+    expect(backend.calls.filter((c) => c === 'reviewQueue:risk:quiet')).toHaveLength(1);
+    expect(backend.calls.filter((c) => c === 'reviewQueue:risk')).toHaveLength(1);
+    // The selection followed the row, not the position.
+    expect(document.querySelector('[data-row="2"]')).toHaveTextContent('Quiet Books');
+    expect(document.querySelector('[data-row="2"]')).toHaveClass('selected');
+  });
+
   it('moves with j/k, opens with Enter, shows the score breakdown and records a decision', async () => {
     const queue: QueueRow[] = [];
     const backend = fakeBackend({ session: READY_ADMIN, queue });
