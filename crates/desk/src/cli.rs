@@ -187,6 +187,14 @@ pub(crate) enum Command {
         #[command(subcommand)]
         action: MerchantsAction,
     },
+    /// Print a line each time the queue, the merchants, the users, the settings or the lists
+    /// change (another desk's take or decision, the boarding worker): topic names only. Signs
+    /// in itself, even with a session agent running, and holds its session while it runs
+    Watch {
+        /// Stop after this many seconds (default: until interrupted or the idle lock)
+        #[arg(long = "for", value_name = "SECONDS")]
+        seconds: Option<u64>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

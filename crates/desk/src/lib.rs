@@ -34,6 +34,7 @@ use verbs::vault::{
     backup_verb, backups_verb, blocklist_verb, info, init, keychain_verb, recover, restore_verb,
     team_verb,
 };
+use verbs::watch::watch;
 use verbs::{with_session, Ctx};
 
 pub use prompt::{LinePrompt, Prompt, StdPrompt};
@@ -94,7 +95,8 @@ fn parse(
 }
 
 /// Verbs that sign in (and so go to a running session agent instead). `lock` too: it is the
-/// agent's to answer.
+/// agent's to answer. Not `watch`: it runs for as long as asked, and the agent answers one verb
+/// at a time, so it signs in itself.
 fn needs_session(command: &Command) -> bool {
     !matches!(
         command,
@@ -104,6 +106,7 @@ fn needs_session(command: &Command) -> bool {
             | Command::Restore { .. }
             | Command::Unlock
             | Command::SessionAgent
+            | Command::Watch { .. }
             | Command::Team {
                 action: TeamAction::Migrate { .. }
                     | TeamAction::Check { .. }
@@ -176,6 +179,7 @@ fn dispatch(
         Command::Boarding { action } => boarding_verb(&ctx, action, prompt, &printer, out),
         Command::Platform { action } => platform_verb(&ctx, action, prompt, &printer, out),
         Command::Merchants { action } => merchants_verb(&ctx, action, prompt, &printer, out),
+        Command::Watch { seconds } => watch(&ctx, seconds, prompt, &printer, out),
         Command::Rules { action } => rules(&ctx, action, prompt, &printer, out),
         Command::Gdpr { action } => gdpr_verb(&ctx, action, prompt, &printer, out),
         Command::Retention { action } => retention_verb(&ctx, action, prompt, &printer, out),

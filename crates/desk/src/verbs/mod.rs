@@ -12,6 +12,7 @@ pub(crate) mod rules;
 pub(crate) mod screening;
 pub(crate) mod users;
 pub(crate) mod vault;
+pub(crate) mod watch;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

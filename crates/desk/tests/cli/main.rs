@@ -7,6 +7,7 @@ mod boarding;
 mod sanctions;
 mod team;
 mod unit_of_work;
+mod watch;
 
 use std::path::Path;
 use std::process::{Command, Output};
