@@ -33,3 +33,21 @@ fn every_registered_command_is_in_the_manifest_and_the_capability() {
         );
     }
 }
+
+/// The window hears the desk's change events and may say nothing itself: the only core
+/// permissions are listening and unlistening (no `emit`, no window, path or webview control),
+/// and no plugin is allowed at all.
+#[test]
+fn the_window_may_listen_for_events_and_nothing_else_of_the_core() {
+    let capability = read("capabilities/main.json");
+    let granted: Vec<&str> = capability
+        .split('"')
+        .filter(|s| s.contains(':') && !s.contains(' '))
+        .collect();
+    assert_eq!(
+        granted,
+        ["core:event:allow-listen", "core:event:allow-unlisten"],
+        "the capability's permissions with a namespace"
+    );
+    assert!(!capability.contains("emit"), "the window cannot emit");
+}
