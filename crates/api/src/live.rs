@@ -41,8 +41,14 @@ impl Changes {
 
 enum Feed {
     Idle,
-    Local { vault: Uuid, after: i64 },
-    Team { vault: Uuid, listener: Listener },
+    Local {
+        vault: Uuid,
+        after: i64,
+    },
+    Team {
+        vault: Uuid,
+        listener: Box<Listener>,
+    },
 }
 
 /// Watches the signed-in session's vault for changes.
@@ -88,7 +94,7 @@ impl Live {
                 match session.vault().listener()? {
                     Some(listener) => Feed::Team {
                         vault: vault_id,
-                        listener,
+                        listener: Box::new(listener),
                     },
                     None => Feed::Idle,
                 }

@@ -128,6 +128,10 @@ pub fn topics(action: &str) -> &'static [Topic] {
         | "user.totp_reset"
         | "user.unlock"
         | "user.keys_moved"
+        | "user.password_change"
+        | "user.recover"
+        | "user.totp_enrol"
+        | "desk.registered"
         | "users.create"
         | "users.disable"
         | "users.enable"
@@ -144,6 +148,7 @@ pub fn topics(action: &str) -> &'static [Topic] {
         | "settings.screening_threshold"
         | "settings.retention_years"
         | "settings.retention_schedule"
+        | "gdpr.retention_schedule"
         | "settings.export_days"
         | "settings.blocklist_years"
         | "settings.idle_minutes" => &[Settings],
@@ -343,6 +348,8 @@ mod tests {
         assert!(topics("boarding.boarded").contains(&Topic::Merchants));
         assert_eq!(topics("merchant.edit"), &[Topic::Merchants]);
         assert_eq!(topics("user.disable"), &[Topic::Users]);
+        assert_eq!(topics("user.password_change"), &[Topic::Users]);
+        assert_eq!(topics("gdpr.retention_schedule"), &[Topic::Settings]);
         assert!(!announces("review.decide", crate::audit::Outcome::Denied));
         assert!(announces("review.decide", crate::audit::Outcome::Ok));
     }
