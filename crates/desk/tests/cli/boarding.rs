@@ -1,9 +1,7 @@
 //! `kill -9` of `desk boarding drain` at several points, then a restart: the sandbox ends with
 //! exactly one account per approved application and none is lost.
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use api::boarding::{self, SetPlatformInput};
@@ -44,31 +42,17 @@ fn drain(dir: &Path, user: &str, secret: &str) -> std::process::Child {
 }
 
 fn drain_for(dir: &Path, user: &str, secret: &str, timeout_s: u64) -> std::process::Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_desk"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args([
-            "--json",
-            "--user",
-            user,
-            "boarding",
-            "drain",
-            "--request-timeout",
-            "1",
-            "--timeout",
-            &timeout_s.to_string(),
-        ])
-        .env("BOARDING_DESK_TEST_KDF", "minimum")
-        .env_remove("BOARDING_DESK_DATA_DIR")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    writeln!(stdin, "{PW}").unwrap();
-    writeln!(stdin, "{}", code(secret, 1)).unwrap();
-    child
+    let timeout = timeout_s.to_string();
+    let args = [
+        "--json",
+        "boarding",
+        "drain",
+        "--request-timeout",
+        "1",
+        "--timeout",
+        &timeout,
+    ];
+    crate::sanctions::spawn_signed(dir, user, secret, &args, &[])
 }
 
 /// A sandbox without a rate limit that takes 40 ms per answer (so a kill lands mid-drain).

@@ -24,6 +24,20 @@ pub(crate) fn run_with(
     args: &[&str],
     env: &[(&str, &str)],
 ) -> Output {
+    spawn_signed(dir, user, secret, args, env)
+        .wait_with_output()
+        .unwrap()
+}
+
+/// `desk --user USER ARGS…` started, its password and next authenticator code written to its
+/// stdin and stdin closed; stdout and stderr piped.
+pub(crate) fn spawn_signed(
+    dir: &Path,
+    user: &str,
+    secret: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> std::process::Child {
     let mut child = Command::new(env!("CARGO_BIN_EXE_desk"))
         .arg("--data-dir")
         .arg(dir)
@@ -41,7 +55,7 @@ pub(crate) fn run_with(
     writeln!(stdin, "{PW}").unwrap();
     writeln!(stdin, "{}", code(secret, 1)).unwrap();
     drop(stdin);
-    child.wait_with_output().unwrap()
+    child
 }
 
 pub(crate) fn text(o: &Output) -> String {

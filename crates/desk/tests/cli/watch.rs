@@ -1,14 +1,14 @@
 //! `desk watch` (issue 17, live updates): a signed-in desk prints a line when something another
 //! desk (here: this test, through the api) changes — topic names only, never an id or a value.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::io::{BufRead, BufReader};
 use std::sync::mpsc;
 use std::time::Duration;
 
 use api::{intake, DataDir};
 
-use crate::boarding::{admin_signed_in, code, user_signed_in, PW};
+use crate::boarding::{admin_signed_in, user_signed_in, PW};
+use crate::sanctions::spawn_signed;
 
 #[test]
 fn watch_prints_a_line_per_change_another_desk_makes_and_names_no_application() {
@@ -18,21 +18,13 @@ fn watch_prints_a_line_per_change_another_desk_makes_and_names_no_application() 
     let (secret, mut watcher) = user_signed_in(&dir, &mut admin, "watcher");
     watcher.lock().unwrap();
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_desk"))
-        .arg("--data-dir")
-        .arg(tmp.path())
-        .args(["--json", "--user", "watcher", "watch", "--for", "20"])
-        .env("BOARDING_DESK_TEST_KDF", "minimum")
-        .env_remove("BOARDING_DESK_DATA_DIR")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    writeln!(stdin, "{PW}").unwrap();
-    writeln!(stdin, "{}", code(&secret, 1)).unwrap();
-    drop(stdin);
+    let mut child = spawn_signed(
+        tmp.path(),
+        "watcher",
+        &secret,
+        &["--json", "watch", "--for", "20"],
+        &[],
+    );
     let (tx, lines) = mpsc::channel::<String>();
     let stdout = child.stdout.take().unwrap();
     let reader = std::thread::spawn(move || {
