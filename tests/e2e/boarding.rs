@@ -84,7 +84,9 @@ async fn wait_for_platform(
     what: &str,
     done: impl Fn(&serde_json::Value) -> bool,
 ) -> Result<()> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    // Generous: with every e2e scenario running at once on two cores, a send can wait its
+    // turn behind the windows' own work (the live refreshes included).
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
         if platform_account(url).await.is_ok_and(|a| done(&a)) {
             return Ok(());
